@@ -1,0 +1,76 @@
+"""Checkpoints that carry their own metadata, and validation of what is loaded."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from pathlib import Path
+
+import torch
+
+from .files import write_atomically
+from .model import ARCHITECTURE, DigitCNN, count_parameters
+
+FORMAT_VERSION = 1
+
+REQUIRED_METADATA = (
+    "architecture", "params", "variant", "hyperparameters", "epochs", "seed",
+    "test_accuracy", "test_loss", "data_checksums", "training_seconds",
+    "torch_version", "created_at", "history",
+)
+
+
+class CheckpointError(Exception):
+    """A checkpoint is missing, corrupt, or not of this project's architecture."""
+
+
+def save(path: str | os.PathLike, model: DigitCNN, metadata: dict) -> Path:
+    """Write weights and metadata atomically, and the metadata again as a JSON model card beside them."""
+    missing = [key for key in REQUIRED_METADATA if key not in metadata]
+    if missing:
+        raise ValueError(f"checkpoint metadata lacks {', '.join(missing)}")
+    path = Path(path)
+    buffer = io.BytesIO()
+    torch.save({"format": FORMAT_VERSION, "metadata": metadata, "state_dict": model.state_dict()}, buffer)
+    write_atomically(path, buffer.getvalue())
+    write_atomically(path.with_suffix(".json"), json.dumps(metadata, indent=2, sort_keys=True).encode() + b"\n")
+    return path
+
+
+def load(path: str | os.PathLike) -> tuple[DigitCNN, dict]:
+    """Load a checkpoint into a fresh model in eval mode; every failure is a CheckpointError."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"model file {path} does not exist; train one with `manage.py train` "
+                              f"or set MNIST_MODEL_PATH")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - torch raises many types for damaged files
+        raise CheckpointError(f"{path} is not a readable checkpoint ({type(exc).__name__}: {exc})") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT_VERSION:
+        raise CheckpointError(f"{path} is not a checkpoint of format {FORMAT_VERSION}")
+    metadata = payload.get("metadata")
+    if not isinstance(metadata, dict) or any(key not in metadata for key in REQUIRED_METADATA):
+        raise CheckpointError(f"{path} has incomplete metadata")
+    if metadata["architecture"] != ARCHITECTURE:
+        raise CheckpointError(f"{path} holds architecture {metadata['architecture']!r}, "
+                              f"this code runs {ARCHITECTURE!r}")
+    model = DigitCNN()
+    try:
+        model.load_state_dict(payload["state_dict"])
+    except (RuntimeError, KeyError, TypeError) as exc:
+        raise CheckpointError(f"{path}: weights do not fit {ARCHITECTURE}: {exc}") from None
+    if count_parameters(model) != metadata["params"]:
+        raise CheckpointError(f"{path}: metadata says {metadata['params']} parameters, the model has "
+                              f"{count_parameters(model)}")
+    return model.eval(), metadata
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,45 @@
+"""A Predictor holds one loaded model and turns 28x28 inputs into probabilities."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from . import checkpoint
+from .model import model_input
+
+
+@dataclass(frozen=True)
+class Prediction:
+    digit: int
+    confidence: float
+    probabilities: list[float]
+
+    @property
+    def top3(self) -> list[dict]:
+        order = np.argsort(self.probabilities)[::-1][:3]
+        return [{"digit": int(d), "probability": self.probabilities[d]} for d in order]
+
+
+class Predictor:
+    def __init__(self, model: torch.nn.Module, metadata: dict):
+        self.model = model.eval()
+        self.metadata = metadata
+
+    @classmethod
+    def from_checkpoint(cls, path: str | os.PathLike) -> "Predictor":
+        return cls(*checkpoint.load(path))
+
+    @torch.inference_mode()
+    def probabilities(self, inputs: np.ndarray) -> np.ndarray:
+        """(N, 28, 28) inputs in [0, 1] (or uint8) to (N, 10) probabilities."""
+        return torch.softmax(self.model(model_input(inputs)), dim=1).numpy()
+
+    def predict(self, mnist_input: np.ndarray) -> Prediction:
+        probabilities = self.probabilities(mnist_input[np.newaxis])[0].astype(np.float64)
+        probabilities /= probabilities.sum()
+        digit = int(probabilities.argmax())
+        return Prediction(digit, float(probabilities[digit]), [float(p) for p in probabilities])

@@ -1,0 +1,77 @@
+"""Any drawing to an MNIST-like 28x28 input, the way MNIST itself was made.
+
+MNIST digits were size-normalised to fit a 20x20 box keeping their aspect ratio,
+anti-aliased, then centred by their centre of mass in a 28x28 frame. Doing the same to a
+drawing makes its size, position and canvas irrelevant to the model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+BOX = 20
+FRAME = 28
+# Ink below this fraction of the strongest stroke is background noise (JPEG ringing, paper grain).
+INK_THRESHOLD = 0.15
+# A drawing whose strongest ink differs from the paper by less than this is blank.
+MIN_CONTRAST = 0.12
+
+
+class BlankDrawingError(ValueError):
+    """The image holds no ink to recognise."""
+
+
+def ink_map(image: Image.Image) -> np.ndarray:
+    """Ink strength in [0, 1] per pixel, whatever the mode, ink colour or transparency.
+
+    Transparent pixels are paper: where the image uses alpha, ink is its opacity (a canvas
+    stroke of any colour on a transparent background). Otherwise the paper is the colour of
+    the border, so dark ink on light paper and light ink on dark paper both read as ink.
+    """
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        alpha = np.asarray(rgba.getchannel("A"), dtype=np.float32) / 255
+        if alpha.min() < 0.98:
+            return alpha
+        image = rgba
+    grey = np.asarray(image.convert("L"), dtype=np.float32) / 255
+    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    paper = float(np.median(border))
+    return np.abs(grey - paper)
+
+
+def normalise(ink: np.ndarray) -> np.ndarray:
+    """Crop an ink map to its ink, fit it into 20x20 keeping aspect, centre by mass in 28x28."""
+    strongest = float(ink.max()) if ink.size else 0.0
+    if strongest < MIN_CONTRAST:
+        raise BlankDrawingError("the drawing is blank: no ink found")
+    ink = ink / strongest
+    rows = np.flatnonzero((ink > INK_THRESHOLD).any(axis=1))
+    cols = np.flatnonzero((ink > INK_THRESHOLD).any(axis=0))
+    cropped = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+
+    height, width = cropped.shape
+    scale = BOX / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    fitted = np.asarray(Image.fromarray(cropped, mode="F").resize(size, Image.Resampling.LANCZOS))
+    fitted = np.clip(fitted, 0.0, 1.0)
+
+    mass = fitted.sum()
+    ys, xs = np.indices(fitted.shape)
+    centre_y = (ys * fitted).sum() / mass
+    centre_x = (xs * fitted).sum() / mass
+    top = int(round(FRAME / 2 - centre_y))
+    left = int(round(FRAME / 2 - centre_x))
+    # Centring by mass may push a lopsided digit past the frame; keep it whole instead.
+    top = min(max(top, 0), FRAME - fitted.shape[0])
+    left = min(max(left, 0), FRAME - fitted.shape[1])
+
+    frame = np.zeros((FRAME, FRAME), dtype=np.float32)
+    frame[top:top + fitted.shape[0], left:left + fitted.shape[1]] = fitted
+    return frame
+
+
+def to_mnist_input(image: Image.Image) -> np.ndarray:
+    """A drawing as a float32 (28, 28) array in [0, 1], bright ink on black, like MNIST."""
+    return normalise(ink_map(image))

@@ -1,0 +1,143 @@
+"""The training loop and its configuration; returns a trained model and its checkpoint metadata."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from .augment import AffineRanges, random_affine
+from .data import Split, checksums
+from .evaluate import evaluate_split
+from .model import ARCHITECTURE, DigitCNN, count_parameters, model_input
+
+VARIANTS = ("none", "l1", "l2", "l1_l2")
+
+
+@dataclass
+class TrainConfig:
+    variant: str = "l2"           # which regularisation: an L1 penalty in the loss, L2 as weight decay
+    epochs: int = 20
+    batch_size: int = 32
+    lr: float = 0.1               # peak of the one-cycle schedule
+    momentum: float = 0.9
+    l1: float = 5e-6              # coefficient of sum(|w|) over convolution weights
+    l2: float = 1e-4              # weight decay
+    dropout: float = 0.05
+    augment: bool = True
+    seed: int = 1
+    train_limit: int | None = None
+    threads: int | None = None    # default: every core of the machine
+
+    def __post_init__(self):
+        if self.variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {', '.join(VARIANTS)}, not {self.variant!r}")
+        for name in ("epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
+        if self.lr <= 0 or self.l1 < 0 or self.l2 < 0 or not 0 <= self.dropout < 1:
+            raise ValueError("lr must be positive, l1 and l2 non-negative, dropout in [0, 1)")
+        if self.train_limit is not None and self.train_limit < 1:
+            raise ValueError("train_limit must be at least 1")
+
+    @property
+    def weight_decay(self) -> float:
+        return self.l2 if self.variant in ("l2", "l1_l2") else 0.0
+
+    @property
+    def l1_coefficient(self) -> float:
+        return self.l1 if self.variant in ("l1", "l1_l2") else 0.0
+
+
+@dataclass
+class TrainResult:
+    model: DigitCNN
+    metadata: dict
+
+
+def train(config: TrainConfig, train_split: Split, test_split: Split, *,
+          sample_weights: np.ndarray | None = None, initial_state: dict | None = None,
+          progress: bool = True, log=print) -> TrainResult:
+    """Train a DigitCNN; sample_weights (one per training image) let some images count more."""
+    torch.manual_seed(config.seed)
+    torch.set_num_threads(config.threads or os.cpu_count() or 1)
+    generator = torch.Generator().manual_seed(config.seed)
+
+    train_split = train_split.head(config.train_limit)
+    images = model_input(train_split.images)
+    labels = torch.from_numpy(train_split.labels)
+    weights = torch.ones(len(labels)) if sample_weights is None else torch.as_tensor(
+        sample_weights[:len(labels)], dtype=torch.float32)
+
+    model = DigitCNN(dropout=config.dropout)
+    if initial_state is not None:
+        model.load_state_dict(initial_state)
+    optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
+                                nesterov=True, weight_decay=config.weight_decay)
+    steps_per_epoch = (len(labels) + config.batch_size - 1) // config.batch_size
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=config.lr, epochs=config.epochs, steps_per_epoch=steps_per_epoch)
+    conv_weights = [m.weight for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+
+    history = []
+    started = time.perf_counter()
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        order = torch.randperm(len(labels), generator=generator)
+        seen = correct = 0
+        loss_sum = 0.0
+        batches = tqdm(range(steps_per_epoch), desc=f"epoch {epoch}/{config.epochs}",
+                       disable=not progress, leave=False, unit="batch")
+        for step in batches:
+            index = order[step * config.batch_size:(step + 1) * config.batch_size]
+            batch = images[index]
+            if config.augment:
+                batch = random_affine(batch, generator, AffineRanges())
+            logits = model(batch)
+            batch_weights = weights[index]
+            loss = (F.cross_entropy(logits, labels[index], reduction="none") * batch_weights).sum() / batch_weights.sum()
+            if config.l1_coefficient:
+                loss = loss + config.l1_coefficient * sum(w.abs().sum() for w in conv_weights)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+
+            seen += len(index)
+            correct += (logits.argmax(1) == labels[index]).sum().item()
+            loss_sum += loss.item() * len(index)
+            batches.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.4f}")
+
+        test_loss, test_accuracy = evaluate_split(model, test_split)
+        history.append({"epoch": epoch, "train_loss": loss_sum / seen, "train_accuracy": correct / seen,
+                        "test_loss": test_loss, "test_accuracy": test_accuracy,
+                        "seconds": time.perf_counter() - started})
+        log(f"epoch {epoch:2d}/{config.epochs}: train loss {loss_sum / seen:.4f} acc {correct / seen:.4f} | "
+            f"test loss {test_loss:.4f} acc {test_accuracy:.4f} ({time.perf_counter() - started:.0f} s)")
+
+    model.eval()
+    metadata = {
+        "architecture": ARCHITECTURE,
+        "params": count_parameters(model),
+        "variant": config.variant,
+        "hyperparameters": asdict(config),
+        "epochs": config.epochs,
+        "seed": config.seed,
+        "train_images": len(labels),
+        "test_images": len(test_split.labels),
+        "test_accuracy": history[-1]["test_accuracy"],
+        "test_loss": history[-1]["test_loss"],
+        "data_checksums": checksums(),
+        "training_seconds": round(time.perf_counter() - started, 1),
+        "threads": torch.get_num_threads(),
+        "torch_version": torch.__version__,
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "history": history,
+    }
+    return TrainResult(model, metadata)

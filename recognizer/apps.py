@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class RecognizerConfig(AppConfig):
+    name = "recognizer"
+    verbose_name = "Digit recognizer"
+
+    def ready(self):
+        from . import checks  # noqa: F401 - registers the model-file check

@@ -1,0 +1,104 @@
+"""Thin views: validate with a serializer, call inference and storage, answer."""
+
+from __future__ import annotations
+
+from django.db import DatabaseError, connection
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.decorators.http import require_GET
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import APIException
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from .inference import ModelUnavailable, get_predictor
+from .models import Prediction
+from .serializers import FeedbackSerializer, PredictionSerializer
+from .throttles import PredictionRateThrottle
+
+ERROR = OpenApiResponse(description="A JSON object whose `error` says what is wrong.")
+
+
+class ServiceUnavailable(APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "the service is unavailable"
+
+
+def api_exception_handler(exc, context):
+    """DRF's answers, plus one `error` sentence a person can read."""
+    if isinstance(exc, ModelUnavailable):
+        exc = ServiceUnavailable(f"the model is unavailable: {exc}")
+    response = exception_handler(exc, context)
+    if response is not None and isinstance(response.data, dict) and "error" not in response.data:
+        response.data = {"error": _first_message(response.data), **response.data}
+    return response
+
+
+def _first_message(data) -> str:
+    if isinstance(data, dict):
+        key, value = next(iter(data.items()))
+        message = _first_message(value)
+        return message if key in ("detail", "non_field_errors") else f"{key}: {message}"
+    if isinstance(data, list) and data:
+        return _first_message(data[0])
+    return str(data)
+
+
+@extend_schema(tags=["predictions"])
+class PredictionViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                        viewsets.GenericViewSet):
+    """Drawings sent for recognition, newest first."""
+
+    queryset = Prediction.objects.select_related("model_version")
+    serializer_class = PredictionSerializer
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    def get_throttles(self):
+        return [PredictionRateThrottle()] if self.action == "create" else []
+
+    @extend_schema(summary="Recognise a drawing",
+                   responses={201: PredictionSerializer, 400: ERROR, 413: ERROR, 429: ERROR, 503: ERROR})
+    def create(self, request, *args, **kwargs):
+        return super().create(request, *args, **kwargs)
+
+    def perform_create(self, serializer):
+        drawing = serializer.validated_data["image"]
+        version, predictor = get_predictor()
+        serializer.instance = Prediction.record(
+            image_bytes=drawing.content, extension=drawing.extension,
+            mnist_input=serializer.validated_data["mnist_input"],
+            prediction=predictor.predict(serializer.validated_data["mnist_input"]),
+            model_version=version, source=serializer.validated_data["source"])
+
+    @extend_schema(summary="Say which digit the drawing was meant to be", request=FeedbackSerializer,
+                   responses={200: PredictionSerializer, 400: ERROR, 404: ERROR})
+    @action(detail=True, methods=["post"])
+    def feedback(self, request, pk=None):
+        prediction = self.get_object()
+        feedback = FeedbackSerializer(data=request.data)
+        feedback.is_valid(raise_exception=True)
+        prediction.reported_label = feedback.validated_data["label"]
+        prediction.save(update_fields=["reported_label"])
+        return Response(self.get_serializer(prediction).data)
+
+
+@require_GET
+def healthz(request):
+    """200 when the model is loaded and the database answers, else 503 with the reason."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        version, _ = get_predictor()
+    except (DatabaseError, ModelUnavailable) as exc:
+        return JsonResponse({"status": "unavailable", "error": str(exc)}, status=503)
+    return JsonResponse({"status": "ok", "model_version": version.name})
+
+
+@require_GET
+@ensure_csrf_cookie
+def index(request):
+    return render(request, "recognizer/index.html")

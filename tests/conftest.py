@@ -1,0 +1,38 @@
+"""Shared fixtures: the real MNIST files, the shipped model, and an isolated media directory."""
+
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from mlcore.data import load_split
+
+
+@pytest.fixture(scope="session")
+def mnist_dir() -> Path:
+    path = Path(settings.MNIST_DATA_DIR)
+    if not any(path.glob("t10k-images-idx3-ubyte*")):
+        pytest.fail(f"MNIST files not found in {path}; set MNIST_DATA_DIR (the README says how)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def mnist_test(mnist_dir):
+    return load_split(mnist_dir, "test")
+
+
+@pytest.fixture(scope="session")
+def mnist_train(mnist_dir):
+    return load_split(mnist_dir, "train")
+
+
+@pytest.fixture(scope="session")
+def shipped_model_path() -> Path:
+    return Path(settings.MNIST_MODEL_PATH)
+
+
+@pytest.fixture(autouse=True)
+def isolated_media(settings, tmp_path):
+    """Every test writes drawings into its own directory, so file assertions are exact."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
