@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import io
+import json
+import os
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from .data import Split
+from .files import write_atomically
 from .model import model_input
+from .predict import Predictor
 
 
 @torch.inference_mode()
@@ -21,3 +31,183 @@ def evaluate_split(model: torch.nn.Module, split: Split) -> tuple[float, float]:
     logits = logits_of(model, split.images)
     labels = torch.from_numpy(split.labels)
     return F.cross_entropy(logits, labels).item(), (logits.argmax(1) == labels).float().mean().item()
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    accuracy: float
+    loss: float
+    precision: np.ndarray      # (10,) per digit; 0 for a digit never predicted
+    recall: np.ndarray         # (10,) per digit; 0 for a digit absent from the split
+    confusion: np.ndarray      # (10, 10) int64: row = true digit, column = predicted digit
+    labels: np.ndarray         # (N,) true digits
+    predictions: np.ndarray    # (N,) predicted digits
+    confidences: np.ndarray    # (N,) softmax probability of the predicted digit
+    misclassified: np.ndarray  # indices into the split of the wrongly predicted images
+
+    def per_digit(self) -> list[dict]:
+        support = self.confusion.sum(axis=1)
+        return [{"digit": d, "precision": float(self.precision[d]), "recall": float(self.recall[d]),
+                 "support": int(support[d])} for d in range(10)]
+
+
+def evaluate(model: torch.nn.Module, split: Split) -> Evaluation:
+    logits = logits_of(model, split.images)
+    labels = torch.from_numpy(split.labels)
+    probabilities = torch.softmax(logits, dim=1)
+    confidences, predictions = probabilities.max(dim=1)
+    predictions = predictions.numpy()
+    true = split.labels
+    confusion = np.bincount(true * 10 + predictions, minlength=100).reshape(10, 10).astype(np.int64)
+    correct = np.diag(confusion).astype(np.float64)
+    predicted_counts = confusion.sum(axis=0)
+    true_counts = confusion.sum(axis=1)
+    return Evaluation(
+        accuracy=float(correct.sum() / len(true)),
+        loss=F.cross_entropy(logits, labels).item(),
+        precision=np.divide(correct, predicted_counts, out=np.zeros(10), where=predicted_counts > 0),
+        recall=np.divide(correct, true_counts, out=np.zeros(10), where=true_counts > 0),
+        confusion=confusion,
+        labels=true,
+        predictions=predictions,
+        confidences=confidences.numpy().astype(np.float64),
+        misclassified=np.flatnonzero(predictions != true),
+    )
+
+
+@dataclass(frozen=True)
+class Latency:
+    median_ms: float         # one image per call, as the site serves a drawing
+    p95_ms: float
+    repeats: int
+    throughput: float        # images per second in batches of batch_size
+    batch_size: int
+    threads: int
+
+    def as_dict(self) -> dict:
+        return {"single_image_median_ms": self.median_ms, "single_image_p95_ms": self.p95_ms,
+                "repeats": self.repeats, "batch_throughput_per_s": self.throughput,
+                "batch_size": self.batch_size, "threads": self.threads}
+
+
+@torch.inference_mode()
+def measure_latency(target: Predictor | torch.nn.Module, images: np.ndarray, repeats: int = 200,
+                    batch_size: int = 1000, batch_repeats: int = 3, warmup: int = 10) -> Latency:
+    """Time single-image inference and batch throughput at the current torch thread count."""
+    if repeats < 1 or batch_repeats < 1 or batch_size < 1:
+        raise ValueError("repeats, batch_repeats and batch_size must be at least 1")
+    model = (target.model if isinstance(target, Predictor) else target).eval()
+    singles = [model_input(images[i % len(images)][np.newaxis]) for i in range(repeats)]
+    for x in singles[:warmup]:
+        model(x)
+    timings = []
+    for x in singles:
+        started = time.perf_counter()
+        model(x)
+        timings.append(time.perf_counter() - started)
+
+    batch = model_input(images[:batch_size])
+    model(batch)
+    started = time.perf_counter()
+    for _ in range(batch_repeats):
+        model(batch)
+    elapsed = time.perf_counter() - started
+    milliseconds = np.array(timings) * 1000
+    return Latency(median_ms=float(np.median(milliseconds)), p95_ms=float(np.percentile(milliseconds, 95)),
+                   repeats=repeats, throughput=len(batch) * batch_repeats / elapsed, batch_size=len(batch),
+                   threads=torch.get_num_threads())
+
+
+def pyplot():
+    """matplotlib, on the file-only Agg backend, imported on first use: importing mlcore stays cheap."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def save_figure(figure, path: Path) -> Path:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    pyplot().close(figure)
+    return write_atomically(path, buffer.getvalue())
+
+
+def save_confusion_matrix(evaluation: Evaluation, path: str | os.PathLike, title: str = "Confusion matrix") -> Path:
+    plt = pyplot()
+    confusion = evaluation.confusion
+    figure, axes = plt.subplots(figsize=(7.5, 6.5))
+    # A log scale keeps the few off-diagonal errors visible beside diagonals of ~1,000.
+    shown = axes.imshow(np.log1p(confusion), cmap="Blues")
+    threshold = np.log1p(confusion.max()) / 2
+    for true in range(10):
+        for predicted in range(10):
+            count = confusion[true, predicted]
+            axes.text(predicted, true, str(count), ha="center", va="center", fontsize=8,
+                      color="white" if np.log1p(count) > threshold else "black")
+    axes.set_xticks(range(10))
+    axes.set_yticks(range(10))
+    axes.set_xlabel("predicted digit")
+    axes.set_ylabel("true digit")
+    axes.set_title(f"{title} (accuracy {evaluation.accuracy:.2%})")
+    figure.colorbar(shown, ax=axes, label="log(1 + count)")
+    return save_figure(figure, Path(path))
+
+
+def save_misclassified_gallery(evaluation: Evaluation, split: Split, path: str | os.PathLike,
+                               title: str = "Misclassified test images", columns: int = 12,
+                               max_images: int = 240) -> Path:
+    """A grid of the wrongly predicted images, most confident mistakes first, captioned true→pred (conf%)."""
+    plt = pyplot()
+    order = evaluation.misclassified[np.argsort(-evaluation.confidences[evaluation.misclassified], kind="stable")]
+    shown = order[:max_images]
+    rows = max(1, -(-len(shown) // columns))
+    tile = 28 + 4
+    mosaic = np.full((rows * tile, columns * tile), 255, dtype=np.uint8)
+    for position, index in enumerate(shown):
+        top, left = (position // columns) * tile + 2, (position % columns) * tile + 2
+        mosaic[top:top + 28, left:left + 28] = 255 - split.images[index]
+    figure, axes = plt.subplots(figsize=(columns * 0.9, rows * 1.05 + 0.6))
+    axes.imshow(mosaic, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+    for position, index in enumerate(shown):
+        axes.text((position % columns) * tile + tile / 2, (position // columns) * tile + tile - 0.5,
+                  f"{evaluation.labels[index]}→{evaluation.predictions[index]} "
+                  f"({evaluation.confidences[index]:.0%})", ha="center", va="top", fontsize=6.5)
+    axes.set_ylim(rows * tile + 6, 0)
+    axes.axis("off")
+    count = len(evaluation.misclassified)
+    more = f", the {len(shown)} most confident shown" if len(shown) < count else ""
+    axes.set_title(f"{title}: {count} of {len(evaluation.labels):,} wrong{more}", fontsize=10)
+    return save_figure(figure, Path(path))
+
+
+def report_data(evaluation: Evaluation, latency: Latency | None, model_path: str | os.PathLike,
+                params: int) -> dict:
+    return {
+        "model": str(model_path),
+        "params": params,
+        "images": len(evaluation.labels),
+        "accuracy": evaluation.accuracy,
+        "loss": evaluation.loss,
+        "misclassified": len(evaluation.misclassified),
+        "per_digit": evaluation.per_digit(),
+        "confusion": evaluation.confusion.tolist(),
+        "misclassified_images": [
+            {"index": int(i), "true": int(evaluation.labels[i]), "predicted": int(evaluation.predictions[i]),
+             "confidence": float(evaluation.confidences[i])} for i in evaluation.misclassified],
+        "latency": latency.as_dict() if latency is not None else None,
+        "torch_version": str(torch.__version__),
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def write_report(evaluation: Evaluation, latency: Latency | None, split: Split, report_dir: str | os.PathLike,
+                 model_path: str | os.PathLike, params: int) -> dict[str, Path]:
+    """report.json, confusion.png and misclassified.png in report_dir; returns their paths by kind."""
+    report_dir = Path(report_dir)
+    data = report_data(evaluation, latency, model_path, params)
+    return {
+        "report": write_atomically(report_dir / "report.json", json.dumps(data, indent=2).encode() + b"\n"),
+        "confusion": save_confusion_matrix(evaluation, report_dir / "confusion.png"),
+        "misclassified": save_misclassified_gallery(evaluation, split, report_dir / "misclassified.png"),
+    }

@@ -136,7 +136,7 @@ def train(config: TrainConfig, train_split: Split, test_split: Split, *,
         "data_checksums": checksums(),
         "training_seconds": round(time.perf_counter() - started, 1),
         "threads": torch.get_num_threads(),
-        "torch_version": torch.__version__,
+        "torch_version": str(torch.__version__),
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "history": history,
     }

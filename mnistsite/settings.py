@@ -145,7 +145,8 @@ MODELS_DIR = Path(os.environ.get("MNIST_MODELS_DIR", BASE_DIR / "models"))
 # One image at a time is fastest on one thread; gunicorn's workers use the other cores.
 INFERENCE_THREADS = env_int("INFERENCE_THREADS", 1)
 
-# Limits on what a client may send.
+# Limits on what a client may send. The rate is per client address, in DRF's syntax ("60/minute").
+PREDICTION_RATE_LIMIT = os.environ.get("PREDICTION_RATE_LIMIT", "60/minute")
 MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", 6 * 1024 * 1024)
 MAX_IMAGE_BYTES = env_int("MAX_IMAGE_BYTES", 4 * 1024 * 1024)
 MAX_IMAGE_SIDE = 4096
@@ -160,7 +161,6 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer",
                                  "rest_framework.renderers.BrowsableAPIRenderer"],
     "EXCEPTION_HANDLER": "recognizer.views.api_exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"predictions": os.environ.get("PREDICTION_RATE_LIMIT", "60/minute")},
     "NUM_PROXIES": env_int("DJANGO_NUM_PROXIES", 0) or None,
 }
 

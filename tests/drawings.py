@@ -1,0 +1,48 @@
+"""Drawings made from MNIST test digits, the way a person's canvas might look."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+
+@dataclass(frozen=True)
+class Style:
+    canvas: int = 280          # side of the square canvas, pixels
+    digit_size: int = 200      # height of the digit's 28x28 frame on the canvas
+    offset: tuple[int, int] = (0, 0)  # shift of the digit from the canvas centre
+    stroke: int = 0            # > 0 thickens the strokes, < 0 thins them, in quarters of an MNIST pixel
+    ink: str = "dark"          # "dark" on white paper, "light" on black paper, "alpha" on transparency
+
+
+def render(digit: np.ndarray, style: Style = Style()) -> Image.Image:
+    """A 28x28 uint8 MNIST digit drawn on a canvas of the given style."""
+    glyph = Image.fromarray(digit).resize((112, 112), Image.Resampling.BICUBIC)
+    if style.stroke:
+        size = 2 * abs(style.stroke) + 1
+        glyph = glyph.filter(ImageFilter.MaxFilter(size) if style.stroke > 0 else ImageFilter.MinFilter(size))
+    glyph = glyph.resize((style.digit_size, style.digit_size), Image.Resampling.BICUBIC)
+    ink = Image.new("L", (style.canvas, style.canvas), 0)
+    corner = ((style.canvas - style.digit_size) // 2 + style.offset[0],
+              (style.canvas - style.digit_size) // 2 + style.offset[1])
+    ink.paste(glyph, corner)
+    if style.ink == "light":
+        return ink.convert("RGB")
+    if style.ink == "alpha":
+        image = Image.new("RGBA", ink.size, (30, 30, 200, 0))
+        image.putalpha(ink)
+        return image
+    return Image.eval(ink, lambda v: 255 - v).convert("RGB")
+
+
+def encode(image: Image.Image, fmt: str = "PNG") -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt)
+    return buffer.getvalue()
+
+
+def png(digit: np.ndarray, style: Style = Style()) -> bytes:
+    return encode(render(digit, style))

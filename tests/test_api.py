@@ -1,0 +1,241 @@
+"""The prediction API: answers, bad input, feedback, listing, health. Real model, real database, real files."""
+
+import base64
+import io
+import uuid
+from pathlib import Path
+
+import pytest
+from django.db import IntegrityError, connection
+from PIL import Image
+
+from recognizer.inference import get_predictor
+from recognizer.models import ModelVersion, Prediction
+
+from .drawings import Style, encode, png, render
+
+URL = "/api/predictions/"
+pytestmark = pytest.mark.django_db
+
+
+def files_in(media_root: Path) -> list[Path]:
+    return [p for p in Path(media_root).rglob("*") if p.is_file()]
+
+
+def post_file(client, content: bytes, name: str = "drawing.png", **extra):
+    return client.post(URL, {"image": _named(content, name), **extra})
+
+
+def _named(content: bytes, name: str):
+    upload = io.BytesIO(content)
+    upload.name = name
+    return upload
+
+
+def post_json(client, payload):
+    return client.post(URL, payload, content_type="application/json")
+
+
+def data_url(content: bytes, mime: str = "image/png") -> str:
+    return f"data:{mime};base64,{base64.b64encode(content).decode()}"
+
+
+@pytest.fixture
+def seven(mnist_test):
+    return mnist_test.images[0]   # the first MNIST test digit is a 7
+
+
+def test_multipart_png_answers_every_field(client, seven, isolated_media):
+    response = post_file(client, png(seven), source="upload")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert uuid.UUID(body["id"])
+    assert body["digit"] == 7 and body["source"] == "upload"
+    assert len(body["probabilities"]) == 10 and abs(sum(body["probabilities"]) - 1) < 1e-6
+    assert body["confidence"] == max(body["probabilities"]) == body["top3"][0]["probability"]
+    assert [t["digit"] for t in body["top3"]][0] == body["digit"]
+    assert [t["probability"] for t in body["top3"]] == sorted((t["probability"] for t in body["top3"]), reverse=True)
+    assert body["model_version"] == ModelVersion.objects.get(is_active=True).name
+    assert body["created_at"] and body["reported_label"] is None and body["true_label"] is None
+
+    row = Prediction.objects.get(pk=body["id"])
+    assert row.digit == 7 and row.input_array.shape == (28, 28) and row.input_array.max() > 200
+    assert files_in(isolated_media) == [Path(row.image.path)]
+    image = client.get(body["image_url"].removeprefix("http://testserver"))
+    assert image.status_code == 200 and image["Content-Type"] == "image/png"
+    assert b"".join(image.streaming_content) == png(seven)
+
+
+def test_json_data_url_and_jpeg(client, seven):
+    response = post_json(client, {"image": data_url(png(seven)), "source": "canvas"})
+    assert response.status_code == 201 and response.json()["digit"] == 7
+    jpeg = encode(render(seven), "JPEG")
+    response = post_file(client, jpeg, name="photo.jpg")
+    assert response.status_code == 201 and response.json()["digit"] == 7
+    assert response.json()["image_url"].endswith(".jpg")
+    assert Prediction.objects.filter(source="canvas").count() == 1
+
+
+@pytest.mark.parametrize("style", [
+    Style(canvas=8, digit_size=8), Style(canvas=4096, digit_size=3000),
+    Style(ink="alpha"), Style(ink="light"), Style(ink="dark"),
+])
+def test_sizes_and_ink_conventions(client, seven, style):
+    response = post_json(client, {"image": data_url(png(seven, style))})
+    assert response.status_code == 201, response.content
+    if style.canvas > 8:
+        assert response.json()["digit"] == 7
+
+
+def _truncated_png(seven):
+    content = png(seven)
+    return content[: len(content) // 2]
+
+
+BAD_INPUTS = {
+    "not an image": (lambda d: {"image": _named(b"hello, this is text", "note.png")}, "not a PNG or JPEG"),
+    "truncated": (lambda d: {"image": _named(_truncated_png(d), "cut.png")}, "truncated"),
+    "gif": (lambda d: {"image": _named(encode(render(d), "GIF"), "anim.gif")}, "not a PNG or JPEG"),
+    "empty file": (lambda d: {"image": _named(b"", "empty.png")}, "empty"),
+    "too small": (lambda d: {"image": _named(encode(Image.new("L", (4, 4), 0)), "tiny.png")}, "4x4"),
+    "too many pixels": (lambda d: {"image": _named(encode(Image.new("1", (5000, 20), 1)), "wide.png")}, "5000x20"),
+    "blank": (lambda d: {"image": _named(encode(Image.new("RGB", (280, 280), "white")), "blank.png")}, "blank"),
+    "wrong field": (lambda d: {"file": _named(png(d), "d.png")}, "image"),
+    "missing field": (lambda d: {}, "required"),
+    "bad source": (lambda d: {"image": _named(png(d), "d.png"), "source": "fax"}, "source"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS)
+def test_bad_multipart_input_is_a_clear_400_and_stores_nothing(client, seven, isolated_media, case):
+    payload, message = BAD_INPUTS[case]
+    response = client.post(URL, payload(seven))
+    assert response.status_code == 400, response.content
+    assert message in response.json()["error"]
+    assert Prediction.objects.count() == 0 and files_in(isolated_media) == []
+
+
+@pytest.mark.parametrize("payload, message", [
+    ({"image": "data:image/png;base64,@@@not-base64@@@"}, "base64"),
+    ({"image": "data:image/png,rawbytes"}, "not base64-encoded"),
+    ({"image": 42}, "PNG or JPEG"),
+    ({"image": ["a"]}, "PNG or JPEG"),
+    ({"image": None}, "null"),
+    ({"image": ""}, "empty"),
+    ({"picture": "data:image/png;base64,AAAA"}, "unknown field"),
+    (["not", "an", "object"], "dictionary"),
+])
+def test_bad_json_input_is_a_clear_400(client, isolated_media, payload, message):
+    response = post_json(client, payload)
+    assert response.status_code == 400, response.content
+    assert message in response.json()["error"]
+    assert Prediction.objects.count() == 0 and files_in(isolated_media) == []
+
+
+def test_malformed_json_is_400(client):
+    response = client.post(URL, "{not json", content_type="application/json")
+    assert response.status_code == 400 and "JSON" in response.json()["error"]
+
+
+def test_oversized_image_and_body(client, seven, settings, isolated_media):
+    settings.MAX_IMAGE_BYTES = 2000
+    response = post_file(client, png(seven, Style(canvas=1000, digit_size=800)))
+    assert response.status_code == 400 and "limit" in response.json()["error"]
+    settings.MAX_REQUEST_BYTES = 1000
+    response = post_json(client, {"image": data_url(png(seven))})
+    assert response.status_code == 413 and "limit" in response.json()["error"]
+    assert Prediction.objects.count() == 0 and files_in(isolated_media) == []
+
+
+def test_throttle_answers_429(client, seven, settings):
+    settings.PREDICTION_RATE_LIMIT = "2/minute"
+    statuses = [post_file(client, png(seven)).status_code for _ in range(3)]
+    assert statuses == [201, 201, 429]
+    assert "throttled" in client.post(URL, {}).json()["error"].lower()
+    assert client.get(URL).status_code == 200   # reading is not throttled
+    assert Prediction.objects.count() == 2
+
+
+def test_feedback_list_and_detail(client, mnist_test):
+    ids = [post_file(client, png(mnist_test.images[i])).json()["id"] for i in range(3)]
+    response = client.post(f"{URL}{ids[0]}/feedback/", {"label": 1}, content_type="application/json")
+    assert response.status_code == 200 and response.json()["reported_label"] == 1
+    assert Prediction.objects.get(pk=ids[0]).reported_label == 1
+    assert Prediction.objects.get(pk=ids[0]).true_label is None   # a drawer's word is not reviewed truth
+    for bad in ({"label": 10}, {"label": "seven"}, {}):
+        response = client.post(f"{URL}{ids[0]}/feedback/", bad, content_type="application/json")
+        assert response.status_code == 400 and response.json()["error"]
+    assert client.post(f"{URL}{uuid.uuid4()}/feedback/", {"label": 1},
+                       content_type="application/json").status_code == 404
+
+    listing = client.get(URL).json()
+    assert listing["count"] == 3 and [p["id"] for p in listing["results"]] == ids[::-1]
+    detail = client.get(f"{URL}{ids[1]}/").json()
+    assert detail["id"] == ids[1] and detail["digit"] == mnist_test.labels[1]
+    assert client.get(f"{URL}not-a-uuid/").status_code == 404
+
+
+def test_health_and_schema(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.json()["status"] == "ok"
+    schema = client.get("/api/schema/")
+    assert schema.status_code == 200 and b"/api/predictions/" in schema.content
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200 and b"cdn" not in docs.content.lower()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_broken_model_gives_503_and_stores_nothing(client, seven, settings, tmp_path, isolated_media):
+    broken = tmp_path / "broken.pt"
+    broken.write_bytes(b"this is not a checkpoint")
+    settings.MNIST_MODEL_PATH = broken
+    ModelVersion.objects.all().delete()
+    health = client.get("/healthz")
+    assert health.status_code == 503 and "not a readable checkpoint" in health.json()["error"]
+    response = post_file(client, png(seven))
+    assert response.status_code == 503 and "model is unavailable" in response.json()["error"]
+    assert Prediction.objects.count() == 0 and files_in(isolated_media) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_failed_insert_leaves_no_file(seven, isolated_media):
+    """Django's foreign keys are checked at commit, so only a real transaction shows the failure."""
+    version, predictor = get_predictor()
+    from mlcore.preprocess import to_mnist_input
+
+    mnist_input = to_mnist_input(render(seven))
+    with pytest.raises(IntegrityError):
+        Prediction.record(image_bytes=png(seven), extension="png", mnist_input=mnist_input,
+                          prediction=predictor.predict(mnist_input),
+                          model_version=ModelVersion(pk=987654, name="ghost"), source="api")
+    assert Prediction.objects.count() == 0 and files_in(isolated_media) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_database_failure_is_503_json(client, seven, isolated_media):
+    """A real database error (the table is gone for a moment) gives JSON, not a stack trace."""
+    table = Prediction._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE {table} RENAME TO {table}_away")
+    try:
+        response = post_file(client, png(seven))
+        listing = client.get(URL)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ALTER TABLE {table}_away RENAME TO {table}")
+    assert response.status_code == 503 and response.json()["error"].startswith("the database is unavailable")
+    assert listing.status_code == 503
+    assert files_in(isolated_media) == []
+
+
+def test_logged_in_session_needs_csrf_token(seven, django_user_model):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(django_user_model.objects.create_user("drawer", password="x-long-password-1"))
+    response = client.post(URL, {"image": _named(png(seven), "d.png")})
+    assert response.status_code == 403 and "CSRF" in response.json()["error"]
+    page = client.get("/")
+    token = page.cookies["csrftoken"].value
+    response = client.post(URL, {"image": _named(png(seven), "d.png")}, HTTP_X_CSRFTOKEN=token)
+    assert response.status_code == 201

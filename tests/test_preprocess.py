@@ -1,0 +1,67 @@
+"""Preprocessing turns drawings of any size, place, stroke and ink into inputs the model reads."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mlcore.predict import Predictor
+from mlcore.preprocess import BlankDrawingError, to_mnist_input
+
+from .drawings import Style, render
+
+STYLES = [
+    Style(),
+    Style(canvas=600, digit_size=120, offset=(-180, 150)),                # small, in a corner
+    Style(canvas=64, digit_size=60),                                      # tiny canvas
+    Style(canvas=1000, digit_size=900, stroke=2, ink="light"),          # huge and thick, light on dark
+    Style(canvas=400, digit_size=300, stroke=-1, ink="alpha"),           # thin, transparent background
+    Style(canvas=300, digit_size=240, stroke=3, ink="alpha", offset=(25, -20)),
+    Style(canvas=280, digit_size=180, offset=(40, 40), ink="light"),
+    Style(canvas=500, digit_size=200, stroke=2, offset=(-120, -100)),
+]
+
+
+@pytest.fixture(scope="module")
+def predictor(shipped_model_path):
+    return Predictor.from_checkpoint(shipped_model_path)
+
+
+def test_output_is_mnist_like(mnist_test):
+    x = to_mnist_input(render(mnist_test.images[0], Style(canvas=500, digit_size=100, offset=(150, 150))))
+    assert x.shape == (28, 28) and x.dtype == np.float32
+    assert 0.0 <= x.min() and x.max() <= 1.0
+    rows, cols = np.nonzero(x > 0.1)
+    assert max(rows.max() - rows.min(), cols.max() - cols.min()) <= 21   # fits the 20x20 box
+    ys, xs = np.indices(x.shape)
+    assert abs((ys * x).sum() / x.sum() - 14) < 1.0 and abs((xs * x).sum() / x.sum() - 14) < 1.0
+
+
+def test_ink_conventions_give_the_same_input(mnist_test):
+    inputs = [to_mnist_input(render(mnist_test.images[3], Style(ink=ink))) for ink in ("dark", "light", "alpha")]
+    assert np.abs(inputs[0] - inputs[1]).max() < 0.02
+    assert np.abs(inputs[0] - inputs[2]).max() < 0.02
+
+
+@pytest.mark.parametrize("image", [
+    Image.new("RGB", (280, 280), "white"),
+    Image.new("RGB", (280, 280), "black"),
+    Image.new("RGBA", (280, 280), (0, 0, 0, 0)),
+    Image.new("L", (8, 8), 128),
+])
+def test_blank_drawings_are_refused(image):
+    with pytest.raises(BlankDrawingError):
+        to_mnist_input(image)
+
+
+def test_rendered_mnist_drawings_are_recognised(mnist_test, predictor):
+    """200 drawings of MNIST test digits at many sizes, positions, strokes and ink conventions."""
+    rng = np.random.default_rng(0)
+    indices = rng.choice(len(mnist_test.labels), size=200, replace=False)
+    inputs = np.stack([to_mnist_input(render(mnist_test.images[i], STYLES[n % len(STYLES)]))
+                       for n, i in enumerate(indices)])
+    predicted = predictor.probabilities(inputs).argmax(axis=1)
+    accuracy = float((predicted == mnist_test.labels[indices]).mean())
+    assert accuracy >= 0.98, f"recognised {accuracy:.1%} of the rendered drawings"
+    for n, style in enumerate(STYLES):
+        own = predicted[n::len(STYLES)] == mnist_test.labels[indices][n::len(STYLES)]
+        assert own.mean() >= 0.9, f"{style} recognised only {own.mean():.0%}"
