@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.shortcuts import render
@@ -20,6 +22,8 @@ from .models import Prediction
 from .serializers import FeedbackSerializer, PredictionSerializer
 from .throttles import PredictionRateThrottle
 
+logger = logging.getLogger(__name__)
+
 ERROR = OpenApiResponse(description="A JSON object whose `error` says what is wrong.")
 
 
@@ -31,7 +35,8 @@ class ServiceUnavailable(APIException):
 def api_exception_handler(exc, context):
     """DRF's answers, plus one `error` sentence a person can read."""
     if isinstance(exc, ModelUnavailable):
-        exc = ServiceUnavailable(f"the model is unavailable: {exc}")
+        logger.error("prediction refused: %s", exc)
+        exc = ServiceUnavailable("the model is unavailable right now; try again later")
     response = exception_handler(exc, context)
     if response is not None and isinstance(response.data, dict) and "error" not in response.data:
         response.data = {"error": _first_message(response.data), **response.data}

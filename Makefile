@@ -1,0 +1,41 @@
+# The two commands a newcomer needs:
+#   make serve   set up everything (venv, packages, database, static files) and serve http://127.0.0.1:8000 on SQLite
+#   make test    run the whole test suite: on SQLite, then again on a throwaway PostgreSQL server
+# Both are idempotent: run them as often as you like.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# The MNIST files: ../shared/mnist beside the checkout when it is there, else data/mnist (see `manage.py fetch_mnist`).
+MNIST_DATA_DIR ?= $(if $(wildcard ../shared/mnist/*.gz),$(abspath ../shared/mnist),$(CURDIR)/data/mnist)
+export MNIST_DATA_DIR
+
+.PHONY: serve setup test test-sqlite test-postgres system-packages gunicorn
+
+serve: setup
+	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+setup: $(BIN)/.installed
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/python manage.py check
+
+$(BIN)/.installed: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+system-packages:
+	scripts/system-packages
+
+test: system-packages $(BIN)/.installed test-sqlite test-postgres
+
+test-sqlite: $(BIN)/.installed
+	$(BIN)/pytest
+
+test-postgres: $(BIN)/.installed
+	scripts/with-postgres $(BIN)/pytest -m "not slow"
+
+gunicorn: setup
+	$(BIN)/gunicorn mnistsite.wsgi -c gunicorn.conf.py
