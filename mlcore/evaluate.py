@@ -156,7 +156,7 @@ def save_confusion_matrix(evaluation: Evaluation, path: str | os.PathLike, title
 
 def save_misclassified_gallery(evaluation: Evaluation, split: Split, path: str | os.PathLike,
                                title: str = "Misclassified test images", columns: int = 12,
-                               max_images: int = 240) -> Path:
+                               max_images: int = 144) -> Path:
     """A grid of the wrongly predicted images, most confident mistakes first, captioned true→pred (conf%)."""
     plt = pyplot()
     order = evaluation.misclassified[np.argsort(-evaluation.confidences[evaluation.misclassified], kind="stable")]
@@ -181,7 +181,7 @@ def save_misclassified_gallery(evaluation: Evaluation, split: Split, path: str |
     return save_figure(figure, Path(path))
 
 
-def report_data(evaluation: Evaluation, latency: Latency | None, model_path: str | os.PathLike,
+def report_data(evaluation: Evaluation, latency: Latency, model_path: str | os.PathLike,
                 params: int) -> dict:
     return {
         "model": str(model_path),
@@ -195,13 +195,13 @@ def report_data(evaluation: Evaluation, latency: Latency | None, model_path: str
         "misclassified_images": [
             {"index": int(i), "true": int(evaluation.labels[i]), "predicted": int(evaluation.predictions[i]),
              "confidence": float(evaluation.confidences[i])} for i in evaluation.misclassified],
-        "latency": latency.as_dict() if latency is not None else None,
+        "latency": latency.as_dict(),
         "torch_version": str(torch.__version__),
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
 
 
-def write_report(evaluation: Evaluation, latency: Latency | None, split: Split, report_dir: str | os.PathLike,
+def write_report(evaluation: Evaluation, latency: Latency, split: Split, report_dir: str | os.PathLike,
                  model_path: str | os.PathLike, params: int) -> dict[str, Path]:
     """report.json, confusion.png and misclassified.png in report_dir; returns their paths by kind."""
     report_dir = Path(report_dir)

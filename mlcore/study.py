@@ -78,21 +78,29 @@ def run_study(train_split: Split, test_split: Split, report_dir: str | os.PathLi
 
 
 def save_training_curves(outcomes: list[VariantOutcome], path: Path) -> Path:
+    """Test accuracy (as error, on a log scale, where 99.3% and 99.6% differ visibly) and loss per epoch."""
     plt = pyplot()
-    figure, (accuracy_axes, loss_axes) = plt.subplots(1, 2, figsize=(12, 4.5))
+    from matplotlib.ticker import FormatStrFormatter, MaxNLocator
+
+    figure, (error_axes, loss_axes) = plt.subplots(1, 2, figsize=(12, 4.5))
     for outcome in outcomes:
         history = outcome.metadata["history"]
         epochs = [entry["epoch"] for entry in history]
         label = VARIANT_TITLES[outcome.variant]
-        accuracy_axes.plot(epochs, [100 * entry["test_accuracy"] for entry in history], marker="o", label=label)
+        error_axes.plot(epochs, [100 * (1 - entry["test_accuracy"]) for entry in history], marker="o", label=label)
         loss_axes.plot(epochs, [entry["test_loss"] for entry in history], marker="o", label=label)
-    accuracy_axes.axhline(100 * ORIGINAL_BEST_ACCURACY, color="grey", linestyle="--", linewidth=1,
-                          label=f"original study's best ({ORIGINAL_BEST_ACCURACY:.2%})")
-    accuracy_axes.set(title="Test accuracy per epoch", xlabel="epoch", ylabel="accuracy (%)")
-    loss_axes.set(title="Test loss per epoch", xlabel="epoch", ylabel="cross-entropy")
-    for axes in (accuracy_axes, loss_axes):
-        axes.grid(alpha=0.3)
+    error_axes.axhline(100 * (1 - ORIGINAL_BEST_ACCURACY), color="grey", linestyle="--", linewidth=1,
+                       label=f"original study's best ({ORIGINAL_BEST_ACCURACY:.2%} accuracy)")
+    error_axes.set(title="Test accuracy per epoch", xlabel="epoch", ylabel="test error (%) = 100 - accuracy",
+                   yscale="log")
+    loss_axes.set(title="Test loss per epoch", xlabel="epoch", ylabel="cross-entropy", yscale="log")
+    for axes in (error_axes, loss_axes):
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+        axes.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
+        axes.grid(alpha=0.3, which="both")
         axes.legend()
+    figure.tight_layout()
     return save_figure(figure, path)
 
 

@@ -1,0 +1,47 @@
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from mlcore.data import MnistDataError, load_split
+from mlcore.study import VARIANT_TITLES, run_study
+from mlcore.train import TrainConfig
+
+
+class Command(BaseCommand):
+    help = ("Train the four regularisation variants (none, L1, L2, L1 + L2) with the same seed and budget "
+            "and write a Markdown report with a results table, training curves and misclassified galleries.")
+
+    def add_arguments(self, parser):
+        defaults = TrainConfig()
+        parser.add_argument("--epochs", type=int, default=defaults.epochs, help="epochs per variant")
+        parser.add_argument("--train-limit", type=int, default=None, help="use only the first N training images")
+        parser.add_argument("--seed", type=int, default=defaults.seed)
+        parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
+        parser.add_argument("--data-dir", type=Path, default=settings.MNIST_DATA_DIR)
+        parser.add_argument("--report-dir", type=Path, default=settings.BASE_DIR / "reports" / "regularization",
+                            help="where report.md, its plots and the four checkpoints go")
+
+    def handle(self, *args, **options):
+        if options["threads"] is not None and options["threads"] < 1:
+            raise CommandError("--threads must be at least 1")
+        try:
+            TrainConfig(epochs=options["epochs"], train_limit=options["train_limit"])
+            train_split = load_split(options["data_dir"], "train")
+            test_split = load_split(options["data_dir"], "test")
+        except (ValueError, MnistDataError) as exc:
+            raise CommandError(str(exc)) from None
+        try:
+            report = run_study(train_split, test_split, options["report_dir"], epochs=options["epochs"],
+                               train_limit=options["train_limit"], seed=options["seed"],
+                               threads=options["threads"], progress=options["verbosity"] > 0,
+                               log=self.stdout.write)
+        except OSError as exc:
+            raise CommandError(f"could not write the report to {options['report_dir']}: {exc}") from None
+
+        self.stdout.write("")
+        self.stdout.write(f"{'variant':<18} {'accuracy':>9} {'loss':>7} {'seconds':>8}")
+        for outcome in report.outcomes:
+            self.stdout.write(f"{VARIANT_TITLES[outcome.variant]:<18} {outcome.evaluation.accuracy:>9.4f} "
+                              f"{outcome.evaluation.loss:>7.4f} {outcome.metadata['training_seconds']:>8.0f}")
+        self.stdout.write(self.style.SUCCESS(f"best: {VARIANT_TITLES[report.best.variant]}; report {report.markdown}"))

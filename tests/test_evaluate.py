@@ -1,0 +1,139 @@
+"""The evaluate and compare_regularization commands end to end, and the metrics they rest on."""
+
+import json
+import re
+from io import StringIO
+
+import numpy as np
+import pytest
+from django.core.management import CommandError, call_command
+from PIL import Image
+
+from mlcore import checkpoint
+from mlcore.data import Split
+from mlcore.evaluate import evaluate
+from mlcore.train import VARIANTS
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def assert_valid_png(path):
+    assert path.read_bytes()[:8] == PNG_SIGNATURE, path
+    with Image.open(path) as image:
+        image.verify()
+    with Image.open(path) as image:
+        assert image.width > 200 and image.height > 200, (path, image.size)
+
+
+def call(command, *args) -> str:
+    out = StringIO()
+    call_command(command, *map(str, args), stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def json_run(tmp_path_factory, shipped_model_path, mnist_dir):
+    report_dir = tmp_path_factory.mktemp("evaluation")
+    stdout = call("evaluate", "--model", shipped_model_path, "--data-dir", mnist_dir,
+                  "--report-dir", report_dir, "--repeats", 50, "--json")
+    return stdout, report_dir
+
+
+def test_evaluate_json_is_one_object_with_the_summary(json_run, shipped_model_path):
+    stdout, _ = json_run
+    result = json.loads(stdout)  # fails if anything else is printed
+
+    _, metadata = checkpoint.load(shipped_model_path)
+    assert result["model"] == str(shipped_model_path)
+    assert result["params"] == metadata["params"]
+    # The same model on the same test set: the figure training recorded must come out again.
+    assert result["accuracy"] == pytest.approx(metadata["test_accuracy"], abs=1e-6)
+    assert result["misclassified"] == round((1 - result["accuracy"]) * 10000)
+    assert 0 < result["latency"]["single_image_median_ms"] <= result["latency"]["single_image_p95_ms"]
+    assert result["latency"]["batch_throughput_per_s"] > 100
+    assert len(result["per_digit"]) == 10
+
+
+def test_evaluate_writes_a_consistent_report(json_run):
+    _, report_dir = json_run
+    report = json.loads((report_dir / "report.json").read_text())
+    confusion = np.array(report["confusion"])
+
+    assert confusion.shape == (10, 10) and confusion.sum() == 10000
+    assert np.trace(confusion) / 10000 == pytest.approx(report["accuracy"])
+    assert len(report["misclassified_images"]) == report["misclassified"] == 10000 - np.trace(confusion)
+    for row in report["per_digit"]:
+        d = row["digit"]
+        assert row["support"] == confusion[d].sum()
+        assert row["recall"] == pytest.approx(confusion[d, d] / confusion[d].sum())
+        assert row["precision"] == pytest.approx(confusion[d, d] / confusion[:, d].sum())
+    for item in report["misclassified_images"]:
+        assert item["true"] != item["predicted"] and 0.1 <= item["confidence"] <= 1
+    assert_valid_png(report_dir / "confusion.png")
+    assert_valid_png(report_dir / "misclassified.png")
+
+
+def test_evaluate_metrics_on_a_split_with_known_answers(shipped_model_path, mnist_test):
+    model, _ = checkpoint.load(shipped_model_path)
+    head = mnist_test.head(300)
+    predictions = evaluate(model, head).predictions
+    # Relabel two images so the expected errors are known whatever the model gets right.
+    labels = predictions.copy()
+    labels[[3, 7]] = (predictions[[3, 7]] + 1) % 10
+    evaluation = evaluate(model, Split(head.images, labels))
+
+    assert evaluation.misclassified.tolist() == [3, 7]
+    assert evaluation.accuracy == pytest.approx(298 / 300)
+    assert evaluation.confusion.sum() == 300 and np.trace(evaluation.confusion) == 298
+    assert evaluation.confusion[labels[3], predictions[3]] >= 1
+    assert evaluation.precision[predictions[3]] < 1 and evaluation.recall[labels[3]] < 1
+    assert ((0.1 <= evaluation.confidences) & (evaluation.confidences <= 1)).all()
+
+
+def test_evaluate_bad_model_path_is_a_command_error(tmp_path, mnist_dir):
+    with pytest.raises(CommandError, match="does not exist"):
+        call("evaluate", "--model", tmp_path / "absent.pt", "--data-dir", mnist_dir, "--report-dir", tmp_path)
+
+
+def test_evaluate_corrupt_checkpoint_is_a_command_error(tmp_path, mnist_dir, shipped_model_path):
+    corrupt = tmp_path / "corrupt.pt"
+    corrupt.write_bytes(shipped_model_path.read_bytes()[:5000])
+    with pytest.raises(CommandError, match="not a readable checkpoint"):
+        call("evaluate", "--model", corrupt, "--data-dir", mnist_dir, "--report-dir", tmp_path / "report")
+    assert not (tmp_path / "report").exists()
+
+
+def test_evaluate_missing_data_is_a_command_error(tmp_path, shipped_model_path):
+    with pytest.raises(CommandError, match="t10k-images-idx3-ubyte.*is missing"):
+        call("evaluate", "--model", shipped_model_path, "--data-dir", tmp_path, "--report-dir", tmp_path / "r")
+
+
+def test_compare_regularization_on_a_tiny_budget(tmp_path, mnist_dir):
+    report_dir = tmp_path / "study"
+    stdout = call("compare_regularization", "--epochs", 1, "--train-limit", 1000, "--threads", 1,
+                  "--data-dir", mnist_dir, "--report-dir", report_dir, "-v", "0")
+
+    results = json.loads((report_dir / "results.json").read_text())
+    assert [v["variant"] for v in results["variants"]] == list(VARIANTS)
+    markdown = (report_dir / "report.md").read_text()
+    rows = re.findall(r"^\| (no regularisation|L1|L2|L1 \+ L2) \| ([\d.]+)% \|", markdown, re.MULTILINE)
+    assert [name for name, _ in rows] == ["no regularisation", "L1", "L2", "L1 + L2"]
+    for variant, (_, percent) in zip(results["variants"], rows):
+        assert float(percent) == pytest.approx(100 * variant["test_accuracy"], abs=0.006)
+        assert variant["test_accuracy"] > 0.3, "even 1,000 images for one epoch learn something"
+        model, metadata = checkpoint.load(report_dir / variant["checkpoint"])
+        assert metadata["variant"] == variant["variant"] and metadata["seed"] == 1
+        assert metadata["train_images"] == 1000
+        assert_valid_png(report_dir / variant["gallery"])
+        assert f"]({variant['gallery']})" in markdown
+    assert_valid_png(report_dir / "curves.png")
+    assert "](curves.png)" in markdown
+    assert "99.36%" in markdown and "short of the original study's best" in markdown
+    assert f"best: " in stdout and str(report_dir / "report.md") in stdout
+
+
+def test_compare_regularization_bad_options_are_command_errors(tmp_path, mnist_dir):
+    with pytest.raises(CommandError, match="epochs must be at least 1"):
+        call("compare_regularization", "--epochs", 0, "--data-dir", mnist_dir, "--report-dir", tmp_path)
+    with pytest.raises(CommandError, match="is missing"):
+        call("compare_regularization", "--epochs", 1, "--data-dir", tmp_path / "nowhere", "--report-dir", tmp_path)

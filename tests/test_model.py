@@ -1,0 +1,126 @@
+"""The network's size and shape, checkpoint round trips and failures, and the shipped checkpoint."""
+
+import json
+from io import StringIO
+
+import numpy as np
+import pytest
+import torch
+from django.core.management import call_command
+
+from mlcore import checkpoint
+from mlcore.model import ARCHITECTURE, DigitCNN, count_parameters, model_input
+
+
+def metadata_for(model, **overrides) -> dict:
+    metadata = {
+        "architecture": ARCHITECTURE, "params": count_parameters(model), "variant": "l2",
+        "hyperparameters": {"lr": 0.1}, "epochs": 0, "seed": 7, "test_accuracy": 0.5, "test_loss": 1.5,
+        "data_checksums": {}, "training_seconds": 0.0, "torch_version": str(torch.__version__),
+        "created_at": "2025-01-01T00:00:00+00:00", "history": [],
+    }
+    metadata.update(overrides)
+    return metadata
+
+
+@pytest.fixture
+def fresh_model():
+    torch.manual_seed(7)
+    return DigitCNN().eval()
+
+
+def test_parameter_count_is_under_20000(fresh_model):
+    assert count_parameters(fresh_model) <= 20000
+
+
+@pytest.mark.parametrize("batch", [1, 5])
+def test_output_is_ten_logits_per_image(fresh_model, batch):
+    images = np.random.default_rng(0).integers(0, 256, (batch, 28, 28), dtype=np.uint8)
+    with torch.inference_mode():
+        logits = fresh_model(model_input(images))
+    assert logits.shape == (batch, 10)
+    assert torch.isfinite(logits).all()
+
+
+def test_checkpoint_round_trip_keeps_weights_and_metadata(tmp_path, fresh_model):
+    path = tmp_path / "model.pt"
+    metadata = metadata_for(fresh_model, history=[{"epoch": 1, "test_accuracy": 0.5}])
+
+    checkpoint.save(path, fresh_model, metadata)
+    loaded, loaded_metadata = checkpoint.load(path)
+
+    assert loaded_metadata == metadata
+    assert json.loads(path.with_suffix(".json").read_text()) == metadata
+    assert not loaded.training
+    for name, tensor in fresh_model.state_dict().items():
+        assert torch.equal(tensor, loaded.state_dict()[name]), name
+    images = np.random.default_rng(1).integers(0, 256, (3, 28, 28), dtype=np.uint8)
+    with torch.inference_mode():
+        assert torch.equal(fresh_model(model_input(images)), loaded(model_input(images)))
+
+
+def test_save_refuses_incomplete_metadata(tmp_path, fresh_model):
+    metadata = metadata_for(fresh_model)
+    del metadata["history"]
+    with pytest.raises(ValueError, match="history"):
+        checkpoint.save(tmp_path / "model.pt", fresh_model, metadata)
+    assert not (tmp_path / "model.pt").exists()
+
+
+def test_wrong_architecture_is_a_checkpoint_error(tmp_path, fresh_model):
+    path = checkpoint.save(tmp_path / "model.pt", fresh_model, metadata_for(fresh_model, architecture="resnet-18"))
+    with pytest.raises(checkpoint.CheckpointError, match="resnet-18"):
+        checkpoint.load(path)
+
+
+def test_weights_of_another_shape_are_a_checkpoint_error(tmp_path, fresh_model):
+    path = tmp_path / "model.pt"
+    state = fresh_model.state_dict()
+    state["classifier.weight"] = torch.zeros(5, 32, 1, 1)
+    torch.save({"format": checkpoint.FORMAT_VERSION, "metadata": metadata_for(fresh_model),
+                "state_dict": state}, path)
+    with pytest.raises(checkpoint.CheckpointError, match="do not fit"):
+        checkpoint.load(path)
+
+
+def test_truncated_checkpoint_is_a_checkpoint_error(tmp_path, fresh_model):
+    path = checkpoint.save(tmp_path / "model.pt", fresh_model, metadata_for(fresh_model))
+    path.write_bytes(path.read_bytes()[:len(path.read_bytes()) // 2])
+    with pytest.raises(checkpoint.CheckpointError, match="not a readable checkpoint") as caught:
+        checkpoint.load(path)
+    assert str(path) in str(caught.value)
+
+
+def test_garbage_file_is_a_checkpoint_error(tmp_path):
+    path = tmp_path / "model.pt"
+    path.write_bytes(b"this is not a checkpoint\n" * 10)
+    with pytest.raises(checkpoint.CheckpointError, match="not a readable checkpoint"):
+        checkpoint.load(path)
+
+
+def test_missing_checkpoint_is_a_checkpoint_error(tmp_path):
+    with pytest.raises(checkpoint.CheckpointError, match="does not exist"):
+        checkpoint.load(tmp_path / "absent.pt")
+
+
+def test_shipped_checkpoint_loads_with_complete_metadata(shipped_model_path):
+    model, metadata = checkpoint.load(shipped_model_path)
+
+    assert set(checkpoint.REQUIRED_METADATA) <= set(metadata)
+    assert metadata["architecture"] == ARCHITECTURE
+    assert metadata["params"] == count_parameters(model) <= 20000
+    assert metadata["history"] and metadata["history"][-1]["test_accuracy"] == metadata["test_accuracy"]
+    assert set(metadata["data_checksums"]) == {
+        "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"}
+
+
+@pytest.mark.slow
+def test_shipped_model_reaches_99_6_percent_on_the_test_set(shipped_model_path, mnist_dir, tmp_path):
+    out = StringIO()
+    call_command("evaluate", "--model", str(shipped_model_path), "--data-dir", str(mnist_dir),
+                 "--report-dir", str(tmp_path / "report"), "--repeats", "20", "--json", stdout=out)
+    result = json.loads(out.getvalue())
+
+    assert result["images"] == 10000
+    assert result["params"] <= 20000
+    assert result["accuracy"] >= 0.996, f"{result['accuracy']:.4f} on the test set, {result['misclassified']} wrong"

@@ -1,0 +1,81 @@
+"""The train command on a small budget: it learns, it is reproducible, and it rejects bad options clearly."""
+
+import time
+from io import StringIO
+
+import pytest
+import torch
+from django.core.management import CommandError, call_command
+
+from mlcore import checkpoint
+from mlcore.evaluate import evaluate_split
+from mlcore.model import DigitCNN
+from mlcore.train import TrainConfig, train
+from recognizer.models import ModelVersion
+
+
+def run_train(*args) -> str:
+    out = StringIO()
+    call_command("train", *map(str, args), "-v", "0", stdout=out)
+    return out.getvalue()
+
+
+def test_one_epoch_on_3000_images_reaches_90_percent_within_a_minute(tmp_path, mnist_dir, mnist_test):
+    out = tmp_path / "model.pt"
+    started = time.perf_counter()
+    run_train("--epochs", 1, "--train-limit", 3000, "--threads", 1, "--data-dir", mnist_dir,
+              "--out", out, "--no-register")
+    elapsed = time.perf_counter() - started
+
+    model, metadata = checkpoint.load(out)
+    _, accuracy = evaluate_split(model, mnist_test.head(1000))
+    assert accuracy > 0.90
+    assert elapsed < 60, f"one small epoch took {elapsed:.0f} s"
+    assert metadata["train_images"] == 3000 and metadata["epochs"] == 1
+    assert out.with_suffix(".json").is_file()
+
+
+def test_same_seed_gives_identical_weights(mnist_train, mnist_test):
+    # The train command runs this same function; calling it directly skips the 10,000-image test pass.
+    config = TrainConfig(epochs=1, train_limit=300, threads=1, seed=5)
+    test_head = mnist_test.head(100)
+    first = train(config, mnist_train, test_head, progress=False, log=lambda line: None)
+    second = train(config, mnist_train, test_head, progress=False, log=lambda line: None)
+
+    torch.manual_seed(config.seed)
+    untrained = DigitCNN().state_dict()
+    trained = first.model.state_dict()
+    for name, tensor in trained.items():
+        assert torch.equal(tensor, second.model.state_dict()[name]), name
+    assert not all(torch.equal(tensor, untrained[name]) for name, tensor in trained.items())
+    assert first.metadata["history"][0]["train_loss"] == second.metadata["history"][0]["train_loss"]
+
+
+@pytest.mark.django_db
+def test_train_registers_a_model_version(tmp_path, mnist_dir):
+    out = tmp_path / "small.pt"
+    output = run_train("--epochs", 1, "--train-limit", 200, "--threads", 1, "--data-dir", mnist_dir,
+                       "--out", out, "--name", "small-test")
+
+    version = ModelVersion.objects.get(name="small-test")
+    assert "registered model version small-test" in output
+    assert version.sha256 == checkpoint.file_sha256(out)
+    assert version.params == checkpoint.load(out)[1]["params"]
+    assert not version.is_active
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--epochs", "0"], "epochs must be at least 1"),
+    (["--train-limit", "0"], "train_limit must be at least 1"),
+    (["--variant", "bogus"], "invalid choice: 'bogus'"),
+])
+def test_bad_options_are_command_errors(tmp_path, mnist_dir, options, message):
+    with pytest.raises(CommandError, match=message):
+        run_train(*options, "--data-dir", mnist_dir, "--out", tmp_path / "model.pt", "--no-register")
+    assert not (tmp_path / "model.pt").exists()
+
+
+def test_missing_data_dir_is_a_command_error(tmp_path):
+    with pytest.raises(CommandError, match="is missing") as caught:
+        run_train("--epochs", 1, "--data-dir", tmp_path / "nowhere", "--out", tmp_path / "model.pt", "--no-register")
+    assert "fetch_mnist" in str(caught.value)
