@@ -60,7 +60,8 @@ def register(path: str | Path, name: str | None = None, activate: bool = False,
 
 def active_version() -> ModelVersion:
     """The active version; on a fresh database, the checkpoint at MNIST_MODEL_PATH becomes it."""
-    version = ModelVersion.objects.filter(is_active=True).first()
+    # Runs on every request: skip decoding the metadata JSON, which nothing here reads.
+    version = ModelVersion.objects.defer("metadata").filter(is_active=True).first()
     if version is not None:
         return version
     try:

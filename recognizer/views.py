@@ -9,7 +9,7 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException
@@ -54,6 +54,11 @@ def _first_message(data) -> str:
 
 
 @extend_schema(tags=["predictions"])
+@extend_schema_view(
+    list=extend_schema(summary="Stored predictions, newest first",
+                       responses={200: PredictionSerializer(many=True), 404: ERROR}),
+    retrieve=extend_schema(summary="One stored prediction", responses={200: PredictionSerializer, 404: ERROR}),
+)
 class PredictionViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                         viewsets.GenericViewSet):
     """Drawings sent for recognition, newest first."""
