@@ -1,0 +1,53 @@
+"""Production settings come from the environment and pass Django's deployment checks."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PRODUCTION = {"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "a-production-secret-" + "k" * 50,
+              "DJANGO_ALLOWED_HOSTS": "digits.example.org"}
+
+
+def manage(*args, **env):
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO_")}
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, capture_output=True, text=True,
+                          env={**environment, **env}, timeout=120)
+
+
+def test_check_deploy_reports_nothing():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    env = {**PRODUCTION, "DJANGO_SECRET_KEY": ""}
+    result = manage("check", **env)
+    assert result.returncode != 0 and "DJANGO_SECRET_KEY must be set" in result.stderr
+
+
+def test_a_malformed_boolean_is_refused():
+    result = manage("check", DJANGO_DEBUG="maybe")
+    assert result.returncode != 0 and "DJANGO_DEBUG='maybe' is not a boolean" in result.stderr
+
+
+def test_a_missing_model_is_reported_at_start_up(tmp_path):
+    result = manage("check", MNIST_MODEL_PATH=str(tmp_path / "absent.pt"))
+    assert "recognizer.W001" in result.stderr + result.stdout and "does not exist" in result.stderr + result.stdout
+
+
+@pytest.mark.django_db
+def test_media_is_served_safely(client, settings, isolated_media):
+    drawing = Path(isolated_media) / "drawings" / "2026" / "11" / "abc123.png"
+    drawing.parent.mkdir(parents=True)
+    drawing.write_bytes(b"\x89PNG\r\n\x1a\n")
+    response = client.get("/media/drawings/2026/11/abc123.png")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/png" and response["X-Content-Type-Options"] == "nosniff"
+    for path in ("/media/drawings/../../etc/passwd", "/media/drawings/2026/11/abc123.html",
+                 "/media/secrets.txt", "/media/drawings/%2e%2e/x.png"):
+        assert client.get(path).status_code == 404, path
