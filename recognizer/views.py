@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET
+from django.views.static import serve
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -106,6 +108,13 @@ def healthz(request):
     except (DatabaseError, ModelUnavailable) as exc:
         return JsonResponse({"status": "unavailable", "error": str(exc)}, status=503)
     return JsonResponse({"status": "ok", "model_version": version.name})
+
+
+@require_GET
+def drawing(request, path):
+    """A stored drawing. The URL pattern admits only random names with image extensions, and
+    serve() refuses anything outside MEDIA_ROOT; SecurityMiddleware adds nosniff."""
+    return serve(request, path, document_root=settings.MEDIA_ROOT)
 
 
 @require_GET
