@@ -1,0 +1,90 @@
+"""The review dashboard's figures, each computed by the database as one aggregation."""
+
+from __future__ import annotations
+
+from django.db.models import Count, F, Q
+from django.db.models.functions import TruncDate
+
+from .models import PredictionQuerySet
+
+SERIES_COLOURS = ("#417690", "#c0392b", "#27ae60", "#8e44ad", "#d35400", "#16a085", "#7f8c8d", "#2c3e50")
+
+
+def accuracy_by_day(predictions: PredictionQuerySet) -> list[dict]:
+    """Per model version and per day the drawing was made: how many were reviewed, how many right."""
+    rows = (predictions.reviewed()
+            .annotate(day=TruncDate("created_at"))
+            .values("model_version__name", "day")
+            .annotate(reviewed=Count("pk"), correct=Count("pk", filter=Q(true_label=F("digit"))))
+            .order_by("day", "model_version__name"))
+    return [{"version": row["model_version__name"], "day": row["day"], "reviewed": row["reviewed"],
+             "correct": row["correct"], "accuracy": row["correct"] / row["reviewed"]} for row in rows]
+
+
+def accuracy_chart(rows: list[dict], width: int = 640, height: int = 220) -> dict:
+    """Geometry of an inline SVG line chart of accuracy_by_day: one line per version, days along x."""
+    left, right, top, bottom = 44, 32, 10, 28
+    days = sorted({row["day"] for row in rows})
+    step = (width - left - right) / max(len(days) - 1, 1)
+    x_of = {day: left + (i * step if len(days) > 1 else (width - left - right) / 2) for i, day in enumerate(days)}
+
+    def y_of(accuracy: float) -> float:
+        return round(top + (1 - accuracy) * (height - top - bottom), 1)
+
+    series = {}
+    for row in rows:
+        line = series.setdefault(row["version"], {"name": row["version"], "dots": []})
+        line["dots"].append({"x": round(x_of[row["day"]], 1), "y": y_of(row["accuracy"]),
+                             "title": f"{row['version']} {row['day']}: {row['accuracy']:.1%} of {row['reviewed']}"})
+    for index, line in enumerate(series.values()):
+        line["colour"] = SERIES_COLOURS[index % len(SERIES_COLOURS)]
+        line["points"] = " ".join(f"{dot['x']},{dot['y']}" for dot in line["dots"])
+    # Label at most about eight days, so the axis stays legible over months.
+    every = max(1, -(-len(days) // 8))
+    return {
+        "width": width, "height": height, "left": left, "right": width - right, "bottom": height - bottom,
+        "series": list(series.values()),
+        "x_labels": [{"x": round(x_of[day], 1), "text": f"{day:%d %b}"} for day in days[::every]],
+        "y_ticks": [{"y": y_of(value), "text": f"{value:.0%}"} for value in (0.0, 0.5, 1.0)],
+    }
+
+
+def confusion_counts(predictions: PredictionQuerySet) -> dict[tuple[int, int], int]:
+    """(true label, predicted digit) -> count, over the reviewed predictions."""
+    rows = predictions.reviewed().values("true_label", "digit").annotate(count=Count("pk")).order_by()
+    return {(row["true_label"], row["digit"]): row["count"] for row in rows}
+
+
+def confusion_table(counts: dict[tuple[int, int], int]) -> list[dict]:
+    """Ten rows of ten cells, each shaded by its count: green on the diagonal, red off it."""
+    largest_right = max([n for (t, p), n in counts.items() if t == p] or [1])
+    largest_wrong = max([n for (t, p), n in counts.items() if t != p] or [1])
+    table = []
+    for true in range(10):
+        cells = []
+        for predicted in range(10):
+            count = counts.get((true, predicted), 0)
+            colour, largest = ("39,174,96", largest_right) if true == predicted else ("192,57,43", largest_wrong)
+            cells.append({"count": count, "predicted": predicted,
+                          "background": f"rgba({colour},{0.1 + 0.6 * count / largest:.2f})" if count else ""})
+        table.append({"true": true, "cells": cells, "total": sum(cell["count"] for cell in cells)})
+    return table
+
+
+def confused_pairs(predictions: PredictionQuerySet, counts: dict[tuple[int, int], int], limit: int = 8,
+                   examples: int = 4) -> list[dict]:
+    """The most frequent mistakes (true -> predicted), each with its newest few drawings."""
+    mistakes = sorted(((n, t, p) for (t, p), n in counts.items() if t != p), key=lambda item: (-item[0], item[1:]))
+    return [{"true": true, "predicted": predicted, "count": count,
+             "examples": list(predictions.filter(true_label=true, digit=predicted).order_by("-created_at")[:examples])}
+            for count, true, predicted in mistakes[:limit]]
+
+
+def review_progress(predictions: PredictionQuerySet) -> dict:
+    return predictions.aggregate(total=Count("pk"), unreviewed=Count("pk", filter=Q(true_label__isnull=True)))
+
+
+def disagreement_queue(predictions: PredictionQuerySet) -> PredictionQuerySet:
+    """Unreviewed drawings whose drawer reported another digit than predicted: the likeliest mistakes."""
+    return (predictions.unreviewed().filter(reported_label__isnull=False).exclude(reported_label=F("digit"))
+            .select_related("model_version").order_by("-created_at"))

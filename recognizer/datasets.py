@@ -1,0 +1,74 @@
+"""Reviewed drawings as a dataset file: what the model saw (the 28x28 input) and what it should have said.
+
+The file is a NumPy .npz archive, readable without pickle:
+  images  uint8 (N, 28, 28)  the normalised inputs, bright ink on black like MNIST
+  labels  int64 (N,)         the reviewers' true labels
+  ids     str (N,)           the predictions they came from, to trace a sample back
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from typing import BinaryIO
+
+import numpy as np
+
+from mlcore.data import Split
+from mlcore.files import write_atomically
+
+from .models import PredictionQuerySet
+
+
+class DatasetError(ValueError):
+    """A dataset file is not an export of reviewed drawings; the message says what is wrong."""
+
+
+def reviewed_dataset(queryset: PredictionQuerySet) -> tuple[Split, list[str]]:
+    """The reviewed rows of queryset, oldest first, and their ids; rows without a true label are left out."""
+    rows = queryset.reviewed().order_by("created_at", "id").values_list("id", "mnist_input", "true_label")
+    ids, images, labels = [], [], []
+    for prediction_id, mnist_input, true_label in rows.iterator():
+        ids.append(str(prediction_id))
+        images.append(np.frombuffer(bytes(mnist_input), dtype=np.uint8).reshape(28, 28))
+        labels.append(true_label)
+    split = Split(np.stack(images) if images else np.zeros((0, 28, 28), dtype=np.uint8),
+                  np.array(labels, dtype=np.int64))
+    return split, ids
+
+
+def to_npz(split: Split, ids: list[str]) -> bytes:
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, images=split.images, labels=split.labels, ids=np.array(ids, dtype=str))
+    return buffer.getvalue()
+
+
+def export_reviewed(queryset: PredictionQuerySet, path: str | os.PathLike) -> int:
+    """Write the reviewed rows of queryset to an .npz file; returns how many were written."""
+    split, ids = reviewed_dataset(queryset)
+    write_atomically(path, to_npz(split, ids))
+    return len(ids)
+
+
+def load_reviewed(source: str | os.PathLike | BinaryIO) -> Split:
+    """Read an export back, checking every array, for training."""
+    name = source if isinstance(source, (str, os.PathLike)) else "the dataset file"
+    try:
+        with np.load(source, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in ("images", "labels") if key in archive.files}
+    except FileNotFoundError:
+        raise DatasetError(f"{name} does not exist; write one with `manage.py export_reviewed --out PATH`") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise DatasetError(f"{name} is not a readable .npz file ({exc})") from None
+    missing = {"images", "labels"} - arrays.keys()
+    if missing:
+        raise DatasetError(f"{name} lacks the array(s) {', '.join(sorted(missing))}")
+    images, labels = arrays["images"], arrays["labels"]
+    if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise DatasetError(f"{name}: images must be uint8 (N, 28, 28), not {images.dtype} {images.shape}")
+    if labels.shape != (len(images),) or not np.issubdtype(labels.dtype, np.integer):
+        raise DatasetError(f"{name}: labels must be {len(images)} integers, not {labels.dtype} {labels.shape}")
+    if len(labels) and (labels.min() < 0 or labels.max() > 9):
+        raise DatasetError(f"{name}: labels must be digits 0-9, found {labels.min()} to {labels.max()}")
+    return Split(images, labels.astype(np.int64))

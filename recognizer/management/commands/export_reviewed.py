@@ -1,0 +1,31 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from ...datasets import export_reviewed
+from ...models import ModelVersion, Prediction
+
+
+class Command(BaseCommand):
+    help = ("Write the reviewed drawings (normalised 28x28 inputs and their true labels) to an .npz file, "
+            "for `manage.py train --reviewed-file`.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--out", type=Path, required=True, help="the .npz file to write")
+        parser.add_argument("--model-version", metavar="NAME",
+                            help="only drawings predicted by this model version")
+
+    def handle(self, *args, **options):
+        predictions = Prediction.objects.all()
+        name = options["model_version"]
+        if name is not None:
+            if not ModelVersion.objects.filter(name=name).exists():
+                raise CommandError(f"no model version named {name!r}")
+            predictions = predictions.filter(model_version__name=name)
+        try:
+            count = export_reviewed(predictions, options["out"])
+        except OSError as exc:
+            raise CommandError(f"could not write {options['out']}: {exc}") from None
+        unreviewed = predictions.unreviewed().count()
+        self.stdout.write(self.style.SUCCESS(f"wrote {count:,} reviewed drawings to {options['out']}")
+                          + (f"; {unreviewed:,} still await review" if unreviewed else ""))

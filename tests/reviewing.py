@@ -1,0 +1,43 @@
+"""Making predictions the way the site does, and the people who review them, for the review tests."""
+
+from __future__ import annotations
+
+import numpy as np
+from django.contrib.auth.models import Permission
+from PIL import Image
+
+from mlcore.preprocess import to_mnist_input
+from recognizer import imaging
+from recognizer.inference import get_predictor
+from recognizer.models import Prediction
+
+from .drawings import png
+
+PASSWORD = "a-reviewer's-password-7"
+
+
+def record_drawing(digit: np.ndarray, source: str = Prediction.Source.CANVAS) -> Prediction:
+    """A 28x28 MNIST digit drawn on a canvas, then the steps of POST /api/predictions/ without the HTTP:
+    decode, normalise, predict with the active model, store file and row."""
+    drawing = imaging.decode(png(digit))
+    mnist_input = to_mnist_input(drawing.image)
+    version, predictor = get_predictor()
+    return Prediction.record(image_bytes=drawing.content, extension=drawing.extension, mnist_input=mnist_input,
+                             prediction=predictor.predict(mnist_input), model_version=version, source=source)
+
+
+def rotated(digit: np.ndarray, degrees: float) -> np.ndarray:
+    """A digit written at a slant the MNIST-trained model has not seen."""
+    image = Image.fromarray(digit).rotate(degrees, resample=Image.Resampling.BILINEAR, expand=True)
+    return np.asarray(image)
+
+
+def make_user(django_user_model, username: str, *, staff: bool, permissions: tuple[str, ...] = ()):
+    user = django_user_model.objects.create_user(username, password=PASSWORD, is_staff=staff)
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="recognizer",
+                                                        codename__in=permissions))
+    return user
+
+
+REVIEWER_PERMISSIONS = ("view_prediction", "change_prediction", "delete_prediction",
+                        "view_modelversion", "change_modelversion")

@@ -1,0 +1,250 @@
+"""Review in the Django admin, as a staff reviewer does it: real drawings, real model, real database."""
+
+import base64
+import io
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from django.contrib.messages import get_messages
+from django.utils import timezone
+from PIL import Image
+
+from recognizer.inference import register
+from recognizer.models import ModelVersion, Prediction
+
+from .drawings import png
+from .reviewing import PASSWORD, REVIEWER_PERMISSIONS, make_user, record_drawing
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "/admin/recognizer/prediction/"
+VERSIONS = "/admin/recognizer/modelversion/"
+
+
+@pytest.fixture
+def reviewer(django_user_model):
+    return make_user(django_user_model, "reviewer", staff=True, permissions=REVIEWER_PERMISSIONS)
+
+
+@pytest.fixture
+def reviewer_client(client, reviewer):
+    client.login(username=reviewer.username, password=PASSWORD)
+    return client
+
+
+@pytest.fixture
+def drawings(mnist_test):
+    """Six predictions of the first six MNIST test digits, with those digits' true labels beside them."""
+    return [(record_drawing(mnist_test.images[i]), int(mnist_test.labels[i])) for i in range(6)]
+
+
+def listed_ids(response) -> list:
+    assert response.status_code == 200, response.content[:500]
+    return [row.pk for row in response.context["cl"].result_list]
+
+
+def test_reviewer_sees_thumbnails_and_the_review_columns(reviewer_client, mnist_test):
+    posted = []
+    for i in range(3):
+        upload = io.BytesIO(png(mnist_test.images[i]))
+        upload.name = "drawing.png"
+        response = reviewer_client.post("/api/predictions/", {"image": upload, "source": "upload"})
+        assert response.status_code == 201, response.content
+        posted.append(Prediction.objects.get(pk=response.json()["id"]))
+
+    response = reviewer_client.get(CHANGELIST)
+    page = response.content.decode()
+    assert sorted(listed_ids(response)) == sorted(p.pk for p in posted)
+    for prediction in posted:
+        assert f'<img src="{prediction.image.url}"' in page
+        assert f"{prediction.confidence:.1%}" in page
+    for column in ("column-digit", "column-reported_label", "column-true_label", "column-correct",
+                   "column-created_at", "column-model_version"):
+        assert column in page
+    # true_label is editable in the list: one input per row.
+    for index in range(len(posted)):
+        assert f'name="form-{index}-true_label"' in page
+
+
+def test_each_filter_and_the_id_search(reviewer_client, drawings, reviewer):
+    (unreviewed, _), (right, right_label), (wrong, right_of_wrong), *rest = drawings
+    Prediction.objects.filter(pk=right.pk).update(true_label=right.digit)
+    Prediction.objects.filter(pk=wrong.pk).update(true_label=(wrong.digit + 1) % 10)
+    old = rest[0][0]
+    Prediction.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=30))
+    everything = set(Prediction.objects.values_list("pk", flat=True))
+
+    assert set(listed_ids(reviewer_client.get(CHANGELIST, {"review": "unreviewed"}))) == everything - {right.pk, wrong.pk}
+    assert set(listed_ids(reviewer_client.get(CHANGELIST, {"review": "reviewed"}))) == {right.pk, wrong.pk}
+    assert listed_ids(reviewer_client.get(CHANGELIST, {"review": "wrong"})) == [wrong.pk]
+
+    digit = unreviewed.digit
+    expected = {p.pk for p, _ in drawings if p.digit == digit}
+    assert set(listed_ids(reviewer_client.get(CHANGELIST, {"digit": digit}))) == expected
+
+    other = register(ModelVersion.objects.get(is_active=True).file_path, name="other")
+    Prediction.objects.filter(pk=right.pk).update(model_version=other)
+    assert listed_ids(reviewer_client.get(CHANGELIST, {"model_version__id__exact": other.pk})) == [right.pk]
+
+    response = reviewer_client.get(CHANGELIST)
+    date_filter = next(spec for spec in response.context["cl"].filter_specs if spec.title == "created at")
+    past_week = next(choice for choice in date_filter.choices(response.context["cl"])
+                     if choice["display"] == "Past 7 days")
+    assert set(listed_ids(reviewer_client.get(CHANGELIST + past_week["query_string"]))) == everything - {old.pk}
+
+    assert listed_ids(reviewer_client.get(CHANGELIST, {"q": wrong.pk.hex[:10]})) == [wrong.pk]
+    assert listed_ids(reviewer_client.get(CHANGELIST, {"q": str(wrong.pk)})) == [wrong.pk]
+
+
+def changelist_form_data(response, labels: dict) -> dict:
+    """The list_editable formset as the browser submits it, with new true labels for some rows."""
+    rows = response.context["cl"].result_list
+    data = {"form-TOTAL_FORMS": str(len(rows)), "form-INITIAL_FORMS": str(len(rows)),
+            "form-MIN_NUM_FORMS": "0", "form-MAX_NUM_FORMS": "1000", "_save": "Save"}
+    for index, row in enumerate(rows):
+        data[f"form-{index}-id"] = str(row.pk)
+        label = labels.get(row.pk, row.true_label)
+        data[f"form-{index}-true_label"] = "" if label is None else str(label)
+    return data
+
+
+def test_labelling_from_the_list_records_who_reviewed_and_when(reviewer_client, reviewer, drawings):
+    (first, first_label), (second, second_label), *_ = drawings
+    page = reviewer_client.get(CHANGELIST)
+    before = timezone.now()
+    response = reviewer_client.post(CHANGELIST, changelist_form_data(page, {first.pk: first_label,
+                                                                             second.pk: second_label}))
+    assert response.status_code == 302, response.content[:2000]
+
+    for prediction, label in ((first, first_label), (second, second_label)):
+        prediction.refresh_from_db()
+        assert prediction.true_label == label
+        assert prediction.reviewed_by == reviewer
+        assert before <= prediction.reviewed_at <= timezone.now()
+    untouched = Prediction.objects.exclude(pk__in=[first.pk, second.pk])
+    assert not untouched.filter(reviewed_by__isnull=False).exists()
+
+    response = reviewer_client.post(CHANGELIST, changelist_form_data(reviewer_client.get(CHANGELIST),
+                                                                     {first.pk: None}))
+    assert response.status_code == 302
+    first.refresh_from_db()
+    assert first.true_label is None and first.reviewed_by is None and first.reviewed_at is None
+
+
+def test_a_label_outside_0_to_9_is_refused(reviewer_client, drawings):
+    (first, _), *_ = drawings
+    response = reviewer_client.post(CHANGELIST, changelist_form_data(reviewer_client.get(CHANGELIST),
+                                                                     {first.pk: 12}))
+    assert response.status_code == 200
+    assert "less than or equal to 9" in response.content.decode()
+    first.refresh_from_db()
+    assert first.true_label is None and first.reviewed_by is None
+
+
+def test_mark_as_correct(reviewer_client, reviewer, drawings):
+    chosen = [prediction for prediction, _ in drawings[:4]]
+    response = reviewer_client.post(CHANGELIST, {"action": "mark_as_correct",
+                                                 "_selected_action": [str(p.pk) for p in chosen]})
+    assert response.status_code == 302
+    for prediction in chosen:
+        prediction.refresh_from_db()
+        assert prediction.true_label == prediction.digit
+        assert prediction.reviewed_by == reviewer and prediction.reviewed_at is not None
+    assert Prediction.objects.unreviewed().count() == len(drawings) - 4
+    assert "Marked 4 prediction(s) as correct." in [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def test_export_selected_as_npz_skips_the_unlabelled(reviewer_client, drawings):
+    labelled = [(prediction, label) for prediction, label in drawings[:3]]
+    for prediction, label in labelled:
+        Prediction.objects.filter(pk=prediction.pk).update(true_label=label)
+    selected = [str(prediction.pk) for prediction, _ in drawings[:5]]
+
+    response = reviewer_client.post(CHANGELIST, {"action": "export_dataset", "_selected_action": selected})
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/octet-stream"
+    assert response["Content-Disposition"].startswith('attachment; filename="reviewed-')
+    with np.load(io.BytesIO(response.content), allow_pickle=False) as archive:
+        images, labels, ids = archive["images"], archive["labels"], archive["ids"]
+    assert images.dtype == np.uint8 and images.shape == (3, 28, 28)
+    by_id = {str(prediction.pk): (prediction, label) for prediction, label in labelled}
+    assert sorted(ids) == sorted(by_id)
+    for image, label, prediction_id in zip(images, labels, ids):
+        prediction, true_label = by_id[prediction_id]
+        assert label == true_label
+        assert np.array_equal(image, prediction.input_array)
+    assert "Skipped 2 selected prediction(s) without a true label." in [
+        str(m) for m in get_messages(response.wsgi_request)]
+
+    response = reviewer_client.post(CHANGELIST, {"action": "export_dataset", "_selected_action": selected[3:]})
+    assert response.status_code == 302
+    assert any("nothing to export" in str(m) for m in get_messages(response.wsgi_request))
+
+
+def test_change_page_shows_the_drawing_its_input_and_the_probabilities(reviewer_client, reviewer, drawings):
+    (prediction, label), *_ = drawings
+    url = f"{CHANGELIST}{prediction.pk}/change/"
+    page = reviewer_client.get(url).content.decode()
+
+    assert f'src="{prediction.image.url}"' in page
+    start = page.index("data:image/png;base64,") + len("data:image/png;base64,")
+    shown = Image.open(io.BytesIO(base64.b64decode(page[start:page.index('"', start)])))
+    assert shown.size == (28, 28)
+    assert np.array_equal(np.asarray(shown), prediction.input_array)
+    assert page.count('class="probability-bar"') == 10
+    for probability in prediction.probabilities:
+        assert f"{probability:.1%}" in page
+    # The prediction is read-only; only the true label is a form field.
+    assert 'name="true_label"' in page
+    for field in ("digit", "confidence", "probabilities", "reported_label", "model_version"):
+        assert f'name="{field}"' not in page
+
+    response = reviewer_client.post(url, {"true_label": str(label)})
+    assert response.status_code == 302
+    prediction.refresh_from_db()
+    assert prediction.true_label == label and prediction.reviewed_by == reviewer
+
+
+def test_anonymous_is_sent_to_login_and_non_staff_is_refused(client, django_user_model, drawings):
+    (prediction, _), *_ = drawings
+    for url in (CHANGELIST, f"{CHANGELIST}{prediction.pk}/change/", VERSIONS):
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+
+    visitor = make_user(django_user_model, "visitor", staff=False, permissions=REVIEWER_PERMISSIONS)
+    client.login(username=visitor.username, password=PASSWORD)
+    response = client.get(CHANGELIST)
+    assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+    response = client.post(CHANGELIST, {"action": "mark_as_correct", "_selected_action": [str(prediction.pk)]})
+    assert response.status_code == 302
+    prediction.refresh_from_db()
+    assert prediction.true_label is None
+
+
+def test_model_versions_list_their_metrics_and_activate(reviewer_client, tmp_path, shipped_model_path):
+    paths = {name: tmp_path / f"{name}.pt" for name in ("first", "second")}
+    for path in paths.values():
+        path.write_bytes(shipped_model_path.read_bytes())
+    first = register(paths["first"], name="first", activate=True, reviewed_accuracy=0.8125)
+    second = register(paths["second"], name="second")
+
+    page = reviewer_client.get(VERSIONS).content.decode()
+    for text in ("first", "second", str(first.params), f"{first.mnist_accuracy:.2%}", "81.25%"):
+        assert text in page
+
+    response = reviewer_client.post(VERSIONS, {"action": "activate", "_selected_action": [str(second.pk)]},
+                                    follow=True)
+    assert "Activated second" in response.content.decode()
+    assert ModelVersion.objects.get(is_active=True) == second
+
+    paths["first"].write_bytes(b"not a checkpoint")
+    response = reviewer_client.post(VERSIONS, {"action": "activate", "_selected_action": [str(first.pk)]},
+                                    follow=True)
+    assert "Refusing to activate first" in response.content.decode()
+    assert ModelVersion.objects.get(is_active=True) == second
+
+    response = reviewer_client.post(VERSIONS, {"action": "activate",
+                                               "_selected_action": [str(first.pk), str(second.pk)]}, follow=True)
+    assert "Select exactly one model version" in response.content.decode()
+    assert ModelVersion.objects.get(is_active=True) == second

@@ -1,0 +1,121 @@
+"""The review dashboard: empty, with reviewed drawings from two model versions over two days, staff only."""
+
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from recognizer.inference import active_version, register
+from recognizer.models import Prediction
+
+from .reviewing import PASSWORD, make_user, record_drawing, rotated
+
+pytestmark = pytest.mark.django_db
+
+URL = "/review/"
+
+
+@pytest.fixture
+def staff_client(client, django_user_model):
+    user = make_user(django_user_model, "reviewer", staff=True, permissions=("view_prediction",))
+    client.login(username=user.username, password=PASSWORD)
+    return client
+
+
+def test_renders_with_no_data(staff_client):
+    response = staff_client.get(URL)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "No drawings yet." in page and "No reviewed drawings yet." in page
+    assert "No reviewed drawing was predicted wrong." in page
+    assert response.context["queue_total"] == 0
+    assert all(cell["count"] == 0 for row in response.context["confusion"] for cell in row["cells"])
+
+
+@pytest.fixture
+def reviewed_history(mnist_test):
+    """Sixteen drawings: eight upright and four slanted reviewed (some predicted wrong), four awaiting review,
+    two of which the drawer reported as another digit. Half were made yesterday by an older version."""
+    older = register(active_version().file_path, name="older")
+    rows = []
+    for i in range(8):
+        rows.append((record_drawing(mnist_test.images[i]), int(mnist_test.labels[i])))
+    for i in range(8, 12):
+        rows.append((record_drawing(rotated(mnist_test.images[i], 60)), int(mnist_test.labels[i])))
+    for prediction, true_label in rows:
+        prediction.true_label = true_label
+    Prediction.objects.bulk_update([p for p, _ in rows], ["true_label"])
+    pending = [record_drawing(mnist_test.images[i]) for i in range(12, 16)]
+    pending[0].reported_label = (pending[0].digit + 1) % 10
+    pending[1].reported_label = (pending[1].digit + 2) % 10
+    pending[2].reported_label = pending[2].digit
+    Prediction.objects.bulk_update(pending[:3], ["reported_label"])
+    yesterday = timezone.now() - timedelta(days=1)
+    Prediction.objects.filter(pk__in=[p.pk for p, _ in rows[::2]]).update(created_at=yesterday,
+                                                                        model_version=older)
+    return Prediction.objects.all()
+
+
+def test_renders_the_numbers_of_reviewed_drawings(staff_client, reviewed_history, django_assert_max_num_queries):
+    # Every figure is one aggregation: the number of queries does not grow with the number of drawings.
+    with django_assert_max_num_queries(25):
+        response = staff_client.get(URL)
+    assert response.status_code == 200
+    page = response.content.decode()
+    context = response.context
+    predictions = list(reviewed_history)
+    reviewed = [p for p in predictions if p.true_label is not None]
+
+    assert context["progress"] == {"total": 16, "unreviewed": 4}
+    assert "25%</span> of drawings are unreviewed" in page
+
+    confusion = Counter((p.true_label, p.digit) for p in reviewed)
+    for row in context["confusion"]:
+        for cell in row["cells"]:
+            assert cell["count"] == confusion[row["true"], cell["predicted"]]
+    wrong = {pair: n for pair, n in confusion.items() if pair[0] != pair[1]}
+    assert wrong, "the slanted drawings should give the model some mistakes"
+    pairs = context["confused_pairs"]
+    assert [(pair["true"], pair["predicted"], pair["count"]) for pair in pairs] == sorted(
+        ((t, p, n) for (t, p), n in wrong.items()), key=lambda item: (-item[2], item[0], item[1]))
+    for pair in pairs:
+        assert pair["examples"] and all(e.true_label == pair["true"] and e.digit == pair["predicted"]
+                                        for e in pair["examples"])
+        assert f'src="{pair["examples"][0].image.url}"' in page
+
+    expected = Counter()
+    for p in reviewed:
+        key = (p.model_version.name, timezone.localtime(p.created_at).date())
+        expected[key, "reviewed"] += 1
+        expected[key, "correct"] += p.true_label == p.digit
+    rows = context["accuracy_by_day"]
+    assert len(rows) == 2
+    for row in rows:
+        key = (row["version"], row["day"])
+        assert (row["reviewed"], row["correct"]) == (expected[key, "reviewed"], expected[key, "correct"])
+        assert row["accuracy"] == pytest.approx(row["correct"] / row["reviewed"])
+        assert f"{row['accuracy']:.3f}" in page
+    assert {row["version"] for row in rows} == {"older", active_version().name}
+    assert page.count("<polyline") == 2 and page.count("<circle") == 2
+
+    queue = list(context["queue"])
+    assert context["queue_total"] == 2
+    assert {p.pk for p in queue} == {p.pk for p in predictions
+                                     if p.true_label is None and p.reported_label not in (None, p.digit)}
+    for prediction in queue:
+        assert f"/admin/recognizer/prediction/{prediction.pk}/change/" in page
+
+
+def test_staff_only(client, django_user_model):
+    response = client.get(URL)
+    assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+    visitor = make_user(django_user_model, "visitor", staff=False)
+    client.login(username=visitor.username, password=PASSWORD)
+    response = client.get(URL)
+    assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+
+
+def test_linked_from_the_admin_index(staff_client):
+    page = staff_client.get("/admin/").content.decode()
+    assert f'<a href="{URL}">Review dashboard</a>' in page

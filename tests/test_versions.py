@@ -1,0 +1,109 @@
+"""Model versions: registering, activating, switching while the server runs, refusing a broken checkpoint."""
+
+import base64
+import io
+import json
+import urllib.request
+
+import pytest
+import torch
+from django.core.management import CommandError, call_command
+
+from mlcore import checkpoint
+from recognizer.inference import active_version, get_predictor, register
+from recognizer.models import ModelVersion
+
+from .drawings import png
+
+
+def activate(name: str) -> str:
+    output = io.StringIO()
+    call_command("activate_model", name, stdout=output)
+    return output.getvalue()
+
+
+@pytest.fixture
+def two_versions(tmp_path, shipped_model_path):
+    """The shipped model as `first` (active), and `second`: the same model with its logits halved.
+
+    Halving the logits keeps every predicted digit, and so the recorded accuracy, true, while every
+    probability changes: which model answered shows in the numbers."""
+    first_path = tmp_path / "first.pt"
+    first_path.write_bytes(shipped_model_path.read_bytes())
+    model, metadata = checkpoint.load(shipped_model_path)
+    with torch.no_grad():
+        model.classifier.weight.mul_(0.5)
+        model.classifier.bias.mul_(0.5)
+    second_path = checkpoint.save(tmp_path / "second.pt", model, metadata)
+    return register(first_path, name="first", activate=True), register(second_path, name="second")
+
+
+@pytest.mark.django_db
+def test_register_records_the_checkpoint_and_activate_switches(two_versions, shipped_model_path):
+    first, second = two_versions
+    assert (first.params, first.sha256) == (second.params, checkpoint.file_sha256(shipped_model_path))
+    assert second.sha256 != first.sha256 and not second.is_active
+    assert get_predictor()[0] == first
+
+    assert "activated second" in activate("second")
+    assert list(ModelVersion.objects.filter(is_active=True)) == [second]
+    assert active_version() == second
+    version, predictor = get_predictor()
+    assert version == second
+    assert torch.equal(predictor.model.classifier.bias, checkpoint.load(second.file_path)[0].classifier.bias)
+
+    assert "already the active" in activate("second")
+    activate("first")
+    assert list(ModelVersion.objects.filter(is_active=True)) == [first]
+
+
+@pytest.mark.django_db
+def test_an_unknown_name_is_refused_with_the_known_names(two_versions):
+    with pytest.raises(CommandError, match=r"no model version named 'third'; known versions: first, second"):
+        call_command("activate_model", "third")
+    assert active_version().name == "first"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "missing"])
+def test_a_broken_checkpoint_is_refused_and_the_active_version_stays(two_versions, damage):
+    first, second = two_versions
+    path = second.file_path
+    if damage == "garbage":
+        path.write_bytes(b"this is not a checkpoint")
+    elif damage == "truncated":
+        path.write_bytes(path.read_bytes()[:5000])
+    else:
+        path.unlink()
+    with pytest.raises(CommandError, match="refusing to activate second"):
+        call_command("activate_model", "second")
+    assert list(ModelVersion.objects.filter(is_active=True)) == [first]
+    assert get_predictor()[0] == first
+
+
+def predict_over_http(base_url: str, drawing: bytes) -> dict:
+    body = json.dumps({"image": "data:image/png;base64," + base64.b64encode(drawing).decode(),
+                       "source": "canvas"}).encode()
+    request = urllib.request.Request(f"{base_url}/api/predictions/", data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 201
+        return json.loads(response.read())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_activating_switches_a_running_server_without_restart(live_server, two_versions, mnist_test):
+    drawing = png(mnist_test.images[0])
+    before = predict_over_http(live_server.url, drawing)
+    assert before["model_version"] == "first"
+
+    activate("second")
+    after = predict_over_http(live_server.url, drawing)
+    assert after["model_version"] == "second"
+    assert after["digit"] == before["digit"]
+    assert after["confidence"] < before["confidence"]
+
+    activate("first")
+    again = predict_over_http(live_server.url, drawing)
+    assert again["model_version"] == "first"
+    assert again["probabilities"] == pytest.approx(before["probabilities"], abs=1e-9)
