@@ -22,7 +22,7 @@ VARIANTS = ("none", "l1", "l2", "l1_l2")
 
 @dataclass
 class TrainConfig:
-    variant: str = "l2"           # which regularisation: an L1 penalty in the loss, L2 as weight decay
+    variant: str = "none"         # which regularisation: an L1 penalty in the loss, L2 as weight decay, both
     epochs: int = 20
     batch_size: int = 32
     lr: float = 0.1               # peak of the one-cycle schedule
