@@ -29,20 +29,21 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.drawings import Style, png  # noqa: E402 - needs ROOT on the path
+from tests.drawings import Style, encode, render  # noqa: E402 - needs ROOT on the path
 
 
 def canvas_payloads(count: int) -> list[bytes]:
-    """JSON bodies like the page sends: digits drawn at varied sizes and places on a transparent canvas."""
+    """JSON bodies like the page sends: 140x140 RGBA PNGs, dark ink on white, digits of varied size and place."""
     from mlcore.data import load_split
 
     test = load_split(os.environ.get("MNIST_DATA_DIR", ROOT / "data" / "mnist"), "test")
     rng = np.random.default_rng(0)
     bodies = []
     for index in rng.choice(len(test.labels), size=count, replace=False):
-        style = Style(canvas=280, digit_size=int(rng.integers(150, 240)), ink="alpha",
-                      offset=(int(rng.integers(-20, 20)), int(rng.integers(-20, 20))))
-        url = "data:image/png;base64," + base64.b64encode(png(test.images[index], style)).decode()
+        style = Style(canvas=140, digit_size=int(rng.integers(75, 120)), ink="dark",
+                      offset=(int(rng.integers(-10, 10)), int(rng.integers(-10, 10))))
+        drawing = encode(render(test.images[index], style).convert("RGBA"))
+        url = "data:image/png;base64," + base64.b64encode(drawing).decode()
         bodies.append(json.dumps({"image": url, "source": "api"}).encode())
     return bodies
 
@@ -172,7 +173,9 @@ def main() -> None:
     bodies = canvas_payloads(args.images)
     timings = in_process_timings(bodies)
     port = free_port()
-    with tempfile.TemporaryDirectory() as workdir:
+    # Inside the project, where the default MEDIA_ROOT and SQLite database live, so that the
+    # files and the database are written on the same file system as in a default install.
+    with tempfile.TemporaryDirectory(dir=ROOT, prefix=".benchmark-") as workdir:
         server, env = start_server(Path(workdir), port, args.workers)
         try:
             base = f"http://127.0.0.1:{port}"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from mlcore import checkpoint
 from mlcore.predict import Predictor
@@ -29,9 +29,12 @@ class ModelUnavailable(Exception):
 
 @dataclass(frozen=True)
 class LoadedModel:
-    version_id: int
-    sha256: str
+    version: ModelVersion
     predictor: Predictor
+
+    @property
+    def stamp(self) -> tuple[int, str, str]:
+        return self.version.pk, self.version.name, self.version.sha256
 
 
 _loaded: LoadedModel | None = None
@@ -60,8 +63,7 @@ def register(path: str | Path, name: str | None = None, activate: bool = False,
 
 def active_version() -> ModelVersion:
     """The active version; on a fresh database, the checkpoint at MNIST_MODEL_PATH becomes it."""
-    # Runs on every request: skip decoding the metadata JSON, which nothing here reads.
-    version = ModelVersion.objects.defer("metadata").filter(is_active=True).first()
+    version = ModelVersion.objects.filter(is_active=True).first()
     if version is not None:
         return version
     try:
@@ -74,16 +76,29 @@ def active_version() -> ModelVersion:
         return version
 
 
+def active_stamp() -> tuple[int, str, str] | None:
+    """(id, name, SHA-256) of the active version, or None when there is none.
+
+    This runs on every request, so it is one indexed lookup in plain SQL, without building a
+    model instance; whatever changes the active version or its file changes the stamp.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, name, sha256 FROM {ModelVersion._meta.db_table} WHERE is_active = %s", [True])
+        row = cursor.fetchone()
+    return None if row is None else tuple(row)
+
+
 def get_predictor() -> tuple[ModelVersion, Predictor]:
+    """The active version and its loaded Predictor, reloaded only when the active version changed."""
     global _loaded
-    version = active_version()
     loaded = _loaded
-    if loaded is None or loaded.version_id != version.pk or loaded.sha256 != version.sha256:
+    if loaded is None or loaded.stamp != active_stamp():
         with _lock:
-            if _loaded is None or _loaded.version_id != version.pk or _loaded.sha256 != version.sha256:
-                _loaded = LoadedModel(version.pk, version.sha256, load_predictor(version))
+            version = active_version()
+            if _loaded is None or _loaded.stamp != (version.pk, version.name, version.sha256):
+                _loaded = LoadedModel(version, load_predictor(version))
             loaded = _loaded
-    return version, loaded.predictor
+    return loaded.version, loaded.predictor
 
 
 def load_predictor(version: ModelVersion) -> Predictor:

@@ -131,7 +131,7 @@ def assert_stored(top3, source="canvas") -> Prediction:
     assert [(entry["digit"], pytest.approx(entry["probability"])) for entry in prediction.top3] == top3
     assert Path(prediction.image.path).is_file()
     with Image.open(prediction.image.path) as drawing:
-        assert (drawing.format, drawing.size) == ("PNG", (280, 280))
+        assert (drawing.format, drawing.size) == ("PNG", (140, 140))
     return prediction
 
 
