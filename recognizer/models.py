@@ -129,3 +129,14 @@ class Prediction(models.Model):
             row.image.storage.delete(row.image.name)
             raise
         return row
+
+
+class RateWindow(models.Model):
+    """How many predictions one client asked for in one window of the rate limit."""
+
+    ident = models.CharField(max_length=100)
+    period = models.BigIntegerField(db_index=True, help_text="Which window: rate periods since the epoch.")
+    hits = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["ident", "period"], name="one_count_per_client_period")]

@@ -35,20 +35,22 @@ class ProbabilitySerializer(serializers.Serializer):
     probability = serializers.FloatField(min_value=0, max_value=1)
 
 
-class PredictionSerializer(serializers.ModelSerializer):
+class PredictionSerializer(serializers.Serializer):
+    # Declared field by field rather than as a ModelSerializer: this runs on every prediction,
+    # and introspecting the model for each request costs more than the rest of the validation.
+    id = serializers.UUIDField(read_only=True)
     image = ImageField(write_only=True)
-    image_url = serializers.SerializerMethodField()
+    source = serializers.ChoiceField(choices=Prediction.Source.choices, default=Prediction.Source.API)
+    digit = serializers.IntegerField(read_only=True, min_value=0, max_value=9)
+    confidence = serializers.FloatField(read_only=True)
     top3 = ProbabilitySerializer(many=True, read_only=True)
     probabilities = serializers.ListField(child=serializers.FloatField(), min_length=10, max_length=10,
                                           read_only=True)
-    model_version = serializers.SlugRelatedField(slug_field="name", read_only=True)
-    source = serializers.ChoiceField(choices=Prediction.Source.choices, default=Prediction.Source.API)
-
-    class Meta:
-        model = Prediction
-        fields = ["id", "image", "source", "digit", "confidence", "top3", "probabilities", "model_version",
-                  "image_url", "reported_label", "true_label", "created_at"]
-        read_only_fields = ["digit", "confidence", "reported_label", "true_label", "created_at"]
+    model_version = serializers.CharField(source="model_version.name", read_only=True)
+    image_url = serializers.SerializerMethodField()
+    reported_label = serializers.IntegerField(read_only=True, allow_null=True)
+    true_label = serializers.IntegerField(read_only=True, allow_null=True)
+    created_at = serializers.DateTimeField(read_only=True)
 
     def to_internal_value(self, data):
         unknown = set(getattr(data, "keys", lambda: [])()) - set(self.fields)

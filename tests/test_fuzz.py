@@ -8,7 +8,9 @@ import os
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
@@ -19,8 +21,18 @@ OPERATIONS = ["POST /api/predictions/", "GET /api/predictions/", "GET /api/predi
 
 
 @pytest.fixture(scope="module")
-def api_schema():
-    return schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
+def api_schema(django_db_blocker):
+    # A real WSGI handler closes "obsolete" connections around each request, and a connection
+    # inside a test's transaction looks obsolete; Django's test client unhooks this the same way.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        with django_db_blocker.unblock():
+            schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
+        yield schema
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 def test_every_operation_is_fuzzed(api_schema):
