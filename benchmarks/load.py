@@ -1,6 +1,6 @@
 """Load benchmark: gunicorn on 127.0.0.1, real canvas-like PNGs, then a check that nothing was lost.
 
-    python -m benchmarks.load [--concurrency 1 8 32] [--duration 30] [--workers 2]
+    python -m benchmarks.load [--concurrency 1 8 32] [--duration 30] [--workers N]
 
 Starts gunicorn (DEBUG off, SQLite in a temporary directory, throttling off) on a free
 loopback port, measures the trivial /healthz floor and POST /api/predictions/ at each
@@ -89,16 +89,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(workdir: Path, port: int, workers: int) -> tuple[subprocess.Popen, dict]:
+def start_server(workdir: Path, port: int, workers: int | None) -> tuple[subprocess.Popen, dict]:
     env = {
         **os.environ,
         "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "benchmark-" + "x" * 50,
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "DJANGO_SECURE_SSL_REDIRECT": "0",
         "DATABASE_URL": f"sqlite:///{workdir / 'db.sqlite3'}", "MEDIA_ROOT": str(workdir / "media"),
         "DJANGO_STATIC_ROOT": str(workdir / "static"),
-        "PREDICTION_RATE_LIMIT": "1000000/second", "WEB_CONCURRENCY": str(workers),
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "PREDICTION_RATE_LIMIT": "1000000/second", "GUNICORN_BIND": f"127.0.0.1:{port}",
     }
+    if workers:
+        env["WEB_CONCURRENCY"] = str(workers)
     python = sys.executable
     subprocess.run([python, "manage.py", "migrate", "--noinput", "--verbosity", "0"], cwd=ROOT, env=env, check=True)
     server = subprocess.Popen([python, "-m", "gunicorn", "mnistsite.wsgi", "-c", "gunicorn.conf.py"],
@@ -163,7 +164,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--duration", type=float, default=30.0, help="seconds per level (bounded)")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, help="gunicorn workers (default: gunicorn.conf.py's)")
     parser.add_argument("--images", type=int, default=500)
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
@@ -193,7 +194,7 @@ def main() -> None:
 
     print(f"in-process, median ms: decode {timings['decode']:.2f}, preprocess {timings['preprocess']:.2f}, "
           f"inference {timings['inference']:.2f}")
-    print(f"gunicorn, {args.workers} workers, SQLite, {args.duration:.0f} s per level\n")
+    print(f"gunicorn ({args.workers or 'default'} workers), SQLite, {args.duration:.0f} s per level\n")
     print("| endpoint | concurrency | requests/s | p50 ms | p95 ms | p99 ms | errors |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for name, r in results:
