@@ -17,7 +17,7 @@ from .reviewing import record_drawing, rotated
 
 pytestmark = pytest.mark.django_db
 
-SLANT_DEGREES = 50
+SLANT_DEGREES = 70
 HOLDOUT = 0.25
 
 
@@ -77,19 +77,20 @@ def test_retraining_without_reviewed_drawings_says_so(tmp_path):
 
 @pytest.mark.slow
 def test_retraining_on_slanted_drawings_improves_them_and_the_floor_guards_activation(mnist_train, tmp_path):
-    """A drawer who slants every digit by 50 degrees: the MNIST model mostly fails them. Reviewers label
+    """A drawer who slants every digit by 70 degrees: the MNIST model mostly fails them. Reviewers label
     300 of them; fine-tuning one epoch on those plus 1,000 MNIST images must recognise the held-out ones
-    far better. The new model loses some MNIST accuracy, so the 0.99 floor refuses to activate it."""
+    far better. One epoch on so few MNIST images costs some MNIST accuracy, so a floor of 0.999
+    refuses to activate it."""
     source = range(50000, 50300)   # beyond any --train-limit used here: never trained on as MNIST images
     label([(record_drawing(rotated(mnist_train.images[i], SLANT_DEGREES)), int(mnist_train.labels[i]))
            for i in source])
     base = active_version()
     output = io.StringIO()
     with pytest.raises(CommandError, match=r"did not activate it: its MNIST test accuracy 0\.\d+ is below the "
-                                           r"floor 0\.9900"):
+                                           r"floor 0\.9990"):
         call_command("train", "--with-reviewed", "--epochs", "1", "--train-limit", "1000",
                      "--holdout-fraction", str(HOLDOUT), "--out", str(tmp_path / "slanted.pt"),
-                     "--name", "slanted", "--activate", "--min-mnist-accuracy", "0.99",
+                     "--name", "slanted", "--activate", "--min-mnist-accuracy", "0.999",
                      verbosity=0, stdout=output)
     assert "held-out reviewed" in output.getvalue()
 
@@ -112,7 +113,7 @@ def test_retraining_on_slanted_drawings_improves_them_and_the_floor_guards_activ
     assert record["reviewed_train_images"] + record["reviewed_held_out_images"] == len(source)
     assert record["reviewed_held_out_images"] == len(held_out.labels)
     assert record["before"]["reviewed_accuracy"] == pytest.approx(before, abs=1e-6)
-    assert record["after"]["mnist_accuracy"] == retrained.mnist_accuracy < 0.99
+    assert record["after"]["mnist_accuracy"] == retrained.mnist_accuracy < 0.999
 
 
 @pytest.mark.slow
