@@ -2,7 +2,9 @@
 
 import base64
 import io
+import struct
 import uuid
+import zlib
 from pathlib import Path
 
 import pytest
@@ -92,6 +94,16 @@ def _truncated_png(seven):
     return content[: len(content) // 2]
 
 
+def _png_claiming(width: int, height: int) -> bytes:
+    """A decompression bomb's calling card: a PNG header that claims a huge image."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + \
+        chunk(b"IEND", b"")
+
+
 BAD_INPUTS = {
     "not an image": (lambda d: {"image": _named(b"hello, this is text", "note.png")}, "not a PNG or JPEG"),
     "truncated": (lambda d: {"image": _named(_truncated_png(d), "cut.png")}, "truncated"),
@@ -99,6 +111,7 @@ BAD_INPUTS = {
     "empty file": (lambda d: {"image": _named(b"", "empty.png")}, "empty"),
     "too small": (lambda d: {"image": _named(encode(Image.new("L", (4, 4), 0)), "tiny.png")}, "4x4"),
     "too many pixels": (lambda d: {"image": _named(encode(Image.new("1", (5000, 20), 1)), "wide.png")}, "5000x20"),
+    "decompression bomb": (lambda d: {"image": _named(_png_claiming(30000, 30000), "bomb.png")}, "too many pixels"),
     "blank": (lambda d: {"image": _named(encode(Image.new("RGB", (280, 280), "white")), "blank.png")}, "blank"),
     "wrong field": (lambda d: {"file": _named(png(d), "d.png")}, "image"),
     "missing field": (lambda d: {}, "required"),
