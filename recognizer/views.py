@@ -46,7 +46,7 @@ def api_exception_handler(exc, context):
 
 
 def _first_message(data) -> str:
-    if isinstance(data, dict):
+    if isinstance(data, dict) and data:
         key, value = next(iter(data.items()))
         message = _first_message(value)
         return message if key in ("detail", "non_field_errors") else f"{key}: {message}"
