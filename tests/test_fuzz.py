@@ -45,12 +45,15 @@ def test_every_operation_is_fuzzed(api_schema):
 def test_operation_conforms_to_its_schema(api_schema, label, settings):
     settings.PREDICTION_RATE_LIMIT = "100000/minute"
     operation = api_schema.find_operation_by_label(label)
+    cases = []
 
     @given(case=operation.as_strategy())
     @hypothesis_settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
               suppress_health_check=list(HealthCheck))
     def call(case):
+        cases.append(case)
         # A schema can say "binary" but not "a PNG of a digit", so schema-valid bytes may rightly get 400.
         case.call_and_validate(excluded_checks=[positive_data_acceptance])
 
     call()
+    print(f"{label}: {len(cases)} generated cases")
