@@ -7,7 +7,8 @@ import io
 
 from django.contrib import admin, messages
 from django.core.management import CommandError, call_command
-from django.db.models import F
+from django.db.models import CharField, F, Value
+from django.db.models.functions import Cast, Replace
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -69,6 +70,15 @@ class PredictionAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         # Predictions come only from the model; the admin reviews them.
         return False
+
+    def get_search_results(self, request, queryset, search_term):
+        # Ids are searched as hex without hyphens: SQLite stores them so, PostgreSQL prints them
+        # with hyphens, and a reviewer may paste either form or only a part of one.
+        term = search_term.strip().replace("-", "").lower()
+        if not term:
+            return queryset, False
+        hex_id = Replace(Cast("id", output_field=CharField()), Value("-"), Value(""))
+        return queryset.annotate(hex_id=hex_id).filter(hex_id__contains=term), False
 
     @admin.display(description="drawing")
     def thumbnail(self, prediction):
