@@ -241,6 +241,20 @@ def test_database_failure_is_503_json(client, seven, isolated_media):
     assert files_in(isolated_media) == []
 
 
+@pytest.mark.django_db(transaction=True)
+def test_health_is_503_when_the_database_fails(client):
+    table = ModelVersion._meta.db_table
+    assert client.get("/healthz").status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE {table} RENAME TO {table}_away")
+    try:
+        health = client.get("/healthz")
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ALTER TABLE {table}_away RENAME TO {table}")
+    assert health.status_code == 503 and health.json()["status"] == "unavailable"
+
+
 def test_logged_in_session_needs_csrf_token(seven, django_user_model):
     from django.test import Client
 
