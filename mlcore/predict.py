@@ -21,8 +21,13 @@ class Prediction:
 
     @property
     def top3(self) -> list[dict]:
-        order = np.argsort(self.probabilities)[::-1][:3]
-        return [{"digit": int(d), "probability": self.probabilities[d]} for d in order]
+        return top3(self.probabilities)
+
+
+def top3(probabilities: list[float]) -> list[dict]:
+    """The three likeliest digits with their probabilities, best first."""
+    order = sorted(range(len(probabilities)), key=probabilities.__getitem__, reverse=True)[:3]
+    return [{"digit": digit, "probability": probabilities[digit]} for digit in order]
 
 
 class Predictor:

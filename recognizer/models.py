@@ -12,6 +12,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.utils import timezone
 
+from mlcore.predict import top3
+
 DIGIT_VALIDATORS = [MinValueValidator(0), MaxValueValidator(9)]
 
 
@@ -100,8 +102,7 @@ class Prediction(models.Model):
 
     @property
     def top3(self) -> list[dict]:
-        order = sorted(range(10), key=lambda d: self.probabilities[d], reverse=True)[:3]
-        return [{"digit": d, "probability": self.probabilities[d]} for d in order]
+        return top3(self.probabilities)
 
     @property
     def is_correct(self) -> bool | None:
