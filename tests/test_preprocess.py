@@ -11,10 +11,10 @@ from .drawings import Style, render
 
 STYLES = [
     Style(),
-    Style(canvas=600, digit_size=120, offset=(-180, 150)),                # small, in a corner
-    Style(canvas=64, digit_size=60),                                      # tiny canvas
-    Style(canvas=1000, digit_size=900, stroke=2, ink="light"),          # huge and thick, light on dark
-    Style(canvas=400, digit_size=300, stroke=-1, ink="alpha"),           # thin, transparent background
+    Style(canvas=800, digit_size=100, offset=(300, -300)),               # small, far in a corner
+    Style(canvas=40, digit_size=40),                                      # a tiny canvas
+    Style(canvas=1000, digit_size=900, stroke=4, ink="light"),           # huge and thick, light on dark
+    Style(canvas=400, digit_size=300, stroke=-2, ink="alpha"),           # thin, transparent background
     Style(canvas=300, digit_size=240, stroke=3, ink="alpha", offset=(25, -20)),
     Style(canvas=280, digit_size=180, offset=(40, 40), ink="light"),
     Style(canvas=500, digit_size=200, stroke=2, offset=(-120, -100)),
