@@ -104,14 +104,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
 
-# Throttle counters live here so that every gunicorn worker sees the same counts.
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-        "LOCATION": "django_cache",
-    }
-}
-
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -146,7 +138,7 @@ MODELS_DIR = Path(os.environ.get("MNIST_MODELS_DIR", BASE_DIR / "models"))
 INFERENCE_THREADS = env_int("INFERENCE_THREADS", 1)
 
 # Limits on what a client may send. The rate is per client address, in DRF's syntax ("60/minute").
-PREDICTION_RATE_LIMIT = os.environ.get("PREDICTION_RATE_LIMIT", "60/minute")
+PREDICTION_RATE_LIMIT = os.environ.get("PREDICTION_RATE_LIMIT", "60/minute") or None  # empty: no limit
 MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", 6 * 1024 * 1024)
 MAX_IMAGE_BYTES = env_int("MAX_IMAGE_BYTES", 4 * 1024 * 1024)
 MAX_IMAGE_SIDE = 4096
@@ -161,7 +153,9 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer",
                                  "rest_framework.renderers.BrowsableAPIRenderer"],
     "EXCEPTION_HANDLER": "recognizer.views.api_exception_handler",
-    "NUM_PROXIES": env_int("DJANGO_NUM_PROXIES", 0) or None,
+    # 0: the client is REMOTE_ADDR, and a forged X-Forwarded-For cannot dodge the rate limit.
+    "NUM_PROXIES": env_int("DJANGO_NUM_PROXIES", 0),
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
 }
 
 SPECTACULAR_SETTINGS = {
@@ -181,6 +175,8 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    # Load balancers probe health over plain HTTP inside the network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True

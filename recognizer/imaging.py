@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from django.conf import settings
 from PIL import Image
 
-FORMATS = {"PNG": "png", "JPEG": "jpg"}
+# File extension by decoded format. Pillow's JPEG reader calls a JPEG holding several pictures
+# (as some phone cameras write) MPO; its first picture is the one read.
+FORMATS = {"PNG": "png", "JPEG": "jpg", "MPO": "jpg"}
 DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(;[\w-]+=[\w.-]+)*(?P<b64>;base64)?,", re.ASCII)
 
 
@@ -49,7 +51,7 @@ def decode(content: bytes) -> DecodedImage:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(content), formats=list(FORMATS))
+            image = Image.open(io.BytesIO(content), formats=["PNG", "JPEG"])
     except Image.UnidentifiedImageError:
         raise ImageRejected("the file is not a PNG or JPEG image") from None
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):

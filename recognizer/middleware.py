@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, DataError, IntegrityError
 from django.http import JsonResponse
 
 logger = logging.getLogger(__name__)
@@ -26,7 +26,8 @@ class ApiGuardMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if isinstance(exception, DatabaseError):
+        # An integrity or data error is a bug to see as a 500, not an outage.
+        if isinstance(exception, DatabaseError) and not isinstance(exception, (IntegrityError, DataError)):
             logger.exception("database error on %s", request.path)
             return JsonResponse({"error": "the database is unavailable; try again shortly"}, status=503)
         return None

@@ -53,7 +53,8 @@ class PredictionSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField(read_only=True)
 
     def to_internal_value(self, data):
-        unknown = set(getattr(data, "keys", lambda: [])()) - set(self.fields)
+        # The browsable API's HTML form adds its CSRF token to the fields.
+        unknown = set(getattr(data, "keys", lambda: [])()) - set(self.fields) - {"csrfmiddlewaretoken"}
         if unknown:
             raise serializers.ValidationError(
                 {name: "unknown field; send the drawing as `image`" for name in sorted(unknown)})

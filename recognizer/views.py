@@ -70,7 +70,8 @@ class PredictionViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.R
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     def get_throttles(self):
-        return [PredictionRateThrottle()] if self.action == "create" else []
+        # Writes are limited per client; reading is not.
+        return [PredictionRateThrottle()] if self.action in ("create", "feedback") else []
 
     @extend_schema(summary="Recognise a drawing",
                    responses={201: PredictionSerializer, 400: ERROR, 413: ERROR, 429: ERROR, 503: ERROR})
@@ -87,7 +88,7 @@ class PredictionViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.R
             model_version=version, source=serializer.validated_data["source"])
 
     @extend_schema(summary="Say which digit the drawing was meant to be", request=FeedbackSerializer,
-                   responses={200: PredictionSerializer, 400: ERROR, 404: ERROR})
+                   responses={200: PredictionSerializer, 400: ERROR, 404: ERROR, 429: ERROR})
     @action(detail=True, methods=["post"])
     def feedback(self, request, pk=None):
         prediction = self.get_object()

@@ -13,6 +13,7 @@ from PIL import Image
 
 from recognizer.inference import get_predictor
 from recognizer.models import ModelVersion, Prediction
+from recognizer.throttles import PredictionRateThrottle
 
 from .drawings import Style, encode, png, render
 
@@ -160,13 +161,48 @@ def test_oversized_image_and_body(client, seven, settings, isolated_media):
     assert Prediction.objects.count() == 0 and files_in(isolated_media) == []
 
 
-def test_throttle_answers_429(client, seven, settings):
+def test_throttle_answers_429(client, seven, settings, monkeypatch):
     settings.PREDICTION_RATE_LIMIT = "2/minute"
+    # One fixed moment, so the three posts cannot straddle two windows of the limit.
+    monkeypatch.setattr(PredictionRateThrottle, "timer", lambda self: 1_800_000_030.0)
     statuses = [post_file(client, png(seven)).status_code for _ in range(3)]
     assert statuses == [201, 201, 429]
     assert "throttled" in client.post(URL, {}).json()["error"].lower()
     assert client.get(URL).status_code == 200   # reading is not throttled
     assert Prediction.objects.count() == 2
+
+
+def test_a_forged_forwarded_for_header_does_not_dodge_the_limit(client, seven, settings):
+    settings.PREDICTION_RATE_LIMIT = "2/hour"
+    statuses = [client.post(URL, {"image": _named(png(seven), "d.png")}, HTTP_X_FORWARDED_FOR=f"10.0.0.{n}").status_code
+                for n in range(3)]
+    assert statuses == [201, 201, 429]
+
+
+def test_feedback_counts_against_the_limit(client, seven, settings):
+    settings.PREDICTION_RATE_LIMIT = "2/hour"
+    prediction = post_file(client, png(seven)).json()["id"]
+    feedback = client.post(f"{URL}{prediction}/feedback/", {"label": 7}, content_type="application/json")
+    again = client.post(f"{URL}{prediction}/feedback/", {"label": 1}, content_type="application/json")
+    assert (feedback.status_code, again.status_code) == (200, 429)
+    assert Prediction.objects.get(pk=prediction).reported_label == 7
+
+
+def test_multi_picture_jpeg_is_read(client, seven):
+    """Some phone cameras write JPEGs holding several pictures (MPO); the first is the drawing."""
+    buffer = io.BytesIO()
+    render(seven).save(buffer, "MPO", save_all=True, append_images=[render(seven, Style(ink="light"))])
+    response = post_file(client, buffer.getvalue(), name="photo.jpg")
+    assert response.status_code == 201, response.content
+    assert response.json()["digit"] == 7 and response.json()["image_url"].endswith(".jpg")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleting_a_prediction_deletes_its_drawing(client, seven, isolated_media):
+    prediction = Prediction.objects.get(pk=post_file(client, png(seven)).json()["id"])
+    assert files_in(isolated_media) == [Path(prediction.image.path)]
+    prediction.delete()
+    assert files_in(isolated_media) == []
 
 
 def test_feedback_list_and_detail(client, mnist_test):
