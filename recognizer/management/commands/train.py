@@ -4,6 +4,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError
+from django.utils import timezone
 
 from mlcore import checkpoint
 from mlcore.data import MnistDataError, Split, load_split
@@ -13,7 +14,7 @@ from mlcore.train import VARIANTS, TrainConfig, train
 
 from ...datasets import DatasetError, load_reviewed, reviewed_dataset
 from ...inference import ModelUnavailable, active_version, load_predictor, register
-from ...models import Prediction
+from ...models import ModelVersion, Prediction
 
 # Fine-tuning starts from a trained model: a short run at a gentle peak rate adapts it without undoing it.
 FINE_TUNE_EPOCHS = 2
@@ -42,8 +43,9 @@ class Command(BaseCommand):
         parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
         parser.add_argument("--no-augment", action="store_true", help="train without random affine augmentation")
         parser.add_argument("--data-dir", type=Path, default=settings.MNIST_DATA_DIR)
-        parser.add_argument("--out", type=Path, default=settings.MODELS_DIR / "mnist_cnn.pt",
-                            help="checkpoint path; the model card is written beside it as .json")
+        parser.add_argument("--out", type=Path, default=None,
+                            help="checkpoint path (default: models/mnist_cnn-<variant>-<time>.pt); the model card "
+                                 "is written beside it as .json. The file of a registered version is never overwritten")
         parser.add_argument("--name", help="model version name (default: the file name without .pt)")
         parser.add_argument("--activate", action="store_true", help="serve the new version at once")
         parser.add_argument("--no-register", action="store_true", help="do not record a model version")
@@ -67,6 +69,7 @@ class Command(BaseCommand):
                                    f"(default {DEFAULT_MNIST_FLOOR} with --with-reviewed, none otherwise)")
 
     def handle(self, *args, **options):
+        out = self.output_path(options["out"], options["variant"])
         with_reviewed = options["with_reviewed"] or options["reviewed_file"] is not None
         fine_tune = with_reviewed and not options["from_scratch"]
         defaults = TrainConfig()
@@ -125,7 +128,7 @@ class Command(BaseCommand):
             retraining["after"] = {"mnist_accuracy": result.metadata["test_accuracy"],
                                    "reviewed_accuracy": accuracy(result.model, held_out)}
             result.metadata["reviewed_training"] = retraining
-        out = checkpoint.save(options["out"], result.model, result.metadata)
+        out = checkpoint.save(out, result.model, result.metadata)
         self.stdout.write(self.style.SUCCESS(
             f"test accuracy {result.metadata['test_accuracy']:.4f} with {result.metadata['params']:,} parameters "
             f"in {result.metadata['training_seconds']:.0f} s; saved {out} and its model card {out.with_suffix('.json')}"))
@@ -149,6 +152,17 @@ class Command(BaseCommand):
                 f"`manage.py activate_model {version.name}`")
         self.stdout.write(f"registered model version {version.name}"
                           + (" (active)" if version.is_active else ""))
+
+    def output_path(self, out: Path | None, variant: str) -> Path:
+        """Where to save: never over a registered version's file, which workers may be serving."""
+        if out is None:
+            out = settings.MODELS_DIR / f"mnist_cnn-{variant}-{timezone.now():%Y%m%d-%H%M%S}.pt"
+        resolved = out.resolve()
+        for version in ModelVersion.objects.only("name", "path"):
+            if version.file_path.resolve() == resolved:
+                raise CommandError(f"{out} is the file of model version {version.name!r}; "
+                                   f"choose another --out")
+        return out
 
     def active_model(self):
         try:
