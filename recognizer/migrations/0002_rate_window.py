@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('recognizer', '0002_cache_table'),
+        ('recognizer', '0001_initial'),
     ]
 
     operations = [
