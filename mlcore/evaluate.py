@@ -91,26 +91,25 @@ class Latency:
 
 
 @torch.inference_mode()
-def measure_latency(target: Predictor | torch.nn.Module, images: np.ndarray, repeats: int = 200,
+def measure_latency(predictor: Predictor, images: np.ndarray, repeats: int = 200,
                     batch_size: int = 1000, batch_repeats: int = 3, warmup: int = 10) -> Latency:
-    """Time single-image inference and batch throughput at the current torch thread count."""
+    """Time single-image inference and batch throughput as the site runs them, at the current thread count."""
     if repeats < 1 or batch_repeats < 1 or batch_size < 1:
         raise ValueError("repeats, batch_repeats and batch_size must be at least 1")
-    model = (target.model if isinstance(target, Predictor) else target).eval()
-    singles = [model_input(images[i % len(images)][np.newaxis]) for i in range(repeats)]
+    singles = [images[i % len(images)][np.newaxis] for i in range(repeats)]
     for x in singles[:warmup]:
-        model(x)
+        predictor.probabilities(x)
     timings = []
     for x in singles:
         started = time.perf_counter()
-        model(x)
+        predictor.probabilities(x)
         timings.append(time.perf_counter() - started)
 
-    batch = model_input(images[:batch_size])
-    model(batch)
+    batch = images[:batch_size]
+    predictor.probabilities(batch)
     started = time.perf_counter()
     for _ in range(batch_repeats):
-        model(batch)
+        predictor.probabilities(batch)
     elapsed = time.perf_counter() - started
     milliseconds = np.array(timings) * 1000
     return Latency(median_ms=float(np.median(milliseconds)), p95_ms=float(np.percentile(milliseconds, 95)),

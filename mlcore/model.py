@@ -49,6 +49,11 @@ class DigitCNN(nn.Module):
         return F.adaptive_avg_pool2d(self.classifier(x), 1).flatten(1)
 
 
+def conv_weights(model: nn.Module) -> list[torch.Tensor]:
+    """The convolution kernels: what an L1 penalty acts on."""
+    return [module.weight for module in model.modules() if isinstance(module, nn.Conv2d)]
+
+
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 

@@ -19,10 +19,6 @@ class Prediction:
     confidence: float
     probabilities: list[float]
 
-    @property
-    def top3(self) -> list[dict]:
-        return top3(self.probabilities)
-
 
 def top3(probabilities: list[float]) -> list[dict]:
     """The three likeliest digits with their probabilities, best first."""

@@ -14,6 +14,7 @@ from . import checkpoint
 from .data import Split
 from .evaluate import Evaluation, evaluate, pyplot, save_figure, save_misclassified_gallery
 from .files import write_atomically
+from .model import conv_weights
 from .train import VARIANTS, TrainConfig, train
 
 # Test accuracy of the best variant in the study this project started from.
@@ -47,7 +48,7 @@ class StudyReport:
 
 
 def near_zero_share(model: torch.nn.Module) -> float:
-    weights = torch.cat([m.weight.detach().flatten() for m in model.modules() if isinstance(m, torch.nn.Conv2d)])
+    weights = torch.cat([w.detach().flatten() for w in conv_weights(model)])
     return (weights.abs() < NEAR_ZERO).float().mean().item()
 
 
@@ -156,7 +157,7 @@ def markdown(report: StudyReport, config: TrainConfig) -> str:
         "",
         f"\"Conv weights near 0\" is the share of convolution weights with |w| < {NEAR_ZERO:g}: how far the "
         "L1 penalty pushed the network towards sparsity. The checkpoints (`<variant>.pt`, each with its "
-        "`.json` model card) are in this directory.",
+        "`.json` model card) were written beside this report.",
         "",
         "## Training curves",
         "",

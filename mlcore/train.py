@@ -15,7 +15,7 @@ from tqdm import tqdm
 from .augment import AffineRanges, random_affine
 from .data import Split, checksums
 from .evaluate import evaluate_split
-from .model import ARCHITECTURE, DigitCNN, count_parameters, model_input
+from .model import ARCHITECTURE, DigitCNN, conv_weights, count_parameters, model_input
 
 VARIANTS = ("none", "l1", "l2", "l1_l2")
 
@@ -83,7 +83,7 @@ def train(config: TrainConfig, train_split: Split, test_split: Split, *,
     steps_per_epoch = (len(labels) + config.batch_size - 1) // config.batch_size
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=config.lr, epochs=config.epochs, steps_per_epoch=steps_per_epoch)
-    conv_weights = [m.weight for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    kernels = conv_weights(model)
 
     history = []
     started = time.perf_counter()
@@ -103,7 +103,7 @@ def train(config: TrainConfig, train_split: Split, test_split: Split, *,
             batch_weights = weights[index]
             loss = (F.cross_entropy(logits, labels[index], reduction="none") * batch_weights).sum() / batch_weights.sum()
             if config.l1_coefficient:
-                loss = loss + config.l1_coefficient * sum(w.abs().sum() for w in conv_weights)
+                loss = loss + config.l1_coefficient * sum(w.abs().sum() for w in kernels)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

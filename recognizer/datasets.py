@@ -18,7 +18,7 @@ import numpy as np
 from mlcore.data import Split
 from mlcore.files import write_atomically
 
-from .models import PredictionQuerySet
+from .models import PredictionQuerySet, input_from_bytes
 
 
 class DatasetError(ValueError):
@@ -31,7 +31,7 @@ def reviewed_dataset(queryset: PredictionQuerySet) -> tuple[Split, list[str]]:
     ids, images, labels = [], [], []
     for prediction_id, mnist_input, true_label in rows.iterator():
         ids.append(str(prediction_id))
-        images.append(np.frombuffer(bytes(mnist_input), dtype=np.uint8).reshape(28, 28))
+        images.append(input_from_bytes(mnist_input))
         labels.append(true_label)
     split = Split(np.stack(images) if images else np.zeros((0, 28, 28), dtype=np.uint8),
                   np.array(labels, dtype=np.int64))

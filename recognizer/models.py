@@ -17,6 +17,11 @@ from mlcore.predict import top3
 DIGIT_VALIDATORS = [MinValueValidator(0), MaxValueValidator(9)]
 
 
+def input_from_bytes(stored: bytes) -> np.ndarray:
+    """A stored 28x28 model input (784 bytes) as a uint8 array."""
+    return np.frombuffer(bytes(stored), dtype=np.uint8).reshape(28, 28)
+
+
 class ModelVersion(models.Model):
     """One trained checkpoint the site can serve; exactly one is active at a time."""
 
@@ -110,7 +115,7 @@ class Prediction(models.Model):
 
     @property
     def input_array(self) -> np.ndarray:
-        return np.frombuffer(bytes(self.mnist_input), dtype=np.uint8).reshape(28, 28)
+        return input_from_bytes(self.mnist_input)
 
     @classmethod
     def record(cls, *, image_bytes: bytes, extension: str, mnist_input: np.ndarray, prediction,

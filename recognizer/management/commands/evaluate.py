@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from mlcore import checkpoint
 from mlcore.data import MnistDataError, load_split
 from mlcore.evaluate import evaluate, measure_latency, report_data, write_report
+from mlcore.predict import Predictor
 
 
 class Command(BaseCommand):
@@ -33,7 +34,7 @@ class Command(BaseCommand):
         # Timed at the thread count a serving worker uses, so the latency is the one the site sees.
         torch.set_num_threads(settings.INFERENCE_THREADS)
         evaluation = evaluate(model, test_split)
-        latency = measure_latency(model, test_split.images, repeats=options["repeats"])
+        latency = measure_latency(Predictor(model, metadata), test_split.images, repeats=options["repeats"])
         try:
             files = write_report(evaluation, latency, test_split, options["report_dir"],
                                  options["model"], metadata["params"])
