@@ -125,6 +125,8 @@
       resetResults();
     } else if (shown) {
       results.dataset.state = "stale";
+      // The result on screen no longer describes the drawing: feedback would label the wrong one.
+      setFeedbackEnabled(false);
     }
     queueRender();
   }
@@ -167,6 +169,8 @@
 
   canvas.addEventListener("pointerup", endStroke);
   canvas.addEventListener("pointercancel", endStroke);
+  // Capture can be lost without a pointerup (a system gesture, a window switch); the stroke ends there.
+  canvas.addEventListener("lostpointercapture", endStroke);
 
   function undo() {
     if (activePointerId !== null || strokes.length === 0) {
@@ -265,7 +269,7 @@
     }
     const prediction = shown.prediction;
     const label = Number(button.dataset.label);
-    feedbackButtons.forEach((each) => { each.disabled = true; });
+    setFeedbackEnabled(false);
     try {
       await postJson(`${predictionsUrl}${prediction.id}/feedback/`, { label });
       if (shown && shown.prediction === prediction) {
@@ -277,8 +281,12 @@
         showFeedbackMessage(`Your answer was not saved. ${error.message}`, "error");
       }
     } finally {
-      feedbackButtons.forEach((each) => { each.disabled = false; });
+      setFeedbackEnabled(results.dataset.state === "shown");
     }
+  }
+
+  function setFeedbackEnabled(enabled) {
+    feedbackButtons.forEach((each) => { each.disabled = !enabled; });
   }
 
   // Showing results
@@ -339,6 +347,7 @@
     showChart(prediction.probabilities, prediction.digit);
     feedback.hidden = false;
     feedbackButtons.forEach((button) => button.setAttribute("aria-pressed", "false"));
+    setFeedbackEnabled(true);
     showFeedbackMessage("", "done");
     showStatus(describe(prediction), "done");
   }
