@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 MNIST_DATA_DIR ?= $(if $(wildcard ../shared/mnist/*.gz),$(abspath ../shared/mnist),$(CURDIR)/data/mnist)
 export MNIST_DATA_DIR
 
-.PHONY: serve setup test test-sqlite test-postgres system-packages gunicorn
+.PHONY: serve setup test test-sqlite test-postgres system-packages data gunicorn
 
 serve: setup
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
@@ -30,7 +30,12 @@ $(BIN)/.installed: requirements.txt
 system-packages:
 	scripts/system-packages venv chromium postgresql
 
-test: system-packages $(BIN)/.installed test-sqlite test-postgres
+test: system-packages $(BIN)/.installed data test-sqlite test-postgres
+
+# The MNIST files the tests read: fetched (and verified) only when they are not there yet.
+data: $(BIN)/.installed
+	@ls $(MNIST_DATA_DIR)/t10k-images-idx3-ubyte* >/dev/null 2>&1 || \
+		$(BIN)/python manage.py fetch_mnist --data-dir $(MNIST_DATA_DIR)
 
 test-sqlite: $(BIN)/.installed
 	$(BIN)/pytest
