@@ -11,6 +11,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
@@ -18,7 +19,8 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from mlcore import checkpoint
 from mlcore.predict import Predictor
 
-from .models import ModelVersion
+from .imaging import DecodedImage
+from .models import ModelVersion, Prediction
 
 logger = logging.getLogger(__name__)
 
@@ -117,6 +119,13 @@ def load_predictor(version: ModelVersion) -> Predictor:
     torch.set_num_threads(settings.INFERENCE_THREADS)
     logger.info("loaded model version %s from %s", version.name, path)
     return predictor
+
+
+def recognize(drawing: DecodedImage, mnist_input: np.ndarray, source: str) -> Prediction:
+    """Run the active model on a normalised drawing; store the drawing, its input and the answer."""
+    version, predictor = get_predictor()
+    return Prediction.record(image_bytes=drawing.content, extension=drawing.extension, mnist_input=mnist_input,
+                             prediction=predictor.predict(mnist_input), model_version=version, source=source)
 
 
 def warm_up() -> None:

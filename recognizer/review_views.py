@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import permission_required
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -15,6 +16,7 @@ QUEUE_LENGTH = 50
 
 @require_GET
 @staff_member_required
+@permission_required("recognizer.view_prediction", raise_exception=True)
 def review_dashboard(request):
     predictions = Prediction.objects.all()
     by_day = dashboard.accuracy_by_day(predictions)

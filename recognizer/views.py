@@ -19,7 +19,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from .inference import ModelUnavailable, get_predictor
+from .inference import ModelUnavailable, get_predictor, recognize
 from .models import Prediction
 from .serializers import FeedbackSerializer, PredictionSerializer
 from .throttles import PredictionRateThrottle
@@ -79,13 +79,8 @@ class PredictionViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.R
         return super().create(request, *args, **kwargs)
 
     def perform_create(self, serializer):
-        drawing = serializer.validated_data["image"]
-        version, predictor = get_predictor()
-        serializer.instance = Prediction.record(
-            image_bytes=drawing.content, extension=drawing.extension,
-            mnist_input=serializer.validated_data["mnist_input"],
-            prediction=predictor.predict(serializer.validated_data["mnist_input"]),
-            model_version=version, source=serializer.validated_data["source"])
+        data = serializer.validated_data
+        serializer.instance = recognize(data["image"], data["mnist_input"], data["source"])
 
     @extend_schema(summary="Say which digit the drawing was meant to be", request=FeedbackSerializer,
                    responses={200: PredictionSerializer, 400: ERROR, 404: ERROR, 429: ERROR})

@@ -8,7 +8,7 @@ from PIL import Image
 
 from mlcore.preprocess import to_mnist_input
 from recognizer import imaging
-from recognizer.inference import get_predictor
+from recognizer.inference import recognize
 from recognizer.models import Prediction
 
 from .drawings import png
@@ -20,10 +20,7 @@ def record_drawing(digit: np.ndarray, source: str = Prediction.Source.CANVAS) ->
     """A 28x28 MNIST digit drawn on a canvas, then the steps of POST /api/predictions/ without the HTTP:
     decode, normalise, predict with the active model, store file and row."""
     drawing = imaging.decode(png(digit))
-    mnist_input = to_mnist_input(drawing.image)
-    version, predictor = get_predictor()
-    return Prediction.record(image_bytes=drawing.content, extension=drawing.extension, mnist_input=mnist_input,
-                             prediction=predictor.predict(mnist_input), model_version=version, source=source)
+    return recognize(drawing, to_mnist_input(drawing.image), source)
 
 
 def rotated(digit: np.ndarray, degrees: float) -> np.ndarray:

@@ -116,6 +116,12 @@ def test_staff_only(client, django_user_model):
     assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
 
 
+def test_staff_without_the_right_to_see_predictions_is_refused(client, django_user_model):
+    clerk = make_user(django_user_model, "clerk", staff=True)
+    client.login(username=clerk.username, password=PASSWORD)
+    assert client.get(URL).status_code == 403
+
+
 def test_linked_from_the_admin_index(staff_client):
     page = staff_client.get("/admin/").content.decode()
     assert f'<a href="{URL}">Review dashboard</a>' in page
