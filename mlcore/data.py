@@ -62,14 +62,22 @@ class Split:
         return self if n is None else Split(self.images[:n], self.labels[:n])
 
 
-def _read_bytes(path: Path) -> bytes:
-    raw = path.read_bytes()
-    if raw[:2] != b"\x1f\x8b":
+def _is_gzip(raw: bytes) -> bool:
+    return raw[:2] == b"\x1f\x8b"
+
+
+def _decompressed(raw: bytes, source: str | Path) -> bytes:
+    """The IDX content of a file's bytes, gzip-compressed or not."""
+    if not _is_gzip(raw):
         return raw
     try:
         return gzip.decompress(raw)
     except (EOFError, OSError, zlib.error) as exc:
-        raise MnistDataError(f"{path}: the gzip stream is truncated or corrupt ({exc}). {FIX_HINT}") from None
+        raise MnistDataError(f"{source}: the gzip stream is truncated or corrupt ({exc}). {FIX_HINT}") from None
+
+
+def _read_bytes(path: Path) -> bytes:
+    return _decompressed(path.read_bytes(), path)
 
 
 def parse_idx(content: bytes, source: str, expected_magic: int | None = None) -> np.ndarray:
@@ -181,10 +189,10 @@ def _obtain(idx: IdxFile, source_dir, mirrors, timeout) -> tuple[bytes, str]:
     if source_dir is not None:
         origin = locate(Path(source_dir), idx)
         raw = origin.read_bytes()
-        content = _read_bytes(origin)
+        content = _decompressed(raw, origin)
         verify_content(content, str(origin), idx)
         # Recompressing 47 MB of training images takes many seconds; a verified gzip file is copied as it is.
-        return (raw if raw[:2] == b"\x1f\x8b" else gzip.compress(content)), str(origin)
+        return (raw if _is_gzip(raw) else gzip.compress(content)), str(origin)
     errors = []
     for mirror in mirrors:
         url = f"{mirror}{idx.name}.gz"
