@@ -1,0 +1,63 @@
+"""Strokes to a drawing image: the one rendering the site, the drawn evaluation set and training share.
+
+A stroke is a sequence of points (x, y) given as fractions of a square canvas's side, in the
+order they were drawn. The pen is round and uniform, as the page's canvas draws it: lines
+curve through the midpoints between samples, and a stroke of one point is a dot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+# The page's pen: a fourteenth of the canvas side, which looks like a felt pen at any size.
+PEN_WIDTH = 1 / 14
+SIDE = 140
+# Drawn this many times larger, then averaged down: anti-aliased edges like a browser canvas.
+SUPERSAMPLE = 2
+# Points along each quadratic curve between two midpoints.
+CURVE_STEPS = 4
+
+Point = Sequence[float]
+Stroke = Sequence[Point]
+
+
+def smooth(points: Stroke) -> np.ndarray:
+    """The polyline the page traces: quadratic curves through the midpoints between samples."""
+    xy = np.asarray([(p[0], p[1]) for p in points], dtype=np.float64)
+    if len(xy) < 3:
+        return xy
+    controls = xy[1:-1]
+    ends = (xy[1:-1] + xy[2:]) / 2
+    starts = np.concatenate([xy[:1], ends[:-1]])
+    t = np.linspace(0, 1, CURVE_STEPS + 1)[1:, np.newaxis, np.newaxis]
+    # (steps, curves, 2) points on each curve, then ordered curve by curve.
+    curves = (1 - t) ** 2 * starts + 2 * (1 - t) * t * controls + t ** 2 * ends
+    return np.concatenate([xy[:1], curves.transpose(1, 0, 2).reshape(-1, 2), xy[-1:]])
+
+
+def render_strokes(strokes: Sequence[Stroke], side: int = SIDE, pen_width: float = PEN_WIDTH) -> Image.Image:
+    """A greyscale ("L") image of the strokes: dark ink on white paper, `side` pixels square.
+
+    `pen_width` is the pen's diameter as a fraction of the side.
+    """
+    big = side * SUPERSAMPLE
+    radius = max(pen_width * big / 2, 0.5)
+    ink = Image.new("L", (big, big), 0)
+    draw = ImageDraw.Draw(ink)
+    for stroke in strokes:
+        if len(stroke) == 0:
+            continue
+        path = smooth(stroke) * big
+        points = [tuple(point) for point in path]
+        if len(points) > 1:
+            draw.line(points, fill=255, width=max(1, round(2 * radius)))
+        # Discs at the ends and at each sample make the caps and joins round, as the canvas's
+        # lineCap and lineJoin do; a stroke of one point is a dot. (Pillow's own curved joints
+        # cost ten times as much on long strokes.)
+        for x, y in points[::CURVE_STEPS] + points[-1:]:
+            draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=255)
+    ink = ink.reduce(SUPERSAMPLE)
+    return Image.eval(ink, lambda value: 255 - value)
