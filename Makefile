@@ -12,6 +12,9 @@ export MNIST_DATA_DIR
 
 .PHONY: serve setup test test-sqlite test-postgres system-packages data gunicorn
 
+# DEBUG is off unless DJANGO_DEBUG=1: development and the tests ask for it.
+serve test: export DJANGO_DEBUG ?= 1
+
 serve: setup
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 

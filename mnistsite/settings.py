@@ -1,8 +1,9 @@
 """Settings for the digit-recognition site, read from the environment.
 
-Defaults suit development on one machine (SQLite, DEBUG on). Production sets at least
-DJANGO_DEBUG=0, DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS; `manage.py check --deploy`
-then passes without warnings.
+Defaults are safe for the open internet: DEBUG is off unless DJANGO_DEBUG=1, and then
+DJANGO_SECRET_KEY must be set. Development (`make serve`, the tests) sets DJANGO_DEBUG=1, which
+allows the development key. Production sets DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS;
+`manage.py check --deploy` then passes without warnings.
 """
 
 import os
@@ -36,12 +37,12 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer") from None
 
 
-DEBUG = env_bool("DJANGO_DEBUG", True)
+DEBUG = env_bool("DJANGO_DEBUG", False)
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG=0; generate one with "
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set unless DJANGO_DEBUG=1; generate one with "
                                    "python -c 'import secrets; print(secrets.token_urlsafe(50))'")
     SECRET_KEY = "development-only-key-never-used-with-debug-off-0123456789abcdefghij"
 
@@ -144,6 +145,8 @@ MAX_IMAGE_BYTES = env_int("MAX_IMAGE_BYTES", 4 * 1024 * 1024)
 MAX_IMAGE_SIDE = 4096
 MIN_IMAGE_SIDE = 8
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
+# How long a drawing's signed URL (the API's image_url) stays valid, in seconds.
+DRAWING_URL_MAX_AGE = env_int("DRAWING_URL_MAX_AGE", 3600)
 FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
 
 REST_FRAMEWORK = {

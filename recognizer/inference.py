@@ -19,6 +19,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from mlcore import checkpoint
 from mlcore.predict import Predictor
 
+from . import access
 from .imaging import DecodedImage
 from .models import ModelVersion, Prediction
 
@@ -122,10 +123,16 @@ def load_predictor(version: ModelVersion) -> Predictor:
 
 
 def recognize(drawing: DecodedImage, mnist_input: np.ndarray, source: str) -> Prediction:
-    """Run the active model on a normalised drawing; store the drawing, its input and the answer."""
+    """Run the active model on a normalised drawing; store the drawing, its input and the answer.
+
+    The row's `secret` attribute holds its owner secret, which exists only in this answer."""
     version, predictor = get_predictor()
-    return Prediction.record(image_bytes=drawing.content, extension=drawing.extension, mnist_input=mnist_input,
-                             prediction=predictor.predict(mnist_input), model_version=version, source=source)
+    secret, secret_hash = access.new_secret()
+    row = Prediction.record(image_bytes=drawing.content, extension=drawing.extension, mnist_input=mnist_input,
+                            prediction=predictor.predict(mnist_input), model_version=version, source=source,
+                            secret_hash=secret_hash)
+    row.secret = secret
+    return row
 
 
 def warm_up() -> None:

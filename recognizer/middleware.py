@@ -1,14 +1,20 @@
-"""Guards in front of the views: oversized bodies and database outages get JSON answers."""
+"""The API's guard, for /api/ only: body limits, cross-site writes, and a JSON answer for every error."""
 
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.exceptions import DisallowedHost
 from django.db import DatabaseError, DataError, IntegrityError
-from django.http import JsonResponse
+from django.utils.http import is_same_domain
+
+from .errors import error_response, is_api, status_message
 
 logger = logging.getLogger(__name__)
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
 
 
 class ApiGuardMiddleware:
@@ -16,18 +22,60 @@ class ApiGuardMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if not is_api(request):
+            return self.get_response(request)
+        refusal = self.refusal(request)
+        response = refusal or self.get_response(request)
+        if response.status_code >= 400 and response.get("Content-Type", "").split(";")[0] != "application/json":
+            # Django's own answers (an unknown URL, too many fields, an unexpected error) and the
+            # browsable API's HTML errors: the same JSON shape as the rest, with no internals.
+            return error_response(status_message(response.status_code), response.status_code)
+        return response
+
+    def refusal(self, request):
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            return JsonResponse({"error": "the Content-Length header is not a number"}, status=400)
+            return error_response("the Content-Length header is not a number", 400)
         if length > settings.MAX_REQUEST_BYTES:
-            return JsonResponse({"error": f"the request body is {length:,} bytes; the limit is "
-                                          f"{settings.MAX_REQUEST_BYTES:,}"}, status=413)
-        return self.get_response(request)
+            return error_response(f"the request body is {length:,} bytes; the limit is "
+                                  f"{settings.MAX_REQUEST_BYTES:,}", 413)
+        if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower() and not length:
+            # WSGI gives the application no body without a Content-Length (Django reads none),
+            # so a chunked body would be taken for an empty one.
+            return error_response("send the body with a Content-Length header, not chunked", 411)
+        if request.method not in SAFE_METHODS and is_cross_site(request):
+            return error_response("writes from another site's pages are refused", 403)
+        return None
 
     def process_exception(self, request, exception):
         # An integrity or data error is a bug to see as a 500, not an outage.
-        if isinstance(exception, DatabaseError) and not isinstance(exception, (IntegrityError, DataError)):
+        if is_api(request) and isinstance(exception, DatabaseError) and \
+                not isinstance(exception, (IntegrityError, DataError)):
             logger.exception("database error on %s", request.path)
-            return JsonResponse({"error": "the database is unavailable; try again shortly"}, status=503)
+            return error_response("the database is unavailable; try again shortly", 503)
         return None
+
+
+def is_cross_site(request) -> bool:
+    """Whether a browser sent this request from another site's page.
+
+    Browsers name the page's origin in `Origin` (and modern ones say `Sec-Fetch-Site`) on every
+    write; clients without a page (curl, scripts) send neither and are not cross-site.
+    """
+    if request.META.get("HTTP_SEC_FETCH_SITE") == "cross-site":
+        return True
+    origin = request.META.get("HTTP_ORIGIN")
+    if origin is None:
+        return False
+    try:
+        own = f"{request.scheme}://{request.get_host()}"
+    except DisallowedHost:
+        return False   # CommonMiddleware answers 400 for a host not in ALLOWED_HOSTS
+    if origin == own or origin in settings.CSRF_TRUSTED_ORIGINS:
+        return False
+    # Trusted origins may name subdomains with a wildcard, as Django's CSRF check allows.
+    parts = urlsplit(origin)
+    return not any(is_same_domain(parts.netloc, urlsplit(trusted).netloc.replace("*", "", 1))
+                   for trusted in settings.CSRF_TRUSTED_ORIGINS
+                   if "*" in trusted and urlsplit(trusted).scheme == parts.scheme)

@@ -96,6 +96,8 @@ class Prediction(models.Model):
     reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, editable=False,
                                     on_delete=models.SET_NULL, related_name="+")
     reviewed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    secret_hash = models.CharField(max_length=64, default="", blank=True, editable=False,
+                                   help_text="SHA-256 of the secret its creator holds (recognizer.access).")
 
     objects = PredictionQuerySet.as_manager()
 
@@ -119,13 +121,13 @@ class Prediction(models.Model):
 
     @classmethod
     def record(cls, *, image_bytes: bytes, extension: str, mnist_input: np.ndarray, prediction,
-               model_version: ModelVersion, source: str) -> "Prediction":
+               model_version: ModelVersion, source: str, secret_hash: str) -> "Prediction":
         """Store the drawing file and its row together: if either fails, neither remains."""
         row = cls(
             mnist_input=np.round(mnist_input * 255).astype(np.uint8).tobytes(),
             digit=prediction.digit, confidence=prediction.confidence,
             probabilities=prediction.probabilities, model_version=model_version,
-            source=source, created_at=timezone.now(),
+            source=source, created_at=timezone.now(), secret_hash=secret_hash,
         )
         row.image.save(f"drawing.{extension}", ContentFile(image_bytes), save=False)
         try:

@@ -9,7 +9,8 @@ from rest_framework import serializers
 
 from mlcore.preprocess import BlankDrawingError, to_mnist_input
 
-from . import imaging
+from . import access, imaging
+from .inference import recognize
 from .models import Prediction
 
 
@@ -39,6 +40,9 @@ class PredictionSerializer(serializers.Serializer):
     # Declared field by field rather than as a ModelSerializer: this runs on every prediction,
     # and introspecting the model for each request costs more than the rest of the validation.
     id = serializers.UUIDField(read_only=True)
+    secret = serializers.CharField(
+        read_only=True, help_text="Only in the answer that created the prediction: send it back in the "
+                                  "X-Drawing-Secret header to read, change, give feedback on or delete it.")
     image = ImageField(write_only=True)
     source = serializers.ChoiceField(choices=Prediction.Source.choices, default=Prediction.Source.API)
     digit = serializers.IntegerField(read_only=True, min_value=0, max_value=9)
@@ -67,9 +71,14 @@ class PredictionSerializer(serializers.Serializer):
             raise serializers.ValidationError({"image": str(exc)}) from None
         return attrs
 
+    def create(self, validated_data):
+        return recognize(validated_data["image"], validated_data["mnist_input"], validated_data["source"])
+
+    @extend_schema_field(OpenApiTypes.URI)
     def get_image_url(self, prediction: Prediction) -> str:
+        """The drawing file, at a signed URL that expires after DRAWING_URL_MAX_AGE seconds."""
         request = self.context.get("request")
-        url = prediction.image.url
+        url = access.drawing_url(prediction.image.name)
         return request.build_absolute_uri(url) if request else url
 
 

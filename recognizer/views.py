@@ -5,28 +5,38 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.core.exceptions import TooManyFieldsSent, TooManyFilesSent
 from django.db import DatabaseError
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import render
+from django.utils.cache import patch_cache_control
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET
 from django.views.static import serve
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.exceptions import APIException, ParseError, PermissionDenied
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from .inference import ModelUnavailable, get_predictor, recognize
+from . import access
+from .errors import error_response
+from .inference import ModelUnavailable, get_predictor
 from .models import Prediction
+from .parsers import StrictJSONParser
 from .serializers import FeedbackSerializer, PredictionSerializer
 from .throttles import PredictionRateThrottle
 
 logger = logging.getLogger(__name__)
 
 ERROR = OpenApiResponse(description="A JSON object whose `error` says what is wrong.")
+OWNER_SECRET = OpenApiParameter(
+    access.SECRET_HEADER, location=OpenApiParameter.HEADER, required=False,
+    description="The `secret` answered when the prediction was created. Without it (or a staff session "
+                "with the model permission) the prediction answers 404 like a missing one.")
 
 
 class ServiceUnavailable(APIException):
@@ -39,10 +49,20 @@ def api_exception_handler(exc, context):
     if isinstance(exc, ModelUnavailable):
         logger.error("prediction refused: %s", exc)
         exc = ServiceUnavailable("the model is unavailable right now; try again later")
+    elif isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):
+        exc = ParseError(f"the request has more fields or files than the limit "
+                         f"({settings.DATA_UPLOAD_MAX_NUMBER_FIELDS:,} fields, "
+                         f"{settings.DATA_UPLOAD_MAX_NUMBER_FILES:,} files)")
     response = exception_handler(exc, context)
-    if response is not None and isinstance(response.data, dict) and "error" not in response.data:
-        response.data = {"error": _first_message(response.data), **response.data}
-    return response
+    if response is None:
+        return None   # not the client's fault: Django answers 500, which the API's middleware makes JSON
+    fields = dict(response.data) if isinstance(response.data, dict) else {"detail": response.data}
+    # JSON whatever the client accepts, so that the browsable API's errors keep their message too.
+    answer = error_response(fields.pop("error", None) or _first_message(fields), response.status_code, **fields)
+    for header in ("Retry-After", "WWW-Authenticate", "Allow"):
+        if header in response:
+            answer[header] = response[header]
+    return answer
 
 
 def _first_message(data) -> str:
@@ -57,32 +77,42 @@ def _first_message(data) -> str:
 
 @extend_schema(tags=["predictions"])
 @extend_schema_view(
-    list=extend_schema(summary="Stored predictions, newest first",
-                       responses={200: PredictionSerializer(many=True), 404: ERROR}),
-    retrieve=extend_schema(summary="One stored prediction", responses={200: PredictionSerializer, 404: ERROR}),
+    list=extend_schema(summary="Stored predictions, newest first (staff with the view permission only)",
+                       responses={200: PredictionSerializer(many=True), 403: ERROR}),
+    retrieve=extend_schema(summary="One stored prediction", parameters=[OWNER_SECRET],
+                           responses={200: PredictionSerializer, 404: ERROR}),
+    destroy=extend_schema(summary="Delete a prediction and its drawing", parameters=[OWNER_SECRET],
+                          responses={204: None, 404: ERROR, 429: ERROR}),
 )
 class PredictionViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                        viewsets.GenericViewSet):
+                        mixins.DestroyModelMixin, viewsets.GenericViewSet):
     """Drawings sent for recognition, newest first."""
 
     queryset = Prediction.objects.select_related("model_version")
     serializer_class = PredictionSerializer
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [StrictJSONParser, MultiPartParser, FormParser]
+
+    def get_queryset(self):
+        predictions = super().get_queryset()
+        if self.action == "list":
+            if not access.may_list(self.request):
+                raise PermissionDenied("only staff with the permission to view predictions may list them")
+            return predictions
+        # Every detail action (read, change, feedback, delete) looks its prediction up in here.
+        return access.accessible(self.request, predictions)
 
     def get_throttles(self):
         # Writes are limited per client; reading is not.
-        return [PredictionRateThrottle()] if self.action in ("create", "feedback") else []
+        return [] if self.request.method in SAFE_METHODS else [PredictionRateThrottle()]
 
     @extend_schema(summary="Recognise a drawing",
-                   responses={201: PredictionSerializer, 400: ERROR, 413: ERROR, 429: ERROR, 503: ERROR})
+                   responses={201: PredictionSerializer, 400: ERROR, 403: ERROR, 413: ERROR, 429: ERROR,
+                              503: ERROR})
     def create(self, request, *args, **kwargs):
         return super().create(request, *args, **kwargs)
 
-    def perform_create(self, serializer):
-        data = serializer.validated_data
-        serializer.instance = recognize(data["image"], data["mnist_input"], data["source"])
-
     @extend_schema(summary="Say which digit the drawing was meant to be", request=FeedbackSerializer,
+                   parameters=[OWNER_SECRET],
                    responses={200: PredictionSerializer, 400: ERROR, 404: ERROR, 429: ERROR})
     @action(detail=True, methods=["post"])
     def feedback(self, request, pk=None):
@@ -96,20 +126,28 @@ class PredictionViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.R
 
 @require_GET
 def healthz(request):
-    """200 when the model is loaded and the database answers, else 503 with the reason."""
+    """200 when the model is loaded and the database answers, else 503 with a generic reason.
+
+    The public sees no paths or driver messages; the log has the detail."""
     try:
         # Asks the database which version is active, and loads it if this process has not.
         version, _ = get_predictor()
-    except (DatabaseError, ModelUnavailable) as exc:
-        return JsonResponse({"status": "unavailable", "error": str(exc)}, status=503)
+    except (DatabaseError, ModelUnavailable):
+        logger.exception("health check failed")
+        return error_response("the model or the database is unavailable", 503, status="unavailable")
     return JsonResponse({"status": "ok", "model_version": version.name})
 
 
 @require_GET
 def drawing(request, path):
-    """A stored drawing. The URL pattern admits only random names with image extensions, and
-    serve() refuses anything outside MEDIA_ROOT; SecurityMiddleware adds nosniff."""
-    return serve(request, path, document_root=settings.MEDIA_ROOT)
+    """A stored drawing, to its owner (a signed URL) or to staff. The URL pattern admits only random
+    names with image extensions, and serve() refuses anything outside MEDIA_ROOT;
+    SecurityMiddleware adds nosniff."""
+    if not access.may_see_drawing(request, path):
+        raise Http404("no such drawing")
+    response = serve(request, path, document_root=settings.MEDIA_ROOT)
+    patch_cache_control(response, private=True, max_age=settings.DRAWING_URL_MAX_AGE)
+    return response
 
 
 @require_GET

@@ -6,6 +6,7 @@ import struct
 import uuid
 import zlib
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from django.db import IntegrityError, connection
@@ -39,6 +40,15 @@ def post_json(client, payload):
     return client.post(URL, payload, content_type="application/json")
 
 
+def owner(response) -> dict:
+    """The header that proves a request comes from the prediction's creator."""
+    return {"X-Drawing-Secret": response.json()["secret"]}
+
+
+def url_path(url: str) -> str:
+    return urlsplit(url).path
+
+
 def data_url(content: bytes, mime: str = "image/png") -> str:
     return f"data:{mime};base64,{base64.b64encode(content).decode()}"
 
@@ -60,6 +70,7 @@ def test_multipart_png_answers_every_field(client, seven, isolated_media):
     assert [t["probability"] for t in body["top3"]] == sorted((t["probability"] for t in body["top3"]), reverse=True)
     assert body["model_version"] == ModelVersion.objects.get(is_active=True).name
     assert body["created_at"] and body["reported_label"] is None and body["true_label"] is None
+    assert len(body["secret"]) >= 43   # 256 random bits
 
     row = Prediction.objects.get(pk=body["id"])
     assert row.digit == 7 and row.input_array.shape == (28, 28) and row.input_array.max() > 200
@@ -75,7 +86,7 @@ def test_json_data_url_and_jpeg(client, seven):
     jpeg = encode(render(seven), "JPEG")
     response = post_file(client, jpeg, name="photo.jpg")
     assert response.status_code == 201 and response.json()["digit"] == 7
-    assert response.json()["image_url"].endswith(".jpg")
+    assert url_path(response.json()["image_url"]).endswith(".jpg")
     assert Prediction.objects.filter(source="canvas").count() == 1
 
 
@@ -165,10 +176,11 @@ def test_throttle_answers_429(client, seven, settings, monkeypatch):
     settings.PREDICTION_RATE_LIMIT = "2/minute"
     # One fixed moment, so the three posts cannot straddle two windows of the limit.
     monkeypatch.setattr(PredictionRateThrottle, "timer", lambda self: 1_800_000_030.0)
-    statuses = [post_file(client, png(seven)).status_code for _ in range(3)]
-    assert statuses == [201, 201, 429]
+    responses = [post_file(client, png(seven)) for _ in range(3)]
+    assert [response.status_code for response in responses] == [201, 201, 429]
     assert "throttled" in client.post(URL, {}).json()["error"].lower()
-    assert client.get(URL).status_code == 200   # reading is not throttled
+    # Reading is not throttled.
+    assert client.get(f"{URL}{responses[0].json()['id']}/", headers=owner(responses[0])).status_code == 200
     assert Prediction.objects.count() == 2
 
 
@@ -181,9 +193,12 @@ def test_a_forged_forwarded_for_header_does_not_dodge_the_limit(client, seven, s
 
 def test_feedback_counts_against_the_limit(client, seven, settings):
     settings.PREDICTION_RATE_LIMIT = "2/hour"
-    prediction = post_file(client, png(seven)).json()["id"]
-    feedback = client.post(f"{URL}{prediction}/feedback/", {"label": 7}, content_type="application/json")
-    again = client.post(f"{URL}{prediction}/feedback/", {"label": 1}, content_type="application/json")
+    created = post_file(client, png(seven))
+    prediction = created.json()["id"]
+    feedback = client.post(f"{URL}{prediction}/feedback/", {"label": 7}, content_type="application/json",
+                           headers=owner(created))
+    again = client.post(f"{URL}{prediction}/feedback/", {"label": 1}, content_type="application/json",
+                        headers=owner(created))
     assert (feedback.status_code, again.status_code) == (200, 429)
     assert Prediction.objects.get(pk=prediction).reported_label == 7
 
@@ -194,7 +209,7 @@ def test_multi_picture_jpeg_is_read(client, seven):
     render(seven).save(buffer, "MPO", save_all=True, append_images=[render(seven, Style(ink="light"))])
     response = post_file(client, buffer.getvalue(), name="photo.jpg")
     assert response.status_code == 201, response.content
-    assert response.json()["digit"] == 7 and response.json()["image_url"].endswith(".jpg")
+    assert response.json()["digit"] == 7 and url_path(response.json()["image_url"]).endswith(".jpg")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -205,22 +220,24 @@ def test_deleting_a_prediction_deletes_its_drawing(client, seven, isolated_media
     assert files_in(isolated_media) == []
 
 
-def test_feedback_list_and_detail(client, mnist_test):
-    ids = [post_file(client, png(mnist_test.images[i])).json()["id"] for i in range(3)]
-    response = client.post(f"{URL}{ids[0]}/feedback/", {"label": 1}, content_type="application/json")
+def test_feedback_and_detail(client, mnist_test):
+    created = [post_file(client, png(mnist_test.images[i])) for i in range(2)]
+    ids = [response.json()["id"] for response in created]
+    response = client.post(f"{URL}{ids[0]}/feedback/", {"label": 1}, content_type="application/json",
+                           headers=owner(created[0]))
     assert response.status_code == 200 and response.json()["reported_label"] == 1
+    assert "secret" not in response.json()   # shown only when the prediction is created
     assert Prediction.objects.get(pk=ids[0]).reported_label == 1
     assert Prediction.objects.get(pk=ids[0]).true_label is None   # a drawer's word is not reviewed truth
     for bad in ({"label": 10}, {"label": "seven"}, {}):
-        response = client.post(f"{URL}{ids[0]}/feedback/", bad, content_type="application/json")
+        response = client.post(f"{URL}{ids[0]}/feedback/", bad, content_type="application/json",
+                               headers=owner(created[0]))
         assert response.status_code == 400 and response.json()["error"]
-    assert client.post(f"{URL}{uuid.uuid4()}/feedback/", {"label": 1},
-                       content_type="application/json").status_code == 404
+    assert client.post(f"{URL}{uuid.uuid4()}/feedback/", {"label": 1}, content_type="application/json",
+                       headers=owner(created[0])).status_code == 404
 
-    listing = client.get(URL).json()
-    assert listing["count"] == 3 and [p["id"] for p in listing["results"]] == ids[::-1]
-    detail = client.get(f"{URL}{ids[1]}/").json()
-    assert detail["id"] == ids[1] and detail["digit"] == mnist_test.labels[1]
+    detail = client.get(f"{URL}{ids[1]}/", headers=owner(created[1])).json()
+    assert detail["id"] == ids[1] and detail["digit"] == mnist_test.labels[1] and "secret" not in detail
     assert client.get(f"{URL}not-a-uuid/").status_code == 404
 
 
@@ -240,7 +257,7 @@ def test_broken_model_gives_503_and_stores_nothing(client, seven, settings, tmp_
     settings.MNIST_MODEL_PATH = broken
     ModelVersion.objects.all().delete()
     health = client.get("/healthz")
-    assert health.status_code == 503 and "not a readable checkpoint" in health.json()["error"]
+    assert health.status_code == 503 and health.json()["status"] == "unavailable"
     response = post_file(client, png(seven))
     assert response.status_code == 503 and "model is unavailable" in response.json()["error"]
     assert Prediction.objects.count() == 0 and files_in(isolated_media) == []
@@ -256,7 +273,7 @@ def test_failed_insert_leaves_no_file(seven, isolated_media):
     with pytest.raises(IntegrityError):
         Prediction.record(image_bytes=png(seven), extension="png", mnist_input=mnist_input,
                           prediction=predictor.predict(mnist_input),
-                          model_version=ModelVersion(pk=987654, name="ghost"), source="api")
+                          model_version=ModelVersion(pk=987654, name="ghost"), source="api", secret_hash="")
     assert Prediction.objects.count() == 0 and files_in(isolated_media) == []
 
 
@@ -268,12 +285,12 @@ def test_database_failure_is_503_json(client, seven, isolated_media):
         cursor.execute(f"ALTER TABLE {table} RENAME TO {table}_away")
     try:
         response = post_file(client, png(seven))
-        listing = client.get(URL)
+        detail = client.get(f"{URL}{uuid.uuid4()}/", headers={"X-Drawing-Secret": "any"})
     finally:
         with connection.cursor() as cursor:
             cursor.execute(f"ALTER TABLE {table}_away RENAME TO {table}")
     assert response.status_code == 503 and response.json()["error"].startswith("the database is unavailable")
-    assert listing.status_code == 503
+    assert detail.status_code == 503
     assert files_in(isolated_media) == []
 
 

@@ -199,12 +199,12 @@
   }
 
   // Resolves to the answer's JSON; rejects with an Error whose message a person can read.
-  async function postJson(url, payload, signal) {
+  async function postJson(url, payload, signal, headers = {}) {
     let response;
     try {
       response = await fetch(url, {
         method: "POST",
-        headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
+        headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken(), ...headers },
         body: JSON.stringify(payload),
         credentials: "same-origin",
         signal,
@@ -271,7 +271,9 @@
     const label = Number(button.dataset.label);
     setFeedbackEnabled(false);
     try {
-      await postJson(`${predictionsUrl}${prediction.id}/feedback/`, { label });
+      // The secret from the answer that created the prediction proves the drawing is this visitor's.
+      await postJson(`${predictionsUrl}${prediction.id}/feedback/`, { label }, undefined,
+        { "X-Drawing-Secret": prediction.secret });
       if (shown && shown.prediction === prediction) {
         feedbackButtons.forEach((each) => each.setAttribute("aria-pressed", String(each === button)));
         showFeedbackMessage(`Thank you! Saved: it was a ${label}. This helps train the next model.`, "done");

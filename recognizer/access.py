@@ -1,0 +1,81 @@
+"""Who may see and change a drawing: its creator, through the secret answered once, or staff.
+
+A prediction's creator gets a random secret in the answer that created it; only its SHA-256 is
+stored. Requests about that prediction carry it in the `X-Drawing-Secret` header. Staff sessions
+pass with the model permission the request needs (view to read, change to change or give
+feedback, delete to delete). To anyone else a prediction does not exist: the API filters it out
+of the queryset, so an existing id answers the same 404 as a missing one.
+
+Drawing files are served at URLs signed with django.core.signing that expire after
+DRAWING_URL_MAX_AGE seconds; staff sessions with the view permission need no signature.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.core import signing
+from django.db.models import QuerySet
+from django.urls import reverse
+
+SECRET_HEADER = "X-Drawing-Secret"
+SECRET_BYTES = 32
+SIGNATURE_PARAMETER = "signature"
+_SIGNING_SALT = "recognizer.drawing-url"
+
+# The permission each method needs; every other method changes the prediction.
+_PERMISSIONS = {"GET": "view", "HEAD": "view", "OPTIONS": "view", "DELETE": "delete"}
+
+
+def new_secret() -> tuple[str, str]:
+    """A fresh owner secret and the hash to store in its place."""
+    secret = secrets.token_urlsafe(SECRET_BYTES)
+    return secret, hash_secret(secret)
+
+
+def hash_secret(secret: str) -> str:
+    # The secret has 256 random bits, so one fast hash keeps it safe if the database leaks.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def is_staff_with(request, permission: str) -> bool:
+    user = request.user
+    return user.is_active and user.is_staff and user.has_perm(f"recognizer.{permission}_prediction")
+
+
+def may_list(request) -> bool:
+    return is_staff_with(request, "view")
+
+
+def accessible(request, predictions: QuerySet) -> QuerySet:
+    """The predictions this request may act on with its method."""
+    if is_staff_with(request, _PERMISSIONS.get(request.method, "change")):
+        return predictions
+    secret = request.headers.get(SECRET_HEADER)
+    if not secret:
+        return predictions.none()
+    return predictions.filter(secret_hash=hash_secret(secret))
+
+
+def drawing_url(name: str) -> str:
+    """The drawing file's URL with a signature that expires after DRAWING_URL_MAX_AGE seconds."""
+    token = _signer().sign(name).removeprefix(f"{name}:")
+    return f"{reverse('drawing', args=[name])}?{urlencode({SIGNATURE_PARAMETER: token})}"
+
+
+def may_see_drawing(request, name: str) -> bool:
+    if is_staff_with(request, "view"):
+        return True
+    token = request.GET.get(SIGNATURE_PARAMETER, "")
+    try:
+        _signer().unsign(f"{name}:{token}", max_age=settings.DRAWING_URL_MAX_AGE)
+    except signing.BadSignature:   # a wrong, tampered or expired signature
+        return False
+    return True
+
+
+def _signer() -> signing.TimestampSigner:
+    return signing.TimestampSigner(salt=_SIGNING_SALT)

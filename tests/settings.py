@@ -1,0 +1,11 @@
+"""The test suite runs the development configuration (DEBUG off is the default for everyone else).
+
+pytest-django still turns DEBUG off while each test runs; what DJANGO_DEBUG=1 gives the tests is
+the development key and plain static files, as `make serve` has.
+"""
+
+import os
+
+os.environ.setdefault("DJANGO_DEBUG", "1")
+
+from mnistsite.settings import *  # noqa: E402,F403
