@@ -145,6 +145,8 @@ MAX_IMAGE_BYTES = env_int("MAX_IMAGE_BYTES", 4 * 1024 * 1024)
 MAX_IMAGE_SIDE = 4096
 MIN_IMAGE_SIDE = 8
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
+# The admin's dataset export is built in a web worker's memory; `manage.py export_reviewed` has no cap.
+ADMIN_EXPORT_MAX_ROWS = env_int("ADMIN_EXPORT_MAX_ROWS", 20_000)
 # How long a drawing's signed URL (the API's image_url) stays valid, in seconds.
 DRAWING_URL_MAX_AGE = env_int("DRAWING_URL_MAX_AGE", 3600)
 FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.management import CommandError, call_command
 from django.db.models import CharField, F, Value
@@ -130,6 +131,13 @@ class PredictionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Export selected reviewed predictions as a dataset (.npz)", permissions=["view"])
     def export_dataset(self, request, queryset):
+        # The file is built in the web worker's memory (about 1 KB a row); bigger exports belong offline.
+        reviewed = queryset.reviewed().count()
+        if reviewed > settings.ADMIN_EXPORT_MAX_ROWS:
+            self.message_user(request, f"{reviewed:,} reviewed predictions are selected; the admin exports at most "
+                                       f"{settings.ADMIN_EXPORT_MAX_ROWS:,}. Use `manage.py export_reviewed --out "
+                                       f"FILE` for larger sets.", messages.ERROR)
+            return None
         split, ids = reviewed_dataset(queryset)
         skipped = queryset.count() - len(ids)
         if not ids:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from recognizer.access import drawing_url
+
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION = {"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "a-production-secret-" + "k" * 50,
               "DJANGO_ALLOWED_HOSTS": "digits.example.org"}
@@ -24,6 +26,17 @@ def test_check_deploy_reports_nothing():
     assert "System check identified no issues" in result.stdout
 
 
+def test_debug_is_off_unless_asked_for():
+    show = ("shell", "-c", "from django.conf import settings; print('DEBUG', settings.DEBUG)")
+    assert "DEBUG False" in manage(*show, DJANGO_SECRET_KEY=PRODUCTION["DJANGO_SECRET_KEY"]).stdout
+    assert "DEBUG True" in manage(*show, DJANGO_DEBUG="1").stdout
+
+
+def test_without_debug_the_development_key_is_refused():
+    result = manage("check")
+    assert result.returncode != 0 and "DJANGO_SECRET_KEY must be set unless DJANGO_DEBUG=1" in result.stderr
+
+
 def test_production_refuses_to_start_without_a_secret_key():
     env = {**PRODUCTION, "DJANGO_SECRET_KEY": ""}
     result = manage("check", **env)
@@ -36,7 +49,7 @@ def test_a_malformed_boolean_is_refused():
 
 
 def test_a_missing_model_is_reported_at_start_up(tmp_path):
-    result = manage("check", MNIST_MODEL_PATH=str(tmp_path / "absent.pt"))
+    result = manage("check", DJANGO_DEBUG="1", MNIST_MODEL_PATH=str(tmp_path / "absent.pt"))
     assert "recognizer.W001" in result.stderr + result.stdout and "does not exist" in result.stderr + result.stdout
 
 
@@ -45,7 +58,7 @@ def test_media_is_served_safely(client, settings, isolated_media):
     drawing = Path(isolated_media) / "drawings" / "2026" / "11" / "abc123.png"
     drawing.parent.mkdir(parents=True)
     drawing.write_bytes(b"\x89PNG\r\n\x1a\n")
-    response = client.get("/media/drawings/2026/11/abc123.png")
+    response = client.get(drawing_url("drawings/2026/11/abc123.png"))
     assert response.status_code == 200
     assert response["Content-Type"] == "image/png" and response["X-Content-Type-Options"] == "nosniff"
     for path in ("/media/drawings/../../etc/passwd", "/media/drawings/2026/11/abc123.html",
