@@ -1,21 +1,56 @@
-"""Decoding what a client sends into a checked PIL image; every failure is a clear ImageRejected."""
+"""Decoding what a client sends into a checked PIL image; every failure is a clear ImageRejected.
+
+No upload within the byte limit may cost more than about 200 ms of CPU to decode, whatever its
+structure. What a decoder does with a file is bounded before it runs: the PNG chunks and JPEG
+scans are counted from the headers, a PNG's decoded size is budgeted, and a large JPEG is
+decoded at 1/2 to 1/8 scale by libjpeg itself (draft mode). Only the first frame of an APNG or
+a multi-picture JPEG is read. What the site stores is its own re-encoding of the decoded pixels.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import io
 import re
+import struct
 import warnings
 from dataclasses import dataclass
 
 from django.conf import settings
-from PIL import Image
+from PIL import Image, ImageOps
 
-# File extension by decoded format. Pillow's JPEG reader calls a JPEG holding several pictures
-# (as some phone cameras write) MPO; its first picture is the one read.
-FORMATS = {"PNG": "png", "JPEG": "jpg", "MPO": "jpg"}
 DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(;[\w-]+=[\w.-]+)*(?P<b64>;base64)?,", re.ASCII)
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+# A PNG decode is inflating and unfiltering every byte of its pixels: 16 MiB (2048x2048 RGBA,
+# 4096x4096 grey) costs about 70 ms; 4096x4096 RGBA would be four times that.
+PNG_MAX_DECODED_BYTES = 16 * 1024 * 1024
+# Writers split the pixel data into chunks of 8 to 64 KiB, so a 4 MiB PNG has at most a few
+# hundred; each chunk costs Pillow a few microseconds of Python.
+PNG_MAX_CHUNKS = 4096
+# (samples per pixel) of each PNG colour type: grey, RGB, palette, grey + alpha, RGBA.
+PNG_SAMPLES = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+# libjpeg walks every block of the picture once per progressive scan, about 15 ms per scan at
+# 4096x4096, so the scans a JPEG may have shrink as its pixels grow: 10 at 4096x4096 (libjpeg
+# writes 10 for a colour progressive JPEG), thousands for a small drawing.
+JPEG_MAX_SCAN_PIXELS = 10 * 4096 * 4096
+# A marker: 0xFF fill bytes, then a byte that is neither 0x00 (a stuffed 0xFF in entropy-coded
+# data) nor 0xFF. Inside a scan, restart markers (0xD0-0xD7) belong to the scan.
+JPEG_MARKER = re.compile(rb"\xff+([^\x00\xff])")
+JPEG_SCAN_END = re.compile(rb"\xff+[^\x00\xff\xd0-\xd7]")
+JPEG_STANDALONE = {0x01, *range(0xD0, 0xD8)}
+# Segments before, between and after the scans (tables, metadata): a camera writes a dozen, a
+# progressive JPEG two per scan; a small drawing may have thousands of scans within its budget.
+JPEG_MAX_SEGMENTS = 10_000
+# A large JPEG is decoded at the smallest libjpeg scale (1/2 to 1/8) that keeps its longer side
+# at least this long: the preprocessing shrinks every image to about 560 pixels anyway.
+JPEG_DRAFT_SIDE = 512
+# The longest side stored: enough for a reviewer to see the drawing, and a bounded cost to encode.
+STORED_MAX_SIDE = 1024
+# The mode a decoded PNG is stored in; a palette image becomes RGB, or RGBA when it has transparency.
+STORED_PNG_MODES = {"1": "L", "L": "L", "I": "L", "I;16": "L", "LA": "LA", "RGB": "RGB", "RGBA": "RGBA"}
 
 
 class ImageRejected(ValueError):
@@ -24,9 +59,37 @@ class ImageRejected(ValueError):
 
 @dataclass(frozen=True)
 class DecodedImage:
-    content: bytes
-    extension: str
+    """An upload decoded: its first frame, upright, at most a few megapixels."""
+
     image: Image.Image
+    format: str  # "PNG" or "JPEG"
+
+    @functools.cached_property
+    def _encoded(self) -> tuple[bytes, str]:
+        # Drawings (PNG) stay lossless PNG; photos (JPEG) stay JPEG, where PNG would be several
+        # times larger for the same picture. Either is written from the pixels alone, through a
+        # fresh image without the upload's metadata, so no EXIF (camera, GPS), XMP, ICC profile,
+        # text chunk, second picture or bytes after the end are ever stored or served.
+        image = self.image
+        if max(image.size) > STORED_MAX_SIDE:
+            image = image.reduce(-(-max(image.size) // STORED_MAX_SIDE))
+        if self.format == "JPEG":
+            mode = "L" if image.mode == "L" else "RGB"
+        else:
+            mode = STORED_PNG_MODES.get(image.mode) or ("RGBA" if "transparency" in image.info else "RGB")
+        image = image.convert(mode)
+        buffer = io.BytesIO()
+        Image.frombytes(mode, image.size, image.tobytes()).save(buffer, self.format, quality=90)
+        return buffer.getvalue(), "jpg" if self.format == "JPEG" else "png"
+
+    @property
+    def content(self) -> bytes:
+        """The bytes the site stores: its own encoding of the decoded pixels."""
+        return self._encoded[0]
+
+    @property
+    def extension(self) -> str:
+        return self._encoded[1]
 
 
 def from_data_url(text: str) -> bytes:
@@ -42,12 +105,63 @@ def from_data_url(text: str) -> bytes:
         raise ImageRejected("the image is not valid base64") from None
 
 
+def check_png_structure(content: bytes) -> None:
+    """Refuse a PNG whose chunks or decoded size would cost too much, before any decoding."""
+    position, chunks = len(PNG_SIGNATURE), 0
+    while position + 8 <= len(content):
+        length, kind = struct.unpack_from(">I4s", content, position)
+        if kind == b"IHDR" and length >= 13:
+            width, height, depth, colour = struct.unpack_from(">IIBB", content, position + 8)
+            decoded = height * -(-width * depth * PNG_SAMPLES.get(colour, 4) // 8)
+            if decoded > PNG_MAX_DECODED_BYTES:
+                raise ImageRejected(
+                    f"the image has too many pixels: {width}x{height} at {depth} bits per sample is "
+                    f"{decoded / 2**20:,.1f} MiB decoded; the limit for a PNG is {PNG_MAX_DECODED_BYTES // 2**20} MiB "
+                    "(2048x2048 with colour and alpha); a larger photo can be sent as a JPEG")
+        chunks += 1
+        if chunks > PNG_MAX_CHUNKS:
+            raise ImageRejected(f"the PNG has more than {PNG_MAX_CHUNKS:,} chunks")
+        if kind == b"IEND":
+            return
+        position += 12 + length
+
+
+def check_jpeg_structure(content: bytes, width: int, height: int) -> None:
+    """Refuse a JPEG with more scans than its size allows, counting them the way libjpeg finds
+    them: between segments, whatever is not a marker is skipped up to the next one."""
+    allowed = max(1, JPEG_MAX_SCAN_PIXELS // (width * height))
+    position, scans, segments = 2, 0, 0
+    while match := JPEG_MARKER.search(content, position):
+        marker, position = match.group(1)[0], match.end()
+        if marker == 0xD9:  # the end of the first picture
+            return
+        if marker in JPEG_STANDALONE:
+            continue
+        segments += 1
+        if segments > JPEG_MAX_SEGMENTS:
+            raise ImageRejected(f"the JPEG has more than {JPEG_MAX_SEGMENTS:,} segments")
+        if position + 2 > len(content):
+            return
+        position += struct.unpack_from(">H", content, position)[0]
+        if marker == 0xDA:
+            scans += 1
+            if scans > allowed:
+                raise ImageRejected(f"the JPEG has more than {allowed:,} scans, the limit at {width}x{height} "
+                                    "pixels")
+            end = JPEG_SCAN_END.search(content, position)
+            if end is None:
+                return
+            position = end.start()
+
+
 def decode(content: bytes) -> DecodedImage:
-    """Open PNG or JPEG bytes, enforcing the byte and pixel limits before decoding pixels."""
+    """Open PNG or JPEG bytes, enforcing the byte, pixel and structure limits before decoding pixels."""
     if not content:
         raise ImageRejected("the image is empty")
     if len(content) > settings.MAX_IMAGE_BYTES:
         raise ImageRejected(f"the image is {len(content):,} bytes; the limit is {settings.MAX_IMAGE_BYTES:,}")
+    if content.startswith(PNG_SIGNATURE):
+        check_png_structure(content)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -62,8 +176,16 @@ def decode(content: bytes) -> DecodedImage:
     low, high = settings.MIN_IMAGE_SIDE, settings.MAX_IMAGE_SIDE
     if not (low <= width <= high and low <= height <= high):
         raise ImageRejected(f"the image is {width}x{height} pixels; each side must be {low} to {high}")
+    # Pillow calls a JPEG holding several pictures (as some phone cameras write) MPO.
+    image_format = "PNG" if image.format == "PNG" else "JPEG"
+    if image_format == "JPEG":
+        check_jpeg_structure(content, width, height)
+        scale = JPEG_DRAFT_SIDE / max(width, height)
+        image.draft(image.mode, (max(1, round(width * scale)), max(1, round(height * scale))))
     try:
         image.load()
+        # Upright as the camera meant it; a drawing has no orientation tag and is left as it is.
+        image = ImageOps.exif_transpose(image)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise ImageRejected(f"the image is truncated or corrupt: {exc}") from None
-    return DecodedImage(content, FORMATS[image.format], image)
+    return DecodedImage(image, image_format)

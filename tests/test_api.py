@@ -91,7 +91,7 @@ def test_json_data_url_and_jpeg(client, seven):
 
 
 @pytest.mark.parametrize("style", [
-    Style(canvas=8, digit_size=8), Style(canvas=4096, digit_size=3000),
+    Style(canvas=8, digit_size=8), Style(canvas=2048, digit_size=1500),
     Style(ink="alpha"), Style(ink="light"), Style(ink="dark"),
 ])
 def test_sizes_and_ink_conventions(client, seven, style):

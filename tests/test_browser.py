@@ -1,6 +1,5 @@
 """The drawing page in Debian's Chromium against the live server, the real model and the real database."""
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -10,9 +9,6 @@ from PIL import Image
 from playwright.sync_api import Page, expect, sync_playwright
 
 from recognizer.models import ModelVersion, Prediction
-
-# Playwright's sync API runs an event loop in the test thread, and Django refuses ORM calls while one runs.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -60,7 +56,10 @@ class Visit:
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_playwright() as playwright:
+    # Playwright's sync API runs an event loop in the test thread, and Django refuses ORM calls
+    # while one runs; allowed for these tests only, while their browser is open.
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
         yield browser
         browser.close()

@@ -1,0 +1,61 @@
+"""Uploads crafted to cost a server as much CPU as possible while staying within the size limits."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+from PIL import Image
+
+from .drawings import encode
+
+
+def progressive_jpeg(side: int = 4000, scans: int = 1000) -> bytes:
+    """A flat progressive JPEG whose last scan is repeated until it has `scans` scans.
+
+    Each repeat makes the decoder walk every block of the picture again: a small file, a
+    full-size decode per scan.
+    """
+    buffer = io.BytesIO()
+    Image.new("L", (side, side), 200).save(buffer, "JPEG", progressive=True, quality=90)
+    content = buffer.getvalue()
+    # FF DA cannot occur inside entropy-coded data (an FF there is always followed by 00 or a
+    # restart marker), so the last one starts the last scan, which runs to the EOI marker.
+    last = content.rindex(b"\xff\xda")
+    return content[:last] + content[last:-2] * (scans - content.count(b"\xff\xda") + 1) + content[-2:]
+
+
+def png_chunk(kind: bytes, data: bytes = b"") -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png_with_empty_chunks(count: int = 150_000) -> bytes:
+    """A small drawing whose image data is split by `count` empty IDAT chunks."""
+    content = encode(Image.new("L", (64, 64), 255))
+    iend = content.rindex(b"IEND") - 4
+    idat = content.index(b"IDAT") - 4
+    return content[:idat] + png_chunk(b"IDAT") * count + content[idat:iend] + png_chunk(b"IEND")
+
+
+def huge_png(side: int = 4096, mode: str = "RGBA") -> bytes:
+    """A few kilobytes that declare side x side pixels: a plain white sheet, maximally compressed."""
+    buffer = io.BytesIO()
+    Image.new(mode, (side, side), "white").save(buffer, "PNG", compress_level=9)
+    return buffer.getvalue()
+
+
+def huge_jpeg(side: int = 4096) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (side, side), "white").save(buffer, "JPEG", quality=50)
+    return buffer.getvalue()
+
+
+def animated_png(frames: int = 2000, side: int = 280) -> bytes:
+    """An APNG whose first frame is a stroke like a "1", followed by `frames` - 1 frames."""
+    first = Image.new("L", (side, side), 255)
+    first.paste(0, (side // 3, side // 5, side // 3 + side // 8, side * 4 // 5))
+    others = [Image.new("L", (side, side), shade) for shade in (0, 128)]
+    buffer = io.BytesIO()
+    first.save(buffer, "PNG", save_all=True, append_images=[others[i % 2] for i in range(frames - 1)])
+    return buffer.getvalue()

@@ -1,0 +1,133 @@
+"""Hostile uploads are refused or decoded cheaply, and what is stored is the site's own re-encoding."""
+
+import io
+from pathlib import Path
+
+import pytest
+from PIL import ExifTags, Image, PngImagePlugin
+
+from recognizer import imaging
+from recognizer.models import Prediction
+
+from . import hostile
+from .drawings import Style, encode, render
+
+URL = "/api/predictions/"
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def seven(mnist_test):
+    return mnist_test.images[0]   # the first MNIST test digit is a 7
+
+
+def post_file(client, content: bytes, name: str):
+    upload = io.BytesIO(content)
+    upload.name = name
+    return client.post(URL, {"image": upload})
+
+
+def stored_file(response) -> Path:
+    assert response.status_code == 201, response.content
+    return Path(Prediction.objects.get(pk=response.json()["id"]).image.path)
+
+
+def assert_refused(client, isolated_media, content: bytes, name: str, message: str):
+    response = post_file(client, content, name)
+    assert response.status_code == 400, response.content
+    assert response["Content-Type"] == "application/json"
+    assert message in response.json()["error"]
+    assert Prediction.objects.count() == 0 and not any(p.is_file() for p in Path(isolated_media).rglob("*"))
+
+
+def test_progressive_jpeg_with_a_thousand_scans_is_refused(client, isolated_media):
+    content = hostile.progressive_jpeg(side=4000, scans=1000)
+    assert len(content) < 200_000
+    assert_refused(client, isolated_media, content, "scans.jpg", "the JPEG has more than 10 scans, the limit at 4000x4000")
+
+
+def test_a_small_drawing_may_have_many_progressive_scans(client, seven):
+    buffer = io.BytesIO()
+    render(seven, Style(canvas=140, digit_size=110)).save(buffer, "JPEG", progressive=True)
+    assert post_file(client, buffer.getvalue(), "small.jpg").json()["digit"] == 7
+
+
+def test_png_with_150000_empty_chunks_is_refused(client, isolated_media):
+    assert_refused(client, isolated_media, hostile.png_with_empty_chunks(150_000), "chunks.png",
+                   "the PNG has more than 4,096 chunks")
+
+
+def test_tiny_png_declaring_huge_dimensions_is_refused_before_decoding(client, isolated_media):
+    content = hostile.huge_png(side=4096, mode="RGBA")
+    assert len(content) < 100_000
+    assert_refused(client, isolated_media, content, "sheet.png", "4096x4096 at 8 bits per sample is 64.0 MiB decoded")
+
+
+def test_a_grey_png_within_the_decoded_budget_is_read(client, seven):
+    drawing = render(seven, Style(canvas=4096, digit_size=3000)).convert("L")
+    assert post_file(client, encode(drawing), "grey.png").json()["digit"] == 7
+
+
+def test_a_large_jpeg_is_decoded_at_reduced_scale_and_stored_bounded(client, seven):
+    content = encode(render(seven, Style(canvas=4096, digit_size=3000)), "JPEG")
+    assert imaging.decode(content).image.size == (512, 512)  # libjpeg's 1/8 scale
+    path = stored_file(post_file(client, content, "photo.jpg"))
+    with Image.open(path) as stored:
+        assert stored.format == "JPEG" and max(stored.size) <= imaging.STORED_MAX_SIDE
+
+
+def test_animated_png_reads_its_first_frame_only(client, seven):
+    first = render(seven, Style(canvas=140, digit_size=110))
+    others = [Image.new("RGB", first.size, shade) for shade in ("black", "white")]
+    buffer = io.BytesIO()
+    first.save(buffer, "PNG", save_all=True, append_images=[others[i % 2] for i in range(1999)])
+    with Image.open(io.BytesIO(buffer.getvalue())) as sent:
+        assert sent.n_frames == 2000
+    response = post_file(client, buffer.getvalue(), "animated.png")
+    assert response.json()["digit"] == 7
+    with Image.open(stored_file(response)) as stored:
+        assert not getattr(stored, "is_animated", False)
+        assert stored.tobytes() == first.tobytes()
+
+
+def test_animation_beyond_the_chunk_budget_is_refused(client, isolated_media):
+    assert_refused(client, isolated_media, hostile.animated_png(frames=3000), "long.png", "chunks")
+
+
+def test_photo_is_stored_upright_without_its_metadata(client, seven):
+    upright = render(seven, Style(canvas=280, digit_size=220))
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6  # the camera was turned: rotate 90 degrees clockwise to view
+    exif[ExifTags.Base.Make] = "CameraMaker"
+    exif.get_ifd(ExifTags.IFD.GPSInfo).update({ExifTags.GPS.GPSLatitudeRef: "N",
+                                                ExifTags.GPS.GPSLatitude: (52.0, 31.0, 12.0)})
+    buffer = io.BytesIO()
+    upright.transpose(Image.Transpose.ROTATE_90).save(buffer, "JPEG", quality=95, exif=exif.tobytes(),
+                                                      icc_profile=b"ICC-PROFILE-OF-THE-CAMERA")
+    content = buffer.getvalue() + b"BYTES-AFTER-THE-END"
+
+    response = post_file(client, content, "photo.jpg")
+    assert response.json()["digit"] == 7
+    stored_bytes = stored_file(response).read_bytes()
+    for secret in (b"Exif", b"CameraMaker", b"ICC", b"BYTES-AFTER-THE-END"):
+        assert secret not in stored_bytes
+    assert stored_bytes.endswith(b"\xff\xd9")
+    with Image.open(io.BytesIO(stored_bytes)) as stored:
+        assert stored.format == "JPEG" and not stored.getexif() and "icc_profile" not in stored.info
+        difference = [abs(a - b) for a, b in zip(stored.convert("L").tobytes(), upright.convert("L").tobytes())]
+    assert sum(difference) / len(difference) < 3
+
+
+def test_png_is_stored_without_text_chunks_or_appended_bytes(client, seven):
+    drawing = render(seven, Style(canvas=140, digit_size=110))
+    text = PngImagePlugin.PngInfo()
+    text.add_text("Comment", "SECRET-TEXT-CHUNK")
+    buffer = io.BytesIO()
+    drawing.save(buffer, "PNG", pnginfo=text)
+    content = buffer.getvalue() + b"BYTES-AFTER-IEND"
+
+    stored_bytes = stored_file(post_file(client, content, "drawing.png")).read_bytes()
+    assert b"SECRET-TEXT-CHUNK" not in stored_bytes and b"tEXt" not in stored_bytes
+    assert stored_bytes.endswith(b"IEND\xaeB`\x82")
+    with Image.open(io.BytesIO(stored_bytes)) as stored:
+        assert stored.format == "PNG" and stored.tobytes() == drawing.tobytes()
