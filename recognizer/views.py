@@ -59,7 +59,7 @@ def api_exception_handler(exc, context):
     fields = dict(response.data) if isinstance(response.data, dict) else {"detail": response.data}
     # JSON whatever the client accepts, so that the browsable API's errors keep their message too.
     answer = error_response(fields.pop("error", None) or _first_message(fields), response.status_code, **fields)
-    for header in ("Retry-After", "WWW-Authenticate", "Allow"):
+    for header in ("Retry-After", "WWW-Authenticate"):
         if header in response:
             answer[header] = response[header]
     return answer

@@ -9,3 +9,6 @@ import os
 os.environ.setdefault("DJANGO_DEBUG", "1")
 
 from mnistsite.settings import *  # noqa: E402,F403
+
+# Test users log in many times; the production hasher's deliberate slowness buys the tests nothing.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

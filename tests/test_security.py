@@ -1,0 +1,419 @@
+"""A stranger on the internet tries the API: other people's drawings, cross-site writes, hostile bodies.
+
+Real model, real database, real files; the chunked body goes through a real gunicorn.
+"""
+
+import base64
+import http.client
+import io
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import pytest
+from django.core import signing
+from django.core.management import call_command
+from django.test import Client
+
+from recognizer.access import hash_secret
+from recognizer.models import ModelVersion, Prediction
+from recognizer.throttles import client_ident
+
+from .drawings import png
+from .reviewing import PASSWORD, make_user, record_drawing
+
+URL = "/api/predictions/"
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.django_db
+
+
+def files_in(media_root) -> list[Path]:
+    return sorted(p for p in Path(media_root).rglob("*") if p.is_file())
+
+
+def upload(content: bytes, name: str = "drawing.png"):
+    file = io.BytesIO(content)
+    file.name = name
+    return file
+
+
+@pytest.fixture
+def seven(mnist_test):
+    return mnist_test.images[0]
+
+
+@pytest.fixture
+def created(client, seven):
+    """A prediction created through the API, as its creator's answer shows it."""
+    response = client.post(URL, {"image": upload(png(seven))})
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def owner(created) -> dict:
+    return {"X-Drawing-Secret": created["secret"]}
+
+
+def staff_client(django_user_model, *permissions, staff=True) -> Client:
+    user = make_user(django_user_model, f"user-{uuid.uuid4().hex[:8]}", staff=staff, permissions=permissions)
+    client = Client()
+    client.login(username=user.username, password=PASSWORD)
+    return client
+
+
+# Ownership: only the secret or a staff session with the right permission.
+
+def test_only_a_hash_of_the_secret_is_stored(created):
+    row = Prediction.objects.get(pk=created["id"])
+    assert row.secret_hash == hash_secret(created["secret"]) and created["secret"] not in row.secret_hash
+
+
+@pytest.mark.parametrize("method, path, body", [
+    ("get", "", None), ("delete", "", None), ("post", "feedback/", {"label": 3}),
+])
+@pytest.mark.parametrize("credentials", ["none", "wrong secret", "another drawing's secret"])
+def test_a_stranger_gets_the_same_404_as_for_a_missing_id(client, seven, created, method, path, body,
+                                                           credentials):
+    other = client.post(URL, {"image": upload(png(seven))}).json()
+    headers = {"none": {}, "wrong secret": {"X-Drawing-Secret": "guess" * 9},
+               "another drawing's secret": owner(other)}[credentials]
+    send = getattr(client, method)
+    kwargs = {"data": body, "content_type": "application/json"} if body else {}
+    hidden = send(f"{URL}{created['id']}/{path}", headers=headers, **kwargs)
+    missing = send(f"{URL}{uuid.uuid4()}/{path}", headers=headers, **kwargs)
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.content == missing.content and hidden.json()["error"]
+    row = Prediction.objects.get(pk=created["id"])
+    assert row.reported_label is None
+
+
+def test_the_owner_reads_gives_feedback_and_deletes(client, created, isolated_media,
+                                                    django_capture_on_commit_callbacks):
+    path = f"{URL}{created['id']}/"
+    assert client.get(path, headers=owner(created)).json()["digit"] == created["digit"]
+    feedback = client.post(f"{path}feedback/", {"label": 1}, content_type="application/json", headers=owner(created))
+    assert feedback.status_code == 200 and Prediction.objects.get(pk=created["id"]).reported_label == 1
+    assert len(files_in(isolated_media)) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        deleted = client.delete(path, headers=owner(created))
+    assert deleted.status_code == 204
+    assert not Prediction.objects.filter(pk=created["id"]).exists() and files_in(isolated_media) == []
+    assert client.get(path, headers=owner(created)).status_code == 404
+
+
+@pytest.mark.parametrize("permissions, allowed", [
+    ((), set()),
+    (("view_prediction",), {"read"}),
+    (("view_prediction", "change_prediction"), {"read", "feedback"}),
+    (("delete_prediction",), {"delete"}),
+])
+def test_staff_need_the_permission_for_each_verb(django_user_model, created, permissions, allowed):
+    client = staff_client(django_user_model, *permissions)
+    path = f"{URL}{created['id']}/"
+    read = client.get(path).status_code
+    feedback = client.post(f"{path}feedback/", {"label": 2}, content_type="application/json").status_code
+    delete = client.delete(path).status_code
+    assert {"read": read, "feedback": feedback, "delete": delete} == {
+        verb: {"read": 200, "feedback": 200, "delete": 204}[verb] if verb in allowed else 404
+        for verb in ("read", "feedback", "delete")}
+
+
+def test_listing_is_for_staff_with_the_view_permission(client, django_user_model, created):
+    refused = [client.get(URL),
+               staff_client(django_user_model, "change_prediction", "delete_prediction").get(URL),
+               staff_client(django_user_model, "view_prediction", staff=False).get(URL),
+               client.get(URL, headers={**owner(created), "Accept": "text/html"})]
+    for response in refused:
+        assert response.status_code == 403 and response["Content-Type"] == "application/json"
+        assert "only staff" in response.json()["error"]
+    listing = staff_client(django_user_model, "view_prediction").get(URL)
+    assert listing.status_code == 200 and [p["id"] for p in listing.json()["results"]] == [created["id"]]
+    assert "secret" not in listing.json()["results"][0]
+
+
+# Drawing files: signed, expiring URLs, or staff.
+
+def test_the_signed_url_serves_the_drawing_privately(client, created):
+    image = client.get(created["image_url"])
+    assert image.status_code == 200 and image["Content-Type"] == "image/png"
+    assert "private" in image["Cache-Control"]
+
+
+def _with_signature(url: str, signature: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.path}?{urlencode({'signature': signature})}"
+
+
+def test_a_drawing_without_a_valid_signature_is_404(client, seven, created):
+    signature = dict(parse_qsl(urlsplit(created["image_url"]).query))["signature"]
+    other = client.post(URL, {"image": upload(png(seven))}).json()
+    other_signature = dict(parse_qsl(urlsplit(other["image_url"]).query))["signature"]
+    for url in (urlsplit(created["image_url"]).path,
+                _with_signature(created["image_url"], signature[:-1] + ("A" if signature[-1] != "A" else "B")),
+                _with_signature(created["image_url"], other_signature)):
+        assert client.get(url).status_code == 404, url
+
+
+def test_a_signed_url_expires(client, created, settings, monkeypatch):
+    settings.DRAWING_URL_MAX_AGE = 600
+    assert client.get(created["image_url"]).status_code == 200
+    real_time = time.time
+    monkeypatch.setattr(signing.time, "time", lambda: real_time() + 601)
+    assert client.get(created["image_url"]).status_code == 404
+
+
+def test_staff_with_the_view_permission_see_drawings_without_a_signature(django_user_model, created):
+    path = urlsplit(created["image_url"]).path
+    assert staff_client(django_user_model, "view_prediction").get(path).status_code == 200
+    assert staff_client(django_user_model, "change_prediction").get(path).status_code == 404
+
+
+def test_drawing_names_are_random(created):
+    name = Path(urlsplit(created["image_url"]).path).stem
+    assert len(name) == 32 and int(name, 16) and Prediction.objects.get(pk=created["id"]).image.name.endswith(
+        f"{name}.png")
+
+
+# Cross-site writes.
+
+@pytest.mark.parametrize("headers", [
+    {"Origin": "https://evil.example"},
+    {"Origin": "null"},
+    {"Origin": "http://testserver.evil.example"},
+    {"Sec-Fetch-Site": "cross-site"},
+    {"Origin": "http://testserver", "Sec-Fetch-Site": "cross-site"},
+])
+def test_a_write_from_another_site_is_refused_and_stores_nothing(client, seven, created, isolated_media, headers):
+    before = files_in(isolated_media)
+    response = client.post(URL, {"image": upload(png(seven))}, headers=headers)
+    assert response.status_code == 403 and "another site" in response.json()["error"]
+    feedback = client.post(f"{URL}{created['id']}/feedback/", {"label": 4}, content_type="application/json",
+                           headers={**owner(created), **headers})
+    assert feedback.status_code == 403
+    assert Prediction.objects.count() == 1 and files_in(isolated_media) == before
+    assert Prediction.objects.get().reported_label is None
+
+
+@pytest.mark.parametrize("headers", [
+    {}, {"Origin": "http://testserver"}, {"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"},
+    {"Origin": "https://digits.example.org"}, {"Origin": "https://www.example.net"},
+])
+def test_own_trusted_and_originless_writes_pass(client, seven, settings, headers):
+    settings.CSRF_TRUSTED_ORIGINS = ["https://digits.example.org", "https://*.example.net"]
+    assert client.post(URL, {"image": upload(png(seven))}, headers=headers).status_code == 201
+
+
+# Hostile bodies: every answer JSON, every refusal a 4xx.
+
+def test_json_nested_100000_deep_is_400(client, isolated_media):
+    for body in ("[" * 100_000 + "]" * 100_000, '{"image": ' + "[" * 100_000 + "]" * 100_000 + "}"):
+        response = client.post(URL, body, content_type="application/json")
+        assert response.status_code == 400 and "nested too deeply" in response.json()["error"]
+    assert Prediction.objects.count() == 0 and files_in(isolated_media) == []
+
+
+@pytest.mark.parametrize("body", [
+    '{"image": "\\ud800"}', '{"source": "\\udfff", "image": "x"}', '{"\\ud800": 1}',
+])
+def test_a_lone_surrogate_is_400(client, body):
+    response = client.post(URL, body, content_type="application/json")
+    assert response.status_code == 400 and "surrogate" in response.json()["error"]
+
+
+def test_a_lone_surrogate_in_feedback_is_400(client, created):
+    response = client.post(f"{URL}{created['id']}/feedback/", '{"label": "\\ud800"}',
+                           content_type="application/json", headers=owner(created))
+    assert response.status_code == 400 and "surrogate" in response.json()["error"]
+
+
+@pytest.mark.parametrize("extra", [
+    {f"field{n}": "x" for n in range(1_100)},
+    {f"file{n}": upload(b"x", f"{n}.png") for n in range(110)},
+])
+def test_too_many_fields_or_files_is_a_json_400(client, seven, isolated_media, extra):
+    response = client.post(URL, {"image": upload(png(seven)), **extra})
+    assert response.status_code == 400 and response["Content-Type"] == "application/json"
+    assert "more fields or files than the limit" in response.json()["error"]
+    assert Prediction.objects.count() == 0 and files_in(isolated_media) == []
+
+
+@pytest.mark.parametrize("path", ["/api/nothing/", "/api/predictions/x/y/z/", "/api/predictions/not-a-uuid/"])
+def test_unknown_api_urls_are_json_404s(client, path):
+    response = client.get(path)
+    assert response.status_code == 404 and response["Content-Type"] == "application/json"
+    assert response.json()["error"]
+
+
+def test_outside_the_api_django_answers_as_usual(client):
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404 and response["Content-Type"].startswith("text/html")
+
+
+def test_an_unexpected_error_is_a_json_500_without_internals(seven, monkeypatch, isolated_media, caplog):
+    def broken(*args, **kwargs):
+        raise RuntimeError("internal detail /srv/secret/path")
+
+    monkeypatch.setattr("recognizer.serializers.recognize", broken)
+    client = Client(raise_request_exception=False)
+    with caplog.at_level(logging.ERROR, logger="django.request"):
+        response = client.post(URL, {"image": upload(png(seven))})
+    assert response.status_code == 500 and response["Content-Type"] == "application/json"
+    assert set(response.json()) == {"error"} and b"secret" not in response.content
+    assert "internal detail /srv/secret/path" in caplog.text   # the log keeps what the answer hides
+
+
+# A chunked body through a real server.
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def gunicorn_server(tmp_path_factory):
+    """gunicorn serving the site on its own SQLite database and media directory."""
+    home = tmp_path_factory.mktemp("gunicorn")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO_")}
+    env.update(DJANGO_DEBUG="1", DATABASE_URL=f"sqlite:///{home / 'db.sqlite3'}", MEDIA_ROOT=str(home / "media"))
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True,
+                   capture_output=True, timeout=300)
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "mnistsite.wsgi", "--bind", f"127.0.0.1:{port}",
+                               "--workers", "1"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(600):
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        yield port, home / "media"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _post(port: int, body, headers: dict, chunked: bool) -> tuple[int, dict]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    try:
+        connection.request("POST", URL, body=iter([body[:100], body[100:]]) if chunked else body,
+                           headers=headers, encode_chunked=chunked)
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        connection.close()
+
+
+def test_a_chunked_body_is_refused_with_a_json_411_by_gunicorn(gunicorn_server, seven):
+    port, media = gunicorn_server
+    body = json.dumps({"image": "data:image/png;base64," + base64.b64encode(png(seven)).decode()})
+    headers = {"Content-Type": "application/json"}
+    status, answer = _post(port, body.encode(), headers, chunked=True)
+    assert status == 411 and "Content-Length" in answer["error"]
+    assert files_in(media) == []
+    status, answer = _post(port, body.encode(), headers, chunked=False)
+    assert status == 201 and answer["digit"] == 7 and len(files_in(media)) == 1
+
+
+# The throttle counts an IPv6 client per /64.
+
+@pytest.mark.parametrize("address, ident", [
+    ("203.0.113.9", "203.0.113.9"),
+    ("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64"),
+    ("::ffff:203.0.113.9", "203.0.113.9"),
+    (None, "unknown"),
+])
+def test_client_ident(address, ident):
+    assert client_ident(address) == ident
+
+
+def test_ipv6_addresses_of_one_64_share_a_limit(client, seven, settings):
+    settings.PREDICTION_RATE_LIMIT = "1/hour"
+
+    def post(address):
+        return client.post(URL, {"image": upload(png(seven))}, REMOTE_ADDR=address).status_code
+
+    assert [post("2001:db8:1:2::1"), post("2001:db8:1:2:ffff:ffff:ffff:9"), post("2001:db8:1:3::1")] == \
+        [201, 429, 201]
+
+
+# Health tells the public only "ok" or "unavailable".
+
+@pytest.mark.django_db(transaction=True)
+def test_health_hides_the_reason_and_logs_it(client, settings, tmp_path, caplog):
+    broken = tmp_path / "broken.pt"
+    broken.write_bytes(b"this is not a checkpoint")
+    settings.MNIST_MODEL_PATH = broken
+    ModelVersion.objects.all().delete()
+    with caplog.at_level(logging.ERROR, logger="recognizer.views"):
+        health = client.get("/healthz")
+    assert health.status_code == 503
+    assert health.json() == {"status": "unavailable", "error": "the model or the database is unavailable"}
+    assert str(broken) in caplog.text
+
+
+# The admin's export stays small.
+
+def test_the_admin_export_is_capped(django_user_model, mnist_test, settings):
+    settings.ADMIN_EXPORT_MAX_ROWS = 2
+    rows = [record_drawing(mnist_test.images[i]) for i in range(3)]
+    Prediction.objects.update(true_label=7)
+    client = staff_client(django_user_model, "view_prediction")
+    response = client.post("/admin/recognizer/prediction/",
+                           {"action": "export_dataset", "_selected_action": [str(row.pk) for row in rows]},
+                           follow=True)
+    assert response["Content-Type"].startswith("text/html")
+    assert "manage.py export_reviewed" in response.content.decode()
+
+
+# Orphan drawing files.
+
+KILLED_WORKER = """
+import os, signal, sys, types
+import django
+django.setup()
+import numpy as np
+from django.conf import settings
+from recognizer.models import ModelVersion, Prediction
+
+settings.MEDIA_ROOT = sys.argv[1]
+# The worker dies after writing the drawing, while its row is being saved: nothing is committed.
+Prediction.save = lambda *args, **kwargs: os.kill(os.getpid(), signal.SIGKILL)
+Prediction.record(image_bytes=open(sys.argv[2], "rb").read(), extension="png",
+                  mnist_input=np.zeros((28, 28)), model_version=ModelVersion(pk=1), source="api", secret_hash="",
+                  prediction=types.SimpleNamespace(digit=7, confidence=0.9, probabilities=[0.1] * 10))
+"""
+
+
+def test_a_killed_worker_leaves_an_orphan_that_the_command_removes(seven, isolated_media, tmp_path):
+    drawing = tmp_path / "seven.png"
+    drawing.write_bytes(png(seven))
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    worker = subprocess.run([sys.executable, "-c", KILLED_WORKER, str(isolated_media), str(drawing)], cwd=ROOT,
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert worker.returncode == -signal.SIGKILL, worker.stderr
+    (orphan,) = files_in(isolated_media)
+    kept = Path(record_drawing(seven).image.path)
+
+    out = io.StringIO()
+    call_command("delete_orphan_drawings", stdout=out)
+    assert "deleted 0 orphan" in out.getvalue() and orphan.exists()   # young: its request may still run
+
+    two_hours_ago = time.time() - 7200
+    for path in (orphan, kept):
+        os.utime(path, (two_hours_ago, two_hours_ago))
+    out = io.StringIO()
+    call_command("delete_orphan_drawings", "--dry-run", stdout=out)
+    assert str(orphan) in out.getvalue() and orphan.exists()
+    call_command("delete_orphan_drawings", "--older-than", "30", stdout=io.StringIO())
+    assert files_in(isolated_media) == [kept]
