@@ -121,11 +121,21 @@ def load_predictor(version: ModelVersion) -> Predictor:
     return predictor
 
 
-def recognize(drawing: DecodedImage, mnist_input: np.ndarray, source: str) -> Prediction:
+def recognize(drawing: DecodedImage, mnist_input: np.ndarray, source: str,
+              strokes: list | None = None) -> Prediction:
     """Run the active model on a normalised drawing; store the drawing, its input and the answer."""
     version, predictor = get_predictor()
     return Prediction.record(image_bytes=drawing.content, extension=drawing.extension, mnist_input=mnist_input,
-                             prediction=predictor.predict(mnist_input), model_version=version, source=source)
+                             prediction=predictor.predict(mnist_input), model_version=version, source=source,
+                             strokes=strokes)
+
+
+def redraw(prediction: Prediction, drawing: DecodedImage, mnist_input: np.ndarray,
+           strokes: list | None = None) -> None:
+    """Run the active model on a newer version of a stored drawing, and store it over the old one."""
+    version, predictor = get_predictor()
+    prediction.redraw(image_bytes=drawing.content, extension=drawing.extension, mnist_input=mnist_input,
+                      prediction=predictor.predict(mnist_input), model_version=version, strokes=strokes)
 
 
 def warm_up() -> None:

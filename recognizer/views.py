@@ -19,13 +19,15 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from .inference import ModelUnavailable, get_predictor, recognize
+from .inference import ModelUnavailable, get_predictor
 from .models import Prediction
 from .serializers import FeedbackSerializer, PredictionSerializer
 from .throttles import PredictionRateThrottle
 
 logger = logging.getLogger(__name__)
 
+# Each of these runs the model, so each counts against the client's rate limit.
+WRITES = ("create", "update", "feedback")
 ERROR = OpenApiResponse(description="A JSON object whose `error` says what is wrong.")
 
 
@@ -71,16 +73,23 @@ class PredictionViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.R
 
     def get_throttles(self):
         # Writes are limited per client; reading is not.
-        return [PredictionRateThrottle()] if self.action in ("create", "feedback") else []
+        return [PredictionRateThrottle()] if self.action in WRITES else []
 
     @extend_schema(summary="Recognise a drawing",
                    responses={201: PredictionSerializer, 400: ERROR, 413: ERROR, 429: ERROR, 503: ERROR})
     def create(self, request, *args, **kwargs):
         return super().create(request, *args, **kwargs)
 
-    def perform_create(self, serializer):
-        data = serializer.validated_data
-        serializer.instance = recognize(data["image"], data["mnist_input"], data["source"])
+    @extend_schema(summary="Replace a drawing with its newer version and recognise it again",
+                   description="The owner sends the whole drawing as it is now (usually `strokes`); the record keeps "
+                               "its id, `revision` counts the changes and `updated_at` says when the last was made.",
+                   responses={200: PredictionSerializer, 400: ERROR, 404: ERROR, 413: ERROR, 429: ERROR, 503: ERROR})
+    def update(self, request, pk=None):
+        # Only PUT: an update always carries the whole drawing, so there is nothing partial to PATCH.
+        serializer = self.get_serializer(self.get_object(), data=request.data)
+        serializer.is_valid(raise_exception=True)
+        serializer.save()
+        return Response(serializer.data)
 
     @extend_schema(summary="Say which digit the drawing was meant to be", request=FeedbackSerializer,
                    responses={200: PredictionSerializer, 400: ERROR, 404: ERROR, 429: ERROR})
