@@ -19,6 +19,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from . import strokes
 from .inference import ModelUnavailable, get_predictor
 from .models import Prediction
 from .serializers import FeedbackSerializer, PredictionSerializer
@@ -124,4 +125,5 @@ def drawing(request, path):
 @require_GET
 @ensure_csrf_cookie
 def index(request):
-    return render(request, "recognizer/index.html")
+    return render(request, "recognizer/index.html",
+                  {"max_strokes": strokes.MAX_STROKES, "max_points": strokes.MAX_POINTS})
