@@ -122,7 +122,8 @@ def load_predictor(version: ModelVersion) -> Predictor:
     return predictor
 
 
-def recognize(drawing: DecodedImage, mnist_input: np.ndarray, source: str) -> Prediction:
+def recognize(drawing: DecodedImage, mnist_input: np.ndarray, source: str,
+              strokes: list | None = None) -> Prediction:
     """Run the active model on a normalised drawing; store the drawing, its input and the answer.
 
     The row's `secret` attribute holds its owner secret, which exists only in this answer."""
@@ -130,9 +131,17 @@ def recognize(drawing: DecodedImage, mnist_input: np.ndarray, source: str) -> Pr
     secret, secret_hash = access.new_secret()
     row = Prediction.record(image_bytes=drawing.content, extension=drawing.extension, mnist_input=mnist_input,
                             prediction=predictor.predict(mnist_input), model_version=version, source=source,
-                            secret_hash=secret_hash)
+                            strokes=strokes, secret_hash=secret_hash)
     row.secret = secret
     return row
+
+
+def redraw(prediction: Prediction, drawing: DecodedImage, mnist_input: np.ndarray,
+           strokes: list | None = None) -> None:
+    """Run the active model on a newer version of a stored drawing, and store it over the old one."""
+    version, predictor = get_predictor()
+    prediction.redraw(image_bytes=drawing.content, extension=drawing.extension, mnist_input=mnist_input,
+                      prediction=predictor.predict(mnist_input), model_version=version, strokes=strokes)
 
 
 def warm_up() -> None:

@@ -89,6 +89,10 @@ class Prediction(models.Model):
     model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="predictions")
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.API)
     created_at = models.DateTimeField(db_index=True)
+    updated_at = models.DateTimeField(help_text="When the drawing was last changed; the creation time until then.")
+    revision = models.PositiveIntegerField(default=0, help_text="How many times the drawing was changed.")
+    strokes = models.JSONField(null=True, blank=True, editable=False,
+                               help_text="The strokes as drawn (see recognizer/strokes.py); none for an image upload.")
     reported_label = models.PositiveSmallIntegerField(null=True, blank=True, validators=DIGIT_VALIDATORS,
                                                       help_text="The digit the drawer says they meant.")
     true_label = models.PositiveSmallIntegerField(null=True, blank=True, validators=DIGIT_VALIDATORS,
@@ -121,22 +125,50 @@ class Prediction(models.Model):
 
     @classmethod
     def record(cls, *, image_bytes: bytes, extension: str, mnist_input: np.ndarray, prediction,
-               model_version: ModelVersion, source: str, secret_hash: str) -> "Prediction":
-        """Store the drawing file and its row together: if either fails, neither remains."""
-        row = cls(
-            mnist_input=np.round(mnist_input * 255).astype(np.uint8).tobytes(),
-            digit=prediction.digit, confidence=prediction.confidence,
-            probabilities=prediction.probabilities, model_version=model_version,
-            source=source, created_at=timezone.now(), secret_hash=secret_hash,
-        )
-        row.image.save(f"drawing.{extension}", ContentFile(image_bytes), save=False)
+               model_version: ModelVersion, source: str, secret_hash: str,
+               strokes: list | None = None) -> "Prediction":
+        """Store a new drawing: its file and its row together; if either fails, neither remains."""
+        row = cls(source=source, created_at=timezone.now(), secret_hash=secret_hash)
+        row._store(image_bytes, extension, mnist_input, prediction, model_version, strokes)
+        return row
+
+    def redraw(self, *, image_bytes: bytes, extension: str, mnist_input: np.ndarray, prediction,
+               model_version: ModelVersion, strokes: list | None = None) -> None:
+        """Make this record describe a newer version of its drawing, as a new revision.
+
+        If anything fails, the row and its file stay as they were; the file it replaces is
+        removed only once the change is committed. Raises Prediction.DoesNotExist when the
+        row was deleted meanwhile.
+        """
+        self._store(image_bytes, extension, mnist_input, prediction, model_version, strokes)
+
+    def _store(self, image_bytes, extension, mnist_input, answer, model_version, strokes):
+        inserting = self._state.adding
+        self.mnist_input = np.round(mnist_input * 255).astype(np.uint8).tobytes()
+        self.digit, self.confidence, self.probabilities = answer.digit, answer.confidence, answer.probabilities
+        self.model_version = model_version
+        self.strokes = strokes
+        self.updated_at = self.created_at if inserting else timezone.now()
+        self.image.save(f"drawing.{extension}", ContentFile(image_bytes), save=False)
+        storage, written = self.image.storage, self.image.name
         try:
             with transaction.atomic():
-                row.save(force_insert=True)
+                if inserting:
+                    self.save(force_insert=True)
+                else:
+                    # Locked, so that of two concurrent updates each removes the file the other replaced.
+                    replaced, revision = (Prediction.objects.select_for_update()
+                                          .values_list("image", "revision").get(pk=self.pk))
+                    self.revision = revision + 1
+                    self.save(update_fields=[*REDRAWN_FIELDS, "revision"])
+                    transaction.on_commit(lambda: storage.delete(replaced))
         except BaseException:
-            row.image.storage.delete(row.image.name)
+            storage.delete(written)
             raise
-        return row
+
+
+REDRAWN_FIELDS = ["image", "mnist_input", "digit", "confidence", "probabilities", "model_version", "strokes",
+                  "updated_at"]
 
 
 class RateWindow(models.Model):

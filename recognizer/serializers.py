@@ -6,11 +6,13 @@ from django.core.files.uploadedfile import UploadedFile
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.settings import api_settings
 
 from mlcore.preprocess import BlankDrawingError, to_mnist_input
 
-from . import access, imaging
-from .inference import recognize
+from . import access, imaging, strokes
+from .inference import recognize, redraw
 from .models import Prediction
 
 
@@ -31,6 +33,34 @@ class ImageField(serializers.Field):
         self.fail("type")
 
 
+@extend_schema_field({
+    "type": "array", "minItems": 1, "maxItems": strokes.MAX_STROKES,
+    "description": f"The drawing as strokes, at most {strokes.MAX_STROKES} with {strokes.MAX_POINTS:,} points in all. "
+                   "Each point is [x, y, t, pressure]: x and y fractions of the canvas side (0 to 1), t milliseconds "
+                   "since the drawing's first point (never decreasing within a stroke), pressure 0 to 1.",
+    "items": {
+        "type": "object", "required": ["pointer", "points"], "additionalProperties": False,
+        "properties": {
+            "pointer": {"type": "string", "enum": list(strokes.POINTER_TYPES)},
+            "points": {"type": "array", "minItems": 1,
+                       "items": {"type": "array", "minItems": 4, "maxItems": 4,
+                                 "items": {"type": "number", "minimum": 0}}},
+        },
+    },
+})
+class StrokesField(serializers.Field):
+    """The strokes of a drawing, as the page records them (see recognizer/strokes.py)."""
+
+    def to_internal_value(self, data) -> list[dict]:
+        try:
+            return strokes.check(data)
+        except strokes.StrokesRejected as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def to_representation(self, value):
+        return value
+
+
 class ProbabilitySerializer(serializers.Serializer):
     digit = serializers.IntegerField(min_value=0, max_value=9)
     probability = serializers.FloatField(min_value=0, max_value=1)
@@ -43,8 +73,11 @@ class PredictionSerializer(serializers.Serializer):
     secret = serializers.CharField(
         read_only=True, help_text="Only in the answer that created the prediction: send it back in the "
                                   "X-Drawing-Secret header to read, change, give feedback on or delete it.")
-    image = ImageField(write_only=True)
-    source = serializers.ChoiceField(choices=Prediction.Source.choices, default=Prediction.Source.API)
+    image = ImageField(write_only=True, required=False,
+                       help_text="The drawing as a PNG or JPEG; send either this or `strokes`.")
+    strokes = StrokesField(write_only=True, required=False)
+    source = serializers.ChoiceField(choices=Prediction.Source.choices, default=Prediction.Source.API,
+                                     help_text="Where the drawing comes from; set when it is created, kept on updates.")
     digit = serializers.IntegerField(read_only=True, min_value=0, max_value=9)
     confidence = serializers.FloatField(read_only=True)
     top3 = ProbabilitySerializer(many=True, read_only=True)
@@ -55,24 +88,45 @@ class PredictionSerializer(serializers.Serializer):
     reported_label = serializers.IntegerField(read_only=True, allow_null=True)
     true_label = serializers.IntegerField(read_only=True, allow_null=True)
     created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+    revision = serializers.IntegerField(read_only=True, help_text="How many times the drawing was changed.")
 
     def to_internal_value(self, data):
-        # The browsable API's HTML form adds its CSRF token to the fields.
-        unknown = set(getattr(data, "keys", lambda: [])()) - set(self.fields) - {"csrfmiddlewaretoken"}
-        if unknown:
-            raise serializers.ValidationError(
-                {name: "unknown field; send the drawing as `image`" for name in sorted(unknown)})
+        if hasattr(data, "keys"):
+            # The browsable API's HTML form adds its CSRF token to the fields.
+            unknown = set(data.keys()) - set(self.fields) - {"csrfmiddlewaretoken"}
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: "unknown field; send the drawing as `image` or `strokes`" for name in sorted(unknown)})
+            drawing = {"image", "strokes"} & set(data.keys())
+            if len(drawing) != 1:
+                raise serializers.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [
+                    "send the drawing as `image` or as `strokes`, not both" if drawing
+                    else "send the drawing as `image` (a PNG or JPEG) or as `strokes`"]})
         return super().to_internal_value(data)
 
     def validate(self, attrs):
+        if "strokes" in attrs:
+            attrs["image"] = strokes.render(attrs["strokes"])
+        else:
+            attrs["strokes"] = None
         try:
             attrs["mnist_input"] = to_mnist_input(attrs["image"].image)
         except BlankDrawingError as exc:
             raise serializers.ValidationError({"image": str(exc)}) from None
         return attrs
 
-    def create(self, validated_data):
-        return recognize(validated_data["image"], validated_data["mnist_input"], validated_data["source"])
+    def create(self, validated_data) -> Prediction:
+        return recognize(validated_data["image"], validated_data["mnist_input"], validated_data["source"],
+                         strokes=validated_data["strokes"])
+
+    def update(self, prediction: Prediction, validated_data) -> Prediction:
+        try:
+            redraw(prediction, validated_data["image"], validated_data["mnist_input"],
+                   strokes=validated_data["strokes"])
+        except Prediction.DoesNotExist:
+            raise NotFound("the drawing was deleted") from None
+        return prediction
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_image_url(self, prediction: Prediction) -> str:

@@ -22,7 +22,7 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from . import access
+from . import access, strokes
 from .errors import error_response
 from .inference import ModelUnavailable, get_predictor
 from .models import Prediction
@@ -111,6 +111,19 @@ class PredictionViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.R
     def create(self, request, *args, **kwargs):
         return super().create(request, *args, **kwargs)
 
+    @extend_schema(summary="Replace a drawing with its newer version and recognise it again",
+                   description="The owner sends the whole drawing as it is now (usually `strokes`); the record keeps "
+                               "its id, `revision` counts the changes and `updated_at` says when the last was made.",
+                   parameters=[OWNER_SECRET],
+                   responses={200: PredictionSerializer, 400: ERROR, 403: ERROR, 404: ERROR, 413: ERROR, 429: ERROR,
+                              503: ERROR})
+    def update(self, request, pk=None):
+        # Only PUT: an update always carries the whole drawing, so there is nothing partial to PATCH.
+        serializer = self.get_serializer(self.get_object(), data=request.data)
+        serializer.is_valid(raise_exception=True)
+        serializer.save()
+        return Response(serializer.data)
+
     @extend_schema(summary="Say which digit the drawing was meant to be", request=FeedbackSerializer,
                    parameters=[OWNER_SECRET],
                    responses={200: PredictionSerializer, 400: ERROR, 404: ERROR, 429: ERROR})
@@ -153,4 +166,5 @@ def drawing(request, path):
 @require_GET
 @ensure_csrf_cookie
 def index(request):
-    return render(request, "recognizer/index.html")
+    return render(request, "recognizer/index.html",
+                  {"max_strokes": strokes.MAX_STROKES, "max_points": strokes.MAX_POINTS})

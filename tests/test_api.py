@@ -126,7 +126,7 @@ BAD_INPUTS = {
     "decompression bomb": (lambda d: {"image": _named(_png_claiming(30000, 30000), "bomb.png")}, "too many pixels"),
     "blank": (lambda d: {"image": _named(encode(Image.new("RGB", (280, 280), "white")), "blank.png")}, "blank"),
     "wrong field": (lambda d: {"file": _named(png(d), "d.png")}, "image"),
-    "missing field": (lambda d: {}, "required"),
+    "missing field": (lambda d: {}, "send the drawing as `image` (a PNG or JPEG) or as `strokes`"),
     "bad source": (lambda d: {"image": _named(png(d), "d.png"), "source": "fax"}, "source"),
 }
 

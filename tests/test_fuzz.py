@@ -17,7 +17,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "40"))
 OPERATIONS = ["POST /api/predictions/", "GET /api/predictions/", "GET /api/predictions/{id}/",
-              "POST /api/predictions/{id}/feedback/", "DELETE /api/predictions/{id}/"]
+              "PUT /api/predictions/{id}/", "POST /api/predictions/{id}/feedback/", "DELETE /api/predictions/{id}/"]
 
 
 @pytest.fixture(scope="module")

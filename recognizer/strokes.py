@@ -1,0 +1,74 @@
+"""Strokes as the page sends them: checked, then rendered into the drawing that is stored and read.
+
+A drawing is a list of strokes, each `{"pointer": "mouse"|"pen"|"touch", "points": [[x, y, t, pressure], ...]}`:
+x and y are fractions of the canvas side, t milliseconds since the drawing's first point, pressure
+0 to 1. Every failure is a StrokesRejected whose message names the offending place.
+"""
+
+from __future__ import annotations
+
+import math
+
+from mlcore.render import SIDE, render_strokes
+
+from .imaging import DecodedImage
+
+MAX_STROKES = 64
+MAX_POINTS = 4000
+POINTER_TYPES = ("mouse", "pen", "touch")
+# A day: a drawing left open in a tab may be finished later, but a time is never absurd.
+MAX_TIME_MS = 24 * 60 * 60 * 1000
+POINT_RANGES = (("x", 0, 1), ("y", 0, 1), ("t", 0, MAX_TIME_MS), ("pressure", 0, 1))
+
+
+class StrokesRejected(ValueError):
+    """The strokes are not a drawing this site accepts; the message tells the client why."""
+
+
+def check(strokes) -> list[dict]:
+    """The strokes, checked: each one a dict of its pointer type and points; or StrokesRejected."""
+    if not isinstance(strokes, list):
+        raise StrokesRejected('send a list of strokes, each {"pointer": ..., "points": [[x, y, t, pressure], ...]}')
+    if not strokes:
+        raise StrokesRejected("the drawing has no strokes")
+    if len(strokes) > MAX_STROKES:
+        raise StrokesRejected(f"the drawing has {len(strokes)} strokes; the limit is {MAX_STROKES}")
+    total = sum(len(stroke["points"]) for stroke in strokes if isinstance(stroke, dict)
+                and isinstance(stroke.get("points"), list))
+    if total > MAX_POINTS:
+        raise StrokesRejected(f"the drawing has {total:,} points; the limit is {MAX_POINTS:,}")
+    return [_check_stroke(stroke, f"stroke {index}") for index, stroke in enumerate(strokes)]
+
+
+def _check_stroke(stroke, where: str) -> dict:
+    if not isinstance(stroke, dict) or set(stroke) != {"pointer", "points"}:
+        raise StrokesRejected(f'{where}: send {{"pointer": ..., "points": [...]}} and nothing else')
+    if stroke["pointer"] not in POINTER_TYPES:
+        raise StrokesRejected(f"{where}: pointer {stroke['pointer']!r} is not one of {', '.join(POINTER_TYPES)}")
+    points = stroke["points"]
+    if not isinstance(points, list) or not points:
+        raise StrokesRejected(f"{where}: points must be a list of at least one [x, y, t, pressure]")
+    checked = [_check_point(point, f"{where}, point {index}") for index, point in enumerate(points)]
+    for index in range(1, len(checked)):
+        if checked[index][2] < checked[index - 1][2]:
+            raise StrokesRejected(f"{where}, point {index}: t goes back in time ({checked[index][2]:g} after "
+                                  f"{checked[index - 1][2]:g})")
+    return {"pointer": stroke["pointer"], "points": checked}
+
+
+def _check_point(point, where: str) -> list[float]:
+    if not isinstance(point, list) or len(point) != len(POINT_RANGES):
+        raise StrokesRejected(f"{where}: send [x, y, t, pressure]")
+    for value, (name, low, high) in zip(point, POINT_RANGES):
+        # bool is an int to Python, but true is no coordinate.
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise StrokesRejected(f"{where}: {name} must be a finite number")
+        if not low <= value <= high:
+            raise StrokesRejected(f"{where}: {name} is {value:g}; it must be {low:g} to {high:g}")
+    return point
+
+
+def render(strokes: list[dict]) -> DecodedImage:
+    """The drawing of checked strokes, as the PNG that is stored and the image that is read."""
+    image = render_strokes([[point[:2] for point in stroke["points"]] for stroke in strokes], side=SIDE)
+    return DecodedImage(image, "PNG")

@@ -1,0 +1,179 @@
+// The drawing page: a drawing lasts from its first stroke until the canvas is emptied, and has one
+// record on the server, updated as soon as the pen lifts. A photo is a record of its own.
+
+import { PredictionsApi } from "./api.js";
+import { DrawingRecord } from "./record.js";
+import { ResultView } from "./result.js";
+import { Pad } from "./strokes.js";
+
+const root = document.getElementById("recognizer");
+const api = new PredictionsApi(root.dataset.predictionsUrl);
+const padArea = root.querySelector(".pad");
+const undoButton = document.getElementById("undo-button");
+const clearButton = document.getElementById("clear-button");
+const predictButton = document.getElementById("predict-button");
+const photoInput = document.getElementById("photo-input");
+
+// The record of the drawing or photo on show, and what it was last sent for: the pad's version, or the photo.
+let record = null;
+let latestTag = null;
+let failedTag = null;
+
+const result = new ResultView(root.querySelector(".results"), { onFeedback: sendFeedback, onDelete: deleteDrawing });
+
+const pad = new Pad(document.getElementById("pad-canvas"), {
+  maxStrokes: Number(root.dataset.maxStrokes),
+  maxPoints: Number(root.dataset.maxPoints),
+  onStrokeStart: () => {
+    if (pad.isEmpty) {
+      startRecord("canvas");
+    }
+  },
+  onStrokeEnd: send,
+  onChange: drawingChanged,
+  onFull: () => result.showError("This drawing has as many strokes as one can hold: undo or clear to go on."),
+});
+
+function startRecord(source) {
+  record?.close();
+  record = new DrawingRecord(api, source, { onAnswer: showAnswer, onError: showError });
+}
+
+function endRecord() {
+  record?.close();
+  record = null;
+  latestTag = null;
+}
+
+// An answer is shown only for what is on screen now: the pad's current version, or the photo.
+function isCurrent(tag) {
+  return tag === latestTag && (record?.source !== "canvas" || tag === pad.version);
+}
+
+function showAnswer(answer, tag) {
+  if (isCurrent(tag)) {
+    result.show(answer);
+  }
+}
+
+function showError(error, tag) {
+  if (isCurrent(tag)) {
+    failedTag = tag;
+    result.showError(error.message);
+  }
+}
+
+function send() {
+  if (pad.isEmpty || pad.isDrawing) {
+    return;
+  }
+  latestTag = pad.version;
+  record.save(pad.snapshot(), latestTag);
+}
+
+function drawingChanged() {
+  padArea.toggleAttribute("data-has-ink", !pad.isEmpty);
+  undoButton.disabled = pad.isEmpty;
+  clearButton.disabled = pad.isEmpty;
+  if (pad.isEmpty) {
+    // The drawing is over: its record keeps its last version, and the next stroke starts a new one.
+    if (record?.source === "canvas") {
+      endRecord();
+      result.reset();
+    }
+  } else {
+    result.markStale();
+  }
+}
+
+function undo() {
+  if (pad.undo()) {
+    send();
+  }
+}
+
+function predict() {
+  if (pad.isDrawing) {
+    return;
+  }
+  if (result.isShowingCurrent) {
+    result.announceAgain();
+  } else if (pad.isEmpty) {
+    result.showError("The canvas is empty: draw a digit first.");
+  } else if (latestTag !== pad.version || failedTag === latestTag) {
+    // Not sent yet, or sent and failed: a retry. Otherwise its answer is on the way.
+    send();
+  }
+}
+
+function uploadPhoto(file) {
+  if (!pad.clear()) {
+    return;
+  }
+  startRecord("upload");
+  latestTag = file;
+  result.markStale();
+  result.showStatus("Reading your photo…", "busy");
+  record.save(file, file);
+}
+
+async function sendFeedback(label) {
+  const target = record;
+  result.feedbackSending();
+  try {
+    await api.feedback(target, label);
+    if (target === record) {
+      result.feedbackSaved(label);
+    }
+  } catch (error) {
+    if (target === record) {
+      result.feedbackFailed(error.message);
+    }
+  }
+}
+
+async function deleteDrawing() {
+  const target = record;
+  endRecord();
+  pad.clear();
+  result.reset("Deleting your drawing…");
+  try {
+    await target.remove();
+    if (record === null) {
+      result.showStatus("Your drawing and its answer were deleted.", "done");
+    }
+  } catch (error) {
+    if (record === null) {
+      result.showError(`Your drawing was not deleted. ${error.message}`);
+    }
+  }
+}
+
+undoButton.addEventListener("click", undo);
+clearButton.addEventListener("click", () => pad.clear());
+predictButton.addEventListener("click", predict);
+photoInput.addEventListener("change", () => {
+  const [file] = photoInput.files;
+  photoInput.value = "";
+  if (file) {
+    uploadPhoto(file);
+  }
+});
+
+document.addEventListener("keydown", (event) => {
+  if (event.defaultPrevented || event.isComposing) {
+    return;
+  }
+  if ((event.ctrlKey || event.metaKey) && !event.altKey && !event.shiftKey && event.key.toLowerCase() === "z") {
+    event.preventDefault();
+    undo();
+  } else if (event.key === "Escape") {
+    pad.clear();
+  } else if (event.key === "Enter" && !event.target.closest("button, a, input, select, textarea, label")) {
+    event.preventDefault();
+    predict();
+  }
+});
+
+pad.fit();
+result.reset();

@@ -1,0 +1,66 @@
+// One drawing, one record. The first answer creates the record; every later version of the drawing
+// updates that same record. Requests for one drawing go one at a time, and only the newest version
+// waiting is sent next, so the server always ends with the latest drawing and never stores an older
+// one over a newer. The owner's secret lives here, in memory, and goes when the record is dropped.
+
+export class DrawingRecord {
+  // onAnswer(answer, tag) and onError(error, tag) receive the `tag` given with what was sent.
+  constructor(api, source, { onAnswer, onError }) {
+    this.api = api;
+    this.source = source;
+    this.callbacks = { onAnswer, onError };
+    this.id = null;
+    this.secret = null;
+    this.waiting = null;
+    this.sending = null;
+    this.closed = false;
+  }
+
+  // Sends the drawing (strokes, or a photo's File) as soon as the request before it is answered.
+  save(drawing, tag) {
+    if (this.closed) {
+      return;
+    }
+    this.waiting = { drawing, tag };
+    this.sending ??= this.#sendWaiting();
+  }
+
+  // The drawing is no longer shown: nothing more is sent or reported.
+  close() {
+    this.closed = true;
+    this.waiting = null;
+  }
+
+  // Closes the record, and deletes it once any request already under way is answered.
+  async remove() {
+    this.close();
+    await this.sending;
+    if (this.id !== null) {
+      await this.api.remove(this);
+    }
+  }
+
+  async #sendWaiting() {
+    while (this.waiting && !this.closed) {
+      const { drawing, tag } = this.waiting;
+      this.waiting = null;
+      try {
+        const answer = this.id === null
+          ? await this.api.create(drawing, this.source)
+          : await this.api.update(this, drawing);
+        if (this.id === null) {
+          this.id = answer.id;
+          this.secret = answer.secret ?? null;
+        }
+        if (!this.closed) {
+          this.callbacks.onAnswer(answer, tag);
+        }
+      } catch (error) {
+        if (!this.closed) {
+          this.callbacks.onError(error, tag);
+        }
+      }
+    }
+    this.sending = null;
+  }
+}

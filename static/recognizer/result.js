@@ -1,0 +1,154 @@
+// The result view: the answer for the drawing on show, announced through the status live region,
+// with feedback and "Delete my drawing" for the record it belongs to.
+
+const IDLE_MESSAGE = "Draw a digit to see what the model reads.";
+
+const percent = (probability) => new Intl.NumberFormat(undefined, {
+  style: "percent", maximumFractionDigits: probability < 0.1 ? 1 : 0,
+}).format(probability);
+
+function guessItem({ digit, probability }) {
+  const item = document.createElement("li");
+  item.className = "guess";
+  item.dataset.digit = String(digit);
+  item.dataset.probability = String(probability);
+  item.setAttribute("aria-label", `${digit}: ${percent(probability)}`);
+  item.style.setProperty("--probability", probability);
+  const label = document.createElement("span");
+  label.className = "guess-digit";
+  label.textContent = String(digit);
+  const track = document.createElement("span");
+  track.className = "guess-track";
+  const fill = document.createElement("span");
+  fill.className = "guess-fill";
+  track.append(fill);
+  const value = document.createElement("span");
+  value.className = "guess-value";
+  value.textContent = percent(probability);
+  item.append(label, track, value);
+  return item;
+}
+
+export function describe(answer) {
+  if (answer.digit === null) {
+    const closest = answer.top3.map(({ digit, probability }) => `${digit} (${percent(probability)})`).join(", ");
+    return `That doesn't look like a single digit. Closest guesses: ${closest}.`;
+  }
+  return `It looks like a ${answer.digit} (${percent(answer.confidence)} sure).`;
+}
+
+export class ResultView {
+  // onFeedback(label) when the drawer says which digit it was; onDelete() for "Delete my drawing".
+  constructor(root, { onFeedback, onDelete }) {
+    this.root = root;
+    this.status = root.querySelector("#status");
+    this.verdictDigit = root.querySelector(".verdict-digit");
+    this.verdictConfidence = root.querySelector(".verdict-confidence");
+    this.top3 = root.querySelector("#top3");
+    this.chartColumns = [...root.querySelectorAll(".chart-column")];
+    this.chartDescription = root.querySelector("#chart-description");
+    this.record = root.querySelector("#record-actions");
+    this.feedbackButtons = [...root.querySelectorAll("#feedback button[data-label]")];
+    this.feedbackMessage = root.querySelector("#feedback-message");
+    this.deleteButton = root.querySelector("#delete-button");
+    this.answer = null;
+
+    this.feedbackButtons.forEach((button) => button.addEventListener("click", () => onFeedback(Number(button.dataset.label))));
+    this.deleteButton.addEventListener("click", onDelete);
+  }
+
+  get isShowingCurrent() {
+    return this.root.dataset.state === "shown";
+  }
+
+  reset(message = IDLE_MESSAGE) {
+    this.answer = null;
+    this.root.dataset.state = "empty";
+    delete this.root.dataset.verdict;
+    this.root.removeAttribute("aria-busy");
+    this.verdictDigit.textContent = "?";
+    this.verdictConfidence.textContent = "\u00a0";
+    this.top3.replaceChildren();
+    this.#showChart(null, -1);
+    this.record.hidden = true;
+    this.#showFeedbackMessage("", "done");
+    this.showStatus(message, "idle");
+  }
+
+  // The drawing changed: what is shown describes an older version until the next answer.
+  markStale() {
+    this.root.setAttribute("aria-busy", "true");
+    if (this.answer) {
+      this.root.dataset.state = "stale";
+      this.#setRecordEnabled(false);
+    }
+  }
+
+  show(answer) {
+    this.answer = answer;
+    this.root.removeAttribute("aria-busy");
+    this.root.dataset.state = "shown";
+    this.root.dataset.verdict = answer.digit === null ? "not-a-digit" : "digit";
+    this.verdictDigit.textContent = answer.digit === null ? "?" : String(answer.digit);
+    this.verdictConfidence.textContent = answer.digit === null ? "\u00a0" : percent(answer.confidence);
+    this.top3.replaceChildren(...answer.top3.map(guessItem));
+    this.#showChart(answer.probabilities, answer.digit ?? -1);
+    this.record.hidden = false;
+    this.feedbackButtons.forEach((button) => button.setAttribute("aria-pressed", "false"));
+    this.#setRecordEnabled(true);
+    this.#showFeedbackMessage("", "done");
+    this.showStatus(describe(answer), "done");
+  }
+
+  announceAgain() {
+    if (this.answer) {
+      this.showStatus(describe(this.answer), "done");
+    }
+  }
+
+  showError(message) {
+    this.root.removeAttribute("aria-busy");
+    this.showStatus(message, "error");
+  }
+
+  showStatus(text, tone) {
+    this.status.textContent = text;
+    this.status.dataset.tone = tone;
+  }
+
+  feedbackSending() {
+    this.#setRecordEnabled(false);
+  }
+
+  feedbackSaved(label) {
+    this.feedbackButtons.forEach((button) => button.setAttribute("aria-pressed", String(Number(button.dataset.label) === label)));
+    this.#showFeedbackMessage(`Thank you! Saved: it was a ${label}. This helps train the next model.`, "done");
+    this.#setRecordEnabled(this.isShowingCurrent);
+  }
+
+  feedbackFailed(message) {
+    this.#showFeedbackMessage(`Your answer was not saved. ${message}`, "error");
+    this.#setRecordEnabled(this.isShowingCurrent);
+  }
+
+  #setRecordEnabled(enabled) {
+    this.feedbackButtons.forEach((button) => { button.disabled = !enabled; });
+    this.deleteButton.disabled = !enabled;
+  }
+
+  #showFeedbackMessage(text, tone) {
+    this.feedbackMessage.textContent = text;
+    this.feedbackMessage.dataset.tone = tone;
+  }
+
+  #showChart(probabilities, best) {
+    this.chartColumns.forEach((column, digit) => {
+      column.style.setProperty("--probability", probabilities ? probabilities[digit] : 0);
+      column.toggleAttribute("data-best", digit === best);
+      column.title = probabilities ? `${digit}: ${percent(probabilities[digit])}` : "";
+    });
+    this.chartDescription.textContent = probabilities
+      ? probabilities.map((probability, digit) => `${digit}: ${percent(probability)}`).join(", ")
+      : "No prediction yet.";
+  }
+}

@@ -1,0 +1,188 @@
+// The drawing pad: pointer input recorded as strokes, and the strokes traced on the canvas.
+//
+// A stroke is { pointer: "mouse" | "pen" | "touch", points: [[x, y, t, pressure], ...] }: x and y are
+// fractions of the canvas side (so strokes redraw at any size), t milliseconds since the drawing's
+// first point, pressure 0 to 1. The server renders the same strokes with the same round pen.
+
+const PEN_WIDTH = 1 / 14;
+// Samples closer than this to the previous one (a fraction of the side, under a pixel) add nothing.
+const MIN_STEP = 0.002;
+const POINTER_TYPES = ["mouse", "pen", "touch"];
+
+const clamp = (value, low, high) => Math.min(high, Math.max(low, value));
+const round = (value, digits) => Number(value.toFixed(digits));
+
+export function traceStrokes(context, strokes, side) {
+  context.lineWidth = side * PEN_WIDTH;
+  context.lineCap = "round";
+  context.lineJoin = "round";
+  for (const { points } of strokes) {
+    const [x0, y0] = points[0];
+    context.beginPath();
+    if (points.length === 1) {
+      context.arc(x0 * side, y0 * side, context.lineWidth / 2, 0, 2 * Math.PI);
+      context.fill();
+      continue;
+    }
+    context.moveTo(x0 * side, y0 * side);
+    // Curving through the midpoints between samples turns jagged pointer input into a smooth line,
+    // as mlcore.render does on the server.
+    for (let i = 1; i < points.length - 1; i += 1) {
+      const [x, y] = points[i];
+      const [nextX, nextY] = points[i + 1];
+      context.quadraticCurveTo(x * side, y * side, ((x + nextX) / 2) * side, ((y + nextY) / 2) * side);
+    }
+    const [lastX, lastY] = points[points.length - 1];
+    context.lineTo(lastX * side, lastY * side);
+    context.stroke();
+  }
+}
+
+// Calls back: onStrokeStart() when a stroke begins, onStrokeEnd() when the pen lifts, onChange()
+// after any change of the strokes (drawing, undo, clear). `version` counts the changes.
+export class Pad {
+  constructor(canvas, { maxStrokes, maxPoints, onStrokeStart, onStrokeEnd, onChange, onFull }) {
+    this.canvas = canvas;
+    this.context = canvas.getContext("2d");
+    this.limits = { maxStrokes, maxPoints };
+    this.callbacks = { onStrokeStart, onStrokeEnd, onChange, onFull };
+    this.strokes = [];
+    this.pointCount = 0;
+    this.origin = 0;
+    this.version = 0;
+    this.activePointerId = null;
+    this.renderQueued = false;
+
+    canvas.addEventListener("pointerdown", (event) => this.#down(event));
+    canvas.addEventListener("pointermove", (event) => this.#move(event));
+    for (const type of ["pointerup", "pointercancel", "lostpointercapture"]) {
+      // Capture can be lost without a pointerup (a system gesture, a window switch); the stroke ends there.
+      canvas.addEventListener(type, (event) => this.#up(event));
+    }
+    new ResizeObserver(() => this.fit()).observe(canvas);
+    // Zooming or moving to another screen changes devicePixelRatio without resizing the canvas box.
+    window.addEventListener("resize", () => this.fit());
+    // The ink's colour comes from the style sheet, which follows the light or dark theme.
+    window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => this.render());
+  }
+
+  get isEmpty() {
+    return this.strokes.length === 0;
+  }
+
+  get isDrawing() {
+    return this.activePointerId !== null;
+  }
+
+  undo() {
+    if (this.isDrawing || this.isEmpty) {
+      return false;
+    }
+    this.pointCount -= this.strokes.pop().points.length;
+    this.#changed();
+    return true;
+  }
+
+  clear() {
+    if (this.isDrawing) {
+      return false;
+    }
+    this.strokes = [];
+    this.pointCount = 0;
+    this.#changed();
+    return true;
+  }
+
+  // The strokes as the API takes them: a copy, so later drawing cannot change what was sent.
+  snapshot() {
+    return this.strokes.map(({ pointer, points }) => ({ pointer, points: points.map((point) => [...point]) }));
+  }
+
+  fit() {
+    const side = Math.max(1, Math.round(this.canvas.getBoundingClientRect().width * window.devicePixelRatio));
+    if (this.canvas.width !== side || this.canvas.height !== side) {
+      this.canvas.width = side;
+      this.canvas.height = side;
+    }
+    this.render();
+  }
+
+  render() {
+    this.renderQueued = false;
+    const ink = getComputedStyle(this.canvas).color;
+    this.context.clearRect(0, 0, this.canvas.width, this.canvas.height);
+    this.context.strokeStyle = ink;
+    this.context.fillStyle = ink;
+    traceStrokes(this.context, this.strokes, this.canvas.width);
+  }
+
+  #queueRender() {
+    if (!this.renderQueued) {
+      this.renderQueued = true;
+      requestAnimationFrame(() => this.render());
+    }
+  }
+
+  #changed() {
+    this.version += 1;
+    this.callbacks.onChange();
+    this.#queueRender();
+  }
+
+  #point(event, previous) {
+    const box = this.canvas.getBoundingClientRect();
+    const t = Math.round(event.timeStamp - this.origin);
+    return [
+      round(clamp((event.clientX - box.left) / box.width, 0, 1), 4),
+      round(clamp((event.clientY - box.top) / box.height, 0, 1), 4),
+      previous ? Math.max(previous[2], t) : Math.max(0, t),
+      round(clamp(event.pressure, 0, 1), 3),
+    ];
+  }
+
+  #down(event) {
+    if (this.isDrawing || (event.pointerType === "mouse" && event.button !== 0)) {
+      return;
+    }
+    event.preventDefault();
+    if (this.strokes.length >= this.limits.maxStrokes || this.pointCount >= this.limits.maxPoints) {
+      this.callbacks.onFull();
+      return;
+    }
+    this.canvas.setPointerCapture(event.pointerId);
+    this.activePointerId = event.pointerId;
+    if (this.isEmpty) {
+      this.origin = event.timeStamp;
+      this.callbacks.onStrokeStart();
+    }
+    const pointer = POINTER_TYPES.includes(event.pointerType) ? event.pointerType : "mouse";
+    this.strokes.push({ pointer, points: [this.#point(event, null)] });
+    this.pointCount += 1;
+    this.#changed();
+  }
+
+  #move(event) {
+    if (event.pointerId !== this.activePointerId) {
+      return;
+    }
+    const { points } = this.strokes[this.strokes.length - 1];
+    const samples = event.getCoalescedEvents ? event.getCoalescedEvents() : [];
+    for (const sample of samples.length ? samples : [event]) {
+      const last = points[points.length - 1];
+      const point = this.#point(sample, last);
+      if (this.pointCount < this.limits.maxPoints && Math.hypot(point[0] - last[0], point[1] - last[1]) >= MIN_STEP) {
+        points.push(point);
+        this.pointCount += 1;
+      }
+    }
+    this.#queueRender();
+  }
+
+  #up(event) {
+    if (event.pointerId !== this.activePointerId) {
+      return;
+    }
+    this.activePointerId = null;
+    this.callbacks.onStrokeEnd();
+  }
+}
