@@ -27,6 +27,8 @@ CRAFTED = {
     "PNG 2048x2048 RGBA (the largest decoded size allowed)": lambda: hostile.huge_png(2048, "RGBA"),
     "PNG 4096x4096 grey": lambda: hostile.huge_png(4096, "L"),
     "JPEG 4096x4096 (decoded at 1/8 scale)": lambda: hostile.huge_jpeg(4096),
+    "a photo of noise, 2600x1950, progressive": lambda: hostile.noisy_photo(progressive=True),
+    "a photo of noise, 2600x1950, baseline": lambda: hostile.noisy_photo(progressive=False),
     "APNG, 2,000 frames": lambda: hostile.animated_png(2000),
     "APNG, 3,000 frames": lambda: hostile.animated_png(3000),
 }
