@@ -2,6 +2,8 @@
 #   make serve   set up everything (venv, packages, database, static files) and serve http://127.0.0.1:8000 on SQLite
 #   make test    run the whole test suite: on SQLite, then again on a throwaway PostgreSQL server
 # Both are idempotent: run them as often as you like.
+# And for a server: make production   nginx on 127.0.0.1:${PORT:-8080} in front of gunicorn, in the foreground
+# (it needs DJANGO_SECRET_KEY; the README's "Running in production" says what else to set).
 
 PYTHON ?= python3
 VENV := .venv
@@ -10,7 +12,7 @@ BIN := $(VENV)/bin
 MNIST_DATA_DIR ?= $(if $(wildcard ../shared/mnist/*.gz),$(abspath ../shared/mnist),$(CURDIR)/data/mnist)
 export MNIST_DATA_DIR
 
-.PHONY: serve setup test test-sqlite test-postgres system-packages data gunicorn
+.PHONY: serve setup test test-sqlite test-postgres system-packages data gunicorn production
 
 # DEBUG is off unless DJANGO_DEBUG=1: development and the tests ask for it.
 serve test: export DJANGO_DEBUG ?= 1
@@ -31,7 +33,7 @@ $(BIN)/.installed: requirements.txt
 	touch $@
 
 system-packages:
-	scripts/system-packages venv chromium postgresql
+	scripts/system-packages venv chromium postgresql nginx
 
 test: system-packages $(BIN)/.installed data test-sqlite test-postgres
 
@@ -46,5 +48,11 @@ test-sqlite: $(BIN)/.installed
 test-postgres: $(BIN)/.installed
 	scripts/with-postgres $(BIN)/pytest -m "not slow"
 
+# gunicorn alone, without the proxy: for comparison in the benchmarks; slow clients can stop it.
 gunicorn: setup
-	$(BIN)/gunicorn mnistsite.wsgi -c gunicorn.conf.py
+	$(BIN)/gunicorn mnistsite.wsgi -c deploy/gunicorn.conf.py
+
+# Migrates, collects static files and checks, then runs nginx and gunicorn until Ctrl-C.
+production: $(BIN)/.installed
+	scripts/system-packages nginx
+	$(BIN)/python -m deploy.production

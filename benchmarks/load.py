@@ -1,11 +1,13 @@
-"""Load benchmark: gunicorn on 127.0.0.1, real canvas-like PNGs, then a check that nothing was lost.
+"""Load benchmark: the production stack on 127.0.0.1, real canvas-like PNGs, then a check that nothing was lost.
 
-    python -m benchmarks.load [--concurrency 1 8 32] [--duration 30] [--workers N]
+    python -m benchmarks.load [--server production gunicorn] [--concurrency 1 8 32] [--duration 30] [--workers N]
 
-Starts gunicorn (DEBUG off, SQLite in a temporary directory, throttling off) on a free
-loopback port, measures the trivial /healthz floor and POST /api/predictions/ at each
-concurrency for a bounded time, then checks that every 201 answered has its row and its
-file. Prints a Markdown table for the README. Only 127.0.0.1 is ever contacted.
+Starts the site as `make production` runs it (nginx in front of gunicorn, DEBUG off) and, for
+comparison, gunicorn alone, each with SQLite in a temporary directory and throttling off, on a
+free loopback port. Measures the trivial /healthz floor and POST /api/predictions/ at each
+concurrency for a bounded time, then checks that every 201 answered has its row and its file.
+Absolute times differ between machines, so each figure is also given as a ratio to the floor
+measured in the same run. Prints Markdown tables for the README. Only 127.0.0.1 is contacted.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import asyncio
 import base64
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,7 +30,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.drawings import Style, encode, render  # noqa: E402 - needs ROOT on the path
+from benchmarks import servers  # noqa: E402 - needs ROOT on the path
+from tests.drawings import Style, encode, render  # noqa: E402
 
 
 def canvas_payloads(count: int) -> list[bytes]:
@@ -83,39 +85,6 @@ async def run_level(url: str, bodies: list[bytes] | None, concurrency: int, dura
     }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(workdir: Path, port: int, workers: int | None) -> tuple[subprocess.Popen, dict]:
-    env = {
-        **os.environ,
-        "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "benchmark-" + "x" * 50,
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "DJANGO_SECURE_SSL_REDIRECT": "0",
-        "DATABASE_URL": f"sqlite:///{workdir / 'db.sqlite3'}", "MEDIA_ROOT": str(workdir / "media"),
-        "DJANGO_STATIC_ROOT": str(workdir / "static"),
-        "PREDICTION_RATE_LIMIT": "1000000/second", "GUNICORN_BIND": f"127.0.0.1:{port}",
-    }
-    if workers:
-        env["WEB_CONCURRENCY"] = str(workers)
-    python = sys.executable
-    subprocess.run([python, "manage.py", "migrate", "--noinput", "--verbosity", "0"], cwd=ROOT, env=env, check=True)
-    server = subprocess.Popen([python, "-m", "gunicorn", "mnistsite.wsgi", "-c", "gunicorn.conf.py"],
-                              cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
-    for _ in range(200):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        server.kill()
-        raise SystemExit("gunicorn did not start")
-    return server, env
-
-
 def verify_stored(env: dict, created: list[str]) -> tuple[int, int]:
     """How many answered ids lack their row, and how many rows lack their file."""
     script = (
@@ -133,38 +102,74 @@ def verify_stored(env: dict, created: list[str]) -> tuple[int, int]:
 
 
 def in_process_timings(bodies: list[bytes]) -> dict:
-    """Decode, preprocess and inference alone, without HTTP, Django or the database."""
-    import io
-
+    """The site's own decoding, preprocessing, inference and re-encoding for storage, without
+    HTTP, the views or the database."""
     import torch
-    from PIL import Image
 
     from mlcore.predict import Predictor
     from mlcore.preprocess import to_mnist_input
 
+    servers.use_site_settings()
+    from recognizer import imaging
+
     torch.set_num_threads(1)
     predictor = Predictor.from_checkpoint(os.environ.get("MNIST_MODEL_PATH", ROOT / "models" / "mnist_cnn.pt"))
     images = [base64.b64decode(json.loads(b)["image"].split(",", 1)[1]) for b in bodies[:200]]
-    decode, preprocess, infer = [], [], []
+    steps = {"decode": [], "preprocess": [], "inference": [], "encode": []}
     for content in images * 3:
         t0 = time.perf_counter()
-        image = Image.open(io.BytesIO(content))
-        image.load()
+        drawing = imaging.decode(content)
         t1 = time.perf_counter()
-        x = to_mnist_input(image)
+        x = to_mnist_input(drawing.image)
         t2 = time.perf_counter()
         predictor.predict(x)
         t3 = time.perf_counter()
-        decode.append(t1 - t0), preprocess.append(t2 - t1), infer.append(t3 - t2)
-    return {name: 1000 * statistics.median(values)
-            for name, values in (("decode", decode), ("preprocess", preprocess), ("inference", infer))}
+        drawing.content  # the bytes to store are encoded on first use
+        t4 = time.perf_counter()
+        for step, seconds in zip(steps.values(), (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+            step.append(seconds)
+    return {name: 1000 * statistics.median(values) for name, values in steps.items()}
+
+
+def measure_server(start, args, bodies) -> tuple[list, int, int]:
+    """Results per (endpoint, concurrency) for one server, and how many answered ids lack a row or a file."""
+    overrides = {"PREDICTION_RATE_LIMIT": "", "NGINX_CONNECTIONS_PER_CLIENT": "1000"}
+    if args.workers:
+        overrides["WEB_CONCURRENCY"] = str(args.workers)
+    # Inside the project, where the default MEDIA_ROOT and SQLite database live, so that the
+    # files and the database are written on the same file system as in a default install.
+    with tempfile.TemporaryDirectory(dir=ROOT, prefix=".benchmark-") as workdir:
+        with start(Path(workdir), **overrides) as server:
+            base = server.url
+            asyncio.run(run_level(f"{base}/api/predictions/", bodies, 2, 2.0))  # warm-up
+            results = [("GET /healthz (floor)", asyncio.run(run_level(f"{base}/healthz", None, c, args.duration)))
+                       for c in args.concurrency]
+            results += [("POST /api/predictions/", asyncio.run(run_level(f"{base}/api/predictions/", bodies, c,
+                                                                         args.duration)))
+                        for c in args.concurrency]
+        created = [i for _, r in results for i in r["created"]]
+        missing_rows, missing_files = verify_stored(server.env, created)
+    return results, missing_rows, missing_files
+
+
+def print_table(title: str, results: list) -> None:
+    floors = {r["concurrency"]: r for name, r in results if name.startswith("GET /healthz")}
+    print(f"\n{title}\n")
+    print("| endpoint | concurrency | requests/s | p50 ms | p95 ms | p99 ms | errors | p50 / floor p50 | "
+          "requests/s / floor's |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, r in results:
+        floor = floors[r["concurrency"]]
+        print(f"| {name} | {r['concurrency']} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p95']:.2f} | "
+              f"{r['p99']:.2f} | {r['errors']} | {r['p50'] / floor['p50']:.2f} | {r['rps'] / floor['rps']:.2f} |")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--server", nargs="+", choices=list(SERVERS), default=list(SERVERS))
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--duration", type=float, default=30.0, help="seconds per level (bounded)")
-    parser.add_argument("--workers", type=int, help="gunicorn workers (default: gunicorn.conf.py's)")
+    parser.add_argument("--workers", type=int, help="gunicorn workers (default: deploy/gunicorn.conf.py's)")
     parser.add_argument("--images", type=int, default=500)
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
@@ -173,40 +178,35 @@ def main() -> None:
 
     bodies = canvas_payloads(args.images)
     timings = in_process_timings(bodies)
-    port = free_port()
-    # Inside the project, where the default MEDIA_ROOT and SQLite database live, so that the
-    # files and the database are written on the same file system as in a default install.
-    with tempfile.TemporaryDirectory(dir=ROOT, prefix=".benchmark-") as workdir:
-        server, env = start_server(Path(workdir), port, args.workers)
-        try:
-            base = f"http://127.0.0.1:{port}"
-            asyncio.run(run_level(f"{base}/api/predictions/", bodies, 2, 2.0))  # warm-up
-            results = [("GET /healthz (floor)", asyncio.run(run_level(f"{base}/healthz", None, c, args.duration)))
-                       for c in args.concurrency]
-            results += [("POST /api/predictions/", asyncio.run(run_level(f"{base}/api/predictions/", bodies, c,
-                                                                         args.duration)))
-                        for c in args.concurrency]
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-        created = [i for _, r in results for i in r["created"]]
-        missing_rows, missing_files = verify_stored(env, created)
+    measured = {name: measure_server(SERVERS[name][1], args, bodies) for name in args.server}
 
-    print(f"in-process, median ms: decode {timings['decode']:.2f}, preprocess {timings['preprocess']:.2f}, "
-          f"inference {timings['inference']:.2f}")
-    print(f"gunicorn ({args.workers or 'default'} workers), SQLite, {args.duration:.0f} s per level\n")
-    print("| endpoint | concurrency | requests/s | p50 ms | p95 ms | p99 ms | errors |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for name, r in results:
-        print(f"| {name} | {r['concurrency']} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p95']:.2f} | "
-              f"{r['p99']:.2f} | {r['errors']} |")
-    print(f"\n{len(created)} predictions answered 201; {missing_rows} without a row, {missing_files} without a file")
+    print("in-process, median ms: " + ", ".join(f"{step} {ms:.2f}" for step, ms in timings.items()))
+    print(f"{args.workers or 'default'} gunicorn workers, SQLite, {args.duration:.0f} s per level")
+    lost = False
+    for name, (results, missing_rows, missing_files) in measured.items():
+        print_table(SERVERS[name][0], results)
+        created = sum(len(r["created"]) for _, r in results)
+        print(f"\n{created} predictions answered 201; {missing_rows} without a row, {missing_files} without a file")
+        lost |= bool(missing_rows or missing_files or any(r["errors"] for _, r in results))
+    if len(measured) == 2:
+        print("\n| concurrency | predictions/s, production / gunicorn alone |\n|---:|---:|")
+        for mine, theirs in zip(measured["production"][0], measured["gunicorn"][0]):
+            if mine[0].startswith("POST"):
+                print(f"| {mine[1]['concurrency']} | {mine[1]['rps'] / theirs[1]['rps']:.2f} |")
     if args.json:
-        args.json.write_text(json.dumps({"in_process_ms": timings, "results": [
-            {k: v for k, v in r.items() if k != "created"} | {"endpoint": name} for name, r in results],
-            "created": len(created), "missing_rows": missing_rows, "missing_files": missing_files}, indent=2))
-    if missing_rows or missing_files or any(r["errors"] for _, r in results):
+        args.json.write_text(json.dumps({"in_process_ms": timings, "servers": {
+            name: {"results": [{k: v for k, v in r.items() if k != "created"} | {"endpoint": endpoint}
+                               for endpoint, r in results],
+                   "missing_rows": missing_rows, "missing_files": missing_files}
+            for name, (results, missing_rows, missing_files) in measured.items()}}, indent=2))
+    if lost:
         raise SystemExit(1)
+
+
+SERVERS = {
+    "production": ("nginx in front of gunicorn (`make production`)", servers.production),
+    "gunicorn": ("gunicorn alone", servers.bare_gunicorn),
+}
 
 
 if __name__ == "__main__":

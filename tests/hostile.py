@@ -6,6 +6,7 @@ import io
 import struct
 import zlib
 
+import numpy as np
 from PIL import Image
 
 from .drawings import encode
@@ -58,4 +59,14 @@ def animated_png(frames: int = 2000, side: int = 280) -> bytes:
     others = [Image.new("L", (side, side), shade) for shade in (0, 128)]
     buffer = io.BytesIO()
     first.save(buffer, "PNG", save_all=True, append_images=[others[i % 2] for i in range(frames - 1)])
+    return buffer.getvalue()
+
+
+def noisy_photo(width: int = 2600, height: int = 1950, progressive: bool = True) -> bytes:
+    """The costliest honest photo: noise leaves the JPEG encoder nothing to compress, so a few
+    megabytes of entropy-coded data must all be decoded."""
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "JPEG", quality=80, progressive=progressive)
     return buffer.getvalue()

@@ -1,4 +1,9 @@
-"""gunicorn settings; each can be overridden by the environment or on the command line."""
+"""gunicorn settings; each can be overridden by the environment or on the command line.
+
+In production gunicorn runs behind nginx (deploy/production.py, `make production`), which
+reads each request whole before passing it on; on its own (`make gunicorn`) it is exposed to
+slow clients, each of which holds a worker for as long as it likes.
+"""
 
 import os
 
@@ -17,3 +22,6 @@ preload_app = False
 timeout = 30
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
+# Nothing uses gunicornc, and its default socket in the home directory would be shared by every
+# gunicorn this user runs.
+control_socket_disable = True

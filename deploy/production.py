@@ -1,0 +1,148 @@
+"""The production stack in the foreground: nginx on 127.0.0.1:$PORT in front of gunicorn.
+
+    .venv/bin/python -m deploy.production        (what `make production` runs)
+
+Sets up first (migrate, collectstatic, check --deploy), then runs gunicorn on a Unix socket and
+nginx in front of it, both with their settings from the environment. Everything they write goes
+to a fresh run directory, removed at the end. Ctrl-C or SIGTERM stops both; if either exits, the
+other is stopped too, and the exit status says that something failed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEPLOY = ROOT / "deploy"
+PLACEHOLDER = re.compile(r"\$\{(\w+)\}")
+
+
+class SetupError(Exception):
+    """The stack cannot start; the message tells the operator what to do."""
+
+
+def environment() -> dict[str, str]:
+    """The settings both processes run with: the caller's, with production defaults filled in."""
+    env = dict(os.environ)
+    if not env.get("DJANGO_SECRET_KEY"):
+        raise SetupError("DJANGO_SECRET_KEY is not set; generate one with\n"
+                         "  export DJANGO_SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')")
+    env.setdefault("DJANGO_DEBUG", "0")
+    if env["DJANGO_DEBUG"].lower() not in ("0", "false", "no", "off"):
+        raise SetupError(f"DJANGO_DEBUG={env['DJANGO_DEBUG']!r}: the production stack runs with DEBUG off; "
+                         "unset it or set it to 0")
+    # nginx is one proxy: the throttle counts the address nginx saw, the last in X-Forwarded-For.
+    env.setdefault("DJANGO_NUM_PROXIES", "1")
+    return env
+
+
+def render_nginx_conf(run_dir: Path, env: dict[str, str]) -> str:
+    from django.conf import settings  # the settings module alone, read from `env`; no app is loaded
+
+    trusted = [address.strip() for address in env.get("NGINX_TRUSTED_PROXIES", "").split(",") if address.strip()]
+    values = {
+        # As root, nginx would switch its workers to `nobody`, who may not read the checkout or
+        # the run directory; they run as whoever runs the stack, as gunicorn's workers do.
+        "user": "user root;" if os.geteuid() == 0 else "",
+        "workers": env.get("NGINX_WORKERS", "1"),
+        "run_dir": str(run_dir),
+        "access_log": env.get("NGINX_ACCESS_LOG") or "/dev/stdout",
+        "max_body_bytes": str(settings.MAX_REQUEST_BYTES),
+        "connections_per_client": env.get("NGINX_CONNECTIONS_PER_CLIENT", "32"),
+        "trusted_proxies": "".join(f"        {address} 1;\n" for address in trusted),
+        "real_ip": "".join(f"    set_real_ip_from {address};\n" for address in trusted)
+                   + ("    real_ip_header X-Forwarded-For;\n    real_ip_recursive on;\n" if trusted else ""),
+        "socket": str(run_dir / "gunicorn.sock"),
+        "listen": f"127.0.0.1:{env.get('PORT', '8080')}",
+        "static_root": str(settings.STATIC_ROOT),
+        "upstream_timeout": "30",
+    }
+    return PLACEHOLDER.sub(lambda match: values[match.group(1)], (DEPLOY / "nginx.conf").read_text())
+
+
+def nginx_binary() -> str:
+    # Debian puts it in /usr/sbin, which is not on an unprivileged user's PATH.
+    found = shutil.which("nginx", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"]))
+    if found is None:
+        raise SetupError("nginx is not installed; `scripts/system-packages nginx` installs Debian's package")
+    return found
+
+
+def manage(env: dict[str, str], *args: str) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
+
+
+def wait_for_socket(path: Path, gunicorn: subprocess.Popen) -> None:
+    """nginx starts once gunicorn listens, so that the first requests do not meet a 502."""
+    for _ in range(300):
+        if path.exists() or gunicorn.poll() is not None:
+            return
+        time.sleep(0.1)
+
+
+def supervise(processes: dict[str, subprocess.Popen]) -> int:
+    """Wait until a process exits or a signal asks to stop; then stop them all. The exit status."""
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    status = 0
+    try:
+        pid, _ = os.wait()
+        name = next(name for name, process in processes.items() if process.pid == pid)
+        print(f"{name} exited; stopping the stack", file=sys.stderr)
+        status = 1
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for process in processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in processes.values():
+            try:
+                process.wait(timeout=35)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+    return status
+
+
+def main() -> int:
+    try:
+        env = environment()
+        nginx = nginx_binary()
+    except SetupError as exc:
+        print(f"make production: {exc}", file=sys.stderr)
+        return 2
+    os.environ.update(env)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mnistsite.settings")
+    manage(env, "migrate", "--noinput")
+    manage(env, "collectstatic", "--noinput", "--verbosity", "0")
+    manage(env, "check", "--deploy")
+    with tempfile.TemporaryDirectory(prefix="digits-production-") as run:
+        run_dir = Path(run)
+        (run_dir / "nginx.conf").write_text(render_nginx_conf(run_dir, env))
+        socket = run_dir / "gunicorn.sock"
+        processes = {"gunicorn": subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "mnistsite.wsgi", "-c", str(DEPLOY / "gunicorn.conf.py"),
+             "--bind", f"unix:{socket}"], cwd=ROOT, env=env)}
+        wait_for_socket(socket, processes["gunicorn"])
+        processes["nginx"] = subprocess.Popen(
+            [nginx, "-e", "stderr", "-p", str(run_dir), "-c", str(run_dir / "nginx.conf"), "-g", "daemon off;"],
+            cwd=run_dir, env=env)
+        print(f"serving http://127.0.0.1:{env.get('PORT', '8080')}/ (nginx in front of gunicorn); Ctrl-C stops",
+              file=sys.stderr)
+        return supervise(processes)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""The production stack for real: `python -m deploy.production` (what `make production` runs),
+Debian's nginx in front of gunicorn, on a free port with its own database, media and static files."""
+
+import base64
+import io
+import json
+import os
+import signal
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from benchmarks import servers
+from benchmarks.slow_clients import Drippers, probe, slow_clients
+
+from .drawings import png
+
+pytestmark = pytest.mark.nginx
+SLOW_CLIENTS = 32
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    with servers.production(tmp_path_factory.mktemp("production"), WEB_CONCURRENCY="2") as server:
+        yield server
+
+
+def request(url: str, data: bytes | None = None, headers: dict | None = None, timeout: float = 10):
+    """(status, headers, body) of one request; error statuses are answers too."""
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, data, headers or {}), timeout=timeout) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+def post_drawing(stack, digit, headers=None):
+    body = json.dumps({"image": "data:image/png;base64," + base64.b64encode(png(digit)).decode()}).encode()
+    return request(f"{stack.url}/api/predictions/", body, {"Content-Type": "application/json", **(headers or {})})
+
+
+def port_of(stack) -> int:
+    return int(stack.url.rsplit(":", 1)[1])
+
+
+def test_a_prediction_goes_through_the_proxy(stack, mnist_test):
+    status, headers, body = post_drawing(stack, mnist_test.images[0])
+    assert status == 201, body
+    assert headers["Server"] == "nginx" and json.loads(body)["digit"] == 7
+
+
+def test_static_files_come_from_nginx_with_long_caching_for_hashed_names(stack):
+    manifest = json.loads((Path(stack.env["DJANGO_STATIC_ROOT"]) / "staticfiles.json").read_text())
+    hashed = manifest["paths"]["recognizer/app.js"]
+    status, headers, body = request(f"{stack.url}/static/{hashed}")
+    assert status == 200 and len(body) > 1000
+    assert "immutable" in headers["Cache-Control"] and headers["Content-Type"] == "application/javascript"
+
+
+def test_a_body_over_the_limit_is_refused_by_nginx_as_json(stack):
+    status, headers, body = request(f"{stack.url}/api/predictions/", b"x" * (6 * 1024 * 1024 + 1),
+                                    {"Content-Type": "application/json"})
+    assert status == 413 and headers["Content-Type"] == "application/json"
+    assert "limit" in json.loads(body)["error"]
+
+
+def test_slow_clients_do_not_stop_the_site(stack, mnist_test):
+    """32 connections drip their headers and 32 their bodies, a byte every 2 s, each group from
+    its own address; the site keeps answering a third address, and the header timeout ends the
+    header drippers."""
+    with slow_clients(port_of(stack), SLOW_CLIENTS) as (headers, bodies):
+        answered, _ = probe(f"{stack.url}/healthz", 5)
+        assert answered == 5
+        status, _, body = post_drawing(stack, mnist_test.images[0])
+        assert status == 201 and json.loads(body)["digit"] == 7
+        # A 33rd connection from the body drippers' address is over the per-client limit.
+        extra = Drippers(port_of(stack), "127.0.0.3", b"POST /api/predictions/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                         b"Content-Length: 100\r\n\r\n", b"", 1)
+        try:
+            reply = io.BytesIO()
+            extra.sockets[0].settimeout(10)
+            while chunk := extra.sockets[0].recv(4096):
+                reply.write(chunk)
+        finally:
+            extra.close()
+        assert reply.getvalue().startswith(b"HTTP/1.1 429 ") and b'"error"' in reply.getvalue()
+        assert headers.answered_or_closed() == 0 and bodies.answered_or_closed() == 0
+        # nginx's client_header_timeout is 10 s for the whole header; the bodies keep arriving
+        # within client_body_timeout between two bytes, so those stay.
+        deadline = time.monotonic() + 30
+        while headers.answered_or_closed() < SLOW_CLIENTS and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert headers.answered_or_closed() == SLOW_CLIENTS
+        assert bodies.answered_or_closed() == 0
+        assert probe(f"{stack.url}/healthz", 1)[0] == 1
+
+
+def children(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def test_when_nginx_dies_gunicorn_is_stopped_too(stack):
+    """Runs last: it ends the module's stack."""
+    nginx, gunicorn = None, None
+    for child in children(stack.process.pid):
+        command = Path(f"/proc/{child}/cmdline").read_bytes()
+        nginx = child if b"nginx" in command else nginx
+        gunicorn = child if b"gunicorn" in command else gunicorn
+    assert nginx and gunicorn
+    os.kill(nginx, signal.SIGKILL)
+    assert stack.process.wait(timeout=60) == 1
+    assert not Path(f"/proc/{gunicorn}").exists()
