@@ -36,3 +36,21 @@ def isolated_media(settings, tmp_path):
     """Every test writes drawings into its own directory, so file assertions are exact."""
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture(autouse=True)
+def quick_release_gate(settings):
+    """Every activation passes the release gate; on samples of 300 it takes seconds, not minutes."""
+    settings.RELEASE_GATE_LIMIT = 300
+
+
+@pytest.fixture(autouse=True)
+def served_model(request):
+    """What `make setup` does on a fresh database (`manage.py bootstrap_model`): the shipped model is active.
+
+    Tests of a database that has none delete it themselves."""
+    if request.node.get_closest_marker("django_db") is None:
+        return None
+    request.getfixturevalue("_django_db_marker")
+    from recognizer.models import ModelVersion
+    return ModelVersion.objects.bootstrap(settings.MNIST_MODEL_PATH)[0]

@@ -10,7 +10,6 @@ from django.contrib.messages import get_messages
 from django.utils import timezone
 from PIL import Image
 
-from recognizer.inference import register
 from recognizer.models import ModelVersion, Prediction
 
 from .drawings import png
@@ -83,7 +82,7 @@ def test_each_filter_and_the_id_search(reviewer_client, drawings, reviewer):
     expected = {p.pk for p, _ in drawings if p.digit == digit}
     assert set(listed_ids(reviewer_client.get(CHANGELIST, {"digit": digit}))) == expected
 
-    other = register(ModelVersion.objects.get(is_active=True).file_path, name="other")
+    other = ModelVersion.objects.register(ModelVersion.objects.get(is_active=True).file_path, name="other")
     Prediction.objects.filter(pk=right.pk).update(model_version=other)
     assert listed_ids(reviewer_client.get(CHANGELIST, {"model_version__id__exact": other.pk})) == [right.pk]
 
@@ -192,7 +191,7 @@ def test_change_page_shows_the_drawing_its_input_and_the_probabilities(reviewer_
     shown = Image.open(io.BytesIO(base64.b64decode(page[start:page.index('"', start)])))
     assert shown.size == (28, 28)
     assert np.array_equal(np.asarray(shown), prediction.input_array)
-    assert page.count('class="probability-bar"') == 10
+    assert page.count('class="probability-bar') == 10
     for probability in prediction.probabilities:
         assert f"{probability:.1%}" in page
     # The prediction is read-only; only the true label is a form field.
@@ -226,8 +225,8 @@ def test_model_versions_list_their_metrics_and_activate(reviewer_client, tmp_pat
     paths = {name: tmp_path / f"{name}.pt" for name in ("first", "second")}
     for path in paths.values():
         path.write_bytes(shipped_model_path.read_bytes())
-    first = register(paths["first"], name="first", activate=True, reviewed_accuracy=0.8125)
-    second = register(paths["second"], name="second")
+    first = ModelVersion.objects.register(paths["first"], name="first", activate=True, reviewed_accuracy=0.8125)
+    second = ModelVersion.objects.register(paths["second"], name="second")
 
     page = reviewer_client.get(VERSIONS).content.decode()
     for text in ("first", "second", str(first.params), f"{first.mnist_accuracy:.2%}", "81.25%"):
