@@ -16,7 +16,7 @@ def saliency(model: torch.nn.Module, mnist_input: np.ndarray, target: int, steps
 
     Positive values pushed the model towards `target`, negative ones away from it."""
     model.eval()
-    inputs = model_input(mnist_input[np.newaxis]).requires_grad_()
+    inputs = model_input(np.array(mnist_input[np.newaxis])).requires_grad_()
     attribution = IntegratedGradients(model).attribute(inputs, baselines=torch.zeros_like(inputs),
                                                        target=target, n_steps=steps)
     return attribution.detach()[0, 0].numpy().astype(np.float64)
