@@ -31,6 +31,15 @@ def shipped_model_path() -> Path:
     return Path(settings.MNIST_MODEL_PATH)
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """SQLite tests on a file rather than in memory: then the live server's threads, answering a page's
+    parallel requests, wait on the busy timeout as in production instead of failing with "table is locked"."""
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        database.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("database") / "test.sqlite3")
+
+
 @pytest.fixture(autouse=True)
 def isolated_media(settings, tmp_path):
     """Every test writes drawings into its own directory, so file assertions are exact."""
