@@ -1,7 +1,6 @@
 """The review queue in Debian's Chromium against the live server: keyboard only, several reviewers, no label lost."""
 
 import time
-from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -15,7 +14,8 @@ from .test_browser import ARTIFACTS, browser  # noqa: F401 - the module's Chromi
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 QUEUE = "/review/queue/"
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+SALIENCY_LOADED = """() => performance.getEntriesByType("resource").some((entry) => entry.name.endsWith(
+  document.querySelector('[data-testid="review-item"]').dataset.predictionId + "/saliency.png"))"""
 
 
 @pytest.fixture
@@ -88,6 +88,7 @@ def test_fifty_labels_from_the_keyboard_alone(reviewer_page, drawings):
     print(f"50 labels in {elapsed:.1f} s")
     page.keyboard.press("?")
     expect(page.locator("#queue-help")).to_be_visible()
+    page.wait_for_function(SALIENCY_LOADED)
     page.screenshot(path=ARTIFACTS / "review-queue.png")
     assert errors == []
 
