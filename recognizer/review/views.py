@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from django.conf import settings
-
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
@@ -74,12 +73,12 @@ def item_data(prediction: Prediction, reviewer) -> dict:
         "confidence": prediction.confidence,
         "top3": prediction.top3,
         "reported_label": prediction.reported_label,
-        "tier": queue.TIER_NAMES[prediction.tier] if hasattr(prediction, "tier") else None,
+        "tier": queue.TIER_NAMES[prediction.tier],
         "second_opinion": queue.is_second_opinion(prediction, reviewer),
         "model_version": prediction.model_version.name,
         "source": prediction.source,
         "created_at": prediction.created_at.isoformat(),
-        "strokes": getattr(prediction, "strokes", None),
+        "strokes": prediction.strokes,
     }
 
 
