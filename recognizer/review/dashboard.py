@@ -40,7 +40,6 @@ def accuracy_chart(rows: list[dict], width: int = 640, height: int = 220) -> dic
                              "title": f"{row['version']} {row['day']}: {row['accuracy']:.1%} of {row['reviewed']}"})
     for index, line in enumerate(series.values()):
         line["style"] = index % SERIES_STYLES
-        line["points"] = " ".join(f"{dot['x']},{dot['y']}" for dot in line["dots"])
     # Label at most about eight days, so the axis stays legible over months.
     every = max(1, -(-len(days) // 8))
     return {

@@ -68,7 +68,7 @@ function show(item) {
   el("item-drawing").src = item.image_url;
   el("item-input").src = item.input;
   el("item-saliency").style.setProperty("--saliency", `url("${itemUrl(item.id, "saliency.png")}")`);
-  el("item-answer").textContent = labelName(item.digit);
+  el("item-answer").textContent = labelName(item.digit === null ? NOT_A_DIGIT : item.digit); // null: "not a digit"
   el("item-reported").textContent = labelName(item.reported_label);
   el("item-tier").textContent = item.second_opinion ? "second opinion" : item.tier;
   el("item-meta").textContent = `${item.model_version} · ${item.source} · ${new Date(item.created_at).toLocaleString()}`;
