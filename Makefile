@@ -22,6 +22,7 @@ serve: setup
 
 setup: $(BIN)/.installed
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py bootstrap_model
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py check
 

@@ -26,6 +26,12 @@ def top3(probabilities: list[float]) -> list[dict]:
     return [{"digit": digit, "probability": probabilities[digit]} for digit in order]
 
 
+def margin(probabilities: list[float]) -> float:
+    """How far the likeliest digit leads the second: near 0 when the model hesitates between two."""
+    first, second = sorted(probabilities, reverse=True)[:2]
+    return first - second
+
+
 class Predictor:
     def __init__(self, model: torch.nn.Module, metadata: dict):
         self.model = model.eval()

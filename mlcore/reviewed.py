@@ -9,6 +9,10 @@ import numpy as np
 from .data import Split
 
 
+# The share of reviewed drawings kept out of retraining, to measure on (retraining and the release gate).
+HOLDOUT_FRACTION = 0.2
+
+
 def holdout_mask(images: np.ndarray, fraction: float) -> np.ndarray:
     """Which images to hold out, decided by a hash of each image's pixels.
 

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import base64
-import io
+import json
 
 from django.conf import settings
 from django.contrib import admin, messages
-from django.core.management import CommandError, call_command
-from django.db.models import CharField, F, Value
+from django.db.models import CharField, Value
 from django.db.models.functions import Cast, Replace
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
-from PIL import Image
 
-from .datasets import reviewed_dataset, to_npz
-from .models import ModelVersion, Prediction
-
-THUMBNAIL_SIDE = 56
-DRAWING_SIDE = 280
-INPUT_SIDE = 224
+from .datasets import quickdraw_lines, reviewed_dataset, to_npz
+from .models import ModelUnavailable, ModelVersion, Prediction, ReleaseRefused, answer_label
+from .release import TOLERANCE
+from .review.pictures import input_picture
 
 
 class ReviewFilter(admin.SimpleListFilter):
@@ -40,11 +36,9 @@ class ReviewFilter(admin.SimpleListFilter):
         return queryset
 
 
-def input_png_data_uri(prediction: Prediction) -> str:
-    """The 28x28 model input as a PNG data URI: 784 bytes need no file or view of their own."""
-    buffer = io.BytesIO()
-    Image.fromarray(prediction.input_array).save(buffer, "PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+def widget(name: str, **context) -> str:
+    """One of the small templates in templates/admin/recognizer/widgets/, like Django's own widgets."""
+    return render_to_string(f"admin/recognizer/widgets/{name}.html", context)
 
 
 @admin.register(Prediction)
@@ -58,7 +52,7 @@ class PredictionAdmin(admin.ModelAdmin):
     list_per_page = 50
     search_fields = ["id"]
     search_help_text = "Search by prediction id (all or part of it)."
-    actions = ["mark_as_correct", "export_dataset"]
+    actions = ["mark_as_correct", "export_dataset", "export_strokes"]
     fieldsets = [
         (None, {"fields": ["drawing", "model_input", "probability_bars"]}),
         ("Prediction", {"fields": ["id", "digit", "confidence_percent", "model_version", "source", "created_at",
@@ -67,6 +61,9 @@ class PredictionAdmin(admin.ModelAdmin):
     ]
     readonly_fields = ["drawing", "model_input", "probability_bars", "id", "digit", "confidence_percent",
                        "model_version", "source", "created_at", "reported_label", "reviewed_by", "reviewed_at"]
+
+    class Media:
+        css = {"all": ["recognizer/review/review.css"]}
 
     def has_add_permission(self, request):
         # Predictions come only from the model; the admin reviews them.
@@ -83,30 +80,22 @@ class PredictionAdmin(admin.ModelAdmin):
 
     @admin.display(description="drawing")
     def thumbnail(self, prediction):
-        return format_html('<img src="{}" width="{}" height="{}" alt="drawing predicted as {}" '
-                           'style="background:#fff;border:1px solid #ccc">',
-                           prediction.image.url, THUMBNAIL_SIDE, THUMBNAIL_SIDE, prediction.digit)
+        return widget("thumbnail", prediction=prediction)
 
     @admin.display(description="drawing")
     def drawing(self, prediction):
-        return format_html('<a href="{0}"><img src="{0}" style="max-width:{1}px;max-height:{1}px;background:#fff;'
-                           'border:1px solid #ccc" alt="the drawing as sent"></a>',
-                           prediction.image.url, DRAWING_SIDE)
+        # The strokes, where the drawing has them, are replayed beside it by static/recognizer/review/replay.js.
+        return widget("drawing", prediction=prediction, strokes_json=json.dumps(prediction.strokes))
 
     @admin.display(description="28x28 model input")
     def model_input(self, prediction):
-        return format_html('<img src="{0}" width="{1}" height="{1}" alt="the 28x28 input the model saw" '
-                           'style="image-rendering:pixelated;border:1px solid #ccc">',
-                           input_png_data_uri(prediction), INPUT_SIDE)
+        return widget("model_input", input_uri=input_picture(prediction))
 
     @admin.display(description="probabilities")
     def probability_bars(self, prediction):
-        rows = format_html_join(
-            "", '<tr><th style="width:1.5em">{}</th><td style="width:240px"><div class="probability-bar" '
-                'style="width:{}%;background:{};height:1em"></div></td><td>{}</td></tr>',
-            ((digit, f"{probability * 100:.1f}", "#417690" if digit == prediction.digit else "#9bb",
-              f"{probability:.1%}") for digit, probability in enumerate(prediction.probabilities)))
-        return format_html('<table class="probabilities">{}</table>', rows)
+        rows = [{"digit": digit, "percent": f"{probability * 100:.1f}", "text": f"{probability:.1%}",
+                 "answer": digit == prediction.digit} for digit, probability in enumerate(prediction.probabilities)]
+        return widget("probabilities", rows=rows)
 
     @admin.display(description="confidence", ordering="confidence")
     def confidence_percent(self, prediction):
@@ -126,7 +115,7 @@ class PredictionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Mark selected predictions as correct", permissions=["change"])
     def mark_as_correct(self, request, queryset):
-        count = queryset.update(true_label=F("digit"), reviewed_by=request.user, reviewed_at=timezone.now())
+        count = queryset.update(true_label=answer_label(), reviewed_by=request.user, reviewed_at=timezone.now())
         self.message_user(request, f"Marked {count} prediction(s) as correct.", messages.SUCCESS)
 
     @admin.action(description="Export selected reviewed predictions as a dataset (.npz)", permissions=["view"])
@@ -153,6 +142,14 @@ class PredictionAdmin(admin.ModelAdmin):
         return response
 
 
+    @admin.action(description="Export the strokes of selected reviewed drawings (Quick, Draw! .ndjson)",
+                  permissions=["view"])
+    def export_strokes(self, request, queryset):
+        response = StreamingHttpResponse(quickdraw_lines(queryset), content_type="application/x-ndjson")
+        response["Content-Disposition"] = f'attachment; filename="reviewed-strokes-{timezone.now():%Y%m%d-%H%M%S}.ndjson"'
+        return response
+
+
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
     list_display = ["name", "params", "mnist_accuracy_percent", "reviewed_accuracy_percent", "is_active",
@@ -161,7 +158,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
     search_fields = ["name"]
     actions = ["activate"]
     readonly_fields = ["name", "path", "sha256", "params", "mnist_accuracy", "reviewed_accuracy", "metadata",
-                       "is_active", "created_at"]
+                       "is_active", "created_at", "forced_by", "forced_at", "forced_comparison"]
 
     def has_add_permission(self, request):
         # A version is a checked checkpoint: `manage.py train` registers them.
@@ -175,16 +172,35 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def reviewed_accuracy_percent(self, version):
         return "-" if version.reviewed_accuracy is None else f"{version.reviewed_accuracy:.2%}"
 
-    @admin.action(description="Activate the selected model version", permissions=["change"])
+    @admin.action(description="Activate the selected model version (after the release gate)", permissions=["change"])
     def activate(self, request, queryset):
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one model version to activate.", messages.ERROR)
-            return
-        # The same checks as `manage.py activate_model`: a version whose file does not load is refused.
-        output = io.StringIO()
+            return None
+        version = queryset.get()
+        if version.is_active:
+            self.message_user(request, f"{version.name} is already the active model version.", messages.INFO)
+            return None
+        previous = ModelVersion.objects.active()
+        force = request.POST.get("force") == "1"
         try:
-            call_command("activate_model", queryset.get().name, stdout=output)
-        except CommandError as exc:
-            self.message_user(request, str(exc), messages.ERROR)
-        else:
-            self.message_user(request, output.getvalue().strip(), messages.SUCCESS)
+            comparison = version.activate(force=force, by=request.user.get_username())
+        except ReleaseRefused as exc:
+            return self.gate_page(request, version, previous, exc.comparison, refused=str(exc))
+        except ModelUnavailable as exc:
+            self.message_user(request, f"Refusing to activate {version.name}: {exc}", messages.ERROR)
+            return None
+        forced = bool(comparison and comparison.regressions)
+        self.message_user(request, f"Activated {version.name}" + (
+            f", forced past the release gate by {version.forced_by}" if forced else "")
+            + "; workers switch to it on their next request.", messages.WARNING if forced else messages.SUCCESS)
+        if comparison is None:
+            return None
+        return self.gate_page(request, version, previous, comparison)
+
+    def gate_page(self, request, version, previous, comparison, refused: str = ""):
+        """The release gate's comparison, with a way to force a refused version (recorded on it)."""
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta,
+                   "title": f"Release gate: {version.name} against {previous.name}", "version": version,
+                   "comparison": comparison, "refused": refused, "tolerance": TOLERANCE}
+        return TemplateResponse(request, "admin/recognizer/modelversion/gate.html", context)

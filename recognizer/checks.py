@@ -1,18 +1,30 @@
-"""A system check that says at start-up when the model file cannot be served."""
+"""A system check that says at start-up when the model that will be served cannot be loaded."""
 
 from django.conf import settings
 from django.core.checks import Warning, register
+from django.db import DatabaseError
 
 from mlcore import checkpoint
 
 
 @register()
-def model_file_check(app_configs, **kwargs):
+def served_model_check(app_configs, **kwargs):
+    from .models import ModelUnavailable, ModelVersion
     try:
-        checkpoint.load(settings.MNIST_MODEL_PATH)
-    except checkpoint.CheckpointError as exc:
-        return [Warning(f"The model cannot be loaded: {exc}",
-                        hint="Set MNIST_MODEL_PATH to a checkpoint made by `manage.py train`; "
-                             "until then predictions and /healthz answer 503.",
+        version = ModelVersion.objects.active()
+    except DatabaseError:
+        # Not migrated yet: `make setup` migrates, then bootstraps MNIST_MODEL_PATH.
+        version = None
+    try:
+        if version is not None:
+            version.verify()
+        else:
+            checkpoint.load(settings.MNIST_MODEL_PATH)
+    except (ModelUnavailable, checkpoint.CheckpointError) as exc:
+        served = f"active version {version.name!r}" if version else f"MNIST_MODEL_PATH, which bootstrap_model serves"
+        return [Warning(f"The model cannot be loaded ({served}): {exc}",
+                        hint="Activate a version that loads (`manage.py activate_model NAME`), or set "
+                             "MNIST_MODEL_PATH to a checkpoint made by `manage.py train` and run "
+                             "`manage.py bootstrap_model`; until then predictions and /healthz answer 503.",
                         id="recognizer.W001")]
     return []

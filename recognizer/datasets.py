@@ -1,9 +1,14 @@
-"""Reviewed drawings as a dataset file: what the model saw (the 28x28 input) and what it should have said.
+"""Reviewed drawings as dataset files: what the model saw (the 28x28 input) and what it should have said.
 
-The file is a NumPy .npz archive, readable without pickle:
+The .npz file is a NumPy archive, readable without pickle:
   images  uint8 (N, 28, 28)  the normalised inputs, bright ink on black like MNIST
-  labels  int64 (N,)         the reviewers' true labels
+  labels  int64 (N,)         the reviewers' true labels (10: not a digit)
   ids     str (N,)           the predictions they came from, to trace a sample back
+
+The .ndjson file holds the strokes of the reviewed drawings that have them, one JSON object a line in the
+style of Quick, Draw!: {"key_id": prediction id, "word": the true label ("7", or "not a digit"),
+"recognized": whether the model's answer was right, "drawing": [[xs], [ys], [ts]] per stroke}, with x and
+y fractions of the canvas side and t milliseconds since the drawing's first point.
 """
 
 from __future__ import annotations
@@ -11,12 +16,14 @@ from __future__ import annotations
 import io
 import os
 import zipfile
-from typing import BinaryIO
+import json
+from typing import BinaryIO, Iterator
 
 import numpy as np
 
 from mlcore.data import Split
 from mlcore.files import write_atomically
+from mlcore.labels import NOT_A_DIGIT, label_name
 
 from .models import PredictionQuerySet, input_from_bytes
 
@@ -49,6 +56,25 @@ def export_reviewed(queryset: PredictionQuerySet, path: str | os.PathLike) -> in
     split, ids = reviewed_dataset(queryset)
     write_atomically(path, to_npz(split, ids))
     return len(ids)
+
+
+def quickdraw_lines(queryset: PredictionQuerySet) -> Iterator[str]:
+    """One Quick, Draw! style line (with its newline) per reviewed drawing of queryset that has strokes."""
+    rows = (queryset.reviewed().filter(strokes__isnull=False).order_by("created_at", "id")
+            .values_list("id", "true_label", "digit", "strokes"))
+    for prediction_id, true_label, digit, strokes in rows.iterator():
+        answer = NOT_A_DIGIT if digit is None else digit
+        drawing = [[[round(point[i], 4) if i < 2 else round(point[i]) for point in stroke["points"]]
+                    for i in range(3)] for stroke in strokes]
+        yield json.dumps({"key_id": str(prediction_id), "word": label_name(true_label),
+                          "recognized": answer == true_label, "drawing": drawing}) + "\n"
+
+
+def export_strokes(queryset: PredictionQuerySet, path: str | os.PathLike) -> int:
+    """Write the strokes of the reviewed rows of queryset as newline-delimited JSON; returns how many."""
+    lines = list(quickdraw_lines(queryset))
+    write_atomically(path, "".join(lines).encode())
+    return len(lines)
 
 
 def load_reviewed(source: str | os.PathLike | BinaryIO) -> Split:

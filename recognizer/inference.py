@@ -9,25 +9,17 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-import torch
-from django.conf import settings
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DatabaseError, connection
 
-from mlcore import checkpoint
 from mlcore.predict import Predictor
 
 from . import access
 from .imaging import DecodedImage
-from .models import ModelVersion, Prediction
+from .models import ModelUnavailable, ModelVersion, Prediction
 
 logger = logging.getLogger(__name__)
-
-
-class ModelUnavailable(Exception):
-    """The active model cannot be loaded; the message says why and what to do."""
 
 
 @dataclass(frozen=True)
@@ -44,39 +36,12 @@ _loaded: LoadedModel | None = None
 _lock = threading.Lock()
 
 
-def register(path: str | Path, name: str | None = None, activate: bool = False,
-             reviewed_accuracy: float | None = None) -> ModelVersion:
-    """Record a checkpoint as a ModelVersion, after checking that it loads."""
-    path = Path(path).resolve()
-    try:
-        model, metadata = checkpoint.load(path)
-    except checkpoint.CheckpointError as exc:
-        raise ModelUnavailable(str(exc)) from None
-    models_dir = Path(settings.MODELS_DIR).resolve()
-    stored_path = str(path.relative_to(models_dir)) if path.is_relative_to(models_dir) else str(path)
-    with transaction.atomic():
-        version = ModelVersion.objects.create(
-            name=name or path.stem, path=stored_path, sha256=checkpoint.file_sha256(path),
-            params=metadata["params"], mnist_accuracy=metadata["test_accuracy"],
-            reviewed_accuracy=reviewed_accuracy, metadata=metadata)
-        if activate:
-            version.activate()
-    return version
-
-
 def active_version() -> ModelVersion:
-    """The active version; on a fresh database, the checkpoint at MNIST_MODEL_PATH becomes it."""
-    version = ModelVersion.objects.filter(is_active=True).first()
-    if version is not None:
-        return version
-    try:
-        return register(settings.MNIST_MODEL_PATH, activate=True)
-    except IntegrityError:
-        # Another worker registered it first.
-        version = ModelVersion.objects.filter(is_active=True).first()
-        if version is None:
-            raise ModelUnavailable("no model version is active; run `manage.py activate_model NAME`") from None
-        return version
+    version = ModelVersion.objects.active()
+    if version is None:
+        raise ModelUnavailable("no model version is active; run `manage.py bootstrap_model` "
+                               "(part of `make setup`) or `manage.py activate_model NAME`")
+    return version
 
 
 def active_stamp() -> tuple[int, str, str] | None:
@@ -105,20 +70,8 @@ def get_predictor() -> tuple[ModelVersion, Predictor]:
 
 
 def load_predictor(version: ModelVersion) -> Predictor:
-    path = version.file_path
-    try:
-        actual = checkpoint.file_sha256(path)
-    except OSError:
-        raise ModelUnavailable(f"model file {path} of version {version.name!r} is missing") from None
-    if actual != version.sha256:
-        raise ModelUnavailable(f"model file {path} changed since version {version.name!r} was registered "
-                               f"(SHA-256 {actual[:12]}, expected {version.sha256[:12]}); register it anew")
-    try:
-        predictor = Predictor.from_checkpoint(path)
-    except checkpoint.CheckpointError as exc:
-        raise ModelUnavailable(str(exc)) from None
-    torch.set_num_threads(settings.INFERENCE_THREADS)
-    logger.info("loaded model version %s from %s", version.name, path)
+    predictor = version.load()
+    logger.info("loaded model version %s from %s", version.name, version.file_path)
     return predictor
 
 

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import getpass
+import logging
 import uuid
 from pathlib import Path
 
 import numpy as np
+import torch
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from mlcore.predict import top3
+from mlcore import checkpoint
+from mlcore.labels import NOT_A_DIGIT
+from mlcore.predict import Predictor, margin, top3
+
+logger = logging.getLogger(__name__)
 
 DIGIT_VALIDATORS = [MinValueValidator(0), MaxValueValidator(9)]
 
@@ -20,6 +28,60 @@ DIGIT_VALIDATORS = [MinValueValidator(0), MaxValueValidator(9)]
 def input_from_bytes(stored: bytes) -> np.ndarray:
     """A stored 28x28 model input (784 bytes) as a uint8 array."""
     return np.frombuffer(bytes(stored), dtype=np.uint8).reshape(28, 28)
+
+
+class ModelUnavailable(Exception):
+    """A model version cannot be loaded or served; the message says why and what to do."""
+
+
+class ReleaseRefused(Exception):
+    """A version is worse than the active one beyond the gate's tolerance; `comparison` says where."""
+
+    def __init__(self, message: str, comparison):
+        super().__init__(message)
+        self.comparison = comparison
+
+
+class ModelVersionManager(models.Manager):
+    def active(self) -> "ModelVersion | None":
+        """The served version, or None; never creates one (`manage.py bootstrap_model` does that)."""
+        return self.filter(is_active=True).first()
+
+    def register(self, path: str | Path, name: str | None = None, activate: bool = False,
+                 reviewed_accuracy: float | None = None, **activation) -> "ModelVersion":
+        """Record a checkpoint as a version after checking that it loads; `activation` goes to activate()."""
+        path = Path(path).resolve()
+        try:
+            _, metadata = checkpoint.load(path)
+        except checkpoint.CheckpointError as exc:
+            raise ModelUnavailable(str(exc)) from None
+        models_dir = Path(settings.MODELS_DIR).resolve()
+        stored_path = str(path.relative_to(models_dir)) if path.is_relative_to(models_dir) else str(path)
+        version = self.create(
+            name=name or path.stem, path=stored_path, sha256=checkpoint.file_sha256(path),
+            params=metadata["params"], mnist_accuracy=metadata["test_accuracy"],
+            reviewed_accuracy=reviewed_accuracy, metadata=metadata)
+        if activate:
+            # A version the gate refuses stays registered, inactive, for `activate_model --force`.
+            version.activate(**activation)
+        return version
+
+    def bootstrap(self, path: str | Path) -> tuple["ModelVersion", bool]:
+        """On a database with no active version, register and activate the checkpoint at path.
+
+        Returns the active version and whether it was created now; does nothing when one is active."""
+        version = self.active()
+        if version is not None:
+            return version, False
+        existing = self.filter(name=Path(path).stem).first()
+        try:
+            if existing is not None:
+                existing.activate(gate=False)
+                return existing, True
+            return self.register(path, activate=True, gate=False), True
+        except IntegrityError:
+            # Another process bootstrapped at the same moment.
+            return self.get(is_active=True), False
 
 
 class ModelVersion(models.Model):
@@ -35,6 +97,13 @@ class ModelVersion(models.Model):
     metadata = models.JSONField(default=dict, blank=True)
     is_active = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    forced_by = models.CharField(max_length=150, blank=True, editable=False,
+                                 help_text="Who activated it past the release gate, if anyone.")
+    forced_at = models.DateTimeField(null=True, blank=True, editable=False)
+    forced_comparison = models.JSONField(null=True, blank=True, editable=False,
+                                         help_text="The gate's comparison it was activated against.")
+
+    objects = ModelVersionManager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -49,18 +118,62 @@ class ModelVersion(models.Model):
         path = Path(self.path)
         return path if path.is_absolute() else settings.MODELS_DIR / path
 
-    def activate(self):
-        """Make this the served version; workers notice on their next request."""
+    def load(self) -> Predictor:
+        """A Predictor of this version's file, refused when the file is missing, changed or damaged."""
+        path = self.file_path
+        try:
+            actual = checkpoint.file_sha256(path)
+        except OSError:
+            raise ModelUnavailable(f"model file {path} of version {self.name!r} is missing") from None
+        if actual != self.sha256:
+            raise ModelUnavailable(f"model file {path} changed since version {self.name!r} was registered "
+                                   f"(SHA-256 {actual[:12]}, expected {self.sha256[:12]}); register it anew")
+        try:
+            predictor = Predictor.from_checkpoint(path)
+        except checkpoint.CheckpointError as exc:
+            raise ModelUnavailable(str(exc)) from None
+        torch.set_num_threads(settings.INFERENCE_THREADS)
+        return predictor
+
+    def verify(self) -> None:
+        """Raise ModelUnavailable unless this version loads; run before it can become what workers serve."""
+        self.load()
+
+    def activate(self, *, gate: bool = True, force: bool = False, by: str | None = None):
+        """Make this the served version; workers notice on their next request.
+
+        With `gate`, the version is first compared with the active one (see recognizer/release.py) and
+        refused with ReleaseRefused when worse beyond the tolerance, unless `force`; a forced activation
+        records who forced it, when, and the comparison. Returns the comparison, or None when none was run."""
+        self.verify()
+        active = ModelVersion.objects.active()
+        comparison = None
+        if gate and active is not None and active.pk != self.pk:
+            from .release import compare_versions
+            comparison = compare_versions(active, self)
+            if comparison.regressions:
+                if not force:
+                    raise ReleaseRefused(f"refusing to activate {self.name}: worse than {active.name} on "
+                                         f"{'; '.join(comparison.regressions)}", comparison)
+                self.forced_by = by or getpass.getuser()
+                self.forced_at = timezone.now()
+                self.forced_comparison = comparison.as_dict()
         with transaction.atomic():
             ModelVersion.objects.filter(is_active=True).exclude(pk=self.pk).update(is_active=False)
-            ModelVersion.objects.filter(pk=self.pk).update(is_active=True)
-        self.is_active = True
+            self.is_active = True
+            self.save(update_fields=["is_active", "forced_by", "forced_at", "forced_comparison"])
+        return comparison
 
 
 def drawing_path(prediction: "Prediction", filename: str) -> str:
     # The name never comes from the client: a random hex name, the extension of the decoded format.
     extension = filename.rsplit(".", 1)[-1]
     return f"drawings/{prediction.created_at:%Y/%m}/{uuid.uuid4().hex}.{extension}"
+
+
+def answer_label():
+    """The model's answer as a label: the digit, or NOT_A_DIGIT where the digit is null."""
+    return Coalesce("digit", models.Value(NOT_A_DIGIT))
 
 
 class PredictionQuerySet(models.QuerySet):
@@ -102,11 +215,22 @@ class Prediction(models.Model):
     reviewed_at = models.DateTimeField(null=True, blank=True, editable=False)
     secret_hash = models.CharField(max_length=64, default="", blank=True, editable=False,
                                    help_text="SHA-256 of the secret its creator holds (recognizer.access).")
+    margin = models.FloatField(editable=False, db_index=True, default=1.0,
+                               help_text="Lead of the likeliest digit over the second; 0 when the answer is "
+                                         "'not a digit'. The review queue shows small margins first.")
 
     objects = PredictionQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
+
+    def save(self, *args, **kwargs):
+        # Derived here, so every writer (the API, updates in place, the admin) keeps it in step.
+        self.margin = 0.0 if self.digit is None else margin(self.probabilities)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "probabilities" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "margin"}
+        super().save(*args, **kwargs)
 
     def __str__(self):
         return f"{self.digit} ({self.confidence:.0%}) {self.id}"
@@ -180,3 +304,30 @@ class RateWindow(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["ident", "period"], name="one_count_per_client_period")]
+
+
+class ReviewLease(models.Model):
+    """A reviewer is looking at a drawing: nobody else is given it until the lease is released or runs out."""
+
+    prediction = models.OneToOneField(Prediction, on_delete=models.CASCADE, primary_key=True,
+                                      related_name="lease")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    expires_at = models.DateTimeField(db_index=True)
+
+
+class SecondOpinion(models.Model):
+    """A labelled drawing chosen to be labelled again, blind, by a different reviewer."""
+
+    prediction = models.OneToOneField(Prediction, on_delete=models.CASCADE, related_name="second_opinion")
+    first_reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                       related_name="+")
+    first_label = models.PositiveSmallIntegerField()
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+")
+    label = models.PositiveSmallIntegerField(null=True, blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    @property
+    def agrees(self) -> bool | None:
+        return None if self.label is None else self.label == self.first_label

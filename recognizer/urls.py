@@ -2,7 +2,8 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from . import review_views, views
+from . import views
+from .review import views as review_views
 
 router = DefaultRouter()
 router.register("predictions", views.PredictionViewSet, basename="prediction")
@@ -11,6 +12,12 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("healthz", views.healthz, name="healthz"),
     path("review/", review_views.review_dashboard, name="review-dashboard"),
+    path("review/queue/", review_views.review_queue, name="review-queue"),
+    path("review/queue/next/", review_views.next_item, name="review-next"),
+    path("review/queue/<uuid:prediction_id>/label/", review_views.label, name="review-label"),
+    path("review/queue/<uuid:prediction_id>/lease/", review_views.renew_lease, name="review-lease"),
+    path("review/queue/<uuid:prediction_id>/release/", review_views.release_lease, name="review-release"),
+    path("review/queue/<uuid:prediction_id>/saliency.png", review_views.saliency, name="review-saliency"),
     path("api/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -31,8 +31,35 @@ def shipped_model_path() -> Path:
     return Path(settings.MNIST_MODEL_PATH)
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """SQLite tests on a file rather than in memory: then the live server's threads, answering a page's
+    parallel requests, wait on the busy timeout as in production instead of failing with "table is locked"."""
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        database.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("database") / "test.sqlite3")
+
+
 @pytest.fixture(autouse=True)
 def isolated_media(settings, tmp_path):
     """Every test writes drawings into its own directory, so file assertions are exact."""
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture(autouse=True)
+def quick_release_gate(settings):
+    """Every activation passes the release gate; on samples of 300 it takes seconds, not minutes."""
+    settings.RELEASE_GATE_LIMIT = 300
+
+
+@pytest.fixture(autouse=True)
+def served_model(request):
+    """What `make setup` does on a fresh database (`manage.py bootstrap_model`): the shipped model is active.
+
+    Tests of a database that has none delete it themselves."""
+    if request.node.get_closest_marker("django_db") is None:
+        return None
+    request.getfixturevalue("_django_db_marker")
+    from recognizer.models import ModelVersion
+    return ModelVersion.objects.bootstrap(settings.MNIST_MODEL_PATH)[0]

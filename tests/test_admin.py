@@ -1,16 +1,18 @@
 """Review in the Django admin, as a staff reviewer does it: real drawings, real model, real database."""
 
 import base64
+import html
 import io
+import json
 from datetime import timedelta
 
 import numpy as np
 import pytest
 from django.contrib.messages import get_messages
+from django.core.management import call_command
 from django.utils import timezone
 from PIL import Image
 
-from recognizer.inference import register
 from recognizer.models import ModelVersion, Prediction
 
 from .drawings import png
@@ -83,7 +85,7 @@ def test_each_filter_and_the_id_search(reviewer_client, drawings, reviewer):
     expected = {p.pk for p, _ in drawings if p.digit == digit}
     assert set(listed_ids(reviewer_client.get(CHANGELIST, {"digit": digit}))) == expected
 
-    other = register(ModelVersion.objects.get(is_active=True).file_path, name="other")
+    other = ModelVersion.objects.register(ModelVersion.objects.get(is_active=True).file_path, name="other")
     Prediction.objects.filter(pk=right.pk).update(model_version=other)
     assert listed_ids(reviewer_client.get(CHANGELIST, {"model_version__id__exact": other.pk})) == [right.pk]
 
@@ -192,7 +194,7 @@ def test_change_page_shows_the_drawing_its_input_and_the_probabilities(reviewer_
     shown = Image.open(io.BytesIO(base64.b64decode(page[start:page.index('"', start)])))
     assert shown.size == (28, 28)
     assert np.array_equal(np.asarray(shown), prediction.input_array)
-    assert page.count('class="probability-bar"') == 10
+    assert page.count('class="probability-bar') == 10
     for probability in prediction.probabilities:
         assert f"{probability:.1%}" in page
     # The prediction is read-only; only the true label is a form field.
@@ -226,8 +228,8 @@ def test_model_versions_list_their_metrics_and_activate(reviewer_client, tmp_pat
     paths = {name: tmp_path / f"{name}.pt" for name in ("first", "second")}
     for path in paths.values():
         path.write_bytes(shipped_model_path.read_bytes())
-    first = register(paths["first"], name="first", activate=True, reviewed_accuracy=0.8125)
-    second = register(paths["second"], name="second")
+    first = ModelVersion.objects.register(paths["first"], name="first", activate=True, reviewed_accuracy=0.8125)
+    second = ModelVersion.objects.register(paths["second"], name="second")
 
     page = reviewer_client.get(VERSIONS).content.decode()
     for text in ("first", "second", str(first.params), f"{first.mnist_accuracy:.2%}", "81.25%"):
@@ -248,3 +250,38 @@ def test_model_versions_list_their_metrics_and_activate(reviewer_client, tmp_pat
                                                "_selected_action": [str(first.pk), str(second.pk)]}, follow=True)
     assert "Select exactly one model version" in response.content.decode()
     assert ModelVersion.objects.get(is_active=True) == second
+
+
+STROKES = [{"pointer": "pen", "points": [[0.5, 0.2, 0, 0.4], [0.52, 0.5, 80, 0.6], [0.5, 0.8, 160, 0.5]]},
+           {"pointer": "pen", "points": [[0.3, 0.5, 600, 0.5], [0.7, 0.5, 700, 0.5]]}]
+
+
+def test_change_page_replays_the_strokes_beside_the_drawing(reviewer_client, drawings):
+    (prediction, _), (without_strokes, _), *_ = drawings
+    Prediction.objects.filter(pk=prediction.pk).update(strokes=STROKES)
+    page = reviewer_client.get(f"{CHANGELIST}{prediction.pk}/change/").content.decode()
+    start = page.index('data-strokes="') + len('data-strokes="')
+    assert json.loads(html.unescape(page[start:page.index('"', start)])) == STROKES
+    assert "recognizer/review/admin-replay.js" in page
+    page = reviewer_client.get(f"{CHANGELIST}{without_strokes.pk}/change/").content.decode()
+    assert "data-strokes" not in page
+
+
+def test_strokes_export_is_quickdraw_ndjson_from_the_admin_and_the_command(reviewer_client, drawings, tmp_path):
+    (drawn, label), (uploaded, uploaded_label), (unreviewed, _), *_ = drawings
+    Prediction.objects.filter(pk=drawn.pk).update(strokes=STROKES, true_label=label)
+    Prediction.objects.filter(pk=uploaded.pk).update(true_label=uploaded_label)
+    Prediction.objects.filter(pk=unreviewed.pk).update(strokes=STROKES)
+    selected = [str(p.pk) for p, _ in drawings]
+
+    response = reviewer_client.post(CHANGELIST, {"action": "export_strokes", "_selected_action": selected})
+    assert response.status_code == 200 and response["Content-Type"] == "application/x-ndjson"
+    body = b"".join(response.streaming_content).decode()
+    (line,) = [json.loads(text) for text in body.splitlines()]
+    assert line == {"key_id": str(drawn.pk), "word": str(label), "recognized": drawn.digit == label,
+                    "drawing": [[[0.5, 0.52, 0.5], [0.2, 0.5, 0.8], [0, 80, 160]],
+                                [[0.3, 0.7], [0.5, 0.5], [600, 700]]]}
+
+    call_command("export_reviewed", "--out", str(tmp_path / "reviewed.npz"), "--strokes",
+                 str(tmp_path / "strokes.ndjson"), stdout=io.StringIO())
+    assert (tmp_path / "strokes.ndjson").read_text() == body

@@ -12,6 +12,7 @@ import pytest
 from django.db import IntegrityError, connection
 from PIL import Image
 
+from mlcore import checkpoint
 from recognizer.inference import get_predictor
 from recognizer.models import ModelVersion, Prediction
 from recognizer.throttles import PredictionRateThrottle
@@ -252,11 +253,10 @@ def test_health_and_schema(client):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_broken_model_gives_503_and_stores_nothing(client, seven, settings, tmp_path, isolated_media):
+def test_broken_model_gives_503_and_stores_nothing(client, seven, tmp_path, isolated_media):
     broken = tmp_path / "broken.pt"
     broken.write_bytes(b"this is not a checkpoint")
-    settings.MNIST_MODEL_PATH = broken
-    ModelVersion.objects.all().delete()
+    ModelVersion.objects.filter(is_active=True).update(path=str(broken), sha256=checkpoint.file_sha256(broken))
     health = client.get("/healthz")
     assert health.status_code == 503 and health.json()["status"] == "unavailable"
     response = post_file(client, png(seven))

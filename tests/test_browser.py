@@ -293,8 +293,7 @@ def test_enter_predicts_and_feedback_stores_the_reported_label(visit):
 
 
 def test_a_server_error_is_shown_to_the_drawer(visit):
-    ModelVersion.objects.create(name="lost", path="/nonexistent/lost.pt", sha256="0" * 64, params=1,
-                                mnist_accuracy=0.5, is_active=True)
+    ModelVersion.objects.filter(is_active=True).update(path="/nonexistent/lost.pt")
     seen = visit(**DESKTOP)
     page = seen.page
 

@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from recognizer.inference import active_version, register
-from recognizer.models import Prediction
+from recognizer.inference import active_version
+from recognizer.models import ModelVersion, Prediction
 
 from .reviewing import PASSWORD, make_user, record_drawing, rotated
 
@@ -37,7 +37,7 @@ def test_renders_with_no_data(staff_client):
 def reviewed_history(mnist_test):
     """Sixteen drawings: eight upright and four slanted reviewed (some predicted wrong), four awaiting review,
     two of which the drawer reported as another digit. Half were made yesterday by an older version."""
-    older = register(active_version().file_path, name="older")
+    older = ModelVersion.objects.register(active_version().file_path, name="older")
     rows = []
     for i in range(8):
         rows.append((record_drawing(mnist_test.images[i]), int(mnist_test.labels[i])))

@@ -125,7 +125,7 @@ def test_retraining_from_an_exported_file_activates_above_the_floor(mnist_train,
     Prediction.objects.all().delete()   # the file alone must be enough
 
     call_command("train", "--reviewed-file", str(export), "--from-scratch", "--epochs", "1", "--train-limit", "300",
-                 "--out", str(tmp_path / "scratch.pt"), "--name", "scratch", "--activate",
+                 "--out", str(tmp_path / "scratch.pt"), "--name", "scratch", "--activate", "--force",
                  "--min-mnist-accuracy", "0.1", verbosity=0, stdout=io.StringIO())
     version = active_version()
     assert version.name == "scratch"

@@ -10,7 +10,6 @@ from mlcore import checkpoint
 from mlcore.evaluate import evaluate_split
 from mlcore.model import DigitCNN
 from mlcore.train import TrainConfig, train
-from recognizer.inference import register
 from recognizer.models import ModelVersion
 
 # The command looks up registered versions, so that it never writes over a served file.
@@ -84,7 +83,7 @@ def test_missing_data_dir_is_a_command_error(tmp_path):
 def test_never_writes_over_a_served_model(tmp_path, shipped_model_path, mnist_dir):
     served = tmp_path / "served.pt"
     served.write_bytes(shipped_model_path.read_bytes())
-    register(served, name="served", activate=True)
+    ModelVersion.objects.register(served, name="served", activate=True)
     with pytest.raises(CommandError, match="is the file of model version 'served'; choose another --out"):
         run_train("--epochs", 1, "--train-limit", 100, "--data-dir", mnist_dir, "--out", served)
     assert served.read_bytes() == shipped_model_path.read_bytes()

@@ -10,15 +10,16 @@ import torch
 from django.core.management import CommandError, call_command
 
 from mlcore import checkpoint
-from recognizer.inference import active_version, get_predictor, register
+from recognizer.inference import active_version, get_predictor
 from recognizer.models import ModelVersion
 
 from .drawings import png
 
 
 def activate(name: str) -> str:
+    """Switch versions past the release gate: these tests are about switching (test_release.py tests the gate)."""
     output = io.StringIO()
-    call_command("activate_model", name, stdout=output)
+    call_command("activate_model", name, "--force", stdout=output)
     return output.getvalue()
 
 
@@ -35,7 +36,8 @@ def two_versions(tmp_path, shipped_model_path):
         model.classifier.weight.mul_(0.5)
         model.classifier.bias.mul_(0.5)
     second_path = checkpoint.save(tmp_path / "second.pt", model, metadata)
-    return register(first_path, name="first", activate=True), register(second_path, name="second")
+    return (ModelVersion.objects.register(first_path, name="first", activate=True),
+            ModelVersion.objects.register(second_path, name="second"))
 
 
 @pytest.mark.django_db
@@ -59,7 +61,7 @@ def test_register_records_the_checkpoint_and_activate_switches(two_versions, shi
 
 @pytest.mark.django_db
 def test_an_unknown_name_is_refused_with_the_known_names(two_versions):
-    with pytest.raises(CommandError, match=r"no model version named 'third'; known versions: first, second"):
+    with pytest.raises(CommandError, match=r"no model version named 'third'; known versions: first, mnist_cnn, second"):
         call_command("activate_model", "third")
     assert active_version().name == "first"
 

@@ -1,14 +1,19 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from ...inference import ModelUnavailable, load_predictor
-from ...models import ModelVersion
+from ...models import ModelUnavailable, ModelVersion, ReleaseRefused
+from ...release import TOLERANCE, comparison_lines
 
 
 class Command(BaseCommand):
-    help = "Serve another registered model version; every worker switches on its next request."
+    help = ("Serve another registered model version; every worker switches on its next request. The version "
+            "is first compared with the active one and refused when worse beyond the release gate's tolerance.")
 
     def add_arguments(self, parser):
         parser.add_argument("name", help="the model version's name (see the admin, or `manage.py train`)")
+        parser.add_argument("--force", action="store_true",
+                            help="activate even when the release gate finds it worse; who and when are recorded "
+                                 f"on the version (tolerance: accuracy -{TOLERANCE.accuracy}, ECE "
+                                 f"+{TOLERANCE.ece}, 'not a digit' rate {TOLERANCE.not_a_digit})")
 
     def handle(self, *args, **options):
         name = options["name"]
@@ -17,15 +22,21 @@ class Command(BaseCommand):
         except ModelVersion.DoesNotExist:
             known = ", ".join(ModelVersion.objects.order_by("name").values_list("name", flat=True))
             raise CommandError(f"no model version named {name!r}; known versions: {known or 'none'}") from None
-        # Loading first means a missing, changed or damaged file never becomes what every worker serves.
-        try:
-            load_predictor(version)
-        except ModelUnavailable as exc:
-            raise CommandError(f"refusing to activate {name}: {exc}") from None
         if version.is_active:
             self.stdout.write(f"{name} is already the active model version")
             return
-        version.activate()
+        try:
+            comparison = version.activate(force=options["force"])
+        except ReleaseRefused as exc:
+            self.stdout.write("\n".join(comparison_lines(exc.comparison)))
+            raise CommandError(f"{exc}. Activate it anyway with --force (recorded on the version)") from None
+        except ModelUnavailable as exc:
+            raise CommandError(f"refusing to activate {name}: {exc}") from None
+        if comparison is not None:
+            self.stdout.write("\n".join(comparison_lines(comparison)))
+        if version.forced_at is not None and comparison is not None and comparison.regressions:
+            self.stdout.write(self.style.WARNING(
+                f"forced past the release gate by {version.forced_by}: {'; '.join(comparison.regressions)}"))
         self.stdout.write(self.style.SUCCESS(
             f"activated {name} (MNIST test accuracy {version.mnist_accuracy:.4f}); "
             f"workers switch to it on their next request"))

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ...datasets import export_reviewed
+from ...datasets import export_reviewed, export_strokes
 from ...models import ModelVersion, Prediction
 
 
@@ -12,6 +12,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--out", type=Path, required=True, help="the .npz file to write")
+        parser.add_argument("--strokes", type=Path, metavar="PATH",
+                            help="also write the strokes of the reviewed drawings that have them, as "
+                                 "newline-delimited JSON in the Quick, Draw! style")
         parser.add_argument("--model-version", metavar="NAME",
                             help="only drawings predicted by this model version")
 
@@ -26,6 +29,12 @@ class Command(BaseCommand):
             count = export_reviewed(predictions, options["out"])
         except OSError as exc:
             raise CommandError(f"could not write {options['out']}: {exc}") from None
+        if options["strokes"] is not None:
+            try:
+                drawn = export_strokes(predictions, options["strokes"])
+            except OSError as exc:
+                raise CommandError(f"could not write {options['strokes']}: {exc}") from None
+            self.stdout.write(f"wrote the strokes of {drawn:,} reviewed drawings to {options['strokes']}")
         unreviewed = predictions.unreviewed().count()
         self.stdout.write(self.style.SUCCESS(f"wrote {count:,} reviewed drawings to {options['out']}")
                           + (f"; {unreviewed:,} still await review" if unreviewed else ""))

@@ -9,12 +9,11 @@ from django.utils import timezone
 from mlcore import checkpoint
 from mlcore.data import MnistDataError, Split, load_split
 from mlcore.evaluate import evaluate_split
-from mlcore.reviewed import mix, split_holdout
+from mlcore.reviewed import HOLDOUT_FRACTION, mix, split_holdout
 from mlcore.train import VARIANTS, TrainConfig, train
 
 from ...datasets import DatasetError, load_reviewed, reviewed_dataset
-from ...inference import ModelUnavailable, active_version, load_predictor, register
-from ...models import ModelVersion, Prediction
+from ...models import ModelUnavailable, ModelVersion, Prediction, ReleaseRefused
 
 # Fine-tuning starts from a trained model: a short run at a gentle peak rate adapts it without undoing it.
 FINE_TUNE_EPOCHS = 2
@@ -47,7 +46,10 @@ class Command(BaseCommand):
                             help="checkpoint path (default: models/mnist_cnn-<variant>-<time>.pt); the model card "
                                  "is written beside it as .json. The file of a registered version is never overwritten")
         parser.add_argument("--name", help="model version name (default: the file name without .pt)")
-        parser.add_argument("--activate", action="store_true", help="serve the new version at once")
+        parser.add_argument("--activate", action="store_true",
+                            help="serve the new version at once, if it passes the release gate against the active one")
+        parser.add_argument("--force", action="store_true",
+                            help="with --activate, serve it even when the release gate finds it worse (recorded)")
         parser.add_argument("--no-register", action="store_true", help="do not record a model version")
 
         reviewed = parser.add_argument_group("retraining on reviewed drawings")
@@ -61,9 +63,9 @@ class Command(BaseCommand):
                               help="how much one reviewed drawing counts against one MNIST image (default 5)")
         reviewed.add_argument("--from-scratch", action="store_true",
                               help="train new weights instead of fine-tuning the active model")
-        reviewed.add_argument("--holdout-fraction", type=float, default=0.2,
+        reviewed.add_argument("--holdout-fraction", type=float, default=HOLDOUT_FRACTION,
                               help="share of the reviewed drawings kept out of training to measure on "
-                                   "(chosen by a hash of each drawing, so it is the same every run; default 0.2)")
+                                   f"(chosen by a hash of each drawing, so it is the same every run; default {HOLDOUT_FRACTION})")
         reviewed.add_argument("--min-mnist-accuracy", type=float, default=None, metavar="FLOOR",
                               help="with --activate, refuse to serve a model below this MNIST test accuracy "
                                    f"(default {DEFAULT_MNIST_FLOOR} with --with-reviewed, none otherwise)")
@@ -139,9 +141,15 @@ class Command(BaseCommand):
 
         test_accuracy = result.metadata["test_accuracy"]
         below_floor = options["activate"] and floor is not None and test_accuracy < floor
+        name = options["name"] or out.stem
         try:
-            version = register(out, name=options["name"], activate=options["activate"] and not below_floor,
-                               reviewed_accuracy=retraining["after"]["reviewed_accuracy"] if retraining else None)
+            version = ModelVersion.objects.register(
+                out, name=name, activate=options["activate"] and not below_floor, force=options["force"],
+                reviewed_accuracy=retraining["after"]["reviewed_accuracy"] if retraining else None)
+        except ReleaseRefused as exc:
+            raise CommandError(f"registered model version {name} but did not activate it: {exc}. Compare with "
+                               f"`manage.py compare_models`; activate it anyway with "
+                               f"`manage.py activate_model {name} --force`") from None
         except (ModelUnavailable, IntegrityError) as exc:
             raise CommandError(f"saved {out}, but could not register it: {exc}") from None
         if below_floor:
@@ -165,9 +173,11 @@ class Command(BaseCommand):
         return out
 
     def active_model(self):
+        version = ModelVersion.objects.active()
         try:
-            version = active_version()
-            return version, load_predictor(version).model
+            if version is None:
+                raise ModelUnavailable("no model version is active; run `manage.py bootstrap_model`")
+            return version, version.load().model
         except ModelUnavailable as exc:
             raise CommandError(f"retraining on reviewed drawings starts from, and is compared with, the active "
                                f"model, which cannot be loaded: {exc}") from None

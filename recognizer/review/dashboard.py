@@ -5,9 +5,11 @@ from __future__ import annotations
 from django.db.models import Count, F, Q
 from django.db.models.functions import TruncDate
 
-from .models import PredictionQuerySet
+from ..models import PredictionQuerySet, SecondOpinion, answer_label
+from . import queue
 
-SERIES_COLOURS = ("#417690", "#c0392b", "#27ae60", "#8e44ad", "#d35400", "#16a085", "#7f8c8d", "#2c3e50")
+# The stylesheet (static/recognizer/review.css) has this many line colours, .series-0 onwards.
+SERIES_STYLES = 8
 
 
 def accuracy_by_day(predictions: PredictionQuerySet) -> list[dict]:
@@ -15,7 +17,7 @@ def accuracy_by_day(predictions: PredictionQuerySet) -> list[dict]:
     rows = (predictions.reviewed()
             .annotate(day=TruncDate("created_at"))
             .values("model_version__name", "day")
-            .annotate(reviewed=Count("pk"), correct=Count("pk", filter=Q(true_label=F("digit"))))
+            .annotate(reviewed=Count("pk"), correct=Count("pk", filter=Q(true_label=answer_label())))
             .order_by("day", "model_version__name"))
     return [{"version": row["model_version__name"], "day": row["day"], "reviewed": row["reviewed"],
              "correct": row["correct"], "accuracy": row["correct"] / row["reviewed"]} for row in rows]
@@ -37,8 +39,7 @@ def accuracy_chart(rows: list[dict], width: int = 640, height: int = 220) -> dic
         line["dots"].append({"x": round(x_of[row["day"]], 1), "y": y_of(row["accuracy"]),
                              "title": f"{row['version']} {row['day']}: {row['accuracy']:.1%} of {row['reviewed']}"})
     for index, line in enumerate(series.values()):
-        line["colour"] = SERIES_COLOURS[index % len(SERIES_COLOURS)]
-        line["points"] = " ".join(f"{dot['x']},{dot['y']}" for dot in line["dots"])
+        line["style"] = index % SERIES_STYLES
     # Label at most about eight days, so the axis stays legible over months.
     every = max(1, -(-len(days) // 8))
     return {
@@ -56,7 +57,7 @@ def confusion_counts(predictions: PredictionQuerySet) -> dict[tuple[int, int], i
 
 
 def confusion_table(counts: dict[tuple[int, int], int]) -> list[dict]:
-    """Ten rows of ten cells, each shaded by its count: green on the diagonal, red off it."""
+    """Ten rows of ten cells; each cell's strength (0.1 to 0.7) grows with its count, among right or wrong cells."""
     largest_right = max([n for (t, p), n in counts.items() if t == p] or [1])
     largest_wrong = max([n for (t, p), n in counts.items() if t != p] or [1])
     table = []
@@ -64,9 +65,9 @@ def confusion_table(counts: dict[tuple[int, int], int]) -> list[dict]:
         cells = []
         for predicted in range(10):
             count = counts.get((true, predicted), 0)
-            colour, largest = ("39,174,96", largest_right) if true == predicted else ("192,57,43", largest_wrong)
-            cells.append({"count": count, "predicted": predicted,
-                          "background": f"rgba({colour},{0.1 + 0.6 * count / largest:.2f})" if count else ""})
+            largest = largest_right if true == predicted else largest_wrong
+            cells.append({"count": count, "predicted": predicted, "right": true == predicted,
+                          "strength": f"{0.1 + 0.6 * count / largest:.2f}" if count else ""})
         table.append({"true": true, "cells": cells, "total": sum(cell["count"] for cell in cells)})
     return table
 
@@ -86,5 +87,26 @@ def review_progress(predictions: PredictionQuerySet) -> dict:
 
 def disagreement_queue(predictions: PredictionQuerySet) -> PredictionQuerySet:
     """Unreviewed drawings whose drawer reported another digit than predicted: the likeliest mistakes."""
-    return (predictions.unreviewed().filter(reported_label__isnull=False).exclude(reported_label=F("digit"))
+    return (predictions.unreviewed().filter(queue.disputed())
             .select_related("model_version").order_by("-created_at"))
+
+
+def second_opinion_disagreements():
+    """Drawings two reviewers labelled differently, newest second opinion first."""
+    return (SecondOpinion.objects.filter(label__isnull=False).exclude(label=F("first_label"))
+            .select_related("prediction", "first_reviewer", "reviewer").order_by("-reviewed_at"))
+
+
+def reviewer_agreement() -> list[dict]:
+    """Per reviewer, over the drawings someone else labelled again (first or second): how often the two agreed."""
+    answered = SecondOpinion.objects.filter(label__isnull=False)
+    totals: dict[str, dict] = {}
+    for role in ("first_reviewer", "reviewer"):
+        rows = (answered.exclude(**{f"{role}__isnull": True}).values(f"{role}__username")
+                .annotate(compared=Count("pk"), agreed=Count("pk", filter=Q(label=F("first_label")))).order_by())
+        for row in rows:
+            entry = totals.setdefault(row[f"{role}__username"], {"compared": 0, "agreed": 0})
+            entry["compared"] += row["compared"]
+            entry["agreed"] += row["agreed"]
+    return [{"reviewer": name, **entry, "rate": entry["agreed"] / entry["compared"]}
+            for name, entry in sorted(totals.items())]

@@ -1,0 +1,24 @@
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from ...models import ModelUnavailable, ModelVersion
+
+
+class Command(BaseCommand):
+    help = ("On a fresh database, register the shipped checkpoint (MNIST_MODEL_PATH) and serve it. "
+            "Does nothing when a version is already active; `make setup` runs it.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--model", type=Path, default=settings.MNIST_MODEL_PATH, help="checkpoint to register")
+
+    def handle(self, *args, **options):
+        try:
+            version, created = ModelVersion.objects.bootstrap(options["model"])
+        except ModelUnavailable as exc:
+            raise CommandError(f"could not bootstrap a model version: {exc}") from None
+        if created:
+            self.stdout.write(self.style.SUCCESS(f"registered and activated {version.name} from {version.file_path}"))
+        elif options["verbosity"] > 1:
+            self.stdout.write(f"{version.name} is already active")

@@ -1,0 +1,97 @@
+"""The release gate's data: the named evaluation sets every candidate model version is compared on.
+
+Each set is one line of EVALUATION_SETS; the comparison itself is `mlcore.compare`."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+from django.conf import settings
+
+from mlcore.compare import Comparison, EvaluationSet, Tolerance, answers_of, compare
+from mlcore.data import MnistDataError, Split, load_split
+from mlcore.labels import NOT_A_DIGIT
+from mlcore.reviewed import HOLDOUT_FRACTION, split_holdout
+
+from .datasets import reviewed_dataset
+from .models import ModelUnavailable, ModelVersion, Prediction
+
+# The documented tolerance of the gate (README, "Commands"): worse than this on any set of 100 or more
+# drawings, and a version is refused unless forced.
+TOLERANCE = Tolerance()
+# Drawing strokes is slow: the generated sets are a sample; RELEASE_GATE_LIMIT caps every set further.
+GENERATED_COUNT = 1000
+
+
+def size(default: int | None) -> int | None:
+    limit = settings.RELEASE_GATE_LIMIT
+    return default if limit is None else min(limit, default or limit)
+
+
+# The fixed sets are the same for every comparison: built once per process, data directory and size.
+@functools.lru_cache(maxsize=4)
+def mnist_test_split(data_dir: str, count: int | None) -> Split:
+    return load_split(data_dir, "test").head(count)
+
+
+def mnist_test() -> EvaluationSet:
+    split = mnist_test_split(str(settings.MNIST_DATA_DIR), size(None))
+    return EvaluationSet("MNIST test", split.images, split.labels)
+
+
+@functools.lru_cache(maxsize=4)
+def drawn_split(data_dir: str, count: int) -> Split:
+    from mlcore.drawn import drawn_digits
+    split = mnist_test_split(data_dir, count)
+    return Split(*drawn_digits(split.images, split.labels))
+
+
+def drawn() -> EvaluationSet:
+    split = drawn_split(str(settings.MNIST_DATA_DIR), size(GENERATED_COUNT))
+    return EvaluationSet("drawn", split.images, split.labels)
+
+
+def reviewed_holdout() -> EvaluationSet:
+    # The same hash-chosen hold-out that `train --with-reviewed` never trains on.
+    _, held_out = split_holdout(reviewed_dataset(Prediction.objects.all())[0], HOLDOUT_FRACTION)
+    return EvaluationSet("reviewed hold-out", held_out.images, held_out.labels)
+
+
+@functools.lru_cache(maxsize=4)
+def non_digit_images(count: int) -> np.ndarray:
+    from mlcore.negatives import not_digits
+    return not_digits(count)
+
+
+def non_digits() -> EvaluationSet:
+    images = non_digit_images(size(GENERATED_COUNT))
+    return EvaluationSet("non-digits", images, np.full(len(images), NOT_A_DIGIT, dtype=np.int64))
+
+
+EVALUATION_SETS = [mnist_test, drawn, reviewed_holdout, non_digits]
+
+
+def evaluation_sets() -> list[EvaluationSet]:
+    try:
+        return [build() for build in EVALUATION_SETS]
+    except MnistDataError as exc:
+        raise ModelUnavailable(f"the release gate needs the MNIST test set: {exc}") from None
+
+
+def compare_versions(a: ModelVersion, b: ModelVersion, sets: list[EvaluationSet] | None = None) -> Comparison:
+    """a and b on the same sets; `regressions` lists where b is worse than a beyond TOLERANCE."""
+    sets = evaluation_sets() if sets is None else sets
+    return compare((a.name, answers_of(a.load().probabilities)), (b.name, answers_of(b.load().probabilities)),
+                   sets, TOLERANCE)
+
+
+def comparison_lines(comparison: Comparison) -> list[str]:
+    """The comparison as a plain-text table, for the commands."""
+    a, b = comparison.a, comparison.b
+    lines = [f"{'set':<20}{'images':>8}  {'accuracy ' + a:>22}{'accuracy ' + b:>22}{'ECE ' + a:>18}"
+             f"{'ECE ' + b:>18}{'not-a-digit ' + a:>22}{'not-a-digit ' + b:>22}"]
+    for s in comparison.sets:
+        lines.append(f"{s.name:<20}{s.images:>8,}  {s.a.accuracy:>22.4f}{s.b.accuracy:>22.4f}{s.a.ece:>18.4f}"
+                     f"{s.b.ece:>18.4f}{s.a.not_a_digit_rate:>22.4f}{s.b.not_a_digit_rate:>22.4f}")
+    return lines

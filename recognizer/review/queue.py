@@ -1,0 +1,167 @@
+"""The review queue: which drawing a reviewer gets next, who holds it, and saving labels.
+
+Order: second opinions owed by this reviewer; then unreviewed drawings, disputed first (the drawer
+reported another label than the model's answer), then doubtful (small margin between the two likeliest
+digits, or "not a digit"), then the rest, newest first within each tier. A lease row per shown drawing
+keeps two reviewers off the same one; it runs out unless the page renews it.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Case, IntegerField, Q, Value, When
+from django.utils import timezone
+
+from mlcore.labels import LABELS, NOT_A_DIGIT
+
+from ..models import Prediction, PredictionQuerySet, ReviewLease, SecondOpinion, answer_label
+
+DISPUTED, DOUBTFUL, REST = 0, 1, 2
+TIER_NAMES = {DISPUTED: "disputed", DOUBTFUL: "doubtful", REST: "confident"}
+# How many of the first candidates to try when others are leasing at the same moment.
+LEASE_ATTEMPTS = 10
+
+
+class LeasedByAnother(Exception):
+    """Another reviewer holds this drawing."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    model_version: int | None = None
+    digit: int | None = None      # NOT_A_DIGIT for drawings the model said are no digit
+    source: str | None = None
+
+    @classmethod
+    def from_query(cls, query) -> "Filters":
+        """From GET or JSON parameters; anything unparsable is no filter."""
+        def number(key, allowed):
+            value = str(query.get(key) or "")
+            return int(value) if value.isdigit() and int(value) in allowed else None
+        source = query.get("source") or None
+        return cls(model_version=number("model_version", range(1, 2**31)), digit=number("digit", LABELS),
+                   source=source if source in Prediction.Source.values else None)
+
+    def apply(self, predictions: PredictionQuerySet) -> PredictionQuerySet:
+        if self.model_version is not None:
+            predictions = predictions.filter(model_version_id=self.model_version)
+        if self.digit == NOT_A_DIGIT:
+            predictions = predictions.filter(digit__isnull=True)
+        elif self.digit is not None:
+            predictions = predictions.filter(digit=self.digit)
+        if self.source is not None:
+            predictions = predictions.filter(source=self.source)
+        return predictions
+
+
+def disputed() -> Q:
+    """The drawer reported another label than the model's answer."""
+    return Q(reported_label__isnull=False) & ~Q(reported_label=answer_label())
+
+
+def with_tier(predictions: PredictionQuerySet) -> PredictionQuerySet:
+    return predictions.annotate(tier=Case(When(disputed(), then=Value(DISPUTED)),
+                                          When(margin__lt=settings.REVIEW_DOUBT_MARGIN, then=Value(DOUBTFUL)),
+                                          default=Value(REST), output_field=IntegerField()))
+
+
+def unreviewed_in_order(filters: Filters = Filters()) -> PredictionQuerySet:
+    return with_tier(filters.apply(Prediction.objects.unreviewed())).order_by("tier", "-created_at", "pk")
+
+
+def owed_second_opinions(reviewer, filters: Filters = Filters()) -> PredictionQuerySet:
+    """Labelled drawings picked for a second opinion that this reviewer did not label first."""
+    pending = SecondOpinion.objects.filter(label__isnull=True).exclude(first_reviewer=reviewer)
+    return with_tier(filters.apply(Prediction.objects.reviewed().filter(second_opinion__in=pending))
+                     ).order_by("-created_at", "pk")
+
+
+def release_expired(now) -> None:
+    ReviewLease.objects.filter(expires_at__lte=now).delete()
+
+
+def take(reviewer, filters: Filters = Filters(), exclude=()) -> Prediction | None:
+    """Lease the next drawing for reviewer, or None when nothing is left; `exclude`: ids skipped this session."""
+    now = timezone.now()
+    release_expired(now)
+    for queue in (owed_second_opinions(reviewer, filters), unreviewed_in_order(filters)):
+        free = queue.filter(lease__isnull=True).exclude(pk__in=list(exclude)).select_related("model_version")
+        for prediction in free[:LEASE_ATTEMPTS]:
+            try:
+                with transaction.atomic():
+                    ReviewLease.objects.create(prediction=prediction, reviewer=reviewer,
+                                               expires_at=now + timedelta(seconds=settings.REVIEW_LEASE_SECONDS))
+            except IntegrityError:
+                continue  # another reviewer leased it a moment ago
+            return prediction
+    return None
+
+
+def renew(prediction_id, reviewer) -> None:
+    """Keep the drawing while it is shown; LeasedByAnother when someone else took it after it ran out."""
+    now = timezone.now()
+    with transaction.atomic():
+        lease = ReviewLease.objects.select_for_update().filter(prediction_id=prediction_id).first()
+        if lease is not None and lease.reviewer_id != reviewer.pk and lease.expires_at > now:
+            raise LeasedByAnother(str(prediction_id))
+        ReviewLease.objects.update_or_create(
+            prediction_id=prediction_id,
+            defaults={"reviewer": reviewer, "expires_at": now + timedelta(seconds=settings.REVIEW_LEASE_SECONDS)})
+
+
+def release(prediction_id, reviewer) -> None:
+    ReviewLease.objects.filter(prediction_id=prediction_id, reviewer=reviewer).delete()
+
+
+def is_second_opinion(prediction: Prediction, reviewer) -> bool:
+    """Whether reviewer labels this drawing as its second reviewer (or undoes that label)."""
+    opinion = getattr(prediction, "second_opinion", None)
+    if opinion is None or prediction.true_label is None:
+        return False
+    return opinion.reviewer_id == reviewer.pk if opinion.label is not None else opinion.first_reviewer_id != reviewer.pk
+
+
+def save_label(prediction_id, reviewer, label: int | None) -> Prediction:
+    """Set (or, with None, undo) reviewer's label of a drawing, at once, with who and when.
+
+    A first label may pick the drawing for a second opinion; an undone label gives the drawing back to
+    the reviewer under a fresh lease. LeasedByAnother when another reviewer holds it."""
+    if label is not None and label not in LABELS:
+        raise ValueError(f"a label is 0 to 9, or {NOT_A_DIGIT} for not a digit; not {label!r}")
+    now = timezone.now()
+    with transaction.atomic():
+        lease = ReviewLease.objects.select_for_update().filter(prediction_id=prediction_id).first()
+        if lease is not None and lease.reviewer_id != reviewer.pk and lease.expires_at > now:
+            raise LeasedByAnother(str(prediction_id))
+        prediction = Prediction.objects.select_for_update().get(pk=prediction_id)
+        if is_second_opinion(prediction, reviewer):
+            SecondOpinion.objects.filter(prediction=prediction).update(
+                label=label, reviewer=reviewer if label is not None else None,
+                reviewed_at=now if label is not None else None)
+        else:
+            first_time = prediction.true_label is None
+            prediction.true_label = label
+            prediction.reviewed_by = reviewer if label is not None else None
+            prediction.reviewed_at = now if label is not None else None
+            prediction.save(update_fields=["true_label", "reviewed_by", "reviewed_at"])
+            SecondOpinion.objects.filter(prediction=prediction, label__isnull=True).delete()
+            if label is not None and first_time and random.random() * 100 < settings.REVIEW_SECOND_OPINION_PERCENT:
+                SecondOpinion.objects.create(prediction=prediction, first_reviewer=reviewer, first_label=label)
+        if label is None:
+            ReviewLease.objects.update_or_create(
+                prediction=prediction,
+                defaults={"reviewer": reviewer, "expires_at": now + timedelta(seconds=settings.REVIEW_LEASE_SECONDS)})
+        else:
+            ReviewLease.objects.filter(prediction=prediction).delete()
+    return prediction
+
+
+def progress(reviewer, filters: Filters = Filters()) -> dict:
+    """How many drawings (under the filters) are labelled, and how many this reviewer still has to see."""
+    return {"done": filters.apply(Prediction.objects.reviewed()).count(),
+            "remaining": unreviewed_in_order(filters).count() + owed_second_opinions(reviewer, filters).count()}

@@ -1,0 +1,157 @@
+"""Reviewers' pages: the dashboard, and the queue with the small JSON endpoints its script calls."""
+
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import permission_required
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET, require_POST
+
+from ..models import ModelUnavailable, ModelVersion, Prediction
+from . import dashboard, queue
+from .pictures import input_picture, saliency_png
+
+QUEUE_LENGTH = 50
+
+
+def reviewers_only(permission: str):
+    """Staff with the given permission on predictions; others are sent to log in or refused."""
+    def decorate(view):
+        return staff_member_required(permission_required(f"recognizer.{permission}", raise_exception=True)(view))
+    return decorate
+
+
+@require_GET
+@reviewers_only("view_prediction")
+def review_dashboard(request):
+    predictions = Prediction.objects.all()
+    by_day = dashboard.accuracy_by_day(predictions)
+    counts = dashboard.confusion_counts(predictions)
+    disputed = dashboard.disagreement_queue(predictions)
+    context = {
+        **admin.site.each_context(request),
+        "title": "Review dashboard",
+        "progress": dashboard.review_progress(predictions),
+        "accuracy_by_day": by_day,
+        "chart": dashboard.accuracy_chart(by_day),
+        "confusion": dashboard.confusion_table(counts),
+        "confused_pairs": dashboard.confused_pairs(predictions, counts),
+        "queue": disputed[:QUEUE_LENGTH],
+        "queue_total": disputed.count(),
+        "second_opinion_disagreements": dashboard.second_opinion_disagreements()[:QUEUE_LENGTH],
+        "reviewer_agreement": dashboard.reviewer_agreement(),
+    }
+    return render(request, "recognizer/dashboard.html", context)
+
+
+@require_GET
+@reviewers_only("change_prediction")
+def review_queue(request):
+    context = {
+        **admin.site.each_context(request),
+        "title": "Review queue",
+        "filters": queue.Filters.from_query(request.GET),
+        "versions": ModelVersion.objects.order_by("-created_at").values_list("pk", "name"),
+        "sources": Prediction.Source.choices,
+        "digits": range(10),
+        "lease_seconds": settings.REVIEW_LEASE_SECONDS,
+    }
+    return render(request, "recognizer/queue.html", context)
+
+
+def item_data(prediction: Prediction, reviewer) -> dict:
+    return {
+        "id": str(prediction.pk),
+        "image_url": prediction.image.url,
+        "input": input_picture(prediction),
+        "digit": prediction.digit,
+        "confidence": prediction.confidence,
+        "top3": prediction.top3,
+        "reported_label": prediction.reported_label,
+        "tier": queue.TIER_NAMES[prediction.tier],
+        "second_opinion": queue.is_second_opinion(prediction, reviewer),
+        "model_version": prediction.model_version.name,
+        "source": prediction.source,
+        "created_at": prediction.created_at.isoformat(),
+        "strokes": prediction.strokes,
+    }
+
+
+def json_body(request) -> dict:
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+@require_POST
+@reviewers_only("change_prediction")
+def next_item(request):
+    """Lease and describe the next drawing; body: the filters and `exclude`, the ids skipped this session."""
+    body = json_body(request)
+    filters = queue.Filters.from_query(body)
+    exclude = [value for value in body.get("exclude", []) if isinstance(value, str)][:1000]
+    prediction = queue.take(request.user, filters, exclude=exclude)
+    return JsonResponse({"item": None if prediction is None else item_data(prediction, request.user),
+                         "progress": queue.progress(request.user, filters)})
+
+
+@require_POST
+@reviewers_only("change_prediction")
+def label(request, prediction_id):
+    """Save a label now (`label`: 0-9, 10 for not a digit); `null` undoes it and gives the drawing back."""
+    body = json_body(request)
+    value = body.get("label")
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+        return JsonResponse({"error": "label must be an integer 0-10 or null"}, status=400)
+    try:
+        prediction = queue.save_label(prediction_id, request.user, value)
+    except Prediction.DoesNotExist:
+        return JsonResponse({"error": "no such drawing"}, status=404)
+    except ValueError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    except queue.LeasedByAnother:
+        return JsonResponse({"error": "another reviewer is looking at this drawing"}, status=409)
+    filters = queue.Filters.from_query(body)
+    answer = {"saved": True, "progress": queue.progress(request.user, filters)}
+    if value is None:
+        prediction = queue.with_tier(Prediction.objects.filter(pk=prediction.pk)).select_related("model_version").get()
+        answer["item"] = item_data(prediction, request.user)
+    return JsonResponse(answer)
+
+
+@require_POST
+@reviewers_only("change_prediction")
+def renew_lease(request, prediction_id):
+    try:
+        queue.renew(prediction_id, request.user)
+    except queue.LeasedByAnother:
+        return JsonResponse({"error": "another reviewer has this drawing now"}, status=409)
+    return JsonResponse({"leased": True})
+
+
+@require_POST
+@reviewers_only("change_prediction")
+def release_lease(request, prediction_id):
+    queue.release(prediction_id, request.user)
+    return JsonResponse({"released": True})
+
+
+@require_GET
+@reviewers_only("change_prediction")
+def saliency(request, prediction_id):
+    """Which pixels drove the model's answer (Integrated Gradients), as a 28x28 alpha mask."""
+    prediction = get_object_or_404(Prediction.objects.select_related("model_version"), pk=prediction_id)
+    try:
+        picture = saliency_png(prediction)
+    except ModelUnavailable as exc:
+        raise Http404(str(exc)) from None
+    response = HttpResponse(picture, content_type="image/png")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

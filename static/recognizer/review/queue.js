@@ -1,0 +1,185 @@
+// The review queue: one drawing at a time, labelled from the keyboard, every label saved at once.
+import { replay } from "./replay.js";
+
+const root = document.getElementById("review-queue");
+const csrfToken = root.querySelector("input[name=csrfmiddlewaretoken]").value;
+const urls = { next: root.dataset.nextUrl, queue: root.dataset.queueUrl };
+const itemUrl = (id, action) => `${urls.queue}${id}/${action}`;
+const el = (id) => document.getElementById(id);
+const NOT_A_DIGIT = 10;
+const labelName = (label) => (label === null || label === undefined ? "–" : label === NOT_A_DIGIT ? "not a digit" : String(label));
+
+const state = {
+  item: null,          // the drawing shown
+  history: [],         // drawings labelled this session, newest last, for undo
+  skipped: [],         // ids skipped this session: not offered again
+  saves: [],           // labels not yet stored, oldest first; retried until they are
+  saving: false,
+  loading: false,
+  leaseTimer: null,
+  stopReplay: () => {},
+};
+
+async function post(url, body = {}) {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken },
+    body: JSON.stringify(body),
+    credentials: "same-origin",
+  });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) throw Object.assign(new Error(data.error || `the server answered ${response.status}`), { status: response.status });
+  return data;
+}
+
+function filters() {
+  const form = el("queue-filters");
+  return Object.fromEntries([...new FormData(form)].filter(([, value]) => value !== ""));
+}
+
+function showProgress(progress) {
+  if (progress) el("queue-progress").textContent = `${progress.done} done, ${progress.remaining} remaining`;
+}
+
+function showStatus(message, kind = "") {
+  const status = el("queue-status");
+  status.textContent = message;
+  status.className = `queue-status ${kind}`;
+}
+
+function renewLease() {
+  clearInterval(state.leaseTimer);
+  state.leaseTimer = setInterval(() => {
+    if (state.item) post(itemUrl(state.item.id, "lease/")).catch((error) => showStatus(`The drawing could not be kept: ${error.message}`, "error"));
+  }, Math.max(5, Number(root.dataset.leaseSeconds) / 3) * 1000);
+}
+
+function show(item) {
+  state.item = item;
+  state.stopReplay();
+  const card = el("queue-item");
+  card.hidden = !item;
+  el("queue-empty").hidden = Boolean(item);
+  if (!item) {
+    card.dataset.predictionId = "";
+    return;
+  }
+  card.dataset.predictionId = item.id;
+  el("item-drawing").src = item.image_url;
+  el("item-input").src = item.input;
+  el("item-saliency").style.setProperty("--saliency", `url("${itemUrl(item.id, "saliency.png")}")`);
+  el("item-answer").textContent = labelName(item.digit === null ? NOT_A_DIGIT : item.digit); // null: "not a digit"
+  el("item-reported").textContent = labelName(item.reported_label);
+  el("item-tier").textContent = item.second_opinion ? "second opinion" : item.tier;
+  el("item-meta").textContent = `${item.model_version} · ${item.source} · ${new Date(item.created_at).toLocaleString()}`;
+  el("item-top3").replaceChildren(...item.top3.map(({ digit, probability }) => {
+    const entry = document.createElement("li");
+    entry.textContent = `${digit}: ${(probability * 100).toFixed(1)}%`;
+    return entry;
+  }));
+  const strokes = el("item-strokes");
+  strokes.hidden = !item.strokes;
+  el("replay-button").hidden = !item.strokes;
+  if (item.strokes) state.stopReplay = replay(strokes, item.strokes, { speed: 2 });
+  renewLease();
+}
+
+async function loadNext() {
+  state.loading = true;
+  try {
+    const data = await post(urls.next, { ...filters(), exclude: state.skipped });
+    show(data.item);
+    showProgress(data.progress);
+  } catch (error) {
+    showStatus(`The next drawing could not be loaded: ${error.message}. Press s to try again.`, "error");
+  } finally {
+    state.loading = false;
+  }
+}
+
+// Labels are stored one after another, in the order given; a failed one is shown and retried, never dropped.
+async function flushSaves() {
+  if (state.saving) return;
+  state.saving = true;
+  let delay = 500;
+  while (state.saves.length) {
+    const save = state.saves[0];
+    try {
+      const data = await post(itemUrl(save.id, "label/"), { label: save.label, ...filters() });
+      state.saves.shift();
+      delay = 500;
+      showProgress(data.progress);
+      showStatus(state.saves.length ? `Saving ${state.saves.length}…` : `Saved: ${labelName(save.label)}.`, "saved");
+    } catch (error) {
+      if (error.status === 409 || error.status === 404 || error.status === 400) {
+        state.saves.shift();
+        showStatus(`Not saved: ${error.message}.`, "error");
+        continue;
+      }
+      showStatus(`Saving failed (${error.message}); retrying — ${state.saves.length} label(s) kept.`, "error");
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(delay * 2, 10000);
+    }
+  }
+  state.saving = false;
+}
+
+function setLabel(label) {
+  if (!state.item || state.loading) return;
+  state.history.push(state.item);
+  state.saves.push({ id: state.item.id, label });
+  flushSaves();
+  loadNext();
+}
+
+function skip() {
+  if (state.loading) return;
+  if (state.item) {
+    state.skipped.push(state.item.id);
+    post(itemUrl(state.item.id, "release/")).catch(() => {});
+  }
+  loadNext();
+}
+
+function undo() {
+  const previous = state.history.pop();
+  if (!previous || state.loading) return;
+  if (state.item) post(itemUrl(state.item.id, "release/")).catch(() => {});
+  state.saves.push({ id: previous.id, label: null });
+  flushSaves();
+  show(previous);
+  showStatus(`Undone: the label of this drawing is cleared. Label it again.`, "saved");
+}
+
+function toggleHelp(open = el("queue-help").hidden) {
+  el("queue-help").hidden = !open;
+}
+
+document.addEventListener("keydown", (event) => {
+  if (event.ctrlKey || event.metaKey || event.altKey || event.target.closest("select, input, textarea")) return;
+  const { key } = event;
+  if (/^[0-9]$/.test(key)) setLabel(Number(key));
+  else if (key === "x" || key === "X") setLabel(NOT_A_DIGIT);
+  else if (key === "s" || key === "S" || key === "ArrowRight") skip();
+  else if (key === "z" || key === "Z" || key === "Backspace") undo();
+  else if (key === "?") toggleHelp();
+  else if (key === "Escape") toggleHelp(false);
+  else return;
+  event.preventDefault();
+});
+
+el("queue-filters").addEventListener("change", () => {
+  if (state.item) post(itemUrl(state.item.id, "release/")).catch(() => {});
+  state.skipped = [];
+  loadNext();
+});
+el("replay-button").addEventListener("click", () => {
+  state.stopReplay();
+  if (state.item && state.item.strokes) state.stopReplay = replay(el("item-strokes"), state.item.strokes, { speed: 2 });
+});
+el("help-button").addEventListener("click", () => toggleHelp());
+window.addEventListener("beforeunload", (event) => {
+  if (state.saves.length) event.preventDefault();
+});
+
+loadNext();

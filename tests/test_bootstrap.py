@@ -1,0 +1,46 @@
+"""The first model version is an explicit setup step: reading never registers one."""
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from recognizer.models import ModelVersion
+from recognizer.checks import served_model_check
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def fresh_database():
+    ModelVersion.objects.all().delete()
+
+
+def test_healthz_on_a_fresh_database_answers_503_and_writes_nothing(client, fresh_database):
+    response = client.get("/healthz")
+    assert response.status_code == 503 and "bootstrap_model" in response.json()["error"]
+    assert not ModelVersion.objects.exists()
+
+
+def test_bootstrap_registers_and_activates_once(fresh_database, shipped_model_path):
+    output = io.StringIO()
+    call_command("bootstrap_model", stdout=output)
+    version = ModelVersion.objects.get()
+    assert version.is_active and version.file_path.resolve() == shipped_model_path.resolve()
+    assert "registered and activated mnist_cnn" in output.getvalue()
+    call_command("bootstrap_model", stdout=io.StringIO())
+    assert list(ModelVersion.objects.all()) == [version]
+
+
+def test_bootstrap_of_a_missing_file_is_a_command_error(fresh_database, tmp_path):
+    with pytest.raises(CommandError, match="does not exist"):
+        call_command("bootstrap_model", "--model", str(tmp_path / "absent.pt"))
+    assert not ModelVersion.objects.exists()
+
+
+def test_the_system_check_checks_the_active_version_not_the_configured_path(settings, tmp_path, served_model):
+    settings.MNIST_MODEL_PATH = tmp_path / "absent.pt"
+    assert served_model_check(None) == []
+    ModelVersion.objects.filter(pk=served_model.pk).update(path=str(tmp_path / "gone.pt"))
+    (warning,) = served_model_check(None)
+    assert warning.id == "recognizer.W001" and "active version 'mnist_cnn'" in warning.msg

@@ -1,0 +1,102 @@
+"""The release gate: one lifecycle for train, activate_model and the admin; a worse version is refused unless forced."""
+
+import io
+import json
+
+import numpy as np
+import pytest
+import torch
+from django.core.management import CommandError, call_command
+
+from mlcore import checkpoint
+from mlcore.compare import expected_calibration_error
+from recognizer.models import ModelVersion
+
+from .reviewing import PASSWORD, REVIEWER_PERMISSIONS, make_user
+
+pytestmark = pytest.mark.django_db
+
+VERSIONS = "/admin/recognizer/modelversion/"
+NEVER_ANSWERED = 3
+
+
+@pytest.fixture
+def worse(tmp_path, shipped_model_path):
+    """The shipped model made never to answer 3: about a tenth of every digit set goes wrong."""
+    model, metadata = checkpoint.load(shipped_model_path)
+    with torch.no_grad():
+        model.classifier.weight[NEVER_ANSWERED].zero_()
+        model.classifier.bias[NEVER_ANSWERED] = -100.0
+    path = checkpoint.save(tmp_path / "worse.pt", model, metadata)
+    return ModelVersion.objects.register(path, name="worse")
+
+
+def test_ece_of_calibrated_and_overconfident_answers():
+    confidences = np.full(1000, 0.8)
+    correct = np.arange(1000) % 5 != 0          # right 80 % of the time at 80 % confidence
+    assert expected_calibration_error(confidences, correct) == pytest.approx(0.0)
+    assert expected_calibration_error(np.full(1000, 0.99), correct) == pytest.approx(0.19)
+
+
+def test_activate_model_refuses_a_worse_version(worse, served_model):
+    output = io.StringIO()
+    with pytest.raises(CommandError, match=r"refusing to activate worse: worse than mnist_cnn on MNIST test "
+                                           r"accuracy [\d.]+ < [\d.]+.*--force"):
+        call_command("activate_model", "worse", stdout=output)
+    assert "MNIST test" in output.getvalue() and "drawn" in output.getvalue()
+    assert ModelVersion.objects.active() == served_model
+    worse.refresh_from_db()
+    assert worse.forced_at is None and worse.forced_by == ""
+
+
+def test_force_activates_it_says_so_and_records_who_and_when(worse):
+    output = io.StringIO()
+    call_command("activate_model", "worse", "--force", stdout=output)
+    assert "forced past the release gate by" in output.getvalue()
+    assert "activated worse" in output.getvalue()
+    worse.refresh_from_db()
+    assert worse.is_active and worse.forced_at is not None and worse.forced_by
+    assert any("MNIST test accuracy" in line for line in worse.forced_comparison["regressions"])
+
+
+def test_compare_models_json_and_gallery(worse, served_model, tmp_path):
+    output = io.StringIO()
+    call_command("compare_models", served_model.name, "worse", "--json", "--report-dir", str(tmp_path),
+                 stdout=output)
+    report = json.loads(output.getvalue())
+    assert [s["name"] for s in report["sets"]] == ["MNIST test", "drawn", "reviewed hold-out", "non-digits"]
+    mnist = report["sets"][0]
+    assert mnist["b"]["accuracy"] < mnist["a"]["accuracy"] - 0.05
+    assert mnist["only_a_right"] > 0 and mnist["only_b_right"] == 0
+    assert report["regressions"] and (tmp_path / f"{served_model.name}-vs-worse.png").is_file()
+
+
+def test_an_unknown_version_is_a_command_error(served_model):
+    with pytest.raises(CommandError, match="no model version named 'nothing'"):
+        call_command("compare_models", served_model.name, "nothing")
+
+
+def test_train_activates_through_the_same_gate(tmp_path, mnist_dir):
+    """A model trained for one epoch on 100 images is far worse than the shipped one: registered, not served."""
+    with pytest.raises(CommandError, match=r"registered model version tiny but did not activate it: refusing to "
+                                           r"activate tiny: worse than mnist_cnn"):
+        call_command("train", "--epochs", "1", "--train-limit", "100", "--threads", "1", "--data-dir", str(mnist_dir),
+                     "--out", str(tmp_path / "tiny.pt"), "--name", "tiny", "--activate", verbosity=0,
+                     stdout=io.StringIO())
+    assert not ModelVersion.objects.get(name="tiny").is_active
+
+
+def test_the_admin_shows_the_comparison_refuses_and_can_force(client, django_user_model, worse, served_model):
+    reviewer = make_user(django_user_model, "releaser", staff=True, permissions=REVIEWER_PERMISSIONS)
+    client.login(username=reviewer.username, password=PASSWORD)
+
+    refused = client.post(VERSIONS, {"action": "activate", "_selected_action": [str(worse.pk)]})
+    page = refused.content.decode()
+    assert refused.status_code == 200 and "refusing to activate worse" in page
+    assert "MNIST test" in page and "non-digits" in page and 'name="force" value="1"' in page
+    assert ModelVersion.objects.active() == served_model
+
+    forced = client.post(VERSIONS, {"action": "activate", "_selected_action": [str(worse.pk)], "force": "1"})
+    assert forced.status_code == 200 and "is now active" in forced.content.decode()
+    worse.refresh_from_db()
+    assert worse.is_active and worse.forced_by == "releaser"

@@ -1,0 +1,146 @@
+"""The review queue in Debian's Chromium against the live server: keyboard only, several reviewers, no label lost."""
+
+import time
+
+import pytest
+from django.test import Client
+from playwright.sync_api import expect
+
+from recognizer.models import Prediction
+
+from .reviewing import REVIEWER_PERMISSIONS, make_user, record_drawing
+from .test_browser import ARTIFACTS, browser  # noqa: F401 - the module's Chromium
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+QUEUE = "/review/queue/"
+SALIENCY_LOADED = """() => performance.getEntriesByType("resource").some((entry) => entry.name.endsWith(
+  document.querySelector('[data-testid="review-item"]').dataset.predictionId + "/saliency.png"))"""
+
+
+@pytest.fixture
+def reviewer_page(browser, live_server, django_user_model):  # noqa: F811
+    contexts = []
+
+    def open_queue(username: str, permissions=REVIEWER_PERMISSIONS):
+        user = make_user(django_user_model, username, staff=True, permissions=permissions)
+        client = Client()
+        client.force_login(user)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        contexts.append(context)
+        context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
+                              "url": live_server.url}])
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        errors = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        response = page.goto(live_server.url + QUEUE)
+        return user, page, response, errors
+
+    yield open_queue
+    for context in contexts:
+        context.close()
+
+
+def current_id(page, previous: str | None = None) -> str:
+    """The id of the drawing shown, once it differs from `previous`."""
+    item = page.get_by_test_id("review-item")
+    if previous is None:
+        expect(item).not_to_have_attribute("data-prediction-id", "")
+    else:
+        expect(item).not_to_have_attribute("data-prediction-id", previous)
+    return item.get_attribute("data-prediction-id")
+
+
+def wait_until(page, condition, timeout: float = 30.0):
+    """Poll the database; waiting through the page lets Playwright handle the page's events meanwhile."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        page.wait_for_timeout(100)
+
+
+@pytest.fixture
+def drawings(mnist_test):
+    """Fifty-two predictions of MNIST test digits, and each one's true digit."""
+    return {str(record_drawing(mnist_test.images[i]).pk): int(mnist_test.labels[i]) for i in range(52)}
+
+
+def test_fifty_labels_from_the_keyboard_alone(reviewer_page, drawings):
+    user, page, response, errors = reviewer_page("ada")
+    assert response.status == 200
+    labelled = {}
+    shown = current_id(page)
+    started = time.perf_counter()
+    for _ in range(50):
+        labelled[shown] = drawings[shown]
+        page.keyboard.press(str(drawings[shown]))
+        shown = current_id(page, shown)
+    wait_until(page, lambda: Prediction.objects.filter(reviewed_by=user).count() == 50)
+    elapsed = time.perf_counter() - started
+    expect(page.get_by_test_id("review-progress")).to_have_text("50 done, 2 remaining")
+
+    stored = {str(pk): (label, reviewer) for pk, label, reviewer in
+              Prediction.objects.reviewed().values_list("pk", "true_label", "reviewed_by")}
+    assert stored == {pk: (label, user.pk) for pk, label in labelled.items()}
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "review-rate.txt").write_text(f"50 labels in {elapsed:.1f} s ({50 / elapsed * 60:.0f} a minute)\n")
+    print(f"50 labels in {elapsed:.1f} s")
+    page.keyboard.press("?")
+    expect(page.locator("#queue-help")).to_be_visible()
+    page.wait_for_function(SALIENCY_LOADED)
+    page.screenshot(path=ARTIFACTS / "review-queue.png")
+    assert errors == []
+
+
+def test_undo_brings_the_last_drawing_back_unlabelled(reviewer_page, drawings):
+    user, page, _, errors = reviewer_page("ada")
+    first = current_id(page)
+    page.keyboard.press("7")
+    second = current_id(page, first)
+    wait_until(page, lambda: Prediction.objects.filter(pk=first, true_label=7).exists())
+    page.keyboard.press("z")
+    assert current_id(page, second) == first
+    wait_until(page, lambda: Prediction.objects.filter(pk=first, true_label__isnull=True, reviewed_by__isnull=True).exists())
+    page.keyboard.press("x")
+    current_id(page, first)
+    wait_until(page, lambda: Prediction.objects.filter(pk=first, true_label=10, reviewed_by=user).exists())
+    assert errors == []
+
+
+def test_a_failed_save_is_shown_retried_and_kept(reviewer_page, drawings):
+    user, page, _, errors = reviewer_page("ada")
+    failures = []
+
+    def fail_once(route):
+        if not failures:
+            failures.append(route.request.url)
+            route.fulfill(status=503, content_type="application/json", body='{"error": "down for a moment"}')
+        else:
+            route.continue_()
+
+    page.route("**/label/", fail_once)
+    first = current_id(page)
+    page.keyboard.press("4")
+    expect(page.get_by_role("status")).to_contain_text("Saving failed")
+    wait_until(page, lambda: Prediction.objects.filter(pk=first, true_label=4, reviewed_by=user).exists())
+    assert failures and errors == []
+
+
+def test_two_reviewers_never_see_the_same_drawing_at_once(reviewer_page, drawings):
+    _, ada, _, _ = reviewer_page("ada")
+    _, grace, _, _ = reviewer_page("grace")
+    shown = {"ada": current_id(ada), "grace": current_id(grace)}
+    for step in range(10):
+        assert shown["ada"] != shown["grace"]
+        name, page = ("ada", ada) if step % 2 == 0 else ("grace", grace)
+        page.keyboard.press("s" if step % 3 == 0 else str(drawings[shown[name]]))
+        shown[name] = current_id(page, shown[name])
+    assert shown["ada"] != shown["grace"]
+
+
+def test_a_view_only_reviewer_cannot_label(reviewer_page, drawings):
+    _, page, response, _ = reviewer_page("viewer", permissions=("view_prediction",))
+    assert response.status == 403
+    page.keyboard.press("3")
+    assert not Prediction.objects.reviewed().exists()

@@ -1,0 +1,247 @@
+"""The review queue over HTTP: order, leases between reviewers, labels saved at once, undo, second opinions."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from mlcore.labels import NOT_A_DIGIT
+from recognizer.models import Prediction, ReviewLease, SecondOpinion
+from recognizer.review import queue
+
+from .reviewing import PASSWORD, REVIEWER_PERMISSIONS, make_user, record_drawing
+
+pytestmark = pytest.mark.django_db
+
+PAGE = "/review/queue/"
+NEXT = "/review/queue/next/"
+
+
+def label_url(prediction_id) -> str:
+    return f"/review/queue/{prediction_id}/label/"
+
+
+@pytest.fixture
+def reviewers(django_user_model):
+    return [make_user(django_user_model, name, staff=True, permissions=REVIEWER_PERMISSIONS)
+            for name in ("ada", "grace")]
+
+
+def logged_in(client_class, user):
+    client = client_class()
+    client.login(username=user.username, password=PASSWORD)
+    return client
+
+
+@pytest.fixture
+def clients(reviewers):
+    from django.test import Client
+    return [logged_in(Client, user) for user in reviewers]
+
+
+def confident_probabilities(digit: int) -> list[float]:
+    return [0.91 if d == digit else 0.01 for d in range(10)]
+
+
+def doubtful_probabilities(digit: int, runner_up: int) -> list[float]:
+    probabilities = [0.0125] * 10
+    probabilities[digit], probabilities[runner_up] = 0.5, 0.4
+    return probabilities
+
+
+@pytest.fixture
+def filled(mnist_test):
+    """Nine drawings, three of each tier, made a minute apart (index 0 oldest); returns them by tier."""
+    rows = [record_drawing(mnist_test.images[i]) for i in range(9)]
+    start = timezone.now() - timedelta(hours=1)
+    tiers = {"disputed": [], "doubtful": [], "confident": []}
+    for index, row in enumerate(rows):
+        digit = row.digit
+        row.created_at = start + timedelta(minutes=index)
+        tier = ("disputed", "doubtful", "confident")[index % 3]
+        if tier == "disputed":
+            row.reported_label = (digit + 1) % 10
+            row.probabilities = confident_probabilities(digit)
+        elif tier == "doubtful":
+            row.probabilities = doubtful_probabilities(digit, (digit + 3) % 10)
+        else:
+            row.reported_label = digit
+            row.probabilities = confident_probabilities(digit)
+        row.save()
+        tiers[tier].append(row)
+    return tiers
+
+
+def newest_first(rows):
+    return [str(row.pk) for row in sorted(rows, key=lambda row: row.created_at, reverse=True)]
+
+
+def test_order_is_disputed_then_doubtful_then_the_rest_newest_first(clients, filled):
+    client = clients[0]
+    seen = []
+    while True:
+        item = client.post(NEXT, {}, content_type="application/json").json()["item"]
+        if item is None:
+            break
+        seen.append(item["id"])
+        assert client.post(label_url(item["id"]), {"label": 1}, content_type="application/json").status_code == 200
+    assert seen == (newest_first(filled["disputed"]) + newest_first(filled["doubtful"])
+                    + newest_first(filled["confident"]))
+
+
+def test_a_not_a_digit_answer_counts_as_doubtful_and_a_matching_report_is_not_disputed(clients, filled):
+    rejected = filled["confident"][0]
+    Prediction.objects.filter(pk=rejected.pk).update(digit=None, margin=0.0, reported_label=NOT_A_DIGIT)
+    order = [row.pk for row in queue.unreviewed_in_order()]
+    assert order.index(rejected.pk) < min(order.index(row.pk) for row in filled["confident"][1:])
+    assert order.index(rejected.pk) > max(order.index(row.pk) for row in filled["disputed"])
+
+
+def test_a_label_is_saved_at_once_with_its_reviewer_and_time(clients, reviewers, filled):
+    item = clients[0].post(NEXT, {}, content_type="application/json").json()["item"]
+    before = timezone.now()
+    response = clients[0].post(label_url(item["id"]), {"label": 7}, content_type="application/json")
+    assert response.status_code == 200 and response.json()["progress"] == {"done": 1, "remaining": 8}
+    stored = Prediction.objects.get(pk=item["id"])
+    assert stored.true_label == 7 and stored.reviewed_by == reviewers[0]
+    assert before <= stored.reviewed_at <= timezone.now()
+    assert not ReviewLease.objects.filter(prediction=stored).exists()
+
+
+def test_x_stores_not_a_digit(clients, filled):
+    item = clients[0].post(NEXT, {}, content_type="application/json").json()["item"]
+    clients[0].post(label_url(item["id"]), {"label": NOT_A_DIGIT}, content_type="application/json")
+    assert Prediction.objects.get(pk=item["id"]).true_label == NOT_A_DIGIT
+
+
+@pytest.mark.parametrize("bad", [11, -1, "7", True, 2.5])
+def test_a_bad_label_is_refused_and_changes_nothing(clients, filled, bad):
+    item = clients[0].post(NEXT, {}, content_type="application/json").json()["item"]
+    response = clients[0].post(label_url(item["id"]), {"label": bad}, content_type="application/json")
+    assert response.status_code == 400
+    assert Prediction.objects.get(pk=item["id"]).true_label is None
+
+
+def test_undo_clears_the_label_and_gives_the_drawing_back(clients, reviewers, filled):
+    item = clients[0].post(NEXT, {}, content_type="application/json").json()["item"]
+    clients[0].post(label_url(item["id"]), {"label": 4}, content_type="application/json")
+    response = clients[0].post(label_url(item["id"]), {"label": None}, content_type="application/json")
+    assert response.status_code == 200 and response.json()["item"]["id"] == item["id"]
+    stored = Prediction.objects.get(pk=item["id"])
+    assert stored.true_label is None and stored.reviewed_by is None and stored.reviewed_at is None
+    assert ReviewLease.objects.get(prediction=stored).reviewer == reviewers[0]
+    other = clients[1].post(NEXT, {}, content_type="application/json").json()["item"]
+    assert other["id"] != item["id"]
+
+
+def test_two_reviewers_never_get_the_same_drawing(clients, filled):
+    shown = {0: set(), 1: set()}
+    for _ in range(4):
+        for index, client in enumerate(clients):
+            item = client.post(NEXT, {}, content_type="application/json").json()["item"]
+            shown[index].add(item["id"])
+            # Neither releases: each keeps its drawings leased, as pages left open do.
+    assert len(shown[0]) == len(shown[1]) == 4
+    assert not shown[0] & shown[1]
+    held = ReviewLease.objects.filter(prediction_id__in=shown[0]).values_list("reviewer__username", flat=True)
+    assert set(held) == {"ada"}
+
+
+def test_another_reviewers_drawing_cannot_be_labelled_until_its_lease_runs_out(clients, filled, settings):
+    item = clients[0].post(NEXT, {}, content_type="application/json").json()["item"]
+    response = clients[1].post(label_url(item["id"]), {"label": 2}, content_type="application/json")
+    assert response.status_code == 409
+    assert Prediction.objects.get(pk=item["id"]).true_label is None
+    ReviewLease.objects.filter(prediction_id=item["id"]).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert clients[1].post(NEXT, {}, content_type="application/json").json()["item"]["id"] == item["id"]
+
+
+def test_skip_releases_and_is_not_offered_again_in_the_session(clients, filled):
+    first = clients[0].post(NEXT, {}, content_type="application/json").json()["item"]
+    assert clients[0].post(f"/review/queue/{first['id']}/release/").status_code == 200
+    after_skip = clients[0].post(NEXT, {"exclude": [first["id"]]}, content_type="application/json").json()["item"]
+    assert after_skip["id"] != first["id"]
+    assert clients[1].post(NEXT, {}, content_type="application/json").json()["item"]["id"] == first["id"]
+
+
+def test_renewing_keeps_the_lease(clients, filled):
+    item = clients[0].post(NEXT, {}, content_type="application/json").json()["item"]
+    ReviewLease.objects.filter(prediction_id=item["id"]).update(expires_at=timezone.now() + timedelta(seconds=1))
+    assert clients[0].post(f"/review/queue/{item['id']}/lease/").status_code == 200
+    assert ReviewLease.objects.get(prediction_id=item["id"]).expires_at > timezone.now() + timedelta(seconds=30)
+    assert clients[1].post(f"/review/queue/{item['id']}/lease/").status_code == 409
+
+
+def test_filters_by_predicted_digit_version_and_source(clients, filled):
+    target = filled["confident"][1]
+    Prediction.objects.filter(pk=target.pk).update(source=Prediction.Source.UPLOAD)
+    item = clients[0].post(NEXT, {"source": "upload"}, content_type="application/json").json()["item"]
+    assert item["id"] == str(target.pk)
+    digit = filled["doubtful"][0].digit
+    expected = {str(row.pk) for rows in filled.values() for row in rows if row.digit == digit and row.pk != target.pk}
+    body = {"digit": digit, "model_version": filled["doubtful"][0].model_version_id}
+    found = set()
+    while (item := clients[1].post(NEXT, {**body, "exclude": list(found)}, content_type="application/json").json()["item"]):
+        found.add(item["id"])
+    assert found == expected
+
+
+def test_second_opinions_go_to_another_reviewer_and_disagreements_reach_the_dashboard(
+        clients, reviewers, filled, settings):
+    settings.REVIEW_SECOND_OPINION_PERCENT = 100
+    first = clients[0].post(NEXT, {}, content_type="application/json").json()["item"]
+    clients[0].post(label_url(first["id"]), {"label": 3}, content_type="application/json")
+    opinion = SecondOpinion.objects.get(prediction_id=first["id"])
+    assert (opinion.first_reviewer, opinion.first_label, opinion.label) == (reviewers[0], 3, None)
+
+    # Never back to the one who labelled it; first in the other reviewer's queue.
+    assert clients[0].post(NEXT, {}, content_type="application/json").json()["item"]["id"] != first["id"]
+    second = clients[1].post(NEXT, {}, content_type="application/json").json()["item"]
+    assert second["id"] == first["id"] and second["second_opinion"]
+    clients[1].post(label_url(first["id"]), {"label": 5}, content_type="application/json")
+    opinion.refresh_from_db()
+    assert (opinion.reviewer, opinion.label) == (reviewers[1], 5)
+    assert Prediction.objects.get(pk=first["id"]).true_label == 3, "a second opinion does not overwrite the first"
+
+    page = clients[0].get("/review/")
+    assert [o.pk for o in page.context["second_opinion_disagreements"]] == [opinion.pk]
+    assert page.context["reviewer_agreement"] == [
+        {"reviewer": "ada", "compared": 1, "agreed": 0, "rate": 0.0},
+        {"reviewer": "grace", "compared": 1, "agreed": 0, "rate": 0.0}]
+
+
+def test_no_second_opinion_at_zero_percent(clients, filled, settings):
+    settings.REVIEW_SECOND_OPINION_PERCENT = 0
+    item = clients[0].post(NEXT, {}, content_type="application/json").json()["item"]
+    clients[0].post(label_url(item["id"]), {"label": 3}, content_type="application/json")
+    assert not SecondOpinion.objects.exists()
+
+
+def test_view_only_staff_cannot_open_the_queue_or_label(client, django_user_model, filled):
+    viewer = make_user(django_user_model, "viewer", staff=True, permissions=("view_prediction",))
+    client.login(username=viewer.username, password=PASSWORD)
+    target = filled["disputed"][0]
+    assert client.get(PAGE).status_code == 403
+    assert client.post(NEXT, {}, content_type="application/json").status_code == 403
+    assert client.post(label_url(target.pk), {"label": 1}, content_type="application/json").status_code == 403
+    assert Prediction.objects.get(pk=target.pk).true_label is None
+
+
+def test_anonymous_is_sent_to_log_in(client, filled):
+    response = client.post(NEXT, {}, content_type="application/json")
+    assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+
+
+def test_the_item_carries_what_the_reviewer_needs(clients, filled):
+    item = clients[0].post(NEXT, {}, content_type="application/json").json()["item"]
+    row = Prediction.objects.get(pk=item["id"])
+    assert item["input"].startswith("data:image/png;base64,") and item["image_url"] == row.image.url
+    assert item["reported_label"] == row.reported_label and item["tier"] == "disputed"
+    assert [entry["digit"] for entry in item["top3"]] == [entry["digit"] for entry in row.top3]
+    saliency = clients[0].get(f"/review/queue/{item['id']}/saliency.png")
+    assert saliency.status_code == 200 and saliency["Content-Type"] == "image/png"
+
+
+def test_linked_from_the_admin_index_and_the_dashboard(clients):
+    assert f'href="{PAGE}"' in clients[0].get("/admin/").content.decode()
+    assert f'href="{PAGE}"' in clients[0].get("/review/").content.decode()
