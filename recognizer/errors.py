@@ -18,7 +18,10 @@ def status_message(status: int) -> str:
         return "not found"
     if status >= 500:
         return "the server failed to answer this request; the error is logged"
-    return HTTPStatus(status).phrase.lower()
+    try:
+        return HTTPStatus(status).phrase.lower()
+    except ValueError:   # a code outside the standard's list
+        return "the request was refused"
 
 
 def is_api(request) -> bool:
