@@ -125,7 +125,7 @@ class PredictionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Mark selected predictions as correct", permissions=["change"])
     def mark_as_correct(self, request, queryset):
-        count = queryset.update(true_label=F("digit"), reviewed_by=request.user, reviewed_at=timezone.now())
+        count = queryset.update(true_label=F("answered_label"), reviewed_by=request.user, reviewed_at=timezone.now())
         self.message_user(request, f"Marked {count} prediction(s) as correct.", messages.SUCCESS)
 
     @admin.action(description="Export selected reviewed predictions as a dataset (.npz)", permissions=["view"])

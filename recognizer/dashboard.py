@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db.models import Count, F, Q
 from django.db.models.functions import TruncDate
 
+from mlcore.labels import LABELS, label_name
+
 from .models import PredictionQuerySet
 
 SERIES_COLOURS = ("#417690", "#c0392b", "#27ae60", "#8e44ad", "#d35400", "#16a085", "#7f8c8d", "#2c3e50")
@@ -15,7 +17,7 @@ def accuracy_by_day(predictions: PredictionQuerySet) -> list[dict]:
     rows = (predictions.reviewed()
             .annotate(day=TruncDate("created_at"))
             .values("model_version__name", "day")
-            .annotate(reviewed=Count("pk"), correct=Count("pk", filter=Q(true_label=F("digit"))))
+            .annotate(reviewed=Count("pk"), correct=Count("pk", filter=Q(true_label=F("answered_label"))))
             .order_by("day", "model_version__name"))
     return [{"version": row["model_version__name"], "day": row["day"], "reviewed": row["reviewed"],
              "correct": row["correct"], "accuracy": row["correct"] / row["reviewed"]} for row in rows]
@@ -50,24 +52,25 @@ def accuracy_chart(rows: list[dict], width: int = 640, height: int = 220) -> dic
 
 
 def confusion_counts(predictions: PredictionQuerySet) -> dict[tuple[int, int], int]:
-    """(true label, predicted digit) -> count, over the reviewed predictions."""
-    rows = predictions.reviewed().values("true_label", "digit").annotate(count=Count("pk")).order_by()
-    return {(row["true_label"], row["digit"]): row["count"] for row in rows}
+    """(true label, answered label) -> count, over the reviewed predictions; label 10 is "not a digit"."""
+    rows = predictions.reviewed().values("true_label", "answered_label").annotate(count=Count("pk")).order_by()
+    return {(row["true_label"], row["answered_label"]): row["count"] for row in rows}
 
 
 def confusion_table(counts: dict[tuple[int, int], int]) -> list[dict]:
-    """Ten rows of ten cells, each shaded by its count: green on the diagonal, red off it."""
+    """A row per label (ten digits and "not a digit") of a cell per label, each shaded by its count:
+    green on the diagonal, red off it."""
     largest_right = max([n for (t, p), n in counts.items() if t == p] or [1])
     largest_wrong = max([n for (t, p), n in counts.items() if t != p] or [1])
     table = []
-    for true in range(10):
+    for true in LABELS:
         cells = []
-        for predicted in range(10):
+        for predicted in LABELS:
             count = counts.get((true, predicted), 0)
             colour, largest = ("39,174,96", largest_right) if true == predicted else ("192,57,43", largest_wrong)
             cells.append({"count": count, "predicted": predicted,
                           "background": f"rgba({colour},{0.1 + 0.6 * count / largest:.2f})" if count else ""})
-        table.append({"true": true, "cells": cells, "total": sum(cell["count"] for cell in cells)})
+        table.append({"true": label_name(true), "cells": cells, "total": sum(cell["count"] for cell in cells)})
     return table
 
 
@@ -75,8 +78,9 @@ def confused_pairs(predictions: PredictionQuerySet, counts: dict[tuple[int, int]
                    examples: int = 4) -> list[dict]:
     """The most frequent mistakes (true -> predicted), each with its newest few drawings."""
     mistakes = sorted(((n, t, p) for (t, p), n in counts.items() if t != p), key=lambda item: (-item[0], item[1:]))
-    return [{"true": true, "predicted": predicted, "count": count,
-             "examples": list(predictions.filter(true_label=true, digit=predicted).order_by("-created_at")[:examples])}
+    return [{"true": label_name(true), "predicted": label_name(predicted), "count": count,
+             "examples": list(predictions.filter(true_label=true, answered_label=predicted)
+                              .order_by("-created_at")[:examples])}
             for count, true, predicted in mistakes[:limit]]
 
 
@@ -86,5 +90,5 @@ def review_progress(predictions: PredictionQuerySet) -> dict:
 
 def disagreement_queue(predictions: PredictionQuerySet) -> PredictionQuerySet:
     """Unreviewed drawings whose drawer reported another digit than predicted: the likeliest mistakes."""
-    return (predictions.unreviewed().filter(reported_label__isnull=False).exclude(reported_label=F("digit"))
+    return (predictions.unreviewed().filter(reported_label__isnull=False).exclude(reported_label=F("answered_label"))
             .select_related("model_version").order_by("-created_at"))

@@ -125,7 +125,7 @@ def recognize(drawing: DecodedImage, mnist_input: np.ndarray, source: str) -> Pr
     """Run the active model on a normalised drawing; store the drawing, its input and the answer."""
     version, predictor = get_predictor()
     return Prediction.record(image_bytes=drawing.content, extension=drawing.extension, mnist_input=mnist_input,
-                             prediction=predictor.predict(mnist_input), model_version=version, source=source)
+                             answer=predictor.predict(mnist_input), model_version=version, source=source)
 
 
 def warm_up() -> None:

@@ -10,11 +10,16 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from mlcore.labels import LABELS, NOT_A_DIGIT, label_name
 from mlcore.predict import top3
 
 DIGIT_VALIDATORS = [MinValueValidator(0), MaxValueValidator(9)]
+# A label is a digit 0-9, or NOT_A_DIGIT (10) for a drawing that is not one digit.
+LABEL_VALIDATORS = [MinValueValidator(0), MaxValueValidator(NOT_A_DIGIT)]
+LABEL_CHOICES = [(label, label_name(label)) for label in LABELS]
 
 
 def input_from_bytes(stored: bytes) -> np.ndarray:
@@ -71,7 +76,7 @@ class PredictionQuerySet(models.QuerySet):
         return self.filter(true_label__isnull=True)
 
     def wrong(self):
-        return self.reviewed().exclude(true_label=models.F("digit"))
+        return self.reviewed().exclude(true_label=models.F("answered_label"))
 
 
 class Prediction(models.Model):
@@ -83,16 +88,22 @@ class Prediction(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     image = models.FileField(upload_to=drawing_path, max_length=200)
     mnist_input = models.BinaryField(help_text="The normalised 28x28 input, 784 bytes of grey levels.")
-    digit = models.PositiveSmallIntegerField(validators=DIGIT_VALIDATORS, db_index=True)
+    digit = models.PositiveSmallIntegerField(validators=DIGIT_VALIDATORS, db_index=True, null=True,
+                                             help_text="The recognised digit; empty when the drawing is not a digit.")
+    # The answer as a label, so it compares with the labels people give: the digit, or 10 for none.
+    answered_label = models.GeneratedField(expression=Coalesce("digit", models.Value(NOT_A_DIGIT)),
+                                           output_field=models.PositiveSmallIntegerField(), db_persist=True)
     confidence = models.FloatField()
     probabilities = models.JSONField()
     model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="predictions")
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.API)
     created_at = models.DateTimeField(db_index=True)
-    reported_label = models.PositiveSmallIntegerField(null=True, blank=True, validators=DIGIT_VALIDATORS,
-                                                      help_text="The digit the drawer says they meant.")
-    true_label = models.PositiveSmallIntegerField(null=True, blank=True, validators=DIGIT_VALIDATORS,
-                                                  db_index=True, help_text="The digit a reviewer confirmed.")
+    reported_label = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=LABEL_VALIDATORS, choices=LABEL_CHOICES,
+        help_text="What the drawer says they meant: a digit, or 10 for not a digit.")
+    true_label = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=LABEL_VALIDATORS, choices=LABEL_CHOICES, db_index=True,
+        help_text="What a reviewer confirmed: a digit, or 10 for not a digit.")
     reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, editable=False,
                                     on_delete=models.SET_NULL, related_name="+")
     reviewed_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -103,7 +114,12 @@ class Prediction(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self):
-        return f"{self.digit} ({self.confidence:.0%}) {self.id}"
+        return f"{label_name(self.label)} ({self.confidence:.0%}) {self.id}"
+
+    @property
+    def label(self) -> int:
+        """The answer as a label: the digit, or NOT_A_DIGIT."""
+        return NOT_A_DIGIT if self.digit is None else self.digit
 
     @property
     def top3(self) -> list[dict]:
@@ -111,20 +127,20 @@ class Prediction(models.Model):
 
     @property
     def is_correct(self) -> bool | None:
-        return None if self.true_label is None else self.true_label == self.digit
+        return None if self.true_label is None else self.true_label == self.label
 
     @property
     def input_array(self) -> np.ndarray:
         return input_from_bytes(self.mnist_input)
 
     @classmethod
-    def record(cls, *, image_bytes: bytes, extension: str, mnist_input: np.ndarray, prediction,
+    def record(cls, *, image_bytes: bytes, extension: str, mnist_input: np.ndarray, answer,
                model_version: ModelVersion, source: str) -> "Prediction":
         """Store the drawing file and its row together: if either fails, neither remains."""
         row = cls(
             mnist_input=np.round(mnist_input * 255).astype(np.uint8).tobytes(),
-            digit=prediction.digit, confidence=prediction.confidence,
-            probabilities=prediction.probabilities, model_version=model_version,
+            digit=answer.digit, confidence=answer.confidence,
+            probabilities=answer.probabilities, model_version=model_version,
             source=source, created_at=timezone.now(),
         )
         row.image.save(f"drawing.{extension}", ContentFile(image_bytes), save=False)

@@ -7,6 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from mlcore.labels import NOT_A_DIGIT
 from mlcore.preprocess import BlankDrawingError, to_mnist_input
 
 from . import imaging
@@ -41,7 +42,8 @@ class PredictionSerializer(serializers.Serializer):
     id = serializers.UUIDField(read_only=True)
     image = ImageField(write_only=True)
     source = serializers.ChoiceField(choices=Prediction.Source.choices, default=Prediction.Source.API)
-    digit = serializers.IntegerField(read_only=True, min_value=0, max_value=9)
+    digit = serializers.IntegerField(read_only=True, allow_null=True, min_value=0, max_value=9,
+                                     help_text="The recognised digit, or null when the drawing is not one digit.")
     confidence = serializers.FloatField(read_only=True)
     top3 = ProbabilitySerializer(many=True, read_only=True)
     probabilities = serializers.ListField(child=serializers.FloatField(), min_length=10, max_length=10,
@@ -74,4 +76,5 @@ class PredictionSerializer(serializers.Serializer):
 
 
 class FeedbackSerializer(serializers.Serializer):
-    label = serializers.IntegerField(min_value=0, max_value=9, help_text="The digit the drawer meant.")
+    label = serializers.IntegerField(min_value=0, max_value=NOT_A_DIGIT,
+                                     help_text=f"The digit the drawer meant, or {NOT_A_DIGIT} for \"not a digit\".")

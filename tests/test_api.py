@@ -255,7 +255,7 @@ def test_failed_insert_leaves_no_file(seven, isolated_media):
     mnist_input = to_mnist_input(render(seven))
     with pytest.raises(IntegrityError):
         Prediction.record(image_bytes=png(seven), extension="png", mnist_input=mnist_input,
-                          prediction=predictor.predict(mnist_input),
+                          answer=predictor.predict(mnist_input),
                           model_version=ModelVersion(pk=987654, name="ghost"), source="api")
     assert Prediction.objects.count() == 0 and files_in(isolated_media) == []
 
