@@ -126,6 +126,7 @@ def main() -> int:
     os.environ.update(env)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mnistsite.settings")
     manage(env, "migrate", "--noinput")
+    manage(env, "bootstrap_model")
     manage(env, "collectstatic", "--noinput", "--verbosity", "0")
     manage(env, "check", "--deploy")
     with tempfile.TemporaryDirectory(prefix="digits-production-") as run:

@@ -1,4 +1,4 @@
-"""Training-time augmentation written with torch: one random affine warp per image."""
+"""Training-time augmentation written with torch: affine warps, elastic distortion, stroke width."""
 
 from __future__ import annotations
 
@@ -17,20 +17,20 @@ class AffineRanges:
     shear_degrees: float = 10.0
 
 
+def _uniform(n: int, low: float, high: float, generator: torch.Generator) -> torch.Tensor:
+    return torch.rand(n, generator=generator) * (high - low) + low
+
+
 def random_affine(images: torch.Tensor, generator: torch.Generator,
                   ranges: AffineRanges = AffineRanges()) -> torch.Tensor:
     """Rotate, scale, shear and shift each image of an (N, 1, H, W) batch by its own random amount."""
     n, _, height, width = images.shape
-
-    def uniform(low: float, high: float) -> torch.Tensor:
-        return torch.rand(n, generator=generator) * (high - low) + low
-
-    angle = torch.deg2rad(uniform(-ranges.rotation_degrees, ranges.rotation_degrees))
-    shear = math.tan(math.radians(ranges.shear_degrees)) * uniform(-1.0, 1.0)
-    scale = uniform(*ranges.scale)
+    angle = torch.deg2rad(_uniform(n, -ranges.rotation_degrees, ranges.rotation_degrees, generator))
+    shear = math.tan(math.radians(ranges.shear_degrees)) * _uniform(n, -1.0, 1.0, generator)
+    scale = _uniform(n, *ranges.scale, generator)
     # affine_grid works in [-1, 1] coordinates, where one pixel is 2 / size.
-    shift_x = uniform(-ranges.shift_pixels, ranges.shift_pixels) * 2 / width
-    shift_y = uniform(-ranges.shift_pixels, ranges.shift_pixels) * 2 / height
+    shift_x = _uniform(n, -ranges.shift_pixels, ranges.shift_pixels, generator) * 2 / width
+    shift_y = _uniform(n, -ranges.shift_pixels, ranges.shift_pixels, generator) * 2 / height
 
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
     theta = torch.stack([
@@ -39,3 +39,32 @@ def random_affine(images: torch.Tensor, generator: torch.Generator,
     ], dim=1)
     grid = F.affine_grid(theta, list(images.shape), align_corners=False)
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def elastic(images: torch.Tensor, generator: torch.Generator, alpha_pixels: float = 1.5,
+            smoothness: int = 7) -> torch.Tensor:
+    """Simard-style elastic distortion: a random displacement field, smoothed, of about alpha pixels."""
+    n, _, height, width = images.shape
+    noise = torch.rand(n, 2, height, width, generator=generator) * 2 - 1
+    kernel = torch.ones(2, 1, smoothness, smoothness) / smoothness ** 2
+    # Box-blurred twice: close to a Gaussian, and cheap.
+    field = F.conv2d(F.conv2d(noise, kernel, padding=smoothness // 2, groups=2),
+                     kernel, padding=smoothness // 2, groups=2)
+    field = field / field.abs().amax(dim=(1, 2, 3), keepdim=True).clamp_min(1e-6) * alpha_pixels
+    base = F.affine_grid(torch.eye(2, 3).expand(n, 2, 3), list(images.shape), align_corners=False)
+    offset = torch.stack([field[:, 0] * 2 / width, field[:, 1] * 2 / height], dim=-1)
+    return F.grid_sample(images, base + offset, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def stroke_width(images: torch.Tensor, generator: torch.Generator, share: float = 0.5) -> torch.Tensor:
+    """Thicken (3x3 dilation) or thin (3x3 erosion) a random share of the images, half each way.
+
+    Canvas strokes are uniform and often thicker than MNIST's pen; thin pens occur too.
+    """
+    choice = torch.rand(len(images), generator=generator)
+    thicker = F.max_pool2d(images, 3, stride=1, padding=1)
+    # A partial erosion, blended, so thin strokes fade instead of vanishing.
+    thinner = 0.5 * images + 0.5 * -F.max_pool2d(-images, 3, stride=1, padding=1)
+    mask_thick = (choice < share / 2).view(-1, 1, 1, 1)
+    mask_thin = ((choice >= share / 2) & (choice < share)).view(-1, 1, 1, 1)
+    return torch.where(mask_thick, thicker, torch.where(mask_thin, thinner, images))

@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from .files import write_atomically
-from .model import ARCHITECTURE, DigitCNN, count_parameters
+from .model import ARCHITECTURES, DigitCNN, count_parameters
 
 FORMAT_VERSION = 1
 
@@ -55,14 +55,14 @@ def load(path: str | os.PathLike) -> tuple[DigitCNN, dict]:
     metadata = payload.get("metadata")
     if not isinstance(metadata, dict) or any(key not in metadata for key in REQUIRED_METADATA):
         raise CheckpointError(f"{path} has incomplete metadata")
-    if metadata["architecture"] != ARCHITECTURE:
+    if metadata["architecture"] not in ARCHITECTURES:
         raise CheckpointError(f"{path} holds architecture {metadata['architecture']!r}, "
-                              f"this code runs {ARCHITECTURE!r}")
-    model = DigitCNN()
+                              f"this code runs {', '.join(ARCHITECTURES)}")
+    model = DigitCNN(metadata["architecture"])
     try:
         model.load_state_dict(payload["state_dict"])
     except (RuntimeError, KeyError, TypeError) as exc:
-        raise CheckpointError(f"{path}: weights do not fit {ARCHITECTURE}: {exc}") from None
+        raise CheckpointError(f"{path}: weights do not fit {metadata['architecture']}: {exc}") from None
     if count_parameters(model) != metadata["params"]:
         raise CheckpointError(f"{path}: metadata says {metadata['params']} parameters, the model has "
                               f"{count_parameters(model)}")

@@ -14,6 +14,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .calibrate import (ECE_BINS, digit_log_probabilities, expected_calibration_error, not_a_digit_probability,
+                        reliability)
 from .data import Split
 from .files import write_atomically
 from .model import model_input
@@ -42,8 +44,27 @@ class Evaluation:
     confusion: np.ndarray      # (10, 10) int64: row = true digit, column = predicted digit
     labels: np.ndarray         # (N,) true digits
     predictions: np.ndarray    # (N,) predicted digits
-    confidences: np.ndarray    # (N,) softmax probability of the predicted digit
-    misclassified: np.ndarray  # indices into the split of the wrongly predicted images
+    confidences: np.ndarray    # (N,) calibrated probability of the predicted digit, over the ten digits
+    misclassified: np.ndarray  # indices into the split of the wrongly predicted digits
+    not_a_digit: np.ndarray    # (N,) bool: answered "not a digit" (never, for a ten-output model)
+
+    @property
+    def ece(self) -> float:
+        return expected_calibration_error(self.confidences, self.predictions == self.labels)
+
+    @property
+    def null_rate(self) -> float:
+        """Share of these real digits wrongly answered "not a digit"."""
+        return float(self.not_a_digit.mean())
+
+    @property
+    def answered_accuracy(self) -> float:
+        """Share answered with the right digit: a "not a digit" answer counts as wrong."""
+        return float(((self.predictions == self.labels) & ~self.not_a_digit).mean())
+
+    def weakest(self, count: int = 3) -> list[dict]:
+        order = np.argsort(self.recall, kind="stable")[:count]
+        return [{"digit": int(d), "recall": float(self.recall[d])} for d in order]
 
     def per_digit(self) -> list[dict]:
         support = self.confusion.sum(axis=1)
@@ -51,11 +72,17 @@ class Evaluation:
                  "support": int(support[d])} for d in range(10)]
 
 
-def evaluate(model: torch.nn.Module, split: Split) -> Evaluation:
+def evaluate(model: torch.nn.Module, split: Split, calibration: dict | None = None) -> Evaluation:
+    """Which digit the model reads in each image (the ten digits' outputs, at the calibrated temperature),
+    and which images it answers "not a digit"."""
+    calibration = calibration or {}
+    temperature = float(calibration.get("temperature", 1.0))
     logits = logits_of(model, split.images)
     labels = torch.from_numpy(split.labels)
-    probabilities = torch.softmax(logits, dim=1)
+    probabilities = digit_log_probabilities(logits, temperature).exp()
     confidences, predictions = probabilities.max(dim=1)
+    null = not_a_digit_probability(logits, temperature).numpy() >= float(
+        calibration.get("not_a_digit_threshold", 1.0))
     predictions = predictions.numpy()
     true = split.labels
     confusion = np.bincount(true * 10 + predictions, minlength=100).reshape(10, 10).astype(np.int64)
@@ -64,7 +91,7 @@ def evaluate(model: torch.nn.Module, split: Split) -> Evaluation:
     true_counts = confusion.sum(axis=1)
     return Evaluation(
         accuracy=float(correct.sum() / len(true)),
-        loss=F.cross_entropy(logits, labels).item(),
+        loss=F.nll_loss(probabilities.log(), labels).item(),
         precision=np.divide(correct, predicted_counts, out=np.zeros(10), where=predicted_counts > 0),
         recall=np.divide(correct, true_counts, out=np.zeros(10), where=true_counts > 0),
         confusion=confusion,
@@ -72,7 +99,32 @@ def evaluate(model: torch.nn.Module, split: Split) -> Evaluation:
         predictions=predictions,
         confidences=confidences.numpy().astype(np.float64),
         misclassified=np.flatnonzero(predictions != true),
+        not_a_digit=null,
     )
+
+
+def not_a_digit_rate(model: torch.nn.Module, images: np.ndarray, calibration: dict | None = None) -> float:
+    """Share of the images answered "not a digit"."""
+    calibration = calibration or {}
+    scores = not_a_digit_probability(logits_of(model, images), float(calibration.get("temperature", 1.0)))
+    return float((scores.numpy() >= float(calibration.get("not_a_digit_threshold", 1.0))).mean())
+
+
+def save_reliability_diagram(evaluations: dict[str, Evaluation], path: str | os.PathLike) -> Path:
+    """Accuracy against confidence in 15 equal-width bins, one line per set, with each set's ECE."""
+    plt = pyplot()
+    figure, axes = plt.subplots(figsize=(6, 6))
+    axes.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfect calibration")
+    for name, evaluation in evaluations.items():
+        rows = [r for r in reliability(evaluation.confidences, evaluation.predictions == evaluation.labels)
+                if r["count"]]
+        axes.plot([r["confidence"] for r in rows], [r["accuracy"] for r in rows], marker="o",
+                  label=f"{name} (ECE {evaluation.ece:.2%})")
+    axes.set(title=f"Reliability ({ECE_BINS} equal-width bins)", xlabel="confidence (calibrated)",
+             ylabel="accuracy", xlim=(0, 1), ylim=(0, 1.02))
+    axes.grid(alpha=0.3)
+    axes.legend(loc="upper left")
+    return save_figure(figure, Path(path))
 
 
 @dataclass(frozen=True)
@@ -180,15 +232,28 @@ def save_misclassified_gallery(evaluation: Evaluation, split: Split, path: str |
     return save_figure(figure, Path(path))
 
 
+def set_summary(evaluation: Evaluation) -> dict:
+    return {"images": len(evaluation.labels), "accuracy": evaluation.answered_accuracy,
+            "digit_accuracy": evaluation.accuracy, "ece": evaluation.ece, "not_a_digit_rate": evaluation.null_rate,
+            "weakest_digits": evaluation.weakest()}
+
+
 def report_data(evaluation: Evaluation, latency: Latency, model_path: str | os.PathLike,
-                params: int) -> dict:
+                params: int, drawn: Evaluation | None = None, not_digits: dict | None = None) -> dict:
+    """Accuracy counts a "not a digit" answer as wrong; digit_accuracy reads the best digit regardless."""
     return {
         "model": str(model_path),
         "params": params,
         "images": len(evaluation.labels),
-        "accuracy": evaluation.accuracy,
+        "accuracy": evaluation.answered_accuracy,
+        "digit_accuracy": evaluation.accuracy,
+        "ece": evaluation.ece,
         "loss": evaluation.loss,
         "misclassified": len(evaluation.misclassified),
+        "not_a_digit_rate": evaluation.null_rate,
+        "weakest_digits": evaluation.weakest(),
+        "drawn": None if drawn is None else set_summary(drawn),
+        "not_digits": not_digits,
         "per_digit": evaluation.per_digit(),
         "confusion": evaluation.confusion.tolist(),
         "misclassified_images": [
@@ -201,12 +266,15 @@ def report_data(evaluation: Evaluation, latency: Latency, model_path: str | os.P
 
 
 def write_report(evaluation: Evaluation, latency: Latency, split: Split, report_dir: str | os.PathLike,
-                 model_path: str | os.PathLike, params: int) -> dict[str, Path]:
-    """report.json, confusion.png and misclassified.png in report_dir; returns their paths by kind."""
+                 model_path: str | os.PathLike, params: int, drawn: Evaluation | None = None,
+                 not_digits: dict | None = None) -> dict[str, Path]:
+    """report.json, confusion.png, misclassified.png and reliability.png in report_dir; their paths by kind."""
     report_dir = Path(report_dir)
-    data = report_data(evaluation, latency, model_path, params)
+    data = report_data(evaluation, latency, model_path, params, drawn, not_digits)
+    sets = {"MNIST test": evaluation, **({"drawn": drawn} if drawn is not None else {})}
     return {
         "report": write_atomically(report_dir / "report.json", json.dumps(data, indent=2).encode() + b"\n"),
         "confusion": save_confusion_matrix(evaluation, report_dir / "confusion.png"),
         "misclassified": save_misclassified_gallery(evaluation, split, report_dir / "misclassified.png"),
+        "reliability": save_reliability_diagram(sets, report_dir / "reliability.png"),
     }

@@ -1,4 +1,10 @@
-"""A Predictor holds one loaded model and turns 28x28 inputs into probabilities."""
+"""A Predictor holds one loaded model and turns 28x28 inputs into answers: a digit, or "not a digit".
+
+The checkpoint's metadata carries its calibration: the temperature that divides the logits
+before the softmax, and the probability of the "not a digit" output above which the answer is
+no digit. A checkpoint without them (the ten-output `mnist-cnn-v1`) is read at temperature 1
+and always answers a digit.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +16,16 @@ import torch
 from torch.fx.experimental.optimization import fuse
 
 from . import checkpoint
+from .calibrate import digit_log_probabilities, not_a_digit_probability
 from .model import model_input
 
 
 @dataclass(frozen=True)
-class Prediction:
-    digit: int
-    confidence: float
-    probabilities: list[float]
+class Answer:
+    digit: int | None              # None: the drawing is not one digit
+    confidence: float              # probability of the answer: of the digit, or of "not a digit"
+    probabilities: list[float]     # the ten digits', renormalised over the digits alone
+    not_a_digit: float             # probability that the drawing is not one digit
 
 
 def top3(probabilities: list[float]) -> list[dict]:
@@ -36,6 +44,9 @@ class Predictor:
     def __init__(self, model: torch.nn.Module, metadata: dict):
         self.model = model.eval()
         self.metadata = metadata
+        calibration = metadata.get("calibration", {})
+        self.temperature = float(calibration.get("temperature", 1.0))
+        self.threshold = float(calibration.get("not_a_digit_threshold", 1.0))
         # Inference never updates batch-norm statistics, so fold them into the convolutions
         # once: a traced copy with fewer layers, a third faster for one image at a time.
         self._inference_model = fuse(self.model)
@@ -45,12 +56,26 @@ class Predictor:
         return cls(*checkpoint.load(path))
 
     @torch.inference_mode()
-    def probabilities(self, inputs: np.ndarray) -> np.ndarray:
-        """(N, 28, 28) inputs in [0, 1] (or uint8) to (N, 10) probabilities."""
-        return torch.softmax(self._inference_model(model_input(inputs)), dim=1).numpy()
+    def scores(self, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(N, 28, 28) inputs in [0, 1] (or uint8) to calibrated (N, 10) digit probabilities and (N,)
+        probabilities of "not a digit"."""
+        logits = self._inference_model(model_input(inputs))
+        return (digit_log_probabilities(logits, self.temperature).exp().numpy(),
+                not_a_digit_probability(logits, self.temperature).numpy())
 
-    def predict(self, mnist_input: np.ndarray) -> Prediction:
-        probabilities = self.probabilities(mnist_input[np.newaxis])[0].astype(np.float64)
+    def probabilities(self, inputs: np.ndarray) -> np.ndarray:
+        """(N, 28, 28) inputs to calibrated (N, 10) probabilities over the digits."""
+        return self.scores(inputs)[0]
+
+    def is_not_a_digit(self, not_a_digit: np.ndarray) -> np.ndarray:
+        return np.asarray(not_a_digit) >= self.threshold
+
+    def predict(self, mnist_input: np.ndarray) -> Answer:
+        digits, not_a_digit = self.scores(mnist_input[np.newaxis])
+        probabilities = digits[0].astype(np.float64)
         probabilities /= probabilities.sum()
+        null = float(not_a_digit[0])
+        if self.is_not_a_digit(null):
+            return Answer(None, null, [float(p) for p in probabilities], null)
         digit = int(probabilities.argmax())
-        return Prediction(digit, float(probabilities[digit]), [float(p) for p in probabilities])
+        return Answer(digit, float(probabilities[digit]), [float(p) for p in probabilities], null)

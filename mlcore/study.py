@@ -57,8 +57,9 @@ def run_study(train_split: Split, test_split: Split, report_dir: str | os.PathLi
               progress: bool = True, log=print) -> StudyReport:
     """Train every variant with the same seed and budget; write checkpoints, plots and report.md."""
     report_dir = Path(report_dir)
-    configs = [TrainConfig(variant=variant, epochs=epochs, seed=seed, train_limit=train_limit, threads=threads)
-               for variant in VARIANTS]
+    # The study is of the original ten-output architecture, as it was first run.
+    configs = [TrainConfig(architecture="mnist-cnn-v1", variant=variant, epochs=epochs, seed=seed,
+                           train_limit=train_limit, threads=threads) for variant in VARIANTS]
     outcomes = []
     for config in configs:
         log(f"--- {config.variant}: {VARIANT_TITLES[config.variant]}")

@@ -12,16 +12,17 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from .augment import AffineRanges, random_affine
+from .augment import AffineRanges, elastic, random_affine, stroke_width
 from .data import Split, checksums
 from .evaluate import evaluate_split
-from .model import ARCHITECTURE, DigitCNN, conv_weights, count_parameters, model_input
+from .model import ARCHITECTURE, ARCHITECTURES, DigitCNN, conv_weights, count_parameters, model_input
 
 VARIANTS = ("none", "l1", "l2", "l1_l2")
 
 
 @dataclass
 class TrainConfig:
+    architecture: str = ARCHITECTURE
     variant: str = "none"         # which regularisation: an L1 penalty in the loss, L2 as weight decay, both
     epochs: int = 20
     batch_size: int = 32
@@ -30,21 +31,42 @@ class TrainConfig:
     l1: float = 5e-6              # coefficient of sum(|w|) over convolution weights
     l2: float = 1e-4              # weight decay
     dropout: float = 0.05
-    augment: bool = True
+    augment: bool = True          # random affine warps
+    elastic: bool = False         # elastic distortion on half of each batch
+    stroke_width: bool = False    # thicker or thinner strokes on half of each batch
     seed: int = 1
     train_limit: int | None = None
     threads: int | None = None    # default: every core of the machine
 
     def __post_init__(self):
+        """Every field checked, so a bad option fails here with its name, not deep inside training."""
+        if self.architecture not in ARCHITECTURES:
+            raise ValueError(f"architecture must be one of {', '.join(ARCHITECTURES)}, not {self.architecture!r}")
         if self.variant not in VARIANTS:
             raise ValueError(f"variant must be one of {', '.join(VARIANTS)}, not {self.variant!r}")
-        for name in ("epochs", "batch_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1")
-        if self.lr <= 0 or self.l1 < 0 or self.l2 < 0 or not 0 <= self.dropout < 1:
-            raise ValueError("lr must be positive, l1 and l2 non-negative, dropout in [0, 1)")
-        if self.train_limit is not None and self.train_limit < 1:
-            raise ValueError("train_limit must be at least 1")
+        for name in ("epochs", "batch_size", "seed", "train_limit", "threads"):
+            value = getattr(self, name)
+            if value is None and name in ("train_limit", "threads"):
+                continue
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"{name} must be an integer, not {value!r}")
+            if value < (0 if name == "seed" else 1):
+                raise ValueError(f"{name} must be at least {0 if name == 'seed' else 1}, not {value}")
+        for name in ("lr", "momentum", "l1", "l2", "dropout"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+                raise ValueError(f"{name} must be a number, not {value!r}")
+        if self.lr <= 0:
+            raise ValueError(f"lr must be positive, not {self.lr}")
+        if not 0 <= self.momentum < 1:
+            raise ValueError(f"momentum must be in [0, 1), not {self.momentum}")
+        if self.l1 < 0 or self.l2 < 0:
+            raise ValueError("l1 and l2 must be non-negative")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), not {self.dropout}")
+        for name in ("augment", "elastic", "stroke_width"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false, not {getattr(self, name)!r}")
 
     @property
     def weight_decay(self) -> float:
@@ -75,7 +97,10 @@ def train(config: TrainConfig, train_split: Split, test_split: Split, *,
     weights = torch.ones(len(labels)) if sample_weights is None else torch.as_tensor(
         sample_weights[:len(labels)], dtype=torch.float32)
 
-    model = DigitCNN(dropout=config.dropout)
+    classes = ARCHITECTURES[config.architecture].classes
+    if len(labels) and int(labels.max()) >= classes:
+        raise ValueError(f"{config.architecture} has {classes} outputs; labels go up to {int(labels.max())}")
+    model = DigitCNN(config.architecture, dropout=config.dropout)
     if initial_state is not None:
         model.load_state_dict(initial_state)
     optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
@@ -97,8 +122,13 @@ def train(config: TrainConfig, train_split: Split, test_split: Split, *,
         for step in batches:
             index = order[step * config.batch_size:(step + 1) * config.batch_size]
             batch = images[index]
+            if config.stroke_width:
+                batch = stroke_width(batch, generator)
             if config.augment:
                 batch = random_affine(batch, generator, AffineRanges())
+            if config.elastic:
+                half = len(batch) // 2
+                batch = torch.cat([elastic(batch[:half], generator), batch[half:]])
             logits = model(batch)
             batch_weights = weights[index]
             loss = (F.cross_entropy(logits, labels[index], reduction="none") * batch_weights).sum() / batch_weights.sum()
@@ -123,7 +153,7 @@ def train(config: TrainConfig, train_split: Split, test_split: Split, *,
 
     model.eval()
     metadata = {
-        "architecture": ARCHITECTURE,
+        "architecture": config.architecture,
         "params": count_parameters(model),
         "variant": config.variant,
         "hyperparameters": asdict(config),

@@ -6,7 +6,7 @@ import json
 
 from django.conf import settings
 from django.contrib import admin, messages
-from django.db.models import CharField, Value
+from django.db.models import CharField, F, Value
 from django.db.models.functions import Cast, Replace
 from django.http import HttpResponse, StreamingHttpResponse
 from django.template.loader import render_to_string
@@ -14,7 +14,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from .datasets import quickdraw_lines, reviewed_dataset, to_npz
-from .models import ModelUnavailable, ModelVersion, Prediction, ReleaseRefused, answer_label
+from .models import ModelUnavailable, ModelVersion, Prediction, ReleaseRefused
 from .release import TOLERANCE
 from .review.pictures import input_picture
 
@@ -115,7 +115,7 @@ class PredictionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Mark selected predictions as correct", permissions=["change"])
     def mark_as_correct(self, request, queryset):
-        count = queryset.update(true_label=answer_label(), reviewed_by=request.user, reviewed_at=timezone.now())
+        count = queryset.update(true_label=F("answered_label"), reviewed_by=request.user, reviewed_at=timezone.now())
         self.message_user(request, f"Marked {count} prediction(s) as correct.", messages.SUCCESS)
 
     @admin.action(description="Export selected reviewed predictions as a dataset (.npz)", permissions=["view"])

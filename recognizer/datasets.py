@@ -2,7 +2,8 @@
 
 The .npz file is a NumPy archive, readable without pickle:
   images  uint8 (N, 28, 28)  the normalised inputs, bright ink on black like MNIST
-  labels  int64 (N,)         the reviewers' true labels (10: not a digit)
+  labels  int64 (N,)         the reviewers' true labels: 0-9, or 10 (mlcore.labels.NOT_A_DIGIT) for a
+                             drawing confirmed not to be one digit, a negative example for training
   ids     str (N,)           the predictions they came from, to trace a sample back
 
 The .ndjson file holds the strokes of the reviewed drawings that have them, one JSON object a line in the
@@ -95,6 +96,7 @@ def load_reviewed(source: str | os.PathLike | BinaryIO) -> Split:
         raise DatasetError(f"{name}: images must be uint8 (N, 28, 28), not {images.dtype} {images.shape}")
     if labels.shape != (len(images),) or not np.issubdtype(labels.dtype, np.integer):
         raise DatasetError(f"{name}: labels must be {len(images)} integers, not {labels.dtype} {labels.shape}")
-    if len(labels) and (labels.min() < 0 or labels.max() > 9):
-        raise DatasetError(f"{name}: labels must be digits 0-9, found {labels.min()} to {labels.max()}")
+    if len(labels) and (labels.min() < 0 or labels.max() > NOT_A_DIGIT):
+        raise DatasetError(f"{name}: labels must be digits 0-9 or {NOT_A_DIGIT} (not a digit), "
+                           f"found {labels.min()} to {labels.max()}")
     return Split(images, labels.astype(np.int64))

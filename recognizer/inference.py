@@ -83,7 +83,7 @@ def recognize(drawing: DecodedImage, mnist_input: np.ndarray, source: str,
     version, predictor = get_predictor()
     secret, secret_hash = access.new_secret()
     row = Prediction.record(image_bytes=drawing.content, extension=drawing.extension, mnist_input=mnist_input,
-                            prediction=predictor.predict(mnist_input), model_version=version, source=source,
+                            answer=predictor.predict(mnist_input), model_version=version, source=source,
                             strokes=strokes, secret_hash=secret_hash)
     row.secret = secret
     return row
@@ -94,7 +94,7 @@ def redraw(prediction: Prediction, drawing: DecodedImage, mnist_input: np.ndarra
     """Run the active model on a newer version of a stored drawing, and store it over the old one."""
     version, predictor = get_predictor()
     prediction.redraw(image_bytes=drawing.content, extension=drawing.extension, mnist_input=mnist_input,
-                      prediction=predictor.predict(mnist_input), model_version=version, strokes=strokes)
+                      answer=predictor.predict(mnist_input), model_version=version, strokes=strokes)
 
 
 def warm_up() -> None:

@@ -17,12 +17,15 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from mlcore import checkpoint
-from mlcore.labels import NOT_A_DIGIT
+from mlcore.labels import LABELS, NOT_A_DIGIT, label_name
 from mlcore.predict import Predictor, margin, top3
 
 logger = logging.getLogger(__name__)
 
 DIGIT_VALIDATORS = [MinValueValidator(0), MaxValueValidator(9)]
+# A label is a digit 0-9, or NOT_A_DIGIT (10) for a drawing that is not one digit.
+LABEL_VALIDATORS = [MinValueValidator(0), MaxValueValidator(NOT_A_DIGIT)]
+LABEL_CHOICES = [(label, label_name(label)) for label in LABELS]
 
 
 def input_from_bytes(stored: bytes) -> np.ndarray:
@@ -171,11 +174,6 @@ def drawing_path(prediction: "Prediction", filename: str) -> str:
     return f"drawings/{prediction.created_at:%Y/%m}/{uuid.uuid4().hex}.{extension}"
 
 
-def answer_label():
-    """The model's answer as a label: the digit, or NOT_A_DIGIT where the digit is null."""
-    return Coalesce("digit", models.Value(NOT_A_DIGIT))
-
-
 class PredictionQuerySet(models.QuerySet):
     def reviewed(self):
         return self.filter(true_label__isnull=False)
@@ -184,7 +182,7 @@ class PredictionQuerySet(models.QuerySet):
         return self.filter(true_label__isnull=True)
 
     def wrong(self):
-        return self.reviewed().exclude(true_label=models.F("digit"))
+        return self.reviewed().exclude(true_label=models.F("answered_label"))
 
 
 class Prediction(models.Model):
@@ -196,7 +194,11 @@ class Prediction(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     image = models.FileField(upload_to=drawing_path, max_length=200)
     mnist_input = models.BinaryField(help_text="The normalised 28x28 input, 784 bytes of grey levels.")
-    digit = models.PositiveSmallIntegerField(validators=DIGIT_VALIDATORS, db_index=True)
+    digit = models.PositiveSmallIntegerField(validators=DIGIT_VALIDATORS, db_index=True, null=True,
+                                             help_text="The recognised digit; empty when the drawing is not a digit.")
+    # The answer as a label, so it compares with the labels people give: the digit, or 10 for none.
+    answered_label = models.GeneratedField(expression=Coalesce("digit", models.Value(NOT_A_DIGIT)),
+                                           output_field=models.PositiveSmallIntegerField(), db_persist=True)
     confidence = models.FloatField()
     probabilities = models.JSONField()
     model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="predictions")
@@ -206,10 +208,12 @@ class Prediction(models.Model):
     revision = models.PositiveIntegerField(default=0, help_text="How many times the drawing was changed.")
     strokes = models.JSONField(null=True, blank=True, editable=False,
                                help_text="The strokes as drawn (see recognizer/strokes.py); none for an image upload.")
-    reported_label = models.PositiveSmallIntegerField(null=True, blank=True, validators=DIGIT_VALIDATORS,
-                                                      help_text="The digit the drawer says they meant.")
-    true_label = models.PositiveSmallIntegerField(null=True, blank=True, validators=DIGIT_VALIDATORS,
-                                                  db_index=True, help_text="The digit a reviewer confirmed.")
+    reported_label = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=LABEL_VALIDATORS, choices=LABEL_CHOICES,
+        help_text="What the drawer says they meant: a digit, or 10 for not a digit.")
+    true_label = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=LABEL_VALIDATORS, choices=LABEL_CHOICES, db_index=True,
+        help_text="What a reviewer confirmed: a digit, or 10 for not a digit.")
     reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, editable=False,
                                     on_delete=models.SET_NULL, related_name="+")
     reviewed_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -233,7 +237,12 @@ class Prediction(models.Model):
         super().save(*args, **kwargs)
 
     def __str__(self):
-        return f"{self.digit} ({self.confidence:.0%}) {self.id}"
+        return f"{label_name(self.label)} ({self.confidence:.0%}) {self.id}"
+
+    @property
+    def label(self) -> int:
+        """The answer as a label: the digit, or NOT_A_DIGIT."""
+        return NOT_A_DIGIT if self.digit is None else self.digit
 
     @property
     def top3(self) -> list[dict]:
@@ -241,22 +250,22 @@ class Prediction(models.Model):
 
     @property
     def is_correct(self) -> bool | None:
-        return None if self.true_label is None else self.true_label == self.digit
+        return None if self.true_label is None else self.true_label == self.label
 
     @property
     def input_array(self) -> np.ndarray:
         return input_from_bytes(self.mnist_input)
 
     @classmethod
-    def record(cls, *, image_bytes: bytes, extension: str, mnist_input: np.ndarray, prediction,
+    def record(cls, *, image_bytes: bytes, extension: str, mnist_input: np.ndarray, answer,
                model_version: ModelVersion, source: str, secret_hash: str,
                strokes: list | None = None) -> "Prediction":
         """Store a new drawing: its file and its row together; if either fails, neither remains."""
         row = cls(source=source, created_at=timezone.now(), secret_hash=secret_hash)
-        row._store(image_bytes, extension, mnist_input, prediction, model_version, strokes)
+        row._store(image_bytes, extension, mnist_input, answer, model_version, strokes)
         return row
 
-    def redraw(self, *, image_bytes: bytes, extension: str, mnist_input: np.ndarray, prediction,
+    def redraw(self, *, image_bytes: bytes, extension: str, mnist_input: np.ndarray, answer,
                model_version: ModelVersion, strokes: list | None = None) -> None:
         """Make this record describe a newer version of its drawing, as a new revision.
 
@@ -264,7 +273,7 @@ class Prediction(models.Model):
         removed only once the change is committed. Raises Prediction.DoesNotExist when the
         row was deleted meanwhile.
         """
-        self._store(image_bytes, extension, mnist_input, prediction, model_version, strokes)
+        self._store(image_bytes, extension, mnist_input, answer, model_version, strokes)
 
     def _store(self, image_bytes, extension, mnist_input, answer, model_version, strokes):
         inserting = self._state.adding

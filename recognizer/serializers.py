@@ -9,6 +9,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.settings import api_settings
 
+from mlcore.labels import NOT_A_DIGIT
 from mlcore.preprocess import BlankDrawingError, to_mnist_input
 
 from . import access, imaging, strokes
@@ -78,7 +79,8 @@ class PredictionSerializer(serializers.Serializer):
     strokes = StrokesField(write_only=True, required=False)
     source = serializers.ChoiceField(choices=Prediction.Source.choices, default=Prediction.Source.API,
                                      help_text="Where the drawing comes from; set when it is created, kept on updates.")
-    digit = serializers.IntegerField(read_only=True, min_value=0, max_value=9)
+    digit = serializers.IntegerField(read_only=True, allow_null=True, min_value=0, max_value=9,
+                                     help_text="The recognised digit, or null when the drawing is not one digit.")
     confidence = serializers.FloatField(read_only=True)
     top3 = ProbabilitySerializer(many=True, read_only=True)
     probabilities = serializers.ListField(child=serializers.FloatField(), min_length=10, max_length=10,
@@ -137,4 +139,5 @@ class PredictionSerializer(serializers.Serializer):
 
 
 class FeedbackSerializer(serializers.Serializer):
-    label = serializers.IntegerField(min_value=0, max_value=9, help_text="The digit the drawer meant.")
+    label = serializers.IntegerField(min_value=0, max_value=NOT_A_DIGIT,
+                                     help_text=f"The digit the drawer meant, or {NOT_A_DIGIT} for \"not a digit\".")

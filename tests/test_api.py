@@ -231,7 +231,7 @@ def test_feedback_and_detail(client, mnist_test):
     assert "secret" not in response.json()   # shown only when the prediction is created
     assert Prediction.objects.get(pk=ids[0]).reported_label == 1
     assert Prediction.objects.get(pk=ids[0]).true_label is None   # a drawer's word is not reviewed truth
-    for bad in ({"label": 10}, {"label": "seven"}, {}):
+    for bad in ({"label": 11}, {"label": "seven"}, {}):
         response = client.post(f"{URL}{ids[0]}/feedback/", bad, content_type="application/json",
                                headers=owner(created[0]))
         assert response.status_code == 400 and response.json()["error"]
@@ -273,7 +273,7 @@ def test_failed_insert_leaves_no_file(seven, isolated_media):
     mnist_input = to_mnist_input(render(seven))
     with pytest.raises(IntegrityError):
         Prediction.record(image_bytes=png(seven), extension="png", mnist_input=mnist_input,
-                          prediction=predictor.predict(mnist_input),
+                          answer=predictor.predict(mnist_input),
                           model_version=ModelVersion(pk=987654, name="ghost"), source="api", secret_hash="")
     assert Prediction.objects.count() == 0 and files_in(isolated_media) == []
 

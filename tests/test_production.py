@@ -54,7 +54,7 @@ def test_a_prediction_goes_through_the_proxy(stack, mnist_test):
 
 def test_static_files_come_from_nginx_with_long_caching_for_hashed_names(stack):
     manifest = json.loads((Path(stack.env["DJANGO_STATIC_ROOT"]) / "staticfiles.json").read_text())
-    hashed = manifest["paths"]["recognizer/app.js"]
+    hashed = manifest["paths"]["recognizer/main.js"]
     status, headers, body = request(f"{stack.url}/static/{hashed}")
     assert status == 200 and len(body) > 1000
     assert "immutable" in headers["Cache-Control"] and headers["Content-Type"] == "application/javascript"

@@ -284,8 +284,9 @@ def gunicorn_server(tmp_path_factory):
     home = tmp_path_factory.mktemp("gunicorn")
     env = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO_")}
     env.update(DJANGO_DEBUG="1", DATABASE_URL=f"sqlite:///{home / 'db.sqlite3'}", MEDIA_ROOT=str(home / "media"))
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True,
-                   capture_output=True, timeout=300)
+    for command in (["migrate", "--noinput"], ["bootstrap_model"]):
+        subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True,
+                       capture_output=True, timeout=300)
     port = _free_port()
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "mnistsite.wsgi", "--bind", f"127.0.0.1:{port}",
                                "--workers", "1"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
@@ -353,8 +354,9 @@ def test_ipv6_addresses_of_one_64_share_a_limit(client, seven, settings):
 def test_health_hides_the_reason_and_logs_it(client, settings, tmp_path, caplog):
     broken = tmp_path / "broken.pt"
     broken.write_bytes(b"this is not a checkpoint")
-    settings.MNIST_MODEL_PATH = broken
-    ModelVersion.objects.all().delete()
+    ModelVersion.objects.update(is_active=False)
+    ModelVersion.objects.create(name="broken", path=str(broken), sha256="0" * 64, params=1, mnist_accuracy=0.0,
+                                is_active=True)
     with caplog.at_level(logging.ERROR, logger="recognizer.views"):
         health = client.get("/healthz")
     assert health.status_code == 503
@@ -391,7 +393,7 @@ settings.MEDIA_ROOT = sys.argv[1]
 Prediction.save = lambda *args, **kwargs: os.kill(os.getpid(), signal.SIGKILL)
 Prediction.record(image_bytes=open(sys.argv[2], "rb").read(), extension="png",
                   mnist_input=np.zeros((28, 28)), model_version=ModelVersion(pk=1), source="api", secret_hash="",
-                  prediction=types.SimpleNamespace(digit=7, confidence=0.9, probabilities=[0.1] * 10))
+                  answer=types.SimpleNamespace(digit=7, confidence=0.9, probabilities=[0.1] * 10))
 """
 
 

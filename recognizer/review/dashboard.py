@@ -5,7 +5,9 @@ from __future__ import annotations
 from django.db.models import Count, F, Q
 from django.db.models.functions import TruncDate
 
-from ..models import PredictionQuerySet, SecondOpinion, answer_label
+from mlcore.labels import LABELS, label_name
+
+from ..models import PredictionQuerySet, SecondOpinion
 from . import queue
 
 # The stylesheet (static/recognizer/review.css) has this many line colours, .series-0 onwards.
@@ -17,7 +19,7 @@ def accuracy_by_day(predictions: PredictionQuerySet) -> list[dict]:
     rows = (predictions.reviewed()
             .annotate(day=TruncDate("created_at"))
             .values("model_version__name", "day")
-            .annotate(reviewed=Count("pk"), correct=Count("pk", filter=Q(true_label=answer_label())))
+            .annotate(reviewed=Count("pk"), correct=Count("pk", filter=Q(true_label=F("answered_label"))))
             .order_by("day", "model_version__name"))
     return [{"version": row["model_version__name"], "day": row["day"], "reviewed": row["reviewed"],
              "correct": row["correct"], "accuracy": row["correct"] / row["reviewed"]} for row in rows]
@@ -51,24 +53,25 @@ def accuracy_chart(rows: list[dict], width: int = 640, height: int = 220) -> dic
 
 
 def confusion_counts(predictions: PredictionQuerySet) -> dict[tuple[int, int], int]:
-    """(true label, predicted digit) -> count, over the reviewed predictions."""
-    rows = predictions.reviewed().values("true_label", "digit").annotate(count=Count("pk")).order_by()
-    return {(row["true_label"], row["digit"]): row["count"] for row in rows}
+    """(true label, answered label) -> count, over the reviewed predictions; label 10 is "not a digit"."""
+    rows = predictions.reviewed().values("true_label", "answered_label").annotate(count=Count("pk")).order_by()
+    return {(row["true_label"], row["answered_label"]): row["count"] for row in rows}
 
 
 def confusion_table(counts: dict[tuple[int, int], int]) -> list[dict]:
-    """Ten rows of ten cells; each cell's strength (0.1 to 0.7) grows with its count, among right or wrong cells."""
+    """A row per label (ten digits and "not a digit") of a cell per label; each cell's strength (0.1 to 0.7)
+    grows with its count, among right or wrong cells."""
     largest_right = max([n for (t, p), n in counts.items() if t == p] or [1])
     largest_wrong = max([n for (t, p), n in counts.items() if t != p] or [1])
     table = []
-    for true in range(10):
+    for true in LABELS:
         cells = []
-        for predicted in range(10):
+        for predicted in LABELS:
             count = counts.get((true, predicted), 0)
             largest = largest_right if true == predicted else largest_wrong
             cells.append({"count": count, "predicted": predicted, "right": true == predicted,
                           "strength": f"{0.1 + 0.6 * count / largest:.2f}" if count else ""})
-        table.append({"true": true, "cells": cells, "total": sum(cell["count"] for cell in cells)})
+        table.append({"true": true, "name": label_name(true), "cells": cells, "total": sum(cell["count"] for cell in cells)})
     return table
 
 
@@ -76,8 +79,10 @@ def confused_pairs(predictions: PredictionQuerySet, counts: dict[tuple[int, int]
                    examples: int = 4) -> list[dict]:
     """The most frequent mistakes (true -> predicted), each with its newest few drawings."""
     mistakes = sorted(((n, t, p) for (t, p), n in counts.items() if t != p), key=lambda item: (-item[0], item[1:]))
-    return [{"true": true, "predicted": predicted, "count": count,
-             "examples": list(predictions.filter(true_label=true, digit=predicted).order_by("-created_at")[:examples])}
+    return [{"true": true, "predicted": predicted, "true_name": label_name(true),
+             "predicted_name": label_name(predicted), "count": count,
+             "examples": list(predictions.filter(true_label=true, answered_label=predicted)
+                              .order_by("-created_at")[:examples])}
             for count, true, predicted in mistakes[:limit]]
 
 

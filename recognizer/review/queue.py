@@ -14,12 +14,12 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Case, IntegerField, Q, Value, When
+from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.utils import timezone
 
 from mlcore.labels import LABELS, NOT_A_DIGIT
 
-from ..models import Prediction, PredictionQuerySet, ReviewLease, SecondOpinion, answer_label
+from ..models import Prediction, PredictionQuerySet, ReviewLease, SecondOpinion
 
 DISPUTED, DOUBTFUL, REST = 0, 1, 2
 TIER_NAMES = {DISPUTED: "disputed", DOUBTFUL: "doubtful", REST: "confident"}
@@ -61,7 +61,7 @@ class Filters:
 
 def disputed() -> Q:
     """The drawer reported another label than the model's answer."""
-    return Q(reported_label__isnull=False) & ~Q(reported_label=answer_label())
+    return Q(reported_label__isnull=False) & ~Q(reported_label=F("answered_label"))
 
 
 def with_tier(predictions: PredictionQuerySet) -> PredictionQuerySet:

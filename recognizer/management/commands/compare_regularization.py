@@ -5,7 +5,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from mlcore.data import MnistDataError, load_split
 from mlcore.study import VARIANT_TITLES, run_study
-from mlcore.train import TrainConfig
+
+from ..training_options import add_budget_arguments, training_config
 
 
 class Command(BaseCommand):
@@ -13,28 +14,21 @@ class Command(BaseCommand):
             "and write a Markdown report with a results table, training curves and misclassified galleries.")
 
     def add_arguments(self, parser):
-        defaults = TrainConfig()
-        parser.add_argument("--epochs", type=int, default=defaults.epochs, help="epochs per variant")
-        parser.add_argument("--train-limit", type=int, default=None, help="use only the first N training images")
-        parser.add_argument("--seed", type=int, default=defaults.seed)
-        parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
-        parser.add_argument("--data-dir", type=Path, default=settings.MNIST_DATA_DIR)
+        add_budget_arguments(parser, epochs_help="epochs per variant")
         parser.add_argument("--report-dir", type=Path, default=settings.BASE_DIR / "reports" / "regularization",
                             help="where report.md, its plots and the four checkpoints go")
 
     def handle(self, *args, **options):
-        if options["threads"] is not None and options["threads"] < 1:
-            raise CommandError("--threads must be at least 1")
+        budget = training_config(options)
         try:
-            TrainConfig(epochs=options["epochs"], train_limit=options["train_limit"])
             train_split = load_split(options["data_dir"], "train")
             test_split = load_split(options["data_dir"], "test")
-        except (ValueError, MnistDataError) as exc:
+        except MnistDataError as exc:
             raise CommandError(str(exc)) from None
         try:
-            report = run_study(train_split, test_split, options["report_dir"], epochs=options["epochs"],
-                               train_limit=options["train_limit"], seed=options["seed"],
-                               threads=options["threads"], progress=options["verbosity"] > 0,
+            report = run_study(train_split, test_split, options["report_dir"], epochs=budget.epochs,
+                               train_limit=budget.train_limit, seed=budget.seed,
+                               threads=budget.threads, progress=options["verbosity"] > 0,
                                log=self.stdout.write)
         except OSError as exc:
             raise CommandError(f"could not write the report to {options['report_dir']}: {exc}") from None

@@ -1,0 +1,198 @@
+"""Drawings that are not one digit, generated: the negatives the "not a digit" output learns from.
+
+Five kinds, in equal shares: capital letters and symbols written as pen strokes, shapes,
+scribbles, and numbers of two or three digits side by side. Every drawing goes through the
+page's pen (`render.render_strokes`) and the site's preprocessing (`preprocess.to_mnist_input`)
+with a varied pen width, size, place, slant and wobble, like a person's drawing.
+
+Left out on purpose, because a person drawing them makes a digit: O and a circle (0), I and a
+vertical bar (1). S, Z, B and G are kept in their letter forms (a curved S, a Z with sharp
+corners, a B with a straight back, a G with its bar); they are the closest to digits there are.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .drawn import digit_strokes, draw, place
+
+Stroke = list[tuple[float, float]]
+
+
+def arc(cx: float, cy: float, rx: float, ry: float, start: float, end: float, steps: int = 12) -> Stroke:
+    """Points on an elliptic arc, angles in degrees, 0 at the right, counting clockwise on screen (y down)."""
+    angles = np.radians(np.linspace(start, end, steps))
+    return [(cx + rx * np.cos(a), cy + ry * np.sin(a)) for a in angles]
+
+
+# Letters and symbols in a unit box, (x, y) with y downwards, one list of strokes each.
+GLYPHS: dict[str, list[Stroke]] = {
+    "A": [[(0.1, 1), (0.5, 0), (0.9, 1)], [(0.27, 0.6), (0.73, 0.6)]],
+    "B": [[(0.15, 0), (0.15, 1)], [(0.15, 0)] + arc(0.5, 0.25, 0.35, 0.25, -90, 90)[1:-1] + [(0.15, 0.5)],
+          [(0.15, 0.5)] + arc(0.5, 0.75, 0.38, 0.25, -90, 90)[1:-1] + [(0.15, 1)]],
+    "C": [arc(0.55, 0.5, 0.45, 0.5, -45, -315, 16)],
+    "D": [[(0.15, 0), (0.15, 1)], [(0.15, 0)] + arc(0.4, 0.5, 0.5, 0.5, -80, 80, 14)[1:-1] + [(0.15, 1)]],
+    "E": [[(0.85, 0), (0.15, 0), (0.15, 1), (0.85, 1)], [(0.15, 0.5), (0.7, 0.5)]],
+    "F": [[(0.85, 0), (0.15, 0), (0.15, 1)], [(0.15, 0.5), (0.7, 0.5)]],
+    "G": [arc(0.5, 0.5, 0.45, 0.5, -40, -360, 16) + [(0.95, 0.5), (0.95, 0.95)], [(0.6, 0.55), (0.95, 0.55)]],
+    "H": [[(0.15, 0), (0.15, 1)], [(0.85, 0), (0.85, 1)], [(0.15, 0.5), (0.85, 0.5)]],
+    "J": [[(0.3, 0), (0.9, 0)], [(0.7, 0), (0.7, 0.75)] + arc(0.45, 0.75, 0.25, 0.25, 0, 180, 8)[1:]],
+    "K": [[(0.15, 0), (0.15, 1)], [(0.85, 0), (0.15, 0.55)], [(0.35, 0.42), (0.85, 1)]],
+    "L": [[(0.2, 0), (0.2, 1), (0.85, 1)]],
+    "M": [[(0.05, 1), (0.15, 0), (0.5, 0.6), (0.85, 0), (0.95, 1)]],
+    "N": [[(0.15, 1), (0.15, 0), (0.85, 1), (0.85, 0)]],
+    "P": [[(0.15, 1), (0.15, 0)], [(0.15, 0)] + arc(0.45, 0.27, 0.4, 0.27, -90, 90)[1:-1] + [(0.15, 0.55)]],
+    "Q": [arc(0.5, 0.5, 0.45, 0.5, 0, 360, 20), [(0.55, 0.7), (0.95, 1.05)]],
+    "R": [[(0.15, 1), (0.15, 0)], [(0.15, 0)] + arc(0.45, 0.27, 0.4, 0.27, -90, 90)[1:-1] + [(0.15, 0.55)],
+          [(0.4, 0.55), (0.85, 1)]],
+    "S": [arc(0.5, 0.27, 0.38, 0.27, -20, -270, 10) + arc(0.5, 0.73, 0.38, 0.27, -90, 150, 10)[1:]],
+    "T": [[(0.05, 0), (0.95, 0)], [(0.5, 0), (0.5, 1)]],
+    "U": [[(0.15, 0), (0.15, 0.65)] + arc(0.5, 0.65, 0.35, 0.35, 180, 0, 10)[1:] + [(0.85, 0)]],
+    "V": [[(0.05, 0), (0.5, 1), (0.95, 0)]],
+    "W": [[(0, 0), (0.25, 1), (0.5, 0.35), (0.75, 1), (1, 0)]],
+    "X": [[(0.1, 0), (0.9, 1)], [(0.9, 0), (0.1, 1)]],
+    "Y": [[(0.1, 0), (0.5, 0.5), (0.9, 0)], [(0.5, 0.5), (0.5, 1)]],
+    "Z": [[(0.1, 0), (0.9, 0), (0.1, 1), (0.9, 1)]],
+    "#": [[(0.4, 0), (0.3, 1)], [(0.75, 0), (0.65, 1)], [(0.05, 0.33), (0.95, 0.33)], [(0.0, 0.67), (0.9, 0.67)]],
+    "@": [arc(0.5, 0.5, 0.17, 0.2, 0, 360, 12),
+          [(0.67, 0.35), (0.67, 0.65)] + arc(0.8, 0.65, 0.13, 0.12, 180, 0, 6)[1:] + arc(0.5, 0.5, 0.45, 0.5, 0, -300, 18)],
+    "&": [[(0.9, 1)] + arc(0.45, 0.25, 0.2, 0.2, 120, -220, 12) + [(0.15, 0.7)] + arc(0.4, 0.75, 0.25, 0.25, 180, 45, 8)
+          + [(0.85, 0.5)]],
+    "%": [[(0.9, 0), (0.1, 1)], arc(0.22, 0.2, 0.15, 0.17, 0, 360, 10), arc(0.78, 0.8, 0.15, 0.17, 0, 360, 10)],
+    "$": [arc(0.5, 0.3, 0.35, 0.2, -20, -270, 10) + arc(0.5, 0.7, 0.35, 0.2, -90, 150, 10)[1:], [(0.5, -0.1), (0.5, 1.1)]],
+    "+": [[(0.5, 0.05), (0.5, 0.95)], [(0.05, 0.5), (0.95, 0.5)]],
+    "=": [[(0.05, 0.3), (0.95, 0.3)], [(0.05, 0.7), (0.95, 0.7)]],
+    "-": [[(0.0, 0.5), (1.0, 0.5)]],
+    "?": [arc(0.5, 0.28, 0.35, 0.28, 200, 450, 10) + [(0.5, 0.7)], [(0.5, 0.95)]],
+    "!": [[(0.5, 0), (0.5, 0.7)], [(0.5, 0.95)]],
+    "*": [[(0.5, 0), (0.5, 1)], [(0.07, 0.25), (0.93, 0.75)], [(0.93, 0.25), (0.07, 0.75)]],
+    "<": [[(0.9, 0), (0.1, 0.5), (0.9, 1)]],
+    ">": [[(0.1, 0), (0.9, 0.5), (0.1, 1)]],
+    "€": [arc(0.55, 0.5, 0.4, 0.5, -45, -315, 14), [(0.05, 0.4), (0.6, 0.4)], [(0.05, 0.6), (0.6, 0.6)]],
+    "π": [[(0.0, 0.1), (1.0, 0.1)], [(0.3, 0.1), (0.25, 1)], [(0.7, 0.1), (0.75, 1)]],
+}
+
+# Digits as strokes, for numbers when no MNIST digits are given.
+DIGIT_GLYPHS: list[list[Stroke]] = [
+    [arc(0.5, 0.5, 0.4, 0.5, -90, 270, 18)],
+    [[(0.3, 0.2), (0.55, 0), (0.55, 1)]],
+    [arc(0.5, 0.3, 0.38, 0.3, 200, 390, 9) + [(0.1, 1), (0.9, 1)]],
+    [arc(0.45, 0.27, 0.38, 0.27, 200, 450, 10) + arc(0.45, 0.73, 0.4, 0.27, -90, 160, 10)[1:]],
+    [[(0.6, 0), (0.05, 0.7), (0.95, 0.7)], [(0.7, 0.35), (0.7, 1)]],
+    [[(0.85, 0), (0.2, 0), (0.15, 0.45)] + arc(0.45, 0.7, 0.4, 0.3, -120, 150, 10)],
+    [[(0.75, 0), (0.2, 0.6)] + arc(0.5, 0.72, 0.35, 0.28, 180, 540, 14)],
+    [[(0.1, 0), (0.9, 0), (0.35, 1)]],
+    [arc(0.5, 0.25, 0.3, 0.25, 90, 450, 12) + arc(0.5, 0.73, 0.38, 0.27, -90, 270, 14)],
+    [arc(0.5, 0.3, 0.35, 0.3, 0, 360, 14) + [(0.85, 0.3), (0.8, 1)]],
+]
+
+SHAPES: dict[str, list[Stroke]] = {
+    "triangle": [[(0.5, 0), (1, 1), (0, 1), (0.5, 0)]],
+    "square": [[(0, 0), (1, 0), (1, 1), (0, 1), (0, 0)]],
+    "star": [[(0.5, 0), (0.8, 1), (0, 0.35), (1, 0.35), (0.2, 1), (0.5, 0)]],
+    "heart": [arc(0.27, 0.3, 0.23, 0.25, 180, 360, 8) + arc(0.73, 0.3, 0.23, 0.25, 180, 360, 8)
+              + [(0.5, 1), (0.04, 0.35)]],
+    "arrow": [[(0, 0.5), (1, 0.5)], [(0.7, 0.2), (1, 0.5), (0.7, 0.8)]],
+    "diamond": [[(0.5, 0), (1, 0.5), (0.5, 1), (0, 0.5), (0.5, 0)]],
+    "check": [[(0, 0.55), (0.35, 1), (1, 0)]],
+    "spiral": [[(0.5 + 0.05 * a * np.cos(a), 0.5 + 0.05 * a * np.sin(a)) for a in np.linspace(0, 9, 30)]],
+    "zigzag": [[(x / 5, 0.3 + 0.4 * (x % 2)) for x in range(6)]],
+    "wave": [[(x, 0.5 + 0.25 * np.sin(4 * np.pi * x)) for x in np.linspace(0, 1, 20)]],
+    "grid": [[(0.33, 0), (0.33, 1)], [(0.67, 0), (0.67, 1)], [(0, 0.33), (1, 0.33)], [(0, 0.67), (1, 0.67)]],
+    "house": [[(0, 1), (0, 0.4), (0.5, 0), (1, 0.4), (1, 1), (0, 1)]],
+}
+
+KINDS = ("letter", "symbol", "shape", "scribble", "number")
+LETTERS = [name for name in GLYPHS if name.isalpha() and name.isascii()]
+SYMBOLS = [name for name in GLYPHS if name not in LETTERS]
+
+
+def _deform(strokes: list[Stroke], rng: np.random.Generator) -> list[np.ndarray]:
+    """A template as a person might draw it: slanted, stretched, rotated a little, wobbly."""
+    slant = np.tan(np.radians(rng.uniform(-20, 20)))
+    angle = np.radians(rng.uniform(-12, 12))
+    stretch = np.exp(rng.uniform(-0.3, 0.3))
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    out = []
+    for stroke in strokes:
+        xy = np.asarray(stroke, dtype=np.float64)
+        xy = xy + rng.normal(0, 0.025, xy.shape)
+        xy[:, 0] = (xy[:, 0] - 0.5) * stretch - slant * (xy[:, 1] - 0.5)
+        xy[:, 1] = xy[:, 1] - 0.5
+        out.append(_densify(xy @ rotation.T))
+    return out
+
+
+def _densify(xy: np.ndarray, step: float = 0.06) -> np.ndarray:
+    """Points at most `step` apart along a polyline, so the page's midpoint curves keep its corners close."""
+    if len(xy) < 2:
+        return xy
+    pieces = [xy[:1]]
+    for a, b in zip(xy[:-1], xy[1:]):
+        n = max(1, int(np.ceil(np.linalg.norm(b - a) / step)))
+        pieces.append(a + (b - a) * np.linspace(0, 1, n + 1)[1:, None])
+    return np.vstack(pieces)
+
+
+def scribble(rng: np.random.Generator) -> list[np.ndarray]:
+    """One to three strokes of a wandering pen: a smoothed random walk with momentum."""
+    strokes = []
+    # Long enough to be plainly no digit: a short wandering line could be a 1, a 7 or a 2.
+    for _ in range(rng.integers(1, 4)):
+        steps = rng.integers(35, 90)
+        heading = rng.uniform(0, 2 * np.pi)
+        turn = rng.normal(0, 0.6, steps).cumsum() * rng.uniform(0.2, 1.0)
+        headings = heading + turn
+        xy = np.cumsum(np.stack([np.cos(headings), np.sin(headings)], axis=1) * 0.05, axis=0)
+        strokes.append(xy + rng.uniform(-0.2, 0.2, 2))
+    return strokes
+
+
+def number(rng: np.random.Generator, digits: np.ndarray | None) -> list[np.ndarray]:
+    """Two (sometimes three) digits written side by side on one line."""
+    count = 2 if rng.random() < 0.8 else 3
+    if digits is not None and len(digits):
+        glyphs = [digit_strokes(digits[i]) for i in rng.integers(0, len(digits), count)]
+    else:
+        glyphs = [_deform(DIGIT_GLYPHS[d], rng) for d in rng.integers(0, 10, count)]
+    strokes, left = [], 0.0
+    for glyph in glyphs:
+        points = np.vstack(glyph)
+        low, high = points.min(axis=0), points.max(axis=0)
+        height = max(high[1] - low[1], 1e-3)
+        scale = rng.uniform(0.85, 1.15) / height
+        # The gap between digits: from touching to half a digit's height.
+        gap = rng.uniform(0.0, 0.5)
+        for s in glyph:
+            strokes.append((s - low) * scale + [left, rng.uniform(-0.1, 0.1)])
+        left += (high[0] - low[0]) * scale + gap
+    return strokes
+
+
+def not_digit_strokes(kind: str, rng: np.random.Generator, digits: np.ndarray | None = None) -> list[np.ndarray]:
+    if kind == "letter":
+        return _deform(GLYPHS[rng.choice(LETTERS)], rng)
+    if kind == "symbol":
+        return _deform(GLYPHS[rng.choice(SYMBOLS)], rng)
+    if kind == "shape":
+        return _deform(SHAPES[rng.choice(list(SHAPES))], rng)
+    if kind == "scribble":
+        return scribble(rng)
+    if kind == "number":
+        return number(rng, digits)
+    raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+
+
+def not_digits(count: int, seed: int = 0, digits: np.ndarray | None = None,
+               kinds: tuple[str, ...] = KINDS) -> np.ndarray:
+    """`count` drawings that are not one digit, as uint8 (count, 28, 28) model inputs, kinds in turn.
+
+    Numbers are made of `digits` (uint8 28x28 MNIST images, traced into strokes) when given,
+    else of stroke templates of the ten digits; pass digits the model is not measured on.
+    """
+    if count < 0:
+        raise ValueError(f"count must be at least 0, not {count}")
+    rng = np.random.default_rng(seed)
+    drawings = [draw(place(not_digit_strokes(kinds[n % len(kinds)], rng, digits), rng, height_range=(0.3, 0.9)),
+                     rng) for n in range(count)]
+    return np.stack(drawings) if drawings else np.zeros((0, 28, 28), dtype=np.uint8)

@@ -1,0 +1,148 @@
+"""The training set of the served model, its held-out slice, and calibration on that slice.
+
+The last HELD_OUT images of the MNIST training set are never trained on: they, their canvas
+re-drawings and generated non-digits made from them are where the temperature, the
+not-a-digit threshold and the lever study are measured. The MNIST test set is only reported.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .calibrate import (choose_threshold, digit_log_probabilities, expected_calibration_error, fit_temperature,
+                        negative_log_likelihood, not_a_digit_probability)
+from .data import Split
+from .drawn import drawn_digits
+from .evaluate import logits_of
+from .labels import NOT_A_DIGIT
+from .negatives import not_digits
+from .train import TrainConfig, TrainResult, train
+
+HELD_OUT = 5000
+# Held-out drawings and non-digits generated from the held-out slice.
+HELD_OUT_DRAWINGS = 1000
+# Seeds of the generated sets: the training extras and the held-out sets never share drawings.
+TRAIN_SEED, HELD_OUT_SEED = 11, 12
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    mnist: Split          # MNIST training digits the model never saw
+    drawn: Split          # the same digits re-drawn as canvas strokes
+    negatives: np.ndarray  # generated non-digits, numbers made of these digits
+
+
+def split_off(train_split: Split) -> tuple[Split, Split]:
+    """(images to train on, the held-out slice)."""
+    cut = len(train_split.labels) - HELD_OUT
+    return (Split(train_split.images[:cut], train_split.labels[:cut]),
+            Split(train_split.images[cut:], train_split.labels[cut:]))
+
+
+def _cached(cache_dir: Path | None, kind: str, count: int, seed: int, make) -> dict[str, np.ndarray]:
+    """Generated arrays are slow to draw (about 10-20 ms each), so they are kept in cache_dir.
+
+    The generators draw item after item from one seeded stream, so the first `count` of a
+    larger cached set are exactly what a smaller run would draw: any larger file serves.
+    """
+    if cache_dir is not None:
+        for path in sorted(Path(cache_dir).glob(f"{kind}-*-{seed}.npz"),
+                           key=lambda p: int(p.stem.split("-")[-2])):
+            if int(path.stem.split("-")[-2]) >= count:
+                with np.load(path, allow_pickle=False) as archive:
+                    return {key: archive[key][:count] for key in archive.files}
+    arrays = make()
+    if cache_dir is not None:
+        Path(cache_dir).mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(Path(cache_dir) / f"{kind}-{count}-{seed}.npz", **arrays)
+    return arrays
+
+
+def extras(fit: Split, drawn: int, negatives: int, cache_dir: str | os.PathLike | None = None) -> Split:
+    """Canvas re-drawings of the first `drawn` training digits, and `negatives` generated non-digits."""
+    def make_drawn():
+        images, labels = drawn_digits(fit.images[:drawn], fit.labels[:drawn], seed=TRAIN_SEED)
+        return {"images": images, "labels": labels}
+
+    def make_negatives():
+        return {"images": not_digits(negatives, seed=TRAIN_SEED, digits=fit.images)}
+
+    parts = []
+    if drawn:
+        parts.append(_cached(cache_dir, "drawn-train", drawn, TRAIN_SEED, make_drawn))
+    if negatives:
+        made = _cached(cache_dir, "negatives-train", negatives, TRAIN_SEED, make_negatives)
+        parts.append({"images": made["images"], "labels": np.full(negatives, NOT_A_DIGIT, dtype=np.int64)})
+    if not parts:
+        return Split(np.zeros((0, 28, 28), dtype=np.uint8), np.zeros(0, dtype=np.int64))
+    return Split(np.concatenate([p["images"] for p in parts]), np.concatenate([p["labels"] for p in parts]))
+
+
+def held_out_sets(held: Split, count: int = HELD_OUT_DRAWINGS, cache_dir: str | os.PathLike | None = None) -> HeldOut:
+    def make():
+        images, labels = drawn_digits(held.images[:count], held.labels[:count], seed=HELD_OUT_SEED)
+        return {"drawn": images, "drawn_labels": labels,
+                "negatives": not_digits(count, seed=HELD_OUT_SEED, digits=held.images)}
+
+    made = _cached(cache_dir, "held-out", count, HELD_OUT_SEED, make)
+    return HeldOut(held, Split(made["drawn"], made["drawn_labels"]), made["negatives"])
+
+
+def mix_in(fit: Split, extra: Split, limit: int | None, seed: int) -> Split:
+    """The first `limit` training digits with the extras, shuffled together once."""
+    base = fit.head(limit)
+    images = np.concatenate([base.images, extra.images])
+    labels = np.concatenate([base.labels, extra.labels])
+    order = np.random.default_rng(seed).permutation(len(labels))
+    return Split(images[order], labels[order])
+
+
+def calibrate(model: torch.nn.Module, held_out: HeldOut) -> dict:
+    """Fit the temperature on held-out MNIST digits and the threshold on held-out real and drawn digits."""
+    logits = logits_of(model, held_out.mnist.images)
+    labels = torch.from_numpy(held_out.mnist.labels)
+    temperature = fit_temperature(logits, labels)
+    digit_logits = torch.cat([logits, logits_of(model, held_out.drawn.images)])
+    digit_scores = not_a_digit_probability(digit_logits, temperature).numpy()
+    threshold = choose_threshold(digit_scores)
+    negative_scores = not_a_digit_probability(logits_of(model, held_out.negatives), temperature).numpy()
+    probabilities = digit_log_probabilities(logits, temperature).exp()
+    confidences, predicted = probabilities.max(dim=1)
+    return {
+        "temperature": temperature,
+        "not_a_digit_threshold": threshold,
+        "held_out_images": len(labels),
+        "held_out_nll_before": negative_log_likelihood(logits, labels),
+        "held_out_nll_after": negative_log_likelihood(logits, labels, temperature),
+        "held_out_ece": expected_calibration_error(confidences.numpy(), (predicted == labels).numpy()),
+        "held_out_digits_null": float((digit_scores >= threshold).mean()),
+        "held_out_negatives_null": float((negative_scores >= threshold).mean()),
+    }
+
+
+def train_with_extras(config: TrainConfig, train_split: Split, test_split: Split, *, drawn: int, negatives: int,
+                      cache_dir: str | os.PathLike | None = None, initial_state: dict | None = None,
+                      progress: bool = True, log=print) -> TrainResult:
+    """Train on MNIST less the held-out slice, plus canvas re-drawings and non-digits; calibrate on the slice.
+
+    config.train_limit limits the MNIST images; the extras are added to them.
+    """
+    fit, held = split_off(train_split)
+    log(f"drawing {drawn:,} canvas re-drawings and {negatives:,} non-digits (cached in {cache_dir})")
+    extra = extras(fit, drawn, negatives, cache_dir)
+    mixed = mix_in(fit, extra, config.train_limit, config.seed)
+    result = train(replace(config, train_limit=None), mixed, test_split, initial_state=initial_state,
+                   progress=progress, log=log)
+    held_out = held_out_sets(held, cache_dir=cache_dir)
+    result.metadata["calibration"] = calibrate(result.model, held_out)
+    result.metadata["training_set"] = {
+        "mnist_images": len(fit.head(config.train_limit).labels), "canvas_redrawings": drawn,
+        "not_digits": negatives, "held_out_mnist_images": len(held.labels),
+        "held_out_drawings": len(held_out.drawn.labels), "held_out_not_digits": len(held_out.negatives)}
+    result.metadata["hyperparameters"]["train_limit"] = config.train_limit
+    return result
