@@ -6,6 +6,8 @@ import io
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -96,6 +98,15 @@ def test_slow_clients_do_not_stop_the_site(stack, mnist_test):
         assert headers.answered_or_closed() == SLOW_CLIENTS
         assert bodies.answered_or_closed() == 0
         assert probe(f"{stack.url}/healthz", 1)[0] == 1
+
+
+def test_without_a_secret_key_it_says_what_to_set(tmp_path):
+    env = servers.site_environment(tmp_path)
+    del env["DJANGO_SECRET_KEY"]
+    result = subprocess.run([sys.executable, "-m", "deploy.production"], cwd=servers.ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "DJANGO_SECRET_KEY is not set" in result.stderr
+    assert not (tmp_path / "db.sqlite3").exists()
 
 
 def children(pid: int) -> list[int]:
