@@ -113,6 +113,19 @@ def children(pid: int) -> list[int]:
     return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
+def process_group(leader: int) -> list[int]:
+    """Processes in the group `leader` leads: an nginx master's workers outlive it otherwise."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == leader:
+            members.append(int(stat.parent.name))
+    return members
+
+
 def test_when_nginx_dies_gunicorn_is_stopped_too(stack):
     """Runs last: it ends the module's stack."""
     nginx, gunicorn = None, None
@@ -123,4 +136,4 @@ def test_when_nginx_dies_gunicorn_is_stopped_too(stack):
     assert nginx and gunicorn
     os.kill(nginx, signal.SIGKILL)
     assert stack.process.wait(timeout=60) == 1
-    assert not Path(f"/proc/{gunicorn}").exists()
+    assert process_group(nginx) == [] and process_group(gunicorn) == []
