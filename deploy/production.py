@@ -89,7 +89,11 @@ def wait_for_socket(path: Path, gunicorn: subprocess.Popen) -> None:
 
 
 def supervise(processes: dict[str, subprocess.Popen]) -> int:
-    """Wait until a process exits or a signal asks to stop; then stop them all. The exit status."""
+    """Wait until a process exits or a signal asks to stop; then stop them all. The exit status.
+
+    Each process leads its own process group, stopped as a whole: an nginx master that dies
+    leaves its workers behind, still listening, and they go with the group.
+    """
     def stop(signum, frame):
         raise KeyboardInterrupt
 
@@ -105,15 +109,23 @@ def supervise(processes: dict[str, subprocess.Popen]) -> int:
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         for process in processes.values():
-            if process.poll() is None:
-                process.terminate()
+            signal_group(process, signal.SIGTERM)
         for process in processes.values():
             try:
                 process.wait(timeout=35)
             except subprocess.TimeoutExpired:
-                process.kill()
+                signal_group(process, signal.SIGKILL)
                 process.wait()
+            # The master is gone; whatever it left in its group goes too.
+            signal_group(process, signal.SIGKILL)
     return status
+
+
+def signal_group(process: subprocess.Popen, signum: int) -> None:
+    try:
+        os.killpg(process.pid, signum)
+    except ProcessLookupError:
+        pass
 
 
 def main() -> int:
@@ -135,11 +147,11 @@ def main() -> int:
         socket = run_dir / "gunicorn.sock"
         processes = {"gunicorn": subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "mnistsite.wsgi", "-c", str(DEPLOY / "gunicorn.conf.py"),
-             "--bind", f"unix:{socket}"], cwd=ROOT, env=env)}
+             "--bind", f"unix:{socket}"], cwd=ROOT, env=env, process_group=0)}
         wait_for_socket(socket, processes["gunicorn"])
         processes["nginx"] = subprocess.Popen(
             [nginx, "-e", "stderr", "-p", str(run_dir), "-c", str(run_dir / "nginx.conf"), "-g", "daemon off;"],
-            cwd=run_dir, env=env)
+            cwd=run_dir, env=env, process_group=0)
         print(f"serving http://127.0.0.1:{env.get('PORT', '8080')}/ (nginx in front of gunicorn); Ctrl-C stops",
               file=sys.stderr)
         return supervise(processes)

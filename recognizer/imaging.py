@@ -30,7 +30,7 @@ PNG_MAX_DECODED_BYTES = 16 * 1024 * 1024
 # Writers split the pixel data into chunks of 8 to 64 KiB, so a 4 MiB PNG has at most a few
 # hundred; each chunk costs Pillow a few microseconds of Python.
 PNG_MAX_CHUNKS = 4096
-# (samples per pixel) of each PNG colour type: grey, RGB, palette, grey + alpha, RGBA.
+# Samples per pixel of each PNG colour type: grey, RGB, palette, grey + alpha, RGBA.
 PNG_SAMPLES = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
 # libjpeg walks every block of the picture once per progressive scan, about 15 ms per scan at
 # 4096x4096, so the scans a JPEG may have shrink as its pixels grow: 10 at 4096x4096 (libjpeg

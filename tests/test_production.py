@@ -6,6 +6,8 @@ import io
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -98,8 +100,30 @@ def test_slow_clients_do_not_stop_the_site(stack, mnist_test):
         assert probe(f"{stack.url}/healthz", 1)[0] == 1
 
 
+def test_without_a_secret_key_it_says_what_to_set(tmp_path):
+    env = servers.site_environment(tmp_path)
+    del env["DJANGO_SECRET_KEY"]
+    result = subprocess.run([sys.executable, "-m", "deploy.production"], cwd=servers.ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "DJANGO_SECRET_KEY is not set" in result.stderr
+    assert not (tmp_path / "db.sqlite3").exists()
+
+
 def children(pid: int) -> list[int]:
     return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def process_group(leader: int) -> list[int]:
+    """Processes in the group `leader` leads: an nginx master's workers outlive it otherwise."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == leader:
+            members.append(int(stat.parent.name))
+    return members
 
 
 def test_when_nginx_dies_gunicorn_is_stopped_too(stack):
@@ -112,4 +136,4 @@ def test_when_nginx_dies_gunicorn_is_stopped_too(stack):
     assert nginx and gunicorn
     os.kill(nginx, signal.SIGKILL)
     assert stack.process.wait(timeout=60) == 1
-    assert not Path(f"/proc/{gunicorn}").exists()
+    assert process_group(nginx) == [] and process_group(gunicorn) == []
