@@ -63,7 +63,6 @@ def render_nginx_conf(run_dir: Path, env: dict[str, str]) -> str:
         "socket": str(run_dir / "gunicorn.sock"),
         "listen": f"127.0.0.1:{env.get('PORT', '8080')}",
         "static_root": str(settings.STATIC_ROOT),
-        "upstream_timeout": "30",
     }
     return PLACEHOLDER.sub(lambda match: values[match.group(1)], (DEPLOY / "nginx.conf").read_text())
 
