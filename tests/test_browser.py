@@ -513,6 +513,28 @@ def test_the_pad_and_its_controls_fit_a_small_phone(visit):
     seen.assert_clean()
 
 
+def in_viewport(page: Page, test_id: str) -> bool:
+    box = page.get_by_test_id(test_id).bounding_box()
+    viewport = page.viewport_size
+    return (box is not None and box["x"] >= 0 and box["y"] >= 0
+            and box["x"] + box["width"] <= viewport["width"] and box["y"] + box["height"] <= viewport["height"])
+
+
+def test_a_small_phone_shows_the_answer_without_scrolling(visit):
+    seen = visit(**SMALL_PHONE)
+    page = seen.page
+
+    draw_with_finger(page, ONE)
+    settled(page)
+
+    expect(page.get_by_test_id("answer-digit")).to_have_text(str(shown_top3(page)[0][0]))
+    for test_id in ("answer-digit", "status", "digit-canvas", "undo-button", "clear-button"):
+        assert in_viewport(page, test_id), test_id
+    assert page.evaluate("window.scrollY") == 0
+    save_screenshot(page, "phone-360x640-answer.png")
+    seen.assert_clean()
+
+
 MEASURE_PEN_LIFT_TO_TOP3 = """() => {
   window.penLiftTimings = [];
   let liftedAt = null;
