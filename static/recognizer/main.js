@@ -126,7 +126,10 @@ async function uploadPhoto(file) {
   dropPendingPhoto();
   const photo = new DrawingRecord(api, "upload", {
     onAnswer: (answer) => showPhoto(photo, answer),
-    onError: (error) => result.showError(`Your photo could not be used. ${error.message}`),
+    onError: (error) => {
+      pendingPhoto = null;
+      result.showError(`Your photo could not be used. ${error.message}`);
+    },
   });
   pendingPhoto = photo;
   result.showStatus("Reading your photo…", "busy");
