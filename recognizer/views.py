@@ -167,4 +167,5 @@ def drawing(request, path):
 @ensure_csrf_cookie
 def index(request):
     return render(request, "recognizer/index.html",
-                  {"max_strokes": strokes.MAX_STROKES, "max_points": strokes.MAX_POINTS})
+                  {"max_strokes": strokes.MAX_STROKES, "max_points": strokes.MAX_POINTS,
+                   "max_image_bytes": settings.MAX_IMAGE_BYTES})

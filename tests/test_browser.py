@@ -1,5 +1,6 @@
 """The drawing page in Debian's Chromium against the live server, the real model and the real database."""
 
+import io
 import json
 import statistics
 from dataclasses import dataclass, field
@@ -13,6 +14,8 @@ from PIL import Image
 from playwright.sync_api import Page, expect, sync_playwright
 
 from mlcore.render import render_strokes
+from django.conf import settings
+
 from recognizer.inference import get_predictor
 from recognizer.models import ModelVersion, Prediction
 from recognizer.views import PredictionViewSet
@@ -404,6 +407,73 @@ def test_a_photo_is_uploaded_as_a_record_of_its_own(visit, mnist_test, tmp_path)
     seen.assert_clean()
 
 
+def phone_photo(digit: np.ndarray) -> bytes:
+    """A 12-megapixel camera JPEG of `digit` on paper, over the server's byte limit: its pixels are
+    stored sideways (4000x3000) with the EXIF tag that turns them upright (3000x4000) for display."""
+    ink = np.zeros((4000, 3000), np.float32)
+    ink[900:3100, 400:2600] = np.asarray(Image.fromarray(digit).resize((2200, 2200), Image.Resampling.BICUBIC)) / 255
+    paper = np.array([214, 210, 200], np.float32)
+    # A camera's noise, which is what makes its JPEG files several megabytes.
+    noise = np.random.default_rng(0).normal(0, 8, (4000, 3000, 1))
+    upright = Image.fromarray(np.clip(paper * (1 - 0.8 * ink[..., None]) + noise, 0, 255).astype(np.uint8))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90° clockwise to show
+    buffer = io.BytesIO()
+    upright.transpose(Image.Transpose.ROTATE_90).save(buffer, "JPEG", quality=95, exif=exif)
+    return buffer.getvalue()
+
+
+def test_a_phone_photo_is_shrunk_and_turned_upright_before_upload(visit, mnist_test, tmp_path):
+    seen = visit(**PHONE)
+    page = seen.page
+    photo = tmp_path / "IMG_0001.jpg"
+    photo.write_bytes(phone_photo(mnist_test.images[0]))
+    assert photo.stat().st_size > settings.MAX_IMAGE_BYTES
+    draw_with_finger(page, ONE)
+    settled(page)
+    expect(page.get_by_test_id("answer-digit")).to_have_text("1")
+
+    page.get_by_label("Upload a photo").set_input_files(photo)
+
+    # Read by main's preprocessing and by the photo preprocessing of the photos branch alike.
+    expect(page.get_by_test_id("answer-digit")).to_have_text(str(mnist_test.labels[0]))
+    settled(page)
+    assert page.evaluate(INK_PIXELS) == 0, "the photo's answer replaces the drawing"
+    (upload,) = Prediction.objects.filter(source="upload")
+    with Image.open(upload.image.path) as stored:
+        width, height = stored.size
+    assert height > width, "the photo was not turned upright"
+    assert height / width == pytest.approx(4 / 3, rel=0.01)
+    assert shown_top3(page)[0][0] == upload.digit == mnist_test.labels[0] == 7
+    assert Prediction.objects.count() == 2
+    seen.assert_clean()
+
+
+def test_a_photo_that_fails_leaves_the_drawing(visit, tmp_path):
+    seen = visit(**DESKTOP)
+    page = seen.page
+    draw_with_mouse(page, ONE)
+    settled(page)
+    ink = page.evaluate(INK_PIXELS)
+    not_a_photo = tmp_path / "notes.jpg"
+    not_a_photo.write_text("a shopping list, not a photo")
+
+    page.get_by_label("Upload a photo").set_input_files(not_a_photo)
+
+    expect(page.get_by_test_id("status")).to_contain_text("Your photo could not be used.")
+    expect(page.get_by_test_id("status")).to_contain_text("not a PNG or JPEG image")
+    assert page.evaluate(INK_PIXELS) == ink
+    expect(page.get_by_test_id("answer-digit")).to_have_text("1")
+    (drawing,) = Prediction.objects.all()
+    assert drawing.source == "canvas"
+    draw_with_mouse(page, [(0.3, 0.2), (0.7, 0.2)])
+    settled(page)
+    drawing.refresh_from_db()
+    assert len(drawing.strokes) == 2, "the drawing's record goes on after a failed photo"
+    assert seen.errors == ["Failed to load resource: the server responded with a status of 400 (Bad Request)"]
+    assert seen.foreign_requests() == []
+
+
 def test_delete_my_drawing(visit):
     if not hasattr(PredictionViewSet, "destroy"):
         pytest.skip("DELETE /api/predictions/{id}/ comes with the security branch (contract in BRIEF.md)")
@@ -510,6 +580,28 @@ def test_the_pad_and_its_controls_fit_a_small_phone(visit):
     assert page.get_by_test_id("digit-canvas").bounding_box()["width"] >= 280
     assert not page.evaluate(HAS_HORIZONTAL_SCROLL)
     save_screenshot(page, "phone-360x640.png")
+    seen.assert_clean()
+
+
+def in_viewport(page: Page, test_id: str) -> bool:
+    box = page.get_by_test_id(test_id).bounding_box()
+    viewport = page.viewport_size
+    return (box is not None and box["x"] >= 0 and box["y"] >= 0
+            and box["x"] + box["width"] <= viewport["width"] and box["y"] + box["height"] <= viewport["height"])
+
+
+def test_a_small_phone_shows_the_answer_without_scrolling(visit):
+    seen = visit(**SMALL_PHONE)
+    page = seen.page
+
+    draw_with_finger(page, ONE)
+    settled(page)
+
+    expect(page.get_by_test_id("answer-digit")).to_have_text(str(shown_top3(page)[0][0]))
+    for test_id in ("answer-digit", "status", "digit-canvas", "undo-button", "clear-button"):
+        assert in_viewport(page, test_id), test_id
+    assert page.evaluate("window.scrollY") == 0
+    save_screenshot(page, "phone-360x640-answer.png")
     seen.assert_clean()
 
 

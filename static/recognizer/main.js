@@ -1,7 +1,9 @@
 // The drawing page: a drawing lasts from its first stroke until the canvas is emptied, and has one
-// record on the server, updated as soon as the pen lifts. A photo is a record of its own.
+// record on the server, updated as soon as the pen lifts. A photo is a record of its own, and takes
+// the drawing's place only once it has an answer: a photo that fails leaves the drawing as it was.
 
 import { PredictionsApi } from "./api.js";
+import { photoToSend } from "./photo.js";
 import { DrawingRecord } from "./record.js";
 import { ResultView } from "./result.js";
 import { Pad } from "./strokes.js";
@@ -13,18 +15,27 @@ const undoButton = document.getElementById("undo-button");
 const clearButton = document.getElementById("clear-button");
 const predictButton = document.getElementById("predict-button");
 const photoInput = document.getElementById("photo-input");
+const maxImageBytes = Number(root.dataset.maxImageBytes);
 
 // The record of the drawing or photo on show, and what it was last sent for: the pad's version, or the photo.
 let record = null;
 let latestTag = null;
 let failedTag = null;
+// The record of a photo being read, until its answer puts it on show.
+let pendingPhoto = null;
 
-const result = new ResultView(root.querySelector(".results"), { onFeedback: sendFeedback, onDelete: deleteDrawing });
+const result = new ResultView(root.querySelector(".results"), root.querySelector(".answer-line"), {
+  onFeedback: sendFeedback, onDelete: deleteDrawing,
+});
 
 const pad = new Pad(document.getElementById("pad-canvas"), {
   maxStrokes: Number(root.dataset.maxStrokes),
   maxPoints: Number(root.dataset.maxPoints),
   onStrokeStart: () => {
+    if (pendingPhoto) {
+      dropPendingPhoto();
+      result.showStatus("The photo was set aside: you went on drawing.", "idle");
+    }
     if (pad.isEmpty) {
       startRecord("canvas");
     }
@@ -37,6 +48,11 @@ const pad = new Pad(document.getElementById("pad-canvas"), {
 function startRecord(source) {
   record?.close();
   record = new DrawingRecord(api, source, { onAnswer: showAnswer, onError: showError });
+}
+
+function dropPendingPhoto() {
+  pendingPhoto?.close();
+  pendingPhoto = null;
 }
 
 function endRecord() {
@@ -106,15 +122,28 @@ function predict() {
   }
 }
 
-function uploadPhoto(file) {
-  if (!pad.clear()) {
-    return;
-  }
-  startRecord("upload");
-  latestTag = file;
-  result.markStale();
+async function uploadPhoto(file) {
+  dropPendingPhoto();
+  const photo = new DrawingRecord(api, "upload", {
+    onAnswer: (answer) => showPhoto(photo, answer),
+    onError: (error) => {
+      pendingPhoto = null;
+      result.showError(`Your photo could not be used. ${error.message}`);
+    },
+  });
+  pendingPhoto = photo;
   result.showStatus("Reading your photo…", "busy");
-  record.save(file, file);
+  const upload = await photoToSend(file, maxImageBytes);
+  photo.save(upload, upload);
+}
+
+function showPhoto(photo, answer) {
+  pendingPhoto = null;
+  endRecord();
+  pad.clear();
+  record = photo;
+  latestTag = photo;
+  result.show(answer);
 }
 
 async function sendFeedback(label) {

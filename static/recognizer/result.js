@@ -1,5 +1,6 @@
 // The result view: the answer for the drawing on show, announced through the status live region,
-// with feedback and "Delete my drawing" for the record it belongs to.
+// with feedback and "Delete my drawing" for the record it belongs to. The status and the answer's
+// digit sit in the answer line under the pad, so that a phone shows them without scrolling.
 
 const IDLE_MESSAGE = "Draw a digit to see what the model reads.";
 
@@ -39,9 +40,11 @@ export function describe(answer) {
 
 export class ResultView {
   // onFeedback(label) when the drawer says which digit it was; onDelete() for "Delete my drawing".
-  constructor(root, { onFeedback, onDelete }) {
+  constructor(root, answerLine, { onFeedback, onDelete }) {
     this.root = root;
-    this.status = root.querySelector("#status");
+    this.answerLine = answerLine;
+    this.answerDigit = answerLine.querySelector(".answer-digit");
+    this.status = answerLine.querySelector("#status");
     this.verdictDigit = root.querySelector(".verdict-digit");
     this.verdictConfidence = root.querySelector(".verdict-confidence");
     this.top3 = root.querySelector("#top3");
@@ -63,10 +66,10 @@ export class ResultView {
 
   reset(message = IDLE_MESSAGE) {
     this.answer = null;
-    this.root.dataset.state = "empty";
-    delete this.root.dataset.verdict;
+    this.#setState("empty");
     this.root.removeAttribute("aria-busy");
     this.verdictDigit.textContent = "?";
+    this.answerDigit.textContent = "";
     this.verdictConfidence.textContent = "\u00a0";
     this.top3.replaceChildren();
     this.#showChart(null, -1);
@@ -79,7 +82,7 @@ export class ResultView {
   markStale() {
     this.root.setAttribute("aria-busy", "true");
     if (this.answer) {
-      this.root.dataset.state = "stale";
+      this.#setState("stale");
       this.#setRecordEnabled(false);
     }
   }
@@ -87,9 +90,9 @@ export class ResultView {
   show(answer) {
     this.answer = answer;
     this.root.removeAttribute("aria-busy");
-    this.root.dataset.state = "shown";
-    this.root.dataset.verdict = answer.digit === null ? "not-a-digit" : "digit";
+    this.#setState("shown", answer.digit === null ? "not-a-digit" : "digit");
     this.verdictDigit.textContent = answer.digit === null ? "?" : String(answer.digit);
+    this.answerDigit.textContent = this.verdictDigit.textContent;
     this.verdictConfidence.textContent = answer.digit === null ? "\u00a0" : percent(answer.confidence);
     this.top3.replaceChildren(...answer.top3.map(guessItem));
     this.#showChart(answer.probabilities, answer.digit ?? -1);
@@ -129,6 +132,18 @@ export class ResultView {
   feedbackFailed(message) {
     this.#showFeedbackMessage(`Your answer was not saved. ${message}`, "error");
     this.#setRecordEnabled(this.isShowingCurrent);
+  }
+
+  // The results card and the answer line show the same state, and the verdict while there is one.
+  #setState(state, verdict = this.root.dataset.verdict) {
+    for (const element of [this.root, this.answerLine]) {
+      element.dataset.state = state;
+      if (state === "empty") {
+        delete element.dataset.verdict;
+      } else {
+        element.dataset.verdict = verdict;
+      }
+    }
   }
 
   #setRecordEnabled(enabled) {
