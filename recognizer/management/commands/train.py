@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import torch
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError
@@ -144,6 +145,8 @@ class Command(BaseCommand):
             model, _ = checkpoint.load(path)
         except checkpoint.CheckpointError as exc:
             raise CommandError(str(exc)) from None
+        # The new output's first weights come from the seed, so a run is repeatable.
+        torch.manual_seed(config.seed)
         return with_outputs_of(model.state_dict(), config.architecture)
 
     def active_model(self):
