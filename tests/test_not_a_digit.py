@@ -5,27 +5,37 @@ import io
 import numpy as np
 import pytest
 import torch
+from django.conf import settings
 from django.core.management import call_command
-from PIL import Image
 
 from mlcore.calibrate import choose_threshold, expected_calibration_error, fit_temperature, negative_log_likelihood
-from mlcore.data import Split
 from mlcore.drawn import digit_strokes, drawn_digits
 from mlcore.evaluate import logits_of
 from mlcore.labels import NOT_A_DIGIT
 from mlcore.negatives import GLYPHS, KINDS, not_digits
 from mlcore.predict import Predictor
+from mlcore.preprocess import to_mnist_input
 from mlcore.recipe import HELD_OUT_SEED, split_off
 from mlcore.render import render_strokes
 from recognizer.datasets import load_reviewed
+from recognizer.inference import register
 from recognizer.models import Prediction
 
 from .drawings import encode
 
 
+# The shipped checkpoint with the "not a digit" output.
+V2_PATH = settings.BASE_DIR / "models" / "mnist_cnn_v2.pt"
+
+
 @pytest.fixture(scope="module")
-def predictor(shipped_model_path):
-    return Predictor.from_checkpoint(shipped_model_path)
+def predictor():
+    return Predictor.from_checkpoint(V2_PATH)
+
+
+@pytest.fixture
+def serve_v2(db):
+    return register(V2_PATH, name="v2-under-test", activate=True)
 
 
 def test_not_digits_are_model_inputs_of_every_kind(mnist_train):
@@ -98,8 +108,6 @@ def test_the_answer_and_its_probabilities(mnist_test, predictor):
 
 
 def render_input(strokes):
-    from mlcore.preprocess import to_mnist_input
-
     centred = [[(0.25 + 0.5 * x, 0.2 + 0.6 * y) for x, y in stroke] for stroke in strokes]
     return to_mnist_input(render_strokes(centred))
 
@@ -132,7 +140,7 @@ def test_the_threshold_keeps_the_allowed_share_of_digits():
     assert choose_threshold(np.zeros(100)) == 0.5
 
 
-def test_calibration_is_stored_and_applied(shipped_model_path, predictor, mnist_test):
+def test_calibration_is_stored_and_applied(predictor, mnist_test):
     calibration = predictor.metadata["calibration"]
     assert predictor.temperature == calibration["temperature"] != 1.0
     assert calibration["held_out_nll_after"] < calibration["held_out_nll_before"]
@@ -141,15 +149,13 @@ def test_calibration_is_stored_and_applied(shipped_model_path, predictor, mnist_
     assert np.allclose(predictor.probabilities(mnist_test.images[:50]), expected, atol=1e-5)
 
 
-def test_ten_output_checkpoints_always_answer_a_digit(mnist_test):
-    from django.conf import settings
-
+def test_ten_output_checkpoints_always_answer_a_digit():
     original = Predictor.from_checkpoint(settings.BASE_DIR / "models" / "mnist_cnn.pt")
     assert original.predict(render_input(GLYPHS["#"])).digit is not None
 
 
 @pytest.mark.django_db
-def test_the_api_answers_null_for_a_letter(client):
+def test_the_api_answers_null_for_a_letter(client, serve_v2):
     image = render_strokes([[(0.25 + 0.5 * x, 0.15 + 0.7 * y) for x, y in stroke] for stroke in GLYPHS["A"]],
                            side=280)
     response = client.post("/api/predictions/", {"image": named(encode(image.convert("RGB")))})
@@ -168,7 +174,7 @@ def named(content: bytes):
 
 
 @pytest.mark.django_db
-def test_feedback_and_review_take_not_a_digit_as_label_10(client, tmp_path):
+def test_feedback_and_review_take_not_a_digit_as_label_10(client, serve_v2, tmp_path):
     image = render_strokes([[(0.3 + 0.4 * x, 0.2 + 0.6 * y) for x, y in stroke] for stroke in GLYPHS["#"]])
     created = client.post("/api/predictions/", {"image": named(encode(image.convert("RGB")))}).json()
     secret = {"HTTP_X_DRAWING_SECRET": created.get("secret", "")}
