@@ -97,6 +97,9 @@ class Command(BaseCommand):
                                            progress=progress, log=self.stdout.write)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
+        if options["start_from"] is not None and not with_reviewed:
+            result.metadata["fine_tuned_from"] = {"path": str(options["start_from"]),
+                                                  "sha256": checkpoint.file_sha256(options["start_from"])}
         out = checkpoint.save(out, result.model, result.metadata)
         self.stdout.write(self.style.SUCCESS(
             f"test accuracy {result.metadata['test_accuracy']:.4f} with {result.metadata['params']:,} parameters "
