@@ -6,12 +6,13 @@ from io import StringIO
 
 import numpy as np
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from PIL import Image
 
 from mlcore import checkpoint
-from mlcore.data import Split
-from mlcore.evaluate import evaluate
+from mlcore.data import Split, load_split
+from mlcore.evaluate import evaluate, evaluate_split
 from mlcore.train import VARIANTS
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -35,7 +36,7 @@ def call(command, *args) -> str:
 def json_run(tmp_path_factory, shipped_model_path, mnist_dir):
     report_dir = tmp_path_factory.mktemp("evaluation")
     stdout = call("evaluate", "--model", shipped_model_path, "--data-dir", mnist_dir,
-                  "--report-dir", report_dir, "--repeats", 50, "--json")
+                  "--report-dir", report_dir, "--repeats", 50, "--drawn", 100, "--not-digits", 50, "--json")
     return stdout, report_dir
 
 
@@ -43,12 +44,18 @@ def test_evaluate_json_is_one_object_with_the_summary(json_run, shipped_model_pa
     stdout, _ = json_run
     result = json.loads(stdout)  # fails if anything else is printed
 
-    _, metadata = checkpoint.load(shipped_model_path)
+    model, metadata = checkpoint.load(shipped_model_path)
     assert result["model"] == str(shipped_model_path)
     assert result["params"] == metadata["params"]
-    # The same model on the same test set: the figure training recorded must come out again.
-    assert result["accuracy"] == pytest.approx(metadata["test_accuracy"], abs=1e-6)
-    assert result["misclassified"] == round((1 - result["accuracy"]) * 10000)
+    # The same model on the same test set: the figure training recorded must come out again. Training
+    # takes the likeliest of all outputs, so reading the likeliest digit alone is never worse, and
+    # answering "not a digit" for some is never better.
+    assert evaluate_split(model, load_split(settings.MNIST_DATA_DIR, "test"))[1] == pytest.approx(
+        metadata["test_accuracy"], abs=1e-6)
+    assert result["accuracy"] <= result["digit_accuracy"] >= metadata["test_accuracy"] - 1e-6
+    assert result["misclassified"] == round((1 - result["digit_accuracy"]) * 10000)
+    assert 0 <= result["ece"] < 0.05 and 0 <= result["not_a_digit_rate"] <= 0.01
+    assert result["drawn"]["images"] == 100 and result["not_digits"]["images"] == 50
     assert 0 < result["latency"]["single_image_median_ms"] <= result["latency"]["single_image_p95_ms"]
     assert result["latency"]["batch_throughput_per_s"] > 100
     assert len(result["per_digit"]) == 10
@@ -60,7 +67,7 @@ def test_evaluate_writes_a_consistent_report(json_run):
     confusion = np.array(report["confusion"])
 
     assert confusion.shape == (10, 10) and confusion.sum() == 10000
-    assert np.trace(confusion) / 10000 == pytest.approx(report["accuracy"])
+    assert np.trace(confusion) / 10000 == pytest.approx(report["digit_accuracy"])
     assert len(report["misclassified_images"]) == report["misclassified"] == 10000 - np.trace(confusion)
     for row in report["per_digit"]:
         d = row["digit"]
@@ -71,6 +78,7 @@ def test_evaluate_writes_a_consistent_report(json_run):
         assert item["true"] != item["predicted"] and 0.1 <= item["confidence"] <= 1
     assert_valid_png(report_dir / "confusion.png")
     assert_valid_png(report_dir / "misclassified.png")
+    assert_valid_png(report_dir / "reliability.png")
 
 
 def test_evaluate_metrics_on_a_split_with_known_answers(shipped_model_path, mnist_test):

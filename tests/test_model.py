@@ -9,7 +9,7 @@ import torch
 from django.core.management import call_command
 
 from mlcore import checkpoint
-from mlcore.model import ARCHITECTURE, DigitCNN, count_parameters, model_input
+from mlcore.model import ARCHITECTURE, ARCHITECTURES, DigitCNN, count_parameters, model_input, with_outputs_of
 
 
 def metadata_for(model, **overrides) -> dict:
@@ -29,17 +29,34 @@ def fresh_model():
     return DigitCNN().eval()
 
 
-def test_parameter_count_is_under_20000(fresh_model):
-    assert count_parameters(fresh_model) <= 20000
+@pytest.mark.parametrize("architecture", list(ARCHITECTURES))
+def test_parameter_count_is_under_20000(architecture):
+    assert count_parameters(DigitCNN(architecture)) <= 20000
 
 
+@pytest.mark.parametrize("architecture, classes", [("mnist-cnn-v1", 10), ("mnist-cnn-v2", 11)])
 @pytest.mark.parametrize("batch", [1, 5])
-def test_output_is_ten_logits_per_image(fresh_model, batch):
+def test_output_is_one_logit_per_class_and_image(architecture, classes, batch):
     images = np.random.default_rng(0).integers(0, 256, (batch, 28, 28), dtype=np.uint8)
     with torch.inference_mode():
-        logits = fresh_model(model_input(images))
-    assert logits.shape == (batch, 10)
+        logits = DigitCNN(architecture).eval()(model_input(images))
+    assert logits.shape == (batch, classes)
     assert torch.isfinite(logits).all()
+
+
+def test_an_unknown_architecture_is_refused():
+    with pytest.raises(ValueError, match="architecture must be one of"):
+        DigitCNN("mnist-cnn-v9")
+
+
+def test_ten_output_weights_start_an_eleven_output_model():
+    torch.manual_seed(3)
+    original = DigitCNN("mnist-cnn-v1").eval()
+    grown = DigitCNN("mnist-cnn-v2").eval()
+    grown.load_state_dict(with_outputs_of(original.state_dict(), "mnist-cnn-v2"))
+    images = np.random.default_rng(2).integers(0, 256, (4, 28, 28), dtype=np.uint8)
+    with torch.inference_mode():
+        assert torch.allclose(grown(model_input(images))[:, :10], original(model_input(images)))
 
 
 def test_checkpoint_round_trip_keeps_weights_and_metadata(tmp_path, fresh_model):
@@ -107,7 +124,7 @@ def test_shipped_checkpoint_loads_with_complete_metadata(shipped_model_path):
     model, metadata = checkpoint.load(shipped_model_path)
 
     assert set(checkpoint.REQUIRED_METADATA) <= set(metadata)
-    assert metadata["architecture"] == ARCHITECTURE
+    assert metadata["architecture"] in ARCHITECTURES
     assert metadata["params"] == count_parameters(model) <= 20000
     assert metadata["history"] and metadata["history"][-1]["test_accuracy"] == metadata["test_accuracy"]
     assert set(metadata["data_checksums"]) == {

@@ -7,11 +7,16 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from mlcore import checkpoint
+from mlcore.data import Split
+from mlcore.labels import NOT_A_DIGIT
+from mlcore.negatives import not_digits
+from mlcore.train import TrainConfig
 from mlcore.evaluate import evaluate_split
 from mlcore.reviewed import split_holdout
 from recognizer.datasets import DatasetError, load_reviewed, reviewed_dataset
 from recognizer.inference import active_version
 from recognizer.models import ModelVersion, Prediction
+from recognizer.retraining import retrain
 
 from .reviewing import record_drawing, rotated
 
@@ -133,3 +138,31 @@ def test_retraining_from_an_exported_file_activates_above_the_floor(mnist_train,
     assert not record["fine_tuned"] and record["mnist_train_images"] == 300
     assert record["reviewed_train_images"] + record["reviewed_held_out_images"] == 40
     assert version.metadata["train_images"] == 300 + record["reviewed_train_images"]
+
+
+def test_retrain_learns_confirmed_non_digits_as_negatives(mnist_train, mnist_test, tmp_path):
+    """The function `train --with-reviewed` prints: reviewed drawings labelled 10 train the eleventh output."""
+    base = active_version()
+    base_model = checkpoint.load(base.file_path)[0]
+    reviewed = Split(np.concatenate([not_digits(40, seed=21), mnist_train.images[50000:50040]]),
+                     np.concatenate([np.full(40, NOT_A_DIGIT), mnist_train.labels[50000:50040]]))
+    outcome = retrain(TrainConfig(epochs=1, train_limit=300, threads=1), mnist_train, mnist_test.head(500), reviewed,
+                      base_version=base, base_model=base_model, holdout_fraction=0.25, calibration_drawings=20,
+                      cache_dir=tmp_path, log=lambda line: None)
+
+    model = outcome.result.model
+    assert model.classifier.out_channels == 11
+    summary = outcome.summary
+    assert summary["base_version"] == base.name and summary["mnist_train_images"] == 300
+    assert summary["reviewed_train_images"] + summary["reviewed_held_out_images"] == 80
+    assert outcome.result.metadata["train_images"] == 300 + summary["reviewed_train_images"]
+    assert outcome.result.metadata["calibration"]["temperature"] > 0
+    assert outcome.reviewed_accuracy == summary["after"]["reviewed_accuracy"]
+
+
+def test_retrain_refuses_an_empty_review(mnist_train, mnist_test):
+    base = active_version()
+    empty = Split(np.zeros((0, 28, 28), dtype=np.uint8), np.zeros(0, dtype=np.int64))
+    with pytest.raises(ValueError, match="no reviewed drawings"):
+        retrain(TrainConfig(epochs=1), mnist_train, mnist_test, empty, base_version=base,
+                base_model=checkpoint.load(base.file_path)[0])

@@ -87,3 +87,29 @@ def test_never_writes_over_a_served_model(tmp_path, shipped_model_path, mnist_di
     with pytest.raises(CommandError, match="is the file of model version 'served'; choose another --out"):
         run_train("--epochs", 1, "--train-limit", 100, "--data-dir", mnist_dir, "--out", served)
     assert served.read_bytes() == shipped_model_path.read_bytes()
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("threads", 0, "threads must be at least 1"),
+    ("threads", 2.5, "threads must be an integer"),
+    ("seed", -1, "seed must be at least 0"),
+    ("batch_size", True, "batch_size must be an integer"),
+    ("lr", 0.0, "lr must be positive"),
+    ("lr", float("nan"), "lr must be a number"),
+    ("momentum", 1.0, r"momentum must be in \[0, 1\)"),
+    ("dropout", 1.0, r"dropout must be in \[0, 1\)"),
+    ("l1", -1e-6, "l1 and l2 must be non-negative"),
+    ("architecture", "resnet", "architecture must be one of"),
+    ("elastic", "yes", "elastic must be true or false"),
+])
+def test_every_config_field_is_validated(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**{field: value})
+
+
+def test_bad_threads_are_a_command_error_in_both_training_commands(tmp_path, mnist_dir):
+    with pytest.raises(CommandError, match="threads must be at least 1"):
+        run_train("--threads", 0, "--data-dir", mnist_dir, "--out", tmp_path / "model.pt", "--no-register")
+    with pytest.raises(CommandError, match="threads must be at least 1"):
+        call_command("compare_regularization", "--threads", "0", "--data-dir", str(mnist_dir),
+                     "--report-dir", str(tmp_path), stdout=StringIO())

@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import torch
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError
@@ -99,6 +100,9 @@ class Command(BaseCommand):
                                            progress=progress, log=self.stdout.write)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
+        if options["start_from"] is not None and not with_reviewed:
+            result.metadata["fine_tuned_from"] = {"path": str(options["start_from"]),
+                                                  "sha256": checkpoint.file_sha256(options["start_from"])}
         out = checkpoint.save(out, result.model, result.metadata)
         self.stdout.write(self.style.SUCCESS(
             f"test accuracy {result.metadata['test_accuracy']:.4f} with {result.metadata['params']:,} parameters "
@@ -153,6 +157,8 @@ class Command(BaseCommand):
             model, _ = checkpoint.load(path)
         except checkpoint.CheckpointError as exc:
             raise CommandError(str(exc)) from None
+        # The new output's first weights come from the seed, so a run is repeatable.
+        torch.manual_seed(config.seed)
         return with_outputs_of(model.state_dict(), config.architecture)
 
     def active_model(self):
