@@ -34,7 +34,7 @@ BACKGROUND_WINDOW = 1 / 8
 # Shadows are reconstructed at this fraction of the working resolution, then refined at it
 # by this many steps.
 COARSE = 4
-REFINE_STEPS = 8
+REFINE_STEPS = 3
 # Light ink (chalk) is looked for only on a surface darker than this.
 DARK_SURFACE = 0.5
 # Ink must exceed this floor and the surface's own noise (in median absolute deviations).
@@ -153,20 +153,19 @@ def labelled(ink: np.ndarray, threshold: float) -> tuple[np.ndarray, int, np.nda
 
 def shadowed_background(surface: np.ndarray, window: int) -> np.ndarray:
     """The background by closing by reconstruction: a dark region (a shadow, a table) wider
-    than the window somewhere keeps its whole shape, its narrow tip included, while strokes,
-    thin everywhere, are removed. Computed at a quarter of the resolution: lighting is smooth."""
+    than the window somewhere keeps its whole shape, its narrow tip included, where a plain
+    closing would fill the tip and make it ink; strokes, thin everywhere, are removed."""
     height, width = surface.shape
     coarse = np.asarray(Image.fromarray(surface, mode="F").resize(
         (max(1, width // COARSE), max(1, height // COARSE)), Image.Resampling.BOX))
     marker = ndimage.grey_dilation(coarse, size=max(3, window // COARSE), mode="nearest")
-    marker = reconstructed(marker, coarse, sum(coarse.shape))
+    marker = reconstructed(marker, coarse)
     return np.asarray(Image.fromarray(marker, mode="F").resize((width, height), Image.Resampling.BILINEAR))
 
 
-def reconstructed(marker: np.ndarray, surface: np.ndarray, steps: int) -> np.ndarray:
-    """Reconstruction by erosion: the marker flows down, step by step, wherever the surface
-    below it lets it."""
-    for _ in range(steps):
+def reconstructed(marker: np.ndarray, surface: np.ndarray) -> np.ndarray:
+    """Reconstruction by erosion: the marker flows down wherever the surface below lets it."""
+    for _ in range(sum(surface.shape)):
         lower = np.maximum(ndimage.grey_erosion(marker, size=3, mode="nearest"), surface)
         if np.array_equal(lower, marker):
             break
@@ -180,7 +179,6 @@ def photo_ink(image: Image.Image) -> np.ndarray:
     window = max(3, round(min(grey.shape) * BACKGROUND_WINDOW))
     surface, background = dark_ink_surface(grey, window)
     background = np.minimum(background, np.maximum(shadowed_background(surface, window), surface))
-    background = reconstructed(background, surface, REFINE_STEPS)
     ink = flattened(surface, background)
     mask = digit_mask(ink)
     near_digit = ndimage.binary_dilation(mask, iterations=2)

@@ -146,7 +146,10 @@ def shadow(w: int, h: int, box: tuple[int, int, int, int], rng: np.random.Genera
     corners = {0: [(0, 0), (0, h)], 1: [(w, 0), (w, h)], 2: [(0, 0), (w, 0)], 3: [(0, h), (w, h)]}[side_of_frame]
     spread = rng.uniform(0.1, 0.3) * max(w, h)
     tip = [(reach_x - spread, reach_y - spread / 2), (reach_x + spread / 3, reach_y), (reach_x - spread / 2, reach_y + spread)]
-    ImageDraw.Draw(mask).polygon(corners + tip, fill=255)
+    points = np.array(corners + tip)
+    # In order around their middle, so the outline never crosses itself.
+    around = np.arctan2(*(points - points.mean(axis=0)).T[::-1])
+    ImageDraw.Draw(mask).polygon([tuple(p) for p in points[np.argsort(around)]], fill=255)
     mask = mask.filter(ImageFilter.GaussianBlur(rng.uniform(2, 6)))
     return 1 - rng.uniform(0.3, 0.6) * np.asarray(mask, dtype=np.float32) / 255
 
