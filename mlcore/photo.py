@@ -5,11 +5,12 @@ somewhere in the frame, and other marks (ruled lines, the paper's edge, specks) 
 So, at a bounded working resolution:
 
 1. turn the pixels upright as the EXIF orientation tag says;
-2. decide the ink's polarity (dark on paper, light on a blackboard) from which side of the
+2. decide the ink's polarity (dark on paper, light on a dark board) from which side of the
    local background the strongest marks lie;
 3. divide out the background (the lighting, shadows and paper colour), estimated by a
    morphological closing, which removes strokes thinner than its window but keeps the steps
-   of shadow edges;
+   of shadow edges, bounded by a closing by reconstruction, which keeps a shadow's narrow
+   tips that the plain closing would fill and call ink;
 4. threshold the flattened ink above the paper's own noise and pick the digit: the strongest
    group of marks clear of the frame's border, with the nearby marks that belong to it (a 5's
    detached bar), without specks or long straight lines.
@@ -35,8 +36,10 @@ BACKGROUND_WINDOW = 1 / 8
 # by this many steps.
 COARSE = 4
 REFINE_STEPS = 3
-# Light ink (chalk) is looked for only on a surface darker than this.
+# Light ink (chalk) is looked for only on a surface darker than this, and assumed on one
+# darker than a board's.
 DARK_SURFACE = 0.5
+BOARD = 0.35
 # Ink must exceed this floor and the surface's own noise (in median absolute deviations).
 MIN_INK = 0.08
 NOISE_DEVIATIONS = 8
@@ -72,12 +75,16 @@ def dark_ink_surface(grey: np.ndarray, window: int) -> tuple[np.ndarray, np.ndar
     and its background: a closing (the largest value nearby, then the smallest), which removes
     dark marks thinner than its window and keeps everything wider, shadow edges included.
 
-    The ink is on the side whose marks stand out more above the surface's noise.
+    On a dark surface the ink is on the side whose marks stand out more above the noise.
     """
     closing = ndimage.grey_closing(grey, size=window, mode="nearest")
-    opening = ndimage.grey_opening(grey, size=window, mode="nearest")
-    if float(np.median(grey)) < DARK_SURFACE and stand_out(grey - opening) > stand_out(closing - grey):
-        return 1 - grey, 1 - opening
+    surface = float(np.median(grey))
+    if surface < DARK_SURFACE:
+        opening = ndimage.grey_opening(grey, size=window, mode="nearest")
+        # Between thick chalk strokes the board itself looks like dark marks; a board this
+        # dark is a blackboard whatever the marks say.
+        if surface < BOARD or stand_out(grey - opening) > stand_out(closing - grey):
+            return 1 - grey, 1 - opening
     return grey, closing
 
 
@@ -89,7 +96,7 @@ def stand_out(marks: np.ndarray) -> float:
 
 def flattened(surface: np.ndarray, background: np.ndarray) -> np.ndarray:
     """Ink strength in [0, 1]: the surface divided by its background."""
-    return np.clip(1 - surface / np.maximum(background, 1e-3), 0, 1)
+    return np.clip((background - surface) / np.maximum(background, 1e-3), 0, 1)
 
 
 def digit_mask(ink: np.ndarray) -> np.ndarray:
