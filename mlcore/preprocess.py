@@ -85,6 +85,16 @@ def shrink(image: Image.Image) -> Image.Image:
     return image.reduce(factor)
 
 
-def to_mnist_input(image: Image.Image) -> np.ndarray:
-    """A drawing as a float32 (28, 28) array in [0, 1], bright ink on black, like MNIST."""
+def to_mnist_input(image: Image.Image, photo: bool = False) -> np.ndarray:
+    """A drawing, or with `photo` a photo of a digit, as a float32 (28, 28) array in [0, 1],
+    bright ink on black, like MNIST.
+
+    Whether an image is a photo is the sender's word (an upload), not a guess: a drawing's
+    border is its paper, a photo's is not, and a wrong guess would cost drawings accuracy.
+    """
+    if photo:
+        # Imported here: photo preprocessing needs SciPy, which drawings never load.
+        from .photo import photo_ink
+
+        return normalise(photo_ink(image))
     return normalise(ink_map(shrink(image)))

@@ -113,7 +113,8 @@ class PredictionSerializer(serializers.Serializer):
         else:
             attrs["strokes"] = None
         try:
-            attrs["mnist_input"] = to_mnist_input(attrs["image"].image)
+            attrs["mnist_input"] = to_mnist_input(attrs["image"].image,
+                                                  photo=attrs["source"] == Prediction.Source.UPLOAD)
         except BlankDrawingError as exc:
             raise serializers.ValidationError({"image": str(exc)}) from None
         return attrs

@@ -1,0 +1,59 @@
+"""Accuracy and CPU cost of reading synthetic phone photos, per variant, drawing vs photo preprocessing.
+
+    MNIST_DATA_DIR=../shared/mnist .venv/bin/python -m benchmarks.photos --count 400
+
+Photos are made from MNIST test digits (mlcore.photos_synth); the model is the shipped one.
+CPU is process time per photo, from the decoded image to the 28x28 input (JPEG decoding apart).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+
+from mlcore.data import load_split
+from mlcore.photos_synth import VARIANTS, synthetic_photos
+from mlcore.predict import Predictor
+from mlcore.preprocess import BlankDrawingError, to_mnist_input
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=400)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--model", default="models/mnist_cnn.pt")
+    args = parser.parse_args()
+
+    test = load_split(os.environ["MNIST_DATA_DIR"], "test")
+    indices = np.random.default_rng(args.seed).choice(len(test.labels), size=args.count, replace=False)
+    photos = synthetic_photos(test.images[indices], test.labels[indices], seed=args.seed)
+    images = [photo.open() for photo in photos]
+    decode = time.process_time()
+    for image in images:
+        image.load()
+    decode = (time.process_time() - decode) / len(images)
+    predictor = Predictor.from_checkpoint(args.model)
+
+    print(f"{len(photos)} photos; JPEG decoding {1000 * decode:.1f} ms CPU per photo")
+    print(f"{'preprocessing':<14}{'all':>7}" + "".join(f"{v:>11}" for v in VARIANTS) + "   CPU/photo")
+    for name, photo in (("drawing", False), ("photo", True)):
+        right, spent = [], 0.0
+        for image, item in zip(images, photos):
+            start = time.process_time()
+            try:
+                digit = predictor.predict(to_mnist_input(image, photo=photo)).digit
+            except BlankDrawingError:
+                digit = -1
+            spent += time.process_time() - start
+            right.append(digit == item.label)
+        right = np.array(right)
+        per_variant = [right[n::len(VARIANTS)].mean() for n in range(len(VARIANTS))]
+        print(f"{name:<14}{right.mean():>7.1%}" + "".join(f"{a:>11.1%}" for a in per_variant)
+              + f"   {1000 * spent / len(photos):.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,192 @@
+"""A phone photo of a digit written on paper, a whiteboard or a blackboard to an ink map of the digit.
+
+A photo is not a drawing: its paper is lit unevenly, shadows cross it, the digit is small
+somewhere in the frame, and other marks (ruled lines, the paper's edge, specks) are in it too.
+So, at a bounded working resolution:
+
+1. turn the pixels upright as the EXIF orientation tag says;
+2. decide the ink's polarity (dark on paper, light on a dark board) from which side of the
+   local background the strongest marks lie;
+3. divide out the background (the lighting, shadows and paper colour), estimated by a
+   morphological closing, which removes strokes thinner than its window but keeps the steps
+   of shadow edges, bounded by a closing by reconstruction, which keeps a shadow's narrow
+   tips that the plain closing would fill and call ink;
+4. threshold the flattened ink above the paper's own noise and pick the digit: the strongest
+   group of marks clear of the frame's border, with the nearby marks that belong to it (a 5's
+   detached bar), without specks or long straight lines.
+
+The result is an ink map like `preprocess.ink_map` gives for a drawing, so the usual MNIST
+normalisation follows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image, ImageOps
+from scipy import ndimage
+
+from .preprocess import BlankDrawingError
+
+# Longest side the photo is analysed at: the digit still spans tens of pixels, and one photo
+# costs a few tens of milliseconds.
+WORKING_SIDE = 384
+# The background window, as a fraction of the short side: wider than any pen stroke.
+BACKGROUND_WINDOW = 1 / 8
+# Shadows are reconstructed at this fraction of the working resolution, then refined at it
+# by this many steps.
+COARSE = 4
+REFINE_STEPS = 3
+# Light ink (chalk) is looked for only on a surface darker than this, and assumed on one
+# darker than a board's.
+DARK_SURFACE = 0.5
+BOARD = 0.35
+# Ink must exceed this floor and the surface's own noise (in median absolute deviations).
+MIN_INK = 0.08
+NOISE_DEVIATIONS = 8
+# Marks whose ink mass is below this fraction of the digit's are specks.
+SPECK_FRACTION = 0.04
+# Marks within this many digit sizes of the digit's box belong to it.
+NEARBY = 0.35
+# A mark this many times longer than it is thick, and longer than this fraction of the frame,
+# is a ruled line, a shadow's edge or the paper's edge.
+LINE_ELONGATION = 12.0
+LINE_EXTENT = 0.3
+# The digit's marks must be this much stronger than such lines: ruled lines are fainter than
+# the pen, and a pen stroke crossing one must not be joined to it.
+ABOVE_LINES = 1.3
+# ... unless that would drop marks this strong relative to the strongest: a paper's edge is no
+# ruled line and may be darker than the pen.
+STRONGEST_SHARE = 0.6
+
+
+def upright_grey(image: Image.Image) -> np.ndarray:
+    """The photo as upright greyscale in [0, 1], its long side at most WORKING_SIDE."""
+    grey = ImageOps.exif_transpose(image.convert("RGB") if image.mode not in ("L", "RGB") else image)
+    grey = grey.convert("L")
+    scale = WORKING_SIDE / max(grey.size)
+    if scale < 1:
+        size = (max(1, round(grey.width * scale)), max(1, round(grey.height * scale)))
+        grey = grey.resize(size, Image.Resampling.BOX)
+    return ndimage.uniform_filter(np.asarray(grey, dtype=np.float32) / 255, 3, mode="nearest")
+
+
+def dark_ink_surface(grey: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """The photo with its ink darker than the surface (inverted when the ink is light, chalk),
+    and its background: a closing (the largest value nearby, then the smallest), which removes
+    dark marks thinner than its window and keeps everything wider, shadow edges included.
+
+    On a dark surface the ink is on the side whose marks stand out more above the noise.
+    """
+    closing = ndimage.grey_closing(grey, size=window, mode="nearest")
+    surface = float(np.median(grey))
+    if surface < DARK_SURFACE:
+        opening = ndimage.grey_opening(grey, size=window, mode="nearest")
+        # Between thick chalk strokes the board itself looks like dark marks; a board this
+        # dark is a blackboard whatever the marks say.
+        if surface < BOARD or stand_out(grey - opening) > stand_out(closing - grey):
+            return 1 - grey, 1 - opening
+    return grey, closing
+
+
+def stand_out(marks: np.ndarray) -> float:
+    """How much the marks exceed the noise: their total above the noise floor."""
+    floor = 3 * float(np.median(marks[::4, ::4])) + MIN_INK / 2
+    return float(np.clip(marks - floor, 0, None).sum())
+
+
+def flattened(surface: np.ndarray, background: np.ndarray) -> np.ndarray:
+    """Ink strength in [0, 1]: the surface divided by its background."""
+    return np.clip((background - surface) / np.maximum(background, 1e-3), 0, 1)
+
+
+def digit_mask(ink: np.ndarray) -> np.ndarray:
+    """The pixels of the digit's marks: the main mark and what belongs to it."""
+    sample = ink[::4, ::4]
+    noise = float(np.median(np.abs(sample - np.median(sample))))
+    threshold = max(NOISE_DEVIATIONS * noise, MIN_INK)
+    marks, count, lines = labelled(ink, threshold)
+    if lines.any() and not lines[1:].all():
+        # Only lines fainter than the other marks are ruled lines; a paper's edge can be darker.
+        line_ink = ABOVE_LINES * float(np.percentile(ink[lines[marks]], 90))
+        if line_ink < STRONGEST_SHARE * float(np.percentile(ink[~lines[marks] & (marks > 0)], 95)):
+            marks, count, lines = labelled(ink, max(threshold, line_ink))
+    if count == 0:
+        raise BlankDrawingError("the photo is blank: no ink found")
+    index = np.arange(1, count + 1)
+    mass = ndimage.sum_labels(ink, marks, index)
+    boxes = ndimage.find_objects(marks)
+    height, width = ink.shape
+
+    candidates = []
+    for label, (rows, cols), weight in zip(index, boxes, mass):
+        if lines[label]:
+            continue
+        at_border = rows.start == 0 or cols.start == 0 or rows.stop == height or cols.stop == width
+        centre_y, centre_x = (rows.start + rows.stop) / 2 / height, (cols.start + cols.stop) / 2 / width
+        # People aim the camera at the digit: between equal marks, the one nearer the centre.
+        centrality = 1 - 0.5 * np.hypot(centre_y - 0.5, centre_x - 0.5)
+        candidates.append((not at_border, weight * centrality, label))
+    if not candidates:
+        raise BlankDrawingError("the photo holds no mark that looks like a digit")
+    main_clear, _, main = max(candidates)
+    rows, cols = boxes[main - 1]
+    reach = NEARBY * max(rows.stop - rows.start, cols.stop - cols.start)
+    keep = [main]
+    for clear, _, label in candidates:
+        if label == main or (main_clear and not clear) or mass[label - 1] < SPECK_FRACTION * mass[main - 1]:
+            continue
+        other_rows, other_cols = boxes[label - 1]
+        gap_y = max(rows.start - other_rows.stop, other_rows.start - rows.stop, 0)
+        gap_x = max(cols.start - other_cols.stop, other_cols.start - cols.stop, 0)
+        if max(gap_y, gap_x) <= reach:
+            keep.append(label)
+    return np.isin(marks, keep)
+
+
+def labelled(ink: np.ndarray, threshold: float) -> tuple[np.ndarray, int, np.ndarray]:
+    """Connected marks above the threshold, their count, and which of them (by label; 0 is
+    the surface) are long thin lines."""
+    marks, count = ndimage.label(ink > threshold, structure=np.ones((3, 3)))
+    height, width = ink.shape
+    area = np.bincount(marks.ravel(), minlength=count + 1)
+    lines = np.zeros(count + 1, dtype=bool)
+    for label, (rows, cols) in enumerate(ndimage.find_objects(marks), start=1):
+        extent_y, extent_x = rows.stop - rows.start, cols.stop - cols.start
+        length = max(extent_y, extent_x)
+        lines[label] = (length * length > LINE_ELONGATION * area[label]
+                        and (extent_x > LINE_EXTENT * width or extent_y > LINE_EXTENT * height))
+    return marks, count, lines
+
+
+def shadowed_background(surface: np.ndarray, window: int) -> np.ndarray:
+    """The background by closing by reconstruction: a dark region (a shadow, a table) wider
+    than the window somewhere keeps its whole shape, its narrow tip included, where a plain
+    closing would fill the tip and make it ink; strokes, thin everywhere, are removed."""
+    height, width = surface.shape
+    coarse = np.asarray(Image.fromarray(surface, mode="F").resize(
+        (max(1, width // COARSE), max(1, height // COARSE)), Image.Resampling.BOX))
+    marker = ndimage.grey_dilation(coarse, size=max(3, window // COARSE), mode="nearest")
+    marker = reconstructed(marker, coarse)
+    return np.asarray(Image.fromarray(marker, mode="F").resize((width, height), Image.Resampling.BILINEAR))
+
+
+def reconstructed(marker: np.ndarray, surface: np.ndarray) -> np.ndarray:
+    """Reconstruction by erosion: the marker flows down wherever the surface below lets it."""
+    for _ in range(sum(surface.shape)):
+        lower = np.maximum(ndimage.grey_erosion(marker, size=3, mode="nearest"), surface)
+        if np.array_equal(lower, marker):
+            break
+        marker = lower
+    return marker
+
+
+def photo_ink(image: Image.Image) -> np.ndarray:
+    """The digit's ink in [0, 1] over the upright working-resolution photo, zero elsewhere."""
+    grey = upright_grey(image)
+    window = max(3, round(min(grey.shape) * BACKGROUND_WINDOW))
+    surface, background = dark_ink_surface(grey, window)
+    background = np.minimum(background, np.maximum(shadowed_background(surface, window), surface))
+    ink = flattened(surface, background)
+    mask = digit_mask(ink)
+    near_digit = ndimage.binary_dilation(mask, iterations=2)
+    return np.where(near_digit, ink, 0).astype(np.float32)
