@@ -82,14 +82,16 @@ def test_multipart_png_answers_every_field(client, seven, isolated_media):
         assert served.format == "PNG" and served.tobytes() == render(seven).tobytes()
 
 
-def test_json_data_url_and_jpeg(client, seven):
+def test_a_json_data_url_is_read(client, seven):
     response = post_json(client, {"image": data_url(png(seven)), "source": "canvas"})
     assert response.status_code == 201 and response.json()["digit"] == 7
-    jpeg = encode(render(seven), "JPEG")
-    response = post_file(client, jpeg, name="photo.jpg")
+    assert Prediction.objects.get().source == "canvas"
+
+
+def test_a_jpeg_is_read_and_stored_as_jpeg(client, seven):
+    response = post_file(client, encode(render(seven), "JPEG"), name="photo.jpg")
     assert response.status_code == 201 and response.json()["digit"] == 7
     assert url_path(response.json()["image_url"]).endswith(".jpg")
-    assert Prediction.objects.filter(source="canvas").count() == 1
 
 
 @pytest.mark.parametrize("style", [
@@ -164,10 +166,14 @@ def test_malformed_json_is_400(client):
     assert response.status_code == 400 and "JSON" in response.json()["error"]
 
 
-def test_oversized_image_and_body(client, seven, settings, isolated_media):
+def test_an_image_over_the_byte_limit_is_a_400(client, seven, settings, isolated_media):
     settings.MAX_IMAGE_BYTES = 2000
     response = post_file(client, png(seven, Style(canvas=1000, digit_size=800)))
     assert response.status_code == 400 and "limit" in response.json()["error"]
+    assert Prediction.objects.count() == 0 and files_in(isolated_media) == []
+
+
+def test_a_body_over_the_request_limit_is_a_413(client, seven, settings, isolated_media):
     settings.MAX_REQUEST_BYTES = 1000
     response = post_json(client, {"image": data_url(png(seven))})
     assert response.status_code == 413 and "limit" in response.json()["error"]
@@ -222,32 +228,56 @@ def test_deleting_a_prediction_deletes_its_drawing(client, seven, isolated_media
     assert files_in(isolated_media) == []
 
 
-def test_feedback_and_detail(client, mnist_test):
-    created = [post_file(client, png(mnist_test.images[i])) for i in range(2)]
-    ids = [response.json()["id"] for response in created]
-    response = client.post(f"{URL}{ids[0]}/feedback/", {"label": 1}, content_type="application/json",
-                           headers=owner(created[0]))
+@pytest.fixture
+def created(client, mnist_test):
+    return post_file(client, png(mnist_test.images[0]))
+
+
+def post_feedback(client, created, payload, prediction_id=None):
+    return client.post(f"{URL}{prediction_id or created.json()['id']}/feedback/", payload,
+                       content_type="application/json", headers=owner(created))
+
+
+def test_feedback_is_stored_as_the_drawers_word_not_reviewed_truth(client, created):
+    response = post_feedback(client, created, {"label": 1})
     assert response.status_code == 200 and response.json()["reported_label"] == 1
     assert "secret" not in response.json()   # shown only when the prediction is created
-    assert Prediction.objects.get(pk=ids[0]).reported_label == 1
-    assert Prediction.objects.get(pk=ids[0]).true_label is None   # a drawer's word is not reviewed truth
-    for bad in ({"label": 11}, {"label": "seven"}, {}):
-        response = client.post(f"{URL}{ids[0]}/feedback/", bad, content_type="application/json",
-                               headers=owner(created[0]))
-        assert response.status_code == 400 and response.json()["error"]
-    assert client.post(f"{URL}{uuid.uuid4()}/feedback/", {"label": 1}, content_type="application/json",
-                       headers=owner(created[0])).status_code == 404
+    stored = Prediction.objects.get(pk=created.json()["id"])
+    assert stored.reported_label == 1 and stored.true_label is None
 
-    detail = client.get(f"{URL}{ids[1]}/", headers=owner(created[1])).json()
-    assert detail["id"] == ids[1] and detail["digit"] == mnist_test.labels[1] and "secret" not in detail
+
+@pytest.mark.parametrize("bad", [{"label": 11}, {"label": "seven"}, {}])
+def test_bad_feedback_is_a_400(client, created, bad):
+    response = post_feedback(client, created, bad)
+    assert response.status_code == 400 and response.json()["error"]
+    assert Prediction.objects.get(pk=created.json()["id"]).reported_label is None
+
+
+def test_feedback_on_a_missing_prediction_is_a_404(client, created):
+    assert post_feedback(client, created, {"label": 1}, prediction_id=uuid.uuid4()).status_code == 404
+
+
+def test_the_owner_reads_the_prediction_without_its_secret(client, created, mnist_test):
+    detail = client.get(f"{URL}{created.json()['id']}/", headers=owner(created)).json()
+    assert detail["id"] == created.json()["id"] and detail["digit"] == mnist_test.labels[0]
+    assert "secret" not in detail
+
+
+def test_an_id_that_is_not_a_uuid_is_a_404(client):
     assert client.get(f"{URL}not-a-uuid/").status_code == 404
 
 
-def test_health_and_schema(client):
+def test_health_is_ok_with_a_model_and_a_database(client):
     response = client.get("/healthz")
     assert response.status_code == 200 and response.json()["status"] == "ok"
+
+
+def test_the_schema_describes_the_api(client):
     schema = client.get("/api/schema/")
     assert schema.status_code == 200 and b"/api/predictions/" in schema.content
+
+
+def test_the_api_docs_need_no_cdn(client):
     docs = client.get("/api/docs/")
     assert docs.status_code == 200 and b"cdn" not in docs.content.lower()
 
