@@ -70,7 +70,7 @@ def confusion_table(counts: dict[tuple[int, int], int]) -> list[dict]:
             colour, largest = ("39,174,96", largest_right) if true == predicted else ("192,57,43", largest_wrong)
             cells.append({"count": count, "predicted": predicted,
                           "background": f"rgba({colour},{0.1 + 0.6 * count / largest:.2f})" if count else ""})
-        table.append({"true": label_name(true), "cells": cells, "total": sum(cell["count"] for cell in cells)})
+        table.append({"true": true, "name": label_name(true), "cells": cells, "total": sum(cell["count"] for cell in cells)})
     return table
 
 
@@ -78,7 +78,8 @@ def confused_pairs(predictions: PredictionQuerySet, counts: dict[tuple[int, int]
                    examples: int = 4) -> list[dict]:
     """The most frequent mistakes (true -> predicted), each with its newest few drawings."""
     mistakes = sorted(((n, t, p) for (t, p), n in counts.items() if t != p), key=lambda item: (-item[0], item[1:]))
-    return [{"true": label_name(true), "predicted": label_name(predicted), "count": count,
+    return [{"true": true, "predicted": predicted, "true_name": label_name(true),
+             "predicted_name": label_name(predicted), "count": count,
              "examples": list(predictions.filter(true_label=true, answered_label=predicted)
                               .order_by("-created_at")[:examples])}
             for count, true, predicted in mistakes[:limit]]

@@ -211,7 +211,7 @@ def test_feedback_list_and_detail(client, mnist_test):
     assert response.status_code == 200 and response.json()["reported_label"] == 1
     assert Prediction.objects.get(pk=ids[0]).reported_label == 1
     assert Prediction.objects.get(pk=ids[0]).true_label is None   # a drawer's word is not reviewed truth
-    for bad in ({"label": 10}, {"label": "seven"}, {}):
+    for bad in ({"label": 11}, {"label": "seven"}, {}):
         response = client.post(f"{URL}{ids[0]}/feedback/", bad, content_type="application/json")
         assert response.status_code == 400 and response.json()["error"]
     assert client.post(f"{URL}{uuid.uuid4()}/feedback/", {"label": 1},
