@@ -13,6 +13,7 @@ from django.db import IntegrityError, connection
 from PIL import Image
 
 from mlcore import checkpoint
+from mlcore.labels import NOT_A_DIGIT
 from recognizer.inference import get_predictor
 from recognizer.models import ModelVersion, Prediction
 from recognizer.throttles import PredictionRateThrottle
@@ -244,6 +245,11 @@ def test_feedback_is_stored_as_the_drawers_word_not_reviewed_truth(client, creat
     assert "secret" not in response.json()   # shown only when the prediction is created
     stored = Prediction.objects.get(pk=created.json()["id"])
     assert stored.reported_label == 1 and stored.true_label is None
+
+
+def test_feedback_can_say_it_is_not_a_digit(client, created):
+    assert post_feedback(client, created, {"label": NOT_A_DIGIT}).status_code == 200
+    assert Prediction.objects.get(pk=created.json()["id"]).reported_label == NOT_A_DIGIT
 
 
 @pytest.mark.parametrize("bad", [{"label": 11}, {"label": "seven"}, {}])

@@ -28,8 +28,9 @@ class Command(BaseCommand):
         parser.add_argument("--report-dir", type=Path, default=settings.BASE_DIR / "reports" / "levers")
 
     def handle(self, *args, **options):
-        budget = training_config(options, epochs=options["epochs"] or 1, train_limit=options["train_limit"] or 6000,
-                                 threads=options["threads"] or 1, architecture="mnist-cnn-v2")
+        defaults = {"epochs": 1, "train_limit": 6000, "threads": 1}
+        budget = training_config(options, architecture="mnist-cnn-v2",
+                                 **{name: value for name, value in defaults.items() if options[name] is None})
         try:
             start, _ = checkpoint.load(options["start_from"])
             train_split = load_split(options["data_dir"], "train")

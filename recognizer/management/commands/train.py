@@ -71,8 +71,8 @@ class Command(BaseCommand):
         fine_tune = (with_reviewed and not options["from_scratch"]) or options["start_from"] is not None
         defaults = TrainConfig()
         config = training_config(
-            options, epochs=options["epochs"] or (FINE_TUNE_EPOCHS if fine_tune else defaults.epochs),
-            lr=options["lr"] or (FINE_TUNE_LR if fine_tune else defaults.lr))
+            options, epochs=first_given(options["epochs"], FINE_TUNE_EPOCHS if fine_tune else defaults.epochs),
+            lr=first_given(options["lr"], FINE_TUNE_LR if fine_tune else defaults.lr))
         if options["canvas_drawings"] < 0 or options["not_digits"] < 0:
             raise CommandError("--canvas-drawings and --not-digits must be at least 0")
         try:
@@ -186,6 +186,10 @@ class Command(BaseCommand):
         for label, key in rows:
             before, after = summary["before"][key], summary["after"][key]
             self.stdout.write(f"{label:<28}{format_accuracy(before):>24}{format_accuracy(after):>10}")
+
+
+def first_given(value, default):
+    return default if value is None else value
 
 
 def format_accuracy(value: float | None) -> str:
