@@ -110,8 +110,11 @@ class PredictionSerializer(serializers.Serializer):
     def validate(self, attrs):
         if "strokes" in attrs:
             attrs["image"] = strokes.render(attrs["strokes"])
-        else:
+        elif "image" in attrs:
             attrs["strokes"] = None
+        else:
+            # A form field sent empty (`image=`) reaches here as no field at all.
+            raise serializers.ValidationError({"image": "the image is empty; send a PNG or JPEG, or `strokes`"})
         try:
             attrs["mnist_input"] = to_mnist_input(attrs["image"].image,
                                                   photo=attrs["source"] == Prediction.Source.UPLOAD)

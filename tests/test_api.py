@@ -132,6 +132,7 @@ BAD_INPUTS = {
     "blank": (lambda d: {"image": _named(encode(Image.new("RGB", (280, 280), "white")), "blank.png")}, "blank"),
     "wrong field": (lambda d: {"file": _named(png(d), "d.png")}, "image"),
     "missing field": (lambda d: {}, "send the drawing as `image` (a PNG or JPEG) or as `strokes`"),
+    "empty form field": (lambda d: {"image": ""}, "the image is empty"),
     "bad source": (lambda d: {"image": _named(png(d), "d.png"), "source": "fax"}, "source"),
 }
 
