@@ -522,8 +522,11 @@ def test_not_a_digit_is_a_normal_answer(visit):
 
 
 def axe_violations(page: Page) -> list[str]:
+    # Colours are judged as they settle: halfway through a transition (a pressed button turning
+    # green) a text's contrast is neither its before nor its after.
+    page.evaluate("() => Promise.all(document.getAnimations().map((animation) => animation.finished))")
     results = Axe().run(page)
-    return [f"{violation['id']}: {violation['help']} ({len(violation['nodes'])} elements)"
+    return [f"{violation['id']}: {violation['help']} ({', '.join(str(node['target']) for node in violation['nodes'])})"
             for violation in results.response["violations"]]
 
 
