@@ -238,9 +238,16 @@ def set_summary(evaluation: Evaluation) -> dict:
             "weakest_digits": evaluation.weakest()}
 
 
+# The evaluation sets of other hands beside MNIST test, each reported under its name (null when left out).
+HAND_SETS = ("drawn", "styled")
+
+
 def report_data(evaluation: Evaluation, latency: Latency, model_path: str | os.PathLike,
-                params: int, drawn: Evaluation | None = None, not_digits: dict | None = None) -> dict:
-    """Accuracy counts a "not a digit" answer as wrong; digit_accuracy reads the best digit regardless."""
+                params: int, hands: dict[str, Evaluation] | None = None, not_digits: dict | None = None) -> dict:
+    """Accuracy counts a "not a digit" answer as wrong; digit_accuracy reads the best digit regardless.
+
+    `hands` holds the evaluations of HAND_SETS, by name."""
+    hands = hands or {}
     return {
         "model": str(model_path),
         "params": params,
@@ -252,7 +259,7 @@ def report_data(evaluation: Evaluation, latency: Latency, model_path: str | os.P
         "misclassified": len(evaluation.misclassified),
         "not_a_digit_rate": evaluation.null_rate,
         "weakest_digits": evaluation.weakest(),
-        "drawn": None if drawn is None else set_summary(drawn),
+        **{name: set_summary(hands[name]) if name in hands else None for name in HAND_SETS},
         "not_digits": not_digits,
         "per_digit": evaluation.per_digit(),
         "confusion": evaluation.confusion.tolist(),
@@ -266,12 +273,12 @@ def report_data(evaluation: Evaluation, latency: Latency, model_path: str | os.P
 
 
 def write_report(evaluation: Evaluation, latency: Latency, split: Split, report_dir: str | os.PathLike,
-                 model_path: str | os.PathLike, params: int, drawn: Evaluation | None = None,
+                 model_path: str | os.PathLike, params: int, hands: dict[str, Evaluation] | None = None,
                  not_digits: dict | None = None) -> dict[str, Path]:
     """report.json, confusion.png, misclassified.png and reliability.png in report_dir; their paths by kind."""
     report_dir = Path(report_dir)
-    data = report_data(evaluation, latency, model_path, params, drawn, not_digits)
-    sets = {"MNIST test": evaluation, **({"drawn": drawn} if drawn is not None else {})}
+    data = report_data(evaluation, latency, model_path, params, hands, not_digits)
+    sets = {"MNIST test": evaluation, **(hands or {})}
     return {
         "report": write_atomically(report_dir / "report.json", json.dumps(data, indent=2).encode() + b"\n"),
         "confusion": save_confusion_matrix(evaluation, report_dir / "confusion.png"),

@@ -1,9 +1,9 @@
 """The lever study: which training change reads canvas drawings better, each measured alike.
 
-Every lever trains the same `mnist-cnn-v2` network from the same seed, for the same epochs, on
-the same MNIST images and generated non-digits; only the lever changes. All are measured on the
-held-out slice of the MNIST training set (its digits, their canvas re-drawings, non-digits made
-from them), never tuned on the MNIST test set, whose accuracy is only reported.
+Every lever trains the same network from the same seed, for the same epochs, on the same MNIST
+images and generated non-digits; only the lever changes. All are measured on the held-out slice
+of the MNIST training set (its digits, their canvas re-drawings, digits in other styles,
+non-digits made from them), never tuned on the MNIST test set, whose accuracy is only reported.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from .augment import stroke_width
 from .data import Split
 from .files import write_atomically
-from .model import model_input
+from .model import ARCHITECTURE, model_input
 from .predict import Predictor
 from .recipe import held_out_sets, split_off, train_with_extras
 from .train import TrainConfig
@@ -29,7 +29,8 @@ LEVERS = {
     "stroke-width augmentation": {"stroke_width": True},
     "elastic distortions": {"elastic": True},
     "canvas re-drawings of training digits": {"drawn": True},
-    "all three": {"stroke_width": True, "elastic": True, "drawn": True},
+    "digits in other writing styles": {"styled": True},
+    "all four": {"stroke_width": True, "elastic": True, "drawn": True, "styled": True},
 }
 
 
@@ -53,40 +54,42 @@ def measure(predictor: Predictor, held_out, test_split: Split) -> dict:
     return {
         "held_out_mnist_accuracy": accuracy(held_out.mnist),
         "held_out_drawn_accuracy": accuracy(held_out.drawn),
+        "held_out_styled_accuracy": accuracy(held_out.styled),
         "held_out_not_digits_null": float(predictor.is_not_a_digit(predictor.scores(held_out.negatives)[1]).mean()),
         "held_out_digits_null": float(np.concatenate([
-            predictor.is_not_a_digit(predictor.scores(s.images)[1]) for s in (held_out.mnist, held_out.drawn)]).mean()),
+            predictor.is_not_a_digit(predictor.scores(s.images)[1]) for s in (held_out.mnist, held_out.drawn, held_out.styled)]).mean()),
         "mnist_test_accuracy": accuracy(test_split),
     }
 
 
 def run_levers(train_split: Split, test_split: Split, report_dir: str | os.PathLike, *, epochs: int,
-               train_limit: int, drawn: int, negatives: int, seed: int = 1, threads: int | None = 1,
-               cache_dir: str | os.PathLike | None = None, initial_state: dict | None = None,
-               lr: float = TrainConfig.lr, log=print) -> list[dict]:
+               train_limit: int, drawn: int, styled: int, negatives: int, architecture: str = ARCHITECTURE,
+               seed: int = 1, threads: int | None = 1, cache_dir: str | os.PathLike | None = None,
+               initial_state: dict | None = None, lr: float = TrainConfig.lr, log=print) -> list[dict]:
     """Train one model per lever with the same budget; write levers.json and levers.md to report_dir."""
     held_out = held_out_sets(split_off(train_split)[1], cache_dir=cache_dir)
     rows = []
     for name, lever in LEVERS.items():
         log(f"--- {name}")
-        config = TrainConfig(architecture="mnist-cnn-v2", epochs=epochs, seed=seed, threads=threads,
+        config = TrainConfig(architecture=architecture, epochs=epochs, seed=seed, threads=threads,
                              train_limit=train_limit, lr=lr, elastic=lever.get("elastic", False),
                              stroke_width=lever.get("stroke_width", False))
         result = train_with_extras(config, train_split, test_split, drawn=drawn if lever.get("drawn") else 0,
-                                   negatives=negatives, cache_dir=cache_dir, initial_state=initial_state,
+                                   styled=styled if lever.get("styled") else 0, negatives=negatives,
+                                   cache_dir=cache_dir, initial_state=initial_state,
                                    progress=False, log=log)
         predictor = Predictor(result.model, result.metadata)
         rows.append({"lever": name, **measure(predictor, held_out, test_split),
                      "training_seconds": result.metadata["training_seconds"]})
         log(json.dumps(rows[-1]))
-        if name == "all three":
-            rows.append({"lever": "all three + test-time thickness averaging (3 passes)",
+        if name == "all four":
+            rows.append({"lever": "all four + test-time thickness averaging (3 passes)",
                          **measure(ThicknessTTA(result.model, result.metadata), held_out, test_split),
                          "training_seconds": result.metadata["training_seconds"]})
             log(json.dumps(rows[-1]))
     report_dir = Path(report_dir)
-    budget = {"epochs": epochs, "mnist_images": train_limit, "canvas_redrawings": drawn, "not_digits": negatives,
-              "seed": seed, "threads": threads, "lr": lr, "fine_tuned": initial_state is not None}
+    budget = {"architecture": architecture, "epochs": epochs, "mnist_images": train_limit, "canvas_redrawings": drawn,
+              "styled_digits": styled, "not_digits": negatives, "seed": seed, "threads": threads, "lr": lr, "fine_tuned": initial_state is not None}
     write_atomically(report_dir / "levers.json", json.dumps({"budget": budget, "levers": rows}, indent=2).encode())
     write_atomically(report_dir / "levers.md", markdown(rows, budget).encode())
     return rows
@@ -94,19 +97,21 @@ def run_levers(train_split: Split, test_split: Split, report_dir: str | os.PathL
 
 def markdown(rows: list[dict], budget: dict) -> str:
     lines = [
-        f"Each lever: `mnist-cnn-v2` "
+        f"Each lever: `{budget['architecture']}` "
         f"{'fine-tuned from the shipped v1 weights' if budget['fine_tuned'] else 'from scratch'} (peak lr "
         f"{budget['lr']}), seed {budget['seed']}, {budget['epochs']} epoch(s) on "
         f"{budget['mnist_images']:,} MNIST training images and {budget['not_digits']:,} generated non-digits "
-        f"(plus {budget['canvas_redrawings']:,} canvas re-drawings where that is the lever), {budget['threads']} "
+        f"(plus {budget['canvas_redrawings']:,} canvas re-drawings or {budget['styled_digits']:,} styled digits "
+        f"where that is the lever), {budget['threads']} "
         "thread. Measured on the held-out slice of the training set; MNIST test only reported.",
         "",
-        "| lever | held-out MNIST | held-out re-drawn | held-out non-digits null | held-out digits null "
-        "| MNIST test | training |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| lever | held-out MNIST | held-out re-drawn | held-out styled | held-out non-digits null "
+        "| held-out digits null | MNIST test | training |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(f"| {r['lever']} | {r['held_out_mnist_accuracy']:.2%} | {r['held_out_drawn_accuracy']:.2%} | "
+                     f"{r['held_out_styled_accuracy']:.2%} | "
                      f"{r['held_out_not_digits_null']:.1%} | {r['held_out_digits_null']:.2%} | "
                      f"{r['mnist_test_accuracy']:.2%} | {r['training_seconds']:.0f} s |")
     return "\n".join(lines) + "\n"

@@ -1,13 +1,14 @@
 """Drawings that are not one digit, generated: the negatives the "not a digit" output learns from.
 
-Five kinds, in equal shares: capital letters and symbols written as pen strokes, shapes,
-scribbles, and numbers of two or three digits side by side. Every drawing goes through the
-page's pen (`render.render_strokes`) and the site's preprocessing (`preprocess.to_mnist_input`)
+Six kinds, in equal shares: letters (capital and small) and symbols written as pen strokes,
+shapes, scribbles, numbers of two or three digits side by side, and short words. Every drawing
+goes through the page's pen (`render.render_strokes`) and the site's preprocessing (`preprocess.to_mnist_input`)
 with a varied pen width, size, place, slant and wobble, like a person's drawing.
 
 Left out on purpose, because a person drawing them makes a digit: O and a circle (0), I and a
-vertical bar (1). S, Z, B and G are kept in their letter forms (a curved S, a Z with sharp
-corners, a B with a straight back, a G with its bar); they are the closest to digits there are.
+vertical bar (1), a slash (1), small l, o, b, g, q and z (1, 0, 6, 9, 9, 2). S, Z, B and G are
+kept in their letter forms (a curved S, a Z with sharp corners, a B with a straight back, a G
+with its bar); they are the closest to digits there are.
 """
 
 from __future__ import annotations
@@ -15,15 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from .drawn import digit_strokes, draw, place
-
-Stroke = list[tuple[float, float]]
-
-
-def arc(cx: float, cy: float, rx: float, ry: float, start: float, end: float, steps: int = 12) -> Stroke:
-    """Points on an elliptic arc, angles in degrees, 0 at the right, counting clockwise on screen (y down)."""
-    angles = np.radians(np.linspace(start, end, steps))
-    return [(cx + rx * np.cos(a), cy + ry * np.sin(a)) for a in angles]
-
+from .hand import Stroke, arc, deform
+from .styles import STYLES
 
 # Letters and symbols in a unit box, (x, y) with y downwards, one list of strokes each.
 GLYPHS: dict[str, list[Stroke]] = {
@@ -70,21 +64,26 @@ GLYPHS: dict[str, list[Stroke]] = {
     ">": [[(0.1, 0), (0.9, 0.5), (0.1, 1)]],
     "€": [arc(0.55, 0.5, 0.4, 0.5, -45, -315, 14), [(0.05, 0.4), (0.6, 0.4)], [(0.05, 0.6), (0.6, 0.6)]],
     "π": [[(0.0, 0.1), (1.0, 0.1)], [(0.3, 0.1), (0.25, 1)], [(0.7, 0.1), (0.75, 1)]],
+    "e": [[(0.1, 0.55), (0.9, 0.55)] + arc(0.5, 0.55, 0.4, 0.45, 0, -320, 14)],
+    "f": [arc(0.7, 0.2, 0.2, 0.2, -30, -180, 6) + [(0.5, 1)], [(0.2, 0.45), (0.8, 0.45)]],
+    "h": [[(0.15, 0), (0.15, 1)], [(0.15, 0.65)] + arc(0.5, 0.65, 0.35, 0.3, 180, 360, 8) + [(0.85, 1)]],
+    "k": [[(0.2, 0), (0.2, 1)], [(0.8, 0.35), (0.2, 0.7)], [(0.4, 0.6), (0.85, 1)]],
+    "m": [[(0.05, 0.3), (0.05, 1)], [(0.05, 0.55)] + arc(0.27, 0.55, 0.22, 0.25, 180, 360, 6) + [(0.49, 1)],
+          [(0.49, 0.55)] + arc(0.72, 0.55, 0.23, 0.25, 180, 360, 6) + [(0.95, 1)]],
+    "n": [[(0.15, 0.2), (0.15, 1)], [(0.15, 0.5)] + arc(0.5, 0.5, 0.35, 0.3, 180, 360, 8) + [(0.85, 1)]],
+    "r": [[(0.2, 0.1), (0.2, 1)], [(0.2, 0.45)] + arc(0.55, 0.45, 0.35, 0.3, 180, 310, 6)],
+    "t": [[(0.45, 0), (0.45, 0.8)] + arc(0.65, 0.8, 0.2, 0.2, 180, 60, 5)[1:], [(0.1, 0.3), (0.85, 0.3)]],
+    "y": [[(0.1, 0), (0.5, 0.55)], [(0.9, 0), (0.3, 1)]],
+    "λ": [[(0.15, 0), (0.85, 1)], [(0.5, 0.5), (0.1, 1)]],
+    "Σ": [[(0.9, 0), (0.1, 0), (0.55, 0.5), (0.1, 1), (0.9, 1)]],
+    "Ω": [[(0.05, 1), (0.35, 1)] + arc(0.5, 0.45, 0.4, 0.45, 120, 420, 14)[1:] + [(0.65, 1), (0.95, 1)]],
+    "~": [[(x, 0.5 - 0.2 * np.sin(2 * np.pi * x)) for x in np.linspace(0, 1, 12)]],
+    "^": [[(0.05, 0.9), (0.5, 0.1), (0.95, 0.9)]],
+    "÷": [[(0.0, 0.5), (1.0, 0.5)], [(0.5, 0.15)], [(0.5, 0.85)]],
+    "√": [[(0.0, 0.6), (0.2, 0.5), (0.4, 1), (0.65, 0), (1.0, 0)]],
+    "∞": [arc(0.27, 0.5, 0.25, 0.25, 0, 360, 12) + arc(0.77, 0.5, 0.25, 0.25, 180, -180, 12)],
+    "[]": [[(0.35, 0), (0.05, 0), (0.05, 1), (0.35, 1)], [(0.65, 0), (0.95, 0), (0.95, 1), (0.65, 1)]],
 }
-
-# Digits as strokes, for numbers when no MNIST digits are given.
-DIGIT_GLYPHS: list[list[Stroke]] = [
-    [arc(0.5, 0.5, 0.4, 0.5, -90, 270, 18)],
-    [[(0.3, 0.2), (0.55, 0), (0.55, 1)]],
-    [arc(0.5, 0.3, 0.38, 0.3, 200, 390, 9) + [(0.1, 1), (0.9, 1)]],
-    [arc(0.45, 0.27, 0.38, 0.27, 200, 450, 10) + arc(0.45, 0.73, 0.4, 0.27, -90, 160, 10)[1:]],
-    [[(0.6, 0), (0.05, 0.7), (0.95, 0.7)], [(0.7, 0.35), (0.7, 1)]],
-    [[(0.85, 0), (0.2, 0), (0.15, 0.45)] + arc(0.45, 0.7, 0.4, 0.3, -120, 150, 10)],
-    [[(0.75, 0), (0.2, 0.6)] + arc(0.5, 0.72, 0.35, 0.28, 180, 540, 14)],
-    [[(0.1, 0), (0.9, 0), (0.35, 1)]],
-    [arc(0.5, 0.25, 0.3, 0.25, 90, 450, 12) + arc(0.5, 0.73, 0.38, 0.27, -90, 270, 14)],
-    [arc(0.5, 0.3, 0.35, 0.3, 0, 360, 14) + [(0.85, 0.3), (0.8, 1)]],
-]
 
 SHAPES: dict[str, list[Stroke]] = {
     "triangle": [[(0.5, 0), (1, 1), (0, 1), (0.5, 0)]],
@@ -100,38 +99,22 @@ SHAPES: dict[str, list[Stroke]] = {
     "wave": [[(x, 0.5 + 0.25 * np.sin(4 * np.pi * x)) for x in np.linspace(0, 1, 20)]],
     "grid": [[(0.33, 0), (0.33, 1)], [(0.67, 0), (0.67, 1)], [(0, 0.33), (1, 0.33)], [(0, 0.67), (1, 0.67)]],
     "house": [[(0, 1), (0, 0.4), (0.5, 0), (1, 0.4), (1, 1), (0, 1)]],
+    "crossed circle": [arc(0.5, 0.5, 0.4, 0.4, 0, 360, 16), [(0.5, 0), (0.5, 1)], [(0, 0.5), (1, 0.5)]],
+    "smiley": [arc(0.5, 0.5, 0.5, 0.5, 0, 360, 18), [(0.33, 0.35)], [(0.67, 0.35)],
+               arc(0.5, 0.55, 0.25, 0.2, 20, 160, 7)],
+    "sun": [arc(0.5, 0.5, 0.22, 0.22, 0, 360, 12)]
+           + [[(0.5 + 0.3 * np.cos(a), 0.5 + 0.3 * np.sin(a)), (0.5 + 0.5 * np.cos(a), 0.5 + 0.5 * np.sin(a))]
+              for a in np.linspace(0, 2 * np.pi, 8, endpoint=False)],
+    "cloud": [arc(0.2, 0.6, 0.2, 0.2, 90, 270, 6) + arc(0.45, 0.35, 0.25, 0.25, 180, 340, 6)
+              + arc(0.78, 0.55, 0.22, 0.22, 250, 450, 6) + [(0.2, 0.8)]],
+    "hatching": [[(x / 12, 0.0 if x % 2 else 1.0) for x in range(13)]],
+    "dots": [[(0.2, 0.3)], [(0.5, 0.7)], [(0.8, 0.4)]],
+    "envelope": [[(0, 0.2), (1, 0.2), (1, 0.9), (0, 0.9), (0, 0.2), (0.5, 0.6), (1, 0.2)]],
 }
 
-KINDS = ("letter", "symbol", "shape", "scribble", "number")
+KINDS = ("letter", "symbol", "shape", "scribble", "number", "word")
 LETTERS = [name for name in GLYPHS if name.isalpha() and name.isascii()]
 SYMBOLS = [name for name in GLYPHS if name not in LETTERS]
-
-
-def _deform(strokes: list[Stroke], rng: np.random.Generator) -> list[np.ndarray]:
-    """A template as a person might draw it: slanted, stretched, rotated a little, wobbly."""
-    slant = np.tan(np.radians(rng.uniform(-20, 20)))
-    angle = np.radians(rng.uniform(-12, 12))
-    stretch = np.exp(rng.uniform(-0.3, 0.3))
-    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
-    out = []
-    for stroke in strokes:
-        xy = np.asarray(stroke, dtype=np.float64)
-        xy = xy + rng.normal(0, 0.025, xy.shape)
-        xy[:, 0] = (xy[:, 0] - 0.5) * stretch - slant * (xy[:, 1] - 0.5)
-        xy[:, 1] = xy[:, 1] - 0.5
-        out.append(_densify(xy @ rotation.T))
-    return out
-
-
-def _densify(xy: np.ndarray, step: float = 0.06) -> np.ndarray:
-    """Points at most `step` apart along a polyline, so the page's midpoint curves keep its corners close."""
-    if len(xy) < 2:
-        return xy
-    pieces = [xy[:1]]
-    for a, b in zip(xy[:-1], xy[1:]):
-        n = max(1, int(np.ceil(np.linalg.norm(b - a) / step)))
-        pieces.append(a + (b - a) * np.linspace(0, 1, n + 1)[1:, None])
-    return np.vstack(pieces)
 
 
 def scribble(rng: np.random.Generator) -> list[np.ndarray]:
@@ -148,20 +131,15 @@ def scribble(rng: np.random.Generator) -> list[np.ndarray]:
     return strokes
 
 
-def number(rng: np.random.Generator, digits: np.ndarray | None) -> list[np.ndarray]:
-    """Two (sometimes three) digits written side by side on one line."""
-    count = 2 if rng.random() < 0.8 else 3
-    if digits is not None and len(digits):
-        glyphs = [digit_strokes(digits[i]) for i in rng.integers(0, len(digits), count)]
-    else:
-        glyphs = [_deform(DIGIT_GLYPHS[d], rng) for d in rng.integers(0, 10, count)]
+def side_by_side(glyphs: list[list[np.ndarray]], rng: np.random.Generator) -> list[np.ndarray]:
+    """Glyphs written one after the other on a line, each scaled to about the same height."""
     strokes, left = [], 0.0
     for glyph in glyphs:
         points = np.vstack(glyph)
         low, high = points.min(axis=0), points.max(axis=0)
         height = max(high[1] - low[1], 1e-3)
         scale = rng.uniform(0.85, 1.15) / height
-        # The gap between digits: from touching to half a digit's height.
+        # The gap between glyphs: from touching to half a glyph's height.
         gap = rng.uniform(0.0, 0.5)
         for s in glyph:
             strokes.append((s - low) * scale + [left, rng.uniform(-0.1, 0.1)])
@@ -169,17 +147,32 @@ def number(rng: np.random.Generator, digits: np.ndarray | None) -> list[np.ndarr
     return strokes
 
 
+def number(rng: np.random.Generator, digits: np.ndarray | None) -> list[np.ndarray]:
+    """Two (sometimes three) digits written side by side on one line."""
+    count = 2 if rng.random() < 0.8 else 3
+    if digits is not None and len(digits):
+        return side_by_side([digit_strokes(digits[i]) for i in rng.integers(0, len(digits), count)], rng)
+    return side_by_side([deform(STYLES[d][0], rng) for d in rng.integers(0, 10, count)], rng)
+
+
+def word(rng: np.random.Generator) -> list[np.ndarray]:
+    """Two or three letters side by side, as someone writing their initials or a short word."""
+    return side_by_side([deform(GLYPHS[rng.choice(LETTERS)], rng) for _ in range(rng.integers(2, 4))], rng)
+
+
 def not_digit_strokes(kind: str, rng: np.random.Generator, digits: np.ndarray | None = None) -> list[np.ndarray]:
     if kind == "letter":
-        return _deform(GLYPHS[rng.choice(LETTERS)], rng)
+        return deform(GLYPHS[rng.choice(LETTERS)], rng)
     if kind == "symbol":
-        return _deform(GLYPHS[rng.choice(SYMBOLS)], rng)
+        return deform(GLYPHS[rng.choice(SYMBOLS)], rng)
     if kind == "shape":
-        return _deform(SHAPES[rng.choice(list(SHAPES))], rng)
+        return deform(SHAPES[rng.choice(list(SHAPES))], rng)
     if kind == "scribble":
         return scribble(rng)
     if kind == "number":
         return number(rng, digits)
+    if kind == "word":
+        return word(rng)
     raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
 
 
@@ -188,7 +181,7 @@ def not_digits(count: int, seed: int = 0, digits: np.ndarray | None = None,
     """`count` drawings that are not one digit, as uint8 (count, 28, 28) model inputs, kinds in turn.
 
     Numbers are made of `digits` (uint8 28x28 MNIST images, traced into strokes) when given,
-    else of stroke templates of the ten digits; pass digits the model is not measured on.
+    else of stroke templates of the ten digits (`styles.STYLES`); pass digits the model is not measured on.
     """
     if count < 0:
         raise ValueError(f"count must be at least 0, not {count}")

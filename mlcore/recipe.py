@@ -1,12 +1,14 @@
 """The training set of the served model, its held-out slice, and calibration on that slice.
 
 The last HELD_OUT images of the MNIST training set are never trained on: they, their canvas
-re-drawings and generated non-digits made from them are where the temperature, the
-not-a-digit threshold and the lever study are measured. The MNIST test set is only reported.
+re-drawings, digits in other writing styles and generated non-digits made from them are where
+the temperature, the not-a-digit threshold and the lever study are measured. The MNIST test set
+is only reported.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -21,6 +23,7 @@ from .drawn import drawn_digits
 from .evaluate import logits_of
 from .labels import NOT_A_DIGIT
 from .negatives import not_digits
+from .styles import styled_digits
 from .train import TrainConfig, TrainResult, train
 
 HELD_OUT = 5000
@@ -28,12 +31,15 @@ HELD_OUT = 5000
 HELD_OUT_DRAWINGS = 1000
 # Seeds of the generated sets: the training extras and the held-out sets never share drawings.
 TRAIN_SEED, HELD_OUT_SEED = 11, 12
+# The modules whose code draws the generated sets.
+GENERATORS = ("drawn.py", "hand.py", "negatives.py", "preprocess.py", "render.py", "styles.py")
 
 
 @dataclass(frozen=True)
 class HeldOut:
     mnist: Split          # MNIST training digits the model never saw
     drawn: Split          # the same digits re-drawn as canvas strokes
+    styled: Split         # digits in other hands' styles (`styles.STYLES`), drawn with their own seed
     negatives: np.ndarray  # generated non-digits, numbers made of these digits
 
 
@@ -44,14 +50,23 @@ def split_off(train_split: Split) -> tuple[Split, Split]:
             Split(train_split.images[cut:], train_split.labels[cut:]))
 
 
+def generators_fingerprint() -> str:
+    """A short hash of the code that draws generated sets: a changed generator never reads an old cache."""
+    digest = hashlib.sha256()
+    for module in GENERATORS:
+        digest.update(Path(__file__).with_name(module).read_bytes())
+    return digest.hexdigest()[:10]
+
+
 def _cached(cache_dir: Path | None, kind: str, count: int, seed: int, make) -> dict[str, np.ndarray]:
     """Generated arrays are slow to draw (about 10-20 ms each), so they are kept in cache_dir.
 
     The generators draw item after item from one seeded stream, so the first `count` of a
     larger cached set are exactly what a smaller run would draw: any larger file serves.
     """
+    prefix = f"{kind}-{generators_fingerprint()}"
     if cache_dir is not None:
-        for path in sorted(Path(cache_dir).glob(f"{kind}-*-{seed}.npz"),
+        for path in sorted(Path(cache_dir).glob(f"{prefix}-*-{seed}.npz"),
                            key=lambda p: int(p.stem.split("-")[-2])):
             if int(path.stem.split("-")[-2]) >= count:
                 with np.load(path, allow_pickle=False) as archive:
@@ -59,12 +74,14 @@ def _cached(cache_dir: Path | None, kind: str, count: int, seed: int, make) -> d
     arrays = make()
     if cache_dir is not None:
         Path(cache_dir).mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(Path(cache_dir) / f"{kind}-{count}-{seed}.npz", **arrays)
+        np.savez_compressed(Path(cache_dir) / f"{prefix}-{count}-{seed}.npz", **arrays)
     return arrays
 
 
-def extras(fit: Split, drawn: int, negatives: int, cache_dir: str | os.PathLike | None = None) -> Split:
-    """Canvas re-drawings of the first `drawn` training digits, and `negatives` generated non-digits."""
+def extras(fit: Split, drawn: int, negatives: int, styled: int = 0,
+           cache_dir: str | os.PathLike | None = None) -> Split:
+    """Canvas re-drawings of the first `drawn` training digits, `negatives` generated non-digits and
+    `styled` digits in other writing styles."""
     def make_drawn():
         images, labels = drawn_digits(fit.images[:drawn], fit.labels[:drawn], seed=TRAIN_SEED)
         return {"images": images, "labels": labels}
@@ -72,9 +89,15 @@ def extras(fit: Split, drawn: int, negatives: int, cache_dir: str | os.PathLike 
     def make_negatives():
         return {"images": not_digits(negatives, seed=TRAIN_SEED, digits=fit.images)}
 
+    def make_styled():
+        images, labels = styled_digits(styled, seed=TRAIN_SEED)
+        return {"images": images, "labels": labels}
+
     parts = []
     if drawn:
         parts.append(_cached(cache_dir, "drawn-train", drawn, TRAIN_SEED, make_drawn))
+    if styled:
+        parts.append(_cached(cache_dir, "styled-train", styled, TRAIN_SEED, make_styled))
     if negatives:
         made = _cached(cache_dir, "negatives-train", negatives, TRAIN_SEED, make_negatives)
         parts.append({"images": made["images"], "labels": np.full(negatives, NOT_A_DIGIT, dtype=np.int64)})
@@ -86,11 +109,13 @@ def extras(fit: Split, drawn: int, negatives: int, cache_dir: str | os.PathLike 
 def held_out_sets(held: Split, count: int = HELD_OUT_DRAWINGS, cache_dir: str | os.PathLike | None = None) -> HeldOut:
     def make():
         images, labels = drawn_digits(held.images[:count], held.labels[:count], seed=HELD_OUT_SEED)
-        return {"drawn": images, "drawn_labels": labels,
+        styled, styled_labels = styled_digits(count, seed=HELD_OUT_SEED)
+        return {"drawn": images, "drawn_labels": labels, "styled": styled, "styled_labels": styled_labels,
                 "negatives": not_digits(count, seed=HELD_OUT_SEED, digits=held.images)}
 
     made = _cached(cache_dir, "held-out", count, HELD_OUT_SEED, make)
-    return HeldOut(held, Split(made["drawn"], made["drawn_labels"]), made["negatives"])
+    return HeldOut(held, Split(made["drawn"], made["drawn_labels"]), Split(made["styled"], made["styled_labels"]),
+                   made["negatives"])
 
 
 def mix_in(fit: Split, extra: Split, limit: int | None, seed: int) -> Split:
@@ -103,11 +128,11 @@ def mix_in(fit: Split, extra: Split, limit: int | None, seed: int) -> Split:
 
 
 def calibrate(model: torch.nn.Module, held_out: HeldOut) -> dict:
-    """Fit the temperature on held-out MNIST digits and the threshold on held-out real and drawn digits."""
+    """Fit the temperature on held-out MNIST digits and the threshold on held-out real, drawn and styled digits."""
     logits = logits_of(model, held_out.mnist.images)
     labels = torch.from_numpy(held_out.mnist.labels)
     temperature = fit_temperature(logits, labels)
-    digit_logits = torch.cat([logits, logits_of(model, held_out.drawn.images)])
+    digit_logits = torch.cat([logits, logits_of(model, held_out.drawn.images), logits_of(model, held_out.styled.images)])
     digit_scores = not_a_digit_probability(digit_logits, temperature).numpy()
     threshold = choose_threshold(digit_scores)
     negative_scores = not_a_digit_probability(logits_of(model, held_out.negatives), temperature).numpy()
@@ -126,15 +151,17 @@ def calibrate(model: torch.nn.Module, held_out: HeldOut) -> dict:
 
 
 def train_with_extras(config: TrainConfig, train_split: Split, test_split: Split, *, drawn: int, negatives: int,
-                      cache_dir: str | os.PathLike | None = None, initial_state: dict | None = None,
+                      styled: int = 0, cache_dir: str | os.PathLike | None = None, initial_state: dict | None = None,
                       progress: bool = True, log=print) -> TrainResult:
-    """Train on MNIST less the held-out slice, plus canvas re-drawings and non-digits; calibrate on the slice.
+    """Train on MNIST less the held-out slice, plus canvas re-drawings, styled digits and non-digits; calibrate
+    on the slice.
 
     config.train_limit limits the MNIST images; the extras are added to them.
     """
     fit, held = split_off(train_split)
-    log(f"drawing {drawn:,} canvas re-drawings and {negatives:,} non-digits (cached in {cache_dir})")
-    extra = extras(fit, drawn, negatives, cache_dir)
+    log(f"drawing {drawn:,} canvas re-drawings, {styled:,} styled digits and {negatives:,} non-digits "
+        f"(cached in {cache_dir})")
+    extra = extras(fit, drawn, negatives, styled, cache_dir)
     mixed = mix_in(fit, extra, config.train_limit, config.seed)
     result = train(replace(config, train_limit=None), mixed, test_split, initial_state=initial_state,
                    progress=progress, log=log)
@@ -142,7 +169,8 @@ def train_with_extras(config: TrainConfig, train_split: Split, test_split: Split
     result.metadata["calibration"] = calibrate(result.model, held_out)
     result.metadata["training_set"] = {
         "mnist_images": len(fit.head(config.train_limit).labels), "canvas_redrawings": drawn,
-        "not_digits": negatives, "held_out_mnist_images": len(held.labels),
-        "held_out_drawings": len(held_out.drawn.labels), "held_out_not_digits": len(held_out.negatives)}
+        "styled_digits": styled, "not_digits": negatives, "held_out_mnist_images": len(held.labels),
+        "held_out_drawings": len(held_out.drawn.labels), "held_out_styled_digits": len(held_out.styled.labels),
+        "held_out_not_digits": len(held_out.negatives)}
     result.metadata["hyperparameters"]["train_limit"] = config.train_limit
     return result

@@ -52,6 +52,17 @@ def drawn() -> EvaluationSet:
     return EvaluationSet("drawn", split.images, split.labels)
 
 
+@functools.lru_cache(maxsize=4)
+def styled_split(count: int) -> Split:
+    from mlcore.styles import styled_digits
+    return Split(*styled_digits(count))
+
+
+def styled() -> EvaluationSet:
+    split = styled_split(size(GENERATED_COUNT))
+    return EvaluationSet("styled", split.images, split.labels)
+
+
 def reviewed_holdout() -> EvaluationSet:
     # The same hash-chosen hold-out that `train --with-reviewed` never trains on.
     _, held_out = split_holdout(reviewed_dataset(Prediction.objects.all())[0], HOLDOUT_FRACTION)
@@ -69,7 +80,7 @@ def non_digits() -> EvaluationSet:
     return EvaluationSet("non-digits", images, np.full(len(images), NOT_A_DIGIT, dtype=np.int64))
 
 
-EVALUATION_SETS = [mnist_test, drawn, reviewed_holdout, non_digits]
+EVALUATION_SETS = [mnist_test, drawn, styled, reviewed_holdout, non_digits]
 
 
 def evaluation_sets() -> list[EvaluationSet]:

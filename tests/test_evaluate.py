@@ -36,7 +36,8 @@ def call(command, *args) -> str:
 def json_run(tmp_path_factory, shipped_model_path, mnist_dir):
     report_dir = tmp_path_factory.mktemp("evaluation")
     stdout = call("evaluate", "--model", shipped_model_path, "--data-dir", mnist_dir,
-                  "--report-dir", report_dir, "--repeats", 50, "--drawn", 100, "--not-digits", 50, "--json")
+                  "--report-dir", report_dir, "--repeats", 50, "--drawn", 100, "--styled", 60, "--not-digits", 50,
+                  "--json")
     return stdout, report_dir
 
 
@@ -56,6 +57,7 @@ def test_evaluate_json_is_one_object_with_the_summary(json_run, shipped_model_pa
     assert result["misclassified"] == round((1 - result["digit_accuracy"]) * 10000)
     assert 0 <= result["ece"] < 0.05 and 0 <= result["not_a_digit_rate"] <= 0.01
     assert result["drawn"]["images"] == 100 and result["not_digits"]["images"] == 50
+    assert result["styled"]["images"] == 60
     assert 0 < result["latency"]["single_image_median_ms"] <= result["latency"]["single_image_p95_ms"]
     assert result["latency"]["batch_throughput_per_s"] > 100
     assert len(result["per_digit"]) == 10

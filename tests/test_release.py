@@ -64,7 +64,7 @@ def test_compare_models_json_and_gallery(worse, served_model, tmp_path):
     call_command("compare_models", served_model.name, "worse", "--json", "--report-dir", str(tmp_path),
                  stdout=output)
     report = json.loads(output.getvalue())
-    assert [s["name"] for s in report["sets"]] == ["MNIST test", "drawn", "reviewed hold-out", "non-digits"]
+    assert [s["name"] for s in report["sets"]] == ["MNIST test", "drawn", "styled", "reviewed hold-out", "non-digits"]
     mnist = report["sets"][0]
     assert mnist["b"]["accuracy"] < mnist["a"]["accuracy"] - 0.05
     assert mnist["only_a_right"] > 0 and mnist["only_b_right"] == 0

@@ -12,15 +12,17 @@ from mlcore.drawn import drawn_digits
 from mlcore.evaluate import evaluate, measure_latency, not_a_digit_rate, report_data, write_report
 from mlcore.negatives import not_digits
 from mlcore.predict import Predictor
+from mlcore.styles import styled_digits
 
 # The evaluation sets are drawn from the test set with their own seeds: never tuned on.
 DRAWN_SEED = 100
 NOT_DIGITS_SEED = 101
+STYLED_SEED = 102
 
 
 class Command(BaseCommand):
-    help = ("Evaluate a checkpoint on the 10,000 MNIST test images and on MNIST test digits re-drawn as canvas "
-            "strokes: accuracy, calibration (ECE), per-digit precision and recall, confusion matrix, not-a-digit "
+    help = ("Evaluate a checkpoint on the 10,000 MNIST test images, on MNIST test digits re-drawn as canvas "
+            "strokes and on digits in other writing styles: accuracy, calibration (ECE), per-digit precision and recall, confusion matrix, not-a-digit "
             "rates (also on generated non-digits), latency and throughput; write report.json, confusion.png, "
             "misclassified.png and reliability.png.")
 
@@ -32,6 +34,9 @@ class Command(BaseCommand):
         parser.add_argument("--drawn", type=int, default=2000, metavar="N",
                             help="re-draw the first N test digits as canvas strokes (default 2000; drawing takes "
                                  "about 10-20 ms each; 0 leaves the drawn set out)")
+        parser.add_argument("--styled", type=int, default=1000, metavar="N",
+                            help="digits in other writing styles (mlcore.styles: a flagged 1, a crossed 7, ...; "
+                                 "default 1000, 0 leaves them out)")
         parser.add_argument("--not-digits", type=int, default=1000, metavar="N",
                             help="generated non-digits to measure the not-a-digit rate on (default 1000)")
         parser.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
@@ -39,8 +44,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if options["repeats"] < 1:
             raise CommandError("--repeats must be at least 1")
-        if not 0 <= options["drawn"] <= 10000 or options["not_digits"] < 0:
-            raise CommandError("--drawn must be 0 to 10000 and --not-digits at least 0")
+        if not 0 <= options["drawn"] <= 10000 or options["not_digits"] < 0 or options["styled"] < 0:
+            raise CommandError("--drawn must be 0 to 10000, --styled and --not-digits at least 0")
         try:
             model, metadata = checkpoint.load(options["model"])
             test_split = load_split(options["data_dir"], "test")
@@ -51,11 +56,13 @@ class Command(BaseCommand):
         torch.set_num_threads(settings.INFERENCE_THREADS)
         calibration = metadata.get("calibration")
         evaluation = evaluate(model, test_split, calibration)
-        drawn = None
+        hands = {}
         if options["drawn"]:
             count = options["drawn"]
-            drawn = evaluate(model, Split(*drawn_digits(test_split.images[:count], test_split.labels[:count],
-                                                        seed=DRAWN_SEED)), calibration)
+            hands["drawn"] = evaluate(model, Split(*drawn_digits(test_split.images[:count], test_split.labels[:count],
+                                                                 seed=DRAWN_SEED)), calibration)
+        if options["styled"]:
+            hands["styled"] = evaluate(model, Split(*styled_digits(options["styled"], seed=STYLED_SEED)), calibration)
         generated = not_digits(options["not_digits"], seed=NOT_DIGITS_SEED, digits=test_split.images)
         not_digit_summary = {"images": len(generated),
                              "not_a_digit_rate": not_a_digit_rate(model, generated, calibration) if len(generated)
@@ -63,20 +70,20 @@ class Command(BaseCommand):
         latency = measure_latency(Predictor(model, metadata), test_split.images, repeats=options["repeats"])
         try:
             files = write_report(evaluation, latency, test_split, options["report_dir"],
-                                 options["model"], metadata["params"], drawn, not_digit_summary)
+                                 options["model"], metadata["params"], hands, not_digit_summary)
         except OSError as exc:
             raise CommandError(f"could not write the report to {options['report_dir']}: {exc}") from None
 
         if options["json"]:
-            summary = report_data(evaluation, latency, options["model"], metadata["params"], drawn,
+            summary = report_data(evaluation, latency, options["model"], metadata["params"], hands,
                                   not_digit_summary)
             del summary["misclassified_images"]
             summary["report_files"] = {kind: str(path) for kind, path in files.items()}
             self.stdout.write(json.dumps(summary))
             return
-        self.write_text_report(evaluation, latency, metadata, options["model"], files, drawn, not_digit_summary)
+        self.write_text_report(evaluation, latency, metadata, options["model"], files, hands, not_digit_summary)
 
-    def write_text_report(self, evaluation, latency, metadata, model_path, files, drawn, not_digit_summary):
+    def write_text_report(self, evaluation, latency, metadata, model_path, files, hands, not_digit_summary):
         out = self.stdout.write
         out(f"model {model_path}: {metadata['params']:,} parameters, variant {metadata['variant']}, "
             f"{metadata['epochs']} epochs")
@@ -85,9 +92,11 @@ class Command(BaseCommand):
             f"of {len(evaluation.labels):,}), loss {evaluation.loss:.4f}, {len(evaluation.misclassified)} misclassified"))
         out(f"answered right {evaluation.answered_accuracy:.4f}; answered \"not a digit\" {evaluation.null_rate:.2%}; "
             f"ECE {evaluation.ece:.2%} ({ECE_BINS} bins)")
-        if drawn is not None:
-            out(f"drawn set ({len(drawn.labels):,} test digits re-drawn as canvas strokes): answered right "
-                f"{drawn.answered_accuracy:.4f}, \"not a digit\" {drawn.null_rate:.2%}, ECE {drawn.ece:.2%}")
+        descriptions = {"drawn": "drawn set ({:,} test digits re-drawn as canvas strokes)",
+                        "styled": "styled set ({:,} digits in other writing styles)"}
+        for name, hand in hands.items():
+            out(f"{descriptions[name].format(len(hand.labels))}: answered right {hand.answered_accuracy:.4f}, "
+                f"\"not a digit\" {hand.null_rate:.2%}, ECE {hand.ece:.2%}")
         if not_digit_summary["images"]:
             out(f"generated non-digits ({not_digit_summary['images']:,}): answered \"not a digit\" "
                 f"{not_digit_summary['not_a_digit_rate']:.2%}")

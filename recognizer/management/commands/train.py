@@ -42,6 +42,8 @@ class Command(BaseCommand):
         wild = parser.add_argument_group("drawings from the wild (mnist-cnn-v2)")
         wild.add_argument("--canvas-drawings", type=int, default=0, metavar="N",
                           help="add N MNIST training digits re-drawn as canvas strokes")
+        wild.add_argument("--styled-digits", type=int, default=0, metavar="N",
+                          help="add N digits in other writing styles (a flagged 1, a crossed 7, ...)")
         wild.add_argument("--not-digits", type=int, default=0, metavar="N",
                           help="add N generated non-digits (label 10) for the \"not a digit\" output")
         wild.add_argument("--start-from", type=Path, metavar="CHECKPOINT",
@@ -73,8 +75,8 @@ class Command(BaseCommand):
         config = training_config(
             options, epochs=first_given(options["epochs"], FINE_TUNE_EPOCHS if fine_tune else defaults.epochs),
             lr=first_given(options["lr"], FINE_TUNE_LR if fine_tune else defaults.lr))
-        if options["canvas_drawings"] < 0 or options["not_digits"] < 0:
-            raise CommandError("--canvas-drawings and --not-digits must be at least 0")
+        if min(options["canvas_drawings"], options["styled_digits"], options["not_digits"]) < 0:
+            raise CommandError("--canvas-drawings, --styled-digits and --not-digits must be at least 0")
         try:
             train_split = load_split(options["data_dir"], "train")
             test_split = load_split(options["data_dir"], "test")
@@ -95,7 +97,8 @@ class Command(BaseCommand):
             else:
                 self.stdout.write(f"training {config.architecture} ({config.variant}) for {config.epochs} epochs")
                 result = train_with_extras(config, train_split, test_split, drawn=options["canvas_drawings"],
-                                           negatives=options["not_digits"], cache_dir=CACHE_DIR,
+                                           negatives=options["not_digits"], styled=options["styled_digits"],
+                                           cache_dir=CACHE_DIR,
                                            initial_state=self.start_state(options["start_from"], config),
                                            progress=progress, log=self.stdout.write)
         except ValueError as exc:

@@ -1,0 +1,52 @@
+"""Digits in other writing styles: the generator, and the recipe that trains and calibrates on them."""
+
+import numpy as np
+import pytest
+
+from mlcore.hand import arc, deform
+from mlcore.recipe import extras, generators_fingerprint, split_off
+from mlcore.styles import STYLES, styled_digits
+
+
+def test_every_digit_has_its_styles():
+    assert sorted(STYLES) == list(range(10))
+    # The styles MNIST's writers rarely made: a flagged 1, a crossed 7, an open 4.
+    assert min(len(STYLES[d]) for d in (1, 4, 7)) >= 3
+
+
+def test_styled_digits_are_model_inputs_with_their_labels():
+    images, labels = styled_digits(25, seed=4)
+    assert images.shape == (25, 28, 28) and images.dtype == np.uint8
+    assert labels.tolist() == [n % 10 for n in range(25)]
+    assert (images.reshape(25, -1).max(axis=1) == 255).all()
+    assert len({image.tobytes() for image in images}) == 25
+
+
+def test_styled_digits_depend_on_the_seed_alone():
+    assert np.array_equal(styled_digits(10, seed=1)[0], styled_digits(10, seed=1)[0])
+    assert not np.array_equal(styled_digits(10, seed=1)[0], styled_digits(10, seed=2)[0])
+    assert np.array_equal(styled_digits(12, seed=1)[0][:10], styled_digits(10, seed=1)[0])
+    with pytest.raises(ValueError, match="at least 0"):
+        styled_digits(-1)
+
+
+def test_a_deformed_template_keeps_its_strokes_and_moves():
+    template = [arc(0.5, 0.5, 0.4, 0.5, 0, 360, 12), [(0.1, 0.1), (0.9, 0.1)]]
+    strokes = deform(template, np.random.default_rng(0))
+    assert len(strokes) == 2
+    # Densified: points along the bar at most a few hundredths apart.
+    assert len(strokes[1]) > 10
+    assert not np.allclose(strokes[0][:12], np.asarray(template[0]) - 0.5)
+
+
+def test_extras_mix_the_styled_digits_in_with_their_labels(mnist_train, tmp_path):
+    fit, _ = split_off(mnist_train)
+    extra = extras(fit, drawn=0, negatives=3, styled=20, cache_dir=tmp_path)
+    assert len(extra.labels) == 23
+    assert extra.labels[:20].tolist() == [n % 10 for n in range(20)] and (extra.labels[20:] == 10).all()
+    # Cached under the generators' fingerprint, so changed generator code never reads it.
+    cached = sorted(path.name for path in tmp_path.iterdir())
+    assert cached == [f"negatives-train-{generators_fingerprint()}-3-11.npz",
+                      f"styled-train-{generators_fingerprint()}-20-11.npz"]
+    again = extras(fit, drawn=0, negatives=3, styled=20, cache_dir=tmp_path)
+    assert np.array_equal(again.images, extra.images)
