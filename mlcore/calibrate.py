@@ -13,9 +13,9 @@ import torch.nn.functional as F
 from .labels import NOT_A_DIGIT
 
 ECE_BINS = 15
-# The share of held-out real digits the threshold may answer "not a digit"; the goal is 0.5 %
-# on unseen digits, so the threshold is chosen with room to spare.
-MAX_FALSE_NULL = 0.002
+# The share of each held-out set of real digits the threshold may answer "not a digit"; the goal
+# is 0.5 % on unseen digits of every kind, so the threshold is chosen with room to spare.
+MAX_FALSE_NULL = 0.003
 
 
 def digit_log_probabilities(logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
@@ -85,10 +85,15 @@ def choose_threshold(digit_scores: np.ndarray, max_false_null: float = MAX_FALSE
     """The lowest not-a-digit probability threshold that answers at most max_false_null of real digits null.
 
     The lowest such threshold catches the most non-digits; it never goes below 0.5, where the
-    eleventh output outweighs all ten digits together.
+    eleventh output outweighs all ten digits together. It lies midway between the highest digit
+    score it lets through and the lowest it stops, so the served model's folded batch norm, a
+    rounding error apart, answers those digits alike.
     """
     digit_scores = np.sort(np.asarray(digit_scores, dtype=np.float64))
     allowed = int(np.floor(max_false_null * len(digit_scores)))
+    if allowed >= len(digit_scores):
+        return 0.5
     # Above the (allowed + 1)-th highest digit score, at most `allowed` digits remain at or over it.
-    highest = digit_scores[len(digit_scores) - allowed - 1] if allowed < len(digit_scores) else 0.0
-    return float(max(0.5, np.nextafter(highest, 1.0)))
+    highest_passed = digit_scores[len(digit_scores) - allowed - 1]
+    lowest_stopped = digit_scores[len(digit_scores) - allowed] if allowed else min(1.0, highest_passed + 2e-6)
+    return float(max(0.5, (highest_passed + lowest_stopped) / 2))

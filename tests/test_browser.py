@@ -498,9 +498,6 @@ NOT_DIGITS = {
 
 
 def test_not_a_digit_is_a_normal_answer(visit):
-    # The checkpoint that can say "not a digit", served for this test without the release gate.
-    ModelVersion.objects.register(settings.BASE_DIR / "models" / "mnist_cnn_v2.pt", name="v2-under-test",
-                                  activate=True, gate=False)
     seen = visit(**DESKTOP)
     page = seen.page
     for strokes in NOT_DIGITS.values():

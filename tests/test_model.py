@@ -6,6 +6,7 @@ from io import StringIO
 import numpy as np
 import pytest
 import torch
+from django.conf import settings
 from django.core.management import call_command
 
 from mlcore import checkpoint
@@ -29,12 +30,14 @@ def fresh_model():
     return DigitCNN().eval()
 
 
-@pytest.mark.parametrize("architecture", list(ARCHITECTURES))
-def test_parameter_count_is_under_20000(architecture):
-    assert count_parameters(DigitCNN(architecture)) <= 20000
+# The original stays within its 20,000 parameters; the served model may grow to 100,000.
+@pytest.mark.parametrize("architecture, limit", [("mnist-cnn-v1", 20000), ("mnist-cnn-v2", 20000),
+                                                 ("mnist-cnn-v3", 100000)])
+def test_parameter_count_is_within_its_limit(architecture, limit):
+    assert count_parameters(DigitCNN(architecture)) <= limit
 
 
-@pytest.mark.parametrize("architecture, classes", [("mnist-cnn-v1", 10), ("mnist-cnn-v2", 11)])
+@pytest.mark.parametrize("architecture, classes", [("mnist-cnn-v1", 10), ("mnist-cnn-v2", 11), ("mnist-cnn-v3", 11)])
 @pytest.mark.parametrize("batch", [1, 5])
 def test_output_is_one_logit_per_class_and_image(architecture, classes, batch):
     images = np.random.default_rng(0).integers(0, 256, (batch, 28, 28), dtype=np.uint8)
@@ -125,19 +128,35 @@ def test_shipped_checkpoint_loads_with_complete_metadata(shipped_model_path):
 
     assert set(checkpoint.REQUIRED_METADATA) <= set(metadata)
     assert metadata["architecture"] in ARCHITECTURES
-    assert metadata["params"] == count_parameters(model) <= 20000
+    assert metadata["params"] == count_parameters(model) <= 100000
     assert metadata["history"] and metadata["history"][-1]["test_accuracy"] == metadata["test_accuracy"]
     assert set(metadata["data_checksums"]) == {
         "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"}
 
 
+ORIGINAL_MODEL = settings.BASE_DIR / "models" / "mnist_cnn.pt"
+
+
 @pytest.mark.slow
-def test_shipped_model_reaches_99_6_percent_on_the_test_set(shipped_model_path, mnist_dir, tmp_path):
+@pytest.mark.parametrize("path, parameters, answered, likeliest_digit", [
+    # The original: ten outputs, always a digit.
+    (ORIGINAL_MODEL, 20000, 0.996, 0.996),
+    # The served model: it answers "not a digit" for about 0.2 % of MNIST's digits, some of them
+    # scrawls a person would not call one digit either (README, "The model").
+    (settings.MNIST_MODEL_PATH, 100000, 0.993, 0.995),
+], ids=["original", "served"])
+def test_shipped_models_reach_their_test_accuracy(path, parameters, answered, likeliest_digit, mnist_dir, tmp_path):
     out = StringIO()
-    call_command("evaluate", "--model", str(shipped_model_path), "--data-dir", str(mnist_dir),
-                 "--report-dir", str(tmp_path / "report"), "--repeats", "20", "--json", stdout=out)
+    call_command("evaluate", "--model", str(path), "--data-dir", str(mnist_dir), "--report-dir", str(tmp_path),
+                 "--repeats", "20", "--drawn", "0", "--styled", "0", "--not-digits", "0", "--json", stdout=out)
     result = json.loads(out.getvalue())
 
     assert result["images"] == 10000
-    assert result["params"] <= 20000
-    assert result["accuracy"] >= 0.996, f"{result['accuracy']:.4f} on the test set, {result['misclassified']} wrong"
+    assert result["params"] <= parameters
+    assert result["accuracy"] >= answered, f"{result['accuracy']:.4f} on the test set, {result['misclassified']} wrong"
+    assert result["digit_accuracy"] >= likeliest_digit
+
+
+def test_weights_of_another_width_cannot_start_a_model():
+    with pytest.raises(ValueError, match="cannot start mnist-cnn-v3: their features.0.0.weight has the shape"):
+        with_outputs_of(DigitCNN("mnist-cnn-v1").state_dict(), "mnist-cnn-v3")

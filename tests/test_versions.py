@@ -60,8 +60,36 @@ def test_register_records_the_checkpoint_and_activate_switches(two_versions, shi
 
 
 @pytest.mark.django_db
+def test_a_checkpoint_path_is_registered_then_activated(tmp_path, shipped_model_path):
+    """An upgrade ships a new checkpoint to a database that already serves an older one."""
+    shipped = ModelVersion.objects.active()
+    upgrade = tmp_path / "upgrade.pt"
+    upgrade.write_bytes(shipped_model_path.read_bytes())
+    output = activate(str(upgrade))
+    assert "registered upgrade" in output and "activated upgrade" in output
+    assert ModelVersion.objects.active().name == "upgrade" and not ModelVersion.objects.get(pk=shipped.pk).is_active
+    # Again: the version registered before is found, not registered twice.
+    activate(shipped.name)
+    assert "activated upgrade" in activate(str(upgrade)) and ModelVersion.objects.filter(name="upgrade").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_checkpoint_path_under_a_taken_name_or_unreadable_is_refused(tmp_path, shipped_model_path):
+    shipped = ModelVersion.objects.active()
+    elsewhere = tmp_path / f"{shipped.name}.pt"
+    elsewhere.write_bytes(shipped_model_path.read_bytes())
+    with pytest.raises(CommandError, match=f"a model version named '{shipped.name}' already serves"):
+        activate(str(elsewhere))
+    broken = tmp_path / "broken.pt"
+    broken.write_bytes(b"not a checkpoint")
+    with pytest.raises(CommandError, match="cannot register .*broken.pt"):
+        activate(str(broken))
+    assert ModelVersion.objects.active() == shipped and not ModelVersion.objects.filter(name="broken").exists()
+
+
+@pytest.mark.django_db
 def test_an_unknown_name_is_refused_with_the_known_names(two_versions):
-    with pytest.raises(CommandError, match=r"no model version named 'third'; known versions: first, mnist_cnn, second"):
+    with pytest.raises(CommandError, match=r"no model version named 'third'; known versions: first, mnist_cnn_v3, second"):
         call_command("activate_model", "third")
     assert active_version().name == "first"
 

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from django.core.management.base import BaseCommand, CommandError
 
 from ...models import ModelUnavailable, ModelVersion, ReleaseRefused
@@ -9,19 +11,17 @@ class Command(BaseCommand):
             "is first compared with the active one and refused when worse beyond the release gate's tolerance.")
 
     def add_arguments(self, parser):
-        parser.add_argument("name", help="the model version's name (see the admin, or `manage.py train`)")
+        parser.add_argument("name", help="the model version's name (see the admin, or `manage.py train`), or the "
+                                         "path of a checkpoint (.pt) to register first under its file name, as "
+                                         "when an upgrade ships a new model")
         parser.add_argument("--force", action="store_true",
                             help="activate even when the release gate finds it worse; who and when are recorded "
                                  f"on the version (tolerance: accuracy -{TOLERANCE.accuracy}, ECE "
                                  f"+{TOLERANCE.ece}, 'not a digit' rate {TOLERANCE.not_a_digit})")
 
     def handle(self, *args, **options):
-        name = options["name"]
-        try:
-            version = ModelVersion.objects.get(name=name)
-        except ModelVersion.DoesNotExist:
-            known = ", ".join(ModelVersion.objects.order_by("name").values_list("name", flat=True))
-            raise CommandError(f"no model version named {name!r}; known versions: {known or 'none'}") from None
+        version = self.version(options["name"])
+        name = version.name
         if version.is_active:
             self.stdout.write(f"{name} is already the active model version")
             return
@@ -40,3 +40,25 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(
             f"activated {name} (MNIST test accuracy {version.mnist_accuracy:.4f}); "
             f"workers switch to it on their next request"))
+
+    def version(self, name_or_path: str) -> ModelVersion:
+        """The version of that name; a checkpoint path is registered first unless already registered."""
+        path = Path(name_or_path)
+        if path.suffix == ".pt":
+            existing = ModelVersion.objects.filter(name=path.stem).first()
+            if existing is not None:
+                if existing.file_path.resolve() != path.resolve():
+                    raise CommandError(f"a model version named {path.stem!r} already serves {existing.file_path}; "
+                                       f"rename {path} or activate {path.stem!r} by name")
+                return existing
+            try:
+                version = ModelVersion.objects.register(path)
+            except ModelUnavailable as exc:
+                raise CommandError(f"cannot register {path}: {exc}") from None
+            self.stdout.write(f"registered {version.name} from {version.file_path}")
+            return version
+        try:
+            return ModelVersion.objects.get(name=name_or_path)
+        except ModelVersion.DoesNotExist:
+            known = ", ".join(ModelVersion.objects.order_by("name").values_list("name", flat=True))
+            raise CommandError(f"no model version named {name_or_path!r}; known versions: {known or 'none'}") from None
