@@ -36,8 +36,10 @@ BACKGROUND_WINDOW = 1 / 8
 # by this many steps.
 COARSE = 4
 REFINE_STEPS = 3
-# Light ink (chalk) is looked for only on a surface darker than this, and assumed on one
-# darker than a board's.
+# Light ink (chalk) is looked for only on a surface darker than this where it is lit (at this
+# percentile of the frame, so a shadow or a dim side cannot make paper look dark), and assumed
+# on one darker than a board's.
+LIT_PERCENTILE = 90
 DARK_SURFACE = 0.5
 BOARD = 0.35
 # Ink must exceed this floor and the surface's own noise (in median absolute deviations).
@@ -75,15 +77,17 @@ def dark_ink_surface(grey: np.ndarray, window: int) -> tuple[np.ndarray, np.ndar
     and its background: a closing (the largest value nearby, then the smallest), which removes
     dark marks thinner than its window and keeps everything wider, shadow edges included.
 
-    On a dark surface the ink is on the side whose marks stand out more above the noise.
+    The surface is judged where it is lit, its light marks removed: paper and whiteboards are
+    bright there however deep a shadow or a gradient darkens the rest, a blackboard stays dark.
+    Between the two, the ink is on the side whose marks stand out more above the noise.
     """
     closing = ndimage.grey_closing(grey, size=window, mode="nearest")
-    surface = float(np.median(grey))
-    if surface < DARK_SURFACE:
-        opening = ndimage.grey_opening(grey, size=window, mode="nearest")
+    opening = ndimage.grey_opening(grey, size=window, mode="nearest")
+    lit = float(np.percentile(opening, LIT_PERCENTILE))
+    if lit < DARK_SURFACE:
         # Between thick chalk strokes the board itself looks like dark marks; a board this
         # dark is a blackboard whatever the marks say.
-        if surface < BOARD or stand_out(grey - opening) > stand_out(closing - grey):
+        if lit < BOARD or stand_out(grey - opening) > stand_out(closing - grey):
             return 1 - grey, 1 - opening
     return grey, closing
 
