@@ -10,7 +10,9 @@ So, at a bounded working resolution:
 3. divide out the background (the lighting, shadows and paper colour), estimated by a
    morphological closing, which removes strokes thinner than its window but keeps the steps
    of shadow edges, bounded by a closing by reconstruction, which keeps a shadow's narrow
-   tips that the plain closing would fill and call ink;
+   tips that the plain closing would fill and call ink, and by a closing a few pen strokes
+   wide (the pen measured on a first pass), so that of a tip touching the digit only its apex
+   is left as ink;
 4. threshold the flattened ink above the paper's own noise and pick the digit: the strongest
    group of marks clear of the frame's border, with the nearby marks that belong to it (a 5's
    detached bar), without specks or long straight lines.
@@ -32,10 +34,11 @@ from .preprocess import BlankDrawingError
 WORKING_SIDE = 384
 # The background window, as a fraction of the short side: wider than any pen stroke.
 BACKGROUND_WINDOW = 1 / 8
-# Shadows are reconstructed at this fraction of the working resolution, then refined at it
-# by this many steps.
+# Shadows are reconstructed at this fraction of the working resolution.
 COARSE = 4
-REFINE_STEPS = 3
+# The background is also at most a closing this many pen strokes wide: wider than a stroke,
+# a junction or a small loop, narrower than most of a shadow's tip.
+STROKE_WINDOW = 4
 # Light ink (chalk) is looked for only on a surface darker than this where it is lit (at this
 # percentile of the frame, so a shadow or a dim side cannot make paper look dark), and assumed
 # on one darker than a board's.
@@ -184,12 +187,29 @@ def reconstructed(marker: np.ndarray, surface: np.ndarray) -> np.ndarray:
     return marker
 
 
+def stroke_width(mask: np.ndarray) -> float:
+    """The pen's width in pixels: the marks' area over half their outline."""
+    outline = np.count_nonzero(mask & ~ndimage.binary_erosion(mask))
+    return 2 * np.count_nonzero(mask) / max(outline, 1)
+
+
 def photo_ink(image: Image.Image) -> np.ndarray:
-    """The digit's ink in [0, 1] over the upright working-resolution photo, zero elsewhere."""
+    """The digit's ink in [0, 1] over the upright working-resolution photo, zero elsewhere.
+
+    A first pass finds enough of the digit to measure its pen; the background then also comes
+    down to a closing a few pen strokes wide, so of a shadow's tip pointing at the digit only
+    the apex, narrower than that, stays ink."""
     grey = upright_grey(image)
     window = max(3, round(min(grey.shape) * BACKGROUND_WINDOW))
     surface, background = dark_ink_surface(grey, window)
     background = np.minimum(background, np.maximum(shadowed_background(surface, window), surface))
+    try:
+        pen = stroke_width(digit_mask(flattened(surface, background)))
+    except BlankDrawingError:
+        pen = window
+    stroke_window = min(window, max(3, round(STROKE_WINDOW * pen)))
+    if stroke_window < window:
+        background = np.minimum(background, ndimage.grey_closing(surface, size=stroke_window, mode="nearest"))
     ink = flattened(surface, background)
     mask = digit_mask(ink)
     near_digit = ndimage.binary_dilation(mask, iterations=2)
