@@ -10,9 +10,11 @@ So, at a bounded working resolution:
 3. divide out the background (the lighting, shadows and paper colour), estimated by a
    morphological closing, which removes strokes thinner than its window but keeps the steps
    of shadow edges, bounded by a closing by reconstruction, which keeps a shadow's narrow
-   tips that the plain closing would fill and call ink, and by a closing a few pen strokes
-   wide (the pen measured on a first pass), so that of a tip touching the digit only its apex
-   is left as ink;
+   tips that the plain closing would fill and call ink; on a second pass, with the pen's
+   width measured on the first, the digit's strokes are filled before the reconstruction so
+   a shadow cannot flow along them into the lit paper (a shadow's edge crossing the digit
+   keeps both halves), and the background is bounded by a closing a few pens wide, so of a
+   shadow's tip touching the digit only its apex is left as ink;
 4. threshold the flattened ink above the paper's own noise and pick the digit: the strongest
    group of marks clear of the frame's border, with the nearby marks that belong to it (a 5's
    detached bar), without specks or long straight lines.
@@ -36,13 +38,15 @@ WORKING_SIDE = 384
 BACKGROUND_WINDOW = 1 / 8
 # Shadows are reconstructed at this fraction of the working resolution.
 COARSE = 4
-# The background is also at most a closing this many pen strokes wide: wider than a stroke,
-# a junction or a small loop, narrower than most of a shadow's tip.
+# The digit's strokes are filled by a closing this many pens wide before shadows are
+# reconstructed, and the background is at most a closing this many pens wide: wider than a
+# stroke, a junction or a small loop, narrower than most of a shadow's tip.
+STROKE_FILL = 2
 STROKE_WINDOW = 4
 # Light ink (chalk) is looked for only on a surface darker than this where it is lit (at this
 # percentile of the frame, so a shadow or a dim side cannot make paper look dark), and assumed
 # on one darker than a board's.
-LIT_PERCENTILE = 90
+LIT_PERCENTILE = 98
 DARK_SURFACE = 0.5
 BOARD = 0.35
 # Ink must exceed this floor and the surface's own noise (in median absolute deviations).
@@ -112,10 +116,12 @@ def digit_mask(ink: np.ndarray) -> np.ndarray:
     noise = float(np.median(np.abs(sample - np.median(sample))))
     threshold = max(NOISE_DEVIATIONS * noise, MIN_INK)
     marks, count, lines = labelled(ink, threshold)
-    if lines.any() and not lines[1:].all():
+    if lines.any():
         # Only lines fainter than the other marks are ruled lines; a paper's edge can be darker.
+        # When every mark is a line, the digit is joined to ruled lines crossing it, and the
+        # pen, darker than the lines, stands above their bulk.
         line_ink = ABOVE_LINES * float(np.percentile(ink[lines[marks]], 90))
-        if line_ink < STRONGEST_SHARE * float(np.percentile(ink[~lines[marks] & (marks > 0)], 95)):
+        if lines[1:].all() or line_ink < STRONGEST_SHARE * float(np.percentile(ink[~lines[marks] & (marks > 0)], 95)):
             marks, count, lines = labelled(ink, max(threshold, line_ink))
     if count == 0:
         raise BlankDrawingError("the photo is blank: no ink found")
@@ -196,21 +202,34 @@ def stroke_width(mask: np.ndarray) -> float:
 def photo_ink(image: Image.Image) -> np.ndarray:
     """The digit's ink in [0, 1] over the upright working-resolution photo, zero elsewhere.
 
-    A first pass finds enough of the digit to measure its pen; the background then also comes
-    down to a closing a few pen strokes wide, so of a shadow's tip pointing at the digit only
-    the apex, narrower than that, stays ink."""
+    Two passes. The first finds enough of the digit to measure its pen, though a shadow may
+    have flowed into strokes touching it. The second fills those strokes (a closing two pens
+    wide, only there) before the shadow is reconstructed, so the shadow no longer flows
+    along them into the lit paper, and bounds the background by a closing a few pens wide,
+    so of a shadow's tip pointing at the digit only the apex stays ink."""
     grey = upright_grey(image)
     window = max(3, round(min(grey.shape) * BACKGROUND_WINDOW))
-    surface, background = dark_ink_surface(grey, window)
-    background = np.minimum(background, np.maximum(shadowed_background(surface, window), surface))
-    try:
-        pen = stroke_width(digit_mask(flattened(surface, background)))
-    except BlankDrawingError:
-        pen = window
-    stroke_window = min(window, max(3, round(STROKE_WINDOW * pen)))
+    surface, closing = dark_ink_surface(grey, window)
+    first = digit_mask(flattened(surface, lit_background(surface, closing, surface, window)))
+    pen = stroke_width(first)
+    strokes = ndimage.binary_dilation(first, iterations=max(1, round(pen / 2)))
+    filled = np.where(strokes, ndimage.grey_closing(surface, size=pens(STROKE_FILL, pen, window), mode="nearest"),
+                      surface)
+    background = lit_background(surface, closing, filled, window)
+    stroke_window = pens(STROKE_WINDOW, pen, window)
     if stroke_window < window:
         background = np.minimum(background, ndimage.grey_closing(surface, size=stroke_window, mode="nearest"))
     ink = flattened(surface, background)
     mask = digit_mask(ink)
     near_digit = ndimage.binary_dilation(mask, iterations=2)
     return np.where(near_digit, ink, 0).astype(np.float32)
+
+
+def lit_background(surface: np.ndarray, closing: np.ndarray, filled: np.ndarray, window: int) -> np.ndarray:
+    """The closing, lowered where a shadow reconstructed over `filled` reaches."""
+    return np.minimum(closing, np.maximum(shadowed_background(filled, window), surface))
+
+
+def pens(count: float, pen: float, window: int) -> int:
+    """A window `count` pen widths wide, at least 3 pixels and at most the background's."""
+    return min(window, max(3, round(count * pen)))
