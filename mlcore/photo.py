@@ -116,12 +116,10 @@ def digit_mask(ink: np.ndarray) -> np.ndarray:
     noise = float(np.median(np.abs(sample - np.median(sample))))
     threshold = max(NOISE_DEVIATIONS * noise, MIN_INK)
     marks, count, lines = labelled(ink, threshold)
-    if lines.any():
+    if lines.any() and not lines[1:].all():
         # Only lines fainter than the other marks are ruled lines; a paper's edge can be darker.
-        # When every mark is a line, the digit is joined to ruled lines crossing it, and the
-        # pen, darker than the lines, stands above their bulk.
         line_ink = ABOVE_LINES * float(np.percentile(ink[lines[marks]], 90))
-        if lines[1:].all() or line_ink < STRONGEST_SHARE * float(np.percentile(ink[~lines[marks] & (marks > 0)], 95)):
+        if line_ink < STRONGEST_SHARE * float(np.percentile(ink[~lines[marks] & (marks > 0)], 95)):
             marks, count, lines = labelled(ink, max(threshold, line_ink))
     if count == 0:
         raise BlankDrawingError("the photo is blank: no ink found")
