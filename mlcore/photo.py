@@ -10,7 +10,11 @@ So, at a bounded working resolution:
 3. divide out the background (the lighting, shadows and paper colour), estimated by a
    morphological closing, which removes strokes thinner than its window but keeps the steps
    of shadow edges, bounded by a closing by reconstruction, which keeps a shadow's narrow
-   tips that the plain closing would fill and call ink;
+   tips that the plain closing would fill and call ink; on a second pass, with the pen's
+   width measured on the first, the digit's strokes are filled before the reconstruction so
+   a shadow cannot flow along them into the lit paper (a shadow's edge crossing the digit
+   keeps both halves), and the background is bounded by a closing a few pens wide, so of a
+   shadow's tip touching the digit only its apex is left as ink;
 4. threshold the flattened ink above the paper's own noise and pick the digit: the strongest
    group of marks clear of the frame's border, with the nearby marks that belong to it (a 5's
    detached bar), without specks or long straight lines.
@@ -32,12 +36,17 @@ from .preprocess import BlankDrawingError
 WORKING_SIDE = 384
 # The background window, as a fraction of the short side: wider than any pen stroke.
 BACKGROUND_WINDOW = 1 / 8
-# Shadows are reconstructed at this fraction of the working resolution, then refined at it
-# by this many steps.
+# Shadows are reconstructed at this fraction of the working resolution.
 COARSE = 4
-REFINE_STEPS = 3
-# Light ink (chalk) is looked for only on a surface darker than this, and assumed on one
-# darker than a board's.
+# The digit's strokes are filled by a closing this many pens wide before shadows are
+# reconstructed, and the background is at most a closing this many pens wide: wider than a
+# stroke, a junction or a small loop, narrower than most of a shadow's tip.
+STROKE_FILL = 2
+STROKE_WINDOW = 4
+# Light ink (chalk) is looked for only on a surface darker than this where it is lit (at this
+# percentile of the frame, so a shadow or a dim side cannot make paper look dark), and assumed
+# on one darker than a board's.
+LIT_PERCENTILE = 98
 DARK_SURFACE = 0.5
 BOARD = 0.35
 # Ink must exceed this floor and the surface's own noise (in median absolute deviations).
@@ -75,15 +84,17 @@ def dark_ink_surface(grey: np.ndarray, window: int) -> tuple[np.ndarray, np.ndar
     and its background: a closing (the largest value nearby, then the smallest), which removes
     dark marks thinner than its window and keeps everything wider, shadow edges included.
 
-    On a dark surface the ink is on the side whose marks stand out more above the noise.
+    The surface is judged where it is lit, its light marks removed: paper and whiteboards are
+    bright there however deep a shadow or a gradient darkens the rest, a blackboard stays dark.
+    Between the two, the ink is on the side whose marks stand out more above the noise.
     """
     closing = ndimage.grey_closing(grey, size=window, mode="nearest")
-    surface = float(np.median(grey))
-    if surface < DARK_SURFACE:
-        opening = ndimage.grey_opening(grey, size=window, mode="nearest")
+    opening = ndimage.grey_opening(grey, size=window, mode="nearest")
+    lit = float(np.percentile(opening, LIT_PERCENTILE))
+    if lit < DARK_SURFACE:
         # Between thick chalk strokes the board itself looks like dark marks; a board this
         # dark is a blackboard whatever the marks say.
-        if surface < BOARD or stand_out(grey - opening) > stand_out(closing - grey):
+        if lit < BOARD or stand_out(grey - opening) > stand_out(closing - grey):
             return 1 - grey, 1 - opening
     return grey, closing
 
@@ -180,13 +191,43 @@ def reconstructed(marker: np.ndarray, surface: np.ndarray) -> np.ndarray:
     return marker
 
 
+def stroke_width(mask: np.ndarray) -> float:
+    """The pen's width in pixels: the marks' area over half their outline."""
+    outline = np.count_nonzero(mask & ~ndimage.binary_erosion(mask))
+    return 2 * np.count_nonzero(mask) / max(outline, 1)
+
+
 def photo_ink(image: Image.Image) -> np.ndarray:
-    """The digit's ink in [0, 1] over the upright working-resolution photo, zero elsewhere."""
+    """The digit's ink in [0, 1] over the upright working-resolution photo, zero elsewhere.
+
+    Two passes. The first finds enough of the digit to measure its pen, though a shadow may
+    have flowed into strokes touching it. The second fills those strokes (a closing two pens
+    wide, only there) before the shadow is reconstructed, so the shadow no longer flows
+    along them into the lit paper, and bounds the background by a closing a few pens wide,
+    so of a shadow's tip pointing at the digit only the apex stays ink."""
     grey = upright_grey(image)
     window = max(3, round(min(grey.shape) * BACKGROUND_WINDOW))
-    surface, background = dark_ink_surface(grey, window)
-    background = np.minimum(background, np.maximum(shadowed_background(surface, window), surface))
+    surface, closing = dark_ink_surface(grey, window)
+    first = digit_mask(flattened(surface, lit_background(surface, closing, surface, window)))
+    pen = stroke_width(first)
+    strokes = ndimage.binary_dilation(first, iterations=max(1, round(pen / 2)))
+    filled = np.where(strokes, ndimage.grey_closing(surface, size=pens(STROKE_FILL, pen, window), mode="nearest"),
+                      surface)
+    background = lit_background(surface, closing, filled, window)
+    stroke_window = pens(STROKE_WINDOW, pen, window)
+    if stroke_window < window:
+        background = np.minimum(background, ndimage.grey_closing(surface, size=stroke_window, mode="nearest"))
     ink = flattened(surface, background)
     mask = digit_mask(ink)
     near_digit = ndimage.binary_dilation(mask, iterations=2)
     return np.where(near_digit, ink, 0).astype(np.float32)
+
+
+def lit_background(surface: np.ndarray, closing: np.ndarray, filled: np.ndarray, window: int) -> np.ndarray:
+    """The closing, lowered where a shadow reconstructed over `filled` reaches."""
+    return np.minimum(closing, np.maximum(shadowed_background(filled, window), surface))
+
+
+def pens(count: float, pen: float, window: int) -> int:
+    """A window `count` pen widths wide, at least 3 pixels and at most the background's."""
+    return min(window, max(3, round(count * pen)))

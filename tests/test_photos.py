@@ -4,7 +4,8 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image, ImageOps
+from PIL import Image, ImageDraw, ImageOps
+from scipy import ndimage
 
 from mlcore.photo import photo_ink
 from mlcore.photos_synth import EXIF_ORIENTATION, VARIANTS, photograph, synthetic_photos
@@ -35,11 +36,10 @@ def test_synthetic_photos_of_test_digits_are_read(mnist_test, predictor):
     indices = np.random.default_rng(11).choice(len(mnist_test.labels), size=160, replace=False)
     photos = synthetic_photos(mnist_test.images[indices], mnist_test.labels[indices], seed=11)
     right = read(photos, predictor) == mnist_test.labels[indices]
-    # The goal is 97 %; benchmarks/photos.py measures it on more photos (README, "Photos").
-    assert right.mean() >= 0.95, f"read {right.mean():.1%} of the photos right"
+    # benchmarks/photos.py measures it on more photos (README, "Photos").
+    assert right.mean() >= 0.97, f"read {right.mean():.1%} of the photos right"
     for n, variant in enumerate(VARIANTS):
-        # Sideways photos (deep shadow on a strong gradient) are the weak case, at about 75 %.
-        assert right[n::len(VARIANTS)].mean() >= 0.7, f"{variant}: {right[n::len(VARIANTS)].mean():.0%}"
+        assert right[n::len(VARIANTS)].mean() >= 0.9, f"{variant}: {right[n::len(VARIANTS)].mean():.0%}"
 
 
 def test_today_s_drawing_preprocessing_fails_on_the_same_photos(mnist_test, predictor):
@@ -47,6 +47,71 @@ def test_today_s_drawing_preprocessing_fails_on_the_same_photos(mnist_test, pred
     photos = synthetic_photos(mnist_test.images[:40], mnist_test.labels[:40], seed=12)
     as_drawings = np.stack([to_mnist_input(photo.open()) for photo in photos])
     assert (predictor.probabilities(as_drawings).argmax(axis=1) == mnist_test.labels[:40]).mean() < 0.5
+
+
+def hard_shadow(photo, shape: str, angle: float, depth: float = 0.5) -> Image.Image:
+    """The photo under a sharp shadow: a straight edge through the digit's middle ("edge"), or a
+    wedge whose apex touches the digit's ink ("tip"), reaching out along `angle`."""
+    image = photo.open().convert("RGB")
+    ys, xs = np.nonzero(photo_ink(image))
+    scale = max(image.size) / max(photo_ink(image).shape)
+    points = np.stack([xs, ys], axis=1) * scale
+    centre, along = points.mean(axis=0), np.array([np.cos(angle), np.sin(angle)])
+    far = 4 * max(image.size)
+    if shape == "edge":
+        across = np.array([-along[1], along[0]])
+        corners = [centre - far * across, centre + far * across,
+                   centre + far * (across + along), centre + far * (along - across)]
+    else:
+        apex = centre + ((points - centre) @ along).max() * along
+        corners = [apex] + [apex + far * np.array([np.cos(angle + turn), np.sin(angle + turn)]) for turn in (-0.3, 0.3)]
+    mask = Image.new("L", image.size, 0)
+    ImageDraw.Draw(mask).polygon([tuple(corner) for corner in corners], fill=255)
+    light = 1 - depth * np.asarray(mask, dtype=np.float32)[..., np.newaxis] / 255
+    buffer = io.BytesIO()
+    Image.fromarray(np.clip(np.asarray(image, dtype=np.float32) * light, 0, 255).astype(np.uint8)).save(buffer, "JPEG", quality=85)
+    return Image.open(buffer)
+
+
+def shadowed_paper(mnist_train, count: int, shape: str):
+    """Photos of MNIST training digits on plain paper, each with its hard shadow, and each
+    digit's ink found without the shadow."""
+    for n in range(2000, 2000 + count):
+        rng = np.random.default_rng([3, n])
+        photo = photograph(mnist_train.images[n], int(mnist_train.labels[n]), "paper", rng)
+        yield photo, hard_shadow(photo, shape, rng.uniform(0, 2 * np.pi)), photo_ink(photo.open()) > 0
+
+
+def test_a_shadow_edge_across_the_digit_keeps_both_halves(mnist_train, predictor):
+    """Half the digit in a deep, sharp shadow: the shadow must not flow along the strokes into
+    the lit half and erase it, nor erase the half in shadow."""
+    kept = []
+    for photo, shadowed, clean in shadowed_paper(mnist_train, 8, "edge"):
+        assert predictor.predict(to_mnist_input(shadowed, photo=True)).digit == photo.label
+        kept.append((photo_ink(shadowed) > 0)[clean].mean())
+    assert np.mean(kept) >= 0.85, kept
+
+
+def test_a_shadow_tip_touching_the_digit_leaves_at_most_its_apex(mnist_train, predictor):
+    """A sharp wedge of shadow pointing at the digit, its apex on the ink: the wedge is
+    background but for its apex, and the digit's own ink is all found."""
+    right = 0
+    for photo, shadowed, clean in shadowed_paper(mnist_train, 12, "tip"):
+        ink = photo_ink(shadowed) > 0
+        assert ink[clean].mean() >= 0.8
+        beyond = ink & ~ndimage.binary_dilation(clean, iterations=3)
+        assert beyond.sum() <= 0.75 * clean.sum()
+        right += predictor.predict(to_mnist_input(shadowed, photo=True)).digit == photo.label
+    assert right >= 8
+
+
+def test_paper_mostly_in_shadow_is_not_a_blackboard(mnist_train, predictor):
+    """A shadow and a dim side darken most of the frame (its median is board-dark), yet the
+    lit paper left decides: the ink is the dark pen, not the lit paper between shadows."""
+    photos = [photograph(mnist_train.images[n], int(mnist_train.labels[n]), "shadow", np.random.default_rng([1, n]))
+              for n in (34, 58, 98, 218, 226)]
+    assert all(np.median(np.asarray(photo.open().convert("L"))) < 128 for photo in photos)
+    assert (read(photos, predictor) == [photo.label for photo in photos]).all()
 
 
 def stored_upright(photo) -> Image.Image:
