@@ -353,7 +353,8 @@ def test_undo_updates_the_record_and_emptying_ends_it(visit):
     settled(page)
     record.refresh_from_db()
     assert len(record.strokes) == 1 and record.revision == 2
-    assert record.digit == shown_top3(page)[0][0] and stored_drawing_matches(record)
+    # Half a 4 may be answered "not a digit"; the page then shows the closest digits, muted.
+    assert record.top3[0]["digit"] == shown_top3(page)[0][0] and stored_drawing_matches(record)
     assert seen.api_calls()[-1] == f"PUT /api/predictions/{record.id}/"
 
     page.get_by_test_id("undo-button").click()

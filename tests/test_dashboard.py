@@ -70,7 +70,7 @@ def test_renders_the_numbers_of_reviewed_drawings(staff_client, reviewed_history
     assert context["progress"] == {"total": 16, "unreviewed": 4}
     assert "25%</span> of drawings are unreviewed" in page
 
-    confusion = Counter((p.true_label, p.digit) for p in reviewed)
+    confusion = Counter((p.true_label, p.answered_label) for p in reviewed)
     for row in context["confusion"]:
         for cell in row["cells"]:
             assert cell["count"] == confusion[row["true"], cell["predicted"]]
@@ -80,7 +80,7 @@ def test_renders_the_numbers_of_reviewed_drawings(staff_client, reviewed_history
     assert [(pair["true"], pair["predicted"], pair["count"]) for pair in pairs] == sorted(
         ((t, p, n) for (t, p), n in wrong.items()), key=lambda item: (-item[2], item[0], item[1]))
     for pair in pairs:
-        assert pair["examples"] and all(e.true_label == pair["true"] and e.digit == pair["predicted"]
+        assert pair["examples"] and all(e.true_label == pair["true"] and e.answered_label == pair["predicted"]
                                         for e in pair["examples"])
         assert f'src="{pair["examples"][0].image.url}"' in page
 
@@ -88,7 +88,7 @@ def test_renders_the_numbers_of_reviewed_drawings(staff_client, reviewed_history
     for p in reviewed:
         key = (p.model_version.name, timezone.localtime(p.created_at).date())
         expected[key, "reviewed"] += 1
-        expected[key, "correct"] += p.true_label == p.digit
+        expected[key, "correct"] += p.true_label == p.answered_label
     rows = context["accuracy_by_day"]
     assert len(rows) == 2
     for row in rows:
@@ -102,7 +102,7 @@ def test_renders_the_numbers_of_reviewed_drawings(staff_client, reviewed_history
     queue = list(context["queue"])
     assert context["queue_total"] == 2
     assert {p.pk for p in queue} == {p.pk for p in predictions
-                                     if p.true_label is None and p.reported_label not in (None, p.digit)}
+                                     if p.true_label is None and p.reported_label not in (None, p.answered_label)}
     for prediction in queue:
         assert f"/admin/recognizer/prediction/{prediction.pk}/change/" in page
 
