@@ -57,7 +57,8 @@ def measure(predictor: Predictor, held_out, test_split: Split) -> dict:
         "held_out_styled_accuracy": accuracy(held_out.styled),
         "held_out_not_digits_null": float(predictor.is_not_a_digit(predictor.scores(held_out.negatives)[1]).mean()),
         "held_out_digits_null": float(np.concatenate([
-            predictor.is_not_a_digit(predictor.scores(s.images)[1]) for s in (held_out.mnist, held_out.drawn, held_out.styled)]).mean()),
+            predictor.is_not_a_digit(predictor.scores(s.images)[1])
+            for s in (held_out.mnist, held_out.drawn, held_out.styled)]).mean()),
         "mnist_test_accuracy": accuracy(test_split),
     }
 
@@ -88,8 +89,9 @@ def run_levers(train_split: Split, test_split: Split, report_dir: str | os.PathL
                          "training_seconds": result.metadata["training_seconds"]})
             log(json.dumps(rows[-1]))
     report_dir = Path(report_dir)
-    budget = {"architecture": architecture, "epochs": epochs, "mnist_images": train_limit, "canvas_redrawings": drawn,
-              "styled_digits": styled, "not_digits": negatives, "seed": seed, "threads": threads, "lr": lr, "fine_tuned": initial_state is not None}
+    budget = {"architecture": architecture, "epochs": epochs, "mnist_images": train_limit,
+              "canvas_redrawings": drawn, "styled_digits": styled, "not_digits": negatives, "seed": seed,
+              "threads": threads, "lr": lr, "fine_tuned": initial_state is not None}
     write_atomically(report_dir / "levers.json", json.dumps({"budget": budget, "levers": rows}, indent=2).encode())
     write_atomically(report_dir / "levers.md", markdown(rows, budget).encode())
     return rows

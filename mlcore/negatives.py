@@ -2,8 +2,9 @@
 
 Six kinds, in equal shares: letters (capital and small) and symbols written as pen strokes,
 shapes, scribbles, numbers of two or three digits side by side, and short words. Every drawing
-goes through the page's pen (`render.render_strokes`) and the site's preprocessing (`preprocess.to_mnist_input`)
-with a varied pen width, size, place, slant and wobble, like a person's drawing.
+goes through the page's pen (`render.render_strokes`) and the site's preprocessing
+(`preprocess.to_mnist_input`) with a varied pen width, size, place, slant and wobble, like a
+person's drawing.
 
 Left out on purpose, because a person drawing them makes a digit: O and a circle (0), I and a
 vertical bar (1), a slash (1), small l, o, b, g, q and z (1, 0, 6, 9, 9, 2). S, Z, B and G are
