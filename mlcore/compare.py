@@ -94,13 +94,14 @@ def expected_calibration_error(confidences: np.ndarray, correct: np.ndarray, bin
     return float(total / len(confidences))
 
 
-def answers_of(probabilities: Callable[[np.ndarray], np.ndarray], batch_size: int = 1000) -> Answerer:
-    """An answerer from a function giving (N, K) probabilities; a column K > 10 is the "not a digit" score."""
-    def answer(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        chunks = [probabilities(images[i:i + batch_size]) for i in range(0, len(images), batch_size)]
-        p = np.concatenate(chunks) if chunks else np.zeros((0, 10))
-        return p.argmax(axis=1).astype(np.int64), p.max(axis=1).astype(np.float64)
-    return answer
+def batched(answer: Answerer, batch_size: int = 1000) -> Answerer:
+    """An answerer (such as `Predictor.answers`) run over at most `batch_size` images at a time."""
+    def answer_in_batches(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        parts = [answer(images[i:i + batch_size]) for i in range(0, len(images), batch_size)]
+        if not parts:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    return answer_in_batches
 
 
 def scores(answers: np.ndarray, confidences: np.ndarray, labels: np.ndarray) -> Scores:

@@ -17,6 +17,7 @@ from torch.fx.experimental.optimization import fuse
 
 from . import checkpoint
 from .calibrate import digit_log_probabilities, not_a_digit_probability
+from .labels import NOT_A_DIGIT
 from .model import model_input
 
 
@@ -70,12 +71,23 @@ class Predictor:
     def is_not_a_digit(self, not_a_digit: np.ndarray) -> np.ndarray:
         return np.asarray(not_a_digit) >= self.threshold
 
+    def decide(self, digits: np.ndarray, not_a_digit: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """From `scores`: the digit probabilities renormalised over the digits alone, the (N,) labels
+        answered (`NOT_A_DIGIT` where the drawing is not one digit) and the (N,) confidences in them."""
+        digits = digits.astype(np.float64)
+        digits /= digits.sum(axis=1, keepdims=True)
+        null = self.is_not_a_digit(not_a_digit)
+        return (digits, np.where(null, NOT_A_DIGIT, digits.argmax(axis=1)).astype(np.int64),
+                np.where(null, not_a_digit, digits.max(axis=1)).astype(np.float64))
+
+    def answers(self, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """What `predict` answers, for (N, 28, 28) inputs at once: labels and confidences."""
+        _, labels, confidences = self.decide(*self.scores(inputs))
+        return labels, confidences
+
     def predict(self, mnist_input: np.ndarray) -> Answer:
         digits, not_a_digit = self.scores(mnist_input[np.newaxis])
-        probabilities = digits[0].astype(np.float64)
-        probabilities /= probabilities.sum()
-        null = float(not_a_digit[0])
-        if self.is_not_a_digit(null):
-            return Answer(None, null, [float(p) for p in probabilities], null)
-        digit = int(probabilities.argmax())
-        return Answer(digit, float(probabilities[digit]), [float(p) for p in probabilities], null)
+        probabilities, labels, confidences = self.decide(digits, not_a_digit)
+        label = int(labels[0])
+        return Answer(None if label == NOT_A_DIGIT else label, float(confidences[0]),
+                      [float(p) for p in probabilities[0]], float(not_a_digit[0]))

@@ -9,7 +9,7 @@ import functools
 import numpy as np
 from django.conf import settings
 
-from mlcore.compare import Comparison, EvaluationSet, Tolerance, answers_of, compare
+from mlcore.compare import Comparison, EvaluationSet, Tolerance, batched, compare
 from mlcore.data import MnistDataError, Split, load_split
 from mlcore.labels import NOT_A_DIGIT
 from mlcore.reviewed import HOLDOUT_FRACTION, split_holdout
@@ -93,7 +93,7 @@ def evaluation_sets() -> list[EvaluationSet]:
 def compare_versions(a: ModelVersion, b: ModelVersion, sets: list[EvaluationSet] | None = None) -> Comparison:
     """a and b on the same sets; `regressions` lists where b is worse than a beyond TOLERANCE."""
     sets = evaluation_sets() if sets is None else sets
-    return compare((a.name, answers_of(a.load().probabilities)), (b.name, answers_of(b.load().probabilities)),
+    return compare((a.name, batched(a.load().answers)), (b.name, batched(b.load().answers)),
                    sets, TOLERANCE)
 
 

@@ -31,6 +31,15 @@ def worse(tmp_path, shipped_model_path):
     return ModelVersion.objects.register(path, name="worse")
 
 
+@pytest.fixture
+def never_null(tmp_path, shipped_model_path):
+    """The shipped model with a not-a-digit threshold it can never reach: the same digits, no "not a digit"."""
+    model, metadata = checkpoint.load(shipped_model_path)
+    metadata["calibration"] = {**metadata["calibration"], "not_a_digit_threshold": 2.0}
+    path = checkpoint.save(tmp_path / "never-null.pt", model, metadata)
+    return ModelVersion.objects.register(path, name="never-null")
+
+
 def test_ece_of_calibrated_and_overconfident_answers():
     confidences = np.full(1000, 0.8)
     correct = np.arange(1000) % 5 != 0          # right 80 % of the time at 80 % confidence
@@ -47,6 +56,18 @@ def test_activate_model_refuses_a_worse_version(worse, served_model):
     assert ModelVersion.objects.active() == served_model
     worse.refresh_from_db()
     assert worse.forced_at is None and worse.forced_by == ""
+
+
+def test_the_gate_judges_the_answers_served_not_a_digit_included(never_null, served_model):
+    """The gate reads what the site would answer: a version that stops saying "not a digit" is refused on the
+    non-digits, and its other sets change only by the digits the shipped model answers "not a digit"."""
+    output = io.StringIO()
+    with pytest.raises(CommandError, match=r"non-digits 'not a digit' rate 0\.0000 vs 0\.[89]\d+"):
+        call_command("activate_model", "never-null", stdout=output)
+    table = {line.split()[0]: line.split() for line in output.getvalue().splitlines()[1:] if line.strip()}
+    shipped_null_rate, never_null_rate = map(float, table["non-digits"][-2:])
+    assert shipped_null_rate > 0.8 and never_null_rate == 0
+    assert ModelVersion.objects.active() == served_model
 
 
 def test_force_activates_it_says_so_and_records_who_and_when(worse):
