@@ -49,6 +49,9 @@ STROKE_WINDOW = 4
 LIT_PERCENTILE = 98
 DARK_SURFACE = 0.5
 BOARD = 0.35
+# Which of light and dark marks stand out is judged on marks this many times narrower than the
+# background's window: strokes, not the gaps between a stroke and a bright patch of the frame.
+MARK_WINDOWS = 3
 # Ink must exceed this floor and the surface's own noise (in median absolute deviations).
 MIN_INK = 0.08
 NOISE_DEVIATIONS = 8
@@ -86,16 +89,17 @@ def dark_ink_surface(grey: np.ndarray, window: int) -> tuple[np.ndarray, np.ndar
 
     The surface is judged where it is lit, its light marks removed: paper and whiteboards are
     bright there however deep a shadow or a gradient darkens the rest, a blackboard stays dark.
-    Between the two, the ink is on the side whose marks stand out more above the noise.
+    Between the two, or where the lit part is a bright patch (a wall, a window) on a frame
+    mostly as dark as a board, the ink is on the side whose marks stand out more.
     """
     closing = ndimage.grey_closing(grey, size=window, mode="nearest")
     opening = ndimage.grey_opening(grey, size=window, mode="nearest")
     lit = float(np.percentile(opening, LIT_PERCENTILE))
-    if lit < DARK_SURFACE:
-        # Between thick chalk strokes the board itself looks like dark marks; a board this
-        # dark is a blackboard whatever the marks say.
-        if lit < BOARD or stand_out(grey - opening) > stand_out(closing - grey):
-            return 1 - grey, 1 - opening
+    # Between thick chalk strokes the board itself looks like dark marks; a board this dark
+    # everywhere is a blackboard whatever the marks say.
+    if lit < BOARD or ((lit < DARK_SURFACE or float(np.median(opening)) < BOARD)
+                       and light_ink_stands_out(grey, max(3, window // MARK_WINDOWS))):
+        return 1 - grey, 1 - opening
     return grey, closing
 
 
@@ -103,6 +107,15 @@ def stand_out(marks: np.ndarray) -> float:
     """How much the marks exceed the noise: their total above the noise floor."""
     floor = 3 * float(np.median(marks[::4, ::4])) + MIN_INK / 2
     return float(np.clip(marks - floor, 0, None).sum())
+
+
+def light_ink_stands_out(grey: np.ndarray, window: int) -> bool:
+    """Whether light marks stand out more than dark ones, both thinner than `window`: narrower
+    than the background's window, so a strip of board between the digit and a bright wall
+    is not taken for a dark mark."""
+    light = grey - ndimage.grey_opening(grey, size=window, mode="nearest")
+    dark = ndimage.grey_closing(grey, size=window, mode="nearest") - grey
+    return stand_out(light) > stand_out(dark)
 
 
 def flattened(surface: np.ndarray, background: np.ndarray) -> np.ndarray:
