@@ -100,9 +100,10 @@ def compare_versions(a: ModelVersion, b: ModelVersion, sets: list[EvaluationSet]
 def comparison_lines(comparison: Comparison) -> list[str]:
     """The comparison as a plain-text table, for the commands."""
     a, b = comparison.a, comparison.b
-    lines = [f"{'set':<20}{'images':>8}  {'accuracy ' + a:>22}{'accuracy ' + b:>22}{'ECE ' + a:>18}"
-             f"{'ECE ' + b:>18}{'not-a-digit ' + a:>22}{'not-a-digit ' + b:>22}"]
+    headers = [f"{measure} {name}" for measure in ("accuracy", "ECE", "not-a-digit") for name in (a, b)]
+    width = max(len(header) for header in headers) + 2
+    lines = [f"{'set':<20}{'images':>8}" + "".join(f"{header:>{width}}" for header in headers)]
     for s in comparison.sets:
-        lines.append(f"{s.name:<20}{s.images:>8,}  {s.a.accuracy:>22.4f}{s.b.accuracy:>22.4f}{s.a.ece:>18.4f}"
-                     f"{s.b.ece:>18.4f}{s.a.not_a_digit_rate:>22.4f}{s.b.not_a_digit_rate:>22.4f}")
+        figures = (s.a.accuracy, s.b.accuracy, s.a.ece, s.b.ece, s.a.not_a_digit_rate, s.b.not_a_digit_rate)
+        lines.append(f"{s.name:<20}{s.images:>8,}" + "".join(f"{figure:>{width}.4f}" for figure in figures))
     return lines
