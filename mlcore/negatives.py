@@ -1,13 +1,13 @@
 """Drawings that are not one digit, generated: the negatives the "not a digit" output learns from.
 
 Six kinds, in equal shares: letters (capital and small) and symbols written as pen strokes,
-shapes, scribbles, numbers of two or three digits side by side, and short words. Every drawing
+shapes and doodles, scribbles, numbers of two or three digits side by side, and short words. Every drawing
 goes through the page's pen (`render.render_strokes`) and the site's preprocessing
 (`preprocess.to_mnist_input`) with a varied pen width, size, place, slant and wobble, like a
 person's drawing.
 
 Left out on purpose, because a person drawing them makes a digit: O and a circle (0), I and a
-vertical bar (1), a slash (1), small l, o, b, g, q and z (1, 0, 6, 9, 9, 2). S, Z, B and G are
+vertical bar (1), a slash (1), small l, o, b, g, q, s, u and z (1, 0, 6, 9, 9, 5, 4, 2). S, Z, B and G are
 kept in their letter forms (a curved S, a Z with sharp corners, a B with a straight back, a G
 with its bar); they are the closest to digits there are.
 """
@@ -75,7 +75,13 @@ GLYPHS: dict[str, list[Stroke]] = {
     "r": [[(0.2, 0.1), (0.2, 1)], [(0.2, 0.45)] + arc(0.55, 0.45, 0.35, 0.3, 180, 310, 6)],
     "t": [[(0.45, 0), (0.45, 0.8)] + arc(0.65, 0.8, 0.2, 0.2, 180, 60, 5)[1:], [(0.1, 0.3), (0.85, 0.3)]],
     "y": [[(0.1, 0), (0.5, 0.55)], [(0.9, 0), (0.3, 1)]],
+    "a": [arc(0.45, 0.6, 0.35, 0.38, -20, -340, 12) + [(0.8, 0.2), (0.8, 1)]],
+    "d": [arc(0.45, 0.65, 0.35, 0.33, 0, 360, 12), [(0.8, 0), (0.8, 1)]],
+    "ß": [[(0.2, 1), (0.2, 0.25)] + arc(0.45, 0.25, 0.25, 0.22, 180, 360, 6) + [(0.45, 0.5)]
+          + arc(0.45, 0.72, 0.3, 0.26, -90, 120, 7)],
     "λ": [[(0.15, 0), (0.85, 1)], [(0.5, 0.5), (0.1, 1)]],
+    "α": [arc(0.4, 0.5, 0.3, 0.35, 20, 340, 12) + [(0.95, 0.95)], [(0.7, 0.15), (0.95, 0.05)]],
+    "β": [[(0.2, 1.2), (0.2, 0.2)] + arc(0.45, 0.25, 0.25, 0.22, 180, 450, 8) + arc(0.45, 0.7, 0.3, 0.25, -90, 180, 8)],
     "Σ": [[(0.9, 0), (0.1, 0), (0.55, 0.5), (0.1, 1), (0.9, 1)]],
     "Ω": [[(0.05, 1), (0.35, 1)] + arc(0.5, 0.45, 0.4, 0.45, 120, 420, 14)[1:] + [(0.65, 1), (0.95, 1)]],
     "~": [[(x, 0.5 - 0.2 * np.sin(2 * np.pi * x)) for x in np.linspace(0, 1, 12)]],
@@ -111,6 +117,23 @@ SHAPES: dict[str, list[Stroke]] = {
     "hatching": [[(x / 12, 0.0 if x % 2 else 1.0) for x in range(13)]],
     "dots": [[(0.2, 0.3)], [(0.5, 0.7)], [(0.8, 0.4)]],
     "envelope": [[(0, 0.2), (1, 0.2), (1, 0.9), (0, 0.9), (0, 0.2), (0.5, 0.6), (1, 0.2)]],
+    # Doodles: what people draw when they are not writing.
+    "stick figure": [arc(0.5, 0.15, 0.13, 0.15, 0, 360, 10), [(0.5, 0.3), (0.5, 0.7)], [(0.15, 0.45), (0.85, 0.45)],
+                     [(0.2, 1), (0.5, 0.7), (0.8, 1)]],
+    "flower": [arc(0.5, 0.35, 0.12, 0.12, 0, 360, 8)]
+              + [arc(0.5 + 0.22 * np.cos(a), 0.35 + 0.22 * np.sin(a), 0.1, 0.1, 0, 360, 8)
+                 for a in np.linspace(0, 2 * np.pi, 6, endpoint=False)] + [[(0.5, 0.6), (0.5, 1)]],
+    "tree": [[(0.5, 0), (0.1, 0.6), (0.9, 0.6), (0.5, 0)], [(0.45, 0.6), (0.45, 1)], [(0.55, 0.6), (0.55, 1)]],
+    "moon": [arc(0.5, 0.5, 0.5, 0.5, 60, 300, 12) + arc(0.75, 0.5, 0.35, 0.45, 240, 120, 10)],
+    "fish": [arc(0.4, 0.5, 0.4, 0.25, 0, 360, 14), [(0.8, 0.5), (1, 0.25), (1, 0.75), (0.8, 0.5)], [(0.2, 0.45)]],
+    "eye": [arc(0.5, 0.7, 0.5, 0.45, 200, 340, 10), arc(0.5, 0.3, 0.5, 0.45, 20, 160, 10),
+            arc(0.5, 0.5, 0.12, 0.12, 0, 360, 8)],
+    "umbrella": [arc(0.5, 0.45, 0.5, 0.4, 180, 360, 12) + [(0.0, 0.45), (1, 0.45)],
+                 [(0.5, 0.45), (0.5, 0.95)] + arc(0.4, 0.95, 0.1, 0.08, 0, 180, 4)],
+    "face": [arc(0.5, 0.5, 0.45, 0.5, 0, 360, 16), [(0.35, 0.35)], [(0.65, 0.35)], [(0.5, 0.45), (0.45, 0.6)],
+             [(0.35, 0.75), (0.65, 0.75)]],
+    "cup": [[(0.1, 0.1), (0.2, 1), (0.7, 1), (0.8, 0.1)], arc(0.8, 0.55, 0.18, 0.2, -90, 90, 6)],
+    "ladder": [[(0.2, 0), (0.2, 1)], [(0.8, 0), (0.8, 1)]] + [[(0.2, y), (0.8, y)] for y in (0.2, 0.4, 0.6, 0.8)],
 }
 
 KINDS = ("letter", "symbol", "shape", "scribble", "number", "word")
