@@ -1,15 +1,15 @@
 """Drawings that are not one digit, generated: the negatives the "not a digit" output learns from.
 
 Six kinds, in equal shares: letters (capital and small) and symbols written as pen strokes,
-shapes and doodles, scribbles, numbers of two or three digits side by side, and short words. Every drawing
-goes through the page's pen (`render.render_strokes`) and the site's preprocessing
-(`preprocess.to_mnist_input`) with a varied pen width, size, place, slant and wobble, like a
-person's drawing.
+shapes and doodles, scribbles, numbers of two or three digits side by side, and short words.
+Every drawing goes through the page's pen (`render.render_strokes`) and the site's
+preprocessing (`preprocess.to_mnist_input`) with a varied pen width, size, place, slant and
+wobble, like a person's drawing.
 
 Left out on purpose, because a person drawing them makes a digit: O and a circle (0), I and a
-vertical bar (1), a slash (1), small l, o, b, g, q, s, u and z (1, 0, 6, 9, 9, 5, 4, 2). S, Z, B and G are
-kept in their letter forms (a curved S, a Z with sharp corners, a B with a straight back, a G
-with its bar); they are the closest to digits there are.
+vertical bar (1), a slash (1), small l, o, b, g, q, s, u and z (1, 0, 6, 9, 9, 5, 4, 2). S, Z,
+B and G are kept in their letter forms (a curved S, a Z with sharp corners, a B with a straight
+back, a G with its bar); they are the closest to digits there are.
 """
 
 from __future__ import annotations
@@ -81,7 +81,8 @@ GLYPHS: dict[str, list[Stroke]] = {
           + arc(0.45, 0.72, 0.3, 0.26, -90, 120, 7)],
     "λ": [[(0.15, 0), (0.85, 1)], [(0.5, 0.5), (0.1, 1)]],
     "α": [arc(0.4, 0.5, 0.3, 0.35, 20, 340, 12) + [(0.95, 0.95)], [(0.7, 0.15), (0.95, 0.05)]],
-    "β": [[(0.2, 1.2), (0.2, 0.2)] + arc(0.45, 0.25, 0.25, 0.22, 180, 450, 8) + arc(0.45, 0.7, 0.3, 0.25, -90, 180, 8)],
+    "β": [[(0.2, 1.2), (0.2, 0.2)] + arc(0.45, 0.25, 0.25, 0.22, 180, 450, 8)
+          + arc(0.45, 0.7, 0.3, 0.25, -90, 180, 8)],
     "Σ": [[(0.9, 0), (0.1, 0), (0.55, 0.5), (0.1, 1), (0.9, 1)]],
     "Ω": [[(0.05, 1), (0.35, 1)] + arc(0.5, 0.45, 0.4, 0.45, 120, 420, 14)[1:] + [(0.65, 1), (0.95, 1)]],
     "~": [[(x, 0.5 - 0.2 * np.sin(2 * np.pi * x)) for x in np.linspace(0, 1, 12)]],
