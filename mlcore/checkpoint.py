@@ -22,6 +22,13 @@ REQUIRED_METADATA = (
 )
 
 
+def mnist_accuracy(metadata: dict) -> float:
+    """The MNIST test accuracy of what the model answers, "not a digit" counting as wrong.
+
+    Checkpoints saved before that was recorded give `test_accuracy`, the likeliest of all outputs."""
+    return float(metadata.get("answered_test_accuracy", metadata["test_accuracy"]))
+
+
 class CheckpointError(Exception):
     """A checkpoint is missing, corrupt, or not of this project's architecture."""
 

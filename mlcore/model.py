@@ -34,6 +34,7 @@ ARCHITECTURES = {
     "mnist-cnn-v1": Shape(channels=(12, 24, 12, 24, 24, 32), classes=10),
     "mnist-cnn-v2": Shape(channels=(12, 24, 12, 24, 24, 32), classes=11),
     "mnist-cnn-v3": Shape(channels=(16, 32, 16, 32, 32, 48), classes=11),
+    "mnist-cnn-v4": Shape(channels=(24, 48, 24, 48, 48, 64), classes=11),
 }
 ARCHITECTURE = "mnist-cnn-v3"
 

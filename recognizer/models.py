@@ -62,7 +62,7 @@ class ModelVersionManager(models.Manager):
         stored_path = str(path.relative_to(models_dir)) if path.is_relative_to(models_dir) else str(path)
         version = self.create(
             name=name or path.stem, path=stored_path, sha256=checkpoint.file_sha256(path),
-            params=metadata["params"], mnist_accuracy=metadata["test_accuracy"],
+            params=metadata["params"], mnist_accuracy=checkpoint.mnist_accuracy(metadata),
             reviewed_accuracy=reviewed_accuracy, metadata=metadata)
         if activate:
             # A version the gate refuses stays registered, inactive, for `activate_model --force`.

@@ -13,7 +13,7 @@ import torch
 from mlcore.data import Split
 from mlcore.evaluate import logits_of
 from mlcore.model import with_outputs_of
-from mlcore.recipe import HELD_OUT_DRAWINGS, calibrate, held_out_sets, split_off
+from mlcore.recipe import HELD_OUT_DRAWINGS, add_calibration, held_out_sets, split_off
 from mlcore.reviewed import mix, split_holdout
 from mlcore.train import TrainConfig, TrainResult, train
 
@@ -82,6 +82,5 @@ def retrain(config: TrainConfig, train_split: Split, test_split: Split, reviewed
     summary["after"] = {"mnist_accuracy": result.metadata["test_accuracy"],
                         "reviewed_accuracy": accuracy(result.model, held_out)}
     result.metadata["reviewed_training"] = summary
-    result.metadata["calibration"] = calibrate(result.model, held_out_sets(mnist_held, calibration_drawings,
-                                                                           cache_dir=cache_dir))
+    add_calibration(result, held_out_sets(mnist_held, calibration_drawings, cache_dir=cache_dir), test_split)
     return Retraining(result, summary)

@@ -108,13 +108,13 @@ class Command(BaseCommand):
                                                   "sha256": checkpoint.file_sha256(options["start_from"])}
         out = checkpoint.save(out, result.model, result.metadata)
         self.stdout.write(self.style.SUCCESS(
-            f"test accuracy {result.metadata['test_accuracy']:.4f} with {result.metadata['params']:,} parameters "
+            f"MNIST test accuracy {checkpoint.mnist_accuracy(result.metadata):.4f} with {result.metadata['params']:,} parameters "
             f"in {result.metadata['training_seconds']:.0f} s; saved {out} and its model card {out.with_suffix('.json')}"))
         if retraining is not None:
             self.write_comparison(retraining.summary, len(test_split.labels))
         if options["no_register"]:
             return
-        self.register(out, result.metadata["test_accuracy"], options,
+        self.register(out, checkpoint.mnist_accuracy(result.metadata), options,
                       retraining.reviewed_accuracy if retraining else None, with_reviewed)
 
     def register(self, out: Path, test_accuracy: float, options: dict, reviewed_accuracy, with_reviewed: bool):
