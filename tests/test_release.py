@@ -49,7 +49,7 @@ def test_ece_of_calibrated_and_overconfident_answers():
 
 def test_activate_model_refuses_a_worse_version(worse, served_model):
     output = io.StringIO()
-    with pytest.raises(CommandError, match=r"refusing to activate worse: worse than mnist_cnn_v3_1 on MNIST test "
+    with pytest.raises(CommandError, match=rf"refusing to activate worse: worse than {served_model.name} on MNIST test "
                                            r"accuracy [\d.]+ < [\d.]+.*--force"):
         call_command("activate_model", "worse", stdout=output)
     assert "MNIST test" in output.getvalue() and "drawn" in output.getvalue()
@@ -97,10 +97,10 @@ def test_an_unknown_version_is_a_command_error(served_model):
         call_command("compare_models", served_model.name, "nothing")
 
 
-def test_train_activates_through_the_same_gate(tmp_path, mnist_dir):
+def test_train_activates_through_the_same_gate(tmp_path, mnist_dir, served_model):
     """A model trained for one epoch on 100 images is far worse than the shipped one: registered, not served."""
     with pytest.raises(CommandError, match=r"registered model version tiny but did not activate it: refusing to "
-                                           r"activate tiny: worse than mnist_cnn_v3_1"):
+                                           rf"activate tiny: worse than {served_model.name}"):
         call_command("train", "--epochs", "1", "--train-limit", "100", "--threads", "1", "--data-dir", str(mnist_dir),
                      "--out", str(tmp_path / "tiny.pt"), "--name", "tiny", "--activate", verbosity=0,
                      stdout=io.StringIO())

@@ -88,8 +88,9 @@ def test_a_checkpoint_path_under_a_taken_name_or_unreadable_is_refused(tmp_path,
 
 
 @pytest.mark.django_db
-def test_an_unknown_name_is_refused_with_the_known_names(two_versions):
-    with pytest.raises(CommandError, match=r"no model version named 'third'; known versions: first, mnist_cnn_v3_1, second"):
+def test_an_unknown_name_is_refused_with_the_known_names(two_versions, shipped_model_path):
+    with pytest.raises(CommandError, match=rf"no model version named 'third'; known versions: first, "
+                                           rf"{shipped_model_path.stem}, second"):
         call_command("activate_model", "third")
     assert active_version().name == "first"
 
