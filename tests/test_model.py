@@ -32,12 +32,13 @@ def fresh_model():
 
 # The original stays within its 20,000 parameters; the served model may grow to 100,000.
 @pytest.mark.parametrize("architecture, limit", [("mnist-cnn-v1", 20000), ("mnist-cnn-v2", 20000),
-                                                 ("mnist-cnn-v3", 100000)])
+                                                 ("mnist-cnn-v3", 100000), ("mnist-cnn-v4", 100000)])
 def test_parameter_count_is_within_its_limit(architecture, limit):
     assert count_parameters(DigitCNN(architecture)) <= limit
 
 
-@pytest.mark.parametrize("architecture, classes", [("mnist-cnn-v1", 10), ("mnist-cnn-v2", 11), ("mnist-cnn-v3", 11)])
+@pytest.mark.parametrize("architecture, classes", [("mnist-cnn-v1", 10), ("mnist-cnn-v2", 11), ("mnist-cnn-v3", 11),
+                                                   ("mnist-cnn-v4", 11)])
 @pytest.mark.parametrize("batch", [1, 5])
 def test_output_is_one_logit_per_class_and_image(architecture, classes, batch):
     images = np.random.default_rng(0).integers(0, 256, (batch, 28, 28), dtype=np.uint8)
