@@ -147,6 +147,23 @@ def test_retraining_from_an_exported_file_activates_above_the_floor(mnist_train,
     assert version.metadata["train_images"] == 300 + record["reviewed_train_images"]
 
 
+def test_fine_tuning_keeps_the_width_of_the_model_it_starts_from(mnist_train, tmp_path, settings):
+    """A database still serving v3_1 retrains it as mnist-cnn-v3, though new models default to another width."""
+    older = ModelVersion.objects.register(settings.BASE_DIR / "models" / "mnist_cnn_v3_1.pt", name="older")
+    ModelVersion.objects.update(is_active=False)
+    ModelVersion.objects.filter(pk=older.pk).update(is_active=True)
+    assert older.metadata["architecture"] != TrainConfig().architecture
+    label([(record_drawing(mnist_train.images[i]), int(mnist_train.labels[i])) for i in range(50000, 50020)])
+
+    call_command("train", "--with-reviewed", "--epochs", "1", "--train-limit", "200", "--threads", "1",
+                 "--out", str(tmp_path / "reviewed.pt"), "--no-register", verbosity=0, stdout=io.StringIO())
+    call_command("train", "--start-from", str(older.file_path), "--epochs", "1", "--train-limit", "200",
+                 "--threads", "1", "--out", str(tmp_path / "started.pt"), "--no-register", verbosity=0,
+                 stdout=io.StringIO())
+    for name in ("reviewed.pt", "started.pt"):
+        assert checkpoint.load(tmp_path / name)[1]["architecture"] == older.metadata["architecture"]
+
+
 def test_retrain_learns_confirmed_non_digits_as_negatives(mnist_train, mnist_test, tmp_path):
     """The function `train --with-reviewed` prints: reviewed drawings labelled 10 train the eleventh output."""
     base = active_version()

@@ -24,8 +24,9 @@ def add_budget_arguments(parser, epochs_help: str = "epochs") -> None:
 def add_hyperparameter_arguments(parser, lr_help: str = "") -> None:
     """What is trained and how: the model, optimiser, regularisation and augmentation."""
     defaults = TrainConfig()
-    parser.add_argument("--architecture", choices=list(ARCHITECTURES), default=defaults.architecture,
-                        help="mnist-cnn-v2 has the eleventh, \"not a digit\" output; mnist-cnn-v1 is the original")
+    parser.add_argument("--architecture", choices=list(ARCHITECTURES), default=None,
+                        help=f"default {defaults.architecture}, or the starting model's when fine-tuning; "
+                             "mnist-cnn-v2 has v1's widths and the eleventh, \"not a digit\" output")
     parser.add_argument("--variant", choices=["none", "l1", "l2", "l1_l2"], default=defaults.variant,
                         help="regularisation: L1 penalty in the loss, L2 weight decay, both, or neither")
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)

@@ -72,9 +72,11 @@ class Command(BaseCommand):
         with_reviewed = options["with_reviewed"] or options["reviewed_file"] is not None
         fine_tune = (with_reviewed and not options["from_scratch"]) or options["start_from"] is not None
         defaults = TrainConfig()
+        architecture = options["architecture"] or (
+            self.start_architecture(options["start_from"], with_reviewed) if fine_tune else defaults.architecture)
         config = training_config(
             options, epochs=first_given(options["epochs"], FINE_TUNE_EPOCHS if fine_tune else defaults.epochs),
-            lr=first_given(options["lr"], FINE_TUNE_LR if fine_tune else defaults.lr))
+            lr=first_given(options["lr"], FINE_TUNE_LR if fine_tune else defaults.lr), architecture=architecture)
         if min(options["canvas_drawings"], options["styled_digits"], options["not_digits"]) < 0:
             raise CommandError("--canvas-drawings, --styled-digits and --not-digits must be at least 0")
         try:
@@ -152,6 +154,19 @@ class Command(BaseCommand):
                 raise CommandError(f"{out} is the file of model version {version.name!r}; "
                                    f"choose another --out")
         return out
+
+    def start_architecture(self, path: Path | None, with_reviewed: bool) -> str:
+        """Fine-tuning keeps the width of the model it starts from: the checkpoint's, or the active version's."""
+        if path is None and with_reviewed:
+            version = ModelVersion.objects.active()
+            if version is not None:
+                return version.metadata.get("architecture", TrainConfig().architecture)
+        elif path is not None:
+            try:
+                return checkpoint.load(path)[1]["architecture"]
+            except checkpoint.CheckpointError as exc:
+                raise CommandError(str(exc)) from None
+        return TrainConfig().architecture
 
     def start_state(self, path: Path | None, config: TrainConfig) -> dict | None:
         if path is None:
