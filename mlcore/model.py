@@ -94,6 +94,12 @@ def model_input(images: np.ndarray) -> torch.Tensor:
     return tensor.float().unsqueeze(1)
 
 
+def with_not_a_digit(architecture: str) -> str:
+    """The architecture of the same widths with the "not a digit" output: what a ten-output model grows into."""
+    channels = ARCHITECTURES[architecture].channels
+    return next(name for name, shape in ARCHITECTURES.items() if shape.channels == channels and shape.classes == 11)
+
+
 def with_outputs_of(state_dict: dict, architecture: str) -> dict:
     """Weights of a model with as many or fewer outputs (v1's ten digits) as a start for `architecture`
     of the same widths (v2's eleven).

@@ -136,19 +136,20 @@ def test_retraining_from_an_exported_file_activates_above_the_floor(mnist_train,
     call_command("export_reviewed", "--out", str(export), stdout=io.StringIO())
     Prediction.objects.all().delete()   # the file alone must be enough
 
-    call_command("train", "--reviewed-file", str(export), "--from-scratch", "--epochs", "1", "--train-limit", "300",
+    call_command("train", "--reviewed-file", str(export), "--from-scratch", "--epochs", "2", "--train-limit", "1000",
                  "--out", str(tmp_path / "scratch.pt"), "--name", "scratch", "--activate", "--force",
                  "--min-mnist-accuracy", "0.1", verbosity=0, stdout=io.StringIO())
     version = active_version()
     assert version.name == "scratch"
     record = version.metadata["reviewed_training"]
-    assert not record["fine_tuned"] and record["mnist_train_images"] == 300
+    assert not record["fine_tuned"] and record["mnist_train_images"] == 1000
     assert record["reviewed_train_images"] + record["reviewed_held_out_images"] == 40
-    assert version.metadata["train_images"] == 300 + record["reviewed_train_images"]
+    assert version.metadata["train_images"] == 1000 + record["reviewed_train_images"]
 
 
 def test_fine_tuning_keeps_the_width_of_the_model_it_starts_from(mnist_train, tmp_path, settings):
-    """A database still serving v3_1 retrains it as mnist-cnn-v3, though new models default to another width."""
+    """A database still serving v3_1 retrains it as mnist-cnn-v3, though new models default to another width;
+    a checkpoint to start from gives its widths too."""
     older = ModelVersion.objects.register(settings.BASE_DIR / "models" / "mnist_cnn_v3_1.pt", name="older")
     ModelVersion.objects.update(is_active=False)
     ModelVersion.objects.filter(pk=older.pk).update(is_active=True)
@@ -157,11 +158,13 @@ def test_fine_tuning_keeps_the_width_of_the_model_it_starts_from(mnist_train, tm
 
     call_command("train", "--with-reviewed", "--epochs", "1", "--train-limit", "200", "--threads", "1",
                  "--out", str(tmp_path / "reviewed.pt"), "--no-register", verbosity=0, stdout=io.StringIO())
-    call_command("train", "--start-from", str(older.file_path), "--epochs", "1", "--train-limit", "200",
-                 "--threads", "1", "--out", str(tmp_path / "started.pt"), "--no-register", verbosity=0,
-                 stdout=io.StringIO())
+    for start, out in ((older.file_path, "started.pt"), (settings.BASE_DIR / "models" / "mnist_cnn.pt", "grown.pt")):
+        call_command("train", "--start-from", str(start), "--epochs", "1", "--train-limit", "200", "--threads", "1",
+                     "--out", str(tmp_path / out), "--no-register", verbosity=0, stdout=io.StringIO())
     for name in ("reviewed.pt", "started.pt"):
         assert checkpoint.load(tmp_path / name)[1]["architecture"] == older.metadata["architecture"]
+    # The ten-output original keeps its widths and gains the "not a digit" output.
+    assert checkpoint.load(tmp_path / "grown.pt")[1]["architecture"] == "mnist-cnn-v2"
 
 
 def test_retrain_learns_confirmed_non_digits_as_negatives(mnist_train, mnist_test, tmp_path):

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from mlcore import checkpoint
 from mlcore.data import MnistDataError, Split, load_split
-from mlcore.model import with_outputs_of
+from mlcore.model import ARCHITECTURES, with_not_a_digit, with_outputs_of
 from mlcore.recipe import train_with_extras
 from mlcore.reviewed import HOLDOUT_FRACTION
 from mlcore.train import TrainConfig
@@ -110,8 +110,9 @@ class Command(BaseCommand):
                                                   "sha256": checkpoint.file_sha256(options["start_from"])}
         out = checkpoint.save(out, result.model, result.metadata)
         self.stdout.write(self.style.SUCCESS(
-            f"MNIST test accuracy {checkpoint.mnist_accuracy(result.metadata):.4f} with {result.metadata['params']:,} parameters "
-            f"in {result.metadata['training_seconds']:.0f} s; saved {out} and its model card {out.with_suffix('.json')}"))
+            f"MNIST test accuracy {checkpoint.mnist_accuracy(result.metadata):.4f} with "
+            f"{result.metadata['params']:,} parameters in {result.metadata['training_seconds']:.0f} s; "
+            f"saved {out} and its model card {out.with_suffix('.json')}"))
         if retraining is not None:
             self.write_comparison(retraining.summary, len(test_split.labels))
         if options["no_register"]:
@@ -156,16 +157,16 @@ class Command(BaseCommand):
         return out
 
     def start_architecture(self, path: Path | None, with_reviewed: bool) -> str:
-        """Fine-tuning keeps the width of the model it starts from: the checkpoint's, or the active version's."""
-        if path is None and with_reviewed:
-            version = ModelVersion.objects.active()
-            if version is not None:
-                return version.metadata.get("architecture", TrainConfig().architecture)
-        elif path is not None:
+        """Fine-tuning keeps the widths of the model it starts from, the checkpoint's or the active version's,
+        and gives a ten-output model the "not a digit" output."""
+        if path is not None:
             try:
-                return checkpoint.load(path)[1]["architecture"]
+                return with_not_a_digit(checkpoint.load(path)[1]["architecture"])
             except checkpoint.CheckpointError as exc:
                 raise CommandError(str(exc)) from None
+        version = ModelVersion.objects.active() if with_reviewed else None
+        if version is not None and version.metadata.get("architecture") in ARCHITECTURES:
+            return with_not_a_digit(version.metadata["architecture"])
         return TrainConfig().architecture
 
     def start_state(self, path: Path | None, config: TrainConfig) -> dict | None:
