@@ -11,8 +11,9 @@ digit" (label `labels.NOT_A_DIGIT`), which a v1 model grows into when it learns 
 `mnist-cnn-v3`, a third wider (33,803 parameters) with the eleventh output; and `mnist-cnn-v4`,
 the served one, half as wide again (71,715 parameters). Each wider network has had more to learn
 (letters, symbols, doodles, other hands' styles): v4 trains about 1.7 times as long per image as v3
-on two CPU cores and costs one drawing no more time, which is spent mostly outside the
-convolutions. Widths are a parameter, so another network is one more entry.
+on two CPU cores, yet one drawing costs it only a quarter more (1.4 ms against 1.1 ms on one
+thread), most of that time being spent outside the convolutions. Widths are a parameter, so
+another network is one more entry.
 """
 
 from __future__ import annotations
