@@ -93,16 +93,20 @@ def test_a_shadow_edge_across_the_digit_keeps_both_halves(mnist_train, predictor
 
 
 def test_a_shadow_tip_touching_the_digit_leaves_at_most_its_apex(mnist_train, predictor):
-    """A sharp wedge of shadow pointing at the digit, its apex on the ink: the wedge is
-    background but for its apex, and the digit's own ink is all found."""
+    """A sharp wedge of shadow pointing at the digit, its apex on the ink: on the first 12 the wedge
+    is background but for its apex, and the digit's own ink is all found (further on, a wedge can
+    leave more ink than the digit has). What is left of the apex still misleads the model about half
+    the time: of these 30, v1 reads 20, v3_1 15 and v4 16 (of 60: 42, 31 and 35), the hardest
+    photos there are (README, "Photos")."""
     right = 0
-    for photo, shadowed, clean in shadowed_paper(mnist_train, 12, "tip"):
-        ink = photo_ink(shadowed) > 0
-        assert ink[clean].mean() >= 0.8
-        beyond = ink & ~ndimage.binary_dilation(clean, iterations=3)
-        assert beyond.sum() <= 0.75 * clean.sum()
+    for n, (photo, shadowed, clean) in enumerate(shadowed_paper(mnist_train, 30, "tip")):
+        if n < 12:
+            ink = photo_ink(shadowed) > 0
+            assert ink[clean].mean() >= 0.8
+            beyond = ink & ~ndimage.binary_dilation(clean, iterations=3)
+            assert beyond.sum() <= 0.75 * clean.sum()
         right += predictor.predict(to_mnist_input(shadowed, photo=True)).digit == photo.label
-    assert right >= 8
+    assert right >= 15
 
 
 def test_paper_mostly_in_shadow_is_not_a_blackboard(mnist_train, predictor):
