@@ -169,7 +169,7 @@ def add_calibration(result: TrainResult, held_out: HeldOut, test_split: Split) -
 
 def train_with_extras(config: TrainConfig, train_split: Split, test_split: Split, *, drawn: int, negatives: int,
                       styled: int = 0, cache_dir: str | os.PathLike | None = None, initial_state: dict | None = None,
-                      progress: bool = True, log=print) -> TrainResult:
+                      calibration_drawings: int = HELD_OUT_DRAWINGS, progress: bool = True, log=print) -> TrainResult:
     """Train on MNIST less the held-out slice, plus canvas re-drawings, styled digits and non-digits; calibrate
     on the slice.
 
@@ -182,7 +182,7 @@ def train_with_extras(config: TrainConfig, train_split: Split, test_split: Split
     mixed = mix_in(fit, extra, config.train_limit, config.seed)
     result = train(replace(config, train_limit=None), mixed, test_split, initial_state=initial_state,
                    progress=progress, log=log)
-    held_out = held_out_sets(held, cache_dir=cache_dir)
+    held_out = held_out_sets(held, calibration_drawings, cache_dir=cache_dir)
     add_calibration(result, held_out, test_split)
     result.metadata["training_set"] = {
         "mnist_images": len(fit.head(config.train_limit).labels), "canvas_redrawings": drawn,

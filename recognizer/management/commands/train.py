@@ -94,7 +94,7 @@ class Command(BaseCommand):
                     config, train_split, test_split, self.reviewed_drawings(options["reviewed_file"]),
                     base_version=base_version, base_model=base_model, reviewed_weight=options["reviewed_weight"],
                     holdout_fraction=options["holdout_fraction"], fine_tune=fine_tune, cache_dir=CACHE_DIR,
-                    progress=progress, log=self.stdout.write)
+                    calibration_drawings=settings.CALIBRATION_DRAWINGS, progress=progress, log=self.stdout.write)
                 result = retraining.result
             else:
                 self.stdout.write(f"training {config.architecture} ({config.variant}) for {config.epochs} epochs")
@@ -102,6 +102,7 @@ class Command(BaseCommand):
                                            negatives=options["not_digits"], styled=options["styled_digits"],
                                            cache_dir=CACHE_DIR,
                                            initial_state=self.start_state(options["start_from"], config),
+                                           calibration_drawings=settings.CALIBRATION_DRAWINGS,
                                            progress=progress, log=self.stdout.write)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
