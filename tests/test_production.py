@@ -113,15 +113,17 @@ def children(pid: int) -> list[int]:
     return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
-def process_group(leader: int) -> list[int]:
-    """Processes in the group `leader` leads: an nginx master's workers outlive it otherwise."""
+def live_group_members(leader: int) -> list[int]:
+    """Running processes in the group `leader` leads: an nginx master's workers outlive it
+    otherwise. A zombie is dead and holds nothing; it waits only for its new parent to reap it,
+    which an init that does not reap never does."""
     members = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            state, _, group = stat.read_text().rsplit(")", 1)[1].split()[:3]
         except OSError:
             continue
-        if int(fields[2]) == leader:
+        if int(group) == leader and state != "Z":
             members.append(int(stat.parent.name))
     return members
 
@@ -136,4 +138,8 @@ def test_when_nginx_dies_gunicorn_is_stopped_too(stack):
     assert nginx and gunicorn
     os.kill(nginx, signal.SIGKILL)
     assert stack.process.wait(timeout=60) == 1
-    assert process_group(nginx) == [] and process_group(gunicorn) == []
+    # SIGKILL takes effect when the kernel next schedules the process, not when kill() returns.
+    deadline = time.monotonic() + 5
+    while (live_group_members(nginx) or live_group_members(gunicorn)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert live_group_members(nginx) == [] and live_group_members(gunicorn) == []
