@@ -46,10 +46,10 @@ data: $(BIN)/.installed
 test-sqlite: $(BIN)/.installed
 	$(BIN)/pytest
 
-# The browser and the production stack are tested once, on SQLite: the page and the proxy do the
-# same on either engine, while the API, leases, throttles and migrations run on both.
+# The browser, the production stack and what never touches the database are tested once, on
+# SQLite: they do the same on either engine, while the API, leases, throttles and migrations run on both.
 test-postgres: $(BIN)/.installed
-	scripts/with-postgres $(BIN)/pytest -m "not slow and not browser and not nginx"
+	scripts/with-postgres $(BIN)/pytest -m "not slow and not browser and not nginx" --database-tests-only
 
 # gunicorn alone, without the proxy: for comparison in the benchmarks; slow clients can stop it.
 gunicorn: setup

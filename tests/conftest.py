@@ -7,6 +7,26 @@ from django.conf import settings
 
 from mlcore.data import load_split
 
+DATABASE_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback",
+                     "live_server"}
+
+
+def pytest_addoption(parser):
+    parser.addoption("--database-tests-only", action="store_true",
+                     help="run only the tests that use the database (for a second database engine)")
+
+
+def pytest_collection_modifyitems(config, items):
+    """On a second engine, the tests that never touch the database would only repeat themselves."""
+    if not config.getoption("--database-tests-only"):
+        return
+    selected, deselected = [], []
+    for item in items:
+        uses_database = item.get_closest_marker("django_db") or DATABASE_FIXTURES & set(item.fixturenames)
+        (selected if uses_database else deselected).append(item)
+    config.hook.pytest_deselected(items=deselected)
+    items[:] = selected
+
 
 @pytest.fixture(scope="session")
 def mnist_dir() -> Path:
