@@ -109,7 +109,10 @@ def extras(fit: Split, drawn: int, negatives: int, styled: int = 0,
     return Split(np.concatenate([p["images"] for p in parts]), np.concatenate([p["labels"] for p in parts]))
 
 
-def held_out_sets(held: Split, count: int = HELD_OUT_DRAWINGS, cache_dir: str | os.PathLike | None = None) -> HeldOut:
+def held_out_sets(held: Split, count: int | None = None, cache_dir: str | os.PathLike | None = None) -> HeldOut:
+    """`count` drawings of each kind (re-drawn, styled, non-digits); None: all HELD_OUT_DRAWINGS."""
+    count = count or HELD_OUT_DRAWINGS
+
     def make():
         images, labels = drawn_digits(held.images[:count], held.labels[:count], seed=HELD_OUT_SEED)
         styled, styled_labels = styled_digits(count, seed=HELD_OUT_SEED)
@@ -169,7 +172,7 @@ def add_calibration(result: TrainResult, held_out: HeldOut, test_split: Split) -
 
 def train_with_extras(config: TrainConfig, train_split: Split, test_split: Split, *, drawn: int, negatives: int,
                       styled: int = 0, cache_dir: str | os.PathLike | None = None, initial_state: dict | None = None,
-                      calibration_drawings: int = HELD_OUT_DRAWINGS, progress: bool = True, log=print) -> TrainResult:
+                      calibration_drawings: int | None = None, progress: bool = True, log=print) -> TrainResult:
     """Train on MNIST less the held-out slice, plus canvas re-drawings, styled digits and non-digits; calibrate
     on the slice.
 

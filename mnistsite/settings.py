@@ -148,8 +148,8 @@ REVIEW_DOUBT_MARGIN = 0.5
 # here caps every set (quicker, coarser).
 RELEASE_GATE_LIMIT = env_int("RELEASE_GATE_LIMIT", 0) or None
 # `train` calibrates on the held-out slice: this many of its drawings of each kind (re-drawn, styled,
-# non-digits), all 5,000 by default; fewer is quicker and the threshold coarser.
-CALIBRATION_DRAWINGS = env_int("CALIBRATION_DRAWINGS", 5000)
+# non-digits), all of them (5,000) by default; fewer is quicker and the threshold coarser.
+CALIBRATION_DRAWINGS = env_int("CALIBRATION_DRAWINGS", 0) or None
 
 # Limits on what a client may send. The rate is per client address, in DRF's syntax. The page
 # sends each drawing again as each stroke ends, so a quick hand writing several digits a minute

@@ -13,7 +13,7 @@ import torch
 from mlcore.data import Split
 from mlcore.evaluate import logits_of
 from mlcore.model import with_outputs_of
-from mlcore.recipe import HELD_OUT_DRAWINGS, add_calibration, held_out_sets, split_off
+from mlcore.recipe import add_calibration, held_out_sets, split_off
 from mlcore.reviewed import mix, split_holdout
 from mlcore.train import TrainConfig, TrainResult, train
 
@@ -44,7 +44,7 @@ def accuracy(model: torch.nn.Module, split: Split) -> float | None:
 
 def retrain(config: TrainConfig, train_split: Split, test_split: Split, reviewed: Split, *,
             base_version: ModelVersion, base_model: torch.nn.Module, reviewed_weight: float = 5.0,
-            holdout_fraction: float = 0.2, fine_tune: bool = True, calibration_drawings: int = HELD_OUT_DRAWINGS,
+            holdout_fraction: float = 0.2, fine_tune: bool = True, calibration_drawings: int | None = None,
             cache_dir=None, progress: bool = False, log=print) -> Retraining:
     """Train on MNIST (config.train_limit of it, less the calibration slice) plus the reviewed drawings
     not held out, then calibrate on the MNIST slice and drawings made from it.
