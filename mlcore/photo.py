@@ -16,8 +16,9 @@ So, at a bounded working resolution:
    keeps both halves), and the background is bounded by a closing a few pens wide, so of a
    shadow's tip touching the digit only its apex is left as ink;
 4. threshold the flattened ink above the paper's own noise and pick the digit: the strongest
-   group of marks clear of the frame's border, with the nearby marks that belong to it (a 5's
-   detached bar), without specks or long straight lines.
+   group of marks clear of the frame's border (or one touching it that outweighs them many
+   times: a close-up), with the nearby marks that belong to it (a 5's detached bar), without
+   specks or long straight lines.
 
 The result is an ink map like `preprocess.ink_map` gives for a drawing, so the usual MNIST
 normalisation follows.
@@ -57,6 +58,10 @@ MIN_INK = 0.08
 NOISE_DEVIATIONS = 8
 # Marks whose ink mass is below this fraction of the digit's are specks.
 SPECK_FRACTION = 0.04
+# A digit photographed close up may touch the frame's border: such a mark is the digit when it
+# outweighs the strongest mark clear of the border this many times (the paper's edge with the
+# table beyond outweighs a digit at most about 16 times).
+BORDER_OUTWEIGHS = 50.0
 # Marks within this many digit sizes of the digit's box belong to it.
 NEARBY = 0.35
 # A mark this many times longer than it is thick, and longer than this fraction of the frame,
@@ -152,7 +157,9 @@ def digit_mask(ink: np.ndarray) -> np.ndarray:
         candidates.append((not at_border, weight * centrality, label))
     if not candidates:
         raise BlankDrawingError("the photo holds no mark that looks like a digit")
-    main_clear, _, main = max(candidates)
+    clearest = max(candidates)
+    heaviest = max(candidates, key=lambda candidate: candidate[1])
+    main_clear, _, main = heaviest if heaviest[1] > BORDER_OUTWEIGHS * clearest[1] else clearest
     rows, cols = boxes[main - 1]
     reach = NEARBY * max(rows.stop - rows.start, cols.stop - cols.start)
     keep = [main]
