@@ -68,6 +68,8 @@ NEARBY = 0.35
 # is a ruled line, a shadow's edge or the paper's edge.
 LINE_ELONGATION = 12.0
 LINE_EXTENT = 0.3
+# Ruled lines are thinner than this many pixels at the working resolution, pen strokes wider.
+THIN_LINE = 5
 # The digit's marks must be this much stronger than such lines: ruled lines are fainter than
 # the pen, and a pen stroke crossing one must not be joined to it.
 ABOVE_LINES = 1.3
@@ -134,10 +136,15 @@ def digit_mask(ink: np.ndarray) -> np.ndarray:
     noise = float(np.median(np.abs(sample - np.median(sample))))
     threshold = max(NOISE_DEVIATIONS * noise, MIN_INK)
     marks, count, lines = labelled(ink, threshold)
-    if lines.any() and not lines[1:].all():
+    # A digit written across ruled lines joins them into one long mark: its thick parts are the
+    # pen's, and only the thin parts tell how dark the ruled lines are.
+    on_lines = lines[marks]
+    thin_lines = on_lines & ~ndimage.binary_opening(on_lines, structure=np.ones((THIN_LINE, THIN_LINE)))
+    others = (marks > 0) & ~thin_lines
+    if thin_lines.any() and others.any():
         # Only lines fainter than the other marks are ruled lines; a paper's edge can be darker.
-        line_ink = ABOVE_LINES * float(np.percentile(ink[lines[marks]], 90))
-        if line_ink < STRONGEST_SHARE * float(np.percentile(ink[~lines[marks] & (marks > 0)], 95)):
+        line_ink = ABOVE_LINES * float(np.percentile(ink[thin_lines], 90))
+        if line_ink < STRONGEST_SHARE * float(np.percentile(ink[others], 95)):
             marks, count, lines = labelled(ink, max(threshold, line_ink))
     if count == 0:
         raise BlankDrawingError("the photo is blank: no ink found")

@@ -20,12 +20,12 @@ def predictor(shipped_model_path):
     return Predictor.from_checkpoint(shipped_model_path)
 
 
-def read(photos, predictor) -> np.ndarray:
-    """The digit read from each photo; -1 where no digit was found."""
+def read(images, predictor) -> np.ndarray:
+    """The digit read from each photo's image; -1 where no digit was found."""
     digits = []
-    for photo in photos:
+    for image in images:
         try:
-            digits.append(predictor.predict(to_mnist_input(photo.open(), photo=True)).digit)
+            digits.append(predictor.predict(to_mnist_input(image, photo=True)).digit)
         except BlankDrawingError:
             digits.append(-1)
     return np.array(digits)
@@ -35,7 +35,7 @@ def test_synthetic_photos_of_test_digits_are_read(mnist_test, predictor):
     """160 photos, 20 of each variant, of MNIST test digits: the digit small in a 1600x1200 frame."""
     indices = np.random.default_rng(11).choice(len(mnist_test.labels), size=160, replace=False)
     photos = synthetic_photos(mnist_test.images[indices], mnist_test.labels[indices], seed=11)
-    right = read(photos, predictor) == mnist_test.labels[indices]
+    right = read([photo.open() for photo in photos], predictor) == mnist_test.labels[indices]
     # benchmarks/photos.py measures it on more photos (README, "Photos").
     assert right.mean() >= 0.97, f"read {right.mean():.1%} of the photos right"
     for n, variant in enumerate(VARIANTS):
@@ -115,7 +115,7 @@ def test_paper_mostly_in_shadow_is_not_a_blackboard(mnist_train, predictor):
     photos = [photograph(mnist_train.images[n], int(mnist_train.labels[n]), "shadow", np.random.default_rng([1, n]))
               for n in (34, 58, 98, 218, 226)]
     assert all(np.median(np.asarray(photo.open().convert("L"))) < 128 for photo in photos)
-    assert (read(photos, predictor) == [photo.label for photo in photos]).all()
+    assert (read([photo.open() for photo in photos], predictor) == [photo.label for photo in photos]).all()
 
 
 def stored_upright(photo) -> Image.Image:
@@ -143,7 +143,7 @@ def test_blackboard_chalk_is_read_as_ink(mnist_test, predictor):
     photos = [photograph(image, int(label), "blackboard", np.random.default_rng([21, n]))
               for n, (image, label) in enumerate(zip(mnist_test.images[100:120], mnist_test.labels[100:120]))]
     assert all(np.median(np.asarray(photo.open().convert("L"))) < 100 for photo in photos)
-    assert (read(photos, predictor) == mnist_test.labels[100:120]).mean() >= 0.9
+    assert (read([photo.open() for photo in photos], predictor) == mnist_test.labels[100:120]).mean() >= 0.9
 
 
 def beside_a_bright_wall(photo, rng: np.random.Generator) -> Image.Image:
@@ -198,6 +198,31 @@ def test_a_close_up_digit_touching_the_border_beats_a_speck_clear_of_it(mnist_te
     assert ink_tops.count(0) >= 15, ink_tops
     right = [predictor.predict(to_mnist_input(photo, photo=True)).digit == label for photo, label in zip(photos, labels)]
     assert np.mean(right) >= 0.9, f"read {np.mean(right):.0%}"
+
+
+def closer(photo, fraction: float) -> Image.Image:
+    """The photo cropped around its digit, so that the digit is `fraction` of the frame's height."""
+    image = photo.open().convert("RGB")
+    ink = photo_ink(image)
+    ys, xs = np.nonzero(ink)
+    scale = max(image.size) / max(ink.shape)
+    centre_y, centre_x = (ys.min() + ys.max()) / 2 * scale, (xs.min() + xs.max()) / 2 * scale
+    half = (ys.max() - ys.min()) * scale / fraction / 2
+    box = (max(0, int(centre_x - 4 / 3 * half)), max(0, int(centre_y - half)),
+           min(image.width, int(centre_x + 4 / 3 * half)), min(image.height, int(centre_y + half)))
+    buffer = io.BytesIO()
+    image.crop(box).save(buffer, "JPEG", quality=85)
+    return Image.open(buffer)
+
+
+def test_a_digit_across_ruled_lines_close_up_is_not_taken_for_a_line(mnist_test, predictor):
+    """Close up, the digit's strokes join the ruled lines they cross into one long mark, which the
+    lines' test would drop whole: the lines' darkness is judged on the mark's thin parts only.
+    Before that, 5 of these 20 were read right, most of the rest from a speck."""
+    labels = mnist_test.labels[400:420]
+    photos = [closer(photograph(image, int(label), "ruled", np.random.default_rng([61, n])), 0.5)
+              for n, (image, label) in enumerate(zip(mnist_test.images[400:420], labels))]
+    assert np.mean(read(photos, predictor) == labels) >= 0.8
 
 
 @pytest.mark.parametrize("image", [
