@@ -64,12 +64,15 @@ SPECK_FRACTION = 0.04
 BORDER_OUTWEIGHS = 50.0
 # Marks within this many digit sizes of the digit's box belong to it.
 NEARBY = 0.35
-# A mark this many times longer than it is thick, and longer than this fraction of the frame,
-# is a ruled line, a shadow's edge or the paper's edge.
+# A mark this many times longer than it is thick, reaching the frame's border and longer than
+# this fraction of the frame, is a ruled line, a shadow's edge or the paper's edge.
 LINE_ELONGATION = 12.0
 LINE_EXTENT = 0.3
 # Ruled lines are thinner than this many pixels at the working resolution, pen strokes wider.
 THIN_LINE = 5
+# A long thin mark clear of the frame's border is a 1 photographed close up unless it is
+# longer than this fraction of the frame.
+CLEAR_LINE_EXTENT = 0.8
 # The digit's marks must be this much stronger than such lines: ruled lines are fainter than
 # the pen, and a pen stroke crossing one must not be joined to it.
 ABOVE_LINES = 1.3
@@ -191,8 +194,10 @@ def labelled(ink: np.ndarray, threshold: float) -> tuple[np.ndarray, int, np.nda
     for label, (rows, cols) in enumerate(ndimage.find_objects(marks), start=1):
         extent_y, extent_x = rows.stop - rows.start, cols.stop - cols.start
         length = max(extent_y, extent_x)
+        at_border = rows.start == 0 or cols.start == 0 or rows.stop == height or cols.stop == width
+        extent = LINE_EXTENT if at_border else CLEAR_LINE_EXTENT
         lines[label] = (length * length > LINE_ELONGATION * area[label]
-                        and (extent_x > LINE_EXTENT * width or extent_y > LINE_EXTENT * height))
+                        and (extent_x > extent * width or extent_y > extent * height))
     return marks, count, lines
 
 

@@ -225,6 +225,21 @@ def test_a_digit_across_ruled_lines_close_up_is_not_taken_for_a_line(mnist_test,
     assert np.mean(read(photos, predictor) == labels) >= 0.8
 
 
+@pytest.mark.parametrize("height", [0.3, 0.6])
+@pytest.mark.parametrize("pen", [6, 12])
+def test_a_1_photographed_close_up_is_no_ruled_line(height, pen, predictor):
+    """A 1 in a ballpoint's thin stroke is as long and thin as a ruled line; unlike one, it stays
+    clear of the frame's border. Such 1s a third of the frame high or more were refused."""
+    image = Image.new("RGB", (1600, 1200), (235, 232, 225))
+    length = height * image.height
+    ImageDraw.Draw(image).line([(800 + 0.1 * length, 600 - length / 2), (800 - 0.1 * length, 600 + length / 2)],
+                               fill=(40, 40, 60), width=pen)
+    noisy = np.asarray(image, dtype=np.float32) + np.random.default_rng(pen).normal(0, 4, (1200, 1600, 1))
+    buffer = io.BytesIO()
+    Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8)).save(buffer, "JPEG", quality=85)
+    assert predictor.predict(to_mnist_input(Image.open(buffer), photo=True)).digit == 1
+
+
 @pytest.mark.parametrize("image", [
     Image.new("RGB", (1600, 1200), (240, 235, 220)),
     Image.new("L", (8, 8), 128),
