@@ -18,7 +18,7 @@ So, at a bounded working resolution:
 4. threshold the flattened ink above the paper's own noise and pick the digit: the strongest
    group of marks clear of the frame's border (or one touching it that outweighs them many
    times: a close-up), with the nearby marks that belong to it (a 5's detached bar), without
-   specks or long straight lines.
+   specks or long straight lines reaching the border (a 1 clear of it is no ruled line).
 
 The result is an ink map like `preprocess.ink_map` gives for a drawing, so the usual MNIST
 normalisation follows.
