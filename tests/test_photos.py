@@ -172,8 +172,9 @@ def cut_through_the_top_with_a_speck(photo, rng: np.random.Generator) -> Image.I
     """The photo cropped close around its digit, the frame's top edge cutting into the digit,
     with a small dark speck on the paper clear of the border."""
     image = photo.open().convert("RGB")
-    ys, xs = np.nonzero(photo_ink(image))
-    scale = max(image.size) / max(photo_ink(image).shape)
+    ink = photo_ink(image)
+    ys, xs = np.nonzero(ink)
+    scale = max(image.size) / max(ink.shape)
     top, bottom, left, right = ys.min() * scale, ys.max() * scale, xs.min() * scale, xs.max() * scale
     size = bottom - top
     box = (max(0, int(left - size)), int(top + 0.08 * size),
