@@ -239,7 +239,7 @@ def set_summary(evaluation: Evaluation) -> dict:
 
 
 # The evaluation sets of other hands beside MNIST test, each reported under its name (null when left out).
-HAND_SETS = ("drawn", "styled")
+HAND_SETS = ("drawn", "styled", "fonts")
 
 
 def report_data(evaluation: Evaluation, latency: Latency, model_path: str | os.PathLike,

@@ -8,11 +8,13 @@ import numpy as np
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
-from PIL import Image
+from PIL import Image, ImageFont
 
 from mlcore import checkpoint
 from mlcore.data import Split, load_split
 from mlcore.evaluate import evaluate, evaluate_split
+from mlcore.fonts import SIZES, font_digits, font_files
+from mlcore.predict import Predictor
 from mlcore.train import VARIANTS
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -33,11 +35,19 @@ def call(command, *args) -> str:
 
 
 @pytest.fixture(scope="module")
-def json_run(tmp_path_factory, shipped_model_path, mnist_dir):
+def font_dir(tmp_path_factory):
+    """A directory holding one font: Pillow's own sans serif (Aileron), written out as a file."""
+    directory = tmp_path_factory.mktemp("fonts")
+    (directory / "aileron.ttf").write_bytes(ImageFont.load_default(size=40).font_bytes)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def json_run(tmp_path_factory, shipped_model_path, mnist_dir, font_dir):
     report_dir = tmp_path_factory.mktemp("evaluation")
     stdout = call("evaluate", "--model", shipped_model_path, "--data-dir", mnist_dir,
                   "--report-dir", report_dir, "--repeats", 50, "--drawn", 100, "--styled", 60, "--not-digits", 50,
-                  "--json")
+                  "--fonts", font_dir, "--json")
     return stdout, report_dir
 
 
@@ -58,6 +68,8 @@ def test_evaluate_json_is_one_object_with_the_summary(json_run, shipped_model_pa
     assert 0 <= result["ece"] < 0.05 and 0 <= result["not_a_digit_rate"] <= 0.01
     assert result["drawn"]["images"] == 100 and result["not_digits"]["images"] == 50
     assert result["styled"]["images"] == 60
+    # Aileron's digits are plain and printed: the served model reads them all.
+    assert result["fonts"]["images"] == 10 * len(SIZES) and result["fonts"]["accuracy"] == 1.0
     assert 0 < result["latency"]["single_image_median_ms"] <= result["latency"]["single_image_p95_ms"]
     assert result["latency"]["batch_throughput_per_s"] > 100
     assert len(result["per_digit"]) == 10
@@ -98,6 +110,32 @@ def test_evaluate_metrics_on_a_split_with_known_answers(shipped_model_path, mnis
     assert evaluation.confusion[labels[3], predictions[3]] >= 1
     assert evaluation.precision[predictions[3]] < 1 and evaluation.recall[labels[3]] < 1
     assert ((0.1 <= evaluation.confidences) & (evaluation.confidences <= 1)).all()
+
+
+def test_font_digits_are_each_digit_at_each_size(font_dir, shipped_model_path):
+    images, labels = font_digits(font_files(font_dir), seed=3)
+
+    assert images.shape == (10 * len(SIZES), 28, 28) and images.dtype == np.uint8
+    assert labels.tolist() == list(range(10)) * len(SIZES)
+    # Normalised like a drawing: the ink's box is 20 pixels on its long side.
+    for image in images:
+        rows, cols = np.flatnonzero(image.any(axis=1)), np.flatnonzero(image.any(axis=0))
+        assert image.max() > 200 and 19 <= max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 <= 21
+    predicted, _ = Predictor.from_checkpoint(shipped_model_path).answers(images)
+    assert (predicted == labels).all(), (predicted, labels)
+
+
+def test_evaluate_font_problems_are_command_errors(tmp_path, mnist_dir, shipped_model_path):
+    common = ("--model", shipped_model_path, "--data-dir", mnist_dir, "--report-dir", tmp_path / "report")
+    with pytest.raises(CommandError, match="not a directory"):
+        call("evaluate", *common, "--fonts", tmp_path / "missing")
+    (tmp_path / "notes.txt").write_text("no fonts here")
+    with pytest.raises(CommandError, match="no font files"):
+        call("evaluate", *common, "--fonts", tmp_path)
+    (tmp_path / "broken.ttf").write_bytes(b"\x00\x01\x00\x00 not a font")
+    with pytest.raises(CommandError, match="cannot read the font .*broken.ttf"):
+        call("evaluate", *common, "--fonts", tmp_path)
+    assert not (tmp_path / "report").exists()
 
 
 def test_evaluate_bad_model_path_is_a_command_error(tmp_path, mnist_dir):

@@ -10,6 +10,7 @@ from mlcore.calibrate import ECE_BINS
 from mlcore.data import MnistDataError, Split, load_split
 from mlcore.drawn import drawn_digits
 from mlcore.evaluate import evaluate, measure_latency, not_a_digit_rate, report_data, write_report
+from mlcore.fonts import font_digits, font_files
 from mlcore.negatives import not_digits
 from mlcore.predict import Predictor
 from mlcore.styles import styled_digits
@@ -18,11 +19,13 @@ from mlcore.styles import styled_digits
 DRAWN_SEED = 100
 NOT_DIGITS_SEED = 101
 STYLED_SEED = 102
+FONTS_SEED = 103
 
 
 class Command(BaseCommand):
     help = ("Evaluate a checkpoint on the 10,000 MNIST test images, on MNIST test digits re-drawn as canvas "
-            "strokes and on digits in other writing styles: accuracy, calibration (ECE), per-digit precision and recall, confusion matrix, not-a-digit "
+            "strokes, on digits in other writing styles and, given a directory of fonts, on digits in handwriting "
+            "fonts: accuracy, calibration (ECE), per-digit precision and recall, confusion matrix, not-a-digit "
             "rates (also on generated non-digits), latency and throughput; write report.json, confusion.png, "
             "misclassified.png and reliability.png.")
 
@@ -37,6 +40,9 @@ class Command(BaseCommand):
         parser.add_argument("--styled", type=int, default=1000, metavar="N",
                             help="digits in other writing styles (mlcore.styles: a flagged 1, a crossed 7, ...; "
                                  "default 1000, 0 leaves them out)")
+        parser.add_argument("--fonts", type=Path, metavar="DIR",
+                            help="also read each digit typeset in every font file under DIR (.ttf, .otf, .woff, "
+                                 ".woff2), at two sizes: handwriting fonts are writers outside MNIST")
         parser.add_argument("--not-digits", type=int, default=1000, metavar="N",
                             help="generated non-digits to measure the not-a-digit rate on (default 1000)")
         parser.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
@@ -49,7 +55,8 @@ class Command(BaseCommand):
         try:
             model, metadata = checkpoint.load(options["model"])
             test_split = load_split(options["data_dir"], "test")
-        except (checkpoint.CheckpointError, MnistDataError) as exc:
+            font_set = Split(*font_digits(font_files(options["fonts"]), seed=FONTS_SEED)) if options["fonts"] else None
+        except (checkpoint.CheckpointError, MnistDataError, ValueError) as exc:
             raise CommandError(str(exc)) from None
 
         # Timed at the thread count a serving worker uses, so the latency is the one the site sees.
@@ -63,6 +70,8 @@ class Command(BaseCommand):
                                                                  seed=DRAWN_SEED)), calibration)
         if options["styled"]:
             hands["styled"] = evaluate(model, Split(*styled_digits(options["styled"], seed=STYLED_SEED)), calibration)
+        if font_set is not None:
+            hands["fonts"] = evaluate(model, font_set, calibration)
         generated = not_digits(options["not_digits"], seed=NOT_DIGITS_SEED, digits=test_split.images)
         not_digit_summary = {"images": len(generated),
                              "not_a_digit_rate": not_a_digit_rate(model, generated, calibration) if len(generated)
@@ -93,7 +102,8 @@ class Command(BaseCommand):
         out(f"answered right {evaluation.answered_accuracy:.4f}; answered \"not a digit\" {evaluation.null_rate:.2%}; "
             f"ECE {evaluation.ece:.2%} ({ECE_BINS} bins)")
         descriptions = {"drawn": "drawn set ({:,} test digits re-drawn as canvas strokes)",
-                        "styled": "styled set ({:,} digits in other writing styles)"}
+                        "styled": "styled set ({:,} digits in other writing styles)",
+                        "fonts": "font set ({:,} digits in handwriting fonts)"}
         for name, hand in hands.items():
             out(f"{descriptions[name].format(len(hand.labels))}: answered right {hand.answered_accuracy:.4f}, "
                 f"\"not a digit\" {hand.null_rate:.2%}, ECE {hand.ece:.2%}")
