@@ -49,13 +49,18 @@ def test_today_s_drawing_preprocessing_fails_on_the_same_photos(mnist_test, pred
     assert (predictor.probabilities(as_drawings).argmax(axis=1) == mnist_test.labels[:40]).mean() < 0.5
 
 
+def ink_points(image: Image.Image) -> np.ndarray:
+    """(x, y) of each pixel of the digit's ink that photo_ink finds, in the image's own pixels."""
+    ink = photo_ink(image)
+    ys, xs = np.nonzero(ink)
+    return np.stack([xs, ys], axis=1) * (max(image.size) / max(ink.shape))
+
+
 def hard_shadow(photo, shape: str, angle: float, depth: float = 0.5) -> Image.Image:
     """The photo under a sharp shadow: a straight edge through the digit's middle ("edge"), or a
     wedge whose apex touches the digit's ink ("tip"), reaching out along `angle`."""
     image = photo.open().convert("RGB")
-    ys, xs = np.nonzero(photo_ink(image))
-    scale = max(image.size) / max(photo_ink(image).shape)
-    points = np.stack([xs, ys], axis=1) * scale
+    points = ink_points(image)
     centre, along = points.mean(axis=0), np.array([np.cos(angle), np.sin(angle)])
     far = 4 * max(image.size)
     if shape == "edge":
@@ -172,10 +177,8 @@ def cut_through_the_top_with_a_speck(photo, rng: np.random.Generator) -> Image.I
     """The photo cropped close around its digit, the frame's top edge cutting into the digit,
     with a small dark speck on the paper clear of the border."""
     image = photo.open().convert("RGB")
-    ink = photo_ink(image)
-    ys, xs = np.nonzero(ink)
-    scale = max(image.size) / max(ink.shape)
-    top, bottom, left, right = ys.min() * scale, ys.max() * scale, xs.min() * scale, xs.max() * scale
+    points = ink_points(image)
+    (left, top), (right, bottom) = points.min(axis=0), points.max(axis=0)
     size = bottom - top
     box = (max(0, int(left - size)), int(top + 0.08 * size),
            min(image.width, int(right + size)), min(image.height, int(bottom + size)))
@@ -204,11 +207,9 @@ def test_a_close_up_digit_touching_the_border_beats_a_speck_clear_of_it(mnist_te
 def closer(photo, fraction: float) -> Image.Image:
     """The photo cropped around its digit, so that the digit is `fraction` of the frame's height."""
     image = photo.open().convert("RGB")
-    ink = photo_ink(image)
-    ys, xs = np.nonzero(ink)
-    scale = max(image.size) / max(ink.shape)
-    centre_y, centre_x = (ys.min() + ys.max()) / 2 * scale, (xs.min() + xs.max()) / 2 * scale
-    half = (ys.max() - ys.min()) * scale / fraction / 2
+    points = ink_points(image)
+    centre_x, centre_y = (points.min(axis=0) + points.max(axis=0)) / 2
+    half = np.ptp(points[:, 1]) / fraction / 2
     box = (max(0, int(centre_x - 4 / 3 * half)), max(0, int(centre_y - half)),
            min(image.width, int(centre_x + 4 / 3 * half)), min(image.height, int(centre_y + half)))
     buffer = io.BytesIO()
