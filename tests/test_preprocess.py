@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from mlcore import drawn
 from mlcore.predict import Predictor
 from mlcore.preprocess import BlankDrawingError, to_mnist_input
 from mlcore.render import render_strokes
@@ -88,3 +89,21 @@ def test_dots_that_belong_to_the_drawing_are_kept(strokes):
     whole = to_mnist_input(render_strokes(strokes, pen_width=0.06))
     without_last = to_mnist_input(render_strokes(strokes[:-1], pen_width=0.06))
     assert np.abs(whole - without_last).max() > 0.1
+
+
+def test_re_drawn_digits_with_a_stray_tap_give_the_input_they_would_without_it(mnist_test):
+    """60 test digits re-drawn with the page's pen, each with one tap clear of it, beside or below."""
+    rng = np.random.default_rng(5)
+    same = 0
+    for digit in mnist_test.images[:60]:
+        strokes = [s.tolist() for s in drawn.place(drawn.digit_strokes(digit), rng, height_range=(0.4, 0.6))]
+        points = np.vstack(strokes)
+        low, high = points.min(axis=0), points.max(axis=0)
+        # A fifth of the canvas from the strokes' middle lines: clear of the widest pen's ink.
+        x = high[0] + 0.2 if 1 - high[0] > low[0] else low[0] - 0.2
+        tap = (x, rng.uniform(low[1], high[1]))
+        pen = rng.uniform(*drawn.PEN_WIDTHS)
+        untapped = to_mnist_input(render_strokes(strokes, pen_width=pen))
+        tapped = to_mnist_input(render_strokes(strokes + [[tap]], pen_width=pen))
+        same += np.abs(untapped - tapped).max() < 1e-6
+    assert same >= 57, f"only {same} of 60 tapped drawings lost their tap"
