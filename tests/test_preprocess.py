@@ -92,7 +92,7 @@ def test_dots_that_belong_to_the_drawing_are_kept(strokes):
 
 
 def test_re_drawn_digits_with_a_stray_tap_give_the_input_they_would_without_it(mnist_test):
-    """60 test digits re-drawn with the page's pen, each with one tap clear of it, beside or below."""
+    """60 test digits re-drawn with the page's pen, each with one tap clear of it, beside it."""
     rng = np.random.default_rng(5)
     same = 0
     for digit in mnist_test.images[:60]:
