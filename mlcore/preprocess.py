@@ -106,17 +106,21 @@ def without_stray_taps(ink: np.ndarray) -> np.ndarray:
     main = boxes[int(np.argmax(sizes))]
     main_height = main[0].stop - main[0].start
     side = max(mask.shape)
-    cleaned = ink
+    taps = []
     for (rows, cols), size in zip(boxes, sizes):
         gap = max(main[0].start - rows.stop, rows.start - main[0].stop,
                   main[1].start - cols.stop, cols.start - main[1].stop, 0)
         beside = cols.start >= main[1].stop or cols.stop <= main[1].start
         small = max(rows.stop - rows.start, cols.stop - cols.start) <= TAP_SIDE * side
         if small and gap >= TAP_GAP * side and (beside or gap >= main_height / 2) and size <= TAP_SHARE * sizes.sum():
-            cleaned = cleaned.copy() if cleaned is ink else cleaned
-            # One block of margin takes the tap's faint anti-aliased rim; the gap keeps the drawing clear.
-            cleaned[max(rows.start - 1, 0) * block:(rows.stop + 1) * block,
-                    max(cols.start - 1, 0) * block:(cols.stop + 1) * block] = 0
+            taps.append((rows, cols))
+    if not taps:
+        return ink
+    cleaned = ink.copy()
+    for rows, cols in taps:
+        # One block of margin takes the tap's faint anti-aliased rim; the gap keeps the drawing clear.
+        cleaned[max(rows.start - 1, 0) * block:(rows.stop + 1) * block,
+                max(cols.start - 1, 0) * block:(cols.stop + 1) * block] = 0
     return cleaned
 
 
