@@ -110,14 +110,15 @@ class PredictionSerializer(serializers.Serializer):
     def validate(self, attrs):
         if "strokes" in attrs:
             attrs["image"] = strokes.render(attrs["strokes"])
+            read = strokes.reading(attrs["strokes"], attrs["image"])
         elif "image" in attrs:
             attrs["strokes"] = None
+            read = attrs["image"].image
         else:
             # A form field sent empty (`image=`) reaches here as no field at all.
             raise serializers.ValidationError({"image": "the image is empty; send a PNG or JPEG, or `strokes`"})
         try:
-            attrs["mnist_input"] = to_mnist_input(attrs["image"].image,
-                                                  photo=attrs["source"] == Prediction.Source.UPLOAD)
+            attrs["mnist_input"] = to_mnist_input(read, photo=attrs["source"] == Prediction.Source.UPLOAD)
         except BlankDrawingError as exc:
             raise serializers.ValidationError({"image": str(exc)}) from None
         return attrs

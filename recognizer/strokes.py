@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import math
 
-from mlcore.render import SIDE, render_strokes
+from PIL import Image
+
+from mlcore.render import PEN_WIDTH, SIDE, reading_pen, render_strokes
 
 from .imaging import DecodedImage
 
@@ -69,6 +71,17 @@ def _check_point(point, where: str) -> list[float]:
 
 
 def render(strokes: list[dict]) -> DecodedImage:
-    """The drawing of checked strokes, as the PNG that is stored and the image that is read."""
-    image = render_strokes([[point[:2] for point in stroke["points"]] for stroke in strokes], side=SIDE)
-    return DecodedImage(image, "PNG")
+    """The drawing of checked strokes as the page showed it: the PNG that is stored."""
+    return DecodedImage(render_strokes(_paths(strokes), side=SIDE), "PNG")
+
+
+def reading(strokes: list[dict], drawing: DecodedImage) -> Image.Image:
+    """The drawing of checked strokes as the model reads it: `drawing` (their `render`) where the
+    page's pen suits its size, else drawn again with a thinner pen (`mlcore.render.reading_pen`)."""
+    paths = _paths(strokes)
+    pen = reading_pen(paths)
+    return drawing.image if pen == PEN_WIDTH else render_strokes(paths, side=SIDE, pen_width=pen)
+
+
+def _paths(strokes: list[dict]) -> list[list[list[float]]]:
+    return [[point[:2] for point in stroke["points"]] for stroke in strokes]

@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
+from mlcore import drawn
 from mlcore.predict import Predictor
 from mlcore.preprocess import to_mnist_input
-from mlcore.render import render_strokes
+from mlcore.render import MIN_READING_PEN, PEN_WIDTH, READING_PEN_SHARE, reading_pen, render_strokes
 
 CIRCLE = np.linspace(0, 2 * np.pi, 60)
 STROKES = {
@@ -35,3 +36,24 @@ def test_pen_is_round_and_as_wide_as_asked():
 
 def test_no_strokes_is_blank_paper():
     assert np.asarray(render_strokes([])).min() == 255
+
+
+def test_the_reading_pen_is_the_page_s_unless_the_drawing_is_small():
+    assert reading_pen(STROKES[0]) == PEN_WIDTH
+    small_one = [[(0.5, 0.4), (0.5, 0.6)]]
+    assert reading_pen(small_one) == pytest.approx(READING_PEN_SHARE * 0.2)
+    assert reading_pen([[(0.5, 0.5)]]) == MIN_READING_PEN
+
+
+def test_digits_drawn_small_are_read_with_a_pen_that_fits_them(mnist_test, predictor):
+    """80 test digits re-drawn 15 % of the canvas high with the page's pen, half their height wide:
+    read with that pen, their loops fill in."""
+    rng = np.random.default_rng(8)
+    strokes = [[s.tolist() for s in drawn.place(drawn.digit_strokes(digit), rng, height_range=(0.15, 0.15))]
+               for digit in mnist_test.images[:80]]
+    labels = mnist_test.labels[:80]
+    as_drawn = np.stack([to_mnist_input(render_strokes(s)) for s in strokes])
+    as_read = np.stack([to_mnist_input(render_strokes(s, pen_width=reading_pen(s))) for s in strokes])
+    drawn_right = (predictor.answers(as_drawn)[0] == labels).mean()
+    read_right = (predictor.answers(as_read)[0] == labels).mean()
+    assert read_right >= 0.95 and drawn_right <= 0.9, f"read {read_right:.0%}, with the page's pen {drawn_right:.0%}"

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from mlcore.preprocess import to_mnist_input
-from mlcore.render import render_strokes
+from mlcore.render import PEN_WIDTH, reading_pen, render_strokes
 from recognizer import strokes as stroke_rules
 from recognizer.models import Prediction
 
@@ -61,6 +61,19 @@ def test_strokes_and_their_png_get_the_same_answer(client):
     render_strokes(DIGITS[4]).save(rendered, "PNG")
     from_png = post_json(client, {"image": data_url(rendered.getvalue())}).json()
     assert from_png["probabilities"] == from_strokes["probabilities"]
+
+
+@pytest.mark.parametrize("digit", sorted(DIGITS))
+def test_a_digit_drawn_small_is_stored_as_drawn_and_read_with_a_thinner_pen(client, digit):
+    """A quarter of the usual size in a corner: read with the page's pen, the 2, 4 and 7 were lost."""
+    small = [[(round(0.2 + 0.25 * x, 4), round(0.6 + 0.25 * y, 4)) for x, y in stroke] for stroke in DIGITS[digit]]
+    body = create(client, as_sent(small))
+    row = Prediction.objects.get(pk=body["id"])
+    with Image.open(row.image.path) as stored:
+        assert np.array_equal(np.asarray(stored), np.asarray(render_strokes(small)))
+    read = np.round(to_mnist_input(render_strokes(small, pen_width=reading_pen(small))) * 255)
+    assert reading_pen(small) < PEN_WIDTH / 2 and np.array_equal(row.input_array, read)
+    assert body["digit"] == digit
 
 
 @pytest.mark.django_db(transaction=True)
