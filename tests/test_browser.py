@@ -340,6 +340,18 @@ def test_multi_stroke_digits_give_one_record_each(visit):
     seen.assert_clean()
 
 
+def test_digits_drawn_small_in_a_corner_are_read(visit):
+    """A fifth of the usual size: the page's pen is half their height wide, and the model reads
+    them drawn again with a pen that fits them (with the page's pen, the 5 was an 8, the 7 no digit)."""
+    page = visit(**DESKTOP).page
+    for digit in (5, 7):
+        draw_digit(page, [[(0.2 + 0.2 * x, 0.6 + 0.2 * y) for x, y in stroke] for stroke in DIGITS[digit]])
+        settled(page)
+        assert shown_top3(page)[0][0] == digit
+        expect(page.get_by_test_id("status")).to_contain_text(f"It looks like a {digit}")
+        page.get_by_test_id("clear-button").click()
+
+
 def test_undo_updates_the_record_and_emptying_ends_it(visit):
     seen = visit(**DESKTOP)
     page = seen.page
