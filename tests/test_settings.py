@@ -55,6 +55,19 @@ def test_a_missing_model_is_reported_at_start_up(tmp_path):
     assert "recognizer.W001" in result.stderr + result.stdout and "does not exist" in result.stderr + result.stdout
 
 
+@pytest.mark.parametrize("command", [("train", "--no-register", "--epochs", "1"), ("activate_model", "v1")])
+def test_a_command_on_a_database_not_set_up_says_to_migrate(tmp_path, command):
+    result = manage(*command, DJANGO_DEBUG="1", DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "is not set up" in result.stderr and "run `manage.py migrate` first" in result.stderr
+
+
+def test_a_command_on_an_unreachable_database_says_so():
+    result = manage("activate_model", "v1", DJANGO_DEBUG="1", DATABASE_URL="postgres://digits@127.0.0.1:9/digits")
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "cannot read the database (digits)" in result.stderr
+
+
 @pytest.mark.django_db
 def test_media_is_served_safely(client, settings, isolated_media):
     drawing = Path(isolated_media) / "drawings" / "2026" / "11" / "abc123.png"

@@ -1,12 +1,13 @@
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from ...models import ModelUnavailable, ModelVersion, ReleaseRefused
 from ...release import TOLERANCE, comparison_lines
+from ..database import DatabaseCommand
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = ("Serve another registered model version; every worker switches on its next request. The version "
             "is first compared with the active one and refused when worse beyond the release gate's tolerance.")
 

@@ -1,12 +1,13 @@
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from ...models import ModelUnavailable, ModelVersion
+from ..database import DatabaseCommand
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = ("On a fresh database, register the shipped checkpoint (MNIST_MODEL_PATH) and serve it. "
             "Does nothing when a version is already active; `make setup` runs it.")
 

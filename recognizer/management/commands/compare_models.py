@@ -2,15 +2,16 @@ import json
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from mlcore.compare import save_disagreement_gallery
 
 from ...models import ModelUnavailable, ModelVersion
 from ...release import TOLERANCE, compare_versions, comparison_lines, evaluation_sets
+from ..database import DatabaseCommand
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = ("Compare two registered model versions on the same data (MNIST test, drawn digits, the reviewed "
             "hold-out, non-digits): accuracy, ECE, how often each answers 'not a digit'; write a gallery of the "
             "drawings only one of them gets right. This is the release gate `activate_model` applies.")

@@ -1,9 +1,10 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from ...orphans import orphan_drawings
+from ..database import DatabaseCommand
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = ("Delete drawing files that no prediction refers to, such as a worker killed between writing a "
             "drawing and committing its row leaves. Run it now and then (a daily cron job).")
 

@@ -1,12 +1,13 @@
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from ...datasets import export_reviewed, export_strokes
 from ...models import ModelVersion, Prediction
+from ..database import DatabaseCommand
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = ("Write the reviewed drawings (normalised 28x28 inputs and their true labels) to an .npz file, "
             "for `manage.py train --reviewed-file`.")
 

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import torch
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import IntegrityError
 from django.utils import timezone
 
@@ -16,13 +16,14 @@ from mlcore.train import TrainConfig
 from ...datasets import DatasetError, load_reviewed, reviewed_dataset
 from ...models import ModelUnavailable, ModelVersion, Prediction, ReleaseRefused
 from ...retraining import DEFAULT_MNIST_FLOOR, FINE_TUNE_EPOCHS, FINE_TUNE_LR, retrain
+from ..database import DatabaseCommand
 from ..training_options import add_budget_arguments, add_hyperparameter_arguments, training_config
 
 # Generated drawings are slow to make; they are kept here between runs.
 CACHE_DIR = settings.BASE_DIR / "reports" / "cache"
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = ("Train the digit CNN on MNIST (with --with-reviewed: plus the reviewed drawings), save a checkpoint "
             "with its model card, and register it as a version.")
 
