@@ -46,7 +46,8 @@ def smooth(points: Stroke) -> np.ndarray:
 
 
 def reading_pen(strokes: Sequence[Stroke], pen_width: float = PEN_WIDTH) -> float:
-    """The pen to read strokes drawn with `pen_width` with: that pen, thinner where the drawing is small."""
+    """The pen the model reads strokes with: the one they were drawn with (`pen_width`), or a thinner
+    one where the drawing is small."""
     points = [point for stroke in strokes for point in stroke]
     if not points:
         return pen_width
