@@ -32,6 +32,7 @@ class TrainConfig:
     l2: float = 1e-4              # weight decay
     dropout: float = 0.05
     augment: bool = True          # random affine warps
+    rotation: float = 10.0        # ...turning each image up to this many degrees either way
     elastic: bool = False         # elastic distortion on half of each batch
     stroke_width: bool = False    # thicker or thinner strokes on half of each batch
     seed: int = 1
@@ -52,7 +53,7 @@ class TrainConfig:
                 raise ValueError(f"{name} must be an integer, not {value!r}")
             if value < (0 if name == "seed" else 1):
                 raise ValueError(f"{name} must be at least {0 if name == 'seed' else 1}, not {value}")
-        for name in ("lr", "momentum", "l1", "l2", "dropout"):
+        for name in ("lr", "momentum", "l1", "l2", "dropout", "rotation"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
                 raise ValueError(f"{name} must be a number, not {value!r}")
@@ -62,6 +63,8 @@ class TrainConfig:
             raise ValueError(f"momentum must be in [0, 1), not {self.momentum}")
         if self.l1 < 0 or self.l2 < 0:
             raise ValueError("l1 and l2 must be non-negative")
+        if not 0 <= self.rotation <= 90:
+            raise ValueError(f"rotation must be between 0 and 90 degrees, not {self.rotation}")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), not {self.dropout}")
         for name in ("augment", "elastic", "stroke_width"):
@@ -125,7 +128,7 @@ def train(config: TrainConfig, train_split: Split, test_split: Split, *,
             if config.stroke_width:
                 batch = stroke_width(batch, generator)
             if config.augment:
-                batch = random_affine(batch, generator, AffineRanges())
+                batch = random_affine(batch, generator, AffineRanges(rotation_degrees=config.rotation))
             if config.elastic:
                 half = len(batch) // 2
                 batch = torch.cat([elastic(batch[:half], generator), batch[half:]])

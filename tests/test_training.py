@@ -24,13 +24,14 @@ def run_train(*args) -> str:
 
 def test_one_epoch_on_3000_images_reaches_90_percent(tmp_path, mnist_dir, mnist_test):
     out = tmp_path / "model.pt"
-    run_train("--epochs", 1, "--train-limit", 3000, "--threads", 1, "--data-dir", mnist_dir,
+    run_train("--epochs", 1, "--train-limit", 3000, "--threads", 1, "--rotation", 20, "--data-dir", mnist_dir,
               "--out", out, "--no-register")
 
     model, metadata = checkpoint.load(out)
     _, accuracy = evaluate_split(model, mnist_test.head(1000))
     assert accuracy > 0.90
     assert metadata["train_images"] == 3000 and metadata["epochs"] == 1
+    assert metadata["hyperparameters"]["rotation"] == 20
     assert out.with_suffix(".json").is_file()
 
 
@@ -67,6 +68,7 @@ def test_train_registers_a_model_version(tmp_path, mnist_dir):
     (["--epochs", "0"], "epochs must be at least 1"),
     (["--train-limit", "0"], "train_limit must be at least 1"),
     (["--variant", "bogus"], "invalid choice: 'bogus'"),
+    (["--rotation", "120"], "rotation must be between 0 and 90 degrees"),
 ])
 def test_bad_options_are_command_errors(tmp_path, mnist_dir, options, message):
     with pytest.raises(CommandError, match=message):
@@ -99,6 +101,8 @@ def test_never_writes_over_a_served_model(tmp_path, shipped_model_path, mnist_di
     ("momentum", 1.0, r"momentum must be in \[0, 1\)"),
     ("dropout", 1.0, r"dropout must be in \[0, 1\)"),
     ("l1", -1e-6, "l1 and l2 must be non-negative"),
+    ("rotation", -5.0, "rotation must be between 0 and 90 degrees"),
+    ("rotation", "wide", "rotation must be a number"),
     ("architecture", "resnet", "architecture must be one of"),
     ("elastic", "yes", "elastic must be true or false"),
 ])

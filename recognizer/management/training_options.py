@@ -35,6 +35,8 @@ def add_hyperparameter_arguments(parser, lr_help: str = "") -> None:
     parser.add_argument("--l1", type=float, default=defaults.l1, help="L1 coefficient (variants l1, l1_l2)")
     parser.add_argument("--l2", type=float, default=defaults.l2, help="weight decay (variants l2, l1_l2)")
     parser.add_argument("--no-augment", action="store_true", help="train without random affine augmentation")
+    parser.add_argument("--rotation", type=float, default=defaults.rotation, metavar="DEGREES",
+                        help=f"turn each image up to this many degrees either way (default {defaults.rotation:g})")
     parser.add_argument("--elastic", action="store_true", help="elastic distortion of half of each batch")
     parser.add_argument("--stroke-width", action="store_true",
                         help="thicken or thin the strokes of half of each batch")
@@ -43,7 +45,7 @@ def add_hyperparameter_arguments(parser, lr_help: str = "") -> None:
 def training_config(options: dict, **fields) -> TrainConfig:
     """A TrainConfig from parsed options (those given; `fields` override); a bad value is a CommandError."""
     names = ("architecture", "variant", "epochs", "batch_size", "lr", "l1", "l2", "seed", "train_limit",
-             "threads", "elastic", "stroke_width")
+             "threads", "rotation", "elastic", "stroke_width")
     values = {name: options[name] for name in names if options.get(name) is not None}
     if "no_augment" in options:
         values["augment"] = not options["no_augment"]
