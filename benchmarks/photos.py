@@ -24,7 +24,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=400)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--model", default=os.environ.get("MNIST_MODEL_PATH", "models/mnist_cnn_v4.pt"))
+    parser.add_argument("--model", default=os.environ.get("MNIST_MODEL_PATH", "models/mnist_cnn_v4_1.pt"))
     args = parser.parse_args()
 
     test = load_split(os.environ["MNIST_DATA_DIR"], "test")

@@ -1,11 +1,12 @@
 """Digits in the writing styles of other hands: the shapes MNIST's American writers rarely made.
 
-A European 1 with a long flag and a foot, a 7 with a bar through it, a 4 closed at the top or
-open, a 2 with a loop, a 3 with a flat top, a 9 with a straight or a curved tail: people on the
-site write them, and a model trained on MNIST alone reads a flagged 1 as a 7. Each style is a
-template of pen strokes in a unit box; `styled_digits` draws them through the same hand
-(slant, stretch, rotation, wobble) and the page's pen as the generated non-digits, so they are
-a measure of other hands (`evaluate`) and a lever to train on (`train --styled-digits`).
+A European 1 with a long flag and a foot, a 0 with a slash through it (a programmer's), a 7 with
+a bar through it, a 4 closed at the top or open, a 2 with a loop, a 3 with a flat top, a 9 with a
+straight or a curved tail: people on the site write them, and a model trained on MNIST alone
+reads a flagged 1 as a 7. Each style is a template of pen strokes in a unit box; `styled_digits`
+draws them through the same hand (slant, stretch, rotation, wobble) and the page's pen as the
+generated non-digits, so they are a measure of other hands (`evaluate`) and a lever to train on
+(`train --styled-digits`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from .hand import Stroke, arc, deform
 
 STYLES: dict[int, list[list[Stroke]]] = {
     0: [[arc(0.5, 0.5, 0.4, 0.5, -90, 270, 18)],
-        [arc(0.5, 0.5, 0.42, 0.5, -60, 290, 18)]],
+        [arc(0.5, 0.5, 0.42, 0.5, -60, 290, 18)],
+        [arc(0.5, 0.5, 0.4, 0.5, -90, 270, 18), [(0.8, 0.08), (0.2, 0.92)]]],
     1: [[[(0.5, 0), (0.5, 1)]],
         [[(0.3, 0.2), (0.55, 0), (0.55, 1)]],
         [[(0.1, 0.35), (0.6, 0), (0.6, 1)]],
