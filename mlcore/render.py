@@ -56,6 +56,26 @@ def reading_pen(strokes: Sequence[Stroke], pen_width: float = PEN_WIDTH) -> floa
     return min(pen_width, max(READING_PEN_SHARE * extent, MIN_READING_PEN))
 
 
+def on_canvas(strokes: Sequence[Stroke], pen_width: float = PEN_WIDTH) -> tuple[Sequence[Stroke], float]:
+    """The strokes and pen as they are, or, where the strokes go past the canvas's edge, shrunk about
+    their middle onto it, pen and all, so that the drawing is read whole.
+
+    A pointer that leaves the canvas goes on drawing; the canvas shows only its part on it, but the
+    digit the person drew is the whole of it.
+    """
+    points = [point for stroke in strokes for point in stroke]
+    if not points:
+        return strokes, pen_width
+    xy = np.asarray([(p[0], p[1]) for p in points], dtype=np.float64)
+    if xy.min() >= 0 and xy.max() <= 1:
+        return strokes, pen_width
+    low, high = xy.min(axis=0) - pen_width / 2, xy.max(axis=0) + pen_width / 2
+    scale = min(1.0, 1 / float((high - low).max()))
+    offset = (1 - (high - low) * scale) / 2
+    return [((np.asarray(stroke, dtype=np.float64)[:, :2] - low) * scale + offset).tolist()
+            for stroke in strokes if len(stroke)], pen_width * scale
+
+
 def render_strokes(strokes: Sequence[Stroke], side: int = SIDE, pen_width: float = PEN_WIDTH) -> Image.Image:
     """A greyscale ("L") image of the strokes: dark ink on white paper, `side` pixels square.
 

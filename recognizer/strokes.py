@@ -1,8 +1,9 @@
 """Strokes as the page sends them: checked, then rendered into the drawing that is stored and read.
 
 A drawing is a list of strokes, each `{"pointer": "mouse"|"pen"|"touch", "points": [[x, y, t, pressure], ...]}`:
-x and y are fractions of the canvas side, t milliseconds since the drawing's first point, pressure
-0 to 1. Every failure is a StrokesRejected whose message names the offending place.
+x and y are fractions of the canvas side (below 0 or above 1 where the pointer left the canvas), t
+milliseconds since the drawing's first point, pressure 0 to 1. Every failure is a StrokesRejected
+whose message names the offending place.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import math
 
 from PIL import Image
 
-from mlcore.render import PEN_WIDTH, SIDE, reading_pen, render_strokes
+from mlcore.render import PEN_WIDTH, SIDE, on_canvas, reading_pen, render_strokes
 
 from .imaging import DecodedImage
 
@@ -20,7 +21,10 @@ MAX_POINTS = 4000
 POINTER_TYPES = ("mouse", "pen", "touch")
 # A day: a drawing left open in a tab may be finished later, but a time is never absurd.
 MAX_TIME_MS = 24 * 60 * 60 * 1000
-POINT_RANGES = (("x", 0, 1), ("y", 0, 1), ("t", 0, MAX_TIME_MS), ("pressure", 0, 1))
+# A pointer that leaves the canvas goes on drawing, up to half a side beyond it (the page's bound).
+OFF_CANVAS = 0.5
+POINT_RANGES = (("x", -OFF_CANVAS, 1 + OFF_CANVAS), ("y", -OFF_CANVAS, 1 + OFF_CANVAS), ("t", 0, MAX_TIME_MS),
+                ("pressure", 0, 1))
 
 
 class StrokesRejected(ValueError):
@@ -76,11 +80,15 @@ def render(strokes: list[dict]) -> DecodedImage:
 
 
 def reading(strokes: list[dict], drawing: DecodedImage) -> Image.Image:
-    """The drawing of checked strokes as the model reads it: `drawing` (their `render`) where the
-    page's pen suits its size, else drawn again with a thinner pen (`mlcore.render.reading_pen`)."""
+    """The drawing of checked strokes as the model reads it: `drawing` (their `render`) where it lies on
+    the canvas and the page's pen suits its size; else drawn again whole (`mlcore.render.on_canvas`)
+    with a pen that fits it (`mlcore.render.reading_pen`)."""
     paths = _paths(strokes)
-    pen = reading_pen(paths)
-    return drawing.image if pen == PEN_WIDTH else render_strokes(paths, side=SIDE, pen_width=pen)
+    whole, pen = on_canvas(paths)
+    pen = reading_pen(whole, pen)
+    if whole is paths and pen == PEN_WIDTH:
+        return drawing.image
+    return render_strokes(whole, side=SIDE, pen_width=pen)
 
 
 def _paths(strokes: list[dict]) -> list[list[list[float]]]:

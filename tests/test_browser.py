@@ -352,6 +352,18 @@ def test_digits_drawn_small_in_a_corner_are_read(visit):
         page.get_by_test_id("clear-button").click()
 
 
+def test_a_digit_drawn_past_the_canvas_s_edge_is_sent_and_read_whole(visit):
+    """The pointer leaves the canvas at its bottom and comes back: the page keeps the points past the
+    edge (it once clamped them to it, drawing a line along the border), and the model reads all of it."""
+    page = visit(**DESKTOP).page
+    seven = [[(0.5 + 1.4 * (x - 0.5), 0.7 + 1.4 * (y - 0.5)) for x, y in stroke] for stroke in DIGITS[7]]
+    draw_digit(page, seven)
+    settled(page)
+    assert shown_top3(page)[0][0] == 7
+    (prediction,) = Prediction.objects.all()
+    assert max(point[1] for stroke in prediction.strokes for point in stroke["points"]) > 1.1
+
+
 def test_undo_updates_the_record_and_emptying_ends_it(visit):
     seen = visit(**DESKTOP)
     page = seen.page

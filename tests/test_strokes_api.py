@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from mlcore.preprocess import to_mnist_input
-from mlcore.render import PEN_WIDTH, reading_pen, render_strokes
+from mlcore.render import PEN_WIDTH, on_canvas, reading_pen, render_strokes
 from recognizer import strokes as stroke_rules
 from recognizer.models import Prediction
 
@@ -74,6 +74,23 @@ def test_a_digit_drawn_small_is_stored_as_drawn_and_read_with_a_thinner_pen(clie
     read = np.round(to_mnist_input(render_strokes(small, pen_width=reading_pen(small))) * 255)
     assert reading_pen(small) < PEN_WIDTH / 2 and np.array_equal(row.input_array, read)
     assert body["digit"] == digit
+
+
+def test_a_digit_drawn_past_the_canvas_s_edge_is_stored_as_shown_and_read_whole(client):
+    """A 7 whose stem the pointer carried below the canvas: the page shows it cut at the edge, the
+    model reads all of it."""
+    seven = [[(round(0.5 + 1.4 * (x - 0.5), 4), round(0.7 + 1.4 * (y - 0.5), 4)) for x, y in stroke]
+             for stroke in DIGITS[7]]
+    assert max(y for stroke in seven for _, y in stroke) > 1.1
+    body = create(client, as_sent(seven))
+    row = Prediction.objects.get(pk=body["id"])
+    with Image.open(row.image.path) as stored:
+        assert np.array_equal(np.asarray(stored), np.asarray(render_strokes(seven)))
+    whole, pen = on_canvas(seven)
+    read = np.round(to_mnist_input(render_strokes(whole, pen_width=reading_pen(whole, pen))) * 255)
+    assert max(y for stroke in whole for _, y in stroke) <= 1 and np.array_equal(row.input_array, read)
+    assert not np.array_equal(row.input_array, np.round(to_mnist_input(render_strokes(seven)) * 255))
+    assert body["digit"] == 7
 
 
 @pytest.mark.django_db(transaction=True)
@@ -166,8 +183,9 @@ BAD_STROKES = {
     "65 strokes": ([_stroke([[0.5, 0.5, 0, 0.5]])] * 65, "65 strokes; the limit is 64"),
     "4,001 points": ([_stroke([[0.5, 0.5, n, 0.5] for n in range(2001)]),
                       _stroke([[0.5, 0.5, 3000 + n, 0.5] for n in range(2000)])], "4,001 points; the limit is 4,000"),
-    "x beyond the canvas": ([_stroke([[1.5, 0.5, 0, 0.5]])], "stroke 0, point 0: x is 1.5; it must be 0 to 1"),
-    "negative y": ([_stroke([[0.5, 0.2, 0, 0.5], [0.5, -0.1, 16, 0.5]])], "point 1: y is -0.1"),
+    "x far beyond the canvas": ([_stroke([[1.6, 0.5, 0, 0.5]])],
+                                "stroke 0, point 0: x is 1.6; it must be -0.5 to 1.5"),
+    "y far above the canvas": ([_stroke([[0.5, 0.2, 0, 0.5], [0.5, -0.6, 16, 0.5]])], "point 1: y is -0.6"),
     "pressure above 1": ([_stroke([[0.5, 0.5, 0, 2]])], "pressure is 2"),
     "t too late": ([_stroke([[0.5, 0.5, 1e12, 0.5]])], "t is 1e+12"),
     "t going back": ([_stroke([[0.5, 0.2, 50, 0.5], [0.5, 0.8, 40, 0.5]])], "t goes back in time"),
@@ -190,7 +208,7 @@ def test_bad_strokes_are_a_clear_400_and_store_nothing(client, isolated_media, c
     assert Prediction.objects.count() == 0 and files_in(isolated_media) == []
 
 
-@pytest.mark.parametrize("case", ["65 strokes", "x beyond the canvas", "t going back"])
+@pytest.mark.parametrize("case", ["65 strokes", "x far beyond the canvas", "t going back"])
 def test_a_rejected_update_changes_nothing(client, isolated_media, case):
     created = create(client, as_sent(DIGITS[1]))
     before = stored_state(created["id"])

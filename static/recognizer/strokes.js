@@ -1,13 +1,17 @@
 // The drawing pad: pointer input recorded as strokes, and the strokes traced on the canvas.
 //
 // A stroke is { pointer: "mouse" | "pen" | "touch", points: [[x, y, t, pressure], ...] }: x and y are
-// fractions of the canvas side (so strokes redraw at any size), t milliseconds since the drawing's
-// first point, pressure 0 to 1. The server renders the same strokes with the same round pen.
+// fractions of the canvas side (so strokes redraw at any size; below 0 or above 1 off the canvas), t
+// milliseconds since the drawing's first point, pressure 0 to 1. The server renders the same strokes
+// with the same round pen.
 
 const PEN_WIDTH = 1 / 14;
 // Samples closer than this to the previous one (a fraction of the side, under a pixel) add nothing.
 const MIN_STEP = 0.002;
 const POINTER_TYPES = ["mouse", "pen", "touch"];
+// A pointer that leaves the canvas goes on drawing, up to half a side beyond it: the canvas shows only
+// its part on it, the server reads the whole digit (the API's bound).
+const OFF_CANVAS = 0.5;
 
 const clamp = (value, low, high) => Math.min(high, Math.max(low, value));
 const round = (value, digits) => Number(value.toFixed(digits));
@@ -133,8 +137,8 @@ export class Pad {
     const box = this.canvas.getBoundingClientRect();
     const t = Math.round(event.timeStamp - this.origin);
     return [
-      round(clamp((event.clientX - box.left) / box.width, 0, 1), 4),
-      round(clamp((event.clientY - box.top) / box.height, 0, 1), 4),
+      round(clamp((event.clientX - box.left) / box.width, -OFF_CANVAS, 1 + OFF_CANVAS), 4),
+      round(clamp((event.clientY - box.top) / box.height, -OFF_CANVAS, 1 + OFF_CANVAS), 4),
       previous ? Math.max(previous[2], t) : Math.max(0, t),
       round(clamp(event.pressure, 0, 1), 3),
     ];
