@@ -57,8 +57,8 @@ def reading_pen(strokes: Sequence[Stroke], pen_width: float = PEN_WIDTH) -> floa
 
 
 def on_canvas(strokes: Sequence[Stroke], pen_width: float = PEN_WIDTH) -> tuple[Sequence[Stroke], float]:
-    """The strokes and pen as they are, or, where the strokes go past the canvas's edge, shrunk about
-    their middle onto it, pen and all, so that the drawing is read whole.
+    """The strokes and pen as they are, or, where the strokes go past the canvas's edge, moved onto it
+    (and shrunk, pen and all, where they are larger), so that the drawing is read whole.
 
     A pointer that leaves the canvas goes on drawing; the canvas shows only its part on it, but the
     digit the person drew is the whole of it.

@@ -21,7 +21,7 @@ MAX_POINTS = 4000
 POINTER_TYPES = ("mouse", "pen", "touch")
 # A day: a drawing left open in a tab may be finished later, but a time is never absurd.
 MAX_TIME_MS = 24 * 60 * 60 * 1000
-# A pointer that leaves the canvas goes on drawing, up to half a side beyond it (the page's bound).
+# A pointer that leaves the canvas goes on drawing, up to half a side beyond it (the page is told so).
 OFF_CANVAS = 0.5
 POINT_RANGES = (("x", -OFF_CANVAS, 1 + OFF_CANVAS), ("y", -OFF_CANVAS, 1 + OFF_CANVAS), ("t", 0, MAX_TIME_MS),
                 ("pressure", 0, 1))

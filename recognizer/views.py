@@ -168,4 +168,4 @@ def drawing(request, path):
 def index(request):
     return render(request, "recognizer/index.html",
                   {"max_strokes": strokes.MAX_STROKES, "max_points": strokes.MAX_POINTS,
-                   "max_image_bytes": settings.MAX_IMAGE_BYTES})
+                   "off_canvas": strokes.OFF_CANVAS, "max_image_bytes": settings.MAX_IMAGE_BYTES})

@@ -31,6 +31,7 @@ const result = new ResultView(root.querySelector(".results"), root.querySelector
 const pad = new Pad(document.getElementById("pad-canvas"), {
   maxStrokes: Number(root.dataset.maxStrokes),
   maxPoints: Number(root.dataset.maxPoints),
+  offCanvas: Number(root.dataset.offCanvas),
   onStrokeStart: () => {
     if (pendingPhoto) {
       dropPendingPhoto();

@@ -9,9 +9,6 @@ const PEN_WIDTH = 1 / 14;
 // Samples closer than this to the previous one (a fraction of the side, under a pixel) add nothing.
 const MIN_STEP = 0.002;
 const POINTER_TYPES = ["mouse", "pen", "touch"];
-// A pointer that leaves the canvas goes on drawing, up to half a side beyond it: the canvas shows only
-// its part on it, the server reads the whole digit (the API's bound).
-const OFF_CANVAS = 0.5;
 
 const clamp = (value, low, high) => Math.min(high, Math.max(low, value));
 const round = (value, digits) => Number(value.toFixed(digits));
@@ -45,10 +42,12 @@ export function traceStrokes(context, strokes, side) {
 // Calls back: onStrokeStart() when a stroke begins, onStrokeEnd() when the pen lifts, onChange()
 // after any change of the strokes (drawing, undo, clear). `version` counts the changes.
 export class Pad {
-  constructor(canvas, { maxStrokes, maxPoints, onStrokeStart, onStrokeEnd, onChange, onFull }) {
+  // A pointer that leaves the canvas goes on drawing, up to `offCanvas` of a side beyond it: the canvas
+  // shows only its part on it, the server reads the whole drawing.
+  constructor(canvas, { maxStrokes, maxPoints, offCanvas, onStrokeStart, onStrokeEnd, onChange, onFull }) {
     this.canvas = canvas;
     this.context = canvas.getContext("2d");
-    this.limits = { maxStrokes, maxPoints };
+    this.limits = { maxStrokes, maxPoints, offCanvas };
     this.callbacks = { onStrokeStart, onStrokeEnd, onChange, onFull };
     this.strokes = [];
     this.pointCount = 0;
@@ -136,9 +135,10 @@ export class Pad {
   #point(event, previous) {
     const box = this.canvas.getBoundingClientRect();
     const t = Math.round(event.timeStamp - this.origin);
+    const { offCanvas } = this.limits;
     return [
-      round(clamp((event.clientX - box.left) / box.width, -OFF_CANVAS, 1 + OFF_CANVAS), 4),
-      round(clamp((event.clientY - box.top) / box.height, -OFF_CANVAS, 1 + OFF_CANVAS), 4),
+      round(clamp((event.clientX - box.left) / box.width, -offCanvas, 1 + offCanvas), 4),
+      round(clamp((event.clientY - box.top) / box.height, -offCanvas, 1 + offCanvas), 4),
       previous ? Math.max(previous[2], t) : Math.max(0, t),
       round(clamp(event.pressure, 0, 1), 3),
     ];
