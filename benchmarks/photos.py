@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from mlcore.data import load_split
-from mlcore.photos_synth import VARIANTS, synthetic_photos
+from mlcore.photos_synth import SIZES, VARIANTS, synthetic_photos
 from mlcore.predict import Predictor
 from mlcore.preprocess import BlankDrawingError, to_mnist_input
 
@@ -24,12 +24,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=400)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sizes", type=float, nargs=2, default=SIZES, metavar=("SMALLEST", "LARGEST"),
+                        help="the digit's box as a share of the frame's short side (default: %(default)s)")
     parser.add_argument("--model", default=os.environ.get("MNIST_MODEL_PATH", "models/mnist_cnn_v4_1.pt"))
     args = parser.parse_args()
 
     test = load_split(os.environ["MNIST_DATA_DIR"], "test")
     indices = np.random.default_rng(args.seed).choice(len(test.labels), size=args.count, replace=False)
-    photos = synthetic_photos(test.images[indices], test.labels[indices], seed=args.seed)
+    photos = synthetic_photos(test.images[indices], test.labels[indices], seed=args.seed, sizes=tuple(args.sizes))
     images = [photo.open() for photo in photos]
     decode = time.process_time()
     for image in images:

@@ -20,6 +20,9 @@ VARIANTS = ("paper", "gradient", "shadow", "sideways", "ruled", "edge", "whitebo
 FRAME = (1600, 1200)
 # Lighting, shadow and texture vary slowly: drawn this many times smaller, then enlarged.
 COARSE = 8
+# The side of the box the 28x28 digit is enlarged to, as a share of the frame's short side (the
+# digit itself is about 70 % of it): a digit small somewhere in the frame.
+SIZES = (0.14, 0.4)
 EXIF_ORIENTATION = 0x0112
 # The transposition that stores upright pixels under each EXIF orientation tag; Pillow's
 # ImageOps.exif_transpose applies the opposite one to show them upright again.
@@ -36,13 +39,15 @@ class Photo:
         return Image.open(io.BytesIO(self.jpeg))
 
 
-def synthetic_photos(images: np.ndarray, labels: np.ndarray, seed: int = 0) -> list[Photo]:
+def synthetic_photos(images: np.ndarray, labels: np.ndarray, seed: int = 0,
+                     sizes: tuple[float, float] = SIZES) -> list[Photo]:
     """One photo per (28, 28) uint8 MNIST digit, cycling through VARIANTS."""
-    return [photograph(image, int(label), VARIANTS[n % len(VARIANTS)], np.random.default_rng([seed, n]))
+    return [photograph(image, int(label), VARIANTS[n % len(VARIANTS)], np.random.default_rng([seed, n]), sizes)
             for n, (image, label) in enumerate(zip(images, labels))]
 
 
-def photograph(digit: np.ndarray, label: int, variant: str, rng: np.random.Generator) -> Photo:
+def photograph(digit: np.ndarray, label: int, variant: str, rng: np.random.Generator,
+               sizes: tuple[float, float] = SIZES) -> Photo:
     # Sideways photos are portrait pictures a phone stored landscape: upright they stand tall.
     width, height = FRAME[::-1] if variant == "sideways" else FRAME
     tilt = rng.uniform(-6, 6)
@@ -55,7 +60,7 @@ def photograph(digit: np.ndarray, label: int, variant: str, rng: np.random.Gener
     if variant == "edge":
         ground = table_around_paper(ground, rng)
 
-    ink, box = written(digit, width, height, tilt, variant, rng)
+    ink, box = written(digit, width, height, tilt, variant, rng, sizes)
     pixels = ground[..., :] * (1 - ink[..., np.newaxis]) + np.float32(pen) * ink[..., np.newaxis]
     pixels *= lighting(variant, width, height, box, rng)[..., np.newaxis]
     pixels += rng.normal(0, rng.uniform(1.5, 6), (height, width, 1)).astype(np.float32)
@@ -87,11 +92,11 @@ def surface(variant: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndar
     return paper, pen, 0.025
 
 
-def written(digit: np.ndarray, width: int, height: int, tilt: float, variant: str,
-            rng: np.random.Generator) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+def written(digit: np.ndarray, width: int, height: int, tilt: float, variant: str, rng: np.random.Generator,
+            sizes: tuple[float, float] = SIZES) -> tuple[np.ndarray, tuple[int, int, int, int]]:
     """Ink opacity over the frame: the digit enlarged, turned, with a pen of random width and
     darkness, somewhere in the frame; and the box it was written in."""
-    side = int(rng.uniform(0.14, 0.4) * min(width, height))
+    side = int(rng.uniform(*sizes) * min(width, height))
     glyph = Image.fromarray(digit).resize((side, side), Image.Resampling.BICUBIC)
     glyph = glyph.rotate(tilt + rng.uniform(-6, 6), Image.Resampling.BICUBIC)
     strength = np.asarray(glyph, dtype=np.float32) / 255

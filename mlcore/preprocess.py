@@ -143,7 +143,7 @@ def to_mnist_input(image: Image.Image, photo: bool = False) -> np.ndarray:
     """
     if photo:
         # Imported here: photo preprocessing needs SciPy, which drawings never load.
-        from .photo import photo_ink
+        from .photo import digit_ink
 
-        return normalise(photo_ink(image))
+        return normalise(digit_ink(image))
     return normalise(without_stray_taps(ink_map(shrink(image))))
