@@ -6,6 +6,10 @@ this project), so reading them measures the model on writers outside MNIST. Each
 black on a white canvas the size of the page's, at two sizes, somewhere near the middle and
 slightly turned, and goes through the site's preprocessing like any drawing.
 
+The same fonts' letters and symbols are non-digits in other hands: `font_not_digits` typesets
+the characters the non-digit generator draws (`negatives.GLYPHS`, those in ASCII, which every
+font has), to measure the "not a digit" answer on them, or, from other fonts, to train it.
+
 No font ships with the project; any directory of font files will do (see the README for a set
 of 32 handwriting fonts under the SIL Open Font License).
 """
@@ -18,12 +22,16 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from .negatives import LETTERS, SYMBOLS
 from .preprocess import BlankDrawingError, to_mnist_input
 
 FONT_SUFFIXES = (".ttf", ".otf", ".woff", ".woff2")
 CANVAS = 280
 # Glyph heights in pixels on the canvas: a digit written small and one filling most of it.
 SIZES = (120, 200)
+# Training sees more sizes of each character than evaluation.
+TRAINING_SIZES = (80, 110, 140, 170, 200, 230)
+NOT_DIGIT_CHARACTERS = tuple(LETTERS) + tuple(symbol for symbol in SYMBOLS if len(symbol) == 1 and symbol.isascii())
 # How far from the middle a digit is set, in pixels, and how far it is turned, in degrees.
 SHIFT = 40
 TILT = 8
@@ -45,20 +53,40 @@ def font_digits(fonts: list[Path], seed: int = 0) -> tuple[np.ndarray, np.ndarra
 
     A font that cannot be read, or that has no visible digit, is a ValueError naming it.
     """
+    images, characters = font_characters(fonts, "0123456789", SIZES, seed, skip_missing=False)
+    return images, np.array([int(c) for c in characters], dtype=np.int64)
+
+
+def font_not_digits(fonts: list[Path], sizes: tuple[int, ...] = SIZES, seed: int = 0) -> np.ndarray:
+    """Each of NOT_DIGIT_CHARACTERS in each font at each of `sizes`, as uint8 model inputs; a character
+    a font draws blank (a handwriting font may lack a symbol) is left out."""
+    return font_characters(fonts, NOT_DIGIT_CHARACTERS, sizes, seed, skip_missing=True)[0]
+
+
+def font_characters(fonts: list[Path], characters, sizes: tuple[int, ...], seed: int,
+                    skip_missing: bool) -> tuple[np.ndarray, list[str]]:
+    """Each character in each font at each size, as uint8 model inputs, and the characters typeset.
+    A font that cannot be read is a ValueError; so is one that draws a character blank, unless
+    `skip_missing`."""
     rng = np.random.default_rng(seed)
-    images, labels = [], []
+    images, typeset_characters = [], []
     for path in fonts:
-        for size in SIZES:
+        for size in sizes:
             try:
                 font = ImageFont.truetype(str(path), size)
             except OSError as exc:
                 raise ValueError(f"cannot read the font {path}: {exc}") from None
-            for digit in range(10):
-                images.append(typeset(str(digit), font, rng, path))
-                labels.append(digit)
+            for character in characters:
+                try:
+                    images.append(typeset(character, font, rng, path))
+                except ValueError:
+                    if not skip_missing:
+                        raise
+                    continue
+                typeset_characters.append(character)
     if not images:
-        raise ValueError("no fonts to typeset the digits in")
-    return np.stack(images), np.array(labels, dtype=np.int64)
+        raise ValueError("no fonts to typeset the characters in")
+    return np.stack(images), typeset_characters
 
 
 def typeset(text: str, font: ImageFont.FreeTypeFont, rng: np.random.Generator, path: Path) -> np.ndarray:

@@ -21,6 +21,7 @@ from .calibrate import (choose_threshold, digit_log_probabilities, expected_cali
 from .data import Split
 from .drawn import drawn_digits
 from .evaluate import logits_of
+from .fonts import TRAINING_SIZES, font_not_digits
 from .labels import NOT_A_DIGIT
 from .negatives import not_digits
 from .predict import Predictor
@@ -82,9 +83,9 @@ def _cached(cache_dir: Path | None, kind: str, count: int, seed: int, make) -> d
 
 
 def extras(fit: Split, drawn: int, negatives: int, styled: int = 0,
-           cache_dir: str | os.PathLike | None = None) -> Split:
-    """Canvas re-drawings of the first `drawn` training digits, `negatives` generated non-digits and
-    `styled` digits in other writing styles."""
+           cache_dir: str | os.PathLike | None = None, fonts: list[Path] = ()) -> Split:
+    """Canvas re-drawings of the first `drawn` training digits, `negatives` generated non-digits,
+    `styled` digits in other writing styles and the non-digit characters typeset in `fonts`."""
     def make_drawn():
         images, labels = drawn_digits(fit.images[:drawn], fit.labels[:drawn], seed=TRAIN_SEED)
         return {"images": images, "labels": labels}
@@ -104,6 +105,10 @@ def extras(fit: Split, drawn: int, negatives: int, styled: int = 0,
     if negatives:
         made = _cached(cache_dir, "negatives-train", negatives, TRAIN_SEED, make_negatives)
         parts.append({"images": made["images"], "labels": np.full(negatives, NOT_A_DIGIT, dtype=np.int64)})
+    if fonts:
+        # Typeset in a few milliseconds each: not worth a cache.
+        typeset = font_not_digits(fonts, TRAINING_SIZES, seed=TRAIN_SEED)
+        parts.append({"images": typeset, "labels": np.full(len(typeset), NOT_A_DIGIT, dtype=np.int64)})
     if not parts:
         return Split(np.zeros((0, 28, 28), dtype=np.uint8), np.zeros(0, dtype=np.int64))
     return Split(np.concatenate([p["images"] for p in parts]), np.concatenate([p["labels"] for p in parts]))
@@ -171,17 +176,18 @@ def add_calibration(result: TrainResult, held_out: HeldOut, test_split: Split) -
 
 
 def train_with_extras(config: TrainConfig, train_split: Split, test_split: Split, *, drawn: int, negatives: int,
-                      styled: int = 0, cache_dir: str | os.PathLike | None = None, initial_state: dict | None = None,
-                      calibration_drawings: int | None = None, progress: bool = True, log=print) -> TrainResult:
-    """Train on MNIST less the held-out slice, plus canvas re-drawings, styled digits and non-digits; calibrate
-    on the slice.
+                      styled: int = 0, cache_dir: str | os.PathLike | None = None, fonts: list[Path] = (),
+                      initial_state: dict | None = None, calibration_drawings: int | None = None,
+                      progress: bool = True, log=print) -> TrainResult:
+    """Train on MNIST less the held-out slice, plus canvas re-drawings, styled digits and non-digits (generated,
+    and typeset in `fonts`); calibrate on the slice.
 
     config.train_limit limits the MNIST images; the extras are added to them.
     """
     fit, held = split_off(train_split)
     log(f"drawing {drawn:,} canvas re-drawings, {styled:,} styled digits and {negatives:,} non-digits "
-        f"(cached in {cache_dir})")
-    extra = extras(fit, drawn, negatives, styled, cache_dir)
+        f"(cached in {cache_dir})" + (f"; typesetting letters and symbols in {len(fonts)} fonts" if fonts else ""))
+    extra = extras(fit, drawn, negatives, styled, cache_dir, fonts)
     mixed = mix_in(fit, extra, config.train_limit, config.seed)
     result = train(replace(config, train_limit=None), mixed, test_split, initial_state=initial_state,
                    progress=progress, log=log)
@@ -189,7 +195,9 @@ def train_with_extras(config: TrainConfig, train_split: Split, test_split: Split
     add_calibration(result, held_out, test_split)
     result.metadata["training_set"] = {
         "mnist_images": len(fit.head(config.train_limit).labels), "canvas_redrawings": drawn,
-        "styled_digits": styled, "not_digits": negatives, "held_out_mnist_images": len(held.labels),
+        "styled_digits": styled, "not_digits": negatives,
+        "font_not_digits": int((extra.labels == NOT_A_DIGIT).sum()) - negatives,
+        "fonts": [Path(font).name for font in fonts], "held_out_mnist_images": len(held.labels),
         "held_out_drawings": len(held_out.drawn.labels), "held_out_styled_digits": len(held_out.styled.labels),
         "held_out_not_digits": len(held_out.negatives)}
     result.metadata["hyperparameters"]["train_limit"] = config.train_limit

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from PIL import ImageFont
 
 from mlcore.data import load_split
 
@@ -49,6 +50,14 @@ def mnist_train(mnist_dir):
 @pytest.fixture(scope="session")
 def shipped_model_path() -> Path:
     return Path(settings.MNIST_MODEL_PATH)
+
+
+@pytest.fixture(scope="session")
+def font_dir(tmp_path_factory) -> Path:
+    """A directory holding one font: Pillow's own sans serif (Aileron), written out as a file."""
+    directory = tmp_path_factory.mktemp("fonts")
+    (directory / "aileron.ttf").write_bytes(ImageFont.load_default(size=40).font_bytes)
+    return directory
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ from django.core.management import CommandError, call_command
 
 from mlcore import checkpoint
 from mlcore.evaluate import evaluate_split
+from mlcore.fonts import NOT_DIGIT_CHARACTERS, TRAINING_SIZES
 from mlcore.model import DigitCNN
 from mlcore.train import TrainConfig, train
 from recognizer.models import ModelVersion
@@ -64,11 +65,22 @@ def test_train_registers_a_model_version(tmp_path, mnist_dir):
     assert not version.is_active
 
 
+def test_fonts_add_their_letters_and_symbols_as_non_digits(tmp_path, mnist_dir, font_dir):
+    out = tmp_path / "fonts.pt"
+    run_train("--epochs", 1, "--train-limit", 200, "--threads", 1, "--data-dir", mnist_dir, "--fonts", font_dir,
+              "--out", out, "--no-register")
+
+    training_set = checkpoint.load(out)[1]["training_set"]
+    assert training_set["font_not_digits"] == len(NOT_DIGIT_CHARACTERS) * len(TRAINING_SIZES)
+    assert training_set["fonts"] == ["aileron.ttf"] and training_set["not_digits"] == 0
+
+
 @pytest.mark.parametrize("options, message", [
     (["--epochs", "0"], "epochs must be at least 1"),
     (["--train-limit", "0"], "train_limit must be at least 1"),
     (["--variant", "bogus"], "invalid choice: 'bogus'"),
     (["--rotation", "120"], "rotation must be between 0 and 90 degrees"),
+    (["--fonts", "/nonexistent/fonts"], "/nonexistent/fonts is not a directory"),
 ])
 def test_bad_options_are_command_errors(tmp_path, mnist_dir, options, message):
     with pytest.raises(CommandError, match=message):

@@ -10,7 +10,7 @@ from mlcore.calibrate import ECE_BINS
 from mlcore.data import MnistDataError, Split, load_split
 from mlcore.drawn import drawn_digits
 from mlcore.evaluate import evaluate, measure_latency, not_a_digit_rate, report_data, write_report
-from mlcore.fonts import font_digits, font_files
+from mlcore.fonts import font_digits, font_files, font_not_digits
 from mlcore.negatives import not_digits
 from mlcore.predict import Predictor
 from mlcore.styles import styled_digits
@@ -24,10 +24,10 @@ FONTS_SEED = 103
 
 class Command(BaseCommand):
     help = ("Evaluate a checkpoint on the 10,000 MNIST test images, on MNIST test digits re-drawn as canvas "
-            "strokes, on digits in other writing styles and, given a directory of fonts, on digits in handwriting "
-            "fonts: accuracy, calibration (ECE), per-digit precision and recall, confusion matrix, not-a-digit "
-            "rates (also on generated non-digits), latency and throughput; write report.json, confusion.png, "
-            "misclassified.png and reliability.png.")
+            "strokes, on digits in other writing styles and, given a directory of fonts, on digits, letters and "
+            "symbols in handwriting fonts: accuracy, calibration (ECE), per-digit precision and recall, confusion "
+            "matrix, not-a-digit rates (also on generated non-digits), latency and throughput; write report.json, "
+            "confusion.png, misclassified.png and reliability.png.")
 
     def add_arguments(self, parser):
         parser.add_argument("--model", type=Path, default=settings.MNIST_MODEL_PATH, help="checkpoint to evaluate")
@@ -41,8 +41,9 @@ class Command(BaseCommand):
                             help="digits in other writing styles (mlcore.styles: a flagged 1, a crossed 7, ...; "
                                  "default 1000, 0 leaves them out)")
         parser.add_argument("--fonts", type=Path, metavar="DIR",
-                            help="also read each digit typeset in every font file under DIR (.ttf, .otf, .woff, "
-                                 ".woff2), at two sizes: handwriting fonts are writers outside MNIST")
+                            help="also read each digit, and each letter and symbol of the non-digits, typeset in "
+                                 "every font file under DIR (.ttf, .otf, .woff, .woff2) at two sizes: handwriting "
+                                 "fonts are writers outside MNIST")
         parser.add_argument("--not-digits", type=int, default=1000, metavar="N",
                             help="generated non-digits to measure the not-a-digit rate on (default 1000)")
         parser.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
@@ -55,7 +56,9 @@ class Command(BaseCommand):
         try:
             model, metadata = checkpoint.load(options["model"])
             test_split = load_split(options["data_dir"], "test")
-            font_set = Split(*font_digits(font_files(options["fonts"]), seed=FONTS_SEED)) if options["fonts"] else None
+            fonts = font_files(options["fonts"]) if options["fonts"] else []
+            font_set = Split(*font_digits(fonts, seed=FONTS_SEED)) if fonts else None
+            font_letters = font_not_digits(fonts, seed=FONTS_SEED) if fonts else None
         except (checkpoint.CheckpointError, MnistDataError, ValueError) as exc:
             raise CommandError(str(exc)) from None
 
@@ -75,7 +78,10 @@ class Command(BaseCommand):
         generated = not_digits(options["not_digits"], seed=NOT_DIGITS_SEED, digits=test_split.images)
         not_digit_summary = {"images": len(generated),
                              "not_a_digit_rate": not_a_digit_rate(model, generated, calibration) if len(generated)
-                             else None}
+                             else None,
+                             "fonts": None if font_letters is None else {
+                                 "images": len(font_letters),
+                                 "not_a_digit_rate": not_a_digit_rate(model, font_letters, calibration)}}
         latency = measure_latency(Predictor(model, metadata), test_split.images, repeats=options["repeats"])
         try:
             files = write_report(evaluation, latency, test_split, options["report_dir"],
@@ -110,6 +116,9 @@ class Command(BaseCommand):
         if not_digit_summary["images"]:
             out(f"generated non-digits ({not_digit_summary['images']:,}): answered \"not a digit\" "
                 f"{not_digit_summary['not_a_digit_rate']:.2%}")
+        if not_digit_summary["fonts"]:
+            out(f"letters and symbols in handwriting fonts ({not_digit_summary['fonts']['images']:,}): answered "
+                f"\"not a digit\" {not_digit_summary['fonts']['not_a_digit_rate']:.2%}")
         out("")
         out("digit  precision  recall  support")
         for row in evaluation.per_digit():

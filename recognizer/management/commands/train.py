@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from mlcore import checkpoint
 from mlcore.data import MnistDataError, Split, load_split
+from mlcore.fonts import font_files
 from mlcore.model import ARCHITECTURES, with_not_a_digit, with_outputs_of
 from mlcore.recipe import train_with_extras
 from mlcore.reviewed import HOLDOUT_FRACTION
@@ -47,6 +48,9 @@ class Command(DatabaseCommand):
                           help="add N digits in other writing styles (a flagged 1, a crossed 7, ...)")
         wild.add_argument("--not-digits", type=int, default=0, metavar="N",
                           help="add N generated non-digits (label 10) for the \"not a digit\" output")
+        wild.add_argument("--fonts", type=Path, metavar="DIR",
+                          help="add the letters and symbols of the non-digits typeset in every font file under DIR "
+                               "(.ttf, .otf, .woff, .woff2) at six sizes, as non-digits: other hands' letters")
         wild.add_argument("--start-from", type=Path, metavar="CHECKPOINT",
                           help="fine-tune from this checkpoint's weights (a ten-output one gains the eleventh)")
 
@@ -83,7 +87,8 @@ class Command(DatabaseCommand):
         try:
             train_split = load_split(options["data_dir"], "train")
             test_split = load_split(options["data_dir"], "test")
-        except MnistDataError as exc:
+            fonts = font_files(options["fonts"]) if options["fonts"] else []
+        except (MnistDataError, ValueError) as exc:
             raise CommandError(str(exc)) from None
 
         progress = options["verbosity"] > 0
@@ -101,7 +106,7 @@ class Command(DatabaseCommand):
                 self.stdout.write(f"training {config.architecture} ({config.variant}) for {config.epochs} epochs")
                 result = train_with_extras(config, train_split, test_split, drawn=options["canvas_drawings"],
                                            negatives=options["not_digits"], styled=options["styled_digits"],
-                                           cache_dir=CACHE_DIR,
+                                           cache_dir=CACHE_DIR, fonts=fonts,
                                            initial_state=self.start_state(options["start_from"], config),
                                            calibration_drawings=settings.CALIBRATION_DRAWINGS,
                                            progress=progress, log=self.stdout.write)
