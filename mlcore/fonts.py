@@ -17,6 +17,7 @@ of 32 handwriting fonts under the SIL Open Font License).
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -63,7 +64,7 @@ def font_not_digits(fonts: list[Path], sizes: tuple[int, ...] = SIZES, seed: int
     return font_characters(fonts, NOT_DIGIT_CHARACTERS, sizes, seed, skip_missing=True)[0]
 
 
-def font_characters(fonts: list[Path], characters, sizes: tuple[int, ...], seed: int,
+def font_characters(fonts: list[Path], characters: Sequence[str], sizes: tuple[int, ...], seed: int,
                     skip_missing: bool) -> tuple[np.ndarray, list[str]]:
     """Each character in each font at each size, as uint8 model inputs, and the characters typeset.
     A font that cannot be read is a ValueError; so is one that draws a character blank, unless
