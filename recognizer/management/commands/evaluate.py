@@ -43,7 +43,8 @@ class Command(BaseCommand):
         parser.add_argument("--fonts", type=Path, metavar="DIR",
                             help="also read each digit, and each letter and symbol of the non-digits, typeset in "
                                  "every font file under DIR (.ttf, .otf, .woff, .woff2) at two sizes: handwriting "
-                                 "fonts are writers outside MNIST")
+                                 "fonts are writers outside MNIST (fonts the model was trained on, by train --fonts, "
+                                 "are left out)")
         parser.add_argument("--not-digits", type=int, default=1000, metavar="N",
                             help="generated non-digits to measure the not-a-digit rate on (default 1000)")
         parser.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
@@ -56,7 +57,7 @@ class Command(BaseCommand):
         try:
             model, metadata = checkpoint.load(options["model"])
             test_split = load_split(options["data_dir"], "test")
-            fonts = font_files(options["fonts"]) if options["fonts"] else []
+            fonts, fonts_left_out = fonts_not_trained_on(options["fonts"], metadata)
             font_set = Split(*font_digits(fonts, seed=FONTS_SEED)) if fonts else None
             font_letters = font_not_digits(fonts, seed=FONTS_SEED) if fonts else None
         except (checkpoint.CheckpointError, MnistDataError, ValueError) as exc:
@@ -94,8 +95,12 @@ class Command(BaseCommand):
                                   not_digit_summary)
             del summary["misclassified_images"]
             summary["report_files"] = {kind: str(path) for kind, path in files.items()}
+            if options["fonts"]:
+                summary["fonts_left_out"] = fonts_left_out
             self.stdout.write(json.dumps(summary))
             return
+        if fonts_left_out:
+            self.stdout.write(f"fonts left out, the model was trained on them: {', '.join(fonts_left_out)}")
         self.write_text_report(evaluation, latency, metadata, options["model"], files, hands, not_digit_summary)
 
     def write_text_report(self, evaluation, latency, metadata, model_path, files, hands, not_digit_summary):
@@ -135,3 +140,17 @@ class Command(BaseCommand):
         out("")
         for kind, path in files.items():
             out(f"{kind}: {path}")
+
+
+def fonts_not_trained_on(directory: Path | None, metadata: dict) -> tuple[list[Path], list[str]]:
+    """The font files under `directory` less those the model's card says it was trained on (`train --fonts`),
+    and the names of those left out: a font the model learnt from says nothing of other hands."""
+    if directory is None:
+        return [], []
+    trained_on = set(metadata.get("training_set", {}).get("fonts", []))
+    fonts = font_files(directory)
+    left_out = [font.name for font in fonts if font.name in trained_on]
+    if len(left_out) == len(fonts):
+        raise CommandError(f"the model was trained on every font under {directory} (its card's training_set.fonts): "
+                           "measure it on fonts it has not seen")
+    return [font for font in fonts if font.name not in trained_on], left_out
