@@ -16,6 +16,7 @@ from mlcore.evaluate import evaluate, evaluate_split
 from mlcore.fonts import NOT_DIGIT_CHARACTERS, SIZES, font_digits, font_files
 from mlcore.predict import Predictor
 from mlcore.train import VARIANTS
+from mlcore.unseen import UNSEEN_KINDS
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -39,7 +40,7 @@ def json_run(tmp_path_factory, shipped_model_path, mnist_dir, font_dir):
     report_dir = tmp_path_factory.mktemp("evaluation")
     stdout = call("evaluate", "--model", shipped_model_path, "--data-dir", mnist_dir,
                   "--report-dir", report_dir, "--repeats", 50, "--drawn", 100, "--styled", 60, "--not-digits", 50,
-                  "--fonts", font_dir, "--json")
+                  "--fonts", font_dir, "--unseen", 5, "--json")
     return stdout, report_dir
 
 
@@ -65,6 +66,9 @@ def test_evaluate_json_is_one_object_with_the_summary(json_run, shipped_model_pa
     # Its letters and symbols are printed, not handwritten: the served model answers 85 of the 100 "not a digit".
     assert result["not_digits"]["fonts"]["images"] == len(NOT_DIGIT_CHARACTERS) * len(SIZES)
     assert result["not_digits"]["fonts"]["not_a_digit_rate"] >= 0.75
+    unseen = result["not_digits"]["unseen_kinds"]
+    assert unseen["images"] == 5 * len(UNSEEN_KINDS) and list(unseen["per_kind"]) == list(UNSEEN_KINDS)
+    assert 0 <= min(unseen["per_kind"].values()) <= unseen["not_a_digit_rate"] <= max(unseen["per_kind"].values())
     assert 0 < result["latency"]["single_image_median_ms"] <= result["latency"]["single_image_p95_ms"]
     assert result["latency"]["batch_throughput_per_s"] > 100
     assert len(result["per_digit"]) == 10

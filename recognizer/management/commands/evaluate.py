@@ -14,12 +14,14 @@ from mlcore.fonts import font_digits, font_files, font_not_digits
 from mlcore.negatives import not_digits
 from mlcore.predict import Predictor
 from mlcore.styles import styled_digits
+from mlcore.unseen import UNSEEN_KINDS, unseen_not_digits
 
 # The evaluation sets are drawn from the test set with their own seeds: never tuned on.
 DRAWN_SEED = 100
 NOT_DIGITS_SEED = 101
 STYLED_SEED = 102
 FONTS_SEED = 103
+UNSEEN_SEED = 104
 
 
 class Command(BaseCommand):
@@ -47,6 +49,9 @@ class Command(BaseCommand):
                                  "are left out)")
         parser.add_argument("--not-digits", type=int, default=1000, metavar="N",
                             help="generated non-digits to measure the not-a-digit rate on (default 1000)")
+        parser.add_argument("--unseen", type=int, default=100, metavar="N",
+                            help=f"drawings of each of the {len(UNSEEN_KINDS)} kinds of non-digit the generator never "
+                                 "draws (mlcore.unseen: a lightning bolt, a small c, a note, ...; default 100)")
         parser.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
 
     def handle(self, *args, **options):
@@ -54,6 +59,8 @@ class Command(BaseCommand):
             raise CommandError("--repeats must be at least 1")
         if not 0 <= options["drawn"] <= 10000 or options["not_digits"] < 0 or options["styled"] < 0:
             raise CommandError("--drawn must be 0 to 10000, --styled and --not-digits at least 0")
+        if options["unseen"] < 0:
+            raise CommandError("--unseen must be at least 0")
         try:
             model, metadata = checkpoint.load(options["model"])
             test_split = load_split(options["data_dir"], "test")
@@ -77,12 +84,18 @@ class Command(BaseCommand):
         if font_set is not None:
             hands["fonts"] = evaluate(model, font_set, calibration)
         generated = not_digits(options["not_digits"], seed=NOT_DIGITS_SEED, digits=test_split.images)
+        unseen, unseen_kinds = unseen_not_digits(options["unseen"], seed=UNSEEN_SEED)
         not_digit_summary = {"images": len(generated),
                              "not_a_digit_rate": not_a_digit_rate(model, generated, calibration) if len(generated)
                              else None,
                              "fonts": None if font_letters is None else {
                                  "images": len(font_letters),
-                                 "not_a_digit_rate": not_a_digit_rate(model, font_letters, calibration)}}
+                                 "not_a_digit_rate": not_a_digit_rate(model, font_letters, calibration)},
+                             "unseen_kinds": None if not len(unseen) else {
+                                 "images": len(unseen),
+                                 "not_a_digit_rate": not_a_digit_rate(model, unseen, calibration),
+                                 "per_kind": {kind: not_a_digit_rate(model, unseen[unseen_kinds == kind], calibration)
+                                              for kind in UNSEEN_KINDS}}}
         latency = measure_latency(Predictor(model, metadata), test_split.images, repeats=options["repeats"])
         try:
             files = write_report(evaluation, latency, test_split, options["report_dir"],
@@ -124,6 +137,11 @@ class Command(BaseCommand):
         if not_digit_summary["fonts"]:
             out(f"letters and symbols in handwriting fonts ({not_digit_summary['fonts']['images']:,}): answered "
                 f"\"not a digit\" {not_digit_summary['fonts']['not_a_digit_rate']:.2%}")
+        if not_digit_summary["unseen_kinds"]:
+            unseen = not_digit_summary["unseen_kinds"]
+            out(f"kinds of non-digit the generator never draws ({unseen['images']:,}): answered \"not a digit\" "
+                f"{unseen['not_a_digit_rate']:.2%} (" + ", ".join(f"{kind} {rate:.0%}" for kind, rate in
+                                                       unseen["per_kind"].items()) + ")")
         out("")
         out("digit  precision  recall  support")
         for row in evaluation.per_digit():
