@@ -85,7 +85,7 @@ def _cached(cache_dir: Path | None, kind: str, count: int, seed: int, make) -> d
 def extras(fit: Split, drawn: int, negatives: int, styled: int = 0,
            cache_dir: str | os.PathLike | None = None, fonts: list[Path] = ()) -> Split:
     """Canvas re-drawings of the first `drawn` training digits, `negatives` generated non-digits,
-    `styled` digits in other writing styles and the non-digit characters typeset in `fonts`."""
+    `styled` digits in other writing styles and the non-digit characters of `fonts`, re-drawn as canvas strokes."""
     def make_drawn():
         images, labels = drawn_digits(fit.images[:drawn], fit.labels[:drawn], seed=TRAIN_SEED)
         return {"images": images, "labels": labels}
@@ -106,9 +106,12 @@ def extras(fit: Split, drawn: int, negatives: int, styled: int = 0,
         made = _cached(cache_dir, "negatives-train", negatives, TRAIN_SEED, make_negatives)
         parts.append({"images": made["images"], "labels": np.full(negatives, NOT_A_DIGIT, dtype=np.int64)})
     if fonts:
-        # Typeset in a few milliseconds each: not worth a cache.
+        # Traced and drawn again with the page's pen, as a person writes a letter on the canvas: typeset
+        # as they are, a font's strokes were a sign of a letter, and learning them cost the scribbles.
+        # Not cached: a few thousand take a minute.
         typeset = font_not_digits(fonts, TRAINING_SIZES, seed=TRAIN_SEED)
-        parts.append({"images": typeset, "labels": np.full(len(typeset), NOT_A_DIGIT, dtype=np.int64)})
+        letters, labels = drawn_digits(typeset, np.full(len(typeset), NOT_A_DIGIT), seed=TRAIN_SEED)
+        parts.append({"images": letters, "labels": labels})
     if not parts:
         return Split(np.zeros((0, 28, 28), dtype=np.uint8), np.zeros(0, dtype=np.int64))
     return Split(np.concatenate([p["images"] for p in parts]), np.concatenate([p["labels"] for p in parts]))
@@ -186,7 +189,7 @@ def train_with_extras(config: TrainConfig, train_split: Split, test_split: Split
     """
     fit, held = split_off(train_split)
     log(f"drawing {drawn:,} canvas re-drawings, {styled:,} styled digits and {negatives:,} non-digits "
-        f"(cached in {cache_dir})" + (f"; typesetting letters and symbols in {len(fonts)} fonts" if fonts else ""))
+        f"(cached in {cache_dir})" + (f"; the letters and symbols of {len(fonts)} fonts, typeset and re-drawn" if fonts else ""))
     extra = extras(fit, drawn, negatives, styled, cache_dir, fonts)
     mixed = mix_in(fit, extra, config.train_limit, config.seed)
     result = train(replace(config, train_limit=None), mixed, test_split, initial_state=initial_state,

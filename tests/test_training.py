@@ -2,14 +2,17 @@
 
 from io import StringIO
 
+import numpy as np
 import pytest
 import torch
 from django.core.management import CommandError, call_command
 
 from mlcore import checkpoint
 from mlcore.evaluate import evaluate_split
-from mlcore.fonts import NOT_DIGIT_CHARACTERS, TRAINING_SIZES
+from mlcore.fonts import NOT_DIGIT_CHARACTERS, TRAINING_SIZES, font_files, font_not_digits
+from mlcore.labels import NOT_A_DIGIT
 from mlcore.model import DigitCNN
+from mlcore.recipe import TRAIN_SEED, extras, split_off
 from mlcore.train import TrainConfig, train
 from recognizer.models import ModelVersion
 
@@ -73,6 +76,19 @@ def test_fonts_add_their_letters_and_symbols_as_non_digits(tmp_path, mnist_dir, 
     training_set = checkpoint.load(out)[1]["training_set"]
     assert training_set["font_not_digits"] == len(NOT_DIGIT_CHARACTERS) * len(TRAINING_SIZES)
     assert training_set["fonts"] == ["aileron.ttf"] and training_set["not_digits"] == 0
+
+
+def test_font_letters_are_learnt_as_a_person_draws_them_on_the_canvas(mnist_train, font_dir):
+    """Typeset, a font's strokes (thick and thin, cut square) would tell its letters from the digits,
+    which are all drawn with the page's round pen; so they are traced and drawn again with it."""
+    fonts = font_files(font_dir)
+    typeset = font_not_digits(fonts, TRAINING_SIZES, seed=TRAIN_SEED)
+    learnt = extras(split_off(mnist_train)[0], drawn=0, negatives=0, fonts=fonts)
+
+    assert learnt.images.shape == typeset.shape and (learnt.labels == NOT_A_DIGIT).all()
+    assert (learnt.images.reshape(len(typeset), -1).max(axis=1) > 200).all()
+    differences = np.abs(learnt.images.astype(int) - typeset.astype(int)).mean(axis=(1, 2))
+    assert (differences > 5).mean() > 0.9, "most letters should come out as new drawings, not the typeset images"
 
 
 @pytest.mark.parametrize("options, message", [

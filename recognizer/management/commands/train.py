@@ -50,7 +50,8 @@ class Command(DatabaseCommand):
                           help="add N generated non-digits (label 10) for the \"not a digit\" output")
         wild.add_argument("--fonts", type=Path, metavar="DIR",
                           help="add the letters and symbols of the non-digits typeset in every font file under DIR "
-                               "(.ttf, .otf, .woff, .woff2) at six sizes, as non-digits: other hands' letters")
+                               "(.ttf, .otf, .woff, .woff2) at six sizes and re-drawn with the page's pen, as "
+                               "non-digits: other hands' letters")
         wild.add_argument("--start-from", type=Path, metavar="CHECKPOINT",
                           help="fine-tune from this checkpoint's weights (a ten-output one gains the eleventh)")
 
