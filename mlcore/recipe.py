@@ -106,9 +106,8 @@ def extras(fit: Split, drawn: int, negatives: int, styled: int = 0,
         made = _cached(cache_dir, "negatives-train", negatives, TRAIN_SEED, make_negatives)
         parts.append({"images": made["images"], "labels": np.full(negatives, NOT_A_DIGIT, dtype=np.int64)})
     if fonts:
-        # Traced and drawn again with the page's pen, as a person writes a letter on the canvas: typeset
-        # as they are, a font's strokes were a sign of a letter, and learning them cost the scribbles.
-        # Not cached: a few thousand take a minute.
+        # Traced and drawn again with the page's pen, as a person writes a letter on the canvas: a font's
+        # thick-and-thin strokes are unlike anything drawn on the page. Not cached: a few thousand take a minute.
         typeset = font_not_digits(fonts, TRAINING_SIZES, seed=TRAIN_SEED)
         letters, labels = drawn_digits(typeset, np.full(len(typeset), NOT_A_DIGIT), seed=TRAIN_SEED)
         parts.append({"images": letters, "labels": labels})
