@@ -188,7 +188,7 @@ def train_with_extras(config: TrainConfig, train_split: Split, test_split: Split
     """
     fit, held = split_off(train_split)
     log(f"drawing {drawn:,} canvas re-drawings, {styled:,} styled digits and {negatives:,} non-digits "
-        f"(cached in {cache_dir})" + (f"; the letters and symbols of {len(fonts)} fonts, typeset and re-drawn" if fonts else ""))
+        f"(cached in {cache_dir})" + (f"; re-drawing the letters and symbols of {len(fonts)} fonts" if fonts else ""))
     extra = extras(fit, drawn, negatives, styled, cache_dir, fonts)
     mixed = mix_in(fit, extra, config.train_limit, config.seed)
     result = train(replace(config, train_limit=None), mixed, test_split, initial_state=initial_state,
