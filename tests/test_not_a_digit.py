@@ -102,8 +102,7 @@ def test_doodles_are_answered_null(predictor):
 
 def test_unseen_kinds_are_none_the_generators_draw_and_are_measured_apart(predictor):
     """The probe of the unforeseen: none of its kinds is a letter, symbol or shape the non-digits are
-    made of; the served model catches about 55 % of them (README), against 95 % of
-    the generator's own kinds."""
+    made of; the served model catches about 57 % of them (README), against 95 % of the generator's own."""
     assert not set(UNSEEN_KINDS) & (set(GLYPHS) | set(SHAPES))
     drawings, kinds = unseen_not_digits(20, seed=7)
     assert drawings.shape == (20 * len(UNSEEN_KINDS), 28, 28) and drawings.dtype == np.uint8
@@ -111,7 +110,7 @@ def test_unseen_kinds_are_none_the_generators_draw_and_are_measured_apart(predic
     assert (drawings.reshape(len(drawings), -1).max(axis=1) > 200).all()
     assert np.array_equal(drawings, unseen_not_digits(20, seed=7)[0])
     null = predictor.is_not_a_digit(predictor.scores(drawings)[1])
-    assert 0.4 <= null.mean() < 0.9, f"{null.mean():.0%} of the unseen kinds answered null"
+    assert null.mean() >= 0.4, f"only {null.mean():.0%} of the unseen kinds answered null"
     with pytest.raises(ValueError, match="at least 0"):
         unseen_not_digits(-1)
 
