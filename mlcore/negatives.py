@@ -138,6 +138,8 @@ SHAPES: dict[str, list[Stroke]] = {
 }
 
 KINDS = ("letter", "symbol", "shape", "scribble", "number", "word")
+# How tall a non-digit is drawn, as a share of the canvas: from a small mark to most of it.
+NOT_DIGIT_HEIGHTS = (0.3, 0.9)
 LETTERS = [name for name in GLYPHS if name.isalpha() and name.isascii()]
 SYMBOLS = [name for name in GLYPHS if name not in LETTERS]
 
@@ -211,6 +213,6 @@ def not_digits(count: int, seed: int = 0, digits: np.ndarray | None = None,
     if count < 0:
         raise ValueError(f"count must be at least 0, not {count}")
     rng = np.random.default_rng(seed)
-    drawings = [draw(place(not_digit_strokes(kinds[n % len(kinds)], rng, digits), rng, height_range=(0.3, 0.9)),
-                     rng) for n in range(count)]
+    drawings = [draw(place(not_digit_strokes(kinds[n % len(kinds)], rng, digits), rng,
+                           height_range=NOT_DIGIT_HEIGHTS), rng) for n in range(count)]
     return np.stack(drawings) if drawings else np.zeros((0, 28, 28), dtype=np.uint8)

@@ -15,6 +15,7 @@ import numpy as np
 
 from .drawn import draw, place
 from .hand import Stroke, arc, deform
+from .negatives import NOT_DIGIT_HEIGHTS
 
 UNSEEN_KINDS: dict[str, list[Stroke]] = {
     "lightning": [[(0.6, 0), (0.2, 0.55), (0.6, 0.5), (0.3, 1)]],
@@ -41,5 +42,7 @@ def unseen_not_digits(per_kind: int, seed: int = 0) -> tuple[np.ndarray, np.ndar
         raise ValueError(f"per_kind must be at least 0, not {per_kind}")
     rng = np.random.default_rng(seed)
     kinds = np.repeat(list(UNSEEN_KINDS), per_kind)
-    drawings = [draw(place(deform(UNSEEN_KINDS[kind], rng), rng, height_range=(0.3, 0.9)), rng) for kind in kinds]
+    # Drawn as the generator's non-digits are, so that only the kinds differ.
+    drawings = [draw(place(deform(UNSEEN_KINDS[kind], rng), rng, height_range=NOT_DIGIT_HEIGHTS), rng)
+                for kind in kinds]
     return (np.stack(drawings) if drawings else np.zeros((0, 28, 28), dtype=np.uint8)), kinds

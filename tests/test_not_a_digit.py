@@ -13,7 +13,7 @@ from mlcore.drawn import digit_strokes, draw, drawn_digits, place
 from mlcore.evaluate import logits_of
 from mlcore.hand import deform
 from mlcore.labels import NOT_A_DIGIT
-from mlcore.negatives import GLYPHS, KINDS, SHAPES, not_digits
+from mlcore.negatives import GLYPHS, KINDS, NOT_DIGIT_HEIGHTS, SHAPES, not_digits
 from mlcore.predict import Predictor
 from mlcore.preprocess import to_mnist_input
 from mlcore.recipe import HELD_OUT_SEED, split_off
@@ -94,8 +94,8 @@ def test_doodles_are_answered_null(predictor):
     """What people draw when they are not writing a digit. The previous model, which never saw
     them, caught about 70 %; a flower, a tree or a moon it read as a 9, a 4 or an 8."""
     rng = np.random.default_rng(HELD_OUT_SEED + 2000)
-    drawings = np.stack([draw(place(deform(SHAPES[DOODLES[n % len(DOODLES)]], rng), rng, height_range=(0.3, 0.9)), rng)
-                         for n in range(100)])
+    drawings = np.stack([draw(place(deform(SHAPES[DOODLES[n % len(DOODLES)]], rng), rng,
+                                    height_range=NOT_DIGIT_HEIGHTS), rng) for n in range(100)])
     null = predictor.is_not_a_digit(predictor.scores(drawings)[1])
     assert null.mean() >= 0.85, f"only {null.mean():.0%} of the doodles answered null"
 
