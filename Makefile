@@ -43,13 +43,17 @@ data: $(BIN)/.installed
 	@ls $(MNIST_DATA_DIR)/t10k-images-idx3-ubyte* >/dev/null 2>&1 || \
 		$(BIN)/python manage.py fetch_mnist --data-dir $(MNIST_DATA_DIR)
 
+# One pytest worker per core; each file's tests stay on one worker, so they share its fixtures (a
+# live server, a browser, the production stack) as in a serial run.
+PYTEST := $(BIN)/pytest -n auto --dist loadfile
+
 test-sqlite: $(BIN)/.installed
-	$(BIN)/pytest
+	$(PYTEST)
 
 # The browser, the production stack and what never touches the database are tested once, on
 # SQLite: they do the same on either engine, while the API, leases, throttles and migrations run on both.
 test-postgres: $(BIN)/.installed
-	scripts/with-postgres $(BIN)/pytest -m "not slow and not browser and not nginx" --database-tests-only
+	scripts/with-postgres $(PYTEST) -m "not slow and not browser and not nginx" --database-tests-only
 
 # gunicorn alone, without the proxy: for comparison in the benchmarks; slow clients can stop it.
 gunicorn: setup

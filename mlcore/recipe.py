@@ -9,6 +9,7 @@ is only reported.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -21,6 +22,7 @@ from .calibrate import (choose_threshold, digit_log_probabilities, expected_cali
 from .data import Split
 from .drawn import drawn_digits
 from .evaluate import logits_of
+from .files import write_atomically
 from .fonts import TRAINING_SIZES, font_not_digits
 from .labels import NOT_A_DIGIT
 from .negatives import not_digits
@@ -77,8 +79,10 @@ def _cached(cache_dir: Path | None, kind: str, count: int, seed: int, make) -> d
                     return {key: archive[key][:count] for key in archive.files}
     arrays = make()
     if cache_dir is not None:
-        Path(cache_dir).mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(Path(cache_dir) / f"{prefix}-{count}-{seed}.npz", **arrays)
+        # Written whole or not at all: another training run (or test worker) may be reading the directory.
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **arrays)
+        write_atomically(Path(cache_dir) / f"{prefix}-{count}-{seed}.npz", buffer.getvalue())
     return arrays
 
 
