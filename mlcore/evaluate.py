@@ -18,14 +18,8 @@ from .calibrate import (ECE_BINS, digit_log_probabilities, expected_calibration_
                         reliability)
 from .data import Split
 from .files import write_atomically
-from .model import model_input
+from .model import logits_of
 from .predict import Predictor
-
-
-@torch.inference_mode()
-def logits_of(model: torch.nn.Module, images: np.ndarray, batch_size: int = 1000) -> torch.Tensor:
-    model.eval()
-    return torch.cat([model(model_input(images[i:i + batch_size])) for i in range(0, len(images), batch_size)])
 
 
 def evaluate_split(model: torch.nn.Module, split: Split) -> tuple[float, float]:

@@ -18,7 +18,7 @@ from torch.fx.experimental.optimization import fuse
 from . import checkpoint
 from .calibrate import digit_log_probabilities, not_a_digit_probability
 from .labels import NOT_A_DIGIT
-from .model import model_input
+from .model import logits_of
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class Predictor:
     def scores(self, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(N, 28, 28) inputs in [0, 1] (or uint8) to calibrated (N, 10) digit probabilities and (N,)
         probabilities of "not a digit"."""
-        logits = self._inference_model(model_input(inputs))
+        logits = logits_of(self._inference_model, inputs)
         return (digit_log_probabilities(logits, self.temperature).exp().numpy(),
                 not_a_digit_probability(logits, self.temperature).numpy())
 

@@ -21,10 +21,10 @@ from .calibrate import (choose_threshold, digit_log_probabilities, expected_cali
                         negative_log_likelihood, not_a_digit_probability)
 from .data import Split
 from .drawn import drawn_digits
-from .evaluate import logits_of
 from .files import write_atomically
 from .fonts import TRAINING_SIZES, font_not_digits
 from .labels import NOT_A_DIGIT
+from .model import logits_of
 from .negatives import not_digits
 from .predict import Predictor
 from .styles import styled_digits

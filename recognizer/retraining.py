@@ -11,8 +11,7 @@ from dataclasses import dataclass, replace
 import torch
 
 from mlcore.data import Split
-from mlcore.evaluate import logits_of
-from mlcore.model import with_outputs_of
+from mlcore.model import logits_of, with_outputs_of
 from mlcore.recipe import add_calibration, held_out_sets, split_off
 from mlcore.reviewed import mix, split_holdout
 from mlcore.train import TrainConfig, TrainResult, train

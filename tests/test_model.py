@@ -10,7 +10,8 @@ from django.conf import settings
 from django.core.management import call_command
 
 from mlcore import checkpoint
-from mlcore.model import ARCHITECTURE, ARCHITECTURES, DigitCNN, count_parameters, model_input, with_outputs_of
+from mlcore.model import (ARCHITECTURE, ARCHITECTURES, DigitCNN, count_parameters, logits_of, model_input,
+                          with_outputs_of)
 
 
 def metadata_for(model, **overrides) -> dict:
@@ -46,6 +47,15 @@ def test_output_is_one_logit_per_class_and_image(architecture, classes, batch):
         logits = DigitCNN(architecture).eval()(model_input(images))
     assert logits.shape == (batch, classes)
     assert torch.isfinite(logits).all()
+
+
+@pytest.mark.parametrize("count", [0, 1, 300, 513])
+def test_logits_batch_by_batch_are_the_logits_of_all_at_once(fresh_model, count):
+    images = np.random.default_rng(1).integers(0, 256, (count, 28, 28), dtype=np.uint8)
+    with torch.inference_mode():
+        at_once = fresh_model(model_input(images))
+    assert torch.allclose(logits_of(fresh_model, images), at_once, atol=1e-5)
+    assert logits_of(fresh_model, images, batch_size=7).shape == (count, 11)
 
 
 def test_an_unknown_architecture_is_refused():

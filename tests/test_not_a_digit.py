@@ -10,7 +10,7 @@ from django.core.management import call_command
 
 from mlcore.calibrate import choose_threshold, expected_calibration_error, fit_temperature, negative_log_likelihood
 from mlcore.drawn import digit_strokes, draw, drawn_digits, place
-from mlcore.evaluate import logits_of
+from mlcore.model import logits_of
 from mlcore.hand import deform
 from mlcore.labels import NOT_A_DIGIT
 from mlcore.negatives import GLYPHS, KINDS, NOT_DIGIT_HEIGHTS, SHAPES, not_digits
