@@ -32,7 +32,7 @@ import numpy as np
 from PIL import Image, ImageOps
 from scipy import ndimage
 
-from .preprocess import BlankDrawingError
+from .preprocess import BlankDrawingError, opacity
 
 # Longest side the photo is analysed at: the digit still spans tens of pixels, and one photo
 # costs a few tens of milliseconds.
@@ -91,9 +91,16 @@ CLOSE_UP = 4
 
 
 def upright_grey(image: Image.Image) -> np.ndarray:
-    """The photo as upright greyscale in [0, 1], its long side at most WORKING_SIDE."""
-    grey = ImageOps.exif_transpose(image.convert("RGB") if image.mode not in ("L", "RGB") else image)
-    grey = grey.convert("L")
+    """The photo as upright greyscale in [0, 1], its long side at most WORKING_SIDE.
+
+    An image with transparency is a drawing exported rather than a photo: its transparent
+    pixels are white paper and its opacity dark ink."""
+    image = ImageOps.exif_transpose(image)
+    alpha = opacity(image)
+    if alpha is not None:
+        grey = Image.fromarray(np.round(255 * (1 - alpha)).astype(np.uint8))
+    else:
+        grey = (image if image.mode in ("L", "RGB") else image.convert("RGB")).convert("L")
     scale = WORKING_SIDE / max(grey.size)
     if scale < 1:
         size = (max(1, round(grey.width * scale)), max(1, round(grey.height * scale)))

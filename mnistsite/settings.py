@@ -155,6 +155,8 @@ CALIBRATION_DRAWINGS = env_int("CALIBRATION_DRAWINGS", 0) or None
 # sends each drawing again as each stroke ends, so a quick hand writing several digits a minute
 # makes about two writes a second at its fastest.
 PREDICTION_RATE_LIMIT = os.environ.get("PREDICTION_RATE_LIMIT", "120/minute") or None  # empty: no limit
+# Sign-in attempts (the admin's and the review page's login) per client address, counted in the database.
+LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "20/hour") or None
 MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", 6 * 1024 * 1024)
 MAX_IMAGE_BYTES = env_int("MAX_IMAGE_BYTES", 4 * 1024 * 1024)
 MAX_IMAGE_SIDE = 4096

@@ -17,6 +17,7 @@ from .datasets import quickdraw_lines, reviewed_dataset, to_npz
 from .models import ModelUnavailable, ModelVersion, Prediction, ReleaseRefused
 from .release import TOLERANCE
 from .review.pictures import input_picture
+from .throttles import login_attempt_allowed
 
 
 class ReviewFilter(admin.SimpleListFilter):
@@ -204,3 +205,15 @@ class ModelVersionAdmin(admin.ModelAdmin):
                    "title": f"Release gate: {version.name} against {previous.name}", "version": version,
                    "comparison": comparison, "refused": refused, "tolerance": TOLERANCE}
         return TemplateResponse(request, "admin/recognizer/modelversion/gate.html", context)
+
+
+def login(request, **kwargs):
+    """The admin's sign-in page, refusing attempts past LOGIN_RATE_LIMIT from one client (429)."""
+    if request.method == "POST":
+        allowed, wait = login_attempt_allowed(request)
+        if not allowed:
+            response = HttpResponse(f"Too many sign-in attempts from your address; try again in {wait / 60:.0f} "
+                                    "minutes.\n", status=429, content_type="text/plain; charset=utf-8")
+            response["Retry-After"] = str(int(wait) + 1)
+            return response
+    return admin.site.login(request, **kwargs)

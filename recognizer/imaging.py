@@ -18,6 +18,7 @@ import struct
 import warnings
 from dataclasses import dataclass
 
+import numpy as np
 from django.conf import settings
 from PIL import Image, ImageOps
 
@@ -50,7 +51,9 @@ JPEG_DRAFT_SIDE = 512
 # The longest side stored: enough for a reviewer to see the drawing, and a bounded cost to encode.
 STORED_MAX_SIDE = 1024
 # The mode a decoded PNG is stored in; a palette image becomes RGB, or RGBA when it has transparency.
-STORED_PNG_MODES = {"1": "L", "L": "L", "I": "L", "I;16": "L", "LA": "LA", "RGB": "RGB", "RGBA": "RGBA"}
+STORED_PNG_MODES = {"1": "L", "L": "L", "LA": "LA", "RGB": "RGB", "RGBA": "RGBA"}
+# How Pillow opens a 16-bit grey PNG: its levels run to 65,535.
+WIDE_GREY_MODES = ("I", "I;16", "I;16B", "I;16L")
 
 
 class ImageRejected(ValueError):
@@ -189,4 +192,8 @@ def decode(content: bytes) -> DecodedImage:
         image = ImageOps.exif_transpose(image)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise ImageRejected(f"the image is truncated or corrupt: {exc}") from None
+    if image.mode in WIDE_GREY_MODES:
+        # Pillow converts wide grey to 8 bits by clipping at 255, which would leave only the darkest
+        # greys: grey ink on 16-bit paper would be blank.
+        image = Image.fromarray((np.asarray(image, dtype=np.uint32) >> 8).astype(np.uint8))
     return DecodedImage(image, image_format)

@@ -74,8 +74,11 @@ def is_cross_site(request) -> bool:
         return False   # CommonMiddleware answers 400 for a host not in ALLOWED_HOSTS
     if origin == own or origin in settings.CSRF_TRUSTED_ORIGINS:
         return False
+    try:
+        parts = urlsplit(origin)
+    except ValueError:
+        return True   # no browser names a page's origin so ("http://[::1"): not a page of this site
     # Trusted origins may name subdomains with a wildcard, as Django's CSRF check allows.
-    parts = urlsplit(origin)
     return not any(is_same_domain(parts.netloc, urlsplit(trusted).netloc.replace("*", "", 1))
                    for trusted in settings.CSRF_TRUSTED_ORIGINS
                    if "*" in trusted and urlsplit(trusted).scheme == parts.scheme)

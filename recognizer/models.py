@@ -275,6 +275,22 @@ class Prediction(models.Model):
         """
         self._store(image_bytes, extension, mnist_input, answer, model_version, strokes)
 
+    def report(self, label: int) -> None:
+        """Record what the drawer says they meant. Raises Prediction.DoesNotExist when the row was
+        deleted meanwhile."""
+        if not Prediction.objects.filter(pk=self.pk).update(reported_label=label):
+            raise Prediction.DoesNotExist
+        self.reported_label = label
+
+    def discard(self) -> None:
+        """Delete the row and its drawing file: the file it holds when deleted, which a concurrent
+        update may have replaced since this instance was read. Raises Prediction.DoesNotExist when
+        the row was deleted meanwhile."""
+        with transaction.atomic():
+            # Locked like an update's row, so the two happen one after the other.
+            self.image.name = Prediction.objects.select_for_update().values_list("image", flat=True).get(pk=self.pk)
+            self.delete()
+
     def _store(self, image_bytes, extension, mnist_input, answer, model_version, strokes):
         inserting = self._state.adding
         self.mnist_input = np.round(mnist_input * 255).astype(np.uint8).tobytes()
@@ -308,7 +324,7 @@ class RateWindow(models.Model):
     """How many predictions one client asked for in one window of the rate limit."""
 
     ident = models.CharField(max_length=100)
-    period = models.BigIntegerField(db_index=True, help_text="Which window: rate periods since the epoch.")
+    period = models.BigIntegerField(db_index=True, help_text="When the window ends, in seconds since the epoch.")
     hits = models.PositiveIntegerField(default=0)
 
     class Meta:

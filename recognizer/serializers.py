@@ -109,6 +109,9 @@ class PredictionSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
     def validate(self, attrs):
+        if self.instance is not None:
+            # Kept from its creation, the record's source decides how each version is read: as a photo or not.
+            attrs["source"] = self.instance.source
         if "strokes" in attrs:
             attrs["image"] = strokes.render(attrs["strokes"])
             read = strokes.reading(attrs["strokes"], attrs["image"])

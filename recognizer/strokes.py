@@ -66,12 +66,19 @@ def _check_point(point, where: str) -> list[float]:
     if not isinstance(point, list) or len(point) != len(POINT_RANGES):
         raise StrokesRejected(f"{where}: send [x, y, t, pressure]")
     for value, (name, low, high) in zip(point, POINT_RANGES):
-        # bool is an int to Python, but true is no coordinate.
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        # bool is an int to Python, but true is no coordinate; an int too large for a float is none either.
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(_as_float(value)):
             raise StrokesRejected(f"{where}: {name} must be a finite number")
         if not low <= value <= high:
             raise StrokesRejected(f"{where}: {name} is {value:g}; it must be {low:g} to {high:g}")
     return point
+
+
+def _as_float(value: int | float) -> float:
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
 
 
 def render(strokes: list[dict]) -> DecodedImage:

@@ -12,8 +12,8 @@ PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 IPV6_CLIENT_PREFIX = 64
 
 
-class PredictionRateThrottle(BaseThrottle):
-    """A fixed-window limit per client on writes (PREDICTION_RATE_LIMIT, DRF's syntax: "60/minute").
+class FixedWindowLimit:
+    """A limit per client in fixed windows of time (a rate in DRF's syntax: "60/minute").
 
     Counts live in the database, one row per client and window, raised by a single upsert:
     every worker and every app server sees the same count, with no read-modify-write race
@@ -22,16 +22,41 @@ class PredictionRateThrottle(BaseThrottle):
 
     timer = staticmethod(time.time)
 
+    def __init__(self, rate: str, kind: str = ""):
+        self.limit, self.duration = parse_rate(rate)
+        self.kind = kind   # a prefix, so that limits of other kinds count apart
+
+    def hit(self, address: str | None) -> bool:
+        """Count one request from this address; whether it is within the limit."""
+        self.now = self.timer()
+        ends = (int(self.now // self.duration) + 1) * self.duration
+        return count_hit(self.kind + client_ident(address), ends, self.now) <= self.limit
+
+    def wait(self) -> float:
+        """Seconds until the window of the last hit ends."""
+        return self.duration - self.now % self.duration
+
+
+class PredictionRateThrottle(BaseThrottle):
+    """PREDICTION_RATE_LIMIT on the API's writes."""
+
     def allow_request(self, request, view):
         if not settings.PREDICTION_RATE_LIMIT:
             return True
-        limit, self.duration = parse_rate(settings.PREDICTION_RATE_LIMIT)
-        self.now = self.timer()
-        window = int(self.now // self.duration)
-        return count_hit(client_ident(self.get_ident(request)), window) <= limit
+        self.window = FixedWindowLimit(settings.PREDICTION_RATE_LIMIT)
+        return self.window.hit(self.get_ident(request))
 
     def wait(self):
-        return self.duration - self.now % self.duration
+        return self.window.wait()
+
+
+def login_attempt_allowed(request) -> tuple[bool, float]:
+    """LOGIN_RATE_LIMIT on sign-in attempts, per client: whether this one may go on, and the seconds to
+    wait when it may not. Staff passwords are otherwise open to guessing at the server's full speed."""
+    if not settings.LOGIN_RATE_LIMIT:
+        return True, 0.0
+    window = FixedWindowLimit(settings.LOGIN_RATE_LIMIT, kind="login ")
+    return window.hit(request.META.get("REMOTE_ADDR")), window.wait()
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
@@ -54,16 +79,18 @@ def client_ident(address: str | None) -> str:
     return str(ipaddress.IPv6Network((ip, IPV6_CLIENT_PREFIX), strict=False))
 
 
-def count_hit(ident: str, window: int) -> int:
-    """Add one hit to the client's window and return the window's total."""
+def count_hit(ident: str, window_end: int, now: float) -> int:
+    """Add one hit to the client's window, which ends at `window_end` (seconds since the epoch), and
+    return the window's total."""
     table = RateWindow._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (ident, period, hits) VALUES (%s, %s, 1) "
             f"ON CONFLICT (ident, period) DO UPDATE SET hits = {table}.hits + 1 RETURNING hits",
-            [ident[:100], window])
+            [ident[:100], window_end])
         hits = cursor.fetchone()[0]
         if hits == 1:
-            # A client's first hit in a new window: a natural moment to forget finished windows.
-            cursor.execute(f"DELETE FROM {table} WHERE period < %s", [window - 1])
+            # A client's first hit in a new window: a natural moment to forget the windows that have
+            # ended, whatever their length.
+            cursor.execute(f"DELETE FROM {table} WHERE period <= %s", [int(now)])
     return hits

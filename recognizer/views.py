@@ -16,7 +16,7 @@ from django.views.static import serve
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, ParseError, PermissionDenied
+from rest_framework.exceptions import APIException, NotFound, ParseError, PermissionDenied
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
@@ -132,9 +132,17 @@ class PredictionViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.R
         prediction = self.get_object()
         feedback = FeedbackSerializer(data=request.data)
         feedback.is_valid(raise_exception=True)
-        prediction.reported_label = feedback.validated_data["label"]
-        prediction.save(update_fields=["reported_label"])
+        try:
+            prediction.report(feedback.validated_data["label"])
+        except Prediction.DoesNotExist:
+            raise NotFound("the drawing was deleted") from None
         return Response(self.get_serializer(prediction).data)
+
+    def perform_destroy(self, prediction):
+        try:
+            prediction.discard()
+        except Prediction.DoesNotExist:
+            raise NotFound("the drawing was deleted") from None
 
 
 @require_GET

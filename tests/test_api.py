@@ -16,7 +16,7 @@ from mlcore import checkpoint
 from mlcore.labels import NOT_A_DIGIT
 from recognizer.inference import get_predictor
 from recognizer.models import ModelVersion, Prediction
-from recognizer.throttles import PredictionRateThrottle
+from recognizer.throttles import FixedWindowLimit
 
 from .drawings import Style, encode, png, render
 
@@ -185,7 +185,7 @@ def test_a_body_over_the_request_limit_is_a_413(client, seven, settings, isolate
 def test_throttle_answers_429(client, seven, settings, monkeypatch):
     settings.PREDICTION_RATE_LIMIT = "2/minute"
     # One fixed moment, so the three posts cannot straddle two windows of the limit.
-    monkeypatch.setattr(PredictionRateThrottle, "timer", lambda self: 1_800_000_030.0)
+    monkeypatch.setattr(FixedWindowLimit, "timer", lambda self: 1_800_000_030.0)
     responses = [post_file(client, png(seven)) for _ in range(3)]
     assert [response.status_code for response in responses] == [201, 201, 429]
     assert "throttled" in client.post(URL, {}).json()["error"].lower()

@@ -234,6 +234,28 @@ def test_a_lone_surrogate_in_feedback_is_400(client, created):
     assert response.status_code == 400 and "surrogate" in response.json()["error"]
 
 
+@pytest.mark.parametrize("body, message", [
+    ("{" + ",".join(f'"k{n}": 0' for n in range(100_000)) + "}", "an object has 100,000 keys; the limit is 64"),
+    ('{"strokes": [{"pointer": "pen", "points": [[1' + "0" * 5000 + ', 0.5, 0, 0.5]]}]}',
+     "a number has 5,001 digits; the limit is 30"),
+    ('{"strokes": [{"pointer": "pen", "points": [[Infinity, 0.5, 0, 0.5]]}]}', "Infinity is not a JSON number"),
+])
+def test_json_beyond_what_the_api_takes_is_a_short_400(client, isolated_media, body, message):
+    """Bounded at parsing: a body of 100,000 keys is not answered with 100,000 names of unknown fields."""
+    response = client.post(URL, body, content_type="application/json")
+    assert response.status_code == 400 and response.json()["error"] == f"JSON parse error - {message}"
+    assert Prediction.objects.count() == 0 and files_in(isolated_media) == []
+
+
+@pytest.mark.parametrize("origin", ["http://[::1", "https://[evil", "http://a]b"])
+def test_a_malformed_origin_is_refused_as_another_site_s(client, seven, created, isolated_media, origin):
+    before = files_in(isolated_media)
+    response = client.post(URL, {"image": upload(png(seven))}, headers={"Origin": origin})
+    assert response.status_code == 403 and "another site" in response.json()["error"]
+    deleted = client.delete(f"{URL}{created['id']}/", headers={**owner(created), "Origin": origin})
+    assert deleted.status_code == 403 and Prediction.objects.count() == 1 and files_in(isolated_media) == before
+
+
 @pytest.mark.parametrize("extra", [
     {f"field{n}": "x" for n in range(1_100)},
     {f"file{n}": upload(b"x", f"{n}.png") for n in range(110)},
@@ -346,6 +368,22 @@ def test_ipv6_addresses_of_one_64_share_a_limit(client, seven, settings):
 
     assert [post("2001:db8:1:2::1"), post("2001:db8:1:2:ffff:ffff:ffff:9"), post("2001:db8:1:3::1")] == \
         [201, 429, 201]
+
+
+def test_sign_in_attempts_past_the_limit_are_refused_even_with_the_right_password(client, settings,
+                                                                                   django_user_model):
+    settings.LOGIN_RATE_LIMIT = "3/hour"
+    make_user(django_user_model, "ada", staff=True)
+
+    def sign_in(password, address="203.0.113.9"):
+        return client.post("/admin/login/", {"username": "ada", "password": password}, REMOTE_ADDR=address)
+
+    assert [sign_in("guess").status_code for _ in range(3)] == [200, 200, 200]   # the form again, with its error
+    refused = sign_in(PASSWORD)
+    assert refused.status_code == 429 and int(refused["Retry-After"]) <= 3600
+    assert "Too many sign-in attempts" in refused.content.decode() and "_auth_user_id" not in client.session
+    assert client.get("/admin/login/").status_code == 200   # the page itself is not counted
+    assert sign_in(PASSWORD, address="198.51.100.7").status_code == 302   # another client signs in
 
 
 # Health tells the public only "ok" or "unavailable".

@@ -9,6 +9,7 @@ from PIL import Image
 
 from mlcore.preprocess import to_mnist_input
 from mlcore.render import PEN_WIDTH, on_canvas, reading_pen, render_strokes
+from recognizer import serializers
 from recognizer import strokes as stroke_rules
 from recognizer.models import Prediction
 
@@ -221,8 +222,9 @@ def test_non_finite_numbers_are_refused(client, isolated_media):
     response = client.post(URL, '{"strokes": [{"pointer": "pen", "points": [[NaN, 0.5, 0, 0.5]]}]}',
                            content_type="application/json")
     assert response.status_code == 400 and Prediction.objects.count() == 0
-    with pytest.raises(stroke_rules.StrokesRejected, match="x must be a finite number"):
-        stroke_rules.check([_stroke([[float("nan"), 0.5, 0, 0.5]])])
+    for x in (float("nan"), 10 ** 400):
+        with pytest.raises(stroke_rules.StrokesRejected, match="x must be a finite number"):
+            stroke_rules.check([_stroke([[x, 0.5, 0, 0.5]])])
 
 
 @pytest.mark.parametrize("payload, message", [
@@ -252,3 +254,45 @@ def test_an_update_of_a_deleted_record_leaves_no_file(client, isolated_media):
         drawing = stroke_rules.render(stroke_rules.check(as_sent(DIGITS[7])))
         redraw(stale, drawing, to_mnist_input(drawing.image), strokes=as_sent(DIGITS[7]))
     assert Prediction.objects.count() == 0 and files_in(isolated_media) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delete_read_before_an_update_removes_the_file_the_update_wrote(client, isolated_media):
+    """A DELETE that loaded the record just before a PUT replaced its drawing deletes the new file, not
+    only the one it read: nothing is left on disk or served."""
+    created = create(client, as_sent(DIGITS[1]))
+    read_by_the_delete = Prediction.objects.get(pk=created["id"])
+    assert put(client, created, {"strokes": as_sent(DIGITS[7])}).status_code == 200
+    assert not Path(read_by_the_delete.image.path).exists() and len(files_in(isolated_media)) == 1
+    read_by_the_delete.discard()
+    assert Prediction.objects.count() == 0 and files_in(isolated_media) == []
+    with pytest.raises(Prediction.DoesNotExist):
+        read_by_the_delete.discard()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_feedback_on_a_record_deleted_meanwhile_is_404(client, isolated_media):
+    created = create(client, as_sent(DIGITS[1]))
+    read_by_the_feedback = Prediction.objects.get(pk=created["id"])
+    Prediction.objects.get(pk=created["id"]).discard()
+    with pytest.raises(Prediction.DoesNotExist):
+        read_by_the_feedback.report(1)
+    response = client.post(f"{URL}{created['id']}/feedback/", {"label": 1}, content_type="application/json",
+                           **owner_headers(created))
+    assert response.status_code == 404 and Prediction.objects.count() == 0
+
+
+def test_an_update_is_read_as_its_record_s_source(client, monkeypatch):
+    """An upload stays a photo when its owner sends a newer version, whatever source the update names."""
+    created = create(client, as_sent(DIGITS[1]), source="upload")
+    photo_flags = []
+    read = serializers.to_mnist_input
+
+    def read_noting_the_path(image, photo):
+        photo_flags.append(photo)
+        return read(image, photo=photo)
+
+    monkeypatch.setattr(serializers, "to_mnist_input", read_noting_the_path)
+    for update in ({}, {"source": "canvas"}):
+        assert put(client, created, {"strokes": as_sent(DIGITS[7]), **update}).status_code == 200
+    assert photo_flags == [True, True] and Prediction.objects.get(pk=created["id"]).source == "upload"

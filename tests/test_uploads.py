@@ -3,6 +3,7 @@
 import io
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import ExifTags, Image, PngImagePlugin
 
@@ -21,10 +22,14 @@ def seven(mnist_test):
     return mnist_test.images[0]   # the first MNIST test digit is a 7
 
 
-def post_file(client, content: bytes, name: str):
+def named(content: bytes, name: str) -> io.BytesIO:
     upload = io.BytesIO(content)
     upload.name = name
-    return client.post(URL, {"image": upload})
+    return upload
+
+
+def post_file(client, content: bytes, name: str):
+    return client.post(URL, {"image": named(content, name)})
 
 
 def stored_file(response) -> Path:
@@ -66,6 +71,25 @@ def test_tiny_png_declaring_huge_dimensions_is_refused_before_decoding(client, i
 def test_a_grey_png_within_the_decoded_budget_is_read(client, seven):
     drawing = render(seven, Style(canvas=4096, digit_size=3000)).convert("L")
     assert post_file(client, encode(drawing), "grey.png").json()["digit"] == 7
+
+
+@pytest.mark.parametrize("source", ["api", "upload"])
+def test_a_16_bit_grey_png_keeps_its_grey_levels(client, seven, source):
+    """Grey ink on 16-bit paper: levels 20,000 to 60,000 of 65,535, which clipping to 8 bits would make all white."""
+    paper = np.asarray(render(seven).convert("L"), dtype=np.float64) / 255
+    wide = Image.fromarray(np.round(20_000 + 40_000 * paper).astype(np.uint16))
+    assert wide.mode == "I;16"
+    response = client.post(URL, {"image": named(encode(wide), "wide.png"), "source": source})
+    assert response.json()["digit"] == 7
+    with Image.open(stored_file(response)) as stored:
+        assert stored.mode == "L" and stored.getextrema() == (78, 234)
+
+
+def test_a_drawing_on_transparency_uploaded_as_a_photo_is_read(client, seven):
+    """A drawing exported with a transparent background, sent through the photo button: what is transparent
+    is paper, as for a drawing, whatever colour its invisible pixels have."""
+    content = encode(render(seven, Style(ink="alpha")))
+    assert client.post(URL, {"image": named(content, "exported.png"), "source": "upload"}).json()["digit"] == 7
 
 
 def test_a_large_jpeg_is_decoded_at_reduced_scale_and_stored_bounded(client, seven):
