@@ -116,8 +116,13 @@ class PredictionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Mark selected predictions as correct", permissions=["change"])
     def mark_as_correct(self, request, queryset):
-        count = queryset.update(true_label=F("answered_label"), reviewed_by=request.user, reviewed_at=timezone.now())
-        self.message_user(request, f"Marked {count} prediction(s) as correct.", messages.SUCCESS)
+        # Only what nobody has labelled: a reviewer's correction is not overwritten by a bulk action.
+        selected = queryset.count()
+        count = queryset.unreviewed().update(true_label=F("answered_label"), reviewed_by=request.user,
+                                             reviewed_at=timezone.now())
+        kept = selected - count
+        self.message_user(request, f"Marked {count} prediction(s) as correct."
+                          + (f" {kept} already reviewed kept their label." if kept else ""), messages.SUCCESS)
 
     @admin.action(description="Export selected reviewed predictions as a dataset (.npz)", permissions=["view"])
     def export_dataset(self, request, queryset):

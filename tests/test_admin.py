@@ -157,6 +157,18 @@ def test_mark_as_correct(reviewer_client, reviewer, drawings):
     assert "Marked 4 prediction(s) as correct." in [str(m) for m in get_messages(response.wsgi_request)]
 
 
+def test_mark_as_correct_keeps_a_reviewer_s_correction(reviewer_client, reviewer, drawings, django_user_model):
+    corrected, _ = drawings[0]
+    other = make_user(django_user_model, "grace", staff=True)
+    Prediction.objects.filter(pk=corrected.pk).update(true_label=(corrected.digit + 1) % 10, reviewed_by=other)
+    response = reviewer_client.post(CHANGELIST, {"action": "mark_as_correct",
+                                                 "_selected_action": [str(p.pk) for p, _ in drawings[:3]]})
+    corrected.refresh_from_db()
+    assert corrected.true_label == (corrected.digit + 1) % 10 and corrected.reviewed_by == other
+    assert "Marked 2 prediction(s) as correct. 1 already reviewed kept their label." in \
+        [str(m) for m in get_messages(response.wsgi_request)]
+
+
 def test_export_selected_as_npz_skips_the_unlabelled(reviewer_client, drawings):
     labelled = [(prediction, label) for prediction, label in drawings[:3]]
     for prediction, label in labelled:

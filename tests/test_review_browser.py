@@ -127,6 +127,19 @@ def test_a_failed_save_is_shown_retried_and_kept(reviewer_page, drawings):
     assert failures and errors == []
 
 
+def test_a_label_given_once_signed_out_is_kept_until_signed_in_again(reviewer_page, drawings, live_server):
+    user, page, _, errors = reviewer_page("ada")
+    session = next(cookie for cookie in page.context.cookies() if cookie["name"] == "sessionid")
+    first = current_id(page)
+    page.context.clear_cookies(name="sessionid")
+    page.keyboard.press("4")
+    expect(page.get_by_role("status")).to_contain_text("you are signed out")
+    assert Prediction.objects.get(pk=first).true_label is None
+    page.context.add_cookies([{"name": "sessionid", "value": session["value"], "url": live_server.url}])
+    wait_until(page, lambda: Prediction.objects.filter(pk=first, true_label=4, reviewed_by=user).exists())
+    assert errors == []
+
+
 def test_two_reviewers_never_see_the_same_drawing_at_once(reviewer_page, drawings):
     _, ada, _, _ = reviewer_page("ada")
     _, grace, _, _ = reviewer_page("grace")

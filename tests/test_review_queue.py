@@ -156,6 +156,36 @@ def test_another_reviewers_drawing_cannot_be_labelled_until_its_lease_runs_out(c
     assert clients[1].post(NEXT, {}, content_type="application/json").json()["item"]["id"] == item["id"]
 
 
+def test_a_late_label_does_not_overwrite_the_label_another_reviewer_gave_meanwhile(clients, reviewers, filled):
+    """Ada's page outlived her lease; Grace took the drawing and labelled it. Ada's label then is refused."""
+    item = clients[0].post(NEXT, {}, content_type="application/json").json()["item"]
+    ReviewLease.objects.filter(prediction_id=item["id"]).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert clients[1].post(NEXT, {}, content_type="application/json").json()["item"]["id"] == item["id"]
+    assert clients[1].post(label_url(item["id"]), {"label": 3}, content_type="application/json").status_code == 200
+    for late in (5, None):
+        response = clients[0].post(label_url(item["id"]), {"label": late}, content_type="application/json")
+        assert response.status_code == 409 and "labelled this drawing meanwhile" in response.json()["error"]
+    stored = Prediction.objects.get(pk=item["id"])
+    assert (stored.true_label, stored.reviewed_by) == (3, reviewers[1])
+
+
+@pytest.mark.parametrize("body", [{"digit": "²"}, {"model_version": "²"}, {"exclude": ["not-a-uuid", 5]},
+                                  {"exclude": 5}, {"exclude": {"a": 1}}])
+def test_filters_and_exclusions_the_page_never_sends_are_ignored(clients, filled, body):
+    response = clients[0].post(NEXT, body, content_type="application/json")
+    assert response.status_code == 200 and response.json()["item"] is not None
+    query = "&".join(f"{key}={value}" for key, value in body.items() if key != "exclude")
+    assert clients[0].get(f"{PAGE}?{query}").status_code == 200
+
+
+def test_renewing_the_lease_of_a_deleted_drawing_is_404(clients, filled):
+    item = clients[0].post(NEXT, {}, content_type="application/json").json()["item"]
+    Prediction.objects.get(pk=item["id"]).discard()
+    for prediction_id in (item["id"], "00000000-0000-0000-0000-000000000000"):
+        response = clients[0].post(f"/review/queue/{prediction_id}/lease/", content_type="application/json")
+        assert response.status_code == 404
+
+
 def test_skip_releases_and_is_not_offered_again_in_the_session(clients, filled):
     first = clients[0].post(NEXT, {}, content_type="application/json").json()["item"]
     assert clients[0].post(f"/review/queue/{first['id']}/release/").status_code == 200
@@ -208,6 +238,20 @@ def test_second_opinions_go_to_another_reviewer_and_disagreements_reach_the_dash
     assert page.context["reviewer_agreement"] == [
         {"reviewer": "ada", "compared": 1, "agreed": 0, "rate": 0.0},
         {"reviewer": "grace", "compared": 1, "agreed": 0, "rate": 0.0}]
+
+
+def test_a_first_label_undone_and_given_again_keeps_its_second_opinion(clients, reviewers, filled, settings):
+    settings.REVIEW_SECOND_OPINION_PERCENT = 100
+    first = clients[0].post(NEXT, {}, content_type="application/json").json()["item"]
+    clients[0].post(label_url(first["id"]), {"label": 2}, content_type="application/json")
+    assert clients[1].post(NEXT, {}, content_type="application/json").json()["item"]["id"] == first["id"]
+    clients[1].post(label_url(first["id"]), {"label": 8}, content_type="application/json")
+    for again in (None, 7):
+        response = clients[0].post(label_url(first["id"]), {"label": again}, content_type="application/json")
+        assert response.status_code == 200
+    opinion = SecondOpinion.objects.get(prediction_id=first["id"])
+    assert (opinion.first_label, opinion.label, opinion.reviewer) == (7, 8, reviewers[1])
+    assert Prediction.objects.get(pk=first["id"]).true_label == 7
 
 
 def test_no_second_opinion_at_zero_percent(clients, filled, settings):

@@ -31,6 +31,10 @@ class LeasedByAnother(Exception):
     """Another reviewer holds this drawing."""
 
 
+class LabelledByAnother(Exception):
+    """Another reviewer labelled this drawing while this one's lease had run out."""
+
+
 @dataclass(frozen=True)
 class Filters:
     model_version: int | None = None
@@ -42,7 +46,8 @@ class Filters:
         """From GET or JSON parameters; anything unparsable is no filter."""
         def number(key, allowed):
             value = str(query.get(key) or "")
-            return int(value) if value.isdigit() and int(value) in allowed else None
+            # isdigit() alone admits "²", which int() refuses.
+            return int(value) if value.isascii() and value.isdigit() and int(value) in allowed else None
         source = query.get("source") or None
         return cls(model_version=number("model_version", range(1, 2**31)), digit=number("digit", LABELS),
                    source=source if source in Prediction.Source.values else None)
@@ -103,9 +108,12 @@ def take(reviewer, filters: Filters = Filters(), exclude=()) -> Prediction | Non
 
 
 def renew(prediction_id, reviewer) -> None:
-    """Keep the drawing while it is shown; LeasedByAnother when someone else took it after it ran out."""
+    """Keep the drawing while it is shown; LeasedByAnother when someone else took it after it ran out,
+    Prediction.DoesNotExist when its drawer deleted it."""
     now = timezone.now()
     with transaction.atomic():
+        # Locked, so that the drawing cannot be deleted between here and its new lease.
+        Prediction.objects.select_for_update().only("pk").get(pk=prediction_id)
         lease = ReviewLease.objects.select_for_update().filter(prediction_id=prediction_id).first()
         if lease is not None and lease.reviewer_id != reviewer.pk and lease.expires_at > now:
             raise LeasedByAnother(str(prediction_id))
@@ -139,7 +147,10 @@ def save_label(prediction_id, reviewer, label: int | None) -> Prediction:
         if lease is not None and lease.reviewer_id != reviewer.pk and lease.expires_at > now:
             raise LeasedByAnother(str(prediction_id))
         prediction = Prediction.objects.select_for_update().get(pk=prediction_id)
-        if is_second_opinion(prediction, reviewer):
+        second_opinion = is_second_opinion(prediction, reviewer)
+        if not second_opinion and prediction.true_label is not None and prediction.reviewed_by_id != reviewer.pk:
+            raise LabelledByAnother(str(prediction_id))
+        if second_opinion:
             SecondOpinion.objects.filter(prediction=prediction).update(
                 label=label, reviewer=reviewer if label is not None else None,
                 reviewed_at=now if label is not None else None)
@@ -150,8 +161,12 @@ def save_label(prediction_id, reviewer, label: int | None) -> Prediction:
             prediction.reviewed_at = now if label is not None else None
             prediction.save(update_fields=["true_label", "reviewed_by", "reviewed_at"])
             SecondOpinion.objects.filter(prediction=prediction, label__isnull=True).delete()
-            if label is not None and first_time and random.random() * 100 < settings.REVIEW_SECOND_OPINION_PERCENT:
-                SecondOpinion.objects.create(prediction=prediction, first_reviewer=reviewer, first_label=label)
+            if label is not None and first_time:
+                # Labelled again after an undo, the drawing keeps the second opinion already given on it.
+                kept = SecondOpinion.objects.filter(prediction=prediction).update(first_reviewer=reviewer,
+                                                                                  first_label=label)
+                if not kept and random.random() * 100 < settings.REVIEW_SECOND_OPINION_PERCENT:
+                    SecondOpinion.objects.create(prediction=prediction, first_reviewer=reviewer, first_label=label)
         if label is None:
             ReviewLease.objects.update_or_create(
                 prediction=prediction,

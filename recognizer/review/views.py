@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 from django.conf import settings
 from django.contrib import admin
@@ -90,13 +91,24 @@ def json_body(request) -> dict:
     return body if isinstance(body, dict) else {}
 
 
+def drawing_ids(values) -> list[uuid.UUID]:
+    """The ids in a list sent by the page; anything else in it is no id."""
+    ids = []
+    for value in values if isinstance(values, list) else []:
+        try:
+            ids.append(uuid.UUID(value))
+        except (TypeError, ValueError, AttributeError):
+            continue
+    return ids
+
+
 @require_POST
 @reviewers_only("change_prediction")
 def next_item(request):
     """Lease and describe the next drawing; body: the filters and `exclude`, the ids skipped this session."""
     body = json_body(request)
     filters = queue.Filters.from_query(body)
-    exclude = [value for value in body.get("exclude", []) if isinstance(value, str)][:1000]
+    exclude = drawing_ids(body.get("exclude"))[:1000]
     prediction = queue.take(request.user, filters, exclude=exclude)
     return JsonResponse({"item": None if prediction is None else item_data(prediction, request.user),
                          "progress": queue.progress(request.user, filters)})
@@ -118,6 +130,8 @@ def label(request, prediction_id):
         return JsonResponse({"error": str(exc)}, status=400)
     except queue.LeasedByAnother:
         return JsonResponse({"error": "another reviewer is looking at this drawing"}, status=409)
+    except queue.LabelledByAnother:
+        return JsonResponse({"error": "another reviewer labelled this drawing meanwhile"}, status=409)
     filters = queue.Filters.from_query(body)
     answer = {"saved": True, "progress": queue.progress(request.user, filters)}
     if value is None:
@@ -131,6 +145,8 @@ def label(request, prediction_id):
 def renew_lease(request, prediction_id):
     try:
         queue.renew(prediction_id, request.user)
+    except Prediction.DoesNotExist:
+        return JsonResponse({"error": "no such drawing"}, status=404)
     except queue.LeasedByAnother:
         return JsonResponse({"error": "another reviewer has this drawing now"}, status=409)
     return JsonResponse({"leased": True})

@@ -26,7 +26,12 @@ async function post(url, body = {}) {
     headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken },
     body: JSON.stringify(body),
     credentials: "same-origin",
+    // Signed out, the server sends the sign-in page instead: followed, it would look like a success.
+    redirect: "manual",
   });
+  if (response.type === "opaqueredirect") {
+    throw Object.assign(new Error("you are signed out: sign in again in another tab"), { status: 401 });
+  }
   const data = await response.json().catch(() => ({}));
   if (!response.ok) throw Object.assign(new Error(data.error || `the server answered ${response.status}`), { status: response.status });
   return data;
