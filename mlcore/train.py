@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from dataclasses import asdict, dataclass
@@ -55,8 +56,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be at least {0 if name == 'seed' else 1}, not {value}")
         for name in ("lr", "momentum", "l1", "l2", "dropout", "rotation"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-                raise ValueError(f"{name} must be a number, not {value!r}")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite number, not {value!r}")
         if self.lr <= 0:
             raise ValueError(f"lr must be positive, not {self.lr}")
         if not 0 <= self.momentum < 1:

@@ -59,6 +59,16 @@ def test_export_of_an_unknown_model_version_is_refused(tmp_path):
         call_command("export_reviewed", "--out", str(tmp_path / "x.npz"), "--model-version", "nope")
 
 
+def test_export_paths_are_checked_before_anything_is_written(tmp_path):
+    (tmp_path / "a-file").write_text("not a directory")
+    for options, message in ((["--strokes", tmp_path / "a-file" / "x.ndjson"], "a-file is a file, not a directory"),
+                             (["--strokes", tmp_path / "ok.npz"], "name the same file"),
+                             (["--strokes", tmp_path], "is a directory")):
+        with pytest.raises(CommandError, match=message):
+            call_command("export_reviewed", "--out", str(tmp_path / "ok.npz"), *map(str, options), stdout=io.StringIO())
+    assert [path.name for path in tmp_path.iterdir()] == ["a-file"]
+
+
 def test_a_file_that_is_not_an_export_is_refused(tmp_path):
     text = tmp_path / "notes.npz"
     text.write_text("hello")

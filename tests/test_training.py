@@ -97,11 +97,24 @@ def test_font_letters_are_learnt_as_a_person_draws_them_on_the_canvas(mnist_trai
     (["--variant", "bogus"], "invalid choice: 'bogus'"),
     (["--rotation", "120"], "rotation must be between 0 and 90 degrees"),
     (["--fonts", "/nonexistent/fonts"], "/nonexistent/fonts is not a directory"),
+    (["--lr", "inf"], "lr must be a finite number"),
+    (["--with-reviewed", "--reviewed-weight", "nan"], "--reviewed-weight must be a positive number"),
 ])
 def test_bad_options_are_command_errors(tmp_path, mnist_dir, options, message):
     with pytest.raises(CommandError, match=message):
         run_train(*options, "--data-dir", mnist_dir, "--out", tmp_path / "model.pt", "--no-register")
     assert not (tmp_path / "model.pt").exists()
+
+
+def test_an_out_path_it_could_not_save_to_is_refused_before_training(tmp_path, mnist_dir):
+    (tmp_path / "a-file").write_text("not a directory")
+    (tmp_path / "a-directory.pt").mkdir()
+    for out, message in ((tmp_path / "model.json", "name the checkpoint with .pt"),
+                         (tmp_path / "a-directory.pt", "is a directory"),
+                         (tmp_path / "a-file" / "model.pt", "a-file is a file, not a directory")):
+        with pytest.raises(CommandError, match=message):
+            run_train("--epochs", 1, "--train-limit", 100, "--data-dir", mnist_dir, "--out", out, "--no-register")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["a-directory.pt", "a-file"]
 
 
 def test_missing_data_dir_is_a_command_error(tmp_path):
@@ -125,12 +138,13 @@ def test_never_writes_over_a_served_model(tmp_path, shipped_model_path, mnist_di
     ("seed", -1, "seed must be at least 0"),
     ("batch_size", True, "batch_size must be an integer"),
     ("lr", 0.0, "lr must be positive"),
-    ("lr", float("nan"), "lr must be a number"),
+    ("lr", float("nan"), "lr must be a finite number"),
+    ("lr", float("inf"), "lr must be a finite number"),
     ("momentum", 1.0, r"momentum must be in \[0, 1\)"),
     ("dropout", 1.0, r"dropout must be in \[0, 1\)"),
     ("l1", -1e-6, "l1 and l2 must be non-negative"),
     ("rotation", -5.0, "rotation must be between 0 and 90 degrees"),
-    ("rotation", "wide", "rotation must be a number"),
+    ("rotation", "wide", "rotation must be a finite number"),
     ("architecture", "resnet", "architecture must be one of"),
     ("elastic", "yes", "elastic must be true or false"),
 ])

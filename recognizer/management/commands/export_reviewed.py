@@ -5,6 +5,7 @@ from django.core.management.base import CommandError
 from ...datasets import export_reviewed, export_strokes
 from ...models import ModelVersion, Prediction
 from ..database import DatabaseCommand
+from ..paths import check_file_to_write
 
 
 class Command(DatabaseCommand):
@@ -20,6 +21,12 @@ class Command(DatabaseCommand):
                             help="only drawings predicted by this model version")
 
     def handle(self, *args, **options):
+        # Both files are checked before either is written, so a bad second path leaves no first file behind.
+        check_file_to_write(options["out"], "--out")
+        if options["strokes"] is not None:
+            check_file_to_write(options["strokes"], "--strokes")
+            if options["strokes"].resolve() == options["out"].resolve():
+                raise CommandError("--out and --strokes name the same file; give each its own")
         predictions = Prediction.objects.all()
         name = options["model_version"]
         if name is not None:

@@ -1,3 +1,4 @@
+import math
 from pathlib import Path
 
 import torch
@@ -18,6 +19,7 @@ from ...datasets import DatasetError, load_reviewed, reviewed_dataset
 from ...models import ModelUnavailable, ModelVersion, Prediction, ReleaseRefused
 from ...retraining import DEFAULT_MNIST_FLOOR, FINE_TUNE_EPOCHS, FINE_TUNE_LR, retrain
 from ..database import DatabaseCommand
+from ..paths import check_file_to_write
 from ..training_options import add_budget_arguments, add_hyperparameter_arguments, training_config
 
 # Generated drawings are slow to make; they are kept here between runs.
@@ -85,6 +87,8 @@ class Command(DatabaseCommand):
             lr=first_given(options["lr"], FINE_TUNE_LR if fine_tune else defaults.lr), architecture=architecture)
         if min(options["canvas_drawings"], options["styled_digits"], options["not_digits"]) < 0:
             raise CommandError("--canvas-drawings, --styled-digits and --not-digits must be at least 0")
+        if not (math.isfinite(options["reviewed_weight"]) and options["reviewed_weight"] > 0):
+            raise CommandError(f"--reviewed-weight must be a positive number, not {options['reviewed_weight']}")
         try:
             train_split = load_split(options["data_dir"], "train")
             test_split = load_split(options["data_dir"], "test")
@@ -116,7 +120,10 @@ class Command(DatabaseCommand):
         if options["start_from"] is not None and not with_reviewed:
             result.metadata["fine_tuned_from"] = {"path": str(options["start_from"]),
                                                   "sha256": checkpoint.file_sha256(options["start_from"])}
-        out = checkpoint.save(out, result.model, result.metadata)
+        try:
+            out = checkpoint.save(out, result.model, result.metadata)
+        except OSError as exc:
+            raise CommandError(f"trained, but could not save {out}: {exc}") from None
         self.stdout.write(self.style.SUCCESS(
             f"MNIST test accuracy {checkpoint.mnist_accuracy(result.metadata):.4f} with "
             f"{result.metadata['params']:,} parameters in {result.metadata['training_seconds']:.0f} s; "
@@ -157,6 +164,10 @@ class Command(DatabaseCommand):
         """Where to save: never over a registered version's file, which workers may be serving."""
         if out is None:
             out = settings.MODELS_DIR / f"mnist_cnn-{variant}-{timezone.now():%Y%m%d-%H%M%S}.pt"
+        # Checked before training: its model card is written beside it as .json, and a run is long.
+        if out.suffix != ".pt":
+            raise CommandError(f"--out {out}: name the checkpoint with .pt; its model card is the same name with .json")
+        check_file_to_write(out, "--out")
         resolved = out.resolve()
         for version in ModelVersion.objects.only("name", "path"):
             if version.file_path.resolve() == resolved:

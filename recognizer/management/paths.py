@@ -1,0 +1,17 @@
+"""Where commands write their files: checked before the work, so a long run is not lost to a bad path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.core.management.base import CommandError
+
+
+def check_file_to_write(path: Path, option: str) -> None:
+    """A CommandError unless `path` can be written as a file: not a directory, and no folder on its way a file
+    (missing folders are made when it is written)."""
+    if path.is_dir():
+        raise CommandError(f"{option} {path} is a directory; name the file to write")
+    nearest = next(parent for parent in path.resolve().parents if parent.exists())
+    if not nearest.is_dir():
+        raise CommandError(f"{option} {path}: {nearest} is a file, not a directory")
