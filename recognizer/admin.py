@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 from django.conf import settings
 from django.contrib import admin, messages
@@ -217,8 +218,9 @@ def login(request, **kwargs):
     if request.method == "POST":
         allowed, wait = login_attempt_allowed(request)
         if not allowed:
-            response = HttpResponse(f"Too many sign-in attempts from your address; try again in {wait / 60:.0f} "
-                                    "minutes.\n", status=429, content_type="text/plain; charset=utf-8")
+            response = HttpResponse(f"Too many sign-in attempts from your address; try again in "
+                                    f"{math.ceil(wait / 60)} minutes.\n", status=429,
+                                    content_type="text/plain; charset=utf-8")
             response["Retry-After"] = str(int(wait) + 1)
             return response
     return admin.site.login(request, **kwargs)

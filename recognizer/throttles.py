@@ -56,7 +56,8 @@ def login_attempt_allowed(request) -> tuple[bool, float]:
     if not settings.LOGIN_RATE_LIMIT:
         return True, 0.0
     window = FixedWindowLimit(settings.LOGIN_RATE_LIMIT, kind="login ")
-    return window.hit(request.META.get("REMOTE_ADDR")), window.wait()
+    # DRF's reading of the client's address, as for the API's writes: behind nginx, the address nginx saw.
+    return window.hit(BaseThrottle().get_ident(request)), window.wait()
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
