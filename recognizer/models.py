@@ -11,7 +11,8 @@ import numpy as np
 import torch
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, validate_slug
 from django.db import IntegrityError, models, transaction
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -37,6 +38,15 @@ class ModelUnavailable(Exception):
     """A model version cannot be loaded or served; the message says why and what to do."""
 
 
+def is_version_name(name: str) -> bool:
+    """Whether `name` may name a model version: the slug its field holds (register() bypasses form validation)."""
+    try:
+        validate_slug(name)
+    except ValidationError:
+        return False
+    return len(name) <= ModelVersion._meta.get_field("name").max_length
+
+
 class ReleaseRefused(Exception):
     """A version is worse than the active one beyond the gate's tolerance; `comparison` says where."""
 
@@ -54,6 +64,10 @@ class ModelVersionManager(models.Manager):
                  reviewed_accuracy: float | None = None, **activation) -> "ModelVersion":
         """Record a checkpoint as a version after checking that it loads; `activation` goes to activate()."""
         path = Path(path).resolve()
+        name = name or path.stem
+        if not is_version_name(name):
+            raise ModelUnavailable(f"{name!r} cannot name a model version: use letters, digits, hyphens and "
+                                   "underscores (--name, or rename the file)")
         try:
             _, metadata = checkpoint.load(path)
         except checkpoint.CheckpointError as exc:
@@ -61,7 +75,7 @@ class ModelVersionManager(models.Manager):
         models_dir = Path(settings.MODELS_DIR).resolve()
         stored_path = str(path.relative_to(models_dir)) if path.is_relative_to(models_dir) else str(path)
         version = self.create(
-            name=name or path.stem, path=stored_path, sha256=checkpoint.file_sha256(path),
+            name=name, path=stored_path, sha256=checkpoint.file_sha256(path),
             params=metadata["params"], mnist_accuracy=checkpoint.mnist_accuracy(metadata),
             reviewed_accuracy=reviewed_accuracy, metadata=metadata)
         if activate:

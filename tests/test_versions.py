@@ -41,6 +41,20 @@ def two_versions(tmp_path, shipped_model_path):
 
 
 @pytest.mark.django_db
+def test_a_checkpoint_whose_name_is_no_slug_is_not_registered(tmp_path, shipped_model_path, mnist_dir):
+    """A version's name shows in the admin and in URLs: activate_model and train take only what its field holds."""
+    odd = tmp_path / "<img src=x onerror=alert(1)>.pt"
+    odd.write_bytes(shipped_model_path.read_bytes())
+    before = ModelVersion.objects.count()
+    with pytest.raises(CommandError, match="cannot name a model version"):
+        call_command("activate_model", str(odd), stdout=io.StringIO())
+    with pytest.raises(CommandError, match="cannot name a model version"):
+        call_command("train", "--epochs", "1", "--train-limit", "100", "--data-dir", str(mnist_dir),
+                     "--out", str(tmp_path / "fine.pt"), "--name", "a name", stdout=io.StringIO())
+    assert ModelVersion.objects.count() == before and not (tmp_path / "fine.pt").exists()
+
+
+@pytest.mark.django_db
 def test_register_records_the_checkpoint_and_activate_switches(two_versions, shipped_model_path):
     first, second = two_versions
     assert (first.params, first.sha256) == (second.params, checkpoint.file_sha256(shipped_model_path))
