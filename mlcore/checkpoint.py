@@ -49,6 +49,8 @@ def save(path: str | os.PathLike, model: DigitCNN, metadata: dict) -> Path:
 def load(path: str | os.PathLike) -> tuple[DigitCNN, dict]:
     """Load a checkpoint into a fresh model in eval mode; every failure is a CheckpointError."""
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"model file {path} is a directory, not a checkpoint")
     if not path.is_file():
         raise CheckpointError(f"model file {path} does not exist; train one with `manage.py train` "
                               f"or set MNIST_MODEL_PATH")

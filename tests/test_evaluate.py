@@ -140,6 +140,22 @@ def test_evaluate_font_problems_are_command_errors(tmp_path, mnist_dir, shipped_
 def test_evaluate_bad_model_path_is_a_command_error(tmp_path, mnist_dir):
     with pytest.raises(CommandError, match="does not exist"):
         call("evaluate", "--model", tmp_path / "absent.pt", "--data-dir", mnist_dir, "--report-dir", tmp_path)
+    (tmp_path / "folder.pt").mkdir()
+    with pytest.raises(CommandError, match="is a directory, not a checkpoint"):
+        call("evaluate", "--model", tmp_path / "folder.pt", "--data-dir", mnist_dir, "--report-dir", tmp_path)
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--not-digits", 10 ** 12, "--styled and --not-digits 0 to 100000"),
+    ("--styled", -1, "--styled and --not-digits 0 to 100000"),
+    ("--unseen", 10 ** 6, "--unseen must be 0 to 10000"),
+])
+def test_evaluate_sizes_out_of_bounds_are_command_errors(tmp_path, mnist_dir, shipped_model_path, option, value,
+                                                         message):
+    with pytest.raises(CommandError, match=message):
+        call("evaluate", "--model", shipped_model_path, "--data-dir", mnist_dir, option, value,
+             "--report-dir", tmp_path / "report")
+    assert not (tmp_path / "report").exists()
 
 
 def test_evaluate_corrupt_checkpoint_is_a_command_error(tmp_path, mnist_dir, shipped_model_path):
