@@ -56,6 +56,8 @@ def test_logits_batch_by_batch_are_the_logits_of_all_at_once(fresh_model, count)
         at_once = fresh_model(model_input(images))
     assert torch.allclose(logits_of(fresh_model, images), at_once, atol=1e-5)
     assert logits_of(fresh_model, images, batch_size=7).shape == (count, 11)
+    # A model left in training mode (dropout, batch statistics) is read in evaluation mode.
+    assert torch.allclose(logits_of(fresh_model.train(), images), at_once, atol=1e-5) and not fresh_model.training
 
 
 def test_an_unknown_architecture_is_refused():
