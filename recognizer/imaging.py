@@ -114,7 +114,7 @@ def check_png_structure(content: bytes) -> None:
     position, chunks = len(PNG_SIGNATURE), 0
     while position + 8 <= len(content):
         length, kind = struct.unpack_from(">I4s", content, position)
-        if kind == b"IHDR" and length >= 13:
+        if kind == b"IHDR" and length >= 13 and position + 18 <= len(content):
             width, height, depth, colour = struct.unpack_from(">IIBB", content, position + 8)
             decoded = height * -(-width * depth * PNG_SAMPLES.get(colour, 4) // 8)
             if decoded > PNG_MAX_DECODED_BYTES:

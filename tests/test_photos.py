@@ -7,6 +7,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageOps
 from scipy import ndimage
 
+from mlcore import photo
 from mlcore.photo import photo_ink
 from mlcore.photos_synth import EXIF_ORIENTATION, VARIANTS, photograph, synthetic_photos
 from mlcore.predict import Predictor
@@ -269,3 +270,35 @@ def test_api_reads_an_uploaded_photo(client, mnist_test):
     response = client.post(URL, {"image": upload, "source": "upload"})
     assert response.status_code == 201, response.content
     assert response.json()["digit"] == 7 and response.json()["source"] == "upload"
+
+
+def test_a_texture_of_tiny_dots_weighs_only_the_largest_marks(monkeypatch):
+    """A 768-pixel lattice of one-pixel dots is 18,000 marks; weighing each cost over a second of CPU."""
+    lattice = np.full((768, 768), 255, np.uint8)
+    lattice[::4, ::4] = 0
+    lattice[1::4, 1::4] = 0
+    lattice[300:420, 380:392] = 0   # and a bar, the largest mark
+    weighed = []
+    labelled = photo.labelled
+
+    def counting(ink, threshold):
+        marks, count, lines = labelled(ink, threshold)
+        weighed.append(count)
+        return marks, count, lines
+
+    monkeypatch.setattr(photo, "labelled", counting)
+    ink = photo_ink(Image.fromarray(lattice))
+    assert weighed and max(weighed) == photo.MAX_MARKS
+    rows, cols = np.nonzero(ink)
+    assert 0.3 < rows.mean() / ink.shape[0] < 0.65 and 0.45 < cols.mean() / ink.shape[1] < 0.55
+
+
+def test_a_damaged_exif_block_leaves_the_photo_as_stored():
+    digit = Image.new("RGB", (64, 48), "white")
+    ImageDraw.Draw(digit).line([(20, 10), (44, 10), (30, 40)], fill="black", width=5)
+    buffer = io.BytesIO()
+    digit.save(buffer, "JPEG", exif=b"Exif\x00\x00XX\x00*\x00\x00\x00\x08")
+    with Image.open(buffer) as damaged:
+        damaged.load()
+        assert photo.upright(damaged).size == (64, 48)
+        assert to_mnist_input(damaged, photo=True).shape == (28, 28)

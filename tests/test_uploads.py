@@ -57,6 +57,11 @@ def test_a_small_drawing_may_have_many_progressive_scans(client, seven):
     assert post_file(client, buffer.getvalue(), "small.jpg").json()["digit"] == 7
 
 
+@pytest.mark.parametrize("cut", [16, 20, 25])
+def test_a_png_cut_inside_its_header_is_refused(client, isolated_media, seven, cut):
+    assert_refused(client, isolated_media, encode(render(seven))[:cut], "cut.png", "image:")
+
+
 def test_png_with_150000_empty_chunks_is_refused(client, isolated_media):
     assert_refused(client, isolated_media, hostile.png_with_empty_chunks(150_000), "chunks.png",
                    "the PNG has more than 4,096 chunks")
