@@ -34,7 +34,7 @@ import numpy as np
 from PIL import Image, ImageOps
 from scipy import ndimage
 
-from .preprocess import BlankDrawingError, opacity
+from .preprocess import BlankDrawingError, varying_alpha
 
 # Longest side the photo is analysed at: the digit still spans tens of pixels, and one photo
 # costs a few tens of milliseconds.
@@ -109,9 +109,9 @@ def upright_grey(image: Image.Image) -> np.ndarray:
     An image with transparency is a drawing exported rather than a photo: its transparent
     pixels are white paper and its opacity dark ink."""
     image = upright(image)
-    alpha = opacity(image)
+    alpha = varying_alpha(image)
     if alpha is not None:
-        grey = Image.fromarray(np.round(255 * (1 - alpha)).astype(np.uint8))
+        grey = ImageOps.invert(alpha)
     else:
         grey = (image if image.mode in ("L", "RGB") else image.convert("RGB")).convert("L")
     scale = WORKING_SIDE / max(grey.size)

@@ -32,15 +32,15 @@ class BlankDrawingError(ValueError):
     """The image holds no ink to recognise."""
 
 
-def opacity(image: Image.Image) -> np.ndarray | None:
-    """Opacity in [0, 1] per pixel where the image's transparency varies, else None.
+def varying_alpha(image: Image.Image) -> Image.Image | None:
+    """The image's alpha band where its transparency varies, else None.
 
     Transparent pixels are paper: where an image uses alpha, its ink is its opacity (a canvas
     stroke of any colour on a transparent background), whatever the colour of the pixels.
     """
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        alpha = np.asarray(image.convert("RGBA").getchannel("A"), dtype=np.float32) / 255
-        if alpha.min() < 0.98:
+        alpha = (image if image.mode in ("RGBA", "LA") else image.convert("RGBA")).getchannel("A")
+        if alpha.getextrema()[0] < 0.98 * 255:
             return alpha
     return None
 
@@ -51,9 +51,9 @@ def ink_map(image: Image.Image) -> np.ndarray:
     Where the image uses alpha, ink is its opacity. Otherwise the paper is the colour of the
     border, so dark ink on light paper and light ink on dark paper both read as ink.
     """
-    alpha = opacity(image)
+    alpha = varying_alpha(image)
     if alpha is not None:
-        return alpha
+        return np.asarray(alpha, dtype=np.float32) / 255
     grey = np.asarray(image.convert("L"), dtype=np.float32) / 255
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
     paper = float(np.median(border))
