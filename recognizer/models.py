@@ -38,13 +38,17 @@ class ModelUnavailable(Exception):
     """A model version cannot be loaded or served; the message says why and what to do."""
 
 
-def is_version_name(name: str) -> bool:
-    """Whether `name` may name a model version: the slug its field holds (register() bypasses form validation)."""
+def check_version_name(name: str) -> None:
+    """ValueError unless `name` may name a model version: the slug its field holds (register() bypasses
+    form validation)."""
     try:
         validate_slug(name)
     except ValidationError:
-        return False
-    return len(name) <= ModelVersion._meta.get_field("name").max_length
+        raise ValueError(f"{name!r} cannot name a model version: use letters, digits, hyphens and underscores "
+                         "(--name, or another file name)") from None
+    if len(name) > ModelVersion._meta.get_field("name").max_length:
+        raise ValueError(f"{name!r} cannot name a model version: it is longer than "
+                         f"{ModelVersion._meta.get_field('name').max_length} characters")
 
 
 class ReleaseRefused(Exception):
@@ -65,9 +69,10 @@ class ModelVersionManager(models.Manager):
         """Record a checkpoint as a version after checking that it loads; `activation` goes to activate()."""
         path = Path(path).resolve()
         name = name or path.stem
-        if not is_version_name(name):
-            raise ModelUnavailable(f"{name!r} cannot name a model version: use letters, digits, hyphens and "
-                                   "underscores (--name, or rename the file)")
+        try:
+            check_version_name(name)
+        except ValueError as exc:
+            raise ModelUnavailable(str(exc)) from None
         try:
             _, metadata = checkpoint.load(path)
         except checkpoint.CheckpointError as exc:

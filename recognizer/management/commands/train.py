@@ -16,7 +16,7 @@ from mlcore.reviewed import HOLDOUT_FRACTION
 from mlcore.train import TrainConfig
 
 from ...datasets import DatasetError, load_reviewed, reviewed_dataset
-from ...models import ModelUnavailable, ModelVersion, Prediction, ReleaseRefused, is_version_name
+from ...models import ModelUnavailable, ModelVersion, Prediction, ReleaseRefused, check_version_name
 from ...retraining import DEFAULT_MNIST_FLOOR, FINE_TUNE_EPOCHS, FINE_TUNE_LR, retrain
 from ..database import DatabaseCommand
 from ..paths import check_file_to_write
@@ -77,9 +77,11 @@ class Command(DatabaseCommand):
 
     def handle(self, *args, **options):
         out = self.output_path(options["out"], options["variant"])
-        if not options["no_register"] and not is_version_name(options["name"] or out.stem):
-            raise CommandError(f"{options['name'] or out.stem!r} cannot name a model version: use letters, digits, "
-                               "hyphens and underscores (--name, or another --out)")
+        if not options["no_register"]:
+            try:
+                check_version_name(options["name"] or out.stem)
+            except ValueError as exc:
+                raise CommandError(str(exc)) from None
         with_reviewed = options["with_reviewed"] or options["reviewed_file"] is not None
         fine_tune = (with_reviewed and not options["from_scratch"]) or options["start_from"] is not None
         defaults = TrainConfig()
