@@ -161,10 +161,10 @@ def fetch(data_dir: str | os.PathLike, source_dir: str | os.PathLike | None = No
     """Fill data_dir with the four verified files, from source_dir or the public mirrors.
 
     Files already present and valid are kept; each new file is verified before an atomic
-    rename puts it in place, so an interrupted fetch never leaves a half-written file.
+    rename puts it in place, so an interrupted fetch never leaves a half-written file, and a
+    fetch that obtains nothing leaves no directory behind.
     """
     data_dir = Path(data_dir)
-    data_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for idx in FILES.values():
         try:
@@ -176,6 +176,7 @@ def fetch(data_dir: str | os.PathLike, source_dir: str | os.PathLike | None = No
             continue
         payload, origin = _obtain(idx, source_dir, mirrors, timeout)
         target = data_dir / f"{idx.name}.gz"
+        data_dir.mkdir(parents=True, exist_ok=True)
         write_atomically(target, payload)
         if present is not None and present != target:
             present.unlink()

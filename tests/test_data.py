@@ -176,8 +176,9 @@ def test_fetch_mnist_missing_source_is_a_command_error(tmp_path):
 def test_fetch_mnist_source_without_the_files_is_a_command_error(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(CommandError, match="train-images-idx3-ubyte") as caught:
-        fetch_mnist("--from", tmp_path / "empty", "--data-dir", tmp_path / "mnist")
+        fetch_mnist("--from", tmp_path / "empty", "--data-dir", tmp_path / "new" / "mnist")
     assert "is missing" in str(caught.value)
+    assert not (tmp_path / "new").exists(), "a fetch that obtained nothing leaves no directory behind"
 
 
 def test_fetch_mnist_rejects_a_damaged_source(tmp_path, mnist_dir):
