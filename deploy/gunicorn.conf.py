@@ -25,3 +25,7 @@ errorlog = "-"
 # Nothing uses gunicornc, and its default socket in the home directory would be shared by every
 # gunicorn this user runs.
 control_socket_disable = True
+# Behind nginx the peer is a Unix socket, which gunicorn trusts with every scheme and forwarding
+# header it knows; only X-Forwarded-Proto, which nginx sets itself, is meant to be read.
+secure_scheme_headers = {"X-FORWARDED-PROTO": "https"}
+forwarder_headers = ""

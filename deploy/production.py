@@ -23,6 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
 PLACEHOLDER = re.compile(r"\$\{(\w+)\}")
+# nginx admits a request line and header lines up to its 8 KiB buffers, 32 KiB of headers in all;
+# gunicorn's smaller defaults would refuse some of what nginx passed, in HTML.
+NGINX_HEADER_LIMITS = ("--limit-request-line", "8190", "--limit-request-fields", "8192")
 
 
 class SetupError(Exception):
@@ -63,8 +66,17 @@ def render_nginx_conf(run_dir: Path, env: dict[str, str]) -> str:
         "socket": str(run_dir / "gunicorn.sock"),
         "listen": f"127.0.0.1:{env.get('PORT', '8080')}",
         "static_root": str(settings.STATIC_ROOT),
+        "health_host": health_check_host(settings.ALLOWED_HOSTS),
     }
     return PLACEHOLDER.sub(lambda match: values[match.group(1)], (DEPLOY / "nginx.conf").read_text())
+
+
+def health_check_host(allowed_hosts: list[str]) -> str:
+    """A host name the app accepts, for probes that address the machine rather than the site."""
+    for pattern in allowed_hosts:
+        if pattern != "*":
+            return pattern.lstrip(".")
+    return "localhost"
 
 
 def nginx_binary() -> str:
@@ -146,7 +158,7 @@ def main() -> int:
         socket = run_dir / "gunicorn.sock"
         processes = {"gunicorn": subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "mnistsite.wsgi", "-c", str(DEPLOY / "gunicorn.conf.py"),
-             "--bind", f"unix:{socket}"], cwd=ROOT, env=env, process_group=0)}
+             "--bind", f"unix:{socket}", *NGINX_HEADER_LIMITS], cwd=ROOT, env=env, process_group=0)}
         wait_for_socket(socket, processes["gunicorn"])
         processes["nginx"] = subprocess.Popen(
             [nginx, "-e", "stderr", "-p", str(run_dir), "-c", str(run_dir / "nginx.conf"), "-g", "daemon off;"],

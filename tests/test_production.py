@@ -2,10 +2,12 @@
 Debian's nginx in front of gunicorn, on a free port with its own database, media and static files."""
 
 import base64
+import http.client
 import io
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -54,12 +56,79 @@ def test_a_prediction_goes_through_the_proxy(stack, mnist_test):
     assert headers["Server"] == "nginx" and json.loads(body)["digit"] == 7
 
 
+def test_the_page_s_own_writes_are_accepted_on_a_port_of_its_own(stack, mnist_test):
+    """The browser's Origin carries the port; nginx must pass it on in Host, or every write from
+    the page is refused as another site's and the drawings' URLs point at port 80."""
+    status, _, body = post_drawing(stack, mnist_test.images[0], {"Origin": stack.url})
+    assert status == 201, body
+    assert json.loads(body)["image_url"].startswith(f"{stack.url}/media/")
+    status, _, body = post_drawing(stack, mnist_test.images[0], {"Origin": "http://127.0.0.1"})
+    assert status == 403, body
+
+
+def test_a_load_balancer_s_health_probe_by_address_is_answered(stack):
+    status, _, body = request(f"{stack.url}/healthz", headers={"Host": "10.0.0.5"})
+    assert status == 200, body
+    status, headers, _ = request(f"{stack.url}/api/predictions/", headers={"Host": "10.0.0.5"})
+    assert status == 400 and headers["Content-Type"] == "application/json"
+
+
+def test_forwarding_headers_from_clients_are_not_passed_on(stack):
+    """gunicorn trusts every scheme header from its socket; a client's X-Forwarded-Ssl would
+    contradict nginx's X-Forwarded-Proto and get an HTML 400 from gunicorn."""
+    status, _, body = request(f"{stack.url}/healthz", headers={"X-Forwarded-Ssl": "on", "X-Forwarded-Protocol": "ssl"})
+    assert status == 200, body
+
+
+class Replayed:
+    """A socket's recorded reply, for http.client to parse as it would a live one."""
+
+    def __init__(self, reply: bytes):
+        self.reply = reply
+
+    def makefile(self, mode):
+        return io.BytesIO(self.reply)
+
+
+def raw_exchange(stack, request_bytes: bytes) -> http.client.HTTPResponse:
+    """The answer to bytes no well-behaved client library would send."""
+    with socket.create_connection(("127.0.0.1", port_of(stack)), timeout=10) as connection:
+        connection.sendall(request_bytes)
+        reply = b""
+        while chunk := connection.recv(65536):
+            reply += chunk
+    response = http.client.HTTPResponse(Replayed(reply))
+    response.begin()
+    return response
+
+
+@pytest.mark.parametrize(("request_bytes", "status"), [
+    (b"POST /api/predictions/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n"
+     b"Connection: close\r\n\r\n{}", 400),
+    (b"POST /api/predictions/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n"
+     b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n", 400),
+    (b"TRACE / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 405),
+    (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 414),
+    (b"GET /api/" + b"a" * 6000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 404),
+    (b"GET /api/predictions/x/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+     + b"".join(b"X-%d: 1\r\n" % n for n in range(300)) + b"Connection: close\r\n\r\n", 404),
+], ids=["two lengths", "length and chunked", "TRACE", "9 KB URL", "6 KB URL", "300 headers"])
+def test_refusals_by_nginx_or_gunicorn_answer_json(stack, request_bytes, status):
+    response = raw_exchange(stack, request_bytes)
+    body = response.read()
+    assert response.status == status, body
+    assert response.headers["Content-Type"] == "application/json" and "error" in json.loads(body)
+
+
 def test_static_files_come_from_nginx_with_long_caching_for_hashed_names(stack):
     manifest = json.loads((Path(stack.env["DJANGO_STATIC_ROOT"]) / "staticfiles.json").read_text())
     hashed = manifest["paths"]["recognizer/main.js"]
     status, headers, body = request(f"{stack.url}/static/{hashed}")
     assert status == 200 and len(body) > 1000
     assert "immutable" in headers["Cache-Control"] and headers["Content-Type"] == "application/javascript"
+    # A shared cache must not hand the gzipped copy to a client that did not ask for it.
+    status, headers, _ = request(f"{stack.url}/static/{hashed}", headers={"Accept-Encoding": "gzip"})
+    assert headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in headers["Vary"]
 
 
 def test_a_body_over_the_limit_is_refused_by_nginx_as_json(stack):
