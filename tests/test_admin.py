@@ -99,6 +99,22 @@ def test_each_filter_and_the_id_search(reviewer_client, drawings, reviewer):
     assert listed_ids(reviewer_client.get(CHANGELIST, {"q": str(wrong.pk)})) == [wrong.pk]
 
 
+@pytest.mark.parametrize("query", [
+    {"id__regex": "^[0-9a-f]"}, {"digit__regex": "^7$"}, {"created_at__year": "9" * 20}, {"reported_label": "3"},
+    {"model_version__name__startswith": "mnist"},
+])
+def test_the_changelist_filters_only_as_its_sidebar_does(reviewer_client, drawings, query):
+    """A lookup in the URL runs in the database: a regular expression of the URL author's choosing
+    could hold a worker for as long as it likes."""
+    response = reviewer_client.get(CHANGELIST, query)
+    assert response.status_code == 400
+
+
+def test_the_versions_list_filters_only_as_its_sidebar_does(reviewer_client):
+    assert reviewer_client.get(VERSIONS, {"name__regex": "(a+)+$"}).status_code == 400
+    assert reviewer_client.get(VERSIONS, {"is_active__exact": "1"}).status_code == 200
+
+
 def changelist_form_data(response, labels: dict) -> dict:
     """The list_editable formset as the browser submits it, with new true labels for some rows."""
     rows = response.context["cl"].result_list
