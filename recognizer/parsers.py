@@ -32,6 +32,14 @@ def _constant(name: str):
     raise ValueError(f"{name} is not a JSON number")
 
 
+def bounded_load(text_stream):
+    """json.load within the bounds above; every refusal is a ValueError, nesting too deep included."""
+    try:
+        return json.load(text_stream, object_pairs_hook=_object, parse_int=_integer, parse_constant=_constant)
+    except RecursionError:
+        raise ValueError("the document is nested too deeply") from None
+
+
 class StrictJSONParser(JSONParser):
     """DRF's JSON parser, bounded: it also answers 400 for objects of too many keys, integers of too
     many digits, nesting too deep for Python's parser and strings that are not unicode (a lone
@@ -39,10 +47,7 @@ class StrictJSONParser(JSONParser):
 
     def parse(self, stream, media_type=None, parser_context=None):
         try:
-            data = json.load(codecs.getreader(get_encoding(parser_context or {}))(stream),
-                             object_pairs_hook=_object, parse_int=_integer, parse_constant=_constant)
-        except RecursionError:
-            raise ParseError("JSON parse error - the document is nested too deeply") from None
+            data = bounded_load(codecs.getreader(get_encoding(parser_context or {}))(stream))
         except ValueError as exc:
             raise ParseError(f"JSON parse error - {exc}") from None
         try:

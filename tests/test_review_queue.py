@@ -178,6 +178,16 @@ def test_filters_and_exclusions_the_page_never_sends_are_ignored(clients, filled
     assert clients[0].get(f"{PAGE}?{query}").status_code == 200
 
 
+@pytest.mark.parametrize("body", ["[" * 100_000 + "]" * 100_000, '{"label": 3, ' + '"k": 1, ' * 100 + '"z": 0}',
+                                  b"\xff\xfe{}"], ids=["nested too deep", "too many keys", "not UTF-8"])
+def test_bodies_the_page_never_sends_are_read_as_empty(clients, filled, body):
+    """Python's parser recurses into nesting until RecursionError, which was a 500."""
+    response = clients[0].post(NEXT, body, content_type="application/json")
+    assert response.status_code == 200 and response.json()["item"] is not None
+    response = clients[0].post(label_url(response.json()["item"]["id"]), body, content_type="application/json")
+    assert response.status_code == 400 and "label" in response.json()["error"]
+
+
 def test_renewing_the_lease_of_a_deleted_drawing_is_404(clients, filled):
     item = clients[0].post(NEXT, {}, content_type="application/json").json()["item"]
     Prediction.objects.get(pk=item["id"]).discard()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import io
 import uuid
 
 from django.conf import settings
@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_POST
 
 from ..models import ModelUnavailable, ModelVersion, Prediction
+from ..parsers import bounded_load
 from . import dashboard, queue
 from .pictures import input_picture, saliency_png
 
@@ -85,16 +86,16 @@ def item_data(prediction: Prediction, reviewer) -> dict:
 
 def json_body(request) -> dict:
     try:
-        body = json.loads(request.body or b"{}")
+        body = bounded_load(io.StringIO(request.body.decode("utf-8") or "{}"))
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
 
 
-def drawing_ids(values) -> list[uuid.UUID]:
-    """The ids in a list sent by the page; anything else in it is no id."""
+def drawing_ids(values, limit: int) -> list[uuid.UUID]:
+    """The ids among the first `limit` values of a list sent by the page; anything else in it is no id."""
     ids = []
-    for value in values if isinstance(values, list) else []:
+    for value in values[:limit] if isinstance(values, list) else []:
         try:
             ids.append(uuid.UUID(value))
         except (TypeError, ValueError, AttributeError):
@@ -108,7 +109,7 @@ def next_item(request):
     """Lease and describe the next drawing; body: the filters and `exclude`, the ids skipped this session."""
     body = json_body(request)
     filters = queue.Filters.from_query(body)
-    exclude = drawing_ids(body.get("exclude"))[:1000]
+    exclude = drawing_ids(body.get("exclude"), limit=1000)
     prediction = queue.take(request.user, filters, exclude=exclude)
     return JsonResponse({"item": None if prediction is None else item_data(prediction, request.user),
                          "progress": queue.progress(request.user, filters)})
@@ -119,7 +120,11 @@ def next_item(request):
 def label(request, prediction_id):
     """Save a label now (`label`: 0-9, 10 for not a digit); `null` undoes it and gives the drawing back."""
     body = json_body(request)
-    value = body.get("label")
+    # A body that is not an object with a label must not be taken for an undo.
+    if "label" not in body:
+        return JsonResponse({"error": "the body must be a JSON object with a label: 0-10, or null to undo"},
+                            status=400)
+    value = body["label"]
     if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
         return JsonResponse({"error": "label must be an integer 0-10 or null"}, status=400)
     try:
