@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.db import DatabaseError, DataError, IntegrityError
+from django.utils.cache import patch_cache_control
 from django.utils.http import is_same_domain
 
 from .errors import error_response, is_api, status_message
@@ -29,7 +30,10 @@ class ApiGuardMiddleware:
         if response.status_code >= 400 and response.get("Content-Type", "").split(";")[0] != "application/json":
             # Django's own answers (an unknown URL, too many fields, an unexpected error) and the
             # browsable API's HTML errors: the same JSON shape as the rest, with no internals.
-            return error_response(status_message(response.status_code), response.status_code)
+            response = error_response(status_message(response.status_code), response.status_code)
+        # Answers carry a drawing's secret or what only its owner may see; no cache on the way
+        # (a CDN, a corporate proxy) may keep them.
+        patch_cache_control(response, private=True, no_store=True)
         return response
 
     def refusal(self, request):

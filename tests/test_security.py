@@ -109,6 +109,15 @@ def test_the_owner_reads_gives_feedback_and_deletes(client, created, isolated_me
     assert client.get(path, headers=owner(created)).status_code == 404
 
 
+def test_no_cache_on_the_way_keeps_an_answer_of_the_api(client, seven, created):
+    """The creator's answer carries the secret, a read what only the owner may see."""
+    answers = [client.post(URL, {"image": upload(png(seven))}),
+               client.get(f"{URL}{created['id']}/", headers=owner(created)),
+               client.get(f"{URL}{uuid.uuid4()}/")]
+    for answer in answers:
+        assert {"private", "no-store"} <= {part.strip() for part in answer["Cache-Control"].split(",")}
+
+
 @pytest.mark.parametrize("permissions, allowed", [
     ((), set()),
     (("view_prediction",), {"read"}),
