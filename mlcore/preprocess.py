@@ -26,6 +26,16 @@ TAP_GAP = 0.06
 # ...and holding at most this share of the ink: three dots side by side are a drawing, not taps.
 TAP_SHARE = 0.15
 TAP_GRID = 140
+# A pen thinner than THIN_PEN of the drawing's extent (a 1-pixel line on a 1000-pixel canvas)
+# leaves the model a faint ghost once the drawing is fitted into 20x20; it is widened to
+# READABLE_PEN, about MNIST's own pen. Its width is judged on a grid of at most PEN_GRID blocks.
+THIN_PEN = 0.04
+READABLE_PEN = 0.09
+PEN_GRID = 112
+# A screenshot may carry a frame: rings of one tone at the edge, up to FRAME_SHARE of the side,
+# around paper of another. Tones within ONE_TONE of their median are one tone.
+FRAME_SHARE = 0.05
+ONE_TONE = 0.06
 
 
 class BlankDrawingError(ValueError):
@@ -54,10 +64,76 @@ def ink_map(image: Image.Image) -> np.ndarray:
     alpha = varying_alpha(image)
     if alpha is not None:
         return np.asarray(alpha, dtype=np.float32) / 255
-    grey = np.asarray(image.convert("L"), dtype=np.float32) / 255
-    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
-    paper = float(np.median(border))
+    grey, paper = unframed(np.asarray(image.convert("L"), dtype=np.float32) / 255)
     return np.abs(grey - paper)
+
+
+def _ring(grey: np.ndarray, depth: int) -> np.ndarray:
+    inner = slice(depth, -depth or None)
+    return np.concatenate([grey[depth, inner], grey[-1 - depth, inner], grey[inner, depth], grey[inner, -1 - depth]])
+
+
+def _one_tone(values: np.ndarray, share: float) -> float | None:
+    """The values' median if at least `share` of them are of its tone, else None."""
+    median = float(np.median(values))
+    return median if (np.abs(values - median) < ONE_TONE).mean() >= share else None
+
+
+def unframed(grey: np.ndarray) -> tuple[np.ndarray, float]:
+    """The grey image with any frame painted over as paper, and the paper's tone.
+
+    The paper is the border's tone, unless the border is a frame: rings of one tone inside which
+    the paper shows as a ring of another, nearly all of one tone itself. A digit cropped tight has
+    no such ring: the first ring of another tone inside its paper is its ink.
+    """
+    edge = _one_tone(_ring(grey, 0), 0.95)
+    if edge is None:
+        return grey, float(np.median(_ring(grey, 0)))
+    for depth in range(1, int(FRAME_SHARE * min(grey.shape)) + 1):
+        ring = _ring(grey, depth)
+        if abs(float(np.median(ring)) - edge) <= ONE_TONE / 2:
+            if _one_tone(ring, 0.95) is None:
+                break
+            continue
+        inside = _one_tone(ring, 0.8)
+        if inside is None:
+            break
+        framed = grey.copy()
+        framed[:depth], framed[-depth:], framed[:, :depth], framed[:, -depth:] = inside, inside, inside, inside
+        return framed, inside
+    return grey, edge
+
+
+def with_readable_pen(ink: np.ndarray) -> np.ndarray:
+    """The ink map, its strokes widened to READABLE_PEN of its extent where they are thinner than
+    THIN_PEN of it; on a grid of at most PEN_GRID blocks a side, which keeps every thin line whole
+    (blocks take their strongest ink) and bounds the cost at any canvas size."""
+    from scipy import ndimage
+
+    mask = ink > INK_THRESHOLD * ink.max()
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if not rows.size:
+        return ink
+    drawing = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    block = max(1, max(drawing.shape) // PEN_GRID)
+    if block > 1:
+        padded = np.zeros((-(-drawing.shape[0] // block) * block, -(-drawing.shape[1] // block) * block), np.float32)
+        padded[:drawing.shape[0], :drawing.shape[1]] = drawing
+        drawing = padded.reshape(padded.shape[0] // block, block, padded.shape[1] // block, block).max(axis=(1, 3))
+    mask = drawing > INK_THRESHOLD * drawing.max()
+    # A stroke's area over half its outline is its width.
+    outline = int((mask & ~ndimage.binary_erosion(mask)).sum())
+    pen = 2 * int(mask.sum()) / max(outline, 1)
+    extent = max(drawing.shape)
+    radius = round((READABLE_PEN * extent - pen) / 2)
+    if pen >= THIN_PEN * extent or radius < 1:
+        return ink
+    # Steps of a 3x3 cross and a 3x3 square in turn grow an octagon, near enough a round pen, at a
+    # fraction of the cost of one large round footprint.
+    widened = np.pad(drawing, radius)
+    for step in range(radius):
+        widened = ndimage.grey_dilation(widened, footprint=ndimage.generate_binary_structure(2, 1 + step % 2))
+    return widened
 
 
 def normalise(ink: np.ndarray) -> np.ndarray:
@@ -155,4 +231,4 @@ def to_mnist_input(image: Image.Image, photo: bool = False) -> np.ndarray:
         from .photo import digit_ink
 
         return normalise(digit_ink(image))
-    return normalise(without_stray_taps(ink_map(shrink(image))))
+    return normalise(with_readable_pen(without_stray_taps(ink_map(shrink(image)))))

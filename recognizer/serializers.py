@@ -37,7 +37,8 @@ class ImageField(serializers.Field):
 @extend_schema_field({
     "type": "array", "minItems": 1, "maxItems": strokes.MAX_STROKES,
     "description": f"The drawing as strokes, at most {strokes.MAX_STROKES} with {strokes.MAX_POINTS:,} points in all. "
-                   "Each point is [x, y, t, pressure]: x and y fractions of the canvas side (0 to 1 on the canvas, "
+                   "Each point is [x, y, t, pressure]: x and y fractions of the canvas side, both of the same length "
+                   "(a canvas that is not square divides both by its longer side; 0 to 1 on the canvas, "
                    "-0.5 to 1.5 where the pointer left it: the model reads the whole drawing), t milliseconds "
                    "since the drawing's first point (never decreasing within a stroke), pressure 0 to 1.",
     "items": {

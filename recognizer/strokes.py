@@ -70,7 +70,9 @@ def _check_point(point, where: str) -> list[float]:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(_as_float(value)):
             raise StrokesRejected(f"{where}: {name} must be a finite number")
         if not low <= value <= high:
-            raise StrokesRejected(f"{where}: {name} is {value:g}; it must be {low:g} to {high:g}")
+            # Clients that send pixels, or device pixels over CSS ones, meet this first.
+            unit = ", a fraction of the canvas side, not pixels" if name in ("x", "y") else ""
+            raise StrokesRejected(f"{where}: {name} is {value:g}; it must be {low:g} to {high:g}{unit}")
     return point
 
 

@@ -185,7 +185,7 @@ BAD_STROKES = {
     "4,001 points": ([_stroke([[0.5, 0.5, n, 0.5] for n in range(2001)]),
                       _stroke([[0.5, 0.5, 3000 + n, 0.5] for n in range(2000)])], "4,001 points; the limit is 4,000"),
     "x far beyond the canvas": ([_stroke([[1.6, 0.5, 0, 0.5]])],
-                                "stroke 0, point 0: x is 1.6; it must be -0.5 to 1.5"),
+                                "stroke 0, point 0: x is 1.6; it must be -0.5 to 1.5, a fraction of the canvas side, not pixels"),
     "y far above the canvas": ([_stroke([[0.5, 0.2, 0, 0.5], [0.5, -0.6, 16, 0.5]])], "point 1: y is -0.6"),
     "pressure above 1": ([_stroke([[0.5, 0.5, 0, 2]])], "pressure is 2"),
     "t too late": ([_stroke([[0.5, 0.5, 1e12, 0.5]])], "t is 1e+12"),
