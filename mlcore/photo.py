@@ -69,7 +69,9 @@ MAX_MARKS = 2000
 # outweighs the strongest mark clear of the border this many times (the paper's edge with the
 # table beyond outweighs a digit at most about 16 times).
 BORDER_OUTWEIGHS = 50.0
-# Marks within this many digit sizes of the digit's box belong to it.
+# Marks within this many digit sizes of the digit's nearest pixel belong to it, unless they are
+# long thin lines longer than the digit (a sticky note's or a sheet's edge, its thin shadow),
+# whose box may hold the digit's.
 NEARBY = 0.35
 # A mark this many times longer than it is thick, reaching the frame's border and longer than
 # this fraction of the frame, is a ruled line, a shadow's edge or the paper's edge.
@@ -196,21 +198,53 @@ def digit_mask(ink: np.ndarray) -> np.ndarray:
         candidates.append((not at_border, weight * centrality, label))
     if not candidates:
         raise BlankDrawingError("the photo holds no mark that looks like a digit")
+    area = np.bincount(marks.ravel(), minlength=count + 1)
     clearest = max(candidates)
     heaviest = max(candidates, key=lambda candidate: candidate[1])
     main_clear, _, main = heaviest if heaviest[1] > BORDER_OUTWEIGHS * clearest[1] else clearest
-    rows, cols = boxes[main - 1]
-    reach = NEARBY * max(rows.stop - rows.start, cols.stop - cols.start)
+    if long_and_thin(boxes[main - 1], area[main]):
+        # The corner of a sticky note's or a sheet's edge, with its shadow, may outweigh a thin
+        # pen's digit, which then lies in its box: the mark inside is the digit.
+        inside = [candidate for candidate in candidates if candidate[2] != main
+                  and holds(boxes[main - 1], boxes[candidate[2] - 1])
+                  and mass[candidate[2] - 1] >= SPECK_FRACTION * mass[main - 1]]
+        if inside:
+            main_clear, _, main = max(inside, key=lambda candidate: candidate[1])
+    digit_extent = extent_of(boxes[main - 1])
+    gaps = gaps_to(marks, main, boxes[main - 1], NEARBY * digit_extent)
     keep = [main]
     for clear, _, label in candidates:
         if label == main or (main_clear and not clear) or mass[label - 1] < SPECK_FRACTION * mass[main - 1]:
             continue
-        other_rows, other_cols = boxes[label - 1]
-        gap_y = max(rows.start - other_rows.stop, other_rows.start - rows.stop, 0)
-        gap_x = max(cols.start - other_cols.stop, other_cols.start - cols.stop, 0)
-        if max(gap_y, gap_x) <= reach:
+        if extent_of(boxes[label - 1]) > digit_extent and long_and_thin(boxes[label - 1], area[label]):
+            continue
+        if gaps.get(label, np.inf) <= NEARBY * digit_extent:
             keep.append(label)
     return np.isin(marks, keep)
+
+
+def gaps_to(marks: np.ndarray, main: int, box: tuple[slice, slice], reach: float) -> dict[int, int]:
+    """The gap from each mark within `reach` of the main mark's box to the main mark's nearest
+    pixel, in chessboard steps; only that neighbourhood is measured."""
+    margin = int(reach) + 1
+    rows, cols = box
+    near = marks[max(rows.start - margin, 0):rows.stop + margin, max(cols.start - margin, 0):cols.stop + margin]
+    labels = np.unique(near[near > 0])
+    distance = ndimage.distance_transform_cdt(near != main, metric="chessboard")
+    return dict(zip(labels.tolist(), ndimage.minimum(distance, near, labels)))
+
+
+def extent_of(box: tuple[slice, slice]) -> int:
+    rows, cols = box
+    return max(rows.stop - rows.start, cols.stop - cols.start)
+
+
+def long_and_thin(box: tuple[slice, slice], area: int) -> bool:
+    return extent_of(box) ** 2 > LINE_ELONGATION * area
+
+
+def holds(outer: tuple[slice, slice], inner: tuple[slice, slice]) -> bool:
+    return all(o.start < i.start and i.stop < o.stop for o, i in zip(outer, inner))
 
 
 def labelled(ink: np.ndarray, threshold: float) -> tuple[np.ndarray, int, np.ndarray]:
@@ -226,10 +260,9 @@ def labelled(ink: np.ndarray, threshold: float) -> tuple[np.ndarray, int, np.nda
     lines = np.zeros(count + 1, dtype=bool)
     for label, (rows, cols) in enumerate(ndimage.find_objects(marks), start=1):
         extent_y, extent_x = rows.stop - rows.start, cols.stop - cols.start
-        length = max(extent_y, extent_x)
         at_border = rows.start == 0 or cols.start == 0 or rows.stop == height or cols.stop == width
         extent = LINE_EXTENT if at_border else CLEAR_LINE_EXTENT
-        lines[label] = (length * length > LINE_ELONGATION * area[label]
+        lines[label] = (long_and_thin((rows, cols), area[label])
                         and (extent_x > extent * width or extent_y > extent * height))
     return marks, count, lines
 

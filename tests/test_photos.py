@@ -4,7 +4,7 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageOps
+from PIL import Image, ImageDraw, ImageFilter, ImageOps
 from scipy import ndimage
 
 from mlcore import photo
@@ -302,3 +302,41 @@ def test_a_damaged_exif_block_leaves_the_photo_as_stored():
         damaged.load()
         assert photo.upright(damaged).size == (64, 48)
         assert to_mnist_input(damaged, photo=True).shape == (28, 28)
+
+
+def on_a_sticky_note(photo, rng: np.random.Generator) -> Image.Image:
+    """The photo's paper around its digit cut out as a square note, slightly turned, on a desk
+    with the note's soft shadow beside it."""
+    image = photo.open().convert("RGB")
+    points = ink_points(image)
+    (left, top), (right, bottom) = points.min(axis=0), points.max(axis=0)
+    side = int(min(2.6 * max(right - left, bottom - top), image.height))
+    # The paper around the digit, moved inside the photo where the digit lies near its edge.
+    note_left = int(np.clip((left + right - side) / 2, 0, image.width - side))
+    note_top = int(np.clip((top + bottom - side) / 2, 0, image.height - side))
+    note = image.crop((note_left, note_top, note_left + side, note_top + side))
+    note = Image.fromarray((np.asarray(note, dtype=np.float32) * [1.0, 0.93, 0.5]).astype(np.uint8))
+    angle = rng.uniform(-12, 12)
+    shape = Image.new("L", note.size, 255).rotate(angle, expand=True)
+    note = note.rotate(angle, expand=True)
+    desk = Image.new("RGB", image.size, tuple(int(v) for v in rng.choice([[120, 80, 50], [60, 60, 65]])))
+    corner = ((image.width - note.width) // 2 + int(rng.integers(-80, 80)),
+              (image.height - note.height) // 2 + int(rng.integers(-60, 60)))
+    shadow = Image.new("L", image.size, 0)
+    shadow.paste(shape, (corner[0] + 10, corner[1] + 12))
+    shade = 1 - 0.4 * np.asarray(shadow.filter(ImageFilter.GaussianBlur(10)), dtype=np.float32)[..., None] / 255
+    desk = Image.fromarray((np.asarray(desk, dtype=np.float32) * shade).astype(np.uint8))
+    desk.paste(note, corner, shape)
+    buffer = io.BytesIO()
+    desk.save(buffer, "JPEG", quality=85)
+    return Image.open(buffer)
+
+
+def test_a_digit_on_a_sticky_note_is_read_without_the_note_s_edge(mnist_test, predictor):
+    """The note's edge and its shadow make a long thin mark around the digit; its box held the
+    digit's, so it was kept as part of the digit, which came out small beside an L."""
+    labels = mnist_test.labels[400:420]
+    rng = np.random.default_rng(51)
+    photos = [on_a_sticky_note(photograph(image, int(label), "paper", np.random.default_rng([51, n])), rng)
+              for n, (image, label) in enumerate(zip(mnist_test.images[400:420], labels))]
+    assert (read(photos, predictor) == labels).mean() >= 0.9
