@@ -156,8 +156,11 @@ def test_another_reviewers_drawing_cannot_be_labelled_until_its_lease_runs_out(c
     assert clients[1].post(NEXT, {}, content_type="application/json").json()["item"]["id"] == item["id"]
 
 
-def test_a_late_label_does_not_overwrite_the_label_another_reviewer_gave_meanwhile(clients, reviewers, filled):
-    """Ada's page outlived her lease; Grace took the drawing and labelled it. Ada's label then is refused."""
+def test_a_late_label_does_not_overwrite_the_label_another_reviewer_gave_meanwhile(clients, reviewers, filled,
+                                                                                   settings):
+    """Ada's page outlived her lease; Grace took the drawing and labelled it. Ada's label then is refused.
+    (Had Grace's label drawn the drawing for a second opinion, Ada's would rightly be that opinion.)"""
+    settings.REVIEW_SECOND_OPINION_PERCENT = 0
     item = clients[0].post(NEXT, {}, content_type="application/json").json()["item"]
     ReviewLease.objects.filter(prediction_id=item["id"]).update(expires_at=timezone.now() - timedelta(seconds=1))
     assert clients[1].post(NEXT, {}, content_type="application/json").json()["item"]["id"] == item["id"]
