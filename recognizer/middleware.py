@@ -1,4 +1,5 @@
-"""The API's guard, for /api/ only: body limits, cross-site writes, and a JSON answer for every error."""
+"""The API's guard, for /api/ only: body limits, cross-site writes, and a JSON answer for every error;
+and the Permissions-Policy header, which Django does not set."""
 
 from __future__ import annotations
 
@@ -86,3 +87,12 @@ def is_cross_site(request) -> bool:
     return not any(is_same_domain(parts.netloc, urlsplit(trusted).netloc.replace("*", "", 1))
                    for trusted in settings.CSRF_TRUSTED_ORIGINS
                    if "*" in trusted and urlsplit(trusted).scheme == parts.scheme)
+
+
+def permissions_policy(get_response):
+    def middleware(request):
+        response = get_response(request)
+        response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        return response
+
+    return middleware

@@ -46,6 +46,16 @@ INK_PIXELS = """() => new Promise((resolve) => requestAnimationFrame(() => {
   resolve(ink);
 }))"""
 HAS_HORIZONTAL_SCROLL = "() => document.documentElement.scrollWidth > window.innerWidth"
+# Each page tells the test about every Content-Security-Policy violation in it, inline markup included.
+REPORT_CSP_VIOLATIONS = """document.addEventListener("securitypolicyviolation", (event) => window.reportCspViolation(
+  `${event.effectiveDirective} refused ${event.blockedURI || "inline code"} in ${event.sourceFile}:${event.lineNumber}`));"""
+
+
+def watch_csp(context, violations: list[str]) -> None:
+    """Append each CSP violation in `context`'s pages to `violations`, as a page event or a console message."""
+    context.expose_function("reportCspViolation", lambda violation: violations.append(violation))
+    context.add_init_script(REPORT_CSP_VIOLATIONS)
+    context.on("console", lambda message: "Content Security Policy" in message.text and violations.append(message.text))
 
 
 @dataclass
@@ -56,6 +66,8 @@ class Visit:
     errors: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
     methods: list[str] = field(default_factory=list)
+    csp_violations: list[str] = field(default_factory=list)
+    policy: str | None = None
 
     def foreign_requests(self) -> list[str]:
         return [url for url in self.requests
@@ -72,6 +84,7 @@ class Visit:
     def assert_clean(self):
         assert self.errors == []
         assert self.foreign_requests() == []
+        assert self.csp_violations == []
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +108,7 @@ def visit(browser, live_server):
         page = context.new_page()
         page.set_default_timeout(10_000)
         seen = Visit(page)
+        watch_csp(context, seen.csp_violations)
         page.on("console", lambda message: message.type == "error" and seen.errors.append(message.text))
         page.on("pageerror", lambda error: seen.errors.append(str(error)))
         def record(request):
@@ -102,7 +116,7 @@ def visit(browser, live_server):
             seen.methods.append(request.method)
 
         page.on("request", record)
-        page.goto(live_server.url)
+        seen.policy = page.goto(live_server.url).headers.get("content-security-policy")
         return seen
 
     yield open_page
@@ -427,6 +441,25 @@ def test_a_photo_is_uploaded_as_a_record_of_its_own(visit, mnist_test, tmp_path)
     draw_with_mouse(page, ONE)
     settled(page)
     assert Prediction.objects.count() == 2 and Prediction.objects.get(source="canvas").digit == 1
+    seen.assert_clean()
+
+
+def test_drawing_and_a_phone_photo_meet_a_strict_content_security_policy_without_a_violation(visit, mnist_test,
+                                                                                             tmp_path):
+    seen = visit(**PHONE)
+    page = seen.page
+    photo = tmp_path / "seven.jpg"
+    photo.write_bytes(encode(render(mnist_test.images[0], Style(canvas=600, digit_size=400)), "JPEG"))
+
+    draw_with_finger(page, ONE)
+    settled(page)
+    expect(page.get_by_test_id("answer-digit")).to_have_text("1")
+    page.get_by_label("Upload a photo").set_input_files(photo)
+    expect(page.get_by_test_id("answer-digit")).to_have_text("7")
+    settled(page)
+
+    assert "default-src 'self'" in seen.policy and "'unsafe-inline'" not in seen.policy
+    assert page.evaluate("() => document.featurePolicy.allowsFeature('camera')")
     seen.assert_clean()
 
 

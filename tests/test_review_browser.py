@@ -9,7 +9,8 @@ from playwright.sync_api import expect
 from recognizer.models import Prediction
 
 from .reviewing import REVIEWER_PERMISSIONS, make_user, record_drawing
-from .test_browser import ARTIFACTS, browser  # noqa: F401 - the module's Chromium
+from .test_admin import STROKES
+from .test_browser import ARTIFACTS, browser, watch_csp  # noqa: F401 - the module's Chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -30,9 +31,10 @@ def reviewer_page(browser, live_server, django_user_model):  # noqa: F811
         contexts.append(context)
         context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
                               "url": live_server.url}])
+        errors = []
+        watch_csp(context, errors)
         page = context.new_page()
         page.set_default_timeout(15_000)
-        errors = []
         page.on("pageerror", lambda error: errors.append(str(error)))
         response = page.goto(live_server.url + QUEUE)
         return user, page, response, errors
@@ -157,3 +159,32 @@ def test_a_view_only_reviewer_cannot_label(reviewer_page, drawings):
     assert response.status == 403
     page.keyboard.press("3")
     assert not Prediction.objects.reviewed().exists()
+
+
+def test_the_review_pages_the_admin_and_the_api_docs_meet_a_strict_content_security_policy(reviewer_page, drawings,
+                                                                                           live_server):
+    _, page, response, errors = reviewer_page("ada")
+    policies = [response.headers.get("content-security-policy")]
+
+    def open_page(path: str):
+        policies.append(page.goto(live_server.url + path).headers.get("content-security-policy"))
+        page.wait_for_load_state("networkidle")
+
+    first = current_id(page)
+    page.wait_for_function(SALIENCY_LOADED)
+    page.keyboard.press(str(drawings[first]))
+    current_id(page, first)
+    wait_until(page, lambda: Prediction.objects.reviewed().exists())
+    Prediction.objects.filter(pk=first).update(strokes=STROKES)
+    for path in ("/review/", "/admin/", "/admin/recognizer/prediction/", "/api/predictions/", "/no-such-page/"):
+        open_page(path)
+    open_page("/api/docs/")
+    expect(page.locator(".swagger-ui .info")).to_be_visible()
+    open_page(f"/admin/recognizer/prediction/{first}/change/")
+    page.get_by_role("button", name="Replay the strokes").click()
+    page.wait_for_timeout(500)
+    page.context.clear_cookies()
+    open_page("/admin/login/")
+
+    assert all(policy and "default-src 'self'" in policy and "frame-ancestors 'none'" in policy for policy in policies)
+    assert errors == []

@@ -290,6 +290,32 @@ def test_outside_the_api_django_answers_as_usual(client):
     assert response.status_code == 404 and response["Content-Type"].startswith("text/html")
 
 
+STRICT_POLICY = {"default-src": "'self'", "style-src": "'self'", "img-src": "'self' data:", "object-src": "'none'",
+                 "base-uri": "'self'", "form-action": "'self'", "frame-ancestors": "'none'"}
+
+
+def content_security_policy(response) -> dict[str, str]:
+    return dict(directive.split(" ", 1) for directive in response["Content-Security-Policy"].split("; "))
+
+
+@pytest.mark.parametrize("path", ["/", "/admin/login/", "/review/", "/api/docs/", "/no-such-page/"])
+def test_every_page_has_a_strict_content_security_policy(client, path):
+    """Scripts and styles from the site's own files only; no other site may frame a page, ask for the
+    camera, or see in a Referer which page (or which drawing's signed URL) linked to it."""
+    response = client.get(path)
+    assert response.status_code in (200, 302, 404)
+    assert content_security_policy(response) == STRICT_POLICY
+    assert response["Permissions-Policy"].startswith("camera=(self), microphone=()")
+    assert response["Referrer-Policy"] == "same-origin"
+
+
+def test_the_browsable_api_s_inline_style_carries_the_request_s_nonce(django_user_model, created):
+    response = staff_client(django_user_model, "view_prediction").get(URL, HTTP_ACCEPT="text/html")
+    nonce = content_security_policy(response)["style-src"].removeprefix("'self' 'nonce-").removesuffix("'")
+    assert f'<style nonce="{nonce}">' in response.content.decode()
+    assert len(nonce) >= 16
+
+
 def test_an_unexpected_error_is_a_json_500_without_internals(seven, monkeypatch, isolated_media, caplog):
     def broken(*args, **kwargs):
         raise RuntimeError("internal detail /srv/secret/path")

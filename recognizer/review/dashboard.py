@@ -59,8 +59,8 @@ def confusion_counts(predictions: PredictionQuerySet) -> dict[tuple[int, int], i
 
 
 def confusion_table(counts: dict[tuple[int, int], int]) -> list[dict]:
-    """A row per label (ten digits and "not a digit") of a cell per label; each cell's strength (0.1 to 0.7)
-    grows with its count, among right or wrong cells."""
+    """A row per label (ten digits and "not a digit") of a cell per label; each cell's strength (1 to 7, 0 for
+    an empty cell) grows with its count, among right or wrong cells."""
     largest_right = max([n for (t, p), n in counts.items() if t == p] or [1])
     largest_wrong = max([n for (t, p), n in counts.items() if t != p] or [1])
     table = []
@@ -70,7 +70,7 @@ def confusion_table(counts: dict[tuple[int, int], int]) -> list[dict]:
             count = counts.get((true, predicted), 0)
             largest = largest_right if true == predicted else largest_wrong
             cells.append({"count": count, "predicted": predicted, "right": true == predicted,
-                          "strength": f"{0.1 + 0.6 * count / largest:.2f}" if count else ""})
+                          "strength": round(1 + 6 * count / largest) if count else 0})
         table.append({"true": true, "name": label_name(true), "cells": cells, "total": sum(cell["count"] for cell in cells)})
     return table
 
