@@ -98,7 +98,7 @@ def _running(command: list[str], workdir: Path, port: int, env: dict[str, str]) 
 @contextlib.contextmanager
 def production(workdir: Path, **overrides: str) -> Iterator[Server]:
     port = free_port()
-    env = site_environment(workdir, PORT=str(port), NGINX_ACCESS_LOG="off", **overrides)
+    env = site_environment(workdir, **{"PORT": str(port), "NGINX_ACCESS_LOG": "off", **overrides})
     with _running([sys.executable, "-m", "deploy.production"], workdir, port, env) as server:
         yield server
 

@@ -21,6 +21,9 @@ workers = int(os.environ.get("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1)))
 preload_app = False
 timeout = 30
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
+# Paths without their query strings or Referers: a drawing's signed URL (/media/...?signature=...)
+# shows the drawing to whoever reads it. nginx's log has the rest.
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s"'
 errorlog = "-"
 # Nothing uses gunicornc, and its default socket in the home directory would be shared by every
 # gunicorn this user runs.

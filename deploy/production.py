@@ -57,7 +57,7 @@ def render_nginx_conf(run_dir: Path, env: dict[str, str]) -> str:
         "user": "user root;" if os.geteuid() == 0 else "",
         "workers": env.get("NGINX_WORKERS", "1"),
         "run_dir": str(run_dir),
-        "access_log": env.get("NGINX_ACCESS_LOG") or "/dev/stdout",
+        "access_log": access_log(env.get("NGINX_ACCESS_LOG") or "/dev/stdout"),
         "max_body_bytes": str(settings.MAX_REQUEST_BYTES),
         "connections_per_client": env.get("NGINX_CONNECTIONS_PER_CLIENT", "32"),
         "trusted_proxies": "".join(f"        {address} 1;\n" for address in trusted),
@@ -69,6 +69,11 @@ def render_nginx_conf(run_dir: Path, env: dict[str, str]) -> str:
         "health_host": health_check_host(settings.ALLOWED_HOSTS),
     }
     return PLACEHOLDER.sub(lambda match: values[match.group(1)], (DEPLOY / "nginx.conf").read_text())
+
+
+def access_log(path: str) -> str:
+    """The access_log directive's arguments: `off`, or the path in the format that hides signatures."""
+    return path if path == "off" else f"{path} signatures_hidden"
 
 
 def health_check_host(allowed_hosts: list[str]) -> str:

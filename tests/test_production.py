@@ -14,11 +14,13 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from benchmarks import servers
 from benchmarks.slow_clients import Drippers, probe, slow_clients
+from deploy.production import access_log
 
 from .drawings import png
 
@@ -28,7 +30,9 @@ SLOW_CLIENTS = 32
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    with servers.production(tmp_path_factory.mktemp("production"), WEB_CONCURRENCY="2") as server:
+    workdir = tmp_path_factory.mktemp("production")
+    with servers.production(workdir, WEB_CONCURRENCY="2", NGINX_ACCESS_LOG=str(workdir / "nginx-access.log"),
+                            GUNICORN_ACCESS_LOG=str(workdir / "gunicorn-access.log")) as server:
         yield server
 
 
@@ -64,6 +68,35 @@ def test_the_page_s_own_writes_are_accepted_on_a_port_of_its_own(stack, mnist_te
     assert json.loads(body)["image_url"].startswith(f"{stack.url}/media/")
     status, _, body = post_drawing(stack, mnist_test.images[0], {"Origin": "http://127.0.0.1"})
     assert status == 403, body
+
+
+def test_the_access_logs_keep_no_drawing_s_signature(stack, mnist_test):
+    """Whoever reads a log must not be able to open the drawings in it; other URLs are logged whole."""
+    _, _, body = post_drawing(stack, mnist_test.images[0])
+    image_url = json.loads(body)["image_url"]
+    path, query = urlsplit(image_url).path, urlsplit(image_url).query
+    escaped_path = path.replace("/media/", "/%6Dedia/")
+    for url in (image_url, f"{stack.url}{escaped_path}?{query}"):
+        status, _, _ = request(url, headers={"Referer": image_url})
+        assert status == 200
+    status, _, _ = request(f"{stack.url}/healthz?probe=1", headers={"Referer": f"{stack.url}/?page=2"})
+    assert status == 200
+    time.sleep(0.5)
+
+    nginx_log = (stack.log.parent / "nginx-access.log").read_text()
+    gunicorn_log = (stack.log.parent / "gunicorn-access.log").read_text()
+    signature = query.removeprefix("signature=")
+    assert f'"GET {path} HTTP/1.1" 200' in nginx_log and f'"{stack.url}{path}"' in nginx_log
+    assert nginx_log.count(f'"GET {path} HTTP/1.1" 200') == 2
+    assert f'"GET /healthz?probe=1 HTTP/1.1" 200' in nginx_log and f'"{stack.url}/?page=2"' in nginx_log
+    assert f'"GET {path} HTTP/1.0" 200' in gunicorn_log
+    assert signature not in nginx_log and signature not in gunicorn_log
+
+
+def test_an_access_log_turned_off_names_no_format():
+    """nginx refuses `access_log off signatures_hidden;` (the benchmarks turn the log off)."""
+    assert access_log("off") == "off"
+    assert access_log("/var/log/digits.log") == "/var/log/digits.log signatures_hidden"
 
 
 def test_a_load_balancer_s_health_probe_by_address_is_answered(stack):
