@@ -18,7 +18,8 @@ So, at a bounded working resolution:
 4. threshold the flattened ink above the paper's own noise and pick the digit: the strongest
    group of marks clear of the frame's border (or one touching it that outweighs them many
    times: a close-up), with the nearby marks that belong to it (a 5's detached bar), without
-   specks or long straight lines reaching the border (a 1 clear of it is no ruled line).
+   specks or long straight lines reaching the border (a 1 clear of it is no ruled line), and
+   without a reader's circle round it or line under it.
 5. where that digit is only a few tens of pixels, do it all again on a close-up of the
    original pixels around it.
 
@@ -73,6 +74,16 @@ BORDER_OUTWEIGHS = 50.0
 # long thin lines longer than the digit (a sticky note's or a sheet's edge, its thin shadow),
 # whose box may hold the digit's.
 NEARBY = 0.35
+# A circle drawn round the digit may outweigh it, and is near it: a mark is a ring round
+# another when the other spans at least this share of its extent (the digit fills most of the
+# circle, where a speck in a 0 or a mark in an 8's loop is small beside the whole digit) and,
+# seen from the other's middle, it lies in this many of DIRECTIONS directions (a circle left a
+# little open still does; a 2, 3 or 5 leaves a quarter of them empty).
+ENCIRCLED = 0.4
+DIRECTIONS = 16
+RING_DIRECTIONS = 14
+# A line drawn under the digit is at least this many times wider than it is high.
+FLAT = 4
 # A mark this many times longer than it is thick, reaching the frame's border and longer than
 # this fraction of the frame, is a ruled line, a shadow's edge or the paper's edge.
 LINE_ELONGATION = 12.0
@@ -202,14 +213,13 @@ def digit_mask(ink: np.ndarray) -> np.ndarray:
     clearest = max(candidates)
     heaviest = max(candidates, key=lambda candidate: candidate[1])
     main_clear, _, main = heaviest if heaviest[1] > BORDER_OUTWEIGHS * clearest[1] else clearest
-    if long_and_thin(boxes[main - 1], area[main]):
-        # The corner of a sticky note's or a sheet's edge, with its shadow, may outweigh a thin
-        # pen's digit, which then lies in its box: the mark inside is the digit.
-        inside = [candidate for candidate in candidates if candidate[2] != main
-                  and holds(boxes[main - 1], boxes[candidate[2] - 1])
-                  and mass[candidate[2] - 1] >= SPECK_FRACTION * mass[main - 1]]
-        if inside:
-            main_clear, _, main = max(inside, key=lambda candidate: candidate[1])
+    # The corner of a sticky note's or a sheet's edge, with its shadow, a circle drawn round the
+    # digit or a line under it may outweigh a thin pen's digit: the mark they mark is the digit.
+    marked = [candidate for candidate in candidates if candidate[2] != main
+              and mass[candidate[2] - 1] >= SPECK_FRACTION * mass[main - 1]
+              and marks_up(marks, area, boxes, main, candidate[2])]
+    if marked:
+        main_clear, _, main = max(marked, key=lambda candidate: candidate[1])
     digit_extent = extent_of(boxes[main - 1])
     gaps = gaps_to(marks, main, boxes[main - 1], NEARBY * digit_extent)
     keep = [main]
@@ -218,9 +228,42 @@ def digit_mask(ink: np.ndarray) -> np.ndarray:
             continue
         if extent_of(boxes[label - 1]) > digit_extent and long_and_thin(boxes[label - 1], area[label]):
             continue
-        if gaps.get(label, np.inf) <= NEARBY * digit_extent:
+        if gaps.get(label, np.inf) <= NEARBY * digit_extent and not marks_up(marks, area, boxes, label, main):
             keep.append(label)
     return np.isin(marks, keep)
+
+
+def marks_up(marks: np.ndarray, area: np.ndarray, boxes: list[tuple[slice, slice]], mark: int, other: int) -> bool:
+    """Whether the mark is drawn round or under the other rather than a part of the same digit:
+    a long thin line holding it in its box (a sticky note's or a sheet's edge), a ring round it,
+    or a line under it."""
+    box, other_box = boxes[mark - 1], boxes[other - 1]
+    return ((long_and_thin(box, area[mark]) and holds(box, other_box))
+            or encircles(marks, mark, boxes, other) or underlines(box, other_box))
+
+
+def underlines(bar: tuple[slice, slice], digit: tuple[slice, slice]) -> bool:
+    """Whether the mark is a line drawn under the digit: a flat mark just below the digit's box, at
+    least as wide as the digit (a 5's or a 7's bar is above it or across it, and narrower)."""
+    (bar_rows, bar_cols), (digit_rows, digit_cols) = bar, digit
+    width = bar_cols.stop - bar_cols.start
+    return (0 <= bar_rows.start - digit_rows.stop <= NEARBY * extent_of(digit)
+            and width >= digit_cols.stop - digit_cols.start and FLAT * (bar_rows.stop - bar_rows.start) <= width)
+
+
+def encircles(marks: np.ndarray, outer: int, boxes: list[tuple[slice, slice]], inner: int) -> bool:
+    """Whether the outer mark is a ring round the inner one: it holds the inner mark in its box,
+    the inner mark is not small beside it (a speck in a 0, or in a 6's, 8's or 9's loop, is), and
+    seen from the inner mark's middle the ring lies in nearly every direction."""
+    outer_box, inner_box = boxes[outer - 1], boxes[inner - 1]
+    if not holds(outer_box, inner_box) or extent_of(inner_box) < ENCIRCLED * extent_of(outer_box):
+        return False
+    rows, cols = outer_box
+    ys, xs = np.nonzero(marks[outer_box] == outer)
+    middle_y = (inner_box[0].start + inner_box[0].stop - 1) / 2 - rows.start
+    middle_x = (inner_box[1].start + inner_box[1].stop - 1) / 2 - cols.start
+    directions = np.floor((np.arctan2(ys - middle_y, xs - middle_x) / (2 * np.pi) + 0.5) * DIRECTIONS)
+    return np.unique(directions).size >= RING_DIRECTIONS
 
 
 def gaps_to(marks: np.ndarray, main: int, box: tuple[slice, slice], reach: float) -> dict[int, int]:
