@@ -262,7 +262,7 @@ def encircles(marks: np.ndarray, outer: int, boxes: list[tuple[slice, slice]], i
     ys, xs = np.nonzero(marks[outer_box] == outer)
     middle_y = (inner_box[0].start + inner_box[0].stop - 1) / 2 - rows.start
     middle_x = (inner_box[1].start + inner_box[1].stop - 1) / 2 - cols.start
-    directions = np.floor((np.arctan2(ys - middle_y, xs - middle_x) / (2 * np.pi) + 0.5) * DIRECTIONS)
+    directions = np.floor((np.arctan2(ys - middle_y, xs - middle_x) / (2 * np.pi) + 0.5) * DIRECTIONS) % DIRECTIONS
     return np.unique(directions).size >= RING_DIRECTIONS
 
 
