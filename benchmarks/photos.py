@@ -46,7 +46,7 @@ def main() -> None:
         for image, item in zip(images, photos):
             start = time.process_time()
             try:
-                digit = predictor.predict(to_mnist_input(image, photo=photo)).digit
+                digit = predictor.predict(to_mnist_input(image, photo=photo, likeliest=predictor.likeliest_digit)).digit
             except BlankDrawingError:
                 digit = -1
             spent += time.process_time() - start

@@ -5,8 +5,9 @@ somewhere in the frame, and other marks (ruled lines, the paper's edge, specks) 
 So, at a bounded working resolution:
 
 1. turn the pixels upright as the EXIF orientation tag says;
-2. decide the ink's polarity (dark on paper, light on a dark board) from which side of the
-   local background the strongest marks lie;
+2. decide the ink's polarity (dark on paper, light on a dark board) from how bright the surface
+   is where it is lit and which side of the local background the strongest marks lie; where
+   the two disagree, read the photo both ways;
 3. divide out the background (the lighting, shadows and paper colour), estimated by a
    morphological closing, which removes strokes thinner than its window but keeps the steps
    of shadow edges, bounded by a closing by reconstruction, which keeps a shadow's narrow
@@ -24,7 +25,8 @@ So, at a bounded working resolution:
    original pixels around it.
 
 The result is an ink map like `preprocess.ink_map` gives for a drawing, so the usual MNIST
-normalisation follows.
+normalisation follows. Where the polarity is in doubt (a dim room's paper is as dark as a
+board), the photo is read both ways and a model chooses.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ import numpy as np
 from PIL import Image, ImageOps
 from scipy import ndimage
 
-from .preprocess import BlankDrawingError, varying_alpha
+from .preprocess import BlankDrawingError, normalise, varying_alpha
 
 # Longest side the photo is analysed at: the digit still spans tens of pixels, and one photo
 # costs a few tens of milliseconds.
@@ -134,25 +136,34 @@ def upright_grey(image: Image.Image) -> np.ndarray:
     return ndimage.uniform_filter(np.asarray(grey, dtype=np.float32) / 255, 3, mode="nearest")
 
 
-def dark_ink_surface(grey: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
-    """The photo with its ink darker than the surface (inverted when the ink is light, chalk),
-    and its background: a closing (the largest value nearby, then the smallest), which removes
-    dark marks thinner than its window and keeps everything wider, shadow edges included.
+def ink_polarities(grey: np.ndarray, window: int) -> tuple[bool, ...]:
+    """Whether the ink is light (chalk on a board) for each polarity the photo may have, the
+    likelier first: one where it is clear, both where the surface and the marks disagree.
 
     The surface is judged where it is lit, its light marks removed: paper and whiteboards are
     bright there however deep a shadow or a gradient darkens the rest, a blackboard stays dark.
     Between the two, or where the lit part is a bright patch (a wall, a window) on a frame
     mostly as dark as a board, the ink is on the side whose marks stand out more.
     """
-    closing = ndimage.grey_closing(grey, size=window, mode="nearest")
     opening = ndimage.grey_opening(grey, size=window, mode="nearest")
     lit = float(np.percentile(opening, LIT_PERCENTILE))
-    # Between thick chalk strokes the board itself looks like dark marks; a board this dark
-    # everywhere is a blackboard whatever the marks say.
-    if lit < BOARD or ((lit < DARK_SURFACE or float(np.median(opening)) < BOARD)
-                       and light_ink_stands_out(grey, max(3, window // MARK_WINDOWS))):
-        return 1 - grey, 1 - opening
-    return grey, closing
+    if lit >= DARK_SURFACE and float(np.median(opening)) >= BOARD:
+        return (False,)
+    light_stands_out = light_ink_stands_out(grey, max(3, window // MARK_WINDOWS))
+    if lit >= BOARD or light_stands_out:
+        return (light_stands_out,)
+    # A surface this dark where it is lit is a blackboard, between whose thick chalk strokes
+    # the board itself looks like dark marks, or paper in a dim room, whose pen's marks are
+    # dark: only the digit each reading finds tells them apart.
+    return (True, False)
+
+
+def dark_ink_surface(grey: np.ndarray, window: int, light_ink: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The photo with its ink darker than the surface (inverted when the ink is light, chalk),
+    and its background: a closing (the largest value nearby, then the smallest), which removes
+    dark marks thinner than its window and keeps everything wider, shadow edges included."""
+    surface = 1 - grey if light_ink else grey
+    return surface, ndimage.grey_closing(surface, size=window, mode="nearest")
 
 
 def stand_out(marks: np.ndarray) -> float:
@@ -338,17 +349,27 @@ def stroke_width(mask: np.ndarray) -> float:
     return 2 * np.count_nonzero(mask) / max(outline, 1)
 
 
-def photo_ink(image: Image.Image) -> np.ndarray:
-    """The digit's ink in [0, 1] over the upright working-resolution photo, zero elsewhere.
+def photo_ink(image: Image.Image, light_ink: bool | None = None) -> np.ndarray:
+    """The digit's ink in [0, 1] over the upright working-resolution photo, zero elsewhere; the
+    ink light (chalk) or dark as `light_ink` says, by default as is likelier for this photo."""
+    grey = upright_grey(image)
+    window = background_window(grey)
+    return ink_over(grey, window, ink_polarities(grey, window)[0] if light_ink is None else light_ink)
+
+
+def background_window(grey: np.ndarray) -> int:
+    return max(3, round(min(grey.shape) * BACKGROUND_WINDOW))
+
+
+def ink_over(grey: np.ndarray, window: int, light_ink: bool) -> np.ndarray:
+    """`photo_ink` of the working photo `grey`.
 
     Two passes. The first finds enough of the digit to measure its pen, though a shadow may
     have flowed into strokes touching it. The second fills those strokes (a closing two pens
     wide, only there) before the shadow is reconstructed, so the shadow no longer flows
     along them into the lit paper, and bounds the background by a closing a few pens wide,
     so of a shadow's tip pointing at the digit only the apex stays ink."""
-    grey = upright_grey(image)
-    window = max(3, round(min(grey.shape) * BACKGROUND_WINDOW))
-    surface, closing = dark_ink_surface(grey, window)
+    surface, closing = dark_ink_surface(grey, window, light_ink)
     first = digit_mask(flattened(surface, lit_background(surface, closing, surface, window)))
     pen = stroke_width(first)
     strokes = ndimage.binary_dilation(first, iterations=max(1, round(pen / 2)))
@@ -364,10 +385,26 @@ def photo_ink(image: Image.Image) -> np.ndarray:
     return np.where(near_digit, ink, 0).astype(np.float32)
 
 
-def digit_ink(image: Image.Image) -> np.ndarray:
-    """`photo_ink`, and where the digit is small in the working photo, `photo_ink` of a close-up of
-    the original pixels around it; the whole frame's ink if the close-up holds none."""
-    ink = photo_ink(image)
+def readings(image: Image.Image, most: int) -> np.ndarray:
+    """The photo as (N, 28, 28) model inputs, the digit read with each polarity it may have
+    (`ink_polarities`), the likelier first, at most `most` of them; a polarity in which no digit
+    is found gives no reading."""
+    grey = upright_grey(image)
+    window = background_window(grey)
+    inputs, refusal = [], None
+    for light_ink in ink_polarities(grey, window)[:most]:
+        try:
+            inputs.append(normalise(closer_if_small(image, ink_over(grey, window, light_ink), light_ink)))
+        except BlankDrawingError as exc:
+            refusal = refusal or exc
+    if not inputs:
+        raise refusal
+    return np.stack(inputs)
+
+
+def closer_if_small(image: Image.Image, ink: np.ndarray, light_ink: bool) -> np.ndarray:
+    """`ink`, or where the digit is small in the working photo, `photo_ink` of a close-up of the
+    original pixels around it, in the same polarity; `ink` if the close-up holds none."""
     rows, cols = np.nonzero(ink)
     extent = max(np.ptp(rows), np.ptp(cols)) + 1
     scale = max(image.size) / max(ink.shape)
@@ -380,7 +417,7 @@ def digit_ink(image: Image.Image) -> np.ndarray:
     box = (max(0, round(middle_x - half)), max(0, round(middle_y - half)),
            min(turned.width, round(middle_x + half)), min(turned.height, round(middle_y + half)))
     try:
-        return photo_ink(turned.crop(box))
+        return photo_ink(turned.crop(box), light_ink)
     except BlankDrawingError:
         return ink
 

@@ -85,6 +85,11 @@ class Predictor:
         _, labels, confidences = self.decide(*self.scores(inputs))
         return labels, confidences
 
+    def likeliest_digit(self, readings: np.ndarray) -> int:
+        """Which of (N, 28, 28) readings of one image is likeliest one digit: the one least
+        likely "not a digit"."""
+        return int(np.argmin(self.scores(readings)[1]))
+
     def predict(self, mnist_input: np.ndarray) -> Answer:
         digits, not_a_digit = self.scores(mnist_input[np.newaxis])
         probabilities, labels, confidences = self.decide(digits, not_a_digit)

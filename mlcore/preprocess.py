@@ -7,6 +7,8 @@ drawing makes its size, position and canvas irrelevant to the model.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from PIL import Image
 
@@ -219,16 +221,21 @@ def shrink(image: Image.Image) -> Image.Image:
     return image.reduce(factor)
 
 
-def to_mnist_input(image: Image.Image, photo: bool = False) -> np.ndarray:
+def to_mnist_input(image: Image.Image, photo: bool = False,
+                   likeliest: Callable[[np.ndarray], int] | None = None) -> np.ndarray:
     """A drawing, or with `photo` a photo of a digit, as a float32 (28, 28) array in [0, 1],
     bright ink on black, like MNIST.
 
     Whether an image is a photo is the sender's word (an upload), not a guess: a drawing's
     border is its paper, a photo's is not, and a wrong guess would cost drawings accuracy.
+    Where a photo's polarity is in doubt (dark ink in a dim room or chalk on a board), it is
+    read both ways and `likeliest` (a model's judgement) picks the reading from their (N, 28, 28)
+    stack; without it, the reading the surface favours is the one.
     """
     if photo:
         # Imported here: photo preprocessing needs SciPy, which drawings never load.
-        from .photo import digit_ink
+        from .photo import readings
 
-        return normalise(digit_ink(image))
+        inputs = readings(image, most=1 if likeliest is None else 2)
+        return inputs[likeliest(inputs) if len(inputs) > 1 else 0]
     return normalise(with_readable_pen(without_stray_taps(ink_map(shrink(image)))))

@@ -75,6 +75,11 @@ def load_predictor(version: ModelVersion) -> Predictor:
     return predictor
 
 
+def likeliest_digit(readings: np.ndarray) -> int:
+    """Which of a photo's (N, 28, 28) readings, its polarity in doubt, the active model finds likeliest one digit."""
+    return get_predictor()[1].likeliest_digit(readings)
+
+
 def recognize(drawing: DecodedImage, mnist_input: np.ndarray, source: str,
               strokes: list | None = None) -> Prediction:
     """Run the active model on a normalised drawing; store the drawing, its input and the answer.

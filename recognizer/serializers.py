@@ -13,7 +13,7 @@ from mlcore.labels import NOT_A_DIGIT
 from mlcore.preprocess import BlankDrawingError, to_mnist_input
 
 from . import access, imaging, strokes
-from .inference import recognize, redraw
+from .inference import likeliest_digit, recognize, redraw
 from .models import Prediction
 
 
@@ -123,7 +123,8 @@ class PredictionSerializer(serializers.Serializer):
             # A form field sent empty (`image=`) reaches here as no field at all.
             raise serializers.ValidationError({"image": "the image is empty; send a PNG or JPEG, or `strokes`"})
         try:
-            attrs["mnist_input"] = to_mnist_input(read, photo=attrs["source"] == Prediction.Source.UPLOAD)
+            attrs["mnist_input"] = to_mnist_input(read, photo=attrs["source"] == Prediction.Source.UPLOAD,
+                                                  likeliest=likeliest_digit)
         except BlankDrawingError as exc:
             raise serializers.ValidationError({"image": str(exc)}) from None
         return attrs
