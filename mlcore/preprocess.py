@@ -228,14 +228,15 @@ def to_mnist_input(image: Image.Image, photo: bool = False,
 
     Whether an image is a photo is the sender's word (an upload), not a guess: a drawing's
     border is its paper, a photo's is not, and a wrong guess would cost drawings accuracy.
-    Where a photo's polarity is in doubt (dark ink in a dim room or chalk on a board), it is
-    read both ways and `likeliest` (a model's judgement) picks the reading from their (N, 28, 28)
-    stack; without it, the reading the surface favours is the one.
+    Where a photo's polarity is in doubt (dark ink in a dim room or chalk on a board), or its
+    pen nearly fills the background's window (a close-up), it is read more than one way and
+    `likeliest` (a model's judgement) picks the reading from their (N, 28, 28) stack; without
+    it, the first reading is the one.
     """
     if photo:
         # Imported here: photo preprocessing needs SciPy, which drawings never load.
         from .photo import readings
 
-        inputs = readings(image, most=1 if likeliest is None else 2)
+        inputs = readings(image, every=likeliest is not None)
         return inputs[likeliest(inputs) if len(inputs) > 1 else 0]
     return normalise(with_readable_pen(without_stray_taps(ink_map(shrink(image)))))

@@ -76,7 +76,7 @@ def load_predictor(version: ModelVersion) -> Predictor:
 
 
 def likeliest_digit(readings: np.ndarray) -> int:
-    """Which of a photo's (N, 28, 28) readings, its polarity in doubt, the active model finds likeliest one digit."""
+    """Which of a photo's (N, 28, 28) readings (`mlcore.photo.readings`) the active model finds likeliest one digit."""
     return get_predictor()[1].likeliest_digit(readings)
 
 
