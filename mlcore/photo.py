@@ -427,9 +427,9 @@ def readings(image: Image.Image, every: bool) -> np.ndarray:
     if every and pen_fills_window(grey, window, polarities[0]):
         ways.append((background_window(grey, WIDE_WINDOW), polarities[0]))
     inputs, refusal = [], None
-    for window, light_ink in ways:
+    for way_window, light_ink in ways:
         try:
-            inputs.append(normalise(closer_if_small(image, ink_over(grey, window, light_ink), light_ink)))
+            inputs.append(normalise(closer_if_small(image, ink_over(grey, way_window, light_ink), light_ink)))
         except BlankDrawingError as exc:
             refusal = refusal or exc
     if not inputs:

@@ -288,9 +288,9 @@ def test_an_update_is_read_as_its_record_s_source(client, monkeypatch):
     photo_flags = []
     read = serializers.to_mnist_input
 
-    def read_noting_the_path(image, photo):
+    def read_noting_the_path(image, photo, likeliest):
         photo_flags.append(photo)
-        return read(image, photo=photo)
+        return read(image, photo=photo, likeliest=likeliest)
 
     monkeypatch.setattr(serializers, "to_mnist_input", read_noting_the_path)
     for update in ({}, {"source": "canvas"}):
