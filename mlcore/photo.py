@@ -37,6 +37,7 @@ import struct
 import numpy as np
 from PIL import Image, ImageOps
 from scipy import ndimage
+from scipy.spatial import ConvexHull
 
 from .preprocess import BlankDrawingError, normalise, varying_alpha
 
@@ -92,6 +93,14 @@ NEARBY = 0.35
 ENCIRCLED = 0.4
 DIRECTIONS = 16
 RING_DIRECTIONS = 14
+# A circle touching the digit joins it into one mark. A ring's outline is convex: the region
+# inside the mark's outermost pixel in each of OUTLINE_DIRECTIONS directions from its middle fills
+# at least RING_SOLIDITY of its convex hull (circles measured 0.96 to 1.01, digits at most 0.91,
+# an 8's waist or a 7's corner cut into it). The ring is the mark's pixels within RING_BAND pens
+# of that outline; what lies inside it is read as marks of its own.
+OUTLINE_DIRECTIONS = 64
+RING_SOLIDITY = 0.95
+RING_BAND = 2
 # A line drawn under the digit is at least this many times wider than it is high.
 FLAT = 4
 # A mark this many times longer than it is thick, reaching the frame's border and longer than
@@ -214,6 +223,11 @@ def digit_mask(ink: np.ndarray) -> np.ndarray:
         raise BlankDrawingError("the photo is blank: no ink found")
     index = np.arange(1, count + 1)
     mass = ndimage.sum_labels(ink, marks, index)
+    heaviest_mark = int(np.argmax(mass)) + 1
+    if not lines[heaviest_mark]:
+        marks, count, lines = ring_apart(marks, count, lines, heaviest_mark)
+        index = np.arange(1, count + 1)
+        mass = ndimage.sum_labels(ink, marks, index)
     boxes = ndimage.find_objects(marks)
     height, width = ink.shape
 
@@ -250,6 +264,44 @@ def digit_mask(ink: np.ndarray) -> np.ndarray:
         if gaps.get(label, np.inf) <= NEARBY * digit_extent and not marks_up(marks, area, boxes, label, main):
             keep.append(label)
     return np.isin(marks, keep)
+
+
+def ring_apart(marks: np.ndarray, count: int, lines: np.ndarray, mark: int) -> tuple[np.ndarray, int, np.ndarray]:
+    """The marks with a ring-shaped mark's inside labelled apart from its outer band, so that a
+    circle touching the digit can be told from it (`encircles`); other marks as they are. A 0 has
+    nothing inside its band, and a dot in it stays small beside it."""
+    box = ndimage.find_objects(marks, max_label=mark)[mark - 1]
+    shape = marks[box] == mark
+    pen = stroke_width(shape)
+    if min(shape.shape) <= 2 * RING_BAND * pen:
+        return marks, count, lines
+    middle = (np.array(shape.shape) - 1) / 2
+    # The outermost pixels, and the hull, are on the mark's edge: only the band test needs them all.
+    edge = np.argwhere(shape & ~ndimage.binary_erosion(shape))
+    edge_directions, edge_radius = polar(edge, middle)
+    outline = ndimage.maximum(edge_radius, edge_directions, np.arange(OUTLINE_DIRECTIONS))
+    inside_outline = np.pi / OUTLINE_DIRECTIONS * float(np.sum(outline ** 2))
+    if inside_outline < RING_SOLIDITY * ConvexHull(edge, qhull_options="QJ").volume:
+        return marks, count, lines
+    pixels = np.argwhere(shape)
+    directions, radius = polar(pixels, middle)
+    inner = pixels[radius < outline[directions] - RING_BAND * pen]
+    inside = np.zeros_like(shape)
+    inside[inner[:, 0], inner[:, 1]] = True
+    pieces, found = ndimage.label(inside, structure=np.ones((3, 3)))
+    if found == 0:
+        return marks, count, lines
+    marks = marks.copy()
+    marks[box][inside] = pieces[inside] + count
+    return marks, count + found, np.concatenate([lines, np.zeros(found, dtype=bool)])
+
+
+def polar(points: np.ndarray, middle: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each (row, column) point's direction (one of OUTLINE_DIRECTIONS) and distance from the middle."""
+    offset = points - middle
+    angle = np.arctan2(offset[:, 0], offset[:, 1])
+    directions = (np.floor((angle / (2 * np.pi) + 0.5) * OUTLINE_DIRECTIONS) % OUTLINE_DIRECTIONS).astype(int)
+    return directions, np.hypot(offset[:, 0], offset[:, 1])
 
 
 def marks_up(marks: np.ndarray, area: np.ndarray, boxes: list[tuple[slice, slice]], mark: int, other: int) -> bool:
