@@ -296,11 +296,11 @@ def ring_apart(marks: np.ndarray, count: int, lines: np.ndarray, mark: int) -> t
     return marks, count + found, np.concatenate([lines, np.zeros(found, dtype=bool)])
 
 
-def polar(points: np.ndarray, middle: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each (row, column) point's direction (one of OUTLINE_DIRECTIONS) and distance from the middle."""
+def polar(points: np.ndarray, middle: np.ndarray, count: int = OUTLINE_DIRECTIONS) -> tuple[np.ndarray, np.ndarray]:
+    """Each (row, column) point's direction (one of `count`) and distance from the middle."""
     offset = points - middle
     angle = np.arctan2(offset[:, 0], offset[:, 1])
-    directions = (np.floor((angle / (2 * np.pi) + 0.5) * OUTLINE_DIRECTIONS) % OUTLINE_DIRECTIONS).astype(int)
+    directions = (np.floor((angle / (2 * np.pi) + 0.5) * count) % count).astype(int)
     return directions, np.hypot(offset[:, 0], offset[:, 1])
 
 
@@ -329,11 +329,8 @@ def encircles(marks: np.ndarray, outer: int, boxes: list[tuple[slice, slice]], i
     outer_box, inner_box = boxes[outer - 1], boxes[inner - 1]
     if not holds(outer_box, inner_box) or extent_of(inner_box) < ENCIRCLED * extent_of(outer_box):
         return False
-    rows, cols = outer_box
-    ys, xs = np.nonzero(marks[outer_box] == outer)
-    middle_y = (inner_box[0].start + inner_box[0].stop - 1) / 2 - rows.start
-    middle_x = (inner_box[1].start + inner_box[1].stop - 1) / 2 - cols.start
-    directions = np.floor((np.arctan2(ys - middle_y, xs - middle_x) / (2 * np.pi) + 0.5) * DIRECTIONS) % DIRECTIONS
+    middle = np.array([(inner.start + inner.stop - 1) / 2 - outer.start for inner, outer in zip(inner_box, outer_box)])
+    directions, _ = polar(np.argwhere(marks[outer_box] == outer), middle, DIRECTIONS)
     return np.unique(directions).size >= RING_DIRECTIONS
 
 
