@@ -101,6 +101,16 @@ RING_DIRECTIONS = 14
 OUTLINE_DIRECTIONS = 64
 RING_SOLIDITY = 0.95
 RING_BAND = 2
+# A sheet's punched holes show the desk beyond: solid round marks, in a row of equal ones along
+# its edge. A mark is solid and round when it fills at least HOLE_FILL of its box (a disc 0.79, a
+# pen's stroke, even a small digit's blurred loop, leaves the box's corners and its loops empty)
+# and its box is at most HOLE_ASPECT times longer one way than the other, at least HOLE_SIDE pixels
+# across (smaller solid marks are specks, or pieces of a grainy stroke); it is a hole where another
+# such mark is at most HOLE_TWIN times larger or smaller.
+HOLE_FILL = 0.65
+HOLE_SIDE = 5
+HOLE_ASPECT = 1.5
+HOLE_TWIN = 1.5
 # A line drawn under the digit is at least this many times wider than it is high.
 FLAT = 4
 # A mark this many times longer than it is thick, reaching the frame's border and longer than
@@ -230,10 +240,12 @@ def digit_mask(ink: np.ndarray) -> np.ndarray:
         mass = ndimage.sum_labels(ink, marks, index)
     boxes = ndimage.find_objects(marks)
     height, width = ink.shape
+    area = np.bincount(marks.ravel(), minlength=count + 1)
+    holes = punched_holes(area, boxes)
 
     candidates = []
     for label, (rows, cols), weight in zip(index, boxes, mass):
-        if lines[label]:
+        if lines[label] or holes[label]:
             continue
         at_border = rows.start == 0 or cols.start == 0 or rows.stop == height or cols.stop == width
         centre_y, centre_x = (rows.start + rows.stop) / 2 / height, (cols.start + cols.stop) / 2 / width
@@ -242,7 +254,6 @@ def digit_mask(ink: np.ndarray) -> np.ndarray:
         candidates.append((not at_border, weight * centrality, label))
     if not candidates:
         raise BlankDrawingError("the photo holds no mark that looks like a digit")
-    area = np.bincount(marks.ravel(), minlength=count + 1)
     clearest = max(candidates)
     heaviest = max(candidates, key=lambda candidate: candidate[1])
     main_clear, _, main = heaviest if heaviest[1] > BORDER_OUTWEIGHS * clearest[1] else clearest
@@ -264,6 +275,20 @@ def digit_mask(ink: np.ndarray) -> np.ndarray:
         if gaps.get(label, np.inf) <= NEARBY * digit_extent and not marks_up(marks, area, boxes, label, main):
             keep.append(label)
     return np.isin(marks, keep)
+
+
+def punched_holes(area: np.ndarray, boxes: list[tuple[slice, slice]]) -> np.ndarray:
+    """Which marks (by label; 0 is the surface) are a sheet's punched holes: solid round marks
+    with a twin of about their size."""
+    sides = np.sort([(rows.stop - rows.start, cols.stop - cols.start) for rows, cols in boxes], axis=1).reshape(-1, 2)
+    solid = np.flatnonzero((area[1:] >= HOLE_FILL * sides[:, 0] * sides[:, 1])
+                           & (sides[:, 1] <= HOLE_ASPECT * sides[:, 0]) & (sides[:, 0] >= HOLE_SIDE)) + 1
+    # Sorted by area, a mark's likest twin is a neighbour.
+    solid = solid[np.argsort(area[solid], kind="stable")]
+    twins = area[solid[1:]] <= HOLE_TWIN * area[solid[:-1]]
+    holes = np.zeros(len(area), dtype=bool)
+    holes[solid[1:][twins]] = holes[solid[:-1][twins]] = True
+    return holes
 
 
 def ring_apart(marks: np.ndarray, count: int, lines: np.ndarray, mark: int) -> tuple[np.ndarray, int, np.ndarray]:
