@@ -111,6 +111,14 @@ HOLE_FILL = 0.65
 HOLE_SIDE = 5
 HOLE_ASPECT = 1.5
 HOLE_TWIN = 1.5
+# A digit a long line runs through (a crease, a ruled line) joins it into one mark, a line. Where
+# that line is the heaviest mark and every other is a speck beside it, the line is the straight
+# band of the mark's pixels found in one of LINE_DIRECTIONS directions: the offsets across it
+# that hold at least LINE_PROFILE of its busiest offset's pixels (the digit holds fewer, being
+# shorter than the line), and one pixel more each side for its blurred edge; what lies beyond is
+# read as marks of its own.
+LINE_DIRECTIONS = 180
+LINE_PROFILE = 0.3
 # A line drawn under the digit is at least this many times wider than it is high.
 FLAT = 4
 # A mark this many times longer than it is thick, reaching the frame's border and longer than
@@ -236,8 +244,10 @@ def digit_mask(ink: np.ndarray) -> np.ndarray:
     heaviest_mark = int(np.argmax(mass)) + 1
     if not lines[heaviest_mark]:
         marks, count, lines = ring_apart(marks, count, lines, heaviest_mark)
-        index = np.arange(1, count + 1)
-        mass = ndimage.sum_labels(ink, marks, index)
+    elif np.all(lines[1:] | (mass < SPECK_FRACTION * mass[heaviest_mark - 1])):
+        marks, count, lines = line_apart(marks, count, lines, heaviest_mark)
+    index = np.arange(1, count + 1)
+    mass = ndimage.sum_labels(ink, marks, index)
     boxes = ndimage.find_objects(marks)
     height, width = ink.shape
     area = np.bincount(marks.ravel(), minlength=count + 1)
@@ -318,6 +328,33 @@ def ring_apart(marks: np.ndarray, count: int, lines: np.ndarray, mark: int) -> t
         return marks, count, lines
     marks = marks.copy()
     marks[box][inside] = pieces[inside] + count
+    return marks, count + found, np.concatenate([lines, np.zeros(found, dtype=bool)])
+
+
+def line_apart(marks: np.ndarray, count: int, lines: np.ndarray, mark: int) -> tuple[np.ndarray, int, np.ndarray]:
+    """The marks with what a line's mark holds beyond its straight band (a digit the line runs
+    through) labelled as marks of their own; other marks as they are."""
+    box = ndimage.find_objects(marks, max_label=mark)[mark - 1]
+    shape = marks[box] == mark
+    pixels = np.argwhere(shape)
+    angles = np.arange(LINE_DIRECTIONS) * np.pi / LINE_DIRECTIONS
+    offsets = np.rint(pixels @ np.stack([np.cos(angles), np.sin(angles)])).astype(int)
+    offsets -= offsets.min(axis=0)
+    span = int(offsets.max()) + 1
+    profiles = np.bincount((offsets + np.arange(LINE_DIRECTIONS) * span).ravel(),
+                           minlength=LINE_DIRECTIONS * span).reshape(LINE_DIRECTIONS, span)
+    direction, peak = np.unravel_index(np.argmax(profiles), profiles.shape)
+    busy, _ = ndimage.label(profiles[direction] >= LINE_PROFILE * profiles[direction, peak])
+    band = np.flatnonzero(busy == busy[peak])
+    across = offsets[:, direction]
+    beyond = pixels[(across < band[0] - 1) | (across > band[-1] + 1)]
+    rest = np.zeros_like(shape)
+    rest[beyond[:, 0], beyond[:, 1]] = True
+    pieces, found = ndimage.label(rest, structure=np.ones((3, 3)))
+    if found == 0:
+        return marks, count, lines
+    marks = marks.copy()
+    marks[box][rest] = pieces[rest] + count
     return marks, count + found, np.concatenate([lines, np.zeros(found, dtype=bool)])
 
 
