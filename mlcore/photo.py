@@ -357,16 +357,8 @@ def line_apart(marks: np.ndarray, count: int, lines: np.ndarray, mark: int) -> t
     shape = marks[box] == mark
     pixels = np.argwhere(shape)
     angles = np.arange(LINE_DIRECTIONS) * np.pi / LINE_DIRECTIONS
-    offsets = np.rint(pixels @ np.stack([np.cos(angles), np.sin(angles)])).astype(int)
-    offsets -= offsets.min(axis=0)
-    span = int(offsets.max()) + 1
-    profiles = np.bincount((offsets + np.arange(LINE_DIRECTIONS) * span).ravel(),
-                           minlength=LINE_DIRECTIONS * span).reshape(LINE_DIRECTIONS, span)
-    direction, peak = np.unravel_index(np.argmax(profiles), profiles.shape)
-    busy, _ = ndimage.label(profiles[direction] >= LINE_PROFILE * profiles[direction, peak])
-    band = np.flatnonzero(busy == busy[peak])
-    across = offsets[:, direction]
-    beyond = pixels[(across < band[0] - 1) | (across > band[-1] + 1)]
+    _, across, first, last = busiest_band(pixels, np.stack([np.cos(angles), np.sin(angles)]), LINE_PROFILE)
+    beyond = pixels[(across < first - 1) | (across > last + 1)]
     rest = np.zeros_like(shape)
     rest[beyond[:, 0], beyond[:, 1]] = True
     pieces, found = ndimage.label(rest, structure=np.ones((3, 3)))
@@ -415,21 +407,28 @@ def straight_band(shape: np.ndarray) -> tuple[np.ndarray, int]:
     height, width = shape.shape
     rows, cols = np.nonzero(shape)
     lower = rows >= (height - 1) / 2
-    rows, cols = rows[lower], cols[lower]
-    fullest = 0
-    for slope in np.tan(np.radians(np.arange(-UNDERLINE_TILT, UNDERLINE_TILT + 1))):
-        offsets = np.round(rows - slope * cols).astype(int)
-        counts = np.bincount(offsets - offsets.min())
-        if counts.max() > fullest:
-            fullest, band_counts, band_slope, lowest = counts.max(), counts, slope, offsets.min()
-    held = band_counts >= fullest / 2
-    peak = int(np.argmax(band_counts))
-    low, high = peak, peak
-    while low > 0 and held[low - 1]:
-        low -= 1
-    while high + 1 < held.size and held[high + 1]:
-        high += 1
-    return lowest + low + band_slope * np.arange(width), high - low + 1
+    slopes = np.tan(np.radians(np.arange(-UNDERLINE_TILT, UNDERLINE_TILT + 1)))
+    # Offsets down the rows at each slope, so that the band's edges are rows.
+    slope, _, first, last = busiest_band(np.stack([rows[lower], cols[lower]], axis=1),
+                                         np.stack([np.ones_like(slopes), -slopes]), 0.5)
+    return first + slopes[slope] * np.arange(width), last - first + 1
+
+
+def busiest_band(points: np.ndarray, normals: np.ndarray, share: float) -> tuple[int, np.ndarray, int, int]:
+    """The straightest band through the (row, column) points across one of `normals` (2 x n): the
+    normal whose offsets (points @ normal, rounded) pile the most points on one offset, every
+    point's offset along it, and the first and last offsets of the run round that peak holding at
+    least `share` of its points."""
+    offsets = np.rint(points @ normals).astype(int)
+    lowest = offsets.min(axis=0)
+    shifted = offsets - lowest
+    span = int(shifted.max()) + 1
+    profiles = np.bincount((shifted + np.arange(normals.shape[1]) * span).ravel(),
+                           minlength=normals.shape[1] * span).reshape(-1, span)
+    normal, peak = np.unravel_index(np.argmax(profiles), profiles.shape)
+    runs, _ = ndimage.label(profiles[normal] >= share * profiles[normal, peak])
+    run = np.flatnonzero(runs == runs[peak])
+    return int(normal), offsets[:, normal], int(lowest[normal] + run[0]), int(lowest[normal] + run[-1])
 
 
 def polar(points: np.ndarray, middle: np.ndarray, count: int = OUTLINE_DIRECTIONS) -> tuple[np.ndarray, np.ndarray]:
