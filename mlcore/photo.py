@@ -15,7 +15,9 @@ So, at a bounded working resolution:
    width measured on the first, the digit's strokes are filled before the reconstruction so
    a shadow cannot flow along them into the lit paper (a shadow's edge crossing the digit
    keeps both halves), and the background is bounded by a closing a few pens wide, so of a
-   shadow's tip touching the digit only its apex is left as ink;
+   shadow's tip touching the digit only its apex is left as ink; where a flash's glare lifts
+   the background above the paper around it, only the paper's share of the background divides
+   the ink, which the glare washed out as much as the paper;
 4. threshold the flattened ink above the paper's own noise and pick the digit: the strongest
    group of marks clear of the frame's border (or one touching it that outweighs them many
    times: a close-up), with the nearby marks that belong to it (a 5's detached bar), without
@@ -69,6 +71,17 @@ BOARD = 0.35
 # Which of light and dark marks stand out is judged on marks this many times narrower than the
 # background's window: strokes, not the gaps between a stroke and a bright patch of the frame.
 MARK_WINDOWS = 3
+# Glare may wash this much of the paper to white before the ink left under it is too faint to tell
+# from noise.
+MAX_VEIL = 0.75
+# A flash's reflection clips towards white: its blob is glare down to GLARE_EDGE of the way from
+# the paper to white where it reaches GLARE_CORE; the paper's texture and a lighting ramp towards
+# the frame's edge lift the background above its opening by a fraction of that.
+GLARE_CORE = 0.5
+GLARE_EDGE = 0.1
+# A flash's glare is narrower than this many background windows, so the paper around it is the
+# background opened that wide.
+GLARE_WINDOWS = 2
 # Ink must exceed this floor and the surface's own noise (in median absolute deviations).
 MIN_INK = 0.08
 NOISE_DEVIATIONS = 8
@@ -229,9 +242,24 @@ def light_ink_stands_out(grey: np.ndarray, window: int) -> bool:
     return stand_out(light) > stand_out(dark)
 
 
-def flattened(surface: np.ndarray, background: np.ndarray) -> np.ndarray:
-    """Ink strength in [0, 1]: the surface divided by its background."""
-    return np.clip((background - surface) / np.maximum(background, 1e-3), 0, 1)
+def flattened(surface: np.ndarray, background: np.ndarray, veil: np.ndarray | float = 0.0) -> np.ndarray:
+    """Ink strength in [0, 1]: the surface divided by its background, less the share `veil` of
+    it that is glare (white light over paper and ink alike, which the ink cannot darken)."""
+    return np.clip((background - surface) / np.maximum(background - veil, 1e-3), 0, 1)
+
+
+def glare_veil(background: np.ndarray, window: int) -> np.ndarray:
+    """How much of the background is glare: a flash's reflection mixes the surface towards
+    white, background = paper * (1 - veil) + veil, in a bright blob narrower than `window`, on
+    paper lit as the background's opening (its bright bumps removed) says. Only blobs at least
+    GLARE_CORE of the way to white somewhere are glare, down to GLARE_EDGE. Capped at MAX_VEIL:
+    where the glare is brighter the ink left under it is noise."""
+    paper = enlarged(ndimage.grey_opening(reduced(background, COARSE), size=max(3, window // COARSE), mode="nearest"),
+                     background.shape)
+    veil = np.clip((background - paper) / np.maximum(1 - paper, 1e-3), 0, MAX_VEIL)
+    blobs, _ = ndimage.label(veil > GLARE_EDGE)
+    glaring = np.unique(blobs[veil >= GLARE_CORE])
+    return np.where(np.isin(blobs, glaring[glaring > 0]), veil, 0)
 
 
 def digit_mask(ink: np.ndarray) -> np.ndarray:
@@ -517,11 +545,9 @@ def shadowed_background(surface: np.ndarray, window: int) -> np.ndarray:
     """The background by closing by reconstruction: a dark region (a shadow, a table) wider
     than the window somewhere keeps its whole shape, its narrow tip included, where a plain
     closing would fill the tip and make it ink; strokes, thin everywhere, are removed."""
-    height, width = surface.shape
     coarse = reduced(surface, COARSE)
     marker = ndimage.grey_dilation(coarse, size=max(3, window // COARSE), mode="nearest")
-    marker = reconstructed(marker, coarse)
-    return np.asarray(Image.fromarray(marker, mode="F").resize((width, height), Image.Resampling.BILINEAR))
+    return enlarged(reconstructed(marker, coarse), surface.shape)
 
 
 def reduced(image: np.ndarray, factor: int) -> np.ndarray:
@@ -529,6 +555,12 @@ def reduced(image: np.ndarray, factor: int) -> np.ndarray:
     height, width = image.shape
     return np.asarray(Image.fromarray(image, mode="F").resize(
         (max(1, width // factor), max(1, height // factor)), Image.Resampling.BOX))
+
+
+def enlarged(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """A reduced image brought back to `shape`, smoothly."""
+    height, width = shape
+    return np.asarray(Image.fromarray(image, mode="F").resize((width, height), Image.Resampling.BILINEAR))
 
 
 def reconstructed(marker: np.ndarray, surface: np.ndarray) -> np.ndarray:
@@ -593,7 +625,9 @@ def ink_over(grey: np.ndarray, window: int, light_ink: bool) -> np.ndarray:
     stroke_window = pens(STROKE_WINDOW, pen, window)
     if stroke_window < window:
         background = np.minimum(background, ndimage.grey_closing(surface, size=stroke_window, mode="nearest"))
-    ink = flattened(surface, background)
+    # Inverted, a light ink's surface goes dark under glare, and dividing by its background
+    # already measures the chalk against what the glare left of the board's contrast.
+    ink = flattened(surface, background, 0.0 if light_ink else glare_veil(background, GLARE_WINDOWS * window))
     mask = digit_mask(ink)
     near_digit = ndimage.binary_dilation(mask, iterations=2)
     return np.where(near_digit, ink, 0).astype(np.float32)
