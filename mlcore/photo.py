@@ -370,12 +370,7 @@ def ring_apart(marks: np.ndarray, count: int, lines: np.ndarray, mark: int) -> t
     inner = pixels[radius < outline[directions] - RING_BAND * pen]
     inside = np.zeros_like(shape)
     inside[inner[:, 0], inner[:, 1]] = True
-    pieces, found = ndimage.label(inside, structure=np.ones((3, 3)))
-    if found == 0:
-        return marks, count, lines
-    marks = marks.copy()
-    marks[box][inside] = pieces[inside] + count
-    return marks, count + found, np.concatenate([lines, np.zeros(found, dtype=bool)])
+    return pieces_apart(marks, count, lines, box, inside)
 
 
 def line_apart(marks: np.ndarray, count: int, lines: np.ndarray, mark: int) -> tuple[np.ndarray, int, np.ndarray]:
@@ -389,11 +384,18 @@ def line_apart(marks: np.ndarray, count: int, lines: np.ndarray, mark: int) -> t
     beyond = pixels[(across < first - 1) | (across > last + 1)]
     rest = np.zeros_like(shape)
     rest[beyond[:, 0], beyond[:, 1]] = True
-    pieces, found = ndimage.label(rest, structure=np.ones((3, 3)))
+    return pieces_apart(marks, count, lines, box, rest)
+
+
+def pieces_apart(marks: np.ndarray, count: int, lines: np.ndarray, box: tuple[slice, slice],
+                 part: np.ndarray) -> tuple[np.ndarray, int, np.ndarray]:
+    """The marks with each piece of `part` (a mask over `box`) labelled as a mark of its own, none
+    of them a line; the marks as they are where `part` is empty."""
+    pieces, found = ndimage.label(part, structure=np.ones((3, 3)))
     if found == 0:
         return marks, count, lines
     marks = marks.copy()
-    marks[box][rest] = pieces[rest] + count
+    marks[box][part] = pieces[part] + count
     return marks, count + found, np.concatenate([lines, np.zeros(found, dtype=bool)])
 
 
