@@ -4,7 +4,10 @@ A photo is not a drawing: its paper is lit unevenly, shadows cross it, the digit
 somewhere in the frame, and other marks (ruled lines, the paper's edge, specks) are in it too.
 So, at a bounded working resolution:
 
-1. turn the pixels upright as the EXIF orientation tag says;
+1. turn the pixels upright as the EXIF orientation tag says, and set aside a finger holding
+   the paper down, with its shadow: skin is warmer than the paper around it and than ink (red
+   above green above blue), a finger wider than a pen's stroke or a punched hole, and it enters
+   across the frame's border, which a desk seen beyond the sheet's edge runs along;
 2. decide the ink's polarity (dark on paper, light on a dark board) from how bright the surface
    is where it is lit and which side of the local background the strongest marks lie; where
    the two disagree, read the photo both ways;
@@ -169,6 +172,25 @@ STRONGEST_SHARE = 0.6
 # tuned on. Chosen on photos of training digits among 0.06 to 0.12.
 SMALL_DIGIT = 0.07
 CLOSE_UP = 4
+# Skin is warmer than the paper around it, its colour divided by the paper's (a closing
+# SKIN_WINDOW of the frame's short side wide: wider than a finger, so that a lamp's warm light
+# falling on part of the page is paper too): red exceeds blue by SKIN_WARMTH of red, and green
+# lies between them, at SKIN_HUE of the way from blue to red (skin measured 0.3 to 0.4; a red
+# pen's green is as low as its blue, a yellow note's as high as its red). A region of it at least
+# FINGER_WIDTH of the short side wide is a finger where it enters from the frame's border: a
+# fingertip, 15 to 20 mm, is wider than that in a frame showing a handwritten digit and the paper
+# round it, a pen's stroke and a punched hole (6 mm) narrower (the probe's fingers measured 0.10 to
+# 0.17 of the short side, its holes cut by the border at most 0.083). Its shadow beside it is set
+# aside too, SKIN_SHADOW of the short side.
+SKIN_WINDOW = 1 / 4
+SKIN_WARMTH = 0.1
+SKIN_HUE = (0.1, 0.7)
+FINGER_WIDTH = 1 / 11
+SKIN_SHADOW = 1 / 32
+# A finger crosses the frame's border once, over at most this many times its width (its width
+# where it enters square to the border, twice where it enters at 30 degrees to it); the paper's
+# edge, a desk seen beyond it or a column of punched holes runs along the border.
+FINGER_CROSSING = 2
 
 
 def upright(image: Image.Image) -> Image.Image:
@@ -179,22 +201,76 @@ def upright(image: Image.Image) -> Image.Image:
         return image
 
 
-def upright_grey(image: Image.Image) -> np.ndarray:
-    """The photo as upright greyscale in [0, 1], its long side at most WORKING_SIDE.
+def working_photo(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
+    """The photo as upright greyscale in [0, 1], its long side at most WORKING_SIDE, and where a
+    finger covers the paper there (None where nothing does).
 
     An image with transparency is a drawing exported rather than a photo: its transparent
     pixels are white paper and its opacity dark ink."""
     image = upright(image)
     alpha = varying_alpha(image)
     if alpha is not None:
-        grey = ImageOps.invert(alpha)
-    else:
-        grey = (image if image.mode in ("L", "RGB") else image.convert("RGB")).convert("L")
+        return at_working_side(ImageOps.invert(alpha)), None
+    colour = image if image.mode in ("L", "RGB") else image.convert("RGB")
+    grey = at_working_side(colour.convert("L"))
+    return grey, None if colour.mode == "L" else covered(colour, grey.shape)
+
+
+def at_working_side(grey: Image.Image) -> np.ndarray:
+    """The greyscale image in [0, 1], shrunk so that its long side is at most WORKING_SIDE, each
+    pixel the mean of the 3x3 around it: JPEG and sensor noise averaged."""
     scale = WORKING_SIDE / max(grey.size)
     if scale < 1:
         size = (max(1, round(grey.width * scale)), max(1, round(grey.height * scale)))
         grey = grey.resize(size, Image.Resampling.BOX)
     return ndimage.uniform_filter(np.asarray(grey, dtype=np.float32) / 255, 3, mode="nearest")
+
+
+def covered(colour: Image.Image, shape: tuple[int, int]) -> np.ndarray | None:
+    """Where a finger holding the paper down covers the RGB photo at the working `shape`, with its
+    shadow beside it, or None where nothing does. Found at a COARSE fraction of the working
+    resolution: a finger is tens of pixels wide there."""
+    height, width = shape
+    pixels = np.asarray(colour.resize((max(1, width // COARSE), max(1, height // COARSE)), Image.Resampling.BOX),
+                        dtype=np.float32) / 255
+    finger = fingers(skin_of(pixels))
+    if not finger.any():
+        return None
+    shadow = max(1, round(SKIN_SHADOW * min(finger.shape)))
+    finger = ndimage.binary_dilation(finger, structure=np.ones((2 * shadow + 1, 2 * shadow + 1)))
+    return enlarged(finger.astype(np.float32), shape) > 0.5
+
+
+def skin_of(pixels: np.ndarray) -> np.ndarray:
+    """Where the (height, width, 3) photo is warmer than the paper around it, as skin is: each
+    colour divided by the paper's (a closing SKIN_WINDOW of the short side wide), red above
+    green above blue."""
+    window = max(3, round(SKIN_WINDOW * min(pixels.shape[:2])))
+    paper = ndimage.grey_closing(pixels, size=(window, window, 1), mode="nearest")
+    red, green, blue = np.moveaxis(pixels / np.maximum(paper, 1e-3), -1, 0)
+    warmth = red - blue
+    low, high = SKIN_HUE
+    return (warmth > SKIN_WARMTH * red) & (green - blue > low * warmth) & (green - blue < high * warmth)
+
+
+def fingers(skin: np.ndarray) -> np.ndarray:
+    """The regions of `skin` that are fingers: at least FINGER_WIDTH of the frame's short side
+    wide, crossing the frame's border once and there about as wide as they are (a sheet's edge, the
+    desk beyond it or a column of punched holes runs along the border); their narrower tips
+    included."""
+    pieces, count = ndimage.label(skin, structure=np.ones((3, 3)))
+    border = np.ones_like(skin)
+    border[1:-1, 1:-1] = False
+    runs, run_count = ndimage.label(skin & border, structure=np.ones((3, 3)))
+    if run_count == 0:
+        return np.zeros_like(skin)
+    crossings = np.bincount(ndimage.maximum(pieces, runs, np.arange(1, run_count + 1)).astype(int),
+                            minlength=count + 1)[1:]
+    labels = np.arange(1, count + 1)
+    crossed = ndimage.sum_labels(border, pieces, labels)
+    width = 2 * ndimage.maximum(ndimage.distance_transform_edt(skin), pieces, labels)
+    finger = (crossings == 1) & (width >= FINGER_WIDTH * min(skin.shape)) & (crossed <= FINGER_CROSSING * width)
+    return np.isin(pieces, labels[finger])
 
 
 def ink_polarities(grey: np.ndarray, window: int) -> tuple[bool, ...]:
@@ -584,41 +660,49 @@ def stroke_width(mask: np.ndarray) -> float:
 def photo_ink(image: Image.Image, light_ink: bool | None = None) -> np.ndarray:
     """The digit's ink in [0, 1] over the upright working-resolution photo, zero elsewhere; the
     ink light (chalk) or dark as `light_ink` says, by default as is likelier for this photo."""
-    grey = upright_grey(image)
+    grey, finger = working_photo(image)
     window = background_window(grey)
-    return ink_over(grey, window, ink_polarities(grey, window)[0] if light_ink is None else light_ink)
+    return ink_over(grey, finger, window, ink_polarities(grey, window)[0] if light_ink is None else light_ink)
 
 
 def background_window(grey: np.ndarray, share: float = BACKGROUND_WINDOW) -> int:
     return max(3, round(min(grey.shape) * share))
 
 
-def first_pass(grey: np.ndarray, window: int, light_ink: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def first_pass(grey: np.ndarray, finger: np.ndarray | None, window: int,
+               light_ink: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The surface with dark ink, its closing, and enough of the digit to measure its pen,
     though a shadow may have flowed into strokes touching it."""
     surface, closing = dark_ink_surface(grey, window, light_ink)
-    return surface, closing, digit_mask(flattened(surface, lit_background(surface, closing, surface, window)))
+    ink = flattened(surface, lit_background(surface, closing, surface, window))
+    return surface, closing, digit_mask(uncovered(ink, finger))
 
 
-def pen_fills_window(grey: np.ndarray, window: int, light_ink: bool) -> bool:
+def uncovered(ink: np.ndarray, finger: np.ndarray | None) -> np.ndarray:
+    """The ink where no finger covers the paper: a finger's outline and shadow are no ink."""
+    return ink if finger is None else np.where(finger, 0, ink).astype(ink.dtype)
+
+
+def pen_fills_window(grey: np.ndarray, finger: np.ndarray | None, window: int, light_ink: bool) -> bool:
     """Whether the digit's pen is nearly as wide as `window`, as a first pass with the wide window
     at half the resolution finds it: cheap enough to ask of every photo."""
     half = reduced(grey, 2)
     try:
-        *_, first = first_pass(half, background_window(half, WIDE_WINDOW), light_ink)
+        half_finger = None if finger is None else reduced(finger.astype(np.float32), 2) > 0.5
+        *_, first = first_pass(half, half_finger, background_window(half, WIDE_WINDOW), light_ink)
     except BlankDrawingError:
         return False
     return 2 * stroke_width(first) >= THICK_PEN * window
 
 
-def ink_over(grey: np.ndarray, window: int, light_ink: bool) -> np.ndarray:
+def ink_over(grey: np.ndarray, finger: np.ndarray | None, window: int, light_ink: bool) -> np.ndarray:
     """`photo_ink` of the working photo `grey`.
 
     Two passes. The first finds enough of the digit to measure its pen. The second fills those
     strokes (a closing two pens wide, only there) before the shadow is reconstructed, so the
     shadow no longer flows along them into the lit paper, and bounds the background by a
     closing a few pens wide, so of a shadow's tip pointing at the digit only the apex stays ink."""
-    surface, closing, first = first_pass(grey, window, light_ink)
+    surface, closing, first = first_pass(grey, finger, window, light_ink)
     pen = stroke_width(first)
     strokes = ndimage.binary_dilation(first, iterations=max(1, round(pen / 2)))
     filled = np.where(strokes, ndimage.grey_closing(surface, size=pens(STROKE_FILL, pen, window), mode="nearest"),
@@ -629,7 +713,8 @@ def ink_over(grey: np.ndarray, window: int, light_ink: bool) -> np.ndarray:
         background = np.minimum(background, ndimage.grey_closing(surface, size=stroke_window, mode="nearest"))
     # Inverted, a light ink's surface goes dark under glare, and dividing by its background
     # already measures the chalk against what the glare left of the board's contrast.
-    ink = flattened(surface, background, 0.0 if light_ink else glare_veil(background, GLARE_WINDOWS * window))
+    ink = uncovered(flattened(surface, background, 0.0 if light_ink else glare_veil(background, GLARE_WINDOWS * window)),
+                    finger)
     mask = digit_mask(ink)
     near_digit = ndimage.binary_dilation(mask, iterations=2)
     return np.where(near_digit, ink, 0).astype(np.float32)
@@ -640,16 +725,16 @@ def readings(image: Image.Image, every: bool) -> np.ndarray:
     others a model should weigh: the digit read with each polarity it may have
     (`ink_polarities`), and where its pen nearly fills the background's window, read with the
     wide window; a reading in which no digit is found gives no input."""
-    grey = upright_grey(image)
+    grey, finger = working_photo(image)
     window = background_window(grey)
     polarities = ink_polarities(grey, window)
     ways = [(window, light_ink) for light_ink in polarities[:len(polarities) if every else 1]]
-    if every and pen_fills_window(grey, window, polarities[0]):
+    if every and pen_fills_window(grey, finger, window, polarities[0]):
         ways.append((background_window(grey, WIDE_WINDOW), polarities[0]))
     inputs, refusal = [], None
     for way_window, light_ink in ways:
         try:
-            inputs.append(normalise(closer_if_small(image, ink_over(grey, way_window, light_ink), light_ink)))
+            inputs.append(normalise(closer_if_small(image, ink_over(grey, finger, way_window, light_ink), light_ink)))
         except BlankDrawingError as exc:
             refusal = refusal or exc
     if not inputs:
