@@ -19,8 +19,9 @@ So, at a bounded working resolution:
    a shadow cannot flow along them into the lit paper (a shadow's edge crossing the digit
    keeps both halves), and the background is bounded by a closing a few pens wide, so of a
    shadow's tip touching the digit only its apex is left as ink; where a flash's glare lifts
-   the background above the paper around it, only the paper's share of the background divides
-   the ink, which the glare washed out as much as the paper;
+   the background above the paper around it, the background is the plain closing (no shadow
+   flows along the strokes the glare lifted), and only the paper's share of it divides the
+   ink, which the glare washed out as much as the paper;
 4. threshold the flattened ink above the paper's own noise and pick the digit: the strongest
    group of marks clear of the frame's border (or one touching it that outweighs them many
    times: a close-up), with the nearby marks that belong to it (a 5's detached bar), without
@@ -78,8 +79,9 @@ MARK_WINDOWS = 3
 # from noise.
 MAX_VEIL = 0.75
 # A flash's reflection clips towards white: its blob is glare down to GLARE_EDGE of the way from
-# the paper to white where it reaches GLARE_CORE; the paper's texture and a lighting ramp towards
-# the frame's edge lift the background above its opening by a fraction of that.
+# the paper to white where it reaches GLARE_CORE of the way from the paper where the frame is lit
+# to white; the paper's texture and a lighting ramp towards the frame's edge lift the background
+# above its opening by a fraction of that, and lit paper between two shadows not at all.
 GLARE_CORE = 0.5
 GLARE_EDGE = 0.1
 # A flash's glare is narrower than this many background windows, so the paper around it is the
@@ -328,14 +330,26 @@ def glare_veil(background: np.ndarray, window: int) -> np.ndarray:
     """How much of the background is glare: a flash's reflection mixes the surface towards
     white, background = paper * (1 - veil) + veil, in a bright blob narrower than `window`, on
     paper lit as the background's opening (its bright bumps removed) says. Only blobs at least
-    GLARE_CORE of the way to white somewhere are glare, down to GLARE_EDGE. Capped at MAX_VEIL:
-    where the glare is brighter the ink left under it is noise."""
+    GLARE_CORE of the way from the paper where the frame is lit to white somewhere are glare, down
+    to GLARE_EDGE of the way from the paper around them. Capped at MAX_VEIL: where the glare is
+    brighter the ink left under it is noise."""
     paper = enlarged(ndimage.grey_opening(reduced(background, COARSE), size=max(3, window // COARSE), mode="nearest"),
                      background.shape)
     veil = np.clip((background - paper) / np.maximum(1 - paper, 1e-3), 0, MAX_VEIL)
     blobs, _ = ndimage.label(veil > GLARE_EDGE)
-    glaring = np.unique(blobs[veil >= GLARE_CORE])
+    lit = float(np.percentile(paper, LIT_PERCENTILE))
+    glaring = np.unique(blobs[background - lit >= GLARE_CORE * (1 - lit)])
     return np.where(np.isin(blobs, glaring[glaring > 0]), veil, 0)
+
+
+def under_glare(background: np.ndarray, closing: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """The background with the closing in place of it under a flash's glare, and the glare's veil.
+
+    A stroke the glare lifts above the paper around it is a channel down which the shadow's
+    reconstruction flows out of the glare, so that stroke was its own background; the closing
+    fills every stroke, and a flash's glare holds no shadow's tip to keep."""
+    background = np.where(glare_veil(background, GLARE_WINDOWS * window) > 0, closing, background)
+    return background, glare_veil(background, GLARE_WINDOWS * window)
 
 
 def digit_mask(ink: np.ndarray) -> np.ndarray:
@@ -713,8 +727,8 @@ def ink_over(grey: np.ndarray, finger: np.ndarray | None, window: int, light_ink
         background = np.minimum(background, ndimage.grey_closing(surface, size=stroke_window, mode="nearest"))
     # Inverted, a light ink's surface goes dark under glare, and dividing by its background
     # already measures the chalk against what the glare left of the board's contrast.
-    ink = uncovered(flattened(surface, background, 0.0 if light_ink else glare_veil(background, GLARE_WINDOWS * window)),
-                    finger)
+    ink = uncovered(flattened(surface, background) if light_ink
+                    else flattened(surface, *under_glare(background, closing, window)), finger)
     mask = digit_mask(ink)
     near_digit = ndimage.binary_dilation(mask, iterations=2)
     return np.where(near_digit, ink, 0).astype(np.float32)

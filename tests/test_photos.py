@@ -187,13 +187,15 @@ def under_a_flash(photo, rng: np.random.Generator) -> Image.Image:
 def test_ink_washed_out_by_a_flash_s_glare_is_still_read(mnist_test, predictor):
     """Glare is light the paper and the ink reflect alike: divided by the glaring background, the
     ink under it was too faint and strokes were lost (26 of these 40 read right). Divided by the
-    paper's share of the background only, 35 are."""
+    paper's share of the background only, 35 were: a stroke the glare lifts above the paper around
+    it was still a channel down which the shadow's reconstruction flowed, its background the
+    stroke itself. With the closing as the background under the glare, 39 are."""
     labels = mnist_test.labels[600:640]
     photos = []
     for n, (image, label) in enumerate(zip(mnist_test.images[600:640], labels)):
         rng = np.random.default_rng([91, n])
         photos.append(under_a_flash(photograph(image, int(label), "paper", rng), rng))
-    assert (read(photos, predictor) == labels).sum() >= 32
+    assert (read(photos, predictor) == labels).sum() >= 38
 
 
 def test_a_photo_whose_polarity_is_clear_is_read_once(mnist_test):
