@@ -26,7 +26,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--sizes", type=float, nargs=2, default=SIZES, metavar=("SMALLEST", "LARGEST"),
                         help="the digit's box as a share of the frame's short side (default: %(default)s)")
-    parser.add_argument("--model", default=os.environ.get("MNIST_MODEL_PATH", "models/mnist_cnn_v4_1.pt"))
+    parser.add_argument("--model", default=os.environ.get("MNIST_MODEL_PATH", "models/mnist_cnn_v4_2.pt"))
     args = parser.parse_args()
 
     test = load_split(os.environ["MNIST_DATA_DIR"], "test")
