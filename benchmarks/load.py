@@ -110,10 +110,12 @@ def in_process_timings(bodies: list[bytes]) -> dict:
     from mlcore.preprocess import to_mnist_input
 
     servers.use_site_settings()
+    from django.conf import settings
+
     from recognizer import imaging
 
     torch.set_num_threads(1)
-    predictor = Predictor.from_checkpoint(os.environ.get("MNIST_MODEL_PATH", ROOT / "models" / "mnist_cnn_v4_2.pt"))
+    predictor = Predictor.from_checkpoint(settings.MNIST_MODEL_PATH)
     images = [base64.b64decode(json.loads(b)["image"].split(",", 1)[1]) for b in bodies[:200]]
     steps = {"decode": [], "preprocess": [], "inference": [], "encode": []}
     for content in images * 3:

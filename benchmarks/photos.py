@@ -14,6 +14,7 @@ import time
 
 import numpy as np
 
+from benchmarks import servers
 from mlcore.data import load_split
 from mlcore.photos_synth import SIZES, VARIANTS, synthetic_photos
 from mlcore.predict import Predictor
@@ -26,7 +27,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--sizes", type=float, nargs=2, default=SIZES, metavar=("SMALLEST", "LARGEST"),
                         help="the digit's box as a share of the frame's short side (default: %(default)s)")
-    parser.add_argument("--model", default=os.environ.get("MNIST_MODEL_PATH", "models/mnist_cnn_v4_2.pt"))
+    servers.use_site_settings()
+    from django.conf import settings
+
+    parser.add_argument("--model", default=settings.MNIST_MODEL_PATH, help="default: the site's (MNIST_MODEL_PATH)")
     args = parser.parse_args()
 
     test = load_split(os.environ["MNIST_DATA_DIR"], "test")
