@@ -386,21 +386,22 @@ def digit_mask(ink: np.ndarray) -> np.ndarray:
 
     candidates = []
     for label, (rows, cols), weight in zip(index, boxes, mass):
-        if lines[label] or holes[label]:
+        if lines[label]:
             continue
         at_border = rows.start == 0 or cols.start == 0 or rows.stop == height or cols.stop == width
         centre_y, centre_x = (rows.start + rows.stop) / 2 / height, (cols.start + cols.stop) / 2 / width
         # People aim the camera at the digit: between equal marks, the one nearer the centre.
         centrality = 1 - 0.5 * np.hypot(centre_y - 0.5, centre_x - 0.5)
         candidates.append((not at_border, weight * centrality, label))
-    if not candidates:
+    choosable = [candidate for candidate in candidates if not holes[candidate[2]]]
+    if not choosable:
         raise BlankDrawingError("the photo holds no mark that looks like a digit")
-    clearest = max(candidates)
-    heaviest = max(candidates, key=lambda candidate: candidate[1])
+    clearest = max(choosable)
+    heaviest = max(choosable, key=lambda candidate: candidate[1])
     main_clear, _, main = heaviest if heaviest[1] > BORDER_OUTWEIGHS * clearest[1] else clearest
     # The corner of a sticky note's or a sheet's edge, with its shadow, a circle drawn round the
     # digit or a line under it may outweigh a thin pen's digit: the mark they mark is the digit.
-    marked = [candidate for candidate in candidates if candidate[2] != main
+    marked = [candidate for candidate in choosable if candidate[2] != main
               and mass[candidate[2] - 1] >= SPECK_FRACTION * mass[main - 1]
               and marks_up(marks, area, boxes, main, candidate[2])]
     if marked:
@@ -413,9 +414,12 @@ def digit_mask(ink: np.ndarray) -> np.ndarray:
         area = np.bincount(marks.ravel(), minlength=count + 1)
     digit_extent = extent_of(boxes[main - 1])
     gaps = gaps_to(marks, main, boxes[main - 1], NEARBY * digit_extent)
+    if holes.any() and twins_drawn(holes, boxes, boxes[main - 1], NEARBY * digit_extent):
+        holes[:] = False
     keep = [main]
     for clear, _, label in candidates:
-        if label == main or (main_clear and not clear) or mass[label - 1] < SPECK_FRACTION * mass[main - 1]:
+        if label == main or holes[label] or (main_clear and not clear) \
+                or mass[label - 1] < SPECK_FRACTION * mass[main - 1]:
             continue
         if extent_of(boxes[label - 1]) > digit_extent and long_and_thin(boxes[label - 1], area[label]):
             continue
@@ -436,6 +440,19 @@ def punched_holes(area: np.ndarray, boxes: list[tuple[slice, slice]]) -> np.ndar
     holes = np.zeros(len(area), dtype=bool)
     holes[solid[1:][twins]] = holes[solid[:-1][twins]] = True
     return holes
+
+
+def twins_drawn(holes: np.ndarray, boxes: list[tuple[slice, slice]], box: tuple[slice, slice], reach: float) -> bool:
+    """Whether the twin marks taken for punched holes are the drawing's own: the two rings of a "%"
+    blurred solid, an 8 of two blots. Holes run in a row along the sheet's edge, beyond the digit;
+    twins that all lie within `reach` of the digit's box belong to it."""
+    rows, cols = box
+    for label in np.flatnonzero(holes):
+        twin_rows, twin_cols = boxes[label - 1]
+        middle_y, middle_x = (twin_rows.start + twin_rows.stop) / 2, (twin_cols.start + twin_cols.stop) / 2
+        if not (rows.start - reach <= middle_y <= rows.stop + reach and cols.start - reach <= middle_x <= cols.stop + reach):
+            return False
+    return True
 
 
 def ring_apart(marks: np.ndarray, count: int, lines: np.ndarray, mark: int) -> tuple[np.ndarray, int, np.ndarray]:
