@@ -9,9 +9,10 @@ import os
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from .files import write_atomically
-from .model import ARCHITECTURES, DigitCNN, count_parameters
+from .model import ARCHITECTURES, count_parameters, network
 
 FORMAT_VERSION = 1
 
@@ -33,7 +34,7 @@ class CheckpointError(Exception):
     """A checkpoint is missing, corrupt, or not of this project's architecture."""
 
 
-def save(path: str | os.PathLike, model: DigitCNN, metadata: dict) -> Path:
+def save(path: str | os.PathLike, model: nn.Module, metadata: dict) -> Path:
     """Write weights and metadata atomically, and the metadata again as a JSON model card beside them."""
     missing = [key for key in REQUIRED_METADATA if key not in metadata]
     if missing:
@@ -46,7 +47,7 @@ def save(path: str | os.PathLike, model: DigitCNN, metadata: dict) -> Path:
     return path
 
 
-def load(path: str | os.PathLike) -> tuple[DigitCNN, dict]:
+def load(path: str | os.PathLike) -> tuple[nn.Module, dict]:
     """Load a checkpoint into a fresh model in eval mode; every failure is a CheckpointError."""
     path = Path(path)
     if path.is_dir():
@@ -67,7 +68,7 @@ def load(path: str | os.PathLike) -> tuple[DigitCNN, dict]:
     if metadata["architecture"] not in ARCHITECTURES:
         raise CheckpointError(f"{path} holds architecture {metadata['architecture']!r}, "
                               f"this code runs {', '.join(ARCHITECTURES)}")
-    model = DigitCNN(metadata["architecture"])
+    model = network(metadata["architecture"])
     try:
         model.load_state_dict(payload["state_dict"])
     except (RuntimeError, KeyError, TypeError) as exc:

@@ -16,7 +16,7 @@ from tqdm import tqdm
 from .augment import AffineRanges, elastic, random_affine, stroke_width
 from .data import Split, checksums
 from .evaluate import evaluate_split
-from .model import ARCHITECTURE, ARCHITECTURES, DigitCNN, conv_weights, count_parameters, model_input
+from .model import ARCHITECTURE, ARCHITECTURES, conv_weights, count_parameters, model_input, network
 
 VARIANTS = ("none", "l1", "l2", "l1_l2")
 
@@ -83,14 +83,15 @@ class TrainConfig:
 
 @dataclass
 class TrainResult:
-    model: DigitCNN
+    model: torch.nn.Module
     metadata: dict
 
 
 def train(config: TrainConfig, train_split: Split, test_split: Split, *,
           sample_weights: np.ndarray | None = None, initial_state: dict | None = None,
           progress: bool = True, log=print) -> TrainResult:
-    """Train a DigitCNN; sample_weights (one per training image) let some images count more."""
+    """Train a model of config.architecture (an ensemble's networks together, on their mean logits);
+    sample_weights (one per training image) let some images count more."""
     torch.manual_seed(config.seed)
     torch.set_num_threads(config.threads or os.cpu_count() or 1)
     generator = torch.Generator().manual_seed(config.seed)
@@ -104,7 +105,7 @@ def train(config: TrainConfig, train_split: Split, test_split: Split, *,
     classes = ARCHITECTURES[config.architecture].classes
     if len(labels) and int(labels.max()) >= classes:
         raise ValueError(f"{config.architecture} has {classes} outputs; labels go up to {int(labels.max())}")
-    model = DigitCNN(config.architecture, dropout=config.dropout)
+    model = network(config.architecture, dropout=config.dropout)
     if initial_state is not None:
         model.load_state_dict(initial_state)
     optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,

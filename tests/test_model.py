@@ -10,8 +10,9 @@ from django.conf import settings
 from django.core.management import call_command
 
 from mlcore import checkpoint
-from mlcore.model import (ARCHITECTURE, ARCHITECTURES, DigitCNN, count_parameters, logits_of, model_input,
-                          with_outputs_of)
+from mlcore.model import (ARCHITECTURE, ARCHITECTURES, DigitCNN, Ensemble, count_parameters, logits_of, model_input,
+                          network, with_not_a_digit, with_outputs_of)
+from mlcore.predict import Predictor
 
 
 def metadata_for(model, **overrides) -> dict:
@@ -31,12 +32,15 @@ def fresh_model():
     return DigitCNN().eval()
 
 
-# The original stays within its 20,000 parameters; the served model may grow to 100,000.
+# The original stays within its 20,000 parameters; the served model may grow to 100,000, or become an
+# ensemble of such networks (its cost is held by the latency tests).
 @pytest.mark.parametrize("architecture, limit", [("mnist-cnn-v1", 20000), ("mnist-cnn-v2", 20000),
                                                  ("mnist-cnn-v3", 100000), ("mnist-cnn-v4", 100000),
-                                                 ("mnist-cnn-v5", 100000)])
+                                                 ("mnist-cnn-v5", 100000), ("mnist-cnn-v4x2", 100000)])
 def test_parameter_count_is_within_its_limit(architecture, limit):
-    assert count_parameters(DigitCNN(architecture)) <= limit
+    model = network(architecture)
+    for member in getattr(model, "members", [model]):
+        assert count_parameters(member) <= limit
 
 
 @pytest.mark.parametrize("architecture, classes", [("mnist-cnn-v1", 10), ("mnist-cnn-v2", 11), ("mnist-cnn-v3", 11),
@@ -59,6 +63,40 @@ def test_logits_batch_by_batch_are_the_logits_of_all_at_once(fresh_model, count)
     assert logits_of(fresh_model, images, batch_size=7).shape == (count, 11)
     # A model left in training mode (dropout, batch statistics) is read in evaluation mode.
     assert torch.allclose(logits_of(fresh_model.train(), images), at_once, atol=1e-5) and not fresh_model.training
+
+
+def test_an_ensemble_reads_the_mean_of_its_members_logits():
+    torch.manual_seed(4)
+    ensemble = network("mnist-cnn-v4x2").eval()
+    assert isinstance(ensemble, Ensemble) and len(ensemble.members) == 2
+    assert count_parameters(ensemble) == 2 * count_parameters(DigitCNN("mnist-cnn-v4"))
+    images = np.random.default_rng(3).integers(0, 256, (5, 28, 28), dtype=np.uint8)
+    with torch.inference_mode():
+        first, second = (member(model_input(images)) for member in ensemble.members)
+        assert not torch.allclose(first, second, atol=1e-3)
+        assert torch.allclose(ensemble(model_input(images)), (first + second) / 2, atol=1e-6)
+    # Fine-tuning it on reviewed drawings keeps it an ensemble of the same networks.
+    assert with_not_a_digit("mnist-cnn-v4x2") == "mnist-cnn-v4x2"
+
+
+def test_an_ensemble_is_built_with_network_not_as_one_network():
+    with pytest.raises(ValueError, match="is an ensemble of 2 networks; build it with `network`"):
+        DigitCNN("mnist-cnn-v4x2")
+    assert isinstance(network("mnist-cnn-v4"), DigitCNN)
+
+
+def test_an_ensemble_checkpoint_round_trips_and_its_predictor_folds_every_member(tmp_path):
+    torch.manual_seed(5)
+    ensemble = network("mnist-cnn-v4x2").eval()
+    path = tmp_path / "pair.pt"
+    checkpoint.save(path, ensemble, metadata_for(ensemble, architecture="mnist-cnn-v4x2"))
+    loaded, _ = checkpoint.load(path)
+    assert isinstance(loaded, Ensemble)
+    images = np.random.default_rng(4).integers(0, 256, (6, 28, 28), dtype=np.uint8)
+    predictor = Predictor(loaded, {})
+    # Batch norm folded into each member's convolutions reads as the unfolded ensemble.
+    assert not any(isinstance(module, torch.nn.BatchNorm2d) for module in predictor._inference_model.modules())
+    assert torch.allclose(logits_of(predictor._inference_model, images), logits_of(ensemble, images), atol=1e-4)
 
 
 def test_an_unknown_architecture_is_refused():

@@ -19,7 +19,7 @@ from ...datasets import DatasetError, load_reviewed, reviewed_dataset
 from ...models import ModelUnavailable, ModelVersion, Prediction, ReleaseRefused, check_version_name
 from ...retraining import DEFAULT_MNIST_FLOOR, FINE_TUNE_EPOCHS, FINE_TUNE_LR, retrain
 from ..database import DatabaseCommand
-from ..paths import check_file_to_write
+from ..paths import check_checkpoint_to_write
 from ..training_options import add_budget_arguments, add_hyperparameter_arguments, training_config
 
 # Generated drawings are slow to make; they are kept here between runs.
@@ -169,15 +169,8 @@ class Command(DatabaseCommand):
         """Where to save: never over a registered version's file, which workers may be serving."""
         if out is None:
             out = settings.MODELS_DIR / f"mnist_cnn-{variant}-{timezone.now():%Y%m%d-%H%M%S}.pt"
-        # Checked before training: its model card is written beside it as .json, and a run is long.
-        if out.suffix != ".pt":
-            raise CommandError(f"--out {out}: name the checkpoint with .pt; its model card is the same name with .json")
-        check_file_to_write(out, "--out")
-        resolved = out.resolve()
-        for version in ModelVersion.objects.only("name", "path"):
-            if version.file_path.resolve() == resolved:
-                raise CommandError(f"{out} is the file of model version {version.name!r}; "
-                                   f"choose another --out")
+        # Checked before training: a run is long.
+        check_checkpoint_to_write(out, "--out")
         return out
 
     def start_architecture(self, path: Path | None, with_reviewed: bool) -> str:
