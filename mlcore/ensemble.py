@@ -35,10 +35,7 @@ def assemble(members: list[tuple[nn.Module, dict, dict]], held_out: HeldOut, tes
     member = member_architectures[0]
     if ARCHITECTURES[member].members != 1:
         raise ValueError(f"{member} is itself an ensemble; give its member checkpoints")
-    architecture = ensemble_architecture(member, len(members))
-    if ARCHITECTURES[architecture].classes <= 10:
-        raise ValueError(f"{member} has no \"not a digit\" output to calibrate")
-    model = network(architecture)
+    model = network(ensemble_architecture(member, len(members)))
     for slot, (weights, _, _) in zip(model.members, members):
         slot.load_state_dict(weights.state_dict())
     model.eval()
@@ -46,7 +43,7 @@ def assemble(members: list[tuple[nn.Module, dict, dict]], held_out: HeldOut, tes
     test_loss, test_accuracy = evaluate_split(model, test_split)
     variants = sorted({metadata["variant"] for _, metadata, _ in members})
     result = TrainResult(model, {
-        "architecture": architecture,
+        "architecture": model.architecture,
         "params": count_parameters(model),
         "variant": variants[0] if len(variants) == 1 else "+".join(variants),
         "hyperparameters": {"members": len(members)},

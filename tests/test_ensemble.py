@@ -101,7 +101,7 @@ def test_ten_output_members_have_no_ensemble(tmp_path):
         run_ensemble(MODELS / "mnist_cnn.pt", copy, "--out", tmp_path / "pair.pt")
 
 
-def test_never_writes_over_a_served_model_or_a_file_not_named_pt(tmp_path):
+def test_never_writes_over_a_served_model_a_member_or_a_file_not_named_pt(tmp_path):
     served = ModelVersion.objects.active()
     before = served.file_path.read_bytes()
     with pytest.raises(CommandError, match=f"is the file of model version '{served.name}'; choose another --out"):
@@ -109,3 +109,8 @@ def test_never_writes_over_a_served_model_or_a_file_not_named_pt(tmp_path):
     assert served.file_path.read_bytes() == before
     with pytest.raises(CommandError, match="name the checkpoint with .pt"):
         run_ensemble(*MEMBERS, "--out", tmp_path / "pair.json")
+    member = tmp_path / "member.pt"
+    shutil.copy(MEMBERS[0], member)
+    with pytest.raises(CommandError, match="is one of the members; choose another file"):
+        run_ensemble(member, MEMBERS[1], "--out", member)
+    assert member.read_bytes() == MEMBERS[0].read_bytes()

@@ -27,8 +27,11 @@ class Command(DatabaseCommand):
     def handle(self, *args, **options):
         out = options["out"]
         check_checkpoint_to_write(out, "--out")
-        if len(set(path.resolve() for path in options["members"])) != len(options["members"]):
+        given = [path.resolve() for path in options["members"]]
+        if len(set(given)) != len(given):
             raise CommandError("a checkpoint is given twice: an ensemble's members are different networks")
+        if out.resolve() in given:
+            raise CommandError(f"--out {out} is one of the members; choose another file")
         members = []
         for path in options["members"]:
             try:
