@@ -611,7 +611,6 @@ def test_a_sheet_s_punched_holes_are_not_the_digit(mnist_test, predictor):
     assert right.mean() >= 0.9, f"read {right.mean():.0%}"
 
 
-
 def test_a_percent_sign_keeps_its_rings(predictor):
     """A "%"'s two rings, small and blurred solid in a photo, are twins of a size, as punched holes
     are: they were dropped, leaving the slash, read as a 1 (12 of these 24 read as a digit, 5 now).
@@ -622,6 +621,7 @@ def test_a_percent_sign_keeps_its_rings(predictor):
               for n, image in enumerate(drawings)]
     caught = np.array([digit is None or digit == -1 for digit in read(photos, predictor)])
     assert caught.mean() >= 0.7, f"caught {caught.mean():.0%}"
+
 
 def folded(photo, rng: np.random.Generator) -> Image.Image:
     """The photo of a sheet folded through its digit: a crease, a straight dark valley a few pixels
