@@ -183,8 +183,8 @@ def add_calibration(result: TrainResult, held_out: HeldOut, test_split: Split) -
 
 def train_with_extras(config: TrainConfig, train_split: Split, test_split: Split, *, drawn: int, negatives: int,
                       styled: int = 0, cache_dir: str | os.PathLike | None = None, fonts: list[Path] = (),
-                      initial_state: dict | None = None, calibration_drawings: int | None = None,
-                      progress: bool = True, log=print) -> TrainResult:
+                      initial_state: dict | None = None, teacher: torch.nn.Module | None = None,
+                      calibration_drawings: int | None = None, progress: bool = True, log=print) -> TrainResult:
     """Train on MNIST less the held-out slice, plus canvas re-drawings, styled digits and non-digits (generated,
     and typeset in `fonts`); calibrate on the slice.
 
@@ -196,7 +196,7 @@ def train_with_extras(config: TrainConfig, train_split: Split, test_split: Split
     extra = extras(fit, drawn, negatives, styled, cache_dir, fonts)
     mixed = mix_in(fit, extra, config.train_limit, config.seed)
     result = train(replace(config, train_limit=None), mixed, test_split, initial_state=initial_state,
-                   progress=progress, log=log)
+                   teacher=teacher, progress=progress, log=log)
     held_out = held_out_sets(held, calibration_drawings, cache_dir=cache_dir)
     add_calibration(result, held_out, test_split)
     result.metadata["training_set"] = {

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.fx.experimental.optimization import fuse
 from tqdm import tqdm
 
 from .augment import AffineRanges, elastic, random_affine, stroke_width
@@ -36,6 +37,8 @@ class TrainConfig:
     rotation: float = 10.0        # ...turning each image up to this many degrees either way
     elastic: bool = False         # elastic distortion on half of each batch
     stroke_width: bool = False    # thicker or thinner strokes on half of each batch
+    teacher_weight: float = 0.0   # with a teacher: the share of the loss that is its softened answers
+    teacher_temperature: float = 2.0  # ...softened by this temperature
     seed: int = 1
     train_limit: int | None = None
     threads: int | None = None    # default: every core of the machine
@@ -54,7 +57,7 @@ class TrainConfig:
                 raise ValueError(f"{name} must be an integer, not {value!r}")
             if value < (0 if name == "seed" else 1):
                 raise ValueError(f"{name} must be at least {0 if name == 'seed' else 1}, not {value}")
-        for name in ("lr", "momentum", "l1", "l2", "dropout", "rotation"):
+        for name in ("lr", "momentum", "l1", "l2", "dropout", "rotation", "teacher_weight", "teacher_temperature"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise ValueError(f"{name} must be a finite number, not {value!r}")
@@ -68,6 +71,10 @@ class TrainConfig:
             raise ValueError(f"rotation must be between 0 and 90 degrees, not {self.rotation}")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), not {self.dropout}")
+        if not 0 <= self.teacher_weight <= 1:
+            raise ValueError(f"teacher_weight must be between 0 and 1, not {self.teacher_weight}")
+        if self.teacher_temperature <= 0:
+            raise ValueError(f"teacher_temperature must be positive, not {self.teacher_temperature}")
         for name in ("augment", "elastic", "stroke_width"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, not {getattr(self, name)!r}")
@@ -89,9 +96,16 @@ class TrainResult:
 
 def train(config: TrainConfig, train_split: Split, test_split: Split, *,
           sample_weights: np.ndarray | None = None, initial_state: dict | None = None,
-          progress: bool = True, log=print) -> TrainResult:
+          teacher: torch.nn.Module | None = None, progress: bool = True, log=print) -> TrainResult:
     """Train a model of config.architecture (an ensemble's networks together, on their mean logits);
-    sample_weights (one per training image) let some images count more."""
+    sample_weights (one per training image) let some images count more.
+
+    With a teacher (a trained model of as many outputs, often an ensemble), config.teacher_weight of
+    the loss is the teacher's answers to the same warped batch, softened by
+    config.teacher_temperature (knowledge distillation): one network learns what several read together.
+    """
+    if (teacher is None) != (config.teacher_weight == 0):
+        raise ValueError("a teacher and a positive teacher_weight go together")
     torch.manual_seed(config.seed)
     torch.set_num_threads(config.threads or os.cpu_count() or 1)
     generator = torch.Generator().manual_seed(config.seed)
@@ -108,6 +122,13 @@ def train(config: TrainConfig, train_split: Split, test_split: Split, *,
     model = network(config.architecture, dropout=config.dropout)
     if initial_state is not None:
         model.load_state_dict(initial_state)
+    if teacher is not None:
+        # Batch norm folded in: the teacher only reads, and reads every batch.
+        teacher = fuse(teacher.eval())
+        with torch.no_grad():
+            teacher_outputs = teacher(torch.zeros(1, 1, 28, 28)).shape[1]
+        if teacher_outputs != classes:
+            raise ValueError(f"the teacher has {teacher_outputs} outputs and {config.architecture} {classes}")
     optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
                                 nesterov=True, weight_decay=config.weight_decay)
     steps_per_epoch = (len(labels) + config.batch_size - 1) // config.batch_size
@@ -136,7 +157,11 @@ def train(config: TrainConfig, train_split: Split, test_split: Split, *,
                 batch = torch.cat([elastic(batch[:half], generator), batch[half:]])
             logits = model(batch)
             batch_weights = weights[index]
-            loss = (F.cross_entropy(logits, labels[index], reduction="none") * batch_weights).sum() / batch_weights.sum()
+            per_image = F.cross_entropy(logits, labels[index], reduction="none")
+            if teacher is not None:
+                taught = distillation_loss(logits, teacher, batch, config.teacher_temperature)
+                per_image = (1 - config.teacher_weight) * per_image + config.teacher_weight * taught
+            loss = (per_image * batch_weights).sum() / batch_weights.sum()
             if config.l1_coefficient:
                 loss = loss + config.l1_coefficient * sum(w.abs().sum() for w in kernels)
             optimizer.zero_grad(set_to_none=True)
@@ -176,3 +201,13 @@ def train(config: TrainConfig, train_split: Split, test_split: Split, *,
         "history": history,
     }
     return TrainResult(model, metadata)
+
+
+def distillation_loss(logits: torch.Tensor, teacher: torch.nn.Module, batch: torch.Tensor,
+                      temperature: float) -> torch.Tensor:
+    """Per image, how far the student's softened answers are from the teacher's (KL divergence),
+    scaled by the temperature squared so that its gradients keep the size of the labels' loss."""
+    with torch.no_grad():
+        target = F.log_softmax(teacher(batch) / temperature, dim=1)
+    student = F.log_softmax(logits / temperature, dim=1)
+    return F.kl_div(student, target, reduction="none", log_target=True).sum(dim=1) * temperature ** 2

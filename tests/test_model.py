@@ -36,7 +36,8 @@ def fresh_model():
 # ensemble of such networks (one drawing within 2 ms on one core: `evaluate` measures it).
 @pytest.mark.parametrize("architecture, limit", [("mnist-cnn-v1", 20000), ("mnist-cnn-v2", 20000),
                                                  ("mnist-cnn-v3", 100000), ("mnist-cnn-v4", 100000),
-                                                 ("mnist-cnn-v5", 100000), ("mnist-cnn-v4x2", 100000)])
+                                                 ("mnist-cnn-v5", 100000), ("mnist-cnn-v4x2", 100000),
+                                                 ("mnist-cnn-v4x3", 100000)])
 def test_parameter_count_is_within_its_limit(architecture, limit):
     model = network(architecture)
     for member in getattr(model, "members", [model]):

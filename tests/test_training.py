@@ -1,20 +1,24 @@
 """The train command on a small budget: it learns, it is reproducible, and it rejects bad options clearly."""
 
 from io import StringIO
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from mlcore import checkpoint
 from mlcore.evaluate import evaluate_split
 from mlcore.fonts import NOT_DIGIT_CHARACTERS, TRAINING_SIZES, font_files, font_not_digits
 from mlcore.labels import NOT_A_DIGIT
-from mlcore.model import DigitCNN
+from mlcore.model import DigitCNN, logits_of
 from mlcore.recipe import TRAIN_SEED, extras, split_off
 from mlcore.train import TrainConfig, train
 from recognizer.models import ModelVersion
+
+MODELS = Path(settings.MODELS_DIR)
 
 # The command looks up registered versions, so that it never writes over a served file.
 pytestmark = pytest.mark.django_db
@@ -91,7 +95,49 @@ def test_font_letters_are_learnt_as_a_person_draws_them_on_the_canvas(mnist_trai
     assert (differences > 5).mean() > 0.9, "most letters should come out as new drawings, not the typeset images"
 
 
+def shifted_teacher(path) -> torch.nn.Module:
+    """The checkpoint's network with its digit outputs turned one place on: it reads every d as d + 1 (mod 10)."""
+    model, _ = checkpoint.load(path)
+    order = [9, 0, 1, 2, 3, 4, 5, 6, 7, 8, 10]
+    with torch.no_grad():
+        model.classifier.weight.copy_(model.classifier.weight[order])
+        model.classifier.bias.copy_(model.classifier.bias[order])
+    return model
+
+
+@pytest.mark.parametrize("teacher_weight, learnt_labels", [(1.0, "the teacher's"), (0.1, "the true")])
+def test_a_teacher_s_answers_are_learnt_in_their_share_of_the_loss(mnist_train, mnist_test, shipped_model_path,
+                                                                 teacher_weight, learnt_labels):
+    """A teacher that reads each digit as the next one: taught by it alone, the student answers as it
+    does; with the labels holding most of the loss, the student reads the true digits."""
+    config = TrainConfig(epochs=1, train_limit=2000, threads=1, teacher_weight=teacher_weight)
+    test = mnist_test.head(500)
+    student = train(config, mnist_train, test, teacher=shifted_teacher(shipped_model_path),
+                    progress=False, log=lambda line: None).model
+    predicted = logits_of(student, test.images).argmax(dim=1).numpy()
+    expected = (test.labels + 1) % 10 if learnt_labels == "the teacher's" else test.labels
+    assert (predicted == expected).mean() > 0.8
+
+
+def test_the_model_card_names_its_teacher(tmp_path, mnist_dir, shipped_model_path):
+    out = tmp_path / "taught.pt"
+    run_train("--start-from", shipped_model_path, "--teacher", shipped_model_path, "--teacher-temperature", 3,
+              "--epochs", 1, "--train-limit", 200, "--threads", 1, "--data-dir", mnist_dir, "--out", out,
+              "--no-register")
+    metadata = checkpoint.load(out)[1]
+    assert metadata["teacher"] == {"path": str(shipped_model_path), "sha256": checkpoint.file_sha256(shipped_model_path),
+                                   "architecture": "mnist-cnn-v4"}
+    assert metadata["hyperparameters"]["teacher_weight"] == 0.5
+    assert metadata["hyperparameters"]["teacher_temperature"] == 3
+
+
 @pytest.mark.parametrize("options, message", [
+    (["--teacher-weight", "0.5"], "--teacher-weight needs --teacher"),
+    (["--teacher", MODELS / "mnist_cnn.pt"], r"the teacher \(mnist-cnn-v1\) and mnist-cnn-v4 have different outputs"),
+    (["--teacher", MODELS / "mnist_cnn_v4_2.pt", "--teacher-weight", "1.5"], "teacher_weight must be between 0 and 1"),
+    (["--teacher", MODELS / "mnist_cnn_v4_2.pt", "--teacher-temperature", "0"], "teacher_temperature must be positive"),
+    (["--teacher", MODELS / "no-such-model.pt"], "no-such-model.pt"),
+    (["--teacher", MODELS / "mnist_cnn_v4_2.pt", "--with-reviewed"], "not with --with-reviewed"),
     (["--epochs", "0"], "epochs must be at least 1"),
     (["--train-limit", "0"], "train_limit must be at least 1"),
     (["--variant", "bogus"], "invalid choice: 'bogus'"),
@@ -147,6 +193,8 @@ def test_never_writes_over_a_served_model(tmp_path, shipped_model_path, mnist_di
     ("rotation", "wide", "rotation must be a finite number"),
     ("architecture", "resnet", "architecture must be one of"),
     ("elastic", "yes", "elastic must be true or false"),
+    ("teacher_weight", -0.1, "teacher_weight must be between 0 and 1"),
+    ("teacher_temperature", float("inf"), "teacher_temperature must be a finite number"),
 ])
 def test_every_config_field_is_validated(field, value, message):
     with pytest.raises(ValueError, match=message):

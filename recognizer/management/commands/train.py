@@ -22,6 +22,8 @@ from ..database import DatabaseCommand
 from ..paths import check_checkpoint_to_write
 from ..training_options import add_budget_arguments, add_hyperparameter_arguments, training_config
 
+# The share of the loss a --teacher's answers take when --teacher-weight is not given.
+TEACHER_WEIGHT = 0.5
 # Generated drawings are slow to make; they are kept here between runs.
 CACHE_DIR = settings.BASE_DIR / "reports" / "cache"
 
@@ -31,6 +33,7 @@ class Command(DatabaseCommand):
             "with its model card, and register it as a version.")
 
     def add_arguments(self, parser):
+        defaults = TrainConfig()
         add_budget_arguments(parser, epochs_help=f"epochs, or {FINE_TUNE_EPOCHS} when fine-tuning")
         add_hyperparameter_arguments(parser, lr_help=f", or {FINE_TUNE_LR} when fine-tuning")
         parser.add_argument("--out", type=Path, default=None,
@@ -56,6 +59,16 @@ class Command(DatabaseCommand):
                                "non-digits: other hands' letters")
         wild.add_argument("--start-from", type=Path, metavar="CHECKPOINT",
                           help="fine-tune from this checkpoint's weights (a ten-output one gains the eleventh)")
+
+        taught = parser.add_argument_group("learning from a teacher (knowledge distillation)")
+        taught.add_argument("--teacher", type=Path, metavar="CHECKPOINT",
+                            help="learn also from this model's answers to each training image, softened: "
+                                 "one network learns what an ensemble (`manage.py ensemble`) reads")
+        taught.add_argument("--teacher-weight", type=float, default=None, metavar="SHARE",
+                            help=f"the share of the loss that is the teacher's answers (default {TEACHER_WEIGHT})")
+        taught.add_argument("--teacher-temperature", type=float, default=defaults.teacher_temperature, metavar="T",
+                            help=f"soften the teacher's and the student's answers by T (default "
+                                 f"{defaults.teacher_temperature:g})")
 
         reviewed = parser.add_argument_group("retraining on reviewed drawings")
         reviewed.add_argument("--with-reviewed", action="store_true",
@@ -87,9 +100,14 @@ class Command(DatabaseCommand):
         defaults = TrainConfig()
         architecture = options["architecture"] or (
             self.start_architecture(options["start_from"], with_reviewed) if fine_tune else defaults.architecture)
+        teacher = self.teacher(options)
         config = training_config(
             options, epochs=first_given(options["epochs"], FINE_TUNE_EPOCHS if fine_tune else defaults.epochs),
-            lr=first_given(options["lr"], FINE_TUNE_LR if fine_tune else defaults.lr), architecture=architecture)
+            lr=first_given(options["lr"], FINE_TUNE_LR if fine_tune else defaults.lr), architecture=architecture,
+            teacher_weight=first_given(options["teacher_weight"], TEACHER_WEIGHT) if teacher else 0.0,
+            teacher_temperature=options["teacher_temperature"])
+        if teacher is not None and ARCHITECTURES[teacher.architecture].classes != ARCHITECTURES[architecture].classes:
+            raise CommandError(f"the teacher ({teacher.architecture}) and {architecture} have different outputs")
         if min(options["canvas_drawings"], options["styled_digits"], options["not_digits"]) < 0:
             raise CommandError("--canvas-drawings, --styled-digits and --not-digits must be at least 0")
         if not (math.isfinite(options["reviewed_weight"]) and options["reviewed_weight"] > 0):
@@ -118,6 +136,7 @@ class Command(DatabaseCommand):
                                            negatives=options["not_digits"], styled=options["styled_digits"],
                                            cache_dir=CACHE_DIR, fonts=fonts,
                                            initial_state=self.start_state(options["start_from"], config),
+                                           teacher=teacher,
                                            calibration_drawings=settings.CALIBRATION_DRAWINGS,
                                            progress=progress, log=self.stdout.write)
         except ValueError as exc:
@@ -125,6 +144,10 @@ class Command(DatabaseCommand):
         if options["start_from"] is not None and not with_reviewed:
             result.metadata["fine_tuned_from"] = {"path": str(options["start_from"]),
                                                   "sha256": checkpoint.file_sha256(options["start_from"])}
+        if teacher is not None:
+            result.metadata["teacher"] = {"path": str(options["teacher"]),
+                                          "sha256": checkpoint.file_sha256(options["teacher"]),
+                                          "architecture": teacher.architecture}
         try:
             out = checkpoint.save(out, result.model, result.metadata)
         except OSError as exc:
@@ -172,6 +195,18 @@ class Command(DatabaseCommand):
         # Checked before training: a run is long.
         check_checkpoint_to_write(out, "--out")
         return out
+
+    def teacher(self, options: dict) -> torch.nn.Module | None:
+        if options["teacher"] is None:
+            if options["teacher_weight"] is not None:
+                raise CommandError("--teacher-weight needs --teacher")
+            return None
+        if options["with_reviewed"] or options["reviewed_file"] is not None:
+            raise CommandError("--teacher is for training on MNIST and the generated sets, not with --with-reviewed")
+        try:
+            return checkpoint.load(options["teacher"])[0]
+        except checkpoint.CheckpointError as exc:
+            raise CommandError(str(exc)) from None
 
     def start_architecture(self, path: Path | None, with_reviewed: bool) -> str:
         """Fine-tuning keeps the widths of the model it starts from, the checkpoint's or the active version's,
