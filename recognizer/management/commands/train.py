@@ -104,7 +104,7 @@ class Command(DatabaseCommand):
         config = training_config(
             options, epochs=first_given(options["epochs"], FINE_TUNE_EPOCHS if fine_tune else defaults.epochs),
             lr=first_given(options["lr"], FINE_TUNE_LR if fine_tune else defaults.lr), architecture=architecture,
-            teacher_weight=first_given(options["teacher_weight"], TEACHER_WEIGHT) if teacher else 0.0,
+            teacher_weight=first_given(options["teacher_weight"], TEACHER_WEIGHT) if teacher is not None else 0.0,
             teacher_temperature=options["teacher_temperature"])
         if teacher is not None and ARCHITECTURES[teacher.architecture].classes != ARCHITECTURES[architecture].classes:
             raise CommandError(f"the teacher ({teacher.architecture}) and {architecture} have different outputs")
