@@ -17,7 +17,8 @@ than either, at twice the cost of a drawing (measured, not served: the README's 
 together"); `mnist-cnn-v4x3` is three, a teacher for one network (`train --teacher`). Each wider
 network has had more to learn (letters, symbols, doodles, other hands' styles): v4 trains about
 1.7 times as long per image as v3 on two CPU cores, yet one drawing costs it only a quarter more
-(1.4 ms against 1.1 ms on one thread), most of that time being spent outside the convolutions. Widths are a parameter, so another network is one more entry.
+(1.4 ms against 1.1 ms on one thread), most of that time being spent outside the convolutions.
+Widths are a parameter, so another network is one more entry.
 """
 
 from __future__ import annotations
