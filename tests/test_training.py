@@ -125,8 +125,8 @@ def test_the_model_card_names_its_teacher(tmp_path, mnist_dir, shipped_model_pat
               "--epochs", 1, "--train-limit", 200, "--threads", 1, "--data-dir", mnist_dir, "--out", out,
               "--no-register")
     metadata = checkpoint.load(out)[1]
-    assert metadata["teacher"] == {"path": str(shipped_model_path), "sha256": checkpoint.file_sha256(shipped_model_path),
-                                   "architecture": "mnist-cnn-v4"}
+    assert metadata["teacher"] == {"path": str(shipped_model_path), "architecture": "mnist-cnn-v4",
+                                   "sha256": checkpoint.file_sha256(shipped_model_path)}
     assert metadata["hyperparameters"]["teacher_weight"] == 0.5
     assert metadata["hyperparameters"]["teacher_temperature"] == 3
 
