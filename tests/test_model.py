@@ -10,8 +10,8 @@ from django.conf import settings
 from django.core.management import call_command
 
 from mlcore import checkpoint
-from mlcore.model import (ARCHITECTURE, ARCHITECTURES, DigitCNN, Ensemble, count_parameters, logits_of, model_input,
-                          network, with_not_a_digit, with_outputs_of)
+from mlcore.model import (ARCHITECTURE, ARCHITECTURES, DigitCNN, Ensemble, conv_weights, count_parameters, logits_of,
+                          model_input, network, with_not_a_digit, with_outputs_of)
 from mlcore.predict import Predictor
 
 
@@ -95,8 +95,10 @@ def test_an_ensemble_checkpoint_round_trips_and_its_predictor_folds_every_member
     assert isinstance(loaded, Ensemble)
     images = np.random.default_rng(4).integers(0, 256, (6, 28, 28), dtype=np.uint8)
     predictor = Predictor(loaded, {})
-    # Batch norm folded into each member's convolutions reads as the unfolded ensemble.
+    # Batch norm folded into each member's convolutions, held channels-last, reads as the unfolded ensemble.
     assert not any(isinstance(module, torch.nn.BatchNorm2d) for module in predictor._inference_model.modules())
+    assert all(weight.is_contiguous(memory_format=torch.channels_last)
+               for weight in conv_weights(predictor._inference_model))
     assert torch.allclose(logits_of(predictor._inference_model, images), logits_of(ensemble, images), atol=1e-4)
 
 
