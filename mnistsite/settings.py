@@ -136,7 +136,7 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The model and its data.
-MNIST_MODEL_PATH = Path(os.environ.get("MNIST_MODEL_PATH", BASE_DIR / "models" / "mnist_cnn_v4_2.pt"))
+MNIST_MODEL_PATH = Path(os.environ.get("MNIST_MODEL_PATH", BASE_DIR / "models" / "mnist_cnn_v4x2.pt"))
 MNIST_DATA_DIR = Path(os.environ.get("MNIST_DATA_DIR", BASE_DIR / "data" / "mnist"))
 MODELS_DIR = Path(os.environ.get("MNIST_MODELS_DIR", BASE_DIR / "models"))
 # One image at a time is fastest on one thread; gunicorn's workers use the other cores.
