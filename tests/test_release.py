@@ -12,6 +12,7 @@ from mlcore import checkpoint
 from mlcore.compare import expected_calibration_error
 from recognizer.models import ModelVersion
 
+from .networks import output_layers
 from .reviewing import PASSWORD, REVIEWER_PERMISSIONS, make_user
 
 pytestmark = pytest.mark.django_db
@@ -25,8 +26,9 @@ def worse(tmp_path, shipped_model_path):
     """The shipped model made never to answer 3: about a tenth of every digit set goes wrong."""
     model, metadata = checkpoint.load(shipped_model_path)
     with torch.no_grad():
-        model.classifier.weight[NEVER_ANSWERED].zero_()
-        model.classifier.bias[NEVER_ANSWERED] = -100.0
+        for layer in output_layers(model):
+            layer.weight[NEVER_ANSWERED].zero_()
+            layer.bias[NEVER_ANSWERED] = -100.0
     path = checkpoint.save(tmp_path / "worse.pt", model, metadata)
     return ModelVersion.objects.register(path, name="worse")
 

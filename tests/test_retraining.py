@@ -19,6 +19,7 @@ from recognizer.inference import active_version
 from recognizer.models import ModelVersion, Prediction
 from recognizer.retraining import retrain
 
+from .networks import output_layers
 from .reviewing import record_drawing, rotated
 
 pytestmark = pytest.mark.django_db
@@ -183,12 +184,13 @@ def test_retrain_learns_confirmed_non_digits_as_negatives(mnist_train, mnist_tes
     base_model = checkpoint.load(base.file_path)[0]
     reviewed = Split(np.concatenate([not_digits(40, seed=21), mnist_train.images[50000:50040]]),
                      np.concatenate([np.full(40, NOT_A_DIGIT), mnist_train.labels[50000:50040]]))
-    outcome = retrain(TrainConfig(epochs=1, train_limit=300, threads=1), mnist_train, mnist_test.head(500), reviewed,
+    config = TrainConfig(architecture=base.metadata["architecture"], epochs=1, train_limit=300, threads=1)
+    outcome = retrain(config, mnist_train, mnist_test.head(500), reviewed,
                       base_version=base, base_model=base_model, holdout_fraction=0.25, calibration_drawings=20,
                       cache_dir=tmp_path, log=lambda line: None)
 
-    model = outcome.result.model
-    assert model.classifier.out_channels == 11
+    layers = output_layers(outcome.result.model)
+    assert len(layers) == len(output_layers(base_model)) and all(layer.out_channels == 11 for layer in layers)
     summary = outcome.summary
     assert summary["base_version"] == base.name and summary["mnist_train_images"] == 300
     assert summary["reviewed_train_images"] + summary["reviewed_held_out_images"] == 80

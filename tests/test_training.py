@@ -18,6 +18,8 @@ from mlcore.recipe import TRAIN_SEED, extras, split_off
 from mlcore.train import TrainConfig, train
 from recognizer.models import ModelVersion
 
+from .networks import output_layers
+
 MODELS = Path(settings.MODELS_DIR)
 
 # The command looks up registered versions, so that it never writes over a served file.
@@ -96,12 +98,13 @@ def test_font_letters_are_learnt_as_a_person_draws_them_on_the_canvas(mnist_trai
 
 
 def shifted_teacher(path) -> torch.nn.Module:
-    """The checkpoint's network with its digit outputs turned one place on: it reads every d as d + 1 (mod 10)."""
+    """The checkpoint's model with its digit outputs turned one place on: it reads every d as d + 1 (mod 10)."""
     model, _ = checkpoint.load(path)
     order = [9, 0, 1, 2, 3, 4, 5, 6, 7, 8, 10]
     with torch.no_grad():
-        model.classifier.weight.copy_(model.classifier.weight[order])
-        model.classifier.bias.copy_(model.classifier.bias[order])
+        for layer in output_layers(model):
+            layer.weight.copy_(layer.weight[order])
+            layer.bias.copy_(layer.bias[order])
     return model
 
 
@@ -125,7 +128,8 @@ def test_the_model_card_names_its_teacher(tmp_path, mnist_dir, shipped_model_pat
               "--epochs", 1, "--train-limit", 200, "--threads", 1, "--data-dir", mnist_dir, "--out", out,
               "--no-register")
     metadata = checkpoint.load(out)[1]
-    assert metadata["teacher"] == {"path": str(shipped_model_path), "architecture": "mnist-cnn-v4",
+    assert metadata["teacher"] == {"path": str(shipped_model_path),
+                                   "architecture": checkpoint.load(shipped_model_path)[1]["architecture"],
                                    "sha256": checkpoint.file_sha256(shipped_model_path)}
     assert metadata["hyperparameters"]["teacher_weight"] == 0.5
     assert metadata["hyperparameters"]["teacher_temperature"] == 3

@@ -14,6 +14,7 @@ from recognizer.inference import active_version, get_predictor
 from recognizer.models import ModelVersion
 
 from .drawings import png
+from .networks import output_layers
 
 
 def activate(name: str) -> str:
@@ -33,8 +34,9 @@ def two_versions(tmp_path, shipped_model_path):
     first_path.write_bytes(shipped_model_path.read_bytes())
     model, metadata = checkpoint.load(shipped_model_path)
     with torch.no_grad():
-        model.classifier.weight.mul_(0.5)
-        model.classifier.bias.mul_(0.5)
+        for layer in output_layers(model):
+            layer.weight.mul_(0.5)
+            layer.bias.mul_(0.5)
     second_path = checkpoint.save(tmp_path / "second.pt", model, metadata)
     return (ModelVersion.objects.register(first_path, name="first", activate=True),
             ModelVersion.objects.register(second_path, name="second"))
@@ -66,7 +68,8 @@ def test_register_records_the_checkpoint_and_activate_switches(two_versions, shi
     assert active_version() == second
     version, predictor = get_predictor()
     assert version == second
-    assert torch.equal(predictor.model.classifier.bias, checkpoint.load(second.file_path)[0].classifier.bias)
+    assert all(torch.equal(served.bias, saved.bias) for served, saved in
+               zip(output_layers(predictor.model), output_layers(checkpoint.load(second.file_path)[0]), strict=True))
 
     assert "already the active" in activate("second")
     activate("first")
