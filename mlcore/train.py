@@ -11,13 +11,12 @@ from datetime import datetime, timezone
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.fx.experimental.optimization import fuse
 from tqdm import tqdm
 
 from .augment import AffineRanges, elastic, random_affine, stroke_width
 from .data import Split, checksums
 from .evaluate import evaluate_split
-from .model import ARCHITECTURE, ARCHITECTURES, conv_weights, count_parameters, model_input, network
+from .model import ARCHITECTURE, ARCHITECTURES, conv_weights, count_parameters, folded, model_input, network
 
 VARIANTS = ("none", "l1", "l2", "l1_l2")
 
@@ -123,8 +122,8 @@ def train(config: TrainConfig, train_split: Split, test_split: Split, *,
     if initial_state is not None:
         model.load_state_dict(initial_state)
     if teacher is not None:
-        # Batch norm folded in: the teacher only reads, and reads every batch.
-        teacher = fuse(teacher.eval())
+        # The teacher only reads, and reads every batch.
+        teacher = folded(teacher)
         with torch.no_grad():
             teacher_outputs = teacher(torch.zeros(1, 1, 28, 28)).shape[1]
         if teacher_outputs != classes:
