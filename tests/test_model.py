@@ -10,8 +10,9 @@ from django.conf import settings
 from django.core.management import call_command
 
 from mlcore import checkpoint
-from mlcore.model import (ARCHITECTURE, ARCHITECTURES, DigitCNN, Ensemble, conv_weights, count_parameters, logits_of,
-                          model_input, network, with_not_a_digit, with_outputs_of)
+from mlcore.model import (ARCHITECTURE, ARCHITECTURES, SIDE_BY_SIDE_MAX_IMAGES, DigitCNN, Ensemble, SideBySide,
+                          conv_weights, count_parameters, logits_of, model_input, network, with_not_a_digit,
+                          with_outputs_of)
 from mlcore.predict import Predictor
 
 
@@ -86,20 +87,33 @@ def test_an_ensemble_is_built_with_network_not_as_one_network():
     assert isinstance(network("mnist-cnn-v4"), DigitCNN)
 
 
-def test_an_ensemble_checkpoint_round_trips_and_its_predictor_folds_every_member(tmp_path):
+# A drawing reads through the networks side by side, a batch through each in turn.
+@pytest.mark.parametrize("images", [1, SIDE_BY_SIDE_MAX_IMAGES, SIDE_BY_SIDE_MAX_IMAGES + 1, 40])
+def test_an_ensemble_checkpoint_round_trips_and_its_predictor_folds_every_member(tmp_path, images):
     torch.manual_seed(5)
     ensemble = network("mnist-cnn-v4x2").eval()
     path = tmp_path / "pair.pt"
     checkpoint.save(path, ensemble, metadata_for(ensemble, architecture="mnist-cnn-v4x2"))
     loaded, _ = checkpoint.load(path)
     assert isinstance(loaded, Ensemble)
-    images = np.random.default_rng(4).integers(0, 256, (6, 28, 28), dtype=np.uint8)
+    images = np.random.default_rng(4).integers(0, 256, (images, 28, 28), dtype=np.uint8)
     predictor = Predictor(loaded, {})
     # Batch norm folded into each member's convolutions, held channels-last, reads as the unfolded ensemble.
     assert not any(isinstance(module, torch.nn.BatchNorm2d) for module in predictor._inference_model.modules())
     assert all(weight.is_contiguous(memory_format=torch.channels_last)
                for weight in conv_weights(predictor._inference_model))
+    # Side by side, each of the seven layers is one convolution for both networks.
+    assert len(conv_weights(predictor._inference_model.side_by_side)) == 7
     assert torch.allclose(logits_of(predictor._inference_model, images), logits_of(ensemble, images), atol=1e-4)
+
+
+def test_three_networks_read_side_by_side_as_one_after_another():
+    torch.manual_seed(6)
+    ensemble = network("mnist-cnn-v4x3").eval()
+    images = np.random.default_rng(6).integers(0, 256, (3, 28, 28), dtype=np.uint8)
+    with torch.inference_mode():
+        side_by_side = SideBySide(ensemble)(model_input(images))
+    assert torch.allclose(side_by_side, logits_of(ensemble, images), atol=1e-4)
 
 
 def test_an_unknown_architecture_is_refused():
