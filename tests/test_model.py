@@ -102,8 +102,10 @@ def test_an_ensemble_checkpoint_round_trips_and_its_predictor_folds_every_member
     assert not any(isinstance(module, torch.nn.BatchNorm2d) for module in predictor._inference_model.modules())
     assert all(weight.is_contiguous(memory_format=torch.channels_last)
                for weight in conv_weights(predictor._inference_model))
-    # Side by side, each of the seven layers is one convolution for both networks.
-    assert len(conv_weights(predictor._inference_model.side_by_side)) == 7
+    # Side by side, each of the six convolution layers is one convolution for both networks, and the
+    # two classifiers are one linear layer.
+    assert len(conv_weights(predictor._inference_model.side_by_side)) == 6
+    assert isinstance(predictor._inference_model.side_by_side.classifier, torch.nn.Linear)
     assert torch.allclose(logits_of(predictor._inference_model, images), logits_of(ensemble, images), atol=1e-4)
 
 
