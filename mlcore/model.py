@@ -199,7 +199,7 @@ class SideBySide(nn.Module):
 
 
 # Up to this many images at once the networks read side by side; beyond, oneDNN's grouped
-# convolutions fall behind the networks' own (16 images cost the same either way, 256 a sixth more).
+# convolutions lose their lead (16 images take 0.89 of the time in turn, 10,000 in batches of 256 1.2 times).
 SIDE_BY_SIDE_MAX_IMAGES = 16
 
 
