@@ -87,11 +87,22 @@ def test_an_ensemble_is_built_with_network_not_as_one_network():
     assert isinstance(network("mnist-cnn-v4"), DigitCNN)
 
 
+def with_trained_batch_norm(model: torch.nn.Module) -> torch.nn.Module:
+    """The model with batch-norm statistics and scales a fresh one lacks, so that folding them has work to do."""
+    generator = torch.Generator().manual_seed(8)
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            for tensor, low, high in ((module.running_mean, -0.5, 0.5), (module.running_var, 0.2, 3.0),
+                                      (module.weight.data, 0.5, 1.5), (module.bias.data, -0.3, 0.3)):
+                tensor.copy_(torch.empty_like(tensor).uniform_(low, high, generator=generator))
+    return model.eval()
+
+
 # A drawing reads through the networks side by side, a batch through each in turn.
 @pytest.mark.parametrize("images", [1, SIDE_BY_SIDE_MAX_IMAGES, SIDE_BY_SIDE_MAX_IMAGES + 1, 40])
 def test_an_ensemble_checkpoint_round_trips_and_its_predictor_folds_every_member(tmp_path, images):
     torch.manual_seed(5)
-    ensemble = network("mnist-cnn-v4x2").eval()
+    ensemble = with_trained_batch_norm(network("mnist-cnn-v4x2"))
     path = tmp_path / "pair.pt"
     checkpoint.save(path, ensemble, metadata_for(ensemble, architecture="mnist-cnn-v4x2"))
     loaded, _ = checkpoint.load(path)
@@ -111,7 +122,7 @@ def test_an_ensemble_checkpoint_round_trips_and_its_predictor_folds_every_member
 
 def test_three_networks_read_side_by_side_as_one_after_another():
     torch.manual_seed(6)
-    ensemble = network("mnist-cnn-v4x3").eval()
+    ensemble = with_trained_batch_norm(network("mnist-cnn-v4x3"))
     images = np.random.default_rng(6).integers(0, 256, (3, 28, 28), dtype=np.uint8)
     with torch.inference_mode():
         side_by_side = SideBySide(ensemble)(model_input(images))
