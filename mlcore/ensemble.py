@@ -1,7 +1,7 @@
 """Networks trained apart, read together: an ensemble checkpoint made of member checkpoints.
 
 Two runs of one recipe from different seeds read digits about equally well but err on different
-drawings, and where to draw the not-a-digit line moves between them (the README's "The same
+drawings, and where to draw the not-a-digit line moves between them (`docs/model.md`, "The same
 recipe with another seed"). The mean of their logits is calibrated anew on the held-out sets, as
 a trained model is: nothing is carried over from the members' own calibrations.
 """

@@ -10,11 +10,11 @@ under 20,000 parameters; `mnist-cnn-v2`, the same widths with an eleventh output
 digit" (label `labels.NOT_A_DIGIT`), which a v1 model grows into when it learns non-digits;
 `mnist-cnn-v3`, a third wider (33,803 parameters) with the eleventh output; `mnist-cnn-v4`,
 half as wide again (71,715 parameters); and `mnist-cnn-v5`, v4 with its second stage wider
-(94,139 parameters), trained and measured but not served (the README's "What is not reached
+(94,139 parameters), trained and measured but not served (`docs/model.md`, "What is not reached
 yet"). `mnist-cnn-v4x2`, the served one, is two v4 networks read together, an `Ensemble`:
 trained apart from different seeds, they err on different drawings, and the mean of their
 logits errs less than either, at about 1.4 times the cost of a drawing, read side by side
-(`SideBySide`; the README's "Two seeds read together"); `mnist-cnn-v4x3` is three, a teacher
+(`SideBySide`; `docs/model.md`, "Two seeds read together"); `mnist-cnn-v4x3` is three, a teacher
 for one network (`train --teacher`). Each wider network has had more to learn (letters,
 symbols, doodles, other hands' styles): v4 trains about 1.7 times as long per image as v3 on
 two CPU cores, yet one drawing costs it only a quarter more (1.4 ms against 1.1 ms on one

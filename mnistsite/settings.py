@@ -142,7 +142,7 @@ MODELS_DIR = Path(os.environ.get("MNIST_MODELS_DIR", BASE_DIR / "models"))
 # One image at a time is fastest on one thread; gunicorn's workers use the other cores.
 INFERENCE_THREADS = env_int("INFERENCE_THREADS", 1)
 
-# The review queue (README, "Reviewing"): how long a reviewer holds a drawing without renewing, which
+# The review queue (README, "The review queue"): how long a reviewer holds a drawing without renewing, which
 # share of labelled drawings another reviewer labels again, and below which margin between the two
 # likeliest digits a drawing counts as doubtful.
 REVIEW_LEASE_SECONDS = env_int("REVIEW_LEASE_SECONDS", 60)

@@ -227,7 +227,7 @@ ORIGINAL_MODEL = settings.BASE_DIR / "models" / "mnist_cnn.pt"
     # The original: ten outputs, always a digit.
     (ORIGINAL_MODEL, 20000, 0.996, 0.996),
     # The served pair: it answers "not a digit" for about 0.1 % of MNIST's digits, some of them
-    # scrawls a person would not call one digit either (README, "The model").
+    # scrawls a person would not call one digit either (README, "Where the goals stand").
     (settings.MNIST_MODEL_PATH, 100000, 0.995, 0.996),
 ], ids=["original", "served"])
 def test_shipped_models_reach_their_test_accuracy(path, parameters, answered, likeliest_digit, mnist_dir, tmp_path):

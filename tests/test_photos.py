@@ -121,7 +121,7 @@ def test_a_shadow_tip_touching_the_digit_leaves_at_most_its_apex(mnist_train, pr
     is background but for its apex, and the digit's own ink is all found (further on, a wedge can
     leave more ink than the digit has). What is left of the apex still misleads the model about half
     the time: of these 30, v1 reads 20, v3_1 15 and v4 16 (of 60: 42, 31 and 35), the hardest
-    photos there are (README, "Photos")."""
+    photos there are (`docs/photos.md`)."""
     right = 0
     for n, (photo, shadowed, clean) in enumerate(shadowed_paper(mnist_train, 30, "tip")):
         if n < 12:
