@@ -233,7 +233,7 @@ def set_summary(evaluation: Evaluation) -> dict:
 
 
 # The evaluation sets of other hands beside MNIST test, each reported under its name (null when left out).
-HAND_SETS = ("drawn", "styled", "fonts")
+HAND_SETS = ("drawn", "styled", "fonts", "optdigits")
 
 
 def report_data(evaluation: Evaluation, latency: Latency, model_path: str | os.PathLike,

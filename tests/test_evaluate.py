@@ -18,6 +18,8 @@ from mlcore.predict import Predictor
 from mlcore.train import VARIANTS
 from mlcore.unseen import UNSEEN_KINDS
 
+from .block_counts import write_optdigits
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -36,11 +38,12 @@ def call(command, *args) -> str:
 
 
 @pytest.fixture(scope="module")
-def json_run(tmp_path_factory, shipped_model_path, mnist_dir, font_dir):
+def json_run(tmp_path_factory, shipped_model_path, mnist_dir, mnist_test, font_dir):
     report_dir = tmp_path_factory.mktemp("evaluation")
+    optdigits = write_optdigits(tmp_path_factory.mktemp("optdigits") / "optdigits.tes", mnist_test.head(40))
     stdout = call("evaluate", "--model", shipped_model_path, "--data-dir", mnist_dir,
                   "--report-dir", report_dir, "--repeats", 50, "--drawn", 100, "--styled", 60, "--not-digits", 50,
-                  "--fonts", font_dir, "--unseen", 5, "--json")
+                  "--fonts", font_dir, "--optdigits", optdigits, "--unseen", 5, "--json")
     return stdout, report_dir
 
 
@@ -66,6 +69,7 @@ def test_evaluate_json_is_one_object_with_the_summary(json_run, shipped_model_pa
     # Its letters and symbols are printed, not handwritten: the served model answers 85 of the 100 "not a digit".
     assert result["not_digits"]["fonts"]["images"] == len(NOT_DIGIT_CHARACTERS) * len(SIZES)
     assert result["not_digits"]["fonts"]["not_a_digit_rate"] >= 0.75
+    assert result["optdigits"]["images"] == 40 and result["optdigits"]["accuracy"] >= 0.8
     unseen = result["not_digits"]["unseen_kinds"]
     assert unseen["images"] == 5 * len(UNSEEN_KINDS) and list(unseen["per_kind"]) == list(UNSEEN_KINDS)
     assert 0 <= min(unseen["per_kind"].values()) <= unseen["not_a_digit_rate"] <= max(unseen["per_kind"].values())
@@ -135,6 +139,21 @@ def test_evaluate_font_problems_are_command_errors(tmp_path, mnist_dir, shipped_
     with pytest.raises(CommandError, match="cannot read the font .*broken.ttf"):
         call("evaluate", *common, "--fonts", tmp_path)
     assert not (tmp_path / "report").exists()
+
+
+def test_evaluate_reads_an_optdigits_file_or_says_why_not(tmp_path, mnist_dir, mnist_test, shipped_model_path):
+    common = ("--model", shipped_model_path, "--data-dir", mnist_dir, "--report-dir", tmp_path / "report",
+              "--repeats", 1, "--drawn", 0, "--styled", 0, "--not-digits", 0, "--unseen", 0)
+    with pytest.raises(CommandError, match="cannot read the optdigits file"):
+        call("evaluate", *common, "--optdigits", tmp_path / "missing.tes")
+    (tmp_path / "scores.csv").write_text("name,score\nada,3\n")
+    with pytest.raises(CommandError, match="line 1: 2 values, not 64 counts and a label"):
+        call("evaluate", *common, "--optdigits", tmp_path / "scores.csv")
+    assert not (tmp_path / "report").exists()
+
+    optdigits = write_optdigits(tmp_path / "optdigits.tes", mnist_test.head(30))
+    assert re.search(r"optdigits set \(30 digits of UCI's writers, as 8x8 block counts\): answered right 0\.\d{4}",
+                     call("evaluate", *common, "--optdigits", optdigits))
 
 
 def test_evaluate_bad_model_path_is_a_command_error(tmp_path, mnist_dir):

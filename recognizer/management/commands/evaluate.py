@@ -12,6 +12,7 @@ from mlcore.drawn import drawn_digits
 from mlcore.evaluate import evaluate, measure_latency, not_a_digit_rate, report_data, write_report
 from mlcore.fonts import font_digits, font_files, font_not_digits
 from mlcore.negatives import not_digits
+from mlcore.optdigits import optdigits
 from mlcore.predict import Predictor
 from mlcore.styles import styled_digits
 from mlcore.unseen import UNSEEN_KINDS, unseen_not_digits
@@ -27,9 +28,10 @@ UNSEEN_SEED = 104
 class Command(BaseCommand):
     help = ("Evaluate a checkpoint on the 10,000 MNIST test images, on MNIST test digits re-drawn as canvas "
             "strokes, on digits in other writing styles and, given a directory of fonts, on digits, letters and "
-            "symbols in handwriting fonts: accuracy, calibration (ECE), per-digit precision and recall, confusion "
-            "matrix, not-a-digit rates (also on generated non-digits), latency and throughput; write report.json, "
-            "confusion.png, misclassified.png and reliability.png.")
+            "symbols in handwriting fonts and, given UCI's optdigits file, on its writers' digits: accuracy, "
+            "calibration (ECE), per-digit precision and recall, confusion matrix, not-a-digit rates (also on "
+            "generated non-digits), latency and throughput; write report.json, confusion.png, misclassified.png "
+            "and reliability.png.")
 
     def add_arguments(self, parser):
         parser.add_argument("--model", type=Path, default=settings.MNIST_MODEL_PATH, help="checkpoint to evaluate")
@@ -47,6 +49,10 @@ class Command(BaseCommand):
                                  "every font file under DIR (.ttf, .otf, .woff, .woff2) at two sizes: handwriting "
                                  "fonts are writers outside MNIST (fonts the model was trained on, by train --fonts, "
                                  "are left out)")
+        parser.add_argument("--optdigits", type=Path, metavar="FILE",
+                            help="also read the digits of UCI's optical-recognition set (optdigits.tes, "
+                                 "optdigits.tra or scikit-learn's digits.csv.gz): real writers outside MNIST, "
+                                 "sent as 8x8 block counts")
         parser.add_argument("--not-digits", type=int, default=1000, metavar="N",
                             help="generated non-digits to measure the not-a-digit rate on (default 1000)")
         parser.add_argument("--unseen", type=int, default=100, metavar="N",
@@ -69,6 +75,7 @@ class Command(BaseCommand):
             fonts, fonts_left_out = fonts_not_trained_on(options["fonts"], metadata)
             font_set = Split(*font_digits(fonts, seed=FONTS_SEED)) if fonts else None
             font_letters = font_not_digits(fonts, seed=FONTS_SEED) if fonts else None
+            optdigit_set = Split(*optdigits(options["optdigits"])) if options["optdigits"] else None
         except (checkpoint.CheckpointError, MnistDataError, ValueError) as exc:
             raise CommandError(str(exc)) from None
 
@@ -85,6 +92,8 @@ class Command(BaseCommand):
             hands["styled"] = evaluate(model, Split(*styled_digits(options["styled"], seed=STYLED_SEED)), calibration)
         if font_set is not None:
             hands["fonts"] = evaluate(model, font_set, calibration)
+        if optdigit_set is not None:
+            hands["optdigits"] = evaluate(model, optdigit_set, calibration)
         generated = not_digits(options["not_digits"], seed=NOT_DIGITS_SEED, digits=test_split.images)
         unseen, unseen_kinds = unseen_not_digits(options["unseen"], seed=UNSEEN_SEED)
         not_digit_summary = {"images": len(generated),
@@ -129,7 +138,8 @@ class Command(BaseCommand):
             f"ECE {evaluation.ece:.2%} ({ECE_BINS} bins)")
         descriptions = {"drawn": "drawn set ({:,} test digits re-drawn as canvas strokes)",
                         "styled": "styled set ({:,} digits in other writing styles)",
-                        "fonts": "font set ({:,} digits in handwriting fonts)"}
+                        "fonts": "font set ({:,} digits in handwriting fonts)",
+                        "optdigits": "optdigits set ({:,} digits of UCI's writers, as 8x8 block counts)"}
         for name, hand in hands.items():
             out(f"{descriptions[name].format(len(hand.labels))}: answered right {hand.answered_accuracy:.4f}, "
                 f"\"not a digit\" {hand.null_rate:.2%}, ECE {hand.ece:.2%}")
