@@ -1,4 +1,5 @@
-"""Training-time augmentation written with torch: affine warps, elastic distortion, stroke width."""
+"""Training-time augmentation written with torch: affine warps, elastic distortion, stroke width,
+coarse grids."""
 
 from __future__ import annotations
 
@@ -68,3 +69,23 @@ def stroke_width(images: torch.Tensor, generator: torch.Generator, share: float 
     mask_thick = (choice < share / 2).view(-1, 1, 1, 1)
     mask_thin = ((choice >= share / 2) & (choice < share)).view(-1, 1, 1, 1)
     return torch.where(mask_thick, thicker, torch.where(mask_thin, thinner, images))
+
+
+def coarse(images: torch.Tensor, generator: torch.Generator, share: float = 0.25,
+           sides: tuple[int, int] = (7, 14)) -> torch.Tensor:
+    """Redraw a random share of the images from a coarse grid (one random side in `sides` a batch),
+    enlarged smoothly back to their size.
+
+    Digits sent small (a thumbnail, a scan counted in blocks) or drawn with a fat pen lose the
+    detail that tells a closed 4 from a 6 and a 9 from a 3; MNIST's 20-pixel digits never do.
+    """
+    chosen = torch.rand(len(images), generator=generator) < share
+    if not chosen.any():
+        return images
+    side = int(torch.randint(sides[0], sides[1] + 1, (1,), generator=generator))
+    small = F.adaptive_avg_pool2d(images[chosen], side)
+    enlarged = F.interpolate(small, size=images.shape[-2:], mode="bilinear", align_corners=False)
+    enlarged = enlarged / enlarged.amax(dim=(1, 2, 3), keepdim=True).clamp_min(1e-6)
+    out = images.clone()
+    out[chosen] = enlarged
+    return out

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from .augment import AffineRanges, elastic, random_affine, stroke_width
+from .augment import AffineRanges, coarse, elastic, random_affine, stroke_width
 from .data import Split, checksums
 from .evaluate import evaluate_split
 from .model import ARCHITECTURE, ARCHITECTURES, conv_weights, count_parameters, folded, model_input, network
@@ -36,6 +36,7 @@ class TrainConfig:
     rotation: float = 10.0        # ...turning each image up to this many degrees either way
     elastic: bool = False         # elastic distortion on half of each batch
     stroke_width: bool = False    # thicker or thinner strokes on half of each batch
+    coarse: bool = False          # a quarter of each batch redrawn from a coarse grid
     teacher_weight: float = 0.0   # with a teacher: the share of the loss that is its softened answers
     teacher_temperature: float = 2.0  # ...softened by this temperature
     seed: int = 1
@@ -74,7 +75,7 @@ class TrainConfig:
             raise ValueError(f"teacher_weight must be between 0 and 1, not {self.teacher_weight}")
         if self.teacher_temperature <= 0:
             raise ValueError(f"teacher_temperature must be positive, not {self.teacher_temperature}")
-        for name in ("augment", "elastic", "stroke_width"):
+        for name in ("augment", "elastic", "stroke_width", "coarse"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, not {getattr(self, name)!r}")
 
@@ -154,6 +155,8 @@ def train(config: TrainConfig, train_split: Split, test_split: Split, *,
             if config.elastic:
                 half = len(batch) // 2
                 batch = torch.cat([elastic(batch[:half], generator), batch[half:]])
+            if config.coarse:
+                batch = coarse(batch, generator)
             logits = model(batch)
             batch_weights = weights[index]
             per_image = F.cross_entropy(logits, labels[index], reduction="none")

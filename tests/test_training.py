@@ -197,6 +197,7 @@ def test_never_writes_over_a_served_model(tmp_path, shipped_model_path, mnist_di
     ("rotation", "wide", "rotation must be a finite number"),
     ("architecture", "resnet", "architecture must be one of"),
     ("elastic", "yes", "elastic must be true or false"),
+    ("coarse", 1, "coarse must be true or false"),
     ("teacher_weight", -0.1, "teacher_weight must be between 0 and 1"),
     ("teacher_temperature", float("inf"), "teacher_temperature must be a finite number"),
 ])

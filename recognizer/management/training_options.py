@@ -40,12 +40,14 @@ def add_hyperparameter_arguments(parser, lr_help: str = "") -> None:
     parser.add_argument("--elastic", action="store_true", help="elastic distortion of half of each batch")
     parser.add_argument("--stroke-width", action="store_true",
                         help="thicken or thin the strokes of half of each batch")
+    parser.add_argument("--coarse", action="store_true",
+                        help="redraw a quarter of each batch from a coarse grid of 7 to 14 pixels a side")
 
 
 def training_config(options: dict, **fields) -> TrainConfig:
     """A TrainConfig from parsed options (those given; `fields` override); a bad value is a CommandError."""
     names = ("architecture", "variant", "epochs", "batch_size", "lr", "l1", "l2", "seed", "train_limit",
-             "threads", "rotation", "elastic", "stroke_width")
+             "threads", "rotation", "elastic", "stroke_width", "coarse")
     values = {name: options[name] for name in names if options.get(name) is not None}
     if "no_augment" in options:
         values["augment"] = not options["no_augment"]
