@@ -77,7 +77,7 @@ def coarse(images: torch.Tensor, generator: torch.Generator, share: float = 0.25
     enlarged smoothly back to their size.
 
     Digits sent small (a thumbnail, a scan counted in blocks) or drawn with a fat pen lose the
-    detail that tells a closed 4 from a 6 and a 9 from a 3; MNIST's 20-pixel digits never do.
+    detail that tells a closed 4 from a 6 and a 9 from a 3, which MNIST's 20-pixel digits keep.
     """
     chosen = torch.rand(len(images), generator=generator) < share
     if not chosen.any():
