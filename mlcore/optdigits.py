@@ -17,6 +17,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +45,7 @@ def read_optdigits(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     if raw[:2] == b"\x1f\x8b":
         try:
             raw = gzip.GzipFile(fileobj=io.BytesIO(raw)).read(MAX_BYTES + 1)
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:
             raise ValueError(f"{path} is not a readable gzip file: {exc}") from None
     if len(raw) > MAX_BYTES:
         raise ValueError(f"{path} is larger than an optdigits file ({MAX_BYTES:,} bytes)")

@@ -12,6 +12,9 @@ from mlcore.predict import Predictor
 from .block_counts import block_counts, optdigits_lines
 
 
+GOOD_GZIP = gzip.compress((",".join(["4"] * 64 + ["1"]) + "\n").encode() * 1000)
+
+
 @pytest.fixture(scope="module")
 def block_counted(mnist_test):
     """The first 200 MNIST test digits as block counts, and their labels."""
@@ -60,6 +63,8 @@ def test_block_counted_digits_are_read_as_drawings(optdigits_file, block_counted
     (b",".join([b"4"] * 64 + [b"10"]) + b"\n", "line 1: counts must be 0 to 16 and the label 0 to 9"),
     (b",".join([b"4"] * 64 + [b"-1"]) + b"\n", "line 1: counts must be 0 to 16 and the label 0 to 9"),
     (b"\x1f\x8b\x08\x00 truncated", "not a readable gzip file"),
+    # A whole header, then a deflate stream with bytes flipped.
+    (GOOD_GZIP[:20] + bytes(b ^ 0x55 for b in GOOD_GZIP[20:40]) + GOOD_GZIP[40:], "not a readable gzip file"),
     (b"\x89PNG\r\n\x1a\n" + bytes(range(256)), "line 1: "),
 ])
 def test_a_file_that_is_not_optdigits_is_a_value_error(tmp_path, content, message):
