@@ -138,6 +138,9 @@ SHAPES: dict[str, list[Stroke]] = {
 }
 
 KINDS = ("letter", "symbol", "shape", "scribble", "number", "word")
+# Not among KINDS, so the held-out non-digits stay the six kinds every model was measured on;
+# training takes them only when asked for (`train --stray-marks`).
+MARKS = "marks"
 # How tall a non-digit is drawn, as a share of the canvas: from a small mark to most of it.
 NOT_DIGIT_HEIGHTS = (0.3, 0.9)
 LETTERS = [name for name in GLYPHS if name.isalpha() and name.isascii()]
@@ -155,6 +158,27 @@ def scribble(rng: np.random.Generator) -> list[np.ndarray]:
         headings = heading + turn
         xy = np.cumsum(np.stack([np.cos(headings), np.sin(headings)], axis=1) * 0.05, axis=0)
         strokes.append(xy + rng.uniform(-0.2, 0.2, 2))
+    return strokes
+
+
+def stray_marks(rng: np.random.Generator) -> list[np.ndarray]:
+    """Two to four strokes of no alphabet: lines, bent lines and arcs, each anywhere in the box.
+
+    The templates are what someone might draw; these are the rest of what a pen can make, so that
+    "not a digit" is also learnt for a mark nobody foresaw, not only for the listed ones.
+    """
+    strokes = []
+    for _ in range(rng.integers(2, 5)):
+        shape = rng.integers(3)
+        if shape == 0:
+            points = rng.uniform(0, 1, (2, 2))
+        elif shape == 1:
+            points = rng.uniform(0, 1, (rng.integers(3, 6), 2))
+        else:
+            start = rng.uniform(0, 360)
+            points = np.array(arc(*rng.uniform(0.25, 0.75, 2), *rng.uniform(0.1, 0.45, 2),
+                                  start, start + rng.choice([-1, 1]) * rng.uniform(90, 330), 10))
+        strokes.append(points)
     return strokes
 
 
@@ -200,7 +224,9 @@ def not_digit_strokes(kind: str, rng: np.random.Generator, digits: np.ndarray | 
         return number(rng, digits)
     if kind == "word":
         return word(rng)
-    raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    if kind == MARKS:
+        return deform(stray_marks(rng), rng)
+    raise ValueError(f"kind must be one of {', '.join(KINDS + (MARKS,))}, not {kind!r}")
 
 
 def not_digits(count: int, seed: int = 0, digits: np.ndarray | None = None,

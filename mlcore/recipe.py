@@ -25,7 +25,7 @@ from .files import write_atomically
 from .fonts import TRAINING_SIZES, font_not_digits
 from .labels import NOT_A_DIGIT
 from .model import logits_of
-from .negatives import not_digits
+from .negatives import MARKS, not_digits
 from .predict import Predictor
 from .styles import styled_digits
 from .train import TrainConfig, TrainResult, train
@@ -87,15 +87,19 @@ def _cached(cache_dir: Path | None, kind: str, count: int, seed: int, make) -> d
 
 
 def extras(fit: Split, drawn: int, negatives: int, styled: int = 0,
-           cache_dir: str | os.PathLike | None = None, fonts: list[Path] = ()) -> Split:
+           cache_dir: str | os.PathLike | None = None, fonts: list[Path] = (), marks: int = 0) -> Split:
     """Canvas re-drawings of the first `drawn` training digits, `negatives` generated non-digits,
-    `styled` digits in other writing styles and the non-digit characters of `fonts`, re-drawn as canvas strokes."""
+    `styled` digits in other writing styles, the non-digit characters of `fonts`, re-drawn as canvas strokes,
+    and `marks` drawings of stray strokes (`negatives.stray_marks`), also non-digits."""
     def make_drawn():
         images, labels = drawn_digits(fit.images[:drawn], fit.labels[:drawn], seed=TRAIN_SEED)
         return {"images": images, "labels": labels}
 
     def make_negatives():
         return {"images": not_digits(negatives, seed=TRAIN_SEED, digits=fit.images)}
+
+    def make_marks():
+        return {"images": not_digits(marks, seed=TRAIN_SEED, kinds=(MARKS,))}
 
     def make_styled():
         images, labels = styled_digits(styled, seed=TRAIN_SEED)
@@ -109,6 +113,9 @@ def extras(fit: Split, drawn: int, negatives: int, styled: int = 0,
     if negatives:
         made = _cached(cache_dir, "negatives-train", negatives, TRAIN_SEED, make_negatives)
         parts.append({"images": made["images"], "labels": np.full(negatives, NOT_A_DIGIT, dtype=np.int64)})
+    if marks:
+        made = _cached(cache_dir, "marks-train", marks, TRAIN_SEED, make_marks)
+        parts.append({"images": made["images"], "labels": np.full(marks, NOT_A_DIGIT, dtype=np.int64)})
     if fonts:
         # Traced and drawn again with the page's pen, as a person writes a letter on the canvas: a font's
         # thick-and-thin strokes are unlike anything drawn on the page. Not cached: a few thousand take a minute.
@@ -183,17 +190,17 @@ def add_calibration(result: TrainResult, held_out: HeldOut, test_split: Split) -
 
 def train_with_extras(config: TrainConfig, train_split: Split, test_split: Split, *, drawn: int, negatives: int,
                       styled: int = 0, cache_dir: str | os.PathLike | None = None, fonts: list[Path] = (),
-                      initial_state: dict | None = None, teacher: torch.nn.Module | None = None,
+                      marks: int = 0, initial_state: dict | None = None, teacher: torch.nn.Module | None = None,
                       calibration_drawings: int | None = None, progress: bool = True, log=print) -> TrainResult:
     """Train on MNIST less the held-out slice, plus canvas re-drawings, styled digits and non-digits (generated,
-    and typeset in `fonts`); calibrate on the slice.
+    typeset in `fonts`, and `marks` of stray strokes); calibrate on the slice.
 
     config.train_limit limits the MNIST images; the extras are added to them.
     """
     fit, held = split_off(train_split)
     log(f"drawing {drawn:,} canvas re-drawings, {styled:,} styled digits and {negatives:,} non-digits "
         f"(cached in {cache_dir})" + (f"; re-drawing the letters and symbols of {len(fonts)} fonts" if fonts else ""))
-    extra = extras(fit, drawn, negatives, styled, cache_dir, fonts)
+    extra = extras(fit, drawn, negatives, styled, cache_dir, fonts, marks)
     mixed = mix_in(fit, extra, config.train_limit, config.seed)
     result = train(replace(config, train_limit=None), mixed, test_split, initial_state=initial_state,
                    teacher=teacher, progress=progress, log=log)
@@ -201,8 +208,8 @@ def train_with_extras(config: TrainConfig, train_split: Split, test_split: Split
     add_calibration(result, held_out, test_split)
     result.metadata["training_set"] = {
         "mnist_images": len(fit.head(config.train_limit).labels), "canvas_redrawings": drawn,
-        "styled_digits": styled, "not_digits": negatives,
-        "font_not_digits": int((extra.labels == NOT_A_DIGIT).sum()) - negatives,
+        "styled_digits": styled, "not_digits": negatives, "stray_marks": marks,
+        "font_not_digits": int((extra.labels == NOT_A_DIGIT).sum()) - negatives - marks,
         "fonts": [Path(font).name for font in fonts], "held_out_mnist_images": len(held.labels),
         "held_out_drawings": len(held_out.drawn.labels), "held_out_styled_digits": len(held_out.styled.labels),
         "held_out_not_digits": len(held_out.negatives)}

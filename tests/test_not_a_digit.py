@@ -13,7 +13,7 @@ from mlcore.drawn import digit_strokes, draw, drawn_digits, place
 from mlcore.model import logits_of
 from mlcore.hand import deform
 from mlcore.labels import NOT_A_DIGIT
-from mlcore.negatives import GLYPHS, KINDS, NOT_DIGIT_HEIGHTS, SHAPES, not_digits
+from mlcore.negatives import GLYPHS, KINDS, MARKS, NOT_DIGIT_HEIGHTS, SHAPES, not_digits, stray_marks
 from mlcore.predict import Predictor
 from mlcore.preprocess import to_mnist_input
 from mlcore.recipe import HELD_OUT_SEED, split_off
@@ -45,6 +45,22 @@ def test_not_digits_depend_on_the_seed_alone():
     assert not np.array_equal(not_digits(5, seed=7), not_digits(5, seed=8))
     # A longer run starts with the shorter one, so a cached larger set serves smaller requests.
     assert np.array_equal(not_digits(7, seed=7)[:5], not_digits(5, seed=7))
+
+
+def test_stray_marks_are_a_kind_apart_from_the_held_out_six():
+    """Stray marks train only when asked for: the held-out non-digits every model is measured on keep
+    the six kinds, and a mark is strokes no template holds."""
+    assert MARKS not in KINDS
+    assert np.array_equal(not_digits(12, seed=4), not_digits(12, seed=4, kinds=KINDS))
+    rng = np.random.default_rng(0)
+    counts = [len(stray_marks(rng)) for _ in range(200)]
+    assert set(counts) == {2, 3, 4}
+    marks = not_digits(30, seed=4, kinds=(MARKS,))
+    assert marks.shape == (30, 28, 28) and (marks.reshape(30, -1).max(axis=1) == 255).all()
+    assert np.array_equal(marks, not_digits(30, seed=4, kinds=(MARKS,)))
+    assert len({m.tobytes() for m in marks}) == 30
+    with pytest.raises(ValueError, match="marks"):
+        not_digits(1, kinds=("glyph",))
 
 
 def test_not_digits_refuse_a_negative_count():

@@ -5,8 +5,9 @@ import pytest
 
 from mlcore.drawn import draw, place
 from mlcore.hand import arc, deform
+from mlcore.negatives import MARKS, not_digits
 from mlcore.predict import Predictor
-from mlcore.recipe import extras, generators_fingerprint, split_off
+from mlcore.recipe import TRAIN_SEED, extras, generators_fingerprint, split_off
 from mlcore.styles import STYLES, styled_digits
 
 
@@ -62,3 +63,11 @@ def test_extras_mix_the_styled_digits_in_with_their_labels(mnist_train, tmp_path
                       f"styled-train-{generators_fingerprint()}-20-11.npz"]
     again = extras(fit, drawn=0, negatives=3, styled=20, cache_dir=tmp_path)
     assert np.array_equal(again.images, extra.images)
+
+
+def test_extras_add_stray_marks_as_non_digits_of_their_own_cache(mnist_train, tmp_path):
+    fit, _ = split_off(mnist_train)
+    extra = extras(fit, drawn=0, negatives=3, cache_dir=tmp_path, marks=4)
+    assert extra.labels.tolist() == [10] * 7
+    assert np.array_equal(extra.images[3:], not_digits(4, seed=TRAIN_SEED, kinds=(MARKS,)))
+    assert f"marks-train-{generators_fingerprint()}-4-11.npz" in {path.name for path in tmp_path.iterdir()}

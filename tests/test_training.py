@@ -147,6 +147,7 @@ def test_the_model_card_names_its_teacher(tmp_path, mnist_dir, shipped_model_pat
     (["--variant", "bogus"], "invalid choice: 'bogus'"),
     (["--rotation", "120"], "rotation must be between 0 and 90 degrees"),
     (["--fonts", "/nonexistent/fonts"], "/nonexistent/fonts is not a directory"),
+    (["--stray-marks", "-1"], "--stray-marks must be at least 0"),
     (["--lr", "inf"], "lr must be a finite number"),
     (["--with-reviewed", "--reviewed-weight", "nan"], "--reviewed-weight must be a positive number"),
 ])

@@ -53,6 +53,9 @@ class Command(DatabaseCommand):
                           help="add N digits in other writing styles (a flagged 1, a crossed 7, ...)")
         wild.add_argument("--not-digits", type=int, default=0, metavar="N",
                           help="add N generated non-digits (label 10) for the \"not a digit\" output")
+        wild.add_argument("--stray-marks", type=int, default=0, metavar="N",
+                          help="add N drawings of two to four stray strokes (lines, bent lines, arcs) as non-digits: "
+                               "marks no template foresaw")
         wild.add_argument("--fonts", type=Path, metavar="DIR",
                           help="add the letters and symbols of the non-digits typeset in every font file under DIR "
                                "(.ttf, .otf, .woff, .woff2) at six sizes and re-drawn with the page's pen, as "
@@ -108,8 +111,9 @@ class Command(DatabaseCommand):
             teacher_temperature=options["teacher_temperature"])
         if teacher is not None and ARCHITECTURES[teacher.architecture].classes != ARCHITECTURES[architecture].classes:
             raise CommandError(f"the teacher ({teacher.architecture}) and {architecture} have different outputs")
-        if min(options["canvas_drawings"], options["styled_digits"], options["not_digits"]) < 0:
-            raise CommandError("--canvas-drawings, --styled-digits and --not-digits must be at least 0")
+        if min(options["canvas_drawings"], options["styled_digits"], options["not_digits"],
+               options["stray_marks"]) < 0:
+            raise CommandError("--canvas-drawings, --styled-digits, --not-digits and --stray-marks must be at least 0")
         if not (math.isfinite(options["reviewed_weight"]) and options["reviewed_weight"] > 0):
             raise CommandError(f"--reviewed-weight must be a positive number, not {options['reviewed_weight']}")
         try:
@@ -134,7 +138,7 @@ class Command(DatabaseCommand):
                 self.stdout.write(f"training {config.architecture} ({config.variant}) for {config.epochs} epochs")
                 result = train_with_extras(config, train_split, test_split, drawn=options["canvas_drawings"],
                                            negatives=options["not_digits"], styled=options["styled_digits"],
-                                           cache_dir=CACHE_DIR, fonts=fonts,
+                                           cache_dir=CACHE_DIR, fonts=fonts, marks=options["stray_marks"],
                                            initial_state=self.start_state(options["start_from"], config),
                                            teacher=teacher,
                                            calibration_drawings=settings.CALIBRATION_DRAWINGS,
