@@ -63,6 +63,24 @@ def styled() -> EvaluationSet:
     return EvaluationSet("styled", split.images, split.labels)
 
 
+@functools.lru_cache(maxsize=4)
+def optdigits_split(path: str, count: int | None) -> Split:
+    from mlcore.optdigits import optdigits
+    return Split(*optdigits(path)).head(count)
+
+
+def uci_writers() -> EvaluationSet | None:
+    """The digits of the optdigits file RELEASE_GATE_OPTDIGITS names, if it names one."""
+    path = settings.RELEASE_GATE_OPTDIGITS
+    if path is None:
+        return None
+    try:
+        split = optdigits_split(str(path), size(None))
+    except ValueError as exc:
+        raise ModelUnavailable(f"the release gate's RELEASE_GATE_OPTDIGITS: {exc}") from None
+    return EvaluationSet("UCI writers", split.images, split.labels)
+
+
 def reviewed_holdout() -> EvaluationSet:
     # The same hash-chosen hold-out that `train --with-reviewed` never trains on.
     _, held_out = split_holdout(reviewed_dataset(Prediction.objects.all())[0], HOLDOUT_FRACTION)
@@ -80,14 +98,15 @@ def non_digits() -> EvaluationSet:
     return EvaluationSet("non-digits", images, np.full(len(images), NOT_A_DIGIT, dtype=np.int64))
 
 
-EVALUATION_SETS = [mnist_test, drawn, styled, reviewed_holdout, non_digits]
+EVALUATION_SETS = [mnist_test, drawn, styled, uci_writers, reviewed_holdout, non_digits]
 
 
 def evaluation_sets() -> list[EvaluationSet]:
     try:
-        return [build() for build in EVALUATION_SETS]
+        sets = [build() for build in EVALUATION_SETS]
     except MnistDataError as exc:
         raise ModelUnavailable(f"the release gate needs the MNIST test set: {exc}") from None
+    return [evaluation_set for evaluation_set in sets if evaluation_set is not None]
 
 
 def compare_versions(a: ModelVersion, b: ModelVersion, sets: list[EvaluationSet] | None = None) -> Comparison:

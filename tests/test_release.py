@@ -12,6 +12,7 @@ from mlcore import checkpoint
 from mlcore.compare import expected_calibration_error
 from recognizer.models import ModelVersion
 
+from .block_counts import write_optdigits
 from .networks import output_layers
 from .reviewing import PASSWORD, REVIEWER_PERMISSIONS, make_user
 
@@ -92,6 +93,30 @@ def test_compare_models_json_and_gallery(worse, served_model, tmp_path):
     assert mnist["b"]["accuracy"] < mnist["a"]["accuracy"] - 0.05
     assert mnist["only_a_right"] > 0 and mnist["only_b_right"] == 0
     assert report["regressions"] and (tmp_path / f"{served_model.name}-vs-worse.png").is_file()
+
+
+def test_given_an_optdigits_file_the_gate_also_compares_on_its_writers(worse, served_model, tmp_path, settings,
+                                                                       mnist_test):
+    settings.RELEASE_GATE_OPTDIGITS = write_optdigits(tmp_path / "writers.tes", mnist_test.head(150))
+    output = io.StringIO()
+    call_command("compare_models", served_model.name, "worse", "--json", "--report-dir", str(tmp_path),
+                 stdout=output)
+    report = json.loads(output.getvalue())
+    assert [s["name"] for s in report["sets"]] == ["MNIST test", "drawn", "styled", "UCI writers", "reviewed hold-out",
+                                                   "non-digits"]
+    writers = report["sets"][3]
+    assert writers["images"] == 150 and writers["only_a_right"] > 0
+    # The served model reads most of them; the version that never answers 3 loses those and is refused for it.
+    assert writers["a"]["accuracy"] > 0.8 and writers["b"]["accuracy"] < writers["a"]["accuracy"] - 0.05
+    assert any(regression.startswith("UCI writers accuracy") for regression in report["regressions"])
+
+
+def test_an_unreadable_optdigits_file_stops_the_gate_and_names_itself(worse, served_model, tmp_path, settings):
+    settings.RELEASE_GATE_OPTDIGITS = tmp_path / "writers.tes"
+    settings.RELEASE_GATE_OPTDIGITS.write_text("0,1,2\n")
+    with pytest.raises(CommandError, match=r"RELEASE_GATE_OPTDIGITS: .*writers\.tes, line 1: 3 values"):
+        call_command("activate_model", "worse", "--force", stdout=io.StringIO())
+    assert ModelVersion.objects.active() == served_model
 
 
 def test_an_unknown_version_is_a_command_error(served_model):
