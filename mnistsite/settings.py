@@ -153,7 +153,8 @@ REVIEW_DOUBT_MARGIN = 0.5
 RELEASE_GATE_LIMIT = env_int("RELEASE_GATE_LIMIT", 0) or None
 # Real writers outside MNIST for the gate too: an optdigits file (README, "Other hands"). None ships, so
 # none by default; given one, every candidate is also compared on its digits.
-RELEASE_GATE_OPTDIGITS = Path(os.environ["RELEASE_GATE_OPTDIGITS"]) if os.environ.get("RELEASE_GATE_OPTDIGITS") else None
+RELEASE_GATE_OPTDIGITS = (Path(os.environ["RELEASE_GATE_OPTDIGITS"]) if os.environ.get("RELEASE_GATE_OPTDIGITS")
+                          else None)
 # `train` calibrates on the held-out slice: this many of its drawings of each kind (re-drawn, styled,
 # non-digits), all of them (5,000) by default; fewer is quicker and the threshold coarser.
 CALIBRATION_DRAWINGS = env_int("CALIBRATION_DRAWINGS", 0) or None
