@@ -46,3 +46,17 @@ def encode(image: Image.Image, fmt: str = "PNG") -> bytes:
 
 def png(digit: np.ndarray, style: Style = Style()) -> bytes:
     return encode(render(digit, style))
+
+
+def scanned(digit: np.ndarray, side: int) -> Image.Image:
+    """A 28x28 uint8 MNIST digit as a black-and-white scan: its ink fitted into side x side pixels
+    keeping its aspect, then each pixel thresholded to black or white, as UCI's and Semeion's scans
+    were."""
+    rows, cols = np.flatnonzero(digit.max(axis=1) > 30), np.flatnonzero(digit.max(axis=0) > 30)
+    glyph = Image.fromarray(digit[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1])
+    scale = side / max(glyph.size)
+    glyph = glyph.resize((glyph.width * 8, glyph.height * 8), Image.Resampling.BICUBIC).resize(
+        (max(1, round(glyph.width * scale)), max(1, round(glyph.height * scale))), Image.Resampling.BOX)
+    page = Image.new("L", (side, side), 0)
+    page.paste(glyph, ((side - glyph.width) // 2, (side - glyph.height) // 2))
+    return Image.fromarray(np.where(np.asarray(page) > 128, 0, 255).astype(np.uint8))

@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from mlcore import drawn
+from mlcore import drawn, preprocess
 from mlcore.predict import Predictor
 from mlcore.preprocess import (BlankDrawingError, ink_map, to_mnist_input, unframed, with_readable_pen,
-                               without_stray_taps)
+                               with_soft_edges, without_stray_taps)
 from mlcore.render import render_strokes
 
-from .drawings import Style, render
+from .drawings import Style, render, scanned
 
 STYLES = [
     Style(),
@@ -158,3 +158,38 @@ def test_a_digit_cropped_tight_has_no_frame(mnist_test):
         grey = np.asarray(image.crop((left - 2, top - 2, right + 2, bottom + 2)), dtype=np.float32) / 255
         unframed_grey, paper = unframed(grey)
         assert unframed_grey is grey and paper == 1.0
+
+
+def thresholded(digit: np.ndarray) -> Image.Image:
+    return Image.fromarray(np.where(digit > 127, 0, 255).astype(np.uint8))
+
+
+@pytest.mark.parametrize("scan", [lambda digit: scanned(digit, 16), thresholded], ids=["16x16 scan", "MNIST thresholded"])
+def test_a_black_and_white_scan_is_read_as_well_as_an_anti_aliased_digit(mnist_test, predictor, monkeypatch, scan):
+    """A scan thresholded to black and white has staircase edges no MNIST digit has: with them
+    kept, 500 test digits scanned at 16x16 were read 97.6 % right, and MNIST's own frames
+    thresholded 98.4 %; softened, 99.0 % and 99.4 %."""
+    indices = np.random.default_rng(7).choice(len(mnist_test.labels), size=500, replace=False)
+    scans, labels = [scan(mnist_test.images[i]) for i in indices], mnist_test.labels[indices]
+
+    def accuracy() -> float:
+        answered, _ = predictor.answers(np.stack([to_mnist_input(image) for image in scans]))
+        return float((answered == labels).mean())
+
+    softened = accuracy()
+    monkeypatch.setattr(preprocess, "SOFT_EDGE", 0)
+    assert softened >= 0.98 and softened >= accuracy() + 0.006
+
+
+def test_anti_aliased_drawings_are_not_softened(mnist_test):
+    drawings, _ = re_drawn(mnist_test, 20, seed=6)
+    for ink in [ink_map(render_strokes(strokes, side=48)) for strokes in drawings] + [
+            mnist_test.images[i].astype(np.float32) / 255 for i in range(20)]:
+        ink = ink / ink.max()
+        assert with_soft_edges(ink) is ink
+
+
+def test_only_small_black_and_white_drawings_are_softened(mnist_test):
+    for side, softened in ((16, True), (preprocess.SOFT_UP_TO, True), (preprocess.SOFT_UP_TO + 20, False)):
+        ink = ink_map(scanned(mnist_test.images[0], side))
+        assert (with_soft_edges(ink) is not ink) == softened
