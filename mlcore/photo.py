@@ -286,9 +286,15 @@ def ink_polarities(grey: np.ndarray, window: int) -> tuple[bool, ...]:
     """
     opening = ndimage.grey_opening(grey, size=window, mode="nearest")
     lit = float(np.percentile(opening, LIT_PERCENTILE))
-    if lit >= DARK_SURFACE and float(np.median(opening)) >= BOARD:
+    mostly_dark = float(np.median(opening)) < BOARD
+    if lit >= DARK_SURFACE and not mostly_dark:
         return (False,)
     light_stands_out = light_ink_stands_out(grey, max(3, window // MARK_WINDOWS))
+    if lit >= BOARD and mostly_dark:
+        # A lit part on a frame mostly as dark as a board is a bright patch beside it, or light
+        # strokes as wide as the window (a close-up of chalk, a white digit on black), whose
+        # narrow gaps then stand out as dark marks: both are read.
+        return (light_stands_out, not light_stands_out)
     if lit >= BOARD or light_stands_out:
         return (light_stands_out,)
     # A surface this dark where it is lit is a blackboard, between whose thick chalk strokes
@@ -759,9 +765,11 @@ def readings(image: Image.Image, every: bool) -> np.ndarray:
     grey, finger = working_photo(image)
     window = background_window(grey)
     polarities = ink_polarities(grey, window)
-    ways = [(window, light_ink) for light_ink in polarities[:len(polarities) if every else 1]]
-    if every and pen_fills_window(grey, finger, window, polarities[0]):
-        ways.append((background_window(grey, WIDE_WINDOW), polarities[0]))
+    ways = []
+    for light_ink in polarities[:len(polarities) if every else 1]:
+        ways.append((window, light_ink))
+        if every and pen_fills_window(grey, finger, window, light_ink):
+            ways.append((background_window(grey, WIDE_WINDOW), light_ink))
     inputs, refusal = [], None
     for way_window, light_ink in ways:
         try:
