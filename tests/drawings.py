@@ -50,8 +50,8 @@ def png(digit: np.ndarray, style: Style = Style()) -> bytes:
 
 def scanned(digit: np.ndarray, side: int) -> Image.Image:
     """A 28x28 uint8 MNIST digit as a black-and-white scan: its ink fitted into side x side pixels
-    keeping its aspect, then each pixel thresholded to black or white, as UCI's and Semeion's scans
-    were."""
+    keeping its aspect, then each pixel thresholded to black or white, as a scanner set to black
+    and white makes it."""
     rows, cols = np.flatnonzero(digit.max(axis=1) > 30), np.flatnonzero(digit.max(axis=0) > 30)
     glyph = Image.fromarray(digit[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1])
     scale = side / max(glyph.size)
