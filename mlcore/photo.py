@@ -277,12 +277,12 @@ def fingers(skin: np.ndarray) -> np.ndarray:
 
 def ink_polarities(grey: np.ndarray, window: int) -> tuple[bool, ...]:
     """Whether the ink is light (chalk on a board) for each polarity the photo may have, the
-    likelier first: one where it is clear, both where the surface and the marks disagree.
+    likelier first: one where it is clear, both where the surface and the marks may disagree.
 
     The surface is judged where it is lit, its light marks removed: paper and whiteboards are
     bright there however deep a shadow or a gradient darkens the rest, a blackboard stays dark.
-    Between the two, or where the lit part is a bright patch (a wall, a window) on a frame
-    mostly as dark as a board, the ink is on the side whose marks stand out more.
+    Between the two, the ink is on the side whose marks stand out more; where the lit part lies
+    on a frame mostly as dark as a board, that side is read first and the other too.
     """
     opening = ndimage.grey_opening(grey, size=window, mode="nearest")
     lit = float(np.percentile(opening, LIT_PERCENTILE))
