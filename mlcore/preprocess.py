@@ -127,11 +127,7 @@ def with_readable_pen(ink: np.ndarray) -> np.ndarray:
     if not rows.size:
         return ink
     drawing = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-    block = max(1, max(drawing.shape) // PEN_GRID)
-    if block > 1:
-        padded = np.zeros((-(-drawing.shape[0] // block) * block, -(-drawing.shape[1] // block) * block), np.float32)
-        padded[:drawing.shape[0], :drawing.shape[1]] = drawing
-        drawing = padded.reshape(padded.shape[0] // block, block, padded.shape[1] // block, block).max(axis=(1, 3))
+    drawing = block_maxima(drawing, max(1, max(drawing.shape) // PEN_GRID))
     mask = drawing > INK_THRESHOLD * drawing.max()
     # A stroke's area over half its outline is its width.
     outline = int((mask & ~ndimage.binary_erosion(mask)).sum())
@@ -146,6 +142,17 @@ def with_readable_pen(ink: np.ndarray) -> np.ndarray:
     for step in range(radius):
         widened = ndimage.grey_dilation(widened, footprint=ndimage.generate_binary_structure(2, 1 + step % 2))
     return widened
+
+
+def block_maxima(ink: np.ndarray, block: int) -> np.ndarray:
+    """The strongest ink of each `block` x `block` square, those at the far edges cut short: a
+    coarse grid on which no thin line fades."""
+    if block == 1:
+        return ink
+    padded = np.zeros((-(-ink.shape[0] // block) * block, -(-ink.shape[1] // block) * block), ink.dtype)
+    padded[:ink.shape[0], :ink.shape[1]] = ink
+    # Strided slices, not a reshape's maximum over two axes: about ten times as fast.
+    return np.maximum.reduce([padded[row::block, col::block] for row in range(block) for col in range(block)])
 
 
 def normalise(ink: np.ndarray) -> np.ndarray:
