@@ -1,9 +1,10 @@
-"""Accuracy and CPU cost of reading synthetic phone photos, per variant, drawing vs photo preprocessing.
+"""Accuracy and CPU cost of reading synthetic phone photos, per variant: as drawings, as photos, and unsaid.
 
     MNIST_DATA_DIR=../shared/mnist .venv/bin/python -m benchmarks.photos --count 400
 
 Photos are made from MNIST test digits (mlcore.photos_synth); the model is the shipped one.
 CPU is process time per photo, from the decoded image to the 28x28 input (JPEG decoding apart).
+"unsaid" is a photo sent without saying what it is: read as a photo where its paper looks marked.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def main() -> None:
 
     print(f"{len(photos)} photos; JPEG decoding {1000 * decode:.1f} ms CPU per photo")
     print(f"{'preprocessing':<14}{'all':>7}" + "".join(f"{v:>11}" for v in VARIANTS) + "   CPU/photo")
-    for name, photo in (("drawing", False), ("photo", True)):
+    for name, photo in (("drawing", False), ("unsaid", None), ("photo", True)):
         right, spent = [], 0.0
         for image, item in zip(images, photos):
             start = time.process_time()

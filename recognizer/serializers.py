@@ -115,16 +115,16 @@ class PredictionSerializer(serializers.Serializer):
             attrs["source"] = self.instance.source
         if "strokes" in attrs:
             attrs["image"] = strokes.render(attrs["strokes"])
-            read = strokes.reading(attrs["strokes"], attrs["image"])
+            read, photo = strokes.reading(attrs["strokes"], attrs["image"]), False
         elif "image" in attrs:
             attrs["strokes"] = None
-            read = attrs["image"].image
+            # An upload is a photo by its sender's word; any other image, where its paper looks so.
+            read, photo = attrs["image"].image, True if attrs["source"] == Prediction.Source.UPLOAD else None
         else:
             # A form field sent empty (`image=`) reaches here as no field at all.
             raise serializers.ValidationError({"image": "the image is empty; send a PNG or JPEG, or `strokes`"})
         try:
-            attrs["mnist_input"] = to_mnist_input(read, photo=attrs["source"] == Prediction.Source.UPLOAD,
-                                                  likeliest=likeliest_digit)
+            attrs["mnist_input"] = to_mnist_input(read, photo=photo, likeliest=likeliest_digit)
         except BlankDrawingError as exc:
             raise serializers.ValidationError({"image": str(exc)}) from None
         return attrs

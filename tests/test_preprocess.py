@@ -1,8 +1,10 @@
 """Preprocessing turns drawings of any size, place, stroke and ink into inputs the model reads."""
 
+import io
+
 import numpy as np
 import pytest
-from PIL import Image, ImageOps
+from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps
 
 from mlcore import drawn, preprocess
 from mlcore.predict import Predictor
@@ -10,7 +12,7 @@ from mlcore.preprocess import (BlankDrawingError, ink_map, to_mnist_input, unfra
                                with_soft_edges, without_stray_taps)
 from mlcore.render import render_strokes
 
-from .drawings import Style, render, scanned
+from .drawings import Style, encode, render, scanned
 
 STYLES = [
     Style(),
@@ -193,3 +195,54 @@ def test_only_small_black_and_white_drawings_are_softened(mnist_test):
     for side, softened in ((16, True), (preprocess.SOFT_UP_TO, True), (preprocess.SOFT_UP_TO + 20, False)):
         ink = ink_map(scanned(mnist_test.images[0], side))
         assert (with_soft_edges(ink) is not ink) == softened
+
+
+def is_marked(image: Image.Image) -> bool:
+    return preprocess.on_marked_paper(ink_map(preprocess.shrink(image)))
+
+
+def test_drawings_made_on_a_screen_are_never_on_marked_paper(mnist_test):
+    """Their anti-aliased, blurred or JPEG-compressed edges lie beside their strokes, not across the paper."""
+    drawings, _ = re_drawn(mnist_test, 20, seed=8)
+    for index, strokes in enumerate(drawings):
+        canvas = render_strokes(strokes, side=280)
+        left, top, right, bottom = ImageOps.invert(canvas).getbbox()
+        digit = mnist_test.images[index]
+        for image in (canvas, render_strokes(strokes, side=140, pen_width=1 / 9),
+                      render_strokes(strokes, side=1000, pen_width=1 / 500), Image.open(io.BytesIO(encode(canvas, "JPEG"))),
+                      canvas.crop((left, top, right, bottom)), canvas.filter(ImageFilter.GaussianBlur(8)),
+                      Image.fromarray(255 - digit).resize((280, 280), Image.Resampling.BILINEAR),
+                      Image.fromarray(digit).resize((48, 48), Image.Resampling.BILINEAR),
+                      scanned(digit, 64), render(digit, STYLES[index % len(STYLES)])):
+            assert not is_marked(image)
+
+
+def on_squared_paper(image: Image.Image) -> Image.Image:
+    """Lines of a tone 200 in 255 every twelfth of the side, as an app's squared paper is."""
+    paper = Image.new("L", image.size, 255)
+    draw = ImageDraw.Draw(paper)
+    for at in np.arange(image.width / 24, image.width, image.width / 12):
+        draw.line([(at, 0), (at, image.height)], fill=200)
+        draw.line([(0, at), (image.width, at)], fill=200)
+    return ImageChops.darker(image.convert("L"), paper)
+
+
+def under_a_gradient(image: Image.Image) -> Image.Image:
+    """The light falling from full on the right to 60 % on the left, as across a scanner's lid left open."""
+    light = np.linspace(0.6, 1, image.width, dtype=np.float32)[np.newaxis, :]
+    return Image.fromarray(np.round(np.asarray(image.convert("L"), dtype=np.float32) * light).astype(np.uint8))
+
+
+@pytest.mark.parametrize("paper", [on_squared_paper, under_a_gradient], ids=["squared paper", "light gradient"])
+def test_a_scan_on_marked_paper_sent_as_a_drawing_is_read_as_a_photo(mnist_test, predictor, paper):
+    """Read as drawings, the paper's marks joined the digit into one grey blob: 200 held-out digits so
+    were read 4.5 % (squared paper) and 0 % (gradient) right, nearly all "not a digit"; as photos 100 %."""
+    indices = np.random.default_rng(9).choice(len(mnist_test.labels), size=20, replace=False)
+    scans = [paper(render(mnist_test.images[i], Style(canvas=200, digit_size=200))) for i in indices]
+    assert all(is_marked(scan) for scan in scans)
+
+    def right(photo: bool | None) -> int:
+        inputs = np.stack([to_mnist_input(scan, photo=photo, likeliest=predictor.likeliest_digit) for scan in scans])
+        return int((predictor.answers(inputs)[0] == mnist_test.labels[indices]).sum())
+
+    assert right(photo=None) >= 19 and right(photo=False) <= 5
