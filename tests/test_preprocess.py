@@ -208,13 +208,19 @@ def test_drawings_made_on_a_screen_are_never_on_marked_paper(mnist_test):
         canvas = render_strokes(strokes, side=280)
         left, top, right, bottom = ImageOps.invert(canvas).getbbox()
         digit = mnist_test.images[index]
-        for image in (canvas, render_strokes(strokes, side=140, pen_width=1 / 9),
-                      render_strokes(strokes, side=1000, pen_width=1 / 500), Image.open(io.BytesIO(encode(canvas, "JPEG"))),
-                      canvas.crop((left, top, right, bottom)), canvas.filter(ImageFilter.GaussianBlur(8)),
-                      Image.fromarray(255 - digit).resize((280, 280), Image.Resampling.BILINEAR),
-                      Image.fromarray(digit).resize((48, 48), Image.Resampling.BILINEAR),
-                      scanned(digit, 64), render(digit, STYLES[index % len(STYLES)])):
-            assert not is_marked(image)
+        drawings_of_it = [
+            canvas,
+            render_strokes(strokes, side=140, pen_width=1 / 9),
+            render_strokes(strokes, side=1000, pen_width=1 / 500),
+            Image.open(io.BytesIO(encode(canvas, "JPEG"))),
+            canvas.crop((left, top, right, bottom)),
+            canvas.filter(ImageFilter.GaussianBlur(8)),
+            Image.fromarray(255 - digit).resize((280, 280), Image.Resampling.BILINEAR),
+            Image.fromarray(digit).resize((48, 48), Image.Resampling.BILINEAR),
+            scanned(digit, 64),
+            render(digit, STYLES[index % len(STYLES)]),
+        ]
+        assert not any(is_marked(image) for image in drawings_of_it)
 
 
 def on_squared_paper(image: Image.Image) -> Image.Image:
