@@ -13,7 +13,7 @@ from recognizer import serializers
 from recognizer import strokes as stroke_rules
 from recognizer.models import Prediction
 
-from .drawings import png
+from .drawings import encode, png
 from .handwriting import DIGITS, as_sent
 from .test_api import URL, data_url, files_in, post_json
 
@@ -283,7 +283,8 @@ def test_feedback_on_a_record_deleted_meanwhile_is_404(client, isolated_media):
 
 
 def test_an_update_is_read_as_its_record_s_source(client, monkeypatch):
-    """An upload stays a photo when its owner sends a newer version, whatever source the update names."""
+    """An upload stays a photo when its owner sends a newer image, whatever source the update names;
+    strokes are read as a drawing whatever the record's source, since no camera makes them."""
     created = create(client, as_sent(DIGITS[1]), source="upload")
     photo_flags = []
     read = serializers.to_mnist_input
@@ -293,6 +294,7 @@ def test_an_update_is_read_as_its_record_s_source(client, monkeypatch):
         return read(image, photo=photo, likeliest=likeliest)
 
     monkeypatch.setattr(serializers, "to_mnist_input", read_noting_the_path)
-    for update in ({}, {"source": "canvas"}):
-        assert put(client, created, {"strokes": as_sent(DIGITS[7]), **update}).status_code == 200
-    assert photo_flags == [True, True] and Prediction.objects.get(pk=created["id"]).source == "upload"
+    newer_image = data_url(encode(render_strokes(DIGITS[7], side=280)))
+    for update in ({"image": newer_image}, {"image": newer_image, "source": "canvas"}, {"strokes": as_sent(DIGITS[7])}):
+        assert put(client, created, update).status_code == 200
+    assert photo_flags == [True, True, False] and Prediction.objects.get(pk=created["id"]).source == "upload"
