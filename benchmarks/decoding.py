@@ -31,6 +31,10 @@ CRAFTED = {
     "a photo of noise, 2600x1950, baseline": lambda: hostile.noisy_photo(progressive=False),
     "APNG, 2,000 frames": lambda: hostile.animated_png(2000),
     "APNG, 3,000 frames": lambda: hostile.animated_png(3000),
+    "PNG whose EXIF block has 65,535 tags": lambda: hostile.with_exif(
+        hostile.a_one(), hostile.exif_block(first_tags=65_535), "PNG"),
+    "JPEG whose EXIF block has 5,400 tags (as many as 64 KiB holds)": lambda: hostile.with_exif(
+        hostile.a_one(), hostile.exif_block(first_tags=5_400), "JPEG"),
 }
 
 

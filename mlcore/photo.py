@@ -38,13 +38,12 @@ window (a close-up), with a wider window too; a model chooses.
 
 from __future__ import annotations
 
-import struct
-
 import numpy as np
 from PIL import Image, ImageOps
 from scipy import ndimage
 from scipy.spatial import ConvexHull
 
+from .exif import upright
 from .preprocess import BlankDrawingError, normalise, varying_alpha
 
 # Longest side the photo is analysed at: the digit still spans tens of pixels, and one photo
@@ -193,14 +192,6 @@ SKIN_SHADOW = 1 / 32
 # where it enters square to the border, twice where it enters at 30 degrees to it); the paper's
 # edge, a desk seen beyond it or a column of punched holes runs along the border.
 FINGER_CROSSING = 2
-
-
-def upright(image: Image.Image) -> Image.Image:
-    """The photo turned as its EXIF orientation says; as it is stored when its EXIF block is damaged."""
-    try:
-        return ImageOps.exif_transpose(image)
-    except (SyntaxError, ValueError, OSError, struct.error):
-        return image
 
 
 def working_photo(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:

@@ -20,7 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
-from PIL import Image, ImageOps
+from PIL import Image
+
+from mlcore.exif import upright
 
 DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(;[\w-]+=[\w.-]+)*(?P<b64>;base64)?,", re.ASCII)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -168,6 +170,8 @@ def decode(content: bytes) -> DecodedImage:
         check_png_structure(content)
     try:
         with warnings.catch_warnings():
+            # A JPEG's EXIF block is read as it opens; a damaged one is the sender's, not the log's, business.
+            warnings.simplefilter("ignore")
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(content), formats=["PNG", "JPEG"])
     except Image.UnidentifiedImageError:
@@ -188,10 +192,10 @@ def decode(content: bytes) -> DecodedImage:
         image.draft(image.mode, (max(1, round(width * scale)), max(1, round(height * scale))))
     try:
         image.load()
-        # Upright as the camera meant it; a drawing has no orientation tag and is left as it is.
-        image = ImageOps.exif_transpose(image)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise ImageRejected(f"the image is truncated or corrupt: {exc}") from None
+    # Upright as the camera meant it; a drawing has no orientation tag and is left as it is.
+    image = upright(image)
     if image.mode in WIDE_GREY_MODES:
         # Pillow converts wide grey to 8 bits by clipping at 255, which would leave only the darkest
         # greys: grey ink on 16-bit paper would be blank.

@@ -52,10 +52,16 @@ def huge_jpeg(side: int = 4096) -> bytes:
     return buffer.getvalue()
 
 
+def a_one(side: int = 280) -> Image.Image:
+    """A drawing of one stroke like a "1"."""
+    drawing = Image.new("L", (side, side), 255)
+    drawing.paste(0, (side // 3, side // 5, side // 3 + side // 8, side * 4 // 5))
+    return drawing
+
+
 def animated_png(frames: int = 2000, side: int = 280) -> bytes:
     """An APNG whose first frame is a stroke like a "1", followed by `frames` - 1 frames."""
-    first = Image.new("L", (side, side), 255)
-    first.paste(0, (side // 3, side // 5, side // 3 + side // 8, side * 4 // 5))
+    first = a_one(side)
     others = [Image.new("L", (side, side), shade) for shade in (0, 128)]
     buffer = io.BytesIO()
     first.save(buffer, "PNG", save_all=True, append_images=[others[i % 2] for i in range(frames - 1)])
@@ -69,4 +75,37 @@ def noisy_photo(width: int = 2600, height: int = 1950, progressive: bool = True)
     pixels = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, "JPEG", quality=80, progressive=progressive)
+    return buffer.getvalue()
+
+
+def exif_block(first_tags: int = 1, exif_tags: int = 0, orientation: int = 6) -> bytes:
+    """A big-endian TIFF block: a first directory of `first_tags` tags (the orientation, then filler),
+    and where `exif_tags` is not 0 an Exif sub-directory of that many tags after it."""
+    def entry(tag: int, kind: int, value: bytes) -> bytes:
+        return struct.pack(">HHL", tag, kind, 1) + value.ljust(4, b"\0")
+
+    first = [entry(0x0112, 3, struct.pack(">H", orientation))]
+    if exif_tags:
+        first.append(b"")  # the Exif pointer, written once the first directory's size is known
+    first += [entry(filler_tag(n), 4, b"\0\0\0\1") for n in range(first_tags - len(first))]
+    first_size = 2 + 12 * len(first) + 4
+    if exif_tags:
+        first[1] = entry(0x8769, 4, struct.pack(">L", 8 + first_size))
+    block = b"MM\0*" + struct.pack(">LH", 8, len(first)) + b"".join(first) + b"\0\0\0\0"
+    if exif_tags:
+        sub = [entry(filler_tag(n), 4, b"\0\0\0\1") for n in range(exif_tags)]
+        block += struct.pack(">H", len(sub)) + b"".join(sub) + b"\0\0\0\0"
+    return block
+
+
+def filler_tag(n: int) -> int:
+    """Private tags, repeating where a directory holds more than there are: never a pointer to another directory."""
+    return 0xC000 + n % 0x3FFF
+
+
+def with_exif(image: Image.Image, block: bytes, image_format: str) -> bytes:
+    """The image saved with the EXIF block: a PNG eXIf chunk, which has no size limit, or a JPEG APP1
+    segment, which holds at most 64 KiB."""
+    buffer = io.BytesIO()
+    image.save(buffer, image_format, exif=block if image_format == "PNG" else b"Exif\x00\x00" + block)
     return buffer.getvalue()

@@ -447,17 +447,6 @@ def test_a_texture_of_tiny_dots_weighs_only_the_largest_marks(monkeypatch):
     assert 0.3 < rows.mean() / ink.shape[0] < 0.65 and 0.45 < cols.mean() / ink.shape[1] < 0.55
 
 
-def test_a_damaged_exif_block_leaves_the_photo_as_stored():
-    digit = Image.new("RGB", (64, 48), "white")
-    ImageDraw.Draw(digit).line([(20, 10), (44, 10), (30, 40)], fill="black", width=5)
-    buffer = io.BytesIO()
-    digit.save(buffer, "JPEG", exif=b"Exif\x00\x00XX\x00*\x00\x00\x00\x08")
-    with Image.open(buffer) as damaged:
-        damaged.load()
-        assert photo.upright(damaged).size == (64, 48)
-        assert to_mnist_input(damaged, photo=True).shape == (28, 28)
-
-
 def on_a_sticky_note(photo, rng: np.random.Generator) -> Image.Image:
     """The photo's paper around its digit cut out as a square note, slightly turned, on a desk
     with the note's soft shadow beside it."""

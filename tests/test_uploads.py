@@ -1,6 +1,7 @@
 """Hostile uploads are refused or decoded cheaply, and what is stored is the site's own re-encoding."""
 
 import io
+import time
 from pathlib import Path
 
 import numpy as np
@@ -160,3 +161,22 @@ def test_png_is_stored_without_text_chunks_or_appended_bytes(client, seven):
     assert stored_bytes.endswith(b"IEND\xaeB`\x82")
     with Image.open(io.BytesIO(stored_bytes)) as stored:
         assert stored.format == "PNG" and stored.tobytes() == drawing.tobytes()
+
+
+def test_an_exif_bomb_is_read_at_a_camera_block_s_cost(client, seven):
+    """A PNG's eXIf chunk has no size limit: 65,535 tags cost Pillow's exif_transpose about two seconds."""
+    drawing = render(seven, Style(canvas=280, digit_size=220))
+    content = hostile.with_exif(drawing, hostile.exif_block(first_tags=65_535), "PNG")
+    started = time.process_time()
+    imaging.decode(content)
+    assert time.process_time() - started < 0.1
+    assert post_file(client, content, "bomb.png").json()["digit"] == 7
+
+
+def test_an_exif_block_pillow_cannot_write_out_again_is_no_500(client, seven):
+    """Tag 0x0109 written as text beside an orientation of 6: the photo is still turned upright."""
+    upright = render(seven, Style(canvas=280, digit_size=220)).convert("RGB")
+    block = bytes.fromhex("4d4d002a000000080002010900020000000443616d0001120003000000010006000000000000")
+    content = hostile.with_exif(upright.transpose(Image.Transpose.ROTATE_90), block, "JPEG")
+    response = post_file(client, content, "mistyped.jpg")
+    assert response.status_code == 201 and response.json()["digit"] == 7

@@ -1,0 +1,75 @@
+"""A photo turned upright as its EXIF orientation tag says, at a bounded cost whatever the tag's block holds.
+
+Pillow parses an EXIF directory in a Python loop, about 30 microseconds a tag, and a directory may
+declare 65,535 tags: a 787 KB PNG whose eXIf chunk holds one costs seconds to open through
+`ImageOps.exif_transpose`, which also writes every tag out again. A camera writes a dozen or two
+into the first directory, where the orientation is, so only that directory is read, and only when
+it is of a camera's size.
+"""
+
+from __future__ import annotations
+
+import struct
+import warnings
+
+from PIL import Image
+
+ORIENTATION = 0x0112
+# The transposition that shows each orientation's stored pixels upright (TIFF 6.0, tag 274).
+UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+# Phones and cameras write 10 to 30 tags into the first directory; its other tags live in
+# sub-directories that are never read here.
+MAX_FIRST_DIRECTORY_TAGS = 256
+EXIF_HEADER = b"Exif\x00\x00"
+
+
+def first_directory_tags(block: bytes) -> int | None:
+    """How many tags the first directory of an EXIF block declares; None where it is no TIFF structure."""
+    tiff = block[len(EXIF_HEADER):] if block.startswith(EXIF_HEADER) else block
+    byte_order = {b"II": "<", b"MM": ">"}.get(tiff[:2])
+    if byte_order is None or len(tiff) < 8:
+        return None
+    (offset,) = struct.unpack_from(byte_order + "L", tiff, 4)
+    if offset + 2 > len(tiff):
+        return None
+    return struct.unpack_from(byte_order + "H", tiff, offset)[0]
+
+
+def orientation(image: Image.Image) -> int:
+    """The EXIF orientation tag's value; 1 (as stored) where there is none or the block is damaged or outsized."""
+    block = image.info.get("exif")
+    if not isinstance(block, bytes):
+        return 1
+    tags = first_directory_tags(block)
+    if tags is None or tags > MAX_FIRST_DIRECTORY_TAGS:
+        return 1
+    exif = Image.Exif()
+    # A damaged block is the camera's fault, not the picture's: whatever Pillow makes of it, the
+    # pixels are read as stored. Its complaints (a tag's data "beyond the file") would flood the log.
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            exif.load(block)
+            value = exif.get(ORIENTATION, 1)
+    except Exception:
+        return 1
+    return value if isinstance(value, int) else 1
+
+
+def upright(image: Image.Image) -> Image.Image:
+    """The image turned as its EXIF orientation says, without its EXIF block, so that it is never turned
+    twice; the image itself where it has no orientation to apply."""
+    method = UPRIGHT.get(orientation(image))
+    if method is None:
+        return image
+    turned = image.transpose(method)
+    turned.info.pop("exif", None)
+    return turned

@@ -1,0 +1,72 @@
+"""A photo's EXIF orientation is applied at a bounded cost, and a damaged or outsized block is ignored."""
+
+import io
+import time
+import warnings
+
+import pytest
+from PIL import Image, ImageDraw, ImageOps
+
+from mlcore.exif import upright
+from mlcore.preprocess import to_mnist_input
+
+from .hostile import exif_block, with_exif
+
+# Tag 0x0109 written as text where Pillow expects a number, beside an orientation of 6: Pillow's
+# exif_transpose fails on it with struct.error as it writes the block out again.
+MISTYPED_BLOCK = bytes.fromhex("4d4d002a000000080002010900020000000443616d0001120003000000010006000000000000")
+
+
+def a_seven(width: int = 64, height: int = 48) -> Image.Image:
+    image = Image.new("RGB", (width, height), "white")
+    ImageDraw.Draw(image).line([(width * 0.3, height * 0.2), (width * 0.7, height * 0.2), (width * 0.45, height * 0.85)],
+                               fill="black", width=5)
+    return image
+
+
+def opened(content: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(content))
+    image.load()
+    return image
+
+
+@pytest.mark.parametrize("image_format", ["JPEG", "PNG"])
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_each_orientation_is_turned_as_pillow_turns_it(image_format, orientation):
+    stored = opened(with_exif(a_seven(), exif_block(first_tags=12, orientation=orientation), image_format))
+    turned = upright(stored)
+    assert turned.tobytes() == ImageOps.exif_transpose(stored).tobytes()
+    assert turned.size == ((48, 64) if orientation >= 5 else (64, 48))
+    assert upright(turned).tobytes() == turned.tobytes(), "turned a second time"
+
+
+@pytest.mark.parametrize("block", [b"XX\x00*\x00\x00\x00\x08", MISTYPED_BLOCK[:20], b"MM\x00*\xff\xff\xff\xf0", b""])
+def test_a_damaged_exif_block_leaves_the_photo_as_stored(block):
+    stored = opened(with_exif(a_seven(), block, "JPEG"))
+    assert upright(stored).size == (64, 48)
+    assert to_mnist_input(stored, photo=True).shape == (28, 28)
+
+
+def test_a_block_pillow_cannot_write_out_again_still_gives_its_orientation():
+    stored = opened(with_exif(a_seven(), MISTYPED_BLOCK, "JPEG"))
+    with pytest.raises(Exception):
+        ImageOps.exif_transpose(stored)
+    assert upright(stored).size == (48, 64)
+
+
+def cpu_ms(function, *args) -> float:
+    started = time.process_time()
+    function(*args)
+    return 1000 * (time.process_time() - started)
+
+
+@pytest.mark.parametrize("first_tags, exif_tags, turned", [(65_535, 0, False), (3, 65_000, True)])
+def test_an_exif_bomb_costs_what_a_camera_s_block_costs(first_tags, exif_tags, turned):
+    """65,535 tags cost Pillow's exif_transpose about two seconds: 30 microseconds a tag, each written out again."""
+    stored = opened(with_exif(a_seven(), exif_block(first_tags, exif_tags), "PNG"))
+    assert len(stored.info["exif"]) > 700_000
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert min(cpu_ms(upright, stored) for _ in range(3)) < 20
+    # The first directory, where the orientation is, is read where it is of a camera's size.
+    assert upright(stored).size == ((48, 64) if turned else (64, 48))
