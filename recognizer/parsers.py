@@ -8,11 +8,18 @@ import json
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser, get_encoding
 
+from .strokes import MAX_POINTS, MAX_STROKES, POINT_RANGES
+
 # The API's objects have a handful of keys. A body of a million would cost seconds of CPU and an
 # answer of megabytes, naming every unknown field.
 MAX_OBJECT_KEYS = 64
 # No number the API takes has more digits. Python's own limit (4,300) is worded for programmers.
 MAX_INTEGER_DIGITS = 30
+# Each value in an array or object but the first follows a comma, and each array or object opens
+# with a bracket. The largest drawing the API takes, MAX_POINTS points of four numbers in
+# MAX_STROKES strokes, has about 20,300; a body of six megabytes of zeros has three million, whose
+# parsing alone costs a second of CPU before the strokes are refused.
+MAX_VALUES = (len(POINT_RANGES) + 1) * MAX_POINTS + 4 * MAX_STROKES + MAX_OBJECT_KEYS
 
 
 def _object(pairs: list) -> dict:
@@ -34,8 +41,12 @@ def _constant(name: str):
 
 def bounded_load(text_stream):
     """json.load within the bounds above; every refusal is a ValueError, nesting too deep included."""
+    text = text_stream.read()
+    values = text.count(",") + text.count("[") + text.count("{")
+    if values > MAX_VALUES:
+        raise ValueError(f"the body holds about {values:,} values; the limit is {MAX_VALUES:,}")
     try:
-        return json.load(text_stream, object_pairs_hook=_object, parse_int=_integer, parse_constant=_constant)
+        return json.loads(text, object_pairs_hook=_object, parse_int=_integer, parse_constant=_constant)
     except RecursionError:
         raise ValueError("the document is nested too deeply") from None
 

@@ -209,6 +209,17 @@ def test_bad_strokes_are_a_clear_400_and_store_nothing(client, isolated_media, c
     assert Prediction.objects.count() == 0 and files_in(isolated_media) == []
 
 
+def test_the_largest_drawing_taken_passes_the_parser_s_bound_on_values(client):
+    """64 strokes of 4,000 points in all, each point four numbers: about 20,200 values in the body."""
+    sizes = [62] * 63 + [4000 - 62 * 63]
+    angles = [np.linspace(0, 2 * np.pi, size) + stroke for stroke, size in enumerate(sizes)]
+    strokes = [_stroke([[0.5 + 0.3 * np.cos(a) * (1 - stroke / 80), 0.5 + 0.3 * np.sin(a), 40.0 * stroke + n, 0.5]
+                        for n, a in enumerate(turn)]) for stroke, turn in enumerate(angles)]
+    assert sum(len(stroke["points"]) for stroke in strokes) == stroke_rules.MAX_POINTS
+    assert len(strokes) == stroke_rules.MAX_STROKES
+    assert post_json(client, {"strokes": strokes}).status_code == 201
+
+
 @pytest.mark.parametrize("case", ["65 strokes", "x far beyond the canvas", "t going back"])
 def test_a_rejected_update_changes_nothing(client, isolated_media, case):
     created = create(client, as_sent(DIGITS[1]))
