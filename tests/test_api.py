@@ -284,6 +284,18 @@ def test_the_schema_describes_the_api(client):
     assert schema.status_code == 200 and b"/api/predictions/" in schema.content
 
 
+def test_the_schema_is_generated_once_for_many_requests(client, monkeypatch):
+    from drf_spectacular.generators import SchemaGenerator
+
+    generated = []
+    get_schema = SchemaGenerator.get_schema
+    monkeypatch.setattr(SchemaGenerator, "get_schema",
+                        lambda self, *args, **kwargs: generated.append(1) or get_schema(self, *args, **kwargs))
+    answers = [client.get("/api/schema/?format=json") for _ in range(5)]
+    assert {answer.status_code for answer in answers} == {200} and len({answer.content for answer in answers}) == 1
+    assert len(generated) <= 1, f"generated {len(generated)} times"
+
+
 def test_the_api_docs_need_no_cdn(client):
     docs = client.get("/api/docs/")
     assert docs.status_code == 200 and b"cdn" not in docs.content.lower()
