@@ -166,6 +166,9 @@ PREDICTION_RATE_LIMIT = os.environ.get("PREDICTION_RATE_LIMIT", "120/minute") or
 # Sign-in attempts (the admin's and the review page's login) per client address, counted in the database.
 LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "20/hour") or None
 MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", 6 * 1024 * 1024)
+# A write that would be stored later than this after nginx received it is refused with a 503 and
+# stores nothing: nginx stops waiting at 30 s (recognizer/deadline.py).
+REQUEST_DEADLINE_SECONDS = env_int("REQUEST_DEADLINE_SECONDS", 25)
 MAX_IMAGE_BYTES = env_int("MAX_IMAGE_BYTES", 4 * 1024 * 1024)
 MAX_IMAGE_SIDE = 4096
 MIN_IMAGE_SIDE = 8

@@ -81,25 +81,28 @@ def likeliest_digit(readings: np.ndarray) -> int:
 
 
 def recognize(drawing: DecodedImage, mnist_input: np.ndarray, source: str,
-              strokes: list | None = None) -> Prediction:
-    """Run the active model on a normalised drawing; store the drawing, its input and the answer.
+              strokes: list | None = None, deadline: float | None = None) -> Prediction:
+    """Run the active model on a normalised drawing; store the drawing, its input and the answer,
+    unless the `deadline` (`recognizer.deadline`) has passed.
 
     The row's `secret` attribute holds its owner secret, which exists only in this answer."""
     version, predictor = get_predictor()
     secret, secret_hash = access.new_secret()
     row = Prediction.record(image_bytes=drawing.content, extension=drawing.extension, mnist_input=mnist_input,
                             answer=predictor.predict(mnist_input), model_version=version, source=source,
-                            strokes=strokes, secret_hash=secret_hash)
+                            strokes=strokes, secret_hash=secret_hash, deadline=deadline)
     row.secret = secret
     return row
 
 
 def redraw(prediction: Prediction, drawing: DecodedImage, mnist_input: np.ndarray,
-           strokes: list | None = None) -> None:
-    """Run the active model on a newer version of a stored drawing, and store it over the old one."""
+           strokes: list | None = None, deadline: float | None = None) -> None:
+    """Run the active model on a newer version of a stored drawing, and store it over the old one,
+    unless the `deadline` has passed."""
     version, predictor = get_predictor()
     prediction.redraw(image_bytes=drawing.content, extension=drawing.extension, mnist_input=mnist_input,
-                      answer=predictor.predict(mnist_input), model_version=version, strokes=strokes)
+                      answer=predictor.predict(mnist_input), model_version=version, strokes=strokes,
+                      deadline=deadline)
 
 
 def warm_up() -> None:

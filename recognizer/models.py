@@ -21,6 +21,8 @@ from mlcore import checkpoint
 from mlcore.labels import LABELS, NOT_A_DIGIT, label_name
 from mlcore.predict import Predictor, margin, top3
 
+from .deadline import check as check_deadline
+
 logger = logging.getLogger(__name__)
 
 DIGIT_VALIDATORS = [MinValueValidator(0), MaxValueValidator(9)]
@@ -278,21 +280,22 @@ class Prediction(models.Model):
     @classmethod
     def record(cls, *, image_bytes: bytes, extension: str, mnist_input: np.ndarray, answer,
                model_version: ModelVersion, source: str, secret_hash: str,
-               strokes: list | None = None) -> "Prediction":
-        """Store a new drawing: its file and its row together; if either fails, neither remains."""
+               strokes: list | None = None, deadline: float | None = None) -> "Prediction":
+        """Store a new drawing: its file and its row together; if either fails, neither remains.
+        Past the `deadline` (`recognizer.deadline`) it fails with TooLate."""
         row = cls(source=source, created_at=timezone.now(), secret_hash=secret_hash)
-        row._store(image_bytes, extension, mnist_input, answer, model_version, strokes)
+        row._store(image_bytes, extension, mnist_input, answer, model_version, strokes, deadline)
         return row
 
     def redraw(self, *, image_bytes: bytes, extension: str, mnist_input: np.ndarray, answer,
-               model_version: ModelVersion, strokes: list | None = None) -> None:
+               model_version: ModelVersion, strokes: list | None = None, deadline: float | None = None) -> None:
         """Make this record describe a newer version of its drawing, as a new revision.
 
         If anything fails, the row and its file stay as they were; the file it replaces is
         removed only once the change is committed. Raises Prediction.DoesNotExist when the
-        row was deleted meanwhile.
+        row was deleted meanwhile, and TooLate past the `deadline`.
         """
-        self._store(image_bytes, extension, mnist_input, answer, model_version, strokes)
+        self._store(image_bytes, extension, mnist_input, answer, model_version, strokes, deadline)
 
     def report(self, label: int) -> None:
         """Record what the drawer says they meant. Raises Prediction.DoesNotExist when the row was
@@ -310,7 +313,7 @@ class Prediction(models.Model):
             self.image.name = Prediction.objects.select_for_update().values_list("image", flat=True).get(pk=self.pk)
             self.delete()
 
-    def _store(self, image_bytes, extension, mnist_input, answer, model_version, strokes):
+    def _store(self, image_bytes, extension, mnist_input, answer, model_version, strokes, deadline):
         inserting = self._state.adding
         self.mnist_input = np.round(mnist_input * 255).astype(np.uint8).tobytes()
         self.digit, self.confidence, self.probabilities = answer.digit, answer.confidence, answer.probabilities
@@ -330,6 +333,8 @@ class Prediction(models.Model):
                     self.revision = revision + 1
                     self.save(update_fields=[*REDRAWN_FIELDS, "revision"])
                     transaction.on_commit(lambda: storage.delete(replaced))
+                # Last, as late before the commit as can be: writing the file and the row may have waited.
+                check_deadline(deadline)
         except BaseException:
             storage.delete(written)
             raise

@@ -131,12 +131,12 @@ class PredictionSerializer(serializers.Serializer):
 
     def create(self, validated_data) -> Prediction:
         return recognize(validated_data["image"], validated_data["mnist_input"], validated_data["source"],
-                         strokes=validated_data["strokes"])
+                         strokes=validated_data["strokes"], deadline=self.context.get("deadline"))
 
     def update(self, prediction: Prediction, validated_data) -> Prediction:
         try:
             redraw(prediction, validated_data["image"], validated_data["mnist_input"],
-                   strokes=validated_data["strokes"])
+                   strokes=validated_data["strokes"], deadline=self.context.get("deadline"))
         except Prediction.DoesNotExist:
             raise NotFound("the drawing was deleted") from None
         return prediction

@@ -23,6 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from . import access, strokes
+from .deadline import TooLate, deadline_of
 from .errors import error_response
 from .inference import ModelUnavailable, get_predictor
 from .models import Prediction
@@ -49,6 +50,10 @@ def api_exception_handler(exc, context):
     if isinstance(exc, ModelUnavailable):
         logger.error("prediction refused: %s", exc)
         exc = ServiceUnavailable("the model is unavailable right now; try again later")
+    elif isinstance(exc, TooLate):
+        logger.warning("a write was refused: it would have been stored after its client stopped waiting")
+        exc = ServiceUnavailable(f"the site was too busy to answer within {settings.REQUEST_DEADLINE_SECONDS} s; "
+                                 "nothing was stored: send the drawing again")
     elif isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):
         exc = ParseError(f"the request has more fields or files than the limit "
                          f"({settings.DATA_UPLOAD_MAX_NUMBER_FIELDS:,} fields, "
@@ -100,6 +105,12 @@ class PredictionViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.R
             return predictions
         # Every detail action (read, change, feedback, delete) looks its prediction up in here.
         return access.accessible(self.request, predictions)
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if self.request.method not in SAFE_METHODS:
+            context["deadline"] = deadline_of(self.request)
+        return context
 
     def get_throttles(self):
         # Writes are limited per client; reading is not.

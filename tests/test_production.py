@@ -113,6 +113,12 @@ def test_forwarding_headers_from_clients_are_not_passed_on(stack):
     assert status == 200, body
 
 
+def test_a_client_s_own_arrival_stamp_is_replaced_by_nginx_s(stack, mnist_test):
+    """Passed on, a stamp from 1970 would have the write refused as too late (recognizer/deadline.py)."""
+    status, _, body = post_drawing(stack, mnist_test.images[0], {"X-Request-Start": "t=0"})
+    assert status == 201, body
+
+
 class Replayed:
     """A socket's recorded reply, for http.client to parse as it would a live one."""
 
