@@ -26,6 +26,8 @@ CRAFTED = {
     "PNG declaring 4096x4096 RGBA, maximally compressed": lambda: hostile.huge_png(4096, "RGBA"),
     "PNG 2048x2048 RGBA (the largest decoded size allowed)": lambda: hostile.huge_png(2048, "RGBA"),
     "PNG 4096x4096 grey": lambda: hostile.huge_png(4096, "L"),
+    "PNG 4096x4096 1-bit noise": lambda: hostile.one_bit_noise(4096),
+    "PNG 4096x4096 palette": lambda: hostile.huge_png(4096, "P"),
     "JPEG 4096x4096 (decoded at 1/8 scale)": lambda: hostile.huge_jpeg(4096),
     "a photo of noise, 2600x1950, progressive": lambda: hostile.noisy_photo(progressive=True),
     "a photo of noise, 2600x1950, baseline": lambda: hostile.noisy_photo(progressive=False),

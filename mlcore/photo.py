@@ -204,7 +204,7 @@ def working_photo(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
     alpha = varying_alpha(image)
     if alpha is not None:
         return at_working_side(ImageOps.invert(alpha)), None
-    colour = image if image.mode in ("L", "RGB") else image.convert("RGB")
+    colour = image if image.mode in ("L", "RGB") else image.convert("L" if image.mode == "1" else "RGB")
     grey = at_working_side(colour.convert("L"))
     return grey, None if colour.mode == "L" else covered(colour, grey.shape)
 

@@ -262,7 +262,8 @@ def shrink(image: Image.Image) -> Image.Image:
     if factor < 2:
         return image
     if image.mode not in ("L", "LA", "RGB", "RGBA"):
-        image = image.convert("RGBA")
+        # Pillow reduces no 1-bit or palette image; a 1-bit one needs no more than grey.
+        image = image.convert("L" if image.mode == "1" else "RGBA")
     return image.reduce(factor)
 
 

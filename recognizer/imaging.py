@@ -35,6 +35,7 @@ PNG_MAX_DECODED_BYTES = 16 * 1024 * 1024
 PNG_MAX_CHUNKS = 4096
 # Samples per pixel of each PNG colour type: grey, RGB, palette, grey + alpha, RGBA.
 PNG_SAMPLES = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+PNG_PALETTE = 3
 # libjpeg walks every block of the picture once per progressive scan, about 15 ms per scan at
 # 4096x4096, so the scans a JPEG may have shrink as its pixels grow: 10 at 4096x4096 (libjpeg
 # writes 10 for a colour progressive JPEG), thousands for a small drawing.
@@ -76,13 +77,14 @@ class DecodedImage:
         # fresh image without the upload's metadata, so no EXIF (camera, GPS), XMP, ICC profile,
         # text chunk, second picture or bytes after the end are ever stored or served.
         image = self.image
-        if max(image.size) > STORED_MAX_SIDE:
-            image = image.reduce(-(-max(image.size) // STORED_MAX_SIDE))
         if self.format == "JPEG":
             mode = "L" if image.mode == "L" else "RGB"
         else:
             mode = STORED_PNG_MODES.get(image.mode) or ("RGBA" if "transparency" in image.info else "RGB")
+        # Converted first: Pillow reduces no 1-bit or palette image.
         image = image.convert(mode)
+        if max(image.size) > STORED_MAX_SIDE:
+            image = image.reduce(-(-max(image.size) // STORED_MAX_SIDE))
         buffer = io.BytesIO()
         # zlib level 3 writes a canvas drawing in half the time of the default 6, and no larger.
         Image.frombytes(mode, image.size, image.tobytes()).save(buffer, self.format, quality=90, compress_level=3)
@@ -118,11 +120,14 @@ def check_png_structure(content: bytes) -> None:
         length, kind = struct.unpack_from(">I4s", content, position)
         if kind == b"IHDR" and length >= 13 and position + 18 <= len(content):
             width, height, depth, colour = struct.unpack_from(">IIBB", content, position + 8)
-            decoded = height * -(-width * depth * PNG_SAMPLES.get(colour, 4) // 8)
+            # As Pillow holds the pixels: a sample of 1, 2 or 4 bits in a byte of its own, and a
+            # palette image is read through RGBA.
+            samples = 4 if colour == PNG_PALETTE else PNG_SAMPLES.get(colour, 4)
+            decoded = width * height * samples * max(depth, 8) // 8
             if decoded > PNG_MAX_DECODED_BYTES:
                 raise ImageRejected(
-                    f"the image has too many pixels: {width}x{height} at {depth} bits per sample is "
-                    f"{decoded / 2**20:,.1f} MiB decoded; the limit for a PNG is {PNG_MAX_DECODED_BYTES // 2**20} MiB "
+                    f"the image has too many pixels: {width}x{height} is {decoded / 2**20:,.1f} MiB as read; "
+                    f"the limit for a PNG is {PNG_MAX_DECODED_BYTES // 2**20} MiB "
                     "(2048x2048 with colour and alpha); a larger photo can be sent as a JPEG")
         chunks += 1
         if chunks > PNG_MAX_CHUNKS:

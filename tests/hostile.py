@@ -46,6 +46,13 @@ def huge_png(side: int = 4096, mode: str = "RGBA") -> bytes:
     return buffer.getvalue()
 
 
+def one_bit_noise(side: int = 4096) -> bytes:
+    """Black and white noise: two megabytes a 1-bit PNG cannot compress, a byte a pixel once read."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).random((side, side)) > 0.5).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
 def huge_jpeg(side: int = 4096) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (side, side), "white").save(buffer, "JPEG", quality=50)

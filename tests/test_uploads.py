@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import ExifTags, Image, PngImagePlugin
+from PIL import ExifTags, Image, ImageDraw, PngImagePlugin
 
 from recognizer import imaging
 from recognizer.models import Prediction
@@ -71,7 +71,24 @@ def test_png_with_150000_empty_chunks_is_refused(client, isolated_media):
 def test_tiny_png_declaring_huge_dimensions_is_refused_before_decoding(client, isolated_media):
     content = hostile.huge_png(side=4096, mode="RGBA")
     assert len(content) < 100_000
-    assert_refused(client, isolated_media, content, "sheet.png", "4096x4096 at 8 bits per sample is 64.0 MiB decoded")
+    assert_refused(client, isolated_media, content, "sheet.png", "4096x4096 is 64.0 MiB as read")
+
+
+def test_a_palette_png_is_budgeted_as_the_rgba_it_is_read_through(client, isolated_media):
+    """Two bits a pixel on disk: Pillow holds a byte a pixel and the preprocessing reads it as RGBA."""
+    content = hostile.huge_png(side=4096, mode="P")
+    assert_refused(client, isolated_media, content, "palette.png", "4096x4096 is 64.0 MiB as read")
+
+
+@pytest.mark.parametrize("mode", ["1", "P"])
+def test_a_1_bit_or_palette_drawing_larger_than_what_is_stored_is_read_and_stored(client, mode):
+    """Pillow shrinks no 1-bit or palette image: shrinking one to the stored side was a 500."""
+    drawing = Image.new("L", (1500, 1500), 255)
+    ImageDraw.Draw(drawing).line([(700, 200), (760, 1300)], fill=0, width=60)
+    response = post_file(client, encode(drawing.convert(mode)), f"{mode}.png")
+    assert response.json()["digit"] == 1
+    with Image.open(stored_file(response)) as stored:
+        assert stored.size == (750, 750) and stored.mode == ("L" if mode == "1" else "RGB")
 
 
 def test_a_grey_png_within_the_decoded_budget_is_read(client, seven):
