@@ -163,6 +163,9 @@ CALIBRATION_DRAWINGS = env_int("CALIBRATION_DRAWINGS", 0) or None
 # sends each drawing again as each stroke ends, so a quick hand writing several digits a minute
 # makes about two writes a second at its fastest.
 PREDICTION_RATE_LIMIT = os.environ.get("PREDICTION_RATE_LIMIT", "120/minute") or None  # empty: no limit
+# New drawings per client address: each is a file of at most STORED_MAX_BYTES (recognizer/imaging.py)
+# kept until it is deleted, so this bounds the disk one address can fill in a day.
+NEW_DRAWINGS_LIMIT = os.environ.get("NEW_DRAWINGS_LIMIT", "5000/day") or None  # empty: no limit
 # Sign-in attempts (the admin's and the review page's login) per client address, counted in the database.
 LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "20/hour") or None
 MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", 6 * 1024 * 1024)

@@ -53,6 +53,9 @@ JPEG_MAX_SEGMENTS = 10_000
 JPEG_DRAFT_SIDE = 512
 # The longest side stored: enough for a reviewer to see the drawing, and a bounded cost to encode.
 STORED_MAX_SIDE = 1024
+# The most a stored drawing may take on disk; a larger encoding is halved until it fits. A drawing
+# takes tens of kilobytes and a photo hundreds; noise, which nothing compresses, up to 4 MB.
+STORED_MAX_BYTES = 1024 * 1024
 # The mode a decoded PNG is stored in; a palette image becomes RGB, or RGBA when it has transparency.
 STORED_PNG_MODES = {"1": "L", "L": "L", "LA": "LA", "RGB": "RGB", "RGBA": "RGBA"}
 # How Pillow opens a 16-bit grey PNG: its levels run to 65,535.
@@ -85,10 +88,13 @@ class DecodedImage:
         image = image.convert(mode)
         if max(image.size) > STORED_MAX_SIDE:
             image = image.reduce(-(-max(image.size) // STORED_MAX_SIDE))
-        buffer = io.BytesIO()
-        # zlib level 3 writes a canvas drawing in half the time of the default 6, and no larger.
-        Image.frombytes(mode, image.size, image.tobytes()).save(buffer, self.format, quality=90, compress_level=3)
-        return buffer.getvalue(), "jpg" if self.format == "JPEG" else "png"
+        while True:
+            buffer = io.BytesIO()
+            # zlib level 3 writes a canvas drawing in half the time of the default 6, and no larger.
+            Image.frombytes(mode, image.size, image.tobytes()).save(buffer, self.format, quality=90, compress_level=3)
+            if buffer.tell() <= STORED_MAX_BYTES or min(image.size) < 2:
+                return buffer.getvalue(), "jpg" if self.format == "JPEG" else "png"
+            image = image.reduce(2)
 
     @property
     def content(self) -> bytes:

@@ -37,17 +37,35 @@ class FixedWindowLimit:
         return self.duration - self.now % self.duration
 
 
-class PredictionRateThrottle(BaseThrottle):
-    """PREDICTION_RATE_LIMIT on the API's writes."""
+class SettingRateThrottle(BaseThrottle):
+    """The limit a setting names (empty: none), per client, counted apart from other kinds."""
+
+    setting = ""
+    kind = ""
 
     def allow_request(self, request, view):
-        if not settings.PREDICTION_RATE_LIMIT:
+        rate = getattr(settings, self.setting)
+        if not rate:
             return True
-        self.window = FixedWindowLimit(settings.PREDICTION_RATE_LIMIT)
+        self.window = FixedWindowLimit(rate, kind=self.kind)
         return self.window.hit(self.get_ident(request))
 
     def wait(self):
         return self.window.wait()
+
+
+class PredictionRateThrottle(SettingRateThrottle):
+    """PREDICTION_RATE_LIMIT on the API's writes."""
+
+    setting = "PREDICTION_RATE_LIMIT"
+
+
+class NewDrawingsThrottle(SettingRateThrottle):
+    """NEW_DRAWINGS_LIMIT on the drawings a client creates: each is a file kept until it is deleted,
+    while an update replaces its drawing's file."""
+
+    setting = "NEW_DRAWINGS_LIMIT"
+    kind = "new "
 
 
 def login_attempt_allowed(request) -> tuple[bool, float]:

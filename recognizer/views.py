@@ -29,7 +29,7 @@ from .inference import ModelUnavailable, get_predictor
 from .models import Prediction
 from .parsers import StrictJSONParser
 from .serializers import FeedbackSerializer, PredictionSerializer
-from .throttles import PredictionRateThrottle
+from .throttles import NewDrawingsThrottle, PredictionRateThrottle
 
 logger = logging.getLogger(__name__)
 
@@ -113,8 +113,10 @@ class PredictionViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.R
         return context
 
     def get_throttles(self):
-        # Writes are limited per client; reading is not.
-        return [] if self.request.method in SAFE_METHODS else [PredictionRateThrottle()]
+        # Writes are limited per client, new drawings also by the day; reading is not.
+        if self.request.method in SAFE_METHODS:
+            return []
+        return [PredictionRateThrottle(), *([NewDrawingsThrottle()] if self.action == "create" else [])]
 
     @extend_schema(summary="Recognise a drawing",
                    responses={201: PredictionSerializer, 400: ERROR, 403: ERROR, 413: ERROR, 429: ERROR,

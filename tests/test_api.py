@@ -194,6 +194,17 @@ def test_throttle_answers_429(client, seven, settings, monkeypatch):
     assert Prediction.objects.count() == 2
 
 
+def test_new_drawings_are_limited_by_the_day_and_updates_are_not(client, settings):
+    settings.NEW_DRAWINGS_LIMIT = "2/day"
+    strokes = [{"pointer": "mouse", "points": [[0.5, 0.2, 0, 0.5], [0.5, 0.8, 90, 0.5]]}]
+    created = [post_json(client, {"strokes": strokes}) for _ in range(3)]
+    assert [response.status_code for response in created] == [201, 201, 429]
+    assert "throttled" in created[2].json()["error"].lower()
+    updated = client.put(f"{URL}{created[0].json()['id']}/", {"strokes": strokes}, content_type="application/json",
+                         headers=owner(created[0]))
+    assert updated.status_code == 200 and Prediction.objects.count() == 2
+
+
 def test_a_forged_forwarded_for_header_does_not_dodge_the_limit(client, seven, settings):
     settings.PREDICTION_RATE_LIMIT = "2/hour"
     statuses = [client.post(URL, {"image": _named(png(seven), "d.png")}, HTTP_X_FORWARDED_FOR=f"10.0.0.{n}").status_code

@@ -197,3 +197,14 @@ def test_an_exif_block_pillow_cannot_write_out_again_is_no_500(client, seven):
     content = hostile.with_exif(upright.transpose(Image.Transpose.ROTATE_90), block, "JPEG")
     response = post_file(client, content, "mistyped.jpg")
     assert response.status_code == 201 and response.json()["digit"] == 7
+
+
+def test_noise_is_stored_within_the_byte_budget(client):
+    """A 1000x1000 RGBA noise PNG is 4 MB: stored as sent, 120 a minute would fill 29 GB an hour."""
+    noise = Image.fromarray(np.random.default_rng(0).integers(0, 256, (1000, 1000, 4), dtype=np.uint8), "RGBA")
+    content = encode(noise)
+    assert len(content) > 4_000_000
+    stored = stored_file(post_file(client, content, "noise.png"))
+    assert stored.stat().st_size <= imaging.STORED_MAX_BYTES
+    with Image.open(stored) as image:
+        assert image.size == (500, 500) and image.mode == "RGBA"
