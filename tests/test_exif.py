@@ -49,8 +49,6 @@ def test_a_damaged_exif_block_leaves_the_photo_as_stored(block):
 
 def test_a_block_pillow_cannot_write_out_again_still_gives_its_orientation():
     stored = opened(with_exif(a_seven(), MISTYPED_BLOCK, "JPEG"))
-    with pytest.raises(Exception):
-        ImageOps.exif_transpose(stored)
     assert upright(stored).size == (48, 64)
 
 
