@@ -3,8 +3,8 @@
 Pillow parses an EXIF directory in a Python loop, about 30 microseconds a tag, and a directory may
 declare 65,535 tags: a 787 KB PNG whose eXIf chunk holds one costs seconds to open through
 `ImageOps.exif_transpose`, which also writes every tag out again. A camera writes a dozen or two
-into the first directory, where the orientation is, so only that directory is read, and only when
-it is of a camera's size.
+into the first directory, where the orientation is: Pillow reads that directory only when it is of
+a camera's size, and nothing is written out again.
 """
 
 from __future__ import annotations
@@ -29,6 +29,9 @@ UPRIGHT = {
 # sub-directories that are never read here.
 MAX_FIRST_DIRECTORY_TAGS = 256
 EXIF_HEADER = b"Exif\x00\x00"
+RAW_PROFILE = "Raw profile type exif"
+# Where Pillow looks for an orientation: the EXIF block, ImageMagick's PNG text chunk, XMP as text or bytes.
+ORIENTATION_SOURCES = ("exif", RAW_PROFILE, "XML:com.adobe.xmp", "xmp")
 
 
 def first_directory_tags(block: bytes) -> int | None:
@@ -43,33 +46,43 @@ def first_directory_tags(block: bytes) -> int | None:
     return struct.unpack_from(byte_order + "H", tiff, offset)[0]
 
 
-def orientation(image: Image.Image) -> int:
-    """The EXIF orientation tag's value; 1 (as stored) where there is none or the block is damaged or outsized."""
+def block_of(image: Image.Image) -> bytes | None:
+    """The EXIF block Pillow reads the orientation from: the image's own, or the hex text chunk
+    ImageMagick writes into a PNG."""
     block = image.info.get("exif")
-    if not isinstance(block, bytes):
+    profile = image.info.get(RAW_PROFILE)
+    if block is None and isinstance(profile, str):
+        try:
+            block = bytes.fromhex("".join(profile.split("\n")[3:]))
+        except ValueError:
+            return None
+    return block if isinstance(block, bytes) else None
+
+
+def orientation(image: Image.Image) -> int:
+    """The orientation Pillow finds (in the EXIF block, ImageMagick's text chunk or XMP); 1 (as
+    stored) where there is none or the EXIF block is damaged or outsized."""
+    block = block_of(image)
+    if block is not None and (first_directory_tags(block) or 0) > MAX_FIRST_DIRECTORY_TAGS:
         return 1
-    tags = first_directory_tags(block)
-    if tags is None or tags > MAX_FIRST_DIRECTORY_TAGS:
-        return 1
-    exif = Image.Exif()
     # A damaged block is the camera's fault, not the picture's: whatever Pillow makes of it, the
     # pixels are read as stored. Its complaints (a tag's data "beyond the file") would flood the log.
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            exif.load(block)
-            value = exif.get(ORIENTATION, 1)
+            value = image.getexif().get(ORIENTATION, 1)
     except Exception:
         return 1
     return value if isinstance(value, int) else 1
 
 
 def upright(image: Image.Image) -> Image.Image:
-    """The image turned as its EXIF orientation says, without its EXIF block, so that it is never turned
+    """The image turned as its orientation says, without what said it, so that it is never turned
     twice; the image itself where it has no orientation to apply."""
     method = UPRIGHT.get(orientation(image))
     if method is None:
         return image
     turned = image.transpose(method)
-    turned.info.pop("exif", None)
+    for key in ORIENTATION_SOURCES:
+        turned.info.pop(key, None)
     return turned

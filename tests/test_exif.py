@@ -5,7 +5,7 @@ import time
 import warnings
 
 import pytest
-from PIL import Image, ImageDraw, ImageOps
+from PIL import Image, ImageDraw, ImageOps, PngImagePlugin
 
 from mlcore.exif import upright
 from mlcore.preprocess import to_mnist_input
@@ -68,3 +68,35 @@ def test_an_exif_bomb_costs_what_a_camera_s_block_costs(first_tags, exif_tags, t
         assert min(cpu_ms(upright, stored) for _ in range(3)) < 20
     # The first directory, where the orientation is, is read where it is of a camera's size.
     assert upright(stored).size == ((48, 64) if turned else (64, 48))
+
+
+def png_with_text(image: Image.Image, key: str, text: str) -> Image.Image:
+    chunks = PngImagePlugin.PngInfo()
+    chunks.add_itxt(key, text)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", pnginfo=chunks)
+    return opened(buffer.getvalue())
+
+
+def imagemagick_profile(block: bytes) -> str:
+    """How ImageMagick writes an EXIF block into a PNG: a text chunk of hex lines under a small header."""
+    hexed = block.hex()
+    return "\nexif\n" + f"{len(block):8d}\n" + "\n".join(hexed[n:n + 72] for n in range(0, len(hexed), 72))
+
+
+@pytest.mark.parametrize("key, text", [
+    ("Raw profile type exif", imagemagick_profile(b"Exif\x00\x00" + exif_block(first_tags=12))),
+    ("XML:com.adobe.xmp", '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description tiff:Orientation="6"/>'
+                          "</rdf:RDF></x:xmpmeta>"),
+])
+def test_an_orientation_said_elsewhere_than_the_exif_block_is_applied_once(key, text):
+    stored = png_with_text(a_seven(), key, text)
+    turned = upright(stored)
+    assert turned.size == (48, 64) and turned.tobytes() == ImageOps.exif_transpose(stored).tobytes()
+    assert upright(turned).size == (48, 64), "turned a second time"
+
+
+def test_an_exif_bomb_in_imagemagick_s_text_chunk_is_ignored():
+    stored = png_with_text(a_seven(), "Raw profile type exif", imagemagick_profile(exif_block(first_tags=65_535)))
+    assert min(cpu_ms(upright, stored) for _ in range(3)) < 20
+    assert upright(stored).size == (64, 48)
