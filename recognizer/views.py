@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from django.conf import settings
 from django.core.exceptions import TooManyFieldsSent, TooManyFilesSent
@@ -16,7 +17,7 @@ from django.views.static import serve
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, NotFound, ParseError, PermissionDenied
+from rest_framework.exceptions import APIException, ErrorDetail, NotFound, ParseError, PermissionDenied, Throttled
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
@@ -54,6 +55,10 @@ def api_exception_handler(exc, context):
         logger.warning("a write was refused: it would have been stored after its client stopped waiting")
         exc = ServiceUnavailable(f"the site was too busy to answer within {settings.REQUEST_DEADLINE_SECONDS} s; "
                                  "nothing was stored: send the drawing again")
+    elif isinstance(exc, Throttled) and exc.wait is not None:
+        # DRF says "Expected available in 81234 seconds"; the page shows the sentence to a person.
+        exc.detail = ErrorDetail(f"too many requests from this address; try again in {in_words(exc.wait)}",
+                                 code=exc.default_code)
     elif isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):
         exc = ParseError(f"the request has more fields or files than the limit "
                          f"({settings.DATA_UPLOAD_MAX_NUMBER_FIELDS:,} fields, "
@@ -68,6 +73,16 @@ def api_exception_handler(exc, context):
         if header in response:
             answer[header] = response[header]
     return answer
+
+
+def in_words(seconds: float) -> str:
+    """A wait as a person says it: "40 seconds", "12 minutes", "22 hours"."""
+    for unit, length in (("hour", 3600), ("minute", 60)):
+        if seconds >= 1.5 * length:
+            count = round(seconds / length)
+            return f"{count} {unit}s"
+    count = max(1, math.ceil(seconds))
+    return f"{count} second{'s' if count != 1 else ''}"
 
 
 def _first_message(data) -> str:

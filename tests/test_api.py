@@ -17,6 +17,7 @@ from mlcore.labels import NOT_A_DIGIT
 from recognizer.inference import get_predictor
 from recognizer.models import ModelVersion, Prediction
 from recognizer.throttles import FixedWindowLimit
+from recognizer.views import in_words
 
 from .drawings import Style, encode, png, render
 
@@ -188,21 +189,30 @@ def test_throttle_answers_429(client, seven, settings, monkeypatch):
     monkeypatch.setattr(FixedWindowLimit, "timer", lambda self: 1_800_000_030.0)
     responses = [post_file(client, png(seven)) for _ in range(3)]
     assert [response.status_code for response in responses] == [201, 201, 429]
-    assert "throttled" in client.post(URL, {}).json()["error"].lower()
+    refused = client.post(URL, {})
+    assert refused.json()["error"] == "too many requests from this address; try again in 30 seconds"
+    assert refused["Retry-After"] == "30"
     # Reading is not throttled.
     assert client.get(f"{URL}{responses[0].json()['id']}/", headers=owner(responses[0])).status_code == 200
     assert Prediction.objects.count() == 2
 
 
-def test_new_drawings_are_limited_by_the_day_and_updates_are_not(client, settings):
+def test_new_drawings_are_limited_by_the_day_and_updates_are_not(client, settings, monkeypatch):
     settings.NEW_DRAWINGS_LIMIT = "2/day"
+    monkeypatch.setattr(FixedWindowLimit, "timer", lambda self: 1_800_000_030.0)   # 16 hours before the day ends
     strokes = [{"pointer": "mouse", "points": [[0.5, 0.2, 0, 0.5], [0.5, 0.8, 90, 0.5]]}]
     created = [post_json(client, {"strokes": strokes}) for _ in range(3)]
     assert [response.status_code for response in created] == [201, 201, 429]
-    assert "throttled" in created[2].json()["error"].lower()
+    assert created[2].json()["error"] == "too many requests from this address; try again in 16 hours"
     updated = client.put(f"{URL}{created[0].json()['id']}/", {"strokes": strokes}, content_type="application/json",
                          headers=owner(created[0]))
     assert updated.status_code == 200 and Prediction.objects.count() == 2
+
+
+@pytest.mark.parametrize("seconds, words", [(0.2, "1 second"), (30, "30 seconds"), (89, "89 seconds"),
+                                             (90, "2 minutes"), (5399, "90 minutes"), (5400, "2 hours")])
+def test_a_wait_is_said_in_words(seconds, words):
+    assert in_words(seconds) == words
 
 
 def test_a_forged_forwarded_for_header_does_not_dodge_the_limit(client, seven, settings):
