@@ -110,6 +110,22 @@ def test_undo_brings_the_last_drawing_back_unlabelled(reviewer_page, drawings):
     assert errors == []
 
 
+def test_undo_pressed_while_the_next_drawing_loads_undoes_the_label_just_given(reviewer_page, drawings):
+    """The wrong digit, then z at once: the undo waits for the next drawing instead of being lost (and
+    a second z undoing the label before it)."""
+    user, page, _, errors = reviewer_page("ada")
+    first = current_id(page)
+    held = []
+    page.route("**/review/queue/next/", lambda route: held.append(route))
+    page.keyboard.press("7")
+    wait_until(page, lambda: held)
+    page.keyboard.press("z")
+    held[0].continue_()
+    wait_until(page, lambda: page.get_by_test_id("review-item").get_attribute("data-prediction-id") == first)
+    wait_until(page, lambda: Prediction.objects.filter(pk=first, true_label__isnull=True).exists())
+    assert errors == []
+
+
 def test_a_failed_save_is_shown_retried_and_kept(reviewer_page, drawings):
     user, page, _, errors = reviewer_page("ada")
     failures = []

@@ -16,6 +16,7 @@ const state = {
   saves: [],           // labels not yet stored, oldest first; retried until they are
   saving: false,
   loading: false,
+  undoWhenLoaded: false, // z pressed while the next drawing was loading
   leaseTimer: null,
   stopReplay: () => {},
 };
@@ -100,6 +101,10 @@ async function loadNext() {
   } finally {
     state.loading = false;
   }
+  if (state.undoWhenLoaded) {
+    state.undoWhenLoaded = false;
+    undo();
+  }
 }
 
 // Labels are stored one after another, in the order given; a failed one is shown and retried, never dropped.
@@ -147,8 +152,13 @@ function skip() {
 }
 
 function undo() {
+  if (!state.history.length) return;
+  // "A wrong digit, then z at once" is what undo is for: pressed while the next drawing loads, it waits for it.
+  if (state.loading) {
+    state.undoWhenLoaded = true;
+    return;
+  }
   const previous = state.history.pop();
-  if (!previous || state.loading) return;
   if (state.item) post(itemUrl(state.item.id, "release/")).catch(() => {});
   state.saves.push({ id: previous.id, label: null });
   flushSaves();
