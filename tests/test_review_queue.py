@@ -1,8 +1,11 @@
 """The review queue over HTTP: order, leases between reviewers, labels saved at once, undo, second opinions."""
 
+import re
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from mlcore.labels import NOT_A_DIGIT
@@ -265,6 +268,32 @@ def test_a_first_label_undone_and_given_again_keeps_its_second_opinion(clients, 
     opinion = SecondOpinion.objects.get(prediction_id=first["id"])
     assert (opinion.first_label, opinion.label, opinion.reviewer) == (7, 8, reviewers[1])
     assert Prediction.objects.get(pk=first["id"]).true_label == 7
+
+
+def tables_in_order(queries) -> list[str]:
+    """The tables the captured queries read or write, first touch first."""
+    tables = []
+    for query in queries:
+        for table in re.findall(r'(?:FROM|UPDATE|INTO) "(recognizer_\w+)"', query["sql"]):
+            if table not in tables:
+                tables.append(table)
+    return tables
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_label_locks_the_drawing_before_its_lease_as_renewing_and_deleting_do(reviewers, filled):
+    """Taken in opposite orders, the locks of a label and of the page's lease renewal (or the drawer's
+    delete) deadlocked on PostgreSQL."""
+    drawing = filled["confident"][0]
+    orders = []
+    for work in (lambda: queue.renew(drawing.pk, reviewers[0]), lambda: queue.save_label(drawing.pk, reviewers[0], 7),
+                 lambda: queue.save_label(drawing.pk, reviewers[0], None),
+                 lambda: Prediction.objects.get(pk=drawing.pk).discard()):
+        with CaptureQueriesContext(connection) as captured:
+            work()
+        touched = tables_in_order(captured.captured_queries)
+        orders.append([table for table in touched if table in ("recognizer_prediction", "recognizer_reviewlease")])
+    assert orders == [["recognizer_prediction", "recognizer_reviewlease"]] * 4
 
 
 def test_no_second_opinion_at_zero_percent(clients, filled, settings):

@@ -143,10 +143,12 @@ def save_label(prediction_id, reviewer, label: int | None) -> Prediction:
         raise ValueError(f"a label is 0 to 9, or {NOT_A_DIGIT} for not a digit; not {label!r}")
     now = timezone.now()
     with transaction.atomic():
+        # The drawing first, then its lease, as renew() and Prediction.discard() lock them: taken the
+        # other way round, a label and the page's lease renewal deadlocked on PostgreSQL.
+        prediction = Prediction.objects.select_for_update().get(pk=prediction_id)
         lease = ReviewLease.objects.select_for_update().filter(prediction_id=prediction_id).first()
         if lease is not None and lease.reviewer_id != reviewer.pk and lease.expires_at > now:
             raise LeasedByAnother(str(prediction_id))
-        prediction = Prediction.objects.select_for_update().get(pk=prediction_id)
         second_opinion = is_second_opinion(prediction, reviewer)
         if not second_opinion and prediction.true_label is not None and prediction.reviewed_by_id != reviewer.pk:
             raise LabelledByAnother(str(prediction_id))
