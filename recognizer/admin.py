@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import CharField, F, Value
@@ -14,6 +15,9 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.html import format_html
+
+from mlcore.labels import label_name
 
 from .datasets import quickdraw_lines, reviewed_dataset, to_npz
 from .models import ModelUnavailable, ModelVersion, Prediction, ReleaseRefused
@@ -58,6 +62,42 @@ class FilteredByItsSidebar:
         return super().lookup_allowed(lookup, value, request)
 
 
+# The name suffix of the hidden input that carries a label as the page showed it.
+AS_LOADED = "-as-loaded"
+
+
+class LabelAsLoaded(forms.Select):
+    """The label's select, and beside it the label as the page showed it."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        shown = format_html('<input type="hidden" name="{}" value="{}">', name + AS_LOADED,
+                            "" if value is None else value)
+        return super().render(name, value, attrs, renderer) + shown
+
+
+class ReviewForm(forms.ModelForm):
+    """A label saved from a page shown before someone else labelled the drawing (in the queue, or
+    on another page) would put the old label back over theirs, and the list sends every row's
+    label whether changed or not: refused, with who labelled it meanwhile."""
+
+    class Meta:
+        model = Prediction
+        fields = ["true_label"]
+        widgets = {"true_label": LabelAsLoaded}
+
+    def clean(self):
+        cleaned = super().clean()
+        shown = self.data.get(self.add_prefix("true_label") + AS_LOADED)
+        now = self.instance.true_label
+        if shown is None or "true_label" not in cleaned or shown == ("" if now is None else str(now)):
+            return cleaned
+        if cleaned["true_label"] != now:
+            meanwhile = ("its label was taken back" if now is None
+                         else f"{self.instance.reviewed_by or 'someone'} labelled it {label_name(now)}")
+            raise forms.ValidationError(f"{meanwhile} after this page was shown; reload the page")
+        return cleaned
+
+
 def widget(name: str, **context) -> str:
     """One of the small templates in templates/admin/recognizer/widgets/, like Django's own widgets."""
     return render_to_string(f"admin/recognizer/widgets/{name}.html", context)
@@ -69,6 +109,7 @@ class PredictionAdmin(FilteredByItsSidebar, admin.ModelAdmin):
                     "model_version", "created_at"]
     list_display_links = ["thumbnail"]
     list_editable = ["true_label"]
+    form = ReviewForm
     list_filter = [ReviewFilter, "digit", "model_version", "created_at"]
     list_select_related = ["model_version"]
     list_per_page = 50
@@ -126,6 +167,9 @@ class PredictionAdmin(FilteredByItsSidebar, admin.ModelAdmin):
     @admin.display(description="correct", boolean=True)
     def correct(self, prediction):
         return prediction.is_correct
+
+    def get_changelist_form(self, request, **kwargs):
+        return super().get_changelist_form(request, form=ReviewForm, **kwargs)
 
     def save_model(self, request, obj, form, change):
         # Called for the change page and for every row changed in the list alike.

@@ -4,6 +4,7 @@ import base64
 import html
 import io
 import json
+import re
 from datetime import timedelta
 
 import numpy as np
@@ -14,6 +15,7 @@ from django.utils import timezone
 from PIL import Image
 
 from recognizer.models import ModelVersion, Prediction
+from recognizer.review import queue
 
 from .drawings import png
 from .reviewing import PASSWORD, REVIEWER_PERMISSIONS, make_user, record_drawing
@@ -115,15 +117,22 @@ def test_the_versions_list_filters_only_as_its_sidebar_does(reviewer_client):
     assert reviewer_client.get(VERSIONS, {"is_active__exact": "1"}).status_code == 200
 
 
+def shown_labels(response) -> dict[str, str]:
+    """The labels as the page showed them, which the browser sends back beside the selects."""
+    return dict(re.findall(r'<input type="hidden" name="([\w-]+)-as-loaded" value="(\d*)">', response.content.decode()))
+
+
 def changelist_form_data(response, labels: dict) -> dict:
     """The list_editable formset as the browser submits it, with new true labels for some rows."""
     rows = response.context["cl"].result_list
+    shown = shown_labels(response)
     data = {"form-TOTAL_FORMS": str(len(rows)), "form-INITIAL_FORMS": str(len(rows)),
             "form-MIN_NUM_FORMS": "0", "form-MAX_NUM_FORMS": "1000", "_save": "Save"}
     for index, row in enumerate(rows):
         data[f"form-{index}-id"] = str(row.pk)
         label = labels.get(row.pk, row.true_label)
         data[f"form-{index}-true_label"] = "" if label is None else str(label)
+        data[f"form-{index}-true_label-as-loaded"] = shown[f"form-{index}-true_label"]
     return data
 
 
@@ -148,6 +157,40 @@ def test_labelling_from_the_list_records_who_reviewed_and_when(reviewer_client, 
     assert response.status_code == 302
     first.refresh_from_db()
     assert first.true_label is None and first.reviewed_by is None and first.reviewed_at is None
+
+
+def test_a_label_given_after_the_list_was_shown_is_not_put_back(reviewer_client, drawings, django_user_model):
+    """The list sends every row's label, changed or not: a row someone labelled in the queue after
+    the list was shown would have lost that label, with no word to anyone."""
+    (first, first_label), (second, _), *_ = drawings
+    page = reviewer_client.get(CHANGELIST)
+    grace = make_user(django_user_model, "grace", staff=True, permissions=REVIEWER_PERMISSIONS)
+    queue.save_label(second.pk, grace, 7)
+    response = reviewer_client.post(CHANGELIST, changelist_form_data(page, {first.pk: first_label}))
+    assert response.status_code == 200
+    assert "grace labelled it 7 after this page was shown; reload the page" in html.unescape(response.content.decode())
+    first.refresh_from_db(), second.refresh_from_db()
+    assert first.true_label is None and (second.true_label, second.reviewed_by) == (7, grace)
+
+    response = reviewer_client.post(CHANGELIST, changelist_form_data(reviewer_client.get(CHANGELIST),
+                                                                     {first.pk: first_label}))
+    assert response.status_code == 302
+    first.refresh_from_db(), second.refresh_from_db()
+    assert first.true_label == first_label and (second.true_label, second.reviewed_by) == (7, grace)
+
+
+def test_a_change_page_shown_before_a_label_was_given_does_not_overwrite_it(reviewer_client, drawings,
+                                                                           django_user_model):
+    (drawing, _), *_ = drawings
+    url = f"{CHANGELIST}{drawing.pk}/change/"
+    shown = shown_labels(reviewer_client.get(url))
+    grace = make_user(django_user_model, "grace", staff=True, permissions=REVIEWER_PERMISSIONS)
+    queue.save_label(drawing.pk, grace, 4)
+    response = reviewer_client.post(url, {"true_label": "5", "true_label-as-loaded": shown["true_label"], "_save": "Save"})
+    assert response.status_code == 200
+    assert "grace labelled it 4 after this page was shown" in html.unescape(response.content.decode())
+    drawing.refresh_from_db()
+    assert (drawing.true_label, drawing.reviewed_by) == (4, grace)
 
 
 def test_a_label_that_is_neither_a_digit_nor_not_a_digit_is_refused(reviewer_client, drawings):
