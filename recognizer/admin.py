@@ -48,16 +48,18 @@ class FilteredByItsSidebar:
 
     Django's admin takes any lookup on a model's own fields from the URL: `?id__regex=...` runs a
     regular expression the URL's author wrote over every row (on SQLite in Python, holding a
-    worker for as long as the expression likes), and `?created_at__year=` an integer too large
-    for a date was a 500. A link is enough to make a signed-in reviewer's browser send either.
+    worker for as long as the expression likes), and `?created_at__year=` or
+    `?created_at__year__gte=` an integer too large for a date was a 500. A link is enough to make a
+    signed-in reviewer's browser send any of them.
     """
 
-    sidebar_lookups = frozenset({"exact", "isnull", "gte", "lt"})
+    # What follows a filtered field in the sidebar's links: a date's range, a value, none, a version's id.
+    sidebar_lookups = frozenset({(), ("exact",), ("isnull",), ("gte",), ("lt",), ("id", "exact")})
 
     def lookup_allowed(self, lookup, value, request):
         names = {item.parameter_name if isinstance(item, type) else item for item in self.get_list_filter(request)}
         field, *rest = lookup.split(LOOKUP_SEP)
-        if field not in names or (rest and rest[-1] not in self.sidebar_lookups):
+        if field not in names or tuple(rest) not in self.sidebar_lookups:
             return False
         return super().lookup_allowed(lookup, value, request)
 

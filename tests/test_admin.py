@@ -103,7 +103,8 @@ def test_each_filter_and_the_id_search(reviewer_client, drawings, reviewer):
 
 @pytest.mark.parametrize("query", [
     {"id__regex": "^[0-9a-f]"}, {"digit__regex": "^7$"}, {"created_at__year": "9" * 20}, {"reported_label": "3"},
-    {"model_version__name__startswith": "mnist"},
+    {"model_version__name__startswith": "mnist"}, {"created_at__year__exact": "99999999"},
+    {"created_at__year__gte": "99999999"}, {"created_at__iso_year__lt": "0"}, {"created_at__hour__gte": "3"},
 ])
 def test_the_changelist_filters_only_as_its_sidebar_does(reviewer_client, drawings, query):
     """A lookup in the URL runs in the database: a regular expression of the URL author's choosing
