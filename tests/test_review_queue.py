@@ -270,6 +270,23 @@ def test_a_first_label_undone_and_given_again_keeps_its_second_opinion(clients, 
     assert Prediction.objects.get(pk=first["id"]).true_label == 7
 
 
+def test_a_second_reviewer_who_gives_the_first_label_after_an_undo_is_not_her_own_check(clients, reviewers, filled,
+                                                                                      settings):
+    settings.REVIEW_SECOND_OPINION_PERCENT = 100
+    ada, grace = clients
+    first = ada.post(NEXT, {}, content_type="application/json").json()["item"]["id"]
+    ada.post(label_url(first), {"label": 3}, content_type="application/json")
+    assert grace.post(NEXT, {}, content_type="application/json").json()["item"]["id"] == first
+    grace.post(label_url(first), {"label": 5}, content_type="application/json")
+    ada.post(label_url(first), {"label": None}, content_type="application/json")
+    ada.post(f"/review/queue/{first}/release/", {}, content_type="application/json")
+    assert grace.post(NEXT, {}, content_type="application/json").json()["item"]["id"] == first
+    assert grace.post(label_url(first), {"label": 5}, content_type="application/json").status_code == 200
+    opinion = SecondOpinion.objects.get(prediction_id=first)
+    # Drawn anew, for another reviewer to give.
+    assert (opinion.first_reviewer, opinion.first_label, opinion.reviewer, opinion.label) == (reviewers[1], 5, None, None)
+
+
 def tables_in_order(queries) -> list[str]:
     """The tables the captured queries read or write, first touch first."""
     tables = []

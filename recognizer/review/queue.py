@@ -164,7 +164,9 @@ def save_label(prediction_id, reviewer, label: int | None) -> Prediction:
             prediction.save(update_fields=["true_label", "reviewed_by", "reviewed_at"])
             SecondOpinion.objects.filter(prediction=prediction, label__isnull=True).delete()
             if label is not None and first_time:
-                # Labelled again after an undo, the drawing keeps the second opinion already given on it.
+                # Labelled again after an undo, the drawing keeps the second opinion already given on it,
+                # unless it is this reviewer's own: nobody checks her own label.
+                SecondOpinion.objects.filter(prediction=prediction, reviewer=reviewer).delete()
                 kept = SecondOpinion.objects.filter(prediction=prediction).update(first_reviewer=reviewer,
                                                                                   first_label=label)
                 if not kept and random.random() * 100 < settings.REVIEW_SECOND_OPINION_PERCENT:
