@@ -8,6 +8,7 @@ import math
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import CharField, F, Value
 from django.db.models.constants import LOOKUP_SEP
 from django.db.models.functions import Cast, Replace
@@ -23,6 +24,7 @@ from .datasets import quickdraw_lines, reviewed_dataset, to_npz
 from .models import ModelUnavailable, ModelVersion, Prediction, ReleaseRefused
 from .release import TOLERANCE
 from .review.pictures import input_picture
+from .review.queue import label_changed
 from .throttles import login_attempt_allowed
 
 
@@ -175,11 +177,14 @@ class PredictionAdmin(FilteredByItsSidebar, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         # Called for the change page and for every row changed in the list alike.
-        if "true_label" in form.changed_data:
-            reviewed = obj.true_label is not None
-            obj.reviewed_by = request.user if reviewed else None
-            obj.reviewed_at = timezone.now() if reviewed else None
-        super().save_model(request, obj, form, change)
+        if "true_label" not in form.changed_data:
+            return super().save_model(request, obj, form, change)
+        reviewed = obj.true_label is not None
+        obj.reviewed_by = request.user if reviewed else None
+        obj.reviewed_at = timezone.now() if reviewed else None
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            label_changed(obj, request.user, obj.true_label, first_time=form.initial.get("true_label") is None)
 
     @admin.action(description="Mark selected predictions as correct", permissions=["change"])
     def mark_as_correct(self, request, queryset):

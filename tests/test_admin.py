@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from PIL import Image
 
-from recognizer.models import ModelVersion, Prediction
+from recognizer.models import ModelVersion, Prediction, SecondOpinion
 from recognizer.review import queue
 
 from .drawings import png
@@ -192,6 +192,24 @@ def test_a_change_page_shown_before_a_label_was_given_does_not_overwrite_it(revi
     assert "grace labelled it 4 after this page was shown" in html.unescape(response.content.decode())
     drawing.refresh_from_db()
     assert (drawing.true_label, drawing.reviewed_by) == (4, grace)
+
+
+def test_a_correction_in_the_admin_is_never_checked_by_its_own_author(reviewer_client, reviewer, drawings,
+                                                                     django_user_model, settings):
+    """A label corrected on the change page drops the second opinion drawn for the label it replaced:
+    its author was being asked to check her own label, blind."""
+    settings.REVIEW_SECOND_OPINION_PERCENT = 100
+    (drawing, label), *_ = drawings
+    grace = make_user(django_user_model, "grace", staff=True, permissions=REVIEWER_PERMISSIONS)
+    queue.save_label(drawing.pk, grace, (label + 1) % 10)
+    assert SecondOpinion.objects.filter(prediction=drawing, first_reviewer=grace, label__isnull=True).exists()
+    url = f"{CHANGELIST}{drawing.pk}/change/"
+    shown = shown_labels(reviewer_client.get(url))
+    response = reviewer_client.post(url, {"true_label": str(label), "true_label-as-loaded": shown["true_label"],
+                                          "_save": "Save"})
+    assert response.status_code == 302
+    assert not SecondOpinion.objects.filter(prediction=drawing).exists()
+    assert queue.take(reviewer) != drawing
 
 
 def test_a_label_that_is_neither_a_digit_nor_not_a_digit_is_refused(reviewer_client, drawings):

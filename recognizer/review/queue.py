@@ -134,6 +134,19 @@ def is_second_opinion(prediction: Prediction, reviewer) -> bool:
     return opinion.reviewer_id == reviewer.pk if opinion.label is not None else opinion.first_reviewer_id != reviewer.pk
 
 
+def label_changed(prediction: Prediction, reviewer, label: int | None, first_time: bool) -> None:
+    """Second opinions follow a drawing's label, however it was given (the queue, the admin): one
+    not yet given is dropped, one given is kept against the new label, unless it is the new
+    labeller's own (nobody checks her own label); a first label may draw a second opinion."""
+    SecondOpinion.objects.filter(prediction=prediction, label__isnull=True).delete()
+    if label is None:
+        return
+    SecondOpinion.objects.filter(prediction=prediction, reviewer=reviewer).delete()
+    kept = SecondOpinion.objects.filter(prediction=prediction).update(first_reviewer=reviewer, first_label=label)
+    if not kept and first_time and random.random() * 100 < settings.REVIEW_SECOND_OPINION_PERCENT:
+        SecondOpinion.objects.create(prediction=prediction, first_reviewer=reviewer, first_label=label)
+
+
 def save_label(prediction_id, reviewer, label: int | None) -> Prediction:
     """Set (or, with None, undo) reviewer's label of a drawing, at once, with who and when.
 
@@ -162,15 +175,7 @@ def save_label(prediction_id, reviewer, label: int | None) -> Prediction:
             prediction.reviewed_by = reviewer if label is not None else None
             prediction.reviewed_at = now if label is not None else None
             prediction.save(update_fields=["true_label", "reviewed_by", "reviewed_at"])
-            SecondOpinion.objects.filter(prediction=prediction, label__isnull=True).delete()
-            if label is not None and first_time:
-                # Labelled again after an undo, the drawing keeps the second opinion already given on it,
-                # unless it is this reviewer's own: nobody checks her own label.
-                SecondOpinion.objects.filter(prediction=prediction, reviewer=reviewer).delete()
-                kept = SecondOpinion.objects.filter(prediction=prediction).update(first_reviewer=reviewer,
-                                                                                  first_label=label)
-                if not kept and random.random() * 100 < settings.REVIEW_SECOND_OPINION_PERCENT:
-                    SecondOpinion.objects.create(prediction=prediction, first_reviewer=reviewer, first_label=label)
+            label_changed(prediction, reviewer, label, first_time)
         if label is None:
             ReviewLease.objects.update_or_create(
                 prediction=prediction,
