@@ -505,6 +505,35 @@ def test_a_phone_photo_is_shrunk_and_turned_upright_before_upload(visit, mnist_t
     seen.assert_clean()
 
 
+def test_a_second_stroke_while_a_photo_is_read_sets_the_photo_aside(visit, mnist_test, tmp_path):
+    """Only a first stroke set the photo aside: its answer then wiped a drawing of two strokes, or,
+    arriving with the pen down, sent the strokes over the photo's record."""
+    seen = visit(**DESKTOP)
+    page = seen.page
+    draw_with_mouse(page, ONE)
+    settled(page)
+    photo = tmp_path / "seven.jpg"
+    photo.write_bytes(encode(render(mnist_test.images[0], Style(canvas=600, digit_size=400)), "JPEG"))
+    held = []
+    page.route("**/api/predictions/", lambda route: held.append(route))
+    page.get_by_label("Upload a photo").set_input_files(photo)
+    expect(page.get_by_test_id("status")).to_contain_text("Reading your photo")
+    while not held:
+        page.wait_for_timeout(50)
+    draw_with_mouse(page, [(0.3, 0.2), (0.7, 0.2)])
+    settled(page)
+    ink, answer = page.evaluate(INK_PIXELS), page.get_by_test_id("status").text_content()
+    held[0].continue_()
+    while Prediction.objects.count() < 2:
+        page.wait_for_timeout(50)
+    page.wait_for_timeout(500)
+    assert page.evaluate(INK_PIXELS) == ink, "the photo's answer wiped the drawing"
+    assert page.get_by_test_id("status").text_content() == answer
+    drawing = Prediction.objects.get(source="canvas")
+    assert len(drawing.strokes) == 2 and Prediction.objects.get(source="upload").strokes is None
+    seen.assert_clean()
+
+
 def test_a_photo_that_fails_leaves_the_drawing(visit, tmp_path):
     seen = visit(**DESKTOP)
     page = seen.page

@@ -39,7 +39,7 @@ export function traceStrokes(context, strokes, side) {
   }
 }
 
-// Calls back: onStrokeStart() when a stroke begins, onStrokeEnd() when the pen lifts, onChange()
+// Calls back: onStrokeStart() when any stroke begins, onStrokeEnd() when the pen lifts, onChange()
 // after any change of the strokes (drawing, undo, clear). `version` counts the changes.
 export class Pad {
   // A pointer that leaves the canvas goes on drawing, up to `offCanvas` of a side beyond it: the canvas
@@ -157,8 +157,8 @@ export class Pad {
     this.activePointerId = event.pointerId;
     if (this.isEmpty) {
       this.origin = event.timeStamp;
-      this.callbacks.onStrokeStart();
     }
+    this.callbacks.onStrokeStart();
     const pointer = POINTER_TYPES.includes(event.pointerType) ? event.pointerType : "mouse";
     this.strokes.push({ pointer, points: [this.#point(event, null)] });
     this.pointCount += 1;
