@@ -576,6 +576,33 @@ def test_delete_my_drawing(visit):
     seen.assert_clean()
 
 
+def test_a_delete_that_fails_can_be_tried_again(visit):
+    """The page dropped the drawing's secret before the server answered: offline, a 429 or a 503, and
+    the drawing stayed on the server with no way left to delete it."""
+    seen = visit(**DESKTOP)
+    page = seen.page
+    draw_digit(page, DIGITS[7])
+    settled(page)
+    failures = []
+
+    def fail_once(route):
+        if route.request.method == "DELETE" and not failures:
+            failures.append(route.request.url)
+            route.fulfill(status=503, content_type="application/json", body='{"error": "down for a moment"}')
+        else:
+            route.continue_()
+
+    page.route("**/api/predictions/*/", fail_once)
+    page.get_by_role("button", name="Delete my drawing").click()
+    expect(page.get_by_test_id("status")).to_have_text(
+        'Your drawing was not deleted: press "Delete my drawing" to try again. Down for a moment')
+    assert Prediction.objects.count() == 1
+    page.get_by_role("button", name="Delete my drawing").click()
+    expect(page.get_by_test_id("status")).to_contain_text("Your drawing and its answer were deleted.")
+    assert not Prediction.objects.exists() and len(failures) == 1
+    assert seen.errors == ["Failed to load resource: the server responded with a status of 503 (Service Unavailable)"]
+
+
 NOT_DIGITS = {
     "#": [[(0.38, 0.15), (0.32, 0.85)], [(0.66, 0.15), (0.6, 0.85)], [(0.18, 0.36), (0.82, 0.36)],
           [(0.16, 0.64), (0.8, 0.64)]],

@@ -164,6 +164,7 @@ async function sendFeedback(label) {
 
 async function deleteDrawing() {
   const target = record;
+  const answer = result.answer;
   endRecord();
   pad.clear();
   result.reset("Deleting your drawing…");
@@ -174,7 +175,11 @@ async function deleteDrawing() {
     }
   } catch (error) {
     if (record === null) {
-      result.showError(`Your drawing was not deleted. ${error.message}`);
+      // Back on show, as a photo is, so that it can be deleted again: its secret lives only here.
+      record = target;
+      latestTag = target;
+      result.show(answer);
+      result.showError(`Your drawing was not deleted: press "Delete my drawing" to try again. ${error.message}`);
     }
   }
 }
