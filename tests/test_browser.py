@@ -576,6 +576,30 @@ def test_delete_my_drawing(visit):
     seen.assert_clean()
 
 
+def test_a_stroke_that_reaches_the_most_points_a_drawing_holds_says_so(visit):
+    """Past 4,000 points the ink stopped following the pen without a word."""
+    seen = visit(**DESKTOP)
+    page = seen.page
+    # A real press, then the pen's 4,500 moves as the browser would report them, in one go.
+    scribble = [(0.1 + 0.8 * abs((n % 200) - 100) / 100, 0.1 + 0.8 * n / 4500) for n in range(4501)]
+    (x, y), *rest = canvas_points(page, scribble)
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.evaluate("""(points) => {
+      const canvas = document.querySelector("[data-testid=digit-canvas]");
+      for (const [clientX, clientY] of points) {
+        canvas.dispatchEvent(new PointerEvent("pointermove", {pointerId: 1, pointerType: "mouse", isPrimary: true,
+                                                              clientX, clientY, pressure: 0.5, bubbles: true}));
+      }
+    }""", rest)
+    expect(page.get_by_test_id("status")).to_have_text("This drawing is as long as one can be: undo or clear to go on.")
+    page.mouse.up()
+    settled(page)
+    (drawing,) = Prediction.objects.all()
+    assert sum(len(stroke["points"]) for stroke in drawing.strokes) == 4000
+    seen.assert_clean()
+
+
 def test_a_delete_that_fails_can_be_tried_again(visit):
     """The page dropped the drawing's secret before the server answered: offline, a 429 or a 503, and
     the drawing stayed on the server with no way left to delete it."""

@@ -43,7 +43,7 @@ const pad = new Pad(document.getElementById("pad-canvas"), {
   },
   onStrokeEnd: send,
   onChange: drawingChanged,
-  onFull: () => result.showError("This drawing has as many strokes as one can hold: undo or clear to go on."),
+  onFull: () => result.showError("This drawing is as long as one can be: undo or clear to go on."),
 });
 
 function startRecord(source) {

@@ -51,6 +51,7 @@ export class Pad {
     this.callbacks = { onStrokeStart, onStrokeEnd, onChange, onFull };
     this.strokes = [];
     this.pointCount = 0;
+    this.fullSaid = false;
     this.origin = 0;
     this.version = 0;
     this.activePointerId = null;
@@ -159,6 +160,7 @@ export class Pad {
       this.origin = event.timeStamp;
     }
     this.callbacks.onStrokeStart();
+    this.fullSaid = false;
     const pointer = POINTER_TYPES.includes(event.pointerType) ? event.pointerType : "mouse";
     this.strokes.push({ pointer, points: [this.#point(event, null)] });
     this.pointCount += 1;
@@ -174,10 +176,19 @@ export class Pad {
     for (const sample of samples.length ? samples : [event]) {
       const last = points[points.length - 1];
       const point = this.#point(sample, last);
-      if (this.pointCount < this.limits.maxPoints && Math.hypot(point[0] - last[0], point[1] - last[1]) >= MIN_STEP) {
-        points.push(point);
-        this.pointCount += 1;
+      if (Math.hypot(point[0] - last[0], point[1] - last[1]) < MIN_STEP) {
+        continue;
       }
+      if (this.pointCount >= this.limits.maxPoints) {
+        // Said once, as the ink stops following the pen.
+        if (!this.fullSaid) {
+          this.fullSaid = true;
+          this.callbacks.onFull();
+        }
+        break;
+      }
+      points.push(point);
+      this.pointCount += 1;
     }
     this.#queueRender();
   }
