@@ -85,6 +85,11 @@ def noisy_photo(width: int = 2600, height: int = 1950, progressive: bool = True)
     return buffer.getvalue()
 
 
+# Tag 0x0109 written as text where Pillow expects a number, beside an orientation of 6: Pillow's
+# exif_transpose failed on it with struct.error as it wrote the block out again.
+MISTYPED_EXIF_BLOCK = bytes.fromhex("4d4d002a000000080002010900020000000443616d0001120003000000010006000000000000")
+
+
 def exif_block(first_tags: int = 1, exif_tags: int = 0, orientation: int = 6) -> bytes:
     """A big-endian TIFF block: a first directory of `first_tags` tags (the orientation, then filler),
     and where `exif_tags` is not 0 an Exif sub-directory of that many tags after it."""

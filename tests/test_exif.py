@@ -10,11 +10,7 @@ from PIL import Image, ImageDraw, ImageOps, PngImagePlugin
 from mlcore.exif import upright
 from mlcore.preprocess import to_mnist_input
 
-from .hostile import exif_block, with_exif
-
-# Tag 0x0109 written as text where Pillow expects a number, beside an orientation of 6: Pillow's
-# exif_transpose fails on it with struct.error as it writes the block out again.
-MISTYPED_BLOCK = bytes.fromhex("4d4d002a000000080002010900020000000443616d0001120003000000010006000000000000")
+from .hostile import MISTYPED_EXIF_BLOCK, exif_block, with_exif
 
 
 def a_seven(width: int = 64, height: int = 48) -> Image.Image:
@@ -41,7 +37,7 @@ def test_each_orientation_is_turned_as_pillow_turns_it(image_format, orientation
 
 
 @pytest.mark.filterwarnings("ignore:Corrupt EXIF data")  # Pillow's, as the test opens the file
-@pytest.mark.parametrize("block", [b"XX\x00*\x00\x00\x00\x08", MISTYPED_BLOCK[:20], b"MM\x00*\xff\xff\xff\xf0", b""])
+@pytest.mark.parametrize("block", [b"XX\x00*\x00\x00\x00\x08", MISTYPED_EXIF_BLOCK[:20], b"MM\x00*\xff\xff\xff\xf0", b""])
 def test_a_damaged_exif_block_leaves_the_photo_as_stored(block):
     stored = opened(with_exif(a_seven(), block, "JPEG"))
     assert upright(stored).size == (64, 48)
@@ -49,7 +45,7 @@ def test_a_damaged_exif_block_leaves_the_photo_as_stored(block):
 
 
 def test_a_block_pillow_cannot_write_out_again_still_gives_its_orientation():
-    stored = opened(with_exif(a_seven(), MISTYPED_BLOCK, "JPEG"))
+    stored = opened(with_exif(a_seven(), MISTYPED_EXIF_BLOCK, "JPEG"))
     assert upright(stored).size == (48, 64)
 
 

@@ -75,7 +75,7 @@ def test_tiny_png_declaring_huge_dimensions_is_refused_before_decoding(client, i
 
 
 def test_a_palette_png_is_budgeted_as_the_rgba_it_is_read_through(client, isolated_media):
-    """Two bits a pixel on disk: Pillow holds a byte a pixel and the preprocessing reads it as RGBA."""
+    """A bit a pixel on disk: Pillow holds a byte a pixel, and the preprocessing reads it as RGBA."""
     content = hostile.huge_png(side=4096, mode="P")
     assert_refused(client, isolated_media, content, "palette.png", "4096x4096 is 64.0 MiB as read")
 
@@ -193,8 +193,7 @@ def test_an_exif_bomb_is_read_at_a_camera_block_s_cost(client, seven):
 def test_an_exif_block_pillow_cannot_write_out_again_is_no_500(client, seven):
     """Tag 0x0109 written as text beside an orientation of 6: the photo is still turned upright."""
     upright = render(seven, Style(canvas=280, digit_size=220)).convert("RGB")
-    block = bytes.fromhex("4d4d002a000000080002010900020000000443616d0001120003000000010006000000000000")
-    content = hostile.with_exif(upright.transpose(Image.Transpose.ROTATE_90), block, "JPEG")
+    content = hostile.with_exif(upright.transpose(Image.Transpose.ROTATE_90), hostile.MISTYPED_EXIF_BLOCK, "JPEG")
     response = post_file(client, content, "mistyped.jpg")
     assert response.status_code == 201 and response.json()["digit"] == 7
 
