@@ -2,19 +2,22 @@
 
 import io
 import json
+from datetime import timedelta
 
 import numpy as np
 import pytest
 import torch
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from mlcore import checkpoint
 from mlcore.compare import expected_calibration_error
-from recognizer.models import ModelVersion
+from recognizer.models import ModelVersion, Prediction, input_from_bytes
+from recognizer.release import reviewed_holdout
 
 from .block_counts import write_optdigits
 from .networks import output_layers
-from .reviewing import PASSWORD, REVIEWER_PERMISSIONS, make_user
+from .reviewing import PASSWORD, REVIEWER_PERMISSIONS, make_user, record_drawing
 
 pytestmark = pytest.mark.django_db
 
@@ -148,3 +151,22 @@ def test_the_admin_shows_the_comparison_refuses_and_can_force(client, django_use
     assert forced.status_code == 200 and "is now active" in forced.content.decode()
     worse.refresh_from_db()
     assert worse.is_active and worse.forced_by == "releaser"
+
+
+def test_the_gate_holds_out_from_the_newest_reviewed_drawings_only(settings, mnist_test):
+    """However many drawings have been reviewed, the gate reads a bounded number of them: the newest."""
+    start = timezone.now()
+    drawings = [record_drawing(digit) for digit in mnist_test.images[:40]]
+    for age, (prediction, label) in enumerate(zip(drawings, mnist_test.labels[:40])):
+        Prediction.objects.filter(pk=prediction.pk).update(true_label=int(label),
+                                                           created_at=start - timedelta(minutes=age))
+    newest = {input_from_bytes(p.mnist_input).tobytes() for p in drawings[:20]}
+
+    settings.RELEASE_GATE_LIMIT = 20
+    bounded = reviewed_holdout()
+    settings.RELEASE_GATE_LIMIT = None
+    every = reviewed_holdout()
+
+    assert 0 < len(bounded.images) < len(every.images)
+    assert {image.tobytes() for image in bounded.images} <= newest
+    assert any(image.tobytes() not in newest for image in every.images)
