@@ -32,6 +32,9 @@ CRAFTED = {
     "JPEG 4096x4096 (decoded at 1/8 scale)": lambda: hostile.huge_jpeg(4096),
     "a photo of noise, 2600x1950, progressive": lambda: hostile.noisy_photo(progressive=True),
     "a photo of noise, 2600x1950, baseline": lambda: hostile.noisy_photo(progressive=False),
+    "a photo of noise at the byte limit, 4500x3400, baseline": lambda: hostile.noisy_photo(4500, 3400, False),
+    "JPEG 8192x8192 (decoded at 1/8 scale)": lambda: hostile.huge_jpeg(8192),
+    "progressive JPEG, 8192x8192, 2 scans": lambda: hostile.progressive_jpeg(8192, 2),
     "APNG, 2,000 frames": lambda: hostile.animated_png(2000),
     "APNG, 3,000 frames": lambda: hostile.animated_png(3000),
     "PNG whose EXIF block has 65,535 tags": lambda: hostile.with_exif(
@@ -73,8 +76,13 @@ def main() -> None:
     servers.use_site_settings()
     from django.conf import settings
 
+    import torch
+
     from mlcore.predict import Predictor
 
+    # On the threads a worker gives torch (recognizer/models.py): idle threads spinning beside a
+    # busy machine would count as CPU time of their own.
+    torch.set_num_threads(settings.INFERENCE_THREADS)
     # A photo read more than one way is judged by the served model, as the API does.
     likeliest = Predictor.from_checkpoint(settings.MNIST_MODEL_PATH).likeliest_digit
     print("| crafted upload | bytes | decode + preprocess, CPU ms: " + " / ".join(READINGS) +

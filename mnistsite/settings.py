@@ -168,12 +168,14 @@ PREDICTION_RATE_LIMIT = os.environ.get("PREDICTION_RATE_LIMIT", "120/minute") or
 NEW_DRAWINGS_LIMIT = os.environ.get("NEW_DRAWINGS_LIMIT", "5000/day") or None  # empty: no limit
 # Sign-in attempts (the admin's and the review page's login) per client address, counted in the database.
 LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "20/hour") or None
-MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", 6 * 1024 * 1024)
+# Room for the largest image sent as base64 in JSON, which is a third larger.
+MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", 14 * 1024 * 1024)
 # A write that would be stored later than this after nginx received it is refused with a 503 and
 # stores nothing: nginx stops waiting at 30 s (recognizer/deadline.py).
 REQUEST_DEADLINE_SECONDS = env_int("REQUEST_DEADLINE_SECONDS", 25)
-MAX_IMAGE_BYTES = env_int("MAX_IMAGE_BYTES", 4 * 1024 * 1024)
-MAX_IMAGE_SIDE = 4096
+# A phone's photo as the camera wrote it: 12 to 50 megapixels, 3 to 10 MB.
+MAX_IMAGE_BYTES = env_int("MAX_IMAGE_BYTES", 10 * 1024 * 1024)
+MAX_IMAGE_SIDE = 8192
 MIN_IMAGE_SIDE = 8
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
 # The admin's dataset export is built in a web worker's memory; `manage.py export_reviewed` has no cap.

@@ -40,10 +40,16 @@ PNG_PALETTE = 3
 # 4096x4096, so the scans a JPEG may have shrink as its pixels grow: 10 at 4096x4096 (libjpeg
 # writes 10 for a colour progressive JPEG), thousands for a small drawing.
 JPEG_MAX_SCAN_PIXELS = 10 * 4096 * 4096
+# A JPEG of more than one scan (progressive, as an editor may save it) is held whole as coefficients
+# while libjpeg reads it, 2 bytes a sample whatever the scale: 100 MB at 4096x4096. Cameras write
+# one scan, which libjpeg decodes at 1/8 scale in a few megabytes, so only those may be larger.
+JPEG_MAX_BUFFERED_SIDE = 4096
 # A marker: 0xFF fill bytes, then a byte that is neither 0x00 (a stuffed 0xFF in entropy-coded
-# data) nor 0xFF. Inside a scan, restart markers (0xD0-0xD7) belong to the scan.
-JPEG_MARKER = re.compile(rb"\xff+([^\x00\xff])")
-JPEG_SCAN_END = re.compile(rb"\xff+[^\x00\xff\xd0-\xd7]")
+# data) nor 0xFF. Inside a scan, restart markers (0xD0-0xD7) belong to the scan. Written with a
+# literal 0xFF first, not as 0xFF+, so that re skips to each 0xFF at memchr's speed: 3 ms instead
+# of 60 ms over a 4 MB scan.
+JPEG_MARKER = re.compile(rb"\xff\xff*([^\x00\xff])")
+JPEG_SCAN_END = re.compile(rb"\xff\xff*[^\x00\xff\xd0-\xd7]")
 JPEG_STANDALONE = {0x01, *range(0xD0, 0xD8)}
 # Segments before, between and after the scans (tables, metadata): a camera writes a dozen, a
 # progressive JPEG two per scan; a small drawing may have thousands of scans within its budget.
@@ -146,7 +152,8 @@ def check_png_structure(content: bytes) -> None:
 def check_jpeg_structure(content: bytes, width: int, height: int) -> None:
     """Refuse a JPEG with more scans than its size allows, counting them the way libjpeg finds
     them: between segments, whatever is not a marker is skipped up to the next one."""
-    allowed = max(1, JPEG_MAX_SCAN_PIXELS // (width * height))
+    pixels = width * height
+    allowed = max(1, JPEG_MAX_SCAN_PIXELS // pixels) if pixels <= JPEG_MAX_BUFFERED_SIDE ** 2 else 1
     position, scans, segments = 2, 0, 0
     while match := JPEG_MARKER.search(content, position):
         marker, position = match.group(1)[0], match.end()
@@ -162,9 +169,13 @@ def check_jpeg_structure(content: bytes, width: int, height: int) -> None:
         position += struct.unpack_from(">H", content, position)[0]
         if marker == 0xDA:
             scans += 1
-            if scans > allowed:
+            if scans > allowed > 1:
                 raise ImageRejected(f"the JPEG has more than {allowed:,} scans, the limit at {width}x{height} "
                                     "pixels")
+            if scans > allowed:
+                raise ImageRejected(f"the JPEG is {width}x{height} pixels in more than one scan (progressive); "
+                                    f"one of more than {JPEG_MAX_BUFFERED_SIDE}x{JPEG_MAX_BUFFERED_SIDE} pixels must be saved as a baseline JPEG, "
+                                    "as cameras write them")
             end = JPEG_SCAN_END.search(content, position)
             if end is None:
                 return

@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from django.conf import settings
 
 from benchmarks import servers
 from benchmarks.slow_clients import Drippers, probe, slow_clients
@@ -171,7 +172,7 @@ def test_static_files_come_from_nginx_with_long_caching_for_hashed_names(stack):
 
 
 def test_a_body_over_the_limit_is_refused_by_nginx_as_json(stack):
-    status, headers, body = request(f"{stack.url}/api/predictions/", b"x" * (6 * 1024 * 1024 + 1),
+    status, headers, body = request(f"{stack.url}/api/predictions/", b"x" * (settings.MAX_REQUEST_BYTES + 1),
                                     {"Content-Type": "application/json"})
     assert status == 413 and headers["Content-Type"] == "application/json"
     assert "limit" in json.loads(body)["error"]

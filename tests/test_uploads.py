@@ -123,6 +123,37 @@ def test_a_large_jpeg_is_decoded_at_reduced_scale_and_stored_bounded(client, sev
         assert stored.format == "JPEG" and max(stored.size) <= imaging.STORED_MAX_SIDE
 
 
+def camera_photo(digit: np.ndarray, width: int = 6000, height: int = 4500) -> bytes:
+    """A digit on paper as a 27-megapixel camera writes it: one scan, with the sensor's noise."""
+    ink = np.zeros((height, width), np.float32)
+    side = height // 2
+    ink[height // 4:height // 4 + side, width // 3:width // 3 + side] = np.asarray(
+        Image.fromarray(digit).resize((side, side), Image.Resampling.BILINEAR)) / 255
+    paper = np.array([214, 210, 200], np.float32)
+    noise = np.random.default_rng(0).normal(0, 6, (height, width, 1)).astype(np.float32)
+    buffer = io.BytesIO()
+    Image.fromarray(np.clip(paper * (1 - 0.8 * ink[..., None]) + noise, 0, 255).astype(np.uint8)).save(
+        buffer, "JPEG", quality=85)
+    return buffer.getvalue()
+
+
+def test_a_photo_as_the_camera_wrote_it_is_read(client, seven):
+    """A phone's photo sent to the API as it is: more than 4096 pixels a side and 4 MiB, which were refused."""
+    content = camera_photo(seven)
+    assert len(content) > 4 * 2**20
+    response = client.post(URL, {"image": named(content, "IMG_0001.jpg"), "source": "upload"})
+    assert response.json()["digit"] == 7
+    with Image.open(stored_file(response)) as stored:
+        assert stored.format == "JPEG" and max(stored.size) <= imaging.STORED_MAX_SIDE
+
+
+def test_a_progressive_jpeg_larger_than_libjpeg_may_hold_is_refused(client, isolated_media):
+    """More than one scan makes libjpeg hold every coefficient, 2 bytes a sample: 150 MB at 5000x5000."""
+    content = hostile.progressive_jpeg(side=5000, scans=2)
+    assert_refused(client, isolated_media, content, "progressive.jpg",
+                   "the JPEG is 5000x5000 pixels in more than one scan (progressive)")
+
+
 def test_animated_png_reads_its_first_frame_only(client, seven):
     first = render(seven, Style(canvas=140, digit_size=110))
     others = [Image.new("RGB", first.size, shade) for shade in ("black", "white")]
