@@ -102,9 +102,11 @@ def browser():
 def visit(browser, live_server):
     contexts = []
 
-    def open_page(**context_options) -> Visit:
+    def open_page(init_script: str | None = None, **context_options) -> Visit:
         context = browser.new_context(**context_options)
         contexts.append(context)
+        if init_script:
+            context.add_init_script(init_script)
         page = context.new_page()
         page.set_default_timeout(10_000)
         seen = Visit(page)
@@ -153,18 +155,36 @@ def settled(page: Page):
     expect(results).not_to_have_attribute("aria-busy", "true")
 
 
-def draw_with_finger(page: Page, stroke, steps=8):
-    """Real touch input through the DevTools protocol, so the page sees pointer events of type touch."""
+def along(points, steps):
+    """The points between each two of `points`, `steps` to a segment, as a moving pointer reports them."""
+    for (x0, y0), (x1, y1) in zip(points, points[1:]):
+        for step in range(1, steps + 1):
+            yield x0 + (x1 - x0) * step / steps, y0 + (y1 - y0) * step / steps
+
+
+def draw_with_finger(page: Page, stroke, steps=8, end="touchEnd"):
+    """Real touch input through the DevTools protocol, so the page sees pointer events of type touch.
+    `end="touchCancel"` ends it as a tablet does a touch it recognises as a resting palm."""
     cdp = page.context.new_cdp_session(page)
     points = canvas_points(page, stroke)
     (x, y), *_ = points
     cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
-    for (x0, y0), (x1, y1) in zip(points, points[1:]):
-        for step in range(1, steps + 1):
-            t = step / steps
-            cdp.send("Input.dispatchTouchEvent",
-                     {"type": "touchMove", "touchPoints": [{"x": x0 + (x1 - x0) * t, "y": y0 + (y1 - y0) * t}]})
-    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    for x, y in along(points, steps):
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
+    cdp.send("Input.dispatchTouchEvent", {"type": end, "touchPoints": []})
+    cdp.detach()
+
+
+def draw_with_pen(page: Page, stroke, steps=8):
+    """A stylus through the DevTools protocol: pointer events of type pen."""
+    cdp = page.context.new_cdp_session(page)
+    points = canvas_points(page, stroke)
+    (x, y), *_ = points
+    pen = {"pointerType": "pen", "button": "left", "force": 0.5}
+    cdp.send("Input.dispatchMouseEvent", {"type": "mousePressed", "x": x, "y": y, "buttons": 1, "clickCount": 1, **pen})
+    for x, y in along(points, steps):
+        cdp.send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": x, "y": y, "buttons": 1, **pen})
+    cdp.send("Input.dispatchMouseEvent", {"type": "mouseReleased", "x": x, "y": y, "buttons": 0, "clickCount": 1, **pen})
     cdp.detach()
 
 
@@ -479,7 +499,9 @@ def phone_photo(digit: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def test_a_phone_photo_is_shrunk_and_turned_upright_before_upload(visit, mnist_test, tmp_path):
+def test_a_phone_photo_is_shrunk_and_turned_upright_before_upload(visit, mnist_test, tmp_path, settings):
+    # Under the server's byte limit, a photo the page sent as it is would be refused.
+    settings.MAX_IMAGE_BYTES = 4 * 2**20
     seen = visit(**PHONE)
     page = seen.page
     photo = tmp_path / "IMG_0001.jpg"
@@ -625,6 +647,102 @@ def test_a_delete_that_fails_can_be_tried_again(visit):
     expect(page.get_by_test_id("status")).to_contain_text("Your drawing and its answer were deleted.")
     assert not Prediction.objects.exists() and len(failures) == 1
     assert seen.errors == ["Failed to load resource: the server responded with a status of 503 (Service Unavailable)"]
+
+
+# The page asks for each request's deadline as a real phone would get it, and gets a tenth of it.
+SHORTEN_REQUEST_TIMEOUTS = """window.requestTimeouts = [];
+const timeout = AbortSignal.timeout.bind(AbortSignal);
+AbortSignal.timeout = (milliseconds) => {
+  window.requestTimeouts.push(milliseconds);
+  return timeout(milliseconds / 10);
+};"""
+
+
+def test_a_request_that_hangs_is_given_up_and_predict_tries_again(visit):
+    """fetch had no deadline: a request that hung held back every later version of the drawing, Predict
+    did nothing, and the status line went on showing the last answer as done."""
+    seen = visit(**DESKTOP, init_script=SHORTEN_REQUEST_TIMEOUTS)
+    page = seen.page
+    status = page.get_by_test_id("status")
+    held = []
+    page.route("**/api/predictions/", lambda route: route.continue_() if held else held.append(route))
+
+    draw_with_mouse(page, ONE)
+
+    expect(status).to_have_text("Reading your drawing…")
+    expect(status).to_have_attribute("data-tone", "busy")
+    expect(status).to_have_text("The server took too long to answer. Check your connection and try again.")
+    assert not Prediction.objects.exists()
+    page.get_by_test_id("predict-button").click()
+    settled(page)
+    assert shown_top3(page)[0][0] == 1
+    assert [call.split()[0] for call in seen.api_calls()] == ["POST", "POST"]
+    assert all(30_000 <= timeout < 31_000 for timeout in page.evaluate("window.requestTimeouts"))
+    seen.assert_clean()
+
+
+def test_a_touch_the_tablet_cancels_leaves_no_ink_and_sends_nothing(visit):
+    """A tablet cancels a resting palm's touch once it recognises it: the page kept it as a stroke,
+    drew it and sent it."""
+    seen = visit(**PHONE)
+    page = seen.page
+    draw_with_finger(page, SEVEN_UPWARDS, end="touchCancel")
+    assert page.evaluate(INK_PIXELS) == 0
+    expect(page.get_by_test_id("undo-button")).to_be_disabled()
+
+    draw_with_finger(page, ONE)
+    settled(page)
+    ink = page.evaluate(INK_PIXELS)
+    draw_with_finger(page, SEVEN_UPWARDS, end="touchCancel")
+    assert page.evaluate(INK_PIXELS) == ink
+    page.get_by_test_id("undo-button").click()
+    assert page.evaluate(INK_PIXELS) == 0, "undo took away the cancelled touch, not the drawing's one stroke"
+    assert [call.split()[0] for call in seen.api_calls()] == ["POST"]
+    seen.assert_clean()
+
+
+def test_a_pen_takes_over_from_the_hand_resting_on_the_screen(visit):
+    """The palm touches the screen before the pen does: it held the pad, and the pen drew nothing."""
+    seen = visit(**PHONE)
+    page = seen.page
+    cdp = page.context.new_cdp_session(page)
+    palm = canvas_points(page, [(0.8, 0.9), (0.85, 0.95)])
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [dict(zip("xy", palm[0]))]})
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [dict(zip("xy", palm[1]))]})
+
+    draw_with_pen(page, ONE)
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+    settled(page)
+    (drawing,) = Prediction.objects.all()
+    assert [stroke["pointer"] for stroke in drawing.strokes] == ["pen"]
+    assert [call.split()[0] for call in seen.api_calls()] == ["POST"]
+    seen.assert_clean()
+
+
+def test_a_photo_neither_the_browser_nor_the_server_can_read_is_refused_before_upload(visit, tmp_path):
+    """A HEIC photo in desktop Chrome, or one the browser cannot decode over the byte limit, was
+    uploaded whole, only for the server to refuse it."""
+    seen = visit(**DESKTOP)
+    page = seen.page
+    status = page.get_by_test_id("status")
+    refusal = (f"This photo could not be read here: send a JPEG or PNG under "
+               f"{settings.MAX_IMAGE_BYTES / 1024 ** 2:g} MB.")
+    noise = np.random.default_rng(0)
+
+    page.get_by_label("Upload a photo").set_input_files(
+        {"name": "IMG_1234.heic", "mimeType": "image/heic", "buffer": noise.bytes(4096)})
+    expect(status).to_have_text(refusal)
+    draw_with_mouse(page, ONE)
+    settled(page)
+    too_large = tmp_path / "IMG_1235.jpg"
+    too_large.write_bytes(noise.bytes(settings.MAX_IMAGE_BYTES + 1))
+    page.get_by_label("Upload a photo").set_input_files(too_large)
+    expect(status).to_have_text(refusal)
+
+    assert seen.api_calls() == ["POST /api/predictions/"]
+    expect(page.get_by_test_id("answer-digit")).to_have_text("1")
+    seen.assert_clean()
 
 
 NOT_DIGITS = {

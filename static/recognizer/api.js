@@ -1,8 +1,22 @@
 // The prediction API's client. Every failure becomes an Error whose message a person can read.
 
+// The server stores nothing later than 25 s after nginx passed it a request, and nginx stops waiting
+// at 30 s: past that no answer is coming, and a drawing's later versions wait behind this request.
+const ANSWER_TIMEOUT_MS = 30_000;
+// nginx starts that clock once the whole body has come, and a slow phone connection (256 kbit/s)
+// takes a few seconds to send a drawing's strokes and minutes to send a photo.
+const SLOW_UPLOAD_BYTES_PER_MS = 32;
+
 function csrfToken() {
   const cookie = document.cookie.split("; ").find((item) => item.startsWith("csrftoken="));
   return cookie ? decodeURIComponent(cookie.slice("csrftoken=".length)) : "";
+}
+
+function bytesIn(payload) {
+  if (payload instanceof FormData) {
+    return [...payload.values()].reduce((bytes, value) => bytes + (value instanceof Blob ? value.size : value.length), 0);
+  }
+  return payload ? payload.length : 0;
 }
 
 function capitalised(text) {
@@ -47,18 +61,29 @@ export class PredictionsApi {
     if (body && !isForm) {
       headers["Content-Type"] = "application/json";
     }
+    const payload = body && (isForm ? body : JSON.stringify(body));
     let response;
+    let answer;
     try {
       response = await fetch(url, {
         method,
         headers,
-        body: body && (isForm ? body : JSON.stringify(body)),
+        body: payload,
         credentials: "same-origin",
+        signal: AbortSignal.timeout(ANSWER_TIMEOUT_MS + bytesIn(payload) / SLOW_UPLOAD_BYTES_PER_MS),
       });
-    } catch {
-      throw new Error("The server could not be reached. Check your connection and try again.");
+      // A body that is not JSON (a proxy's HTML error page) leaves the status to speak for itself.
+      answer = response.status === 204 ? null : await response.json().catch((error) => {
+        if (error instanceof SyntaxError) {
+          return null;
+        }
+        throw error;
+      });
+    } catch (error) {
+      throw new Error(error.name === "TimeoutError"
+        ? "The server took too long to answer. Check your connection and try again."
+        : "The server could not be reached. Check your connection and try again.");
     }
-    const answer = response.status === 204 ? null : await response.json().catch(() => null);
     if (!response.ok) {
       const reason = answer && answer.error ? answer.error : `the server answered ${response.status} ${response.statusText}`;
       throw new Error(capitalised(reason));

@@ -16,6 +16,9 @@ const clearButton = document.getElementById("clear-button");
 const predictButton = document.getElementById("predict-button");
 const photoInput = document.getElementById("photo-input");
 const maxImageBytes = Number(root.dataset.maxImageBytes);
+// An answer usually comes within a fraction of a second, and replaces the last one without a word in
+// between; one that takes longer than this is said to be on its way.
+const SLOW_ANSWER_MS = 1000;
 
 // The record of the drawing or photo on show, and what it was last sent for: the pad's version, or the photo.
 let record = null;
@@ -84,8 +87,23 @@ function send() {
   if (pad.isEmpty || pad.isDrawing) {
     return;
   }
-  latestTag = pad.version;
-  record.save(pad.snapshot(), latestTag);
+  const tag = pad.version;
+  latestTag = tag;
+  record.save(pad.snapshot(), tag);
+  setTimeout(() => {
+    if (latestTag === tag && isAwaitingAnswer()) {
+      sayReading();
+    }
+  }, SLOW_ANSWER_MS);
+}
+
+// The drawing on screen was sent, and neither its answer nor its failure has come back.
+function isAwaitingAnswer() {
+  return latestTag === pad.version && failedTag !== latestTag && !result.isShowingCurrent;
+}
+
+function sayReading() {
+  result.showStatus("Reading your drawing…", "busy");
 }
 
 function drawingChanged() {
@@ -117,8 +135,10 @@ function predict() {
     result.announceAgain();
   } else if (pad.isEmpty) {
     result.showError("The canvas is empty: draw a digit first.");
-  } else if (latestTag !== pad.version || failedTag === latestTag) {
-    // Not sent yet, or sent and failed: a retry. Otherwise its answer is on the way.
+  } else if (isAwaitingAnswer()) {
+    sayReading();
+  } else {
+    // Not sent yet, or sent and failed: a retry.
     send();
   }
 }
@@ -134,7 +154,16 @@ async function uploadPhoto(file) {
   });
   pendingPhoto = photo;
   result.showStatus("Reading your photo…", "busy");
-  const upload = await photoToSend(file, maxImageBytes);
+  let upload;
+  try {
+    upload = await photoToSend(file, maxImageBytes);
+  } catch (error) {
+    if (pendingPhoto === photo) {
+      pendingPhoto = null;
+      result.showError(error.message);
+    }
+    return;
+  }
   photo.save(upload, upload);
 }
 

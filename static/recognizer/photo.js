@@ -1,7 +1,10 @@
-// A phone photo made fit to send: a camera's 4000x3000 JPEG of 3 to 8 MB is over the server's byte
-// limit, so a photo that is too large, or in a format the server does not read (WebP, HEIC), is
+// A phone photo made fit to send: a camera's 4000x3000 JPEG of 3 to 8 MB would spend a phone's data
+// on pixels the server never reads (it reads a photo at about 512 pixels), so a photo that is too
+// large, over the server's byte limit, or in a format the server does not read (WebP, HEIC), is
 // decoded by the browser, turned upright by its EXIF orientation, shrunk and sent as a JPEG. A
-// photo the browser cannot decode goes as it is, and the server says what is wrong with it.
+// photo the browser cannot decode goes as it is if the server might take it (a JPEG or PNG within
+// the byte limit), and the server says what is wrong with it; any other is refused here, before
+// a phone spends its data on an upload the server would refuse.
 
 // Long enough for the server (it reads a photo at about 512 pixels) and for a reviewer to see it.
 const MAX_SIDE = 1600;
@@ -15,18 +18,35 @@ function jpegOf(canvas) {
   });
 }
 
+const megabytes = (bytes) => new Intl.NumberFormat(undefined, {
+  style: "unit", unit: "megabyte", maximumFractionDigits: 1,
+}).format(bytes / 1024 ** 2);
+
+function serverMightTake(file, maxBytes) {
+  return file.size <= maxBytes && SENT_AS_IS.includes(file.type);
+}
+
+// `file` itself, which the browser could not make into a JPEG, when the server might take it.
+function asItIs(file, maxBytes) {
+  if (!serverMightTake(file, maxBytes)) {
+    throw new Error(`This photo could not be read here: send a JPEG or PNG under ${megabytes(maxBytes)}.`);
+  }
+  return file;
+}
+
 // The file to upload for `file`: itself when the server can take it as it is, else an upright JPEG
-// at most MAX_SIDE pixels on its longer side.
+// at most MAX_SIDE pixels on its longer side. Throws, with a message for the person, when neither
+// the browser nor the server could read it.
 export async function photoToSend(file, maxBytes) {
   let bitmap;
   try {
     bitmap = await createImageBitmap(file, { imageOrientation: "from-image" });
   } catch {
-    return file;
+    return asItIs(file, maxBytes);
   }
   try {
     const { width, height } = bitmap;
-    if (Math.max(width, height) <= MAX_SIDE && file.size <= maxBytes && SENT_AS_IS.includes(file.type)) {
+    if (Math.max(width, height) <= MAX_SIDE && serverMightTake(file, maxBytes)) {
       return file;
     }
     const scale = Math.min(1, MAX_SIDE / Math.max(width, height));
@@ -43,7 +63,7 @@ export async function photoToSend(file, maxBytes) {
     const name = `${file.name.replace(/\.[^.]*$/, "") || "photo"}.jpg`;
     return new File([jpeg], name, { type: "image/jpeg" });
   } catch {
-    return file;
+    return asItIs(file, maxBytes);
   } finally {
     bitmap.close();
   }

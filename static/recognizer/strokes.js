@@ -40,7 +40,8 @@ export function traceStrokes(context, strokes, side) {
 }
 
 // Calls back: onStrokeStart() when any stroke begins, onStrokeEnd() when the pen lifts, onChange()
-// after any change of the strokes (drawing, undo, clear). `version` counts the changes.
+// after any change of the strokes (drawing, undo, clear, a stroke dropped before its end). `version`
+// counts the changes.
 export class Pad {
   // A pointer that leaves the canvas goes on drawing, up to `offCanvas` of a side beyond it: the canvas
   // shows only its part on it, the server reads the whole drawing.
@@ -59,10 +60,16 @@ export class Pad {
 
     canvas.addEventListener("pointerdown", (event) => this.#down(event));
     canvas.addEventListener("pointermove", (event) => this.#move(event));
-    for (const type of ["pointerup", "pointercancel", "lostpointercapture"]) {
+    for (const type of ["pointerup", "lostpointercapture"]) {
       // Capture can be lost without a pointerup (a system gesture, a window switch); the stroke ends there.
       canvas.addEventListener(type, (event) => this.#up(event));
     }
+    // A tablet cancels a touch once it recognises it as a resting palm: that was never a stroke.
+    canvas.addEventListener("pointercancel", (event) => {
+      if (event.pointerId === this.activePointerId) {
+        this.#dropActiveStroke();
+      }
+    });
     new ResizeObserver(() => this.fit()).observe(canvas);
     // Zooming or moving to another screen changes devicePixelRatio without resizing the canvas box.
     window.addEventListener("resize", () => this.fit());
@@ -146,6 +153,10 @@ export class Pad {
   }
 
   #down(event) {
+    if (this.isDrawing && event.pointerType === "pen" && this.strokes[this.strokes.length - 1].pointer === "touch") {
+      // The hand holding the pen rests on the screen before the pen's tip touches it.
+      this.#dropActiveStroke();
+    }
     if (this.isDrawing || (event.pointerType === "mouse" && event.button !== 0)) {
       return;
     }
@@ -191,6 +202,13 @@ export class Pad {
       this.pointCount += 1;
     }
     this.#queueRender();
+  }
+
+  // Nothing of the stroke in progress is kept or sent.
+  #dropActiveStroke() {
+    this.activePointerId = null;
+    this.pointCount -= this.strokes.pop().points.length;
+    this.#changed();
   }
 
   #up(event) {
