@@ -15,6 +15,8 @@ import warnings
 from PIL import Image
 
 ORIENTATION = 0x0112
+MAKE = 0x010F
+MODEL = 0x0110
 # The transposition that shows each orientation's stored pixels upright (TIFF 6.0, tag 274).
 UPRIGHT = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
@@ -59,21 +61,34 @@ def block_of(image: Image.Image) -> bytes | None:
     return block if isinstance(block, bytes) else None
 
 
-def orientation(image: Image.Image) -> int:
-    """The orientation Pillow finds (in the EXIF block, ImageMagick's text chunk or XMP); 1 (as
-    stored) where there is none or the EXIF block is damaged or outsized."""
+def first_directory(image: Image.Image) -> dict[int, object]:
+    """The tags of the first EXIF directory Pillow finds (in the EXIF block, ImageMagick's text chunk
+    or XMP); none where the block is damaged or outsized."""
     block = block_of(image)
     if block is not None and (first_directory_tags(block) or 0) > MAX_FIRST_DIRECTORY_TAGS:
-        return 1
+        return {}
     # A damaged block is the camera's fault, not the picture's: whatever Pillow makes of it, the
     # pixels are read as stored. Its complaints (a tag's data "beyond the file") would flood the log.
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            value = image.getexif().get(ORIENTATION, 1)
+            return dict(image.getexif())
     except Exception:
-        return 1
+        return {}
+
+
+def orientation(image: Image.Image) -> int:
+    """The orientation the image's metadata gives; 1 (as stored) where it gives none."""
+    value = first_directory(image).get(ORIENTATION, 1)
     return value if isinstance(value, int) else 1
+
+
+def from_camera(image: Image.Image) -> bool:
+    """Whether the image's metadata says a camera took it: it names the camera's make or model, or
+    the picture is stored turned, as only a camera stores it (an editor writes orientation 1)."""
+    tags = first_directory(image)
+    turned = isinstance(tags.get(ORIENTATION), int) and tags[ORIENTATION] in UPRIGHT
+    return MAKE in tags or MODEL in tags or turned
 
 
 def upright(image: Image.Image) -> Image.Image:

@@ -22,7 +22,7 @@ import numpy as np
 from django.conf import settings
 from PIL import Image
 
-from mlcore.exif import upright
+from mlcore.exif import from_camera, upright
 
 DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(;[\w-]+=[\w.-]+)*(?P<b64>;base64)?,", re.ASCII)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -78,6 +78,8 @@ class DecodedImage:
 
     image: Image.Image
     format: str  # "PNG" or "JPEG"
+    # Whether its metadata says a camera took it (mlcore.exif.from_camera): a photo, whoever sends it.
+    from_camera: bool = False
 
     @functools.cached_property
     def _encoded(self) -> tuple[bytes, str]:
@@ -216,10 +218,11 @@ def decode(content: bytes) -> DecodedImage:
         image.load()
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise ImageRejected(f"the image is truncated or corrupt: {exc}") from None
+    camera = from_camera(image)
     # Upright as the camera meant it; a drawing has no orientation tag and is left as it is.
     image = upright(image)
     if image.mode in WIDE_GREY_MODES:
         # Pillow converts wide grey to 8 bits by clipping at 255, which would leave only the darkest
         # greys: grey ink on 16-bit paper would be blank.
         image = Image.fromarray((np.asarray(image, dtype=np.uint32) >> 8).astype(np.uint8))
-    return DecodedImage(image, image_format)
+    return DecodedImage(image, image_format, camera)

@@ -118,8 +118,11 @@ class PredictionSerializer(serializers.Serializer):
             read, photo = strokes.reading(attrs["strokes"], attrs["image"]), False
         elif "image" in attrs:
             attrs["strokes"] = None
-            # An upload is a photo by its sender's word; any other image, where its paper looks so.
-            read, photo = attrs["image"].image, True if attrs["source"] == Prediction.Source.UPLOAD else None
+            # An upload is a photo by its sender's word, a picture a camera took by its metadata; any
+            # other image, where its paper looks so.
+            decoded = attrs["image"]
+            said = attrs["source"] == Prediction.Source.UPLOAD or decoded.from_camera
+            read, photo = decoded.image, True if said else None
         else:
             # A form field sent empty (`image=`) reaches here as no field at all.
             raise serializers.ValidationError({"image": "the image is empty; send a PNG or JPEG, or `strokes`"})

@@ -7,7 +7,7 @@ import warnings
 import pytest
 from PIL import Image, ImageDraw, ImageOps, PngImagePlugin
 
-from mlcore.exif import upright
+from mlcore.exif import from_camera, upright
 from mlcore.preprocess import to_mnist_input
 
 from .hostile import MISTYPED_EXIF_BLOCK, exif_block, with_exif
@@ -97,3 +97,28 @@ def test_an_exif_bomb_in_imagemagick_s_text_chunk_is_ignored():
     stored = png_with_text(a_seven(), "Raw profile type exif", imagemagick_profile(exif_block(first_tags=65_535)))
     assert min(cpu_ms(upright, stored) for _ in range(3)) < 20
     assert upright(stored).size == (64, 48)
+
+
+def camera_exif(**tags) -> Image.Exif:
+    exif = Image.Exif()
+    for tag, value in tags.items():
+        exif[{"make": 0x010F, "model": 0x0110, "orientation": 0x0112, "software": 0x0131}[tag]] = value
+    return exif
+
+
+@pytest.mark.parametrize(("tags", "camera"), [
+    ({}, False),
+    ({"software": "GIMP 2.10", "orientation": 1}, False),  # as an editor saves a drawing
+    ({"make": "Google"}, True),
+    ({"model": "iPhone 15"}, True),
+    ({"orientation": 6}, True),
+])
+@pytest.mark.parametrize("image_format", ["JPEG", "PNG"])
+def test_a_camera_is_known_by_its_name_or_a_picture_stored_turned(tags, camera, image_format):
+    buffer = io.BytesIO()
+    a_seven().save(buffer, image_format, exif=camera_exif(**tags))
+    assert from_camera(opened(buffer.getvalue())) is camera
+
+
+def test_an_outsized_block_names_no_camera():
+    assert not from_camera(opened(with_exif(a_seven(), exif_block(first_tags=300, orientation=6), "PNG")))

@@ -414,6 +414,27 @@ def test_api_reads_a_photo_sent_without_saying_it_is_one(client, mnist_test):
 
 
 @pytest.mark.django_db
+def test_api_reads_a_photo_a_camera_says_it_took_as_a_photo(client, mnist_test):
+    """A sheet framed by the table, posted without `source`: its paper is clear of marks, so only the
+    camera's name in its EXIF block says it is a photo. Read as a drawing, the sheet is one blob."""
+    photo = photograph(mnist_test.images[13], int(mnist_test.labels[13]), "edge", np.random.default_rng([11, 13]))
+    answers = {}
+    for camera in ("", "Pixel 8"):
+        exif = Image.Exif()
+        if camera:
+            exif[0x0110] = camera  # Model
+        upload = io.BytesIO()
+        photo.open().save(upload, "JPEG", quality=95, exif=exif)
+        upload.seek(0)
+        upload.name = "IMG_0003.jpg"
+        response = client.post(URL, {"image": upload})
+        assert response.status_code == 201, response.content
+        answers[camera] = response.json()
+    assert answers["Pixel 8"]["digit"] == photo.label == 0 and answers["Pixel 8"]["source"] == "api"
+    assert answers[""]["digit"] != photo.label
+
+
+@pytest.mark.django_db
 def test_api_reads_a_photo_taken_in_dim_light(client, mnist_test):
     """The site lets its active model weigh the two readings of a photo in doubt."""
     photos, labels = dim_paper(mnist_test, 1)
