@@ -720,6 +720,24 @@ def test_a_pen_takes_over_from_the_hand_resting_on_the_screen(visit):
     seen.assert_clean()
 
 
+def test_a_hand_resting_between_a_pen_s_strokes_draws_nothing(visit):
+    """A palm the tablet never cancels drew a stroke of its own between two of the pen's."""
+    seen = visit(**PHONE)
+    page = seen.page
+    draw_with_pen(page, [(0.3, 0.2), (0.7, 0.2)])
+    settled(page)
+    draw_with_finger(page, [(0.8, 0.9), (0.85, 0.95)])
+    draw_with_pen(page, [(0.7, 0.2), (0.45, 0.85)])
+    settled(page)
+    (drawing,) = Prediction.objects.all()
+    assert [stroke["pointer"] for stroke in drawing.strokes] == ["pen", "pen"]
+    page.get_by_role("button", name="Clear").click()
+    draw_with_finger(page, ONE)
+    settled(page)
+    assert Prediction.objects.latest("created_at").strokes[0]["pointer"] == "touch", "a finger draws a new drawing"
+    seen.assert_clean()
+
+
 def test_a_photo_neither_the_browser_nor_the_server_can_read_is_refused_before_upload(visit, tmp_path):
     """A HEIC photo in desktop Chrome, or one the browser cannot decode over the byte limit, was
     uploaded whole, only for the server to refuse it."""

@@ -157,7 +157,9 @@ export class Pad {
       // The hand holding the pen rests on the screen before the pen's tip touches it.
       this.#dropActiveStroke();
     }
-    if (this.isDrawing || (event.pointerType === "mouse" && event.button !== 0)) {
+    // Once a drawing is written with a pen, the hand resting between its strokes is no stroke either.
+    const restingHand = event.pointerType === "touch" && this.strokes.some((stroke) => stroke.pointer === "pen");
+    if (this.isDrawing || restingHand || (event.pointerType === "mouse" && event.button !== 0)) {
       return;
     }
     event.preventDefault();
