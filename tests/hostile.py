@@ -59,6 +59,20 @@ def huge_jpeg(side: int = 4096) -> bytes:
     return buffer.getvalue()
 
 
+def jpeg_with_ff_run(run: int = 200_000, where: str = "scan") -> bytes:
+    """A small white JPEG with a run of 0xFF bytes then 0x00: in its scan, as stuffing (each 0xFF of it
+    started a regex backtracking over the rest of the run), or between its header's segments as fill,
+    which Pillow reads a byte at a time."""
+    buffer = io.BytesIO()
+    Image.new("L", (64, 64), 255).save(buffer, "JPEG")
+    content = buffer.getvalue()
+    if where == "scan":
+        sos = content.index(b"\xff\xda")
+        at = sos + 2 + struct.unpack_from(">H", content, sos + 2)[0]
+        return content[:at] + b"\xff" * run + b"\x00" + content[at:]
+    return content[:2] + b"\xff" * run + content[2:]
+
+
 def a_one(side: int = 280) -> Image.Image:
     """A drawing of one stroke like a "1"."""
     drawing = Image.new("L", (side, side), 255)

@@ -52,6 +52,30 @@ def test_progressive_jpeg_with_a_thousand_scans_is_refused(client, isolated_medi
     assert_refused(client, isolated_media, content, "scans.jpg", "the JPEG has more than 10 scans, the limit at 4000x4000")
 
 
+@pytest.mark.parametrize("where", ["scan", "header"])
+def test_a_run_of_0xff_bytes_costs_next_to_nothing(client, isolated_media, where):
+    """200 KB of 0xFF: in a scan, the marker search backtracked for minutes, until gunicorn killed the
+    worker; as the header's fill, Pillow read it a byte at a time in Python."""
+    content = hostile.jpeg_with_ff_run(200_000, where)
+    started = time.process_time()
+    try:
+        imaging.decode(content)
+    except imaging.ImageRejected:
+        pass
+    assert time.process_time() - started < 0.1
+    if where == "header":
+        assert_refused(client, isolated_media, content, "run.jpg",
+                       "the JPEG's header has more than 4,096 bytes of fill or junk between its segments")
+
+
+def test_a_data_url_with_a_million_parameters_is_refused_at_once():
+    text = "data:image/png" + ";a=b" * 1_000_000 + ",AAAA"
+    started = time.process_time()
+    with pytest.raises(imaging.ImageRejected, match="not valid base64"):
+        imaging.from_data_url(text)
+    assert time.process_time() - started < 0.1
+
+
 def test_a_small_drawing_may_have_many_progressive_scans(client, seven):
     buffer = io.BytesIO()
     render(seven, Style(canvas=140, digit_size=110)).save(buffer, "JPEG", progressive=True)
