@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import reprlib
+
 from django.core.files.uploadedfile import UploadedFile
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -79,8 +81,11 @@ class PredictionSerializer(serializers.Serializer):
     image = ImageField(write_only=True, required=False,
                        help_text="The drawing as a PNG or JPEG; send either this or `strokes`.")
     strokes = StrokesField(write_only=True, required=False)
-    source = serializers.ChoiceField(choices=Prediction.Source.choices, default=Prediction.Source.API,
-                                     help_text="Where the drawing comes from; set when it is created, kept on updates.")
+    source = serializers.ChoiceField(
+        choices=Prediction.Source.choices, default=Prediction.Source.API,
+        # DRF's own message repeats what was sent, however long.
+        error_messages={"invalid_choice": f"must be one of {', '.join(Prediction.Source.values)}"},
+        help_text="Where the drawing comes from; set when it is created, kept on updates.")
     digit = serializers.IntegerField(read_only=True, allow_null=True, min_value=0, max_value=9,
                                      help_text="The recognised digit, or null when the drawing is not one digit.")
     confidence = serializers.FloatField(read_only=True)
@@ -101,7 +106,8 @@ class PredictionSerializer(serializers.Serializer):
             unknown = set(data.keys()) - set(self.fields) - {"csrfmiddlewaretoken"}
             if unknown:
                 raise serializers.ValidationError(
-                    {name: "unknown field; send the drawing as `image` or `strokes`" for name in sorted(unknown)})
+                    {reprlib.repr(name)[1:-1]: "unknown field; send the drawing as `image` or `strokes`"
+                     for name in sorted(unknown)})
             drawing = {"image", "strokes"} & set(data.keys())
             if len(drawing) != 1:
                 raise serializers.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [

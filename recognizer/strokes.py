@@ -9,6 +9,7 @@ whose message names the offending place.
 from __future__ import annotations
 
 import math
+import reprlib
 
 from PIL import Image
 
@@ -50,7 +51,8 @@ def _check_stroke(stroke, where: str) -> dict:
     if not isinstance(stroke, dict) or set(stroke) != {"pointer", "points"}:
         raise StrokesRejected(f'{where}: send {{"pointer": ..., "points": [...]}} and nothing else')
     if stroke["pointer"] not in POINTER_TYPES:
-        raise StrokesRejected(f"{where}: pointer {stroke['pointer']!r} is not one of {', '.join(POINTER_TYPES)}")
+        raise StrokesRejected(f"{where}: pointer {reprlib.repr(stroke['pointer'])} is not one of "
+                              f"{', '.join(POINTER_TYPES)}")
     points = stroke["points"]
     if not isinstance(points, list) or not points:
         raise StrokesRejected(f"{where}: points must be a list of at least one [x, y, t, pressure]")

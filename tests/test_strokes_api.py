@@ -309,3 +309,15 @@ def test_an_update_is_read_as_its_record_s_source(client, monkeypatch):
     for update in ({"image": newer_image}, {"image": newer_image, "source": "canvas"}, {"strokes": as_sent(DIGITS[7])}):
         assert put(client, created, update).status_code == 200
     assert photo_flags == [True, True, False] and Prediction.objects.get(pk=created["id"]).source == "upload"
+
+
+@pytest.mark.parametrize("body", [
+    {"strokes": ONE_STROKE, "source": "\x7f" * 1_000_000},
+    {"strokes": [_stroke([[0.5, 0.5, 0, 0.5]], pointer="\x7f" * 1_000_000)]},
+    {"strokes": ONE_STROKE, **{"k" * 100_000 + str(n): 0 for n in range(10)}},
+])
+def test_an_error_repeats_at_most_a_few_words_of_what_was_sent(client, isolated_media, body):
+    """A megabyte in `source`, a pointer's name or a field's name came back escaped and twice: 12 MB."""
+    response = post_json(client, body)
+    assert response.status_code == 400 and len(response.content) < 2000, response.content[:200]
+    assert Prediction.objects.count() == 0 and files_in(isolated_media) == []
