@@ -59,6 +59,7 @@ def render_nginx_conf(run_dir: Path, env: dict[str, str]) -> str:
         "run_dir": str(run_dir),
         "access_log": access_log(env.get("NGINX_ACCESS_LOG") or "/dev/stdout"),
         "max_body_bytes": str(settings.MAX_REQUEST_BYTES),
+        "max_form_bytes": str(settings.MAX_FORM_BYTES),
         "connections_per_client": env.get("NGINX_CONNECTIONS_PER_CLIENT", "32"),
         "trusted_proxies": "".join(f"        {address} 1;\n" for address in trusted),
         "real_ip": "".join(f"    set_real_ip_from {address};\n" for address in trusted)

@@ -168,7 +168,7 @@ PREDICTION_RATE_LIMIT = os.environ.get("PREDICTION_RATE_LIMIT", "120/minute") or
 NEW_DRAWINGS_LIMIT = os.environ.get("NEW_DRAWINGS_LIMIT", "5000/day") or None  # empty: no limit
 # Sign-in attempts (the admin's and the review page's login) per client address, counted in the database.
 LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "20/hour") or None
-# Room for the largest image sent as base64 in JSON, which is a third larger.
+# A body sent to the API: room for the largest image sent as base64 in JSON, which is a third larger.
 MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", 14 * 1024 * 1024)
 # A write that would be stored later than this after nginx received it is refused with a 503 and
 # stores nothing: nginx stops waiting at 30 s (recognizer/deadline.py).
@@ -177,6 +177,10 @@ REQUEST_DEADLINE_SECONDS = env_int("REQUEST_DEADLINE_SECONDS", 25)
 MAX_IMAGE_BYTES = env_int("MAX_IMAGE_BYTES", 10 * 1024 * 1024)
 MAX_IMAGE_SIDE = 8192
 MIN_IMAGE_SIDE = 8
+# Every other body: the admin's and the review pages' forms and JSON, a few kilobytes. Django
+# parses a form before any view or throttle runs, about a second of CPU per megabyte of "%";
+# recognizer.middleware refuses a larger one before that.
+MAX_FORM_BYTES = env_int("MAX_FORM_BYTES", 64 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
 # The admin's dataset export is built in a web worker's memory; `manage.py export_reviewed` has no cap.
 ADMIN_EXPORT_MAX_ROWS = env_int("ADMIN_EXPORT_MAX_ROWS", 20_000)

@@ -1,5 +1,5 @@
-"""The API's guard, for /api/ only: body limits, cross-site writes, and a JSON answer for every error;
-and the Permissions-Policy header, which Django does not set."""
+"""The API's guard, for /api/: body limits, cross-site writes, and a JSON answer for every error; the
+body limit of every other page; and the Permissions-Policy header, which Django does not set."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.db import DatabaseError, DataError, IntegrityError
+from django.http import HttpResponse
 from django.utils.cache import patch_cache_control
 from django.utils.http import is_same_domain
 
@@ -25,7 +26,7 @@ class ApiGuardMiddleware:
 
     def __call__(self, request):
         if not is_api(request):
-            return self.get_response(request)
+            return form_too_large(request) or self.get_response(request)
         refusal = self.refusal(request)
         response = refusal or self.get_response(request)
         if response.status_code >= 400 and response.get("Content-Type", "").split(";")[0] != "application/json":
@@ -60,6 +61,16 @@ class ApiGuardMiddleware:
             logger.exception("database error on %s", request.path)
             return error_response("the database is unavailable; try again shortly", 503)
         return None
+
+
+def form_too_large(request) -> HttpResponse | None:
+    """A 413 for a body over MAX_FORM_BYTES outside the API, before Django's CSRF check parses it as a form."""
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    # Python refuses to read an integer of over 4,300 digits; any of more than 12 is too large anyway.
+    if length.isascii() and length.isdigit() and (len(length) > 12 or int(length) > settings.MAX_FORM_BYTES):
+        return HttpResponse(f"The request body is over the limit of {settings.MAX_FORM_BYTES:,} bytes.\n",
+                            status=413, content_type="text/plain; charset=utf-8")
+    return None
 
 
 def is_cross_site(request) -> bool:

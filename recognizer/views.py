@@ -18,7 +18,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, ErrorDetail, NotFound, ParseError, PermissionDenied, Throttled
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -110,7 +110,7 @@ class PredictionViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.R
 
     queryset = Prediction.objects.select_related("model_version")
     serializer_class = PredictionSerializer
-    parser_classes = [StrictJSONParser, MultiPartParser, FormParser]
+    parser_classes = [StrictJSONParser, MultiPartParser]
 
     def get_queryset(self):
         predictions = super().get_queryset()

@@ -504,3 +504,22 @@ def test_a_killed_worker_leaves_an_orphan_that_the_command_removes(seven, isolat
     assert str(orphan) in out.getvalue() and orphan.exists()
     call_command("delete_orphan_drawings", "--older-than", "30", stdout=io.StringIO())
     assert files_in(isolated_media) == [kept]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/", "/admin/login/", "/review/queue/next/", "/api/predictions/"])
+def test_a_megabyte_of_percent_signs_is_refused_unparsed(path):
+    """Django parses a form before any view or throttle: a megabyte of "%" cost about a second of CPU,
+    on the page's URL with no throttle at all. Only the API takes large bodies, and not as a form."""
+    client = Client(enforce_csrf_checks=True, HTTP_ORIGIN="http://testserver")
+    client.cookies["csrftoken"] = "A" * 32
+    client.get(path)  # the URLs, templates and views loaded, as in a running worker
+    started = time.process_time()
+    response = client.post(path, "x=" + "%" * 2**20, content_type="application/x-www-form-urlencoded")
+    assert time.process_time() - started < 0.1
+    assert response.status_code in (400, 413, 415)
+    assert Prediction.objects.count() == 0
+
+
+def test_a_content_length_of_5000_digits_is_a_413_not_a_500(client):
+    assert client.post("/", b"", content_type="text/plain", CONTENT_LENGTH="9" * 5000).status_code == 413
