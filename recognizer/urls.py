@@ -24,6 +24,8 @@ urlpatterns = [
     path("review/queue/<uuid:prediction_id>/saliency.png", review_views.saliency, name="review-saliency"),
     path("api/", include(router.urls)),
     path("api/schema/", cache_page(SCHEMA_SECONDS)(SpectacularAPIView.as_view()), name="schema"),
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    # An OPTIONS request made its HTML renderer look for a template it has none of: a 500.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema", http_method_names=["get", "head"]),
+         name="api-docs"),
     re_path(r"^media/(?P<path>drawings/[\w/]+\.(?:png|jpg))$", views.drawing, name="drawing"),
 ]

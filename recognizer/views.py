@@ -12,7 +12,7 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
 from django.views.decorators.csrf import ensure_csrf_cookie
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from django.views.static import serve
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -173,7 +173,7 @@ class PredictionViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.R
             raise NotFound("the drawing was deleted") from None
 
 
-@require_GET
+@require_safe
 def healthz(request):
     """200 when the model is loaded and the database answers, else 503 with a generic reason.
 
@@ -187,7 +187,7 @@ def healthz(request):
     return JsonResponse({"status": "ok", "model_version": version.name})
 
 
-@require_GET
+@require_safe
 def drawing(request, path):
     """A stored drawing, to its owner (a signed URL) or to staff. The URL pattern admits only random
     names with image extensions, and serve() refuses anything outside MEDIA_ROOT;
@@ -199,7 +199,7 @@ def drawing(request, path):
     return response
 
 
-@require_GET
+@require_safe
 @ensure_csrf_cookie
 def index(request):
     return render(request, "recognizer/index.html",

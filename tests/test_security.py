@@ -523,3 +523,16 @@ def test_a_megabyte_of_percent_signs_is_refused_unparsed(path):
 
 def test_a_content_length_of_5000_digits_is_a_413_not_a_500(client):
     assert client.post("/", b"", content_type="text/plain", CONTENT_LENGTH="9" * 5000).status_code == 413
+
+
+@pytest.mark.django_db
+def test_head_is_answered_as_get_where_get_is(client, created):
+    """Monitors and load balancers probe with HEAD: a 405 reads as the site being down."""
+    image_path = urlsplit(created["image_url"])
+    for path in ("/", "/healthz", f"{image_path.path}?{image_path.query}"):
+        assert client.head(path).status_code == 200, path
+
+
+def test_options_on_the_api_docs_is_a_405_not_a_500(client):
+    response = client.options("/api/docs/")
+    assert response.status_code == 405 and "error" in response.json()
