@@ -29,6 +29,10 @@ DIGIT_VALIDATORS = [MinValueValidator(0), MaxValueValidator(9)]
 # A label is a digit 0-9, or NOT_A_DIGIT (10) for a drawing that is not one digit.
 LABEL_VALIDATORS = [MinValueValidator(0), MaxValueValidator(NOT_A_DIGIT)]
 LABEL_CHOICES = [(label, label_name(label)) for label in LABELS]
+# Below this lead of the likeliest digit over the second, a drawing is doubtful: the review queue shows it
+# before the confident ones. Part of the definition of the column Prediction.tier: changing it takes a
+# migration that drops and adds the column again, which Django does not write itself.
+REVIEW_DOUBT_MARGIN = 0.5
 
 
 def input_from_bytes(stored: bytes) -> np.ndarray:
@@ -233,7 +237,7 @@ class Prediction(models.Model):
         null=True, blank=True, validators=LABEL_VALIDATORS, choices=LABEL_CHOICES,
         help_text="What the drawer says they meant: a digit, or 10 for not a digit.")
     true_label = models.PositiveSmallIntegerField(
-        null=True, blank=True, validators=LABEL_VALIDATORS, choices=LABEL_CHOICES, db_index=True,
+        null=True, blank=True, validators=LABEL_VALIDATORS, choices=LABEL_CHOICES,
         help_text="What a reviewer confirmed: a digit, or 10 for not a digit.")
     reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, editable=False,
                                     on_delete=models.SET_NULL, related_name="+")
@@ -244,10 +248,29 @@ class Prediction(models.Model):
                                help_text="Lead of the likeliest digit over the second; 0 when the answer is "
                                          "'not a digit'. The review queue shows small margins first.")
 
+    class Tier(models.IntegerChoices):
+        DISPUTED = 0, "disputed"
+        DOUBTFUL = 1, "doubtful"
+        CONFIDENT = 2, "confident"
+
+    # Stored, so that an index gives the review queue its order (recognizer/review/queue.py). A generated
+    # column cannot read another on PostgreSQL, hence the answered label spelled out.
+    tier = models.GeneratedField(
+        expression=models.Case(
+            models.When(models.Q(reported_label__isnull=False)
+                        & ~models.Q(reported_label=Coalesce("digit", models.Value(NOT_A_DIGIT))),
+                        then=models.Value(Tier.DISPUTED)),
+            models.When(margin__lt=REVIEW_DOUBT_MARGIN, then=models.Value(Tier.DOUBTFUL)),
+            default=models.Value(Tier.CONFIDENT)),
+        output_field=models.PositiveSmallIntegerField(), db_persist=True)
+
     objects = PredictionQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
+        # The review queue reads its next drawings off this index in order and counts the labelled ones in it;
+        # beside an index of true_label alone, SQLite took that one and sorted every unreviewed row.
+        indexes = [models.Index(fields=["true_label", "tier", "-created_at", "id"], name="review_queue_order")]
 
     def save(self, *args, **kwargs):
         # Derived here, so every writer (the API, updates in place, the admin) keeps it in step.

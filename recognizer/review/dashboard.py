@@ -7,8 +7,7 @@ from django.db.models.functions import TruncDate
 
 from mlcore.labels import LABELS, label_name
 
-from ..models import PredictionQuerySet, SecondOpinion
-from . import queue
+from ..models import Prediction, PredictionQuerySet, SecondOpinion
 
 # The stylesheet (static/recognizer/review.css) has this many line colours, .series-0 onwards.
 SERIES_STYLES = 8
@@ -92,7 +91,7 @@ def review_progress(predictions: PredictionQuerySet) -> dict:
 
 def disagreement_queue(predictions: PredictionQuerySet) -> PredictionQuerySet:
     """Unreviewed drawings whose drawer reported another digit than predicted: the likeliest mistakes."""
-    return (predictions.unreviewed().filter(queue.disputed())
+    return (predictions.unreviewed().filter(tier=Prediction.Tier.DISPUTED)
             .select_related("model_version").order_by("-created_at"))
 
 

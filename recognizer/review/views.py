@@ -75,7 +75,7 @@ def item_data(prediction: Prediction, reviewer) -> dict:
         "confidence": prediction.confidence,
         "top3": prediction.top3,
         "reported_label": prediction.reported_label,
-        "tier": queue.TIER_NAMES[prediction.tier],
+        "tier": Prediction.Tier(prediction.tier).label,
         "second_opinion": queue.is_second_opinion(prediction, reviewer),
         "model_version": prediction.model_version.name,
         "source": prediction.source,
@@ -140,7 +140,7 @@ def label(request, prediction_id):
     filters = queue.Filters.from_query(body)
     answer = {"saved": True, "progress": queue.progress(request.user, filters)}
     if value is None:
-        prediction = queue.with_tier(Prediction.objects.filter(pk=prediction.pk)).select_related("model_version").get()
+        prediction = Prediction.objects.select_related("model_version").get(pk=prediction.pk)
         answer["item"] = item_data(prediction, request.user)
     return JsonResponse(answer)
 
