@@ -223,7 +223,8 @@ def test_a_late_label_does_not_overwrite_the_label_another_reviewer_gave_meanwhi
     assert (stored.true_label, stored.reviewed_by) == (3, reviewers[1])
 
 
-@pytest.mark.parametrize("body", [{"digit": "²"}, {"model_version": "²"}, {"exclude": ["not-a-uuid", 5]},
+@pytest.mark.parametrize("body", [{"digit": "²"}, {"model_version": "²"}, {"digit": "1" * 5000},
+                                  {"model_version": "1" * 5000}, {"exclude": ["not-a-uuid", 5]},
                                   {"exclude": 5}, {"exclude": {"a": 1}}])
 def test_filters_and_exclusions_the_page_never_sends_are_ignored(clients, filled, body):
     response = clients[0].post(NEXT, body, content_type="application/json")
@@ -397,3 +398,11 @@ def test_linked_from_the_admin_index_and_the_dashboard(clients):
     assert f'href="{PAGE}"' in clients[0].get("/admin/").content.decode()
     assert f'href="{PAGE}"' in clients[0].get("/review/").content.decode()
 
+
+def test_reviewer_pages_answer_head_and_no_cache_keeps_them(clients, filled):
+    """Like the admin's: a monitor's HEAD was a 405, and nothing told a shared cache to keep none."""
+    for path in ("/review/", PAGE):
+        response = clients[0].head(path)
+        assert response.status_code == 200 and "no-store" in response["Cache-Control"], path
+    response = clients[0].post(NEXT, {}, content_type="application/json")
+    assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]

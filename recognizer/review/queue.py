@@ -43,8 +43,9 @@ class Filters:
         """From GET or JSON parameters; anything unparsable is no filter."""
         def number(key, allowed):
             value = str(query.get(key) or "")
-            # isdigit() alone admits "²", which int() refuses.
-            return int(value) if value.isascii() and value.isdigit() and int(value) in allowed else None
+            # isdigit() alone admits "²", which int() refuses, and int() refuses more than 4,300 digits.
+            readable = value.isascii() and value.isdigit() and len(value) <= 10
+            return int(value) if readable and int(value) in allowed else None
         source = query.get("source") or None
         return cls(model_version=number("model_version", range(1, 2**31)), digit=number("digit", LABELS),
                    source=source if source in Prediction.Source.values else None)

@@ -11,7 +11,8 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST, require_safe
 
 from ..models import ModelUnavailable, ModelVersion, Prediction
 from ..parsers import bounded_load
@@ -22,13 +23,15 @@ QUEUE_LENGTH = 50
 
 
 def reviewers_only(permission: str):
-    """Staff with the given permission on predictions; others are sent to log in or refused."""
+    """Staff with the given permission on predictions; others are sent to log in or refused. What they
+    see is theirs alone: no cache keeps it, as none keeps the admin's pages."""
     def decorate(view):
-        return staff_member_required(permission_required(f"recognizer.{permission}", raise_exception=True)(view))
+        return never_cache(staff_member_required(
+            permission_required(f"recognizer.{permission}", raise_exception=True)(view)))
     return decorate
 
 
-@require_GET
+@require_safe
 @reviewers_only("view_prediction")
 def review_dashboard(request):
     predictions = Prediction.objects.all()
@@ -51,7 +54,7 @@ def review_dashboard(request):
     return render(request, "recognizer/dashboard.html", context)
 
 
-@require_GET
+@require_safe
 @reviewers_only("change_prediction")
 def review_queue(request):
     context = {
@@ -164,7 +167,7 @@ def release_lease(request, prediction_id):
     return JsonResponse({"released": True})
 
 
-@require_GET
+@require_safe
 @reviewers_only("change_prediction")
 def saliency(request, prediction_id):
     """Which pixels drove the model's answer (Integrated Gradients), as a 28x28 alpha mask."""
