@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from recognizer.inference import active_version
-from recognizer.models import ModelVersion, Prediction
+from recognizer.models import ModelVersion, Prediction, SecondOpinion
 
 from .reviewing import PASSWORD, make_user, record_drawing, rotated
 
@@ -125,3 +125,16 @@ def test_staff_without_the_right_to_see_predictions_is_refused(client, django_us
 def test_linked_from_the_admin_index(staff_client):
     page = staff_client.get("/admin/").content.decode()
     assert f'<a href="{URL}">Review dashboard</a>' in page
+
+
+def test_not_a_digit_is_said_in_words(staff_client, mnist_test, django_user_model):
+    """The label 10 is "not a digit" wherever the dashboard shows a label, as everywhere else."""
+    reported, labelled = record_drawing(mnist_test.images[0]), record_drawing(mnist_test.images[1])
+    Prediction.objects.filter(pk=reported.pk).update(reported_label=10)
+    Prediction.objects.filter(pk=labelled.pk).update(true_label=10)
+    first, second = (make_user(django_user_model, name, staff=True) for name in ("ada", "grace"))
+    SecondOpinion.objects.create(prediction=labelled, first_reviewer=first, first_label=10, reviewer=second,
+                                 label=int(mnist_test.labels[1]), reviewed_at=timezone.now())
+    page = staff_client.get(URL).content.decode()
+    assert "<td>not a digit</td>" in page and "<td>not a digit (ada)</td>" in page
+    assert "<td>10</td>" not in page and "<td>10 (" not in page
