@@ -649,6 +649,15 @@ def test_a_delete_that_fails_can_be_tried_again(visit):
     assert seen.errors == ["Failed to load resource: the server responded with a status of 503 (Service Unavailable)"]
 
 
+def test_a_browser_without_abort_signal_timeout_still_gets_its_answers(visit):
+    """Safari before 16 has no AbortSignal.timeout: calling it threw, and every request failed."""
+    seen = visit(init_script="AbortSignal.timeout = undefined;", **DESKTOP)
+    draw_with_mouse(seen.page, ONE)
+    settled(seen.page)
+    expect(seen.page.get_by_test_id("answer-digit")).to_have_text("1")
+    seen.assert_clean()
+
+
 # The page asks for each request's deadline as a real phone would get it, and gets a tenth of it.
 SHORTEN_REQUEST_TIMEOUTS = """window.requestTimeouts = [];
 const timeout = AbortSignal.timeout.bind(AbortSignal);

@@ -19,6 +19,12 @@ function bytesIn(payload) {
   return payload ? payload.length : 0;
 }
 
+// Safari before 16 has no AbortSignal.timeout: there a request waits as long as the browser lets it,
+// rather than failing at once.
+function deadline(milliseconds) {
+  return typeof AbortSignal.timeout === "function" ? AbortSignal.timeout(milliseconds) : undefined;
+}
+
 function capitalised(text) {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
@@ -70,7 +76,7 @@ export class PredictionsApi {
         headers,
         body: payload,
         credentials: "same-origin",
-        signal: AbortSignal.timeout(ANSWER_TIMEOUT_MS + bytesIn(payload) / SLOW_UPLOAD_BYTES_PER_MS),
+        signal: deadline(ANSWER_TIMEOUT_MS + bytesIn(payload) / SLOW_UPLOAD_BYTES_PER_MS),
       });
       // A body that is not JSON (a proxy's HTML error page) leaves the status to speak for itself.
       answer = response.status === 204 ? null : await response.json().catch((error) => {
