@@ -649,6 +649,30 @@ def test_a_delete_that_fails_can_be_tried_again(visit):
     assert seen.errors == ["Failed to load resource: the server responded with a status of 503 (Service Unavailable)"]
 
 
+def test_a_retry_of_a_failed_drawing_says_it_is_on_its_way(visit):
+    """After a failure, the retry of the same drawing left the error up, and each Predict sent it again."""
+    seen = visit(**DESKTOP)
+    page = seen.page
+    status = page.get_by_test_id("status")
+    calls = []
+
+    def fail_then_hold(route):
+        calls.append(route)
+        if len(calls) == 1:
+            route.fulfill(status=503, content_type="application/json", body='{"error": "down for a moment"}')
+
+    page.route("**/api/predictions/", fail_then_hold)
+    draw_with_mouse(page, ONE)
+    expect(status).to_have_text("Down for a moment")
+    page.get_by_role("button", name="Predict").click()
+    expect(status).to_have_text("Reading your drawing…")
+    page.get_by_role("button", name="Predict").click()
+    page.wait_for_timeout(300)
+    assert len(calls) == 2, "a second Predict sent the drawing a third time"
+    calls[1].continue_()
+    expect(page.get_by_test_id("answer-digit")).to_have_text("1")
+
+
 def test_a_browser_without_abort_signal_timeout_still_gets_its_answers(visit):
     """Safari before 16 has no AbortSignal.timeout: calling it threw, and every request failed."""
     seen = visit(init_script="AbortSignal.timeout = undefined;", **DESKTOP)
@@ -703,10 +727,15 @@ def test_a_touch_the_tablet_cancels_leaves_no_ink_and_sends_nothing(visit):
     settled(page)
     ink = page.evaluate(INK_PIXELS)
     draw_with_finger(page, SEVEN_UPWARDS, end="touchCancel")
+    settled(page)
     assert page.evaluate(INK_PIXELS) == ink
+    # The answer set aside as the touch began is given again, for the drawing as it was.
+    assert [call.split()[0] for call in seen.api_calls()] == ["POST", "PUT"]
+    expect(page.get_by_test_id("answer-digit")).to_have_text("1")
+    (drawing,) = Prediction.objects.all()
+    assert [stroke["pointer"] for stroke in drawing.strokes] == ["touch"] and drawing.revision == 1
     page.get_by_test_id("undo-button").click()
     assert page.evaluate(INK_PIXELS) == 0, "undo took away the cancelled touch, not the drawing's one stroke"
-    assert [call.split()[0] for call in seen.api_calls()] == ["POST"]
     seen.assert_clean()
 
 

@@ -89,6 +89,7 @@ function send() {
   }
   const tag = pad.version;
   latestTag = tag;
+  failedTag = null;
   record.save(pad.snapshot(), tag);
   setTimeout(() => {
     if (latestTag === tag && isAwaitingAnswer()) {

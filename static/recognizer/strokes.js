@@ -206,11 +206,13 @@ export class Pad {
     this.#queueRender();
   }
 
-  // Nothing of the stroke in progress is kept or sent.
+  // Nothing of the stroke in progress is kept or sent; the drawing as it was is answered again, its
+  // answer having been set aside when the stroke began.
   #dropActiveStroke() {
     this.activePointerId = null;
     this.pointCount -= this.strokes.pop().points.length;
     this.#changed();
+    this.callbacks.onStrokeEnd();
   }
 
   #up(event) {
