@@ -1,6 +1,7 @@
 """A photo's EXIF orientation is applied at a bounded cost, and a damaged or outsized block is ignored."""
 
 import io
+import struct
 import time
 import warnings
 
@@ -122,3 +123,15 @@ def test_a_camera_is_known_by_its_name_or_a_picture_stored_turned(tags, camera, 
 
 def test_an_outsized_block_names_no_camera():
     assert not from_camera(opened(with_exif(a_seven(), exif_block(first_tags=300, orientation=6), "PNG")))
+
+
+def test_a_tag_of_a_million_fractions_is_never_read():
+    """One RATIONAL tag filling an eXIf chunk of 8 MB: every tag read cost 4.5 s of CPU and 190 MB."""
+    count = 1_000_000
+    block = (b"II*\x00" + struct.pack("<LHHHLL", 8, 1, 0x1000, 5, count, 26) + b"\0\0\0\0"
+             + struct.pack("<LL", 3, 7) * count)
+    content = with_exif(a_seven(), block, "PNG")
+    started = time.process_time()
+    image = opened(content)
+    assert upright(image) is image and not from_camera(image)
+    assert time.process_time() - started < 0.2
