@@ -57,6 +57,10 @@ JPEG_STANDALONE = {0x01, *range(0xD0, 0xD8)}
 JPEG_START = b"\xff\xd8"
 # The markers of a frame header, which gives the picture's size: SOF0-SOF15 but DHT, JPG and DAC.
 JPEG_FRAME_HEADERS = set(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+# Frames libjpeg decodes a scan at a time, each scan at once: baseline, extended and arithmetic
+# sequential. Any other (progressive, lossless) or a frame whose colours come in separate scans is
+# held whole as coefficients while it is read.
+JPEG_SEQUENTIAL = {0xC0, 0xC1, 0xC9}
 # Pillow reads a JPEG's header a byte at a time in Python, fill and junk between segments too, about
 # a microsecond a byte: 9 s for 10 MB. A camera writes none.
 JPEG_MAX_HEADER_SKIPPED = 4096
@@ -160,12 +164,22 @@ def check_png_structure(content: bytes) -> None:
         position += 12 + length
 
 
+@dataclass(frozen=True)
+class JpegFrame:
+    """A JPEG's frame header: its kind (the SOF marker), size and number of colour components."""
+
+    marker: int
+    width: int
+    height: int
+    components: int
+
+
 def check_jpeg_structure(content: bytes) -> None:
     """Refuse a JPEG whose header or scans would cost too much, before any decoding, counting its
     scans the way libjpeg finds them: between segments, whatever is not a marker is skipped up to
     the next one."""
     position, scans, segments, skipped = 2, 0, 0, 0
-    size = None
+    frame = None
     while match := JPEG_MARKER.search(content, position):
         if not scans:
             skipped += match.start() - position
@@ -182,32 +196,34 @@ def check_jpeg_structure(content: bytes) -> None:
             raise ImageRejected(f"the JPEG has more than {JPEG_MAX_SEGMENTS:,} segments")
         if position + 2 > len(content):
             return
-        if marker in JPEG_FRAME_HEADERS and size is None and position + 7 <= len(content):
-            height, width = struct.unpack_from(">HH", content, position + 3)
-            size = width, height
-        position += struct.unpack_from(">H", content, position)[0]
-        if marker == 0xDA:
-            scans += 1
-            check_jpeg_scans(scans, size)
-            end = JPEG_SCAN_END.search(content, position)
-            if end is None:
-                return
-            position = end.start()
+        if marker in JPEG_FRAME_HEADERS and frame is None and position + 8 <= len(content):
+            height, width, components = struct.unpack_from(">HHB", content, position + 3)
+            frame = JpegFrame(marker, width, height, components)
+        length = struct.unpack_from(">H", content, position)[0]
+        if marker != 0xDA:
+            position += length
+            continue
+        scans += 1
+        check_jpeg_scan(scans, content[position + 2] if position + 3 <= len(content) else 0, frame)
+        end = JPEG_SCAN_END.search(content, position + length)
+        if end is None:
+            return
+        position = end.start()
 
 
-def check_jpeg_scans(scans: int, size: tuple[int, int] | None) -> None:
-    """Refuse a JPEG's scan beyond what its size (width, height; None where no frame header came
-    first, which libjpeg refuses) allows."""
-    width, height = size or (0, 0)
+def check_jpeg_scan(scans: int, components: int, frame: JpegFrame | None) -> None:
+    """Refuse a JPEG's scan, the `scans`-th, of `components` colour components, beyond what its frame
+    allows (None where no frame header came first, which libjpeg refuses)."""
+    width, height = (frame.width, frame.height) if frame else (0, 0)
     pixels = width * height
-    allowed = max(1, JPEG_MAX_SCAN_PIXELS // max(pixels, 1)) if 0 < pixels <= JPEG_MAX_BUFFERED_SIDE ** 2 else 1
-    if scans <= allowed:
-        return
-    if allowed > 1:
-        raise ImageRejected(f"the JPEG has more than {allowed:,} scans, the limit at {width}x{height} pixels")
-    raise ImageRejected(f"the JPEG is {width}x{height} pixels in more than one scan (progressive); one of more "
-                        f"than {JPEG_MAX_BUFFERED_SIDE}x{JPEG_MAX_BUFFERED_SIDE} pixels must be saved as a "
-                        "baseline JPEG, as cameras write them")
+    if 0 < pixels <= JPEG_MAX_BUFFERED_SIDE ** 2:
+        allowed = max(1, JPEG_MAX_SCAN_PIXELS // pixels)
+        if scans > allowed:
+            raise ImageRejected(f"the JPEG has more than {allowed:,} scans, the limit at {width}x{height} pixels")
+    elif frame is None or frame.marker not in JPEG_SEQUENTIAL or scans > 1 or components != frame.components:
+        raise ImageRejected(f"the JPEG is {width}x{height} pixels, not in one scan of all its colours as a camera "
+                            f"writes it (a progressive JPEG, say); over {JPEG_MAX_BUFFERED_SIDE}x"
+                            f"{JPEG_MAX_BUFFERED_SIDE} pixels only such a baseline JPEG is read")
 
 
 def decode(content: bytes) -> DecodedImage:
