@@ -28,6 +28,9 @@ DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(;[\w-]+=[\w.-]+)*(?P<
 # A data URL's header is a media type and a parameter or two; the regex is only ever shown that
 # much, where thousands of parameters cost it a second.
 DATA_URL_MAX_HEADER = 256
+# Base64 may be wrapped in lines; dropped in one copy of the text, where splitting it made a list of
+# every line (a 14 MiB body of short lines: 350 ms and 215 MB).
+WITHOUT_WHITESPACE = str.maketrans("", "", " \t\n\r\f\v")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 # A PNG decode is inflating and unfiltering every byte of its pixels: 16 MiB (2048x2048 RGBA,
@@ -135,7 +138,7 @@ def from_data_url(text: str) -> bytes:
             raise ImageRejected("the data URL is not base64-encoded; send data:image/png;base64,...")
         text = text[match.end():]
     try:
-        return base64.b64decode("".join(text.split()), validate=True)
+        return base64.b64decode(text.translate(WITHOUT_WHITESPACE), validate=True)
     except (binascii.Error, ValueError):
         raise ImageRejected("the image is not valid base64") from None
 
