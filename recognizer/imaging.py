@@ -46,9 +46,10 @@ PNG_PALETTE = 3
 # 4096x4096, so the scans a JPEG may have shrink as its pixels grow: 10 at 4096x4096 (libjpeg
 # writes 10 for a colour progressive JPEG), thousands for a small drawing.
 JPEG_MAX_SCAN_PIXELS = 10 * 4096 * 4096
-# A JPEG of more than one scan (progressive, as an editor may save it) is held whole as coefficients
-# while libjpeg reads it, 2 bytes a sample whatever the scale: 100 MB at 4096x4096. Cameras write
-# one scan, which libjpeg decodes at 1/8 scale in a few megabytes, so only those may be larger.
+# A JPEG that is not one sequential scan of all its colours (a progressive one, as an editor may save
+# it) is held whole as coefficients while libjpeg reads it, 2 bytes a sample whatever the scale: 100 MB
+# at 4096x4096. Cameras write one such scan, which libjpeg decodes at 1/8 scale in a few megabytes, so
+# only those may be larger.
 JPEG_MAX_BUFFERED_SIDE = 4096
 # A marker: the last 0xFF of its fill bytes, then a byte that is neither 0x00 (a stuffed 0xFF in
 # entropy-coded data) nor 0xFF. Inside a scan, restart markers (0xD0-0xD7) belong to the scan. One
