@@ -1,7 +1,9 @@
 """Who may see and change a drawing: its creator, through the secret answered once, or staff.
 
-A prediction's creator gets a random secret in the answer that created it; only its SHA-256 is
-stored. Requests about that prediction carry it in the `X-Drawing-Secret` header. Staff sessions
+A prediction's creator gets a secret in the answer that created it; only its SHA-256 is stored.
+The secret is random, or, when the creating request names the drawing with an `Idempotency-Key`
+header, an HMAC of that key under SECRET_KEY: a request sent again after its answer was lost then
+gives the same secret, and finds the record the first one stored (recognizer.inference.recognize). Requests about that prediction carry it in the `X-Drawing-Secret` header. Staff sessions
 pass with the model permission the request needs (view to read, change to change or give
 feedback, delete to delete). To anyone else a prediction does not exist: the API filters it out
 of the queryset, so an existing id answers the same 404 as a missing one.
@@ -13,16 +15,24 @@ DRAWING_URL_MAX_AGE seconds; staff sessions with the view permission need no sig
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core import signing
+from django.utils.crypto import salted_hmac
+from rest_framework.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.urls import reverse
 
 SECRET_HEADER = "X-Drawing-Secret"
 SECRET_BYTES = 32
+CREATION_KEY_HEADER = "Idempotency-Key"
+# Visible ASCII but quote and backslash, bare or as a quoted string (the IETF draft's form); at least
+# 16 characters, since whoever else sends a drawing's key gets its record.
+CREATION_KEY = re.compile(r'(?P<quote>"?)(?P<key>[!#-\[\]-~]{16,200})(?P=quote)')
+_SECRET_SALT = "recognizer.owner-secret"
 SIGNATURE_PARAMETER = "signature"
 _SIGNING_SALT = "recognizer.drawing-url"
 
@@ -30,10 +40,23 @@ _SIGNING_SALT = "recognizer.drawing-url"
 _PERMISSIONS = {"GET": "view", "HEAD": "view", "OPTIONS": "view", "DELETE": "delete"}
 
 
-def new_secret() -> tuple[str, str]:
-    """A fresh owner secret and the hash to store in its place."""
-    secret = secrets.token_urlsafe(SECRET_BYTES)
+def new_secret(creation_key: str | None = None) -> tuple[str, str]:
+    """An owner secret and the hash to store in its place: fresh, or the one a creation key always gives."""
+    secret = (salted_hmac(_SECRET_SALT, creation_key, algorithm="sha256").hexdigest() if creation_key
+              else secrets.token_urlsafe(SECRET_BYTES))
     return secret, hash_secret(secret)
+
+
+def creation_key(request) -> str | None:
+    """The key the client named its new drawing with, if it sent one; a malformed one is a 400."""
+    sent = request.headers.get(CREATION_KEY_HEADER)
+    if sent is None:
+        return None
+    match = CREATION_KEY.fullmatch(sent)
+    if match is None:
+        raise ValidationError({CREATION_KEY_HEADER: "send 16 to 200 visible ASCII characters other than "
+                                                    "quotes and backslashes, random for each drawing"})
+    return match["key"]
 
 
 def hash_secret(secret: str) -> str:

@@ -11,7 +11,7 @@ import threading
 from dataclasses import dataclass
 
 import numpy as np
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, IntegrityError, connection
 
 from mlcore.predict import Predictor
 
@@ -80,17 +80,31 @@ def likeliest_digit(readings: np.ndarray) -> int:
     return get_predictor()[1].likeliest_digit(readings)
 
 
-def recognize(drawing: DecodedImage, mnist_input: np.ndarray, source: str,
-              strokes: list | None = None, deadline: float | None = None) -> Prediction:
+def recognize(drawing: DecodedImage, mnist_input: np.ndarray, source: str, strokes: list | None = None,
+              deadline: float | None = None, creation_key: str | None = None) -> Prediction:
     """Run the active model on a normalised drawing; store the drawing, its input and the answer,
     unless the `deadline` (`recognizer.deadline`) has passed.
 
-    The row's `secret` attribute holds its owner secret, which exists only in this answer."""
-    version, predictor = get_predictor()
-    secret, secret_hash = access.new_secret()
-    row = Prediction.record(image_bytes=drawing.content, extension=drawing.extension, mnist_input=mnist_input,
-                            answer=predictor.predict(mnist_input), model_version=version, source=source,
-                            strokes=strokes, secret_hash=secret_hash, deadline=deadline)
+    The row's `secret` attribute holds its owner secret, which exists only in this answer. With a
+    `creation_key` (recognizer.access.creation_key) the same request sent again, after its answer was
+    lost, finds the record the first one stored rather than making a second, and gives it this version
+    of the drawing if it changed meanwhile; the row's `created` attribute says which happened."""
+    secret, secret_hash = access.new_secret(creation_key)
+    read = answered(drawing, mnist_input, strokes, deadline)
+    stored = Prediction.objects.filter(secret_hash=secret_hash).first() if creation_key else None
+    if stored is None:
+        try:
+            row = Prediction.record(source=source, secret_hash=secret_hash, **read)
+        except IntegrityError:
+            # The same request, sent again while this one ran, stored its record first.
+            if creation_key is None:
+                raise
+            stored = Prediction.objects.get(secret_hash=secret_hash)
+    if stored is not None:
+        if not stored.holds(drawing.content, strokes):
+            stored.redraw(**read)
+        row = stored
+    row.created = stored is None
     row.secret = secret
     return row
 
@@ -99,10 +113,15 @@ def redraw(prediction: Prediction, drawing: DecodedImage, mnist_input: np.ndarra
            strokes: list | None = None, deadline: float | None = None) -> None:
     """Run the active model on a newer version of a stored drawing, and store it over the old one,
     unless the `deadline` has passed."""
+    prediction.redraw(**answered(drawing, mnist_input, strokes, deadline))
+
+
+def answered(drawing: DecodedImage, mnist_input: np.ndarray, strokes: list | None, deadline: float | None) -> dict:
+    """A drawing and the active model's answer, as Prediction.record and Prediction.redraw store them."""
     version, predictor = get_predictor()
-    prediction.redraw(image_bytes=drawing.content, extension=drawing.extension, mnist_input=mnist_input,
-                      answer=predictor.predict(mnist_input), model_version=version, strokes=strokes,
-                      deadline=deadline)
+    return {"image_bytes": drawing.content, "extension": drawing.extension, "mnist_input": mnist_input,
+            "answer": predictor.predict(mnist_input), "model_version": version, "strokes": strokes,
+            "deadline": deadline}
 
 
 def warm_up() -> None:

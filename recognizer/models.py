@@ -271,6 +271,9 @@ class Prediction(models.Model):
         # The review queue reads its next drawings off this index in order and counts the labelled ones in it;
         # beside an index of true_label alone, SQLite took that one and sorted every unreviewed row.
         indexes = [models.Index(fields=["true_label", "tier", "-created_at", "id"], name="review_queue_order")]
+        # A secret given by a creation key (recognizer.access) names one record: a request sent again finds it.
+        constraints = [models.UniqueConstraint(fields=["secret_hash"], condition=~models.Q(secret_hash=""),
+                                               name="one_record_per_secret")]
 
     def save(self, *args, **kwargs):
         # Derived here, so every writer (the API, updates in place, the admin) keeps it in step.
@@ -319,6 +322,15 @@ class Prediction(models.Model):
         row was deleted meanwhile, and TooLate past the `deadline`.
         """
         self._store(image_bytes, extension, mnist_input, answer, model_version, strokes, deadline)
+
+    def holds(self, image_bytes: bytes, strokes: list | None) -> bool:
+        """Whether this record's drawing is already this one: the same strokes, or the same image."""
+        if strokes is not None or self.strokes is not None:
+            return strokes == self.strokes
+        if self.image.size != len(image_bytes):
+            return False
+        with self.image.open("rb") as stored:
+            return stored.read() == image_bytes
 
     def report(self, label: int) -> None:
         """Record what the drawer says they meant. Raises Prediction.DoesNotExist when the row was

@@ -139,8 +139,13 @@ class PredictionSerializer(serializers.Serializer):
         return attrs
 
     def create(self, validated_data) -> Prediction:
-        return recognize(validated_data["image"], validated_data["mnist_input"], validated_data["source"],
-                         strokes=validated_data["strokes"], deadline=self.context.get("deadline"))
+        try:
+            return recognize(validated_data["image"], validated_data["mnist_input"], validated_data["source"],
+                             strokes=validated_data["strokes"], deadline=self.context.get("deadline"),
+                             creation_key=validated_data.get("creation_key"))
+        except Prediction.DoesNotExist:
+            # Sent again with its creation key as its first record was being deleted.
+            raise NotFound("the drawing was deleted") from None
 
     def update(self, prediction: Prediction, validated_data) -> Prediction:
         try:

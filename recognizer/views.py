@@ -40,6 +40,12 @@ OWNER_SECRET = OpenApiParameter(
     description="The `secret` answered when the prediction was created. Without it (or a staff session "
                 "with the model permission) the prediction answers 404 like a missing one.")
 
+CREATION_KEY = OpenApiParameter(
+    access.CREATION_KEY_HEADER, location=OpenApiParameter.HEADER, required=False,
+    description="A random name for the new drawing, 16 to 200 visible ASCII characters (no quotes or backslashes), "
+                "the same each time the request is sent again. Whoever sends it gets the record, so make it "
+                "unguessable: 128 random bits or more.")
+
 
 class ServiceUnavailable(APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
@@ -134,10 +140,18 @@ class PredictionViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.R
         return [PredictionRateThrottle(), *([NewDrawingsThrottle()] if self.action == "create" else [])]
 
     @extend_schema(summary="Recognise a drawing",
-                   responses={201: PredictionSerializer, 400: ERROR, 403: ERROR, 413: ERROR, 429: ERROR,
-                              503: ERROR})
+                   description="With an `Idempotency-Key` header the request can be sent again safely when its "
+                               "answer is lost: it answers the record the first one created (200, with the same "
+                               "`secret`), given this version of the drawing if it changed, not a second record.",
+                   parameters=[CREATION_KEY],
+                   responses={201: PredictionSerializer, 200: PredictionSerializer, 400: ERROR, 403: ERROR,
+                              404: ERROR, 413: ERROR, 429: ERROR, 503: ERROR})
     def create(self, request, *args, **kwargs):
-        return super().create(request, *args, **kwargs)
+        creation_key = access.creation_key(request)
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        prediction = serializer.save(creation_key=creation_key)
+        return Response(serializer.data, status=status.HTTP_201_CREATED if prediction.created else status.HTTP_200_OK)
 
     @extend_schema(summary="Replace a drawing with its newer version and recognise it again",
                    description="The owner sends the whole drawing as it is now (usually `strokes`); the record keeps "

@@ -714,6 +714,36 @@ def test_a_request_that_hangs_is_given_up_and_predict_tries_again(visit):
     seen.assert_clean()
 
 
+def test_a_drawing_whose_answer_was_lost_is_sent_again_to_its_one_record(visit):
+    """The server stored the drawing but its answer never reached the page (a dropped connection):
+    Predict's retry made a second record, and the first could never be deleted."""
+    seen = visit(**DESKTOP)
+    page = seen.page
+    lost = []
+
+    def lose_the_first_answer(route):
+        if route.request.method == "POST" and not lost:
+            lost.append(route.fetch().status)
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route("**/api/predictions/", lose_the_first_answer)
+    draw_with_mouse(page, ONE)
+    expect(page.get_by_test_id("status")).to_have_text(
+        "The server could not be reached. Check your connection and try again.")
+    assert lost == [201] and Prediction.objects.count() == 1
+
+    page.get_by_test_id("predict-button").click()
+    settled(page)
+
+    assert shown_top3(page)[0][0] == 1 and Prediction.objects.count() == 1
+    page.get_by_role("button", name="Delete my drawing").click()
+    expect(page.get_by_test_id("status")).to_contain_text("deleted")
+    assert not Prediction.objects.exists()
+    assert [call.split()[0] for call in seen.api_calls()] == ["POST", "POST", "DELETE"]
+
+
 def test_a_touch_the_tablet_cancels_leaves_no_ink_and_sends_nothing(visit):
     """A tablet cancels a resting palm's touch once it recognises it: the page kept it as a stroke,
     drew it and sent it."""

@@ -321,3 +321,97 @@ def test_an_error_repeats_at_most_a_few_words_of_what_was_sent(client, isolated_
     response = post_json(client, body)
     assert response.status_code == 400 and len(response.content) < 2000, response.content[:200]
     assert Prediction.objects.count() == 0 and files_in(isolated_media) == []
+
+
+KEY = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+
+
+def create_keyed(client, payload, key=KEY, **extra):
+    return client.post(URL, payload, content_type="application/json", headers={"Idempotency-Key": key}, **extra)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_drawing_sent_again_with_its_creation_key_is_answered_from_its_one_record(client, isolated_media):
+    """The page gave up waiting for an answer the server had stored, and Predict made a second record
+    that nobody held the secret of."""
+    payload = {"strokes": as_sent(DIGITS[3]), "source": "canvas"}
+    first = create_keyed(client, payload)
+    again = create_keyed(client, payload)
+
+    assert (first.status_code, again.status_code) == (201, 200), again.content
+    assert again.json() == first.json() and first.json()["revision"] == 0
+    assert Prediction.objects.count() == 1 and len(files_in(isolated_media)) == 1
+    gone = client.delete(f"{URL}{first.json()['id']}/", headers={"X-Drawing-Secret": again.json()["secret"]})
+    assert gone.status_code == 204 and files_in(isolated_media) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_drawing_that_grew_before_it_was_sent_again_updates_its_record(client, isolated_media):
+    four = DIGITS[4]
+    first = create_keyed(client, {"strokes": as_sent(four[:1]), "source": "canvas"}).json()
+
+    again = create_keyed(client, {"strokes": as_sent(four), "source": "api"})
+
+    assert again.status_code == 200
+    answer = again.json()
+    assert (answer["id"], answer["secret"], answer["revision"], answer["digit"]) == (first["id"], first["secret"], 1, 4)
+    row = Prediction.objects.get()
+    assert row.strokes == as_sent(four) and row.source == "canvas"
+    assert files_in(isolated_media) == [Path(row.image.path)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_image_sent_again_is_compared_by_its_pixels(client, mnist_test, isolated_media):
+    seven, two = png(mnist_test.images[0]), png(mnist_test.images[1])
+    first = create_keyed(client, {"image": data_url(seven)})
+    assert create_keyed(client, {"image": data_url(seven)}).json()["revision"] == 0
+    changed = create_keyed(client, {"image": data_url(two)}).json()
+    assert (changed["id"], changed["revision"], changed["digit"]) == (first.json()["id"], 1, 2)
+    assert Prediction.objects.count() == 1 and len(files_in(isolated_media)) == 1
+
+
+def test_other_keys_and_no_key_make_records_of_their_own(client):
+    payload = {"strokes": as_sent(DIGITS[1])}
+    answers = [create_keyed(client, payload, key=KEY), create_keyed(client, payload, key=KEY.upper()),
+               post_json(client, payload), post_json(client, payload)]
+    assert [answer.status_code for answer in answers] == [201] * 4
+    assert len({answer.json()["secret"] for answer in answers}) == 4 and Prediction.objects.count() == 4
+
+
+def test_the_key_is_not_the_secret(client):
+    created = create_keyed(client, {"strokes": as_sent(DIGITS[1])}).json()
+    assert KEY not in created["secret"]
+    assert client.get(f"{URL}{created['id']}/", headers={"X-Drawing-Secret": KEY}).status_code == 404
+    assert client.get(f"{URL}{created['id']}/", headers={"X-Drawing-Secret": created["secret"]}).status_code == 200
+
+
+def test_a_key_as_a_quoted_string_is_the_same_key(client):
+    first = create_keyed(client, {"strokes": as_sent(DIGITS[1])})
+    again = create_keyed(client, {"strokes": as_sent(DIGITS[1])}, key=f'"{KEY}"')
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+
+
+@pytest.mark.parametrize("key", ["", "0123456789abcde", "x" * 201, "0123456789 abcdef", 'quote"0123456789abcdef',
+                                 "back\\slash0123456789", '"0123456789abcdef', "0123456789abcdef\t"])
+def test_a_malformed_key_is_a_400_and_stores_nothing(client, isolated_media, key):
+    response = create_keyed(client, {"strokes": as_sent(DIGITS[1])}, key=key)
+    assert response.status_code == 400
+    assert response.json()["error"].startswith("Idempotency-Key: send 16 to 200 visible ASCII characters")
+    assert not Prediction.objects.exists() and files_in(isolated_media) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_try_that_finds_its_key_stored_meanwhile_answers_that_record_and_leaves_no_file(
+        client, isolated_media, monkeypatch):
+    """Two tries at once: the other one stores its record between this one's look-up and its own insert,
+    which the unique secret refuses."""
+    record = Prediction.record
+
+    def stored_first_by_the_other_try(**fields):
+        record(**fields)
+        return record(**fields)
+
+    monkeypatch.setattr(Prediction, "record", stored_first_by_the_other_try)
+    response = create_keyed(client, {"strokes": as_sent(DIGITS[5])})
+    assert response.status_code == 200 and response.json()["digit"] == 5 and response.json()["revision"] == 0
+    assert Prediction.objects.count() == 1 and len(files_in(isolated_media)) == 1

@@ -25,6 +25,10 @@ function deadline(milliseconds) {
   return typeof AbortSignal.timeout === "function" ? AbortSignal.timeout(milliseconds) : undefined;
 }
 
+function ownedBy(record) {
+  return record.secret ? { "X-Drawing-Secret": record.secret } : {};
+}
+
 function capitalised(text) {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
@@ -35,34 +39,33 @@ export class PredictionsApi {
   }
 
   // A new record: `drawing` is either strokes (sent as JSON) or a File (sent as a multipart upload).
-  create(drawing, source) {
+  // The same `creationKey` with each try makes one record, however many tries reach the server.
+  create(drawing, source, creationKey) {
+    const headers = { "Idempotency-Key": creationKey };
     if (drawing instanceof Blob) {
       const form = new FormData();
       form.append("image", drawing);
       form.append("source", source);
-      return this.#request("POST", this.url, null, form);
+      return this.#request("POST", this.url, headers, form);
     }
-    return this.#request("POST", this.url, null, { strokes: drawing, source });
+    return this.#request("POST", this.url, headers, { strokes: drawing, source });
   }
 
   // The whole drawing as it is now, in place of the record's older version.
   update(record, strokes) {
-    return this.#request("PUT", `${this.url}${record.id}/`, record.secret, { strokes });
+    return this.#request("PUT", `${this.url}${record.id}/`, ownedBy(record), { strokes });
   }
 
   remove(record) {
-    return this.#request("DELETE", `${this.url}${record.id}/`, record.secret);
+    return this.#request("DELETE", `${this.url}${record.id}/`, ownedBy(record));
   }
 
   feedback(record, label) {
-    return this.#request("POST", `${this.url}${record.id}/feedback/`, record.secret, { label });
+    return this.#request("POST", `${this.url}${record.id}/feedback/`, ownedBy(record), { label });
   }
 
-  async #request(method, url, secret, body) {
-    const headers = { Accept: "application/json", "X-CSRFToken": csrfToken() };
-    if (secret) {
-      headers["X-Drawing-Secret"] = secret;
-    }
+  async #request(method, url, extraHeaders, body) {
+    const headers = { Accept: "application/json", "X-CSRFToken": csrfToken(), ...extraHeaders };
     const isForm = body instanceof FormData;
     if (body && !isForm) {
       headers["Content-Type"] = "application/json";

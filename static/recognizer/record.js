@@ -2,6 +2,15 @@
 // updates that same record. Requests for one drawing go one at a time, and only the newest version
 // waiting is sent next, so the server always ends with the latest drawing and never stores an older
 // one over a newer. The owner's secret lives here, in memory, and goes when the record is dropped.
+//
+// Until the record exists, every request sent for it carries the same random key: a request whose
+// answer was lost (a timeout, a dropped connection) may have created the record all the same, and
+// sent again with its key it finds that record instead of making a second one that nobody could delete.
+
+// 128 random bits in hex: crypto.randomUUID exists only on HTTPS pages, getRandomValues everywhere.
+function newCreationKey() {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
 
 export class DrawingRecord {
   // onAnswer(answer, tag) and onError(error, tag) receive the `tag` given with what was sent.
@@ -11,6 +20,7 @@ export class DrawingRecord {
     this.callbacks = { onAnswer, onError };
     this.id = null;
     this.secret = null;
+    this.creationKey = newCreationKey();
     this.waiting = null;
     this.sending = null;
     this.closed = false;
@@ -46,7 +56,7 @@ export class DrawingRecord {
       this.waiting = null;
       try {
         const answer = this.id === null
-          ? await this.api.create(drawing, this.source)
+          ? await this.api.create(drawing, this.source, this.creationKey)
           : await this.api.update(this, drawing);
         if (this.id === null) {
           this.id = answer.id;
