@@ -315,7 +315,8 @@ class Prediction(models.Model):
 
     def redraw(self, *, image_bytes: bytes, extension: str, mnist_input: np.ndarray, answer,
                model_version: ModelVersion, strokes: list | None = None, deadline: float | None = None) -> None:
-        """Make this record describe a newer version of its drawing, as a new revision.
+        """Make this record describe a newer version of its drawing, as a new revision, with no label:
+        the drawer's and the reviewers' were given to the older version.
 
         If anything fails, the row and its file stay as they were; the file it replaces is
         removed only once the change is committed. Raises Prediction.DoesNotExist when the
@@ -366,7 +367,11 @@ class Prediction(models.Model):
                     replaced, revision = (Prediction.objects.select_for_update()
                                           .values_list("image", "revision").get(pk=self.pk))
                     self.revision = revision + 1
-                    self.save(update_fields=[*REDRAWN_FIELDS, "revision"])
+                    # Each was said of the older drawing: a half-drawn 4 labelled "not a digit" must not
+                    # train the model once it is a 4. The drawing goes back to the review queue.
+                    self.reported_label = self.true_label = self.reviewed_by = self.reviewed_at = None
+                    self.save(update_fields=[*REDRAWN_FIELDS, *LABEL_FIELDS, "revision"])
+                    SecondOpinion.objects.filter(prediction=self).delete()
                     transaction.on_commit(lambda: storage.delete(replaced))
                 # Last, as late before the commit as can be: writing the file and the row may have waited.
                 check_deadline(deadline)
@@ -375,6 +380,7 @@ class Prediction(models.Model):
             raise
 
 
+LABEL_FIELDS = ["reported_label", "true_label", "reviewed_by", "reviewed_at"]
 REDRAWN_FIELDS = ["image", "mnist_input", "digit", "confidence", "probabilities", "model_version", "strokes",
                   "updated_at"]
 

@@ -9,9 +9,13 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from mlcore.labels import NOT_A_DIGIT
+from mlcore.preprocess import to_mnist_input
+from recognizer import imaging
+from recognizer.inference import redraw
 from recognizer.models import Prediction, ReviewLease, SecondOpinion
 from recognizer.review import queue
 
+from .drawings import png
 from .reviewing import PASSWORD, REVIEWER_PERMISSIONS, make_user, record_drawing
 
 pytestmark = pytest.mark.django_db
@@ -406,3 +410,48 @@ def test_reviewer_pages_answer_head_and_no_cache_keeps_them(clients, filled):
         assert response.status_code == 200 and "no-store" in response["Cache-Control"], path
     response = clients[0].post(NEXT, {}, content_type="application/json")
     assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
+
+
+def redraw_as(row: Prediction, digit_image) -> None:
+    """The drawer's page sends a newer version of the drawing (PUT /api/predictions/{id}/)."""
+    drawing = imaging.decode(png(digit_image))
+    redraw(row, drawing, to_mnist_input(drawing.image))
+
+
+def test_a_label_for_a_drawing_its_drawer_changed_after_it_was_shown_is_refused(clients, filled, mnist_test):
+    """Newest first, the queue shows drawings still being drawn: a half-drawn 4 labelled "not a digit"
+    kept that label once it was a 4, and trained the model on it."""
+    item = clients[0].post(NEXT, {}, content_type="application/json").json()["item"]
+    assert item["revision"] == 0
+    redraw_as(Prediction.objects.get(pk=item["id"]), mnist_test.images[4])
+
+    response = clients[0].post(label_url(item["id"]), {"label": NOT_A_DIGIT, "revision": item["revision"]},
+                               content_type="application/json")
+
+    assert response.status_code == 409 and "changed this drawing" in response.json()["error"]
+    assert Prediction.objects.get(pk=item["id"]).true_label is None
+    again = clients[0].post(label_url(item["id"]), {"label": 4, "revision": 1}, content_type="application/json")
+    assert again.status_code == 200 and Prediction.objects.get(pk=item["id"]).true_label == 4
+
+
+@pytest.mark.parametrize("bad", ["0", True, 1.5, [0]])
+def test_a_revision_that_is_no_integer_is_refused(clients, filled, bad):
+    item = clients[0].post(NEXT, {}, content_type="application/json").json()["item"]
+    response = clients[0].post(label_url(item["id"]), {"label": 3, "revision": bad}, content_type="application/json")
+    assert response.status_code == 400 and Prediction.objects.get(pk=item["id"]).true_label is None
+
+
+def test_a_redrawn_drawing_loses_the_labels_given_to_its_older_version(clients, reviewers, filled, mnist_test,
+                                                                         settings):
+    settings.REVIEW_SECOND_OPINION_PERCENT = 100
+    row = filled["disputed"][0]
+    assert clients[0].post(label_url(row.pk), {"label": 5}, content_type="application/json").status_code == 200
+    assert SecondOpinion.objects.filter(prediction=row).exists()
+
+    redraw_as(Prediction.objects.get(pk=row.pk), mnist_test.images[4])
+
+    stored = Prediction.objects.get(pk=row.pk)
+    assert (stored.revision, stored.reported_label, stored.true_label, stored.reviewed_by, stored.reviewed_at) == \
+        (1, None, None, None, None)
+    assert not SecondOpinion.objects.filter(prediction=row).exists()
+    assert stored.tier != Prediction.Tier.DISPUTED

@@ -32,6 +32,10 @@ class LabelledByAnother(Exception):
     """Another reviewer labelled this drawing while this one's lease had run out."""
 
 
+class Redrawn(Exception):
+    """The drawer changed this drawing after the reviewer was shown it."""
+
+
 @dataclass(frozen=True)
 class Filters:
     model_version: int | None = None
@@ -136,11 +140,12 @@ def label_changed(prediction: Prediction, reviewer, label: int | None, first_tim
         SecondOpinion.objects.create(prediction=prediction, first_reviewer=reviewer, first_label=label)
 
 
-def save_label(prediction_id, reviewer, label: int | None) -> Prediction:
+def save_label(prediction_id, reviewer, label: int | None, revision: int | None = None) -> Prediction:
     """Set (or, with None, undo) reviewer's label of a drawing, at once, with who and when.
 
     A first label may pick the drawing for a second opinion; an undone label gives the drawing back to
-    the reviewer under a fresh lease. LeasedByAnother when another reviewer holds it."""
+    the reviewer under a fresh lease. LeasedByAnother when another reviewer holds it; Redrawn when a
+    label is given for the drawing's `revision` the reviewer saw, and the drawer has changed it since."""
     if label is not None and label not in LABELS:
         raise ValueError(f"a label is 0 to 9, or {NOT_A_DIGIT} for not a digit; not {label!r}")
     now = timezone.now()
@@ -151,6 +156,8 @@ def save_label(prediction_id, reviewer, label: int | None) -> Prediction:
         lease = ReviewLease.objects.select_for_update().filter(prediction_id=prediction_id).first()
         if lease is not None and lease.reviewer_id != reviewer.pk and lease.expires_at > now:
             raise LeasedByAnother(str(prediction_id))
+        if label is not None and revision is not None and revision != prediction.revision:
+            raise Redrawn(str(prediction_id))
         second_opinion = is_second_opinion(prediction, reviewer)
         if not second_opinion and prediction.true_label is not None and prediction.reviewed_by_id != reviewer.pk:
             raise LabelledByAnother(str(prediction_id))

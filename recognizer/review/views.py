@@ -83,8 +83,14 @@ def item_data(prediction: Prediction, reviewer) -> dict:
         "model_version": prediction.model_version.name,
         "source": prediction.source,
         "created_at": prediction.created_at.isoformat(),
+        "revision": prediction.revision,
         "strokes": prediction.strokes,
     }
+
+
+def is_integer(value) -> bool:
+    # JSON's true and false arrive as bools, which Python counts as integers.
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def json_body(request) -> dict:
@@ -121,17 +127,20 @@ def next_item(request):
 @require_POST
 @reviewers_only("change_prediction")
 def label(request, prediction_id):
-    """Save a label now (`label`: 0-9, 10 for not a digit); `null` undoes it and gives the drawing back."""
+    """Save a label now (`label`: 0-9, 10 for not a digit); `null` undoes it and gives the drawing back.
+    `revision`, the drawing's as shown, refuses a label for a drawing changed since."""
     body = json_body(request)
     # A body that is not an object with a label must not be taken for an undo.
     if "label" not in body:
         return JsonResponse({"error": "the body must be a JSON object with a label: 0-10, or null to undo"},
                             status=400)
-    value = body["label"]
-    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+    value, revision = body["label"], body.get("revision")
+    if value is not None and not is_integer(value):
         return JsonResponse({"error": "label must be an integer 0-10 or null"}, status=400)
+    if revision is not None and not is_integer(revision):
+        return JsonResponse({"error": "revision must be the integer the drawing was shown with"}, status=400)
     try:
-        prediction = queue.save_label(prediction_id, request.user, value)
+        prediction = queue.save_label(prediction_id, request.user, value, revision)
     except Prediction.DoesNotExist:
         return JsonResponse({"error": "no such drawing"}, status=404)
     except ValueError as exc:
@@ -140,6 +149,9 @@ def label(request, prediction_id):
         return JsonResponse({"error": "another reviewer is looking at this drawing"}, status=409)
     except queue.LabelledByAnother:
         return JsonResponse({"error": "another reviewer labelled this drawing meanwhile"}, status=409)
+    except queue.Redrawn:
+        return JsonResponse({"error": "its drawer changed this drawing after it was shown to you; "
+                                      "it is back in the queue"}, status=409)
     filters = queue.Filters.from_query(body)
     answer = {"saved": True, "progress": queue.progress(request.user, filters)}
     if value is None:

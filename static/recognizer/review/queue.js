@@ -115,7 +115,7 @@ async function flushSaves() {
   while (state.saves.length) {
     const save = state.saves[0];
     try {
-      const data = await post(itemUrl(save.id, "label/"), { label: save.label, ...filters() });
+      const data = await post(itemUrl(save.id, "label/"), { label: save.label, revision: save.revision, ...filters() });
       state.saves.shift();
       delay = 500;
       showProgress(data.progress);
@@ -137,7 +137,7 @@ async function flushSaves() {
 function setLabel(label) {
   if (!state.item || state.loading) return;
   state.history.push(state.item);
-  state.saves.push({ id: state.item.id, label });
+  state.saves.push({ id: state.item.id, label, revision: state.item.revision });
   flushSaves();
   loadNext();
 }
