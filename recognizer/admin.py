@@ -66,33 +66,46 @@ class FilteredByItsSidebar:
         return super().lookup_allowed(lookup, value, request)
 
 
-# The name suffix of the hidden input that carries a label as the page showed it.
+# The name suffixes of the hidden inputs that carry a label, and its drawing's revision, as the page showed them.
 AS_LOADED = "-as-loaded"
+REVISION_AS_LOADED = "-revision-as-loaded"
 
 
 class LabelAsLoaded(forms.Select):
-    """The label's select, and beside it the label as the page showed it."""
+    """The label's select, and beside it the label and the drawing's revision as the page showed them."""
+
+    revision = None
 
     def render(self, name, value, attrs=None, renderer=None):
-        shown = format_html('<input type="hidden" name="{}" value="{}">', name + AS_LOADED,
-                            "" if value is None else value)
+        shown = format_html('<input type="hidden" name="{}" value="{}"><input type="hidden" name="{}" value="{}">',
+                            name + AS_LOADED, "" if value is None else value,
+                            name + REVISION_AS_LOADED, "" if self.revision is None else self.revision)
         return super().render(name, value, attrs, renderer) + shown
 
 
 class ReviewForm(forms.ModelForm):
     """A label saved from a page shown before someone else labelled the drawing (in the queue, or
     on another page) would put the old label back over theirs, and the list sends every row's
-    label whether changed or not: refused, with who labelled it meanwhile."""
+    label whether changed or not: refused, with who labelled it meanwhile. So is a label given to a
+    drawing its drawer changed after the page showed it."""
 
     class Meta:
         model = Prediction
         fields = ["true_label"]
         widgets = {"true_label": LabelAsLoaded}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["true_label"].widget.revision = self.instance.revision
+
     def clean(self):
         cleaned = super().clean()
         shown = self.data.get(self.add_prefix("true_label") + AS_LOADED)
+        shown_revision = self.data.get(self.add_prefix("true_label") + REVISION_AS_LOADED)
         now = self.instance.true_label
+        if (shown_revision not in (None, str(self.instance.revision)) and "true_label" in cleaned
+                and cleaned["true_label"] != now):
+            raise forms.ValidationError("its drawer changed the drawing after this page was shown; reload the page")
         if shown is None or "true_label" not in cleaned or shown == ("" if now is None else str(now)):
             return cleaned
         if cleaned["true_label"] != now:

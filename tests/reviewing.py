@@ -8,7 +8,7 @@ from PIL import Image
 
 from mlcore.preprocess import to_mnist_input
 from recognizer import imaging
-from recognizer.inference import recognize
+from recognizer.inference import recognize, redraw
 from recognizer.models import Prediction
 
 from .drawings import png
@@ -21,6 +21,12 @@ def record_drawing(digit: np.ndarray, source: str = Prediction.Source.CANVAS) ->
     decode, normalise, predict with the active model, store file and row."""
     drawing = imaging.decode(png(digit))
     return recognize(drawing, to_mnist_input(drawing.image), source)
+
+
+def redraw_as(row: Prediction, digit: np.ndarray) -> None:
+    """The drawer's page sends a newer version of the drawing: the steps of PUT /api/predictions/{id}/."""
+    drawing = imaging.decode(png(digit))
+    redraw(row, drawing, to_mnist_input(drawing.image))
 
 
 def rotated(digit: np.ndarray, degrees: float) -> np.ndarray:

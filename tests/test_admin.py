@@ -18,7 +18,7 @@ from recognizer.models import ModelVersion, Prediction, SecondOpinion
 from recognizer.review import queue
 
 from .drawings import png
-from .reviewing import PASSWORD, REVIEWER_PERMISSIONS, make_user, record_drawing
+from .reviewing import PASSWORD, REVIEWER_PERMISSIONS, make_user, record_drawing, redraw_as
 
 pytestmark = pytest.mark.django_db
 
@@ -134,6 +134,7 @@ def changelist_form_data(response, labels: dict) -> dict:
         label = labels.get(row.pk, row.true_label)
         data[f"form-{index}-true_label"] = "" if label is None else str(label)
         data[f"form-{index}-true_label-as-loaded"] = shown[f"form-{index}-true_label"]
+        data[f"form-{index}-true_label-revision-as-loaded"] = shown[f"form-{index}-true_label-revision"]
     return data
 
 
@@ -192,6 +193,30 @@ def test_a_change_page_shown_before_a_label_was_given_does_not_overwrite_it(revi
     assert "grace labelled it 4 after this page was shown" in html.unescape(response.content.decode())
     drawing.refresh_from_db()
     assert (drawing.true_label, drawing.reviewed_by) == (4, grace)
+
+
+def test_a_label_for_a_drawing_its_drawer_changed_after_the_page_was_shown_is_refused(reviewer_client, drawings,
+                                                                                       mnist_test):
+    (drawing, _), (other, other_label), *_ = drawings
+    url = f"{CHANGELIST}{drawing.pk}/change/"
+    shown = shown_labels(reviewer_client.get(url))
+    listed = reviewer_client.get(CHANGELIST)
+    redraw_as(drawing, mnist_test.images[4])
+
+    response = reviewer_client.post(url, {"true_label": "10", "true_label-as-loaded": shown["true_label"],
+                                          "true_label-revision-as-loaded": shown["true_label-revision"],
+                                          "_save": "Save"})
+    from_the_list = reviewer_client.post(CHANGELIST, changelist_form_data(listed, {drawing.pk: 10, other.pk: other_label}))
+
+    for answer in (response, from_the_list):
+        assert answer.status_code == 200
+        assert "its drawer changed the drawing after this page was shown" in html.unescape(answer.content.decode())
+    drawing.refresh_from_db(), other.refresh_from_db()
+    assert drawing.true_label is None and other.true_label is None
+    shown = shown_labels(reviewer_client.get(url))
+    assert shown["true_label-revision"] == "1"
+    assert reviewer_client.post(url, {"true_label": "4", "true_label-as-loaded": shown["true_label"],
+                                      "true_label-revision-as-loaded": "1", "_save": "Save"}).status_code == 302
 
 
 def test_a_correction_in_the_admin_is_never_checked_by_its_own_author(reviewer_client, reviewer, drawings,

@@ -9,14 +9,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from mlcore.labels import NOT_A_DIGIT
-from mlcore.preprocess import to_mnist_input
-from recognizer import imaging
-from recognizer.inference import redraw
 from recognizer.models import Prediction, ReviewLease, SecondOpinion
 from recognizer.review import queue
 
-from .drawings import png
-from .reviewing import PASSWORD, REVIEWER_PERMISSIONS, make_user, record_drawing
+from .reviewing import PASSWORD, REVIEWER_PERMISSIONS, make_user, record_drawing, redraw_as
 
 pytestmark = pytest.mark.django_db
 
@@ -410,12 +406,6 @@ def test_reviewer_pages_answer_head_and_no_cache_keeps_them(clients, filled):
         assert response.status_code == 200 and "no-store" in response["Cache-Control"], path
     response = clients[0].post(NEXT, {}, content_type="application/json")
     assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
-
-
-def redraw_as(row: Prediction, digit_image) -> None:
-    """The drawer's page sends a newer version of the drawing (PUT /api/predictions/{id}/)."""
-    drawing = imaging.decode(png(digit_image))
-    redraw(row, drawing, to_mnist_input(drawing.image))
 
 
 def test_a_label_for_a_drawing_its_drawer_changed_after_it_was_shown_is_refused(clients, filled, mnist_test):
