@@ -1,10 +1,14 @@
 """One record per drawing: strokes in, the drawing rendered by mlcore, updates in place. Real model, database, files."""
 
 import io
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
+from django.db import connection
+from django.test import Client
 from PIL import Image
 
 from mlcore.preprocess import to_mnist_input
@@ -414,4 +418,24 @@ def test_a_try_that_finds_its_key_stored_meanwhile_answers_that_record_and_leave
     monkeypatch.setattr(Prediction, "record", stored_first_by_the_other_try)
     response = create_keyed(client, {"strokes": as_sent(DIGITS[5])})
     assert response.status_code == 200 and response.json()["digit"] == 5 and response.json()["revision"] == 0
+    assert Prediction.objects.count() == 1 and len(files_in(isolated_media)) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_tries_sent_at_once_make_one_record(isolated_media):
+    """Both tries of one drawing reach two workers together: one stores the record, the other answers it."""
+    barrier = threading.Barrier(2)
+
+    def send_try(strokes):
+        try:
+            barrier.wait(timeout=30)
+            return create_keyed(Client(), {"strokes": as_sent(strokes)})
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(send_try, [DIGITS[8], DIGITS[8]]))
+
+    assert sorted(answer.status_code for answer in answers) == [200, 201], [a.content for a in answers]
+    assert answers[0].json()["id"] == answers[1].json()["id"] and answers[0].json()["revision"] == 0
     assert Prediction.objects.count() == 1 and len(files_in(isolated_media)) == 1
