@@ -142,9 +142,11 @@ MODELS_DIR = Path(os.environ.get("MNIST_MODELS_DIR", BASE_DIR / "models"))
 # One image at a time is fastest on one thread; gunicorn's workers use the other cores.
 INFERENCE_THREADS = env_int("INFERENCE_THREADS", 1)
 
-# The review queue (README, "The review queue"): how long a reviewer holds a drawing without renewing, and
-# which share of labelled drawings another reviewer labels again.
+# The review queue (README, "The review queue"): how long a reviewer holds a drawing without renewing, how
+# long a drawing must be left unchanged before the queue shows it (a drawer adds strokes for a few seconds,
+# each changing the record), and which share of labelled drawings another reviewer labels again.
 REVIEW_LEASE_SECONDS = env_int("REVIEW_LEASE_SECONDS", 60)
+REVIEW_SETTLE_SECONDS = env_int("REVIEW_SETTLE_SECONDS", 30)
 REVIEW_SECOND_OPINION_PERCENT = env_int("REVIEW_SECOND_OPINION_PERCENT", 5)
 # The release gate compares on the whole MNIST test set and 1,000 drawn digits and non-digits; a number
 # here caps every set (quicker, coarser).

@@ -12,3 +12,7 @@ from mnistsite.settings import *  # noqa: E402,F403
 
 # Test users log in many times; the production hasher's deliberate slowness buys the tests nothing.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# The tests review drawings a moment after making them; the queue's wait for a drawer to finish is tested
+# on its own (tests/test_review_queue.py).
+REVIEW_SETTLE_SECONDS = 0

@@ -445,3 +445,17 @@ def test_a_redrawn_drawing_loses_the_labels_given_to_its_older_version(clients, 
         (1, None, None, None, None)
     assert not SecondOpinion.objects.filter(prediction=row).exists()
     assert stored.tier != Prediction.Tier.DISPUTED
+
+
+def test_a_drawing_is_offered_once_its_drawer_has_left_it_alone(clients, filled, mnist_test, settings):
+    """Newest first, the queue offered drawings still being drawn, whose labels their next stroke undid."""
+    settings.REVIEW_SETTLE_SECONDS = 30
+    older = Prediction.objects.all()
+    Prediction.objects.update(updated_at=timezone.now() - timedelta(seconds=31))
+    fresh = record_drawing(mnist_test.images[20])
+    offered = [clients[0].post(NEXT, {}, content_type="application/json").json()["item"] for _ in range(10)]
+    assert [item["id"] for item in offered if item] == [str(row.pk) for row in sorted(
+        older.exclude(pk=fresh.pk), key=lambda row: (row.tier, -row.created_at.timestamp()))]
+    assert offered[-1] is None
+    Prediction.objects.filter(pk=fresh.pk).update(updated_at=timezone.now() - timedelta(seconds=31))
+    assert clients[0].post(NEXT, {}, content_type="application/json").json()["item"]["id"] == str(fresh.pk)

@@ -66,11 +66,17 @@ class Filters:
         return predictions
 
 
-def unreviewed_in_order(filters: Filters = Filters()) -> PredictionQuerySet:
+def unreviewed_in_order(filters: Filters = Filters(), changed_before=None) -> PredictionQuerySet:
+    """The unlabelled drawings in the queue's order; with `changed_before`, only those left unchanged since."""
     # The order of the index review_queue_order, so that the first drawings are read off it rather than the
     # backlog sorted at every keypress. true_label is empty here, yet it leads: PostgreSQL does not take
     # "IS NULL" for an equality that fixes the index's first column, and would sort.
-    return filters.apply(Prediction.objects.unreviewed()).order_by("true_label", "tier", "-created_at", "pk")
+    predictions = filters.apply(Prediction.objects.unreviewed())
+    if changed_before is not None:
+        # Newest first, the queue's head is drawings still being drawn: a label given to one is lost at its next
+        # stroke. Few rows are that fresh, so the index scan steps over them.
+        predictions = predictions.filter(updated_at__lt=changed_before)
+    return predictions.order_by("true_label", "tier", "-created_at", "pk")
 
 
 def owed_second_opinions(reviewer, filters: Filters = Filters()) -> PredictionQuerySet:
@@ -87,7 +93,8 @@ def take(reviewer, filters: Filters = Filters(), exclude=()) -> Prediction | Non
     """Lease the next drawing for reviewer, or None when nothing is left; `exclude`: ids skipped this session."""
     now = timezone.now()
     release_expired(now)
-    for queue in (owed_second_opinions(reviewer, filters), unreviewed_in_order(filters)):
+    settled = unreviewed_in_order(filters, changed_before=now - timedelta(seconds=settings.REVIEW_SETTLE_SECONDS))
+    for queue in (owed_second_opinions(reviewer, filters), settled):
         free = queue.filter(lease__isnull=True).exclude(pk__in=list(exclude)).select_related("model_version")
         for prediction in free[:LEASE_ATTEMPTS]:
             try:
