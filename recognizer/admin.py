@@ -96,7 +96,9 @@ class ReviewForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["true_label"].widget.revision = self.instance.revision
+        # Staff who may only view predictions get the label read-only: no field, nothing to send back.
+        if "true_label" in self.fields:
+            self.fields["true_label"].widget.revision = self.instance.revision
 
     def clean(self):
         cleaned = super().clean()

@@ -219,6 +219,15 @@ def test_a_label_for_a_drawing_its_drawer_changed_after_the_page_was_shown_is_re
                                       "true_label-revision-as-loaded": "1", "_save": "Save"}).status_code == 302
 
 
+def test_staff_who_may_only_view_see_a_drawing_s_page_and_its_label(client, django_user_model, drawings):
+    viewer = make_user(django_user_model, "viewer", staff=True, permissions=("view_prediction",))
+    client.login(username=viewer.username, password=PASSWORD)
+    (drawing, _), *_ = drawings
+    Prediction.objects.filter(pk=drawing.pk).update(true_label=3)
+    response = client.get(f"{CHANGELIST}{drawing.pk}/change/")
+    assert response.status_code == 200 and "true_label" not in response.context["adminform"].form.fields
+
+
 def test_a_correction_in_the_admin_is_never_checked_by_its_own_author(reviewer_client, reviewer, drawings,
                                                                      django_user_model, settings):
     """A label corrected on the change page drops the second opinion drawn for the label it replaced:
