@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -33,6 +34,9 @@ CREATION_KEY_HEADER = "Idempotency-Key"
 # 16 characters, since whoever else sends a drawing's key gets its record.
 CREATION_KEY = re.compile(r'(?P<quote>"?)(?P<key>[!#-\[\]-~]{16,200})(?P=quote)')
 _SECRET_SALT = "recognizer.owner-secret"
+# A retry comes within minutes; a key sent again later is a constant or another client's, and makes a
+# record of its own.
+CREATION_KEY_LIFETIME = timedelta(hours=1)
 SIGNATURE_PARAMETER = "signature"
 _SIGNING_SALT = "recognizer.drawing-url"
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.db import DatabaseError, IntegrityError, connection
+from django.utils import timezone
 
 from mlcore.predict import Predictor
 
@@ -80,31 +81,41 @@ def likeliest_digit(readings: np.ndarray) -> int:
     return get_predictor()[1].likeliest_digit(readings)
 
 
+def sent_before(creation_key: str | None) -> tuple[Prediction | None, str | None]:
+    """The record a creation key (recognizer.access.creation_key) made, holding its secret, and the key a
+    new record is to be made with when there is none: None past access.CREATION_KEY_LIFETIME, whose
+    request makes a record under a random secret."""
+    if creation_key is None:
+        return None, None
+    secret, secret_hash = access.new_secret(creation_key)
+    stored = Prediction.objects.with_secret(secret_hash).select_related("model_version").first()
+    if stored is None:
+        return None, creation_key
+    if stored.created_at < timezone.now() - access.CREATION_KEY_LIFETIME:
+        return None, None
+    stored.secret = secret
+    return stored, creation_key
+
+
 def recognize(drawing: DecodedImage, mnist_input: np.ndarray, source: str, strokes: list | None = None,
               deadline: float | None = None, creation_key: str | None = None) -> Prediction:
     """Run the active model on a normalised drawing; store the drawing, its input and the answer,
     unless the `deadline` (`recognizer.deadline`) has passed.
 
     The row's `secret` attribute holds its owner secret, which exists only in this answer. With a
-    `creation_key` (recognizer.access.creation_key) the same request sent again, after its answer was
-    lost, finds the record the first one stored rather than making a second, and gives it this version
-    of the drawing if it changed meanwhile; the row's `created` attribute says which happened."""
+    `creation_key` no record of which exists yet (`sent_before`), a try of the same request that
+    stored its record meanwhile is redrawn instead; the row's `created` attribute says which happened."""
     secret, secret_hash = access.new_secret(creation_key)
-    read = answered(drawing, mnist_input, strokes, deadline)
-    stored = Prediction.objects.filter(secret_hash=secret_hash).first() if creation_key else None
-    if stored is None:
-        try:
-            row = Prediction.record(source=source, secret_hash=secret_hash, **read)
-        except IntegrityError:
-            # The same request, sent again while this one ran, stored its record first.
-            if creation_key is None:
-                raise
-            stored = Prediction.objects.get(secret_hash=secret_hash)
-    if stored is not None:
-        if not stored.holds(drawing.content, strokes):
-            stored.redraw(**read)
-        row = stored
-    row.created = stored is None
+    try:
+        row = Prediction.record(source=source, secret_hash=secret_hash,
+                                **answered(drawing, mnist_input, strokes, deadline))
+        row.created = True
+    except IntegrityError:
+        if creation_key is None:
+            raise
+        row = Prediction.objects.with_secret(secret_hash).get()
+        redraw(row, drawing, mnist_input, strokes, deadline)
+        row.created = False
     row.secret = secret
     return row
 
@@ -112,8 +123,9 @@ def recognize(drawing: DecodedImage, mnist_input: np.ndarray, source: str, strok
 def redraw(prediction: Prediction, drawing: DecodedImage, mnist_input: np.ndarray,
            strokes: list | None = None, deadline: float | None = None) -> None:
     """Run the active model on a newer version of a stored drawing, and store it over the old one,
-    unless the `deadline` has passed."""
-    prediction.redraw(**answered(drawing, mnist_input, strokes, deadline))
+    unless the `deadline` has passed; a drawing the record holds already is left as it is."""
+    if not prediction.holds(drawing.content, strokes):
+        prediction.redraw(**answered(drawing, mnist_input, strokes, deadline))
 
 
 def answered(drawing: DecodedImage, mnist_input: np.ndarray, strokes: list | None, deadline: float | None) -> dict:

@@ -26,7 +26,7 @@ from rest_framework.views import exception_handler
 from . import access, strokes
 from .deadline import TooLate, deadline_of
 from .errors import error_response
-from .inference import ModelUnavailable, get_predictor
+from .inference import ModelUnavailable, get_predictor, sent_before
 from .models import Prediction
 from .parsers import StrictJSONParser
 from .serializers import FeedbackSerializer, PredictionSerializer
@@ -141,17 +141,20 @@ class PredictionViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.R
 
     @extend_schema(summary="Recognise a drawing",
                    description="With an `Idempotency-Key` header the request can be sent again safely when its "
-                               "answer is lost: it answers the record the first one created (200, with the same "
-                               "`secret`), given this version of the drawing if it changed, not a second record.",
+                               "answer is lost: within an hour of the first, it answers the record the first one "
+                               "created (200, with the same `secret`), given this version of the drawing if it "
+                               "changed, not a second record.",
                    parameters=[CREATION_KEY],
                    responses={201: PredictionSerializer, 200: PredictionSerializer, 400: ERROR, 403: ERROR,
                               404: ERROR, 413: ERROR, 429: ERROR, 503: ERROR})
     def create(self, request, *args, **kwargs):
-        creation_key = access.creation_key(request)
-        serializer = self.get_serializer(data=request.data)
+        # A try sent again updates the record an earlier one made, read by that record's source as a PUT is.
+        stored, creation_key = sent_before(access.creation_key(request))
+        serializer = self.get_serializer(stored, data=request.data)
         serializer.is_valid(raise_exception=True)
         prediction = serializer.save(creation_key=creation_key)
-        return Response(serializer.data, status=status.HTTP_201_CREATED if prediction.created else status.HTTP_200_OK)
+        created = stored is None and prediction.created
+        return Response(serializer.data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(summary="Replace a drawing with its newer version and recognise it again",
                    description="The owner sends the whole drawing as it is now (usually `strokes`); the record keeps "
