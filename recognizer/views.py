@@ -15,6 +15,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_safe
 from django.views.static import serve
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, ErrorDetail, NotFound, ParseError, PermissionDenied, Throttled
@@ -188,6 +189,24 @@ class PredictionViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.R
             prediction.discard()
         except Prediction.DoesNotExist:
             raise NotFound("the drawing was deleted") from None
+
+
+class SchemaView(SpectacularAPIView):
+    """The OpenAPI schema, generated once per process: it changes only with the code, and generating it
+    costs about 20 times a health check. A URL's cache would generate it again for every new query
+    string or Accept header, anonymous and unthrottled."""
+
+    _schema = None
+
+    def _get_version_parameter(self, request):
+        # The API has one version; a `?version=` would otherwise be written into the schema and its file name.
+        return None
+
+    def _get_schema_response(self, request):
+        if SchemaView._schema is None:
+            SchemaView._schema = super()._get_schema_response(request).data
+        return Response(SchemaView._schema, headers={
+            "Content-Disposition": f'inline; filename="{self._get_filename(request, None)}"'})
 
 
 @require_safe
