@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 from django import forms
 from django.conf import settings
@@ -65,6 +66,9 @@ class FilteredByItsSidebar:
             return False
         return super().lookup_allowed(lookup, value, request)
 
+
+# What may be part of a prediction's id, written as hex without hyphens.
+HEX_ID_PART = re.compile(r"[0-9a-f]{1,32}")
 
 # The name suffixes of the hidden inputs that carry a label, and its drawing's revision, as the page showed them.
 AS_LOADED = "-as-loaded"
@@ -157,6 +161,11 @@ class PredictionAdmin(FilteredByItsSidebar, admin.ModelAdmin):
         term = search_term.strip().replace("-", "").lower()
         if not term:
             return queryset, False
+        if not HEX_ID_PART.fullmatch(term):
+            # No id has it in it; and SQLite refuses a LIKE pattern over 50,000 characters (a 500).
+            return queryset.none(), False
+        if len(term) == 32:
+            return queryset.filter(pk=term), False
         hex_id = Replace(Cast("id", output_field=CharField()), Value("-"), Value(""))
         return queryset.annotate(hex_id=hex_id).filter(hex_id__contains=term), False
 

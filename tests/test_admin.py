@@ -99,6 +99,10 @@ def test_each_filter_and_the_id_search(reviewer_client, drawings, reviewer):
 
     assert listed_ids(reviewer_client.get(CHANGELIST, {"q": wrong.pk.hex[:10]})) == [wrong.pk]
     assert listed_ids(reviewer_client.get(CHANGELIST, {"q": str(wrong.pk)})) == [wrong.pk]
+    assert listed_ids(reviewer_client.get(CHANGELIST, {"q": str(wrong.pk).upper()})) == [wrong.pk]
+    # SQLite refused a LIKE pattern this long: a 500.
+    for nothing in ("a" * 50_001, "%", "zz", str(wrong.pk) + "0"):
+        assert listed_ids(reviewer_client.get(CHANGELIST, {"q": nothing})) == []
 
 
 @pytest.mark.parametrize("query", [
