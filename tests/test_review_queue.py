@@ -420,6 +420,7 @@ def test_a_label_for_a_drawing_its_drawer_changed_after_it_was_shown_is_refused(
 
     assert response.status_code == 409 and "changed this drawing" in response.json()["error"]
     assert Prediction.objects.get(pk=item["id"]).true_label is None
+    assert not ReviewLease.objects.filter(prediction_id=item["id"]).exists()
     again = clients[0].post(label_url(item["id"]), {"label": 4, "revision": 1}, content_type="application/json")
     assert again.status_code == 200 and Prediction.objects.get(pk=item["id"]).true_label == 4
 

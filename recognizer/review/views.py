@@ -150,6 +150,8 @@ def label(request, prediction_id):
     except queue.LabelledByAnother:
         return JsonResponse({"error": "another reviewer labelled this drawing meanwhile"}, status=409)
     except queue.Redrawn:
+        # Anyone may label the newer drawing now, this reviewer too once the queue offers it again.
+        queue.release(prediction_id, request.user)
         return JsonResponse({"error": "its drawer changed this drawing after it was shown to you; "
                                       "it is back in the queue"}, status=409)
     filters = queue.Filters.from_query(body)
