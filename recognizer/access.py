@@ -3,10 +3,11 @@
 A prediction's creator gets a secret in the answer that created it; only its SHA-256 is stored.
 The secret is random, or, when the creating request names the drawing with an `Idempotency-Key`
 header, an HMAC of that key under SECRET_KEY: a request sent again after its answer was lost then
-gives the same secret, and finds the record the first one stored (recognizer.inference.recognize). Requests about that prediction carry it in the `X-Drawing-Secret` header. Staff sessions
-pass with the model permission the request needs (view to read, change to change or give
-feedback, delete to delete). To anyone else a prediction does not exist: the API filters it out
-of the queryset, so an existing id answers the same 404 as a missing one.
+gives the same secret, and finds the record the first one stored (recognizer.inference.sent_before).
+Requests about that prediction carry it in the `X-Drawing-Secret` header. Staff sessions pass
+with the model permission the request needs (view to read, change to change or give feedback,
+delete to delete). To anyone else a prediction does not exist: the API filters it out of the
+queryset, so an existing id answers the same 404 as a missing one.
 
 Drawing files are served at URLs signed with django.core.signing that expire after
 DRAWING_URL_MAX_AGE seconds; staff sessions with the view permission need no signature.
@@ -22,10 +23,10 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core import signing
-from django.utils.crypto import salted_hmac
-from rest_framework.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.urls import reverse
+from django.utils.crypto import salted_hmac
+from rest_framework.exceptions import ValidationError
 
 SECRET_HEADER = "X-Drawing-Secret"
 SECRET_BYTES = 32
