@@ -460,3 +460,14 @@ def test_a_drawing_is_offered_once_its_drawer_has_left_it_alone(clients, filled,
     assert offered[-1] is None
     Prediction.objects.filter(pk=fresh.pk).update(updated_at=timezone.now() - timedelta(seconds=31))
     assert clients[0].post(NEXT, {}, content_type="application/json").json()["item"]["id"] == str(fresh.pk)
+
+
+def test_the_next_drawing_after_a_label_leaves_the_counts_to_the_label_s_answer(clients, filled):
+    """Each keypress counted the drawings twice, in the label's answer and the next one's: on PostgreSQL
+    every count reads the whole index."""
+    with CaptureQueriesContext(connection) as captured:
+        answer = clients[0].post(NEXT, {"progress": False}, content_type="application/json").json()
+    assert answer["item"] is not None and "progress" not in answer
+    assert not [query for query in captured.captured_queries if "COUNT(" in query["sql"].upper()]
+    counted = clients[0].post(NEXT, {"progress": "no"}, content_type="application/json").json()
+    assert counted["progress"] == {"done": 0, "remaining": 9}

@@ -90,10 +90,11 @@ function show(item) {
   renewLease();
 }
 
-async function loadNext() {
+// After a label, the label's answer brings the counts, and they are not asked for twice.
+async function loadNext({ progress = true } = {}) {
   state.loading = true;
   try {
-    const data = await post(urls.next, { ...filters(), exclude: state.skipped });
+    const data = await post(urls.next, { ...filters(), exclude: state.skipped, progress });
     show(data.item);
     showProgress(data.progress);
   } catch (error) {
@@ -139,7 +140,7 @@ function setLabel(label) {
   state.history.push(state.item);
   state.saves.push({ id: state.item.id, label, revision: state.item.revision });
   flushSaves();
-  loadNext();
+  loadNext({ progress: false });
 }
 
 function skip() {
