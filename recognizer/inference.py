@@ -88,11 +88,15 @@ def sent_before(creation_key: str | None) -> tuple[Prediction | None, str | None
     if creation_key is None:
         return None, None
     secret, secret_hash = access.new_secret(creation_key)
-    stored = Prediction.objects.with_secret(secret_hash).select_related("model_version").first()
-    if stored is None:
+    # Nearly every key is new: asked for two columns only, the look-up costs half of a row's.
+    found = Prediction.objects.with_secret(secret_hash).values_list("pk", "created_at").first()
+    if found is None:
         return None, creation_key
-    if stored.created_at < timezone.now() - access.CREATION_KEY_LIFETIME:
+    if found[1] < timezone.now() - access.CREATION_KEY_LIFETIME:
         return None, None
+    stored = Prediction.objects.select_related("model_version").filter(pk=found[0]).first()
+    if stored is None:   # deleted a moment ago: the key names nothing now
+        return None, creation_key
     stored.secret = secret
     return stored, creation_key
 
