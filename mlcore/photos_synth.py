@@ -23,6 +23,9 @@ COARSE = 8
 # The side of the box the 28x28 digit is enlarged to, as a share of the frame's short side (the
 # digit itself is about 70 % of it): a digit small somewhere in the frame.
 SIZES = (0.14, 0.4)
+# The page lies this many degrees either way from level, unless turned further on purpose, and the
+# digit is written as far off the page's level.
+MAX_TILT = 6
 EXIF_ORIENTATION = 0x0112
 # The transposition that stores upright pixels under each EXIF orientation tag; Pillow's
 # ImageOps.exif_transpose applies the opposite one to show them upright again.
@@ -47,10 +50,12 @@ def synthetic_photos(images: np.ndarray, labels: np.ndarray, seed: int = 0,
 
 
 def photograph(digit: np.ndarray, label: int, variant: str, rng: np.random.Generator,
-               sizes: tuple[float, float] = SIZES) -> Photo:
+               sizes: tuple[float, float] = SIZES, tilt: float | None = None) -> Photo:
+    """A photo of the digit on a page turned `tilt` degrees counter-clockwise, by default a slight
+    turn drawn up to MAX_TILT either way; the digit is written up to MAX_TILT off the page's level."""
     # Sideways photos are portrait pictures a phone stored landscape: upright they stand tall.
     width, height = FRAME[::-1] if variant == "sideways" else FRAME
-    tilt = rng.uniform(-6, 6)
+    tilt = rng.uniform(-MAX_TILT, MAX_TILT) if tilt is None else tilt
     colour, pen, texture = surface(variant, rng)
     ground = np.empty((height, width, 3), dtype=np.float32)
     ground[:] = colour
@@ -98,7 +103,7 @@ def written(digit: np.ndarray, width: int, height: int, tilt: float, variant: st
     darkness, somewhere in the frame; and the box it was written in."""
     side = int(rng.uniform(*sizes) * min(width, height))
     glyph = Image.fromarray(digit).resize((side, side), Image.Resampling.BICUBIC)
-    glyph = glyph.rotate(tilt + rng.uniform(-6, 6), Image.Resampling.BICUBIC)
+    glyph = glyph.rotate(tilt + rng.uniform(-MAX_TILT, MAX_TILT), Image.Resampling.BICUBIC)
     strength = np.asarray(glyph, dtype=np.float32) / 255
     # Cutting the smooth enlarged digit higher or lower gives a thinner or wider pen stroke.
     cut = rng.uniform(0.3, 0.65)
