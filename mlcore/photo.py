@@ -737,7 +737,8 @@ def photo_ink(image: Image.Image, light_ink: bool | None = None) -> np.ndarray:
     ink light (chalk) or dark as `light_ink` says, by default as is likelier for this photo."""
     grey, finger = working_photo(image)
     window = background_window(grey)
-    ink, _ = ink_over(grey, finger, window, ink_polarities(grey, window)[0] if light_ink is None else light_ink)
+    ink, _ = ink_over(grey, finger, window, ink_polarities(grey, window)[0] if light_ink is None else light_ink,
+                      find_turn=False)
     return ink
 
 
@@ -771,8 +772,10 @@ def pen_fills_window(grey: np.ndarray, finger: np.ndarray | None, window: int, l
     return 2 * stroke_width(first) >= THICK_PEN * window
 
 
-def ink_over(grey: np.ndarray, finger: np.ndarray | None, window: int, light_ink: bool) -> tuple[np.ndarray, float]:
-    """`photo_ink` of the working photo `grey`, and the page's turn its faint lines show (`page_turn`).
+def ink_over(grey: np.ndarray, finger: np.ndarray | None, window: int, light_ink: bool,
+             find_turn: bool = True) -> tuple[np.ndarray, float]:
+    """`photo_ink` of the working photo `grey`, and the page's turn its faint lines show (`page_turn`;
+    0 unless `find_turn`: a close-up is turned back as its whole photo is).
 
     Two passes. The first finds enough of the digit to measure its pen. The second fills those
     strokes (a closing two pens wide, only there) before the shadow is reconstructed, so the
@@ -793,7 +796,7 @@ def ink_over(grey: np.ndarray, finger: np.ndarray | None, window: int, light_ink
                     else flattened(surface, *under_glare(background, closing, window)), finger)
     mask = digit_mask(ink)
     near_digit = ndimage.binary_dilation(mask, iterations=2)
-    return np.where(near_digit, ink, 0).astype(np.float32), page_turn(ink, mask)
+    return np.where(near_digit, ink, 0).astype(np.float32), page_turn(ink, mask) if find_turn else 0.0
 
 
 def readings(image: Image.Image, every: bool) -> np.ndarray:
