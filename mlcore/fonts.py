@@ -58,10 +58,11 @@ def font_digits(fonts: list[Path], seed: int = 0) -> tuple[np.ndarray, np.ndarra
     return images, np.array([int(c) for c in characters], dtype=np.int64)
 
 
-def font_not_digits(fonts: list[Path], sizes: tuple[int, ...] = SIZES, seed: int = 0) -> np.ndarray:
-    """Each of NOT_DIGIT_CHARACTERS in each font at each of `sizes`, as uint8 model inputs; a character
-    a font draws blank (a handwriting font may lack a symbol) is left out."""
-    return font_characters(fonts, NOT_DIGIT_CHARACTERS, sizes, seed, skip_missing=True)[0]
+def font_not_digits(fonts: list[Path], sizes: tuple[int, ...] = SIZES, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Each of NOT_DIGIT_CHARACTERS in each font at each of `sizes`: (uint8 N x 28 x 28 model inputs, each
+    one's character); a character a font draws blank (a handwriting font may lack a symbol) is left out."""
+    images, characters = font_characters(fonts, NOT_DIGIT_CHARACTERS, sizes, seed, skip_missing=True)
+    return images, np.array(characters)
 
 
 def font_characters(fonts: list[Path], characters: Sequence[str], sizes: tuple[int, ...], seed: int,

@@ -119,7 +119,7 @@ def extras(fit: Split, drawn: int, negatives: int, styled: int = 0,
     if fonts:
         # Traced and drawn again with the page's pen, as a person writes a letter on the canvas: a font's
         # thick-and-thin strokes are unlike anything drawn on the page. Not cached: a few thousand take a minute.
-        typeset = font_not_digits(fonts, TRAINING_SIZES, seed=TRAIN_SEED)
+        typeset, _ = font_not_digits(fonts, TRAINING_SIZES, seed=TRAIN_SEED)
         letters, labels = drawn_digits(typeset, np.full(len(typeset), NOT_A_DIGIT), seed=TRAIN_SEED)
         parts.append({"images": letters, "labels": labels})
     if not parts:

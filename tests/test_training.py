@@ -88,7 +88,7 @@ def test_font_letters_are_learnt_as_a_person_draws_them_on_the_canvas(mnist_trai
     """Typeset, a font's strokes (thick and thin, cut square) would tell its letters from the digits,
     which are all drawn with the page's round pen; so they are traced and drawn again with it."""
     fonts = font_files(font_dir)
-    typeset = font_not_digits(fonts, TRAINING_SIZES, seed=TRAIN_SEED)
+    typeset, _ = font_not_digits(fonts, TRAINING_SIZES, seed=TRAIN_SEED)
     learnt = extras(split_off(mnist_train)[0], drawn=0, negatives=0, fonts=fonts)
 
     assert learnt.images.shape == typeset.shape and (learnt.labels == NOT_A_DIGIT).all()
