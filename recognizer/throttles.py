@@ -10,6 +10,7 @@ from .models import RateWindow
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # An IPv6 client is given a whole /64 (RFC 6177), so it could use a new address per request.
 IPV6_CLIENT_PREFIX = 64
+IDENT_LENGTH = RateWindow._meta.get_field("ident").max_length
 
 
 class FixedWindowLimit:
@@ -29,8 +30,17 @@ class FixedWindowLimit:
     def hit(self, address: str | None) -> bool:
         """Count one request from this address; whether it is within the limit."""
         self.now = self.timer()
-        ends = (int(self.now // self.duration) + 1) * self.duration
-        return count_hit(self.kind + client_ident(address), ends, self.now) <= self.limit
+        return count_hit(self.kind + client_ident(address), self.window_end(), self.now) <= self.limit
+
+    def spent(self, address: str | None) -> bool:
+        """Whether this address has used up the limit in this window; counts nothing."""
+        self.now = self.timer()
+        hits = RateWindow.objects.filter(ident=(self.kind + client_ident(address))[:IDENT_LENGTH],
+                                         period=self.window_end()).values_list("hits", flat=True).first()
+        return (hits or 0) >= self.limit
+
+    def window_end(self) -> int:
+        return (int(self.now // self.duration) + 1) * self.duration
 
     def wait(self) -> float:
         """Seconds until the window of the last hit ends."""
@@ -44,11 +54,12 @@ class SettingRateThrottle(BaseThrottle):
     kind = ""
 
     def allow_request(self, request, view):
+        self.window = self.limit()
+        return self.window is None or self.window.hit(self.get_ident(request))
+
+    def limit(self) -> FixedWindowLimit | None:
         rate = getattr(settings, self.setting)
-        if not rate:
-            return True
-        self.window = FixedWindowLimit(rate, kind=self.kind)
-        return self.window.hit(self.get_ident(request))
+        return FixedWindowLimit(rate, kind=self.kind) if rate else None
 
     def wait(self):
         return self.window.wait()
@@ -62,10 +73,19 @@ class PredictionRateThrottle(SettingRateThrottle):
 
 class NewDrawingsThrottle(SettingRateThrottle):
     """NEW_DRAWINGS_LIMIT on the drawings a client creates: each is a file kept until it is deleted,
-    while an update replaces its drawing's file."""
+    while an update replaces its drawing's file.
+
+    Only drawings count: the view asks whether the client has `spent` its limit before reading the
+    request (one past it costs no decoding), and counts the request (`allow_request`) once it is
+    valid and makes a new record. A request refused by another limit, a bad one or a try sent again
+    makes no file, and does not lock its client out for the day."""
 
     setting = "NEW_DRAWINGS_LIMIT"
     kind = "new "
+
+    def spent(self, request) -> bool:
+        self.window = self.limit()
+        return self.window is not None and self.window.spent(self.get_ident(request))
 
 
 def login_attempt_allowed(request) -> tuple[bool, float]:
@@ -106,7 +126,7 @@ def count_hit(ident: str, window_end: int, now: float) -> int:
         cursor.execute(
             f"INSERT INTO {table} (ident, period, hits) VALUES (%s, %s, 1) "
             f"ON CONFLICT (ident, period) DO UPDATE SET hits = {table}.hits + 1 RETURNING hits",
-            [ident[:100], window_end])
+            [ident[:IDENT_LENGTH], window_end])
         hits = cursor.fetchone()[0]
         if hits == 1:
             # A client's first hit in a new window: a natural moment to forget the windows that have

@@ -135,10 +135,8 @@ class PredictionViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.R
         return context
 
     def get_throttles(self):
-        # Writes are limited per client, new drawings also by the day; reading is not.
-        if self.request.method in SAFE_METHODS:
-            return []
-        return [PredictionRateThrottle(), *([NewDrawingsThrottle()] if self.action == "create" else [])]
+        # Writes are limited per client, new drawings also by the day (in create); reading is not.
+        return [] if self.request.method in SAFE_METHODS else [PredictionRateThrottle()]
 
     @extend_schema(summary="Recognise a drawing",
                    description="With an `Idempotency-Key` header the request can be sent again safely when its "
@@ -151,8 +149,13 @@ class PredictionViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.R
     def create(self, request, *args, **kwargs):
         # A try sent again updates the record an earlier one made, read by that record's source as a PUT is.
         stored, creation_key = sent_before(access.creation_key(request))
+        new_drawings = NewDrawingsThrottle()
+        if stored is None and new_drawings.spent(request):
+            self.throttled(request, new_drawings.wait())
         serializer = self.get_serializer(stored, data=request.data)
         serializer.is_valid(raise_exception=True)
+        if stored is None and not new_drawings.allow_request(request, self):
+            self.throttled(request, new_drawings.wait())
         prediction = serializer.save(creation_key=creation_key)
         created = stored is None and prediction.created
         return Response(serializer.data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

@@ -210,6 +210,32 @@ def test_new_drawings_are_limited_by_the_day_and_updates_are_not(client, setting
     assert updated.status_code == 200 and Prediction.objects.count() == 2
 
 
+def test_only_drawings_made_count_against_the_day(client, settings, monkeypatch):
+    """Requests refused by the rate limit, bad requests and tries sent again make no drawing: counted
+    for the day, eight posts in a burst locked their client out for 16 hours after three drawings."""
+    settings.PREDICTION_RATE_LIMIT = "3/minute"
+    settings.NEW_DRAWINGS_LIMIT = "6/day"
+    now = [1_800_000_030.0]
+    monkeypatch.setattr(FixedWindowLimit, "timer", lambda self: now[0])
+    strokes = [{"pointer": "mouse", "points": [[0.5, 0.2, 0, 0.5], [0.5, 0.8, 90, 0.5]]}]
+    burst = [post_json(client, {"strokes": strokes}) for _ in range(8)]
+    assert [response.status_code for response in burst] == [201] * 3 + [429] * 5
+    assert "30 seconds" in burst[-1].json()["error"]
+
+    now[0] += 60
+    bad = post_json(client, {"strokes": []})
+    key = {"Idempotency-Key": "a" * 32}
+    first, again = (client.post(URL, {"strokes": strokes}, content_type="application/json", headers=key)
+                    for _ in range(2))
+    assert (bad.status_code, first.status_code, again.status_code) == (400, 201, 200)
+
+    now[0] += 60
+    made = [post_json(client, {"strokes": strokes}) for _ in range(3)]
+    assert [response.status_code for response in made] == [201, 201, 429]
+    assert made[2].json()["error"] == "too many requests from this address; try again in 16 hours"
+    assert Prediction.objects.count() == 6
+
+
 @pytest.mark.parametrize("seconds, words", [(0.2, "1 second"), (30, "30 seconds"), (89, "89 seconds"),
                                              (90, "2 minutes"), (5399, "90 minutes"), (5400, "2 hours")])
 def test_a_wait_is_said_in_words(seconds, words):
