@@ -10,12 +10,13 @@ from django.core.exceptions import TooManyFieldsSent, TooManyFilesSent
 from django.db import DatabaseError
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
+from django.utils import translation
 from django.utils.cache import patch_cache_control
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_safe
 from django.views.static import serve
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SCHEMA_KWARGS, SpectacularAPIView
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, ErrorDetail, NotFound, ParseError, PermissionDenied, Throttled
@@ -200,6 +201,13 @@ class SchemaView(SpectacularAPIView):
     string or Accept header, anonymous and unthrottled."""
 
     _schema = None
+
+    @extend_schema(**SCHEMA_KWARGS)
+    def get(self, request, *args, **kwargs):
+        # In the site's language only: drf-spectacular switches to any `?lang=`, which would write the first
+        # visitor's language into every later answer, and Django keeps each language asked for in memory for good.
+        with translation.override(settings.LANGUAGE_CODE):
+            return self._get_schema_response(request)
 
     def _get_version_parameter(self, request):
         # The API has one version; a `?version=` would otherwise be written into the schema and its file name.

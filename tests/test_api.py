@@ -348,6 +348,20 @@ def test_the_schema_is_generated_once_whatever_the_query_or_accept_header(client
     assert client.get("/api/schema/").content.startswith(b"openapi: 3") and len(generated) == 1
 
 
+def test_the_schema_is_in_the_site_s_language_whatever_the_first_visitor_asks(client, monkeypatch):
+    """A `?lang=` switched the generation to that language: the first visitor's wrote French into every
+    later answer, and each new code kept a translation in the process's memory for good."""
+    from django.utils.translation import trans_real
+
+    monkeypatch.setattr(views.SchemaView, "_schema", None)
+    languages = set(trans_real._translations)
+    asked = [client.get(f"/api/schema/?format=json&lang={code}") for code in ("fr", "de", "x-unheard-of")]
+    plain = client.get("/api/schema/?format=json")
+    assert len({answer.content for answer in asked + [plain]}) == 1
+    assert "Chaîne" not in plain.content.decode() and "A UUID string identifying this prediction." in plain.content.decode()
+    assert set(trans_real._translations) == languages
+
+
 def test_the_api_docs_need_no_cdn(client):
     docs = client.get("/api/docs/")
     assert docs.status_code == 200 and b"cdn" not in docs.content.lower()
