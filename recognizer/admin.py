@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import math
 import re
+import uuid
+from datetime import timedelta
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.db import transaction
-from django.db.models import CharField, F, Value
+from django.db.models import CharField, Q, Value
 from django.db.models.constants import LOOKUP_SEP
 from django.db.models.functions import Cast, Replace
 from django.http import HttpResponse, StreamingHttpResponse
@@ -25,7 +27,7 @@ from .datasets import quickdraw_lines, reviewed_dataset, to_npz
 from .models import ModelUnavailable, ModelVersion, Prediction, ReleaseRefused
 from .release import TOLERANCE
 from .review.pictures import input_picture
-from .review.queue import label_changed
+from .review.queue import LabelledByAnother, LeasedByAnother, Redrawn, label_changed, save_label
 from .throttles import login_attempt_allowed
 
 
@@ -69,10 +71,14 @@ class FilteredByItsSidebar:
 
 # What may be part of a prediction's id, written as hex without hyphens.
 HEX_ID_PART = re.compile(r"[0-9a-f]{1,32}")
+# Marked one by one as a reviewer's labels are, a few milliseconds each: a bound on one request's work.
+MARK_AT_ONCE = 1000
 
 # The name suffixes of the hidden inputs that carry a label, and its drawing's revision, as the page showed them.
 AS_LOADED = "-as-loaded"
 REVISION_AS_LOADED = "-revision-as-loaded"
+# The hidden id input of a row of the list's form set.
+CHANGELIST_ROW_ID = re.compile(r"(form-\d+)-id")
 
 
 class LabelAsLoaded(forms.Select):
@@ -119,6 +125,19 @@ class ReviewForm(forms.ModelForm):
                          else f"{self.instance.reviewed_by or 'someone'} labelled it {label_name(now)}")
             raise forms.ValidationError(f"{meanwhile} after this page was shown; reload the page")
         return cleaned
+
+
+def revisions_shown(data) -> dict[str, int]:
+    """Drawing id -> the revision the list showed it at, from a list page's posted rows."""
+    shown = {}
+    for key, pk in data.items():
+        row = CHANGELIST_ROW_ID.fullmatch(key)
+        revision = data.get(f"{row[1]}-true_label{REVISION_AS_LOADED}", "") if row else ""
+        try:
+            shown[str(uuid.UUID(pk))] = int(revision)
+        except ValueError:
+            continue  # not a row the page showed with its revision
+    return shown
 
 
 def widget(name: str, **context) -> str:
@@ -212,13 +231,35 @@ class PredictionAdmin(FilteredByItsSidebar, admin.ModelAdmin):
 
     @admin.action(description="Mark selected predictions as correct", permissions=["change"])
     def mark_as_correct(self, request, queryset):
-        # Only what nobody has labelled: a reviewer's correction is not overwritten by a bulk action.
-        selected = queryset.count()
-        count = queryset.unreviewed().update(true_label=F("answered_label"), reviewed_by=request.user,
-                                             reviewed_at=timezone.now())
-        kept = selected - count
-        self.message_user(request, f"Marked {count} prediction(s) as correct."
-                          + (f" {kept} already reviewed kept their label." if kept else ""), messages.SUCCESS)
+        """Each drawing's answer given as its label through the queue's save_label, as a reviewer's own:
+        a reviewer's correction is not overwritten, nor a drawing in another reviewer's hands labelled,
+        and a first label may draw a second opinion. Only the version of a drawing this page showed is
+        confirmed; of those selected beyond the page, only drawings left unchanged REVIEW_SETTLE_SECONDS."""
+        selected, unreviewed = queryset.count(), queryset.unreviewed()
+        reviewed = selected - unreviewed.count()
+        shown = revisions_shown(request.POST)
+        settled = timezone.now() - timedelta(seconds=settings.REVIEW_SETTLE_SECONDS)
+        candidates = list(unreviewed.filter(Q(pk__in=list(shown)) | Q(updated_at__lt=settled))
+                          .values_list("pk", "answered_label", "revision")[:MARK_AT_ONCE + 1])
+        if len(candidates) > MARK_AT_ONCE:
+            self.message_user(request, f"At most {MARK_AT_ONCE:,} predictions are marked at once; select fewer.",
+                              messages.ERROR)
+            return
+        marked, taken = 0, 0
+        for pk, answer, revision in candidates:
+            try:
+                save_label(pk, request.user, answer, revision=shown.get(str(pk), revision))
+                marked += 1
+            except Redrawn:
+                pass
+            except (LeasedByAnother, LabelledByAnother, Prediction.DoesNotExist):
+                taken += 1
+        changed = selected - reviewed - marked - taken
+        self.message_user(request, f"Marked {marked} prediction(s) as correct."
+                          + (f" {reviewed} already reviewed kept their label." if reviewed else "")
+                          + (f" {changed} changed by their drawer since the page was shown, or still being drawn, "
+                             "were left: reload the page to see them." if changed else "")
+                          + (f" {taken} in another reviewer's hands were left." if taken else ""), messages.SUCCESS)
 
     @admin.action(description="Export selected reviewed predictions as a dataset (.npz)", permissions=["view"])
     def export_dataset(self, request, queryset):

@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from PIL import Image
 
-from recognizer.models import ModelVersion, Prediction, SecondOpinion
+from recognizer.models import ModelVersion, Prediction, ReviewLease, SecondOpinion
 from recognizer.review import queue
 
 from .drawings import png
@@ -283,6 +283,48 @@ def test_mark_as_correct_keeps_a_reviewer_s_correction(reviewer_client, reviewer
     assert corrected.true_label == (corrected.digit + 1) % 10 and corrected.reviewed_by == other
     assert "Marked 2 prediction(s) as correct. 1 already reviewed kept their label." in \
         [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def list_rows(*shown) -> dict:
+    """A list page's rows as it posts them with an action: each drawing's id and the revision it showed."""
+    rows = {}
+    for n, (prediction, revision) in enumerate(shown):
+        rows[f"form-{n}-id"] = str(prediction.pk)
+        rows[f"form-{n}-true_label-revision-as-loaded"] = str(revision)
+    return rows
+
+
+def test_mark_as_correct_confirms_only_the_version_the_page_showed(reviewer_client, reviewer, drawings, settings,
+                                                                    django_user_model):
+    """The action confirmed whatever each drawing held by then: a 1 its drawer redrew as a 0 after the page
+    showed it was stored as a 0 nobody saw; so was a drawing still being drawn, or in another's hands."""
+    settings.REVIEW_SETTLE_SECONDS = 30
+    (redrawn, _), (kept, _), (leased, _), (beyond, _), (settled, _) = drawings[:5]
+    Prediction.objects.filter(pk=redrawn.pk).update(revision=1, updated_at=timezone.now())
+    Prediction.objects.filter(pk__in=[kept.pk, leased.pk]).update(updated_at=timezone.now())
+    Prediction.objects.filter(pk=settled.pk).update(updated_at=timezone.now() - timedelta(minutes=1))
+    other = make_user(django_user_model, "grace", staff=True)
+    ReviewLease.objects.create(prediction=leased, reviewer=other, expires_at=timezone.now() + timedelta(minutes=5))
+
+    page = reviewer_client.get(CHANGELIST).content.decode()
+    assert 'name="form-0-id"' in page and 'name="form-0-true_label-revision-as-loaded"' in page
+    # On the page: the first three as they were loaded. Selected beyond it: one drawn a moment ago, one settled.
+    response = reviewer_client.post(CHANGELIST, {
+        "action": "mark_as_correct", "_selected_action": [str(p.pk) for p, _ in drawings[:5]],
+        **list_rows((redrawn, 0), (kept, 0), (leased, 0))})
+    labelled = {p.pk: p.true_label for p in Prediction.objects.filter(pk__in=[p.pk for p, _ in drawings[:5]])}
+    assert labelled == {redrawn.pk: None, kept.pk: kept.digit, leased.pk: None, beyond.pk: None,
+                        settled.pk: settled.digit}
+    assert ("Marked 2 prediction(s) as correct. 2 changed by their drawer since the page was shown, or still being "
+            "drawn, were left: reload the page to see them. 1 in another reviewer's hands were left."
+            in [str(m) for m in get_messages(response.wsgi_request)])
+
+
+def test_mark_as_correct_draws_second_opinions_as_any_first_label(reviewer_client, drawings, settings):
+    settings.REVIEW_SECOND_OPINION_PERCENT = 100
+    chosen = [prediction for prediction, _ in drawings[:3]]
+    reviewer_client.post(CHANGELIST, {"action": "mark_as_correct", "_selected_action": [str(p.pk) for p in chosen]})
+    assert SecondOpinion.objects.filter(prediction__in=chosen, label__isnull=True).count() == 3
 
 
 def test_export_selected_as_npz_skips_the_unlabelled(reviewer_client, drawings):
