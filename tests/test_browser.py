@@ -744,6 +744,48 @@ def test_a_drawing_whose_answer_was_lost_is_sent_again_to_its_one_record(visit):
     assert [call.split()[0] for call in seen.api_calls()] == ["POST", "POST", "DELETE"]
 
 
+def test_a_photo_whose_answer_was_lost_is_sent_again_to_its_one_record(visit, mnist_test, tmp_path):
+    """Each choice of a photo made a record with a key of its own: chosen again after an answer was lost,
+    it made a second record, and the first could never be deleted."""
+    seen = visit(**DESKTOP)
+    page = seen.page
+    photo = tmp_path / "seven.jpg"
+    photo.write_bytes(encode(render(mnist_test.images[0], Style(canvas=600, digit_size=400)), "JPEG"))
+    keys = []
+
+    def note_the_key(route):
+        keys.append(route.request.headers.get("idempotency-key"))
+        route.continue_()
+
+    page.route("**/api/predictions/", note_the_key)
+    # The server answers the first upload, and the connection drops before the answer reaches the page.
+    # (Playwright's own route.fetch loses a multipart body's file.)
+    page.evaluate("""() => {
+        const realFetch = window.fetch;
+        let lost = false;
+        window.fetch = async (url, options) => {
+            const response = await realFetch(url, options);
+            if (!lost && options?.method === "POST") {
+                lost = true;
+                throw new TypeError("Failed to fetch");
+            }
+            return response;
+        };
+    }""")
+    page.get_by_label("Upload a photo").set_input_files(photo)
+    expect(page.get_by_test_id("status")).to_contain_text("Your photo could not be used.")
+    assert Prediction.objects.count() == 1
+
+    page.get_by_label("Upload a photo").set_input_files(photo)
+    settled(page)
+
+    assert shown_top3(page)[0][0] == 7 and Prediction.objects.count() == 1
+    assert len(keys) == 2 and keys[0] and keys[0] == keys[1]
+    page.get_by_role("button", name="Delete my drawing").click()
+    expect(page.get_by_test_id("status")).to_contain_text("deleted")
+    assert not Prediction.objects.exists()
+
+
 def test_a_touch_the_tablet_cancels_leaves_no_ink_and_sends_nothing(visit):
     """A tablet cancels a resting palm's touch once it recognises it: the page kept it as a stroke,
     drew it and sent it."""

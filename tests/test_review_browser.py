@@ -1,6 +1,7 @@
 """The review queue in Debian's Chromium against the live server: keyboard only, several reviewers, no label lost."""
 
 import time
+import uuid
 
 import pytest
 from django.test import Client
@@ -155,6 +156,83 @@ def test_a_label_given_once_signed_out_is_kept_until_signed_in_again(reviewer_pa
     assert Prediction.objects.get(pk=first).true_label is None
     page.context.add_cookies([{"name": "sessionid", "value": session["value"], "url": live_server.url}])
     wait_until(page, lambda: Prediction.objects.filter(pk=first, true_label=4, reviewed_by=user).exists())
+    assert errors == []
+
+
+def test_a_key_held_down_labels_one_drawing(reviewer_page, drawings):
+    """The key's repeats labelled each drawing that loaded while it was held: 7 drawings, unseen, for one press."""
+    user, page, _, errors = reviewer_page("ada")
+    first = current_id(page)
+    page.keyboard.down("7")
+    second = current_id(page, first)
+    for _ in range(5):
+        page.keyboard.down("7")   # a key already down: a repeat
+        page.wait_for_timeout(50)
+    page.keyboard.up("7")
+    wait_until(page, lambda: Prediction.objects.filter(pk=first, true_label=7).exists())
+    page.wait_for_timeout(300)
+    assert list(Prediction.objects.reviewed().values_list("pk", flat=True)) == [uuid.UUID(first)]
+    assert current_id(page) == second and errors == []
+
+
+def test_labels_waiting_while_signed_out_are_saved_once_signed_in_again(reviewer_page, drawings, live_server):
+    """Signing in again gives a new CSRF token: the page sent the one it was loaded with, refused for good,
+    and the labels waiting behind it were never saved."""
+    user, page, _, errors = reviewer_page("ada")
+    first = current_id(page)
+    page.context.clear_cookies(name="sessionid")
+    page.keyboard.press("4")
+    expect(page.get_by_role("status")).to_contain_text("you are signed out")
+    client = Client()
+    client.force_login(user)
+    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url},
+                              {"name": "csrftoken", "value": "n3wT0kenAfterSigningInAgain00000", "url": live_server.url}])
+    wait_until(page, lambda: Prediction.objects.filter(pk=first, true_label=4, reviewed_by=user).exists())
+    assert errors == []
+
+
+def test_a_drawing_labelled_is_not_left_on_show_when_the_next_cannot_be_loaded(reviewer_page, drawings):
+    """The labelled drawing stayed on show under "Saved: 7." and the next key labelled it again, unseen."""
+    user, page, _, errors = reviewer_page("ada")
+    first = current_id(page)
+    failed = []
+
+    def fail_once(route):
+        if not failed:
+            failed.append(1)
+            route.fulfill(status=503, content_type="application/json", body='{"error": "down for a moment"}')
+        else:
+            route.continue_()
+
+    page.route("**/review/queue/next/", fail_once)
+    page.keyboard.press("7")
+    expect(page.get_by_role("status")).to_contain_text("The next drawing could not be loaded: down for a moment")
+    wait_until(page, lambda: Prediction.objects.filter(pk=first, true_label=7).exists())
+    expect(page.get_by_role("status")).to_contain_text("could not be loaded")
+    expect(page.get_by_test_id("review-item")).to_be_hidden()
+    page.keyboard.press("3")
+    page.keyboard.press("s")
+    second = current_id(page, first)
+    page.wait_for_timeout(300)
+    assert Prediction.objects.get(pk=first).true_label == 7 and Prediction.objects.reviewed().count() == 1
+    assert second != first and errors == []
+
+
+def test_the_keys_label_after_a_filter_is_chosen_from_the_keyboard(reviewer_page, drawings):
+    """Left on the select, the digit keys chose another filter instead of labelling."""
+    user, page, _, errors = reviewer_page("ada")
+    current_id(page)
+    predicted = page.get_by_label("Predicted")
+    predicted.focus()
+    with page.expect_response("**/review/queue/next/"):
+        page.keyboard.press("ArrowDown")
+    expect(predicted).not_to_have_value("")
+    chosen = predicted.input_value()
+    expect(page.locator("#item-answer")).to_have_text(chosen)
+    shown = current_id(page)
+    page.keyboard.press("5")
+    wait_until(page, lambda: Prediction.objects.filter(pk=shown, true_label=5).exists())
+    expect(predicted).to_have_value(chosen)
     assert errors == []
 
 

@@ -26,6 +26,9 @@ let latestTag = null;
 let failedTag = null;
 // The record of a photo being read, until its answer puts it on show.
 let pendingPhoto = null;
+// A photo whose upload failed, with its record: chosen again, the same file goes under the same key, so
+// that an upload whose answer was lost finds the record it made instead of making a second nobody holds.
+let failedPhoto = null;
 
 const result = new ResultView(root.querySelector(".results"), root.querySelector(".answer-line"), {
   onFeedback: sendFeedback, onDelete: deleteDrawing,
@@ -144,12 +147,20 @@ function predict() {
   }
 }
 
+function sameFile(one, other) {
+  return one.name === other.name && one.size === other.size && one.lastModified === other.lastModified
+    && one.type === other.type;
+}
+
 async function uploadPhoto(file) {
   dropPendingPhoto();
-  const photo = new DrawingRecord(api, "upload", {
+  const retried = failedPhoto && sameFile(failedPhoto.file, file) ? failedPhoto.photo : null;
+  failedPhoto = null;
+  const photo = retried ?? new DrawingRecord(api, "upload", {
     onAnswer: (answer) => showPhoto(photo, answer),
     onError: (error) => {
       pendingPhoto = null;
+      failedPhoto = { file, photo };
       result.showError(`Your photo could not be used. ${error.message}`);
     },
   });

@@ -2,7 +2,7 @@
 import { replay } from "./replay.js";
 
 const root = document.getElementById("review-queue");
-const csrfToken = root.querySelector("input[name=csrfmiddlewaretoken]").value;
+const pageCsrfToken = root.querySelector("input[name=csrfmiddlewaretoken]").value;
 const urls = { next: root.dataset.nextUrl, queue: root.dataset.queueUrl };
 const itemUrl = (id, action) => `${urls.queue}${id}/${action}`;
 const el = (id) => document.getElementById(id);
@@ -17,14 +17,22 @@ const state = {
   saving: false,
   loading: false,
   undoWhenLoaded: false, // z pressed while the next drawing was loading
+  loadFailed: "",      // why the next drawing could not be loaded, until it is
   leaseTimer: null,
   stopReplay: () => {},
 };
 
+// Read at each request: signing in again (in another tab, once the session ran out) gives a new token, and the
+// page's own would be refused for good, with every label waiting behind it.
+function csrfToken() {
+  const cookie = document.cookie.split("; ").find((item) => item.startsWith("csrftoken="));
+  return cookie ? decodeURIComponent(cookie.slice("csrftoken=".length)) : pageCsrfToken;
+}
+
 async function post(url, body = {}) {
   const response = await fetch(url, {
     method: "POST",
-    headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken },
+    headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
     body: JSON.stringify(body),
     credentials: "same-origin",
     // Signed out, the server sends the sign-in page instead: followed, it would look like a success.
@@ -58,6 +66,14 @@ function renewLease() {
   state.leaseTimer = setInterval(() => {
     if (state.item) post(itemUrl(state.item.id, "lease/")).catch((error) => showStatus(`The drawing could not be kept: ${error.message}`, "error"));
   }, Math.max(5, Number(root.dataset.leaseSeconds) / 3) * 1000);
+}
+
+// Nothing on show, and nothing to label, while the next drawing cannot be loaded.
+function hide() {
+  state.item = null;
+  state.stopReplay();
+  el("queue-item").hidden = true;
+  el("queue-item").dataset.predictionId = "";
 }
 
 function show(item) {
@@ -95,10 +111,14 @@ async function loadNext({ progress = true } = {}) {
   state.loading = true;
   try {
     const data = await post(urls.next, { ...filters(), exclude: state.skipped, progress });
+    state.loadFailed = "";
     show(data.item);
     showProgress(data.progress);
   } catch (error) {
-    showStatus(`The next drawing could not be loaded: ${error.message}. Press s to try again.`, "error");
+    // The drawing just labelled is not left on show, where the next key would label it again unseen.
+    if (state.history.at(-1) === state.item) hide();
+    state.loadFailed = `The next drawing could not be loaded: ${error.message}. Press s to try again.`;
+    showStatus(state.loadFailed, "error");
   } finally {
     state.loading = false;
   }
@@ -120,7 +140,8 @@ async function flushSaves() {
       state.saves.shift();
       delay = 500;
       showProgress(data.progress);
-      showStatus(state.saves.length ? `Saving ${state.saves.length}…` : `Saved: ${labelName(save.label)}.`, "saved");
+      if (state.loadFailed) showStatus(state.loadFailed, "error");
+      else showStatus(state.saves.length ? `Saving ${state.saves.length}…` : `Saved: ${labelName(save.label)}.`, "saved");
     } catch (error) {
       if (error.status === 409 || error.status === 404 || error.status === 400) {
         state.saves.shift();
@@ -173,6 +194,11 @@ function toggleHelp(open = el("queue-help").hidden) {
 
 document.addEventListener("keydown", (event) => {
   if (event.ctrlKey || event.metaKey || event.altKey || event.target.closest("select, input, textarea")) return;
+  // A key held down repeats: one press is one label, not one for each drawing that loads while it is held.
+  if (event.repeat) {
+    event.preventDefault();
+    return;
+  }
   const { key } = event;
   if (/^[0-9]$/.test(key)) setLabel(Number(key));
   else if (key === "x" || key === "X") setLabel(NOT_A_DIGIT);
@@ -184,7 +210,9 @@ document.addEventListener("keydown", (event) => {
   event.preventDefault();
 });
 
-el("queue-filters").addEventListener("change", () => {
+el("queue-filters").addEventListener("change", (event) => {
+  // Left on the select, the keys would change the filter rather than label the drawings it chose.
+  event.target.blur();
   if (state.item) post(itemUrl(state.item.id, "release/")).catch(() => {});
   state.skipped = [];
   loadNext();
