@@ -216,6 +216,9 @@ class PredictionQuerySet(models.QuerySet):
 
 
 class Prediction(models.Model):
+    class Redrawn(Exception):
+        """The drawing changed since the version a request was about."""
+
     class Source(models.TextChoices):
         CANVAS = "canvas", "Canvas"
         UPLOAD = "upload", "Upload"
@@ -342,10 +345,14 @@ class Prediction(models.Model):
             # Replaced or deleted since this row was read: storing over it finds out which.
             return False
 
-    def report(self, label: int) -> None:
-        """Record what the drawer says they meant. Raises Prediction.DoesNotExist when the row was
-        deleted meanwhile."""
-        if not Prediction.objects.filter(pk=self.pk).update(reported_label=label):
+    def report(self, label: int, revision: int | None = None) -> None:
+        """Record what the drawer says they meant, of the drawing's `revision` when given. Raises
+        Prediction.DoesNotExist when the row was deleted meanwhile, Prediction.Redrawn when the drawing
+        is no longer that revision: the label was meant for a drawing the record no longer holds."""
+        version = {} if revision is None else {"revision": revision}
+        if not Prediction.objects.filter(pk=self.pk, **version).update(reported_label=label):
+            if Prediction.objects.filter(pk=self.pk).exists():
+                raise Prediction.Redrawn
             raise Prediction.DoesNotExist
         self.reported_label = label
 

@@ -166,3 +166,6 @@ class PredictionSerializer(serializers.Serializer):
 class FeedbackSerializer(serializers.Serializer):
     label = serializers.IntegerField(min_value=0, max_value=NOT_A_DIGIT,
                                      help_text=f"The digit the drawer meant, or {NOT_A_DIGIT} for \"not a digit\".")
+    revision = serializers.IntegerField(min_value=0, required=False,
+                                        help_text="The revision of the drawing the label is for (its answer's "
+                                                  "`revision`): refused with a 409 once the drawing has changed.")

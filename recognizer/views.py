@@ -49,6 +49,11 @@ CREATION_KEY = OpenApiParameter(
                 "unguessable: 128 random bits or more.")
 
 
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "the drawing changed"
+
+
 class ServiceUnavailable(APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = "the service is unavailable"
@@ -176,16 +181,18 @@ class PredictionViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.R
 
     @extend_schema(summary="Say which digit the drawing was meant to be", request=FeedbackSerializer,
                    parameters=[OWNER_SECRET],
-                   responses={200: PredictionSerializer, 400: ERROR, 404: ERROR, 429: ERROR})
+                   responses={200: PredictionSerializer, 400: ERROR, 404: ERROR, 409: ERROR, 429: ERROR})
     @action(detail=True, methods=["post"])
     def feedback(self, request, pk=None):
         prediction = self.get_object()
         feedback = FeedbackSerializer(data=request.data)
         feedback.is_valid(raise_exception=True)
         try:
-            prediction.report(feedback.validated_data["label"])
+            prediction.report(feedback.validated_data["label"], feedback.validated_data.get("revision"))
         except Prediction.DoesNotExist:
             raise NotFound("the drawing was deleted") from None
+        except Prediction.Redrawn:
+            raise Conflict("the drawing changed after the answer the label was given for") from None
         return Response(self.get_serializer(prediction).data)
 
     def perform_destroy(self, prediction):

@@ -328,6 +328,30 @@ def test_enter_predicts_and_feedback_stores_the_reported_label(visit):
     seen.assert_clean()
 
 
+def test_feedback_answered_after_the_drawing_changed_is_not_stored_on_the_new_one(visit):
+    """On a slow link "it was a 1" reached the server after the stroke that made the 1 a T: it was stored on
+    the T, and the page said "Saved: it was a 1" under the T's answer."""
+    seen = visit(**DESKTOP)
+    page = seen.page
+    draw_with_mouse(page, ONE)
+    settled(page)
+    held = []
+    page.route("**/feedback/", lambda route: held.append(route))
+    with page.expect_request("**/feedback/"):
+        page.get_by_role("button", name="It was a 1").click()
+    draw_with_mouse(page, [(0.3, 0.14), (0.7, 0.14)])
+    settled(page)
+    (record,) = Prediction.objects.all()
+    assert record.revision == 1
+    with page.expect_response("**/feedback/") as refused:
+        held[0].continue_()
+    assert refused.value.status == 409
+    record.refresh_from_db()
+    assert record.reported_label is None
+    expect(page.get_by_test_id("feedback-message")).not_to_contain_text("Thank you")
+    expect(page.get_by_role("button", name="It was a 1")).to_have_attribute("aria-pressed", "false")
+
+
 def test_a_server_error_is_shown_to_the_drawer(visit):
     ModelVersion.objects.filter(is_active=True).update(path="/nonexistent/lost.pt")
     seen = visit(**DESKTOP)

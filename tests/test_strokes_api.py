@@ -502,3 +502,22 @@ def test_a_try_sent_again_as_its_record_is_deleted_is_404_and_leaves_nothing(cli
     response = create_keyed(client, {"image": data_url(png(mnist_test.images[0]))})
     assert response.status_code == 404 and response.json()["error"] == "the drawing was deleted"
     assert not Prediction.objects.exists() and files_in(isolated_media) == []
+
+
+def test_feedback_for_a_drawing_since_redrawn_is_refused(client, isolated_media):
+    """Sent on a slow link as its drawer turned the 1 into a T, "it was a 1" was stored on the T: the
+    queue listed the T as disputed, a 1 by its drawer's word."""
+    created = create(client, as_sent(DIGITS[1]))
+    assert created["revision"] == 0
+    assert put(client, created, {"strokes": as_sent(DIGITS[7])}).status_code == 200
+
+    def feedback(**body):
+        return client.post(f"{URL}{created['id']}/feedback/", body, content_type="application/json",
+                           **owner_headers(created))
+
+    late = feedback(label=1, revision=0)
+    assert late.status_code == 409 and late.json()["error"] == "the drawing changed after the answer the label was given for"
+    assert Prediction.objects.get(pk=created["id"]).reported_label is None
+    assert feedback(label=7, revision=1).status_code == 200
+    assert feedback(label=7).status_code == 200 and Prediction.objects.get(pk=created["id"]).reported_label == 7
+    assert feedback(label=7, revision=-1).status_code == 400

@@ -60,8 +60,9 @@ export class PredictionsApi {
     return this.#request("DELETE", `${this.url}${record.id}/`, ownedBy(record));
   }
 
-  feedback(record, label) {
-    return this.#request("POST", `${this.url}${record.id}/feedback/`, ownedBy(record), { label });
+  // The label is for the drawing's `revision` the answer was given for: refused (409) once it changed.
+  feedback(record, label, revision) {
+    return this.#request("POST", `${this.url}${record.id}/feedback/`, ownedBy(record), { label, revision });
   }
 
   async #request(method, url, extraHeaders, body) {

@@ -190,14 +190,17 @@ function showPhoto(photo, answer) {
 
 async function sendFeedback(label) {
   const target = record;
+  const answer = result.answer;
   result.feedbackSending();
+  // Said of the answer on show, and only while it is: a newer drawing's answer has feedback of its own.
+  const stillShown = () => target === record && result.answer === answer;
   try {
-    await api.feedback(target, label);
-    if (target === record) {
+    await api.feedback(target, label, answer.revision);
+    if (stillShown()) {
       result.feedbackSaved(label);
     }
   } catch (error) {
-    if (target === record) {
+    if (stillShown()) {
       result.feedbackFailed(error.message);
     }
   }
