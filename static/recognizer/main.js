@@ -41,7 +41,7 @@ const pad = new Pad(document.getElementById("pad-canvas"), {
   onStrokeStart: () => {
     if (pendingPhoto) {
       dropPendingPhoto();
-      result.showStatus("The photo was set aside: you went on drawing.", "idle");
+      result.showStatus("The photo was set aside and deleted: you went on drawing.", "idle");
     }
     if (pad.isEmpty) {
       startRecord("canvas");
@@ -57,8 +57,10 @@ function startRecord(source) {
   record = new DrawingRecord(api, source, { onAnswer: showAnswer, onError: showError });
 }
 
+// A photo set aside before its answer came is deleted once it has one: stored, it would stay on the server
+// with a secret that only this page held, and the person never saw it read.
 function dropPendingPhoto() {
-  pendingPhoto?.close();
+  pendingPhoto?.remove().catch(() => {});
   pendingPhoto = null;
 }
 
