@@ -105,6 +105,9 @@ def test_undo_brings_the_last_drawing_back_unlabelled(reviewer_page, drawings):
     page.keyboard.press("z")
     assert current_id(page, second) == first
     wait_until(page, lambda: Prediction.objects.filter(pk=first, true_label__isnull=True, reviewed_by__isnull=True).exists())
+    # Once stored, the undo is still said as an undo, not "Saved: –."
+    page.wait_for_timeout(200)
+    expect(page.get_by_role("status")).to_have_text("Undone: the label of this drawing is cleared. Label it again.")
     page.keyboard.press("x")
     current_id(page, first)
     wait_until(page, lambda: Prediction.objects.filter(pk=first, true_label=10, reviewed_by=user).exists())
@@ -212,7 +215,7 @@ def test_a_drawing_labelled_is_not_left_on_show_when_the_next_cannot_be_loaded(r
     expect(page.get_by_test_id("review-item")).to_be_hidden()
     page.keyboard.press("3")
     page.keyboard.press("s")
-    second = current_id(page, first)
+    second = current_id(page, "")
     page.wait_for_timeout(300)
     assert Prediction.objects.get(pk=first).true_label == 7 and Prediction.objects.reviewed().count() == 1
     assert second != first and errors == []
@@ -233,6 +236,19 @@ def test_the_keys_label_after_a_filter_is_chosen_from_the_keyboard(reviewer_page
     page.keyboard.press("5")
     wait_until(page, lambda: Prediction.objects.filter(pk=shown, true_label=5).exists())
     expect(predicted).to_have_value(chosen)
+    assert errors == []
+
+
+@pytest.mark.parametrize("width", [640, 390])
+def test_the_answer_and_the_drawer_s_word_stay_on_screen_at_200_percent_zoom_or_on_a_phone(reviewer_page, drawings,
+                                                                                          width):
+    """In four fixed columns the model's answer and the drawer's word were off the screen's right edge."""
+    user, page, _, errors = reviewer_page("ada")
+    page.set_viewport_size({"width": width, "height": 900})
+    current_id(page)
+    for fact in ("#item-answer", "#item-reported"):
+        box = page.locator(fact).bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= width, fact
     assert errors == []
 
 

@@ -141,7 +141,9 @@ async function flushSaves() {
       delay = 500;
       showProgress(data.progress);
       if (state.loadFailed) showStatus(state.loadFailed, "error");
-      else showStatus(state.saves.length ? `Saving ${state.saves.length}…` : `Saved: ${labelName(save.label)}.`, "saved");
+      else if (state.saves.length) showStatus(`Saving ${state.saves.length}…`, "saved");
+      else if (save.label === null) showStatus("Undone: the label of this drawing is cleared. Label it again.", "saved");
+      else showStatus(`Saved: ${labelName(save.label)}.`, "saved");
     } catch (error) {
       if (error.status === 409 || error.status === 404 || error.status === 400) {
         state.saves.shift();
