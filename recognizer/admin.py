@@ -27,7 +27,7 @@ from .datasets import quickdraw_lines, reviewed_dataset, to_npz
 from .models import ModelUnavailable, ModelVersion, Prediction, ReleaseRefused
 from .release import TOLERANCE
 from .review.pictures import input_picture
-from .review.queue import LabelledByAnother, LeasedByAnother, Redrawn, label_changed, save_label
+from .review.queue import LabelledByAnother, LeasedByAnother, label_changed, save_label
 from .throttles import login_attempt_allowed
 
 
@@ -250,7 +250,7 @@ class PredictionAdmin(FilteredByItsSidebar, admin.ModelAdmin):
             try:
                 save_label(pk, request.user, answer, revision=shown.get(str(pk), revision))
                 marked += 1
-            except Redrawn:
+            except Prediction.Redrawn:
                 pass
             except (LeasedByAnother, LabelledByAnother, Prediction.DoesNotExist):
                 taken += 1

@@ -217,7 +217,7 @@ class PredictionQuerySet(models.QuerySet):
 
 class Prediction(models.Model):
     class Redrawn(Exception):
-        """The drawing changed since the version a request was about."""
+        """The drawing changed since the version a label (the drawer's or a reviewer's) was given for."""
 
     class Source(models.TextChoices):
         CANVAS = "canvas", "Canvas"

@@ -32,10 +32,6 @@ class LabelledByAnother(Exception):
     """Another reviewer labelled this drawing while this one's lease had run out."""
 
 
-class Redrawn(Exception):
-    """The drawer changed this drawing after the reviewer was shown it."""
-
-
 @dataclass(frozen=True)
 class Filters:
     model_version: int | None = None
@@ -151,7 +147,7 @@ def save_label(prediction_id, reviewer, label: int | None, revision: int | None 
     """Set (or, with None, undo) reviewer's label of a drawing, at once, with who and when.
 
     A first label may pick the drawing for a second opinion; an undone label gives the drawing back to
-    the reviewer under a fresh lease. LeasedByAnother when another reviewer holds it; Redrawn when a
+    the reviewer under a fresh lease. LeasedByAnother when another reviewer holds it; Prediction.Redrawn when a
     label is given for the drawing's `revision` the reviewer saw, and the drawer has changed it since."""
     if label is not None and label not in LABELS:
         raise ValueError(f"a label is 0 to 9, or {NOT_A_DIGIT} for not a digit; not {label!r}")
@@ -164,7 +160,7 @@ def save_label(prediction_id, reviewer, label: int | None, revision: int | None 
         if lease is not None and lease.reviewer_id != reviewer.pk and lease.expires_at > now:
             raise LeasedByAnother(str(prediction_id))
         if label is not None and revision is not None and revision != prediction.revision:
-            raise Redrawn(str(prediction_id))
+            raise Prediction.Redrawn(str(prediction_id))
         second_opinion = is_second_opinion(prediction, reviewer)
         if not second_opinion and prediction.true_label is not None and prediction.reviewed_by_id != reviewer.pk:
             raise LabelledByAnother(str(prediction_id))

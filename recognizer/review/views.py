@@ -153,7 +153,7 @@ def label(request, prediction_id):
         return JsonResponse({"error": "another reviewer is looking at this drawing"}, status=409)
     except queue.LabelledByAnother:
         return JsonResponse({"error": "another reviewer labelled this drawing meanwhile"}, status=409)
-    except queue.Redrawn:
+    except Prediction.Redrawn:
         # Anyone may label the newer drawing now, this reviewer too once the queue offers it again.
         queue.release(prediction_id, request.user)
         return JsonResponse({"error": "its drawer changed this drawing after it was shown to you; "

@@ -7,7 +7,8 @@ const ANSWER_TIMEOUT_MS = 30_000;
 // takes a few seconds to send a drawing's strokes and minutes to send a photo.
 const SLOW_UPLOAD_BYTES_PER_MS = 32;
 
-function csrfToken() {
+// Read at each request: signing in again (in another tab, once a session ran out) sets a new one.
+export function csrfToken() {
   const cookie = document.cookie.split("; ").find((item) => item.startsWith("csrftoken="));
   return cookie ? decodeURIComponent(cookie.slice("csrftoken=".length)) : "";
 }

@@ -1,8 +1,8 @@
 // The review queue: one drawing at a time, labelled from the keyboard, every label saved at once.
+import { csrfToken } from "../api.js";
 import { replay } from "./replay.js";
 
 const root = document.getElementById("review-queue");
-const pageCsrfToken = root.querySelector("input[name=csrfmiddlewaretoken]").value;
 const urls = { next: root.dataset.nextUrl, queue: root.dataset.queueUrl };
 const itemUrl = (id, action) => `${urls.queue}${id}/${action}`;
 const el = (id) => document.getElementById(id);
@@ -21,13 +21,6 @@ const state = {
   leaseTimer: null,
   stopReplay: () => {},
 };
-
-// Read at each request: signing in again (in another tab, once the session ran out) gives a new token, and the
-// page's own would be refused for good, with every label waiting behind it.
-function csrfToken() {
-  const cookie = document.cookie.split("; ").find((item) => item.startsWith("csrftoken="));
-  return cookie ? decodeURIComponent(cookie.slice("csrftoken=".length)) : pageCsrfToken;
-}
 
 async function post(url, body = {}) {
   const response = await fetch(url, {
