@@ -69,16 +69,17 @@ function hide() {
   el("queue-item").dataset.predictionId = "";
 }
 
+// The drawing, or with none left, the queue's end.
 function show(item) {
+  el("queue-empty").hidden = Boolean(item);
+  if (!item) {
+    hide();
+    return;
+  }
   state.item = item;
   state.stopReplay();
   const card = el("queue-item");
-  card.hidden = !item;
-  el("queue-empty").hidden = Boolean(item);
-  if (!item) {
-    card.dataset.predictionId = "";
-    return;
-  }
+  card.hidden = false;
   card.dataset.predictionId = item.id;
   el("item-drawing").src = item.image_url;
   el("item-input").src = item.input;
