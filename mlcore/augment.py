@@ -1,5 +1,9 @@
 """Training-time augmentation written with torch: affine warps, elastic distortion, stroke width,
-coarse grids."""
+coarse grids.
+
+Every random number is drawn on the CPU from the caller's generator and then moved to the images'
+device, so a seed warps a batch alike on any device.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +26,11 @@ def _uniform(n: int, low: float, high: float, generator: torch.Generator) -> tor
     return torch.rand(n, generator=generator) * (high - low) + low
 
 
+def _random(generator: torch.Generator, images: torch.Tensor, *shape: int) -> torch.Tensor:
+    """Uniform [0, 1) numbers of `shape` from the generator (CPU), on the images' device."""
+    return torch.rand(*shape, generator=generator).to(images.device)
+
+
 def random_affine(images: torch.Tensor, generator: torch.Generator,
                   ranges: AffineRanges = AffineRanges()) -> torch.Tensor:
     """Rotate, scale, shear and shift each image of an (N, 1, H, W) batch by its own random amount."""
@@ -38,7 +47,7 @@ def random_affine(images: torch.Tensor, generator: torch.Generator,
         torch.stack([cos, -sin + shear * cos, shift_x], dim=1),
         torch.stack([sin, cos + shear * sin, shift_y], dim=1),
     ], dim=1)
-    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    grid = F.affine_grid(theta.to(images.device), list(images.shape), align_corners=False)
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
@@ -46,13 +55,14 @@ def elastic(images: torch.Tensor, generator: torch.Generator, alpha_pixels: floa
             smoothness: int = 7) -> torch.Tensor:
     """Simard-style elastic distortion: a random displacement field, smoothed, of about alpha pixels."""
     n, _, height, width = images.shape
-    noise = torch.rand(n, 2, height, width, generator=generator) * 2 - 1
-    kernel = torch.ones(2, 1, smoothness, smoothness) / smoothness ** 2
+    noise = _random(generator, images, n, 2, height, width) * 2 - 1
+    kernel = torch.ones(2, 1, smoothness, smoothness, device=images.device) / smoothness ** 2
     # Box-blurred twice: close to a Gaussian, and cheap.
     field = F.conv2d(F.conv2d(noise, kernel, padding=smoothness // 2, groups=2),
                      kernel, padding=smoothness // 2, groups=2)
     field = field / field.abs().amax(dim=(1, 2, 3), keepdim=True).clamp_min(1e-6) * alpha_pixels
-    base = F.affine_grid(torch.eye(2, 3).expand(n, 2, 3), list(images.shape), align_corners=False)
+    base = F.affine_grid(torch.eye(2, 3, device=images.device).expand(n, 2, 3), list(images.shape),
+                         align_corners=False)
     offset = torch.stack([field[:, 0] * 2 / width, field[:, 1] * 2 / height], dim=-1)
     return F.grid_sample(images, base + offset, mode="bilinear", padding_mode="zeros", align_corners=False)
 
@@ -62,7 +72,7 @@ def stroke_width(images: torch.Tensor, generator: torch.Generator, share: float 
 
     Canvas strokes are uniform and often thicker than MNIST's pen; thin pens occur too.
     """
-    choice = torch.rand(len(images), generator=generator)
+    choice = _random(generator, images, len(images))
     thicker = F.max_pool2d(images, 3, stride=1, padding=1)
     # A partial erosion, blended, so thin strokes fade instead of vanishing.
     thinner = 0.5 * images + 0.5 * -F.max_pool2d(-images, 3, stride=1, padding=1)
@@ -79,7 +89,7 @@ def coarse(images: torch.Tensor, generator: torch.Generator, share: float = 0.25
     Digits sent small (a thumbnail, a scan counted in blocks) or drawn with a fat pen lose the
     detail that tells a closed 4 from a 6 and a 9 from a 3, which MNIST's 20-pixel digits keep.
     """
-    chosen = torch.rand(len(images), generator=generator) < share
+    chosen = _random(generator, images, len(images)) < share
     if not chosen.any():
         return images
     side = int(torch.randint(sides[0], sides[1] + 1, (1,), generator=generator))

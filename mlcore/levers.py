@@ -65,14 +65,14 @@ def measure(predictor: Predictor, held_out, test_split: Split) -> dict:
 
 def run_levers(train_split: Split, test_split: Split, report_dir: str | os.PathLike, *, epochs: int,
                train_limit: int, drawn: int, styled: int, negatives: int, architecture: str = ARCHITECTURE,
-               seed: int = 1, threads: int | None = 1, cache_dir: str | os.PathLike | None = None,
+               seed: int = 1, threads: int | None = 1, device: str = "cpu", cache_dir: str | os.PathLike | None = None,
                initial_state: dict | None = None, lr: float = TrainConfig.lr, log=print) -> list[dict]:
     """Train one model per lever with the same budget; write levers.json and levers.md to report_dir."""
     held_out = held_out_sets(split_off(train_split)[1], cache_dir=cache_dir)
     rows = []
     for name, lever in LEVERS.items():
         log(f"--- {name}")
-        config = TrainConfig(architecture=architecture, epochs=epochs, seed=seed, threads=threads,
+        config = TrainConfig(architecture=architecture, epochs=epochs, seed=seed, threads=threads, device=device,
                              train_limit=train_limit, lr=lr, elastic=lever.get("elastic", False),
                              stroke_width=lever.get("stroke_width", False))
         result = train_with_extras(config, train_split, test_split, drawn=drawn if lever.get("drawn") else 0,

@@ -242,12 +242,16 @@ BATCH_SIZE = 256
 
 @torch.inference_mode()
 def logits_of(model: nn.Module, images: np.ndarray, batch_size: int = BATCH_SIZE) -> torch.Tensor:
-    """The model's logits for (N, 28, 28) images, in evaluation mode, batch by batch."""
+    """The model's logits for (N, 28, 28) images, in evaluation mode, batch by batch, on the CPU whichever
+    device the model is on."""
     if model.training:
         # Only then: eval() walks every submodule, a tenth of one drawing's forward pass.
         model.eval()
+    device = next(model.parameters()).device
     batches = [images[i:i + batch_size] for i in range(0, len(images), batch_size)] or [images]
-    return torch.cat([model(model_input(batch)) for batch in batches])
+    if device.type == "cpu":
+        return torch.cat([model(model_input(batch)) for batch in batches])
+    return torch.cat([model(model_input(batch).to(device)) for batch in batches]).cpu()
 
 
 def with_not_a_digit(architecture: str) -> str:

@@ -22,7 +22,7 @@ from .calibrate import (choose_threshold, digit_log_probabilities, expected_cali
 from .data import Split
 from .drawn import drawn_digits
 from .files import write_atomically
-from .fonts import TRAINING_SIZES, font_not_digits
+from .fonts import NOT_DIGIT_CHARACTERS, TRAINING_SIZES, font_not_digits
 from .labels import NOT_A_DIGIT
 from .model import logits_of
 from .negatives import MARKS, not_digits
@@ -64,6 +64,14 @@ def generators_fingerprint() -> str:
     return digest.hexdigest()[:10]
 
 
+def fonts_fingerprint(fonts: list[Path]) -> str:
+    """A short hash of the font files, in order, and the code that typesets them: which letters a cache holds."""
+    digest = hashlib.sha256(Path(__file__).with_name("fonts.py").read_bytes())
+    for font in fonts:
+        digest.update(Path(font).name.encode() + b"\0" + Path(font).read_bytes())
+    return digest.hexdigest()[:10]
+
+
 def _cached(cache_dir: Path | None, kind: str, count: int, seed: int, make) -> dict[str, np.ndarray]:
     """Generated arrays are slow to draw (about 10-20 ms each), so they are kept in cache_dir.
 
@@ -101,6 +109,13 @@ def extras(fit: Split, drawn: int, negatives: int, styled: int = 0,
     def make_marks():
         return {"images": not_digits(marks, seed=TRAIN_SEED, kinds=(MARKS,))}
 
+    def make_fonts():
+        # Traced and drawn again with the page's pen, as a person writes a letter on the canvas: a font's
+        # thick-and-thin strokes are unlike anything drawn on the page.
+        typeset, _ = font_not_digits(fonts, TRAINING_SIZES, seed=TRAIN_SEED)
+        letters, labels = drawn_digits(typeset, np.full(len(typeset), NOT_A_DIGIT), seed=TRAIN_SEED)
+        return {"images": letters, "labels": labels}
+
     def make_styled():
         images, labels = styled_digits(styled, seed=TRAIN_SEED)
         return {"images": images, "labels": labels}
@@ -117,11 +132,9 @@ def extras(fit: Split, drawn: int, negatives: int, styled: int = 0,
         made = _cached(cache_dir, "marks-train", marks, TRAIN_SEED, make_marks)
         parts.append({"images": made["images"], "labels": np.full(marks, NOT_A_DIGIT, dtype=np.int64)})
     if fonts:
-        # Traced and drawn again with the page's pen, as a person writes a letter on the canvas: a font's
-        # thick-and-thin strokes are unlike anything drawn on the page. Not cached: a few thousand take a minute.
-        typeset, _ = font_not_digits(fonts, TRAINING_SIZES, seed=TRAIN_SEED)
-        letters, labels = drawn_digits(typeset, np.full(len(typeset), NOT_A_DIGIT), seed=TRAIN_SEED)
-        parts.append({"images": letters, "labels": labels})
+        # The fingerprint names the fonts; the count is the most they can make, a font may lack a character.
+        most = len(fonts) * len(NOT_DIGIT_CHARACTERS) * len(TRAINING_SIZES)
+        parts.append(_cached(cache_dir, f"fonts-train-{fonts_fingerprint(fonts)}", most, TRAIN_SEED, make_fonts))
     if not parts:
         return Split(np.zeros((0, 28, 28), dtype=np.uint8), np.zeros(0, dtype=np.int64))
     return Split(np.concatenate([p["images"] for p in parts]), np.concatenate([p["labels"] for p in parts]))

@@ -54,12 +54,12 @@ def near_zero_share(model: torch.nn.Module) -> float:
 
 def run_study(train_split: Split, test_split: Split, report_dir: str | os.PathLike, *, epochs: int,
               train_limit: int | None = None, seed: int = 1, threads: int | None = None,
-              progress: bool = True, log=print) -> StudyReport:
+              device: str = "cpu", progress: bool = True, log=print) -> StudyReport:
     """Train every variant with the same seed and budget; write checkpoints, plots and report.md."""
     report_dir = Path(report_dir)
     # The study is of the original ten-output architecture, as it was first run.
     configs = [TrainConfig(architecture="mnist-cnn-v1", variant=variant, epochs=epochs, seed=seed,
-                           train_limit=train_limit, threads=threads) for variant in VARIANTS]
+                           train_limit=train_limit, threads=threads, device=device) for variant in VARIANTS]
     outcomes = []
     for config in configs:
         log(f"--- {config.variant}: {VARIANT_TITLES[config.variant]}")

@@ -19,6 +19,8 @@ from .evaluate import evaluate_split
 from .model import ARCHITECTURE, ARCHITECTURES, conv_weights, count_parameters, folded, model_input, network
 
 VARIANTS = ("none", "l1", "l2", "l1_l2")
+# How many batches apart the progress bar reads the running loss back from the device.
+PROGRESS_EVERY = 50
 
 
 @dataclass
@@ -42,6 +44,7 @@ class TrainConfig:
     seed: int = 1
     train_limit: int | None = None
     threads: int | None = None    # default: every core of the machine
+    device: str = "cpu"           # where the network trains: "cpu", or an accelerator such as "cuda"
 
     def __post_init__(self):
         """Every field checked, so a bad option fails here with its name, not deep inside training."""
@@ -75,6 +78,12 @@ class TrainConfig:
             raise ValueError(f"teacher_weight must be between 0 and 1, not {self.teacher_weight}")
         if self.teacher_temperature <= 0:
             raise ValueError(f"teacher_temperature must be positive, not {self.teacher_temperature}")
+        if not isinstance(self.device, str):
+            raise ValueError(f"device must be a name such as cpu or cuda, not {self.device!r}")
+        try:
+            torch.device(self.device)
+        except RuntimeError:
+            raise ValueError(f"device must be a name such as cpu or cuda, not {self.device!r}") from None
         for name in ("augment", "elastic", "stroke_width", "coarse"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, not {getattr(self, name)!r}")
@@ -106,15 +115,16 @@ def train(config: TrainConfig, train_split: Split, test_split: Split, *,
     """
     if (teacher is None) != (config.teacher_weight == 0):
         raise ValueError("a teacher and a positive teacher_weight go together")
+    device = available_device(config.device)
     torch.manual_seed(config.seed)
     torch.set_num_threads(config.threads or os.cpu_count() or 1)
     generator = torch.Generator().manual_seed(config.seed)
 
     train_split = train_split.head(config.train_limit)
-    images = model_input(train_split.images)
-    labels = torch.from_numpy(train_split.labels)
-    weights = torch.ones(len(labels)) if sample_weights is None else torch.as_tensor(
-        sample_weights[:len(labels)], dtype=torch.float32)
+    images = model_input(train_split.images).to(device)
+    labels = torch.from_numpy(train_split.labels).to(device)
+    weights = (torch.ones(len(labels)) if sample_weights is None else torch.as_tensor(
+        sample_weights[:len(labels)], dtype=torch.float32)).to(device)
 
     classes = ARCHITECTURES[config.architecture].classes
     if len(labels) and int(labels.max()) >= classes:
@@ -122,11 +132,12 @@ def train(config: TrainConfig, train_split: Split, test_split: Split, *,
     model = network(config.architecture, dropout=config.dropout)
     if initial_state is not None:
         model.load_state_dict(initial_state)
+    model.to(device)
     if teacher is not None:
         # The teacher only reads, and reads every batch.
-        teacher = folded(teacher)
+        teacher = folded(teacher).to(device)
         with torch.no_grad():
-            teacher_outputs = teacher(torch.zeros(1, 1, 28, 28)).shape[1]
+            teacher_outputs = teacher(torch.zeros(1, 1, 28, 28, device=device)).shape[1]
         if teacher_outputs != classes:
             raise ValueError(f"the teacher has {teacher_outputs} outputs and {config.architecture} {classes}")
     optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
@@ -140,9 +151,11 @@ def train(config: TrainConfig, train_split: Split, test_split: Split, *,
     started = time.perf_counter()
     for epoch in range(1, config.epochs + 1):
         model.train()
-        order = torch.randperm(len(labels), generator=generator)
-        seen = correct = 0
-        loss_sum = 0.0
+        order = torch.randperm(len(labels), generator=generator).to(device)
+        # Summed where the batches are: reading a number back each step would make an accelerator wait.
+        seen = 0
+        correct = torch.zeros((), dtype=torch.int64, device=device)
+        loss_sum = torch.zeros((), device=device)
         batches = tqdm(range(steps_per_epoch), desc=f"epoch {epoch}/{config.epochs}",
                        disable=not progress, leave=False, unit="batch")
         for step in batches:
@@ -172,18 +185,20 @@ def train(config: TrainConfig, train_split: Split, test_split: Split, *,
             scheduler.step()
 
             seen += len(index)
-            correct += (logits.argmax(1) == labels[index]).sum().item()
-            loss_sum += loss.item() * len(index)
-            batches.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.4f}")
+            correct += (logits.argmax(1) == labels[index]).sum()
+            loss_sum += loss.detach() * len(index)
+            if progress and step % PROGRESS_EVERY == 0:
+                batches.set_postfix(loss=f"{loss_sum.item() / seen:.4f}", acc=f"{correct.item() / seen:.4f}")
 
         test_loss, test_accuracy = evaluate_split(model, test_split)
-        history.append({"epoch": epoch, "train_loss": loss_sum / seen, "train_accuracy": correct / seen,
+        train_loss, train_accuracy = loss_sum.item() / seen, correct.item() / seen
+        history.append({"epoch": epoch, "train_loss": train_loss, "train_accuracy": train_accuracy,
                         "test_loss": test_loss, "test_accuracy": test_accuracy,
                         "seconds": time.perf_counter() - started})
-        log(f"epoch {epoch:2d}/{config.epochs}: train loss {loss_sum / seen:.4f} acc {correct / seen:.4f} | "
+        log(f"epoch {epoch:2d}/{config.epochs}: train loss {train_loss:.4f} acc {train_accuracy:.4f} | "
             f"test loss {test_loss:.4f} acc {test_accuracy:.4f} ({time.perf_counter() - started:.0f} s)")
 
-    model.eval()
+    model.to("cpu").eval()
     metadata = {
         "architecture": config.architecture,
         "params": count_parameters(model),
@@ -198,11 +213,33 @@ def train(config: TrainConfig, train_split: Split, test_split: Split, *,
         "data_checksums": checksums(),
         "training_seconds": round(time.perf_counter() - started, 1),
         "threads": torch.get_num_threads(),
+        "device": device_name(device),
         "torch_version": str(torch.__version__),
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "history": history,
     }
     return TrainResult(model, metadata)
+
+
+def available_device(name: str) -> torch.device:
+    """The device called `name`, or a ValueError that says why this machine cannot train on it."""
+    device = torch.device(name)
+    if device.type == "cpu":
+        return device
+    backend = getattr(torch, device.type, None)
+    if backend is None or not hasattr(backend, "is_available") or not backend.is_available():
+        raise ValueError(f"this machine has no {device.type} device to train on (torch {torch.__version__}); "
+                         f"train on the cpu")
+    if device.index is not None and device.index >= backend.device_count():
+        raise ValueError(f"{name}: this machine has {backend.device_count()} {device.type} device(s)")
+    return device
+
+
+def device_name(device: torch.device) -> str:
+    """The device as the model card records it: the accelerator's own name where it has one."""
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    return str(device)
 
 
 def distillation_loss(logits: torch.Tensor, teacher: torch.nn.Module, batch: torch.Tensor,

@@ -97,6 +97,25 @@ def test_font_letters_are_learnt_as_a_person_draws_them_on_the_canvas(mnist_trai
     assert (differences > 5).mean() > 0.9, "most letters should come out as new drawings, not the typeset images"
 
 
+def test_font_letters_are_drawn_once_and_read_from_the_cache_after(mnist_train, font_dir, tmp_path, monkeypatch):
+    fonts = font_files(font_dir)
+    fit = split_off(mnist_train)[0]
+    drawn = extras(fit, drawn=0, negatives=0, fonts=fonts, cache_dir=tmp_path)
+
+    def drawing_again(*args, **kwargs):
+        raise AssertionError("the fonts' letters were drawn again, not read from the cache")
+
+    monkeypatch.setattr("mlcore.recipe.font_not_digits", drawing_again)
+    cached = extras(fit, drawn=0, negatives=0, fonts=fonts, cache_dir=tmp_path)
+    assert np.array_equal(cached.images, drawn.images) and np.array_equal(cached.labels, drawn.labels)
+
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "renamed.ttf").write_bytes(fonts[0].read_bytes() + b"\0")
+    with pytest.raises(AssertionError, match="drawn again"):
+        extras(fit, drawn=0, negatives=0, fonts=[other / "renamed.ttf"], cache_dir=tmp_path)
+
+
 def shifted_teacher(path) -> torch.nn.Module:
     """The checkpoint's model with its digit outputs turned one place on: it reads every d as d + 1 (mod 10)."""
     model, _ = checkpoint.load(path)
@@ -201,10 +220,20 @@ def test_never_writes_over_a_served_model(tmp_path, shipped_model_path, mnist_di
     ("coarse", 1, "coarse must be true or false"),
     ("teacher_weight", -0.1, "teacher_weight must be between 0 and 1"),
     ("teacher_temperature", float("inf"), "teacher_temperature must be a finite number"),
+    ("device", "gpu0", "device must be a name such as cpu or cuda"),
+    ("device", 0, "device must be a name such as cpu or cuda"),
 ])
 def test_every_config_field_is_validated(field, value, message):
     with pytest.raises(ValueError, match=message):
         TrainConfig(**{field: value})
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine can train on cuda")
+def test_an_accelerator_the_machine_lacks_is_refused_before_any_data_is_read(tmp_path):
+    with pytest.raises(CommandError, match="this machine has no cuda device to train on"):
+        run_train("--device", "cuda", "--data-dir", tmp_path / "no-mnist-here", "--out", tmp_path / "model.pt",
+                  "--no-register")
+    assert not (tmp_path / "model.pt").exists()
 
 
 def test_bad_threads_are_a_command_error_in_both_training_commands(tmp_path, mnist_dir):

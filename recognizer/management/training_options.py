@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.management.base import CommandError
 
 from mlcore.model import ARCHITECTURES
-from mlcore.train import TrainConfig
+from mlcore.train import TrainConfig, available_device
 
 
 def add_budget_arguments(parser, epochs_help: str = "epochs") -> None:
@@ -18,6 +18,9 @@ def add_budget_arguments(parser, epochs_help: str = "epochs") -> None:
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--train-limit", type=int, default=None, help="use only the first N MNIST training images")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
+    parser.add_argument("--device", default=defaults.device,
+                        help=f"where the network trains: cpu, or an accelerator such as cuda (default {defaults.device}); "
+                             "the generated drawings are made on the CPU either way")
     parser.add_argument("--data-dir", type=Path, default=settings.MNIST_DATA_DIR)
 
 
@@ -47,12 +50,15 @@ def add_hyperparameter_arguments(parser, lr_help: str = "") -> None:
 def training_config(options: dict, **fields) -> TrainConfig:
     """A TrainConfig from parsed options (those given; `fields` override); a bad value is a CommandError."""
     names = ("architecture", "variant", "epochs", "batch_size", "lr", "l1", "l2", "seed", "train_limit",
-             "threads", "rotation", "elastic", "stroke_width", "coarse")
+             "threads", "device", "rotation", "elastic", "stroke_width", "coarse")
     values = {name: options[name] for name in names if options.get(name) is not None}
     if "no_augment" in options:
         values["augment"] = not options["no_augment"]
     values.update(fields)
     try:
-        return TrainConfig(**values)
+        config = TrainConfig(**values)
+        # Checked before any data is read or drawn: a run is long.
+        available_device(config.device)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
+    return config

@@ -48,6 +48,7 @@ class Command(BaseCommand):
                           train_limit=budget.train_limit, drawn=options["canvas_drawings"],
                           styled=options["styled_digits"], negatives=options["not_digits"],
                           architecture=budget.architecture, seed=budget.seed, threads=budget.threads,
+                          device=budget.device,
                           cache_dir=CACHE_DIR, initial_state=initial_state, lr=budget.lr, log=self.stdout.write)
         for row in rows:
             self.stdout.write(f"{row['lever']:<55} drawn {row['held_out_drawn_accuracy']:.4f}  "

@@ -28,7 +28,7 @@ class Command(BaseCommand):
         try:
             report = run_study(train_split, test_split, options["report_dir"], epochs=budget.epochs,
                                train_limit=budget.train_limit, seed=budget.seed,
-                               threads=budget.threads, progress=options["verbosity"] > 0,
+                               threads=budget.threads, device=budget.device, progress=options["verbosity"] > 0,
                                log=self.stdout.write)
         except OSError as exc:
             raise CommandError(f"could not write the report to {options['report_dir']}: {exc}") from None

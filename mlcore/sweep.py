@@ -1,0 +1,178 @@
+"""Train several candidate models of the served recipe at once, on a machine without Django: an
+accelerator lent for a few minutes.
+
+    python -m mlcore.sweep --data-dir ../shared/mnist --cache-dir reports/cache --fonts fonts-train \
+        --out reports/sweep --device cuda --candidate mnist-cnn-v4:1 --candidate mnist-cnn-v4:2
+
+Each candidate is an architecture and a seed, trained in its own process by the served recipe's
+three steps (`manage.py train`'s, README "Training the served model"): a long first step with every
+augmentation, then three epochs at 0.02, then three at 0.02 on 40,000 MNIST images so that non-digits
+weigh more. Each step is saved as it ends, calibrated on the held-out sets, so a deadline still leaves
+the steps that were done. With --first-epochs auto the first step is as long as the deadline allows,
+measured by a short probe run by every candidate at once, as they will train.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from . import checkpoint
+from .data import load_split
+from .fonts import NOT_DIGIT_CHARACTERS, TRAINING_SIZES, font_files
+from .model import ARCHITECTURES
+from .recipe import HELD_OUT, train_with_extras
+from .train import TrainConfig, available_device, train
+
+# The served recipe's extras (README "Training the served model").
+EXTRAS = {"drawn": 20000, "styled": 10000, "negatives": 30000}
+# Its steps after the first: (epochs, peak learning rate, MNIST images or None for all).
+LATER_STEPS = ((3, 0.02, None), (3, 0.02, 40000))
+FIRST_LR = 0.15
+BATCH_SIZE = 64
+PROBE_WARM_UP_STEPS, PROBE_STEPS = 20, 150
+# Calibration, the model card and the epochs' test passes: seconds a candidate needs beyond its batches.
+OVERHEAD_SECONDS = 90
+# The first step's epochs when chosen by the deadline.
+FIRST_EPOCHS_RANGE = (10, 40)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    architecture: str
+    seed: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.architecture.removeprefix('mnist-cnn-')}-s{self.seed}"
+
+    @classmethod
+    def parse(cls, text: str) -> "Candidate":
+        architecture, _, seed = text.partition(":")
+        if architecture not in ARCHITECTURES or not seed.isdigit():
+            raise argparse.ArgumentTypeError(
+                f"a candidate is ARCHITECTURE:SEED, the architecture one of {', '.join(ARCHITECTURES)}; not {text!r}")
+        return cls(architecture, int(seed))
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    cache_dir: Path
+    fonts: tuple[Path, ...]
+    out: Path
+    device: str
+    threads: int
+    train_limit: int | None = None   # MNIST images of every step, for a short trial; None: the recipe's
+
+
+def step_configs(candidate: Candidate, first_epochs: int, settings: Settings) -> list[TrainConfig]:
+    base = TrainConfig(architecture=candidate.architecture, seed=candidate.seed, batch_size=BATCH_SIZE,
+                       threads=settings.threads, device=settings.device)
+    def limited(limit: int | None) -> int | None:
+        return min(filter(None, (limit, settings.train_limit)), default=None)
+
+    return [replace(base, epochs=first_epochs, lr=FIRST_LR, elastic=True, stroke_width=True,
+                    train_limit=limited(None)),
+            *(replace(base, epochs=epochs, lr=lr, train_limit=limited(limit)) for epochs, lr, limit in LATER_STEPS)]
+
+
+def steps_per_epoch(train_images: int, limit: int | None, fonts: int) -> int:
+    """Batches in one epoch of the recipe: MNIST less the held-out slice (or `limit` of it), plus the extras
+    and at most every character of the fonts at every size."""
+    mnist = min(limit or train_images - HELD_OUT, train_images - HELD_OUT)
+    letters = fonts * len(NOT_DIGIT_CHARACTERS) * len(TRAINING_SIZES)
+    return -(-(mnist + sum(EXTRAS.values()) + letters) // BATCH_SIZE)
+
+
+def probe(candidate: Candidate, settings: Settings) -> float:
+    """Seconds one training batch takes for this candidate while the others train beside it."""
+    train_split = load_split(settings.data_dir, "train")
+    test_head = load_split(settings.data_dir, "test").head(BATCH_SIZE)
+    config = step_configs(candidate, 1, settings)[0]
+    # The first batches also start the device's runtime and choose its kernels: not timed.
+    for steps in (PROBE_WARM_UP_STEPS, PROBE_STEPS):
+        started = time.perf_counter()
+        train(replace(config, train_limit=steps * BATCH_SIZE), train_split, test_head, progress=False,
+              log=lambda line: None)
+    return (time.perf_counter() - started) / PROBE_STEPS
+
+
+def run(candidate: Candidate, first_epochs: int, settings: Settings) -> list[str]:
+    """Train the candidate's steps one after the other, each from the last; save each as it ends."""
+    train_split = load_split(settings.data_dir, "train")
+    test_split = load_split(settings.data_dir, "test")
+    saved, state, previous = [], None, None
+    for number, config in enumerate(step_configs(candidate, first_epochs, settings), start=1):
+        result = train_with_extras(config, train_split, test_split, **EXTRAS, cache_dir=settings.cache_dir,
+                                   fonts=list(settings.fonts), initial_state=state, progress=False,
+                                   log=lambda line: print(f"{candidate.name} step {number}: {line}", flush=True))
+        if previous is not None:
+            result.metadata["fine_tuned_from"] = {"path": previous.name, "sha256": checkpoint.file_sha256(previous)}
+        path = checkpoint.save(settings.out / f"{candidate.name}-step{number}.pt", result.model, result.metadata)
+        print(f"{candidate.name} step {number}: saved {path} (MNIST test answered right "
+              f"{result.metadata['answered_test_accuracy']:.4f}, {result.metadata['training_seconds']:.0f} s)",
+              flush=True)
+        saved.append(str(path))
+        state, previous = result.model.state_dict(), path
+    return saved
+
+
+def first_epochs_for(seconds_per_batch: float, deadline: float, settings: Settings) -> int:
+    """The longest first step whose candidate, all steps, ends before the deadline (seconds from now)."""
+    train_images, fonts = len(load_split(settings.data_dir, "train").labels), len(settings.fonts)
+    later = sum(epochs * steps_per_epoch(train_images, limit, fonts) for epochs, _, limit in LATER_STEPS)
+    affordable = (deadline - OVERHEAD_SECONDS) / seconds_per_batch - later
+    epochs = int(affordable // steps_per_epoch(train_images, None, fonts))
+    return max(FIRST_EPOCHS_RANGE[0], min(FIRST_EPOCHS_RANGE[1], epochs))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m mlcore.sweep", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", type=Path, required=True, help="the MNIST directory")
+    parser.add_argument("--cache-dir", type=Path, required=True,
+                        help="the generated drawings, as `manage.py train` caches them (drawn here if missing)")
+    parser.add_argument("--fonts", type=Path, required=True, help="the fonts whose letters are learnt as non-digits")
+    parser.add_argument("--out", type=Path, required=True, help="where the checkpoints and sweep.json go")
+    parser.add_argument("--device", default="cuda")
+    parser.add_argument("--threads", type=int, default=2, help="CPU threads of each candidate's process")
+    parser.add_argument("--candidate", type=Candidate.parse, action="append", required=True,
+                        metavar="ARCHITECTURE:SEED")
+    parser.add_argument("--train-limit", type=int, default=None,
+                        help="MNIST images of every step, for a short trial (default: the recipe's)")
+    parser.add_argument("--first-epochs", default="auto", help="the first step's epochs, or auto (default)")
+    parser.add_argument("--deadline", type=float, default=420.0,
+                        help="with --first-epochs auto: seconds from now by which every candidate should be done")
+    options = parser.parse_args(argv)
+    try:
+        available_device(options.device)
+    except ValueError as exc:
+        parser.error(str(exc))
+    options.out.mkdir(parents=True, exist_ok=True)
+    settings = Settings(options.data_dir, options.cache_dir, tuple(font_files(options.fonts)), options.out,
+                        options.device, options.threads, options.train_limit)
+    started = time.perf_counter()
+    # Spawned, not forked: an accelerator's runtime does not survive a fork.
+    with multiprocessing.get_context("spawn").Pool(len(options.candidate)) as pool:
+        if options.first_epochs == "auto":
+            seconds_per_batch = max(pool.starmap(probe, [(c, settings) for c in options.candidate]))
+            first_epochs = first_epochs_for(seconds_per_batch, options.deadline - (time.perf_counter() - started),
+                                            settings)
+            print(f"probe: {seconds_per_batch * 1000:.2f} ms a batch with {len(options.candidate)} candidates "
+                  f"training at once; first step {first_epochs} epochs", flush=True)
+        else:
+            seconds_per_batch, first_epochs = None, int(options.first_epochs)
+        saved = pool.starmap(run, [(c, first_epochs, settings) for c in options.candidate])
+    summary = {"candidates": [c.name for c in options.candidate], "first_epochs": first_epochs,
+               "probe_ms_per_batch": seconds_per_batch and seconds_per_batch * 1000,
+               "seconds": round(time.perf_counter() - started, 1), "saved": saved}
+    (options.out / "sweep.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(json.dumps(summary), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""`python -m mlcore.sweep`: the served recipe's steps for several candidates, without Django."""
+
+import argparse
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from mlcore import checkpoint
+from mlcore import recipe, sweep
+from mlcore.fonts import font_files
+from mlcore.model import network
+
+
+def test_a_candidate_is_an_architecture_and_a_seed():
+    assert sweep.Candidate.parse("mnist-cnn-v4:3") == sweep.Candidate("mnist-cnn-v4", 3)
+    assert sweep.Candidate("mnist-cnn-v4", 3).name == "v4-s3"
+    for bad in ("mnist-cnn-v4", "mnist-cnn-v9:1", "mnist-cnn-v4:-1", "mnist-cnn-v4:one"):
+        with pytest.raises(argparse.ArgumentTypeError, match="a candidate is ARCHITECTURE:SEED"):
+            sweep.Candidate.parse(bad)
+
+
+def test_the_first_step_is_as_long_as_the_deadline_allows(tmp_path, mnist_dir, font_dir):
+    settings = sweep.Settings(mnist_dir, tmp_path, tuple(font_files(font_dir)), tmp_path, "cpu", 1)
+    per_epoch = sweep.steps_per_epoch(60000, None, 1)
+    assert per_epoch == -(-(55000 + 60000 + 300) // 64)
+    later = 3 * per_epoch + 3 * sweep.steps_per_epoch(60000, 40000, 1)
+    # A deadline that buys the later steps and 17.5 first epochs at 2 ms a batch: 17 of them.
+    deadline = sweep.OVERHEAD_SECONDS + 0.002 * (later + 17.5 * per_epoch)
+    assert sweep.first_epochs_for(0.002, deadline, settings) == 17
+    assert sweep.first_epochs_for(1.0, deadline, settings) == sweep.FIRST_EPOCHS_RANGE[0]
+    assert sweep.first_epochs_for(1e-6, deadline, settings) == sweep.FIRST_EPOCHS_RANGE[1]
+
+
+def test_each_candidate_trains_the_three_steps_each_from_the_last(tmp_path, mnist_dir, font_dir, monkeypatch):
+    monkeypatch.setattr(sweep, "EXTRAS", {"drawn": 100, "styled": 100, "negatives": 200})
+    monkeypatch.setattr(sweep, "LATER_STEPS", ((1, 0.02, None), (1, 0.02, 100)))
+    monkeypatch.setattr(recipe, "HELD_OUT_DRAWINGS", 200)
+    settings = sweep.Settings(mnist_dir, tmp_path / "cache", tuple(font_files(font_dir)), tmp_path / "out", "cpu", 1,
+                              train_limit=300)
+
+    saved = sweep.run(sweep.Candidate("mnist-cnn-v2", 4), 2, settings)
+
+    assert [p.rsplit("/", 1)[1] for p in saved] == ["v2-s4-step1.pt", "v2-s4-step2.pt", "v2-s4-step3.pt"]
+    cards = [checkpoint.load(path)[1] for path in saved]
+    assert [card["epochs"] for card in cards] == [2, 1, 1]
+    assert [card["hyperparameters"]["lr"] for card in cards] == [sweep.FIRST_LR, 0.02, 0.02]
+    assert [card["training_set"]["mnist_images"] for card in cards] == [300, 300, 100]
+    assert cards[0]["hyperparameters"]["elastic"] and not cards[1]["hyperparameters"]["elastic"]
+    assert all(card["seed"] == 4 and card["device"] == "cpu" for card in cards)
+    assert all(card["training_set"]["font_not_digits"] == 300 and "temperature" in card["calibration"]
+               for card in cards)
+    assert "fine_tuned_from" not in cards[0]
+    for previous, card in zip(saved, cards[1:]):
+        assert card["fine_tuned_from"] == {"path": previous.rsplit("/", 1)[1],
+                                           "sha256": checkpoint.file_sha256(previous)}
+    # Each step started from the last one's weights, not from scratch.
+    first, second = (checkpoint.load(path)[0].state_dict() for path in saved[:2])
+    fresh = network("mnist-cnn-v2").state_dict()
+
+    def distance(a, b):
+        return sum((a[name].float() - b[name].float()).norm().item() for name in a if name.endswith("weight"))
+
+    assert 0 < distance(first, second) < distance(first, fresh) / 3
+
+
+def test_an_accelerator_the_machine_lacks_is_refused_at_once(tmp_path, mnist_dir, font_dir):
+    if torch.cuda.is_available():
+        pytest.skip("this machine can train on cuda")
+    finished = subprocess.run(
+        [sys.executable, "-m", "mlcore.sweep", "--data-dir", str(mnist_dir), "--cache-dir", str(tmp_path),
+         "--fonts", str(font_dir), "--out", str(tmp_path / "out"), "--candidate", "mnist-cnn-v4:1"],
+        capture_output=True, text=True, timeout=120)
+    assert finished.returncode == 2
+    assert "this machine has no cuda device to train on" in finished.stderr
+    assert not (tmp_path / "out").exists()
