@@ -1,5 +1,6 @@
 """The API's guard, for /api/: body limits, cross-site writes, and a JSON answer for every error; the
-body limit of every other page; and the Permissions-Policy header, which Django does not set."""
+body limit of every other page, and JSON errors for the review queue's endpoints too; and the
+Permissions-Policy header, which Django does not set."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from django.http import HttpResponse
 from django.utils.cache import patch_cache_control
 from django.utils.http import is_same_domain
 
-from .errors import error_response, is_api, status_message
+from .errors import answers_json, as_json_error, error_response, is_api
 
 logger = logging.getLogger(__name__)
 
@@ -26,13 +27,11 @@ class ApiGuardMiddleware:
 
     def __call__(self, request):
         if not is_api(request):
-            return form_too_large(request) or self.get_response(request)
+            response = form_too_large(request) or self.get_response(request)
+            return as_json_error(response) if answers_json(request) else response
         refusal = self.refusal(request)
-        response = refusal or self.get_response(request)
-        if response.status_code >= 400 and response.get("Content-Type", "").split(";")[0] != "application/json":
-            # Django's own answers (an unknown URL, too many fields, an unexpected error) and the
-            # browsable API's HTML errors: the same JSON shape as the rest, with no internals.
-            response = error_response(status_message(response.status_code), response.status_code)
+        # The browsable API's HTML errors too.
+        response = as_json_error(refusal or self.get_response(request))
         # Answers carry a drawing's secret or what only its owner may see; no cache on the way
         # (a CDN, a corporate proxy) may keep them.
         patch_cache_control(response, private=True, no_store=True)

@@ -471,3 +471,28 @@ def test_the_next_drawing_after_a_label_leaves_the_counts_to_the_label_s_answer(
     assert not [query for query in captured.captured_queries if "COUNT(" in query["sql"].upper()]
     counted = clients[0].post(NEXT, {"progress": "no"}, content_type="application/json").json()
     assert counted["progress"] == {"done": 0, "remaining": 9}
+
+
+def test_the_queue_endpoints_answer_every_error_in_json(reviewers, clients, filled):
+    """The queue's script reads every answer as JSON; Django's own errors were HTML pages it could not read."""
+    from django.test import Client
+    strict = logged_in(lambda: Client(enforce_csrf_checks=True), reviewers[0])
+    drawing = filled["confident"][0]
+    refused = strict.post(label_url(drawing.pk), {"label": 3}, content_type="application/json")
+    assert refused.status_code == 403 and refused["Content-Type"] == "application/json"
+    assert "security token" in refused.json()["error"]
+    drawing.refresh_from_db()
+    assert drawing.true_label is None
+
+    for answer, status in ((clients[0].post("/review/queue/not-an-id/label/", {"label": 3},
+                                            content_type="application/json"), 404),
+                           (clients[0].get(NEXT), 405),
+                           (clients[0].post("/review/queue/next/more/"), 404)):
+        assert answer.status_code == status and answer["Content-Type"] == "application/json", answer
+        assert answer.json()["error"]
+
+    # The page itself, a signed-out script's redirect and other pages stay as they were.
+    assert clients[0].get(PAGE)["Content-Type"].startswith("text/html")
+    from django.test import Client as Anonymous
+    assert Anonymous().post(NEXT, {}, content_type="application/json").status_code == 302
+    assert Anonymous().get("/no-such-page/")["Content-Type"].startswith("text/html")
