@@ -11,6 +11,7 @@ router.register("predictions", views.PredictionViewSet, basename="prediction")
 urlpatterns = [
     path("", views.index, name="index"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("review/", review_views.review_dashboard, name="review-dashboard"),
     path("review/queue/", review_views.review_queue, name="review-queue"),
     path("review/queue/next/", review_views.next_item, name="review-next"),

@@ -9,7 +9,8 @@ from django.conf import settings
 from django.core.exceptions import TooManyFieldsSent, TooManyFilesSent
 from django.db import DatabaseError
 from django.http import Http404, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.utils import translation
 from django.utils.cache import patch_cache_control
 from django.views.decorators.csrf import ensure_csrf_cookie
@@ -36,6 +37,8 @@ from .throttles import NewDrawingsThrottle, PredictionRateThrottle
 
 logger = logging.getLogger(__name__)
 
+# A day: browsers ask for /favicon.ico with every page otherwise.
+FAVICON_MAX_AGE = 24 * 60 * 60
 ERROR = OpenApiResponse(description="A JSON object whose `error` says what is wrong.")
 OWNER_SECRET = OpenApiParameter(
     access.SECRET_HEADER, location=OpenApiParameter.HEADER, required=False,
@@ -225,6 +228,15 @@ class SchemaView(SpectacularAPIView):
             SchemaView._schema = super()._get_schema_response(request).data
         return Response(SchemaView._schema, headers={
             "Content-Disposition": f'inline; filename="{self._get_filename(request, None)}"'})
+
+
+@require_safe
+def favicon(request):
+    """Browsers ask for /favicon.ico on pages that name no icon (the admin's, the API's JSON): the site's icon.
+    Not a permanent redirect: the icon's static name changes with its content."""
+    response = redirect(static("recognizer/icon.svg"))
+    patch_cache_control(response, public=True, max_age=FAVICON_MAX_AGE)
+    return response
 
 
 @require_safe

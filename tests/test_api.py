@@ -435,3 +435,16 @@ def test_logged_in_session_needs_csrf_token(seven, django_user_model):
     token = page.cookies["csrftoken"].value
     response = client.post(URL, {"image": _named(png(seven), "d.png")}, HTTP_X_CSRFTOKEN=token)
     assert response.status_code == 201
+
+
+def test_favicon_ico_is_the_sites_icon(client):
+    """Pages that name no icon (the admin's, the API's JSON) make browsers ask for /favicon.ico."""
+    from django.contrib.staticfiles import finders
+    from django.templatetags.static import static
+
+    response = client.get("/favicon.ico")
+    assert response.status_code == 302 and response["Location"] == static("recognizer/icon.svg")
+    assert "max-age=86400" in response["Cache-Control"]
+    assert finders.find("recognizer/icon.svg").endswith("icon.svg")
+    assert f'rel="icon" type="image/svg+xml" href="{static("recognizer/icon.svg")}"' in client.get("/").content.decode()
+    assert client.post("/favicon.ico").status_code == 405
