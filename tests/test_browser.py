@@ -673,6 +673,62 @@ def test_a_delete_that_fails_can_be_tried_again(visit):
     assert seen.errors == ["Failed to load resource: the server responded with a status of 503 (Service Unavailable)"]
 
 
+LEAVING_IS_QUESTIONED = """() => {
+  const leaving = new Event("beforeunload", {cancelable: true});
+  window.dispatchEvent(leaving);
+  return leaving.defaultPrevented;
+}"""
+
+
+def test_a_delete_that_fails_after_a_new_drawing_started_is_tried_again_in_the_background(visit):
+    """The failure came once the person drew again: nothing said so, and the record, its secret gone with
+    the page's, could no longer be deleted."""
+    seen = visit(**DESKTOP)
+    page = seen.page
+    draw_digit(page, DIGITS[7])
+    settled(page)
+    deleted = Prediction.objects.get()
+    held = []
+    page.route("**/api/predictions/*/", lambda route: held.append(route) if route.request.method == "DELETE"
+               and not held else route.continue_())
+    page.get_by_role("button", name="Delete my drawing").click()
+    while not held:
+        page.wait_for_timeout(50)
+    draw_with_mouse(page, ONE)
+    settled(page)
+    assert page.evaluate(LEAVING_IS_QUESTIONED), "leaving now would keep a drawing its owner asked to delete"
+    held[0].fulfill(status=503, content_type="application/json", body='{"error": "down for a moment"}')
+
+    with page.expect_response(lambda response: response.request.method == "DELETE" and response.status == 204,
+                              timeout=10000):
+        pass
+    assert not Prediction.objects.filter(pk=deleted.pk).exists() and Prediction.objects.count() == 1
+    assert not page.evaluate(LEAVING_IS_QUESTIONED)
+    expect(page.get_by_test_id("top3").locator("li")).to_have_count(3)
+    assert seen.errors == ["Failed to load resource: the server responded with a status of 503 (Service Unavailable)"]
+
+
+def test_clear_undo_and_delete_leave_the_keyboard_s_focus_on_the_drawing_area(visit):
+    """Each disables the button it was pressed with, which dropped the focus to the page's start."""
+    seen = visit(**DESKTOP)
+    page = seen.page
+    focused = "() => document.activeElement.dataset.testid"
+    for button in ("clear-button", "undo-button"):
+        draw_with_mouse(page, ONE)
+        settled(page)
+        page.get_by_test_id(button).focus()
+        page.keyboard.press("Enter")
+        assert page.evaluate(INK_PIXELS) == 0
+        assert page.evaluate(focused) == "digit-canvas", button
+    draw_digit(page, DIGITS[7])
+    settled(page)
+    page.get_by_test_id("delete-button").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("status")).to_contain_text("deleted")
+    assert page.evaluate(focused) == "digit-canvas"
+    seen.assert_clean()
+
+
 def test_a_retry_of_a_failed_drawing_says_it_is_on_its_way(visit):
     """After a failure, the retry of the same drawing left the error up, and each Predict sent it again."""
     seen = visit(**DESKTOP)

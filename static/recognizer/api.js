@@ -97,7 +97,7 @@ export class PredictionsApi {
     }
     if (!response.ok) {
       const reason = answer && answer.error ? answer.error : `the server answered ${response.status} ${response.statusText}`;
-      throw new Error(capitalised(reason));
+      throw Object.assign(new Error(capitalised(reason)), { status: response.status });
     }
     return answer;
   }

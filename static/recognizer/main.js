@@ -11,6 +11,7 @@ import { Pad } from "./strokes.js";
 const root = document.getElementById("recognizer");
 const api = new PredictionsApi(root.dataset.predictionsUrl);
 const padArea = root.querySelector(".pad");
+const canvas = document.getElementById("pad-canvas");
 const undoButton = document.getElementById("undo-button");
 const clearButton = document.getElementById("clear-button");
 const predictButton = document.getElementById("predict-button");
@@ -19,6 +20,10 @@ const maxImageBytes = Number(root.dataset.maxImageBytes);
 // An answer usually comes within a fraction of a second, and replaces the last one without a word in
 // between; one that takes longer than this is said to be on its way.
 const SLOW_ANSWER_MS = 1000;
+// A deletion that failed once the person had gone on to a new drawing is tried again, in the
+// background, this long after, and twice as long after each failure.
+const DELETE_RETRY_MS = 2000;
+const DELETE_RETRY_MAX_MS = 60000;
 
 // The record of the drawing or photo on show, and what it was last sent for: the pad's version, or the photo.
 let record = null;
@@ -29,12 +34,14 @@ let pendingPhoto = null;
 // A photo whose upload failed, with its record: chosen again, the same file goes under the same key, so
 // that an upload whose answer was lost finds the record it made instead of making a second nobody holds.
 let failedPhoto = null;
+// Records the person asked to delete whose deletion is still being tried: their secrets live only here.
+const deletions = new Set();
 
 const result = new ResultView(root.querySelector(".results"), root.querySelector(".answer-line"), {
   onFeedback: sendFeedback, onDelete: deleteDrawing,
 });
 
-const pad = new Pad(document.getElementById("pad-canvas"), {
+const pad = new Pad(canvas, {
   maxStrokes: Number(root.dataset.maxStrokes),
   maxPoints: Number(root.dataset.maxPoints),
   offCanvas: Number(root.dataset.offCanvas),
@@ -114,8 +121,13 @@ function sayReading() {
 
 function drawingChanged() {
   padArea.toggleAttribute("data-has-ink", !pad.isEmpty);
+  const focusLost = pad.isEmpty && [undoButton, clearButton].includes(document.activeElement);
   undoButton.disabled = pad.isEmpty;
   clearButton.disabled = pad.isEmpty;
+  if (focusLost) {
+    // A disabled button drops the keyboard's focus to the page's start: it goes back to the drawing area.
+    canvas.focus();
+  }
   if (pad.isEmpty) {
     // The drawing is over: its record keeps its last version, and the next stroke starts a new one.
     if (record?.source === "canvas") {
@@ -214,20 +226,39 @@ async function deleteDrawing() {
   endRecord();
   pad.clear();
   result.reset("Deleting your drawing…");
+  canvas.focus();
+  deletions.add(target);
   try {
     await target.remove();
+    deletions.delete(target);
     if (record === null) {
       result.showStatus("Your drawing and its answer were deleted.", "done");
     }
   } catch (error) {
     if (record === null) {
       // Back on show, as a photo is, so that it can be deleted again: its secret lives only here.
+      deletions.delete(target);
       record = target;
       latestTag = target;
       result.show(answer);
       result.showError(`Your drawing was not deleted: press "Delete my drawing" to try again. ${error.message}`);
+    } else {
+      deleteLater(target, DELETE_RETRY_MS, error);
     }
   }
+}
+
+// The person has gone on to a new drawing: the one they deleted is deleted in the background, while the
+// page is open. A refusal that another try cannot change (a 4xx but 429) ends it.
+function deleteLater(target, delay, error) {
+  if (error.status !== undefined && error.status !== 429 && error.status < 500) {
+    deletions.delete(target);
+    return;
+  }
+  setTimeout(() => {
+    target.remove().then(() => deletions.delete(target),
+      (next) => deleteLater(target, Math.min(2 * delay, DELETE_RETRY_MAX_MS), next));
+  }, delay);
 }
 
 undoButton.addEventListener("click", undo);
@@ -238,6 +269,13 @@ photoInput.addEventListener("change", () => {
   photoInput.value = "";
   if (file) {
     uploadPhoto(file);
+  }
+});
+
+window.addEventListener("beforeunload", (event) => {
+  if (deletions.size) {
+    // The browser asks whether to leave: leaving now would keep a drawing its owner asked to delete.
+    event.preventDefault();
   }
 });
 
