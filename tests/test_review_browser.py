@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from recognizer.models import Prediction
 
-from .reviewing import REVIEWER_PERMISSIONS, make_user, record_drawing
+from .reviewing import REVIEWER_PERMISSIONS, make_user, record_drawing, redraw_as
 from .test_admin import STROKES
 from .test_browser import ARTIFACTS, browser, watch_csp  # noqa: F401 - the module's Chromium
 
@@ -111,6 +111,26 @@ def test_undo_brings_the_last_drawing_back_unlabelled(reviewer_page, drawings):
     page.keyboard.press("x")
     current_id(page, first)
     wait_until(page, lambda: Prediction.objects.filter(pk=first, true_label=10, reviewed_by=user).exists())
+    assert errors == []
+
+
+def test_undo_after_a_refusal_for_a_redrawn_drawing_shows_the_drawing_as_it_is_now(reviewer_page, drawings,
+                                                                                   mnist_test):
+    """The label was refused because the drawer changed the drawing; z brought back the old picture, and
+    the next label, given to that picture with its old revision, was refused again."""
+    user, page, _, errors = reviewer_page("ada")
+    first = current_id(page)
+    shown_input = page.locator("#item-input").get_attribute("src")
+    redraw_as(Prediction.objects.get(pk=first), mnist_test.images[100])
+    page.keyboard.press("7")
+    # The refused drawing is back in the queue, and may well be the next one offered.
+    expect(page.get_by_role("status")).to_contain_text("its drawer changed this drawing")
+    page.keyboard.press("z")
+    expect(page.get_by_test_id("review-item")).to_have_attribute("data-prediction-id", first)
+    expect(page.locator("#item-input")).not_to_have_attribute("src", shown_input)
+    page.keyboard.press(str(int(mnist_test.labels[100])))
+    wait_until(page, lambda: Prediction.objects.filter(pk=first, true_label=int(mnist_test.labels[100]),
+                                                       reviewed_by=user).exists())
     assert errors == []
 
 

@@ -134,6 +134,8 @@ async function flushSaves() {
       state.saves.shift();
       delay = 500;
       showProgress(data.progress);
+      // An undo answers with the drawing as it is now: its drawer may have changed it since it was shown.
+      if (save.label === null && data.item && state.item?.id === data.item.id) show(data.item);
       if (state.loadFailed) showStatus(state.loadFailed, "error");
       else if (state.saves.length) showStatus(`Saving ${state.saves.length}…`, "saved");
       else if (save.label === null) showStatus("Undone: the label of this drawing is cleared. Label it again.", "saved");
