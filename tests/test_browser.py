@@ -580,6 +580,33 @@ def test_a_second_stroke_while_a_photo_is_read_sets_the_photo_aside(visit, mnist
     seen.assert_clean()
 
 
+def test_an_undo_while_a_photo_is_read_sets_the_photo_aside(visit, mnist_test, tmp_path):
+    """Only a stroke set the photo aside: an edit by Undo was wiped by the photo's answer."""
+    seen = visit(**DESKTOP)
+    page = seen.page
+    draw_with_mouse(page, ONE)
+    draw_with_mouse(page, [(0.3, 0.2), (0.7, 0.2)])
+    settled(page)
+    photo = tmp_path / "seven.jpg"
+    photo.write_bytes(encode(render(mnist_test.images[0], Style(canvas=600, digit_size=400)), "JPEG"))
+    held = []
+    page.route("**/api/predictions/", lambda route: held.append(route))
+    page.get_by_label("Upload a photo").set_input_files(photo)
+    while not held:
+        page.wait_for_timeout(50)
+    page.get_by_test_id("undo-button").click()
+    expect(page.get_by_test_id("status")).to_have_text("The photo was set aside and deleted: you went on drawing.")
+    settled(page)
+    ink = page.evaluate(INK_PIXELS)
+    with page.expect_response(lambda response: response.request.method == "DELETE"):
+        held[0].continue_()
+    page.wait_for_timeout(500)
+    assert page.evaluate(INK_PIXELS) == ink > 0, "the photo's answer wiped the edited drawing"
+    drawing = Prediction.objects.get()
+    assert drawing.source == "canvas" and len(drawing.strokes) == 1
+    seen.assert_clean()
+
+
 def test_a_photo_that_fails_leaves_the_drawing(visit, tmp_path):
     seen = visit(**DESKTOP)
     page = seen.page

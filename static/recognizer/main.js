@@ -46,10 +46,7 @@ const pad = new Pad(canvas, {
   maxPoints: Number(root.dataset.maxPoints),
   offCanvas: Number(root.dataset.offCanvas),
   onStrokeStart: () => {
-    if (pendingPhoto) {
-      dropPendingPhoto();
-      result.showStatus("The photo was set aside and deleted: you went on drawing.", "idle");
-    }
+    setPhotoAside();
     if (pad.isEmpty) {
       startRecord("canvas");
     }
@@ -69,6 +66,14 @@ function startRecord(source) {
 function dropPendingPhoto() {
   pendingPhoto?.remove().catch(() => {});
   pendingPhoto = null;
+}
+
+// The person went on with the drawing while a photo was read: the photo does not take its place.
+function setPhotoAside() {
+  if (pendingPhoto) {
+    dropPendingPhoto();
+    result.showStatus("The photo was set aside and deleted: you went on drawing.", "idle");
+  }
 }
 
 function endRecord() {
@@ -141,6 +146,7 @@ function drawingChanged() {
 
 function undo() {
   if (pad.undo()) {
+    setPhotoAside();
     send();
   }
 }
