@@ -249,8 +249,6 @@ def logits_of(model: nn.Module, images: np.ndarray, batch_size: int = BATCH_SIZE
         model.eval()
     device = next(model.parameters()).device
     batches = [images[i:i + batch_size] for i in range(0, len(images), batch_size)] or [images]
-    if device.type == "cpu":
-        return torch.cat([model(model_input(batch)) for batch in batches])
     return torch.cat([model(model_input(batch).to(device)) for batch in batches]).cpu()
 
 

@@ -73,6 +73,7 @@ class Settings:
 def step_configs(candidate: Candidate, first_epochs: int, settings: Settings) -> list[TrainConfig]:
     base = TrainConfig(architecture=candidate.architecture, seed=candidate.seed, batch_size=BATCH_SIZE,
                        threads=settings.threads, device=settings.device)
+
     def limited(limit: int | None) -> int | None:
         return min(filter(None, (limit, settings.train_limit)), default=None)
 
