@@ -2,12 +2,14 @@
 
 import time
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from playwright.sync_api import expect
 
-from recognizer.models import Prediction
+from recognizer.models import Prediction, ReviewLease
 
 from .reviewing import REVIEWER_PERMISSIONS, make_user, record_drawing, redraw_as
 from .test_admin import STROKES
@@ -131,6 +133,25 @@ def test_undo_after_a_refusal_for_a_redrawn_drawing_shows_the_drawing_as_it_is_n
     page.keyboard.press(str(int(mnist_test.labels[100])))
     wait_until(page, lambda: Prediction.objects.filter(pk=first, true_label=int(mnist_test.labels[100]),
                                                        reviewed_by=user).exists())
+    assert errors == []
+
+
+def test_a_drawing_taken_by_another_reviewer_while_the_tab_was_hidden_gives_way_to_the_next(reviewer_page, drawings,
+                                                                                           django_user_model):
+    """A hidden tab's timers are slowed to once a minute, and the lease (a minute) ran out: back on the tab,
+    the reviewer labelled a drawing someone else held, and the label was refused."""
+    user, page, _, errors = reviewer_page("ada")
+    first = current_id(page)
+    other = make_user(django_user_model, "grace", staff=True, permissions=REVIEWER_PERMISSIONS)
+    ReviewLease.objects.filter(prediction_id=first).update(reviewer=other,
+                                                           expires_at=timezone.now() + timedelta(minutes=1))
+    page.evaluate("""() => {
+      Object.defineProperty(document, "visibilityState", {value: "visible", configurable: true});
+      document.dispatchEvent(new Event("visibilitychange"));
+    }""")
+    current_id(page, first)
+    expect(page.get_by_role("status")).to_contain_text("another reviewer has this drawing now")
+    assert ReviewLease.objects.get(prediction_id=first).reviewer == other
     assert errors == []
 
 

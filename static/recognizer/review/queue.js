@@ -56,10 +56,27 @@ function showStatus(message, kind = "") {
 
 function renewLease() {
   clearInterval(state.leaseTimer);
-  state.leaseTimer = setInterval(() => {
-    if (state.item) post(itemUrl(state.item.id, "lease/")).catch((error) => showStatus(`The drawing could not be kept: ${error.message}`, "error"));
-  }, Math.max(5, Number(root.dataset.leaseSeconds) / 3) * 1000);
+  state.leaseTimer = setInterval(keepLease, Math.max(5, Number(root.dataset.leaseSeconds) / 3) * 1000);
 }
+
+// A drawing another reviewer took once this page's lease ran out (a hidden tab's timers are slowed to a
+// minute), or that its drawer deleted, cannot be labelled here: the queue goes on to the next.
+function keepLease() {
+  if (!state.item) return;
+  const { id } = state.item;
+  post(itemUrl(id, "lease/")).catch((error) => {
+    if ((error.status === 409 || error.status === 404) && state.item?.id === id && !state.loading) {
+      showStatus(`That drawing is gone from this page: ${error.message}. Here is the next.`, "error");
+      loadNext();
+    } else {
+      showStatus(`The drawing could not be kept: ${error.message}`, "error");
+    }
+  });
+}
+
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible") keepLease();
+});
 
 // Nothing on show, and nothing to label, while the next drawing cannot be loaded.
 function hide() {
