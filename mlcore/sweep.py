@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import checkpoint
-from .data import load_split
+from .data import MnistDataError, load_split
 from .fonts import NOT_DIGIT_CHARACTERS, TRAINING_SIZES, font_files
 from .model import ARCHITECTURES
 from .recipe import HELD_OUT, train_with_extras
@@ -132,6 +132,12 @@ def first_epochs_for(seconds_per_batch: float, deadline: float, settings: Settin
     return max(FIRST_EPOCHS_RANGE[0], min(FIRST_EPOCHS_RANGE[1], epochs))
 
 
+def first_epochs_option(text: str) -> int | str:
+    if text == "auto" or (text.isdigit() and int(text) >= 1):
+        return text if text == "auto" else int(text)
+    raise argparse.ArgumentTypeError(f"the first step's epochs are a whole number from 1, or auto; not {text!r}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m mlcore.sweep", description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", type=Path, required=True, help="the MNIST directory")
@@ -145,17 +151,32 @@ def main(argv: list[str] | None = None) -> None:
                         metavar="ARCHITECTURE:SEED")
     parser.add_argument("--train-limit", type=int, default=None,
                         help="MNIST images of every step, for a short trial (default: the recipe's)")
-    parser.add_argument("--first-epochs", default="auto", help="the first step's epochs, or auto (default)")
+    parser.add_argument("--first-epochs", type=first_epochs_option, default="auto",
+                        help="the first step's epochs, or auto (default)")
     parser.add_argument("--deadline", type=float, default=420.0,
                         help="with --first-epochs auto: seconds from now by which every candidate should be done")
     options = parser.parse_args(argv)
+    if not options.deadline > 0:
+        parser.error(f"--deadline must be a positive number of seconds, not {options.deadline}")
+    if options.train_limit is not None and options.train_limit < 1:
+        parser.error(f"--train-limit must be at least 1, not {options.train_limit}")
+    for name, directory in (("--cache-dir", options.cache_dir), ("--out", options.out)):
+        if directory.exists() and not directory.is_dir():
+            parser.error(f"{name} {directory} is a file, not a directory")
+    # Everything a candidate's process would stop on is checked here, before any process starts.
     try:
         available_device(options.device)
-    except ValueError as exc:
+        load_split(options.data_dir, "train")
+        load_split(options.data_dir, "test")
+        fonts = tuple(font_files(options.fonts))
+        settings = Settings(options.data_dir, options.cache_dir, fonts, options.out, options.device,
+                            options.threads, options.train_limit)
+        for candidate in options.candidate:
+            step_configs(candidate, 1, settings)
+        for directory in (options.cache_dir, options.out):
+            directory.mkdir(parents=True, exist_ok=True)
+    except (ValueError, MnistDataError, OSError) as exc:
         parser.error(str(exc))
-    options.out.mkdir(parents=True, exist_ok=True)
-    settings = Settings(options.data_dir, options.cache_dir, tuple(font_files(options.fonts)), options.out,
-                        options.device, options.threads, options.train_limit)
     started = time.perf_counter()
     # Spawned, not forked: an accelerator's runtime does not survive a fork.
     with multiprocessing.get_context("spawn").Pool(len(options.candidate)) as pool:
@@ -166,7 +187,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"probe: {seconds_per_batch * 1000:.2f} ms a batch with {len(options.candidate)} candidates "
                   f"training at once; first step {first_epochs} epochs", flush=True)
         else:
-            seconds_per_batch, first_epochs = None, int(options.first_epochs)
+            seconds_per_batch, first_epochs = None, options.first_epochs
         saved = pool.starmap(run, [(c, first_epochs, settings) for c in options.candidate])
     summary = {"candidates": [c.name for c in options.candidate], "first_epochs": first_epochs,
                "probe_ms_per_batch": seconds_per_batch and seconds_per_batch * 1000,

@@ -75,3 +75,27 @@ def test_an_accelerator_the_machine_lacks_is_refused_at_once(tmp_path, mnist_dir
     assert finished.returncode == 2
     assert "this machine has no cuda device to train on" in finished.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"--fonts": "/nonexistent/fonts"}, "/nonexistent/fonts is not a directory"),
+    ({"--data-dir": "/nonexistent/mnist"}, "train-images-idx3-ubyte[.gz] is missing"),
+    ({"--cache-dir": "FILE"}, "--cache-dir FILE is a file, not a directory"),
+    ({"--out": "FILE"}, "--out FILE is a file, not a directory"),
+    ({"--first-epochs": "0"}, "the first step's epochs are a whole number from 1, or auto"),
+    ({"--threads": "0"}, "threads must be at least 1"),
+    ({"--train-limit": "0"}, "--train-limit must be at least 1"),
+    ({"--deadline": "-5"}, "--deadline must be a positive number of seconds"),
+    ({"--candidate": "mnist-cnn-v4"}, "a candidate is ARCHITECTURE:SEED"),
+])
+def test_every_mistake_is_refused_before_any_candidate_starts(tmp_path, mnist_dir, font_dir, capsys, change, message):
+    file = tmp_path / "a-file"
+    file.write_text("not a directory")
+    options = {"--data-dir": str(mnist_dir), "--cache-dir": str(tmp_path / "cache"), "--fonts": str(font_dir),
+               "--out": str(tmp_path / "out"), "--device": "cpu", "--candidate": "mnist-cnn-v2:1"}
+    options.update({name: str(file) if value == "FILE" else value for name, value in change.items()})
+    with pytest.raises(SystemExit) as exit:
+        sweep.main([part for pair in options.items() for part in pair])
+    assert exit.value.code == 2
+    assert message.replace("FILE", str(file)) in capsys.readouterr().err
+    assert not (tmp_path / "out" / "sweep.json").exists()
