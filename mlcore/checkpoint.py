@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import os
+import pickle
 from pathlib import Path
 
 import torch
@@ -52,11 +53,17 @@ def load(path: str | os.PathLike) -> tuple[nn.Module, dict]:
     path = Path(path)
     if path.is_dir():
         raise CheckpointError(f"model file {path} is a directory, not a checkpoint")
+    if path.exists() and not path.is_file():
+        raise CheckpointError(f"model file {path} is not a regular file, not a checkpoint")
     if not path.is_file():
         raise CheckpointError(f"model file {path} does not exist; train one with `manage.py train` "
                               f"or set MNIST_MODEL_PATH")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        # torch's own message advises loading it unrestricted, which would run whatever code it holds.
+        raise CheckpointError(f"{path} is not a checkpoint: it holds Python objects other than weights and "
+                              f"their card, and is not loaded") from None
     except Exception as exc:  # noqa: BLE001 - torch raises many types for damaged files
         reason = (str(exc).strip().splitlines() or [""])[0][:200]
         raise CheckpointError(f"{path} is not a readable checkpoint ({type(exc).__name__}: {reason})") from None

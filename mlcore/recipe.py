@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -80,11 +81,17 @@ def _cached(cache_dir: Path | None, kind: str, count: int, seed: int, make) -> d
     """
     prefix = f"{kind}-{generators_fingerprint()}"
     if cache_dir is not None:
-        for path in sorted(Path(cache_dir).glob(f"{prefix}-*-{seed}.npz"),
-                           key=lambda p: int(p.stem.split("-")[-2])):
-            if int(path.stem.split("-")[-2]) >= count:
+        sizes = {path: path.stem.split("-")[-2] for path in Path(cache_dir).glob(f"{prefix}-*-{seed}.npz")}
+        for path, size in sorted(((path, int(size)) for path, size in sizes.items() if size.isdigit()),
+                                 key=lambda item: item[1]):
+            if size < count:
+                continue
+            try:
                 with np.load(path, allow_pickle=False) as archive:
                     return {key: archive[key][:count] for key in archive.files}
+            except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+                # Written whole or not at all, so a file that cannot be read was damaged since: drawn again.
+                path.unlink(missing_ok=True)
     arrays = make()
     if cache_dir is not None:
         # Written whole or not at all: another training run (or test worker) may be reading the directory.

@@ -19,6 +19,8 @@ from .evaluate import evaluate_split
 from .model import ARCHITECTURE, ARCHITECTURES, conv_weights, count_parameters, folded, model_input, network
 
 VARIANTS = ("none", "l1", "l2", "l1_l2")
+# torch's generators take seeds of 64 bits.
+MAX_SEED = 2 ** 63 - 1
 # How many batches apart the progress bar reads the running loss back from the device.
 PROGRESS_EVERY = 50
 
@@ -60,6 +62,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be an integer, not {value!r}")
             if value < (0 if name == "seed" else 1):
                 raise ValueError(f"{name} must be at least {0 if name == 'seed' else 1}, not {value}")
+        if self.seed > MAX_SEED:
+            raise ValueError(f"seed must be at most {MAX_SEED}, not {self.seed}")
         for name in ("lr", "momentum", "l1", "l2", "dropout", "rotation", "teacher_weight", "teacher_temperature"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
@@ -223,7 +227,10 @@ def train(config: TrainConfig, train_split: Split, test_split: Split, *,
 
 def available_device(name: str) -> torch.device:
     """The device called `name`, or a ValueError that says why this machine cannot train on it."""
-    device = torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ValueError(f"device must be a name such as cpu or cuda, not {name!r}") from None
     if device.type == "cpu":
         return device
     backend = getattr(torch, device.type, None)

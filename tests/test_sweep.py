@@ -87,6 +87,9 @@ def test_an_accelerator_the_machine_lacks_is_refused_at_once(tmp_path, mnist_dir
     ({"--train-limit": "0"}, "--train-limit must be at least 1"),
     ({"--deadline": "-5"}, "--deadline must be a positive number of seconds"),
     ({"--candidate": "mnist-cnn-v4"}, "a candidate is ARCHITECTURE:SEED"),
+    ({"--candidate": "mnist-cnn-v4:99999999999999999999"}, "seed must be at most"),
+    ({"--device": "nosuch"}, "device must be a name such as cpu or cuda, not 'nosuch'"),
+    ({"--deadline": "nan"}, "--deadline must be a positive number of seconds"),
 ])
 def test_every_mistake_is_refused_before_any_candidate_starts(tmp_path, mnist_dir, font_dir, capsys, change, message):
     file = tmp_path / "a-file"

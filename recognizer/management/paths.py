@@ -1,31 +1,54 @@
-"""Where commands write their files: checked before the work, so a long run is not lost to a bad path."""
+"""Where commands write their files: checked before the work, so a long run is not lost to a bad path,
+and never over a file the site cannot do without."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import CommandError
 
 from ..models import ModelVersion
 
 
+def kept_files() -> dict[Path, str]:
+    """The files no command writes over, each with what it is: every registered version's checkpoint and model
+    card, which workers may be serving, and an SQLite database."""
+    kept = {}
+    for version in ModelVersion.objects.only("name", "path"):
+        checkpoint = version.file_path.resolve()
+        kept[checkpoint] = f"the file of model version {version.name!r}"
+        kept[checkpoint.with_suffix(".json")] = f"the model card of model version {version.name!r}"
+    database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("sqlite3"):
+        kept[Path(database["NAME"]).resolve()] = "the site's database"
+    return kept
+
+
 def check_file_to_write(path: Path, option: str) -> None:
-    """A CommandError unless `path` can be written as a file: not a directory, and no folder on its way a file
-    (missing folders are made when it is written)."""
+    """A CommandError unless `path` can be written as a file: not a directory, no folder on its way a file
+    (missing folders are made when it is written), and none of the files the site keeps."""
     if path.is_dir():
         raise CommandError(f"{option} {path} is a directory; name the file to write")
     nearest = next(parent for parent in path.resolve().parents if parent.exists())
     if not nearest.is_dir():
         raise CommandError(f"{option} {path}: {nearest} is a file, not a directory")
+    kept = kept_files().get(path.resolve())
+    if kept is not None:
+        raise CommandError(f"{path} is {kept}; choose another {option}")
+
+
+def check_directory_to_write(path: Path, option: str) -> None:
+    """A CommandError unless `path` can be a directory to write into: no file there or on its way."""
+    nearest = next(folder for folder in (path.resolve(), *path.resolve().parents) if folder.exists())
+    if not nearest.is_dir():
+        raise CommandError(f"{option} {path}: {nearest} is a file, not a directory")
 
 
 def check_checkpoint_to_write(path: Path, option: str) -> None:
-    """As `check_file_to_write`, for a checkpoint: named .pt (its model card is written beside it as .json),
-    and never a registered version's file, which workers may be serving."""
+    """As `check_file_to_write`, for a checkpoint: named .pt, and its model card, written beside it as .json,
+    none of the files the site keeps either."""
     if path.suffix != ".pt":
         raise CommandError(f"{option} {path}: name the checkpoint with .pt; its model card is the same name with .json")
     check_file_to_write(path, option)
-    resolved = path.resolve()
-    for version in ModelVersion.objects.only("name", "path"):
-        if version.file_path.resolve() == resolved:
-            raise CommandError(f"{path} is the file of model version {version.name!r}; choose another {option}")
+    check_file_to_write(path.with_suffix(".json"), option)

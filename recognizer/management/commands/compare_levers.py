@@ -9,6 +9,7 @@ from mlcore.data import MnistDataError, load_split
 from mlcore.levers import run_levers
 from mlcore.model import ARCHITECTURE, ARCHITECTURES, with_outputs_of
 
+from ..paths import check_directory_to_write
 from ..training_options import add_budget_arguments, training_config
 from .train import CACHE_DIR
 
@@ -30,6 +31,7 @@ class Command(BaseCommand):
         parser.add_argument("--report-dir", type=Path, default=settings.BASE_DIR / "reports" / "levers")
 
     def handle(self, *args, **options):
+        check_directory_to_write(options["report_dir"], "--report-dir")
         defaults = {"epochs": 3, "train_limit": 10000, "threads": 1}
         budget = training_config(options, **{name: value for name, value in defaults.items() if options[name] is None})
         if min(options["canvas_drawings"], options["styled_digits"], options["not_digits"]) < 0:

@@ -9,6 +9,7 @@ from mlcore.compare import save_disagreement_gallery
 from ...models import ModelUnavailable, ModelVersion
 from ...release import TOLERANCE, compare_versions, comparison_lines, evaluation_sets
 from ..database import DatabaseCommand
+from ..paths import check_directory_to_write
 
 
 class Command(DatabaseCommand):
@@ -24,6 +25,7 @@ class Command(DatabaseCommand):
                             help="where the gallery goes (default reports/comparison)")
 
     def handle(self, *args, **options):
+        check_directory_to_write(options["report_dir"], "--report-dir")
         versions = []
         for name in (options["a"], options["b"]):
             try:

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from mlcore.data import MnistDataError, load_split
 from mlcore.study import VARIANT_TITLES, run_study
 
+from ..paths import check_directory_to_write
 from ..training_options import add_budget_arguments, training_config
 
 
@@ -19,6 +20,7 @@ class Command(BaseCommand):
                             help="where report.md, its plots and the four checkpoints go")
 
     def handle(self, *args, **options):
+        check_directory_to_write(options["report_dir"], "--report-dir")
         budget = training_config(options)
         try:
             train_split = load_split(options["data_dir"], "train")

@@ -28,6 +28,8 @@ class Command(DatabaseCommand):
         out = options["out"]
         check_checkpoint_to_write(out, "--out")
         given = [path.resolve() for path in options["members"]]
+        if len(given) < 2:
+            raise CommandError(f"an ensemble needs at least two members, not {len(given)}")
         if len(set(given)) != len(given):
             raise CommandError("a checkpoint is given twice: an ensemble's members are different networks")
         if out.resolve() in given:

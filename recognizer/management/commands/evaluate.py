@@ -18,6 +18,8 @@ from mlcore.predict import Predictor
 from mlcore.styles import styled_digits
 from mlcore.unseen import UNSEEN_KINDS, unseen_not_digits
 
+from ..paths import check_directory_to_write
+
 # The evaluation sets are drawn from the test set with their own seeds: never tuned on.
 DRAWN_SEED = 100
 NOT_DIGITS_SEED = 101
@@ -64,6 +66,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
 
     def handle(self, *args, **options):
+        check_directory_to_write(options["report_dir"], "--report-dir")
         if options["repeats"] < 1:
             raise CommandError("--repeats must be at least 1")
         # Generated drawings cost 10-20 ms each: the bounds keep a run within an hour.

@@ -5,6 +5,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from mlcore.data import FILES, MnistDataError, fetch
 
+from ..paths import check_directory_to_write
+
 
 class Command(BaseCommand):
     help = ("Put the four verified MNIST files in the data directory, copied from a local directory (--from) "
@@ -20,6 +22,7 @@ class Command(BaseCommand):
         source_dir, data_dir = options["source_dir"], options["data_dir"]
         if source_dir is not None and not source_dir.is_dir():
             raise CommandError(f"--from {source_dir}: no such directory")
+        check_directory_to_write(data_dir, "--data-dir")
         try:
             written = fetch(data_dir, source_dir, log=self.stdout.write)
         except (MnistDataError, OSError) as exc:

@@ -93,11 +93,19 @@ class Command(DatabaseCommand):
 
     def handle(self, *args, **options):
         out = self.output_path(options["out"], options["variant"])
+        for option in ("start_from", "teacher"):
+            if options[option] is not None and options[option].resolve() == out.resolve():
+                raise CommandError(f"--out {out} is the --{option.replace('_', '-')} checkpoint, which training "
+                                   f"reads; choose another --out")
         if not options["no_register"]:
+            name = options["name"] or out.stem
             try:
-                check_version_name(options["name"] or out.stem)
+                check_version_name(name)
             except ValueError as exc:
                 raise CommandError(str(exc)) from None
+            # Checked before training, not found by the database after it.
+            if ModelVersion.objects.filter(name=name).exists():
+                raise CommandError(f"a model version is named {name!r} already; choose another --name")
         with_reviewed = options["with_reviewed"] or options["reviewed_file"] is not None
         fine_tune = (with_reviewed and not options["from_scratch"]) or options["start_from"] is not None
         defaults = TrainConfig()
@@ -114,6 +122,10 @@ class Command(DatabaseCommand):
         if min(options["canvas_drawings"], options["styled_digits"], options["not_digits"],
                options["stray_marks"]) < 0:
             raise CommandError("--canvas-drawings, --styled-digits, --not-digits and --stray-marks must be at least 0")
+        floor = options["min_mnist_accuracy"]
+        if floor is not None and not 0 <= floor <= 1:
+            # NaN too, which would have passed every model.
+            raise CommandError(f"--min-mnist-accuracy must be an accuracy between 0 and 1, not {floor}")
         if not (math.isfinite(options["reviewed_weight"]) and options["reviewed_weight"] > 0):
             raise CommandError(f"--reviewed-weight must be a positive number, not {options['reviewed_weight']}")
         try:

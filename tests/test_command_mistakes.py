@@ -1,0 +1,122 @@
+"""An engineer's mistakes on the command line (audit 7): each is one sentence, found before the work, and
+overwrites nothing the site keeps."""
+
+import io
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+
+from mlcore import checkpoint, recipe
+from recognizer.models import ModelVersion
+
+pytestmark = pytest.mark.django_db
+
+
+def call(*args) -> str:
+    out = io.StringIO()
+    call_command(*map(str, args), stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+@pytest.fixture
+def served(tmp_path, shipped_model_path) -> Path:
+    """A registered, served copy of the shipped model, with its model card beside it."""
+    path = tmp_path / "served.pt"
+    path.write_bytes(shipped_model_path.read_bytes())
+    path.with_suffix(".json").write_bytes(shipped_model_path.with_suffix(".json").read_bytes())
+    ModelVersion.objects.register(path, name="served", activate=True)
+    return path
+
+
+@pytest.mark.parametrize("option, target, message", [
+    ("--out", "checkpoint", "is the file of model version 'served'; choose another --out"),
+    ("--out", "card", "is the model card of model version 'served'; choose another --out"),
+    ("--strokes", "card", "is the model card of model version 'served'; choose another --strokes"),
+    ("--out", "database", "is the site's database; choose another --out"),
+])
+def test_an_export_never_writes_over_a_served_model_or_the_database(tmp_path, served, option, target, message):
+    path = {"checkpoint": served, "card": served.with_suffix(".json"),
+            "database": Path(settings.DATABASES["default"]["NAME"])}[target]
+    if not path.exists():
+        pytest.skip("the test database lives in memory")
+    before = path.read_bytes()
+    options = {"--out": tmp_path / "reviewed.npz", "--strokes": tmp_path / "strokes.json", option: path}
+    with pytest.raises(CommandError, match=message):
+        call("export_reviewed", *[part for pair in options.items() for part in pair])
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("option", ["--start-from", "--teacher"])
+def test_training_never_writes_over_the_checkpoint_it_reads(tmp_path, shipped_model_path, mnist_dir, option):
+    start = tmp_path / "start.pt"
+    start.write_bytes(shipped_model_path.read_bytes())
+    with pytest.raises(CommandError, match=f"is the {option} checkpoint, which training reads"):
+        call("train", option, start, "--out", start, "--epochs", 1, "--train-limit", 100, "--data-dir", mnist_dir,
+             "--no-register")
+    assert start.read_bytes() == shipped_model_path.read_bytes()
+
+
+def test_a_version_name_taken_is_refused_before_training(tmp_path, served):
+    # The MNIST directory is not there: the name is checked first.
+    with pytest.raises(CommandError, match="a model version is named 'served' already; choose another --name"):
+        call("train", "--out", tmp_path / "new.pt", "--name", "served", "--data-dir", tmp_path / "no-mnist")
+
+
+@pytest.mark.parametrize("floor", ["5", "nan", "-0.1"])
+def test_an_accuracy_floor_outside_0_to_1_is_refused(tmp_path, floor):
+    with pytest.raises(CommandError, match="--min-mnist-accuracy must be an accuracy between 0 and 1"):
+        call("train", "--with-reviewed", "--min-mnist-accuracy", floor, "--out", tmp_path / "new.pt",
+             "--data-dir", tmp_path / "no-mnist")
+
+
+@pytest.mark.parametrize("command", [
+    ("compare_levers", "--data-dir", "no-mnist"), ("compare_regularization", "--data-dir", "no-mnist"),
+    ("evaluate", "--data-dir", "no-mnist"), ("compare_models", "no-such-version", "nor-this-one"),
+])
+def test_a_report_directory_that_is_a_file_is_refused_before_the_work(tmp_path, command):
+    """compare_levers trained every lever, then lost them all to a traceback."""
+    file = tmp_path / "report"
+    file.write_text("a file")
+    with pytest.raises(CommandError, match=f"--report-dir {file}: {file} is a file, not a directory"):
+        call(*command, "--report-dir", file)
+
+
+def test_mnist_fetched_into_a_file_is_refused_in_a_sentence(tmp_path):
+    file = tmp_path / "mnist"
+    file.write_text("a file")
+    with pytest.raises(CommandError, match=f"--data-dir {file}: {file} is a file, not a directory"):
+        call("fetch_mnist", "--data-dir", file, "--from", tmp_path)
+
+
+def test_an_ensemble_of_one_is_refused_before_mnist_is_read(tmp_path, shipped_model_path):
+    with pytest.raises(CommandError, match="an ensemble needs at least two members, not 1"):
+        call("ensemble", shipped_model_path, "--out", tmp_path / "pair.pt", "--data-dir", tmp_path / "no-mnist")
+
+
+def test_a_pickle_is_not_loaded_and_torch_s_advice_to_load_it_anyway_is_not_passed_on(tmp_path):
+    path = tmp_path / "model.pt"
+    path.write_bytes(pickle.dumps({"format": 1, "hook": Path("x")}, protocol=2))
+    with pytest.raises(checkpoint.CheckpointError) as refused:
+        checkpoint.load(path)
+    assert "holds Python objects other than weights" in str(refused.value)
+    assert "weights_only" not in str(refused.value)
+
+
+def test_a_device_file_is_not_a_checkpoint_and_is_not_said_to_be_missing():
+    with pytest.raises(checkpoint.CheckpointError, match="/dev/null is not a regular file"):
+        checkpoint.load("/dev/null")
+
+
+def test_a_damaged_cache_file_is_drawn_again_and_replaced(tmp_path, mnist_train):
+    fit, _ = recipe.split_off(mnist_train)
+    first = recipe.extras(fit, drawn=0, negatives=20, cache_dir=tmp_path)
+    (cached,) = tmp_path.glob("negatives-train-*.npz")
+    cached.write_bytes(cached.read_bytes()[:100])
+    again = recipe.extras(fit, drawn=0, negatives=20, cache_dir=tmp_path)
+    assert np.array_equal(again.images, first.images)
+    with np.load(cached) as archive:
+        assert np.array_equal(archive["images"], first.images[:20])
