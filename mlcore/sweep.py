@@ -123,9 +123,9 @@ def run(candidate: Candidate, first_epochs: int, settings: Settings) -> list[str
     return saved
 
 
-def first_epochs_for(seconds_per_batch: float, deadline: float, settings: Settings) -> int:
-    """The longest first step whose candidate, all steps, ends before the deadline (seconds from now)."""
-    train_images, fonts = len(load_split(settings.data_dir, "train").labels), len(settings.fonts)
+def first_epochs_for(seconds_per_batch: float, deadline: float, train_images: int, fonts: int) -> int:
+    """The longest first step whose candidate, all steps, ends before the deadline (seconds from now), on
+    `train_images` MNIST training images and the letters of `fonts` fonts."""
     later = sum(epochs * steps_per_epoch(train_images, limit, fonts) for epochs, _, limit in LATER_STEPS)
     affordable = (deadline - OVERHEAD_SECONDS) / seconds_per_batch - later
     epochs = int(affordable // steps_per_epoch(train_images, None, fonts))
@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> None:
     # Everything a candidate's process would stop on is checked here, before any process starts.
     try:
         available_device(options.device)
-        load_split(options.data_dir, "train")
+        train_images = len(load_split(options.data_dir, "train").labels)
         load_split(options.data_dir, "test")
         fonts = tuple(font_files(options.fonts))
         settings = Settings(options.data_dir, options.cache_dir, fonts, options.out, options.device,
@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> None:
         if options.first_epochs == "auto":
             seconds_per_batch = max(pool.starmap(probe, [(c, settings) for c in options.candidate]))
             first_epochs = first_epochs_for(seconds_per_batch, options.deadline - (time.perf_counter() - started),
-                                            settings)
+                                            train_images, len(fonts))
             print(f"probe: {seconds_per_batch * 1000:.2f} ms a batch with {len(options.candidate)} candidates "
                   f"training at once; first step {first_epochs} epochs", flush=True)
         else:

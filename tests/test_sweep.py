@@ -21,16 +21,15 @@ def test_a_candidate_is_an_architecture_and_a_seed():
             sweep.Candidate.parse(bad)
 
 
-def test_the_first_step_is_as_long_as_the_deadline_allows(tmp_path, mnist_dir, font_dir):
-    settings = sweep.Settings(mnist_dir, tmp_path, tuple(font_files(font_dir)), tmp_path, "cpu", 1)
+def test_the_first_step_is_as_long_as_the_deadline_allows():
     per_epoch = sweep.steps_per_epoch(60000, None, 1)
     assert per_epoch == -(-(55000 + 60000 + 300) // 64)
     later = 3 * per_epoch + 3 * sweep.steps_per_epoch(60000, 40000, 1)
     # A deadline that buys the later steps and 17.5 first epochs at 2 ms a batch: 17 of them.
     deadline = sweep.OVERHEAD_SECONDS + 0.002 * (later + 17.5 * per_epoch)
-    assert sweep.first_epochs_for(0.002, deadline, settings) == 17
-    assert sweep.first_epochs_for(1.0, deadline, settings) == sweep.FIRST_EPOCHS_RANGE[0]
-    assert sweep.first_epochs_for(1e-6, deadline, settings) == sweep.FIRST_EPOCHS_RANGE[1]
+    assert sweep.first_epochs_for(0.002, deadline, 60000, 1) == 17
+    assert sweep.first_epochs_for(1.0, deadline, 60000, 1) == sweep.FIRST_EPOCHS_RANGE[0]
+    assert sweep.first_epochs_for(1e-6, deadline, 60000, 1) == sweep.FIRST_EPOCHS_RANGE[1]
 
 
 def test_each_candidate_trains_the_three_steps_each_from_the_last(tmp_path, mnist_dir, font_dir, monkeypatch):
