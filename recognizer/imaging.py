@@ -1,10 +1,13 @@
 """Decoding what a client sends into a checked PIL image; every failure is a clear ImageRejected.
 
-No upload within the byte limit may cost more than about 200 ms of CPU to decode, whatever its
-structure. What a decoder does with a file is bounded before it runs: the PNG chunks and JPEG
-scans are counted from the headers, a PNG's decoded size is budgeted, and a large JPEG is
-decoded at 1/2 to 1/8 scale by libjpeg itself (draft mode). Only the first frame of an APNG or
-a multi-picture JPEG is read. What the site stores is its own re-encoding of the decoded pixels.
+A PNG or JPEG within the byte limit costs at most about 200 ms of CPU to decode, whatever its
+structure; a WebP, AVIF or HEIC, which Pillow decodes whole, up to about 800 ms (noise, at the
+pixel and byte limits; a phone's photo about 300 ms). What a decoder does with a file is
+bounded before it runs: the PNG chunks and JPEG scans are counted from the headers, a PNG's decoded
+size is budgeted, a large JPEG is decoded at 1/2 to 1/8 scale by libjpeg itself (draft mode), and
+the pixels of the formats that are decoded whole are counted. Only the first frame of an APNG, an
+animated WebP or AVIF, or a multi-picture JPEG is read, and a HEIC's primary image. What the site
+stores is its own re-encoding of the decoded pixels.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
+import pillow_heif
 from PIL import Image
 
 from mlcore.exif import from_camera, upright
@@ -74,6 +78,19 @@ JPEG_MAX_SEGMENTS = 10_000
 # A large JPEG is decoded at the smallest libjpeg scale (1/2 to 1/8) that keeps its longer side
 # at least this long: the preprocessing shrinks every image to about 560 pixels anyway.
 JPEG_DRAFT_SIDE = 512
+# The scales libjpeg's draft mode may decode at, as fractions of the picture's side.
+JPEG_DRAFT_REDUCTIONS = (1, 2, 4, 8)
+# Pillow decodes a WebP, AVIF or HEIC whole, 10 to 60 ns a pixel on one core as its bytes grow: a
+# 12-megapixel phone photo (4032x3024) costs about 300 ms, so that is the most such a picture may
+# have. Each is then reduced as libjpeg's draft mode reduces a JPEG, so a photo reaches the
+# preprocessing at the same size whichever format it came in.
+WHOLE_DECODED_FORMATS = {"WEBP": "WebP", "AVIF": "AVIF", "HEIF": "HEIC"}
+WHOLE_DECODED_MAX_PIXELS = 4096 * 3072
+READ_FORMATS = ["PNG", "JPEG", *WHOLE_DECODED_FORMATS]
+FORMAT_NAMES = "PNG, JPEG, WebP, AVIF or HEIC"
+# Pillow reads HEIC through pillow-heif's plugin, registered once a process. Only the primary image
+# is read: a HEIC's thumbnails, depth maps and other auxiliary images are never decoded.
+pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
 # The longest side stored: enough for a reviewer to see the drawing, and a bounded cost to encode.
 STORED_MAX_SIDE = 1024
 # The most a stored drawing may take on disk; a larger encoding is halved until it fits. A drawing
@@ -94,14 +111,15 @@ class DecodedImage:
     """An upload decoded: its first frame, upright, at most a few megapixels."""
 
     image: Image.Image
-    format: str  # "PNG" or "JPEG"
+    # How it is stored: "PNG" for a PNG or a picture with transparency, which JPEG cannot hold; else "JPEG".
+    format: str
     # Whether its metadata says a camera took it (mlcore.exif.from_camera): a photo, whoever sends it.
     from_camera: bool = False
 
     @functools.cached_property
     def _encoded(self) -> tuple[bytes, str]:
-        # Drawings (PNG) stay lossless PNG; photos (JPEG) stay JPEG, where PNG would be several
-        # times larger for the same picture. Either is written from the pixels alone, through a
+        # Drawings (PNG) stay lossless PNG; photos stay JPEG, where PNG would be several times
+        # larger for the same picture. Either is written from the pixels alone, through a
         # fresh image without the upload's metadata, so no EXIF (camera, GPS), XMP, ICC profile,
         # text chunk, second picture or bytes after the end are ever stored or served.
         image = self.image
@@ -230,8 +248,23 @@ def check_jpeg_scan(scans: int, components: int, frame: JpegFrame | None) -> Non
                             f"{JPEG_MAX_BUFFERED_SIDE} pixels only such a baseline JPEG is read")
 
 
+def draft_size(width: int, height: int) -> tuple[int, int]:
+    """The size a large picture is asked for: JPEG_DRAFT_SIDE on its longer side, the other in proportion."""
+    scale = JPEG_DRAFT_SIDE / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def draft_reduction(width: int, height: int) -> int:
+    """How much libjpeg's draft mode shrinks a `width`x`height` picture asked for at draft_size: the
+    most of 1, 2, 4 and 8 that leaves it no smaller than that."""
+    wanted_width, wanted_height = draft_size(width, height)
+    most = min(width // wanted_width, height // wanted_height)
+    return max(reduction for reduction in JPEG_DRAFT_REDUCTIONS if reduction <= max(1, most))
+
+
 def decode(content: bytes) -> DecodedImage:
-    """Open PNG or JPEG bytes, enforcing the byte, pixel and structure limits before decoding pixels."""
+    """Open the bytes of an image in one of READ_FORMATS, enforcing the byte, pixel and structure limits before
+    decoding pixels."""
     if not content:
         raise ImageRejected("the image is empty")
     if len(content) > settings.MAX_IMAGE_BYTES:
@@ -245,9 +278,9 @@ def decode(content: bytes) -> DecodedImage:
             # A JPEG's EXIF block is read as it opens; a damaged one is the sender's, not the log's, business.
             warnings.simplefilter("ignore")
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(content), formats=["PNG", "JPEG"])
+            image = Image.open(io.BytesIO(content), formats=READ_FORMATS)
     except Image.UnidentifiedImageError:
-        raise ImageRejected("the file is not a PNG or JPEG image") from None
+        raise ImageRejected(f"the file is not a {FORMAT_NAMES} image") from None
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
         raise ImageRejected(f"the image has too many pixels; each side must be at most {settings.MAX_IMAGE_SIDE}") from None
     except (OSError, SyntaxError, ValueError) as exc:
@@ -256,20 +289,26 @@ def decode(content: bytes) -> DecodedImage:
     low, high = settings.MIN_IMAGE_SIDE, settings.MAX_IMAGE_SIDE
     if not (low <= width <= high and low <= height <= high):
         raise ImageRejected(f"the image is {width}x{height} pixels; each side must be {low} to {high}")
+    whole = WHOLE_DECODED_FORMATS.get(image.format)
+    if whole and width * height > WHOLE_DECODED_MAX_PIXELS:
+        raise ImageRejected(
+            f"the image is {width}x{height} pixels; a {whole} may have at most {WHOLE_DECODED_MAX_PIXELS / 1e6:.1f} "
+            "megapixels (4096x3072); send it smaller, or as a JPEG")
     # Pillow calls a JPEG holding several pictures (as some phone cameras write) MPO.
-    image_format = "PNG" if image.format == "PNG" else "JPEG"
-    if image_format == "JPEG":
-        scale = JPEG_DRAFT_SIDE / max(width, height)
-        image.draft(image.mode, (max(1, round(width * scale)), max(1, round(height * scale))))
+    if image.format in ("JPEG", "MPO"):
+        image.draft(image.mode, draft_size(width, height))
     try:
         image.load()
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise ImageRejected(f"the image is truncated or corrupt: {exc}") from None
+    stored_format = "PNG" if image.format == "PNG" or image.has_transparency_data else "JPEG"
     camera = from_camera(image)
     # Upright as the camera meant it; a drawing has no orientation tag and is left as it is.
     image = upright(image)
+    if whole:
+        image = image.reduce(draft_reduction(width, height))
     if image.mode in WIDE_GREY_MODES:
         # Pillow converts wide grey to 8 bits by clipping at 255, which would leave only the darkest
         # greys: grey ink on 16-bit paper would be blank.
         image = Image.fromarray((np.asarray(image, dtype=np.uint32) >> 8).astype(np.uint8))
-    return DecodedImage(image, image_format, camera)
+    return DecodedImage(image, stored_format, camera)

@@ -21,9 +21,9 @@ from .models import Prediction
 
 @extend_schema_field(OpenApiTypes.BINARY)
 class ImageField(serializers.Field):
-    """A PNG or JPEG as a multipart file, or as a base64 data URL in JSON."""
+    """An image (imaging.FORMAT_NAMES) as a multipart file, or as a base64 data URL in JSON."""
 
-    default_error_messages = {"type": "send a PNG or JPEG file, or a string data:image/png;base64,..."}
+    default_error_messages = {"type": f"send a {imaging.FORMAT_NAMES} file, or a string data:image/png;base64,..."}
 
     def to_internal_value(self, data) -> imaging.DecodedImage:
         try:
@@ -79,7 +79,7 @@ class PredictionSerializer(serializers.Serializer):
         read_only=True, help_text="Only in the answer that created the prediction: send it back in the "
                                   "X-Drawing-Secret header to read, change, give feedback on or delete it.")
     image = ImageField(write_only=True, required=False,
-                       help_text="The drawing as a PNG or JPEG; send either this or `strokes`.")
+                       help_text=f"The drawing or photo as a {imaging.FORMAT_NAMES}; send either this or `strokes`.")
     strokes = StrokesField(write_only=True, required=False)
     source = serializers.ChoiceField(
         choices=Prediction.Source.choices, default=Prediction.Source.API,
@@ -112,7 +112,7 @@ class PredictionSerializer(serializers.Serializer):
             if len(drawing) != 1:
                 raise serializers.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [
                     "send the drawing as `image` or as `strokes`, not both" if drawing
-                    else "send the drawing as `image` (a PNG or JPEG) or as `strokes`"]})
+                    else f"send the drawing as `image` (a {imaging.FORMAT_NAMES}) or as `strokes`"]})
         return super().to_internal_value(data)
 
     def validate(self, attrs):
@@ -131,7 +131,7 @@ class PredictionSerializer(serializers.Serializer):
             read, photo = decoded.image, True if said else None
         else:
             # A form field sent empty (`image=`) reaches here as no field at all.
-            raise serializers.ValidationError({"image": "the image is empty; send a PNG or JPEG, or `strokes`"})
+            raise serializers.ValidationError({"image": f"the image is empty; send a {imaging.FORMAT_NAMES}, or `strokes`"})
         try:
             attrs["mnist_input"] = to_mnist_input(read, photo=photo, likeliest=likeliest_digit)
         except BlankDrawingError as exc:

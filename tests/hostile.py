@@ -7,6 +7,7 @@ import struct
 import zlib
 
 import numpy as np
+import pillow_heif
 from PIL import Image
 
 from .drawings import encode
@@ -89,14 +90,40 @@ def animated_png(frames: int = 2000, side: int = 280) -> bytes:
     return buffer.getvalue()
 
 
+def noise(width: int, height: int) -> Image.Image:
+    return Image.fromarray(np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8))
+
+
 def noisy_photo(width: int = 2600, height: int = 1950, progressive: bool = True) -> bytes:
     """The costliest honest photo: noise leaves the JPEG encoder nothing to compress, so a few
     megabytes of entropy-coded data must all be decoded."""
-    rng = np.random.default_rng(0)
-    pixels = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
     buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, "JPEG", quality=80, progressive=progressive)
+    noise(width, height).save(buffer, "JPEG", quality=80, progressive=progressive)
     return buffer.getvalue()
+
+
+def noisy_picture(image_format: str, width: int = 4096, height: int = 3072) -> bytes:
+    """Noise as a WebP, AVIF or HEIC of `width`x`height` (by default the most pixels the site decodes
+    whole), at a quality that keeps it within the byte limit."""
+    picture, buffer = noise(width, height), io.BytesIO()
+    if image_format == "HEIF":
+        pillow_heif.from_pillow(picture).save(buffer, quality=50)
+    else:
+        picture.save(buffer, image_format, quality=50)
+    return buffer.getvalue()
+
+
+def webp_declaring(width: int, height: int) -> bytes:
+    """A 140-byte animated WebP of two 64x64 frames on a `width`x`height` canvas, which Pillow
+    composes whole to read its first frame."""
+    buffer = io.BytesIO()
+    Image.new("L", (64, 64), 255).save(buffer, "WEBP", lossless=True, save_all=True,
+                                       append_images=[Image.new("L", (64, 64), 0)])
+    content = bytearray(buffer.getvalue())
+    # The VP8X chunk's payload: 4 bytes of flags, then the canvas's width and height less one, 3 bytes each.
+    assert content[12:16] == b"VP8X"
+    content[24:27], content[27:30] = (width - 1).to_bytes(3, "little"), (height - 1).to_bytes(3, "little")
+    return bytes(content)
 
 
 # Tag 0x0109 written as text where Pillow expects a number, beside an orientation of 6: Pillow's

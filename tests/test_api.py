@@ -124,16 +124,17 @@ def _png_claiming(width: int, height: int) -> bytes:
 
 
 BAD_INPUTS = {
-    "not an image": (lambda d: {"image": _named(b"hello, this is text", "note.png")}, "not a PNG or JPEG"),
+    "not an image": (lambda d: {"image": _named(b"hello, this is text", "note.png")},
+                     "not a PNG, JPEG, WebP, AVIF or HEIC"),
     "truncated": (lambda d: {"image": _named(_truncated_png(d), "cut.png")}, "truncated"),
-    "gif": (lambda d: {"image": _named(encode(render(d), "GIF"), "anim.gif")}, "not a PNG or JPEG"),
+    "gif": (lambda d: {"image": _named(encode(render(d), "GIF"), "anim.gif")}, "not a PNG, JPEG, WebP, AVIF or HEIC"),
     "empty file": (lambda d: {"image": _named(b"", "empty.png")}, "empty"),
     "too small": (lambda d: {"image": _named(encode(Image.new("L", (4, 4), 0)), "tiny.png")}, "4x4"),
     "too many pixels": (lambda d: {"image": _named(encode(Image.new("1", (9000, 20), 1)), "wide.png")}, "9000x20"),
     "decompression bomb": (lambda d: {"image": _named(_png_claiming(30000, 30000), "bomb.png")}, "too many pixels"),
     "blank": (lambda d: {"image": _named(encode(Image.new("RGB", (280, 280), "white")), "blank.png")}, "blank"),
     "wrong field": (lambda d: {"file": _named(png(d), "d.png")}, "image"),
-    "missing field": (lambda d: {}, "send the drawing as `image` (a PNG or JPEG) or as `strokes`"),
+    "missing field": (lambda d: {}, "send the drawing as `image` (a PNG, JPEG, WebP, AVIF or HEIC) or as `strokes`"),
     "empty form field": (lambda d: {"image": ""}, "the image is empty"),
     "bad source": (lambda d: {"image": _named(png(d), "d.png"), "source": "fax"}, "source"),
 }
@@ -151,8 +152,8 @@ def test_bad_multipart_input_is_a_clear_400_and_stores_nothing(client, seven, is
 @pytest.mark.parametrize("payload, message", [
     ({"image": "data:image/png;base64,@@@not-base64@@@"}, "base64"),
     ({"image": "data:image/png,rawbytes"}, "not base64-encoded"),
-    ({"image": 42}, "PNG or JPEG"),
-    ({"image": ["a"]}, "PNG or JPEG"),
+    ({"image": 42}, "PNG, JPEG, WebP, AVIF or HEIC"),
+    ({"image": ["a"]}, "PNG, JPEG, WebP, AVIF or HEIC"),
     ({"image": None}, "null"),
     ({"image": ""}, "empty"),
     ({"picture": "data:image/png;base64,AAAA"}, "unknown field"),

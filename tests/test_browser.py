@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import numpy as np
+import pillow_heif
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from PIL import Image
@@ -601,7 +602,7 @@ def test_a_photo_that_fails_leaves_the_drawing(visit, tmp_path):
     page.get_by_label("Upload a photo").set_input_files(not_a_photo)
 
     expect(page.get_by_test_id("status")).to_contain_text("Your photo could not be used.")
-    expect(page.get_by_test_id("status")).to_contain_text("not a PNG or JPEG image")
+    expect(page.get_by_test_id("status")).to_contain_text("not a PNG, JPEG, WebP, AVIF or HEIC image")
     assert page.evaluate(INK_PIXELS) == ink
     expect(page.get_by_test_id("answer-digit")).to_have_text("1")
     (drawing,) = Prediction.objects.all()
@@ -938,22 +939,39 @@ def test_a_hand_resting_between_a_pen_s_strokes_draws_nothing(visit):
     seen.assert_clean()
 
 
+def test_a_heic_photo_the_browser_cannot_read_is_read_by_the_server(visit, mnist_test, tmp_path):
+    """Chrome decodes no HEIC, the format of an iPhone's camera: the page refused it, since the
+    server did too."""
+    seen = visit(**DESKTOP)
+    page = seen.page
+    photo = tmp_path / "IMG_1234.HEIC"
+    pillow_heif.from_pillow(render(mnist_test.images[0], Style(canvas=600, digit_size=400)).convert("RGB")).save(photo)
+
+    page.get_by_label("Upload a photo").set_input_files(photo)
+
+    expect(page.get_by_test_id("answer-digit")).to_have_text("7")
+    settled(page)
+    (upload,) = Prediction.objects.all()
+    assert upload.source == "upload" and upload.image.name.endswith(".jpg")
+    seen.assert_clean()
+
+
 def test_a_photo_neither_the_browser_nor_the_server_can_read_is_refused_before_upload(visit, tmp_path):
-    """A HEIC photo in desktop Chrome, or one the browser cannot decode over the byte limit, was
-    uploaded whole, only for the server to refuse it."""
+    """A TIFF, or a photo the browser cannot decode over the byte limit, was uploaded whole, only for
+    the server to refuse it."""
     seen = visit(**DESKTOP)
     page = seen.page
     status = page.get_by_test_id("status")
-    refusal = (f"This photo could not be read here: send a JPEG or PNG under "
+    refusal = (f"This photo could not be read here: send a JPEG, PNG, WebP, AVIF or HEIC under "
                f"{settings.MAX_IMAGE_BYTES / 1024 ** 2:g} MB.")
     noise = np.random.default_rng(0)
 
     page.get_by_label("Upload a photo").set_input_files(
-        {"name": "IMG_1234.heic", "mimeType": "image/heic", "buffer": noise.bytes(4096)})
+        {"name": "scan.tiff", "mimeType": "image/tiff", "buffer": noise.bytes(4096)})
     expect(status).to_have_text(refusal)
     draw_with_mouse(page, ONE)
     settled(page)
-    too_large = tmp_path / "IMG_1235.jpg"
+    too_large = tmp_path / "IMG_1235.heic"
     too_large.write_bytes(noise.bytes(settings.MAX_IMAGE_BYTES + 1))
     page.get_by_label("Upload a photo").set_input_files(too_large)
     expect(status).to_have_text(refusal)

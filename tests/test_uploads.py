@@ -154,17 +154,21 @@ def test_a_large_jpeg_is_decoded_at_reduced_scale_and_stored_bounded(client, sev
         assert stored.format == "JPEG" and max(stored.size) <= imaging.STORED_MAX_SIDE
 
 
-def camera_photo(digit: np.ndarray, width: int = 6000, height: int = 4500) -> bytes:
-    """A digit on paper as a 27-megapixel camera writes it: one scan, with the sensor's noise."""
+def on_paper(digit: np.ndarray, width: int, height: int) -> Image.Image:
+    """A digit on paper as a camera sees it, with the sensor's noise."""
     ink = np.zeros((height, width), np.float32)
     side = height // 2
     ink[height // 4:height // 4 + side, width // 3:width // 3 + side] = np.asarray(
         Image.fromarray(digit).resize((side, side), Image.Resampling.BILINEAR)) / 255
     paper = np.array([214, 210, 200], np.float32)
     noise = np.random.default_rng(0).normal(0, 6, (height, width, 1)).astype(np.float32)
+    return Image.fromarray(np.clip(paper * (1 - 0.8 * ink[..., None]) + noise, 0, 255).astype(np.uint8))
+
+
+def camera_photo(digit: np.ndarray, width: int = 6000, height: int = 4500) -> bytes:
+    """A digit on paper as a 27-megapixel camera writes it: one scan."""
     buffer = io.BytesIO()
-    Image.fromarray(np.clip(paper * (1 - 0.8 * ink[..., None]) + noise, 0, 255).astype(np.uint8)).save(
-        buffer, "JPEG", quality=85)
+    on_paper(digit, width, height).save(buffer, "JPEG", quality=85)
     return buffer.getvalue()
 
 
@@ -274,3 +278,83 @@ def test_noise_is_stored_within_the_byte_budget(client):
     assert stored.stat().st_size <= imaging.STORED_MAX_BYTES
     with Image.open(stored) as image:
         assert image.size == (500, 500) and image.mode == "RGBA"
+
+
+# Each format as a phone or the web writes it, and the name it is sent under.
+WHOLE_DECODED = {"WEBP": "photo.webp", "AVIF": "photo.avif", "HEIF": "IMG_0001.HEIC"}
+
+
+# x265's default preset takes seconds to encode a photo, its fastest a tenth of that.
+FAST_ENCODING = {"HEIF": {"enc_params": {"preset": "ultrafast"}}}
+
+
+def saved(image: Image.Image, image_format: str, **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, image_format, **FAST_ENCODING.get(image_format, {}), **options)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("image_format", WHOLE_DECODED)
+def test_a_photo_in_webp_avif_or_heic_is_read_upright_and_stored_as_jpeg(client, seven, image_format):
+    """An iPhone's camera writes HEIC, Android and the web WebP and AVIF: all three were "not a PNG or
+    JPEG image". Stored sideways with an orientation tag, the photo is read and kept upright, as a
+    JPEG without its metadata."""
+    upright = on_paper(seven, 1200, 900)
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6
+    exif[ExifTags.Base.Make] = "CameraMaker"
+    content = saved(upright.transpose(Image.Transpose.ROTATE_90), image_format, quality=80, exif=exif.tobytes())
+    response = client.post(URL, {"image": named(content, WHOLE_DECODED[image_format])})
+    assert response.json()["digit"] == 7
+    stored_bytes = stored_file(response).read_bytes()
+    assert b"CameraMaker" not in stored_bytes
+    with Image.open(io.BytesIO(stored_bytes)) as stored:
+        # Landscape, as the camera meant it, and halved as libjpeg halves a JPEG of that size.
+        assert stored.format == "JPEG" and stored.size == (600, 450) and not stored.getexif()
+
+
+def test_a_drawing_on_transparency_in_webp_is_read_and_stored_with_it(client, seven):
+    drawing = render(seven, Style(ink="alpha"))
+    response = post_file(client, saved(drawing, "WEBP", lossless=True), "drawing.webp")
+    assert response.json()["digit"] == 7
+    with Image.open(stored_file(response)) as stored:
+        assert stored.format == "PNG" and stored.mode == "RGBA"
+        assert np.array_equal(np.asarray(stored)[..., 3], np.asarray(drawing)[..., 3])
+
+
+@pytest.mark.parametrize("image_format", ["WEBP", "HEIF"])
+def test_a_large_webp_or_heic_reaches_the_model_at_the_size_a_jpeg_does(seven, image_format):
+    photo = on_paper(seven, 1100, 824)
+    as_jpeg = imaging.decode(saved(photo, "JPEG", quality=80)).image
+    assert as_jpeg.size == (550, 412)  # libjpeg's half scale
+    assert imaging.decode(saved(photo, image_format, quality=80)).image.size == as_jpeg.size
+
+
+def test_a_tiny_webp_declaring_a_canvas_past_the_pixel_budget_is_refused_before_decoding(client, isolated_media):
+    """140 bytes of animated WebP declaring a 4100x3100 canvas cost Pillow 115 ms to compose; at
+    8192x8192, half a second and 270 MB."""
+    content = hostile.webp_declaring(4100, 3100)
+    started = time.process_time()
+    with pytest.raises(imaging.ImageRejected):
+        imaging.decode(content)
+    assert time.process_time() - started < 0.05
+    assert_refused(client, isolated_media, content, "canvas.webp",
+                   "the image is 4100x3100 pixels; a WebP may have at most 12.6 megapixels (4096x3072)")
+
+
+def test_an_animated_webp_reads_its_first_frame_only(client, seven):
+    first = render(seven, Style(canvas=140, digit_size=110)).convert("RGB")
+    others = [Image.new("RGB", first.size, shade) for shade in ("black", "white")]
+    content = saved(first, "WEBP", lossless=True, save_all=True, append_images=[others[i % 2] for i in range(99)])
+    response = post_file(client, content, "animated.webp")
+    assert response.json()["digit"] == 7
+    with Image.open(stored_file(response)) as stored:
+        assert stored.convert("L").tobytes() == first.convert("L").tobytes()
+
+
+@pytest.mark.parametrize("image_format", WHOLE_DECODED)
+def test_a_truncated_webp_avif_or_heic_is_refused(client, isolated_media, seven, image_format):
+    content = saved(on_paper(seven, 400, 300), image_format, quality=80)
+    response = post_file(client, content[:len(content) // 2], WHOLE_DECODED[image_format])
+    assert response.status_code == 400, response.content
+    assert Prediction.objects.count() == 0 and not any(p.is_file() for p in Path(isolated_media).rglob("*"))
