@@ -40,12 +40,12 @@ turned, the digit is read turned back upright: people write level with the lines
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 from scipy import ndimage
 from scipy.spatial import ConvexHull
 
 from .exif import upright
-from .preprocess import BlankDrawingError, normalise, varying_alpha
+from .preprocess import BlankDrawingError, marks_on_transparency, normalise, without_transparency
 
 # Longest side the photo is analysed at: the digit still spans tens of pixels, and one photo
 # costs a few tens of milliseconds.
@@ -220,13 +220,13 @@ def working_photo(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
     """The photo as upright greyscale in [0, 1], its long side at most WORKING_SIDE, and where a
     finger covers the paper there (None where nothing does).
 
-    An image with transparency is a drawing exported rather than a photo: its transparent
-    pixels are white paper and its opacity dark ink."""
+    An image drawn on a transparent sheet is a drawing exported rather than a photo: its
+    transparent pixels are white paper and its opacity dark ink."""
     image = upright(image)
-    alpha = varying_alpha(image)
-    if alpha is not None:
-        return at_working_side(ImageOps.invert(alpha)), None
-    colour = image if image.mode in ("L", "RGB") else image.convert("L" if image.mode == "1" else "RGB")
+    ink = marks_on_transparency(image)
+    if ink is not None:
+        return at_working_side(Image.fromarray(np.round(255 * (1 - ink)).astype(np.uint8))), None
+    colour = without_transparency(image)
     grey = at_working_side(colour.convert("L"))
     return grey, None if colour.mode == "L" else covered(colour, grey.shape)
 

@@ -47,6 +47,49 @@ def test_ink_conventions_give_the_same_input(mnist_test):
     assert np.abs(inputs[0] - inputs[2]).max() < 0.02
 
 
+def with_transparency(drawing: Image.Image, kind: str) -> Image.Image:
+    """An opaque drawing with transparency as exporters and screenshots leave it."""
+    picture = drawing.convert("RGBA")
+    if kind == "a window's shadow":
+        # A screenshot of the window the drawing is in: a soft black shadow 24 pixels wide around it.
+        width, (side, _) = 24, picture.size
+        ys, xs = np.indices((side + 2 * width,) * 2)
+        outside = np.hypot(np.maximum(np.maximum(width - xs, xs - width - side + 1), 0),
+                           np.maximum(np.maximum(width - ys, ys - width - side + 1), 0))
+        shadow = Image.new("RGBA", (side + 2 * width,) * 2, (0, 0, 0, 0))
+        shadow.putalpha(Image.fromarray((255 * np.clip(0.45 * (1 - outside / width), 0, 1)).astype(np.uint8)))
+        shadow.paste(picture, (width, width))
+        return shadow
+    if kind == "rounded corners":
+        mask = Image.new("L", picture.size, 0)
+        ImageDraw.Draw(mask).rounded_rectangle((0, 0, *(side - 1 for side in picture.size)), radius=28, fill=255)
+        return Image.composite(picture, Image.new("RGBA", picture.size, (0, 0, 0, 0)), mask)
+    # A half-transparent white sheet, the ink opaque on it.
+    ink = ImageOps.invert(drawing.convert("L"))
+    picture.putalpha(ink.point(lambda value: 128 + value // 2))
+    return picture
+
+
+@pytest.mark.parametrize("kind", ["a window's shadow", "rounded corners", "a half-transparent sheet"])
+@pytest.mark.parametrize("photo", [False, None, True], ids=["drawing", "unsaid", "photo"])
+def test_a_drawing_beside_transparency_is_read_by_its_colours(mnist_test, predictor, kind, photo):
+    """Opacity was taken for the ink wherever transparency varied: a screenshot of a window, rounded
+    corners or a half-transparent sheet read as an opaque blob ("not a digit"), or, as a photo, a
+    corner read as a 1."""
+    digits = range(12)
+    read = [predictor.predict(to_mnist_input(with_transparency(render(mnist_test.images[i]), kind), photo=photo,
+                                             likeliest=predictor.likeliest_digit)).digit for i in digits]
+    assert sum(digit == mnist_test.labels[i] for i, digit in zip(digits, read)) >= 11, read
+
+
+def test_a_bold_drawing_on_transparency_covering_most_of_it_is_still_read_by_its_opacity(mnist_test):
+    """Marks of one colour on a transparent sheet are its ink, however much of it they cover."""
+    bold = render(mnist_test.images[3], Style(canvas=200, digit_size=240, stroke=10, ink="alpha"))
+    assert (np.asarray(bold.getchannel("A")) >= 250).mean() > preprocess.MOST_OPAQUE_MARKS
+    expected = to_mnist_input(render(mnist_test.images[3], Style(canvas=200, digit_size=240, stroke=10)))
+    assert np.abs(to_mnist_input(bold) - expected).max() < 0.02
+
+
 @pytest.mark.parametrize("image", [
     Image.new("RGB", (280, 280), "white"),
     Image.new("RGB", (280, 280), "black"),
