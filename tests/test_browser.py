@@ -956,6 +956,26 @@ def test_a_heic_photo_the_browser_cannot_read_is_read_by_the_server(visit, mnist
     seen.assert_clean()
 
 
+def test_a_large_drawing_in_white_on_transparency_is_shrunk_keeping_its_transparency(visit, mnist_test, tmp_path):
+    """Shrunk onto the white a JPEG needs, a white digit on a transparent sheet was white on white:
+    "the photo is blank"."""
+    seen = visit(**DESKTOP)
+    page = seen.page
+    drawing = tmp_path / "exported.png"
+    white = Image.new("RGBA", (1800, 1800), (255, 255, 255, 0))
+    white.putalpha(render(mnist_test.images[0], Style(canvas=1800, digit_size=1400, ink="alpha")).getchannel("A"))
+    white.save(drawing)
+
+    page.get_by_label("Upload a photo").set_input_files(drawing)
+
+    expect(page.get_by_test_id("answer-digit")).to_have_text("7")
+    settled(page)
+    (upload,) = Prediction.objects.all()
+    with Image.open(upload.image.path) as stored:
+        assert stored.mode == "RGBA" and max(stored.size) <= 1024
+    seen.assert_clean()
+
+
 def test_a_photo_neither_the_browser_nor_the_server_can_read_is_refused_before_upload(visit, tmp_path):
     """A TIFF, or a photo the browser cannot decode over the byte limit, was uploaded whole, only for
     the server to refuse it."""

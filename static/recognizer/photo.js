@@ -1,7 +1,8 @@
 // A phone photo made fit to send: a camera's 4000x3000 JPEG of 3 to 8 MB would spend a phone's data
 // on pixels the server never reads (it reads a photo at about 512 pixels), so a photo that is too
 // large, over the server's byte limit, or in a format the server does not read, is decoded by the
-// browser, turned upright by its EXIF orientation, shrunk and sent as a JPEG. A photo the browser
+// browser, turned upright by its EXIF orientation, shrunk and sent as a JPEG (a PNG where it has
+// transparency). A photo the browser
 // cannot decode (a HEIC in Chrome) goes as it is if the server might take it (a JPEG, PNG, WebP,
 // AVIF or HEIC within the byte limit), and the server says what is wrong with it; any other is
 // refused here, before a phone spends its data on an upload the server would refuse.
@@ -15,11 +16,23 @@ const SENT_AS_IS = ["image/jpeg", "image/png", "image/webp", "image/avif", "imag
 const SENT_AS_IS_NAMED = /\.(jpe?g|png|webp|avif|heic|heif)$/i;
 const UNTYPED = ["", "application/octet-stream"];
 
-function jpegOf(canvas) {
+function encoded(canvas, type) {
   return new Promise((resolve, reject) => {
     canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Error("the photo could not be encoded"))),
-      "image/jpeg", JPEG_QUALITY);
+      type, JPEG_QUALITY);
   });
+}
+
+function hasTransparency(context, width, height) {
+  const pixels = context.getImageData(0, 0, width, height).data;
+  for (let alpha = 3; alpha < pixels.length; alpha += 4) {
+    if (pixels[alpha] < 255) return true;
+  }
+  return false;
+}
+
+function renamed(file, extension) {
+  return `${file.name.replace(/\.[^.]*$/, "") || "photo"}.${extension}`;
 }
 
 const megabytes = (bytes) => new Intl.NumberFormat(undefined, {
@@ -40,7 +53,7 @@ function asItIs(file, maxBytes) {
 }
 
 // The file to upload for `file`: itself when the server can take it as it is, else an upright JPEG
-// at most MAX_SIDE pixels on its longer side. Throws, with a message for the person, when neither
+// (a PNG where it has transparency) at most MAX_SIDE pixels on its longer side. Throws, with a message for the person, when neither
 // the browser nor the server could read it.
 export async function photoToSend(file, maxBytes) {
   let bitmap;
@@ -58,15 +71,23 @@ export async function photoToSend(file, maxBytes) {
     const canvas = document.createElement("canvas");
     canvas.width = Math.max(1, Math.round(width * scale));
     canvas.height = Math.max(1, Math.round(height * scale));
-    const context = canvas.getContext("2d");
-    // JPEG has no transparency: what was transparent becomes white paper, not black.
-    context.fillStyle = "#fff";
-    context.fillRect(0, 0, canvas.width, canvas.height);
+    const context = canvas.getContext("2d", { willReadFrequently: true });
     context.imageSmoothingQuality = "high";
     context.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
-    const jpeg = await jpegOf(canvas);
-    const name = `${file.name.replace(/\.[^.]*$/, "") || "photo"}.jpg`;
-    return new File([jpeg], name, { type: "image/jpeg" });
+    // A drawing exported on transparency stays a PNG: on the white a JPEG would need, a white
+    // stroke would vanish. The server reads which of its pixels are the ink.
+    if (hasTransparency(context, canvas.width, canvas.height)) {
+      const png = await encoded(canvas, "image/png");
+      if (png.size <= maxBytes) {
+        return new File([png], renamed(file, "png"), { type: "image/png" });
+      }
+    }
+    // JPEG has no transparency: what was transparent becomes white paper, not black.
+    context.globalCompositeOperation = "destination-over";
+    context.fillStyle = "#fff";
+    context.fillRect(0, 0, canvas.width, canvas.height);
+    const jpeg = await encoded(canvas, "image/jpeg");
+    return new File([jpeg], renamed(file, "jpg"), { type: "image/jpeg" });
   } catch {
     return asItIs(file, maxBytes);
   } finally {
