@@ -32,6 +32,14 @@ def test_debug_is_off_unless_asked_for():
     assert "DEBUG True" in manage(*show, DJANGO_DEBUG="1").stdout
 
 
+def test_a_process_starts_without_the_libraries_only_a_reviewer_s_picture_needs():
+    """Captum and matplotlib cost every manage.py command, gunicorn worker and test worker a second
+    or more at start-up, imported with the admin."""
+    show = ("shell", "-c", "import sys, django.contrib.admin; django.contrib.admin.autodiscover(); "
+            "print('LOADED', sorted({'captum', 'matplotlib'} & set(sys.modules)))")
+    assert "LOADED []" in manage(*show, DJANGO_DEBUG="1").stdout
+
+
 def test_without_debug_the_development_key_is_refused():
     result = manage("check")
     assert result.returncode != 0 and "DJANGO_SECRET_KEY must be set unless DJANGO_DEBUG=1" in result.stderr
