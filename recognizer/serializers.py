@@ -49,7 +49,8 @@ class ImageField(serializers.Field):
             "pointer": {"type": "string", "enum": list(strokes.POINTER_TYPES)},
             "points": {"type": "array", "minItems": 1,
                        "items": {"type": "array", "minItems": 4, "maxItems": 4,
-                                 "items": {"type": "number", "minimum": 0}}},
+                                 # OpenAPI 3.0 has no bounds per position: the loosest, x's and y's.
+                       "items": {"type": "number", "minimum": -strokes.OFF_CANVAS}}},
         },
     },
 })

@@ -136,7 +136,8 @@ BAD_INPUTS = {
     "wrong field": (lambda d: {"file": _named(png(d), "d.png")}, "image"),
     "missing field": (lambda d: {}, "send the drawing as `image` (a PNG, JPEG, WebP, AVIF or HEIC) or as `strokes`"),
     "empty form field": (lambda d: {"image": ""}, "the image is empty"),
-    "bad source": (lambda d: {"image": _named(png(d), "d.png"), "source": "fax"}, "source"),
+    "bad source": (lambda d: {"image": _named(png(d), "d.png"), "source": "fax"},
+                   "source: must be one of canvas, upload, api"),
 }
 
 
@@ -331,6 +332,14 @@ def test_health_is_ok_with_a_model_and_a_database(client):
 def test_the_schema_describes_the_api(client):
     schema = client.get("/api/schema/")
     assert schema.status_code == 200 and b"/api/predictions/" in schema.content
+
+
+def test_the_schema_takes_a_point_past_the_canvas_s_edge(client):
+    """Every value of a point had a minimum of 0, so a client checking its requests against the
+    schema refused a stroke the page sends when a finger leaves the canvas."""
+    schema = client.get("/api/schema/?format=json").json()
+    strokes = schema["components"]["schemas"]["PredictionRequest"]["properties"]["strokes"]
+    assert strokes["items"]["properties"]["points"]["items"]["items"]["minimum"] == -0.5
 
 
 def test_the_schema_is_generated_once_whatever_the_query_or_accept_header(client, monkeypatch):
