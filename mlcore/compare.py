@@ -147,7 +147,7 @@ def compare(a: tuple[str, Answerer], b: tuple[str, Answerer], sets: list[Evaluat
 def save_disagreement_gallery(comparison: Comparison, sets: list[EvaluationSet], path: str | Path,
                               per_side: int = 48, columns: int = 12) -> Path:
     """For each set, the drawings only one of the two models gets right, captioned with both answers."""
-    from .evaluate import pyplot, save_figure
+    from .evaluate import MOSAIC_TILE, mosaic, pyplot, save_figure
 
     plt = pyplot()
     panels = [(s, result, indices, winner)
@@ -155,17 +155,16 @@ def save_disagreement_gallery(comparison: Comparison, sets: list[EvaluationSet],
               for indices, winner in ((result.only_a_right, comparison.a), (result.only_b_right, comparison.b))]
     figure, axes_list = plt.subplots(len(panels), 1, figsize=(columns * 0.9, len(panels) * 2.4 + 0.5),
                                      squeeze=False)
-    tile = 32
+    tile = MOSAIC_TILE
     for axes, (evaluation_set, result, indices, winner) in zip(axes_list[:, 0], panels):
         shown = indices[:per_side]
         rows = max(1, -(-len(shown) // columns))
-        mosaic = np.full((rows * tile, columns * tile), 255, dtype=np.uint8)
         for position, index in enumerate(shown):
             top, left = (position // columns) * tile + 2, (position % columns) * tile + 2
-            mosaic[top:top + 28, left:left + 28] = 255 - evaluation_set.images[index]
             axes.text(left + 14, top + 30, f"{label_name(int(result.a_answers[index]))}|"
                       f"{label_name(int(result.b_answers[index]))}", ha="center", va="top", fontsize=5)
-        axes.imshow(mosaic, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+        axes.imshow(mosaic(evaluation_set.images[shown], columns), cmap="gray", vmin=0, vmax=255,
+                    interpolation="nearest")
         axes.set_ylim(rows * tile + 6, 0)
         axes.axis("off")
         axes.set_title(f"{evaluation_set.name}: {len(indices)} only {winner} gets right "

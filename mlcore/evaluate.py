@@ -199,6 +199,20 @@ def save_confusion_matrix(evaluation: Evaluation, path: str | os.PathLike, title
     return save_figure(figure, Path(path))
 
 
+MOSAIC_TILE = 28 + 4
+
+
+def mosaic(images: np.ndarray, columns: int) -> np.ndarray:
+    """MNIST-like images (white on black) as dark digits on a white sheet, in rows of `columns`
+    tiles of MOSAIC_TILE pixels, each image 2 pixels in from its tile's top left corner."""
+    rows = max(1, -(-len(images) // columns))
+    sheet = np.full((rows * MOSAIC_TILE, columns * MOSAIC_TILE), 255, dtype=np.uint8)
+    for position, image in enumerate(images):
+        top, left = (position // columns) * MOSAIC_TILE + 2, (position % columns) * MOSAIC_TILE + 2
+        sheet[top:top + 28, left:left + 28] = 255 - image
+    return sheet
+
+
 def save_misclassified_gallery(evaluation: Evaluation, split: Split, path: str | os.PathLike,
                                title: str = "Misclassified test images", columns: int = 12,
                                max_images: int = 144) -> Path:
@@ -206,14 +220,9 @@ def save_misclassified_gallery(evaluation: Evaluation, split: Split, path: str |
     plt = pyplot()
     order = evaluation.misclassified[np.argsort(-evaluation.confidences[evaluation.misclassified], kind="stable")]
     shown = order[:max_images]
-    rows = max(1, -(-len(shown) // columns))
-    tile = 28 + 4
-    mosaic = np.full((rows * tile, columns * tile), 255, dtype=np.uint8)
-    for position, index in enumerate(shown):
-        top, left = (position // columns) * tile + 2, (position % columns) * tile + 2
-        mosaic[top:top + 28, left:left + 28] = 255 - split.images[index]
+    rows, tile = max(1, -(-len(shown) // columns)), MOSAIC_TILE
     figure, axes = plt.subplots(figsize=(columns * 0.9, rows * 1.05 + 0.6))
-    axes.imshow(mosaic, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+    axes.imshow(mosaic(split.images[shown], columns), cmap="gray", vmin=0, vmax=255, interpolation="nearest")
     for position, index in enumerate(shown):
         axes.text((position % columns) * tile + tile / 2, (position // columns) * tile + tile - 0.5,
                   f"{evaluation.labels[index]}→{evaluation.predictions[index]} "

@@ -505,7 +505,7 @@ def ring_apart(marks: np.ndarray, count: int, lines: np.ndarray, mark: int) -> t
     nothing inside its band, and a dot in it stays small beside it."""
     box = ndimage.find_objects(marks, max_label=mark)[mark - 1]
     shape = marks[box] == mark
-    pen = stroke_width(shape)
+    pen = measured_stroke_width(shape)
     if min(shape.shape) <= 2 * RING_BAND * pen:
         return marks, count, lines
     middle = (np.array(shape.shape) - 1) / 2
@@ -726,7 +726,7 @@ def reconstructed(marker: np.ndarray, surface: np.ndarray) -> np.ndarray:
     return marker
 
 
-def stroke_width(mask: np.ndarray) -> float:
+def measured_stroke_width(mask: np.ndarray) -> float:
     """The pen's width in pixels: the marks' area over half their outline."""
     outline = np.count_nonzero(mask & ~ndimage.binary_erosion(mask))
     return 2 * np.count_nonzero(mask) / max(outline, 1)
@@ -769,7 +769,7 @@ def pen_fills_window(grey: np.ndarray, finger: np.ndarray | None, window: int, l
         *_, first = first_pass(half, half_finger, background_window(half, WIDE_WINDOW), light_ink)
     except BlankDrawingError:
         return False
-    return 2 * stroke_width(first) >= THICK_PEN * window
+    return 2 * measured_stroke_width(first) >= THICK_PEN * window
 
 
 def ink_over(grey: np.ndarray, finger: np.ndarray | None, window: int, light_ink: bool,
@@ -782,7 +782,7 @@ def ink_over(grey: np.ndarray, finger: np.ndarray | None, window: int, light_ink
     shadow no longer flows along them into the lit paper, and bounds the background by a
     closing a few pens wide, so of a shadow's tip pointing at the digit only the apex stays ink."""
     surface, closing, first = first_pass(grey, finger, window, light_ink)
-    pen = stroke_width(first)
+    pen = measured_stroke_width(first)
     strokes = ndimage.binary_dilation(first, iterations=max(1, round(pen / 2)))
     filled = np.where(strokes, ndimage.grey_closing(surface, size=pens(STROKE_FILL, pen, window), mode="nearest"),
                       surface)

@@ -433,7 +433,3 @@ class SecondOpinion(models.Model):
     label = models.PositiveSmallIntegerField(null=True, blank=True)
     reviewed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-
-    @property
-    def agrees(self) -> bool | None:
-        return None if self.label is None else self.label == self.first_label

@@ -1,4 +1,5 @@
-"""The training options `train` and `compare_regularization` share: declared once, checked by TrainConfig."""
+"""The training options `train`, `compare_regularization` and `compare_levers` share: declared once,
+checked by TrainConfig."""
 
 from __future__ import annotations
 

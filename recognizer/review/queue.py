@@ -103,16 +103,24 @@ def take(reviewer, filters: Filters = Filters(), exclude=()) -> Prediction | Non
     return None
 
 
+def locked_for(prediction_id, reviewer, now, predictions=Prediction.objects) -> Prediction:
+    """The drawing, locked with its lease until the transaction ends, so that it can be neither
+    deleted nor taken meanwhile; LeasedByAnother when another reviewer holds it."""
+    # The drawing first, then its lease, as Prediction.discard() locks them: taken the other way
+    # round, a label and the page's lease renewal deadlocked on PostgreSQL.
+    prediction = predictions.select_for_update().get(pk=prediction_id)
+    lease = ReviewLease.objects.select_for_update().filter(prediction_id=prediction_id).first()
+    if lease is not None and lease.reviewer_id != reviewer.pk and lease.expires_at > now:
+        raise LeasedByAnother(str(prediction_id))
+    return prediction
+
+
 def renew(prediction_id, reviewer) -> None:
     """Keep the drawing while it is shown; LeasedByAnother when someone else took it after it ran out,
     Prediction.DoesNotExist when its drawer deleted it."""
     now = timezone.now()
     with transaction.atomic():
-        # Locked, so that the drawing cannot be deleted between here and its new lease.
-        Prediction.objects.select_for_update().only("pk").get(pk=prediction_id)
-        lease = ReviewLease.objects.select_for_update().filter(prediction_id=prediction_id).first()
-        if lease is not None and lease.reviewer_id != reviewer.pk and lease.expires_at > now:
-            raise LeasedByAnother(str(prediction_id))
+        locked_for(prediction_id, reviewer, now, Prediction.objects.only("pk"))
         ReviewLease.objects.update_or_create(
             prediction_id=prediction_id,
             defaults={"reviewer": reviewer, "expires_at": now + timedelta(seconds=settings.REVIEW_LEASE_SECONDS)})
@@ -153,12 +161,7 @@ def save_label(prediction_id, reviewer, label: int | None, revision: int | None 
         raise ValueError(f"a label is 0 to 9, or {NOT_A_DIGIT} for not a digit; not {label!r}")
     now = timezone.now()
     with transaction.atomic():
-        # The drawing first, then its lease, as renew() and Prediction.discard() lock them: taken the
-        # other way round, a label and the page's lease renewal deadlocked on PostgreSQL.
-        prediction = Prediction.objects.select_for_update().get(pk=prediction_id)
-        lease = ReviewLease.objects.select_for_update().filter(prediction_id=prediction_id).first()
-        if lease is not None and lease.reviewer_id != reviewer.pk and lease.expires_at > now:
-            raise LeasedByAnother(str(prediction_id))
+        prediction = locked_for(prediction_id, reviewer, now)
         if label is not None and revision is not None and revision != prediction.revision:
             raise Prediction.Redrawn(str(prediction_id))
         second_opinion = is_second_opinion(prediction, reviewer)
