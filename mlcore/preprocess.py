@@ -38,6 +38,13 @@ PEN_GRID = 112
 # around paper of another. Tones within ONE_TONE of their median are one tone.
 FRAME_SHARE = 0.05
 ONE_TONE = 0.06
+# A box round the drawing (a form's) holds marks spanning at least BOXED of it; at most BOX_INSIDE
+# of its own ink lies further than BOX_EDGE of its side from its edges, and its ink runs along at
+# least BOX_SIDES of each side.
+BOXED = 0.25
+BOX_EDGE = 0.12
+BOX_INSIDE = 0.05
+BOX_SIDES = 0.8
 # A pixel this opaque is opaque. A picture with transparency is marks on a transparent sheet
 # (a digit covers a tenth to a third of its canvas), unless more than MOST_OPAQUE_MARKS of it is
 # opaque and less than ONE_TONE_MARKS of that is of one tone: then it is a picture in its colours
@@ -253,6 +260,70 @@ def with_soft_edges(ink: np.ndarray) -> np.ndarray:
     return ndimage.gaussian_filter(ink, SOFT_EDGE)
 
 
+def coarse_marks(ink: np.ndarray) -> tuple[np.ndarray, int, int, int]:
+    """The ink's connected marks on a coarse grid of block maxima, which keeps every thin stroke
+    whole and costs a large canvas what a small one costs: their labels, count, the block's side,
+    and the grid's side."""
+    # Imported here: SciPy costs a first drawing a fraction of a second, a process only once.
+    from scipy import ndimage
+
+    block = max(1, max(ink.shape) // TAP_GRID)
+    fine = Image.fromarray(((ink > INK_THRESHOLD * ink.max()) * 255).astype(np.uint8))
+    mask = np.asarray(fine.reduce(block)) > 0
+    labels, count = ndimage.label(mask)
+    return labels, count, block, max(mask.shape)
+
+
+def erased(ink: np.ndarray, boxes: list[tuple[slice, slice]], block: int) -> np.ndarray:
+    """The ink map with the coarse grid's `boxes` cleared, and one block round each: their faint
+    anti-aliased rim."""
+    cleaned = ink.copy()
+    for rows, cols in boxes:
+        cleaned[max(rows.start - 1, 0) * block:(rows.stop + 1) * block,
+                max(cols.start - 1, 0) * block:(cols.stop + 1) * block] = 0
+    return cleaned
+
+
+def without_box(ink: np.ndarray) -> np.ndarray:
+    """The ink map less a box round the drawing, as a form prints one for each digit.
+
+    A box is the mark whose own box holds every other mark, clear of it, with nearly all its ink
+    near its edges and along each whole side; what it holds spans at least BOXED of it (a dot in a
+    square is a drawing of its own). A circle round a digit leaves its box's corners empty, and a
+    box the digit touches is one mark with it: both are left as they are.
+    """
+    # Imported here: SciPy costs a first drawing a fraction of a second, a process only once.
+    from scipy import ndimage
+
+    labels, count, block, _ = coarse_marks(ink)
+    if count < 2:
+        return ink
+    boxes = ndimage.find_objects(labels)
+    outer = max(range(count), key=lambda label: extent_of(boxes[label]))
+    rows, cols = boxes[outer]
+    inner = [box for label, box in enumerate(boxes) if label != outer]
+    if not all(rows.start < r.start and r.stop < rows.stop and cols.start < c.start and c.stop < cols.stop
+               for r, c in inner):
+        return ink
+    held = max(max(r.stop for r, _ in inner) - min(r.start for r, _ in inner),
+               max(c.stop for _, c in inner) - min(c.start for _, c in inner))
+    if held < BOXED * extent_of((rows, cols)):
+        return ink
+    shape = labels[rows, cols] == outer + 1
+    band = max(1, round(BOX_EDGE * min(shape.shape)))
+    sides = (shape[:band].any(axis=0), shape[-band:].any(axis=0), shape[:, :band].any(axis=1), shape[:, -band:].any(axis=1))
+    if shape[band:-band, band:-band].sum() > BOX_INSIDE * shape.sum() or min(side.mean() for side in sides) < BOX_SIDES:
+        return ink
+    # One block round the box's own takes its faint anti-aliased rim; the marks it holds are clear of it.
+    grown = ndimage.binary_dilation(labels == outer + 1, structure=np.ones((3, 3)))
+    return np.where(np.kron(grown, np.ones((block, block), bool))[:ink.shape[0], :ink.shape[1]], 0, ink)
+
+
+def extent_of(box: tuple[slice, slice]) -> int:
+    rows, cols = box
+    return max(rows.stop - rows.start, cols.stop - cols.start)
+
+
 def without_stray_taps(ink: np.ndarray) -> np.ndarray:
     """The ink map less any lone tap beside the drawing or far from it.
 
@@ -264,19 +335,13 @@ def without_stray_taps(ink: np.ndarray) -> np.ndarray:
     # Imported here: SciPy costs a first drawing a fraction of a second, a process only once.
     from scipy import ndimage
 
-    # Components are found on a coarse grid of block maxima, which keeps every thin stroke whole
-    # and costs a large canvas what a small one costs.
-    block = max(1, max(ink.shape) // TAP_GRID)
-    fine = Image.fromarray(((ink > INK_THRESHOLD * ink.max()) * 255).astype(np.uint8))
-    mask = np.asarray(fine.reduce(block)) > 0
-    labels, count = ndimage.label(mask)
+    labels, count, block, side = coarse_marks(ink)
     if count < 2:
         return ink
     sizes = np.bincount(labels.ravel(), minlength=count + 1)[1:]
     boxes = ndimage.find_objects(labels)
     main = boxes[int(np.argmax(sizes))]
     main_height = main[0].stop - main[0].start
-    side = max(mask.shape)
     taps = []
     for (rows, cols), size in zip(boxes, sizes):
         gap = max(main[0].start - rows.stop, rows.start - main[0].stop,
@@ -285,14 +350,8 @@ def without_stray_taps(ink: np.ndarray) -> np.ndarray:
         small = max(rows.stop - rows.start, cols.stop - cols.start) <= TAP_SIDE * side
         if small and gap >= TAP_GAP * side and (beside or gap >= main_height / 2) and size <= TAP_SHARE * sizes.sum():
             taps.append((rows, cols))
-    if not taps:
-        return ink
-    cleaned = ink.copy()
-    for rows, cols in taps:
-        # One block of margin takes the tap's faint anti-aliased rim; the gap keeps the drawing clear.
-        cleaned[max(rows.start - 1, 0) * block:(rows.stop + 1) * block,
-                max(cols.start - 1, 0) * block:(cols.stop + 1) * block] = 0
-    return cleaned
+    # The gap keeps the drawing clear of the block erased round each tap.
+    return erased(ink, taps, block) if taps else ink
 
 
 def shrink(image: Image.Image) -> Image.Image:
@@ -348,4 +407,4 @@ def to_mnist_input(image: Image.Image, photo: bool | None = False,
 
         inputs = readings(image, every=likeliest is not None)
         return inputs[likeliest(inputs) if len(inputs) > 1 else 0]
-    return normalise(with_readable_pen(without_stray_taps(ink_map(shrink(image)) if ink is None else ink)))
+    return normalise(with_readable_pen(without_stray_taps(without_box(ink_map(shrink(image)) if ink is None else ink))))

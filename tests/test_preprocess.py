@@ -90,6 +90,37 @@ def test_a_bold_drawing_on_transparency_covering_most_of_it_is_still_read_by_its
     assert np.abs(to_mnist_input(bold) - expected).max() < 0.02
 
 
+def in_a_box(drawing: Image.Image, margin: int, outline: str = "rectangle", width: int = 4) -> Image.Image:
+    """The drawing inside a box (or a circle) `margin` pixels clear of its canvas, on a canvas as much larger."""
+    boxed = Image.new("RGB", (drawing.width + 2 * margin, drawing.height + 2 * margin), "white")
+    boxed.paste(drawing.convert("RGB"), (margin, margin))
+    shape = (margin // 2, margin // 2, boxed.width - margin // 2, boxed.height - margin // 2)
+    getattr(ImageDraw.Draw(boxed), outline)(shape, outline="black", width=width)
+    return boxed
+
+
+@pytest.mark.parametrize("photo", [False, None], ids=["drawing", "unsaid"])
+def test_a_digit_in_a_form_s_box_is_read_without_the_box(mnist_test, predictor, photo):
+    """A scan of a form's box with its digit, sent as a drawing, was read box and all: "not a digit"."""
+    digits = range(12)
+    read = [predictor.predict(to_mnist_input(in_a_box(render(mnist_test.images[i], Style(canvas=200, digit_size=190)),
+                                                      40), photo=photo)).digit for i in digits]
+    assert sum(digit == mnist_test.labels[i] for i, digit in zip(digits, read)) >= 11, read
+
+
+@pytest.mark.parametrize("drawing", ["a square", "a dot in a square", "a digit in a circle", "a digit touching its box"])
+def test_what_is_no_digit_in_a_box_keeps_its_outline(mnist_test, drawing):
+    seven = render(mnist_test.images[0], Style(canvas=200, digit_size=190))
+    image = {"a square": in_a_box(Image.new("RGB", (200, 200), "white"), 40),
+             "a dot in a square": in_a_box(Image.new("RGB", (200, 200), "white"), 40),
+             "a digit in a circle": in_a_box(seven, 40, "ellipse"),
+             "a digit touching its box": in_a_box(render(mnist_test.images[0], Style(canvas=200, digit_size=280)), 6)}[drawing]
+    if drawing == "a dot in a square":
+        ImageDraw.Draw(image).ellipse((130, 130, 150, 150), fill="black")
+    ink = ink_map(image)
+    assert np.array_equal(preprocess.without_box(ink), ink)
+
+
 @pytest.mark.parametrize("image", [
     Image.new("RGB", (280, 280), "white"),
     Image.new("RGB", (280, 280), "black"),
