@@ -483,16 +483,16 @@ def test_a_texture_of_tiny_dots_weighs_only_the_largest_marks(monkeypatch):
     lattice[1::4, 1::4] = 0
     lattice[300:420, 380:392] = 0   # and a bar, the largest mark
     weighed = []
-    labelled = photo.labelled
+    labelled = photo.marks.labelled
 
     def counting(ink, threshold):
         marks, count, lines = labelled(ink, threshold)
         weighed.append(count)
         return marks, count, lines
 
-    monkeypatch.setattr(photo, "labelled", counting)
+    monkeypatch.setattr(photo.marks, "labelled", counting)
     ink = photo_ink(Image.fromarray(lattice))
-    assert weighed and max(weighed) == photo.MAX_MARKS
+    assert weighed and max(weighed) == photo.marks.MAX_MARKS
     rows, cols = np.nonzero(ink)
     assert 0.3 < rows.mean() / ink.shape[0] < 0.65 and 0.45 < cols.mean() / ink.shape[1] < 0.55
 
@@ -800,8 +800,8 @@ def test_only_a_finger_entering_from_the_border_covers_the_paper():
     for y in range(0, height + 20, 24):
         ImageDraw.Draw(holes).ellipse((40, y - 10, 60, y + 10), fill=(120, 80, 50))
     pixels = np.asarray(holes, dtype=np.float32)
-    assert photo.covered(Image.fromarray(pixels.astype(np.uint8)), (height, width)) is None
+    assert photo.surface.covered(Image.fromarray(pixels.astype(np.uint8)), (height, width)) is None
     pixels[:120, 250:290] = (215, 160, 130)
-    finger = photo.covered(Image.fromarray(pixels.astype(np.uint8)), (height, width))
+    finger = photo.surface.covered(Image.fromarray(pixels.astype(np.uint8)), (height, width))
     assert finger[:120, 250:290].all()
     assert not finger[:, :70].any() and not finger[:, 100:130].any()

@@ -1,0 +1,428 @@
+"""Which marks of a photo's flattened ink are the digit: the strongest group clear of the frame's
+border with the marks that belong to it, without specks, ruled lines, punched holes, or a
+reader's circle round it or line under it; and the turn of a ruled page (step 4 of `mlcore.photo`)."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+from scipy.spatial import ConvexHull
+
+from ..preprocess import BlankDrawingError
+
+# Ink must exceed this floor and the surface's own noise (in median absolute deviations).
+MIN_INK = 0.08
+NOISE_DEVIATIONS = 8
+# Marks whose ink mass is below this fraction of the digit's are specks.
+SPECK_FRACTION = 0.04
+# Only the largest marks are weighed: a photo of a page has at most a few hundred (334 in the
+# 480 synthetic photos), while a texture of tiny dots has tens of thousands, each costing Python.
+MAX_MARKS = 2000
+# A digit photographed close up may touch the frame's border: such a mark is the digit when it
+# outweighs the strongest mark clear of the border this many times (the paper's edge with the
+# table beyond outweighs a digit at most about 16 times).
+BORDER_OUTWEIGHS = 50.0
+# Marks within this many digit sizes of the digit's nearest pixel belong to it, unless they are
+# long thin lines longer than the digit (a sticky note's or a sheet's edge, its thin shadow),
+# whose box may hold the digit's.
+NEARBY = 0.35
+# A circle drawn round the digit may outweigh it, and is near it: a mark is a ring round
+# another when the other spans at least this share of its extent (the digit fills most of the
+# circle, where a speck in a 0 or a mark in an 8's loop is small beside the whole digit) and,
+# seen from the other's middle, it lies in this many of DIRECTIONS directions (a circle left a
+# little open still does; a 2, 3 or 5 leaves a quarter of them empty).
+ENCIRCLED = 0.4
+DIRECTIONS = 16
+RING_DIRECTIONS = 14
+# A circle touching the digit joins it into one mark. A ring's outline is convex: the region
+# inside the mark's outermost pixel in each of OUTLINE_DIRECTIONS directions from its middle fills
+# at least RING_SOLIDITY of its convex hull (circles measured 0.96 to 1.01, digits at most 0.91,
+# an 8's waist or a 7's corner cut into it). The ring is the mark's pixels within RING_BAND pens
+# of that outline; what lies inside it is read as marks of its own.
+OUTLINE_DIRECTIONS = 64
+RING_SOLIDITY = 0.95
+RING_BAND = 2
+# A sheet's punched holes show the desk beyond: solid round marks, in a row of equal ones along
+# its edge. A mark is solid and round when it fills at least HOLE_FILL of its box (a disc 0.79, a
+# pen's stroke, even a small digit's blurred loop, leaves the box's corners and its loops empty)
+# and its box is at most HOLE_ASPECT times longer one way than the other, at least HOLE_SIDE pixels
+# across (smaller solid marks are specks, or pieces of a grainy stroke); it is a hole where another
+# such mark is at most HOLE_TWIN times larger or smaller.
+HOLE_FILL = 0.65
+HOLE_SIDE = 5
+HOLE_ASPECT = 1.5
+HOLE_TWIN = 1.5
+# A digit a long line runs through (a crease, a ruled line) joins it into one mark, a line. Where
+# that line is the heaviest mark and every other is a speck beside it, the line is the straight
+# band of the mark's pixels found in one of LINE_DIRECTIONS directions: the offsets across it
+# that hold at least LINE_PROFILE of its busiest offset's pixels (the digit holds fewer, being
+# shorter than the line), and one pixel more each side for its blurred edge; what lies beyond is
+# read as marks of its own.
+LINE_DIRECTIONS = 180
+LINE_PROFILE = 0.3
+# Photographed at the working resolution, ruled lines are a pixel wide and fainter than the ink's
+# threshold, which breaks them into specks: the turn is read from ink above TURN_INK beside the
+# digit, in LINE_DIRECTIONS directions, where its straightest band holds at least TURN_LINE of the
+# frame's short side of it and is at most TURN_LINE_WIDTH pixels wide at half its peak (a shadow's
+# soft edge is wider), and turns the page at most MAX_TURN degrees: a page turned 45 degrees could be
+# turned either way, and the pixels' grid piles scattered specks on the diagonals. At most
+# TURN_POINTS of its pixels, evenly picked, are weighed: a ruled page has ten thousand, each costing
+# as many offsets as directions. Chosen on photos of training digits (ruled pages turned, and the
+# eight variants) and of non-digits.
+TURN_INK = MIN_INK / 2
+TURN_LINE = 0.2
+TURN_LINE_WIDTH = 2
+MAX_TURN = 40
+TURN_POINTS = 1000
+# A line drawn under the digit is at least this many times wider than it is high.
+FLAT = 4
+# A line drawn under the digit and touching it joins it into one mark. The line is the straightest
+# band across the mark's lower half: at one of the tilts up to UNDERLINE_TILT degrees either way,
+# the offsets across it that hold at least half as many of its pixels as the fullest one. A column is
+# bare line where the mark's ink through the band lies within it, give or take a pixel, and clear
+# where besides nothing of the mark lies within UNDERLINE_CLEAR of the digit's height above it.
+# Where the band, unbroken and at least FLAT times longer than high, is clear for at least
+# UNDERLINE_ARM of the digit's height from both its ends, its bare ends are cut off up to the columns
+# the digit stands on: a 2's base starts where its stroke comes down or curls, a 4's bar where its
+# slant does, and their strokes close above a curl are no clear line. Of 3000 test digits drawn as
+# masks 10 would be cut (nine 2s with a base reaching left of the stroke, a 7).
+UNDERLINE_TILT = 10
+UNDERLINE_ARM = 0.15
+UNDERLINE_CLEAR = 0.3
+# A mark this many times longer than it is thick, reaching the frame's border and longer than
+# this fraction of the frame, is a ruled line, a shadow's edge or the paper's edge.
+LINE_ELONGATION = 12.0
+LINE_EXTENT = 0.3
+# Ruled lines are thinner than this many pixels at the working resolution, pen strokes wider.
+THIN_LINE = 5
+# A long thin mark clear of the frame's border is a 1 photographed close up unless it is
+# longer than this fraction of the frame.
+CLEAR_LINE_EXTENT = 0.8
+# The digit's marks must be this much stronger than such lines: ruled lines are fainter than
+# the pen, and a pen stroke crossing one must not be joined to it.
+ABOVE_LINES = 1.3
+# ... unless that would drop marks this strong relative to the strongest: a paper's edge is no
+# ruled line and may be darker than the pen.
+STRONGEST_SHARE = 0.6
+
+
+def digit_mask(ink: np.ndarray) -> np.ndarray:
+    """The pixels of the digit's marks: the main mark and what belongs to it."""
+    sample = ink[::4, ::4]
+    noise = float(np.median(np.abs(sample - np.median(sample))))
+    threshold = max(NOISE_DEVIATIONS * noise, MIN_INK)
+    marks, count, lines = labelled(ink, threshold)
+    # A digit written across ruled lines joins them into one long mark: its thick parts are the
+    # pen's, and only the thin parts tell how dark the ruled lines are.
+    on_lines = lines[marks]
+    thin_lines = on_lines & ~ndimage.binary_opening(on_lines, structure=np.ones((THIN_LINE, THIN_LINE)))
+    others = (marks > 0) & ~thin_lines
+    if thin_lines.any() and others.any():
+        # Only lines fainter than the other marks are ruled lines; a paper's edge can be darker.
+        line_ink = ABOVE_LINES * float(np.percentile(ink[thin_lines], 90))
+        if line_ink < STRONGEST_SHARE * float(np.percentile(ink[others], 95)):
+            marks, count, lines = labelled(ink, max(threshold, line_ink))
+    if count == 0:
+        raise BlankDrawingError("the photo is blank: no ink found")
+    index = np.arange(1, count + 1)
+    mass = ndimage.sum_labels(ink, marks, index)
+    heaviest_mark = int(np.argmax(mass)) + 1
+    if not lines[heaviest_mark]:
+        marks, count, lines = ring_apart(marks, count, lines, heaviest_mark)
+    elif np.all(lines[1:] | (mass < SPECK_FRACTION * mass[heaviest_mark - 1])):
+        marks, count, lines = line_apart(marks, count, lines, heaviest_mark)
+    index = np.arange(1, count + 1)
+    mass = ndimage.sum_labels(ink, marks, index)
+    boxes = ndimage.find_objects(marks)
+    height, width = ink.shape
+    area = np.bincount(marks.ravel(), minlength=count + 1)
+    holes = punched_holes(area, boxes)
+
+    candidates = []
+    for label, (rows, cols), weight in zip(index, boxes, mass):
+        if lines[label]:
+            continue
+        at_border = rows.start == 0 or cols.start == 0 or rows.stop == height or cols.stop == width
+        centre_y, centre_x = (rows.start + rows.stop) / 2 / height, (cols.start + cols.stop) / 2 / width
+        # People aim the camera at the digit: between equal marks, the one nearer the centre.
+        centrality = 1 - 0.5 * np.hypot(centre_y - 0.5, centre_x - 0.5)
+        candidates.append((not at_border, weight * centrality, label))
+    choosable = [candidate for candidate in candidates if not holes[candidate[2]]]
+    if not choosable:
+        raise BlankDrawingError("the photo holds no mark that looks like a digit")
+    clearest = max(choosable)
+    heaviest = max(choosable, key=lambda candidate: candidate[1])
+    main_clear, _, main = heaviest if heaviest[1] > BORDER_OUTWEIGHS * clearest[1] else clearest
+    # The corner of a sticky note's or a sheet's edge, with its shadow, a circle drawn round the
+    # digit or a line under it may outweigh a thin pen's digit: the mark they mark is the digit.
+    marked = [candidate for candidate in choosable if candidate[2] != main
+              and mass[candidate[2] - 1] >= SPECK_FRACTION * mass[main - 1]
+              and marks_up(marks, area, boxes, main, candidate[2])]
+    if marked:
+        main_clear, _, main = max(marked, key=lambda candidate: candidate[1])
+    arms = underline_arms(marks[boxes[main - 1]] == main)
+    if arms.any():
+        marks[boxes[main - 1]][arms] = 0
+        mass = ndimage.sum_labels(ink, marks, index)
+        boxes = ndimage.find_objects(marks)
+        area = np.bincount(marks.ravel(), minlength=count + 1)
+    digit_extent = extent_of(boxes[main - 1])
+    gaps = gaps_to(marks, main, boxes[main - 1], NEARBY * digit_extent)
+    if holes.any() and twins_drawn(holes, boxes, boxes[main - 1], NEARBY * digit_extent):
+        holes[:] = False
+    keep = [main]
+    for clear, _, label in candidates:
+        if label == main or holes[label] or (main_clear and not clear) \
+                or mass[label - 1] < SPECK_FRACTION * mass[main - 1]:
+            continue
+        if extent_of(boxes[label - 1]) > digit_extent and long_and_thin(boxes[label - 1], area[label]):
+            continue
+        if gaps.get(label, np.inf) <= NEARBY * digit_extent and not marks_up(marks, area, boxes, label, main):
+            keep.append(label)
+    return np.isin(marks, keep)
+
+
+def page_turn(ink: np.ndarray, digit: np.ndarray) -> float:
+    """How many degrees counter-clockwise the page lies turned, as the straightest band of its faint
+    ink beside the `digit` (a mask) shows, where that band is a thin line at least TURN_LINE of the
+    frame's short side long; 0 where none is. Ruled lines lie level on the page, its margin and
+    edges upright: the turn is known up to a quarter turn."""
+    points = np.argwhere((ink > TURN_INK) & ~ndimage.binary_dilation(digit, iterations=3))
+    if len(points) < TURN_LINE * min(ink.shape):
+        return 0.0
+    step = -(-len(points) // TURN_POINTS)
+    angles = np.arange(LINE_DIRECTIONS) * np.pi / LINE_DIRECTIONS
+    normal, offsets, first, last = busiest_band(points[::step], np.stack([np.cos(angles), np.sin(angles)]), 0.5)
+    turn = (normal * 180 / LINE_DIRECTIONS + 45) % 90 - 45
+    if (step * np.bincount(offsets - offsets.min()).max() < TURN_LINE * min(ink.shape)
+            or last - first + 1 > TURN_LINE_WIDTH or abs(turn) > MAX_TURN):
+        return 0.0
+    return float(turn)
+
+
+def punched_holes(area: np.ndarray, boxes: list[tuple[slice, slice]]) -> np.ndarray:
+    """Which marks (by label; 0 is the surface) are a sheet's punched holes: solid round marks
+    with a twin of about their size."""
+    sides = np.sort([(rows.stop - rows.start, cols.stop - cols.start) for rows, cols in boxes], axis=1).reshape(-1, 2)
+    solid = np.flatnonzero((area[1:] >= HOLE_FILL * sides[:, 0] * sides[:, 1])
+                           & (sides[:, 1] <= HOLE_ASPECT * sides[:, 0]) & (sides[:, 0] >= HOLE_SIDE)) + 1
+    # Sorted by area, a mark's likest twin is a neighbour.
+    solid = solid[np.argsort(area[solid], kind="stable")]
+    twins = area[solid[1:]] <= HOLE_TWIN * area[solid[:-1]]
+    holes = np.zeros(len(area), dtype=bool)
+    holes[solid[1:][twins]] = holes[solid[:-1][twins]] = True
+    return holes
+
+
+def twins_drawn(holes: np.ndarray, boxes: list[tuple[slice, slice]], box: tuple[slice, slice], reach: float) -> bool:
+    """Whether the twin marks taken for punched holes are the drawing's own: the two rings of a "%"
+    blurred solid, an 8 of two blots. Holes run in a row along the sheet's edge, beyond the digit;
+    twins that all lie within `reach` of the digit's box belong to it."""
+    rows, cols = box
+    for label in np.flatnonzero(holes):
+        twin_rows, twin_cols = boxes[label - 1]
+        middle_y, middle_x = (twin_rows.start + twin_rows.stop) / 2, (twin_cols.start + twin_cols.stop) / 2
+        if not (rows.start - reach <= middle_y <= rows.stop + reach and cols.start - reach <= middle_x <= cols.stop + reach):
+            return False
+    return True
+
+
+def ring_apart(marks: np.ndarray, count: int, lines: np.ndarray, mark: int) -> tuple[np.ndarray, int, np.ndarray]:
+    """The marks with a ring-shaped mark's inside labelled apart from its outer band, so that a
+    circle touching the digit can be told from it (`encircles`); other marks as they are. A 0 has
+    nothing inside its band, and a dot in it stays small beside it."""
+    box = ndimage.find_objects(marks, max_label=mark)[mark - 1]
+    shape = marks[box] == mark
+    pen = measured_stroke_width(shape)
+    if min(shape.shape) <= 2 * RING_BAND * pen:
+        return marks, count, lines
+    middle = (np.array(shape.shape) - 1) / 2
+    # The outermost pixels, and the hull, are on the mark's edge: only the band test needs them all.
+    edge = np.argwhere(shape & ~ndimage.binary_erosion(shape))
+    edge_directions, edge_radius = polar(edge, middle)
+    outline = ndimage.maximum(edge_radius, edge_directions, np.arange(OUTLINE_DIRECTIONS))
+    inside_outline = np.pi / OUTLINE_DIRECTIONS * float(np.sum(outline ** 2))
+    if inside_outline < RING_SOLIDITY * ConvexHull(edge, qhull_options="QJ").volume:
+        return marks, count, lines
+    pixels = np.argwhere(shape)
+    directions, radius = polar(pixels, middle)
+    inner = pixels[radius < outline[directions] - RING_BAND * pen]
+    inside = np.zeros_like(shape)
+    inside[inner[:, 0], inner[:, 1]] = True
+    return pieces_apart(marks, count, lines, box, inside)
+
+
+def line_apart(marks: np.ndarray, count: int, lines: np.ndarray, mark: int) -> tuple[np.ndarray, int, np.ndarray]:
+    """The marks with what a line's mark holds beyond its straight band (a digit the line runs
+    through) labelled as marks of their own; other marks as they are."""
+    box = ndimage.find_objects(marks, max_label=mark)[mark - 1]
+    shape = marks[box] == mark
+    pixels = np.argwhere(shape)
+    angles = np.arange(LINE_DIRECTIONS) * np.pi / LINE_DIRECTIONS
+    _, across, first, last = busiest_band(pixels, np.stack([np.cos(angles), np.sin(angles)]), LINE_PROFILE)
+    beyond = pixels[(across < first - 1) | (across > last + 1)]
+    rest = np.zeros_like(shape)
+    rest[beyond[:, 0], beyond[:, 1]] = True
+    return pieces_apart(marks, count, lines, box, rest)
+
+
+def pieces_apart(marks: np.ndarray, count: int, lines: np.ndarray, box: tuple[slice, slice],
+                 part: np.ndarray) -> tuple[np.ndarray, int, np.ndarray]:
+    """The marks with each piece of `part` (a mask over `box`) labelled as a mark of its own, none
+    of them a line; the marks as they are where `part` is empty."""
+    pieces, found = ndimage.label(part, structure=np.ones((3, 3)))
+    if found == 0:
+        return marks, count, lines
+    marks = marks.copy()
+    marks[box][part] = pieces[part] + count
+    return marks, count + found, np.concatenate([lines, np.zeros(found, dtype=bool)])
+
+
+def underline_arms(shape: np.ndarray) -> np.ndarray:
+    """The pixels of the mark `shape` that are a line drawn under the digit and touching it, where
+    the line runs on beyond the digit on both sides; none where its lowest straight band is no such
+    line. The digit keeps the line's pixels in the columns it stands on."""
+    height, width = shape.shape
+    none = np.zeros_like(shape)
+    band_top, band_height = straight_band(shape)
+    runs, count = ndimage.label(shape, structure=[[0, 1, 0], [0, 1, 0], [0, 1, 0]])
+    row_grid = np.broadcast_to(np.arange(height)[:, None], shape.shape)
+    run_top = np.concatenate([[0], ndimage.minimum(row_grid, runs, np.arange(1, count + 1))])
+    run_bottom = np.concatenate([[0], ndimage.maximum(row_grid, runs, np.arange(1, count + 1))])
+    in_band = shape & (row_grid >= band_top - 0.5) & (row_grid < band_top + band_height - 0.5)
+    band_rows, band_cols = np.nonzero(in_band)
+    band_runs = runs[band_rows, band_cols]
+    line = np.unique(band_cols)
+    if line.size < FLAT * band_height or np.ptp(line) + 1 > line.size:
+        return none
+    within = ((run_top[band_runs] >= band_top[band_cols] - 1.5)
+              & (run_bottom[band_runs] <= band_top[band_cols] + band_height + 0.5))
+    bare = np.ones(width, dtype=bool)
+    np.logical_and.at(bare, band_cols, within)
+    bare = bare[line]
+    digit_height = height - band_height
+    rest_above = shape & ~np.isin(runs, band_runs) & (row_grid < band_top)
+    clear = bare & (band_top - np.where(rest_above, row_grid, -np.inf).max(axis=0) >= UNDERLINE_CLEAR * digit_height)[line]
+    if bare.all() or min(np.argmin(clear), np.argmin(clear[::-1])) < UNDERLINE_ARM * digit_height:
+        return none
+    left, right = np.argmin(bare), np.argmin(bare[::-1])
+    arm_columns = np.concatenate([line[:left], line[line.size - right:]])
+    return np.isin(runs, band_runs[np.isin(band_cols, arm_columns)])
+
+
+def straight_band(shape: np.ndarray) -> tuple[np.ndarray, int]:
+    """The straightest band across the mark's lower half: its top edge's row in each column, and its
+    height in rows."""
+    height, width = shape.shape
+    rows, cols = np.nonzero(shape)
+    lower = rows >= (height - 1) / 2
+    slopes = np.tan(np.radians(np.arange(-UNDERLINE_TILT, UNDERLINE_TILT + 1)))
+    # Offsets down the rows at each slope, so that the band's edges are rows.
+    slope, _, first, last = busiest_band(np.stack([rows[lower], cols[lower]], axis=1),
+                                         np.stack([np.ones_like(slopes), -slopes]), 0.5)
+    return first + slopes[slope] * np.arange(width), last - first + 1
+
+
+def busiest_band(points: np.ndarray, normals: np.ndarray, share: float) -> tuple[int, np.ndarray, int, int]:
+    """The straightest band through the (row, column) points across one of `normals` (2 x n): the
+    normal whose offsets (points @ normal, rounded) pile the most points on one offset, every
+    point's offset along it, and the first and last offsets of the run round that peak holding at
+    least `share` of its points."""
+    offsets = np.rint(points @ normals).astype(int)
+    lowest = offsets.min(axis=0)
+    shifted = offsets - lowest
+    span = int(shifted.max()) + 1
+    profiles = np.bincount((shifted + np.arange(normals.shape[1]) * span).ravel(),
+                           minlength=normals.shape[1] * span).reshape(-1, span)
+    normal, peak = np.unravel_index(np.argmax(profiles), profiles.shape)
+    runs, _ = ndimage.label(profiles[normal] >= share * profiles[normal, peak])
+    run = np.flatnonzero(runs == runs[peak])
+    return int(normal), offsets[:, normal], int(lowest[normal] + run[0]), int(lowest[normal] + run[-1])
+
+
+def polar(points: np.ndarray, middle: np.ndarray, count: int = OUTLINE_DIRECTIONS) -> tuple[np.ndarray, np.ndarray]:
+    """Each (row, column) point's direction (one of `count`) and distance from the middle."""
+    offset = points - middle
+    angle = np.arctan2(offset[:, 0], offset[:, 1])
+    directions = (np.floor((angle / (2 * np.pi) + 0.5) * count) % count).astype(int)
+    return directions, np.hypot(offset[:, 0], offset[:, 1])
+
+
+def marks_up(marks: np.ndarray, area: np.ndarray, boxes: list[tuple[slice, slice]], mark: int, other: int) -> bool:
+    """Whether the mark is drawn round or under the other rather than a part of the same digit:
+    a long thin line holding it in its box (a sticky note's or a sheet's edge), a ring round it,
+    or a line under it."""
+    box, other_box = boxes[mark - 1], boxes[other - 1]
+    return ((long_and_thin(box, area[mark]) and holds(box, other_box))
+            or encircles(marks, mark, boxes, other) or underlines(box, other_box))
+
+
+def underlines(bar: tuple[slice, slice], digit: tuple[slice, slice]) -> bool:
+    """Whether the mark is a line drawn under the digit: a flat mark just below the digit's box, at
+    least as wide as the digit (a 5's or a 7's bar is above it or across it, and narrower)."""
+    (bar_rows, bar_cols), (digit_rows, digit_cols) = bar, digit
+    width = bar_cols.stop - bar_cols.start
+    return (0 <= bar_rows.start - digit_rows.stop <= NEARBY * extent_of(digit)
+            and width >= digit_cols.stop - digit_cols.start and FLAT * (bar_rows.stop - bar_rows.start) <= width)
+
+
+def encircles(marks: np.ndarray, outer: int, boxes: list[tuple[slice, slice]], inner: int) -> bool:
+    """Whether the outer mark is a ring round the inner one: it holds the inner mark in its box,
+    the inner mark is not small beside it (a speck in a 0, or in a 6's, 8's or 9's loop, is), and
+    seen from the inner mark's middle the ring lies in nearly every direction."""
+    outer_box, inner_box = boxes[outer - 1], boxes[inner - 1]
+    if not holds(outer_box, inner_box) or extent_of(inner_box) < ENCIRCLED * extent_of(outer_box):
+        return False
+    middle = np.array([(inner.start + inner.stop - 1) / 2 - outer.start for inner, outer in zip(inner_box, outer_box)])
+    directions, _ = polar(np.argwhere(marks[outer_box] == outer), middle, DIRECTIONS)
+    return np.unique(directions).size >= RING_DIRECTIONS
+
+
+def gaps_to(marks: np.ndarray, main: int, box: tuple[slice, slice], reach: float) -> dict[int, int]:
+    """The gap from each mark within `reach` of the main mark's box to the main mark's nearest
+    pixel, in chessboard steps; only that neighbourhood is measured."""
+    margin = int(reach) + 1
+    rows, cols = box
+    near = marks[max(rows.start - margin, 0):rows.stop + margin, max(cols.start - margin, 0):cols.stop + margin]
+    labels = np.unique(near[near > 0])
+    distance = ndimage.distance_transform_cdt(near != main, metric="chessboard")
+    return dict(zip(labels.tolist(), ndimage.minimum(distance, near, labels)))
+
+
+def extent_of(box: tuple[slice, slice]) -> int:
+    rows, cols = box
+    return max(rows.stop - rows.start, cols.stop - cols.start)
+
+
+def long_and_thin(box: tuple[slice, slice], area: int) -> bool:
+    return extent_of(box) ** 2 > LINE_ELONGATION * area
+
+
+def holds(outer: tuple[slice, slice], inner: tuple[slice, slice]) -> bool:
+    return all(o.start < i.start and i.stop < o.stop for o, i in zip(outer, inner))
+
+
+def labelled(ink: np.ndarray, threshold: float) -> tuple[np.ndarray, int, np.ndarray]:
+    """Connected marks above the threshold, their count, and which of them (by label; 0 is
+    the surface) are long thin lines."""
+    marks, count = ndimage.label(ink > threshold, structure=np.ones((3, 3)))
+    area = np.bincount(marks.ravel(), minlength=count + 1)
+    if count > MAX_MARKS:
+        largest = np.argsort(area[1:], kind="stable")[::-1][:MAX_MARKS] + 1
+        marks, count = ndimage.label(np.isin(marks, largest), structure=np.ones((3, 3)))
+        area = np.bincount(marks.ravel(), minlength=count + 1)
+    height, width = ink.shape
+    lines = np.zeros(count + 1, dtype=bool)
+    for label, (rows, cols) in enumerate(ndimage.find_objects(marks), start=1):
+        extent_y, extent_x = rows.stop - rows.start, cols.stop - cols.start
+        at_border = rows.start == 0 or cols.start == 0 or rows.stop == height or cols.stop == width
+        extent = LINE_EXTENT if at_border else CLEAR_LINE_EXTENT
+        lines[label] = (long_and_thin((rows, cols), area[label])
+                        and (extent_x > extent * width or extent_y > extent * height))
+    return marks, count, lines
+
+
+def measured_stroke_width(mask: np.ndarray) -> float:
+    """The pen's width in pixels: the marks' area over half their outline."""
+    outline = np.count_nonzero(mask & ~ndimage.binary_erosion(mask))
+    return 2 * np.count_nonzero(mask) / max(outline, 1)
