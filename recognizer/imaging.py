@@ -1,13 +1,15 @@
 """Decoding what a client sends into a checked PIL image; every failure is a clear ImageRejected.
 
-A PNG or JPEG within the byte limit costs at most about 200 ms of CPU to decode, whatever its
-structure; a WebP, AVIF or HEIC, which Pillow decodes whole, up to about 800 ms (noise, at the
-pixel and byte limits; a phone's photo about 300 ms). What a decoder does with a file is
-bounded before it runs: the PNG chunks and JPEG scans are counted from the headers, a PNG's decoded
-size is budgeted, a large JPEG is decoded at 1/2 to 1/8 scale by libjpeg itself (draft mode), and
-the pixels of the formats that are decoded whole are counted. Only the first frame of an APNG, an
-animated WebP or AVIF, or a multi-picture JPEG is read, and a HEIC's primary image. What the site
-stores is its own re-encoding of the decoded pixels.
+No upload within the byte limit may cost more than about 250 ms of CPU to decode, whatever its
+structure. What a decoder does with a file is bounded before it runs: the PNG chunks and JPEG
+scans are counted from the headers, a PNG's decoded size and a WebP's pixels are budgeted, and a
+large JPEG is decoded at 1/2 to 1/8 scale by libjpeg itself (draft mode). Only the first frame of
+an APNG, an animated WebP or a multi-picture JPEG is read. What the site stores is its own
+re-encoding of the decoded pixels.
+
+HEIC and AVIF are not read: their containers may make libheif decode one huge tile hundreds of
+times for a 17 KB file, or Pillow parse a megabyte of EXIF fractions as it opens one, before any
+check could see their structure (the README: "HEIC and AVIF are not read").
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
-import pillow_heif
 from PIL import Image
 
 from mlcore.exif import from_camera, upright
@@ -80,17 +81,14 @@ JPEG_MAX_SEGMENTS = 10_000
 JPEG_DRAFT_SIDE = 512
 # The scales libjpeg's draft mode may decode at, as fractions of the picture's side.
 JPEG_DRAFT_REDUCTIONS = (1, 2, 4, 8)
-# Pillow decodes a WebP, AVIF or HEIC whole, 10 to 60 ns a pixel on one core as its bytes grow: a
-# 12-megapixel phone photo (4032x3024) costs about 300 ms, so that is the most such a picture may
-# have. Each is then reduced as libjpeg's draft mode reduces a JPEG, so a photo reaches the
-# preprocessing at the same size whichever format it came in.
-WHOLE_DECODED_FORMATS = {"WEBP": "WebP", "AVIF": "AVIF", "HEIF": "HEIC"}
-WHOLE_DECODED_MAX_PIXELS = 4096 * 3072
-READ_FORMATS = ["PNG", "JPEG", *WHOLE_DECODED_FORMATS]
-FORMAT_NAMES = "PNG, JPEG, WebP, AVIF or HEIC"
-# Pillow reads HEIC through pillow-heif's plugin, registered once a process. Only the primary image
-# is read: a HEIC's thumbnails, depth maps and other auxiliary images are never decoded.
-pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
+# libwebp has no reduced decoding, so a WebP is decoded whole, 20 to 40 ns a pixel on one core as
+# its bytes grow: as many pixels as the largest PNG (2048x2048 RGBA) cost noise about 200 ms, so
+# that is the most a WebP may have (an animated one's canvas, which Pillow composes whole). It is
+# then reduced as libjpeg's draft mode reduces a JPEG, so a picture reaches the preprocessing at the
+# same size in either format.
+WEBP_MAX_PIXELS = 2048 * 2048
+READ_FORMATS = ["PNG", "JPEG", "WEBP"]
+FORMAT_NAMES = "PNG, JPEG or WebP"
 # The longest side stored: enough for a reviewer to see the drawing, and a bounded cost to encode.
 STORED_MAX_SIDE = 1024
 # The most a stored drawing may take on disk; a larger encoding is halved until it fits. A drawing
@@ -289,11 +287,10 @@ def decode(content: bytes) -> DecodedImage:
     low, high = settings.MIN_IMAGE_SIDE, settings.MAX_IMAGE_SIDE
     if not (low <= width <= high and low <= height <= high):
         raise ImageRejected(f"the image is {width}x{height} pixels; each side must be {low} to {high}")
-    whole = WHOLE_DECODED_FORMATS.get(image.format)
-    if whole and width * height > WHOLE_DECODED_MAX_PIXELS:
-        raise ImageRejected(
-            f"the image is {width}x{height} pixels; a {whole} may have at most {WHOLE_DECODED_MAX_PIXELS / 1e6:.1f} "
-            "megapixels (4096x3072); send it smaller, or as a JPEG")
+    webp = image.format == "WEBP"
+    if webp and width * height > WEBP_MAX_PIXELS:
+        raise ImageRejected(f"the image is {width}x{height} pixels; a WebP may have at most "
+                            f"{WEBP_MAX_PIXELS / 1e6:.1f} megapixels (2048x2048); send it smaller, or as a JPEG")
     # Pillow calls a JPEG holding several pictures (as some phone cameras write) MPO.
     if image.format in ("JPEG", "MPO"):
         image.draft(image.mode, draft_size(width, height))
@@ -305,7 +302,7 @@ def decode(content: bytes) -> DecodedImage:
     camera = from_camera(image)
     # Upright as the camera meant it; a drawing has no orientation tag and is left as it is.
     image = upright(image)
-    if whole:
+    if webp:
         image = image.reduce(draft_reduction(width, height))
     if image.mode in WIDE_GREY_MODES:
         # Pillow converts wide grey to 8 bits by clipping at 255, which would leave only the darkest

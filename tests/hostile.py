@@ -7,7 +7,6 @@ import struct
 import zlib
 
 import numpy as np
-import pillow_heif
 from PIL import Image
 
 from .drawings import encode
@@ -102,14 +101,10 @@ def noisy_photo(width: int = 2600, height: int = 1950, progressive: bool = True)
     return buffer.getvalue()
 
 
-def noisy_picture(image_format: str, width: int = 4096, height: int = 3072) -> bytes:
-    """Noise as a WebP, AVIF or HEIC of `width`x`height` (by default the most pixels the site decodes
-    whole), at a quality that keeps it within the byte limit."""
-    picture, buffer = noise(width, height), io.BytesIO()
-    if image_format == "HEIF":
-        pillow_heif.from_pillow(picture).save(buffer, quality=50)
-    else:
-        picture.save(buffer, image_format, quality=50)
+def noisy_webp(width: int = 2048, height: int = 2048) -> bytes:
+    """Noise as a WebP of `width`x`height`, by default the most pixels the site decodes."""
+    buffer = io.BytesIO()
+    noise(width, height).save(buffer, "WEBP", quality=80)
     return buffer.getvalue()
 
 

@@ -248,7 +248,7 @@ def test_non_finite_numbers_are_refused(client, isolated_media):
 
 @pytest.mark.parametrize("payload, message", [
     ({"strokes": ONE_STROKE, "image": "data:image/png;base64,AAAA"}, "not both"),
-    ({"source": "canvas"}, "send the drawing as `image` (a PNG, JPEG, WebP, AVIF or HEIC) or as `strokes`"),
+    ({"source": "canvas"}, "send the drawing as `image` (a PNG, JPEG or WebP) or as `strokes`"),
 ])
 def test_both_or_neither_is_a_clear_400(client, payload, message):
     response = post_json(client, payload)

@@ -1,20 +1,16 @@
 // A phone photo made fit to send: a camera's 4000x3000 JPEG of 3 to 8 MB would spend a phone's data
 // on pixels the server never reads (it reads a photo at about 512 pixels), so a photo that is too
-// large, over the server's byte limit, or in a format the server does not read, is decoded by the
-// browser, turned upright by its EXIF orientation, shrunk and sent as a JPEG (a PNG where it has
-// transparency). A photo the browser
-// cannot decode (a HEIC in Chrome) goes as it is if the server might take it (a JPEG, PNG, WebP,
-// AVIF or HEIC within the byte limit), and the server says what is wrong with it; any other is
-// refused here, before a phone spends its data on an upload the server would refuse.
+// large, over the server's byte limit, or in a format the server does not read (HEIC, AVIF), is
+// decoded by the browser, turned upright by its EXIF orientation, shrunk and sent as a JPEG (a PNG
+// where it has transparency). A photo the browser cannot decode goes as it is if the server might
+// take it (a JPEG, PNG or WebP within the byte limit), and the server says what is wrong with it;
+// any other (a HEIC in Chrome) is refused here, before a phone spends its data on an upload the
+// server would refuse.
 
 // Long enough for the server (it reads a photo at about 512 pixels) and for a reviewer to see it.
 const MAX_SIDE = 1600;
 const JPEG_QUALITY = 0.9;
-const SENT_AS_IS = ["image/jpeg", "image/png", "image/webp", "image/avif", "image/heic", "image/heif"];
-// A browser that knows no HEIC may not know its media type either, and give the file none or a
-// generic one: its name says what it is.
-const SENT_AS_IS_NAMED = /\.(jpe?g|png|webp|avif|heic|heif)$/i;
-const UNTYPED = ["", "application/octet-stream"];
+const SENT_AS_IS = ["image/jpeg", "image/png", "image/webp"];
 
 function encoded(canvas, type) {
   return new Promise((resolve, reject) => {
@@ -40,21 +36,20 @@ const megabytes = (bytes) => new Intl.NumberFormat(undefined, {
 }).format(bytes / 1024 ** 2);
 
 function serverMightTake(file, maxBytes) {
-  const known = SENT_AS_IS.includes(file.type) || (UNTYPED.includes(file.type) && SENT_AS_IS_NAMED.test(file.name));
-  return file.size <= maxBytes && known;
+  return file.size <= maxBytes && SENT_AS_IS.includes(file.type);
 }
 
 // `file` itself, which the browser could not make into a JPEG, when the server might take it.
 function asItIs(file, maxBytes) {
   if (!serverMightTake(file, maxBytes)) {
-    throw new Error(`This photo could not be read here: send a JPEG, PNG, WebP, AVIF or HEIC under ${megabytes(maxBytes)}.`);
+    throw new Error(`This photo could not be read here: send a JPEG, PNG or WebP under ${megabytes(maxBytes)}.`);
   }
   return file;
 }
 
 // The file to upload for `file`: itself when the server can take it as it is, else an upright JPEG
-// (a PNG where it has transparency) at most MAX_SIDE pixels on its longer side. Throws, with a message for the person, when neither
-// the browser nor the server could read it.
+// (a PNG where it has transparency) at most MAX_SIDE pixels on its longer side. Throws, with a
+// message for the person, when neither the browser nor the server could read it.
 export async function photoToSend(file, maxBytes) {
   let bitmap;
   try {
