@@ -35,8 +35,8 @@ CRAFTED = {
     "a photo of noise at the byte limit, 4500x3400, baseline": lambda: hostile.noisy_photo(4500, 3400, False),
     "JPEG 8192x8192 (decoded at 1/8 scale)": lambda: hostile.huge_jpeg(8192),
     "progressive JPEG, 8192x8192, 2 scans": lambda: hostile.progressive_jpeg(8192, 2),
-    "a photo of noise, 2048x2048 (the most pixels a WebP may have), WebP": lambda: hostile.noisy_webp(),
-    "animated WebP of 140 bytes declaring a 2100x2100 canvas": lambda: hostile.webp_declaring(2100, 2100),
+    "WebP of noise, 1600x1600 (the most pixels a WebP may have), at quality 100": lambda: hostile.noisy_webp(),
+    "animated WebP of 140 bytes declaring a 1700x1600 canvas": lambda: hostile.webp_declaring(1700, 1600),
     "APNG, 2,000 frames": lambda: hostile.animated_png(2000),
     "APNG, 3,000 frames": lambda: hostile.animated_png(3000),
     "PNG whose EXIF block has 65,535 tags": lambda: hostile.with_exif(

@@ -48,10 +48,11 @@ BOX_SIDES = 0.8
 # A pixel this opaque is opaque. A picture with transparency is marks on a transparent sheet
 # (a digit covers a tenth to a third of its canvas), unless more than MOST_OPAQUE_MARKS of it is
 # opaque and less than ONE_TONE_MARKS of that is of one tone: then it is a picture in its colours
-# with a transparent margin (a screenshot of a window with its shadow, rounded corners).
+# with a transparent margin (a screenshot of a window with its shadow, rounded corners), where a
+# digit of ordinary size may be a thousandth of the window.
 OPAQUE = 0.98
 MOST_OPAQUE_MARKS = 0.5
-ONE_TONE_MARKS = 0.99
+ONE_TONE_MARKS = 0.9999
 # Uploads of MNIST test digits at 16 and 20 pixels a side were read 74 and 90 % right as photos,
 # at 32 pixels 100 % (dark ink on light; light on dark 86, 97 and 99 %), as drawings 99.7 %.
 SMALLEST_PHOTO = 32
@@ -79,20 +80,24 @@ class BlankDrawingError(ValueError):
 
 
 def alpha_of(image: Image.Image) -> np.ndarray | None:
-    """The image's opacity in [0, 1] where its transparency varies, else None."""
+    """The image's opacity in [0, 1] where some of it is transparent and its transparency varies
+    (by MIN_CONTRAST at least), else None: a picture exported at one opacity throughout is its
+    colours."""
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         alpha = (image if image.mode in ("RGBA", "LA") else image.convert("RGBA")).getchannel("A")
-        if alpha.getextrema()[0] < OPAQUE * 255:
+        low, high = alpha.getextrema()
+        if low < OPAQUE * 255 and high - low >= MIN_CONTRAST * 255:
             return np.asarray(alpha, dtype=np.float32) / 255
     return None
 
 
 def marks_on_transparency(image: Image.Image) -> np.ndarray | None:
-    """The ink of an image drawn on a transparent sheet: each pixel's opacity above the sheet's (the
-    border's), in [0, 1], whatever the colour of its pixels (a stroke of any colour on a transparent
-    canvas, or on a half-transparent white one). None where the image has no varying transparency,
-    or where its colours hold the picture: most of it opaque and of more than one tone, the
-    transparency a margin beside it (a window's shadow in a screenshot, rounded corners)."""
+    """The ink of an image drawn on a transparent sheet: each pixel's opacity above the sheet's, in
+    [0, 1], whatever the colour of its pixels (a stroke of any colour on a transparent canvas, or on
+    a half-transparent white one). The sheet is the border's opacity, or the whole image's where
+    that is less (an opaque frame round a transparent sheet). None where the image has no varying
+    transparency, or where its colours hold the picture: most of it opaque and of more than one
+    tone, the transparency a margin beside it (a window's shadow in a screenshot, rounded corners)."""
     alpha = alpha_of(image)
     if alpha is None:
         return None
@@ -101,7 +106,7 @@ def marks_on_transparency(image: Image.Image) -> np.ndarray | None:
         grey = sample(np.asarray(image.convert("L"))[opaque]).astype(np.float32) / 255
         if _one_tone(grey, ONE_TONE_MARKS) is None:
             return None
-    sheet = float(np.median(_ring(alpha, 0)))
+    sheet = min(float(np.median(_ring(alpha, 0))), float(np.median(sample(alpha.ravel()))))
     return np.clip((alpha - sheet) / max(1 - sheet, 1 / 255), 0, 1)
 
 
@@ -114,7 +119,8 @@ def without_transparency(image: Image.Image) -> Image.Image:
         return colour
     pixels = np.array(colour)
     opaque = alpha >= OPAQUE
-    pixels[~opaque] = np.median(sample(pixels[opaque]), axis=0)
+    if opaque.any():
+        pixels[~opaque] = np.median(sample(pixels[opaque]), axis=0)
     return Image.fromarray(pixels)
 
 
@@ -287,9 +293,9 @@ def erased(ink: np.ndarray, boxes: list[tuple[slice, slice]], block: int) -> np.
 def without_box(ink: np.ndarray) -> np.ndarray:
     """The ink map less a box round the drawing, as a form prints one for each digit.
 
-    A box is the mark whose own box holds every other mark, clear of it, with nearly all its ink
-    near its edges and along each whole side; what it holds spans at least BOXED of it (a dot in a
-    square is a drawing of its own). A circle round a digit leaves its box's corners empty, and a
+    A box is the largest mark, whose own box holds the other marks clear of it (any beside it lie
+    wholly outside), with nearly all its ink near its edges and along each whole side; what it
+    holds spans at least BOXED of it (a dot in a square is a drawing of its own). A circle round a digit leaves its box's corners empty, and a
     box the digit touches is one mark with it: both are left as they are.
     """
     # Imported here: SciPy costs a first drawing a fraction of a second, a process only once.
@@ -301,9 +307,13 @@ def without_box(ink: np.ndarray) -> np.ndarray:
     boxes = ndimage.find_objects(labels)
     outer = max(range(count), key=lambda label: extent_of(boxes[label]))
     rows, cols = boxes[outer]
-    inner = [box for label, box in enumerate(boxes) if label != outer]
-    if not all(rows.start < r.start and r.stop < rows.stop and cols.start < c.start and c.stop < cols.stop
-               for r, c in inner):
+    others = [box for label, box in enumerate(boxes) if label != outer]
+    inner = [(r, c) for r, c in others
+             if rows.start < r.start and r.stop < rows.stop and cols.start < c.start and c.stop < cols.stop]
+    # A mark wholly outside (a speck, a tap) is no part of the box or of what it holds.
+    crossing = [(r, c) for r, c in others if (r, c) not in inner
+                and r.start < rows.stop and rows.start < r.stop and c.start < cols.stop and cols.start < c.stop]
+    if crossing or not inner:
         return ink
     held = max(max(r.stop for r, _ in inner) - min(r.start for r, _ in inner),
                max(c.stop for _, c in inner) - min(c.start for _, c in inner))

@@ -78,15 +78,15 @@ JPEG_MAX_HEADER_SKIPPED = 4096
 JPEG_MAX_SEGMENTS = 10_000
 # A large JPEG is decoded at the smallest libjpeg scale (1/2 to 1/8) that keeps its longer side
 # at least this long: the preprocessing shrinks every image to about 560 pixels anyway.
-JPEG_DRAFT_SIDE = 512
+DRAFT_SIDE = 512
 # The scales libjpeg's draft mode may decode at, as fractions of the picture's side.
-JPEG_DRAFT_REDUCTIONS = (1, 2, 4, 8)
-# libwebp has no reduced decoding, so a WebP is decoded whole, 20 to 40 ns a pixel on one core as
-# its bytes grow: as many pixels as the largest PNG (2048x2048 RGBA) cost noise about 200 ms, so
-# that is the most a WebP may have (an animated one's canvas, which Pillow composes whole). It is
-# then reduced as libjpeg's draft mode reduces a JPEG, so a picture reaches the preprocessing at the
-# same size in either format.
-WEBP_MAX_PIXELS = 2048 * 2048
+DRAFT_REDUCTIONS = (1, 2, 4, 8)
+# libwebp has no reduced decoding, so a WebP is decoded whole, 50 to 70 ns a pixel on one core
+# for noise at the highest quality: 1600x1600 (the largest picture the page sends) costs 200 to
+# 250 ms, the most any upload costs, so that is the most a WebP may have (an animated one's
+# canvas, which Pillow composes whole). It is then reduced as libjpeg's draft mode reduces a JPEG,
+# so a picture reaches the preprocessing at the same size in either format.
+WEBP_MAX_PIXELS = 1600 * 1600
 READ_FORMATS = ["PNG", "JPEG", "WEBP"]
 FORMAT_NAMES = "PNG, JPEG or WebP"
 # The longest side stored: enough for a reviewer to see the drawing, and a bounded cost to encode.
@@ -247,8 +247,8 @@ def check_jpeg_scan(scans: int, components: int, frame: JpegFrame | None) -> Non
 
 
 def draft_size(width: int, height: int) -> tuple[int, int]:
-    """The size a large picture is asked for: JPEG_DRAFT_SIDE on its longer side, the other in proportion."""
-    scale = JPEG_DRAFT_SIDE / max(width, height)
+    """The size a large picture is asked for: DRAFT_SIDE on its longer side, the other in proportion."""
+    scale = DRAFT_SIDE / max(width, height)
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
@@ -257,7 +257,15 @@ def draft_reduction(width: int, height: int) -> int:
     most of 1, 2, 4 and 8 that leaves it no smaller than that."""
     wanted_width, wanted_height = draft_size(width, height)
     most = min(width // wanted_width, height // wanted_height)
-    return max(reduction for reduction in JPEG_DRAFT_REDUCTIONS if reduction <= max(1, most))
+    return max(reduction for reduction in DRAFT_REDUCTIONS if reduction <= max(1, most))
+
+
+def is_transparent(image: Image.Image) -> bool:
+    """Whether some of the picture is transparent, which JPEG cannot keep (an RGBA WebP may be opaque
+    throughout)."""
+    if image.mode in ("RGBA", "LA"):
+        return image.getchannel("A").getextrema()[0] < 255
+    return image.has_transparency_data
 
 
 def decode(content: bytes) -> DecodedImage:
@@ -290,7 +298,7 @@ def decode(content: bytes) -> DecodedImage:
     webp = image.format == "WEBP"
     if webp and width * height > WEBP_MAX_PIXELS:
         raise ImageRejected(f"the image is {width}x{height} pixels; a WebP may have at most "
-                            f"{WEBP_MAX_PIXELS / 1e6:.1f} megapixels (2048x2048); send it smaller, or as a JPEG")
+                            f"{WEBP_MAX_PIXELS / 1e6:.1f} megapixels (1600x1600); send it smaller, or as a JPEG")
     # Pillow calls a JPEG holding several pictures (as some phone cameras write) MPO.
     if image.format in ("JPEG", "MPO"):
         image.draft(image.mode, draft_size(width, height))
@@ -298,7 +306,7 @@ def decode(content: bytes) -> DecodedImage:
         image.load()
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise ImageRejected(f"the image is truncated or corrupt: {exc}") from None
-    stored_format = "PNG" if image.format == "PNG" or image.has_transparency_data else "JPEG"
+    stored_format = "PNG" if image.format == "PNG" or is_transparent(image) else "JPEG"
     camera = from_camera(image)
     # Upright as the camera meant it; a drawing has no orientation tag and is left as it is.
     image = upright(image)

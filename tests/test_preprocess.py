@@ -60,6 +60,21 @@ def with_transparency(drawing: Image.Image, kind: str) -> Image.Image:
         shadow.putalpha(Image.fromarray((255 * np.clip(0.45 * (1 - outside / width), 0, 1)).astype(np.uint8)))
         shadow.paste(picture, (width, width))
         return shadow
+    if kind == "a large window's shadow":
+        # The digit a few thousandths of the window, as in a screenshot of a whole drawing app.
+        window = Image.new("RGB", (900, 900), "white")
+        window.paste(drawing.convert("RGB").resize((180, 180)), (360, 360))
+        return with_transparency(window, "a window's shadow")
+    if kind == "an opaque frame":
+        # Opaque only where drawn: the digit, and a frame round the transparent sheet.
+        ink = ImageOps.invert(drawing.convert("L"))
+        ImageDraw.Draw(ink).rectangle((0, 0, ink.width - 1, ink.height - 1), outline=255, width=6)
+        picture = Image.new("RGBA", drawing.size, (0, 0, 0, 0))
+        picture.putalpha(ink)
+        return picture
+    if kind == "one opacity throughout":
+        picture.putalpha(128)
+        return picture
     if kind == "rounded corners":
         mask = Image.new("L", picture.size, 0)
         ImageDraw.Draw(mask).rounded_rectangle((0, 0, *(side - 1 for side in picture.size)), radius=28, fill=255)
@@ -70,7 +85,8 @@ def with_transparency(drawing: Image.Image, kind: str) -> Image.Image:
     return picture
 
 
-@pytest.mark.parametrize("kind", ["a window's shadow", "rounded corners", "a half-transparent sheet"])
+@pytest.mark.parametrize("kind", ["a window's shadow", "a large window's shadow", "rounded corners",
+                                  "a half-transparent sheet", "an opaque frame", "one opacity throughout"])
 @pytest.mark.parametrize("photo", [False, None, True], ids=["drawing", "unsaid", "photo"])
 def test_a_drawing_beside_transparency_is_read_by_its_colours(mnist_test, predictor, kind, photo):
     """Opacity was taken for the ink wherever transparency varied: a screenshot of a window, rounded
@@ -106,6 +122,13 @@ def test_a_digit_in_a_form_s_box_is_read_without_the_box(mnist_test, predictor, 
     read = [predictor.predict(to_mnist_input(in_a_box(render(mnist_test.images[i], Style(canvas=200, digit_size=190)),
                                                       40), photo=photo)).digit for i in digits]
     assert sum(digit == mnist_test.labels[i] for i, digit in zip(digits, read)) >= 11, read
+
+
+def test_a_speck_beside_a_form_s_box_leaves_the_box_dropped(mnist_test):
+    boxed = in_a_box(render(mnist_test.images[0], Style(canvas=200, digit_size=190)), 40)
+    with_speck = boxed.copy()
+    ImageDraw.Draw(with_speck).ellipse((3, 3, 9, 9), fill="black")
+    assert np.abs(to_mnist_input(with_speck) - to_mnist_input(boxed)).max() < 0.05
 
 
 @pytest.mark.parametrize("drawing", ["a square", "a dot in a square", "a digit in a circle", "a digit touching its box"])

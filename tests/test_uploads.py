@@ -339,13 +339,13 @@ def test_a_large_webp_reaches_the_model_at_the_size_a_jpeg_does(seven):
 def test_a_tiny_webp_declaring_a_canvas_past_the_pixel_budget_is_refused_before_decoding(client, isolated_media):
     """140 bytes of animated WebP declaring a 4100x3100 canvas cost Pillow 115 ms to compose; at
     8192x8192, half a second and 270 MB. Refused from its header, it costs nothing."""
-    content = hostile.webp_declaring(2100, 2100)
+    content = hostile.webp_declaring(1700, 1600)
     started = time.process_time()
     with pytest.raises(imaging.ImageRejected):
         imaging.decode(content)
     assert time.process_time() - started < 0.05
     assert_refused(client, isolated_media, content, "canvas.webp",
-                   "the image is 2100x2100 pixels; a WebP may have at most 4.2 megapixels (2048x2048)")
+                   "the image is 1700x1600 pixels; a WebP may have at most 2.6 megapixels (1600x1600)")
 
 
 def test_an_animated_webp_reads_its_first_frame_only(client, seven):
@@ -355,7 +355,10 @@ def test_an_animated_webp_reads_its_first_frame_only(client, seven):
     response = post_file(client, content, "animated.webp")
     assert response.json()["digit"] == 7
     with Image.open(stored_file(response)) as stored:
-        assert stored.convert("L").tobytes() == first.convert("L").tobytes()
+        # Pillow composes an animated WebP's frames in RGBA; opaque throughout, it is stored as a JPEG.
+        assert stored.format == "JPEG"
+        difference = np.abs(np.asarray(stored.convert("L"), int) - np.asarray(first.convert("L"), int))
+    assert difference.mean() < 3
 
 
 def test_a_truncated_webp_is_refused(client, isolated_media, seven):

@@ -90,6 +90,11 @@ def working_photo(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
     An image drawn on a transparent sheet is a drawing exported rather than a photo: its
     transparent pixels are white paper and its opacity dark ink."""
     image = upright(image)
+    if "A" in image.getbands() or "transparency" in image.info:
+        # Shrunk first, as far as the working side allows: read at full size, a 2048x2048 sheet's
+        # transparency cost ten times the rest of the photo's reading.
+        image = image.convert("LA" if Image.getmodebase(image.mode) == "L" else "RGBA")
+        image = image.reduce(max(1, max(image.size) // WORKING_SIDE))
     ink = marks_on_transparency(image)
     if ink is not None:
         return at_working_side(Image.fromarray(np.round(255 * (1 - ink)).astype(np.uint8))), None

@@ -12,10 +12,10 @@ const MAX_SIDE = 1600;
 const JPEG_QUALITY = 0.9;
 const SENT_AS_IS = ["image/jpeg", "image/png", "image/webp"];
 
-function encoded(canvas, type) {
+function encoded(canvas, type, quality) {
   return new Promise((resolve, reject) => {
     canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Error("the photo could not be encoded"))),
-      type, JPEG_QUALITY);
+      type, quality);
   });
 }
 
@@ -81,7 +81,7 @@ export async function photoToSend(file, maxBytes) {
     context.globalCompositeOperation = "destination-over";
     context.fillStyle = "#fff";
     context.fillRect(0, 0, canvas.width, canvas.height);
-    const jpeg = await encoded(canvas, "image/jpeg");
+    const jpeg = await encoded(canvas, "image/jpeg", JPEG_QUALITY);
     return new File([jpeg], renamed(file, "jpg"), { type: "image/jpeg" });
   } catch {
     return asItIs(file, maxBytes);
