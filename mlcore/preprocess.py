@@ -280,23 +280,14 @@ def coarse_marks(ink: np.ndarray) -> tuple[np.ndarray, int, int, int]:
     return labels, count, block, max(mask.shape)
 
 
-def erased(ink: np.ndarray, boxes: list[tuple[slice, slice]], block: int) -> np.ndarray:
-    """The ink map with the coarse grid's `boxes` cleared, and one block round each: their faint
-    anti-aliased rim."""
-    cleaned = ink.copy()
-    for rows, cols in boxes:
-        cleaned[max(rows.start - 1, 0) * block:(rows.stop + 1) * block,
-                max(cols.start - 1, 0) * block:(cols.stop + 1) * block] = 0
-    return cleaned
-
-
 def without_box(ink: np.ndarray) -> np.ndarray:
     """The ink map less a box round the drawing, as a form prints one for each digit.
 
     A box is the largest mark, whose own box holds the other marks clear of it (any beside it lie
     wholly outside), with nearly all its ink near its edges and along each whole side; what it
-    holds spans at least BOXED of it (a dot in a square is a drawing of its own). A circle round a digit leaves its box's corners empty, and a
-    box the digit touches is one mark with it: both are left as they are.
+    holds spans at least BOXED of it (a dot in a square is a drawing of its own). A circle round a
+    digit leaves its box's corners empty, and a box the digit touches is one mark with it: both
+    are left as they are.
     """
     # Imported here: SciPy costs a first drawing a fraction of a second, a process only once.
     from scipy import ndimage
@@ -321,8 +312,10 @@ def without_box(ink: np.ndarray) -> np.ndarray:
         return ink
     shape = labels[rows, cols] == outer + 1
     band = max(1, round(BOX_EDGE * min(shape.shape)))
-    sides = (shape[:band].any(axis=0), shape[-band:].any(axis=0), shape[:, :band].any(axis=1), shape[:, -band:].any(axis=1))
-    if shape[band:-band, band:-band].sum() > BOX_INSIDE * shape.sum() or min(side.mean() for side in sides) < BOX_SIDES:
+    sides = (shape[:band].any(axis=0), shape[-band:].any(axis=0),
+             shape[:, :band].any(axis=1), shape[:, -band:].any(axis=1))
+    inside = shape[band:-band, band:-band].sum()
+    if inside > BOX_INSIDE * shape.sum() or min(side.mean() for side in sides) < BOX_SIDES:
         return ink
     # One block round the box's own takes its faint anti-aliased rim; the marks it holds are clear of it.
     grown = ndimage.binary_dilation(labels == outer + 1, structure=np.ones((3, 3)))
@@ -360,8 +353,14 @@ def without_stray_taps(ink: np.ndarray) -> np.ndarray:
         small = max(rows.stop - rows.start, cols.stop - cols.start) <= TAP_SIDE * side
         if small and gap >= TAP_GAP * side and (beside or gap >= main_height / 2) and size <= TAP_SHARE * sizes.sum():
             taps.append((rows, cols))
-    # The gap keeps the drawing clear of the block erased round each tap.
-    return erased(ink, taps, block) if taps else ink
+    if not taps:
+        return ink
+    cleaned = ink.copy()
+    for rows, cols in taps:
+        # One block of margin takes the tap's faint anti-aliased rim; the gap keeps the drawing clear.
+        cleaned[max(rows.start - 1, 0) * block:(rows.stop + 1) * block,
+                max(cols.start - 1, 0) * block:(cols.stop + 1) * block] = 0
+    return cleaned
 
 
 def shrink(image: Image.Image) -> Image.Image:
@@ -417,4 +416,5 @@ def to_mnist_input(image: Image.Image, photo: bool | None = False,
 
         inputs = readings(image, every=likeliest is not None)
         return inputs[likeliest(inputs) if len(inputs) > 1 else 0]
-    return normalise(with_readable_pen(without_stray_taps(without_box(ink_map(shrink(image)) if ink is None else ink))))
+    ink = ink_map(shrink(image)) if ink is None else ink
+    return normalise(with_readable_pen(without_stray_taps(without_box(ink))))

@@ -131,13 +131,15 @@ def test_a_speck_beside_a_form_s_box_leaves_the_box_dropped(mnist_test):
     assert np.abs(to_mnist_input(with_speck) - to_mnist_input(boxed)).max() < 0.05
 
 
-@pytest.mark.parametrize("drawing", ["a square", "a dot in a square", "a digit in a circle", "a digit touching its box"])
+@pytest.mark.parametrize("drawing", ["a square", "a dot in a square", "a digit in a circle",
+                                     "a digit touching its box"])
 def test_what_is_no_digit_in_a_box_keeps_its_outline(mnist_test, drawing):
     seven = render(mnist_test.images[0], Style(canvas=200, digit_size=190))
+    filling_its_canvas = render(mnist_test.images[0], Style(canvas=200, digit_size=280))
     image = {"a square": in_a_box(Image.new("RGB", (200, 200), "white"), 40),
              "a dot in a square": in_a_box(Image.new("RGB", (200, 200), "white"), 40),
              "a digit in a circle": in_a_box(seven, 40, "ellipse"),
-             "a digit touching its box": in_a_box(render(mnist_test.images[0], Style(canvas=200, digit_size=280)), 6)}[drawing]
+             "a digit touching its box": in_a_box(filling_its_canvas, 6)}[drawing]
     if drawing == "a dot in a square":
         ImageDraw.Draw(image).ellipse((130, 130, 150, 150), fill="black")
     ink = ink_map(image)

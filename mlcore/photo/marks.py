@@ -8,7 +8,7 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import ConvexHull
 
-from ..preprocess import BlankDrawingError
+from ..preprocess import BlankDrawingError, extent_of
 
 # Ink must exceed this floor and the surface's own noise (in median absolute deviations).
 MIN_INK = 0.08
@@ -387,11 +387,6 @@ def gaps_to(marks: np.ndarray, main: int, box: tuple[slice, slice], reach: float
     labels = np.unique(near[near > 0])
     distance = ndimage.distance_transform_cdt(near != main, metric="chessboard")
     return dict(zip(labels.tolist(), ndimage.minimum(distance, near, labels)))
-
-
-def extent_of(box: tuple[slice, slice]) -> int:
-    rows, cols = box
-    return max(rows.stop - rows.start, cols.stop - cols.start)
 
 
 def long_and_thin(box: tuple[slice, slice], area: int) -> bool:
