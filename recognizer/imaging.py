@@ -269,8 +269,8 @@ def is_transparent(image: Image.Image) -> bool:
 
 
 def decode(content: bytes) -> DecodedImage:
-    """Open the bytes of an image in one of READ_FORMATS, enforcing the byte, pixel and structure limits before
-    decoding pixels."""
+    """Open the bytes of an image in one of READ_FORMATS, enforcing the byte, pixel and structure
+    limits before decoding pixels."""
     if not content:
         raise ImageRejected("the image is empty")
     if len(content) > settings.MAX_IMAGE_BYTES:

@@ -50,7 +50,7 @@ class ImageField(serializers.Field):
             "points": {"type": "array", "minItems": 1,
                        "items": {"type": "array", "minItems": 4, "maxItems": 4,
                                  # OpenAPI 3.0 has no bounds per position: the loosest, x's and y's.
-                       "items": {"type": "number", "minimum": -strokes.OFF_CANVAS}}},
+                                 "items": {"type": "number", "minimum": -strokes.OFF_CANVAS}}},
         },
     },
 })
@@ -132,7 +132,8 @@ class PredictionSerializer(serializers.Serializer):
             read, photo = decoded.image, True if said else None
         else:
             # A form field sent empty (`image=`) reaches here as no field at all.
-            raise serializers.ValidationError({"image": f"the image is empty; send a {imaging.FORMAT_NAMES}, or `strokes`"})
+            raise serializers.ValidationError(
+                {"image": f"the image is empty; send a {imaging.FORMAT_NAMES}, or `strokes`"})
         try:
             attrs["mnist_input"] = to_mnist_input(read, photo=photo, likeliest=likeliest_digit)
         except BlankDrawingError as exc:
