@@ -47,11 +47,13 @@ BOX_INSIDE = 0.05
 BOX_SIDES = 0.8
 # A pixel this opaque is opaque. A picture with transparency is marks on a transparent sheet
 # (a digit covers a tenth to a third of its canvas), unless more than MOST_OPAQUE_MARKS of it is
-# opaque and less than ONE_TONE_MARKS of that is of one tone: then it is a picture in its colours
-# with a transparent margin (a screenshot of a window with its shadow, rounded corners), where a
-# digit of ordinary size may be a thousandth of the window.
+# opaque, or its opaque pixels fill SOLID_BLOCK of their bounding box (a window however wide its
+# shadow, a sticker), and less than ONE_TONE_MARKS of them is of one tone: then it is a picture in
+# its colours with a transparent margin (a screenshot of a window with its shadow, rounded
+# corners), where a digit of ordinary size may be a thousandth of the window.
 OPAQUE = 0.98
 MOST_OPAQUE_MARKS = 0.5
+SOLID_BLOCK = 0.9
 ONE_TONE_MARKS = 0.9999
 # Uploads of MNIST test digits at 16 and 20 pixels a side were read 74 and 90 % right as photos,
 # at 32 pixels 100 % (dark ink on light; light on dark 86, 97 and 99 %), as drawings 99.7 %.
@@ -96,18 +98,27 @@ def marks_on_transparency(image: Image.Image) -> np.ndarray | None:
     [0, 1], whatever the colour of its pixels (a stroke of any colour on a transparent canvas, or on
     a half-transparent white one). The sheet is the border's opacity, or the whole image's where
     that is less (an opaque frame round a transparent sheet). None where the image has no varying
-    transparency, or where its colours hold the picture: most of it opaque and of more than one
-    tone, the transparency a margin beside it (a window's shadow in a screenshot, rounded corners)."""
+    transparency, or where its colours hold the picture: most of it opaque, or its opaque part one
+    solid block, and of more than one tone, the transparency a margin beside it (a window's shadow
+    in a screenshot, rounded corners)."""
     alpha = alpha_of(image)
     if alpha is None:
         return None
     opaque = alpha >= OPAQUE
-    if opaque.mean() > MOST_OPAQUE_MARKS:
+    if opaque.mean() > MOST_OPAQUE_MARKS or solid(opaque):
         grey = sample(np.asarray(image.convert("L"))[opaque]).astype(np.float32) / 255
         if _one_tone(grey, ONE_TONE_MARKS) is None:
             return None
     sheet = min(float(np.median(_ring(alpha, 0))), float(np.median(sample(alpha.ravel()))))
     return np.clip((alpha - sheet) / max(1 - sheet, 1 / 255), 0, 1)
+
+
+def solid(mask: np.ndarray) -> bool:
+    """Whether the mask is one solid block: it fills at least SOLID_BLOCK of its bounding box."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if not rows.size:
+        return False
+    return bool(mask.sum() >= SOLID_BLOCK * (rows[-1] - rows[0] + 1) * (cols[-1] - cols[0] + 1))
 
 
 def without_transparency(image: Image.Image) -> Image.Image:

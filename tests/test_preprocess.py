@@ -65,6 +65,13 @@ def with_transparency(drawing: Image.Image, kind: str) -> Image.Image:
         window = Image.new("RGB", (900, 900), "white")
         window.paste(drawing.convert("RGB").resize((180, 180)), (360, 360))
         return with_transparency(window, "a window's shadow")
+    if kind == "a small window's wide shadow":
+        # The window a third of its screenshot: a shadow 40 % of its side wide all round.
+        shadowed = with_transparency(drawing, "a window's shadow")
+        margin = round(0.4 * drawing.width)
+        framed = Image.new("RGBA", (drawing.width + 2 * margin,) * 2, (0, 0, 0, 0))
+        framed.paste(shadowed, (margin - 24, margin - 24))
+        return framed
     if kind == "an opaque frame":
         # Opaque only where drawn: the digit, and a frame round the transparent sheet.
         ink = ImageOps.invert(drawing.convert("L"))
@@ -85,8 +92,9 @@ def with_transparency(drawing: Image.Image, kind: str) -> Image.Image:
     return picture
 
 
-@pytest.mark.parametrize("kind", ["a window's shadow", "a large window's shadow", "rounded corners",
-                                  "a half-transparent sheet", "an opaque frame", "one opacity throughout"])
+@pytest.mark.parametrize("kind", ["a window's shadow", "a large window's shadow", "a small window's wide shadow",
+                                  "rounded corners", "a half-transparent sheet", "an opaque frame",
+                                  "one opacity throughout"])
 @pytest.mark.parametrize("photo", [False, None, True], ids=["drawing", "unsaid", "photo"])
 def test_a_drawing_beside_transparency_is_read_by_its_colours(mnist_test, predictor, kind, photo):
     """Opacity was taken for the ink wherever transparency varied: a screenshot of a window, rounded
