@@ -81,9 +81,8 @@ def _cached(cache_dir: Path | None, kind: str, count: int, seed: int, make) -> d
     """
     prefix = f"{kind}-{generators_fingerprint()}"
     if cache_dir is not None:
-        sizes = {path: path.stem.split("-")[-2] for path in Path(cache_dir).glob(f"{prefix}-*-{seed}.npz")}
-        for path, size in sorted(((path, int(size)) for path, size in sizes.items() if size.isdigit()),
-                                 key=lambda item: item[1]):
+        archives = [(path.stem.split("-")[-2], path) for path in Path(cache_dir).glob(f"{prefix}-*-{seed}.npz")]
+        for size, path in sorted((int(size), path) for size, path in archives if size.isdigit()):
             if size < count:
                 continue
             try:

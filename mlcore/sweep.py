@@ -133,8 +133,10 @@ def first_epochs_for(seconds_per_batch: float, deadline: float, train_images: in
 
 
 def first_epochs_option(text: str) -> int | str:
-    if text == "auto" or (text.isdigit() and int(text) >= 1):
-        return text if text == "auto" else int(text)
+    if text == "auto":
+        return text
+    if text.isdigit() and int(text) >= 1:
+        return int(text)
     raise argparse.ArgumentTypeError(f"the first step's epochs are a whole number from 1, or auto; not {text!r}")
 
 
