@@ -28,6 +28,12 @@ TAP_GAP = 0.06
 # ...and holding at most this share of the ink: three dots side by side are a drawing, not taps.
 TAP_SHARE = 0.15
 TAP_GRID = 140
+# A drawing whose largest mark holds less of its ink, and whose marks are each at most this share
+# of its extent, is made of dots or dashes (a word's or a number's glyphs are larger): none is a
+# tap, and a closing this share of its extent wide joins them.
+DOTS_MAIN_SHARE = 0.4
+DOT_SIDE = 0.35
+DOTS_GAP = 0.15
 # A pen thinner than THIN_PEN of the drawing's extent (a 1-pixel line on a 1000-pixel canvas)
 # leaves the model a faint ghost once the drawing is fitted into 20x20; it is widened to
 # READABLE_PEN, about MNIST's own pen. Its width is judged on a grid of at most PEN_GRID blocks.
@@ -353,6 +359,8 @@ def without_stray_taps(ink: np.ndarray) -> np.ndarray:
     if count < 2:
         return ink
     sizes = np.bincount(labels.ravel(), minlength=count + 1)[1:]
+    if sizes.max() < DOTS_MAIN_SHARE * sizes.sum():
+        return ink
     boxes = ndimage.find_objects(labels)
     main = boxes[int(np.argmax(sizes))]
     main_height = main[0].stop - main[0].start
@@ -372,6 +380,32 @@ def without_stray_taps(ink: np.ndarray) -> np.ndarray:
         cleaned[max(rows.start - 1, 0) * block:(rows.stop + 1) * block,
                 max(cols.start - 1, 0) * block:(cols.stop + 1) * block] = 0
     return cleaned
+
+
+def with_dots_joined(ink: np.ndarray) -> np.ndarray:
+    """The ink map of a drawing made of dots or dashes with the gaps between them inked.
+
+    Scattered specks are no digit to the model: of 200 held-out digits re-drawn dotted, 54 % were
+    read right (33 % "not a digit"), dashed 76 %. Joined by a closing on the coarse grid of
+    `coarse_marks`, which bounds its cost, 98 % and 97 %.
+    """
+    from scipy import ndimage
+
+    labels, count, block, _ = coarse_marks(ink)
+    if count < 2:
+        return ink
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)[1:]
+    rows, cols = np.nonzero(labels)
+    extent = max(np.ptp(rows), np.ptp(cols)) + 1
+    largest = max(extent_of(box) for box in ndimage.find_objects(labels))
+    if sizes.max() >= DOTS_MAIN_SHARE * sizes.sum() or largest > DOT_SIDE * extent:
+        return ink
+    # A grid of half the marks' resolution is fine enough for a gap and makes the closing cheap.
+    block *= 2
+    radius = round(DOTS_GAP * extent / 4)
+    y, x = np.ogrid[-radius:radius + 1, -radius:radius + 1]
+    closed = ndimage.grey_closing(block_maxima(ink, block), footprint=x * x + y * y <= radius * radius)
+    return np.maximum(ink, np.kron(closed, np.ones((block, block), ink.dtype))[:ink.shape[0], :ink.shape[1]])
 
 
 def shrink(image: Image.Image) -> Image.Image:
@@ -397,6 +431,12 @@ def on_marked_paper(ink: np.ndarray) -> bool:
     reach = round(CLEAR_OF_DRAWING * max(coarse.shape))
     clear = ~ndimage.maximum_filter(coarse > 0.5, size=2 * reach + 1, mode="constant")
     return bool((clear & (coarse > MARK_INK)).sum() > MARKED_PAPER * max(int(clear.sum()), 1))
+
+
+def empty_input() -> np.ndarray:
+    """The model input of a drawing too slight to be a digit (`render.is_speck`): an empty frame,
+    which a model with a "not a digit" output reads as none."""
+    return np.zeros((FRAME, FRAME), dtype=np.float32)
 
 
 def to_mnist_input(image: Image.Image, photo: bool | None = False,
@@ -428,4 +468,4 @@ def to_mnist_input(image: Image.Image, photo: bool | None = False,
         inputs = readings(image, every=likeliest is not None)
         return inputs[likeliest(inputs) if len(inputs) > 1 else 0]
     ink = ink_map(shrink(image)) if ink is None else ink
-    return normalise(with_readable_pen(without_stray_taps(without_box(ink))))
+    return normalise(with_readable_pen(with_dots_joined(without_stray_taps(without_box(ink)))))

@@ -12,7 +12,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.settings import api_settings
 
 from mlcore.labels import NOT_A_DIGIT
-from mlcore.preprocess import BlankDrawingError, to_mnist_input
+from mlcore.preprocess import BlankDrawingError, empty_input, to_mnist_input
 
 from . import access, imaging, strokes
 from .inference import likeliest_digit, recognize, redraw
@@ -135,7 +135,8 @@ class PredictionSerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 {"image": f"the image is empty; send a {imaging.FORMAT_NAMES}, or `strokes`"})
         try:
-            attrs["mnist_input"] = to_mnist_input(read, photo=photo, likeliest=likeliest_digit)
+            attrs["mnist_input"] = empty_input() if read is None else to_mnist_input(read, photo=photo,
+                                                                                     likeliest=likeliest_digit)
         except BlankDrawingError as exc:
             raise serializers.ValidationError({"image": str(exc)}) from None
         return attrs

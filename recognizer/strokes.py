@@ -13,7 +13,7 @@ import reprlib
 
 from PIL import Image
 
-from mlcore.render import PEN_WIDTH, SIDE, on_canvas, reading_pen, render_strokes
+from mlcore.render import PEN_WIDTH, SIDE, is_speck, on_canvas, reading_pen, render_strokes
 
 from .imaging import DecodedImage
 
@@ -90,12 +90,15 @@ def render(strokes: list[dict]) -> DecodedImage:
     return DecodedImage(render_strokes(_paths(strokes), side=SIDE), "PNG")
 
 
-def reading(strokes: list[dict], drawing: DecodedImage) -> Image.Image:
+def reading(strokes: list[dict], drawing: DecodedImage) -> Image.Image | None:
     """The drawing of checked strokes as the model reads it: `drawing` (their `render`) where it lies on
     the canvas and the page's pen suits its size; else drawn again whole (`mlcore.render.on_canvas`)
-    with a pen that fits it (`mlcore.render.reading_pen`)."""
+    with a pen that fits it (`mlcore.render.reading_pen`). None where the strokes are a tap or a tick
+    (`mlcore.render.is_speck`), nothing to read."""
     paths = _paths(strokes)
     whole, pen = on_canvas(paths)
+    if is_speck(whole):
+        return None
     pen = reading_pen(whole, pen)
     if whole is paths and pen == PEN_WIDTH:
         return drawing.image

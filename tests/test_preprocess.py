@@ -219,6 +219,32 @@ def test_re_drawn_digits_with_a_stray_tap_give_the_input_they_would_without_it(m
     assert same >= 57, f"only {same} of 60 tapped drawings lost their tap"
 
 
+def dotted(strokes: list, every: int) -> list:
+    """Strokes as one point in `every` of theirs: a row of dots a person taps out with the pen."""
+    return [[point] for stroke in strokes for point in stroke[::every]]
+
+
+def test_a_digit_drawn_in_dots_is_read_as_the_digit(mnist_test, predictor):
+    """Left as specks, 54 % of these were read right (37 % "not a digit"): the largest dot was
+    taken for the drawing and the rest dropped as stray taps."""
+    drawings, labels = re_drawn(mnist_test, 40, seed=8)
+    rng = np.random.default_rng(8)
+    inputs = np.stack([to_mnist_input(render_strokes(dotted(strokes, 3), pen_width=rng.uniform(*drawn.PEN_WIDTHS)))
+                       for strokes in drawings])
+    answered, _ = predictor.answers(inputs)
+    assert (answered == labels).mean() >= 0.9
+
+
+@pytest.mark.parametrize("strokes", [
+    [[(0.1, 0.3), (0.1, 0.7)], [(0.3, 0.3), (0.45, 0.3), (0.3, 0.7), (0.45, 0.7)],
+     [(0.6, 0.3), (0.75, 0.3), (0.7, 0.5), (0.75, 0.7), (0.6, 0.7)]],   # "123": three glyphs, none a dot
+    [[(0.2, 0.2)], [(0.8, 0.2)], [(0.3, 0.7), (0.5, 0.8), (0.7, 0.7)]],  # a face: the mouth is no dot
+])
+def test_marks_larger_than_dots_are_not_joined(strokes):
+    ink = ink_map(render_strokes(strokes, pen_width=0.04))
+    assert preprocess.with_dots_joined(ink) is ink
+
+
 def re_drawn(mnist_test, count: int, seed: int) -> tuple[list, np.ndarray]:
     """`count` test digits re-drawn as strokes placed on a canvas, and their labels."""
     rng = np.random.default_rng(seed)

@@ -85,6 +85,29 @@ def test_a_digit_drawn_small_is_stored_as_drawn_and_read_with_a_thinner_pen(clie
     assert body["digit"] == digit
 
 
+@pytest.mark.parametrize("mark", [
+    [[(0.41, 0.63)]],                                       # a tap
+    [[(0.7, 0.2), (0.7, 0.2)]],                             # a click
+    [[(0.5, 0.5), (0.506, 0.512), (0.512, 0.524)]],         # a click dragged a fiftieth of the canvas
+    [[(0.3, 0.8)], [(0.32, 0.79)]],                         # two taps side by side
+])
+def test_a_tap_or_a_tick_is_stored_and_answered_not_a_digit(client, mark):
+    """Enlarged into the model's frame, a tick was read as a 1 at 99.8 %, a tap as a 1 or a 7 a quarter
+    of the time."""
+    body = create(client, as_sent(mark))
+    assert body["digit"] is None and len(body["top3"]) == 3
+    row = Prediction.objects.get(pk=body["id"])
+    with Image.open(row.image.path) as stored:
+        assert np.array_equal(np.asarray(stored), np.asarray(render_strokes(mark)))
+    assert not row.input_array.any()
+
+
+def test_a_digit_drawn_a_thirtieth_of_the_canvas_high_is_still_read(client):
+    small = [[(round(0.5 + 0.05 * x, 4), round(0.4 + 0.05 * y, 4)) for x, y in stroke] for stroke in DIGITS[7]]
+    body = create(client, as_sent(small))
+    assert Prediction.objects.get(pk=body["id"]).input_array.any() and body["digit"] == 7
+
+
 def test_a_digit_drawn_past_the_canvas_s_edge_is_stored_as_shown_and_read_whole(client):
     """A 7 whose stem the pointer carried below the canvas: the page shows it cut at the edge, the
     model reads all of it."""
