@@ -30,6 +30,20 @@ MIN_READING_PEN = 1 / 100
 # digit: enlarged into the model's frame, a tick of a fiftieth of the canvas was read as a 1 at
 # 99.8 %. Digits drawn four hundredths of the canvas high are still read (73 % of test digits right).
 SPECK = 0.03
+# A ring drawn round a digit ("circle your answer") joins it into one mark, which read as a 0 at
+# 99 %. A stroke is such a ring when its ends meet (within RING_GAP of its extent) and it holds
+# at least RING_HOLDS of the other strokes' points, and those are a digit's, not a face's: the
+# largest spans at least RING_LARGEST of the ring, none less than RING_SMALLEST (an eye, a nose).
+# One straight line inside is a slashed 0's slash (no more than RING_STRAIGHT of its length from
+# its chord): a ring round a plain 1 is the same drawing, and the 0 is the likelier.
+RING_GAP = 0.25
+RING_HOLDS = 0.9
+RING_LARGEST = 0.5
+RING_SMALLEST = 0.15
+RING_STRAIGHT = 0.1
+# Whether a ring holds the other strokes is asked of at most this many of their points and its
+# vertices, which bounds the cost of a drawing of thousands of points.
+RING_SAMPLES = 256
 
 Point = Sequence[float]
 Stroke = Sequence[Point]
@@ -61,6 +75,52 @@ def extent(strokes: Sequence[Stroke]) -> float:
 def is_speck(strokes: Sequence[Stroke]) -> bool:
     """Whether the strokes are a tap, a click or a tick: some ink, spanning less than SPECK of the canvas."""
     return any(len(stroke) for stroke in strokes) and extent(strokes) < SPECK
+
+
+def without_ring(strokes: Sequence[Stroke]) -> Sequence[Stroke]:
+    """The strokes less a ring drawn round the others; the strokes themselves where none is one."""
+    drawn = {index: np.asarray([(p[0], p[1]) for p in stroke], dtype=np.float64)
+             for index, stroke in enumerate(strokes) if len(stroke)}
+    spans = {index: float((xy.max(axis=0) - xy.min(axis=0)).max()) for index, xy in drawn.items()}
+    for index, points in drawn.items():
+        ring = smooth(points)
+        others = [other for other in drawn if other != index]
+        if len(ring) < 3 or not others:
+            continue
+        side = spans[index]
+        within = [spans[other] for other in others]
+        if (np.hypot(*(ring[0] - ring[-1])) <= RING_GAP * side and max(within) >= RING_LARGEST * side
+                and min(within) >= RING_SMALLEST * side and not (len(others) == 1 and straight(drawn[others[0]]))
+                and inside(evenly(np.concatenate([drawn[other] for other in others])), evenly(ring)).mean()
+                >= RING_HOLDS):
+            return [strokes[other] for other in others]
+    return strokes
+
+
+def evenly(points: np.ndarray, most: int = RING_SAMPLES) -> np.ndarray:
+    return points[::-(-len(points) // most)]
+
+
+def straight(points: np.ndarray) -> bool:
+    chord = points[-1] - points[0]
+    length = float(np.hypot(*chord))
+    if length == 0:
+        return False
+    along = points - points[0]
+    off_chord = np.abs(chord[0] * along[:, 1] - chord[1] * along[:, 0]) / length
+    return float(off_chord.max()) <= RING_STRAIGHT * length
+
+
+def inside(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
+    """Which of the (N, 2) points lie inside the closed polygon: those from which a ray to the right
+    crosses its edges an odd number of times."""
+    x, y = points[:, :1], points[:, 1:]
+    x0, y0 = polygon[:, 0], polygon[:, 1]
+    x1, y1 = np.roll(x0, -1), np.roll(y0, -1)
+    straddles = (y0 > y) != (y1 > y)
+    # Where an edge is level it straddles nothing, so its division is never used.
+    crossing_x = x0 + (x1 - x0) * (y - y0) / np.where(y1 == y0, 1.0, y1 - y0)
+    return np.count_nonzero(straddles & (x < crossing_x), axis=1) % 2 == 1
 
 
 def reading_pen(strokes: Sequence[Stroke], pen_width: float = PEN_WIDTH) -> float:

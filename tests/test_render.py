@@ -6,7 +6,8 @@ import pytest
 from mlcore import drawn
 from mlcore.predict import Predictor
 from mlcore.preprocess import to_mnist_input
-from mlcore.render import MIN_READING_PEN, PEN_WIDTH, READING_PEN_SHARE, on_canvas, reading_pen, render_strokes
+from mlcore.render import (MIN_READING_PEN, PEN_WIDTH, READING_PEN_SHARE, on_canvas, reading_pen, render_strokes,
+                           without_ring)
 
 CIRCLE = np.linspace(0, 2 * np.pi, 60)
 STROKES = {
@@ -96,3 +97,34 @@ def test_digits_drawn_past_the_edge_are_read_whole(mnist_test, predictor):
 
     whole_right, clamped_right = read(off), read(clamped)
     assert whole_right >= 0.95 and clamped_right <= 0.9, f"whole {whole_right:.0%}, clamped {clamped_right:.0%}"
+
+
+def ring(middle_x: float, middle_y: float, radius_x: float, radius_y: float, start: float = -100) -> list:
+    """A ring as a hand draws it round something: one stroke whose ends meet."""
+    turn = np.radians(np.linspace(start, start + 360, 40))
+    return list(zip(middle_x + radius_x * np.cos(turn), middle_y + radius_y * np.sin(turn)))
+
+
+def test_a_ring_round_a_digit_is_not_read():
+    circled = STROKES[7] + [ring(0.5, 0.5, 0.35, 0.45)]
+    assert without_ring(circled) == STROKES[7]
+
+
+@pytest.mark.parametrize("strokes", [
+    [ring(0.5, 0.5, 0.25, 0.35)],                                                  # a 0
+    [ring(0.5, 0.5, 0.25, 0.35), [(0.5, 0.5)]],                                    # a 0 with a dot in it
+    [ring(0.5, 0.5, 0.25, 0.35), [(0.62, 0.25), (0.38, 0.75)]],                    # a slashed 0, the slash inside
+    [ring(0.5, 0.5, 0.35, 0.35), [(0.4, 0.4)], [(0.6, 0.4)], [(0.38, 0.6), (0.5, 0.66), (0.62, 0.6)]],  # a face
+    [ring(0.5, 0.35, 0.2, 0.15), [(0.7, 0.35), (0.68, 0.85)]],                     # a 9 in two strokes
+    [ring(0.5, 0.5, 0.35, 0.45, start=-60)[:25], [(0.45, 0.3), (0.5, 0.7)]],       # an arc, not a ring
+])
+def test_a_ring_of_the_drawing_s_own_is_kept(strokes):
+    assert without_ring(strokes) is strokes
+
+
+def test_no_drawing_the_not_a_digit_output_learns_from_loses_a_ring():
+    """Faces, a crossed circle, an "@": what they hold is not a digit the ring was drawn round."""
+    from mlcore.negatives import GLYPHS, SHAPES
+
+    for template in [*GLYPHS.values(), *SHAPES.values()]:
+        assert without_ring(template) is template

@@ -108,6 +108,17 @@ def test_a_digit_drawn_a_thirtieth_of_the_canvas_high_is_still_read(client):
     assert Prediction.objects.get(pk=body["id"]).input_array.any() and body["digit"] == 7
 
 
+def test_a_digit_with_a_ring_drawn_round_it_is_stored_as_drawn_and_read_without_it(client):
+    """The ring joined the digit into one mark, read as a 0 at 99 %."""
+    turn = np.radians(np.linspace(-100, 260, 40))
+    circled = DIGITS[7] + [[(round(0.5 + 0.45 * np.cos(a), 4), round(0.5 + 0.47 * np.sin(a), 4)) for a in turn]]
+    body = create(client, as_sent(circled))
+    row = Prediction.objects.get(pk=body["id"])
+    with Image.open(row.image.path) as stored:
+        assert np.array_equal(np.asarray(stored), np.asarray(render_strokes(circled)))
+    assert body["digit"] == 7
+
+
 def test_a_digit_drawn_past_the_canvas_s_edge_is_stored_as_shown_and_read_whole(client):
     """A 7 whose stem the pointer carried below the canvas: the page shows it cut at the edge, the
     model reads all of it."""
