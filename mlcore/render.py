@@ -41,6 +41,13 @@ RING_HOLDS = 0.9
 RING_LARGEST = 0.5
 RING_SMALLEST = 0.15
 RING_STRAIGHT = 0.1
+# A line drawn under the digit (to tell a 6 from a 9) is cropped in with it. A stroke is such a
+# line when it is straight and flat (no more than UNDERLINE_FLAT as high as it is long), at least
+# UNDERLINE_WIDTH as wide as the other strokes, and wholly below them by at least UNDERLINE_GAP of
+# their height (a 2's or a foot's base stroke starts where the digit ends).
+UNDERLINE_FLAT = 0.25
+UNDERLINE_WIDTH = 0.6
+UNDERLINE_GAP = 0.05
 # Whether a ring holds the other strokes is asked of at most this many of their points and its
 # vertices, which bounds the cost of a drawing of thousands of points.
 RING_SAMPLES = 256
@@ -93,6 +100,23 @@ def without_ring(strokes: Sequence[Stroke]) -> Sequence[Stroke]:
                 and min(within) >= RING_SMALLEST * side and not (len(others) == 1 and straight(drawn[others[0]]))
                 and inside(evenly(np.concatenate([drawn[other] for other in others])), evenly(ring)).mean()
                 >= RING_HOLDS):
+            return [strokes[other] for other in others]
+    return strokes
+
+
+def without_underline(strokes: Sequence[Stroke]) -> Sequence[Stroke]:
+    """The strokes less a line drawn under the others; the strokes themselves where none is one."""
+    drawn = {index: np.asarray([(p[0], p[1]) for p in stroke], dtype=np.float64)
+             for index, stroke in enumerate(strokes) if len(stroke)}
+    for index, line in drawn.items():
+        others = [other for other in drawn if other != index]
+        if not others or not straight(line):
+            continue
+        rest = np.concatenate([drawn[other] for other in others])
+        (left, top), (right, bottom) = rest.min(axis=0), rest.max(axis=0)
+        width, height = np.ptp(line, axis=0)
+        if (height <= UNDERLINE_FLAT * width and width >= UNDERLINE_WIDTH * (right - left)
+                and line[:, 1].min() - bottom >= UNDERLINE_GAP * (bottom - top)):
             return [strokes[other] for other in others]
     return strokes
 

@@ -7,7 +7,7 @@ from mlcore import drawn
 from mlcore.predict import Predictor
 from mlcore.preprocess import to_mnist_input
 from mlcore.render import (MIN_READING_PEN, PEN_WIDTH, READING_PEN_SHARE, on_canvas, reading_pen, render_strokes,
-                           without_ring)
+                           without_ring, without_underline)
 
 CIRCLE = np.linspace(0, 2 * np.pi, 60)
 STROKES = {
@@ -128,3 +128,18 @@ def test_no_drawing_the_not_a_digit_output_learns_from_loses_a_ring():
 
     for template in [*GLYPHS.values(), *SHAPES.values()]:
         assert without_ring(template) is template
+
+
+def test_a_line_under_a_digit_is_not_read():
+    underlined = STROKES[7] + [[(0.25, 0.92), (0.5, 0.93), (0.75, 0.91)]]
+    assert without_underline(underlined) == STROKES[7]
+
+
+@pytest.mark.parametrize("strokes", [
+    [[(0.3, 0.3), (0.5, 0.2), (0.7, 0.35), (0.3, 0.8)], [(0.3, 0.8), (0.75, 0.8)]],   # a 2 with its base apart
+    [[(0.35, 0.3), (0.5, 0.2), (0.5, 0.8)], [(0.35, 0.8), (0.65, 0.8)]],              # a 1 with a foot
+    [[(0.3, 0.2), (0.7, 0.2), (0.45, 0.8)], [(0.3, 0.5), (0.65, 0.5)]],               # a 7 with a bar
+    [[(0.45, 0.2), (0.55, 0.8)], [(0.45, 0.9), (0.5, 0.9)]],                         # a "!" upside down: the dot is short
+])
+def test_a_digit_s_own_base_or_bar_is_kept(strokes):
+    assert without_underline(strokes) is strokes

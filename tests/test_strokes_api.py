@@ -119,6 +119,16 @@ def test_a_digit_with_a_ring_drawn_round_it_is_stored_as_drawn_and_read_without_
     assert body["digit"] == 7
 
 
+@pytest.mark.parametrize("digit, gap", [(0, 0.12), (2, 0.18), (7, 0.08)])
+def test_a_digit_underlined_is_read_without_its_line(client, digit, gap):
+    """Cropped in with the digit, the line made the 0 "not a digit" and the 2 and the 7 a 3."""
+    points = np.vstack(DIGITS[digit])
+    (left, top), (right, bottom) = points.min(axis=0), points.max(axis=0)
+    line = bottom + gap * (bottom - top)
+    underlined = DIGITS[digit] + [[(left - 0.05, line), ((left + right) / 2, line + 0.005), (right + 0.05, line)]]
+    assert create(client, as_sent(underlined))["digit"] == digit
+
+
 def test_a_digit_drawn_past_the_canvas_s_edge_is_stored_as_shown_and_read_whole(client):
     """A 7 whose stem the pointer carried below the canvas: the page shows it cut at the edge, the
     model reads all of it."""
