@@ -83,10 +83,13 @@ class Predictor:
         _, labels, confidences = self.decide(*self.scores(inputs))
         return labels, confidences
 
-    def likeliest_digit(self, readings: np.ndarray) -> int:
-        """Which of (N, 28, 28) readings of one image is likeliest one digit: the one least
-        likely "not a digit"."""
-        return int(np.argmin(self.scores(readings)[1]))
+    def likeliest_digit(self, readings: np.ndarray, first: int | None = None) -> int:
+        """Which of (N, 28, 28) readings of one image is likeliest one digit: of the `first` (all by
+        default), the one least likely "not a digit"; where even that one is answered "not a digit",
+        the least likely of all."""
+        not_a_digit = self.scores(readings)[1]
+        best = int(np.argmin(not_a_digit[:first]))
+        return int(np.argmin(not_a_digit)) if self.is_not_a_digit(not_a_digit[best]) else best
 
     def predict(self, mnist_input: np.ndarray) -> Answer:
         digits, not_a_digit = self.scores(mnist_input[np.newaxis])

@@ -76,9 +76,10 @@ def load_predictor(version: ModelVersion) -> Predictor:
     return predictor
 
 
-def likeliest_digit(readings: np.ndarray) -> int:
-    """Which of a photo's (N, 28, 28) readings (`mlcore.photo.readings`) the active model finds likeliest one digit."""
-    return get_predictor()[1].likeliest_digit(readings)
+def likeliest_digit(readings: np.ndarray, first: int | None = None) -> int:
+    """Which of a photo's (N, 28, 28) readings (`mlcore.photo.readings`) the active model finds likeliest one digit
+    (`Predictor.likeliest_digit`)."""
+    return get_predictor()[1].likeliest_digit(readings, first)
 
 
 def sent_before(creation_key: str | None) -> tuple[Prediction | None, str | None]:

@@ -205,7 +205,7 @@ def test_a_photo_whose_polarity_is_clear_is_read_once(mnist_test):
     """Only a photo in doubt costs a second reading and the model's judgement."""
     for n, variant in enumerate(("paper", "shadow", "whiteboard")):
         photo = photograph(mnist_test.images[n], int(mnist_test.labels[n]), variant, np.random.default_rng([82, n]))
-        to_mnist_input(photo.open(), photo=True, likeliest=lambda readings: pytest.fail("read twice"))
+        to_mnist_input(photo.open(), photo=True, likeliest=lambda readings, first: pytest.fail("read twice"))
 
 
 def stored_upright(photo) -> Image.Image:
@@ -805,3 +805,38 @@ def test_only_a_finger_entering_from_the_border_covers_the_paper():
     finger = photo.surface.covered(Image.fromarray(pixels.astype(np.uint8)), (height, width))
     assert finger[:120, 250:290].all()
     assert not finger[:, :70].any() and not finger[:, 100:130].any()
+
+
+def on_a_form(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
+    """A ballpoint's digit photographed beside a form's bold printed label, which outweighs it."""
+    from mlcore.drawn import digit_strokes
+    from mlcore.render import render_strokes
+    from PIL import ImageFont
+
+    page = np.full((900, 1200), 236, dtype=np.float32)
+    pen = np.asarray(render_strokes([s.tolist() for s in digit_strokes(digit)], side=300, pen_width=0.035),
+                     dtype=np.float32) / 255
+    page[300:600, 640:940] *= 0.45 + 0.55 * pen
+    form = Image.fromarray(page.astype(np.uint8))
+    ImageDraw.Draw(form).text((180, 470), "Quantity:", fill=15, font=ImageFont.load_default(size=110))
+    shot = np.asarray(form.filter(ImageFilter.GaussianBlur(1.2)), dtype=np.float32) + rng.normal(0, 3, page.shape)
+    return Image.fromarray(np.clip(shot, 0, 255).astype(np.uint8))
+
+
+def test_a_digit_beside_a_printed_label_is_read_not_the_label(mnist_test, predictor):
+    """The label's toner outweighs the pen, so the label was read: 12 of these 20 right, the rest
+    "not a digit". The digit, a mark taller than the label, is read too, and taken where the label
+    is no digit."""
+    rng = np.random.default_rng(4)
+    right = read([on_a_form(digit, rng) for digit in mnist_test.images[:20]], predictor) == mnist_test.labels[:20]
+    assert right.sum() >= 18
+
+
+def test_a_rival_is_read_only_where_the_likeliest_mark_is_no_digit(predictor):
+    readings = np.zeros((3, 28, 28), dtype=np.float32)
+    readings[0, 4:24, 13:15] = 1                  # a 1: the likeliest mark's reading
+    readings[1, 4:24, 8:20] = 1                   # a block: its other way
+    readings[2, 4:24, 12:16] = 1                  # a rival, a 1 too
+    assert predictor.likeliest_digit(readings, 2) == 0
+    readings[0] = 0                               # no digit at all
+    assert predictor.likeliest_digit(readings, 2) == 2

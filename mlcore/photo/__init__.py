@@ -47,7 +47,7 @@ from scipy import ndimage
 
 from ..exif import upright
 from ..preprocess import BlankDrawingError, marks_on_transparency, normalise, without_transparency
-from .marks import digit_mask, measured_stroke_width, page_turn
+from .marks import digit_masks, measured_stroke_width, page_turn
 from .surface import covered, dark_ink_surface, flattened, ink_polarities, lit_background, pens, reduced, under_glare
 
 # Longest side the photo is analysed at: the digit still spans tens of pixels, and one photo
@@ -81,6 +81,8 @@ MIN_TURN = 10
 # tuned on. Chosen on photos of training digits among 0.06 to 0.12.
 SMALL_DIGIT = 0.07
 CLOSE_UP = 4
+# The marks read as the digit, the chosen one and its rivals (`marks.RIVAL`).
+RIVALS = 3
 
 
 def working_photo(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
@@ -125,9 +127,9 @@ def photo_ink(image: Image.Image, light_ink: bool | None = None) -> np.ndarray:
     ink light (chalk) or dark as `light_ink` says, by default as is likelier for this photo."""
     grey, finger = working_photo(image)
     window = background_window(grey)
-    ink, _ = ink_over(grey, finger, window, ink_polarities(grey, window)[0] if light_ink is None else light_ink,
-                      find_turn=False)
-    return ink
+    inks, _ = ink_over(grey, finger, window, ink_polarities(grey, window)[0] if light_ink is None else light_ink,
+                       find_turn=False)
+    return inks[0]
 
 
 def background_window(grey: np.ndarray, share: float = BACKGROUND_WINDOW) -> int:
@@ -140,7 +142,7 @@ def first_pass(grey: np.ndarray, finger: np.ndarray | None, window: int,
     though a shadow may have flowed into strokes touching it."""
     surface, closing = dark_ink_surface(grey, window, light_ink)
     ink = flattened(surface, lit_background(surface, closing, surface, window))
-    return surface, closing, digit_mask(uncovered(ink, finger))
+    return surface, closing, digit_masks(uncovered(ink, finger))[0]
 
 
 def uncovered(ink: np.ndarray, finger: np.ndarray | None) -> np.ndarray:
@@ -161,9 +163,10 @@ def pen_fills_window(grey: np.ndarray, finger: np.ndarray | None, window: int, l
 
 
 def ink_over(grey: np.ndarray, finger: np.ndarray | None, window: int, light_ink: bool,
-             find_turn: bool = True) -> tuple[np.ndarray, float]:
-    """`photo_ink` of the working photo `grey`, and the page's turn its faint lines show (`page_turn`;
-    0 unless `find_turn`: a close-up is turned back as its whole photo is).
+             find_turn: bool = True, rivals: int = 1) -> tuple[list[np.ndarray], float]:
+    """`photo_ink` of the working photo `grey`, with that of up to `rivals` - 1 other marks that may be
+    the digit (`digit_masks`), and the page's turn its faint lines show (`page_turn`; 0 unless
+    `find_turn`: a close-up is turned back as its whole photo is).
 
     Two passes. The first finds enough of the digit to measure its pen. The second fills those
     strokes (a closing two pens wide, only there) before the shadow is reconstructed, so the
@@ -182,17 +185,19 @@ def ink_over(grey: np.ndarray, finger: np.ndarray | None, window: int, light_ink
     # already measures the chalk against what the glare left of the board's contrast.
     ink = uncovered(flattened(surface, background) if light_ink
                     else flattened(surface, *under_glare(background, closing, window)), finger)
-    mask = digit_mask(ink)
-    near_digit = ndimage.binary_dilation(mask, iterations=2)
-    return np.where(near_digit, ink, 0).astype(np.float32), page_turn(ink, mask) if find_turn else 0.0
+    masks = digit_masks(ink, rivals)
+    inks = [np.where(ndimage.binary_dilation(mask, iterations=2), ink, 0).astype(np.float32) for mask in masks]
+    return inks, page_turn(ink, masks[0]) if find_turn else 0.0
 
 
-def readings(image: Image.Image, every: bool) -> np.ndarray:
+def readings(image: Image.Image, every: bool) -> tuple[np.ndarray, int]:
     """The photo as (N, 28, 28) model inputs, the likeliest reading first and, if `every`, the
     others a model should weigh: the digit read with each polarity it may have
     (`ink_polarities`), and where its pen nearly fills the background's window, read with the
     wide window; each turned back upright where the page's lines show it turned more than
-    MIN_TURN; a reading in which no digit is found gives no input."""
+    MIN_TURN; a reading in which no digit is found gives no input. Then, in the same ways, the
+    marks that may be the digit instead (`marks.digit_masks`); and how many readings come before
+    those."""
     grey, finger = working_photo(image)
     window = background_window(grey)
     polarities = ink_polarities(grey, window)
@@ -201,17 +206,23 @@ def readings(image: Image.Image, every: bool) -> np.ndarray:
         ways.append((window, light_ink))
         if every and pen_fills_window(grey, finger, window, light_ink):
             ways.append((background_window(grey, WIDE_WINDOW), light_ink))
-    inputs, refusal = [], None
+    likeliest, rivals, refusal = [], [], None
     for way_window, light_ink in ways:
         try:
-            ink, turn = ink_over(grey, finger, way_window, light_ink)
-            ink = closer_if_small(image, ink, light_ink)
-            inputs.append(normalise(turned(ink, -turn) if abs(turn) > MIN_TURN else ink))
+            inks, turn = ink_over(grey, finger, way_window, light_ink, rivals=RIVALS if every else 1)
         except BlankDrawingError as exc:
             refusal = refusal or exc
-    if not inputs:
+            continue
+        for ink, into in zip(inks, [likeliest] + [rivals] * (len(inks) - 1)):
+            ink = closer_if_small(image, ink, light_ink)
+            try:
+                into.append(normalise(turned(ink, -turn) if abs(turn) > MIN_TURN else ink))
+            except BlankDrawingError as exc:
+                refusal = refusal or exc
+    if not likeliest + rivals:
         raise refusal
-    return np.stack(inputs)
+    # Where the likeliest mark gave no reading in any way, its rivals stand in for it.
+    return np.stack(likeliest + rivals), len(likeliest) or len(rivals)
 
 
 def closer_if_small(image: Image.Image, ink: np.ndarray, light_ink: bool) -> np.ndarray:

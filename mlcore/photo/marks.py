@@ -15,6 +15,11 @@ MIN_INK = 0.08
 NOISE_DEVIATIONS = 8
 # Marks whose ink mass is below this fraction of the digit's are specks.
 SPECK_FRACTION = 0.04
+# A printed label, a pen or the paper's edge can outweigh a thin pen's digit: a model reads the
+# marks at least RIVAL of the chosen one's mass and RIVAL_HEIGHT times its height too, and picks
+# (`mlcore.photo.readings`). A label's letters, alone or run together, are no taller than the one chosen.
+RIVAL = 0.25
+RIVAL_HEIGHT = 1.5
 # Only the largest marks are weighed: a photo of a page has at most a few hundred (334 in the
 # 480 synthetic photos), while a texture of tiny dots has tens of thousands, each costing Python.
 MAX_MARKS = 2000
@@ -106,8 +111,9 @@ ABOVE_LINES = 1.3
 STRONGEST_SHARE = 0.6
 
 
-def digit_mask(ink: np.ndarray) -> np.ndarray:
-    """The pixels of the digit's marks: the main mark and what belongs to it."""
+def digit_masks(ink: np.ndarray, most: int = 1) -> list[np.ndarray]:
+    """The pixels of the digit's marks: the main mark and what belongs to it; and, up to `most` in
+    all, those of the next marks that could be the digit instead (RIVAL), likeliest first."""
     sample = ink[::4, ::4]
     noise = float(np.median(np.abs(sample - np.median(sample))))
     threshold = max(NOISE_DEVIATIONS * noise, MIN_INK)
@@ -160,12 +166,35 @@ def digit_mask(ink: np.ndarray) -> np.ndarray:
               and marks_up(marks, area, boxes, main, candidate[2])]
     if marked:
         main_clear, _, main = max(marked, key=lambda candidate: candidate[1])
+    masks, taken = [], set()
+    for clear, _, label in [(main_clear, 0.0, main)] + sorted(choosable, reverse=True):
+        if len(masks) == most:
+            break
+        if label in taken or mass[label - 1] < RIVAL * mass[main - 1] \
+                or (masks and height_of(boxes[label - 1]) < RIVAL_HEIGHT * height_of(boxes[main - 1])):
+            continue
+        mask, keep = group(ink, marks.copy(), holes.copy(), (mass, boxes, area),
+                           [candidate for candidate in candidates if candidate[2] not in taken], label, clear)
+        masks.append(mask)
+        taken.update(keep)
+    return masks
+
+
+def height_of(box: tuple[slice, slice]) -> int:
+    return box[0].stop - box[0].start
+
+
+def group(ink: np.ndarray, marks: np.ndarray, holes: np.ndarray, measures: tuple, candidates: list,
+          main: int, main_clear: bool) -> tuple[np.ndarray, list[int]]:
+    """The pixels of the main mark and of the marks that belong to it, and their labels; `marks` and
+    `holes` are changed (a line under the digit that touches it is cut off)."""
+    mass, boxes, area = measures
     arms = underline_arms(marks[boxes[main - 1]] == main)
     if arms.any():
         marks[boxes[main - 1]][arms] = 0
-        mass = ndimage.sum_labels(ink, marks, index)
+        mass = ndimage.sum_labels(ink, marks, np.arange(1, len(mass) + 1))
         boxes = ndimage.find_objects(marks)
-        area = np.bincount(marks.ravel(), minlength=count + 1)
+        area = np.bincount(marks.ravel(), minlength=len(mass) + 1)
     digit_extent = extent_of(boxes[main - 1])
     gaps = gaps_to(marks, main, boxes[main - 1], NEARBY * digit_extent)
     if holes.any() and twins_drawn(holes, boxes, boxes[main - 1], NEARBY * digit_extent):
@@ -179,7 +208,7 @@ def digit_mask(ink: np.ndarray) -> np.ndarray:
             continue
         if gaps.get(label, np.inf) <= NEARBY * digit_extent and not marks_up(marks, area, boxes, label, main):
             keep.append(label)
-    return np.isin(marks, keep)
+    return np.isin(marks, keep), keep
 
 
 def page_turn(ink: np.ndarray, digit: np.ndarray) -> float:
