@@ -234,10 +234,11 @@ def block_maxima(ink: np.ndarray, block: int) -> np.ndarray:
     return np.maximum.reduce([padded[row::block, col::block] for row in range(block) for col in range(block)])
 
 
-def normalise(ink: np.ndarray) -> np.ndarray:
-    """Crop an ink map to its ink, fit it into 20x20 keeping aspect, centre by mass in 28x28."""
+def normalise(ink: np.ndarray, min_contrast: float = MIN_CONTRAST) -> np.ndarray:
+    """Crop an ink map to its ink, fit it into 20x20 keeping aspect, centre by mass in 28x28; an ink
+    map whose strongest ink is under `min_contrast` is blank."""
     strongest = float(ink.max()) if ink.size else 0.0
-    if strongest < MIN_CONTRAST:
+    if strongest < min_contrast:
         raise BlankDrawingError("the drawing is blank: no ink found")
     ink = ink / strongest
     rows = np.flatnonzero((ink > INK_THRESHOLD).any(axis=1))

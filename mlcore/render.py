@@ -3,6 +3,10 @@
 A stroke is a sequence of points (x, y) given as fractions of a square canvas's side, in the
 order they were drawn. The pen is round and uniform, as the page's canvas draws it: lines
 curve through the midpoints between samples, and a stroke of one point is a dot.
+
+What the model reads of a drawing's strokes is decided here too, where the strokes still tell
+what the ink no longer does: the pen it reads them with, the whole drawing where it ran past the
+canvas, a tap that is no digit, and a ring or a line a person drew round or under the digit.
 """
 
 from __future__ import annotations
@@ -34,13 +38,15 @@ SPECK = 0.03
 # 99 %. A stroke is such a ring when its ends meet (within RING_GAP of its extent) and it holds
 # at least RING_HOLDS of the other strokes' points, and those are a digit's, not a face's: the
 # largest spans at least RING_LARGEST of the ring, none less than RING_SMALLEST (an eye, a nose).
-# One straight line inside is a slashed 0's slash (no more than RING_STRAIGHT of its length from
-# its chord): a ring round a plain 1 is the same drawing, and the 0 is the likelier.
+# One straight line inside (`straight`) is a slashed 0's slash: a ring round a plain 1 is the same
+# drawing, and the 0 is the likelier.
 RING_GAP = 0.25
 RING_HOLDS = 0.9
 RING_LARGEST = 0.5
 RING_SMALLEST = 0.15
-RING_STRAIGHT = 0.1
+# A stroke is straight when none of its points lies further than this share of its length from
+# the line between its ends.
+STRAIGHT = 0.1
 # A line drawn under the digit (to tell a 6 from a 9) is cropped in with it. A stroke is such a
 # line when it is straight and flat (no more than UNDERLINE_FLAT as high as it is long), at least
 # UNDERLINE_WIDTH as wide as the other strokes, and wholly below them by at least UNDERLINE_GAP of
@@ -86,8 +92,7 @@ def is_speck(strokes: Sequence[Stroke]) -> bool:
 
 def without_ring(strokes: Sequence[Stroke]) -> Sequence[Stroke]:
     """The strokes less a ring drawn round the others; the strokes themselves where none is one."""
-    drawn = {index: np.asarray([(p[0], p[1]) for p in stroke], dtype=np.float64)
-             for index, stroke in enumerate(strokes) if len(stroke)}
+    drawn = points_of(strokes)
     spans = {index: float((xy.max(axis=0) - xy.min(axis=0)).max()) for index, xy in drawn.items()}
     for index, points in drawn.items():
         ring = smooth(points)
@@ -106,8 +111,7 @@ def without_ring(strokes: Sequence[Stroke]) -> Sequence[Stroke]:
 
 def without_underline(strokes: Sequence[Stroke]) -> Sequence[Stroke]:
     """The strokes less a line drawn under the others; the strokes themselves where none is one."""
-    drawn = {index: np.asarray([(p[0], p[1]) for p in stroke], dtype=np.float64)
-             for index, stroke in enumerate(strokes) if len(stroke)}
+    drawn = points_of(strokes)
     for index, line in drawn.items():
         others = [other for other in drawn if other != index]
         if not others or not straight(line):
@@ -121,6 +125,12 @@ def without_underline(strokes: Sequence[Stroke]) -> Sequence[Stroke]:
     return strokes
 
 
+def points_of(strokes: Sequence[Stroke]) -> dict[int, np.ndarray]:
+    """Each stroke that has points, by its index: its (N, 2) points."""
+    return {index: np.asarray([(p[0], p[1]) for p in stroke], dtype=np.float64)
+            for index, stroke in enumerate(strokes) if len(stroke)}
+
+
 def evenly(points: np.ndarray, most: int = RING_SAMPLES) -> np.ndarray:
     return points[::-(-len(points) // most)]
 
@@ -132,7 +142,7 @@ def straight(points: np.ndarray) -> bool:
         return False
     along = points - points[0]
     off_chord = np.abs(chord[0] * along[:, 1] - chord[1] * along[:, 0]) / length
-    return float(off_chord.max()) <= RING_STRAIGHT * length
+    return float(off_chord.max()) <= STRAIGHT * length
 
 
 def inside(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:

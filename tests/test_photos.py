@@ -840,3 +840,20 @@ def test_a_rival_is_read_only_where_the_likeliest_mark_is_no_digit(predictor):
     assert predictor.likeliest_digit(readings, 2) == 0
     readings[0] = 0                               # no digit at all
     assert predictor.likeliest_digit(readings, 2) == 2
+
+
+def test_a_faint_digit_found_above_the_paper_s_noise_is_read(mnist_test, predictor):
+    """A pencil's digit a tenth darker than its paper: its marks stand well clear of the paper's noise,
+    yet it was refused as "the drawing is blank" (its ink under a drawing's least contrast)."""
+    from mlcore.drawn import digit_strokes
+    from mlcore.render import render_strokes
+
+    photos = []
+    for n, digit in enumerate(mnist_test.images[:10]):
+        pencil = np.asarray(render_strokes([s.tolist() for s in digit_strokes(digit)], side=200, pen_width=0.06),
+                            dtype=np.float32) / 255
+        page = np.full((480, 640), 230, dtype=np.float32)
+        page[140:340, 220:420] -= 22 * (1 - pencil)
+        noisy = page + np.random.default_rng(n).normal(0, 1.5, page.shape)
+        photos.append(Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8)))
+    assert (read(photos, predictor) == mnist_test.labels[:10]).sum() >= 9

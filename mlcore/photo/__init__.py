@@ -47,7 +47,7 @@ from scipy import ndimage
 
 from ..exif import upright
 from ..preprocess import BlankDrawingError, marks_on_transparency, normalise, without_transparency
-from .marks import digit_masks, measured_stroke_width, page_turn
+from .marks import MIN_INK, digit_masks, measured_stroke_width, page_turn
 from .surface import covered, dark_ink_surface, flattened, ink_polarities, lit_background, pens, reduced, under_glare
 
 # Longest side the photo is analysed at: the digit still spans tens of pixels, and one photo
@@ -216,7 +216,9 @@ def readings(image: Image.Image, every: bool) -> tuple[np.ndarray, int]:
         for ink, into in zip(inks, [likeliest] + [rivals] * (len(inks) - 1)):
             ink = closer_if_small(image, ink, light_ink)
             try:
-                into.append(normalise(turned(ink, -turn) if abs(turn) > MIN_TURN else ink))
+                # The marks were found above the paper's own noise: faint as a thin pen is at the
+                # working resolution, they are the digit, not a blank photo.
+                into.append(normalise(turned(ink, -turn) if abs(turn) > MIN_TURN else ink, min_contrast=MIN_INK))
             except BlankDrawingError as exc:
                 refusal = refusal or exc
     if not likeliest + rivals:
