@@ -445,7 +445,7 @@ def grainy(ink: np.ndarray) -> bool:
     """Whether the ink map's paper is grainy, as a photo's is (GRAINY)."""
     from scipy import ndimage
 
-    step = max(1, max(ink.shape) // GRAIN_GRID)
+    step = -(-max(ink.shape) // GRAIN_GRID)
     grid = ink[::step, ::step]
     return float(np.mean(np.abs(grid - ndimage.median_filter(grid, 3)) > 0.5 / 255)) > GRAINY
 
