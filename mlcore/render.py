@@ -49,8 +49,9 @@ RING_SMALLEST = 0.15
 STRAIGHT = 0.1
 # A line drawn under the digit (to tell a 6 from a 9) is cropped in with it. A stroke is such a
 # line when it is straight and flat (no more than UNDERLINE_FLAT as high as it is long), at least
-# UNDERLINE_WIDTH as wide as the other strokes, and wholly below them by at least UNDERLINE_GAP of
-# their height (a 2's or a foot's base stroke starts where the digit ends).
+# UNDERLINE_WIDTH as wide as the other strokes, and wholly below them, its ink clear of theirs on
+# the page (a pen's width between the strokes' middles) by at least UNDERLINE_GAP of their height:
+# a 2's or a foot's base stroke touches the digit.
 UNDERLINE_FLAT = 0.25
 UNDERLINE_WIDTH = 0.6
 UNDERLINE_GAP = 0.05
@@ -93,19 +94,21 @@ def is_speck(strokes: Sequence[Stroke]) -> bool:
 def without_ring(strokes: Sequence[Stroke]) -> Sequence[Stroke]:
     """The strokes less a ring drawn round the others; the strokes themselves where none is one."""
     drawn = points_of(strokes)
+    if len(drawn) < 2:
+        return strokes
     spans = {index: float((xy.max(axis=0) - xy.min(axis=0)).max()) for index, xy in drawn.items()}
-    for index, points in drawn.items():
-        ring = smooth(points)
-        others = [other for other in drawn if other != index]
-        if len(ring) < 3 or not others:
-            continue
-        side = spans[index]
-        within = [spans[other] for other in others]
-        if (np.hypot(*(ring[0] - ring[-1])) <= RING_GAP * side and max(within) >= RING_LARGEST * side
-                and min(within) >= RING_SMALLEST * side and not (len(others) == 1 and straight(drawn[others[0]]))
-                and inside(evenly(np.concatenate([drawn[other] for other in others])), evenly(ring)).mean()
-                >= RING_HOLDS):
-            return [strokes[other] for other in others]
+    # A ring round the others is wider than any of them: only the widest stroke can be one.
+    index = max(spans, key=spans.get)
+    ring = smooth(drawn[index])
+    others = [other for other in drawn if other != index]
+    side = spans[index]
+    within = [spans[other] for other in others]
+    if (len(ring) >= 3 and np.hypot(*(ring[0] - ring[-1])) <= RING_GAP * side
+            and max(within) >= RING_LARGEST * side and min(within) >= RING_SMALLEST * side
+            and not (len(others) == 1 and straight(drawn[others[0]]))
+            and inside(evenly(np.concatenate([drawn[other] for other in others])), evenly(ring)).mean()
+            >= RING_HOLDS):
+        return [strokes[other] for other in others]
     return strokes
 
 
@@ -120,7 +123,7 @@ def without_underline(strokes: Sequence[Stroke]) -> Sequence[Stroke]:
         (left, top), (right, bottom) = rest.min(axis=0), rest.max(axis=0)
         width, height = np.ptp(line, axis=0)
         if (height <= UNDERLINE_FLAT * width and width >= UNDERLINE_WIDTH * (right - left)
-                and line[:, 1].min() - bottom >= UNDERLINE_GAP * (bottom - top)):
+                and line[:, 1].min() - bottom >= PEN_WIDTH + UNDERLINE_GAP * (bottom - top)):
             return [strokes[other] for other in others]
     return strokes
 
@@ -132,10 +135,12 @@ def points_of(strokes: Sequence[Stroke]) -> dict[int, np.ndarray]:
 
 
 def evenly(points: np.ndarray, most: int = RING_SAMPLES) -> np.ndarray:
+    """At most `most` of the (N, 2) points, evenly spaced along them."""
     return points[::-(-len(points) // most)]
 
 
 def straight(points: np.ndarray) -> bool:
+    """Whether the (N, 2) points of a stroke lie along the line between its ends (STRAIGHT)."""
     chord = points[-1] - points[0]
     length = float(np.hypot(*chord))
     if length == 0:

@@ -95,13 +95,14 @@ def reading(strokes: list[dict], drawing: DecodedImage) -> Image.Image | None:
     """The drawing of checked strokes as the model reads it: `drawing` (their `render`) where it lies on
     the canvas and the page's pen suits its size; else drawn again whole (`mlcore.render.on_canvas`)
     with a pen that fits it (`mlcore.render.reading_pen`), less a ring drawn round the digit or a line
-    under it (`mlcore.render.without_ring`, `without_underline`). None where the strokes are a tap or a tick (`mlcore.render.is_speck`),
-    nothing to read."""
+    under it (`mlcore.render.without_ring`, `without_underline`). None where the strokes are a tap
+    or a tick (`mlcore.render.is_speck`), nothing to read."""
     paths = _paths(strokes)
     whole, pen = on_canvas(without_underline(without_ring(paths)))
     if is_speck(whole):
         return None
     pen = reading_pen(whole, pen)
+    # Strokes read as drawn, with the page's pen: the stored drawing is that image already.
     if whole is paths and pen == PEN_WIDTH:
         return drawing.image
     return render_strokes(whole, side=SIDE, pen_width=pen)

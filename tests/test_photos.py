@@ -202,7 +202,8 @@ def test_ink_washed_out_by_a_flash_s_glare_is_still_read(mnist_test, predictor):
 
 
 def test_a_photo_whose_polarity_is_clear_is_read_once(mnist_test):
-    """Only a photo in doubt costs a second reading and the model's judgement."""
+    """Only a photo in doubt, or with a mark that may be its digit instead, costs a second reading and
+    the model's judgement."""
     for n, variant in enumerate(("paper", "shadow", "whiteboard")):
         photo = photograph(mnist_test.images[n], int(mnist_test.labels[n]), variant, np.random.default_rng([82, n]))
         to_mnist_input(photo.open(), photo=True, likeliest=lambda readings, first: pytest.fail("read twice"))

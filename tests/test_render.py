@@ -131,13 +131,15 @@ def test_no_drawing_the_not_a_digit_output_learns_from_loses_a_ring():
 
 
 def test_a_line_under_a_digit_is_not_read():
-    underlined = STROKES[7] + [[(0.25, 0.92), (0.5, 0.93), (0.75, 0.91)]]
+    underlined = STROKES[7] + [[(0.25, 0.95), (0.5, 0.96), (0.75, 0.94)]]
     assert without_underline(underlined) == STROKES[7]
 
 
 @pytest.mark.parametrize("strokes", [
     [[(0.3, 0.3), (0.5, 0.2), (0.7, 0.35), (0.3, 0.8)], [(0.3, 0.8), (0.75, 0.8)]],   # a 2 with its base apart
+    [[(0.3, 0.3), (0.5, 0.2), (0.7, 0.35), (0.3, 0.78)], [(0.3, 0.82), (0.75, 0.82)]],  # ... a little below, touching
     [[(0.35, 0.3), (0.5, 0.2), (0.5, 0.8)], [(0.35, 0.8), (0.65, 0.8)]],              # a 1 with a foot
+    [[(0.35, 0.3), (0.5, 0.2), (0.5, 0.78)], [(0.35, 0.82), (0.65, 0.82)]],           # ... a little below, touching
     [[(0.3, 0.2), (0.7, 0.2), (0.45, 0.8)], [(0.3, 0.5), (0.65, 0.5)]],               # a 7 with a bar
     [[(0.45, 0.2), (0.55, 0.8)], [(0.45, 0.9), (0.5, 0.9)]],                         # a "!" upside down: the dot is short
 ])

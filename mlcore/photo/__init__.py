@@ -81,8 +81,9 @@ MIN_TURN = 10
 # tuned on. Chosen on photos of training digits among 0.06 to 0.12.
 SMALL_DIGIT = 0.07
 CLOSE_UP = 4
-# The marks read as the digit, the chosen one and its rivals (`marks.RIVAL`).
-RIVALS = 3
+# The marks read as the digit where a model weighs the readings: the chosen one and up to two
+# rivals (`marks.RIVAL`).
+MARKS_READ = 3
 
 
 def working_photo(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
@@ -163,9 +164,9 @@ def pen_fills_window(grey: np.ndarray, finger: np.ndarray | None, window: int, l
 
 
 def ink_over(grey: np.ndarray, finger: np.ndarray | None, window: int, light_ink: bool,
-             find_turn: bool = True, rivals: int = 1) -> tuple[list[np.ndarray], float]:
-    """`photo_ink` of the working photo `grey`, with that of up to `rivals` - 1 other marks that may be
-    the digit (`digit_masks`), and the page's turn its faint lines show (`page_turn`; 0 unless
+             find_turn: bool = True, marks: int = 1) -> tuple[list[np.ndarray], float]:
+    """`photo_ink` of the working photo `grey` and of the marks that may be the digit instead, `marks`
+    in all at most (`digit_masks`), and the page's turn its faint lines show (`page_turn`; 0 unless
     `find_turn`: a close-up is turned back as its whole photo is).
 
     Two passes. The first finds enough of the digit to measure its pen. The second fills those
@@ -185,7 +186,7 @@ def ink_over(grey: np.ndarray, finger: np.ndarray | None, window: int, light_ink
     # already measures the chalk against what the glare left of the board's contrast.
     ink = uncovered(flattened(surface, background) if light_ink
                     else flattened(surface, *under_glare(background, closing, window)), finger)
-    masks = digit_masks(ink, rivals)
+    masks = digit_masks(ink, marks)
     inks = [np.where(ndimage.binary_dilation(mask, iterations=2), ink, 0).astype(np.float32) for mask in masks]
     return inks, page_turn(ink, masks[0]) if find_turn else 0.0
 
@@ -206,14 +207,14 @@ def readings(image: Image.Image, every: bool) -> tuple[np.ndarray, int]:
         ways.append((window, light_ink))
         if every and pen_fills_window(grey, finger, window, light_ink):
             ways.append((background_window(grey, WIDE_WINDOW), light_ink))
-    likeliest, rivals, refusal = [], [], None
+    chosen, rivals, refusal = [], [], None
     for way_window, light_ink in ways:
         try:
-            inks, turn = ink_over(grey, finger, way_window, light_ink, rivals=RIVALS if every else 1)
+            inks, turn = ink_over(grey, finger, way_window, light_ink, marks=MARKS_READ if every else 1)
         except BlankDrawingError as exc:
             refusal = refusal or exc
             continue
-        for ink, into in zip(inks, [likeliest] + [rivals] * (len(inks) - 1)):
+        for ink, into in zip(inks, [chosen] + [rivals] * (len(inks) - 1)):
             ink = closer_if_small(image, ink, light_ink)
             try:
                 # The marks were found above the paper's own noise: faint as a thin pen is at the
@@ -221,10 +222,10 @@ def readings(image: Image.Image, every: bool) -> tuple[np.ndarray, int]:
                 into.append(normalise(turned(ink, -turn) if abs(turn) > MIN_TURN else ink, min_contrast=MIN_INK))
             except BlankDrawingError as exc:
                 refusal = refusal or exc
-    if not likeliest + rivals:
+    if not chosen + rivals:
         raise refusal
-    # Where the likeliest mark gave no reading in any way, its rivals stand in for it.
-    return np.stack(likeliest + rivals), len(likeliest) or len(rivals)
+    # Where the chosen mark gave no reading in any way, its rivals stand in for it.
+    return np.stack(chosen + rivals), len(chosen) or len(rivals)
 
 
 def closer_if_small(image: Image.Image, ink: np.ndarray, light_ink: bool) -> np.ndarray:

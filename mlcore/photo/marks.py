@@ -167,6 +167,7 @@ def digit_masks(ink: np.ndarray, most: int = 1) -> list[np.ndarray]:
     if marked:
         main_clear, _, main = max(marked, key=lambda candidate: candidate[1])
     masks, taken = [], set()
+    # The chosen mark first, then the others by the order it was chosen by; only its weight goes unused.
     for clear, _, label in [(main_clear, 0.0, main)] + sorted(choosable, reverse=True):
         if len(masks) == most:
             break
