@@ -28,9 +28,10 @@ TAP_GAP = 0.06
 # ...and holding at most this share of the ink: three dots side by side are a drawing, not taps.
 TAP_SHARE = 0.15
 TAP_GRID = 140
-# A drawing whose largest mark holds less of its ink, and whose marks are each at most this share
-# of its extent, is made of dots or dashes (a word's or a number's glyphs are larger): none is a
-# tap, and a closing this share of its extent wide joins them.
+# A drawing whose largest mark holds less of its ink has no stray taps: it is made of many marks,
+# a dotted digit's, a word's or a number's, and the largest is no drawing without the rest. Where
+# its marks are each at most DOT_SIDE of its extent too, they are dots or dashes (a word's or a
+# number's glyphs are larger), and a closing DOTS_GAP of its extent wide joins them.
 DOTS_MAIN_SHARE = 0.4
 DOT_SIDE = 0.35
 DOTS_GAP = 0.15
@@ -364,9 +365,11 @@ def without_stray_taps(ink: np.ndarray) -> np.ndarray:
     from scipy import ndimage
 
     labels, count, block, side = coarse_marks(ink)
-    if count < 2 or made_of_dots(labels, count):
+    if count < 2:
         return ink
     sizes = np.bincount(labels.ravel(), minlength=count + 1)[1:]
+    if sizes.max() < DOTS_MAIN_SHARE * sizes.sum():
+        return ink
     boxes = ndimage.find_objects(labels)
     main = boxes[int(np.argmax(sizes))]
     main_height = main[0].stop - main[0].start
