@@ -399,10 +399,14 @@ def made_of_dots(labels: np.ndarray, count: int) -> bool:
     if count < 2:
         return False
     sizes = np.bincount(labels.ravel(), minlength=count + 1)[1:]
-    rows, cols = np.nonzero(labels)
-    extent = max(np.ptp(rows), np.ptp(cols)) + 1
     largest = max(extent_of(box) for box in ndimage.find_objects(labels))
-    return bool(sizes.max() < DOTS_MAIN_SHARE * sizes.sum() and largest <= DOT_SIDE * extent)
+    return bool(sizes.max() < DOTS_MAIN_SHARE * sizes.sum() and largest <= DOT_SIDE * marks_extent(labels))
+
+
+def marks_extent(labels: np.ndarray) -> int:
+    """The larger side of the box round all the labelled marks."""
+    rows, cols = np.nonzero(labels)
+    return max(np.ptp(rows), np.ptp(cols)) + 1
 
 
 def with_dots_joined(ink: np.ndarray) -> np.ndarray:
@@ -417,11 +421,9 @@ def with_dots_joined(ink: np.ndarray) -> np.ndarray:
     labels, count, block, _ = coarse_marks(ink)
     if not made_of_dots(labels, count):
         return ink
-    rows, cols = np.nonzero(labels)
-    extent = max(np.ptp(rows), np.ptp(cols)) + 1
     # A grid of half the marks' resolution is fine enough for a gap and makes the closing cheap.
     block *= 2
-    radius = round(DOTS_GAP * extent / 4)
+    radius = round(DOTS_GAP * marks_extent(labels) / 4)
     y, x = np.ogrid[-radius:radius + 1, -radius:radius + 1]
     closed = ndimage.grey_closing(block_maxima(ink, block), footprint=x * x + y * y <= radius * radius)
     return np.maximum(ink, np.kron(closed, np.ones((block, block), ink.dtype))[:ink.shape[0], :ink.shape[1]])
