@@ -50,6 +50,8 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
 CSRF_FAILURE_VIEW = "recognizer.errors.csrf_failure"
+# Staff sign in on the admin's page; a `next` that leaves the site is dropped for the admin's index, not a 404.
+LOGIN_REDIRECT_URL = "admin:index"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -189,6 +191,10 @@ ADMIN_EXPORT_MAX_ROWS = env_int("ADMIN_EXPORT_MAX_ROWS", 20_000)
 DRAWING_URL_MAX_AGE = env_int("DRAWING_URL_MAX_AGE", 3600)
 FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
 
+# The proxies in front (nginx: 1). With none, the client is REMOTE_ADDR, and neither a forged
+# X-Forwarded-For dodges the rate limit nor a forged X-Forwarded-Proto passes plain HTTP for HTTPS.
+NUM_PROXIES = env_int("DJANGO_NUM_PROXIES", 0)
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
@@ -196,8 +202,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer",
                                  "rest_framework.renderers.BrowsableAPIRenderer"],
     "EXCEPTION_HANDLER": "recognizer.views.api_exception_handler",
-    # 0: the client is REMOTE_ADDR, and a forged X-Forwarded-For cannot dodge the rate limit.
-    "NUM_PROXIES": env_int("DJANGO_NUM_PROXIES", 0),
+    "NUM_PROXIES": NUM_PROXIES,
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
 }
 
@@ -238,7 +243,8 @@ if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
     # Load balancers probe health over plain HTTP inside the network.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    if NUM_PROXIES:
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
@@ -248,6 +254,9 @@ if not DEBUG:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "handlers": {"console": {"class": "logging.StreamHandler"}, "none": {"class": "logging.NullHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+    # Anyone can send a wrong Host header, each logged with a traceback that repeats it: a cheap flood of
+    # the log. The 400 answers it; ALLOWED_HOSTS says what is served.
+    "loggers": {"django.security.DisallowedHost": {"handlers": ["none"], "propagate": False}},
 }

@@ -112,19 +112,26 @@ class ReviewForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        shown = self.data.get(self.add_prefix("true_label") + AS_LOADED)
-        shown_revision = self.data.get(self.add_prefix("true_label") + REVISION_AS_LOADED)
-        now = self.instance.true_label
-        if (shown_revision not in (None, str(self.instance.revision)) and "true_label" in cleaned
-                and cleaned["true_label"] != now):
-            raise forms.ValidationError("its drawer changed the drawing after this page was shown; reload the page")
-        if shown is None or "true_label" not in cleaned or shown == ("" if now is None else str(now)):
+        if "true_label" not in cleaned or cleaned["true_label"] == self.instance.true_label:
             return cleaned
-        if cleaned["true_label"] != now:
-            meanwhile = ("its label was taken back" if now is None
-                         else f"{self.instance.reviewed_by or 'someone'} labelled it {label_name(now)}")
-            raise forms.ValidationError(f"{meanwhile} after this page was shown; reload the page")
+        changed = changed_since_shown(self.instance, self.data.get(self.add_prefix("true_label") + AS_LOADED),
+                                      self.data.get(self.add_prefix("true_label") + REVISION_AS_LOADED))
+        if changed:
+            raise forms.ValidationError(changed)
         return cleaned
+
+
+def changed_since_shown(prediction: Prediction, label_shown: str | None, revision_shown: str | None) -> str | None:
+    """Why a label given on a page that showed the drawing at `revision_shown` with `label_shown` (as the
+    page's hidden inputs carry them; None: not said) must not be saved over `prediction` as it is now."""
+    if revision_shown not in (None, str(prediction.revision)):
+        return "its drawer changed the drawing after this page was shown; reload the page"
+    now = prediction.true_label
+    if label_shown not in (None, "" if now is None else str(now)):
+        meanwhile = ("its label was taken back" if now is None
+                     else f"{prediction.reviewed_by or 'someone'} labelled it {label_name(now)}")
+        return f"{meanwhile} after this page was shown; reload the page"
+    return None
 
 
 def revisions_shown(data) -> dict[str, int]:
@@ -219,15 +226,39 @@ class PredictionAdmin(FilteredByItsSidebar, admin.ModelAdmin):
         return super().get_changelist_form(request, form=ReviewForm, **kwargs)
 
     def save_model(self, request, obj, form, change):
-        # Called for the change page and for every row changed in the list alike.
+        # Called for the change page and for every row changed in the list alike. The label is all the
+        # admin changes, and only its fields are written, the row locked and checked again: the rest of
+        # `obj` is the row as the page's request read it, and saved whole it would undo a drawer's update
+        # committed since (its new file left with no row) or put an old label back over a newer one.
         if "true_label" not in form.changed_data:
-            return super().save_model(request, obj, form, change)
-        reviewed = obj.true_label is not None
-        obj.reviewed_by = request.user if reviewed else None
-        obj.reviewed_at = timezone.now() if reviewed else None
+            return
+        label, initial = obj.true_label, form.initial.get("true_label")
         with transaction.atomic():
-            super().save_model(request, obj, form, change)
-            label_changed(obj, request.user, obj.true_label, first_time=form.initial.get("true_label") is None)
+            current = Prediction.objects.select_for_update().filter(pk=obj.pk).first()
+            changed = ("it was deleted" if current is None
+                       else changed_since_shown(current, "" if initial is None else str(initial), str(obj.revision)))
+            if changed:
+                self.message_user(request, f"The label of {obj} was not saved: {changed}.", messages.ERROR)
+                return
+            current.true_label = label
+            current.reviewed_by = obj.reviewed_by = request.user if label is not None else None
+            current.reviewed_at = obj.reviewed_at = timezone.now() if label is not None else None
+            current.save(update_fields=["true_label", "reviewed_by", "reviewed_at"])
+            label_changed(current, request.user, label, first_time=initial is None)
+
+    def delete_model(self, request, obj):
+        # As the API deletes: the file removed is the one the row holds when deleted, which a drawer's
+        # update may have replaced since this page's request read the row.
+        try:
+            obj.discard()
+        except Prediction.DoesNotExist:
+            pass
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            # Locked before Django collects the rows, so the files it removes are those they hold.
+            list(queryset.select_for_update().values_list("pk", flat=True))
+            queryset.delete()
 
     @admin.action(description="Mark selected predictions as correct", permissions=["change"])
     def mark_as_correct(self, request, queryset):
@@ -264,11 +295,7 @@ class PredictionAdmin(FilteredByItsSidebar, admin.ModelAdmin):
     @admin.action(description="Export selected reviewed predictions as a dataset (.npz)", permissions=["view"])
     def export_dataset(self, request, queryset):
         # The file is built in the web worker's memory (about 1 KB a row); bigger exports belong offline.
-        reviewed = queryset.reviewed().count()
-        if reviewed > settings.ADMIN_EXPORT_MAX_ROWS:
-            self.message_user(request, f"{reviewed:,} reviewed predictions are selected; the admin exports at most "
-                                       f"{settings.ADMIN_EXPORT_MAX_ROWS:,}. Use `manage.py export_reviewed --out "
-                                       f"FILE` for larger sets.", messages.ERROR)
+        if self.too_many_to_export(request, queryset):
             return None
         split, ids = reviewed_dataset(queryset)
         skipped = queryset.count() - len(ids)
@@ -284,13 +311,25 @@ class PredictionAdmin(FilteredByItsSidebar, admin.ModelAdmin):
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
 
-
     @admin.action(description="Export the strokes of selected reviewed drawings (Quick, Draw! .ndjson)",
                   permissions=["view"])
     def export_strokes(self, request, queryset):
+        # Streamed, so memory stays bounded, but a worker is held for as long as the rows take.
+        if self.too_many_to_export(request, queryset):
+            return None
         response = StreamingHttpResponse(quickdraw_lines(queryset), content_type="application/x-ndjson")
         response["Content-Disposition"] = f'attachment; filename="reviewed-strokes-{timezone.now():%Y%m%d-%H%M%S}.ndjson"'
         return response
+
+    def too_many_to_export(self, request, queryset) -> bool:
+        """Whether more reviewed drawings are selected than the admin exports at once (told so)."""
+        reviewed = queryset.reviewed().count()
+        if reviewed <= settings.ADMIN_EXPORT_MAX_ROWS:
+            return False
+        self.message_user(request, f"{reviewed:,} reviewed predictions are selected; the admin exports at most "
+                                   f"{settings.ADMIN_EXPORT_MAX_ROWS:,}. Use `manage.py export_reviewed --out "
+                                   f"FILE` for larger sets.", messages.ERROR)
+        return True
 
 
 @admin.register(ModelVersion)
@@ -306,6 +345,10 @@ class ModelVersionAdmin(FilteredByItsSidebar, admin.ModelAdmin):
     def has_add_permission(self, request):
         # A version is a checked checkpoint: `manage.py train` registers them.
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        # Without an active version every drawing is answered 503: another is activated, not this deleted.
+        return super().has_delete_permission(request, obj) and not (obj is not None and obj.is_active)
 
     @admin.display(description="MNIST accuracy", ordering="mnist_accuracy")
     def mnist_accuracy_percent(self, version):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +36,10 @@ class LoadedModel:
 
 _loaded: LoadedModel | None = None
 _lock = threading.Lock()
+# Reviewers look at drawings older versions answered, most of the backlog once another is active:
+# their models are loaded once too, the few last asked for kept.
+RETIRED_KEPT = 2
+_retired: OrderedDict[tuple[int, str, str], Predictor] = OrderedDict()
 
 
 def active_version() -> ModelVersion:
@@ -68,6 +73,22 @@ def get_predictor() -> tuple[ModelVersion, Predictor]:
                 _loaded = LoadedModel(version, load_predictor(version))
             loaded = _loaded
     return loaded.version, loaded.predictor
+
+
+def predictor_of(version: ModelVersion) -> Predictor:
+    """The loaded Predictor of `version`, whether it is the active one or not."""
+    active, predictor = get_predictor()
+    stamp = (version.pk, version.name, version.sha256)
+    if active.pk == version.pk:
+        return predictor
+    with _lock:
+        predictor = _retired.get(stamp)
+        if predictor is None:
+            predictor = _retired[stamp] = load_predictor(version)
+            while len(_retired) > RETIRED_KEPT:
+                _retired.popitem(last=False)
+        _retired.move_to_end(stamp)
+    return predictor
 
 
 def load_predictor(version: ModelVersion) -> Predictor:

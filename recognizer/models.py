@@ -187,6 +187,9 @@ class ModelVersion(models.Model):
                 self.forced_at = timezone.now()
                 self.forced_comparison = comparison.as_dict()
         with transaction.atomic():
+            # Locked first, in a statement of its own: the update then reads the active version as it is once
+            # a concurrent activation has committed, and does not leave that one active beside this.
+            list(ModelVersion.objects.select_for_update().filter(is_active=True).values_list("pk", flat=True))
             ModelVersion.objects.filter(is_active=True).exclude(pk=self.pk).update(is_active=False)
             self.is_active = True
             self.save(update_fields=["is_active", "forced_by", "forced_at", "forced_comparison"])

@@ -3,6 +3,7 @@ import time
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import F
 from rest_framework.throttling import BaseThrottle
 
 from .models import RateWindow
@@ -30,7 +31,13 @@ class FixedWindowLimit:
     def hit(self, address: str | None) -> bool:
         """Count one request from this address; whether it is within the limit."""
         self.now = self.timer()
-        return count_hit(self.kind + client_ident(address), self.window_end(), self.now) <= self.limit
+        self.ident = self.kind + client_ident(address)
+        return count_hit(self.ident, self.window_end(), self.now) <= self.limit
+
+    def take_back(self) -> None:
+        """Uncount the last `hit`: what it counted was not made after all."""
+        RateWindow.objects.filter(ident=self.ident[:IDENT_LENGTH], period=self.window_end(), hits__gt=0).update(
+            hits=F("hits") - 1)
 
     def spent(self, address: str | None) -> bool:
         """Whether this address has used up the limit in this window; counts nothing."""
@@ -76,12 +83,17 @@ class NewDrawingsThrottle(SettingRateThrottle):
     while an update replaces its drawing's file.
 
     Only drawings count: the view asks whether the client has `spent` its limit before reading the
-    request (one past it costs no decoding), and counts the request (`allow_request`) once it is
-    valid and makes a new record. A request refused by another limit, a bad one or a try sent again
-    makes no file, and does not lock its client out for the day."""
+    request (one past it costs no decoding), counts the request (`allow_request`) once it is valid
+    and makes a new record, and `take_back`s the count when storing it fails (a 503 past the
+    deadline) or finds the record a same-keyed try made meanwhile. A request refused by another
+    limit, a bad one or a try sent again makes no file, and does not lock its client out for the day."""
 
     setting = "NEW_DRAWINGS_LIMIT"
     kind = "new "
+
+    def take_back(self) -> None:
+        if self.window is not None:
+            self.window.take_back()
 
     def spent(self, request) -> bool:
         self.window = self.limit()

@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.utils import translation
 from django.utils.cache import patch_cache_control
+from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_safe
 from django.views.static import serve
@@ -165,8 +166,16 @@ class PredictionViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.R
         serializer.is_valid(raise_exception=True)
         if stored is None and not new_drawings.allow_request(request, self):
             self.throttled(request, new_drawings.wait())
-        prediction = serializer.save(creation_key=creation_key)
+        try:
+            prediction = serializer.save(creation_key=creation_key)
+        except BaseException:
+            if stored is None:
+                new_drawings.take_back()
+            raise
         created = stored is None and prediction.created
+        if stored is None and not created:
+            # Another try with the same key made the drawing a moment before: this one updated it.
+            new_drawings.take_back()
         return Response(serializer.data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(summary="Replace a drawing with its newer version and recognise it again",
@@ -267,6 +276,8 @@ def drawing(request, path):
 
 @require_safe
 @ensure_csrf_cookie
+# The answer sets its visitor's CSRF cookie: no shared cache may hand it to the next.
+@cache_control(private=True)
 def index(request):
     return render(request, "recognizer/index.html",
                   {"max_strokes": strokes.MAX_STROKES, "max_points": strokes.MAX_POINTS,

@@ -6,11 +6,16 @@ import io
 import json
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
+from django.conf import settings
+from django.contrib import admin
 from django.contrib.messages import get_messages
+from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.management import call_command
+from django.test import RequestFactory
 from django.utils import timezone
 from PIL import Image
 
@@ -221,6 +226,67 @@ def test_a_label_for_a_drawing_its_drawer_changed_after_the_page_was_shown_is_re
     assert shown["true_label-revision"] == "1"
     assert reviewer_client.post(url, {"true_label": "4", "true_label-as-loaded": shown["true_label"],
                                       "true_label-revision-as-loaded": "1", "_save": "Save"}).status_code == 302
+
+
+def stale_change_form(reviewer, drawing: Prediction, label: int | None):
+    """The admin's change page posted with `label`, read and validated: what its request holds when the row
+    changes under it, before the admin saves."""
+    request = RequestFactory().post(f"{CHANGELIST}{drawing.pk}/change/")
+    request.user, request._messages = reviewer, CookieStorage(request)
+    model_admin = admin.site._registry[Prediction]
+    row = model_admin.get_object(request, str(drawing.pk))
+    form = model_admin.get_form(request, row, change=True)(
+        data={"true_label": "" if label is None else str(label), "true_label-as-loaded": "",
+              "true_label-revision-as-loaded": str(row.revision)},
+        instance=row)
+    assert form.is_valid(), form.errors
+    return model_admin, request, form
+
+
+@pytest.mark.parametrize("label", [7, None], ids=["labelled", "saved unchanged"])
+def test_a_change_page_saved_as_the_drawer_changes_the_drawing_keeps_the_newer_drawing(reviewer, drawings,
+                                                                                      mnist_test, label):
+    (drawing, _), *_ = drawings
+    model_admin, request, form = stale_change_form(reviewer, drawing, label)
+    redraw_as(drawing, mnist_test.images[4])
+    newer = Prediction.objects.get(pk=drawing.pk)
+
+    model_admin.save_model(request, model_admin.save_form(request, form, change=True), form, change=True)
+
+    row = Prediction.objects.get(pk=drawing.pk)
+    assert (row.revision, row.image.name, row.mnist_input) == (1, newer.image.name, newer.mnist_input)
+    assert row.true_label is None and row.image.storage.exists(row.image.name)
+    if label is not None:
+        assert "its drawer changed the drawing after this page was shown" in str(list(get_messages(request)))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_drawing_deleted_in_the_admin_as_its_drawer_changes_it_leaves_no_file(reviewer, drawings, mnist_test):
+    (drawing, _), *_ = drawings
+    request = RequestFactory().post(f"{CHANGELIST}{drawing.pk}/delete/")
+    request.user = reviewer
+    model_admin = admin.site._registry[Prediction]
+    row = model_admin.get_object(request, str(drawing.pk))
+    redraw_as(drawing, mnist_test.images[4])
+
+    model_admin.delete_model(request, row)
+
+    assert not Prediction.objects.filter(pk=drawing.pk).exists()
+    files = {path.relative_to(settings.MEDIA_ROOT).as_posix() for path in Path(settings.MEDIA_ROOT).rglob("*")
+             if path.is_file()}
+    assert files == set(Prediction.objects.values_list("image", flat=True))
+
+
+def test_the_active_model_version_cannot_be_deleted(client, django_user_model, served_model, tmp_path):
+    make_user(django_user_model, "engineer", staff=True, permissions=("view_modelversion", "delete_modelversion"))
+    client.login(username="engineer", password=PASSWORD)
+    retired = ModelVersion.objects.register(Path(settings.MODELS_DIR) / "mnist_cnn_v4.pt", name="retired")
+    assert client.get(f"{VERSIONS}{served_model.pk}/delete/").status_code == 403
+    both = {"action": "delete_selected", "_selected_action": [served_model.pk, retired.pk], "post": "yes"}
+    assert client.post(VERSIONS, both).status_code == 403
+    assert ModelVersion.objects.count() == 2
+    client.post(VERSIONS, {**both, "_selected_action": [retired.pk]})
+    assert list(ModelVersion.objects.values_list("name", flat=True)) == [served_model.name]
 
 
 def test_staff_who_may_only_view_see_a_drawing_s_page_and_its_label(client, django_user_model, drawings):

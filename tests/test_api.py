@@ -238,6 +238,19 @@ def test_only_drawings_made_count_against_the_day(client, settings, monkeypatch)
     assert Prediction.objects.count() == 6
 
 
+def test_a_try_that_finds_its_drawing_made_meanwhile_does_not_count_against_the_day(client, settings, monkeypatch):
+    """Two tries with one key at once: both find no drawing yet, the later one updates what the first made."""
+    settings.NEW_DRAWINGS_LIMIT = "2/day"
+    seen_before = views.sent_before
+    strokes = [{"pointer": "mouse", "points": [[0.5, 0.2, 0, 0.5], [0.5, 0.8, 90, 0.5]]}]
+    key = {"Idempotency-Key": "b" * 32}
+    first = client.post(URL, {"strokes": strokes}, content_type="application/json", headers=key)
+    monkeypatch.setattr(views, "sent_before", lambda creation_key: (None, seen_before(creation_key)[1]))
+    again = client.post(URL, {"strokes": strokes}, content_type="application/json", headers=key)
+    assert (first.status_code, again.status_code) == (201, 200) and again.json()["id"] == first.json()["id"]
+    assert post_json(client, {"strokes": strokes}).status_code == 201
+
+
 @pytest.mark.parametrize("seconds, words", [(0.2, "1 second"), (30, "30 seconds"), (89, "89 seconds"),
                                              (90, "2 minutes"), (5399, "90 minutes"), (5400, "2 hours")])
 def test_a_wait_is_said_in_words(seconds, words):

@@ -23,7 +23,10 @@ def post_seven(client, mnist_test, headers=None):
     return client.post(URL, {"image": _named(png(mnist_test.images[0]), "seven.png")}, headers=headers)
 
 
-def test_a_drawing_that_waited_past_the_deadline_is_refused_and_stores_nothing(client, mnist_test, isolated_media):
+def test_a_drawing_that_waited_past_the_deadline_is_refused_and_stores_nothing(client, mnist_test, isolated_media,
+                                                                              settings):
+    # Nor does it count against the client's drawings for the day: it made none.
+    settings.NEW_DRAWINGS_LIMIT = "1/day"
     response = post_seven(client, mnist_test, arrived(40))
     assert response.status_code == 503, response.content
     assert response.json()["error"] == ("the site was too busy to answer within 25 s; nothing was stored: "

@@ -1,7 +1,9 @@
 """The review queue over HTTP: order, leases between reviewers, labels saved at once, undo, second opinions."""
 
 import re
+from collections import OrderedDict
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -9,7 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from mlcore.labels import NOT_A_DIGIT
-from recognizer.models import Prediction, ReviewLease, SecondOpinion
+from recognizer.models import ModelVersion, Prediction, ReviewLease, SecondOpinion
+from recognizer import inference
 from recognizer.review import queue
 
 from .reviewing import PASSWORD, REVIEWER_PERMISSIONS, make_user, record_drawing, redraw_as
@@ -223,6 +226,45 @@ def test_a_late_label_does_not_overwrite_the_label_another_reviewer_gave_meanwhi
     assert (stored.true_label, stored.reviewed_by) == (3, reviewers[1])
 
 
+@pytest.mark.parametrize("percent", [0, 100], ids=["no second opinion drawn", "a second opinion drawn"])
+def test_a_page_that_outlived_its_lease_moves_on_once_another_reviewer_labelled_it(
+        clients, reviewers, filled, settings, django_user_model, percent):
+    """Ada's page renews after Grace took and labelled the drawing: it is told so and goes on, and holds no
+    lease that would keep a second opinion from the reviewer it is owed to."""
+    settings.REVIEW_SECOND_OPINION_PERCENT = percent
+    item = clients[0].post(NEXT, {}, content_type="application/json").json()["item"]
+    ReviewLease.objects.filter(prediction_id=item["id"]).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert clients[1].post(NEXT, {}, content_type="application/json").json()["item"]["id"] == item["id"]
+    assert clients[1].post(label_url(item["id"]), {"label": 3}, content_type="application/json").status_code == 200
+
+    renewed = clients[0].post(f"/review/queue/{item['id']}/lease/", {"second_opinion": False},
+                              content_type="application/json")
+
+    assert renewed.status_code == 409 and "labelled this drawing meanwhile" in renewed.json()["error"]
+    assert not ReviewLease.objects.filter(prediction_id=item["id"]).exists()
+    if percent:
+        from django.test import Client
+        bob = logged_in(Client, make_user(django_user_model, "bob", staff=True, permissions=REVIEWER_PERMISSIONS))
+        offered = bob.post(NEXT, {}, content_type="application/json").json()["item"]
+        assert offered["id"] == item["id"] and offered["second_opinion"]
+
+
+def test_a_page_showing_a_second_opinion_keeps_it_until_another_gives_it(clients, reviewers, filled, settings,
+                                                                        django_user_model):
+    settings.REVIEW_SECOND_OPINION_PERCENT = 100
+    first = clients[0].post(NEXT, {}, content_type="application/json").json()["item"]
+    clients[0].post(label_url(first["id"]), {"label": 3}, content_type="application/json")
+    second = clients[1].post(NEXT, {}, content_type="application/json").json()["item"]
+    assert second["id"] == first["id"] and second["second_opinion"]
+    lease = f"/review/queue/{first['id']}/lease/"
+    assert clients[1].post(lease, {"second_opinion": True}, content_type="application/json").status_code == 200
+
+    ReviewLease.objects.filter(prediction_id=first["id"]).update(expires_at=timezone.now() - timedelta(seconds=1))
+    queue.save_label(first["id"], make_user(django_user_model, "bob", staff=True, permissions=REVIEWER_PERMISSIONS), 5)
+
+    assert clients[1].post(lease, {"second_opinion": True}, content_type="application/json").status_code == 409
+
+
 @pytest.mark.parametrize("body", [{"digit": "²"}, {"model_version": "²"}, {"digit": "1" * 5000},
                                   {"model_version": "1" * 5000}, {"exclude": ["not-a-uuid", 5]},
                                   {"exclude": 5}, {"exclude": {"a": 1}}])
@@ -392,6 +434,19 @@ def test_the_item_carries_what_the_reviewer_needs(clients, filled):
     assert [entry["digit"] for entry in item["top3"]] == [entry["digit"] for entry in row.top3]
     saliency = clients[0].get(f"/review/queue/{item['id']}/saliency.png")
     assert saliency.status_code == 200 and saliency["Content-Type"] == "image/png"
+
+
+def test_the_saliency_of_an_older_version_s_drawings_loads_its_model_once(clients, filled, settings, monkeypatch):
+    older = ModelVersion.objects.register(Path(settings.MODELS_DIR) / "mnist_cnn_v4.pt", name="older")
+    Prediction.objects.update(model_version=older)
+    monkeypatch.setattr(inference, "_retired", OrderedDict())
+    loads = []
+    load = ModelVersion.load
+    monkeypatch.setattr(ModelVersion, "load", lambda version: loads.append(version.name) or load(version))
+    for row in Prediction.objects.all()[:3]:
+        saliency = clients[0].get(f"/review/queue/{row.pk}/saliency.png")
+        assert saliency.status_code == 200 and saliency["Content-Type"] == "image/png"
+    assert loads.count("older") == 1
 
 
 def test_linked_from_the_admin_index_and_the_dashboard(clients):

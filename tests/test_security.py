@@ -300,6 +300,19 @@ def test_outside_the_api_django_answers_as_usual(client):
     assert response.status_code == 404 and response["Content-Type"].startswith("text/html")
 
 
+def test_the_drawing_page_is_private_to_its_visitor(client):
+    # It sets its visitor's CSRF cookie: a shared cache must not hand that to the next visitor.
+    response = client.get("/")
+    assert "csrftoken" in response.cookies and "private" in response["Cache-Control"]
+
+
+def test_signing_in_with_a_next_page_off_the_site_lands_on_the_admin(client, django_user_model):
+    make_user(django_user_model, "ada", staff=True)
+    response = client.post("/admin/login/?next=https://evil.example.org/",
+                           {"username": "ada", "password": PASSWORD, "next": "https://evil.example.org/"})
+    assert response.status_code == 302 and response["Location"] == "/admin/"
+
+
 STRICT_POLICY = {"default-src": "'self'", "style-src": "'self'", "img-src": "'self' data:", "object-src": "'none'",
                  "base-uri": "'self'", "form-action": "'self'", "frame-ancestors": "'none'"}
 
@@ -451,13 +464,14 @@ def test_health_hides_the_reason_and_logs_it(client, settings, tmp_path, caplog)
 
 # The admin's export stays small.
 
-def test_the_admin_export_is_capped(django_user_model, mnist_test, settings):
+@pytest.mark.parametrize("action", ["export_dataset", "export_strokes"])
+def test_the_admin_export_is_capped(django_user_model, mnist_test, settings, action):
     settings.ADMIN_EXPORT_MAX_ROWS = 2
     rows = [record_drawing(mnist_test.images[i]) for i in range(3)]
     Prediction.objects.update(true_label=7)
     client = staff_client(django_user_model, "view_prediction")
     response = client.post("/admin/recognizer/prediction/",
-                           {"action": "export_dataset", "_selected_action": [str(row.pk) for row in rows]},
+                           {"action": action, "_selected_action": [str(row.pk) for row in rows]},
                            follow=True)
     assert response["Content-Type"].startswith("text/html")
     assert "manage.py export_reviewed" in response.content.decode()

@@ -40,6 +40,21 @@ def test_a_process_starts_without_the_libraries_only_a_reviewer_s_picture_needs(
     assert "LOADED []" in manage(*show, DJANGO_DEBUG="1").stdout
 
 
+def test_https_is_taken_from_a_forwarded_header_only_behind_a_proxy():
+    """With no proxy in front, anyone could send `X-Forwarded-Proto: https` and pass plain HTTP for HTTPS."""
+    show = ("shell", "-c", "from django.conf import settings; print('HEADER', settings.SECURE_PROXY_SSL_HEADER)")
+    assert "HEADER None" in manage(*show, **PRODUCTION).stdout
+    assert "HEADER ('HTTP_X_FORWARDED_PROTO', 'https')" in manage(*show, **PRODUCTION, DJANGO_NUM_PROXIES="1").stdout
+
+
+def test_a_request_for_another_host_is_a_400_that_logs_nothing():
+    """Anyone can send any Host header: logged with a traceback that repeats it, each was a cheap flood of the log."""
+    ask = ("shell", "-c", "from django.test import Client; "
+           "print('STATUS', Client().get('/healthz', HTTP_HOST='x' * 4000 + '.example.org').status_code)")
+    result = manage(*ask, **PRODUCTION)
+    assert "STATUS 400" in result.stdout and "Invalid HTTP_HOST" not in result.stderr, result.stderr[-2000:]
+
+
 def test_without_debug_the_development_key_is_refused():
     result = manage("check")
     assert result.returncode != 0 and "DJANGO_SECRET_KEY must be set unless DJANGO_DEBUG=1" in result.stderr

@@ -115,12 +115,17 @@ def locked_for(prediction_id, reviewer, now, predictions=Prediction.objects) -> 
     return prediction
 
 
-def renew(prediction_id, reviewer) -> None:
-    """Keep the drawing while it is shown; LeasedByAnother when someone else took it after it ran out,
-    Prediction.DoesNotExist when its drawer deleted it."""
+def renew(prediction_id, reviewer, second_opinion: bool = False) -> None:
+    """Keep the drawing while it is shown, as a second opinion or not, as `second_opinion` says;
+    LeasedByAnother when someone else took it after it ran out, LabelledByAnother when someone else
+    labelled it meanwhile (or gave the second opinion it was shown for), Prediction.DoesNotExist when its
+    drawer deleted it."""
     now = timezone.now()
     with transaction.atomic():
-        locked_for(prediction_id, reviewer, now, Prediction.objects.only("pk"))
+        prediction = locked_for(prediction_id, reviewer, now)
+        if second_opinion != is_second_opinion(prediction, reviewer) or (
+                not second_opinion and prediction.true_label is not None and prediction.reviewed_by_id != reviewer.pk):
+            raise LabelledByAnother(str(prediction_id))
         ReviewLease.objects.update_or_create(
             prediction_id=prediction_id,
             defaults={"reviewer": reviewer, "expires_at": now + timedelta(seconds=settings.REVIEW_LEASE_SECONDS)})

@@ -169,12 +169,15 @@ def label(request, prediction_id):
 @require_POST
 @reviewers_only("change_prediction")
 def renew_lease(request, prediction_id):
+    """Keep the drawing on show (`second_opinion`: whether the page shows it as one)."""
     try:
-        queue.renew(prediction_id, request.user)
+        queue.renew(prediction_id, request.user, second_opinion=json_body(request).get("second_opinion") is True)
     except Prediction.DoesNotExist:
         return JsonResponse({"error": "no such drawing"}, status=404)
     except queue.LeasedByAnother:
         return JsonResponse({"error": "another reviewer has this drawing now"}, status=409)
+    except queue.LabelledByAnother:
+        return JsonResponse({"error": "another reviewer labelled this drawing meanwhile"}, status=409)
     return JsonResponse({"leased": True})
 
 
@@ -194,6 +197,4 @@ def saliency(request, prediction_id):
         picture = saliency_png(prediction)
     except ModelUnavailable as exc:
         raise Http404(str(exc)) from None
-    response = HttpResponse(picture, content_type="image/png")
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    return HttpResponse(picture, content_type="image/png")

@@ -59,12 +59,12 @@ function renewLease() {
   state.leaseTimer = setInterval(keepLease, Math.max(5, Number(root.dataset.leaseSeconds) / 3) * 1000);
 }
 
-// A drawing another reviewer took once this page's lease ran out (a hidden tab's timers are slowed to a
-// minute), or that its drawer deleted, cannot be labelled here: the queue goes on to the next.
+// A drawing another reviewer took or labelled once this page's lease ran out (a hidden tab's timers are
+// slowed to a minute), or that its drawer deleted, cannot be labelled here: the queue goes on to the next.
 function keepLease() {
   if (!state.item) return;
-  const { id } = state.item;
-  post(itemUrl(id, "lease/")).catch((error) => {
+  const { id, second_opinion: secondOpinion } = state.item;
+  post(itemUrl(id, "lease/"), { second_opinion: Boolean(secondOpinion) }).catch((error) => {
     if ((error.status === 409 || error.status === 404) && state.item?.id === id && !state.loading) {
       showStatus(`That drawing is gone from this page: ${error.message}. Here is the next.`, "error");
       loadNext();
