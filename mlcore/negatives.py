@@ -1,8 +1,7 @@
 """Drawings that are not one digit, generated: the negatives the "not a digit" output learns from.
 
 Six kinds, in equal shares: letters (capital and small) and symbols written as pen strokes,
-shapes and doodles, scribbles, numbers (two or three digits side by side, or one digit with a
-sign, a power or another digit below it), and short words.
+shapes and doodles, scribbles, numbers of two or three digits side by side, and short words.
 Every drawing goes through the page's pen (`render.render_strokes`) and the site's
 preprocessing (`preprocess.to_mnist_input`) with a varied pen width, size, place, slant and
 wobble, like a person's drawing.
@@ -92,14 +91,6 @@ GLYPHS: dict[str, list[Stroke]] = {
     "√": [[(0.0, 0.6), (0.2, 0.5), (0.4, 1), (0.65, 0), (1.0, 0)]],
     "∞": [arc(0.27, 0.5, 0.25, 0.25, 0, 360, 12) + arc(0.77, 0.5, 0.25, 0.25, 180, -180, 12)],
     "[]": [[(0.35, 0), (0.05, 0), (0.05, 1), (0.35, 1)], [(0.65, 0), (0.95, 0), (0.95, 1), (0.65, 1)]],
-    "i": [[(0.5, 0.35), (0.5, 1)], [(0.5, 0.05)]],
-    "j": [[(0.6, 0.35), (0.6, 0.9)] + arc(0.4, 0.9, 0.2, 0.12, 0, 160, 5)[1:], [(0.6, 0.05)]],
-    "γ": [[(0.05, 0.05), (0.2, 0), (0.5, 0.6)] + arc(0.5, 0.8, 0.12, 0.2, -90, 270, 10), [(0.95, 0.05), (0.5, 0.6)]],
-    ":)": [[(0.15, 0.3)], [(0.15, 0.7)], arc(0.45, 0.5, 0.35, 0.5, -70, 70, 8)],
-    "山": [[(0.5, 0), (0.5, 0.95)], [(0.1, 0.35), (0.1, 0.95), (0.9, 0.95)], [(0.9, 0.35), (0.9, 0.95)]],
-    "中": [[(0.1, 0.25), (0.1, 0.7)], [(0.1, 0.25), (0.9, 0.25), (0.9, 0.7)], [(0.1, 0.7), (0.9, 0.7)],
-          [(0.5, 0), (0.5, 1)]],
-    "人": [[(0.5, 0), (0.45, 0.4), (0.05, 1)], [(0.48, 0.35), (0.95, 1)]],
 }
 
 SHAPES: dict[str, list[Stroke]] = {
@@ -144,10 +135,6 @@ SHAPES: dict[str, list[Stroke]] = {
              [(0.35, 0.75), (0.65, 0.75)]],
     "cup": [[(0.1, 0.1), (0.2, 1), (0.7, 1), (0.8, 0.1)], arc(0.8, 0.55, 0.18, 0.2, -90, 90, 6)],
     "ladder": [[(0.2, 0), (0.2, 1)], [(0.8, 0), (0.8, 1)]] + [[(0.2, y), (0.8, y)] for y in (0.2, 0.4, 0.6, 0.8)],
-    "round tree": [arc(0.5, 0.32, 0.45, 0.32, 100, 440, 16), [(0.42, 0.62), (0.4, 1)], [(0.58, 0.62), (0.6, 1)]],
-    "hexagon": [[(0.25, 0), (0.75, 0), (1, 0.5), (0.75, 1), (0.25, 1), (0, 0.5), (0.25, 0)]],
-    "up arrow": [[(0.5, 1), (0.5, 0)], [(0.15, 0.35), (0.5, 0), (0.85, 0.35)]],
-    "down arrow": [[(0.5, 0), (0.5, 1)], [(0.15, 0.65), (0.5, 1), (0.85, 0.65)]],
 }
 
 KINDS = ("letter", "symbol", "shape", "scribble", "number", "word")
@@ -161,14 +148,7 @@ SYMBOLS = [name for name in GLYPHS if name not in LETTERS]
 
 
 def scribble(rng: np.random.Generator) -> list[np.ndarray]:
-    """One to three strokes of a wandering pen: a smoothed random walk with momentum; or a tangle of loops
-    drawn over one another in one stroke."""
-    if rng.random() < 0.25:
-        turns = np.linspace(0, 2 * np.pi * rng.integers(3, 6), 200)
-        waves = [rng.uniform(0.5, 2.5, 2) for _ in range(3)]
-        x = sum(np.sin(rate * turns + phase) for rate, phase in waves)
-        y = sum(np.cos(rate * turns * rng.uniform(0.8, 1.25) + phase) for rate, phase in waves)
-        return [np.stack([x, y], axis=1)]
+    """One to three strokes of a wandering pen: a smoothed random walk with momentum."""
     strokes = []
     # Long enough to be plainly no digit: a short wandering line could be a 1, a 7 or a 2.
     for _ in range(rng.integers(1, 4)):
@@ -202,70 +182,28 @@ def stray_marks(rng: np.random.Generator) -> list[np.ndarray]:
     return strokes
 
 
-def side_by_side(glyphs: list[list[np.ndarray]], rng: np.random.Generator,
-                 gaps: tuple[float, float] = (0.0, 0.5)) -> list[np.ndarray]:
-    """Glyphs written one after the other on a line, each scaled to about the same height, `gaps` between
-    them in glyph heights (below 0 they overlap)."""
+def side_by_side(glyphs: list[list[np.ndarray]], rng: np.random.Generator) -> list[np.ndarray]:
+    """Glyphs written one after the other on a line, each scaled to about the same height."""
     strokes, left = [], 0.0
     for glyph in glyphs:
         points = np.vstack(glyph)
         low, high = points.min(axis=0), points.max(axis=0)
         height = max(high[1] - low[1], 1e-3)
         scale = rng.uniform(0.85, 1.15) / height
-        gap = rng.uniform(*gaps)
+        # The gap between glyphs: from touching to half a glyph's height.
+        gap = rng.uniform(0.0, 0.5)
         for s in glyph:
             strokes.append((s - low) * scale + [left, rng.uniform(-0.1, 0.1)])
         left += (high[0] - low[0]) * scale + gap
     return strokes
 
 
-# What is written beside a digit that makes it a number, a sign or a power: a minus or plus before it,
-# a degree sign or a small digit above its right, another digit below it (a sum written down).
-BESIDE_A_DIGIT = ("minus", "plus", "degree", "power", "stacked")
-
-
-def one_digit(rng: np.random.Generator, digits: np.ndarray | None) -> list[np.ndarray]:
-    """A digit's strokes, scaled to a unit height with its top left at (0, 0)."""
-    if digits is not None and len(digits):
-        strokes = digit_strokes(digits[rng.integers(0, len(digits))])
-    else:
-        strokes = deform(STYLES[rng.integers(0, 10)][0], rng)
-    points = np.vstack(strokes)
-    low, high = points.min(axis=0), points.max(axis=0)
-    return [(s - low) / max(high[1] - low[1], 1e-3) for s in strokes]
-
-
-def beside_a_digit(rng: np.random.Generator, digits: np.ndarray | None) -> list[np.ndarray]:
-    """One digit with what makes it more than one (BESIDE_A_DIGIT), in the digit's height units."""
-    digit = one_digit(rng, digits)
-    width = np.vstack(digit)[:, 0].max()
-    mark = rng.choice(BESIDE_A_DIGIT)
-    if mark in ("minus", "plus"):
-        half = rng.uniform(0.15, 0.3)
-        right, middle = -rng.uniform(0.1, 0.3), rng.uniform(0.4, 0.6)
-        sign = [np.array([[right - 2 * half, middle], [right, middle]])]
-        if mark == "plus":
-            sign.append(np.array([[right - half, middle - half], [right - half, middle + half]]))
-        return [line + rng.normal(0, 0.02, line.shape) for line in sign] + digit
-    if mark == "degree":
-        radius = rng.uniform(0.08, 0.13)
-        return digit + [np.array(arc(width + rng.uniform(0.1, 0.25) + radius, radius, radius, radius, 0, 360, 10))]
-    if mark == "power":
-        small = one_digit(rng, digits)
-        scale = rng.uniform(0.35, 0.55)
-        return digit + [s * scale + [width + rng.uniform(0.0, 0.15), -rng.uniform(0.0, 0.2)] for s in small]
-    below = one_digit(rng, digits)
-    return digit + [s + [rng.uniform(-0.2, 0.2), 1 + rng.uniform(0.1, 0.4)] for s in below]
-
-
 def number(rng: np.random.Generator, digits: np.ndarray | None) -> list[np.ndarray]:
-    """Two (sometimes three) digits written side by side on one line, close enough to overlap; or one digit
-    with a sign, a power or another digit beside it (`beside_a_digit`)."""
-    if rng.random() < 0.3:
-        return beside_a_digit(rng, digits)
+    """Two (sometimes three) digits written side by side on one line."""
     count = 2 if rng.random() < 0.8 else 3
-    # Close, the second digit may overlap the first: people crowd a number.
-    return side_by_side([one_digit(rng, digits) for _ in range(count)], rng, gaps=(-0.1, 0.5))
+    if digits is not None and len(digits):
+        return side_by_side([digit_strokes(digits[i]) for i in rng.integers(0, len(digits), count)], rng)
+    return side_by_side([deform(STYLES[d][0], rng) for d in rng.integers(0, 10, count)], rng)
 
 
 def word(rng: np.random.Generator) -> list[np.ndarray]:
