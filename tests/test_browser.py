@@ -480,6 +480,7 @@ def test_a_photo_is_uploaded_as_a_record_of_its_own(visit, mnist_test, tmp_path)
     settled(page)
 
     assert shown_top3(page)[0][0] == 7
+    expect(page.get_by_test_id("status")).to_contain_text("Your photo looks like a 7")
     (upload,) = Prediction.objects.all()
     assert upload.source == "upload" and upload.strokes is None
     draw_with_mouse(page, ONE)
@@ -600,8 +601,9 @@ def test_a_photo_that_fails_leaves_the_drawing(visit, tmp_path):
 
     page.get_by_label("Upload a photo").set_input_files(not_a_photo)
 
-    expect(page.get_by_test_id("status")).to_contain_text("Your photo could not be used.")
-    expect(page.get_by_test_id("status")).to_contain_text("not a PNG, JPEG or WebP image")
+    # In the page's words, without the API's field name.
+    expect(page.get_by_test_id("status")).to_have_text(
+        "Your photo could not be used. The file is not a PNG, JPEG or WebP image.")
     assert page.evaluate(INK_PIXELS) == ink
     expect(page.get_by_test_id("answer-digit")).to_have_text("1")
     (drawing,) = Prediction.objects.all()
@@ -1004,10 +1006,74 @@ def test_not_a_digit_is_a_normal_answer(visit):
     else:
         pytest.fail(f"none of {', '.join(NOT_DIGITS)} was answered 'not a digit'")
 
-    expect(page.get_by_test_id("status")).to_contain_text("That doesn't look like a single digit")
+    status = page.get_by_test_id("status")
+    # The first stroke of a 4 is read too: a drawing not finished is told to go on, in no tone of success.
+    expect(status).to_contain_text("That doesn't look like a single digit")
+    expect(status).to_contain_text("If you are still drawing, go on.")
     expect(page.get_by_test_id("results")).to_have_attribute("data-verdict", "not-a-digit")
     assert len(shown_top3(page)) == 3
     expect(page.get_by_test_id("feedback")).to_be_visible()
+    not_a_digit_tone = status.evaluate("element => getComputedStyle(element).backgroundColor")
+    page.get_by_test_id("clear-button").click()
+    draw_with_mouse(page, ONE)
+    settled(page)
+    assert status.evaluate("element => getComputedStyle(element).backgroundColor") != not_a_digit_tone
+    seen.assert_clean()
+
+
+@pytest.mark.parametrize("window", [
+    {"viewport": {"width": 844, "height": 340}, "has_touch": True, "is_mobile": True, "device_scale_factor": 3},
+    {"viewport": {"width": 640, "height": 400}, "device_scale_factor": 2},
+], ids=["a phone held sideways", "a laptop at 200 % zoom"])
+def test_a_short_landscape_window_shows_the_controls_and_the_answer_beside_the_pad(visit, window):
+    seen = visit(**window)
+    page = seen.page
+
+    if window.get("has_touch"):
+        draw_with_finger(page, ONE)
+    else:
+        draw_with_mouse(page, ONE)
+    settled(page)
+
+    expect(page.get_by_test_id("answer-digit")).to_have_text(str(shown_top3(page)[0][0]))
+    for test_id in ("digit-canvas", "undo-button", "clear-button", "predict-button", "status", "answer-digit"):
+        assert in_viewport(page, test_id), test_id
+    assert page.get_by_test_id("digit-canvas").bounding_box()["height"] >= 200
+    assert page.evaluate("window.scrollY") == 0 and not page.evaluate(HAS_HORIZONTAL_SCROLL)
+    save_screenshot(page, f"landscape-{window['viewport']['width']}x{window['viewport']['height']}.png")
+    seen.assert_clean()
+
+
+def test_a_drawing_sent_while_offline_is_sent_again_once_the_connection_is_back(visit):
+    seen = visit(**PHONE)
+    page = seen.page
+    page.context.set_offline(True)
+    draw_with_finger(page, ONE)
+    expect(page.get_by_test_id("status")).to_contain_text("The server could not be reached.")
+
+    page.context.set_offline(False)
+
+    settled(page)
+    expect(page.get_by_test_id("status")).to_contain_text("It looks like a 1")
+    assert Prediction.objects.get().digit == 1
+
+
+def test_a_label_given_before_the_drawing_changed_is_asked_for_again(visit):
+    """The label went with the drawing it was given for, which the next stroke replaced: the thank-you vanished
+    without a word, and the person thought it saved."""
+    seen = visit(**DESKTOP)
+    page = seen.page
+    draw_with_mouse(page, ONE)
+    settled(page)
+    page.get_by_role("button", name="It was a 1").click()
+    expect(page.get_by_test_id("feedback-message")).to_contain_text("Thank you")
+
+    draw_with_mouse(page, [(0.3, 0.14), (0.7, 0.14)])
+    settled(page)
+
+    expect(page.get_by_test_id("feedback-message")).to_have_text(
+        "Your answer went with the drawing before your last change: choose again.")
+    assert Prediction.objects.get().reported_label is None
     seen.assert_clean()
 
 

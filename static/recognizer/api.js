@@ -30,8 +30,10 @@ function ownedBy(record) {
   return record.secret ? { "X-Drawing-Secret": record.secret } : {};
 }
 
-function capitalised(text) {
-  return text.charAt(0).toUpperCase() + text.slice(1);
+// The API's messages are clauses ("too many requests …; try again in 2 hours"); the page shows sentences.
+function sentence(text) {
+  const capitalised = text.charAt(0).toUpperCase() + text.slice(1);
+  return /[.!?…]$/.test(capitalised) ? capitalised : `${capitalised}.`;
 }
 
 export class PredictionsApi {
@@ -96,8 +98,10 @@ export class PredictionsApi {
         : "The server could not be reached. Check your connection and try again.");
     }
     if (!response.ok) {
-      const reason = answer && answer.error ? answer.error : `the server answered ${response.status} ${response.statusText}`;
-      throw Object.assign(new Error(capitalised(reason)), { status: response.status });
+      // A proxy's own error page says nothing a person can act on.
+      const reason = answer && answer.error ? answer.error
+        : `the site could not answer (${response.status} ${response.statusText}). Nothing is lost: try again in a moment`;
+      throw Object.assign(new Error(sentence(reason)), { status: response.status });
     }
     return answer;
   }

@@ -24,6 +24,7 @@ const SLOW_ANSWER_MS = 1000;
 // background, this long after, and twice as long after each failure.
 const DELETE_RETRY_MS = 2000;
 const DELETE_RETRY_MAX_MS = 60000;
+const BACK_ONLINE_MS = 1000;
 
 // The record of the drawing or photo on show, and what it was last sent for: the pad's version, or the photo.
 let record = null;
@@ -120,6 +121,14 @@ function isAwaitingAnswer() {
   return latestTag === pad.version && failedTag !== latestTag && !result.isShowingCurrent;
 }
 
+// A phone's connection comes back: the drawing the failure was for, still on screen, is sent again, a
+// moment later, since the browser may say it is online before a request gets through.
+window.addEventListener("online", () => setTimeout(() => {
+  if (failedTag !== null && failedTag === latestTag && latestTag === pad.version) {
+    send();
+  }
+}, BACK_ONLINE_MS));
+
 function sayReading() {
   result.showStatus("Reading your drawing…", "busy");
 }
@@ -181,7 +190,9 @@ async function uploadPhoto(file) {
     onError: (error) => {
       pendingPhoto = null;
       failedPhoto = { file, photo };
-      result.showError(`Your photo could not be used. ${error.message}`);
+      // The API names the field a message is about; on the page there is only the photo.
+      const reason = error.message.replace(/^Image: (.)/, (_, first) => first.toUpperCase());
+      result.showError(`Your photo could not be used. ${reason}`);
     },
   });
   pendingPhoto = photo;

@@ -31,11 +31,14 @@ function guessItem({ digit, probability }) {
 }
 
 export function describe(answer) {
+  const drawn = answer.source === "canvas";
   if (answer.digit === null) {
     const closest = answer.top3.map(({ digit, probability }) => `${digit} (${percent(probability)})`).join(", ");
-    return `That doesn't look like a single digit. Closest guesses: ${closest}.`;
+    // The first stroke of a 4, a 5 or a 7 with a bar is read as soon as the pen lifts.
+    return `That doesn't look like a single digit. Closest guesses: ${closest}.`
+      + (drawn ? " If you are still drawing, go on." : "");
   }
-  return `It looks like a ${answer.digit} (${percent(answer.confidence)} sure).`;
+  return `${drawn ? "It" : "Your photo"} looks like a ${answer.digit} (${percent(answer.confidence)} sure).`;
 }
 
 export class ResultView {
@@ -55,6 +58,7 @@ export class ResultView {
     this.feedbackMessage = root.querySelector("#feedback-message");
     this.deleteButton = root.querySelector("#delete-button");
     this.answer = null;
+    this.labelGiven = false;
 
     this.feedbackButtons.forEach((button) => button.addEventListener("click", () => onFeedback(Number(button.dataset.label))));
     this.deleteButton.addEventListener("click", onDelete);
@@ -66,6 +70,7 @@ export class ResultView {
 
   reset(message = IDLE_MESSAGE) {
     this.answer = null;
+    this.labelGiven = false;
     this.#setState("empty");
     this.root.removeAttribute("aria-busy");
     this.verdictDigit.textContent = "?";
@@ -88,6 +93,9 @@ export class ResultView {
   }
 
   show(answer) {
+    // A label given for the drawing before its last change went with that drawing: the server keeps none.
+    const labelDropped = this.labelGiven && this.answer?.id === answer.id && this.answer.revision !== answer.revision;
+    this.labelGiven = false;
     this.answer = answer;
     this.root.removeAttribute("aria-busy");
     this.#setState("shown", answer.digit === null ? "not-a-digit" : "digit");
@@ -99,7 +107,8 @@ export class ResultView {
     this.record.hidden = false;
     this.feedbackButtons.forEach((button) => button.setAttribute("aria-pressed", "false"));
     this.#setRecordEnabled(true);
-    this.#showFeedbackMessage("", "done");
+    this.#showFeedbackMessage(labelDropped ? "Your answer went with the drawing before your last change: choose again." : "",
+      "done");
     this.showStatus(describe(answer), "done");
   }
 
@@ -124,6 +133,7 @@ export class ResultView {
   }
 
   feedbackSaved(label) {
+    this.labelGiven = true;
     this.feedbackButtons.forEach((button) => button.setAttribute("aria-pressed", String(Number(button.dataset.label) === label)));
     this.#showFeedbackMessage(`Thank you! Saved: it was a ${label}. This helps train the next model.`, "done");
     this.#setRecordEnabled(this.isShowingCurrent);
