@@ -483,9 +483,33 @@ def test_a_photo_is_uploaded_as_a_record_of_its_own(visit, mnist_test, tmp_path)
     expect(page.get_by_test_id("status")).to_contain_text("Your photo looks like a 7")
     (upload,) = Prediction.objects.all()
     assert upload.source == "upload" and upload.strokes is None
+    # The answer is given beside the photo it is for, as the server stored it, not beside an empty pad.
+    shown_photo = page.get_by_test_id("pad-photo")
+    expect(shown_photo).to_be_visible()
+    assert upload.image.name.rsplit("/", 1)[-1] in shown_photo.get_attribute("src")
+    assert shown_photo.evaluate("image => image.complete && image.naturalWidth") > 0
     draw_with_mouse(page, ONE)
+    expect(shown_photo).to_be_hidden()
     settled(page)
     assert Prediction.objects.count() == 2 and Prediction.objects.get(source="canvas").digit == 1
+    seen.assert_clean()
+
+
+def test_clear_puts_a_photo_and_its_answer_away(visit, mnist_test, tmp_path):
+    seen = visit(**PHONE)
+    page = seen.page
+    photo = tmp_path / "seven.jpg"
+    photo.write_bytes(encode(render(mnist_test.images[0], Style(canvas=600, digit_size=400)), "JPEG"))
+    page.get_by_label("Upload a photo").set_input_files(photo)
+    settled(page)
+    expect(page.get_by_test_id("pad-photo")).to_be_visible()
+
+    page.get_by_test_id("clear-button").click()
+
+    expect(page.get_by_test_id("pad-photo")).to_be_hidden()
+    expect(page.get_by_test_id("results")).to_have_attribute("data-state", "empty")
+    expect(page.get_by_test_id("clear-button")).to_be_disabled()
+    assert Prediction.objects.count() == 1, "cleared from the page, the photo's record stays until deleted"
     seen.assert_clean()
 
 
@@ -676,7 +700,7 @@ def test_a_delete_that_fails_can_be_tried_again(visit):
     page.route("**/api/predictions/*/", fail_once)
     page.get_by_role("button", name="Delete my drawing").click()
     expect(page.get_by_test_id("status")).to_have_text(
-        'Your drawing was not deleted: press "Delete my drawing" to try again. Down for a moment')
+        'Your drawing was not deleted: press "Delete my drawing" to try again. Down for a moment.')
     assert Prediction.objects.count() == 1
     page.get_by_role("button", name="Delete my drawing").click()
     expect(page.get_by_test_id("status")).to_contain_text("Your drawing and its answer were deleted.")
@@ -754,7 +778,7 @@ def test_a_retry_of_a_failed_drawing_says_it_is_on_its_way(visit):
 
     page.route("**/api/predictions/", fail_then_hold)
     draw_with_mouse(page, ONE)
-    expect(status).to_have_text("Down for a moment")
+    expect(status).to_have_text("Down for a moment.")
     page.get_by_role("button", name="Predict").click()
     expect(status).to_have_text("Reading your drawing…")
     page.get_by_role("button", name="Predict").click()

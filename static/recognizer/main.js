@@ -16,6 +16,7 @@ const undoButton = document.getElementById("undo-button");
 const clearButton = document.getElementById("clear-button");
 const predictButton = document.getElementById("predict-button");
 const photoInput = document.getElementById("photo-input");
+const padPhoto = padArea.querySelector(".pad-photo");
 const maxImageBytes = Number(root.dataset.maxImageBytes);
 // An answer usually comes within a fraction of a second, and replaces the last one without a word in
 // between; one that takes longer than this is said to be on its way.
@@ -49,6 +50,7 @@ const pad = new Pad(canvas, {
   onStrokeStart: () => {
     setPhotoAside();
     if (pad.isEmpty) {
+      hidePhoto();
       startRecord("canvas");
     }
   },
@@ -217,6 +219,37 @@ function showPhoto(photo, answer) {
   record = photo;
   latestTag = photo;
   result.show(answer);
+  putPhotoInPad(answer);
+}
+
+// The photo read is shown where the drawing was, so that its answer is not given beside an empty pad.
+function putPhotoInPad(answer) {
+  padPhoto.src = answer.image_url;
+  padPhoto.hidden = false;
+  padArea.toggleAttribute("data-has-photo", true);
+  clearButton.disabled = false;
+}
+
+function hidePhoto() {
+  padPhoto.hidden = true;
+  padPhoto.removeAttribute("src");
+  padArea.removeAttribute("data-has-photo");
+  clearButton.disabled = pad.isEmpty;
+}
+
+// Clear empties the pad; with a photo on show, it puts the photo and its answer away.
+function clear() {
+  if (record?.source !== "upload") {
+    pad.clear();
+    return;
+  }
+  const focusLost = document.activeElement === clearButton;
+  endRecord();
+  hidePhoto();
+  result.reset();
+  if (focusLost) {
+    canvas.focus();
+  }
 }
 
 async function sendFeedback(label) {
@@ -242,6 +275,7 @@ async function deleteDrawing() {
   const answer = result.answer;
   endRecord();
   pad.clear();
+  hidePhoto();
   result.reset("Deleting your drawing…");
   canvas.focus();
   deletions.add(target);
@@ -258,6 +292,9 @@ async function deleteDrawing() {
       record = target;
       latestTag = target;
       result.show(answer);
+      if (target.source === "upload") {
+        putPhotoInPad(answer);
+      }
       result.showError(`Your drawing was not deleted: press "Delete my drawing" to try again. ${error.message}`);
     } else {
       deleteLater(target, DELETE_RETRY_MS, error);
@@ -279,7 +316,7 @@ function deleteLater(target, delay, error) {
 }
 
 undoButton.addEventListener("click", undo);
-clearButton.addEventListener("click", () => pad.clear());
+clearButton.addEventListener("click", clear);
 predictButton.addEventListener("click", predict);
 photoInput.addEventListener("change", () => {
   const [file] = photoInput.files;
@@ -304,7 +341,7 @@ document.addEventListener("keydown", (event) => {
     event.preventDefault();
     undo();
   } else if (event.key === "Escape") {
-    pad.clear();
+    clear();
   } else if (event.key === "Enter" && !event.target.closest("button, a, input, select, textarea, label")) {
     event.preventDefault();
     predict();
