@@ -201,6 +201,28 @@ def test_two_reviewers_never_get_the_same_drawing(clients, filled):
     assert set(held) == {"ada"}
 
 
+def test_a_reviewer_whose_first_picks_others_lease_that_instant_still_gets_a_drawing(reviewers, mnist_test, settings,
+                                                                                   monkeypatch):
+    """Ten collisions in a row, as a room of reviewers pressing keys at once makes: the queue said nothing was left."""
+    settings.REVIEW_SETTLE_SECONDS = 0
+    rows = [record_drawing(mnist_test.images[i]) for i in range(queue.LEASE_ATTEMPTS + 2)]
+    lease = ReviewLease.objects.create
+    collided = []
+
+    def leased_by_another_that_instant(**fields):
+        if len(collided) < queue.LEASE_ATTEMPTS:
+            collided.append(fields["prediction"].pk)
+            lease(**{**fields, "reviewer": reviewers[1]})
+        return lease(**fields)
+
+    monkeypatch.setattr(ReviewLease.objects, "create", leased_by_another_that_instant)
+    taken = queue.take(reviewers[0])
+
+    assert len(collided) == queue.LEASE_ATTEMPTS
+    assert taken is not None and taken.pk in {row.pk for row in rows} - set(collided)
+    assert ReviewLease.objects.get(prediction=taken).reviewer == reviewers[0]
+
+
 def test_another_reviewers_drawing_cannot_be_labelled_until_its_lease_runs_out(clients, filled, settings):
     item = clients[0].post(NEXT, {}, content_type="application/json").json()["item"]
     response = clients[1].post(label_url(item["id"]), {"label": 2}, content_type="application/json")

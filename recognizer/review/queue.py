@@ -20,8 +20,9 @@ from mlcore.labels import LABELS, NOT_A_DIGIT
 
 from ..models import Prediction, PredictionQuerySet, ReviewLease, SecondOpinion
 
-# How many of the first candidates to try when others are leasing at the same moment.
+# How many candidates are read at once, and how many times, when others are leasing at the same moment.
 LEASE_ATTEMPTS = 10
+LEASE_ROUNDS = 10
 
 
 class LeasedByAnother(Exception):
@@ -91,15 +92,23 @@ def take(reviewer, filters: Filters = Filters(), exclude=()) -> Prediction | Non
     release_expired(now)
     settled = unreviewed_in_order(filters, changed_before=now - timedelta(seconds=settings.REVIEW_SETTLE_SECONDS))
     for queue in (owed_second_opinions(reviewer, filters), settled):
-        free = queue.filter(lease__isnull=True).exclude(pk__in=list(exclude)).select_related("model_version")
-        for prediction in free[:LEASE_ATTEMPTS]:
-            try:
-                with transaction.atomic():
-                    ReviewLease.objects.create(prediction=prediction, reviewer=reviewer,
-                                               expires_at=now + timedelta(seconds=settings.REVIEW_LEASE_SECONDS))
-            except IntegrityError:
-                continue  # another reviewer leased it a moment ago
-            return prediction
+        taken = set(exclude)
+        # Each collision is a drawing another reviewer leased that instant: the next few past them are read,
+        # a bounded number of times (ten at once were all taken, and the queue said nothing was left).
+        for _ in range(LEASE_ROUNDS):
+            batch = list(queue.filter(lease__isnull=True).exclude(pk__in=list(taken))
+                         .select_related("model_version")[:LEASE_ATTEMPTS])
+            if not batch:
+                break
+            for prediction in batch:
+                try:
+                    with transaction.atomic():
+                        ReviewLease.objects.create(prediction=prediction, reviewer=reviewer,
+                                                   expires_at=now + timedelta(seconds=settings.REVIEW_LEASE_SECONDS))
+                except IntegrityError:
+                    taken.add(prediction.pk)
+                    continue
+                return prediction
     return None
 
 
