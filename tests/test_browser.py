@@ -764,6 +764,17 @@ def test_clear_undo_and_delete_leave_the_keyboard_s_focus_on_the_drawing_area(vi
     seen.assert_clean()
 
 
+def test_a_proxy_s_error_page_is_told_in_words(visit):
+    """A proxy's HTML page, not the API's JSON: the page said "The server answered 502 Bad Gateway"."""
+    seen = visit(**DESKTOP)
+    page = seen.page
+    page.route("**/api/predictions/", lambda route: route.fulfill(
+        status=502, content_type="text/html", body="<html><body><h1>502 Bad Gateway</h1></body></html>"))
+    draw_with_mouse(page, ONE)
+    expect(page.get_by_test_id("status")).to_have_text(
+        "The site could not answer (502 Bad Gateway). Nothing is lost: try again in a moment.")
+
+
 def test_a_retry_of_a_failed_drawing_says_it_is_on_its_way(visit):
     """After a failure, the retry of the same drawing left the error up, and each Predict sent it again."""
     seen = visit(**DESKTOP)

@@ -100,7 +100,8 @@ export class PredictionsApi {
     if (!response.ok) {
       // A proxy's own error page says nothing a person can act on.
       const reason = answer && answer.error ? answer.error
-        : `the site could not answer (${response.status} ${response.statusText}). Nothing is lost: try again in a moment`;
+        : `the site could not answer (${`${response.status} ${response.statusText}`.trim()}). Nothing is lost: `
+          + "try again in a moment";
       throw Object.assign(new Error(sentence(reason)), { status: response.status });
     }
     return answer;
