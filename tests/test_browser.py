@@ -470,14 +470,19 @@ def test_two_tabs_drawing_at_once_keep_two_records(visit, live_server):
     seen.assert_clean()
 
 
+def upload_a_seven(page: Page, mnist_test, tmp_path):
+    """A photo of MNIST's first test digit, a 7, chosen with "Upload a photo", and its answer on show."""
+    photo = tmp_path / "seven.jpg"
+    photo.write_bytes(encode(render(mnist_test.images[0], Style(canvas=600, digit_size=400)), "JPEG"))
+    page.get_by_label("Upload a photo").set_input_files(photo)
+    settled(page)
+
+
 def test_a_photo_is_uploaded_as_a_record_of_its_own(visit, mnist_test, tmp_path):
     seen = visit(**DESKTOP)
     page = seen.page
-    photo = tmp_path / "seven.jpg"
-    photo.write_bytes(encode(render(mnist_test.images[0], Style(canvas=600, digit_size=400)), "JPEG"))
 
-    page.get_by_label("Upload a photo").set_input_files(photo)
-    settled(page)
+    upload_a_seven(page, mnist_test, tmp_path)
 
     assert shown_top3(page)[0][0] == 7
     expect(page.get_by_test_id("status")).to_contain_text("Your photo looks like a 7")
@@ -498,10 +503,7 @@ def test_a_photo_is_uploaded_as_a_record_of_its_own(visit, mnist_test, tmp_path)
 def test_clear_puts_a_photo_and_its_answer_away(visit, mnist_test, tmp_path):
     seen = visit(**PHONE)
     page = seen.page
-    photo = tmp_path / "seven.jpg"
-    photo.write_bytes(encode(render(mnist_test.images[0], Style(canvas=600, digit_size=400)), "JPEG"))
-    page.get_by_label("Upload a photo").set_input_files(photo)
-    settled(page)
+    upload_a_seven(page, mnist_test, tmp_path)
     expect(page.get_by_test_id("pad-photo")).to_be_visible()
 
     page.get_by_test_id("clear-button").click()
