@@ -159,21 +159,23 @@ class PredictionViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.R
     def create(self, request, *args, **kwargs):
         # A try sent again updates the record an earlier one made, read by that record's source as a PUT is.
         stored, creation_key = sent_before(access.creation_key(request))
+        # Only a request that may make a new drawing counts against the day's.
+        counted = stored is None
         new_drawings = NewDrawingsThrottle()
-        if stored is None and new_drawings.spent(request):
+        if counted and new_drawings.spent(request):
             self.throttled(request, new_drawings.wait())
         serializer = self.get_serializer(stored, data=request.data)
         serializer.is_valid(raise_exception=True)
-        if stored is None and not new_drawings.allow_request(request, self):
+        if counted and not new_drawings.allow_request(request, self):
             self.throttled(request, new_drawings.wait())
         try:
             prediction = serializer.save(creation_key=creation_key)
         except BaseException:
-            if stored is None:
+            if counted:
                 new_drawings.take_back()
             raise
-        created = stored is None and prediction.created
-        if stored is None and not created:
+        created = counted and prediction.created
+        if counted and not created:
             # Another try with the same key made the drawing a moment before: this one updated it.
             new_drawings.take_back()
         return Response(serializer.data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
