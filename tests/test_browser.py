@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from mlcore.render import render_strokes
 from recognizer.models import ModelVersion, Prediction
-from recognizer.views import PredictionViewSet
+from recognizer.views import PredictionViewSet, in_words
 
 from .drawings import Style, encode, render
 from .handwriting import DIGITS
@@ -1093,6 +1093,47 @@ def test_a_drawing_sent_while_offline_is_sent_again_once_the_connection_is_back(
     settled(page)
     expect(page.get_by_test_id("status")).to_contain_text("It looks like a 1")
     assert Prediction.objects.get().digit == 1
+
+
+def refuse_first_post(page: Page, wait_seconds: int) -> list[str]:
+    """The first drawing sent is refused by the throttle, as the API refuses it; the rest go through."""
+    refused = []
+
+    def throttle_once(route):
+        if route.request.method == "POST" and not refused:
+            refused.append(route.request.url)
+            route.fulfill(status=429, headers={"Retry-After": str(wait_seconds)}, content_type="application/json",
+                          body=json.dumps({"error": f"too many requests from this address; try again in "
+                                                    f"{in_words(wait_seconds)}"}))
+        else:
+            route.continue_()
+
+    page.route("**/api/predictions/", throttle_once)
+    return refused
+
+
+def test_a_drawing_refused_for_a_short_while_is_sent_again_once_the_wait_is_over(visit):
+    """A 429 for too many drawings in a minute said "try again in 1 second", and nothing was tried again."""
+    seen = visit(**PHONE)
+    page = seen.page
+    refused = refuse_first_post(page, 1)
+    draw_with_finger(page, ONE)
+    expect(page.get_by_test_id("status")).to_have_text(
+        "Too many requests from this address; try again in 1 second. "
+        "Your drawing will be sent again by itself then.")
+
+    expect(page.get_by_test_id("status")).to_contain_text("It looks like a 1")
+    assert len(refused) == 1 and Prediction.objects.get().digit == 1
+
+
+def test_a_drawing_refused_for_hours_is_left_to_the_person(visit):
+    seen = visit(**DESKTOP)
+    page = seen.page
+    refuse_first_post(page, 7200)
+    draw_with_mouse(page, ONE)
+    expect(page.get_by_test_id("status")).to_have_text("Too many requests from this address; try again in 2 hours.")
+    page.wait_for_timeout(1500)
+    assert not Prediction.objects.exists()
 
 
 def test_a_label_given_before_the_drawing_changed_is_asked_for_again(visit):

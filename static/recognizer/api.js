@@ -102,7 +102,9 @@ export class PredictionsApi {
       const reason = answer && answer.error ? answer.error
         : `the site could not answer (${`${response.status} ${response.statusText}`.trim()}). Nothing is lost: `
           + "try again in a moment";
-      throw Object.assign(new Error(sentence(reason)), { status: response.status });
+      // Retry-After is in seconds: a throttle's answer says how long to wait.
+      const retryAfter = Number(response.headers.get("Retry-After")) || null;
+      throw Object.assign(new Error(sentence(reason)), { status: response.status, retryAfter });
     }
     return answer;
   }

@@ -26,6 +26,9 @@ const SLOW_ANSWER_MS = 1000;
 const DELETE_RETRY_MS = 2000;
 const DELETE_RETRY_MAX_MS = 60000;
 const BACK_ONLINE_MS = 1000;
+// A refusal for too many requests in a minute is waited out, and the drawing sent again; a longer wait (the
+// day's drawings spent) is left to the person.
+const RESEND_AFTER_MAX_S = 120;
 
 // The record of the drawing or photo on show, and what it was last sent for: the pad's version, or the photo.
 let record = null;
@@ -97,8 +100,14 @@ function showAnswer(answer, tag) {
 }
 
 function showError(error, tag) {
-  if (isCurrent(tag)) {
-    failedTag = tag;
+  if (!isCurrent(tag)) {
+    return;
+  }
+  failedTag = tag;
+  if (error.status === 429 && error.retryAfter > 0 && error.retryAfter <= RESEND_AFTER_MAX_S) {
+    result.showError(`${error.message} Your drawing will be sent again by itself then.`);
+    setTimeout(sendAgainIfFailed, error.retryAfter * 1000);
+  } else {
     result.showError(error.message);
   }
 }
@@ -123,13 +132,16 @@ function isAwaitingAnswer() {
   return latestTag === pad.version && failedTag !== latestTag && !result.isShowingCurrent;
 }
 
-// A phone's connection comes back: the drawing the failure was for, still on screen, is sent again, a
-// moment later, since the browser may say it is online before a request gets through.
-window.addEventListener("online", () => setTimeout(() => {
+// Only the drawing the failure was for, still on screen and not sent since.
+function sendAgainIfFailed() {
   if (failedTag !== null && failedTag === latestTag && latestTag === pad.version) {
     send();
   }
-}, BACK_ONLINE_MS));
+}
+
+// A phone's connection comes back: the failed drawing is sent again a moment later, since the browser may
+// say it is online before a request gets through.
+window.addEventListener("online", () => setTimeout(sendAgainIfFailed, BACK_ONLINE_MS));
 
 function sayReading() {
   result.showStatus("Reading your drawing…", "busy");
