@@ -137,9 +137,11 @@ def recognize(drawing: DecodedImage, mnist_input: np.ndarray, source: str, strok
                                 **answered(drawing, mnist_input, strokes, deadline))
         row.created = True
     except IntegrityError:
-        if creation_key is None:
+        # Only a try of this request, stored a moment before, is its record; another integrity error (a
+        # model version deleted meanwhile) is no "the drawing was deleted".
+        row = Prediction.objects.with_secret(secret_hash).first() if creation_key else None
+        if row is None:
             raise
-        row = Prediction.objects.with_secret(secret_hash).get()
         redraw(row, drawing, mnist_input, strokes, deadline)
         row.created = False
     row.secret = secret

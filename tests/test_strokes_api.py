@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.db.models import F
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -18,7 +18,7 @@ from mlcore.preprocess import to_mnist_input
 from mlcore.render import PEN_WIDTH, on_canvas, reading_pen, render_strokes
 from recognizer import serializers
 from recognizer import strokes as stroke_rules
-from recognizer.models import Prediction
+from recognizer.models import ModelVersion, Prediction
 
 from .drawings import encode, png
 from .handwriting import DIGITS, as_sent
@@ -474,6 +474,22 @@ def test_a_try_that_finds_its_key_stored_meanwhile_answers_that_record_and_leave
     response = create_keyed(client, {"strokes": as_sent(DIGITS[5])})
     assert response.status_code == 200 and response.json()["digit"] == 5 and response.json()["revision"] == 0
     assert Prediction.objects.count() == 1 and len(files_in(isolated_media)) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_another_integrity_error_of_a_keyed_request_is_not_taken_for_its_own_record(client, isolated_media,
+                                                                                      monkeypatch):
+    """The model version the answer named was deleted meanwhile: the request answered 404 "the drawing was
+    deleted", of a drawing that never was."""
+    record = Prediction.record
+
+    def version_deleted_meanwhile(**fields):
+        return record(**{**fields, "model_version": ModelVersion(pk=987654, name="deleted")})
+
+    monkeypatch.setattr(Prediction, "record", version_deleted_meanwhile)
+    with pytest.raises(IntegrityError):
+        create_keyed(client, {"strokes": as_sent(DIGITS[5])})
+    assert not Prediction.objects.exists() and files_in(isolated_media) == []
 
 
 @pytest.mark.django_db(transaction=True)
