@@ -34,6 +34,12 @@ MIN_READING_PEN = 1 / 100
 # digit: enlarged into the model's frame, a tick of a fiftieth of the canvas was read as a 1 at
 # 99.8 %. Digits drawn four hundredths of the canvas high are still read (73 % of test digits right).
 SPECK = 0.03
+# A tap made by mistake (a speck, SPECK) with its ink at least TAP_GAP of the canvas clear of the
+# rest of the drawing, beside it (at its height), or above or below it further than its size, is
+# no part of it: kept, it made the drawing look larger, so that a small digit was read with the
+# page's thick pen and its loops filled in. A dot nearer above or below is the dot of a "!", a
+# "?", an "i" or a "÷", which must stay "not a digit".
+TAP_GAP = 0.06
 # A ring drawn round a digit ("circle your answer") joins it into one mark, which read as a 0 at
 # 99 %. A stroke is such a ring when its ends meet (within RING_GAP of its extent) and it holds
 # at least RING_HOLDS of the other strokes' points, and those are a digit's, not a face's: the
@@ -89,6 +95,26 @@ def extent(strokes: Sequence[Stroke]) -> float:
 def is_speck(strokes: Sequence[Stroke]) -> bool:
     """Whether the strokes are a tap, a click or a tick: some ink, spanning less than SPECK of the canvas."""
     return any(len(stroke) for stroke in strokes) and extent(strokes) < SPECK
+
+
+def without_taps(strokes: Sequence[Stroke]) -> Sequence[Stroke]:
+    """The strokes less taps made by mistake away from the drawing; the strokes themselves where none is one."""
+    drawn = points_of(strokes)
+    specks = {index for index, xy in drawn.items() if np.ptp(xy, axis=0).max() < SPECK}
+    if not specks or len(specks) == len(drawn):
+        return strokes
+    rest = np.concatenate([xy for index, xy in drawn.items() if index not in specks])
+    (left, top), (right, bottom) = rest.min(axis=0), rest.max(axis=0)
+
+    def stray(xy: np.ndarray) -> bool:
+        (tap_left, tap_top), (tap_right, tap_bottom) = xy.min(axis=0), xy.max(axis=0)
+        above_or_below = tap_top > bottom or tap_bottom < top
+        # Between points' boxes: each stroke's ink reaches half a pen beyond its points.
+        gap = max(left - tap_right, tap_left - right, top - tap_bottom, tap_top - bottom) - PEN_WIDTH
+        return gap >= TAP_GAP and (not above_or_below or gap >= max(right - left, bottom - top))
+
+    taps = {index for index in specks if stray(drawn[index])}
+    return [stroke for index, stroke in enumerate(strokes) if index not in taps] if taps else strokes
 
 
 def without_ring(strokes: Sequence[Stroke]) -> Sequence[Stroke]:

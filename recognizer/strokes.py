@@ -14,7 +14,7 @@ import reprlib
 from PIL import Image
 
 from mlcore.render import (PEN_WIDTH, SIDE, is_speck, on_canvas, reading_pen, render_strokes, without_ring,
-                           without_underline)
+                           without_taps, without_underline)
 
 from .imaging import DecodedImage
 
@@ -94,11 +94,12 @@ def render(strokes: list[dict]) -> DecodedImage:
 def reading(strokes: list[dict], drawing: DecodedImage) -> Image.Image | None:
     """The drawing of checked strokes as the model reads it: `drawing` (their `render`) where it lies on
     the canvas and the page's pen suits its size; else drawn again whole (`mlcore.render.on_canvas`)
-    with a pen that fits it (`mlcore.render.reading_pen`), less a ring drawn round the digit or a line
-    under it (`mlcore.render.without_ring`, `without_underline`). None where the strokes are a tap
+    with a pen that fits it (`mlcore.render.reading_pen`), less taps made by mistake away from it, a ring
+    drawn round the digit or a line under it (`mlcore.render.without_taps`, `without_ring`,
+    `without_underline`). None where the strokes are a tap
     or a tick (`mlcore.render.is_speck`), nothing to read."""
     paths = _paths(strokes)
-    whole, pen = on_canvas(without_underline(without_ring(paths)))
+    whole, pen = on_canvas(without_underline(without_ring(without_taps(paths))))
     if is_speck(whole):
         return None
     pen = reading_pen(whole, pen)

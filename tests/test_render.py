@@ -7,7 +7,7 @@ from mlcore import drawn
 from mlcore.predict import Predictor
 from mlcore.preprocess import to_mnist_input
 from mlcore.render import (MIN_READING_PEN, PEN_WIDTH, READING_PEN_SHARE, on_canvas, reading_pen, render_strokes,
-                           without_ring, without_underline)
+                           without_ring, without_taps, without_underline)
 
 CIRCLE = np.linspace(0, 2 * np.pi, 60)
 STROKES = {
@@ -128,6 +128,36 @@ def test_no_drawing_the_not_a_digit_output_learns_from_loses_a_ring():
 
     for template in [*GLYPHS.values(), *SHAPES.values()]:
         assert without_ring(template) is template
+
+
+def small(strokes: list, left: float, top: float, size: float = 0.25) -> list:
+    return [[(left + size * x, top + size * y) for x, y in stroke] for stroke in strokes]
+
+
+@pytest.mark.parametrize("tap", [[(0.9, 0.9)], [(0.62, 0.25)], [(0.25, 0.6), (0.26, 0.6)]])
+def test_a_tap_away_from_the_drawing_is_not_read(tap):
+    """Far off, beside it at its height, or below it further than its size."""
+    digit = small(STROKES[7], 0.2, 0.1)
+    assert without_taps(digit + [tap]) == digit
+
+
+@pytest.mark.parametrize("strokes", [
+    [[(0.5, 0.1), (0.5, 0.65)], [(0.5, 0.85)]],                                  # a "!"
+    [[(0.5, 0.1), (0.45, 0.55)], [(0.6, 0.9)]],                                  # ... slanted, its dot off to one side
+    [[(0.5, 0.35), (0.5, 0.85)], [(0.5, 0.15)]],                                 # an "i"
+    [[(0.2, 0.5), (0.8, 0.5)], [(0.5, 0.3)], [(0.5, 0.7)]],                      # a "÷"
+    STROKES[0] + [[(0.5, 0.5)]],                                                 # a dot in a 0
+    [[(0.5, 0.4)], [(0.5, 0.6)]],                                                # a ":", all taps
+])
+def test_a_dot_of_the_drawing_s_own_is_kept(strokes):
+    assert without_taps(strokes) is strokes
+
+
+def test_no_drawing_the_not_a_digit_output_learns_from_loses_a_dot():
+    from mlcore.negatives import GLYPHS, SHAPES
+
+    for template in [*GLYPHS.values(), *SHAPES.values()]:
+        assert without_taps(template) is template
 
 
 def test_a_line_under_a_digit_is_not_read():

@@ -85,6 +85,20 @@ def test_a_digit_drawn_small_is_stored_as_drawn_and_read_with_a_thinner_pen(clie
     assert body["digit"] == digit
 
 
+@pytest.mark.parametrize("digit", sorted(DIGITS))
+def test_a_tap_made_by_mistake_away_from_a_small_digit_is_stored_and_not_read(client, digit):
+    """The tap made the drawing look as large as the canvas: the small digit was read with the page's
+    thick pen, its loops filled in, or shrunk to a few pixels beside the tap."""
+    small = [[(round(0.2 + 0.25 * x, 4), round(0.6 + 0.25 * y, 4)) for x, y in stroke] for stroke in DIGITS[digit]]
+    body = create(client, as_sent(small + [[(0.85, 0.15)]]))
+    row = Prediction.objects.get(pk=body["id"])
+    with Image.open(row.image.path) as stored:
+        assert np.array_equal(np.asarray(stored), np.asarray(render_strokes(small + [[(0.85, 0.15)]])))
+    read = np.round(to_mnist_input(render_strokes(small, pen_width=reading_pen(small))) * 255)
+    assert np.array_equal(row.input_array, read)
+    assert body["digit"] == digit
+
+
 @pytest.mark.parametrize("mark", [
     [[(0.41, 0.63)]],                                       # a tap
     [[(0.7, 0.2), (0.7, 0.2)]],                             # a click
