@@ -1,6 +1,7 @@
 """Production settings come from the environment and pass Django's deployment checks."""
 
 import os
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -45,6 +46,13 @@ def test_https_is_taken_from_a_forwarded_header_only_behind_a_proxy():
     show = ("shell", "-c", "from django.conf import settings; print('HEADER', settings.SECURE_PROXY_SSL_HEADER)")
     assert "HEADER None" in manage(*show, **PRODUCTION).stdout
     assert "HEADER ('HTTP_X_FORWARDED_PROTO', 'https')" in manage(*show, **PRODUCTION, DJANGO_NUM_PROXIES="1").stdout
+
+
+@pytest.mark.parametrize("proxies, headers", [("0", {}), ("", {}), ("1", {"X-FORWARDED-PROTO": "https"})])
+def test_gunicorn_takes_https_from_a_forwarded_header_only_behind_a_proxy(monkeypatch, proxies, headers):
+    """gunicorn alone trusted a client on 127.0.0.1 that said `X-Forwarded-Proto: https`."""
+    monkeypatch.setenv("DJANGO_NUM_PROXIES", proxies)
+    assert runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"))["secure_scheme_headers"] == headers
 
 
 def test_a_request_for_another_host_is_a_400_that_logs_nothing():
