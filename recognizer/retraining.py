@@ -11,7 +11,8 @@ from dataclasses import dataclass, replace
 import torch
 
 from mlcore.data import Split
-from mlcore.model import logits_of, with_outputs_of
+from mlcore.model import with_outputs_of
+from mlcore.predict import Predictor
 from mlcore.recipe import add_calibration, held_out_sets, split_off
 from mlcore.reviewed import mix, split_holdout
 from mlcore.train import TrainConfig, TrainResult, train
@@ -34,19 +35,22 @@ class Retraining:
         return self.summary["after"]["reviewed_accuracy"]
 
 
-def accuracy(model: torch.nn.Module, split: Split) -> float | None:
-    """Share read right, by the likeliest output; a ten-output model never reads label 10 right."""
+def accuracy(predictor: Predictor, split: Split) -> float | None:
+    """Share answered right, as the site answers: a confirmed non-digit (label 10) is right when answered "not
+    a digit", and a digit answered so is wrong."""
     if not len(split.labels):
         return None
-    return float((logits_of(model, split.images).argmax(1).numpy() == split.labels).mean())
+    labels, _ = predictor.answers(split.images)
+    return float((labels == split.labels).mean())
 
 
 def retrain(config: TrainConfig, train_split: Split, test_split: Split, reviewed: Split, *,
-            base_version: ModelVersion, base_model: torch.nn.Module, reviewed_weight: float = 5.0,
+            base_version: ModelVersion, base: Predictor, reviewed_weight: float = 5.0,
             holdout_fraction: float = 0.2, fine_tune: bool = True, calibration_drawings: int | None = None,
             cache_dir=None, progress: bool = False, log=print) -> Retraining:
     """Train on MNIST (config.train_limit of it, less the calibration slice) plus the reviewed drawings
-    not held out, then calibrate on the MNIST slice and drawings made from it.
+    not held out, then calibrate on the MNIST slice and drawings made from it. `base` is the active model,
+    which a fine-tuning starts from and the summary compares with.
 
     Confirmed non-digits (label 10) are negatives for the "not a digit" output; fine-tuning a
     ten-output model gives it that output. Raises ValueError for bad fractions or weights.
@@ -66,20 +70,19 @@ def retrain(config: TrainConfig, train_split: Split, test_split: Split, reviewed
         "reviewed_held_out_images": len(held_out.labels),
         "reviewed_weight": reviewed_weight,
         "holdout_fraction": holdout_fraction,
-        "before": {"mnist_accuracy": accuracy(base_model, test_split),
-                   "reviewed_accuracy": accuracy(base_model, held_out)},
+        "before": {"mnist_accuracy": accuracy(base, test_split), "reviewed_accuracy": accuracy(base, held_out)},
     }
     initial_state = None
     if fine_tune:
         torch.manual_seed(config.seed)
-        initial_state = with_outputs_of(base_model.state_dict(), config.architecture)
+        initial_state = with_outputs_of(base.model.state_dict(), config.architecture)
     log(f"{'fine-tuning ' + base_version.name if fine_tune else 'training from scratch'} on "
         f"{len(mnist.labels):,} MNIST images and {len(fit.labels):,} reviewed drawings (weight {reviewed_weight}); "
         f"{len(held_out.labels):,} reviewed drawings held out")
     result = train(replace(config, train_limit=None), mixed, test_split, sample_weights=weights,
                    initial_state=initial_state, progress=progress, log=log)
-    summary["after"] = {"mnist_accuracy": result.metadata["test_accuracy"],
-                        "reviewed_accuracy": accuracy(result.model, held_out)}
-    result.metadata["reviewed_training"] = summary
     add_calibration(result, held_out_sets(mnist_held, calibration_drawings, cache_dir=cache_dir), test_split)
+    summary["after"] = {"mnist_accuracy": result.metadata["answered_test_accuracy"],
+                        "reviewed_accuracy": accuracy(Predictor(result.model, result.metadata), held_out)}
+    result.metadata["reviewed_training"] = summary
     return Retraining(result, summary)

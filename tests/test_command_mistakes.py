@@ -66,6 +66,13 @@ def test_a_version_name_taken_is_refused_before_training(tmp_path, served):
         call("train", "--out", tmp_path / "new.pt", "--name", "served", "--data-dir", tmp_path / "no-mnist")
 
 
+def test_a_model_to_serve_but_not_record_is_refused_before_training(tmp_path):
+    """--activate was dropped without a word: the engineer thought the new model served."""
+    with pytest.raises(CommandError, match="--activate serves the model version that --no-register would not record"):
+        call("train", "--out", tmp_path / "new.pt", "--no-register", "--activate", "--data-dir", tmp_path / "no-mnist")
+    assert not (tmp_path / "new.pt").exists()
+
+
 @pytest.mark.parametrize("floor", ["5", "nan", "-0.1"])
 def test_an_accuracy_floor_outside_0_to_1_is_refused(tmp_path, floor):
     with pytest.raises(CommandError, match="--min-mnist-accuracy must be an accuracy between 0 and 1"):

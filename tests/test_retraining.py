@@ -12,7 +12,6 @@ from mlcore.labels import NOT_A_DIGIT
 from mlcore.negatives import not_digits
 from mlcore.predict import Predictor
 from mlcore.train import TrainConfig
-from mlcore.evaluate import evaluate_split
 from mlcore.reviewed import split_holdout
 from recognizer.datasets import DatasetError, load_reviewed, reviewed_dataset
 from recognizer.inference import active_version
@@ -119,8 +118,8 @@ def test_retraining_on_slanted_drawings_improves_them_and_the_floor_guards_activ
     reviewed, _ = reviewed_dataset(Prediction.objects.all())
     _, held_out = split_holdout(reviewed, HOLDOUT)
     assert 40 <= len(held_out.labels) <= 110
-    before = evaluate_split(checkpoint.load(base.file_path)[0], held_out)[1]
-    after = evaluate_split(checkpoint.load(retrained.file_path)[0], held_out)[1]
+    before = answered_right(Predictor.from_checkpoint(base.file_path), held_out)
+    after = answered_right(Predictor.from_checkpoint(retrained.file_path), held_out)
     print(f"held-out slanted drawings ({len(held_out.labels)}): accuracy {before:.3f} before, {after:.3f} after")
     assert after >= before + 0.25
     assert retrained.reviewed_accuracy == pytest.approx(after, abs=1e-6)
@@ -131,11 +130,12 @@ def test_retraining_on_slanted_drawings_improves_them_and_the_floor_guards_activ
     assert record["reviewed_train_images"] + record["reviewed_held_out_images"] == len(source)
     assert record["reviewed_held_out_images"] == len(held_out.labels)
     assert record["before"]["reviewed_accuracy"] == pytest.approx(before, abs=1e-6)
-    # The before/after record compares the likeliest outputs; the version is registered with, and the floor
-    # judges, what the calibrated model answers, "not a digit" counting as wrong.
-    assert record["after"]["mnist_accuracy"] == retrained.metadata["test_accuracy"]
-    answered, _ = Predictor.from_checkpoint(retrained.file_path).answers(mnist_test.images)
-    assert retrained.mnist_accuracy == pytest.approx((answered == mnist_test.labels).mean(), abs=1e-6)
+    # The record, the version and the floor all judge what each calibrated model answers, "not a digit" counting
+    # as wrong: the record compared the likeliest of all outputs, the base's 0.9900 beside the README's 0.9956.
+    assert record["before"]["mnist_accuracy"] == pytest.approx(base.mnist_accuracy, abs=1e-4)
+    assert record["after"]["mnist_accuracy"] == retrained.mnist_accuracy
+    assert retrained.mnist_accuracy == pytest.approx(answered_right(Predictor.from_checkpoint(retrained.file_path),
+                                                                    mnist_test), abs=1e-6)
     assert retrained.mnist_accuracy < 0.999
 
 
@@ -178,19 +178,23 @@ def test_fine_tuning_keeps_the_width_of_the_model_it_starts_from(mnist_train, tm
     assert checkpoint.load(tmp_path / "grown.pt")[1]["architecture"] == "mnist-cnn-v2"
 
 
+def answered_right(predictor: Predictor, split: Split) -> float:
+    return float((predictor.answers(split.images)[0] == split.labels).mean())
+
+
 def test_retrain_learns_confirmed_non_digits_as_negatives(mnist_train, mnist_test, tmp_path):
     """The function `train --with-reviewed` prints: reviewed drawings labelled 10 train the eleventh output."""
     base = active_version()
-    base_model = checkpoint.load(base.file_path)[0]
+    base_predictor = Predictor.from_checkpoint(base.file_path)
     reviewed = Split(np.concatenate([not_digits(40, seed=21), mnist_train.images[50000:50040]]),
                      np.concatenate([np.full(40, NOT_A_DIGIT), mnist_train.labels[50000:50040]]))
     config = TrainConfig(architecture=base.metadata["architecture"], epochs=1, train_limit=300, threads=1)
     outcome = retrain(config, mnist_train, mnist_test.head(500), reviewed,
-                      base_version=base, base_model=base_model, holdout_fraction=0.25, calibration_drawings=20,
+                      base_version=base, base=base_predictor, holdout_fraction=0.25, calibration_drawings=20,
                       cache_dir=tmp_path, log=lambda line: None)
 
     layers = output_layers(outcome.result.model)
-    assert len(layers) == len(output_layers(base_model)) and all(layer.out_channels == 11 for layer in layers)
+    assert len(layers) == len(output_layers(base_predictor.model)) and all(layer.out_channels == 11 for layer in layers)
     summary = outcome.summary
     assert summary["base_version"] == base.name and summary["mnist_train_images"] == 300
     assert summary["reviewed_train_images"] + summary["reviewed_held_out_images"] == 80
@@ -204,4 +208,4 @@ def test_retrain_refuses_an_empty_review(mnist_train, mnist_test):
     empty = Split(np.zeros((0, 28, 28), dtype=np.uint8), np.zeros(0, dtype=np.int64))
     with pytest.raises(ValueError, match="no reviewed drawings"):
         retrain(TrainConfig(epochs=1), mnist_train, mnist_test, empty, base_version=base,
-                base_model=checkpoint.load(base.file_path)[0])
+                base=Predictor.from_checkpoint(base.file_path))

@@ -97,6 +97,8 @@ class Command(DatabaseCommand):
             if options[option] is not None and options[option].resolve() == out.resolve():
                 raise CommandError(f"--out {out} is the --{option.replace('_', '-')} checkpoint, which training "
                                    f"reads; choose another --out")
+        if options["no_register"] and options["activate"]:
+            raise CommandError("--activate serves the model version that --no-register would not record; give one")
         if not options["no_register"]:
             name = options["name"] or out.stem
             try:
@@ -139,10 +141,10 @@ class Command(DatabaseCommand):
         retraining = None
         try:
             if with_reviewed:
-                base_version, base_model = self.active_model()
+                base_version, base = self.active_model()
                 retraining = retrain(
                     config, train_split, test_split, self.reviewed_drawings(options["reviewed_file"]),
-                    base_version=base_version, base_model=base_model, reviewed_weight=options["reviewed_weight"],
+                    base_version=base_version, base=base, reviewed_weight=options["reviewed_weight"],
                     holdout_fraction=options["holdout_fraction"], fine_tune=fine_tune, cache_dir=CACHE_DIR,
                     calibration_drawings=settings.CALIBRATION_DRAWINGS, progress=progress, log=self.stdout.write)
                 result = retraining.result
@@ -253,7 +255,7 @@ class Command(DatabaseCommand):
         try:
             if version is None:
                 raise ModelUnavailable("no model version is active; run `manage.py bootstrap_model`")
-            return version, version.load().model
+            return version, version.load()
         except ModelUnavailable as exc:
             raise CommandError(f"retraining on reviewed drawings starts from, and is compared with, the active "
                                f"model, which cannot be loaded: {exc}") from None
