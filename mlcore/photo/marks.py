@@ -27,6 +27,14 @@ MAX_MARKS = 2000
 # outweighs the strongest mark clear of the border this many times (the paper's edge with the
 # table beyond outweighs a digit at most about 16 times).
 BORDER_OUTWEIGHS = 50.0
+# A pen's body or cone, or a fingertip, in the frame is a solid mark that outweighs a ballpoint's
+# digit in ink; writing is strokes. So a mark weighs its ink over its thickness (about the length
+# of its strokes): its half width at its thickest in multiples of PEN_RADIUS pixels, where it is
+# thicker than that (a ballpoint's strokes are 1 to 3 pixels at the working resolution, a pen's
+# body 8 to 15). A mark near the digit SOLID times thicker than it (a pen's tip by the digit's last
+# stroke) is no part of it.
+PEN_RADIUS = 3
+SOLID = 2.5
 # Marks within this many digit sizes of the digit's nearest pixel belong to it, unless they are
 # long thin lines longer than the digit (a sticky note's or a sheet's edge, its thin shadow),
 # whose box may hold the digit's.
@@ -143,9 +151,10 @@ def digit_masks(ink: np.ndarray, most: int = 1) -> list[np.ndarray]:
     height, width = ink.shape
     area = np.bincount(marks.ravel(), minlength=count + 1)
     holes = punched_holes(area, boxes)
+    bulk = thickness(marks, count) / PEN_RADIUS
 
     candidates = []
-    for label, (rows, cols), weight in zip(index, boxes, mass):
+    for label, (rows, cols), weight in zip(index, boxes, mass / np.maximum(bulk, 1)):
         if lines[label]:
             continue
         at_border = rows.start == 0 or cols.start == 0 or rows.stop == height or cols.stop == width
@@ -157,8 +166,9 @@ def digit_masks(ink: np.ndarray, most: int = 1) -> list[np.ndarray]:
     if not choosable:
         raise BlankDrawingError("the photo holds no mark that looks like a digit")
     clearest = max(choosable)
-    heaviest = max(choosable, key=lambda candidate: candidate[1])
-    main_clear, _, main = heaviest if heaviest[1] > BORDER_OUTWEIGHS * clearest[1] else clearest
+    # In ink, as BORDER_OUTWEIGHS was measured: a close-up's strokes are thick.
+    heaviest = max(choosable, key=lambda candidate: mass[candidate[2] - 1])
+    main_clear, _, main = heaviest if mass[heaviest[2] - 1] > BORDER_OUTWEIGHS * mass[clearest[2] - 1] else clearest
     # The corner of a sticky note's or a sheet's edge, with its shadow, a circle drawn round the
     # digit or a line under it may outweigh a thin pen's digit: the mark they mark is the digit.
     marked = [candidate for candidate in choosable if candidate[2] != main
@@ -174,11 +184,23 @@ def digit_masks(ink: np.ndarray, most: int = 1) -> list[np.ndarray]:
         if label in taken or mass[label - 1] < RIVAL * mass[main - 1] \
                 or (masks and height_of(boxes[label - 1]) < RIVAL_HEIGHT * height_of(boxes[main - 1])):
             continue
-        mask, keep = group(ink, marks.copy(), holes.copy(), (mass, boxes, area),
+        mask, keep = group(ink, marks.copy(), holes.copy(), (mass, boxes, area, bulk),
                            [candidate for candidate in candidates if candidate[2] not in taken], label, clear)
         masks.append(mask)
         taken.update(keep)
     return masks
+
+
+def thickness(marks: np.ndarray, count: int) -> np.ndarray:
+    """Each mark's (by label, from 1) half width at its thickest, in pixels."""
+    inside = marks > 0
+    depth = ndimage.distance_transform_edt(inside)
+    # Sorted by depth, each mark's deepest pixel is assigned last. (ndimage.maximum takes tens of
+    # milliseconds over a photo's thousands of specks.)
+    order = np.argsort(depth[inside], kind="stable")
+    deepest = np.zeros(count + 1)
+    deepest[marks[inside][order]] = depth[inside][order]
+    return deepest[1:]
 
 
 def height_of(box: tuple[slice, slice]) -> int:
@@ -189,7 +211,7 @@ def group(ink: np.ndarray, marks: np.ndarray, holes: np.ndarray, measures: tuple
           main: int, main_clear: bool) -> tuple[np.ndarray, list[int]]:
     """The pixels of the main mark and of the marks that belong to it, and their labels; `marks` and
     `holes` are changed (a line under the digit that touches it is cut off)."""
-    mass, boxes, area = measures
+    mass, boxes, area, bulk = measures
     arms = underline_arms(marks[boxes[main - 1]] == main)
     if arms.any():
         marks[boxes[main - 1]][arms] = 0
@@ -203,7 +225,8 @@ def group(ink: np.ndarray, marks: np.ndarray, holes: np.ndarray, measures: tuple
     keep = [main]
     for clear, _, label in candidates:
         if label == main or holes[label] or (main_clear and not clear) \
-                or mass[label - 1] < SPECK_FRACTION * mass[main - 1]:
+                or mass[label - 1] < SPECK_FRACTION * mass[main - 1] \
+                or bulk[label - 1] > SOLID * max(bulk[main - 1], 1):
             continue
         if extent_of(boxes[label - 1]) > digit_extent and long_and_thin(boxes[label - 1], area[label]):
             continue
