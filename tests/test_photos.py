@@ -12,7 +12,7 @@ from mlcore.drawn import draw, place
 from mlcore.hand import deform
 from mlcore.negatives import GLYPHS, NOT_DIGIT_HEIGHTS
 from mlcore.photo import photo_ink
-from mlcore.photos_synth import EXIF_ORIENTATION, VARIANTS, photograph, synthetic_photos
+from mlcore.photos_synth import EXIF_ORIENTATION, SIZES, VARIANTS, photograph, synthetic_photos
 from mlcore.predict import Predictor
 from mlcore.preprocess import BlankDrawingError, to_mnist_input
 
@@ -39,6 +39,14 @@ def read(images, predictor) -> np.ndarray:
         except BlankDrawingError:
             digits.append(-1)
     return np.array(digits)
+
+
+def paper_photos(mnist_test, first: int, count: int, seed: int, alter, sizes=SIZES) -> tuple[list, np.ndarray]:
+    """Paper photos of `count` test digits from `first`, each altered by `alter(photo, rng)`, and their labels."""
+    labels = mnist_test.labels[first:first + count]
+    rng = np.random.default_rng(seed)
+    return [alter(photograph(image, int(label), "paper", np.random.default_rng([seed, n]), sizes), rng)
+            for n, (image, label) in enumerate(zip(mnist_test.images[first:first + count], labels))], labels
 
 
 def test_synthetic_photos_of_test_digits_are_read(mnist_test, predictor):
@@ -155,10 +163,7 @@ def in_dim_light(photo, rng: np.random.Generator) -> Image.Image:
 
 
 def dim_paper(mnist_test, count: int) -> tuple[list[Image.Image], np.ndarray]:
-    labels = mnist_test.labels[500:500 + count]
-    rng = np.random.default_rng(81)
-    return [in_dim_light(photograph(image, int(label), "paper", np.random.default_rng([81, n])), rng)
-            for n, (image, label) in enumerate(zip(mnist_test.images[500:500 + count], labels))], labels
+    return paper_photos(mnist_test, 500, count, 81, in_dim_light)
 
 
 def test_paper_in_dim_light_is_read_both_ways_and_the_model_weighs_them(mnist_test, predictor):
@@ -280,10 +285,7 @@ def test_a_close_up_digit_touching_the_border_beats_a_speck_clear_of_it(mnist_te
     """A mark touching the border is usually not the digit (the paper's edge, a shadow), but a
     close-up digit can touch it: it is the digit when it outweighs every mark clear of the border
     many times. Before that rule the speck was read on all of these."""
-    labels = mnist_test.labels[300:320]
-    rng = np.random.default_rng(41)
-    photos = [cut_through_the_top_with_a_speck(photograph(image, int(label), "paper", np.random.default_rng([41, n])), rng)
-              for n, (image, label) in enumerate(zip(mnist_test.images[300:320], labels))]
+    photos, labels = paper_photos(mnist_test, 300, 20, 41, cut_through_the_top_with_a_speck)
     ink_tops = [np.nonzero(photo_ink(photo))[0].min() for photo in photos]
     assert ink_tops.count(0) >= 15, ink_tops
     right = [predictor.predict(to_mnist_input(photo, photo=True)).digit == label for photo, label in zip(photos, labels)]
@@ -533,10 +535,7 @@ def on_a_sticky_note(photo, rng: np.random.Generator) -> Image.Image:
 def test_a_digit_on_a_sticky_note_is_read_without_the_note_s_edge(mnist_test, predictor):
     """The note's edge and its shadow make a long thin mark around the digit; its box held the
     digit's, so it was kept as part of the digit, which came out small beside an L."""
-    labels = mnist_test.labels[400:420]
-    rng = np.random.default_rng(51)
-    photos = [on_a_sticky_note(photograph(image, int(label), "paper", np.random.default_rng([51, n])), rng)
-              for n, (image, label) in enumerate(zip(mnist_test.images[400:420], labels))]
+    photos, labels = paper_photos(mnist_test, 400, 20, 51, on_a_sticky_note)
     assert (read(photos, predictor) == labels).mean() >= 0.9
 
 
@@ -567,10 +566,7 @@ def test_a_pen_lying_beside_the_digit_is_not_taken_for_it(mnist_test, predictor)
     """The pen's tip and grip, clear of the frame's border, outweigh a thin pen's digit: the heaviest mark
     was taken for the digit, and 6 of these 20 were read right. Weighed by the length of its strokes
     rather than its ink, the digit is the heavier: 18 now."""
-    labels = mnist_test.labels[700:720]
-    rng = np.random.default_rng(61)
-    photos = [with_a_pen_beside(photograph(image, int(label), "paper", np.random.default_rng([61, n]), SMALL_THIN), rng)
-              for n, (image, label) in enumerate(zip(mnist_test.images[700:720], labels))]
+    photos, labels = paper_photos(mnist_test, 700, 20, 61, with_a_pen_beside, SMALL_THIN)
     right = read(photos, predictor) == labels
     assert right.sum() >= 17, f"read {right.mean():.0%}"
 
@@ -724,10 +720,7 @@ def test_a_sheet_s_punched_holes_are_not_the_digit(mnist_test, predictor):
     """A punched hole is a solid round mark, heavier than a thin pen's digit; a row of them near
     each other was read as the digit, or as its part: 9 of these 20 were read right, 19 now. Holes
     come in rows of equal ones, which a digit's strokes are not."""
-    labels = mnist_test.labels[620:640]
-    rng = np.random.default_rng(93)
-    photos = [punched(photograph(image, int(label), "paper", np.random.default_rng([93, n]), SMALL_THIN), rng)
-              for n, (image, label) in enumerate(zip(mnist_test.images[620:640], labels))]
+    photos, labels = paper_photos(mnist_test, 620, 20, 93, punched, SMALL_THIN)
     right = read(photos, predictor) == labels
     assert right.mean() >= 0.9, f"read {right.mean():.0%}"
 
@@ -765,10 +758,7 @@ def test_a_digit_a_crease_runs_through_is_read_apart_from_it(mnist_test, predict
     """The crease's valley joins the thin pen's digit it runs through into one long line reaching
     the frame's border, which was dropped whole: 2 of these 20 found no mark, and 16 were read
     right (18 now). The line is the mark's straight band, and what lies beyond it the digit."""
-    labels = mnist_test.labels[640:660]
-    rng = np.random.default_rng(94)
-    photos = [folded(photograph(image, int(label), "paper", np.random.default_rng([94, n]), SMALL_THIN), rng)
-              for n, (image, label) in enumerate(zip(mnist_test.images[640:660], labels))]
+    photos, labels = paper_photos(mnist_test, 640, 20, 94, folded, SMALL_THIN)
     digits = read(photos, predictor)
     assert (digits != -1).all(), f"no mark found in {np.count_nonzero(digits == -1)}"
     assert (digits == labels).mean() >= 0.85, f"read {(digits == labels).mean():.0%}"
@@ -818,10 +808,7 @@ def test_a_finger_holding_the_paper_down_is_no_part_of_the_digit(mnist_test, pre
     """A finger beside the digit is a wide band darker than the paper: its outline and its shadow were
     ink joined to the digit, and 17 of these 20 were read right. Its skin, warmer than the paper
     around it, sets it aside with its shadow: 19."""
-    labels = mnist_test.labels[600:620]
-    rng = np.random.default_rng(91)
-    photos = [held_down(photograph(image, int(label), "paper", np.random.default_rng([91, n])), rng)
-              for n, (image, label) in enumerate(zip(mnist_test.images[600:620], labels))]
+    photos, labels = paper_photos(mnist_test, 600, 20, 91, held_down)
     right = read(photos, predictor) == labels
     assert right.mean() >= 0.9, f"read {right.mean():.0%}"
 
