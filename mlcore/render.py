@@ -56,11 +56,11 @@ STRAIGHT = 0.1
 # A line drawn under the digit (to tell a 6 from a 9) is cropped in with it. A stroke is such a
 # line when it is straight and flat (no more than UNDERLINE_FLAT as high as it is long), at least
 # UNDERLINE_WIDTH as wide as the other strokes, and wholly below them, its ink clear of theirs on
-# the page (a pen's width between the strokes' middles) by at least UNDERLINE_GAP of their height:
-# a 2's or a foot's base stroke touches the digit.
+# the page (a pen's width between the strokes' middles) by at least UNDERLINE_GAP of their height,
+# a hairline: a 2's or a foot's base stroke touches the digit.
 UNDERLINE_FLAT = 0.25
 UNDERLINE_WIDTH = 0.6
-UNDERLINE_GAP = 0.05
+UNDERLINE_GAP = 0.01
 # Whether a ring holds the other strokes is asked of at most this many of their points and its
 # vertices, which bounds the cost of a drawing of thousands of points.
 RING_SAMPLES = 256
