@@ -32,5 +32,5 @@ control_socket_disable = True
 # header it knows; only X-Forwarded-Proto, which nginx sets itself, is meant to be read. With no
 # proxy in front (DJANGO_NUM_PROXIES 0, as Django's settings read it) none is: gunicorn trusts a
 # client on 127.0.0.1 too, which could pass plain HTTP for HTTPS.
-secure_scheme_headers = {"X-FORWARDED-PROTO": "https"} if int(os.environ.get("DJANGO_NUM_PROXIES") or 0) else {}
+secure_scheme_headers = {"X-FORWARDED-PROTO": "https"} if int(os.environ.get("DJANGO_NUM_PROXIES", "0")) else {}
 forwarder_headers = ""

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
+from .preprocess import TAP_GAP
+
 # The page's pen: a fourteenth of the canvas side, which looks like a felt pen at any size.
 PEN_WIDTH = 1 / 14
 SIDE = 140
@@ -34,12 +36,13 @@ MIN_READING_PEN = 1 / 100
 # digit: enlarged into the model's frame, a tick of a fiftieth of the canvas was read as a 1 at
 # 99.8 %. Digits drawn four hundredths of the canvas high are still read (73 % of test digits right).
 SPECK = 0.03
-# A tap made by mistake (a speck, SPECK) with its ink at least TAP_GAP of the canvas clear of the
-# rest of the drawing, beside it (at its height), or above or below it further than its size, is
+# A tap made by mistake (a speck, SPECK) with its ink at least TAP_GAP of the canvas (the image
+# path's, `preprocess.without_stray_taps`) clear of the rest of the drawing and of every other
+# stroke, further beside it than above or below, or above or below it further than its size, is
 # no part of it: kept, it made the drawing look larger, so that a small digit was read with the
 # page's thick pen and its loops filled in. A dot nearer above or below is the dot of a "!", a
-# "?", an "i" or a "÷", which must stay "not a digit".
-TAP_GAP = 0.06
+# "?", an "i" or a "÷", which must stay "not a digit"; a dot near another dot is one of a digit
+# tapped out in dots.
 # A ring drawn round a digit ("circle your answer") joins it into one mark, which read as a 0 at
 # 99 %. A stroke is such a ring when its ends meet (within RING_GAP of its extent) and it holds
 # at least RING_HOLDS of the other strokes' points, and those are a digit's, not a face's: the
@@ -100,21 +103,30 @@ def is_speck(strokes: Sequence[Stroke]) -> bool:
 def without_taps(strokes: Sequence[Stroke]) -> Sequence[Stroke]:
     """The strokes less taps made by mistake away from the drawing; the strokes themselves where none is one."""
     drawn = points_of(strokes)
-    specks = {index for index, xy in drawn.items() if np.ptp(xy, axis=0).max() < SPECK}
-    if not specks or len(specks) == len(drawn):
+    indices = list(drawn)
+    low = np.array([drawn[index].min(axis=0) for index in indices]).reshape(-1, 2)
+    high = np.array([drawn[index].max(axis=0) for index in indices]).reshape(-1, 2)
+    speck = (high - low).max(axis=1) < SPECK
+    if not speck.any() or speck.all():
         return strokes
-    rest = np.concatenate([xy for index, xy in drawn.items() if index not in specks])
-    (left, top), (right, bottom) = rest.min(axis=0), rest.max(axis=0)
-
-    def stray(xy: np.ndarray) -> bool:
-        (tap_left, tap_top), (tap_right, tap_bottom) = xy.min(axis=0), xy.max(axis=0)
-        above_or_below = tap_top > bottom or tap_bottom < top
-        # Between points' boxes: each stroke's ink reaches half a pen beyond its points.
-        gap = max(left - tap_right, tap_left - right, top - tap_bottom, tap_top - bottom) - PEN_WIDTH
-        return gap >= TAP_GAP and (not above_or_below or gap >= max(right - left, bottom - top))
-
-    taps = {index for index in specks if stray(drawn[index])}
-    return [stroke for index, stroke in enumerate(strokes) if index not in taps] if taps else strokes
+    # The clear space between each two strokes' ink, across or down: a stroke's ink reaches half a pen
+    # beyond its points.
+    apart = np.maximum(low[np.newaxis] - high[:, np.newaxis], low[:, np.newaxis] - high[np.newaxis])
+    clear = apart.max(axis=2) - PEN_WIDTH
+    np.fill_diagonal(clear, np.inf)
+    # A dot near another dot is one of a row: a digit tapped out in dots, one of them dragged into a dash.
+    alone = speck & (clear.min(axis=1) >= TAP_GAP)
+    left, top = low[~speck].min(axis=0)
+    right, bottom = high[~speck].max(axis=0)
+    across = np.maximum(left - high[:, 0], low[:, 0] - right)
+    down = np.maximum(top - high[:, 1], low[:, 1] - bottom)
+    clear_of_drawing = np.maximum(across, down) - PEN_WIDTH
+    beside = across > down
+    taps = alone & (clear_of_drawing >= TAP_GAP) & (beside | (clear_of_drawing >= max(right - left, bottom - top)))
+    if not taps.any():
+        return strokes
+    dropped = {index for index, tap in zip(indices, taps) if tap}
+    return [stroke for index, stroke in enumerate(strokes) if index not in dropped]
 
 
 def without_ring(strokes: Sequence[Stroke]) -> Sequence[Stroke]:

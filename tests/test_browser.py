@@ -1095,45 +1095,69 @@ def test_a_drawing_sent_while_offline_is_sent_again_once_the_connection_is_back(
     assert Prediction.objects.get().digit == 1
 
 
-def refuse_first_post(page: Page, wait_seconds: int) -> list[str]:
-    """The first drawing sent is refused by the throttle, as the API refuses it; the rest go through."""
-    refused = []
+def refuse_posts(page: Page, *waits: int) -> list[str]:
+    """The first drawings sent are refused by the throttle, as the API refuses them, each with its wait in
+    turn; the rest go through. The page's timers run on a clock the test moves."""
+    page.clock.install()
+    sent = []
+    waiting = list(waits)
 
-    def throttle_once(route):
-        if route.request.method == "POST" and not refused:
-            refused.append(route.request.url)
-            route.fulfill(status=429, headers={"Retry-After": str(wait_seconds)}, content_type="application/json",
+    def throttle(route):
+        if route.request.method != "POST":
+            route.continue_()
+        elif waiting:
+            sent.append("refused")
+            wait = waiting.pop(0)
+            route.fulfill(status=429, headers={"Retry-After": str(wait)}, content_type="application/json",
                           body=json.dumps({"error": f"too many requests from this address; try again in "
-                                                    f"{in_words(wait_seconds)}"}))
+                                                    f"{in_words(wait)}"}))
         else:
+            sent.append("passed")
             route.continue_()
 
-    page.route("**/api/predictions/", throttle_once)
-    return refused
+    page.route("**/api/predictions/", throttle)
+    return sent
 
 
 def test_a_drawing_refused_for_a_short_while_is_sent_again_once_the_wait_is_over(visit):
-    """A 429 for too many drawings in a minute said "try again in 1 second", and nothing was tried again."""
+    """A 429 for too many drawings in a minute said "try again in 40 seconds", and nothing was tried again."""
     seen = visit(**PHONE)
     page = seen.page
-    refused = refuse_first_post(page, 1)
+    sent = refuse_posts(page, 40)
     draw_with_finger(page, ONE)
     expect(page.get_by_test_id("status")).to_have_text(
-        "Too many requests from this address; try again in 1 second. "
+        "Too many requests from this address; try again in 40 seconds. "
         "Your drawing will be sent again by itself then.")
+    page.clock.run_for("00:39")
+    assert sent == ["refused"]
 
+    page.clock.run_for("00:02")
     expect(page.get_by_test_id("status")).to_contain_text("It looks like a 1")
-    assert len(refused) == 1 and Prediction.objects.get().digit == 1
+    assert sent == ["refused", "passed"] and Prediction.objects.get().digit == 1
 
 
 def test_a_drawing_refused_for_hours_is_left_to_the_person(visit):
     seen = visit(**DESKTOP)
     page = seen.page
-    refuse_first_post(page, 7200)
+    sent = refuse_posts(page, 7200)
     draw_with_mouse(page, ONE)
     expect(page.get_by_test_id("status")).to_have_text("Too many requests from this address; try again in 2 hours.")
-    page.wait_for_timeout(1500)
-    assert not Prediction.objects.exists()
+    page.clock.run_for("03:00:00")
+    assert sent == ["refused"] and not Prediction.objects.exists()
+
+
+def test_a_short_wait_for_one_drawing_does_not_send_the_next_one_refused_for_hours(visit):
+    """The timer the first refusal set outlived its drawing and sent the next one two seconds later."""
+    seen = visit(**DESKTOP)
+    page = seen.page
+    sent = refuse_posts(page, 2, 7200)
+    draw_with_mouse(page, ONE)
+    expect(page.get_by_test_id("status")).to_contain_text("sent again by itself")
+    page.get_by_test_id("clear-button").click()
+    draw_with_mouse(page, SEVEN_UPWARDS)
+    expect(page.get_by_test_id("status")).to_have_text("Too many requests from this address; try again in 2 hours.")
+    page.clock.run_for("00:05")
+    assert sent == ["refused", "refused"] and not Prediction.objects.exists()
 
 
 def test_a_label_given_before_the_drawing_changed_is_asked_for_again(visit):

@@ -195,11 +195,9 @@ def thickness(marks: np.ndarray, count: int) -> np.ndarray:
     """Each mark's (by label, from 1) half width at its thickest, in pixels."""
     inside = marks > 0
     depth = ndimage.distance_transform_edt(inside)
-    # Sorted by depth, each mark's deepest pixel is assigned last. (ndimage.maximum takes tens of
-    # milliseconds over a photo's thousands of specks.)
-    order = np.argsort(depth[inside], kind="stable")
     deepest = np.zeros(count + 1)
-    deepest[marks[inside][order]] = depth[inside][order]
+    # Not ndimage.maximum: it takes tens of milliseconds over a photo's thousands of specks.
+    np.maximum.at(deepest, marks[inside], depth[inside])
     return deepest[1:]
 
 

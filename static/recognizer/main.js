@@ -34,6 +34,9 @@ const RESEND_AFTER_MAX_S = 120;
 let record = null;
 let latestTag = null;
 let failedTag = null;
+// The resend a refusal's Retry-After asked for: any later send replaces it, so that it never sends a drawing
+// the refusal was not for.
+let resendTimer = null;
 // The record of a photo being read, until its answer puts it on show.
 let pendingPhoto = null;
 // A photo whose upload failed, with its record: chosen again, the same file goes under the same key, so
@@ -106,7 +109,7 @@ function showError(error, tag) {
   failedTag = tag;
   if (error.status === 429 && error.retryAfter > 0 && error.retryAfter <= RESEND_AFTER_MAX_S) {
     result.showError(`${error.message} Your drawing will be sent again by itself then.`);
-    setTimeout(sendAgainIfFailed, error.retryAfter * 1000);
+    resendTimer = setTimeout(sendAgainIfFailed, error.retryAfter * 1000);
   } else {
     result.showError(error.message);
   }
@@ -119,6 +122,7 @@ function send() {
   const tag = pad.version;
   latestTag = tag;
   failedTag = null;
+  clearTimeout(resendTimer);
   record.save(pad.snapshot(), tag);
   setTimeout(() => {
     if (latestTag === tag && isAwaitingAnswer()) {
