@@ -128,5 +128,7 @@ def comparison_lines(comparison: Comparison) -> list[str]:
     lines = [f"{'set':<20}{'images':>8}" + "".join(f"{header:>{width}}" for header in headers)]
     for s in comparison.sets:
         figures = (s.a.accuracy, s.b.accuracy, s.a.ece, s.b.ece, s.a.not_a_digit_rate, s.b.not_a_digit_rate)
-        lines.append(f"{s.name:<20}{s.images:>8,}" + "".join(f"{figure:>{width}.4f}" for figure in figures))
+        # An empty set (no reviewed drawings yet) has no figures: "0.0000" read as nothing answered right.
+        cells = [f"{figure:>{width}.4f}" if s.images else f"{'-':>{width}}" for figure in figures]
+        lines.append(f"{s.name:<20}{s.images:>8,}" + "".join(cells))
     return lines

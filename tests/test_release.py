@@ -98,6 +98,13 @@ def test_compare_models_json_and_gallery(worse, served_model, tmp_path):
     assert report["regressions"] and (tmp_path / f"{served_model.name}-vs-worse.png").is_file()
 
 
+def test_compare_models_gives_no_figures_for_a_set_with_no_drawings(worse, served_model, tmp_path):
+    output = io.StringIO()
+    call_command("compare_models", served_model.name, "worse", "--report-dir", str(tmp_path), stdout=output)
+    (reviewed,) = [line for line in output.getvalue().splitlines() if line.startswith("reviewed hold-out")]
+    assert reviewed.split()[2:] == ["0"] + ["-"] * 6
+
+
 def test_given_an_optdigits_file_the_gate_also_compares_on_its_writers(worse, served_model, tmp_path, settings,
                                                                        mnist_test):
     settings.RELEASE_GATE_OPTDIGITS = write_optdigits(tmp_path / "writers.tes", mnist_test.head(150))
