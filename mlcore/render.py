@@ -36,13 +36,6 @@ MIN_READING_PEN = 1 / 100
 # digit: enlarged into the model's frame, a tick of a fiftieth of the canvas was read as a 1 at
 # 99.8 %. Digits drawn four hundredths of the canvas high are still read (73 % of test digits right).
 SPECK = 0.03
-# A tap made by mistake (a speck, SPECK) with its ink at least TAP_GAP of the canvas (the image
-# path's, `preprocess.without_stray_taps`) clear of the rest of the drawing and of every other
-# stroke, further beside it than above or below, or above or below it further than its size, is
-# no part of it: kept, it made the drawing look larger, so that a small digit was read with the
-# page's thick pen and its loops filled in. A dot nearer above or below is the dot of a "!", a
-# "?", an "i" or a "÷", which must stay "not a digit"; a dot near another dot is one of a digit
-# tapped out in dots.
 # A ring drawn round a digit ("circle your answer") joins it into one mark, which read as a 0 at
 # 99 %. A stroke is such a ring when its ends meet (within RING_GAP of its extent) and it holds
 # at least RING_HOLDS of the other strokes' points, and those are a digit's, not a face's: the
@@ -101,7 +94,15 @@ def is_speck(strokes: Sequence[Stroke]) -> bool:
 
 
 def without_taps(strokes: Sequence[Stroke]) -> Sequence[Stroke]:
-    """The strokes less taps made by mistake away from the drawing; the strokes themselves where none is one."""
+    """The strokes less taps made by mistake away from the drawing; the strokes themselves where none is one.
+
+    A tap is a speck (SPECK) whose ink lies at least TAP_GAP of the canvas (the image path's rule's,
+    `preprocess.without_stray_taps`) clear of the rest of the drawing and of every other stroke, further
+    beside it than above or below, or above or below it further than its size. Kept, it made the drawing
+    look larger, so that a small digit was read with the page's thick pen and its loops filled in. A dot
+    nearer above or below is the dot of a "!", a "?", an "i" or a "÷", which must stay "not a digit"; a dot
+    near another dot is one of a digit tapped out in dots.
+    """
     drawn = points_of(strokes)
     indices = list(drawn)
     low = np.array([drawn[index].min(axis=0) for index in indices]).reshape(-1, 2)

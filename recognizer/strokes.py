@@ -96,8 +96,8 @@ def reading(strokes: list[dict], drawing: DecodedImage) -> Image.Image | None:
     the canvas and the page's pen suits its size; else drawn again whole (`mlcore.render.on_canvas`)
     with a pen that fits it (`mlcore.render.reading_pen`), less taps made by mistake away from it, a ring
     drawn round the digit or a line under it (`mlcore.render.without_taps`, `without_ring`,
-    `without_underline`). None where the strokes are a tap
-    or a tick (`mlcore.render.is_speck`), nothing to read."""
+    `without_underline`). None where the strokes are a tap or a tick (`mlcore.render.is_speck`), nothing
+    to read."""
     paths = _paths(strokes)
     whole, pen = on_canvas(without_underline(without_ring(without_taps(paths))))
     if is_speck(whole):
