@@ -151,10 +151,10 @@ def digit_masks(ink: np.ndarray, most: int = 1) -> list[np.ndarray]:
     height, width = ink.shape
     area = np.bincount(marks.ravel(), minlength=count + 1)
     holes = punched_holes(area, boxes)
-    bulk = thickness(marks, count) / PEN_RADIUS
+    bulk = np.maximum(thickness(marks, count) / PEN_RADIUS, 1)
 
     candidates = []
-    for label, (rows, cols), weight in zip(index, boxes, mass / np.maximum(bulk, 1)):
+    for label, (rows, cols), weight in zip(index, boxes, mass / bulk):
         if lines[label]:
             continue
         at_border = rows.start == 0 or cols.start == 0 or rows.stop == height or cols.stop == width
@@ -224,7 +224,7 @@ def group(ink: np.ndarray, marks: np.ndarray, holes: np.ndarray, measures: tuple
     for clear, _, label in candidates:
         if label == main or holes[label] or (main_clear and not clear) \
                 or mass[label - 1] < SPECK_FRACTION * mass[main - 1] \
-                or bulk[label - 1] > SOLID * max(bulk[main - 1], 1):
+                or bulk[label - 1] > SOLID * bulk[main - 1]:
             continue
         if extent_of(boxes[label - 1]) > digit_extent and long_and_thin(boxes[label - 1], area[label]):
             continue
