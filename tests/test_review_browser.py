@@ -57,11 +57,11 @@ def current_id(page, previous: str | None = None) -> str:
     return item.get_attribute("data-prediction-id")
 
 
-def wait_until(page, condition, timeout: float = 30.0):
+def wait_until(page, condition, timeout: float = 30.0, message=lambda: "timed out"):
     """Poll the database; waiting through the page lets Playwright handle the page's events meanwhile."""
     deadline = time.monotonic() + timeout
     while not condition():
-        assert time.monotonic() < deadline, "timed out"
+        assert time.monotonic() < deadline, message()
         page.wait_for_timeout(100)
 
 
@@ -162,11 +162,17 @@ def test_undo_pressed_while_the_next_drawing_loads_undoes_the_label_just_given(r
     first = current_id(page)
     held = []
     page.route("**/review/queue/next/", lambda route: held.append(route))
+    # The page takes its keys in order, and the 7 starts the load before the z is read: the z comes while
+    # the next drawing is held, without this test waiting between the two.
     page.keyboard.press("7")
-    wait_until(page, lambda: held)
     page.keyboard.press("z")
-    held[0].continue_()
-    wait_until(page, lambda: page.get_by_test_id("review-item").get_attribute("data-prediction-id") == first)
+    wait_until(page, lambda: held, message=lambda: f"the next drawing was never asked for; page says "
+               f"{page.get_by_role('status').text_content()!r}, first drawing's label "
+               f"{Prediction.objects.get(pk=first).true_label}")
+    with page.expect_response("**/review/queue/next/"):
+        held[0].continue_()
+    expect(page.get_by_role("status")).to_have_text("Undone: the label of this drawing is cleared. Label it again.")
+    assert current_id(page) == first
     wait_until(page, lambda: Prediction.objects.filter(pk=first, true_label__isnull=True).exists())
     assert errors == []
 
