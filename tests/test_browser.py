@@ -470,11 +470,16 @@ def test_two_tabs_drawing_at_once_keep_two_records(visit, live_server):
     seen.assert_clean()
 
 
-def upload_a_seven(page: Page, mnist_test, tmp_path):
-    """A photo of MNIST's first test digit, a 7, chosen with "Upload a photo", and its answer on show."""
+def choose_a_seven(page: Page, mnist_test, tmp_path):
+    """A photo of MNIST's first test digit, a 7, chosen with "Upload a photo"."""
     photo = tmp_path / "seven.jpg"
     photo.write_bytes(encode(render(mnist_test.images[0], Style(canvas=600, digit_size=400)), "JPEG"))
     page.get_by_label("Upload a photo").set_input_files(photo)
+
+
+def upload_a_seven(page: Page, mnist_test, tmp_path):
+    """The 7's photo chosen, and its answer on show."""
+    choose_a_seven(page, mnist_test, tmp_path)
     settled(page)
 
 
@@ -1158,6 +1163,35 @@ def test_a_short_wait_for_one_drawing_does_not_send_the_next_one_refused_for_hou
     expect(page.get_by_test_id("status")).to_have_text("Too many requests from this address; try again in 2 hours.")
     page.clock.run_for("00:05")
     assert sent == ["refused", "refused"] and not Prediction.objects.exists()
+
+
+def test_a_photo_refused_for_a_short_while_is_sent_again_once_the_wait_is_over(visit, mnist_test, tmp_path):
+    """A drawing refused for a moment was sent again by itself; a photo was left to be chosen again."""
+    seen = visit(**PHONE)
+    page = seen.page
+    sent = refuse_posts(page, 40)
+    choose_a_seven(page, mnist_test, tmp_path)
+    expect(page.get_by_test_id("status")).to_have_text(
+        "Your photo could not be used. Too many requests from this address; try again in 40 seconds. "
+        "It will be sent again by itself then.")
+    page.clock.run_for("00:39")
+    assert sent == ["refused"]
+
+    page.clock.run_for("00:02")
+    expect(page.get_by_test_id("status")).to_contain_text("Your photo looks like a 7")
+    assert sent == ["refused", "passed"] and Prediction.objects.get().source == "upload"
+
+
+def test_drawing_after_a_refused_photo_cancels_its_resend(visit, mnist_test, tmp_path):
+    seen = visit(**DESKTOP)
+    page = seen.page
+    sent = refuse_posts(page, 40)
+    choose_a_seven(page, mnist_test, tmp_path)
+    expect(page.get_by_test_id("status")).to_contain_text("It will be sent again by itself then.")
+    draw_with_mouse(page, ONE)
+    expect(page.get_by_test_id("status")).to_contain_text("It looks like a 1")
+    page.clock.run_for("00:45")
+    assert sent == ["refused", "passed"] and Prediction.objects.get().source == "canvas"
 
 
 def test_a_label_given_before_the_drawing_changed_is_asked_for_again(visit):

@@ -26,8 +26,8 @@ const SLOW_ANSWER_MS = 1000;
 const DELETE_RETRY_MS = 2000;
 const DELETE_RETRY_MAX_MS = 60000;
 const BACK_ONLINE_MS = 1000;
-// A refusal for too many requests in a minute is waited out, and the drawing sent again; a longer wait (the
-// day's drawings spent) is left to the person.
+// A refusal for too many requests in a minute is waited out, and the drawing or photo sent again; a longer
+// wait (the day's drawings spent) is left to the person.
 const RESEND_AFTER_MAX_S = 120;
 
 // The record of the drawing or photo on show, and what it was last sent for: the pad's version, or the photo.
@@ -107,12 +107,18 @@ function showError(error, tag) {
     return;
   }
   failedTag = tag;
-  if (error.status === 429 && error.retryAfter > 0 && error.retryAfter <= RESEND_AFTER_MAX_S) {
-    result.showError(`${error.message} Your drawing will be sent again by itself then.`);
-    resendTimer = setTimeout(sendAgainIfFailed, error.retryAfter * 1000);
-  } else {
-    result.showError(error.message);
+  const again = resendAfterWait(error, sendAgainIfFailed) ? " Your drawing will be sent again by itself then." : "";
+  result.showError(`${error.message}${again}`);
+}
+
+// Sets `resend` to run once a refusal's short wait is over; says whether it did.
+function resendAfterWait(error, resend) {
+  clearTimeout(resendTimer);
+  const waited = error.status === 429 && error.retryAfter > 0 && error.retryAfter <= RESEND_AFTER_MAX_S;
+  if (waited) {
+    resendTimer = setTimeout(resend, error.retryAfter * 1000);
   }
+  return waited;
 }
 
 function send() {
@@ -201,16 +207,20 @@ function sameFile(one, other) {
 
 async function uploadPhoto(file) {
   dropPendingPhoto();
+  clearTimeout(resendTimer);
   const retried = failedPhoto && sameFile(failedPhoto.file, file) ? failedPhoto.photo : null;
   failedPhoto = null;
   const photo = retried ?? new DrawingRecord(api, "upload", {
     onAnswer: (answer) => showPhoto(photo, answer),
     onError: (error) => {
       pendingPhoto = null;
-      failedPhoto = { file, photo };
+      const failed = { file, photo };
+      failedPhoto = failed;
       // The API names the field a message is about; on the page there is only the photo.
       const reason = error.message.replace(/^Image: (.)/, (_, first) => first.toUpperCase());
-      result.showError(`Your photo could not be used. ${reason}`);
+      const again = resendAfterWait(error, () => sendPhotoAgainIfFailed(failed))
+        ? " It will be sent again by itself then." : "";
+      result.showError(`Your photo could not be used. ${reason}${again}`);
     },
   });
   pendingPhoto = photo;
@@ -226,6 +236,14 @@ async function uploadPhoto(file) {
     return;
   }
   photo.save(upload, upload);
+}
+
+// Only the photo the refusal was for, not chosen again since, and not while a stroke is being drawn (a
+// stroke's end sends the drawing, which cancels the resend).
+function sendPhotoAgainIfFailed(failed) {
+  if (failedPhoto === failed && !pad.isDrawing) {
+    uploadPhoto(failed.file);
+  }
 }
 
 function showPhoto(photo, answer) {
