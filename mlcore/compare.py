@@ -13,9 +13,8 @@ from typing import Callable
 
 import numpy as np
 
+from .calibrate import expected_calibration_error
 from .labels import NOT_A_DIGIT, label_name
-
-ECE_BINS = 15
 
 
 @dataclass(frozen=True)
@@ -81,19 +80,6 @@ class Comparison:
                 "regressions": self.regressions, "tolerance": self.tolerance.__dict__}
 
 
-def expected_calibration_error(confidences: np.ndarray, correct: np.ndarray, bins: int = ECE_BINS) -> float:
-    """Mean |accuracy - confidence| over equal-width confidence bins, weighted by how many answers fall in each."""
-    if not len(confidences):
-        return 0.0
-    which = np.minimum((confidences * bins).astype(np.int64), bins - 1)
-    total = 0.0
-    for b in range(bins):
-        in_bin = which == b
-        if in_bin.any():
-            total += in_bin.sum() * abs(correct[in_bin].mean() - confidences[in_bin].mean())
-    return float(total / len(confidences))
-
-
 def batched(answer: Answerer, batch_size: int = 1000) -> Answerer:
     """An answerer (such as `Predictor.answers`) run over at most `batch_size` images at a time."""
     def answer_in_batches(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -105,10 +91,11 @@ def batched(answer: Answerer, batch_size: int = 1000) -> Answerer:
 
 
 def scores(answers: np.ndarray, confidences: np.ndarray, labels: np.ndarray) -> Scores:
+    if not len(labels):
+        return Scores(accuracy=0.0, ece=0.0, not_a_digit_rate=0.0)
     correct = answers == labels
-    return Scores(accuracy=float(correct.mean()) if len(labels) else 0.0,
-                  ece=expected_calibration_error(confidences, correct.astype(np.float64)),
-                  not_a_digit_rate=float((answers == NOT_A_DIGIT).mean()) if len(labels) else 0.0)
+    return Scores(accuracy=float(correct.mean()), ece=expected_calibration_error(confidences, correct),
+                  not_a_digit_rate=float((answers == NOT_A_DIGIT).mean()))
 
 
 def regressions_of(comparison: SetComparison, non_digits: bool, tolerance: Tolerance) -> list[str]:

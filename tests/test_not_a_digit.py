@@ -155,6 +155,9 @@ def test_ece_of_a_known_case():
     correct = np.array([1, 1, 1, 0, 1, 0])
     assert expected_calibration_error(confidences, correct) == pytest.approx(4 / 6 * 0.15 + 2 / 6 * 0.2)
     assert expected_calibration_error(np.array([1.0, 0.0]), np.array([1, 0])) == pytest.approx(0.0)
+    right_four_in_five = np.arange(1000) % 5 != 0
+    assert expected_calibration_error(np.full(1000, 0.8), right_four_in_five) == pytest.approx(0.0)
+    assert expected_calibration_error(np.full(1000, 0.99), right_four_in_five) == pytest.approx(0.19)
 
 
 def test_temperature_fitted_on_one_half_lowers_the_nll_of_the_other():
