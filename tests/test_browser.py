@@ -1124,21 +1124,29 @@ def refuse_posts(page: Page, *waits: int) -> list[str]:
     return sent
 
 
-def test_a_drawing_refused_for_a_short_while_is_sent_again_once_the_wait_is_over(visit):
+@pytest.mark.parametrize("send, refusal, answer, digit", [
+    (lambda page, mnist_test, tmp_path: draw_with_finger(page, ONE),
+     "Too many requests from this address; try again in 40 seconds. Your drawing will be sent again by itself then.",
+     "It looks like a 1", 1),
+    (choose_a_seven,
+     "Your photo could not be used. Too many requests from this address; try again in 40 seconds. "
+     "It will be sent again by itself then.",
+     "Your photo looks like a 7", 7),
+], ids=["a drawing", "a photo"])
+def test_what_is_refused_for_a_short_while_is_sent_again_once_the_wait_is_over(visit, mnist_test, tmp_path, send,
+                                                                                refusal, answer, digit):
     """A 429 for too many drawings in a minute said "try again in 40 seconds", and nothing was tried again."""
     seen = visit(**PHONE)
     page = seen.page
     sent = refuse_posts(page, 40)
-    draw_with_finger(page, ONE)
-    expect(page.get_by_test_id("status")).to_have_text(
-        "Too many requests from this address; try again in 40 seconds. "
-        "Your drawing will be sent again by itself then.")
+    send(page, mnist_test, tmp_path)
+    expect(page.get_by_test_id("status")).to_have_text(refusal)
     page.clock.run_for("00:39")
     assert sent == ["refused"]
 
     page.clock.run_for("00:02")
-    expect(page.get_by_test_id("status")).to_contain_text("It looks like a 1")
-    assert sent == ["refused", "passed"] and Prediction.objects.get().digit == 1
+    expect(page.get_by_test_id("status")).to_contain_text(answer)
+    assert sent == ["refused", "passed"] and Prediction.objects.get().digit == digit
 
 
 def test_a_drawing_refused_for_hours_is_left_to_the_person(visit):
@@ -1163,23 +1171,6 @@ def test_a_short_wait_for_one_drawing_does_not_send_the_next_one_refused_for_hou
     expect(page.get_by_test_id("status")).to_have_text("Too many requests from this address; try again in 2 hours.")
     page.clock.run_for("00:05")
     assert sent == ["refused", "refused"] and not Prediction.objects.exists()
-
-
-def test_a_photo_refused_for_a_short_while_is_sent_again_once_the_wait_is_over(visit, mnist_test, tmp_path):
-    """A drawing refused for a moment was sent again by itself; a photo was left to be chosen again."""
-    seen = visit(**PHONE)
-    page = seen.page
-    sent = refuse_posts(page, 40)
-    choose_a_seven(page, mnist_test, tmp_path)
-    expect(page.get_by_test_id("status")).to_have_text(
-        "Your photo could not be used. Too many requests from this address; try again in 40 seconds. "
-        "It will be sent again by itself then.")
-    page.clock.run_for("00:39")
-    assert sent == ["refused"]
-
-    page.clock.run_for("00:02")
-    expect(page.get_by_test_id("status")).to_contain_text("Your photo looks like a 7")
-    assert sent == ["refused", "passed"] and Prediction.objects.get().source == "upload"
 
 
 def test_drawing_after_a_refused_photo_cancels_its_resend(visit, mnist_test, tmp_path):
