@@ -43,6 +43,10 @@ CRAFTED = {
         hostile.a_one(), hostile.exif_block(first_tags=65_535), "PNG"),
     "JPEG whose EXIF block has 5,400 tags (as many as 64 KiB holds)": lambda: hostile.with_exif(
         hostile.a_one(), hostile.exif_block(first_tags=5_400), "JPEG"),
+    "PNG whose EXIF orientation, make and model are 1.2 million fractions": lambda: hostile.with_exif(
+        hostile.a_one(), hostile.exif_of_fractions((0x0112, 0x010F, 0x0110), 1_200_000), "PNG"),
+    "WebP whose EXIF orientation, make and model are 1.2 million fractions": lambda: hostile.with_exif(
+        hostile.a_one(), hostile.exif_of_fractions((0x0112, 0x010F, 0x0110), 1_200_000), "WEBP"),
 }
 
 

@@ -4,7 +4,8 @@ Pillow parses an EXIF directory in a Python loop, about 30 microseconds a tag, a
 declare 65,535 tags: a 787 KB PNG whose eXIf chunk holds one costs seconds to open through
 `ImageOps.exif_transpose`, which also writes every tag out again. A camera writes a dozen or two
 into the first directory, where the orientation is: Pillow reads that directory only when it is of
-a camera's size, and nothing is written out again.
+a camera's size, a tag's value only when it is too (a million fractions cost seconds), and nothing
+is written out again.
 """
 
 from __future__ import annotations
@@ -30,22 +31,38 @@ UPRIGHT = {
 # Phones and cameras write 10 to 30 tags into the first directory; its other tags live in
 # sub-directories that are never read here.
 MAX_FIRST_DIRECTORY_TAGS = 256
+# A camera's make or model is a few dozen characters, the orientation one number: a tag read here
+# whose value takes more is not read (Pillow builds an object for each of its values).
+MAX_VALUE_BYTES = 256
+# The bytes one value of each TIFF field type takes (TIFF 6.0, section 2; 13 is an IFD offset).
+TYPE_BYTES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4}
+TAGS_READ = (ORIENTATION, MAKE, MODEL)
 EXIF_HEADER = b"Exif\x00\x00"
 RAW_PROFILE = "Raw profile type exif"
 # Where Pillow looks for an orientation: the EXIF block, ImageMagick's PNG text chunk, XMP as text or bytes.
 ORIENTATION_SOURCES = ("exif", RAW_PROFILE, "XML:com.adobe.xmp", "xmp")
 
 
-def first_directory_tags(block: bytes) -> int | None:
-    """How many tags the first directory of an EXIF block declares; None where it is no TIFF structure."""
-    tiff = block[len(EXIF_HEADER):] if block.startswith(EXIF_HEADER) else block
+def tags_to_read(block: bytes | None) -> tuple[int, ...]:
+    """Which of TAGS_READ Pillow may be asked for: none where the block's first directory declares
+    more tags than a camera writes, else those whose value there is of a camera's size (or that it
+    does not hold: XMP may give the orientation)."""
+    tiff = block[len(EXIF_HEADER):] if block is not None and block.startswith(EXIF_HEADER) else block or b""
     byte_order = {b"II": "<", b"MM": ">"}.get(tiff[:2])
     if byte_order is None or len(tiff) < 8:
-        return None
+        return TAGS_READ
     (offset,) = struct.unpack_from(byte_order + "L", tiff, 4)
     if offset + 2 > len(tiff):
-        return None
-    return struct.unpack_from(byte_order + "H", tiff, offset)[0]
+        return TAGS_READ
+    (count,) = struct.unpack_from(byte_order + "H", tiff, offset)
+    if count > MAX_FIRST_DIRECTORY_TAGS:
+        return ()
+    outsized = set()
+    for entry in range(offset + 2, min(offset + 2 + 12 * count, len(tiff) - 11), 12):
+        tag, kind, values = struct.unpack_from(byte_order + "HHL", tiff, entry)
+        if values * TYPE_BYTES.get(kind, MAX_VALUE_BYTES + 1) > MAX_VALUE_BYTES:
+            outsized.add(tag)
+    return tuple(tag for tag in TAGS_READ if tag not in outsized)
 
 
 def block_of(image: Image.Image) -> bytes | None:
@@ -65,8 +82,8 @@ def first_directory(image: Image.Image) -> dict[int, object]:
     """The orientation, make and model in the first EXIF directory Pillow finds (in the EXIF block,
     ImageMagick's text chunk or XMP); none where the block is damaged or outsized. Pillow reads a
     tag's value as it is asked for: one tag of a million fractions costs seconds, and is never asked for."""
-    block = block_of(image)
-    if block is not None and (first_directory_tags(block) or 0) > MAX_FIRST_DIRECTORY_TAGS:
+    wanted = tags_to_read(block_of(image))
+    if not wanted:
         return {}
     # A damaged block is the camera's fault, not the picture's: whatever Pillow makes of it, the
     # pixels are read as stored. Its complaints (a tag's data "beyond the file") would flood the log.
@@ -74,7 +91,7 @@ def first_directory(image: Image.Image) -> dict[int, object]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             tags = image.getexif()
-            return {tag: tags[tag] for tag in (ORIENTATION, MAKE, MODEL) if tag in tags}
+            return {tag: tags[tag] for tag in wanted if tag in tags}
     except Exception:
         return {}
 

@@ -147,14 +147,23 @@ def exif_block(first_tags: int = 1, exif_tags: int = 0, orientation: int = 6) ->
     return block
 
 
+def exif_of_fractions(tags: tuple[int, ...], count: int) -> bytes:
+    """A little-endian TIFF block whose first directory holds `tags`, each `count` RATIONAL values, all
+    pointing at the same fractions (TIFF lets entries share their data)."""
+    data_at = 8 + 2 + 12 * len(tags) + 4
+    directory = b"".join(struct.pack("<HHLL", tag, 5, count, data_at) for tag in tags)
+    return (b"II*\0" + struct.pack("<LH", 8, len(tags)) + directory + b"\0\0\0\0"
+            + struct.pack("<LL", 3, 7) * count)
+
+
 def filler_tag(n: int) -> int:
     """Private tags, repeating where a directory holds more than there are: never a pointer to another directory."""
     return 0xC000 + n % 0x3FFF
 
 
 def with_exif(image: Image.Image, block: bytes, image_format: str) -> bytes:
-    """The image saved with the EXIF block: a PNG eXIf chunk, which has no size limit, or a JPEG APP1
-    segment, which holds at most 64 KiB."""
+    """The image saved with the EXIF block: a PNG eXIf chunk or a WebP EXIF chunk, which have no size
+    limit, or a JPEG APP1 segment, which holds at most 64 KiB."""
     buffer = io.BytesIO()
     image.save(buffer, image_format, exif=block if image_format == "PNG" else b"Exif\x00\x00" + block)
     return buffer.getvalue()
