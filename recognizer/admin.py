@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from django import forms
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import CharField, Q, Value
@@ -180,6 +181,13 @@ class PredictionAdmin(FilteredByItsSidebar, admin.ModelAdmin):
     def has_add_permission(self, request):
         # Predictions come only from the model; the admin reviews them.
         return False
+
+    def history_view(self, request, object_id, extra_context=None):
+        # Django looks the drawing up before asking for the permission: a missing one redirected and an
+        # existing one was refused, which told a staff member without the permission which ids exist.
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        return super().history_view(request, object_id, extra_context)
 
     def get_search_results(self, request, queryset, search_term):
         # Ids are searched as hex without hyphens: SQLite stores them so, PostgreSQL prints them

@@ -11,6 +11,7 @@ from django.views import csrf
 # The review queue's script posts JSON to the paths under its page and reads JSON back (its pictures
 # are PNG, and the page itself HTML).
 REVIEW_QUEUE = "/review/queue/"
+HEALTHZ = "/healthz"
 
 
 def error_response(message: str, status: int, /, **fields) -> JsonResponse:
@@ -35,10 +36,11 @@ def is_api(request) -> bool:
 
 
 def answers_json(request) -> bool:
-    """Whether a script calls this path and reads its answers, errors too, as JSON: the API and the
-    review queue's endpoints."""
+    """Whether a script calls this path and reads its answers, errors too, as JSON: the API, /healthz
+    and the review queue's endpoints."""
     path = request.path_info
-    return is_api(request) or (path.startswith(REVIEW_QUEUE) and path != REVIEW_QUEUE and not path.endswith(".png"))
+    return is_api(request) or path == HEALTHZ \
+        or (path.startswith(REVIEW_QUEUE) and path != REVIEW_QUEUE and not path.endswith(".png"))
 
 
 def as_json_error(response):

@@ -135,6 +135,22 @@ def test_staff_need_the_permission_for_each_verb(django_user_model, created, per
         for verb in ("read", "feedback", "delete")}
 
 
+@pytest.mark.parametrize("page", ["change", "history", "delete"])
+def test_the_admin_tells_staff_without_the_permission_nothing_of_which_drawings_exist(django_user_model, created,
+                                                                                       page):
+    """The history page redirected for a missing id and refused an existing one."""
+    client = staff_client(django_user_model)
+    for pk in (created["id"], uuid.uuid4()):
+        response = client.get(f"/admin/recognizer/prediction/{pk}/{page}/")
+        assert response.status_code == 403, (page, pk)
+
+
+def test_healthz_answers_other_methods_in_json():
+    client = Client(enforce_csrf_checks=True)
+    response = client.post("/healthz")
+    assert response.status_code == 405 and response.json()["error"] == "method not allowed"
+
+
 def test_listing_is_for_staff_with_the_view_permission(client, django_user_model, created):
     refused = [client.get(URL),
                staff_client(django_user_model, "change_prediction", "delete_prediction").get(URL),
