@@ -138,12 +138,14 @@ def background_window(grey: np.ndarray, share: float = BACKGROUND_WINDOW) -> int
 
 
 def first_pass(grey: np.ndarray, finger: np.ndarray | None, window: int,
-               light_ink: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The surface with dark ink, its closing, and enough of the digit to measure its pen,
-    though a shadow may have flowed into strokes touching it."""
+               light_ink: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """The surface with dark ink, its closing, enough of the digit to measure its pen, though a
+    shadow may have flowed into strokes touching it, and the ink of ruled lines fainter than the
+    pen (0 where there are none; `marks.digit_masks`)."""
     surface, closing = dark_ink_surface(grey, window, light_ink)
     ink = flattened(surface, lit_background(surface, closing, surface, window))
-    return surface, closing, digit_masks(uncovered(ink, finger))[0]
+    masks, ruled = digit_masks(uncovered(ink, finger))
+    return surface, closing, masks[0], ruled
 
 
 def uncovered(ink: np.ndarray, finger: np.ndarray | None) -> np.ndarray:
@@ -157,7 +159,7 @@ def pen_fills_window(grey: np.ndarray, finger: np.ndarray | None, window: int, l
     half = reduced(grey, 2)
     try:
         half_finger = None if finger is None else reduced(finger.astype(np.float32), 2) > 0.5
-        *_, first = first_pass(half, half_finger, background_window(half, WIDE_WINDOW), light_ink)
+        first = first_pass(half, half_finger, background_window(half, WIDE_WINDOW), light_ink)[2]
     except BlankDrawingError:
         return False
     return 2 * measured_stroke_width(first) >= THICK_PEN * window
@@ -173,7 +175,7 @@ def ink_over(grey: np.ndarray, finger: np.ndarray | None, window: int, light_ink
     strokes (a closing two pens wide, only there) before the shadow is reconstructed, so the
     shadow no longer flows along them into the lit paper, and bounds the background by a
     closing a few pens wide, so of a shadow's tip pointing at the digit only the apex stays ink."""
-    surface, closing, first = first_pass(grey, finger, window, light_ink)
+    surface, closing, first, ruled = first_pass(grey, finger, window, light_ink)
     pen = measured_stroke_width(first)
     strokes = ndimage.binary_dilation(first, iterations=max(1, round(pen / 2)))
     filled = np.where(strokes, ndimage.grey_closing(surface, size=pens(STROKE_FILL, pen, window), mode="nearest"),
@@ -186,7 +188,9 @@ def ink_over(grey: np.ndarray, finger: np.ndarray | None, window: int, light_ink
     # already measures the chalk against what the glare left of the board's contrast.
     ink = uncovered(flattened(surface, background) if light_ink
                     else flattened(surface, *under_glare(background, closing, window)), finger)
-    masks = digit_masks(ink, marks)
+    # Filled, the strokes darken the paper round them, and a ruled line they touch joins them there:
+    # the lines' ink is as the first pass measured it, apart from the digit.
+    masks, _ = digit_masks(ink, marks, ruled)
     inks = [np.where(ndimage.binary_dilation(mask, iterations=2), ink, 0).astype(np.float32) for mask in masks]
     return inks, page_turn(ink, masks[0]) if find_turn else 0.0
 

@@ -119,22 +119,29 @@ ABOVE_LINES = 1.3
 STRONGEST_SHARE = 0.6
 
 
-def digit_masks(ink: np.ndarray, most: int = 1) -> list[np.ndarray]:
+def digit_masks(ink: np.ndarray, most: int = 1, ruled: float = 0.0) -> tuple[list[np.ndarray], float]:
     """The pixels of the digit's marks: the main mark and what belongs to it; and, up to `most` in
-    all, those of the next marks that could be the digit instead (RIVAL), likeliest first."""
+    all, those of the next marks that could be the digit instead (RIVAL), likeliest first. And the
+    ink the marks had to be above to be clear of ruled lines (0 where none were found fainter than
+    the pen); `ruled` is such ink measured before, which the marks must be above too."""
     sample = ink[::4, ::4]
     noise = float(np.median(np.abs(sample - np.median(sample))))
-    threshold = max(NOISE_DEVIATIONS * noise, MIN_INK)
+    threshold = max(NOISE_DEVIATIONS * noise, MIN_INK, ruled)
     marks, count, lines = labelled(ink, threshold)
     # A digit written across ruled lines joins them into one long mark: its thick parts are the
-    # pen's, and only the thin parts tell how dark the ruled lines are.
+    # pen's, and only the thin parts tell how dark the ruled lines are. A ballpoint's strokes are as
+    # thin as the lines, so each line tells its own ink, and the line in the middle of them is taken:
+    # most lines hold no digit.
     on_lines = lines[marks]
     thin_lines = on_lines & ~ndimage.binary_opening(on_lines, structure=np.ones((THIN_LINE, THIN_LINE)))
     others = (marks > 0) & ~thin_lines
     if thin_lines.any() and others.any():
         # Only lines fainter than the other marks are ruled lines; a paper's edge can be darker.
-        line_ink = ABOVE_LINES * float(np.percentile(ink[thin_lines], 90))
+        each_line = [np.percentile(ink[thin_lines & (marks == label)], 90)
+                     for label in np.unique(marks[thin_lines])]
+        line_ink = ABOVE_LINES * float(np.median(each_line))
         if line_ink < STRONGEST_SHARE * float(np.percentile(ink[others], 95)):
+            ruled = max(ruled, line_ink)
             marks, count, lines = labelled(ink, max(threshold, line_ink))
     if count == 0:
         raise BlankDrawingError("the photo is blank: no ink found")
@@ -188,7 +195,7 @@ def digit_masks(ink: np.ndarray, most: int = 1) -> list[np.ndarray]:
                            [candidate for candidate in candidates if candidate[2] not in taken], label, clear)
         masks.append(mask)
         taken.update(keep)
-    return masks
+    return masks, ruled
 
 
 def thickness(marks: np.ndarray, count: int) -> np.ndarray:
