@@ -10,8 +10,8 @@ from datetime import timedelta
 
 from django import forms
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import CharField, Q, Value
 from django.db.models.constants import LOOKUP_SEP
