@@ -375,9 +375,13 @@ class Prediction(models.Model):
         self.model_version = model_version
         self.strokes = strokes
         self.updated_at = self.created_at if inserting else timezone.now()
-        self.image.save(f"drawing.{extension}", ContentFile(image_bytes), save=False)
-        storage, written = self.image.storage, self.image.name
+        storage = self.image.storage
+        # Named before it is written: a write that fails half-way (a full disk) leaves its part
+        # under this fresh random name, to delete.
+        written = self.image.field.generate_filename(self, f"drawing.{extension}")
         try:
+            written = storage.save(written, ContentFile(image_bytes), max_length=self.image.field.max_length)
+            self.image = written
             with transaction.atomic():
                 if inserting:
                     self.save(force_insert=True)
@@ -391,7 +395,8 @@ class Prediction(models.Model):
                     self.reported_label = self.true_label = self.reviewed_by = self.reviewed_at = None
                     self.save(update_fields=[*REDRAWN_FIELDS, *LABEL_FIELDS, "revision"])
                     SecondOpinion.objects.filter(prediction=self).delete()
-                    transaction.on_commit(lambda: storage.delete(replaced))
+                    # Robust: a file that cannot be removed is no reason to fail a stored change.
+                    transaction.on_commit(lambda: storage.delete(replaced), robust=True)
                 # Last, as late before the commit as can be: writing the file and the row may have waited.
                 check_deadline(deadline)
         except BaseException:

@@ -9,6 +9,7 @@ from .models import Prediction
 
 @receiver(post_delete, sender=Prediction)
 def delete_drawing_file(sender, instance: Prediction, **kwargs):
-    # Only once the deletion is committed: a rolled-back delete keeps its file.
+    # Only once the deletion is committed: a rolled-back delete keeps its file. Robust: a file that
+    # cannot be removed (left for `delete_orphan_drawings`) is no reason to fail a committed delete.
     name, storage = instance.image.name, instance.image.storage
-    transaction.on_commit(lambda: storage.delete(name))
+    transaction.on_commit(lambda: storage.delete(name), robust=True)

@@ -1,5 +1,6 @@
 """One record per drawing: strokes in, the drawing rendered by mlcore, updates in place. Real model, database, files."""
 
+import errno
 import io
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from django.core.files.storage import FileSystemStorage
 from django.db import IntegrityError, connection
 from django.db.models import F
 from django.test import Client
@@ -359,6 +361,57 @@ def test_a_delete_read_before_an_update_removes_the_file_the_update_wrote(client
     assert Prediction.objects.count() == 0 and files_in(isolated_media) == []
     with pytest.raises(Prediction.DoesNotExist):
         read_by_the_delete.discard()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("change", ["create", "update"])
+def test_a_write_that_fails_half_way_leaves_no_part_and_no_row(isolated_media, monkeypatch, change):
+    """A full disk stops the drawing's file half-written: the part is removed, no row is stored, and
+    an update leaves the record and its file as they were."""
+    client = Client(raise_request_exception=False)
+    before = create(client, as_sent(DIGITS[1])) if change == "update" else None
+    kept = files_in(isolated_media)
+
+    def half_written(storage, name, content):
+        path = Path(storage.path(name))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content.read()[:10])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(FileSystemStorage, "_save", half_written)
+    if before is None:
+        response = post_json(client, {"strokes": as_sent(DIGITS[7]), "source": "canvas"})
+    else:
+        response = put(client, before, {"strokes": as_sent(DIGITS[7])})
+    assert response.status_code == 500 and "error" in response.json()
+    assert files_in(isolated_media) == kept
+    assert Prediction.objects.count() == (0 if before is None else 1)
+    if before is not None:
+        assert Prediction.objects.get(pk=before["id"]).revision == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_file_that_cannot_be_removed_fails_no_committed_change(client, isolated_media, monkeypatch):
+    """Once the change is committed, a file the server may not remove (a permission, a network share
+    gone) is left for `delete_orphan_drawings`: the redrawing keeps its new file and the deletion
+    answers 204, where the first lost the file it had just stored and both answered 500."""
+    created = create(client, as_sent(DIGITS[1]))
+    first = Prediction.objects.get(pk=created["id"]).image.name
+    removed = []
+
+    def refusing(storage, name):
+        if name == first:
+            raise PermissionError(errno.EACCES, "Permission denied", name)
+        removed.append(name)
+        Path(storage.path(name)).unlink(missing_ok=True)
+
+    monkeypatch.setattr(FileSystemStorage, "delete", refusing)
+    assert put(client, created, {"strokes": as_sent(DIGITS[7])}).status_code == 200
+    redrawn = Prediction.objects.get(pk=created["id"])
+    assert redrawn.revision == 1 and Path(redrawn.image.path).exists() and removed == []
+    deleted = client.delete(f"{URL}{created['id']}/", **owner_headers(created))
+    assert deleted.status_code == 204 and not Prediction.objects.exists()
+    assert removed == [redrawn.image.name] and [p.name for p in files_in(isolated_media)] == [Path(first).name]
 
 
 @pytest.mark.django_db(transaction=True)
