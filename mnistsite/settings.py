@@ -38,6 +38,19 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer") from None
 
 
+def env_rate(name: str, default: str) -> str | None:
+    """A rate limit in DRF's syntax ("120/minute"), or None where it is set empty (no limit). Read
+    here, so that a typo stops the server at start rather than failing every request it limits."""
+    rate = os.environ.get(name, default)
+    if not rate:
+        return None
+    count, _, period = rate.partition("/")
+    if not (count.isdigit() and int(count) > 0 and period[:1] in ("s", "m", "h", "d")):
+        raise ImproperlyConfigured(f"{name}={rate!r} is not a rate: give a number of requests per second, "
+                                   f"minute, hour or day, such as {default!r}, or leave it empty for no limit")
+    return rate
+
+
 DEBUG = env_bool("DJANGO_DEBUG", False)
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
@@ -165,12 +178,12 @@ CALIBRATION_DRAWINGS = env_int("CALIBRATION_DRAWINGS", 0) or None
 # Limits on what a client may send. The rate is per client address, in DRF's syntax. The page
 # sends each drawing again as each stroke ends, so a quick hand writing several digits a minute
 # makes about two writes a second at its fastest.
-PREDICTION_RATE_LIMIT = os.environ.get("PREDICTION_RATE_LIMIT", "120/minute") or None  # empty: no limit
+PREDICTION_RATE_LIMIT = env_rate("PREDICTION_RATE_LIMIT", "120/minute")  # empty: no limit
 # New drawings per client address: each is a file of at most STORED_MAX_BYTES (recognizer/imaging.py)
 # kept until it is deleted, so this bounds the disk one address can fill in a day.
-NEW_DRAWINGS_LIMIT = os.environ.get("NEW_DRAWINGS_LIMIT", "5000/day") or None  # empty: no limit
+NEW_DRAWINGS_LIMIT = env_rate("NEW_DRAWINGS_LIMIT", "5000/day")  # empty: no limit
 # Sign-in attempts (the admin's and the review page's login) per client address, counted in the database.
-LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "20/hour") or None
+LOGIN_RATE_LIMIT = env_rate("LOGIN_RATE_LIMIT", "20/hour")
 # A body sent to the API: room for the largest image sent as base64 in JSON, which is a third larger.
 MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", 14 * 1024 * 1024)
 # A write that would be stored later than this after nginx received it is refused with a 503 and

@@ -79,6 +79,13 @@ def test_a_malformed_boolean_is_refused():
     assert result.returncode != 0 and "DJANGO_DEBUG='maybe' is not a boolean" in result.stderr
 
 
+@pytest.mark.parametrize("rate", ["120 per minute", "120/fortnight", "120/", "0/minute"])
+def test_a_malformed_rate_limit_is_refused_at_start(rate):
+    """Read only when a request is limited, a typo failed every API write and every sign-in with a 500."""
+    result = manage("check", DJANGO_DEBUG="1", LOGIN_RATE_LIMIT=rate)
+    assert result.returncode != 0 and f"LOGIN_RATE_LIMIT={rate!r} is not a rate" in result.stderr
+
+
 def test_a_missing_model_is_reported_at_start_up(tmp_path):
     # On a database without versions the check looks at what bootstrap_model would serve.
     result = manage("check", DJANGO_DEBUG="1", MNIST_MODEL_PATH=str(tmp_path / "absent.pt"),
