@@ -108,8 +108,10 @@ class ModelVersionManager(models.Manager):
                 return existing, True
             return self.register(path, activate=True, gate=False), True
         except IntegrityError:
-            # Another process bootstrapped at the same moment.
-            return self.get(is_active=True), False
+            # Another process registered it at the same moment, and may not have activated it yet.
+            version = self.get(name=Path(path).stem)
+            version.activate(gate=False)
+            return version, False
 
 
 class ModelVersion(models.Model):

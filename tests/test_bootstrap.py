@@ -46,3 +46,21 @@ def test_the_system_check_checks_the_active_version_not_the_configured_path(sett
     ModelVersion.objects.filter(pk=served_model.pk).update(path=str(tmp_path / "gone.pt"))
     (warning,) = served_model_check(None)
     assert warning.id == "recognizer.W001" and f"active version '{served_model.name}'" in warning.msg
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_server_bootstrapping_beside_another_serves_the_version_that_one_registered(shipped_model_path,
+                                                                                       monkeypatch):
+    """Two app servers started together on one database: the second's registration clashes with the
+    first's, which has not activated the version yet. The second activates it, where it raised
+    DoesNotExist."""
+    ModelVersion.objects.all().delete()
+    register = ModelVersion.objects.register
+
+    def registered_by_the_other_server_meanwhile(path, **options):
+        register(path)
+        return register(path, **options)
+
+    monkeypatch.setattr(ModelVersion.objects, "register", registered_by_the_other_server_meanwhile)
+    version, created = ModelVersion.objects.bootstrap(shipped_model_path)
+    assert version.is_active and not created and list(ModelVersion.objects.all()) == [version]
