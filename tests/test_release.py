@@ -135,6 +135,18 @@ def test_train_activates_through_the_same_gate(tmp_path, mnist_dir, served_model
     assert not ModelVersion.objects.get(name="tiny").is_active
 
 
+def test_train_that_cannot_run_the_gate_says_it_registered_the_version(tmp_path, mnist_dir, served_model, settings):
+    """The version is stored before the gate runs: the command says so and how to activate it, where it
+    said it could not register it, and a rerun under the same name was refused."""
+    settings.RELEASE_GATE_OPTDIGITS = str(tmp_path / "absent.csv.gz")
+    with pytest.raises(CommandError, match=r"registered model version tiny but could not activate it: the release "
+                                           r"gate's RELEASE_GATE_OPTDIGITS: .*`manage.py activate_model tiny`"):
+        call_command("train", "--epochs", "1", "--train-limit", "100", "--threads", "1", "--data-dir", str(mnist_dir),
+                     "--out", str(tmp_path / "tiny.pt"), "--name", "tiny", "--activate", verbosity=0,
+                     stdout=io.StringIO())
+    assert not ModelVersion.objects.get(name="tiny").is_active and ModelVersion.objects.active() == served_model
+
+
 def test_the_admin_shows_the_comparison_refuses_and_can_force(client, django_user_model, worse, served_model):
     reviewer = make_user(django_user_model, "releaser", staff=True, permissions=REVIEWER_PERMISSIONS)
     client.login(username=reviewer.username, password=PASSWORD)

@@ -188,13 +188,7 @@ class Command(DatabaseCommand):
         below_floor = options["activate"] and floor is not None and test_accuracy < floor
         name = options["name"] or out.stem
         try:
-            version = ModelVersion.objects.register(
-                out, name=name, activate=options["activate"] and not below_floor, force=options["force"],
-                reviewed_accuracy=reviewed_accuracy)
-        except ReleaseRefused as exc:
-            raise CommandError(f"registered model version {name} but did not activate it: {exc}. Compare with "
-                               f"`manage.py compare_models`; activate it anyway with "
-                               f"`manage.py activate_model {name} --force`") from None
+            version = ModelVersion.objects.register(out, name=name, reviewed_accuracy=reviewed_accuracy)
         except (ModelUnavailable, IntegrityError) as exc:
             raise CommandError(f"saved {out}, but could not register it: {exc}") from None
         if below_floor:
@@ -203,6 +197,17 @@ class Command(DatabaseCommand):
                 f"{test_accuracy:.4f} is below the floor {floor:.4f} (--min-mnist-accuracy). Train longer, on more "
                 f"MNIST images or with a lower --reviewed-weight; or, having checked it, "
                 f"`manage.py activate_model {version.name}`")
+        if options["activate"]:
+            try:
+                version.activate(force=options["force"])
+            except ReleaseRefused as exc:
+                raise CommandError(f"registered model version {name} but did not activate it: {exc}. Compare with "
+                                   f"`manage.py compare_models`; activate it anyway with "
+                                   f"`manage.py activate_model {name} --force`") from None
+            except ModelUnavailable as exc:
+                # The version is stored: the same name cannot be trained again, but it can be activated.
+                raise CommandError(f"registered model version {name} but could not activate it: {exc}. Once that "
+                                   f"is mended, `manage.py activate_model {name}`") from None
         self.stdout.write(f"registered model version {version.name}"
                           + (" (active)" if version.is_active else ""))
 
