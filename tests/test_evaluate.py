@@ -17,6 +17,7 @@ from mlcore.fonts import NOT_DIGIT_CHARACTERS, SIZES, font_digits, font_files
 from mlcore.predict import Predictor
 from mlcore.train import VARIANTS
 from mlcore.unseen import UNSEEN_KINDS
+from recognizer.models import ModelVersion
 
 from .block_counts import write_optdigits
 
@@ -196,6 +197,7 @@ def test_evaluate_missing_data_is_a_command_error(tmp_path, shipped_model_path):
         call("evaluate", "--model", shipped_model_path, "--data-dir", tmp_path, "--report-dir", tmp_path / "r")
 
 
+@pytest.mark.django_db
 def test_compare_regularization_on_a_tiny_budget(tmp_path, mnist_dir):
     report_dir = tmp_path / "study"
     stdout = call("compare_regularization", "--epochs", 1, "--train-limit", 1000, "--threads", 1,
@@ -225,6 +227,18 @@ def test_compare_regularization_bad_options_are_command_errors(tmp_path, mnist_d
         call("compare_regularization", "--epochs", 0, "--data-dir", mnist_dir, "--report-dir", tmp_path)
     with pytest.raises(CommandError, match="is missing"):
         call("compare_regularization", "--epochs", 1, "--data-dir", tmp_path / "nowhere", "--report-dir", tmp_path)
+
+
+@pytest.mark.django_db
+def test_compare_regularization_writes_over_no_registered_version(tmp_path, mnist_dir, shipped_model_path):
+    """Its checkpoints are named after the variants: a version registered as l2.pt in the report's
+    folder was replaced, and every worker then refused its changed file."""
+    served = tmp_path / "l2.pt"
+    served.write_bytes(shipped_model_path.read_bytes())
+    ModelVersion.objects.register(served, name="l2")
+    with pytest.raises(CommandError, match=rf"{re.escape(str(served))} is the file of model version 'l2'"):
+        call("compare_regularization", "--epochs", 1, "--data-dir", mnist_dir, "--report-dir", tmp_path)
+    assert served.read_bytes() == shipped_model_path.read_bytes()
 
 
 def test_evaluate_leaves_out_the_fonts_the_model_was_trained_on(tmp_path, mnist_dir, font_dir):

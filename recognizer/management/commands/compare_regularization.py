@@ -5,8 +5,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from mlcore.data import MnistDataError, load_split
 from mlcore.study import VARIANT_TITLES, run_study
+from mlcore.train import VARIANTS
 
-from ..paths import check_directory_to_write
+from ..paths import check_checkpoint_to_write, check_directory_to_write, check_file_to_write
 from ..training_options import add_budget_arguments, training_config
 
 
@@ -20,13 +21,18 @@ class Command(BaseCommand):
                             help="where report.md, its plots and the four checkpoints go")
 
     def handle(self, *args, **options):
-        check_directory_to_write(options["report_dir"], "--report-dir")
+        report_dir = options["report_dir"]
+        check_directory_to_write(report_dir, "--report-dir")
         budget = training_config(options)
         try:
             train_split = load_split(options["data_dir"], "train")
             test_split = load_split(options["data_dir"], "test")
         except MnistDataError as exc:
             raise CommandError(str(exc)) from None
+        # Checked before training: a checkpoint or a model card there may be a registered version's.
+        for variant in VARIANTS:
+            check_checkpoint_to_write(report_dir / f"{variant}.pt", "--report-dir")
+        check_file_to_write(report_dir / "results.json", "--report-dir")
         try:
             report = run_study(train_split, test_split, options["report_dir"], epochs=budget.epochs,
                                train_limit=budget.train_limit, seed=budget.seed,
