@@ -84,11 +84,19 @@ def uci_writers() -> EvaluationSet | None:
     return EvaluationSet("UCI writers", split.images, split.labels)
 
 
-def reviewed_holdout() -> EvaluationSet:
-    # The same hash-chosen hold-out that `train --with-reviewed` never trains on.
+def reviewed_holdout(fraction: float = HOLDOUT_FRACTION) -> EvaluationSet:
+    # The same hash-chosen hold-out that `train --with-reviewed --holdout-fraction` never trains on.
     newest = Prediction.objects.reviewed().order_by("-created_at", "-id").values("id")[:size(REVIEWED_COUNT)]
-    _, held_out = split_holdout(reviewed_dataset(Prediction.objects.filter(id__in=newest))[0], HOLDOUT_FRACTION)
+    _, held_out = split_holdout(reviewed_dataset(Prediction.objects.filter(id__in=newest))[0], fraction)
     return EvaluationSet("reviewed hold-out", held_out.images, held_out.labels)
+
+
+def held_out_by_all(versions: tuple[ModelVersion, ...]) -> float:
+    """The share of reviewed drawings that none of the versions trained on: a version trained with a
+    smaller --holdout-fraction than the gate's trained on part of the gate's hold-out."""
+    return min([HOLDOUT_FRACTION, *(version.metadata.get("reviewed_training", {}).get("holdout_fraction",
+                                                                                      HOLDOUT_FRACTION)
+                                    for version in versions)])
 
 
 @functools.lru_cache(maxsize=4)
@@ -105,9 +113,11 @@ def non_digits() -> EvaluationSet:
 EVALUATION_SETS = [mnist_test, drawn, styled, uci_writers, reviewed_holdout, non_digits]
 
 
-def evaluation_sets() -> list[EvaluationSet]:
+def evaluation_sets(*versions: ModelVersion) -> list[EvaluationSet]:
+    """The gate's sets for comparing `versions`: of the reviewed drawings, those none of them trained on."""
     try:
-        sets = [build() for build in EVALUATION_SETS]
+        sets = [reviewed_holdout(held_out_by_all(versions)) if build is reviewed_holdout else build()
+                for build in EVALUATION_SETS]
     except MnistDataError as exc:
         raise ModelUnavailable(f"the release gate needs the MNIST test set: {exc}") from None
     return [evaluation_set for evaluation_set in sets if evaluation_set is not None]
@@ -115,7 +125,7 @@ def evaluation_sets() -> list[EvaluationSet]:
 
 def compare_versions(a: ModelVersion, b: ModelVersion, sets: list[EvaluationSet] | None = None) -> Comparison:
     """a and b on the same sets; `regressions` lists where b is worse than a beyond TOLERANCE."""
-    sets = evaluation_sets() if sets is None else sets
+    sets = evaluation_sets(a, b) if sets is None else sets
     return compare((a.name, batched(a.load().answers)), (b.name, batched(b.load().answers)),
                    sets, TOLERANCE)
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from mlcore import checkpoint
 from recognizer.models import ModelVersion, Prediction, input_from_bytes
-from recognizer.release import reviewed_holdout
+from recognizer.release import evaluation_sets, reviewed_holdout
 
 from .block_counts import write_optdigits
 from .networks import output_layers
@@ -180,3 +180,18 @@ def test_the_gate_holds_out_from_the_newest_reviewed_drawings_only(settings, mni
     assert 0 < len(bounded.images) < len(every.images)
     assert {image.tobytes() for image in bounded.images} <= newest
     assert any(image.tobytes() not in newest for image in every.images)
+
+
+def test_the_gate_holds_out_only_the_reviewed_drawings_neither_version_trained_on(mnist_test, served_model, worse):
+    """A version trained with `--holdout-fraction 0.05` trained on three quarters of the gate's usual
+    hold-out, which then measured it on drawings it had learnt."""
+    for prediction, label in zip([record_drawing(digit) for digit in mnist_test.images[:60]], mnist_test.labels[:60]):
+        Prediction.objects.filter(pk=prediction.pk).update(true_label=int(label))
+    worse.metadata["reviewed_training"] = {"holdout_fraction": 0.05}
+    worse.save()
+    held_out = {s.name: s for s in evaluation_sets(served_model, worse)}["reviewed hold-out"].images
+    assert held_out.tobytes() == reviewed_holdout(0.05).images.tobytes()
+    assert len(held_out) < len(reviewed_holdout().images)
+    assert len({s.name: s for s in evaluation_sets(served_model)}["reviewed hold-out"].images) == len(
+        reviewed_holdout().images)
+

@@ -33,7 +33,7 @@ class Command(DatabaseCommand):
             except ModelVersion.DoesNotExist:
                 raise CommandError(f"no model version named {name!r}") from None
         try:
-            sets = evaluation_sets()
+            sets = evaluation_sets(*versions)
             comparison = compare_versions(*versions, sets=sets)
         except ModelUnavailable as exc:
             raise CommandError(str(exc)) from None
