@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import re
 import uuid
 from datetime import timedelta
@@ -29,7 +28,7 @@ from .models import ModelUnavailable, ModelVersion, Prediction, ReleaseRefused
 from .release import TOLERANCE
 from .review.pictures import input_picture
 from .review.queue import LabelledByAnother, LeasedByAnother, label_changed, save_label
-from .throttles import login_attempt_allowed
+from .throttles import in_words, login_attempt_allowed
 
 
 class ReviewFilter(admin.SimpleListFilter):
@@ -406,7 +405,7 @@ def login(request, **kwargs):
         allowed, wait = login_attempt_allowed(request)
         if not allowed:
             response = HttpResponse(f"Too many sign-in attempts from your address; try again in "
-                                    f"{math.ceil(wait / 60)} minutes.\n", status=429,
+                                    f"{in_words(wait)}.\n", status=429,
                                     content_type="text/plain; charset=utf-8")
             response["Retry-After"] = str(int(wait) + 1)
             return response

@@ -1,4 +1,5 @@
 import ipaddress
+import math
 import time
 
 from django.conf import settings
@@ -108,6 +109,16 @@ def login_attempt_allowed(request) -> tuple[bool, float]:
     window = FixedWindowLimit(settings.LOGIN_RATE_LIMIT, kind="login ")
     # DRF's reading of the client's address, as for the API's writes: behind nginx, the address nginx saw.
     return window.hit(BaseThrottle().get_ident(request)), window.wait()
+
+
+def in_words(seconds: float) -> str:
+    """A wait as a person says it: "40 seconds", "12 minutes", "22 hours"."""
+    for unit, length in (("hour", 3600), ("minute", 60)):
+        if seconds >= 1.5 * length:
+            count = round(seconds / length)
+            return f"{count} {unit}s"
+    count = max(1, math.ceil(seconds))
+    return f"{count} second{'s' if count != 1 else ''}"
 
 
 def parse_rate(rate: str) -> tuple[int, int]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 
 from django.conf import settings
 from django.core.exceptions import TooManyFieldsSent, TooManyFilesSent
@@ -34,7 +33,7 @@ from .inference import ModelUnavailable, get_predictor, sent_before
 from .models import Prediction
 from .parsers import StrictJSONParser
 from .serializers import FeedbackSerializer, PredictionSerializer
-from .throttles import NewDrawingsThrottle, PredictionRateThrottle
+from .throttles import NewDrawingsThrottle, PredictionRateThrottle, in_words
 
 logger = logging.getLogger(__name__)
 
@@ -90,16 +89,6 @@ def api_exception_handler(exc, context):
         if header in response:
             answer[header] = response[header]
     return answer
-
-
-def in_words(seconds: float) -> str:
-    """A wait as a person says it: "40 seconds", "12 minutes", "22 hours"."""
-    for unit, length in (("hour", 3600), ("minute", 60)):
-        if seconds >= 1.5 * length:
-            count = round(seconds / length)
-            return f"{count} {unit}s"
-    count = max(1, math.ceil(seconds))
-    return f"{count} second{'s' if count != 1 else ''}"
 
 
 def _first_message(data) -> str:

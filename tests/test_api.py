@@ -18,7 +18,7 @@ from recognizer.inference import get_predictor
 from recognizer.models import ModelVersion, Prediction
 from recognizer import views
 from recognizer.throttles import FixedWindowLimit
-from recognizer.views import in_words
+from recognizer.throttles import in_words
 
 from .drawings import Style, encode, png, render
 

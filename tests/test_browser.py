@@ -16,7 +16,8 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from mlcore.render import render_strokes
 from recognizer.models import ModelVersion, Prediction
-from recognizer.views import PredictionViewSet, in_words
+from recognizer.throttles import in_words
+from recognizer.views import PredictionViewSet
 
 from .drawings import Style, encode, render
 from .handwriting import DIGITS

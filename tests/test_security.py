@@ -9,6 +9,7 @@ import io
 import json
 import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -460,6 +461,16 @@ def test_sign_in_attempts_past_the_limit_are_refused_even_with_the_right_passwor
     assert "Too many sign-in attempts" in refused.content.decode() and "_auth_user_id" not in client.session
     assert client.get("/admin/login/").status_code == 200   # the page itself is not counted
     assert sign_in(PASSWORD, address="198.51.100.7").status_code == 302   # another client signs in
+
+
+def test_a_sign_in_refused_for_less_than_a_minute_says_the_seconds(client, settings, django_user_model):
+    """The wait was said in whole minutes, always plural: "try again in 1 minutes"."""
+    settings.LOGIN_RATE_LIMIT = "1/minute"
+    make_user(django_user_model, "ada", staff=True)
+    client.post("/admin/login/", {"username": "ada", "password": "guess"})
+    refused = client.post("/admin/login/", {"username": "ada", "password": PASSWORD})
+    assert refused.status_code == 429
+    assert re.search(r"try again in \d+ seconds?\.$", refused.content.decode().strip()), refused.content
 
 
 # Health tells the public only "ok" or "unavailable".
