@@ -237,7 +237,7 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 # Every page's scripts and styles are files of its own origin: an injected <script>, inline
 # handler or style attribute does not run. The one inline style, the browsable API's code style,
-# carries the request's nonce. data: images are the favicon and the admin's picture of the
+# carries the request's nonce. data: images are the admin's and the review queue's pictures of the
 # model's 28x28 input.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

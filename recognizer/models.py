@@ -412,7 +412,8 @@ REDRAWN_FIELDS = ["image", "mnist_input", "digit", "confidence", "probabilities"
 
 
 class RateWindow(models.Model):
-    """How many predictions one client asked for in one window of the rate limit."""
+    """How many times one client was counted in one window of one limit: its writes, its new drawings
+    or its sign-in attempts (`recognizer.throttles`)."""
 
     ident = models.CharField(max_length=100)
     period = models.BigIntegerField(db_index=True, help_text="When the window ends, in seconds since the epoch.")

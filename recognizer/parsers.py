@@ -17,7 +17,7 @@ MAX_OBJECT_KEYS = 64
 MAX_INTEGER_DIGITS = 30
 # Each value in an array or object but the first follows a comma, and each array or object opens
 # with a bracket. The largest drawing the API takes, MAX_POINTS points of four numbers in
-# MAX_STROKES strokes, has about 20,300; a body of six megabytes of zeros has three million, whose
+# MAX_STROKES strokes, has about 20,200; a body of six megabytes of zeros has three million, whose
 # parsing alone costs a second of CPU before the strokes are refused.
 MAX_VALUES = (len(POINT_RANGES) + 1) * MAX_POINTS + 4 * MAX_STROKES + MAX_OBJECT_KEYS
 

@@ -9,7 +9,7 @@ from mlcore.labels import LABELS, label_name
 
 from ..models import Prediction, PredictionQuerySet, SecondOpinion
 
-# The stylesheet (static/recognizer/review.css) has this many line colours, .series-0 onwards.
+# The stylesheet (static/recognizer/review/review.css) has this many line colours, .series-0 onwards.
 SERIES_STYLES = 8
 
 
