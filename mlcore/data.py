@@ -110,27 +110,26 @@ def locate(data_dir: Path, idx: IdxFile) -> Path:
     raise MnistDataError(f"{data_dir / idx.name}[.gz] is missing. {FIX_HINT}")
 
 
-def verify_content(content: bytes, source: str, idx: IdxFile, verify: bool = True) -> np.ndarray:
+def verify_content(content: bytes, source: str, idx: IdxFile) -> np.ndarray:
     array = parse_idx(content, source, idx.magic)
     if len(array) != idx.count:
         raise MnistDataError(f"{source}: holds {len(array)} items, expected {idx.count}. {FIX_HINT}")
-    if verify:
-        digest = hashlib.sha256(content).hexdigest()
-        if digest != idx.sha256:
-            raise MnistDataError(f"{source}: SHA-256 {digest} does not match the published {idx.sha256}; "
-                                 f"the file is damaged or not the original MNIST. {FIX_HINT}")
+    digest = hashlib.sha256(content).hexdigest()
+    if digest != idx.sha256:
+        raise MnistDataError(f"{source}: SHA-256 {digest} does not match the published {idx.sha256}; "
+                             f"the file is damaged or not the original MNIST. {FIX_HINT}")
     return array
 
 
-def read_verified(path: Path, idx: IdxFile, verify: bool = True) -> np.ndarray:
-    return verify_content(_read_bytes(path), str(path), idx, verify)
+def read_verified(path: Path, idx: IdxFile) -> np.ndarray:
+    return verify_content(_read_bytes(path), str(path), idx)
 
 
-def load_split(data_dir: str | os.PathLike, split: str, verify: bool = True) -> Split:
+def load_split(data_dir: str | os.PathLike, split: str) -> Split:
     """Load 'train' or 'test' from a directory holding the IDX files, gzip-compressed or raw."""
     data_dir = Path(data_dir)
-    images = read_verified(locate(data_dir, FILES[split, "images"]), FILES[split, "images"], verify)
-    labels = read_verified(locate(data_dir, FILES[split, "labels"]), FILES[split, "labels"], verify)
+    images = read_verified(locate(data_dir, FILES[split, "images"]), FILES[split, "images"])
+    labels = read_verified(locate(data_dir, FILES[split, "labels"]), FILES[split, "labels"])
     if images.shape[1:] != (28, 28):
         raise MnistDataError(f"{data_dir}: {split} images are {images.shape[1:]}, not 28x28. {FIX_HINT}")
     if labels.max() > 9:

@@ -124,7 +124,8 @@ def test_checksum_mismatch_is_caught(tmp_path, mnist_dir):
     with pytest.raises(MnistDataError, match="SHA-256") as caught:
         read_verified(path, TEST_LABELS)
     assert str(path) in str(caught.value)
-    assert read_verified(path, TEST_LABELS, verify=False)[0] in (8, 9)
+    # Damaged, not malformed: only the checksum tells.
+    assert parse_idx(gzip.decompress(path.read_bytes()), str(path), LABEL_MAGIC)[0] in (8, 9)
 
 
 def fetch_mnist(*args) -> str:

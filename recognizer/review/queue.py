@@ -112,12 +112,12 @@ def take(reviewer, filters: Filters = Filters(), exclude=()) -> Prediction | Non
     return None
 
 
-def locked_for(prediction_id, reviewer, now, predictions=Prediction.objects) -> Prediction:
+def locked_for(prediction_id, reviewer, now) -> Prediction:
     """The drawing, locked with its lease until the transaction ends, so that it can be neither
     deleted nor taken meanwhile; LeasedByAnother when another reviewer holds it."""
     # The drawing first, then its lease, as Prediction.discard() locks them: taken the other way
     # round, a label and the page's lease renewal deadlocked on PostgreSQL.
-    prediction = predictions.select_for_update().get(pk=prediction_id)
+    prediction = Prediction.objects.select_for_update().get(pk=prediction_id)
     lease = ReviewLease.objects.select_for_update().filter(prediction_id=prediction_id).first()
     if lease is not None and lease.reviewer_id != reviewer.pk and lease.expires_at > now:
         raise LeasedByAnother(str(prediction_id))

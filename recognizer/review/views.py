@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
+from ..errors import error_response
 from ..models import ModelUnavailable, ModelVersion, Prediction
 from ..parsers import bounded_load
 from . import dashboard, queue
@@ -136,28 +137,27 @@ def label(request, prediction_id):
     body = json_body(request)
     # A body that is not an object with a label must not be taken for an undo.
     if "label" not in body:
-        return JsonResponse({"error": "the body must be a JSON object with a label: 0-10, or null to undo"},
-                            status=400)
+        return error_response("the body must be a JSON object with a label: 0-10, or null to undo", 400)
     value, revision = body["label"], body.get("revision")
     if value is not None and not is_integer(value):
-        return JsonResponse({"error": "label must be an integer 0-10 or null"}, status=400)
+        return error_response("label must be an integer 0-10 or null", 400)
     if revision is not None and not is_integer(revision):
-        return JsonResponse({"error": "revision must be the integer the drawing was shown with"}, status=400)
+        return error_response("revision must be the integer the drawing was shown with", 400)
     try:
         prediction = queue.save_label(prediction_id, request.user, value, revision)
     except Prediction.DoesNotExist:
-        return JsonResponse({"error": "no such drawing"}, status=404)
+        return error_response("no such drawing", 404)
     except ValueError as exc:
-        return JsonResponse({"error": str(exc)}, status=400)
+        return error_response(str(exc), 400)
     except queue.LeasedByAnother:
-        return JsonResponse({"error": "another reviewer is looking at this drawing"}, status=409)
+        return error_response("another reviewer is looking at this drawing", 409)
     except queue.LabelledByAnother:
-        return JsonResponse({"error": "another reviewer labelled this drawing meanwhile"}, status=409)
+        return error_response("another reviewer labelled this drawing meanwhile", 409)
     except Prediction.Redrawn:
         # Anyone may label the newer drawing now, this reviewer too once the queue offers it again.
         queue.release(prediction_id, request.user)
-        return JsonResponse({"error": "its drawer changed this drawing after it was shown to you; "
-                                      "it is back in the queue"}, status=409)
+        return error_response("its drawer changed this drawing after it was shown to you; "
+                              "it is back in the queue", 409)
     filters = queue.Filters.from_query(body)
     answer = {"saved": True, "progress": queue.progress(request.user, filters)}
     if value is None:
@@ -173,11 +173,11 @@ def renew_lease(request, prediction_id):
     try:
         queue.renew(prediction_id, request.user, second_opinion=json_body(request).get("second_opinion") is True)
     except Prediction.DoesNotExist:
-        return JsonResponse({"error": "no such drawing"}, status=404)
+        return error_response("no such drawing", 404)
     except queue.LeasedByAnother:
-        return JsonResponse({"error": "another reviewer has this drawing now"}, status=409)
+        return error_response("another reviewer has this drawing now", 409)
     except queue.LabelledByAnother:
-        return JsonResponse({"error": "another reviewer labelled this drawing meanwhile"}, status=409)
+        return error_response("another reviewer labelled this drawing meanwhile", 409)
     return JsonResponse({"leased": True})
 
 
