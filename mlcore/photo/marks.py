@@ -161,9 +161,10 @@ def digit_masks(ink: np.ndarray, most: int = 1, ruled: float = 0.0) -> tuple[lis
     area = np.bincount(marks.ravel(), minlength=count + 1)
     holes = punched_holes(area, boxes)
     bulk = np.maximum(thickness(marks, count) / PEN_RADIUS, 1)
+    weights = mass / bulk
 
     candidates = []
-    for label, (rows, cols), weight in zip(index, boxes, mass / bulk):
+    for label, (rows, cols), weight in zip(index, boxes, weights):
         if lines[label]:
             continue
         at_border = rows.start == 0 or cols.start == 0 or rows.stop == height or cols.stop == width
@@ -179,10 +180,11 @@ def digit_masks(ink: np.ndarray, most: int = 1, ruled: float = 0.0) -> tuple[lis
     heaviest = max(choosable, key=lambda candidate: mass[candidate[2] - 1])
     main_clear, _, main = heaviest if mass[heaviest[2] - 1] > BORDER_OUTWEIGHS * mass[clearest[2] - 1] else clearest
     # The corner of a sticky note's or a sheet's edge, with its shadow, a circle drawn round the
-    # digit or a line under it may outweigh a thin pen's digit: the mark they mark is the digit.
+    # digit, a screen's bezel or a line under it may outweigh a thin pen's digit: the mark they
+    # mark is the digit. Weighed as strokes: a bezel is solid.
     marked = [candidate for candidate in choosable if candidate[2] != main
-              and mass[candidate[2] - 1] >= SPECK_FRACTION * mass[main - 1]
-              and marks_up(marks, area, boxes, main, candidate[2])]
+              and weights[candidate[2] - 1] >= SPECK_FRACTION * weights[main - 1]
+              and marks_up(marks, area, boxes, bulk, main, candidate[2])]
     if marked:
         main_clear, _, main = max(marked, key=lambda candidate: candidate[1])
     masks, taken = [], set()
@@ -237,7 +239,7 @@ def group(ink: np.ndarray, marks: np.ndarray, holes: np.ndarray, measures: tuple
             continue
         if extent_of(boxes[label - 1]) > digit_extent and long_and_thin(boxes[label - 1], area[label]):
             continue
-        if gaps.get(label, np.inf) <= NEARBY * digit_extent and not marks_up(marks, area, boxes, label, main):
+        if gaps.get(label, np.inf) <= NEARBY * digit_extent and not marks_up(marks, area, boxes, bulk, label, main):
             keep.append(label)
     return np.isin(marks, keep), keep
 
@@ -411,13 +413,15 @@ def polar(points: np.ndarray, middle: np.ndarray, count: int = OUTLINE_DIRECTION
     return directions, np.hypot(offset[:, 0], offset[:, 1])
 
 
-def marks_up(marks: np.ndarray, area: np.ndarray, boxes: list[tuple[slice, slice]], mark: int, other: int) -> bool:
+def marks_up(marks: np.ndarray, area: np.ndarray, boxes: list[tuple[slice, slice]], bulk: np.ndarray,
+             mark: int, other: int) -> bool:
     """Whether the mark is drawn round or under the other rather than a part of the same digit:
-    a long thin line holding it in its box (a sticky note's or a sheet's edge), a ring round it,
-    or a line under it."""
+    a long thin line holding it in its box (a sticky note's or a sheet's edge), a ring or a frame
+    round it, or a line under it."""
     box, other_box = boxes[mark - 1], boxes[other - 1]
     return ((long_and_thin(box, area[mark]) and holds(box, other_box))
-            or encircles(marks, mark, boxes, other) or underlines(box, other_box))
+            or encircles(marks, mark, boxes, other, 2 * PEN_RADIUS * bulk[mark - 1])
+            or underlines(box, other_box))
 
 
 def underlines(bar: tuple[slice, slice], digit: tuple[slice, slice]) -> bool:
@@ -429,13 +433,24 @@ def underlines(bar: tuple[slice, slice], digit: tuple[slice, slice]) -> bool:
             and width >= digit_cols.stop - digit_cols.start and FLAT * (bar_rows.stop - bar_rows.start) <= width)
 
 
-def encircles(marks: np.ndarray, outer: int, boxes: list[tuple[slice, slice]], inner: int) -> bool:
+def encircles(marks: np.ndarray, outer: int, boxes: list[tuple[slice, slice]], inner: int,
+              ring_width: float) -> bool:
     """Whether the outer mark is a ring round the inner one: it holds the inner mark in its box,
     the inner mark is not small beside it (a speck in a 0, or in a 6's, 8's or 9's loop, is), and
-    seen from the inner mark's middle the ring lies in nearly every direction."""
+    seen from the inner mark's middle the ring lies in nearly every direction.
+
+    A frame (a screen's dark bezel, a box drawn round the digit) may be many times the digit's size:
+    it is a ring round the inner mark too where that mark is wider than its band, `ring_width` (a
+    speck in a loop is narrower than the loop's stroke, even a thick pen's), and clear of it (what
+    `ring_apart` cut from a mark's inside touches the band it was cut from)."""
     outer_box, inner_box = boxes[outer - 1], boxes[inner - 1]
-    if not holds(outer_box, inner_box) or extent_of(inner_box) < ENCIRCLED * extent_of(outer_box):
+    if not holds(outer_box, inner_box):
         return False
+    if extent_of(inner_box) < ENCIRCLED * extent_of(outer_box):
+        within = marks[outer_box]
+        if (extent_of(inner_box) < ring_width
+                or (ndimage.binary_dilation(within == inner) & (within == outer)).any()):
+            return False
     middle = np.array([(inner.start + inner.stop - 1) / 2 - outer.start for inner, outer in zip(inner_box, outer_box)])
     directions, _ = polar(np.argwhere(marks[outer_box] == outer), middle, DIRECTIONS)
     return np.unique(directions).size >= RING_DIRECTIONS
