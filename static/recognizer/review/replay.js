@@ -1,53 +1,42 @@
 // Replays a drawing's strokes on a canvas in their order and timing.
 // Strokes: [{pointer, points: [[x, y, t, pressure], ...]}], x and y fractions of the side, t ms since the first point.
 
-const PEN_WIDTH = 1 / 14; // the page's pen, as mlcore.render draws it
+import { traceStrokes } from "../strokes.js";
 
 function prepare(canvas) {
   const side = canvas.clientWidth || canvas.width;
   const ratio = window.devicePixelRatio || 1;
   canvas.width = canvas.height = Math.round(side * ratio);
   const context = canvas.getContext("2d");
-  context.setTransform(ratio * side, 0, 0, ratio * side, 0, 0);
-  context.lineCap = context.lineJoin = "round";
-  context.lineWidth = PEN_WIDTH;
-  context.strokeStyle = getComputedStyle(canvas).color;
-  return context;
+  context.setTransform(ratio, 0, 0, ratio, 0, 0);
+  context.strokeStyle = context.fillStyle = getComputedStyle(canvas).color;
+  return { context, side };
 }
 
-function segment(context, from, to) {
-  context.beginPath();
-  context.moveTo(from[0], from[1]);
-  context.lineTo(to[0], to[1]);
-  context.stroke();
+// The strokes as far as they had been drawn `elapsed` ms after the first point.
+function drawnBy(strokes, elapsed) {
+  return strokes.map((stroke) => ({ ...stroke, points: stroke.points.filter((point) => point[2] <= elapsed) }))
+    .filter((stroke) => stroke.points.length);
 }
 
-function dot(context, point) {
-  context.beginPath();
-  context.arc(point[0], point[1], PEN_WIDTH / 2, 0, 2 * Math.PI);
-  context.fillStyle = context.strokeStyle;
-  context.fill();
-}
-
-// Draws the strokes as they were drawn, `speed` times faster; the returned function stops the replay.
+// Draws the strokes as they were drawn, `speed` times faster, each frame traced as the page traced it
+// (curves through the samples: the shape the model read); the returned function stops the replay.
 export function replay(canvas, strokes, { speed = 1, onDone = () => {} } = {}) {
-  const context = prepare(canvas);
-  context.clearRect(0, 0, 1, 1);
-  const events = [];
-  strokes.forEach((stroke) => stroke.points.forEach((point, index) => {
-    events.push({ t: point[2], point, previous: index ? stroke.points[index - 1] : null });
-  }));
-  events.sort((a, b) => a.t - b.t);
-  let next = 0;
+  const { context, side } = prepare(canvas);
+  const times = strokes.flatMap((stroke) => stroke.points.map((point) => point[2]));
+  const end = times.reduce((latest, t) => Math.max(latest, t), 0);
+  let shown = -1;
   let frame = 0;
   const started = performance.now();
   const step = (now) => {
     const elapsed = (now - started) * speed;
-    while (next < events.length && events[next].t <= elapsed) {
-      const { point, previous } = events[next++];
-      if (previous) segment(context, previous, point); else dot(context, point);
+    const drawn = times.filter((t) => t <= elapsed).length;
+    if (drawn !== shown) {
+      context.clearRect(0, 0, side, side);
+      traceStrokes(context, drawnBy(strokes, elapsed), side);
+      shown = drawn;
     }
-    if (next < events.length) frame = requestAnimationFrame(step); else onDone();
+    if (elapsed < end) frame = requestAnimationFrame(step); else onDone();
   };
   frame = requestAnimationFrame(step);
   return () => cancelAnimationFrame(frame);
