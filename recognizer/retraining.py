@@ -14,7 +14,7 @@ from mlcore.data import Split
 from mlcore.model import with_outputs_of
 from mlcore.predict import Predictor
 from mlcore.recipe import add_calibration, held_out_sets, split_off
-from mlcore.reviewed import mix, split_holdout
+from mlcore.reviewed import HOLDOUT_FRACTION, REVIEWED_WEIGHT, mix, split_holdout
 from mlcore.train import TrainConfig, TrainResult, train
 
 from .models import ModelVersion
@@ -45,8 +45,8 @@ def accuracy(predictor: Predictor, split: Split) -> float | None:
 
 
 def retrain(config: TrainConfig, train_split: Split, test_split: Split, reviewed: Split, *,
-            base_version: ModelVersion, base: Predictor, reviewed_weight: float = 5.0,
-            holdout_fraction: float = 0.2, fine_tune: bool = True, calibration_drawings: int | None = None,
+            base_version: ModelVersion, base: Predictor, reviewed_weight: float = REVIEWED_WEIGHT,
+            holdout_fraction: float = HOLDOUT_FRACTION, fine_tune: bool = True, calibration_drawings: int | None = None,
             cache_dir=None, progress: bool = False, log=print) -> Retraining:
     """Train on MNIST (config.train_limit of it, less the calibration slice) plus the reviewed drawings
     not held out, then calibrate on the MNIST slice and drawings made from it. `base` is the active model,

@@ -30,7 +30,7 @@ function guessItem({ digit, probability }) {
   return item;
 }
 
-export function describe(answer) {
+function describe(answer) {
   const drawn = answer.source === "canvas";
   if (answer.digit === null) {
     const closest = answer.top3.map(({ digit, probability }) => `${digit} (${percent(probability)})`).join(", ");

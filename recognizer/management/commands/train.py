@@ -12,7 +12,7 @@ from mlcore.data import MnistDataError, Split, load_split
 from mlcore.fonts import font_files
 from mlcore.model import ARCHITECTURES, with_not_a_digit, with_outputs_of
 from mlcore.recipe import train_with_extras
-from mlcore.reviewed import HOLDOUT_FRACTION
+from mlcore.reviewed import HOLDOUT_FRACTION, REVIEWED_WEIGHT
 from mlcore.train import TrainConfig
 
 from ...datasets import DatasetError, load_reviewed, reviewed_dataset
@@ -80,8 +80,9 @@ class Command(DatabaseCommand):
         reviewed.add_argument("--reviewed-file", type=Path,
                               help="take the reviewed drawings from this `export_reviewed` file instead of the "
                                    "database (implies --with-reviewed)")
-        reviewed.add_argument("--reviewed-weight", type=float, default=5.0,
-                              help="how much one reviewed drawing counts against one MNIST image (default 5)")
+        reviewed.add_argument("--reviewed-weight", type=float, default=REVIEWED_WEIGHT,
+                              help="how much one reviewed drawing counts against one MNIST image "
+                                   f"(default {REVIEWED_WEIGHT:g})")
         reviewed.add_argument("--from-scratch", action="store_true",
                               help="train new weights instead of fine-tuning the active model")
         reviewed.add_argument("--holdout-fraction", type=float, default=HOLDOUT_FRACTION,
