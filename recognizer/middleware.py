@@ -18,7 +18,8 @@ from .errors import answers_json, as_json_error, error_response, is_api
 
 logger = logging.getLogger(__name__)
 
-SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
+# Methods that change nothing: a cross-site request of one of these is let through.
+NON_WRITE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
 
 
 class ApiGuardMiddleware:
@@ -49,7 +50,7 @@ class ApiGuardMiddleware:
             # WSGI gives the application no body without a Content-Length (Django reads none),
             # so a chunked body would be taken for an empty one.
             return error_response("send the body with a Content-Length header, not chunked", 411)
-        if request.method not in SAFE_METHODS and is_cross_site(request):
+        if request.method not in NON_WRITE_METHODS and is_cross_site(request):
             return error_response("writes from another site's pages are refused", 403)
         return None
 
