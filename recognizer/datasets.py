@@ -62,9 +62,8 @@ def export_reviewed(queryset: PredictionQuerySet, path: str | os.PathLike) -> in
 def quickdraw_lines(queryset: PredictionQuerySet) -> Iterator[str]:
     """One Quick, Draw! style line (with its newline) per reviewed drawing of queryset that has strokes."""
     rows = (queryset.reviewed().filter(strokes__isnull=False).order_by("created_at", "id")
-            .values_list("id", "true_label", "digit", "strokes"))
-    for prediction_id, true_label, digit, strokes in rows.iterator():
-        answer = NOT_A_DIGIT if digit is None else digit
+            .values_list("id", "true_label", "answered_label", "strokes"))
+    for prediction_id, true_label, answer, strokes in rows.iterator():
         drawing = [[[round(point[i], 4) if i < 2 else round(point[i]) for point in stroke["points"]]
                     for i in range(3)] for stroke in strokes]
         yield json.dumps({"key_id": str(prediction_id), "word": label_name(true_label),
