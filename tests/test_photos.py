@@ -898,6 +898,20 @@ def test_only_a_finger_entering_from_the_border_covers_the_paper():
     assert not finger[:, :70].any() and not finger[:, 100:130].any()
 
 
+@pytest.mark.parametrize("reach", [0.3, 0.45])
+def test_a_palm_entering_from_the_border_covers_the_paper(reach):
+    """A hand writing lies in the frame as a palm far wider than a finger, wider than the window the
+    paper's colour was measured in (a quarter of the short side): there the paper's colour was the
+    palm's own, so the palm was no skin (29 % of the smaller covered, none of the larger)."""
+    width, height = 400, 300
+    image = Image.new("RGB", (width, height), (235, 235, 230))
+    across, up = reach * height, 0.6 * reach * height
+    ImageDraw.Draw(image).ellipse((200 - across, height - up, 200 + across, height + up), fill=(215, 160, 130))
+    palm = np.asarray(image)[..., 0] < 225
+    finger = photo.surface.covered(image, (height, width))
+    assert finger is not None and finger[palm].mean() > 0.95
+
+
 def on_a_form(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
     """A ballpoint's digit photographed beside a form's bold printed label, which outweighs it."""
     from mlcore.drawn import digit_strokes

@@ -34,8 +34,8 @@ GLARE_EDGE = 0.1
 # background opened that wide.
 GLARE_WINDOWS = 2
 # Skin is warmer than the paper around it, its colour divided by the paper's (a closing
-# SKIN_WINDOW of the frame's short side wide: wider than a finger, so that a lamp's warm light
-# falling on part of the page is paper too): red exceeds blue by SKIN_WARMTH of red, and green
+# SKIN_WINDOW of the frame's short side wide: wider than a writing hand's palm, so that a lamp's
+# warm light falling on part of the page is paper too): red exceeds blue by SKIN_WARMTH of red, and green
 # lies between them, at SKIN_HUE of the way from blue to red (skin measured 0.3 to 0.4; a red
 # pen's green is as low as its blue, a yellow note's as high as its red). A region of it at least
 # FINGER_WIDTH of the short side wide is a finger where it enters from the frame's border: a
@@ -43,7 +43,7 @@ GLARE_WINDOWS = 2
 # round it, a pen's stroke and a punched hole (6 mm) narrower (the probe's fingers measured 0.10 to
 # 0.17 of the short side, its holes cut by the border at most 0.083). Its shadow beside it is set
 # aside too, SKIN_SHADOW of the short side.
-SKIN_WINDOW = 1 / 4
+SKIN_WINDOW = 1 / 2
 SKIN_WARMTH = 0.1
 SKIN_HUE = (0.1, 0.7)
 FINGER_WIDTH = 1 / 11
