@@ -392,9 +392,9 @@ def on_a_screen(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
     written = screen[row:row + side, col:col + side]
     written[:] = written * (1 - ink) + 20 * ink
     pixels += rng.normal(0, 4, pixels.shape)
-    image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).convert("RGB").filter(ImageFilter.GaussianBlur(1.2))
+    image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).convert("RGB")
     buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=85)
+    image.filter(ImageFilter.GaussianBlur(1.2)).save(buffer, "JPEG", quality=85)
     return Image.open(io.BytesIO(buffer.getvalue()))
 
 

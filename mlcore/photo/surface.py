@@ -35,8 +35,8 @@ GLARE_EDGE = 0.1
 GLARE_WINDOWS = 2
 # Skin is warmer than the paper around it, its colour divided by the paper's (a closing
 # SKIN_WINDOW of the frame's short side wide: wider than a writing hand's palm, so that a lamp's
-# warm light falling on part of the page is paper too): red exceeds blue by SKIN_WARMTH of red, and green
-# lies between them, at SKIN_HUE of the way from blue to red (skin measured 0.3 to 0.4; a red
+# warm light falling on part of the page is paper too): red exceeds blue by SKIN_WARMTH of red, and
+# green lies between them, at SKIN_HUE of the way from blue to red (skin measured 0.3 to 0.4; a red
 # pen's green is as low as its blue, a yellow note's as high as its red). A region of it at least
 # FINGER_WIDTH of the short side wide is a finger where it enters from the frame's border: a
 # fingertip, 15 to 20 mm, is wider than that in a frame showing a handwritten digit and the paper

@@ -34,12 +34,12 @@ class Command(BaseCommand):
             check_checkpoint_to_write(report_dir / f"{variant}.pt", "--report-dir")
         check_file_to_write(report_dir / "results.json", "--report-dir")
         try:
-            report = run_study(train_split, test_split, options["report_dir"], epochs=budget.epochs,
+            report = run_study(train_split, test_split, report_dir, epochs=budget.epochs,
                                train_limit=budget.train_limit, seed=budget.seed,
                                threads=budget.threads, device=budget.device, progress=options["verbosity"] > 0,
                                log=self.stdout.write)
         except OSError as exc:
-            raise CommandError(f"could not write the report to {options['report_dir']}: {exc}") from None
+            raise CommandError(f"could not write the report to {report_dir}: {exc}") from None
 
         self.stdout.write("")
         self.stdout.write(f"{'variant':<18} {'accuracy':>9} {'loss':>7} {'seconds':>8}")
