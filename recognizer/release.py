@@ -94,9 +94,9 @@ def reviewed_holdout(fraction: float = HOLDOUT_FRACTION) -> EvaluationSet:
 def held_out_by_all(versions: tuple[ModelVersion, ...]) -> float:
     """The share of reviewed drawings that none of the versions trained on: a version trained with a
     smaller --holdout-fraction than the gate's trained on part of the gate's hold-out."""
-    return min([HOLDOUT_FRACTION, *(version.metadata.get("reviewed_training", {}).get("holdout_fraction",
-                                                                                      HOLDOUT_FRACTION)
-                                    for version in versions)])
+    fractions = [version.metadata.get("reviewed_training", {}).get("holdout_fraction", HOLDOUT_FRACTION)
+                 for version in versions]
+    return min([HOLDOUT_FRACTION, *fractions])
 
 
 @functools.lru_cache(maxsize=4)
