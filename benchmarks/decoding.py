@@ -47,6 +47,16 @@ CRAFTED = {
         hostile.a_one(), hostile.exif_of_fractions((0x0112, 0x010F, 0x0110), 1_200_000), "PNG"),
     "WebP whose EXIF orientation, make and model are 1.2 million fractions": lambda: hostile.with_exif(
         hostile.a_one(), hostile.exif_of_fractions((0x0112, 0x010F, 0x0110), 1_200_000), "WEBP"),
+    "PNG with 4,000 ICC profiles, each inflating to 1 MiB": lambda: hostile.png_with_inflating_chunks(b"iCCP", 4000),
+    "PNG with 8 ICC profiles (the most allowed)": lambda: hostile.png_with_inflating_chunks(b"iCCP", 8),
+    "PNG with 4,000 compressed texts not in UTF-8": lambda: hostile.png_with_inflating_chunks(b"iTXt", 4000),
+    "JPEG with 9,900 EXIF segments of 1 KiB": lambda: hostile.jpeg_with_segments(
+        0xE1, b"Exif\0\0" + b"A" * 1024, 9900),
+    "JPEG with 4 EXIF segments of 64 KiB (the most allowed)": lambda: hostile.jpeg_with_segments(
+        0xE1, b"Exif\0\0" + b"A" * 65_000, 4),
+    "JPEG with 10 MB of quantization tables": lambda: hostile.jpeg_with_segments(
+        0xDB, b"".join(bytes([n % 4]) + bytes(range(1, 65)) for n in range(1000)), 158),
+    "JPEG whose header is 5,000,000 restart markers": lambda: hostile.jpeg_with_restart_markers(5_000_000),
 }
 
 

@@ -2,10 +2,11 @@
 
 No upload within the byte limit may cost more than about 250 ms of CPU to decode, whatever its
 structure. What a decoder does with a file is bounded before it runs: the PNG chunks and JPEG
-scans are counted from the headers, a PNG's decoded size and a WebP's pixels are budgeted, and a
-large JPEG is decoded at 1/2 to 1/8 scale by libjpeg itself (draft mode). Only the first frame of
-an APNG, an animated WebP or a multi-picture JPEG is read. What the site stores is its own
-re-encoding of the decoded pixels.
+scans are counted from the headers, and so is the metadata Pillow unpacks as it opens a file (ICC
+profiles, compressed texts, EXIF segments, quantization tables); a PNG's decoded size and a WebP's
+pixels are budgeted, and a large JPEG is decoded at 1/2 to 1/8 scale by libjpeg itself (draft
+mode). Only the first frame of an APNG, an animated WebP or a multi-picture JPEG is read. What the
+site stores is its own re-encoding of the decoded pixels.
 
 HEIC and AVIF are not read: their containers may make libheif decode one huge tile hundreds of
 times for a 17 KB file, or Pillow parse a megabyte of EXIF fractions as it opens one, before any
@@ -44,6 +45,12 @@ PNG_MAX_DECODED_BYTES = 16 * 1024 * 1024
 # Writers split the pixel data into chunks of 8 to 64 KiB, so a 4 MiB PNG has at most a few
 # hundred; each chunk costs Pillow a few microseconds of Python.
 PNG_MAX_CHUNKS = 4096
+# Pillow inflates every ICC profile and compressed text chunk as it opens a PNG, up to a megabyte
+# each, about 2 ms, and counts none of it against its text limits where the chunk is an ICC
+# profile or its text is not UTF-8: 4,000 such chunks in a 4 MB file cost 8 s. An editor writes a
+# profile and two or three compressed texts (ImageMagick's EXIF and XMP).
+PNG_COMPRESSED_CHUNKS = {b"iCCP", b"zTXt", b"iTXt"}
+PNG_MAX_COMPRESSED_CHUNKS = 8
 # Samples per pixel of each PNG colour type: grey, RGB, palette, grey + alpha, RGBA.
 PNG_SAMPLES = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
 PNG_PALETTE = 3
@@ -71,8 +78,18 @@ JPEG_FRAME_HEADERS = set(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 # held whole as coefficients while it is read.
 JPEG_SEQUENTIAL = {0xC0, 0xC1, 0xC9}
 # Pillow reads a JPEG's header a byte at a time in Python, fill and junk between segments too, about
-# a microsecond a byte: 9 s for 10 MB. A camera writes none.
+# a microsecond a byte: 9 s for 10 MB; markers that open no segment (restart markers) are walked
+# two bytes at a time, 3 s for 10 MB. A camera writes none.
 JPEG_MAX_HEADER_SKIPPED = 4096
+# Pillow appends each EXIF segment to those before it, copying the whole block each time: 9,900
+# segments of a kilobyte cost 1 to 20 s. A camera writes one; more is not the EXIF standard.
+JPEG_EXIF = b"Exif\x00\x00"
+JPEG_APP1 = 0xE1
+JPEG_MAX_EXIF_SEGMENTS = 4
+# Pillow reads each quantization table of the header in Python, about 2 ms a thousand: 10 MB of
+# them cost 370 ms. A JPEG has two to four, 65 or 129 bytes each.
+JPEG_QUANTIZATION = 0xDB
+JPEG_MAX_QUANTIZATION_BYTES = 64 * 1024
 # Segments before, between and after the scans (tables, metadata): a camera writes a dozen, a
 # progressive JPEG two per scan; a small drawing may have thousands of scans within its budget.
 JPEG_MAX_SEGMENTS = 10_000
@@ -162,7 +179,7 @@ def from_data_url(text: str) -> bytes:
 
 def check_png_structure(content: bytes) -> None:
     """Refuse a PNG whose chunks or decoded size would cost too much, before any decoding."""
-    position, chunks = len(PNG_SIGNATURE), 0
+    position, chunks, compressed = len(PNG_SIGNATURE), 0, 0
     while position + 8 <= len(content):
         length, kind = struct.unpack_from(">I4s", content, position)
         if kind == b"IHDR" and length >= 13 and position + 18 <= len(content):
@@ -179,6 +196,10 @@ def check_png_structure(content: bytes) -> None:
         chunks += 1
         if chunks > PNG_MAX_CHUNKS:
             raise ImageRejected(f"the PNG has more than {PNG_MAX_CHUNKS:,} chunks")
+        compressed += kind in PNG_COMPRESSED_CHUNKS
+        if compressed > PNG_MAX_COMPRESSED_CHUNKS:
+            raise ImageRejected(f"the PNG has more than {PNG_MAX_COMPRESSED_CHUNKS} ICC profile and compressed "
+                                "text chunks")
         if kind == b"IEND":
             return
         position += 12 + length
@@ -198,15 +219,16 @@ def check_jpeg_structure(content: bytes) -> None:
     """Refuse a JPEG whose header or scans would cost too much, before any decoding, counting its
     scans the way libjpeg finds them: between segments, whatever is not a marker is skipped up to
     the next one."""
-    position, scans, segments, skipped = 2, 0, 0, 0
+    position, scans, segments, skipped, exif_segments, quantization_bytes = 2, 0, 0, 0, 0, 0
     frame = None
     while match := JPEG_MARKER.search(content, position):
+        marker = match.group(1)[0]
         if not scans:
-            skipped += match.start() - position
+            skipped += (match.end() if marker in JPEG_STANDALONE else match.start()) - position
             if skipped > JPEG_MAX_HEADER_SKIPPED:
-                raise ImageRejected(f"the JPEG's header has more than {JPEG_MAX_HEADER_SKIPPED:,} bytes of fill or "
-                                    "junk between its segments")
-        marker, position = match.group(1)[0], match.end()
+                raise ImageRejected(f"the JPEG's header has more than {JPEG_MAX_HEADER_SKIPPED:,} bytes of fill, "
+                                    "junk or restart markers between its segments")
+        position = match.end()
         if marker == 0xD9:  # the end of the first picture
             return
         if marker in JPEG_STANDALONE:
@@ -216,10 +238,16 @@ def check_jpeg_structure(content: bytes) -> None:
             raise ImageRejected(f"the JPEG has more than {JPEG_MAX_SEGMENTS:,} segments")
         if position + 2 > len(content):
             return
+        exif_segments += marker == JPEG_APP1 and content.startswith(JPEG_EXIF, position + 2)
+        if exif_segments > JPEG_MAX_EXIF_SEGMENTS:
+            raise ImageRejected(f"the JPEG has more than {JPEG_MAX_EXIF_SEGMENTS} EXIF segments")
         if marker in JPEG_FRAME_HEADERS and frame is None and position + 8 <= len(content):
             height, width, components = struct.unpack_from(">HHB", content, position + 3)
             frame = JpegFrame(marker, width, height, components)
         length = struct.unpack_from(">H", content, position)[0]
+        quantization_bytes += length if marker == JPEG_QUANTIZATION else 0
+        if quantization_bytes > JPEG_MAX_QUANTIZATION_BYTES:
+            raise ImageRejected(f"the JPEG's quantization tables take more than {JPEG_MAX_QUANTIZATION_BYTES:,} bytes")
         if marker != 0xDA:
             position += length
             continue

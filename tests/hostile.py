@@ -39,6 +39,35 @@ def png_with_empty_chunks(count: int = 150_000) -> bytes:
     return content[:idat] + png_chunk(b"IDAT") * count + content[idat:iend] + png_chunk(b"IEND")
 
 
+def png_with_inflating_chunks(kind: bytes, count: int) -> bytes:
+    """A small drawing with `count` chunks of `kind` (iCCP, zTXt or iTXt) before its pixels, each a
+    kilobyte that Pillow inflates into a megabyte as it opens the file: zeros as an ICC profile, or
+    bytes that are not UTF-8 as compressed international text."""
+    content = encode(Image.new("L", (64, 64), 255))
+    inflating = zlib.compress(b"\xff" * (2**20 - 1), 9)
+    data = {b"iCCP": b"p\0\0" + zlib.compress(b"\0" * (2**20 - 1), 9), b"zTXt": b"k\0\0" + inflating,
+            b"iTXt": b"k\0\1\0\0\0" + inflating}[kind]
+    idat = content.index(b"IDAT") - 4
+    return content[:idat] + png_chunk(kind, data) * count + content[idat:]
+
+
+def jpeg_with_segments(marker: int, data: bytes, count: int) -> bytes:
+    """A small white JPEG whose header starts with `count` segments of `marker` holding `data`."""
+    buffer = io.BytesIO()
+    Image.new("L", (64, 64), 255).save(buffer, "JPEG")
+    content = buffer.getvalue()
+    segment = b"\xff" + bytes([marker]) + struct.pack(">H", len(data) + 2) + data
+    return content[:2] + segment * count + content[2:]
+
+
+def jpeg_with_restart_markers(count: int) -> bytes:
+    """A small white JPEG whose header starts with `count` restart markers, which open no segment."""
+    buffer = io.BytesIO()
+    Image.new("L", (64, 64), 255).save(buffer, "JPEG")
+    content = buffer.getvalue()
+    return content[:2] + b"\xff\xd0" * count + content[2:]
+
+
 def huge_png(side: int = 4096, mode: str = "RGBA") -> bytes:
     """A few kilobytes that declare side x side pixels: a plain white sheet, maximally compressed."""
     buffer = io.BytesIO()

@@ -65,7 +65,55 @@ def test_a_run_of_0xff_bytes_costs_next_to_nothing(client, isolated_media, where
     assert time.process_time() - started < 0.1
     if where == "header":
         assert_refused(client, isolated_media, content, "run.jpg",
-                       "the JPEG's header has more than 4,096 bytes of fill or junk between its segments")
+                       "the JPEG's header has more than 4,096 bytes of fill, junk or restart markers between its segments")
+
+
+def costs(content: bytes) -> float:
+    """The CPU seconds decoding the bytes takes, refused or not."""
+    started = time.process_time()
+    try:
+        imaging.decode(content)
+    except imaging.ImageRejected:
+        pass
+    return time.process_time() - started
+
+
+@pytest.mark.parametrize("kind", [b"iCCP", b"zTXt", b"iTXt"])
+def test_a_png_of_thousands_of_chunks_pillow_inflates_is_refused_before_it_opens(client, isolated_media, kind):
+    """4,000 of them in 4 MB cost Pillow 8 s to open (zTXt: 130 ms before its text limit refused it);
+    the eight an editor might write are read."""
+    assert costs(hostile.png_with_inflating_chunks(kind, 4000)) < 0.05
+    assert_refused(client, isolated_media, hostile.png_with_inflating_chunks(kind, 9), "chunks.png",
+                   "the PNG has more than 8 ICC profile and compressed text chunks")
+    assert imaging.decode(hostile.png_with_inflating_chunks(kind, 8)).image.size == (64, 64)
+
+
+def test_a_jpeg_of_thousands_of_exif_segments_is_refused(client, isolated_media):
+    """Pillow copies the whole EXIF block at each segment: 9,900 of a kilobyte cost 1 to 20 s."""
+    exif = imaging.JPEG_EXIF + b"A" * 1024
+    assert costs(hostile.jpeg_with_segments(imaging.JPEG_APP1, exif, 9900)) < 0.05
+    assert_refused(client, isolated_media, hostile.jpeg_with_segments(imaging.JPEG_APP1, exif, 5), "exif.jpg",
+                   "the JPEG has more than 4 EXIF segments")
+    assert imaging.decode(hostile.jpeg_with_segments(imaging.JPEG_APP1, exif, 4)).image.size == (64, 64)
+    # Other APP1 segments (XMP) are not EXIF.
+    xmp = b"http://ns.adobe.com/xap/1.0/\x00<x/>"
+    assert imaging.decode(hostile.jpeg_with_segments(imaging.JPEG_APP1, xmp, 50)).image.size == (64, 64)
+
+
+def test_a_jpeg_of_ten_megabytes_of_quantization_tables_is_refused(client, isolated_media):
+    """Pillow reads each table in Python: 158 segments of a thousand tables cost 370 ms."""
+    tables = b"".join(bytes([n % 4]) + bytes(range(1, 65)) for n in range(1000))
+    assert costs(hostile.jpeg_with_segments(imaging.JPEG_QUANTIZATION, tables, 158)) < 0.05
+    assert_refused(client, isolated_media, hostile.jpeg_with_segments(imaging.JPEG_QUANTIZATION, tables, 2),
+                   "q.jpg", "the JPEG's quantization tables take more than 65,536 bytes")
+
+
+def test_a_jpeg_header_of_restart_markers_is_refused(client, isolated_media):
+    """Pillow walks them two bytes at a time in Python: five million in 10 MB cost 3 s."""
+    assert costs(hostile.jpeg_with_restart_markers(5_000_000)) < 0.05
+    assert_refused(client, isolated_media, hostile.jpeg_with_restart_markers(2049), "rst.jpg",
+                   "the JPEG's header has more than 4,096 bytes of fill, junk or restart markers")
+    assert imaging.decode(hostile.jpeg_with_restart_markers(100)).image.size == (64, 64)
 
 
 def test_a_data_url_with_a_million_parameters_is_refused_at_once():
