@@ -152,7 +152,11 @@ def raw_exchange(stack, request_bytes: bytes) -> http.client.HTTPResponse:
     (b"GET /api/" + b"a" * 6000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 404),
     (b"GET /api/predictions/x/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
      + b"".join(b"X-%d: 1\r\n" % n for n in range(300)) + b"Connection: close\r\n\r\n", 404),
-], ids=["two lengths", "length and chunked", "TRACE", "9 KB URL", "6 KB URL", "300 headers"])
+    (b"GET /../x HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 400),
+    (b"GET /static/..%2f..%2fdb.sqlite3 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 400),
+    (b"GET /%zz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 400),
+], ids=["two lengths", "length and chunked", "TRACE", "9 KB URL", "6 KB URL", "300 headers",
+        "above the root", "escaped above the root", "bad escape"])
 def test_refusals_by_nginx_or_gunicorn_answer_json(stack, request_bytes, status):
     response = raw_exchange(stack, request_bytes)
     body = response.read()
