@@ -51,20 +51,22 @@ def png_with_inflating_chunks(kind: bytes, count: int) -> bytes:
     return content[:idat] + png_chunk(kind, data) * count + content[idat:]
 
 
-def jpeg_with_segments(marker: int, data: bytes, count: int) -> bytes:
-    """A small white JPEG whose header starts with `count` segments of `marker` holding `data`."""
+def white_jpeg() -> bytes:
     buffer = io.BytesIO()
     Image.new("L", (64, 64), 255).save(buffer, "JPEG")
-    content = buffer.getvalue()
+    return buffer.getvalue()
+
+
+def jpeg_with_segments(marker: int, data: bytes, count: int) -> bytes:
+    """A small white JPEG whose header starts with `count` segments of `marker` holding `data`."""
+    content = white_jpeg()
     segment = b"\xff" + bytes([marker]) + struct.pack(">H", len(data) + 2) + data
     return content[:2] + segment * count + content[2:]
 
 
 def jpeg_with_restart_markers(count: int) -> bytes:
     """A small white JPEG whose header starts with `count` restart markers, which open no segment."""
-    buffer = io.BytesIO()
-    Image.new("L", (64, 64), 255).save(buffer, "JPEG")
-    content = buffer.getvalue()
+    content = white_jpeg()
     return content[:2] + b"\xff\xd0" * count + content[2:]
 
 
@@ -92,9 +94,7 @@ def jpeg_with_ff_run(run: int = 200_000, where: str = "scan") -> bytes:
     """A small white JPEG with a run of 0xFF bytes then 0x00: in its scan, as stuffing (each 0xFF of it
     started a regex backtracking over the rest of the run), or between its header's segments as fill,
     which Pillow reads a byte at a time."""
-    buffer = io.BytesIO()
-    Image.new("L", (64, 64), 255).save(buffer, "JPEG")
-    content = buffer.getvalue()
+    content = white_jpeg()
     if where == "scan":
         sos = content.index(b"\xff\xda")
         at = sos + 2 + struct.unpack_from(">H", content, sos + 2)[0]

@@ -46,6 +46,16 @@ def assert_refused(client, isolated_media, content: bytes, name: str, message: s
     assert Prediction.objects.count() == 0 and not any(p.is_file() for p in Path(isolated_media).rglob("*"))
 
 
+def costs(content: bytes) -> float:
+    """The CPU seconds decoding the bytes takes, refused or not."""
+    started = time.process_time()
+    try:
+        imaging.decode(content)
+    except imaging.ImageRejected:
+        pass
+    return time.process_time() - started
+
+
 def test_progressive_jpeg_with_a_thousand_scans_is_refused(client, isolated_media):
     content = hostile.progressive_jpeg(side=4000, scans=1000)
     assert len(content) < 200_000
@@ -57,32 +67,17 @@ def test_a_run_of_0xff_bytes_costs_next_to_nothing(client, isolated_media, where
     """200 KB of 0xFF: in a scan, the marker search backtracked for minutes, until gunicorn killed the
     worker; as the header's fill, Pillow read it a byte at a time in Python."""
     content = hostile.jpeg_with_ff_run(200_000, where)
-    started = time.process_time()
-    try:
-        imaging.decode(content)
-    except imaging.ImageRejected:
-        pass
-    assert time.process_time() - started < 0.1
+    assert costs(content) < 0.1
     if where == "header":
         assert_refused(client, isolated_media, content, "run.jpg",
                        "the JPEG's header has more than 4,096 bytes of fill, junk or restart markers between its segments")
-
-
-def costs(content: bytes) -> float:
-    """The CPU seconds decoding the bytes takes, refused or not."""
-    started = time.process_time()
-    try:
-        imaging.decode(content)
-    except imaging.ImageRejected:
-        pass
-    return time.process_time() - started
 
 
 @pytest.mark.parametrize("kind", [b"iCCP", b"zTXt", b"iTXt"])
 def test_a_png_of_thousands_of_chunks_pillow_inflates_is_refused_before_it_opens(client, isolated_media, kind):
     """4,000 of them in 4 MB cost Pillow 8 s to open (zTXt: 130 ms before its text limit refused it);
     the eight an editor might write are read."""
-    assert costs(hostile.png_with_inflating_chunks(kind, 4000)) < 0.05
+    assert costs(hostile.png_with_inflating_chunks(kind, 4000)) < 0.1
     assert_refused(client, isolated_media, hostile.png_with_inflating_chunks(kind, 9), "chunks.png",
                    "the PNG has more than 8 ICC profile and compressed text chunks")
     assert imaging.decode(hostile.png_with_inflating_chunks(kind, 8)).image.size == (64, 64)
@@ -91,7 +86,7 @@ def test_a_png_of_thousands_of_chunks_pillow_inflates_is_refused_before_it_opens
 def test_a_jpeg_of_thousands_of_exif_segments_is_refused(client, isolated_media):
     """Pillow copies the whole EXIF block at each segment: 9,900 of a kilobyte cost 1 to 20 s."""
     exif = imaging.JPEG_EXIF + b"A" * 1024
-    assert costs(hostile.jpeg_with_segments(imaging.JPEG_APP1, exif, 9900)) < 0.05
+    assert costs(hostile.jpeg_with_segments(imaging.JPEG_APP1, exif, 9900)) < 0.1
     assert_refused(client, isolated_media, hostile.jpeg_with_segments(imaging.JPEG_APP1, exif, 5), "exif.jpg",
                    "the JPEG has more than 4 EXIF segments")
     assert imaging.decode(hostile.jpeg_with_segments(imaging.JPEG_APP1, exif, 4)).image.size == (64, 64)
@@ -103,14 +98,14 @@ def test_a_jpeg_of_thousands_of_exif_segments_is_refused(client, isolated_media)
 def test_a_jpeg_of_ten_megabytes_of_quantization_tables_is_refused(client, isolated_media):
     """Pillow reads each table in Python: 158 segments of a thousand tables cost 370 ms."""
     tables = b"".join(bytes([n % 4]) + bytes(range(1, 65)) for n in range(1000))
-    assert costs(hostile.jpeg_with_segments(imaging.JPEG_QUANTIZATION, tables, 158)) < 0.05
+    assert costs(hostile.jpeg_with_segments(imaging.JPEG_QUANTIZATION, tables, 158)) < 0.1
     assert_refused(client, isolated_media, hostile.jpeg_with_segments(imaging.JPEG_QUANTIZATION, tables, 2),
                    "q.jpg", "the JPEG's quantization tables take more than 65,536 bytes")
 
 
 def test_a_jpeg_header_of_restart_markers_is_refused(client, isolated_media):
     """Pillow walks them two bytes at a time in Python: five million in 10 MB cost 3 s."""
-    assert costs(hostile.jpeg_with_restart_markers(5_000_000)) < 0.05
+    assert costs(hostile.jpeg_with_restart_markers(5_000_000)) < 0.1
     assert_refused(client, isolated_media, hostile.jpeg_with_restart_markers(2049), "rst.jpg",
                    "the JPEG's header has more than 4,096 bytes of fill, junk or restart markers")
     assert imaging.decode(hostile.jpeg_with_restart_markers(100)).image.size == (64, 64)
@@ -364,7 +359,7 @@ def test_heic_and_avif_are_refused_unread(client, isolated_media, name):
     started = time.process_time()
     with pytest.raises(imaging.ImageRejected):
         imaging.decode(content)
-    assert time.process_time() - started < 0.05
+    assert time.process_time() - started < 0.1
     assert_refused(client, isolated_media, content, name, "the file is not a PNG, JPEG or WebP image")
 
 
@@ -391,7 +386,7 @@ def test_a_tiny_webp_declaring_a_canvas_past_the_pixel_budget_is_refused_before_
     started = time.process_time()
     with pytest.raises(imaging.ImageRejected):
         imaging.decode(content)
-    assert time.process_time() - started < 0.05
+    assert time.process_time() - started < 0.1
     assert_refused(client, isolated_media, content, "canvas.webp",
                    "the image is 1700x1600 pixels; a WebP may have at most 2.6 megapixels (1600x1600)")
 
