@@ -154,17 +154,18 @@ def sample(values: np.ndarray, most: int = 65_536) -> np.ndarray:
     return values[::max(1, len(values) // most)]
 
 
-def ink_map(image: Image.Image) -> np.ndarray:
+def ink_map(image: Image.Image, paper: float | None = None) -> np.ndarray:
     """Ink strength in [0, 1] per pixel, whatever the mode, ink colour or transparency.
 
-    Where the image is drawn on a transparent sheet, ink is its opacity. Otherwise the paper is the
-    colour of the border, so dark ink on light paper and light ink on dark paper both read as ink.
+    Where the image is drawn on a transparent sheet, ink is its opacity. Otherwise the paper is
+    `paper` (its grey, 0 to 1) where the caller knows it, else the colour of the border, so dark
+    ink on light paper and light ink on dark paper both read as ink.
     """
     ink = marks_on_transparency(image)
     if ink is not None:
         return ink
-    grey, paper = unframed(np.asarray(without_transparency(image).convert("L"), dtype=np.float32) / 255)
-    return np.abs(grey - paper)
+    grey, border = unframed(np.asarray(without_transparency(image).convert("L"), dtype=np.float32) / 255)
+    return np.abs(grey - (border if paper is None else paper))
 
 
 def _ring(grey: np.ndarray, depth: int) -> np.ndarray:
@@ -471,9 +472,13 @@ def empty_input() -> np.ndarray:
 
 
 def to_mnist_input(image: Image.Image, photo: bool | None = False,
-                   likeliest: Callable[[np.ndarray, int], int] | None = None) -> np.ndarray:
+                   likeliest: Callable[[np.ndarray, int], int] | None = None,
+                   paper: float | None = None) -> np.ndarray:
     """A drawing, or with `photo` a photo of a digit, as a float32 (28, 28) array in [0, 1],
     bright ink on black, like MNIST.
+
+    A drawing's paper is its border's tone (`ink_map`), unless `paper` gives it: strokes rendered
+    by `render.render_strokes` lie on white, however much of the canvas, border and all, they ink.
 
     Where the sender says whether the image is a photo (an upload), that is the reading: a
     drawing's border is its paper, a photo's is not. Where it does not (`photo` None), an image
@@ -501,5 +506,5 @@ def to_mnist_input(image: Image.Image, photo: bool | None = False,
 
         inputs, first = readings(image, every=likeliest is not None)
         return inputs[likeliest(inputs, first) if len(inputs) > 1 else 0]
-    ink = ink_map(shrink(image)) if ink is None else ink
+    ink = ink_map(shrink(image), paper) if ink is None else ink
     return normalise(with_readable_pen(with_dots_joined(without_stray_taps(without_box(ink)))))

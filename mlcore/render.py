@@ -21,6 +21,8 @@ from .preprocess import TAP_GAP
 # The page's pen: a fourteenth of the canvas side, which looks like a felt pen at any size.
 PEN_WIDTH = 1 / 14
 SIDE = 140
+# render_strokes draws dark ink on white paper; the paper's grey, 0 to 1, for `preprocess.to_mnist_input`.
+PAPER = 1.0
 # Drawn this many times larger, then averaged down: anti-aliased edges like a browser canvas.
 SUPERSAMPLE = 2
 # Points along each quadratic curve between two midpoints.

@@ -13,6 +13,7 @@ from rest_framework.settings import api_settings
 
 from mlcore.labels import NOT_A_DIGIT
 from mlcore.preprocess import BlankDrawingError, empty_input, to_mnist_input
+from mlcore.render import PAPER
 
 from . import access, imaging, strokes
 from .inference import likeliest_digit, recognize, redraw
@@ -122,23 +123,23 @@ class PredictionSerializer(serializers.Serializer):
             attrs["source"] = self.instance.source
         if "strokes" in attrs:
             attrs["image"] = strokes.render(attrs["strokes"])
-            read, photo = strokes.reading(attrs["strokes"], attrs["image"]), False
+            read, photo, paper = strokes.reading(attrs["strokes"], attrs["image"]), False, PAPER
         elif "image" in attrs:
             attrs["strokes"] = None
             # An upload is a photo by its sender's word, a picture a camera took by its metadata; any
             # other image, where its paper looks so.
             decoded = attrs["image"]
             said = attrs["source"] == Prediction.Source.UPLOAD or decoded.from_camera
-            read, photo = decoded.image, True if said else None
+            read, photo, paper = decoded.image, True if said else None, None
         else:
             # A form field sent empty (`image=`) reaches here as no field at all.
             raise serializers.ValidationError(
                 {"image": f"the image is empty; send a {imaging.FORMAT_NAMES}, or `strokes`"})
         try:
-            attrs["mnist_input"] = empty_input() if read is None else to_mnist_input(read, photo=photo,
-                                                                                     likeliest=likeliest_digit)
+            attrs["mnist_input"] = empty_input() if read is None else to_mnist_input(
+                read, photo=photo, likeliest=likeliest_digit, paper=paper)
         except BlankDrawingError as exc:
-            raise serializers.ValidationError({"image": str(exc)}) from None
+            raise serializers.ValidationError({"strokes" if attrs["strokes"] else "image": str(exc)}) from None
         return attrs
 
     def create(self, validated_data) -> Prediction:

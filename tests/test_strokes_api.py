@@ -18,7 +18,7 @@ from PIL import Image
 
 from mlcore.drawn import digit_strokes, place
 from mlcore.preprocess import to_mnist_input
-from mlcore.render import PEN_WIDTH, on_canvas, reading_pen, render_strokes
+from mlcore.render import PAPER, PEN_WIDTH, on_canvas, reading_pen, render_strokes
 from recognizer import serializers
 from recognizer import strokes as stroke_rules
 from recognizer.models import ModelVersion, Prediction
@@ -130,6 +130,26 @@ def test_a_tap_or_a_tick_is_stored_and_answered_not_a_digit(client, mark):
     with Image.open(row.image.path) as stored:
         assert np.array_equal(np.asarray(stored), np.asarray(render_strokes(mark)))
     assert not row.input_array.any()
+
+
+def test_strokes_that_ink_the_whole_canvas_are_no_digit_not_a_blank_image(client):
+    """The paper was taken from the border, black here: no ink was left, and the answer was a 400
+    about a blank `image` the client never sent."""
+    lines = [[(0.0, k / 20), (1.0, k / 20)] for k in range(21)]
+    body = create(client, as_sent(lines))
+    assert body["digit"] is None
+    assert Prediction.objects.get(pk=body["id"]).input_array.mean() > 100
+
+
+def test_strokes_along_most_of_the_canvas_edge_are_read_as_ink_on_white(client):
+    """Three sides of the border inked: the border's tone was black, so the paper read as ink and
+    the strokes as paper."""
+    sides = [[(0.0, 0.0), (1.0, 0.0)], [(0.0, 0.0), (0.0, 1.0)], [(0.0, 1.0), (1.0, 1.0)]]
+    seven = [[(round(0.3 + 0.4 * x, 4), round(0.25 + 0.5 * y, 4)) for x, y in stroke] for stroke in DIGITS[7]]
+    body = create(client, as_sent(sides + seven))
+    read = Prediction.objects.get(pk=body["id"]).input_array
+    ink = np.round(to_mnist_input(render_strokes(sides + seven), paper=PAPER) * 255)
+    assert np.array_equal(read, ink) and ink.mean() < 40
 
 
 def test_a_digit_drawn_a_thirtieth_of_the_canvas_high_is_still_read(client):
@@ -429,9 +449,9 @@ def photo_flags(monkeypatch) -> list:
     flags = []
     read = serializers.to_mnist_input
 
-    def read_noting_the_path(image, photo, likeliest):
+    def read_noting_the_path(image, photo, **reading):
         flags.append(photo)
-        return read(image, photo=photo, likeliest=likeliest)
+        return read(image, photo=photo, **reading)
 
     monkeypatch.setattr(serializers, "to_mnist_input", read_noting_the_path)
     return flags
