@@ -176,15 +176,17 @@ def draw_with_finger(page: Page, stroke, steps=8, end="touchEnd"):
     cdp.detach()
 
 
-def draw_with_pen(page: Page, stroke, steps=8):
-    """A stylus through the DevTools protocol: pointer events of type pen."""
+def draw_with_pen(page: Page, stroke, steps=8, button="left"):
+    """A stylus through the DevTools protocol: pointer events of type pen; `button="right"` holds its
+    barrel button."""
     cdp = page.context.new_cdp_session(page)
     points = canvas_points(page, stroke)
     (x, y), *_ = points
-    pen = {"pointerType": "pen", "button": "left", "force": 0.5}
-    cdp.send("Input.dispatchMouseEvent", {"type": "mousePressed", "x": x, "y": y, "buttons": 1, "clickCount": 1, **pen})
+    pen = {"pointerType": "pen", "button": button, "force": 0.5}
+    held = {"left": 1, "right": 2}[button]
+    cdp.send("Input.dispatchMouseEvent", {"type": "mousePressed", "x": x, "y": y, "buttons": held, "clickCount": 1, **pen})
     for x, y in along(points, steps):
-        cdp.send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": x, "y": y, "buttons": 1, **pen})
+        cdp.send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": x, "y": y, "buttons": held, **pen})
     cdp.send("Input.dispatchMouseEvent", {"type": "mouseReleased", "x": x, "y": y, "buttons": 0, "clickCount": 1, **pen})
     cdp.detach()
 
@@ -1325,3 +1327,103 @@ def test_time_from_pen_lift_to_top3(visit):
     (ARTIFACTS / "pen-lift-to-top3.json").write_text(json.dumps(summary, indent=2))
     print(f"pointerup to top-3 shown: {summary}")
     seen.assert_clean()
+
+
+def test_enter_predicts_after_a_button_was_clicked_and_a_stroke_drawn(visit):
+    """Drawing cancels the pointer's default, so the canvas never took the focus from the Undo button
+    clicked before it: Enter, which the page says predicts, pressed Undo again and took the new stroke away."""
+    seen = visit(**DESKTOP)
+    page = seen.page
+    draw_digit(page, DIGITS[7])
+    settled(page)
+    page.get_by_test_id("undo-button").click()
+    settled(page)
+    draw_with_mouse(page, DIGITS[7][1])
+    settled(page)
+    ink = page.evaluate(INK_PIXELS)
+
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_test_id("status")).to_contain_text("It looks like a 7")
+    assert page.evaluate(INK_PIXELS) == ink
+    assert page.evaluate("() => document.activeElement.dataset.testid") == "digit-canvas"
+    seen.assert_clean()
+
+
+def test_a_stroke_over_a_photo_undone_shows_the_photo_again_and_it_can_be_deleted(visit, mnist_test, tmp_path):
+    """A swipe meant to scroll a phone's page, started on the pad, draws over the photo on show: the photo's
+    record and its secret were dropped with it, and the photo could no longer be deleted from the page."""
+    seen = visit(**PHONE)
+    page = seen.page
+    upload_a_seven(page, mnist_test, tmp_path)
+    draw_with_finger(page, [(0.5, 0.8), (0.5, 0.2)])
+    settled(page)
+    expect(page.get_by_test_id("pad-photo")).to_be_hidden()
+
+    page.get_by_test_id("undo-button").click()
+
+    expect(page.get_by_test_id("pad-photo")).to_be_visible()
+    expect(page.get_by_test_id("status")).to_contain_text("Your photo looks like a 7")
+    page.get_by_role("button", name="Delete my drawing").click()
+    expect(page.get_by_test_id("status")).to_contain_text("Your photo and its answer were deleted")
+    assert list(Prediction.objects.values_list("source", flat=True)) == ["canvas"]
+    seen.assert_clean()
+
+
+def test_escape_while_a_photo_is_read_keeps_saying_so(visit, mnist_test, tmp_path):
+    """Clearing the drawing said the page was idle, and the photo's answer came seconds later unannounced."""
+    seen = visit(**DESKTOP)
+    page = seen.page
+    draw_with_mouse(page, ONE)
+    settled(page)
+    held = []
+    page.route("**/api/predictions/", lambda route: held.append(route))
+    choose_a_seven(page, mnist_test, tmp_path)
+    while not held:
+        page.wait_for_timeout(50)
+
+    page.keyboard.press("Escape")
+
+    expect(page.get_by_test_id("status")).to_contain_text("Reading your photo")
+    held[0].continue_()
+    expect(page.get_by_test_id("status")).to_contain_text("Your photo looks like a 7")
+    seen.assert_clean()
+
+
+def test_a_label_chosen_with_the_keyboard_keeps_the_focus(visit):
+    """Disabled while the label was sent, the pressed button dropped the focus to the page's start."""
+    seen = visit(**DESKTOP)
+    page = seen.page
+    draw_digit(page, DIGITS[7])
+    settled(page)
+    page.get_by_role("button", name="It was a 4").focus()
+
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_test_id("feedback-message")).to_contain_text("Thank you")
+    assert page.evaluate("() => document.activeElement.getAttribute('aria-label')") == "It was a 4"
+    seen.assert_clean()
+
+
+def test_a_pen_s_barrel_button_draws_nothing(visit):
+    """Its stroke was drawn and sent as the pen's, as a mouse's right button's is not."""
+    seen = visit(**DESKTOP)
+    page = seen.page
+    draw_with_pen(page, ONE, button="right")
+    page.wait_for_timeout(500)
+    assert page.evaluate(INK_PIXELS) == 0
+    assert seen.api_calls() == []
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_an_answer_left_stale_by_a_failed_update_stays_readable(visit, theme):
+    """Faded whole, the stale answer's percentages fell to 2:1 contrast, for as long as the update failed."""
+    seen = visit(**PHONE, color_scheme=theme)
+    page = seen.page
+    draw_with_finger(page, DIGITS[7][0])
+    settled(page)
+    page.context.set_offline(True)
+    draw_with_finger(page, DIGITS[7][1])
+    expect(page.get_by_test_id("status")).to_contain_text("The server could not be reached.")
+    expect(page.get_by_test_id("results")).to_have_attribute("data-state", "stale")
+    assert axe_violations(page) == []

@@ -44,6 +44,9 @@ let pendingPhoto = null;
 let failedPhoto = null;
 // Records the person asked to delete whose deletion is still being tried: their secrets live only here.
 const deletions = new Set();
+// The photo on show when a stroke began over it, with its answer: the drawing goes over it, and emptying
+// the drawing (Undo, Clear) shows the photo again, deletable, since its secret lives only here.
+let photoUnder = null;
 
 const result = new ResultView(root.querySelector(".results"), root.querySelector(".answer-line"), {
   onFeedback: sendFeedback, onDelete: deleteDrawing,
@@ -56,6 +59,10 @@ const pad = new Pad(canvas, {
   onStrokeStart: () => {
     setPhotoAside();
     if (pad.isEmpty) {
+      if (record?.source === "upload") {
+        photoUnder = { photo: record, answer: result.answer };
+        record = null;
+      }
       hidePhoto();
       startRecord("canvas");
     }
@@ -171,6 +178,11 @@ function drawingChanged() {
     if (record?.source === "canvas") {
       endRecord();
       result.reset();
+      if (photoUnder) {
+        showPhotoAgain();
+      } else if (pendingPhoto) {
+        result.showStatus("Reading your photo…", "busy");
+      }
     }
   } else {
     result.markStale();
@@ -248,8 +260,19 @@ function sendPhotoAgainIfFailed(failed) {
 
 function showPhoto(photo, answer) {
   pendingPhoto = null;
+  photoUnder?.photo.close();
+  photoUnder = null;
   endRecord();
   pad.clear();
+  record = photo;
+  latestTag = photo;
+  result.show(answer);
+  putPhotoInPad(answer);
+}
+
+function showPhotoAgain() {
+  const { photo, answer } = photoUnder;
+  photoUnder = null;
   record = photo;
   latestTag = photo;
   result.show(answer);
@@ -317,7 +340,7 @@ async function deleteDrawing() {
     await target.remove();
     deletions.delete(target);
     if (record === null) {
-      result.showStatus("Your drawing and its answer were deleted.", "done");
+      result.showStatus(`Your ${target.source === "upload" ? "photo" : "drawing"} and its answer were deleted.`, "done");
     }
   } catch (error) {
     if (record === null) {

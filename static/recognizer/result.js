@@ -55,6 +55,8 @@ export class ResultView {
     this.chartDescription = root.querySelector("#chart-description");
     this.record = root.querySelector("#record-actions");
     this.feedbackButtons = [...root.querySelectorAll("#feedback button[data-label]")];
+    // The label button focused as it was pressed, while its label is sent.
+    this.pressedFeedback = null;
     this.feedbackMessage = root.querySelector("#feedback-message");
     this.deleteButton = root.querySelector("#delete-button");
     this.answer = null;
@@ -129,6 +131,7 @@ export class ResultView {
   }
 
   feedbackSending() {
+    this.pressedFeedback = this.feedbackButtons.find((button) => button === document.activeElement) ?? null;
     this.#setRecordEnabled(false);
   }
 
@@ -136,12 +139,22 @@ export class ResultView {
     this.labelGiven = true;
     this.feedbackButtons.forEach((button) => button.setAttribute("aria-pressed", String(Number(button.dataset.label) === label)));
     this.#showFeedbackMessage(`Thank you! Saved: it was a ${label}. This helps train the next model.`, "done");
-    this.#setRecordEnabled(this.isShowingCurrent);
+    this.#feedbackDone();
   }
 
   feedbackFailed(message) {
     this.#showFeedbackMessage(`Your answer was not saved. ${message}`, "error");
+    this.#feedbackDone();
+  }
+
+  // Disabled while the label was sent, the button pressed with the keyboard dropped its focus to the
+  // page's start: it gets it back, unless the person has moved on.
+  #feedbackDone() {
     this.#setRecordEnabled(this.isShowingCurrent);
+    if (this.isShowingCurrent && this.pressedFeedback && document.activeElement === document.body) {
+      this.pressedFeedback.focus();
+    }
+    this.pressedFeedback = null;
   }
 
   // The results card and the answer line show the same state, and the verdict while there is one.

@@ -159,10 +159,14 @@ export class Pad {
     }
     // Once a drawing is written with a pen, the hand resting between its strokes is no stroke either.
     const restingHand = event.pointerType === "touch" && this.strokes.some((stroke) => stroke.pointer === "pen");
-    if (this.isDrawing || restingHand || (event.pointerType === "mouse" && event.button !== 0)) {
+    // A mouse's other buttons, and a pen's barrel button or eraser, draw nothing.
+    if (this.isDrawing || restingHand || event.button !== 0) {
       return;
     }
     event.preventDefault();
+    // Cancelled, the pointer no longer moves the focus: a button clicked before (Undo, a label) kept
+    // it, and Enter, which predicts, pressed that button again.
+    this.canvas.focus({ preventScroll: true });
     if (this.strokes.length >= this.limits.maxStrokes || this.pointCount >= this.limits.maxPoints) {
       this.callbacks.onFull();
       return;
