@@ -19,6 +19,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from mlcore.labels import label_name
@@ -85,10 +86,15 @@ class LabelAsLoaded(forms.Select):
     """The label's select, and beside it the label and the drawing's revision as the page showed them."""
 
     revision = None
+    # The label the page first showed, where the form is a page sent back (None: the form's own value).
+    shown = None
 
     def render(self, name, value, attrs=None, renderer=None):
+        # A page sent back and shown again with its errors carries the label its reviewer first saw, not
+        # the one they chose: else it claimed their own label had been taken back since.
+        label = value if self.shown is None else self.shown
         shown = format_html('<input type="hidden" name="{}" value="{}"><input type="hidden" name="{}" value="{}">',
-                            name + AS_LOADED, "" if value is None else value,
+                            name + AS_LOADED, "" if label is None else label,
                             name + REVISION_AS_LOADED, "" if self.revision is None else self.revision)
         return super().render(name, value, attrs, renderer) + shown
 
@@ -109,10 +115,26 @@ class ReviewForm(forms.ModelForm):
         # Staff who may only view predictions get the label read-only: no field, nothing to send back.
         if "true_label" in self.fields:
             self.fields["true_label"].widget.revision = self.instance.revision
+            self.fields["true_label"].widget.shown = self.label_shown
+
+    @property
+    def label_shown(self) -> str | None:
+        """The label as the page showed it, where the form is a page sent back and says it."""
+        return self.data.get(self.add_prefix("true_label") + AS_LOADED) if self.is_bound else None
+
+    @cached_property
+    def changed_data(self) -> list[str]:
+        # The list sends every row's label: a row its reviewer left as the page showed it is unchanged,
+        # whoever labelled the drawing since (it refused the whole page, every correction on it lost).
+        changed = super().changed_data
+        if "true_label" in changed and self.label_shown == self.data.get(self.add_prefix("true_label"), ""):
+            return [name for name in changed if name != "true_label"]
+        return changed
 
     def clean(self):
         cleaned = super().clean()
-        if "true_label" not in cleaned or cleaned["true_label"] == self.instance.true_label:
+        if ("true_label" not in cleaned or cleaned["true_label"] == self.instance.true_label
+                or "true_label" not in self.changed_data):
             return cleaned
         changed = changed_since_shown(self.instance, self.data.get(self.add_prefix("true_label") + AS_LOADED),
                                       self.data.get(self.add_prefix("true_label") + REVISION_AS_LOADED))

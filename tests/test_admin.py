@@ -170,24 +170,36 @@ def test_labelling_from_the_list_records_who_reviewed_and_when(reviewer_client, 
     assert first.true_label is None and first.reviewed_by is None and first.reviewed_at is None
 
 
-def test_a_label_given_after_the_list_was_shown_is_not_put_back(reviewer_client, drawings, django_user_model):
+def test_a_label_given_after_the_list_was_shown_is_not_put_back(reviewer_client, reviewer, drawings,
+                                                                 django_user_model):
     """The list sends every row's label, changed or not: a row someone labelled in the queue after
-    the list was shown would have lost that label, with no word to anyone."""
-    (first, first_label), (second, _), *_ = drawings
+    the list was shown would have lost that label, with no word to anyone. Left as the page showed
+    it, the row keeps the newer label, and the rows the reviewer changed are saved: the whole page
+    was refused, every correction on it lost."""
+    (first, first_label), (second, _), (third, third_label), *_ = drawings
     page = reviewer_client.get(CHANGELIST)
     grace = make_user(django_user_model, "grace", staff=True, permissions=REVIEWER_PERMISSIONS)
     queue.save_label(second.pk, grace, 7)
-    response = reviewer_client.post(CHANGELIST, changelist_form_data(page, {first.pk: first_label}))
+    queue.save_label(third.pk, grace, 10)
+    response = reviewer_client.post(CHANGELIST, changelist_form_data(page, {first.pk: first_label,
+                                                                            third.pk: third_label}))
     assert response.status_code == 200
-    assert "grace labelled it 7 after this page was shown; reload the page" in html.unescape(response.content.decode())
-    first.refresh_from_db(), second.refresh_from_db()
+    text = html.unescape(response.content.decode())
+    assert "grace labelled it not a digit after this page was shown; reload the page" in text
+    assert "grace labelled it 7" not in text
+    first.refresh_from_db(), second.refresh_from_db(), third.refresh_from_db()
     assert first.true_label is None and (second.true_label, second.reviewed_by) == (7, grace)
+    assert (third.true_label, third.reviewed_by) == (10, grace)
 
-    response = reviewer_client.post(CHANGELIST, changelist_form_data(reviewer_client.get(CHANGELIST),
-                                                                     {first.pk: first_label}))
+    # Shown again with its error, the page still says which label its reviewer first saw: it said
+    # their own, and sent back, claimed their label had been taken back since.
+    row = [row.pk for row in response.context["cl"].result_list].index(first.pk)
+    assert shown_labels(response)[f"form-{row}-true_label"] == ""
+    response = reviewer_client.post(CHANGELIST, changelist_form_data(page, {first.pk: first_label}))
     assert response.status_code == 302
     first.refresh_from_db(), second.refresh_from_db()
-    assert first.true_label == first_label and (second.true_label, second.reviewed_by) == (7, grace)
+    assert (first.true_label, first.reviewed_by) == (first_label, reviewer)
+    assert (second.true_label, second.reviewed_by) == (7, grace)
 
 
 def test_a_change_page_shown_before_a_label_was_given_does_not_overwrite_it(reviewer_client, drawings,
