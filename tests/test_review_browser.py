@@ -266,6 +266,51 @@ def test_a_drawing_labelled_is_not_left_on_show_when_the_next_cannot_be_loaded(r
     page.wait_for_timeout(300)
     assert Prediction.objects.get(pk=first).true_label == 7 and Prediction.objects.reviewed().count() == 1
     assert second != first and errors == []
+    # Loaded, the next drawing takes the failure's word away (it stayed until the next label was saved).
+    expect(page.get_by_role("status")).not_to_contain_text("could not be loaded")
+
+
+def test_the_next_drawing_is_shown_and_labelled_only_once_its_picture_has_come(reviewer_page, drawings):
+    """Its answer, input and keys came before its picture, which the browser showed only once loaded:
+    a key labelled the next drawing judged by the last one's picture."""
+    user, page, _, errors = reviewer_page("ada")
+    first = current_id(page)
+    held = []
+    page.route("**/media/**", lambda route: held.append(route))
+    page.keyboard.press("7")
+    wait_until(page, lambda: held)
+    page.keyboard.press("3")
+    page.wait_for_timeout(300)
+    assert page.get_by_test_id("review-item").get_attribute("data-prediction-id") == first
+    held[0].continue_()
+    current_id(page, first)
+    wait_until(page, lambda: Prediction.objects.filter(pk=first, true_label=7).exists())
+    assert Prediction.objects.reviewed().count() == 1 and errors == []
+
+
+def test_a_refused_label_is_still_said_once_the_next_is_saved(reviewer_page, drawings):
+    """At a label a second, "Not saved" gave way to the next "Saved" within 200 ms, unread."""
+    user, page, _, errors = reviewer_page("ada")
+    refused = []
+
+    def refuse_once(route):
+        if not refused:
+            refused.append(route.request.url)
+            route.fulfill(status=409, content_type="application/json",
+                          body='{"error": "another reviewer has this drawing now"}')
+        else:
+            route.continue_()
+
+    page.route("**/label/", refuse_once)
+    first = current_id(page)
+    page.keyboard.press("4")
+    second = current_id(page, first)
+    page.keyboard.press("5")
+    current_id(page, second)
+    wait_until(page, lambda: Prediction.objects.filter(pk=second, true_label=5).exists())
+    expect(page.get_by_role("status")).to_have_text(
+        "Saved: 5. 1 label not saved here; the last: another reviewer has this drawing now.")
+    assert errors == []
 
 
 def test_the_keys_label_after_a_filter_is_chosen_from_the_keyboard(reviewer_page, drawings):

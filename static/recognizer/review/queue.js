@@ -7,6 +7,9 @@ const urls = { next: root.dataset.nextUrl, queue: root.dataset.queueUrl };
 const itemUrl = (id, action) => `${urls.queue}${id}/${action}`;
 const el = (id) => document.getElementById(id);
 const NOT_A_DIGIT = 10;
+// The next drawing is shown once its picture has come, or after this long without it, the previous
+// picture taken away meanwhile.
+const PICTURE_WAIT_MS = 5000;
 const labelName = (label) => (label === null || label === undefined ? "–" : label === NOT_A_DIGIT ? "not a digit" : String(label));
 
 const state = {
@@ -18,6 +21,8 @@ const state = {
   loading: false,
   undoWhenLoaded: false, // z pressed while the next drawing was loading
   loadFailed: "",      // why the next drawing could not be loaded, until it is
+  notSaved: 0,         // labels refused this session (a 409 or a 404), said beside every later "Saved"
+  lastRefusal: "",
   leaseTimer: null,
   stopReplay: () => {},
 };
@@ -98,6 +103,8 @@ function show(item) {
   const card = el("queue-item");
   card.hidden = false;
   card.dataset.predictionId = item.id;
+  // Taken away first: a browser keeps showing the previous picture until the new one has come.
+  el("item-drawing").removeAttribute("src");
   el("item-drawing").src = item.image_url;
   el("item-input").src = item.input;
   el("item-saliency").style.setProperty("--saliency", `url("${itemUrl(item.id, "saliency.png")}")`);
@@ -122,6 +129,10 @@ async function loadNext({ progress = true } = {}) {
   state.loading = true;
   try {
     const data = await post(urls.next, { ...filters(), exclude: state.skipped, progress });
+    // The keys wait for the picture: shown before it, the next drawing's facts stood beside the last
+    // one's picture, and a key labelled a drawing its reviewer had not seen.
+    if (data.item) await pictureLoaded(data.item.image_url);
+    if (state.loadFailed) showStatus("", "");
     state.loadFailed = "";
     show(data.item);
     showProgress(data.progress);
@@ -139,6 +150,19 @@ async function loadNext({ progress = true } = {}) {
   }
 }
 
+function pictureLoaded(url) {
+  const picture = new Image();
+  picture.src = url;
+  return Promise.race([picture.decode().catch(() => {}), new Promise((resolve) => setTimeout(resolve, PICTURE_WAIT_MS))]);
+}
+
+// A refused label is said until the next is saved, and then beside it: at a label a second, "Not
+// saved" gave way to the next "Saved" before it could be read.
+function refusals() {
+  if (!state.notSaved) return "";
+  return ` ${state.notSaved} label${state.notSaved === 1 ? "" : "s"} not saved here; the last: ${state.lastRefusal}.`;
+}
+
 // Labels are stored one after another, in the order given; a failed one is shown and retried, never dropped.
 async function flushSaves() {
   if (state.saving) return;
@@ -154,12 +178,14 @@ async function flushSaves() {
       // An undo answers with the drawing as it is now: its drawer may have changed it since it was shown.
       if (save.label === null && data.item && state.item?.id === data.item.id) show(data.item);
       if (state.loadFailed) showStatus(state.loadFailed, "error");
-      else if (state.saves.length) showStatus(`Saving ${state.saves.length}…`, "saved");
+      else if (state.saves.length) showStatus(`Saving ${state.saves.length}…${refusals()}`, "saved");
       else if (save.label === null) showStatus("Undone: the label of this drawing is cleared. Label it again.", "saved");
-      else showStatus(`Saved: ${labelName(save.label)}.`, "saved");
+      else showStatus(`Saved: ${labelName(save.label)}.${refusals()}`, state.notSaved ? "error" : "saved");
     } catch (error) {
       if (error.status === 409 || error.status === 404 || error.status === 400) {
         state.saves.shift();
+        state.notSaved += 1;
+        state.lastRefusal = error.message;
         showStatus(`Not saved: ${error.message}.`, "error");
         continue;
       }
