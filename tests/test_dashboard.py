@@ -127,6 +127,17 @@ def test_linked_from_the_admin_index(staff_client):
     assert f'<a href="{URL}">Review dashboard</a>' in page
 
 
+def test_the_queue_is_linked_only_for_staff_who_may_label(staff_client, client, django_user_model):
+    """Staff who may only view predictions followed the link to a 403."""
+    for page in (staff_client.get("/admin/"), staff_client.get(URL)):
+        assert "/review/queue/" not in page.content.decode()
+    labeller = make_user(django_user_model, "labeller", staff=True,
+                         permissions=("view_prediction", "change_prediction"))
+    client.login(username=labeller.username, password=PASSWORD)
+    for page in (client.get("/admin/"), client.get(URL)):
+        assert '<a href="/review/queue/">' in page.content.decode()
+
+
 def test_not_a_digit_is_said_in_words(staff_client, mnist_test, django_user_model):
     """The label 10 is "not a digit" wherever the dashboard shows a label, as everywhere else."""
     reported, labelled = record_drawing(mnist_test.images[0]), record_drawing(mnist_test.images[1])
