@@ -431,3 +431,13 @@ def test_the_review_pages_the_admin_and_the_api_docs_meet_a_strict_content_secur
 
     assert all(policy and "default-src 'self'" in policy and "frame-ancestors 'none'" in policy for policy in policies)
     assert errors == []
+
+
+def test_a_reload_gives_the_drawing_on_show_back_at_once(reviewer_page, drawings):
+    """Held until its lease ran out (a minute), the drawing was offered to nobody, its reviewer after
+    the reload included, who was shown another."""
+    user, page, _, errors = reviewer_page("ada")
+    first = current_id(page)
+    page.reload()
+    assert current_id(page) == first
+    assert ReviewLease.objects.get(prediction_id=first).reviewer == user and errors == []

@@ -27,12 +27,13 @@ const state = {
   stopReplay: () => {},
 };
 
-async function post(url, body = {}) {
+async function post(url, body = {}, { keepalive = false } = {}) {
   const response = await fetch(url, {
     method: "POST",
     headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
     body: JSON.stringify(body),
     credentials: "same-origin",
+    keepalive,
     // Signed out, the server sends the sign-in page instead: followed, it would look like a success.
     redirect: "manual",
   });
@@ -265,6 +266,11 @@ el("replay-button").addEventListener("click", () => {
 el("help-button").addEventListener("click", () => toggleHelp());
 window.addEventListener("beforeunload", (event) => {
   if (state.saves.length) event.preventDefault();
+});
+// Leaving the page (a reload, the tab closed) gives its drawing back at once: held until its lease ran
+// out, it was offered to nobody, its own reviewer after a reload included.
+window.addEventListener("pagehide", () => {
+  if (state.item) post(itemUrl(state.item.id, "release/"), {}, { keepalive: true }).catch(() => {});
 });
 
 loadNext();
