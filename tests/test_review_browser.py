@@ -441,3 +441,19 @@ def test_a_reload_gives_the_drawing_on_show_back_at_once(reviewer_page, drawings
     page.reload()
     assert current_id(page) == first
     assert ReviewLease.objects.get(prediction_id=first).reviewer == user and errors == []
+
+
+def test_a_drawing_its_drawer_changes_is_shown_as_it_is_now_before_a_label_is_spent(reviewer_page, drawings,
+                                                                                     mnist_test):
+    """The lease's renewals kept the old version on show, and only a label spent on it, refused, said so."""
+    user, page, _, errors = reviewer_page("ada")
+    first = current_id(page)
+    shown_input = page.locator("#item-input").get_attribute("src")
+    redraw_as(Prediction.objects.get(pk=first), mnist_test.images[100])
+    page.evaluate("() => document.dispatchEvent(new Event('visibilitychange'))")
+    expect(page.get_by_role("status")).to_have_text("Its drawer changed this drawing: here it is as it is now.")
+    expect(page.locator("#item-input")).not_to_have_attribute("src", shown_input)
+    page.keyboard.press(str(int(mnist_test.labels[100])))
+    wait_until(page, lambda: Prediction.objects.filter(pk=first, true_label=int(mnist_test.labels[100]),
+                                                       reviewed_by=user).exists())
+    assert errors == []

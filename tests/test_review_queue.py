@@ -331,6 +331,19 @@ def test_renewing_keeps_the_lease(clients, filled):
     assert clients[1].post(f"/review/queue/{item['id']}/lease/").status_code == 409
 
 
+def test_renewing_a_drawing_its_drawer_changed_gives_it_as_it_is_now(clients, filled, mnist_test):
+    """The page kept showing the old version, renewal after renewal, until a label spent on it was refused."""
+    item = clients[0].post(NEXT, {}, content_type="application/json").json()["item"]
+    lease = f"/review/queue/{item['id']}/lease/"
+    assert "item" not in clients[0].post(lease, {"revision": item["revision"]}, content_type="application/json").json()
+    redraw_as(Prediction.objects.get(pk=item["id"]), mnist_test.images[4])
+    renewed = clients[0].post(lease, {"revision": item["revision"]}, content_type="application/json").json()
+    assert renewed["item"]["id"] == item["id"] and renewed["item"]["revision"] == item["revision"] + 1
+    assert renewed["item"]["input"] != item["input"]
+    assert "item" not in clients[0].post(lease, {"revision": item["revision"] + 1},
+                                         content_type="application/json").json()
+
+
 def test_filters_by_predicted_digit_version_and_source(clients, filled):
     target = filled["confident"][1]
     Prediction.objects.filter(pk=target.pk).update(source=Prediction.Source.UPLOAD)

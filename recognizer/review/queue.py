@@ -124,11 +124,11 @@ def locked_for(prediction_id, reviewer, now) -> Prediction:
     return prediction
 
 
-def renew(prediction_id, reviewer, second_opinion: bool = False) -> None:
-    """Keep the drawing while it is shown, as a second opinion or not, as `second_opinion` says;
-    LeasedByAnother when someone else took it after it ran out, LabelledByAnother when someone else
-    labelled it meanwhile (or gave the second opinion it was shown for), Prediction.DoesNotExist when its
-    drawer deleted it."""
+def renew(prediction_id, reviewer, second_opinion: bool = False) -> Prediction:
+    """Keep the drawing while it is shown, as a second opinion or not, as `second_opinion` says, and
+    return it as it is now; LeasedByAnother when someone else took it after it ran out, LabelledByAnother
+    when someone else labelled it meanwhile (or gave the second opinion it was shown for),
+    Prediction.DoesNotExist when its drawer deleted it."""
     now = timezone.now()
     with transaction.atomic():
         prediction = locked_for(prediction_id, reviewer, now)
@@ -138,6 +138,7 @@ def renew(prediction_id, reviewer, second_opinion: bool = False) -> None:
         ReviewLease.objects.update_or_create(
             prediction_id=prediction_id,
             defaults={"reviewer": reviewer, "expires_at": now + timedelta(seconds=settings.REVIEW_LEASE_SECONDS)})
+    return prediction
 
 
 def release(prediction_id, reviewer) -> None:

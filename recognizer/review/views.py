@@ -169,16 +169,24 @@ def label(request, prediction_id):
 @require_POST
 @reviewers_only("change_prediction")
 def renew_lease(request, prediction_id):
-    """Keep the drawing on show (`second_opinion`: whether the page shows it as one)."""
+    """Keep the drawing on show (`second_opinion`: whether the page shows it as one), and where its drawer
+    changed it since the page showed it at `revision`, the drawing as it is now."""
+    body = json_body(request)
     try:
-        queue.renew(prediction_id, request.user, second_opinion=json_body(request).get("second_opinion") is True)
+        prediction = queue.renew(prediction_id, request.user, second_opinion=body.get("second_opinion") is True)
     except Prediction.DoesNotExist:
         return error_response("no such drawing", 404)
     except queue.LeasedByAnother:
         return error_response("another reviewer has this drawing now", 409)
     except queue.LabelledByAnother:
         return error_response("another reviewer labelled this drawing meanwhile", 409)
-    return JsonResponse({"leased": True})
+    answer = {"leased": True}
+    shown = body.get("revision")
+    if is_integer(shown) and shown != prediction.revision:
+        # Shown now, before a label is spent on the old version and refused.
+        answer["item"] = item_data(Prediction.objects.select_related("model_version").get(pk=prediction.pk),
+                                   request.user)
+    return JsonResponse(answer)
 
 
 @require_POST

@@ -69,8 +69,14 @@ function renewLease() {
 // slowed to a minute), or that its drawer deleted, cannot be labelled here: the queue goes on to the next.
 function keepLease() {
   if (!state.item) return;
-  const { id, second_opinion: secondOpinion } = state.item;
-  post(itemUrl(id, "lease/"), { second_opinion: Boolean(secondOpinion) }).catch((error) => {
+  const { id, second_opinion: secondOpinion, revision } = state.item;
+  post(itemUrl(id, "lease/"), { second_opinion: Boolean(secondOpinion), revision }).then((data) => {
+    // Its drawer changed it since it was shown: it is shown as it is now, before a label is spent on the old one.
+    if (data.item && state.item?.id === id && !state.loading) {
+      show(data.item);
+      showStatus("Its drawer changed this drawing: here it is as it is now.", "");
+    }
+  }, (error) => {
     if ((error.status === 409 || error.status === 404) && state.item?.id === id && !state.loading) {
       showStatus(`That drawing is gone from this page: ${error.message}. Here is the next.`, "error");
       loadNext();
