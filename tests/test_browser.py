@@ -1346,7 +1346,7 @@ def test_enter_predicts_after_a_button_was_clicked_and_a_stroke_drawn(visit):
 
     expect(page.get_by_test_id("status")).to_contain_text("It looks like a 7")
     assert page.evaluate(INK_PIXELS) == ink
-    assert page.evaluate("() => document.activeElement.dataset.testid") == "digit-canvas"
+    assert page.evaluate("() => document.activeElement === document.body")
     seen.assert_clean()
 
 
@@ -1427,3 +1427,16 @@ def test_an_answer_left_stale_by_a_failed_update_stays_readable(visit, theme):
     expect(page.get_by_test_id("status")).to_contain_text("The server could not be reached.")
     expect(page.get_by_test_id("results")).to_have_attribute("data-state", "stale")
     assert axe_violations(page) == []
+
+
+@pytest.mark.parametrize("width", [320, 390])
+def test_the_buttons_labels_fit_them_at_200_percent_text_on_a_phone(visit, width):
+    """In three fixed columns the labels overflowed their buttons and ran into each other."""
+    seen = visit(**{**PHONE, "viewport": {"width": width, "height": 740}})
+    page = seen.page
+    page.evaluate("() => { document.documentElement.style.fontSize = '200%'; }")
+    overflowing = page.evaluate("""() => [...document.querySelectorAll('.toolbar .button')]
+        .filter((button) => button.scrollWidth > button.clientWidth).map((button) => button.id)""")
+    assert overflowing == []
+    assert not page.evaluate(HAS_HORIZONTAL_SCROLL)
+    seen.assert_clean()

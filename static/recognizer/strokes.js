@@ -164,9 +164,12 @@ export class Pad {
       return;
     }
     event.preventDefault();
-    // Cancelled, the pointer no longer moves the focus: a button clicked before (Undo, a label) kept
-    // it, and Enter, which predicts, pressed that button again.
-    this.canvas.focus({ preventScroll: true });
+    // Cancelled, the pointer no longer takes the focus from a button clicked before (Undo, a label),
+    // and Enter, which predicts, pressed that button again. Let go instead of moved to the canvas,
+    // which would then wear the keyboard's focus ring after every stroke.
+    if (document.activeElement !== this.canvas) {
+      document.activeElement?.blur();
+    }
     if (this.strokes.length >= this.limits.maxStrokes || this.pointCount >= this.limits.maxPoints) {
       this.callbacks.onFull();
       return;
