@@ -1,5 +1,6 @@
 """The review queue in Debian's Chromium against the live server: keyboard only, several reviewers, no label lost."""
 
+import json
 import time
 import uuid
 from datetime import timedelta
@@ -63,6 +64,22 @@ def wait_until(page, condition, timeout: float = 30.0, message=lambda: "timed ou
     while not condition():
         assert time.monotonic() < deadline, message()
         page.wait_for_timeout(100)
+
+
+def refuse_once(page, pattern: str, status: int, error: str) -> list[str]:
+    """The first request to `pattern` answered `status` with the API's `error`, the rest let through;
+    the URL of each refused."""
+    refused = []
+
+    def refuse(route):
+        if refused:
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.fulfill(status=status, content_type="application/json", body=json.dumps({"error": error}))
+
+    page.route(pattern, refuse)
+    return refused
 
 
 @pytest.fixture
@@ -179,16 +196,7 @@ def test_undo_pressed_while_the_next_drawing_loads_undoes_the_label_just_given(r
 
 def test_a_failed_save_is_shown_retried_and_kept(reviewer_page, drawings):
     user, page, _, errors = reviewer_page("ada")
-    failures = []
-
-    def fail_once(route):
-        if not failures:
-            failures.append(route.request.url)
-            route.fulfill(status=503, content_type="application/json", body='{"error": "down for a moment"}')
-        else:
-            route.continue_()
-
-    page.route("**/label/", fail_once)
+    failures = refuse_once(page, "**/label/", 503, "down for a moment")
     first = current_id(page)
     page.keyboard.press("4")
     expect(page.get_by_role("status")).to_contain_text("Saving failed")
@@ -245,16 +253,7 @@ def test_a_drawing_labelled_is_not_left_on_show_when_the_next_cannot_be_loaded(r
     """The labelled drawing stayed on show under "Saved: 7." and the next key labelled it again, unseen."""
     user, page, _, errors = reviewer_page("ada")
     first = current_id(page)
-    failed = []
-
-    def fail_once(route):
-        if not failed:
-            failed.append(1)
-            route.fulfill(status=503, content_type="application/json", body='{"error": "down for a moment"}')
-        else:
-            route.continue_()
-
-    page.route("**/review/queue/next/", fail_once)
+    refuse_once(page, "**/review/queue/next/", 503, "down for a moment")
     page.keyboard.press("7")
     expect(page.get_by_role("status")).to_contain_text("The next drawing could not be loaded: down for a moment")
     wait_until(page, lambda: Prediction.objects.filter(pk=first, true_label=7).exists())
@@ -291,17 +290,7 @@ def test_the_next_drawing_is_shown_and_labelled_only_once_its_picture_has_come(r
 def test_a_refused_label_is_still_said_once_the_next_is_saved(reviewer_page, drawings):
     """At a label a second, "Not saved" gave way to the next "Saved" within 200 ms, unread."""
     user, page, _, errors = reviewer_page("ada")
-    refused = []
-
-    def refuse_once(route):
-        if not refused:
-            refused.append(route.request.url)
-            route.fulfill(status=409, content_type="application/json",
-                          body='{"error": "another reviewer has this drawing now"}')
-        else:
-            route.continue_()
-
-    page.route("**/label/", refuse_once)
+    refuse_once(page, "**/label/", 409, "another reviewer has this drawing now")
     first = current_id(page)
     page.keyboard.press("4")
     second = current_id(page, first)
