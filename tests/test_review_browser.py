@@ -446,3 +446,18 @@ def test_a_drawing_its_drawer_changes_is_shown_as_it_is_now_before_a_label_is_sp
     wait_until(page, lambda: Prediction.objects.filter(pk=first, true_label=int(mnist_test.labels[100]),
                                                        reviewed_by=user).exists())
     assert errors == []
+
+
+def test_a_skip_is_undone_and_the_drawing_can_be_labelled(reviewer_page, drawings):
+    """z undid labels only: a drawing skipped by mistake was lost to its reviewer until a reload."""
+    user, page, _, errors = reviewer_page("ada")
+    first = current_id(page)
+    page.keyboard.press("s")
+    second = current_id(page, first)
+    page.keyboard.press("z")
+    assert current_id(page, second) == first
+    expect(page.get_by_role("status")).to_have_text("Skip undone: here is the drawing again.")
+    page.keyboard.press("7")
+    current_id(page, first)
+    wait_until(page, lambda: Prediction.objects.filter(pk=first, true_label=7, reviewed_by=user).exists())
+    assert errors == []

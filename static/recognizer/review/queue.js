@@ -14,7 +14,7 @@ const labelName = (label) => (label === null || label === undefined ? "–" : la
 
 const state = {
   item: null,          // the drawing shown
-  history: [],         // drawings labelled this session, newest last, for undo
+  history: [],         // drawings labelled or skipped this session, newest last, for undo: { item, skipped }
   skipped: [],         // ids skipped this session: not offered again
   saves: [],           // labels not yet stored, oldest first; retried until they are
   saving: false,
@@ -145,7 +145,7 @@ async function loadNext({ progress = true } = {}) {
     showProgress(data.progress);
   } catch (error) {
     // The drawing just labelled is not left on show, where the next key would label it again unseen.
-    if (state.history.at(-1) === state.item) hide();
+    if (state.history.at(-1)?.item === state.item) hide();
     state.loadFailed = `The next drawing could not be loaded: ${error.message}. Press s to try again.`;
     showStatus(state.loadFailed, "error");
   } finally {
@@ -206,7 +206,7 @@ async function flushSaves() {
 
 function setLabel(label) {
   if (!state.item || state.loading) return;
-  state.history.push(state.item);
+  state.history.push({ item: state.item, skipped: false });
   state.saves.push({ id: state.item.id, label, revision: state.item.revision });
   flushSaves();
   loadNext({ progress: false });
@@ -216,6 +216,7 @@ function skip() {
   if (state.loading) return;
   if (state.item) {
     state.skipped.push(state.item.id);
+    state.history.push({ item: state.item, skipped: true });
     post(itemUrl(state.item.id, "release/")).catch(() => {});
   }
   loadNext();
@@ -228,8 +229,17 @@ function undo() {
     state.undoWhenLoaded = true;
     return;
   }
-  const previous = state.history.pop();
+  const { item: previous, skipped } = state.history.pop();
   if (state.item) post(itemUrl(state.item.id, "release/")).catch(() => {});
+  if (skipped) {
+    // A skip by mistake lost the drawing until a reload. Its lease is taken again: where another reviewer
+    // took or labelled it meanwhile, the queue goes on to the next (`keepLease`).
+    state.skipped = state.skipped.filter((id) => id !== previous.id);
+    show(previous);
+    showStatus("Skip undone: here is the drawing again.", "saved");
+    keepLease();
+    return;
+  }
   state.saves.push({ id: previous.id, label: null });
   flushSaves();
   show(previous);
