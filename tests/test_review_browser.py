@@ -461,3 +461,17 @@ def test_a_skip_is_undone_and_the_drawing_can_be_labelled(reviewer_page, drawing
     current_id(page, first)
     wait_until(page, lambda: Prediction.objects.filter(pk=first, true_label=7, reviewed_by=user).exists())
     assert errors == []
+
+
+def test_every_fact_is_on_a_laptop_s_screen(reviewer_page, mnist_test):
+    """A 1366x768 laptop leaves a browser about 650 pixels: the drawer's word and why the drawing is
+    in the queue were below the fold."""
+    prediction = record_drawing(mnist_test.images[0])
+    Prediction.objects.filter(pk=prediction.pk).update(strokes=CORNERS)
+    user, page, _, errors = reviewer_page("ada")
+    page.set_viewport_size({"width": 1366, "height": 650})
+    current_id(page)
+    for fact in ("#item-answer", "#item-reported", "#item-tier", "#item-drawing"):
+        box = page.locator(fact).bounding_box()
+        assert box and box["y"] + box["height"] <= 650, fact
+    assert errors == []
