@@ -500,7 +500,9 @@ def test_a_photo_is_uploaded_as_a_record_of_its_own(visit, mnist_test, tmp_path)
     shown_photo = page.get_by_test_id("pad-photo")
     expect(shown_photo).to_be_visible()
     assert upload.image.name.rsplit("/", 1)[-1] in shown_photo.get_attribute("src")
-    assert shown_photo.evaluate("image => image.complete && image.naturalWidth") > 0
+    # Shown once loaded: its answer can come before its picture does.
+    page.wait_for_function("() => { const photo = document.querySelector('[data-testid=pad-photo]');"
+                           " return photo.complete && photo.naturalWidth > 0; }")
     draw_with_mouse(page, ONE)
     expect(shown_photo).to_be_hidden()
     settled(page)
