@@ -475,3 +475,17 @@ def test_every_fact_is_on_a_laptop_s_screen(reviewer_page, mnist_test):
         box = page.locator(fact).bounding_box()
         assert box and box["y"] + box["height"] <= 650, fact
     assert errors == []
+
+
+def test_undo_steps_over_a_label_refused_for_good(reviewer_page, drawings):
+    """z brought back a drawing whose label was refused because another reviewer labelled it (or its
+    drawer deleted it): its undo was refused too, and so was every label given it."""
+    user, page, _, errors = reviewer_page("ada")
+    refuse_once(page, "**/label/", 409, "another reviewer labelled this drawing meanwhile")
+    first = current_id(page)
+    page.keyboard.press("4")
+    second = current_id(page, first)
+    expect(page.get_by_role("status")).to_contain_text("Not saved: another reviewer labelled this drawing")
+    page.keyboard.press("z")
+    page.wait_for_timeout(300)
+    assert page.get_by_test_id("review-item").get_attribute("data-prediction-id") == second and errors == []

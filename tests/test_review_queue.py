@@ -244,6 +244,7 @@ def test_a_late_label_does_not_overwrite_the_label_another_reviewer_gave_meanwhi
     for late in (5, None):
         response = clients[0].post(label_url(item["id"]), {"label": late}, content_type="application/json")
         assert response.status_code == 409 and "labelled this drawing meanwhile" in response.json()["error"]
+        assert "redrawn" not in response.json()
     stored = Prediction.objects.get(pk=item["id"])
     assert (stored.true_label, stored.reviewed_by) == (3, reviewers[1])
 
@@ -509,6 +510,8 @@ def test_a_label_for_a_drawing_its_drawer_changed_after_it_was_shown_is_refused(
                                content_type="application/json")
 
     assert response.status_code == 409 and "changed this drawing" in response.json()["error"]
+    # The page tells it from refusals for good: undone, such a drawing comes back to be labelled.
+    assert response.json()["redrawn"] is True
     assert Prediction.objects.get(pk=item["id"]).true_label is None
     assert not ReviewLease.objects.filter(prediction_id=item["id"]).exists()
     again = clients[0].post(label_url(item["id"]), {"label": 4, "revision": 1}, content_type="application/json")

@@ -157,7 +157,7 @@ def label(request, prediction_id):
         # Anyone may label the newer drawing now, this reviewer too once the queue offers it again.
         queue.release(prediction_id, request.user)
         return error_response("its drawer changed this drawing after it was shown to you; "
-                              "it is back in the queue", 409)
+                              "it is back in the queue", 409, redrawn=True)
     filters = queue.Filters.from_query(body)
     answer = {"saved": True, "progress": queue.progress(request.user, filters)}
     if value is None:

@@ -41,7 +41,10 @@ async function post(url, body = {}, { keepalive = false } = {}) {
     throw Object.assign(new Error("you are signed out: sign in again in another tab"), { status: 401 });
   }
   const data = await response.json().catch(() => ({}));
-  if (!response.ok) throw Object.assign(new Error(data.error || `the server answered ${response.status}`), { status: response.status });
+  if (!response.ok) {
+    throw Object.assign(new Error(data.error || `the server answered ${response.status}`),
+      { status: response.status, redrawn: data.redrawn === true });
+  }
   return data;
 }
 
@@ -193,6 +196,9 @@ async function flushSaves() {
         state.saves.shift();
         state.notSaved += 1;
         state.lastRefusal = error.message;
+        // Undone, a drawing deleted or labelled by another reviewer came back only to refuse its label
+        // again; one its drawer changed comes back as it is now, to be labelled.
+        if (save.label !== null && !error.redrawn) forget(save.id);
         showStatus(`Not saved: ${error.message}.`, "error");
         continue;
       }
@@ -202,6 +208,11 @@ async function flushSaves() {
     }
   }
   state.saving = false;
+}
+
+function forget(id) {
+  const index = state.history.findLastIndex((entry) => entry.item.id === id && !entry.skipped);
+  if (index >= 0) state.history.splice(index, 1);
 }
 
 function setLabel(label) {
