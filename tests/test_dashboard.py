@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from recognizer.inference import active_version
 from recognizer.models import ModelVersion, Prediction, SecondOpinion
+from recognizer.templatetags.figures import percent_of
 
 from .reviewing import PASSWORD, make_user, record_drawing, rotated
 
@@ -149,3 +150,11 @@ def test_not_a_digit_is_said_in_words(staff_client, mnist_test, django_user_mode
     page = staff_client.get(URL).content.decode()
     assert "<td>not a digit</td>" in page and "<td>not a digit (ada)</td>" in page
     assert "<td>10</td>" not in page and "<td>10 (" not in page
+
+
+@pytest.mark.parametrize(("part", "whole", "shown"), [
+    (4, 16, "25"), (1, 318, "0.3"), (317, 318, "99.7"), (1, 3000, "< 0.1"), (2999, 3000, "> 99.9"), (0, 5, "0"),
+])
+def test_a_share_is_never_rounded_to_none_or_all(part, whole, shown):
+    """Rounded to whole percents, one drawing unreviewed of 318 read "0% of drawings are unreviewed"."""
+    assert percent_of(part, whole) == shown
