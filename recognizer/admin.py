@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
-from mlcore.labels import label_name
+from mlcore.labels import NOT_A_DIGIT, label_name
 
 from .datasets import quickdraw_lines, reviewed_dataset, to_npz
 from .models import ModelUnavailable, ModelVersion, Prediction, ReleaseRefused
@@ -49,6 +49,14 @@ class ReviewFilter(admin.SimpleListFilter):
         return queryset
 
 
+class DigitFilter(admin.AllValuesFieldListFilter):
+    """The answer's digit, and "not a digit" for none, as the admin says it everywhere else (it read "-")."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.empty_value_display = label_name(NOT_A_DIGIT)
+
+
 class FilteredByItsSidebar:
     """A changelist that filters only as its sidebar does.
 
@@ -63,7 +71,8 @@ class FilteredByItsSidebar:
     sidebar_lookups = frozenset({(), ("exact",), ("isnull",), ("gte",), ("lt",), ("id", "exact")})
 
     def lookup_allowed(self, lookup, value, request):
-        names = {item.parameter_name if isinstance(item, type) else item for item in self.get_list_filter(request)}
+        names = {item.parameter_name if isinstance(item, type) else item[0] if isinstance(item, tuple) else item
+                 for item in self.get_list_filter(request)}
         field, *rest = lookup.split(LOOKUP_SEP)
         if field not in names or tuple(rest) not in self.sidebar_lookups:
             return False
@@ -176,12 +185,12 @@ def widget(name: str, **context) -> str:
 
 @admin.register(Prediction)
 class PredictionAdmin(FilteredByItsSidebar, admin.ModelAdmin):
-    list_display = ["thumbnail", "digit", "confidence_percent", "reported_label", "true_label", "correct",
+    list_display = ["thumbnail", "answer", "confidence_percent", "reported_label", "true_label", "correct",
                     "model_version", "created_at"]
     list_display_links = ["thumbnail"]
     list_editable = ["true_label"]
     form = ReviewForm
-    list_filter = [ReviewFilter, "digit", "model_version", "created_at"]
+    list_filter = [ReviewFilter, ("digit", DigitFilter), "model_version", "created_at"]
     list_select_related = ["model_version"]
     list_per_page = 50
     search_fields = ["id"]
@@ -189,11 +198,11 @@ class PredictionAdmin(FilteredByItsSidebar, admin.ModelAdmin):
     actions = ["mark_as_correct", "export_dataset", "export_strokes"]
     fieldsets = [
         (None, {"fields": ["drawing", "model_input", "probability_bars"]}),
-        ("Prediction", {"fields": ["id", "digit", "confidence_percent", "model_version", "source", "created_at",
+        ("Prediction", {"fields": ["id", "answer", "confidence_percent", "model_version", "source", "created_at",
                                    "reported_label"]}),
         ("Review", {"fields": ["true_label", "reviewed_by", "reviewed_at"]}),
     ]
-    readonly_fields = ["drawing", "model_input", "probability_bars", "id", "digit", "confidence_percent",
+    readonly_fields = ["drawing", "model_input", "probability_bars", "id", "answer", "confidence_percent",
                        "model_version", "source", "created_at", "reported_label", "reviewed_by", "reviewed_at"]
 
     class Media:
@@ -242,6 +251,10 @@ class PredictionAdmin(FilteredByItsSidebar, admin.ModelAdmin):
         rows = [{"digit": digit, "percent": f"{probability * 100:.1f}", "text": f"{probability:.1%}",
                  "answer": digit == prediction.digit} for digit, probability in enumerate(prediction.probabilities)]
         return widget("probabilities", rows=rows)
+
+    @admin.display(description="digit", ordering="answered_label")
+    def answer(self, prediction):
+        return label_name(prediction.answered_label)
 
     @admin.display(description="confidence", ordering="confidence")
     def confidence_percent(self, prediction):

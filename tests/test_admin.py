@@ -68,12 +68,26 @@ def test_reviewer_sees_thumbnails_and_the_review_columns(reviewer_client, mnist_
     for prediction in posted:
         assert f'<img src="{prediction.image.url}"' in page
         assert f"{prediction.confidence:.1%}" in page
-    for column in ("column-digit", "column-reported_label", "column-true_label", "column-correct",
+    for column in ("column-answer", "column-reported_label", "column-true_label", "column-correct",
                    "column-created_at", "column-model_version"):
         assert column in page
     # true_label is editable in the list: one input per row.
     for index in range(len(posted)):
         assert f'name="form-{index}-true_label"' in page
+
+
+def test_a_not_a_digit_answer_is_said_in_words_in_the_list_and_its_filter(reviewer_client, drawings):
+    """The list's digit column and its "By digit" filter showed "-" for it, where the admin says "not a
+    digit" everywhere else."""
+    (drawing, _), *_ = drawings
+    Prediction.objects.filter(pk=drawing.pk).update(digit=None)
+    response = reviewer_client.get(CHANGELIST)
+    page = html.unescape(response.content.decode())
+    assert '<td class="field-answer">not a digit</td>' in page
+    assert re.search(r'<a href="\?digit__isnull=True">\s*not a digit\s*</a>', page)
+    assert listed_ids(reviewer_client.get(CHANGELIST, {"digit__isnull": "True"})) == [drawing.pk]
+    change = html.unescape(reviewer_client.get(f"{CHANGELIST}{drawing.pk}/change/").content.decode())
+    assert re.search(r'<div class="readonly">not a digit</div>', change)
 
 
 def test_each_filter_and_the_id_search(reviewer_client, drawings, reviewer):
