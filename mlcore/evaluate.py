@@ -138,29 +138,37 @@ class Latency:
 
 @torch.inference_mode()
 def measure_latency(predictor: Predictor, images: np.ndarray, repeats: int = 200,
-                    batch_size: int = 1000, batch_repeats: int = 3, warmup: int = 10) -> Latency:
-    """Time single-image inference and batch throughput as the site runs them, at the current thread count."""
+                    batch_size: int = 1000, batch_repeats: int = 3, warmup: int = 10,
+                    threads: int | None = None) -> Latency:
+    """Time single-image inference and batch throughput as the site runs them, on `threads` torch
+    threads (the process's own count where None; restored afterwards)."""
     if repeats < 1 or batch_repeats < 1 or batch_size < 1:
         raise ValueError("repeats, batch_repeats and batch_size must be at least 1")
-    singles = [images[i % len(images)][np.newaxis] for i in range(repeats)]
-    for x in singles[:warmup]:
-        predictor.probabilities(x)
-    timings = []
-    for x in singles:
-        started = time.perf_counter()
-        predictor.probabilities(x)
-        timings.append(time.perf_counter() - started)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads or before)
+    try:
+        singles = [images[i % len(images)][np.newaxis] for i in range(repeats)]
+        for x in singles[:warmup]:
+            predictor.probabilities(x)
+        timings = []
+        for x in singles:
+            started = time.perf_counter()
+            predictor.probabilities(x)
+            timings.append(time.perf_counter() - started)
 
-    batch = images[:batch_size]
-    predictor.probabilities(batch)
-    started = time.perf_counter()
-    for _ in range(batch_repeats):
+        batch = images[:batch_size]
         predictor.probabilities(batch)
-    elapsed = time.perf_counter() - started
+        started = time.perf_counter()
+        for _ in range(batch_repeats):
+            predictor.probabilities(batch)
+        elapsed = time.perf_counter() - started
+        used = torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
     milliseconds = np.array(timings) * 1000
     return Latency(median_ms=float(np.median(milliseconds)), p95_ms=float(np.percentile(milliseconds, 95)),
                    repeats=repeats, throughput=len(batch) * batch_repeats / elapsed, batch_size=len(batch),
-                   threads=torch.get_num_threads())
+                   threads=used)
 
 
 def pyplot():

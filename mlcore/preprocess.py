@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 from PIL import Image
+from scipy import ndimage
 
 BOX = 20
 FRAME = 28
@@ -208,7 +209,6 @@ def with_readable_pen(ink: np.ndarray) -> np.ndarray:
     """The ink map, its strokes widened to READABLE_PEN of its extent where they are thinner than
     THIN_PEN of it; on a grid of at most PEN_GRID blocks a side, which keeps every thin line whole
     (blocks take their strongest ink) and bounds the cost at any canvas size."""
-    from scipy import ndimage
 
     mask = ink > INK_THRESHOLD * ink.max()
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
@@ -288,7 +288,6 @@ def with_soft_edges(ink: np.ndarray) -> np.ndarray:
     between = inked & (ink < 1 - INK_THRESHOLD)
     if between.sum() > BI_LEVEL_SHARE * inked.sum():
         return ink
-    from scipy import ndimage
 
     return ndimage.gaussian_filter(ink, SOFT_EDGE)
 
@@ -297,8 +296,6 @@ def coarse_marks(ink: np.ndarray) -> tuple[np.ndarray, int, int, int]:
     """The ink's connected marks on a coarse grid of block maxima, which keeps every thin stroke
     whole and costs a large canvas what a small one costs: their labels, count, the block's side,
     and the grid's side."""
-    # Imported here: SciPy costs a first drawing a fraction of a second, a process only once.
-    from scipy import ndimage
 
     block = max(1, max(ink.shape) // TAP_GRID)
     fine = Image.fromarray(((ink > INK_THRESHOLD * ink.max()) * 255).astype(np.uint8))
@@ -316,8 +313,6 @@ def without_box(ink: np.ndarray) -> np.ndarray:
     digit leaves its box's corners empty, and a box the digit touches is one mark with it: both
     are left as they are.
     """
-    # Imported here: SciPy costs a first drawing a fraction of a second, a process only once.
-    from scipy import ndimage
 
     labels, count, block, _ = coarse_marks(ink)
     if count < 2:
@@ -362,8 +357,6 @@ def without_stray_taps(ink: np.ndarray) -> np.ndarray:
     A dot right above or below the main stroke, close to it, is kept: it is what makes a "!", a
     "?" or an "i", which must stay "not a digit".
     """
-    # Imported here: SciPy costs a first drawing a fraction of a second, a process only once.
-    from scipy import ndimage
 
     labels, count, block, side = coarse_marks(ink)
     if count < 2:
@@ -395,7 +388,6 @@ def without_stray_taps(ink: np.ndarray) -> np.ndarray:
 def made_of_dots(labels: np.ndarray, count: int) -> bool:
     """Whether a drawing's marks (`coarse_marks`' labels and count) are dots or dashes: none holds
     DOTS_MAIN_SHARE of the ink, and none spans more than DOT_SIDE of the drawing."""
-    from scipy import ndimage
 
     if count < 2:
         return False
@@ -417,7 +409,6 @@ def with_dots_joined(ink: np.ndarray) -> np.ndarray:
     read right (33 % "not a digit"), dashed 76 %. Joined by a closing on a grid half as fine as
     `coarse_marks`', which bounds its cost, 98.5 % and 98 %.
     """
-    from scipy import ndimage
 
     labels, count, block, _ = coarse_marks(ink)
     if not made_of_dots(labels, count):
@@ -444,7 +435,6 @@ def shrink(image: Image.Image) -> Image.Image:
 def on_marked_paper(ink: np.ndarray) -> bool:
     """Whether faint ink marks the paper well clear of the drawing, as light, grain or printed lines
     mark a scan or a photo, and nothing marks a drawing made on a screen."""
-    from scipy import ndimage
 
     strongest = float(ink.max())
     if strongest < MIN_CONTRAST:
@@ -457,7 +447,6 @@ def on_marked_paper(ink: np.ndarray) -> bool:
 
 def grainy(ink: np.ndarray) -> bool:
     """Whether the ink map's paper is grainy, as a photo's is (GRAINY)."""
-    from scipy import ndimage
 
     step = -(-max(ink.shape) // GRAIN_GRID)
     grid = ink[::step, ::step]

@@ -8,7 +8,6 @@ import uuid
 from pathlib import Path
 
 import numpy as np
-import torch
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.exceptions import ValidationError
@@ -162,7 +161,6 @@ class ModelVersion(models.Model):
             predictor = Predictor.from_checkpoint(path)
         except checkpoint.CheckpointError as exc:
             raise ModelUnavailable(str(exc)) from None
-        torch.set_num_threads(settings.INFERENCE_THREADS)
         return predictor
 
     def verify(self) -> None:

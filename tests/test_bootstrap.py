@@ -3,10 +3,12 @@
 import io
 
 import pytest
+import torch
 from django.core.management import CommandError, call_command
 
 from recognizer.models import ModelVersion
 from recognizer.checks import served_model_check
+from recognizer.inference import warm_up
 
 pytestmark = pytest.mark.django_db
 
@@ -64,3 +66,23 @@ def test_a_server_bootstrapping_beside_another_serves_the_version_that_one_regis
     monkeypatch.setattr(ModelVersion.objects, "register", registered_by_the_other_server_meanwhile)
     version, created = ModelVersion.objects.bootstrap(shipped_model_path)
     assert version.is_active and not created and list(ModelVersion.objects.all()) == [version]
+
+
+@pytest.fixture
+def three_torch_threads():
+    before = torch.get_num_threads()
+    torch.set_num_threads(3)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_the_system_check_leaves_a_commands_threads_alone(served_model, three_torch_threads):
+    """The check loads the served model; every command used to run on one thread after it."""
+    assert served_model_check(None) == []
+    assert torch.get_num_threads() == 3
+
+
+def test_a_serving_process_reads_on_the_inference_threads(settings, served_model, three_torch_threads):
+    settings.INFERENCE_THREADS = 1
+    warm_up()
+    assert torch.get_num_threads() == 1

@@ -6,13 +6,14 @@ from io import StringIO
 
 import numpy as np
 import pytest
+import torch
 from django.conf import settings
 from django.core.management import CommandError, call_command
 from PIL import Image
 
 from mlcore import checkpoint
 from mlcore.data import Split, load_split
-from mlcore.evaluate import evaluate, evaluate_split
+from mlcore.evaluate import evaluate, evaluate_split, measure_latency
 from mlcore.fonts import NOT_DIGIT_CHARACTERS, SIZES, font_digits, font_files
 from mlcore.predict import Predictor
 from mlcore.train import VARIANTS
@@ -265,3 +266,15 @@ def test_evaluate_leaves_out_the_fonts_the_model_was_trained_on(tmp_path, mnist_
     # v1 cannot say "not a digit": every character is caught 0 % of the time, and the first six are named.
     weakest = ", ".join(f"{character} 0%" for character in NOT_DIGIT_CHARACTERS[:6])
     assert f'answered "not a digit" 0.00% (the least often: {weakest})' in text
+
+
+def test_latency_is_timed_on_the_threads_asked_for_and_leaves_the_process_on_its_own(shipped_model_path, mnist_test):
+    predictor = Predictor.from_checkpoint(shipped_model_path)
+    before = torch.get_num_threads()
+    torch.set_num_threads(3)
+    try:
+        latency = measure_latency(predictor, mnist_test.images[:20], repeats=5, batch_size=20, batch_repeats=1,
+                                  warmup=1, threads=1)
+        assert latency.threads == 1 and torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(before)

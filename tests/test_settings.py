@@ -117,3 +117,15 @@ def test_media_is_served_safely(client, settings, isolated_media):
     for path in ("/media/drawings/../../etc/passwd", "/media/drawings/2026/11/abc123.html",
                  "/media/secrets.txt", "/media/drawings/%2e%2e/x.png"):
         assert client.get(path).status_code == 404, path
+
+
+def test_a_serving_process_has_read_a_drawing_before_its_first_request(tmp_path):
+    """The first person to draw waited 0.7 s for the URLs', DRF's and SciPy's imports and torch's first pass."""
+    database = {"DJANGO_DEBUG": "1", "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    setup = manage("shell", "-c", "from django.core.management import call_command; "
+                   "call_command('migrate', verbosity=0); call_command('bootstrap_model', verbosity=0)", **database)
+    assert setup.returncode == 0, setup.stderr[-2000:]
+    serve = ("shell", "-c", "import sys, torch, mnistsite.wsgi; print('THREADS', torch.get_num_threads()); "
+             "print('NOT YET', sorted({'mnistsite.urls', 'recognizer.serializers', 'scipy.ndimage'} - set(sys.modules)))")
+    result = manage(*serve, **database, INFERENCE_THREADS="1")
+    assert "THREADS 1" in result.stdout and "NOT YET []" in result.stdout, result.stdout + result.stderr[-2000:]
