@@ -28,7 +28,7 @@ from .datasets import quickdraw_lines, reviewed_dataset, to_npz
 from .models import ModelUnavailable, ModelVersion, Prediction, ReleaseRefused
 from .release import TOLERANCE
 from .review.pictures import input_picture
-from .review.queue import LabelledByAnother, LeasedByAnother, label_changed, save_label
+from .review.queue import LabelledByAnother, LeasedByAnother, label_changed, locked_for, save_label
 from .throttles import in_words, login_attempt_allowed
 
 
@@ -276,9 +276,15 @@ class PredictionAdmin(FilteredByItsSidebar, admin.ModelAdmin):
             return
         label, initial = obj.true_label, form.initial.get("true_label")
         with transaction.atomic():
-            current = Prediction.objects.select_for_update().filter(pk=obj.pk).first()
-            changed = ("it was deleted" if current is None
-                       else changed_since_shown(current, "" if initial is None else str(initial), str(obj.revision)))
+            # Locked with its lease, as the queue saves a label: a drawing another reviewer has open in the
+            # queue is theirs to label, on any page.
+            try:
+                current = locked_for(obj.pk, request.user, timezone.now())
+                changed = changed_since_shown(current, "" if initial is None else str(initial), str(obj.revision))
+            except Prediction.DoesNotExist:
+                changed = "it was deleted"
+            except LeasedByAnother:
+                changed = "another reviewer has it open in the review queue; try again once they are done"
             if changed:
                 self.message_user(request, f"The label of {obj} was not saved: {changed}.", messages.ERROR)
                 return

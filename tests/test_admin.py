@@ -230,6 +230,30 @@ def test_a_change_page_shown_before_a_label_was_given_does_not_overwrite_it(revi
     assert (drawing.true_label, drawing.reviewed_by) == (4, grace)
 
 
+def test_a_drawing_another_reviewer_has_open_in_the_queue_is_not_labelled_on_its_change_page(
+        reviewer_client, drawings, django_user_model):
+    """The admin's own "mark as correct" left such a drawing alone, but its change page labelled it, and
+    the reviewer in the queue was then told it was labelled meanwhile."""
+    grace = make_user(django_user_model, "grace", staff=True, permissions=REVIEWER_PERMISSIONS)
+    drawing = queue.take(grace)
+    label = {shown.pk: label for shown, label in drawings}[drawing.pk]
+    url = f"{CHANGELIST}{drawing.pk}/change/"
+    shown = shown_labels(reviewer_client.get(url))
+    form = {"true_label": str(label), "true_label-as-loaded": shown["true_label"], "_save": "Save"}
+    response = reviewer_client.post(url, form, follow=True)
+    assert "another reviewer has it open in the review queue" in html.unescape(response.content.decode())
+    drawing.refresh_from_db()
+    assert drawing.true_label is None
+    assert queue.save_label(drawing.pk, grace, label).reviewed_by == grace
+
+    queue.release_expired(timezone.now() + timedelta(days=1))
+    queue.save_label(drawing.pk, grace, None)
+    queue.release(drawing.pk, grace)
+    assert reviewer_client.post(url, form).status_code == 302
+    drawing.refresh_from_db()
+    assert drawing.true_label == label
+
+
 def test_a_label_for_a_drawing_its_drawer_changed_after_the_page_was_shown_is_refused(reviewer_client, drawings,
                                                                                        mnist_test):
     (drawing, _), (other, other_label), *_ = drawings
