@@ -212,6 +212,11 @@ class PredictionAdmin(FilteredByItsSidebar, admin.ModelAdmin):
         # Predictions come only from the model; the admin reviews them.
         return False
 
+    def get_queryset(self, request):
+        # Only the change page shows a drawing's strokes, up to 4,000 points of JSON: fifty of them read
+        # and parsed for the list cost it seconds.
+        return super().get_queryset(request).defer("strokes")
+
     def history_view(self, request, object_id, extra_context=None):
         # Django looks the drawing up before asking for the permission: a missing one redirected and an
         # existing one was refused, which told a staff member without the permission which ids exist.

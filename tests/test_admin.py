@@ -15,7 +15,9 @@ from django.contrib import admin
 from django.contrib.messages import get_messages
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.management import call_command
+from django.db import connection
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from PIL import Image
 
@@ -540,6 +542,15 @@ def test_model_versions_list_their_metrics_and_activate(reviewer_client, tmp_pat
 
 STROKES = [{"pointer": "pen", "points": [[0.5, 0.2, 0, 0.4], [0.52, 0.5, 80, 0.6], [0.5, 0.8, 160, 0.5]]},
            {"pointer": "pen", "points": [[0.3, 0.5, 600, 0.5], [0.7, 0.5, 700, 0.5]]}]
+
+
+def test_the_list_reads_no_strokes(reviewer_client, drawings):
+    """Fifty rows of a stranger's 4,000-point strokes took the list two seconds to read and parse."""
+    Prediction.objects.update(strokes=STROKES)
+    with CaptureQueriesContext(connection) as queries:
+        assert len(listed_ids(reviewer_client.get(CHANGELIST))) == len(drawings)
+    listing = [query["sql"] for query in queries if "recognizer_prediction" in query["sql"]]
+    assert listing and not any("strokes" in sql for sql in listing)
 
 
 def test_change_page_replays_the_strokes_beside_the_drawing(reviewer_client, drawings):
