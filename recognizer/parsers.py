@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import codecs
 import json
+import re
 
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser, get_encoding
@@ -20,6 +20,11 @@ MAX_INTEGER_DIGITS = 30
 # MAX_STROKES strokes, has about 20,200; a body of six megabytes of zeros has three million, whose
 # parsing alone costs a second of CPU before the strokes are refused.
 MAX_VALUES = (len(POINT_RANGES) + 1) * MAX_POINTS + 4 * MAX_STROKES + MAX_OBJECT_KEYS
+# Only an image's data URL makes a body larger than this, and base64 is ASCII: a larger body holding any
+# other character is refused before it is decoded. One emoji made a 14 MiB body a 56 MB string, copied
+# three times over by the parsing and its checks.
+MAX_NON_ASCII_BYTES = 1 << 20
+SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _object(pairs: list) -> dict:
@@ -39,9 +44,8 @@ def _constant(name: str):
     raise ValueError(f"{name} is not a JSON number")
 
 
-def bounded_load(text_stream):
-    """json.load within the bounds above; every refusal is a ValueError, nesting too deep included."""
-    text = text_stream.read()
+def bounded_load(text: str):
+    """json.loads within the bounds above; every refusal is a ValueError, nesting too deep included."""
     values = text.count(",") + text.count("[") + text.count("{")
     if values > MAX_VALUES:
         raise ValueError(f"the body holds about {values:,} values; the limit is {MAX_VALUES:,}")
@@ -57,12 +61,30 @@ class StrictJSONParser(JSONParser):
     surrogate such as "\\ud800" cannot be stored or echoed)."""
 
     def parse(self, stream, media_type=None, parser_context=None):
+        body = stream.read()
+        if len(body) > MAX_NON_ASCII_BYTES and not body.isascii():
+            raise ParseError(f"JSON parse error - a body over {MAX_NON_ASCII_BYTES:,} bytes must be ASCII; send "
+                             "other characters as \\u escapes")
         try:
-            data = bounded_load(codecs.getreader(get_encoding(parser_context or {}))(stream))
+            data = bounded_load(body.decode(get_encoding(parser_context or {})))
         except ValueError as exc:
             raise ParseError(f"JSON parse error - {exc}") from None
-        try:
-            json.dumps(data, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError:
-            raise ParseError("JSON parse error - a string holds an unpaired surrogate, which is not unicode") from None
+        if holds_a_surrogate(data):
+            raise ParseError("JSON parse error - a string holds an unpaired surrogate, which is not unicode")
         return data
+
+
+def holds_a_surrogate(data) -> bool:
+    """Whether a string in parsed JSON holds a surrogate, as only a lone one's escape leaves there; the
+    strings are searched in place, where encoding them all copied the largest body twice."""
+    pending = [data]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+        elif isinstance(value, str) and not value.isascii() and SURROGATE.search(value):
+            return True
+    return False

@@ -170,7 +170,7 @@ def test_listing_is_for_staff_with_the_view_permission(client, django_user_model
 def test_the_signed_url_serves_the_drawing_privately(client, created):
     image = client.get(created["image_url"])
     assert image.status_code == 200 and image["Content-Type"] == "image/png"
-    assert "private" in image["Cache-Control"]
+    assert {"private", "no-store"} <= {part.strip() for part in image["Cache-Control"].split(",")}
 
 
 def _with_signature(url: str, signature: str) -> str:
@@ -254,6 +254,18 @@ def test_json_nested_10000_deep_is_400(client, isolated_media):
 def test_a_lone_surrogate_is_400(client, body):
     response = client.post(URL, body, content_type="application/json")
     assert response.status_code == 400 and "surrogate" in response.json()["error"]
+
+
+def test_a_large_body_holding_other_than_ascii_is_refused_before_it_is_decoded(client, isolated_media):
+    """Only a data URL makes a body this large, and base64 is ASCII; with one emoji a 14 MiB body cost a
+    worker 170 MB of copies before its refusal."""
+    padding = " " * (1 << 20)
+    response = client.post(URL, '{"image": "\U0001F600"' + padding + "}", content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"].startswith("JSON parse error - a body over 1,048,576 bytes must be ASCII")
+    response = client.post(URL, '{"été": 1}', content_type="application/json")
+    assert response.status_code == 400 and "unknown field" in response.json()["été"]
+    assert Prediction.objects.count() == 0 and files_in(isolated_media) == []
 
 
 def test_a_lone_surrogate_in_feedback_is_400(client, created):

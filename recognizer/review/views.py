@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import uuid
 
 from django.conf import settings
@@ -96,7 +95,7 @@ def is_integer(value) -> bool:
 
 def json_body(request) -> dict:
     try:
-        body = bounded_load(io.StringIO(request.body.decode("utf-8") or "{}"))
+        body = bounded_load(request.body.decode("utf-8") or "{}")
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
