@@ -263,7 +263,9 @@ def drawing(request, path):
     if not access.may_see_drawing(request, path):
         raise Http404("no such drawing")
     response = serve(request, path, document_root=settings.MEDIA_ROOT)
-    patch_cache_control(response, private=True, max_age=settings.DRAWING_URL_MAX_AGE)
+    # Kept by no browser: a drawing its owner deleted was still shown from the cache for an hour, and a
+    # shared computer's disk kept it.
+    patch_cache_control(response, private=True, no_store=True)
     return response
 
 
