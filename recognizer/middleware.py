@@ -39,9 +39,8 @@ class ApiGuardMiddleware:
         return response
 
     def refusal(self, request):
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
+        length = declared_length(request)
+        if length is None:
             return error_response("the Content-Length header is not a number", 400)
         if length > settings.MAX_REQUEST_BYTES:
             return error_response(f"the request body is {length:,} bytes; the limit is "
@@ -63,11 +62,20 @@ class ApiGuardMiddleware:
         return None
 
 
+def declared_length(request) -> int | None:
+    """The body's length as its Content-Length header says it, 0 without one; None where it is no number.
+    One of more than 15 digits (Python reads none of over 4,300) is over any limit, and read as 10**15."""
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    if not (length.isascii() and length.isdigit()):
+        return None
+    digits = length.lstrip("0")
+    return int(digits or "0") if len(digits) <= 15 else 10**15
+
+
 def form_too_large(request) -> HttpResponse | None:
     """A 413 for a body over MAX_FORM_BYTES outside the API, before Django's CSRF check parses it as a form."""
-    length = request.META.get("CONTENT_LENGTH") or "0"
-    # Python refuses to read an integer of over 4,300 digits; any of more than 12 is too large anyway.
-    if length.isascii() and length.isdigit() and (len(length) > 12 or int(length) > settings.MAX_FORM_BYTES):
+    length = declared_length(request)
+    if length is not None and length > settings.MAX_FORM_BYTES:
         return HttpResponse(f"The request body is over the limit of {settings.MAX_FORM_BYTES:,} bytes.\n",
                             status=413, content_type="text/plain; charset=utf-8")
     return None
