@@ -46,6 +46,12 @@ INK_PIXELS = """() => new Promise((resolve) => requestAnimationFrame(() => {
   for (let i = 3; i < pixels.length; i += 4) ink += pixels[i] > 0;
   resolve(ink);
 }))"""
+# Counts the changes to the status line, which screen readers announce, from now on in window.statusChanges.
+COUNT_STATUS_CHANGES = """() => {
+  window.statusChanges = 0;
+  new MutationObserver((changes) => { window.statusChanges += changes.length; })
+    .observe(document.getElementById("status"), { childList: true, characterData: true, subtree: true });
+}"""
 HAS_HORIZONTAL_SCROLL = "() => document.documentElement.scrollWidth > window.innerWidth"
 # Each page tells the test about every Content-Security-Policy violation in it, inline markup included.
 REPORT_CSP_VIOLATIONS = """document.addEventListener("securitypolicyviolation", (event) => window.reportCspViolation(
@@ -784,7 +790,8 @@ def test_a_proxy_s_error_page_is_told_in_words(visit):
         status=502, content_type="text/html", body="<html><body><h1>502 Bad Gateway</h1></body></html>"))
     draw_with_mouse(page, ONE)
     expect(page.get_by_test_id("status")).to_have_text(
-        "The site could not answer (502 Bad Gateway). Nothing is lost: try again in a moment.")
+        "The site could not answer (502 Bad Gateway). Nothing is lost: try again in a moment. "
+        "Press Predict to send it again.")
 
 
 def test_a_retry_of_a_failed_drawing_says_it_is_on_its_way(visit):
@@ -801,7 +808,7 @@ def test_a_retry_of_a_failed_drawing_says_it_is_on_its_way(visit):
 
     page.route("**/api/predictions/", fail_then_hold)
     draw_with_mouse(page, ONE)
-    expect(status).to_have_text("Down for a moment.")
+    expect(status).to_have_text("Down for a moment. Press Predict to send it again.")
     page.get_by_role("button", name="Predict").click()
     expect(status).to_have_text("Reading your drawing…")
     page.get_by_role("button", name="Predict").click()
@@ -842,7 +849,8 @@ def test_a_request_that_hangs_is_given_up_and_predict_tries_again(visit):
 
     expect(status).to_have_text("Reading your drawing…")
     expect(status).to_have_attribute("data-tone", "busy")
-    expect(status).to_have_text("The server took too long to answer. Check your connection and try again.")
+    expect(status).to_have_text("The server took too long to answer. Check your connection and try again. "
+                                "Press Predict to send it again.")
     assert not Prediction.objects.exists()
     page.get_by_test_id("predict-button").click()
     settled(page)
@@ -869,7 +877,7 @@ def test_a_drawing_whose_answer_was_lost_is_sent_again_to_its_one_record(visit):
     page.route("**/api/predictions/", lose_the_first_answer)
     draw_with_mouse(page, ONE)
     expect(page.get_by_test_id("status")).to_have_text(
-        "The server could not be reached. Check your connection and try again.")
+        "The server could not be reached. Check your connection and try again. Press Predict to send it again.")
     assert lost == [201] and Prediction.objects.count() == 1
 
     page.get_by_test_id("predict-button").click()
@@ -911,7 +919,7 @@ def test_a_photo_whose_answer_was_lost_is_sent_again_to_its_one_record(visit, mn
         };
     }""")
     page.get_by_label("Upload a photo").set_input_files(photo)
-    expect(page.get_by_test_id("status")).to_contain_text("Your photo could not be used.")
+    expect(page.get_by_test_id("status")).to_contain_text("Your photo was not read.")
     assert Prediction.objects.count() == 1
 
     page.get_by_label("Upload a photo").set_input_files(photo)
@@ -935,18 +943,55 @@ def test_a_touch_the_tablet_cancels_leaves_no_ink_and_sends_nothing(visit):
 
     draw_with_finger(page, ONE)
     settled(page)
+    page.get_by_role("button", name="It was a 1").click()
+    expect(page.get_by_test_id("feedback-message")).to_contain_text("Thank you! Saved: it was a 1.")
+    page.get_by_test_id("digit-canvas").scroll_into_view_if_needed()
     ink = page.evaluate(INK_PIXELS)
+    page.evaluate(COUNT_STATUS_CHANGES)
     draw_with_finger(page, SEVEN_UPWARDS, end="touchCancel")
     settled(page)
     assert page.evaluate(INK_PIXELS) == ink
-    # The answer set aside as the touch began is given again, for the drawing as it was.
-    assert [call.split()[0] for call in seen.api_calls()] == ["POST", "PUT"]
+    # The drawing is as it was, and so is its answer: nothing sent again, nothing said again, and the
+    # label given for it still saved (the drawing was sent again, and the thank-you wiped).
+    assert [call.split()[0] for call in seen.api_calls()] == ["POST", "POST"]
+    assert page.evaluate("() => window.statusChanges") == 0
     expect(page.get_by_test_id("answer-digit")).to_have_text("1")
+    expect(page.get_by_test_id("feedback-message")).to_contain_text("Thank you! Saved: it was a 1.")
+    expect(page.get_by_role("button", name="It was a 1")).to_have_attribute("aria-pressed", "true")
     (drawing,) = Prediction.objects.all()
-    # The PUT carried the drawing the record holds: nothing was stored again.
     assert [stroke["pointer"] for stroke in drawing.strokes] == ["touch"] and drawing.revision == 0
     page.get_by_test_id("undo-button").click()
     assert page.evaluate(INK_PIXELS) == 0, "undo took away the cancelled touch, not the drawing's one stroke"
+    seen.assert_clean()
+
+
+def test_a_second_finger_takes_the_first_one_s_stroke_back(visit):
+    """A pinch or a two-finger scroll on the pad drew the first finger's path, which was stored and answered."""
+    seen = visit(**PHONE)
+    page = seen.page
+    draw_with_finger(page, ONE)
+    settled(page)
+    ink = page.evaluate(INK_PIXELS)
+    cdp = page.context.new_cdp_session(page)
+    first, second = canvas_points(page, [(0.3, 0.5), (0.7, 0.5)])
+    touch = lambda kind, *points: cdp.send("Input.dispatchTouchEvent", {
+        "type": kind, "touchPoints": [{"x": x, "y": y, "id": index} for index, (x, y) in enumerate(points)]})
+    touch("touchStart", first)
+    touch("touchMove", (first[0] - 20, first[1] + 10))
+    touch("touchStart", (first[0] - 20, first[1] + 10), second)
+    for step in range(1, 6):
+        touch("touchMove", (first[0] - 20 - 8 * step, first[1] + 10), (second[0] + 8 * step, second[1]))
+    touch("touchEnd")
+    cdp.detach()
+    settled(page)
+    assert page.evaluate(INK_PIXELS) == ink
+    assert [call.split()[0] for call in seen.api_calls()] == ["POST"]
+    expect(page.get_by_test_id("answer-digit")).to_have_text("1")
+    # Once every finger has lifted, a finger draws again.
+    draw_with_finger(page, [(0.3, 0.14), (0.7, 0.14)])
+    settled(page)
+    (drawing,) = Prediction.objects.all()
+    assert len(drawing.strokes) == 2
     seen.assert_clean()
 
 
@@ -1105,9 +1150,9 @@ def test_a_drawing_sent_while_offline_is_sent_again_once_the_connection_is_back(
     assert Prediction.objects.get().digit == 1
 
 
-def refuse_posts(page: Page, *waits: int) -> list[str]:
-    """The first drawings sent are refused by the throttle, as the API refuses them, each with its wait in
-    turn; the rest go through. The page's timers run on a clock the test moves."""
+def refuse_posts(page: Page, *waits: int, status: int = 429, error: str | None = None) -> list[str]:
+    """The first drawings sent are refused by the throttle, as the API refuses them (or with `status` and
+    `error`), each with its wait in turn; the rest go through. The page's timers run on a clock the test moves."""
     page.clock.install()
     sent = []
     waiting = list(waits)
@@ -1118,9 +1163,9 @@ def refuse_posts(page: Page, *waits: int) -> list[str]:
         elif waiting:
             sent.append("refused")
             wait = waiting.pop(0)
-            route.fulfill(status=429, headers={"Retry-After": str(wait)}, content_type="application/json",
-                          body=json.dumps({"error": f"too many requests from this address; try again in "
-                                                    f"{in_words(wait)}"}))
+            route.fulfill(status=status, headers={"Retry-After": str(wait)}, content_type="application/json",
+                          body=json.dumps({"error": error or f"too many requests from this address; try again in "
+                                                             f"{in_words(wait)}"}))
         else:
             sent.append("passed")
             route.continue_()
@@ -1134,7 +1179,7 @@ def refuse_posts(page: Page, *waits: int) -> list[str]:
      "Too many requests from this address; try again in 40 seconds. Your drawing will be sent again by itself then.",
      "It looks like a 1", 1),
     (choose_a_seven,
-     "Your photo could not be used. Too many requests from this address; try again in 40 seconds. "
+     "Your photo was not read. Too many requests from this address; try again in 40 seconds. "
      "It will be sent again by itself then.",
      "Your photo looks like a 7", 7),
 ], ids=["a drawing", "a photo"])
@@ -1152,6 +1197,43 @@ def test_what_is_refused_for_a_short_while_is_sent_again_once_the_wait_is_over(v
     page.clock.run_for("00:02")
     expect(page.get_by_test_id("status")).to_contain_text(answer)
     assert sent == ["refused", "passed"] and Prediction.objects.get().digit == digit
+
+
+def test_a_drawing_the_server_was_too_busy_for_is_sent_again_when_it_said(visit):
+    """nginx's 503 says how long to wait, and nothing was sent again."""
+    seen = visit(**PHONE)
+    page = seen.page
+    sent = refuse_posts(page, 5, status=503, error="the service is unavailable; try again shortly")
+    draw_with_finger(page, ONE)
+    expect(page.get_by_test_id("status")).to_have_text(
+        "The service is unavailable; try again shortly. Your drawing will be sent again by itself then.")
+    page.clock.run_for("00:06")
+    expect(page.get_by_test_id("status")).to_contain_text("It looks like a 1")
+    assert sent == ["refused", "passed"]
+
+
+def test_a_photo_that_was_not_sent_is_sent_again_by_predict_or_once_the_connection_is_back(visit, mnist_test,
+                                                                                          tmp_path):
+    """It "could not be used", and only choosing it again sent it: on a phone, a new shot with the camera."""
+    seen = visit(**PHONE)
+    page = seen.page
+    assert page.get_by_test_id("photo-input").get_attribute("capture") is None, "a phone offers its photos too"
+    page.route("**/api/predictions/", lambda route: route.abort())
+    choose_a_seven(page, mnist_test, tmp_path)
+    expect(page.get_by_test_id("status")).to_have_text("Your photo was not read. The server could not be reached. "
+                                                       "Check your connection and try again. Press Predict to send it again.")
+    page.unroute("**/api/predictions/")
+    page.get_by_test_id("predict-button").click()
+    expect(page.get_by_test_id("status")).to_contain_text("Your photo looks like a 7")
+    assert Prediction.objects.get().source == "upload"
+
+    page.get_by_test_id("clear-button").click()
+    page.context.set_offline(True)
+    choose_a_seven(page, mnist_test, tmp_path)
+    expect(page.get_by_test_id("status")).to_contain_text("Your photo was not read.")
+    page.context.set_offline(False)
+    expect(page.get_by_test_id("status")).to_contain_text("Your photo looks like a 7")
+    assert Prediction.objects.count() == 2
 
 
 def test_a_drawing_refused_for_hours_is_left_to_the_person(visit):
@@ -1251,7 +1333,7 @@ def test_every_control_is_reachable_by_keyboard_with_visible_focus(visit):
         }""")
         reached[focused[0]] = focused[1]
     controls = ["undo-button", "clear-button", "predict-button", "photo-input", "delete-button",
-                *[f"It was a {digit}" for digit in range(10)]]
+                *[f"It was {'an' if digit == 8 else 'a'} {digit}" for digit in range(10)]]
     assert set(controls) <= set(reached)
     assert all(reached[control] != "none" for control in controls), reached
 
@@ -1428,7 +1510,35 @@ def test_an_answer_left_stale_by_a_failed_update_stays_readable(visit, theme):
     draw_with_finger(page, DIGITS[7][1])
     expect(page.get_by_test_id("status")).to_contain_text("The server could not be reached.")
     expect(page.get_by_test_id("results")).to_have_attribute("data-state", "stale")
+    # Said to a screen reader too, which heard the older drawing's answer as the one on show.
+    expect(page.get_by_role("region", name="Prediction for your drawing before its last change")).to_be_visible()
     assert axe_violations(page) == []
+    page.context.set_offline(False)
+    settled(page)
+    expect(page.get_by_role("region", name="Prediction", exact=True)).to_be_visible()
+
+
+def test_the_bars_show_in_windows_high_contrast(visit):
+    """Forced colours paint every background alike: the bars, drawn as backgrounds, were gone."""
+    seen = visit(**PHONE, forced_colors="active")
+    page = seen.page
+    draw_with_finger(page, ONE)
+    settled(page)
+    colours = page.evaluate("""() => ['.guess:first-child', '.guess:nth-child(2)', '.chart-column[data-best]']
+      .map((bar) => [' :is(.guess-fill, .chart-fill)', ' :is(.guess-track, .chart-bar)']
+        .map((part) => getComputedStyle(document.querySelector(bar + part)).backgroundColor))""")
+    for fill, track in colours:
+        assert fill != track and fill != "rgba(0, 0, 0, 0)", colours
+
+
+def test_an_eight_is_said_an_eight(visit):
+    seen = visit(**DESKTOP)
+    page = seen.page
+    draw_digit(page, DIGITS[8])
+    settled(page)
+    expect(page.get_by_test_id("status")).to_contain_text("It looks like an 8")
+    page.get_by_role("button", name="It was an 8").click()
+    expect(page.get_by_test_id("feedback-message")).to_contain_text("Thank you! Saved: it was an 8.")
 
 
 @pytest.mark.parametrize("width", [320, 390])

@@ -26,14 +26,16 @@ const SLOW_ANSWER_MS = 1000;
 const DELETE_RETRY_MS = 2000;
 const DELETE_RETRY_MAX_MS = 60000;
 const BACK_ONLINE_MS = 1000;
-// A refusal for too many requests in a minute is waited out, and the drawing or photo sent again; a longer
-// wait (the day's drawings spent) is left to the person.
+// A refusal for too many requests in a minute, or a server busy for a moment (a 503 that says how long), is
+// waited out, and the drawing or photo sent again; a longer wait (the day's drawings spent) is left to the person.
 const RESEND_AFTER_MAX_S = 120;
 
-// The record of the drawing or photo on show, and what it was last sent for: the pad's version, or the photo.
+// The record of the drawing or photo on show, what it was last sent for (the pad's version, or the photo),
+// and what the answer on show was given for.
 let record = null;
 let latestTag = null;
 let failedTag = null;
+let shownTag = null;
 // The resend a refusal's Retry-After asked for: any later send replaces it, so that it never sends a drawing
 // the refusal was not for.
 let resendTimer = null;
@@ -42,6 +44,9 @@ let pendingPhoto = null;
 // A photo whose upload failed, with its record: chosen again, the same file goes under the same key, so
 // that an upload whose answer was lost finds the record it made instead of making a second nobody holds.
 let failedPhoto = null;
+// ...and where it failed for want of a connection or of a server, not for itself: sent again once the
+// connection is back, or by Predict while nothing is drawn (chosen again, a phone's camera takes a new one).
+let photoToResend = null;
 // Records the person asked to delete whose deletion is still being tried: their secrets live only here.
 const deletions = new Set();
 // The photo on show when a stroke began over it, with its answer: the drawing goes over it, and emptying
@@ -58,6 +63,7 @@ const pad = new Pad(canvas, {
   offCanvas: Number(root.dataset.offCanvas),
   onStrokeStart: () => {
     setPhotoAside();
+    photoToResend = null;
     if (pad.isEmpty) {
       if (record?.source === "upload") {
         photoUnder = { photo: record, answer: result.answer };
@@ -68,6 +74,7 @@ const pad = new Pad(canvas, {
     }
   },
   onStrokeEnd: send,
+  onStrokeDropped: strokeDropped,
   onChange: drawingChanged,
   onFull: () => result.showError("This drawing is as long as one can be: undo or clear to go on."),
 });
@@ -96,6 +103,7 @@ function endRecord() {
   record?.close();
   record = null;
   latestTag = null;
+  shownTag = null;
 }
 
 // An answer is shown only for what is on screen now: the pad's current version, or the photo.
@@ -105,8 +113,14 @@ function isCurrent(tag) {
 
 function showAnswer(answer, tag) {
   if (isCurrent(tag)) {
+    shownTag = tag;
     result.show(answer);
   }
+}
+
+// A failure that another try may not meet: no answer at all, or the server's own trouble.
+function isPassing(error) {
+  return error.status === undefined || error.status >= 500;
 }
 
 function showError(error, tag) {
@@ -114,14 +128,15 @@ function showError(error, tag) {
     return;
   }
   failedTag = tag;
-  const again = resendAfterWait(error, sendAgainIfFailed) ? " Your drawing will be sent again by itself then." : "";
+  const again = resendAfterWait(error, sendAgainIfFailed) ? " Your drawing will be sent again by itself then."
+    : isPassing(error) ? " Press Predict to send it again." : "";
   result.showError(`${error.message}${again}`);
 }
 
 // Sets `resend` to run once a refusal's short wait is over; says whether it did.
 function resendAfterWait(error, resend) {
   clearTimeout(resendTimer);
-  const waited = error.status === 429 && error.retryAfter > 0 && error.retryAfter <= RESEND_AFTER_MAX_S;
+  const waited = [429, 503].includes(error.status) && error.retryAfter > 0 && error.retryAfter <= RESEND_AFTER_MAX_S;
   if (waited) {
     resendTimer = setTimeout(resend, error.retryAfter * 1000);
   }
@@ -156,9 +171,24 @@ function sendAgainIfFailed() {
   }
 }
 
-// A phone's connection comes back: the failed drawing is sent again a moment later, since the browser may
-// say it is online before a request gets through.
-window.addEventListener("online", () => setTimeout(sendAgainIfFailed, BACK_ONLINE_MS));
+// A phone's connection comes back: the failed drawing or photo is sent again a moment later, since the
+// browser may say it is online before a request gets through.
+window.addEventListener("online", () => setTimeout(() => {
+  sendAgainIfFailed();
+  if (photoToResend) {
+    sendPhotoAgainIfFailed(photoToResend);
+  }
+}, BACK_ONLINE_MS));
+
+// The browser took a stroke back (a palm, a second finger): the drawing is the version the answer on show
+// was given for, which is current again as it was, label and all, without a word; else it is sent.
+function strokeDropped() {
+  if (!pad.isEmpty && shownTag === pad.version && record?.source === "canvas") {
+    result.markCurrent();
+  } else {
+    send();
+  }
+}
 
 function sayReading() {
   result.showStatus("Reading your drawing…", "busy");
@@ -202,6 +232,8 @@ function predict() {
   }
   if (result.isShowingCurrent) {
     result.announceAgain();
+  } else if (pad.isEmpty && photoToResend) {
+    sendPhotoAgainIfFailed(photoToResend);
   } else if (pad.isEmpty) {
     result.showError("The canvas is empty: draw a digit first.");
   } else if (isAwaitingAnswer()) {
@@ -220,6 +252,7 @@ function sameFile(one, other) {
 async function uploadPhoto(file) {
   dropPendingPhoto();
   clearTimeout(resendTimer);
+  photoToResend = null;
   const retried = failedPhoto && sameFile(failedPhoto.file, file) ? failedPhoto.photo : null;
   failedPhoto = null;
   const photo = retried ?? new DrawingRecord(api, "upload", {
@@ -228,11 +261,13 @@ async function uploadPhoto(file) {
       pendingPhoto = null;
       const failed = { file, photo };
       failedPhoto = failed;
+      photoToResend = isPassing(error) ? failed : null;
       // The API names the field a message is about; on the page there is only the photo.
       const reason = error.message.replace(/^Image: (.)/, (_, first) => first.toUpperCase());
       const again = resendAfterWait(error, () => sendPhotoAgainIfFailed(failed))
-        ? " It will be sent again by itself then." : "";
-      result.showError(`Your photo could not be used. ${reason}${again}`);
+        ? " It will be sent again by itself then." : photoToResend ? " Press Predict to send it again." : "";
+      const notForItself = isPassing(error) || error.status === 429;
+      result.showError(`Your photo ${notForItself ? "was not read" : "could not be used"}. ${reason}${again}`);
     },
   });
   pendingPhoto = photo;
@@ -260,12 +295,14 @@ function sendPhotoAgainIfFailed(failed) {
 
 function showPhoto(photo, answer) {
   pendingPhoto = null;
+  photoToResend = null;
   photoUnder?.photo.close();
   photoUnder = null;
   endRecord();
   pad.clear();
   record = photo;
   latestTag = photo;
+  shownTag = photo;
   result.show(answer);
   putPhotoInPad(answer);
 }
@@ -275,6 +312,7 @@ function showPhotoAgain() {
   photoUnder = null;
   record = photo;
   latestTag = photo;
+  shownTag = photo;
   result.show(answer);
   putPhotoInPad(answer);
 }
@@ -348,6 +386,7 @@ async function deleteDrawing() {
       deletions.delete(target);
       record = target;
       latestTag = target;
+      shownTag = null;
       result.show(answer);
       if (target.source === "upload") {
         putPhotoInPad(answer);

@@ -3,6 +3,13 @@
 // digit sit in the answer line under the pad, so that a phone shows them without scrolling.
 
 const IDLE_MESSAGE = "Draw a digit to see what the model reads.";
+// The results' heading, read by screen readers as the region's name; while the answer is stale it says so,
+// since only its look (faded bars) says so otherwise.
+const HEADING = "Prediction";
+const STALE_HEADING = "Prediction for your drawing before its last change";
+
+// "an 8", "a 7": said aloud, "a 8" reads "a eight".
+const aDigit = (digit) => `${digit === 8 ? "an" : "a"} ${digit}`;
 
 const percent = (probability) => new Intl.NumberFormat(undefined, {
   style: "percent", maximumFractionDigits: probability < 0.1 ? 1 : 0,
@@ -38,13 +45,14 @@ function describe(answer) {
     return `That doesn't look like a single digit. Closest guesses: ${closest}.`
       + (drawn ? " If you are still drawing, go on." : "");
   }
-  return `${drawn ? "It" : "Your photo"} looks like a ${answer.digit} (${percent(answer.confidence)} sure).`;
+  return `${drawn ? "It" : "Your photo"} looks like ${aDigit(answer.digit)} (${percent(answer.confidence)} sure).`;
 }
 
 export class ResultView {
   // onFeedback(label) when the drawer says which digit it was; onDelete() for "Delete my drawing".
   constructor(root, answerLine, { onFeedback, onDelete }) {
     this.root = root;
+    this.heading = root.querySelector("#results-heading");
     this.answerLine = answerLine;
     this.answerDigit = answerLine.querySelector(".answer-digit");
     this.status = answerLine.querySelector("#status");
@@ -94,6 +102,16 @@ export class ResultView {
     }
   }
 
+  // The drawing is back to the version the answer on show describes (a stroke taken back): it is current
+  // again, as it was, without a word.
+  markCurrent() {
+    this.root.removeAttribute("aria-busy");
+    if (this.answer) {
+      this.#setState("shown");
+      this.#setRecordEnabled(true);
+    }
+  }
+
   show(answer) {
     // A label given for the drawing before its last change went with that drawing: the server keeps none.
     const labelDropped = this.labelGiven && this.answer?.id === answer.id && this.answer.revision !== answer.revision;
@@ -138,7 +156,7 @@ export class ResultView {
   feedbackSaved(label) {
     this.labelGiven = true;
     this.feedbackButtons.forEach((button) => button.setAttribute("aria-pressed", String(Number(button.dataset.label) === label)));
-    this.#showFeedbackMessage(`Thank you! Saved: it was a ${label}. This helps train the next model.`, "done");
+    this.#showFeedbackMessage(`Thank you! Saved: it was ${aDigit(label)}. This helps train the next model.`, "done");
     this.#feedbackDone();
   }
 
@@ -159,6 +177,7 @@ export class ResultView {
 
   // The results card and the answer line show the same state, and the verdict while there is one.
   #setState(state, verdict = this.root.dataset.verdict) {
+    this.heading.textContent = state === "stale" ? STALE_HEADING : HEADING;
     for (const element of [this.root, this.answerLine]) {
       element.dataset.state = state;
       if (state === "empty") {

@@ -39,22 +39,24 @@ export function traceStrokes(context, strokes, side) {
   }
 }
 
-// Calls back: onStrokeStart() when any stroke begins, onStrokeEnd() when the pen lifts, onChange()
-// after any change of the strokes (drawing, undo, clear, a stroke dropped before its end). `version`
-// counts the changes.
+// Calls back: onStrokeStart() when any stroke begins, onStrokeEnd() when the pen lifts, onStrokeDropped()
+// when the browser takes a stroke back before its end (a palm, a pinch: the drawing is as it was, and so
+// is `version`), onChange() after any change of the strokes (drawing, undo, clear, a stroke dropped).
+// `version` counts the changes.
 export class Pad {
   // A pointer that leaves the canvas goes on drawing, up to `offCanvas` of a side beyond it: the canvas
   // shows only its part on it, the server reads the whole drawing.
-  constructor(canvas, { maxStrokes, maxPoints, offCanvas, onStrokeStart, onStrokeEnd, onChange, onFull }) {
+  constructor(canvas, { maxStrokes, maxPoints, offCanvas, onStrokeStart, onStrokeEnd, onStrokeDropped, onChange, onFull }) {
     this.canvas = canvas;
     this.context = canvas.getContext("2d");
     this.limits = { maxStrokes, maxPoints, offCanvas };
-    this.callbacks = { onStrokeStart, onStrokeEnd, onChange, onFull };
+    this.callbacks = { onStrokeStart, onStrokeEnd, onStrokeDropped, onChange, onFull };
     this.strokes = [];
     this.pointCount = 0;
     this.fullSaid = false;
     this.origin = 0;
     this.version = 0;
+    this.versionBeforeStroke = 0;
     this.activePointerId = null;
     this.renderQueued = false;
 
@@ -153,7 +155,17 @@ export class Pad {
   }
 
   #down(event) {
-    if (this.isDrawing && event.pointerType === "pen" && this.strokes[this.strokes.length - 1].pointer === "touch") {
+    const drawingWithFinger = this.isDrawing && this.strokes[this.strokes.length - 1].pointer === "touch";
+    // A finger that is not the touch's primary pointer lands while another is down: two fingers are a pinch
+    // or a scroll, not ink. The first one's stroke is taken back, and no finger draws until all have lifted
+    // (the next touch's first finger is its primary pointer).
+    if (event.pointerType === "touch" && !event.isPrimary) {
+      if (drawingWithFinger) {
+        this.#dropActiveStroke();
+      }
+      return;
+    }
+    if (drawingWithFinger && event.pointerType === "pen") {
       // The hand holding the pen rests on the screen before the pen's tip touches it.
       this.#dropActiveStroke();
     }
@@ -181,6 +193,7 @@ export class Pad {
     }
     this.callbacks.onStrokeStart();
     this.fullSaid = false;
+    this.versionBeforeStroke = this.version;
     const pointer = POINTER_TYPES.includes(event.pointerType) ? event.pointerType : "mouse";
     this.strokes.push({ pointer, points: [this.#point(event, null)] });
     this.pointCount += 1;
@@ -213,13 +226,14 @@ export class Pad {
     this.#queueRender();
   }
 
-  // Nothing of the stroke in progress is kept or sent; the drawing as it was is answered again, its
-  // answer having been set aside when the stroke began.
+  // Nothing of the stroke in progress is kept or sent: the drawing is the version it was before it.
   #dropActiveStroke() {
     this.activePointerId = null;
     this.pointCount -= this.strokes.pop().points.length;
-    this.#changed();
-    this.callbacks.onStrokeEnd();
+    this.version = this.versionBeforeStroke;
+    this.callbacks.onChange();
+    this.#queueRender();
+    this.callbacks.onStrokeDropped();
   }
 
   #up(event) {
