@@ -7,13 +7,14 @@ returns what happened, so tests and other callers use it directly.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import torch
 
 from mlcore.data import Split
 from mlcore.model import with_outputs_of
 from mlcore.predict import Predictor
-from mlcore.recipe import add_calibration, held_out_sets, split_off
+from mlcore.recipe import add_calibration, extras, held_out_sets, mix_in, split_off
 from mlcore.reviewed import HOLDOUT_FRACTION, REVIEWED_WEIGHT, mix, split_holdout
 from mlcore.train import TrainConfig, TrainResult, train
 
@@ -47,10 +48,13 @@ def accuracy(predictor: Predictor, split: Split) -> float | None:
 def retrain(config: TrainConfig, train_split: Split, test_split: Split, reviewed: Split, *,
             base_version: ModelVersion, base: Predictor, reviewed_weight: float = REVIEWED_WEIGHT,
             holdout_fraction: float = HOLDOUT_FRACTION, fine_tune: bool = True, calibration_drawings: int | None = None,
+            drawn: int = 0, negatives: int = 0, styled: int = 0, fonts: list[Path] = (), marks: int = 0,
             cache_dir=None, progress: bool = False, log=print) -> Retraining:
-    """Train on MNIST (config.train_limit of it, less the calibration slice) plus the reviewed drawings
-    not held out, then calibrate on the MNIST slice and drawings made from it. `base` is the active model,
-    which a fine-tuning starts from and the summary compares with.
+    """Train on MNIST (config.train_limit of it, less the calibration slice), the generated sets any training
+    takes (`recipe.extras`: `drawn` re-drawings, `negatives`, `styled`, `fonts` and `marks`) and the reviewed
+    drawings not held out, then calibrate on the MNIST slice and drawings made from it. `base` is the active
+    model, which a fine-tuning starts from and the summary compares with; without the sets it was trained
+    with, it forgets what they taught (the "not a digit" of generated non-digits first).
 
     Confirmed non-digits (label 10) are negatives for the "not a digit" output; fine-tuning a
     ten-output model gives it that output. Raises ValueError for bad fractions or weights.
@@ -59,13 +63,15 @@ def retrain(config: TrainConfig, train_split: Split, test_split: Split, reviewed
         raise ValueError("there are no reviewed drawings to train on; set true labels in the admin first")
     fit, held_out = split_holdout(reviewed, holdout_fraction)
     mnist_fit, mnist_held = split_off(train_split)
+    generated = extras(mnist_fit, drawn, negatives, styled, cache_dir, fonts, marks)
     # The limit applies to MNIST alone; train() would otherwise cut off the reviewed drawings at the end.
-    mnist = mnist_fit.head(config.train_limit)
-    mixed, weights = mix(mnist, fit, reviewed_weight)
+    mixed, weights = mix(mix_in(mnist_fit, generated, config.train_limit, config.seed), fit, reviewed_weight)
+    mnist_images = len(mnist_fit.head(config.train_limit).labels)
     summary = {
         "base_version": base_version.name,
         "fine_tuned": fine_tune,
-        "mnist_train_images": len(mnist.labels),
+        "mnist_train_images": mnist_images,
+        "generated_images": len(generated.labels),
         "reviewed_train_images": len(fit.labels),
         "reviewed_held_out_images": len(held_out.labels),
         "reviewed_weight": reviewed_weight,
@@ -77,7 +83,8 @@ def retrain(config: TrainConfig, train_split: Split, test_split: Split, reviewed
         torch.manual_seed(config.seed)
         initial_state = with_outputs_of(base.model.state_dict(), config.architecture)
     log(f"{'fine-tuning ' + base_version.name if fine_tune else 'training from scratch'} on "
-        f"{len(mnist.labels):,} MNIST images and {len(fit.labels):,} reviewed drawings (weight {reviewed_weight}); "
+        f"{mnist_images:,} MNIST images, {len(generated.labels):,} generated drawings and {len(fit.labels):,} "
+        f"reviewed drawings (weight {reviewed_weight}); "
         f"{len(held_out.labels):,} reviewed drawings held out")
     result = train(replace(config, train_limit=None), mixed, test_split, sample_weights=weights,
                    initial_state=initial_state, progress=progress, log=log)

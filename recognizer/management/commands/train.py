@@ -46,7 +46,8 @@ class Command(DatabaseCommand):
                             help="with --activate, serve it even when the release gate finds it worse (recorded)")
         parser.add_argument("--no-register", action="store_true", help="do not record a model version")
 
-        wild = parser.add_argument_group("drawings from the wild (mnist-cnn-v2)")
+        wild = parser.add_argument_group("generated drawings, mixed into MNIST (with --with-reviewed too: a fine-tuning "
+                                         "without the sets the active model learnt from forgets what they taught)")
         wild.add_argument("--canvas-drawings", type=int, default=0, metavar="N",
                           help="add N MNIST training digits re-drawn as canvas strokes")
         wild.add_argument("--styled-digits", type=int, default=0, metavar="N",
@@ -147,6 +148,8 @@ class Command(DatabaseCommand):
                     config, train_split, test_split, self.reviewed_drawings(options["reviewed_file"]),
                     base_version=base_version, base=base, reviewed_weight=options["reviewed_weight"],
                     holdout_fraction=options["holdout_fraction"], fine_tune=fine_tune, cache_dir=CACHE_DIR,
+                    drawn=options["canvas_drawings"], negatives=options["not_digits"], styled=options["styled_digits"],
+                    fonts=fonts, marks=options["stray_marks"],
                     calibration_drawings=settings.CALIBRATION_DRAWINGS, progress=progress, log=self.stdout.write)
                 result = retraining.result
             else:
