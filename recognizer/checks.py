@@ -21,10 +21,13 @@ def served_model_check(app_configs, **kwargs):
         else:
             checkpoint.load(settings.MNIST_MODEL_PATH)
     except (ModelUnavailable, checkpoint.CheckpointError) as exc:
-        served = f"active version {version.name!r}" if version else f"MNIST_MODEL_PATH, which bootstrap_model serves"
+        if version is not None:
+            served = f"active version {version.name!r}"
+            # bootstrap_model does nothing while a version is active.
+            remedy = "Activate a version that loads (`manage.py activate_model NAME_OR_CHECKPOINT`)"
+        else:
+            served = "MNIST_MODEL_PATH, which bootstrap_model serves"
+            remedy = "Set MNIST_MODEL_PATH to a checkpoint made by `manage.py train` and run `manage.py bootstrap_model`"
         return [Warning(f"The model cannot be loaded ({served}): {exc}",
-                        hint="Activate a version that loads (`manage.py activate_model NAME`), or set "
-                             "MNIST_MODEL_PATH to a checkpoint made by `manage.py train` and run "
-                             "`manage.py bootstrap_model`; until then predictions and /healthz answer 503.",
-                        id="recognizer.W001")]
+                        hint=f"{remedy}; until then predictions and /healthz answer 503.", id="recognizer.W001")]
     return []

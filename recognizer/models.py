@@ -167,16 +167,26 @@ class ModelVersion(models.Model):
         """Raise ModelUnavailable unless this version loads; run before it can become what workers serve."""
         self.load()
 
+    def unloadable(self) -> str | None:
+        """Why this version cannot be loaded, or None when it can. An active one that cannot is compared with
+        nothing: the site answers 503 until another is activated, and a gate that loads it refused them all."""
+        try:
+            self.verify()
+        except ModelUnavailable as exc:
+            return str(exc)
+        return None
+
     def activate(self, *, gate: bool = True, force: bool = False, by: str | None = None):
         """Make this the served version; workers notice on their next request.
 
         With `gate`, the version is first compared with the active one (see recognizer/release.py) and
         refused with ReleaseRefused when worse beyond the tolerance, unless `force`; a forced activation
-        records who forced it, when, and the comparison. Returns the comparison, or None when none was run."""
+        records who forced it, when, and the comparison. Returns the comparison, or None when none was run:
+        no gate, no other active version, or one that cannot be loaded (`unloadable`)."""
         self.verify()
         active = ModelVersion.objects.active()
         comparison = None
-        if gate and active is not None and active.pk != self.pk:
+        if gate and active is not None and active.pk != self.pk and not active.unloadable():
             from .release import compare_versions
             comparison = compare_versions(active, self)
             if comparison.regressions:

@@ -48,6 +48,8 @@ def test_the_system_check_checks_the_active_version_not_the_configured_path(sett
     ModelVersion.objects.filter(pk=served_model.pk).update(path=str(tmp_path / "gone.pt"))
     (warning,) = served_model_check(None)
     assert warning.id == "recognizer.W001" and f"active version '{served_model.name}'" in warning.msg
+    # bootstrap_model does nothing while a version is active: the hint named it all the same.
+    assert "activate_model" in warning.hint and "bootstrap_model" not in warning.hint
 
 
 @pytest.mark.django_db(transaction=True)

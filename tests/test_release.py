@@ -55,6 +55,17 @@ def test_activate_model_refuses_a_worse_version(worse, served_model):
     assert worse.forced_at is None and worse.forced_by == ""
 
 
+def test_a_version_replaces_an_active_one_that_cannot_be_loaded(worse, served_model, tmp_path):
+    """The gate loaded the active version to compare with, and refused every other, --force too: a site whose
+    model file was gone answered 503 with no way back."""
+    ModelVersion.objects.filter(pk=served_model.pk).update(path=str(tmp_path / "gone.pt"))
+    output = io.StringIO()
+    call_command("activate_model", "worse", stdout=output)
+    assert ModelVersion.objects.active() == worse
+    assert f"the active version {served_model.name} cannot be loaded" in output.getvalue()
+    assert "release gate is not run" in output.getvalue()
+
+
 def test_the_gate_judges_the_answers_served_not_a_digit_included(never_null, served_model):
     """The gate reads what the site would answer: a version that stops saying "not a digit" is refused on the
     non-digits, and its other sets change only by the digits the shipped model answers "not a digit"."""

@@ -26,6 +26,11 @@ class Command(DatabaseCommand):
         if version.is_active:
             self.stdout.write(f"{name} is already the active model version")
             return
+        active = ModelVersion.objects.active()
+        broken = active.unloadable() if active is not None else None
+        if broken:
+            self.stdout.write(self.style.WARNING(f"the active version {active.name} cannot be loaded ({broken}): "
+                                                 f"nothing to compare {name} with, so the release gate is not run"))
         try:
             comparison = version.activate(force=options["force"])
         except ReleaseRefused as exc:
