@@ -127,3 +127,34 @@ def test_a_damaged_cache_file_is_drawn_again_and_replaced(tmp_path, mnist_train)
     assert np.array_equal(again.images, first.images)
     with np.load(cached) as archive:
         assert np.array_equal(archive["images"], first.images[:20])
+
+
+@pytest.mark.parametrize("command", ["train", "ensemble"])
+def test_a_checkpoint_the_site_ships_is_not_written_over(tmp_path, shipped_model_path, settings, command):
+    """Not registered in this database, a shipped checkpoint was replaced without a word."""
+    settings.MODELS_DIR = tmp_path / "models"
+    shipped = settings.MODELS_DIR / "mnist_cnn_v9.pt"
+    shipped.parent.mkdir()
+    shipped.write_bytes(shipped_model_path.read_bytes())
+    arguments = {"train": ["--no-register"], "ensemble": [shipped_model_path, tmp_path / "other.pt"]}[command]
+    with pytest.raises(CommandError, match="is a checkpoint in MODELS_DIR already"):
+        call(command, *arguments, "--out", shipped, "--data-dir", tmp_path / "no-mnist")
+    assert shipped.read_bytes() == shipped_model_path.read_bytes()
+
+
+def test_a_version_registered_at_out_while_training_is_not_written_over(tmp_path, shipped_model_path, mnist_dir,
+                                                                         monkeypatch):
+    """Checked only before a run, --out could become another version's file by its end, and was replaced."""
+    out = tmp_path / "new.pt"
+    real_train = recipe.train_with_extras
+
+    def registered_meanwhile(*args, **kwargs):
+        result = real_train(*args, **kwargs)
+        out.write_bytes(shipped_model_path.read_bytes())
+        ModelVersion.objects.register(out, name="meanwhile")
+        return result
+
+    monkeypatch.setattr("recognizer.management.commands.train.train_with_extras", registered_meanwhile)
+    with pytest.raises(CommandError, match="trained, but did not save: .* is the file of model version 'meanwhile'"):
+        call("train", "--out", out, "--epochs", 1, "--train-limit", 100, "--threads", 1, "--data-dir", mnist_dir)
+    assert out.read_bytes() == shipped_model_path.read_bytes()

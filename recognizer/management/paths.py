@@ -47,8 +47,12 @@ def check_directory_to_write(path: Path, option: str) -> None:
 
 def check_checkpoint_to_write(path: Path, option: str) -> None:
     """As `check_file_to_write`, for a checkpoint: named .pt, and its model card, written beside it as .json,
-    none of the files the site keeps either."""
+    none of the files the site keeps either; nor a checkpoint already in MODELS_DIR, which the site ships and
+    another database may serve, registered there or not."""
     if path.suffix != ".pt":
         raise CommandError(f"{option} {path}: name the checkpoint with .pt; its model card is the same name with .json")
     check_file_to_write(path, option)
     check_file_to_write(path.with_suffix(".json"), option)
+    if path.exists() and path.resolve().is_relative_to(settings.MODELS_DIR.resolve()):
+        raise CommandError(f"{option} {path} is a checkpoint in MODELS_DIR already, which the site ships or serves; "
+                           f"choose a new file name")

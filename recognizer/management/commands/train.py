@@ -171,6 +171,11 @@ class Command(DatabaseCommand):
                                           "sha256": checkpoint.file_sha256(options["teacher"]),
                                           "architecture": teacher.architecture}
         try:
+            # Checked again: a version may have been registered at --out while this one trained.
+            check_checkpoint_to_write(out, "--out")
+        except CommandError as exc:
+            raise CommandError(f"trained, but did not save: {exc}") from None
+        try:
             out = checkpoint.save(out, result.model, result.metadata)
         except OSError as exc:
             raise CommandError(f"trained, but could not save {out}: {exc}") from None
