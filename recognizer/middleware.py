@@ -1,5 +1,6 @@
 """The API's guard, for /api/: body limits, cross-site writes, and a JSON answer for every error; the
-body limit of every other page, and JSON errors for the review queue's endpoints too; and the
+body limit of every other page, and JSON errors (a 503 in a database outage) for the review queue's
+endpoints too; and the
 Permissions-Policy header, which Django does not set."""
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class ApiGuardMiddleware:
 
     def process_exception(self, request, exception):
         # An integrity or data error is a bug to see as a 500, not an outage.
-        if is_api(request) and isinstance(exception, DatabaseError) and \
+        if answers_json(request) and isinstance(exception, DatabaseError) and \
                 not isinstance(exception, (IntegrityError, DataError)):
             logger.exception("database error on %s", request.path)
             return error_response("the database is unavailable; try again shortly", 503)

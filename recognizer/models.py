@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import logging
 import uuid
@@ -54,6 +55,11 @@ def check_version_name(name: str) -> None:
     if len(name) > ModelVersion._meta.get_field("name").max_length:
         raise ValueError(f"{name!r} cannot name a model version: it is longer than "
                          f"{ModelVersion._meta.get_field('name').max_length} characters")
+
+
+class StorageUnavailable(Exception):
+    """A drawing's file could not be written or read (a full disk, a folder that cannot be written, a storage
+    gone): nothing was stored."""
 
 
 class ReleaseRefused(Exception):
@@ -359,6 +365,8 @@ class Prediction(models.Model):
         except FileNotFoundError:
             # Replaced or deleted since this row was read: storing over it finds out which.
             return False
+        except OSError as exc:
+            raise StorageUnavailable(f"the drawing's file could not be read: {exc}") from exc
 
     def report(self, label: int, revision: int | None = None) -> None:
         """Record what the drawer says they meant, of the drawing's `revision` when given. Raises
@@ -392,7 +400,10 @@ class Prediction(models.Model):
         # under this fresh random name, to delete.
         written = self.image.field.generate_filename(self, f"drawing.{extension}")
         try:
-            written = storage.save(written, ContentFile(image_bytes), max_length=self.image.field.max_length)
+            try:
+                written = storage.save(written, ContentFile(image_bytes), max_length=self.image.field.max_length)
+            except OSError as exc:
+                raise StorageUnavailable(f"the drawing's file could not be written: {exc}") from exc
             self.image = written
             with transaction.atomic():
                 if inserting:
@@ -412,7 +423,9 @@ class Prediction(models.Model):
                 # Last, as late before the commit as can be: writing the file and the row may have waited.
                 check_deadline(deadline)
         except BaseException:
-            storage.delete(written)
+            # The storage's own failure may stop the part being deleted too: `delete_orphan_drawings` finds it.
+            with contextlib.suppress(OSError):
+                storage.delete(written)
             raise
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 
 from django.conf import settings
 from django.core.exceptions import TooManyFieldsSent, TooManyFilesSent
@@ -30,7 +32,7 @@ from . import access, strokes
 from .deadline import TooLate, deadline_of
 from .errors import error_response
 from .inference import ModelUnavailable, get_predictor, sent_before
-from .models import Prediction
+from .models import Prediction, StorageUnavailable
 from .parsers import StrictJSONParser
 from .serializers import FeedbackSerializer, PredictionSerializer
 from .throttles import NewDrawingsThrottle, PredictionRateThrottle, in_words
@@ -67,6 +69,9 @@ def api_exception_handler(exc, context):
     if isinstance(exc, ModelUnavailable):
         logger.error("prediction refused: %s", exc)
         exc = ServiceUnavailable("the model is unavailable right now; try again later")
+    elif isinstance(exc, StorageUnavailable):
+        logger.error("a drawing was not stored: %s", exc)
+        exc = ServiceUnavailable("the drawing could not be stored right now; nothing was kept: send it again shortly")
     elif isinstance(exc, TooLate):
         logger.warning("a write was refused: it would have been stored after its client stopped waiting")
         exc = ServiceUnavailable(f"the site was too busy to answer within {settings.REQUEST_DEADLINE_SECONDS} s; "
@@ -243,15 +248,23 @@ def favicon(request):
 @csrf_exempt
 @require_safe
 def healthz(request):
-    """200 when the model is loaded and the database answers, else 503 with a generic reason.
+    """200 when the model is loaded, the database answers and a drawing's file can be written, else 503
+    with a generic reason.
 
     The public sees no paths or driver messages; the log has the detail."""
     try:
         # Asks the database which version is active, and loads it if this process has not.
         version, _ = get_predictor()
-    except (DatabaseError, ModelUnavailable):
+        # A file of one byte, unnamed and gone as it closes: no drawing could be stored without it. The
+        # folder is made as the first drawing's would be.
+        os.makedirs(settings.MEDIA_ROOT, exist_ok=True)
+        with tempfile.TemporaryFile(dir=settings.MEDIA_ROOT) as probe:
+            probe.write(b"0")
+            probe.flush()
+    except (DatabaseError, ModelUnavailable, OSError):
         logger.exception("health check failed")
-        return error_response("the model or the database is unavailable", 503, status="unavailable")
+        return error_response("the model, the database or the drawings' storage is unavailable", 503,
+                              status="unavailable")
     return JsonResponse({"status": "ok", "model_version": version.name})
 
 

@@ -433,6 +433,25 @@ def test_database_failure_is_503_json(client, seven, isolated_media):
     assert files_in(isolated_media) == []
 
 
+def test_a_drawing_that_cannot_be_written_is_503_and_leaves_nothing(client, seven, settings, tmp_path, mnist_test):
+    """A full disk or a folder that cannot be written answered 500, the API's word for a bug, and /healthz
+    said all was well."""
+    good = post_file(client, png(seven)).json()
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the drawings' folder should be")
+    settings.MEDIA_ROOT = blocker / "media"
+    response = post_file(client, png(seven))
+    update = client.put(f"{URL}{good['id']}/", {"image": data_url(png(mnist_test.images[1]))},
+                        content_type="application/json", headers={"X-Drawing-Secret": good["secret"]})
+    for answer in (response, update):
+        assert answer.status_code == 503, answer.content
+        assert answer.json()["error"] == ("the drawing could not be stored right now; nothing was kept: "
+                                          "send it again shortly")
+    assert Prediction.objects.count() == 1 and Prediction.objects.get().revision == 0
+    health = client.get("/healthz")
+    assert health.status_code == 503 and health.json()["status"] == "unavailable"
+
+
 @pytest.mark.django_db(transaction=True)
 def test_health_is_503_when_the_database_fails(client):
     table = ModelVersion._meta.db_table

@@ -589,3 +589,19 @@ def test_the_queue_endpoints_answer_every_error_in_json(reviewers, clients, fill
     from django.test import Client as Anonymous
     assert Anonymous().post(NEXT, {}, content_type="application/json").status_code == 302
     assert Anonymous().get("/no-such-page/")["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_outage_is_a_503_to_the_queue_as_to_the_api(clients, filled):
+    """The queue's endpoints answered 500, the word for a bug, where the API says the database is away."""
+    table = Prediction._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE {table} RENAME TO {table}_away")
+    try:
+        answers = [clients[0].post(NEXT, {}, content_type="application/json"),
+                   clients[0].post(label_url(filled["disputed"][0].pk), {"label": 3}, content_type="application/json")]
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ALTER TABLE {table}_away RENAME TO {table}")
+    for answer in answers:
+        assert answer.status_code == 503 and answer.json()["error"].startswith("the database is unavailable")

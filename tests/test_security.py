@@ -497,7 +497,7 @@ def test_health_hides_the_reason_and_logs_it(client, settings, tmp_path, caplog)
     with caplog.at_level(logging.ERROR, logger="recognizer.views"):
         health = client.get("/healthz")
     assert health.status_code == 503
-    assert health.json() == {"status": "unavailable", "error": "the model or the database is unavailable"}
+    assert health.json() == {"status": "unavailable", "error": "the model, the database or the drawings' storage is unavailable"}
     assert str(broken) in caplog.text
 
 
