@@ -15,7 +15,7 @@ export MNIST_DATA_DIR
 .PHONY: serve setup test test-sqlite test-postgres system-packages data gunicorn production
 
 # DEBUG is off unless DJANGO_DEBUG=1: development and the tests ask for it.
-serve test: export DJANGO_DEBUG ?= 1
+serve test data: export DJANGO_DEBUG ?= 1
 
 serve: setup
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
@@ -38,10 +38,11 @@ system-packages:
 
 test: system-packages $(BIN)/.installed data test-sqlite test-postgres
 
-# The MNIST files the tests read: fetched (and verified) only when they are not there yet.
+# The MNIST files the tests read: fetched (and verified) only when one of the four is not there yet.
+MNIST_FILES := train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte
 data: $(BIN)/.installed
-	@ls $(MNIST_DATA_DIR)/t10k-images-idx3-ubyte* >/dev/null 2>&1 || \
-		$(BIN)/python manage.py fetch_mnist --data-dir $(MNIST_DATA_DIR)
+	@for name in $(MNIST_FILES); do ls $(MNIST_DATA_DIR)/$$name* >/dev/null 2>&1 || missing=1; done; \
+		[ -z "$$missing" ] || $(BIN)/python manage.py fetch_mnist --data-dir $(MNIST_DATA_DIR)
 
 # One pytest worker per core; each file's tests stay on one worker, so they share its fixtures (a
 # live server, a browser, the production stack) as in a serial run.
