@@ -2,7 +2,11 @@
 overwrites nothing the site keeps."""
 
 import io
+import os
 import pickle
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -158,3 +162,25 @@ def test_a_version_registered_at_out_while_training_is_not_written_over(tmp_path
     with pytest.raises(CommandError, match="trained, but did not save: .* is the file of model version 'meanwhile'"):
         call("train", "--out", out, "--epochs", 1, "--train-limit", 100, "--threads", 1, "--data-dir", mnist_dir)
     assert out.read_bytes() == shipped_model_path.read_bytes()
+
+
+def test_ctrl_c_during_training_says_so_and_saves_nothing(tmp_path, mnist_dir):
+    """It printed a KeyboardInterrupt's traceback."""
+    out = tmp_path / "interrupted.pt"
+    environment = {**os.environ, "DJANGO_DEBUG": "1", "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=settings.BASE_DIR, env=environment, check=True)
+    training = subprocess.Popen(
+        [sys.executable, "manage.py", "train", "--out", str(out), "--no-register", "--epochs", "50", "--train-limit",
+         "5000", "--threads", "1", "--data-dir", str(mnist_dir), "--skip-checks"],
+        cwd=settings.BASE_DIR, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in training.stdout:
+            if line.startswith("training "):
+                break
+        training.send_signal(signal.SIGINT)
+        _, errors = training.communicate(timeout=60)
+    finally:
+        training.kill()
+    assert training.returncode == 1 and "Traceback" not in errors, errors
+    assert f"interrupted: nothing was saved, and {out} is as it was" in errors
+    assert not out.exists() and list(tmp_path.glob("*.pt*")) == []

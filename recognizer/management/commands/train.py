@@ -163,6 +163,9 @@ class Command(DatabaseCommand):
                                            progress=progress, log=self.stdout.write)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
+        except KeyboardInterrupt:
+            # Ctrl-C: a stop the engineer asked for, not a crash to show a traceback for.
+            raise CommandError(f"interrupted: nothing was saved, and {out} is as it was") from None
         if options["start_from"] is not None and not with_reviewed:
             result.metadata["fine_tuned_from"] = {"path": str(options["start_from"]),
                                                   "sha256": checkpoint.file_sha256(options["start_from"])}
