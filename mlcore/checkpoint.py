@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import os
 import pickle
 from pathlib import Path
@@ -22,6 +23,21 @@ REQUIRED_METADATA = (
     "test_accuracy", "test_loss", "data_checksums", "training_seconds",
     "torch_version", "created_at", "history",
 )
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+# What the site reads of the metadata, and what each must be; a checkpoint made by hand may hold anything.
+METADATA_TYPES = {
+    "architecture": lambda value: isinstance(value, str),
+    "params": lambda value: isinstance(value, int) and not isinstance(value, bool),
+    "test_accuracy": _number,
+    "answered_test_accuracy": _number,
+    "calibration": lambda value: isinstance(value, dict) and all(
+        _number(value[key]) for key in ("temperature", "not_a_digit_threshold") if key in value),
+}
 
 
 def mnist_accuracy(metadata: dict) -> float:
@@ -72,6 +88,9 @@ def load(path: str | os.PathLike) -> tuple[nn.Module, dict]:
     metadata = payload.get("metadata")
     if not isinstance(metadata, dict) or any(key not in metadata for key in REQUIRED_METADATA):
         raise CheckpointError(f"{path} has incomplete metadata")
+    wrong = [key for key, fits in METADATA_TYPES.items() if key in metadata and not fits(metadata[key])]
+    if wrong:
+        raise CheckpointError(f"{path} has metadata of the wrong kind: {', '.join(wrong)}")
     if metadata["architecture"] not in ARCHITECTURES:
         raise CheckpointError(f"{path} holds architecture {metadata['architecture']!r}, "
                               f"this code runs {', '.join(ARCHITECTURES)}")
@@ -83,6 +102,8 @@ def load(path: str | os.PathLike) -> tuple[nn.Module, dict]:
     if count_parameters(model) != metadata["params"]:
         raise CheckpointError(f"{path}: metadata says {metadata['params']} parameters, the model has "
                               f"{count_parameters(model)}")
+    if not all(torch.isfinite(tensor).all() for tensor in model.state_dict().values() if tensor.is_floating_point()):
+        raise CheckpointError(f"{path}: some of its weights are not finite numbers (NaN or infinite)")
     return model.eval(), metadata
 
 

@@ -175,6 +175,27 @@ def test_wrong_architecture_is_a_checkpoint_error(tmp_path, fresh_model):
         checkpoint.load(path)
 
 
+@pytest.mark.parametrize("field, value", [
+    ("architecture", ["mnist-cnn-v4"]), ("params", "many"), ("params", True), ("test_accuracy", "x"),
+    ("test_accuracy", float("nan")), ("calibration", {"temperature": "warm"}), ("calibration", [1.5]),
+])
+def test_metadata_of_the_wrong_kind_is_a_checkpoint_error(tmp_path, fresh_model, field, value):
+    """A checkpoint made by hand with a list for its architecture, or a word for its accuracy, was a
+    TypeError or ValueError traceback from every command that read it."""
+    path = checkpoint.save(tmp_path / "model.pt", fresh_model, {**metadata_for(fresh_model), field: value})
+    with pytest.raises(checkpoint.CheckpointError, match=f"metadata of the wrong kind: {field}"):
+        checkpoint.load(path)
+
+
+def test_weights_that_are_not_numbers_are_a_checkpoint_error(tmp_path, fresh_model):
+    """NaN weights were served, and trained from until the optimizer failed."""
+    with torch.no_grad():
+        next(fresh_model.parameters())[0] = float("nan")
+    path = checkpoint.save(tmp_path / "model.pt", fresh_model, metadata_for(fresh_model))
+    with pytest.raises(checkpoint.CheckpointError, match="not finite numbers"):
+        checkpoint.load(path)
+
+
 def test_weights_of_another_shape_are_a_checkpoint_error(tmp_path, fresh_model):
     path = tmp_path / "model.pt"
     state = fresh_model.state_dict()
