@@ -258,14 +258,15 @@ def with_not_a_digit(architecture: str) -> str:
     return next(name for name, shape in ARCHITECTURES.items() if shape == grown)
 
 
-def with_outputs_of(state_dict: dict, architecture: str) -> dict:
+def with_outputs_of(state_dict: dict, architecture: str, seed: int) -> dict:
     """Weights of a model with as many or fewer outputs (v1's ten digits) as a start for `architecture`
     of the same widths (v2's eleven).
 
-    Every layer is kept; the classifier keeps its rows for the old outputs, and the new rows
-    start as a fresh model's (seeded by the caller's torch.manual_seed). Weights of other widths
-    raise ValueError.
+    Every layer is kept; the classifier keeps its rows for the old outputs, and the new rows start
+    as a fresh model's drawn from `seed`, so that a run is repeatable. Weights of other widths raise
+    ValueError.
     """
+    torch.manual_seed(seed)
     state = network(architecture).state_dict()
     for key, value in state_dict.items():
         grows = key.startswith("classifier.")

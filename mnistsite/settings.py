@@ -155,6 +155,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 MNIST_MODEL_PATH = Path(os.environ.get("MNIST_MODEL_PATH", BASE_DIR / "models" / "mnist_cnn_v4x2.pt"))
 MNIST_DATA_DIR = Path(os.environ.get("MNIST_DATA_DIR", BASE_DIR / "data" / "mnist"))
 MODELS_DIR = Path(os.environ.get("MNIST_MODELS_DIR", BASE_DIR / "models"))
+# What the commands write: their reports, and the generated drawings they train and calibrate on, which
+# take minutes to draw and are kept between runs (the cache).
+REPORTS_DIR = BASE_DIR / "reports"
+GENERATED_CACHE_DIR = REPORTS_DIR / "cache"
 # One image at a time is fastest on one thread; gunicorn's workers use the other cores.
 INFERENCE_THREADS = env_int("INFERENCE_THREADS", 1)
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import torch
-
 from mlcore.data import Split
 from mlcore.model import with_outputs_of
 from mlcore.predict import Predictor
@@ -80,8 +78,7 @@ def retrain(config: TrainConfig, train_split: Split, test_split: Split, reviewed
     }
     initial_state = None
     if fine_tune:
-        torch.manual_seed(config.seed)
-        initial_state = with_outputs_of(base.model.state_dict(), config.architecture)
+        initial_state = with_outputs_of(base.model.state_dict(), config.architecture, config.seed)
     log(f"{'fine-tuning ' + base_version.name if fine_tune else 'training from scratch'} on "
         f"{mnist_images:,} MNIST images, {len(generated.labels):,} generated drawings and {len(fit.labels):,} "
         f"reviewed drawings (weight {reviewed_weight}); "

@@ -1,6 +1,5 @@
 from pathlib import Path
 
-import torch
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
@@ -11,7 +10,6 @@ from mlcore.model import ARCHITECTURE, ARCHITECTURES, with_outputs_of
 
 from ..paths import check_directory_to_write
 from ..training_options import add_budget_arguments, training_config
-from .train import CACHE_DIR
 
 
 class Command(BaseCommand):
@@ -28,7 +26,7 @@ class Command(BaseCommand):
         parser.add_argument("--not-digits", type=int, default=3000, metavar="N")
         parser.add_argument("--start-from", type=Path, default=None,
                             help="fine-tune every lever from this checkpoint (default: train from scratch)")
-        parser.add_argument("--report-dir", type=Path, default=settings.BASE_DIR / "reports" / "levers")
+        parser.add_argument("--report-dir", type=Path, default=settings.REPORTS_DIR / "levers")
 
     def handle(self, *args, **options):
         check_directory_to_write(options["report_dir"], "--report-dir")
@@ -39,9 +37,8 @@ class Command(BaseCommand):
         try:
             initial_state = None
             if options["start_from"] is not None:
-                torch.manual_seed(budget.seed)
                 initial_state = with_outputs_of(checkpoint.load(options["start_from"])[0].state_dict(),
-                                                budget.architecture)
+                                                budget.architecture, budget.seed)
             train_split = load_split(options["data_dir"], "train")
             test_split = load_split(options["data_dir"], "test")
         except (checkpoint.CheckpointError, MnistDataError, ValueError) as exc:
@@ -50,8 +47,8 @@ class Command(BaseCommand):
                           train_limit=budget.train_limit, drawn=options["canvas_drawings"],
                           styled=options["styled_digits"], negatives=options["not_digits"],
                           architecture=budget.architecture, seed=budget.seed, threads=budget.threads,
-                          device=budget.device,
-                          cache_dir=CACHE_DIR, initial_state=initial_state, lr=budget.lr, log=self.stdout.write)
+                          device=budget.device, cache_dir=settings.GENERATED_CACHE_DIR,
+                          initial_state=initial_state, lr=budget.lr, log=self.stdout.write)
         for row in rows:
             self.stdout.write(f"{row['lever']:<55} drawn {row['held_out_drawn_accuracy']:.4f}  "
                               f"non-digits null {row['held_out_not_digits_null']:.3f}")

@@ -22,7 +22,7 @@ class Command(DatabaseCommand):
         parser.add_argument("a", help="the reference version (usually the active one)")
         parser.add_argument("b", help="the candidate version")
         parser.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
-        parser.add_argument("--report-dir", type=Path, default=settings.BASE_DIR / "reports" / "comparison",
+        parser.add_argument("--report-dir", type=Path, default=settings.REPORTS_DIR / "comparison",
                             help="where the gallery goes (default reports/comparison)")
 
     def handle(self, *args, **options):

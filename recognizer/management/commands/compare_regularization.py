@@ -17,7 +17,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         add_budget_arguments(parser, epochs_help="epochs per variant")
-        parser.add_argument("--report-dir", type=Path, default=settings.BASE_DIR / "reports" / "regularization",
+        parser.add_argument("--report-dir", type=Path, default=settings.REPORTS_DIR / "regularization",
                             help="where report.md, its plots and the four checkpoints go")
 
     def handle(self, *args, **options):

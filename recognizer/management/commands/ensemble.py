@@ -10,7 +10,6 @@ from mlcore.recipe import held_out_sets, split_off
 
 from ..database import DatabaseCommand
 from ..paths import check_checkpoint_to_write
-from .train import CACHE_DIR
 
 
 class Command(DatabaseCommand):
@@ -47,10 +46,10 @@ class Command(DatabaseCommand):
         except MnistDataError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(f"calibrating {len(members)} networks read together on the held-out sets "
-                          f"(cached in {CACHE_DIR})")
+                          f"(cached in {settings.GENERATED_CACHE_DIR})")
         try:
-            result = assemble(members, held_out_sets(held, settings.CALIBRATION_DRAWINGS, cache_dir=CACHE_DIR),
-                              test_split)
+            held_out = held_out_sets(held, settings.CALIBRATION_DRAWINGS, cache_dir=settings.GENERATED_CACHE_DIR)
+            result = assemble(members, held_out, test_split)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         try:

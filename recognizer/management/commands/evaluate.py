@@ -40,7 +40,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--model", type=Path, default=settings.MNIST_MODEL_PATH, help="checkpoint to evaluate")
         parser.add_argument("--data-dir", type=Path, default=settings.MNIST_DATA_DIR)
-        parser.add_argument("--report-dir", type=Path, default=settings.BASE_DIR / "reports" / "evaluation")
+        parser.add_argument("--report-dir", type=Path, default=settings.REPORTS_DIR / "evaluation")
         parser.add_argument("--repeats", type=int, default=200, help="single-image timings for the latency figures")
         parser.add_argument("--drawn", type=int, default=2000, metavar="N",
                             help="re-draw the first N test digits as canvas strokes (default 2000; drawing takes "

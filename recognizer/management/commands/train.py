@@ -24,8 +24,6 @@ from ..training_options import add_budget_arguments, add_hyperparameter_argument
 
 # The share of the loss a --teacher's answers take when --teacher-weight is not given.
 TEACHER_WEIGHT = 0.5
-# Generated drawings are slow to make; they are kept here between runs.
-CACHE_DIR = settings.BASE_DIR / "reports" / "cache"
 
 
 class Command(DatabaseCommand):
@@ -147,16 +145,17 @@ class Command(DatabaseCommand):
                 retraining = retrain(
                     config, train_split, test_split, self.reviewed_drawings(options["reviewed_file"]),
                     base_version=base_version, base=base, reviewed_weight=options["reviewed_weight"],
-                    holdout_fraction=options["holdout_fraction"], fine_tune=fine_tune, cache_dir=CACHE_DIR,
+                    holdout_fraction=options["holdout_fraction"], fine_tune=fine_tune,
                     drawn=options["canvas_drawings"], negatives=options["not_digits"], styled=options["styled_digits"],
-                    fonts=fonts, marks=options["stray_marks"],
+                    fonts=fonts, marks=options["stray_marks"], cache_dir=settings.GENERATED_CACHE_DIR,
                     calibration_drawings=settings.CALIBRATION_DRAWINGS, progress=progress, log=self.stdout.write)
                 result = retraining.result
             else:
                 self.stdout.write(f"training {config.architecture} ({config.variant}) for {config.epochs} epochs")
                 result = train_with_extras(config, train_split, test_split, drawn=options["canvas_drawings"],
                                            negatives=options["not_digits"], styled=options["styled_digits"],
-                                           cache_dir=CACHE_DIR, fonts=fonts, marks=options["stray_marks"],
+                                           fonts=fonts, marks=options["stray_marks"],
+                                           cache_dir=settings.GENERATED_CACHE_DIR,
                                            initial_state=self.start_state(options["start_from"], config),
                                            teacher=teacher,
                                            calibration_drawings=settings.CALIBRATION_DRAWINGS,
@@ -263,9 +262,7 @@ class Command(DatabaseCommand):
             model, _ = checkpoint.load(path)
         except checkpoint.CheckpointError as exc:
             raise CommandError(str(exc)) from None
-        # The new output's first weights come from the seed, so a run is repeatable.
-        torch.manual_seed(config.seed)
-        return with_outputs_of(model.state_dict(), config.architecture)
+        return with_outputs_of(model.state_dict(), config.architecture, config.seed)
 
     def active_model(self):
         version = ModelVersion.objects.active()
