@@ -100,7 +100,7 @@ def run_levers(train_split: Split, test_split: Split, report_dir: str | os.PathL
 def markdown(rows: list[dict], budget: dict) -> str:
     lines = [
         f"Each lever: `{budget['architecture']}` "
-        f"{'fine-tuned from the shipped v1 weights' if budget['fine_tuned'] else 'from scratch'} (peak lr "
+        f"{'fine-tuned from a trained checkpoint' if budget['fine_tuned'] else 'from scratch'} (peak lr "
         f"{budget['lr']}), seed {budget['seed']}, {budget['epochs']} epoch(s) on "
         f"{budget['mnist_images']:,} MNIST training images and {budget['not_digits']:,} generated non-digits "
         f"(plus {budget['canvas_redrawings']:,} canvas re-drawings or {budget['styled_digits']:,} styled digits "

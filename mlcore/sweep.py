@@ -23,6 +23,7 @@ from pathlib import Path
 
 from . import checkpoint
 from .data import MnistDataError, load_split
+from .files import write_atomically
 from .fonts import NOT_DIGIT_CHARACTERS, TRAINING_SIZES, font_files
 from .model import ARCHITECTURES
 from .recipe import HELD_OUT, train_with_extras
@@ -194,7 +195,7 @@ def main(argv: list[str] | None = None) -> None:
     summary = {"candidates": [c.name for c in options.candidate], "first_epochs": first_epochs,
                "probe_ms_per_batch": seconds_per_batch and seconds_per_batch * 1000,
                "seconds": round(time.perf_counter() - started, 1), "saved": saved}
-    (options.out / "sweep.json").write_text(json.dumps(summary, indent=2) + "\n")
+    write_atomically(options.out / "sweep.json", (json.dumps(summary, indent=2) + "\n").encode())
     print(json.dumps(summary), flush=True)
 
 

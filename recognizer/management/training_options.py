@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management.base import CommandError
 
 from mlcore.model import ARCHITECTURES
-from mlcore.train import TrainConfig, available_device
+from mlcore.train import VARIANTS, TrainConfig, available_device
 
 
 def add_budget_arguments(parser, epochs_help: str = "epochs") -> None:
@@ -29,9 +29,9 @@ def add_hyperparameter_arguments(parser, lr_help: str = "") -> None:
     """What is trained and how: the model, optimiser, regularisation and augmentation."""
     defaults = TrainConfig()
     parser.add_argument("--architecture", choices=list(ARCHITECTURES), default=None,
-                        help=f"default {defaults.architecture}, or the starting model's when fine-tuning; "
-                             "mnist-cnn-v2 has v1's widths and the eleventh, \"not a digit\" output")
-    parser.add_argument("--variant", choices=["none", "l1", "l2", "l1_l2"], default=defaults.variant,
+                        help=f"default {defaults.architecture}, or the starting model's when fine-tuning "
+                             "(docs/model.md says what each is)")
+    parser.add_argument("--variant", choices=VARIANTS, default=defaults.variant,
                         help="regularisation: L1 penalty in the loss, L2 weight decay, both, or neither")
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
     parser.add_argument("--lr", type=float, default=None,
