@@ -52,25 +52,19 @@ def negative_log_likelihood(logits: torch.Tensor, labels: torch.Tensor, temperat
 
 
 def expected_calibration_error(confidences: np.ndarray, correct: np.ndarray, bins: int = ECE_BINS) -> float:
-    """Sum over equal-width confidence bins of |accuracy - mean confidence|, weighted by the bin's share."""
-    confidences = np.asarray(confidences, dtype=np.float64)
-    correct = np.asarray(correct, dtype=np.float64)
+    """Sum over equal-width confidence bins (`reliability`) of |accuracy - mean confidence|, weighted by the
+    bin's share."""
     if not len(confidences):
         raise ValueError("the expected calibration error of no predictions is undefined")
-    # Bins (0, 1/b], (1/b, 2/b], ...; a confidence of exactly 0 joins the first.
-    which = np.clip(np.ceil(confidences * bins).astype(int) - 1, 0, bins - 1)
-    error = 0.0
-    for b in range(bins):
-        members = which == b
-        if members.any():
-            error += members.mean() * abs(correct[members].mean() - confidences[members].mean())
-    return float(error)
+    return float(sum(row["count"] / len(confidences) * abs(row["accuracy"] - row["confidence"])
+                     for row in reliability(confidences, correct, bins) if row["count"]))
 
 
 def reliability(confidences: np.ndarray, correct: np.ndarray, bins: int = ECE_BINS) -> list[dict]:
     """Per equal-width bin: its range, how many predictions, their mean confidence and accuracy."""
     confidences = np.asarray(confidences, dtype=np.float64)
     correct = np.asarray(correct, dtype=np.float64)
+    # Bins (0, 1/b], (1/b, 2/b], ...; a confidence of exactly 0 joins the first.
     which = np.clip(np.ceil(confidences * bins).astype(int) - 1, 0, bins - 1)
     rows = []
     for b in range(bins):

@@ -32,10 +32,6 @@ class LoadedModel:
     version: ModelVersion
     predictor: Predictor
 
-    @property
-    def stamp(self) -> tuple[int, str, str]:
-        return self.version.pk, self.version.name, self.version.sha256
-
 
 _loaded: LoadedModel | None = None
 _lock = threading.Lock()
@@ -54,7 +50,7 @@ def active_version() -> ModelVersion:
 
 
 def active_stamp() -> tuple[int, str, str] | None:
-    """(id, name, SHA-256) of the active version, or None when there is none.
+    """The active version's `stamp` (id, name, SHA-256), or None when there is none.
 
     This runs on every request, so it is one indexed lookup in plain SQL, without building a
     model instance; whatever changes the active version or its file changes the stamp.
@@ -69,10 +65,10 @@ def get_predictor() -> tuple[ModelVersion, Predictor]:
     """The active version and its loaded Predictor, reloaded only when the active version changed."""
     global _loaded
     loaded = _loaded
-    if loaded is None or loaded.stamp != active_stamp():
+    if loaded is None or loaded.version.stamp != active_stamp():
         with _lock:
             version = active_version()
-            if _loaded is None or _loaded.stamp != (version.pk, version.name, version.sha256):
+            if _loaded is None or _loaded.version.stamp != version.stamp:
                 _loaded = LoadedModel(version, load_predictor(version))
             loaded = _loaded
     return loaded.version, loaded.predictor
@@ -81,7 +77,7 @@ def get_predictor() -> tuple[ModelVersion, Predictor]:
 def predictor_of(version: ModelVersion) -> Predictor:
     """The loaded Predictor of `version`, whether it is the active one or not."""
     active, predictor = get_predictor()
-    stamp = (version.pk, version.name, version.sha256)
+    stamp = version.stamp
     if active.pk == version.pk:
         return predictor
     with _lock:

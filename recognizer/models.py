@@ -149,6 +149,11 @@ class ModelVersion(models.Model):
         return self.name
 
     @property
+    def stamp(self) -> tuple[int, str, str]:
+        """What tells this version's model from another's: its id, name and file's SHA-256."""
+        return self.pk, self.name, self.sha256
+
+    @property
     def file_path(self) -> Path:
         path = Path(self.path)
         return path if path.is_absolute() else settings.MODELS_DIR / path

@@ -86,6 +86,11 @@ def release_expired(now) -> None:
     ReviewLease.objects.filter(expires_at__lte=now).delete()
 
 
+def lease_until(now):
+    """When a lease given or renewed `now` runs out."""
+    return now + timedelta(seconds=settings.REVIEW_LEASE_SECONDS)
+
+
 def take(reviewer, filters: Filters = Filters(), exclude=()) -> Prediction | None:
     """Lease the next drawing for reviewer, or None when nothing is left; `exclude`: ids skipped this session."""
     now = timezone.now()
@@ -103,8 +108,7 @@ def take(reviewer, filters: Filters = Filters(), exclude=()) -> Prediction | Non
             for prediction in batch:
                 try:
                     with transaction.atomic():
-                        ReviewLease.objects.create(prediction=prediction, reviewer=reviewer,
-                                                   expires_at=now + timedelta(seconds=settings.REVIEW_LEASE_SECONDS))
+                        ReviewLease.objects.create(prediction=prediction, reviewer=reviewer, expires_at=lease_until(now))
                 except IntegrityError:
                     taken.add(prediction.pk)
                     continue
@@ -136,8 +140,7 @@ def renew(prediction_id, reviewer, second_opinion: bool = False) -> Prediction:
                 not second_opinion and prediction.true_label is not None and prediction.reviewed_by_id != reviewer.pk):
             raise LabelledByAnother(str(prediction_id))
         ReviewLease.objects.update_or_create(
-            prediction_id=prediction_id,
-            defaults={"reviewer": reviewer, "expires_at": now + timedelta(seconds=settings.REVIEW_LEASE_SECONDS)})
+            prediction_id=prediction_id, defaults={"reviewer": reviewer, "expires_at": lease_until(now)})
     return prediction
 
 
@@ -195,8 +198,7 @@ def save_label(prediction_id, reviewer, label: int | None, revision: int | None 
             label_changed(prediction, reviewer, label, first_time)
         if label is None:
             ReviewLease.objects.update_or_create(
-                prediction=prediction,
-                defaults={"reviewer": reviewer, "expires_at": now + timedelta(seconds=settings.REVIEW_LEASE_SECONDS)})
+                prediction=prediction, defaults={"reviewer": reviewer, "expires_at": lease_until(now)})
         else:
             ReviewLease.objects.filter(prediction=prediction).delete()
     return prediction
