@@ -22,6 +22,7 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from mlcore.labels import DIGITS, NOT_A_DIGIT, label_name
+from mlcore.render import PEN_WIDTH
 
 from .datasets import quickdraw_lines, reviewed_dataset, to_npz
 from .models import ModelUnavailable, ModelVersion, Prediction, ReleaseRefused
@@ -247,7 +248,8 @@ class PredictionAdmin(FilteredByItsSidebar, admin.ModelAdmin):
     @admin.display(description="drawing")
     def drawing(self, prediction):
         # The strokes, where the drawing has them, are replayed beside it by static/recognizer/review/replay.js.
-        return widget("drawing", prediction=prediction, strokes_json=json.dumps(prediction.strokes))
+        return widget("drawing", prediction=prediction, strokes_json=json.dumps(prediction.strokes),
+                      pen_width=PEN_WIDTH)
 
     @admin.display(description="28x28 model input")
     def model_input(self, prediction):

@@ -28,6 +28,8 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from mlcore.render import PEN_WIDTH
+
 from . import access, strokes
 from .deadline import TooLate, deadline_of
 from .errors import error_response
@@ -289,4 +291,5 @@ def drawing(request, path):
 def index(request):
     return render(request, "recognizer/index.html",
                   {"max_strokes": strokes.MAX_STROKES, "max_points": strokes.MAX_POINTS,
-                   "off_canvas": strokes.OFF_CANVAS, "max_image_bytes": settings.MAX_IMAGE_BYTES})
+                   "off_canvas": strokes.OFF_CANVAS, "max_image_bytes": settings.MAX_IMAGE_BYTES,
+                   "pen_width": PEN_WIDTH, "pointer_types": " ".join(strokes.POINTER_TYPES)})

@@ -10,6 +10,7 @@ from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from mlcore.render import PEN_WIDTH
 from recognizer.models import Prediction, ReviewLease
 
 from .reviewing import REVIEWER_PERMISSIONS, make_user, record_drawing, redraw_as
@@ -336,7 +337,7 @@ def test_the_answer_and_the_drawer_s_word_stay_on_screen_at_200_percent_zoom_or_
 # A stroke round two corners, sampled sparsely: the page curves through the samples, as the server does.
 CORNERS = [{"pointer": "mouse", "points": [[0.15, 0.2, 0, 0.5], [0.85, 0.2, 40, 0.5], [0.85, 0.85, 80, 0.5],
                                           [0.2, 0.85, 120, 0.5]]}]
-TRACED_AS_THE_PAGE_TRACES = """async (strokes) => {
+TRACED_AS_THE_PAGE_TRACES = """async ({ strokes, penWidth }) => {
   const shown = document.getElementById("item-strokes");
   const script = document.querySelector('script[src*="queue"]').src;
   const { traceStrokes } = await import(new URL("../strokes.js", script));
@@ -347,7 +348,7 @@ TRACED_AS_THE_PAGE_TRACES = """async (strokes) => {
   const ratio = window.devicePixelRatio || 1;
   context.setTransform(ratio, 0, 0, ratio, 0, 0);
   context.strokeStyle = context.fillStyle = getComputedStyle(shown).color;
-  traceStrokes(context, strokes, shown.clientWidth);
+  traceStrokes(context, strokes, shown.clientWidth, penWidth);
   const replayed = shown.getContext("2d").getImageData(0, 0, shown.width, shown.height).data;
   const traced = context.getImageData(0, 0, reference.width, reference.height).data;
   let inked = 0;
@@ -369,7 +370,8 @@ def test_a_replay_ends_on_the_drawing_the_page_traced(reviewer_page, mnist_test)
     _, page, _, errors = reviewer_page("ada")
     current_id(page)
     page.wait_for_timeout(500)   # at twice the speed, the replay lasts 60 ms
-    compared = page.evaluate(TRACED_AS_THE_PAGE_TRACES, CORNERS)
+    # Traced with the server's pen: the replay's comes from the page, which the server gave it.
+    compared = page.evaluate(TRACED_AS_THE_PAGE_TRACES, {"strokes": CORNERS, "penWidth": PEN_WIDTH})
     assert compared["inked"] > 1000 and compared["differing"] <= 0.005 * compared["inked"], compared
     assert errors == []
 

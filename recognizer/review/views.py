@@ -13,6 +13,9 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
+from mlcore.labels import NOT_A_DIGIT
+from mlcore.render import PEN_WIDTH
+
 from ..errors import error_response
 from ..models import ModelUnavailable, ModelVersion, Prediction
 from ..parsers import bounded_load
@@ -65,6 +68,8 @@ def review_queue(request):
         "sources": Prediction.Source.choices,
         "digits": range(10),
         "lease_seconds": settings.REVIEW_LEASE_SECONDS,
+        "pen_width": PEN_WIDTH,
+        "not_a_digit": NOT_A_DIGIT,
     }
     return render(request, "recognizer/queue.html", context)
 

@@ -61,6 +61,8 @@ const pad = new Pad(canvas, {
   maxStrokes: Number(root.dataset.maxStrokes),
   maxPoints: Number(root.dataset.maxPoints),
   offCanvas: Number(root.dataset.offCanvas),
+  penWidth: Number(root.dataset.penWidth),
+  pointerTypes: root.dataset.pointerTypes.split(" "),
   onStrokeStart: () => {
     setPhotoAside();
     photoToResend = null;

@@ -3,18 +3,17 @@
 // A stroke is { pointer: "mouse" | "pen" | "touch", points: [[x, y, t, pressure], ...] }: x and y are
 // fractions of the canvas side (so strokes redraw at any size; below 0 or above 1 off the canvas), t
 // milliseconds since the drawing's first point, pressure 0 to 1. The server renders the same strokes
-// with the same round pen.
+// with the same round pen, whose width (a fraction of the side) it gives the page, with the pointer types
+// it takes.
 
-const PEN_WIDTH = 1 / 14;
 // Samples closer than this to the previous one (a fraction of the side, under a pixel) add nothing.
 const MIN_STEP = 0.002;
-const POINTER_TYPES = ["mouse", "pen", "touch"];
 
 const clamp = (value, low, high) => Math.min(high, Math.max(low, value));
 const round = (value, digits) => Number(value.toFixed(digits));
 
-export function traceStrokes(context, strokes, side) {
-  context.lineWidth = side * PEN_WIDTH;
+export function traceStrokes(context, strokes, side, penWidth) {
+  context.lineWidth = side * penWidth;
   context.lineCap = "round";
   context.lineJoin = "round";
   for (const { points } of strokes) {
@@ -46,10 +45,12 @@ export function traceStrokes(context, strokes, side) {
 export class Pad {
   // A pointer that leaves the canvas goes on drawing, up to `offCanvas` of a side beyond it: the canvas
   // shows only its part on it, the server reads the whole drawing.
-  constructor(canvas, { maxStrokes, maxPoints, offCanvas, onStrokeStart, onStrokeEnd, onStrokeDropped, onChange, onFull }) {
+  constructor(canvas, { maxStrokes, maxPoints, offCanvas, penWidth, pointerTypes, onStrokeStart, onStrokeEnd,
+    onStrokeDropped, onChange, onFull }) {
     this.canvas = canvas;
     this.context = canvas.getContext("2d");
     this.limits = { maxStrokes, maxPoints, offCanvas };
+    this.pen = { width: penWidth, pointerTypes };
     this.callbacks = { onStrokeStart, onStrokeEnd, onStrokeDropped, onChange, onFull };
     this.strokes = [];
     this.pointCount = 0;
@@ -126,7 +127,7 @@ export class Pad {
     this.context.clearRect(0, 0, this.canvas.width, this.canvas.height);
     this.context.strokeStyle = ink;
     this.context.fillStyle = ink;
-    traceStrokes(this.context, this.strokes, this.canvas.width);
+    traceStrokes(this.context, this.strokes, this.canvas.width, this.pen.width);
   }
 
   #queueRender() {
@@ -194,7 +195,7 @@ export class Pad {
     this.callbacks.onStrokeStart();
     this.fullSaid = false;
     this.versionBeforeStroke = this.version;
-    const pointer = POINTER_TYPES.includes(event.pointerType) ? event.pointerType : "mouse";
+    const pointer = this.pen.pointerTypes.includes(event.pointerType) ? event.pointerType : "mouse";
     this.strokes.push({ pointer, points: [this.#point(event, null)] });
     this.pointCount += 1;
     this.#changed();

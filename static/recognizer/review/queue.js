@@ -6,7 +6,8 @@ const root = document.getElementById("review-queue");
 const urls = { next: root.dataset.nextUrl, queue: root.dataset.queueUrl };
 const itemUrl = (id, action) => `${urls.queue}${id}/${action}`;
 const el = (id) => document.getElementById(id);
-const NOT_A_DIGIT = 10;
+const NOT_A_DIGIT = Number(root.dataset.notADigit);
+const PEN_WIDTH = Number(root.dataset.penWidth);
 // The next drawing is shown once its picture has come, or after this long without it, the previous
 // picture taken away meanwhile.
 const PICTURE_WAIT_MS = 5000;
@@ -130,7 +131,7 @@ function show(item) {
   const strokes = el("item-strokes");
   strokes.hidden = !item.strokes;
   el("replay-button").hidden = !item.strokes;
-  if (item.strokes) state.stopReplay = replay(strokes, item.strokes, { speed: 2 });
+  if (item.strokes) state.stopReplay = replay(strokes, item.strokes, { penWidth: PEN_WIDTH, speed: 2 });
   renewLease();
 }
 
@@ -288,7 +289,9 @@ el("queue-filters").addEventListener("change", (event) => {
 });
 el("replay-button").addEventListener("click", () => {
   state.stopReplay();
-  if (state.item && state.item.strokes) state.stopReplay = replay(el("item-strokes"), state.item.strokes, { speed: 2 });
+  if (state.item && state.item.strokes) {
+    state.stopReplay = replay(el("item-strokes"), state.item.strokes, { penWidth: PEN_WIDTH, speed: 2 });
+  }
 });
 el("help-button").addEventListener("click", () => toggleHelp());
 window.addEventListener("beforeunload", (event) => {

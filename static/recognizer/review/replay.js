@@ -20,8 +20,9 @@ function drawnBy(strokes, elapsed) {
 }
 
 // Draws the strokes as they were drawn, `speed` times faster, each frame traced as the page traced it
-// (curves through the samples: the shape the model read); the returned function stops the replay.
-export function replay(canvas, strokes, { speed = 1, onDone = () => {} } = {}) {
+// (curves through the samples, with the page's pen, `penWidth` of the side: the shape the model read); the
+// returned function stops the replay.
+export function replay(canvas, strokes, { penWidth, speed = 1, onDone = () => {} }) {
   const { context, side } = prepare(canvas);
   const times = strokes.flatMap((stroke) => stroke.points.map((point) => point[2]));
   const end = times.reduce((latest, t) => Math.max(latest, t), 0);
@@ -33,7 +34,7 @@ export function replay(canvas, strokes, { speed = 1, onDone = () => {} } = {}) {
     const drawn = times.filter((t) => t <= elapsed).length;
     if (drawn !== shown) {
       context.clearRect(0, 0, side, side);
-      traceStrokes(context, drawnBy(strokes, elapsed), side);
+      traceStrokes(context, drawnBy(strokes, elapsed), side, penWidth);
       shown = drawn;
     }
     if (elapsed < end) frame = requestAnimationFrame(step); else onDone();
@@ -42,12 +43,14 @@ export function replay(canvas, strokes, { speed = 1, onDone = () => {} } = {}) {
   return () => cancelAnimationFrame(frame);
 }
 
-// Every canvas with data-strokes (a JSON list) gets a replay, restarted by the button named in data-replay-button.
+// Every canvas with data-strokes (a JSON list) gets a replay with the pen of its data-pen-width, restarted by
+// the button named in data-replay-button.
 export function replayAll(root = document) {
   root.querySelectorAll("canvas[data-strokes]").forEach((canvas) => {
     const strokes = JSON.parse(canvas.dataset.strokes);
-    let stop = replay(canvas, strokes);
+    const options = { penWidth: Number(canvas.dataset.penWidth) };
+    let stop = replay(canvas, strokes, options);
     const button = canvas.dataset.replayButton && document.getElementById(canvas.dataset.replayButton);
-    if (button) button.addEventListener("click", () => { stop(); stop = replay(canvas, strokes); });
+    if (button) button.addEventListener("click", () => { stop(); stop = replay(canvas, strokes, options); });
   });
 }
