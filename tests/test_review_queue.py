@@ -298,14 +298,20 @@ def test_filters_and_exclusions_the_page_never_sends_are_ignored(clients, filled
     assert clients[0].get(f"{PAGE}?{query}").status_code == 200
 
 
-@pytest.mark.parametrize("body", ["[" * 20_000 + "]" * 20_000, '{"label": 3, ' + '"k": 1, ' * 100 + '"z": 0}',
-                                  b"\xff\xfe{}"], ids=["nested too deep", "too many keys", "not UTF-8"])
-def test_bodies_the_page_never_sends_are_read_as_empty(clients, filled, body):
-    """Python's parser recurses into nesting until RecursionError, which was a 500."""
-    response = clients[0].post(NEXT, body, content_type="application/json")
-    assert response.status_code == 200 and response.json()["item"] is not None
-    response = clients[0].post(label_url(response.json()["item"]["id"]), body, content_type="application/json")
-    assert response.status_code == 400 and "label" in response.json()["error"]
+@pytest.mark.parametrize("body, error", [
+    ("[" * 20_000 + "]" * 20_000, "the body is not JSON: the document is nested too deeply"),
+    ('{"label": 3, ' + '"k": 1, ' * 100 + '"z": 0}', "the body is not JSON: an object has 102 keys; the limit is 64"),
+    (b"\xff\xfe{}", "the body is not JSON: "), ('{"digit": 3', "the body is not JSON: "),
+    ("[3]", "the body must be a JSON object"),
+], ids=["nested too deep", "too many keys", "not UTF-8", "cut short", "no object"])
+def test_a_body_that_is_no_json_object_is_a_400_that_says_so(clients, filled, body, error):
+    """Nesting too deep for Python's parser was a 500; then every such body was read as an empty object,
+    and the next drawing came unfiltered, as if no filter had been sent."""
+    drawing = filled["disputed"][0]
+    for url in (NEXT, label_url(drawing.pk), f"/review/queue/{drawing.pk}/lease/"):
+        response = clients[0].post(url, body, content_type="application/json")
+        assert response.status_code == 400 and response.json()["error"].startswith(error), (url, response.content)
+    assert not ReviewLease.objects.exists()
 
 
 def test_renewing_the_lease_of_a_deleted_drawing_is_404(clients, filled):
@@ -327,9 +333,9 @@ def test_skip_releases_and_is_not_offered_again_in_the_session(clients, filled):
 def test_renewing_keeps_the_lease(clients, filled):
     item = clients[0].post(NEXT, {}, content_type="application/json").json()["item"]
     ReviewLease.objects.filter(prediction_id=item["id"]).update(expires_at=timezone.now() + timedelta(seconds=1))
-    assert clients[0].post(f"/review/queue/{item['id']}/lease/").status_code == 200
+    assert clients[0].post(f"/review/queue/{item['id']}/lease/", content_type="application/json").status_code == 200
     assert ReviewLease.objects.get(prediction_id=item["id"]).expires_at > timezone.now() + timedelta(seconds=30)
-    assert clients[1].post(f"/review/queue/{item['id']}/lease/").status_code == 409
+    assert clients[1].post(f"/review/queue/{item['id']}/lease/", content_type="application/json").status_code == 409
 
 
 def test_renewing_a_drawing_its_drawer_changed_gives_it_as_it_is_now(clients, filled, mnist_test):
@@ -605,3 +611,4 @@ def test_a_database_outage_is_a_503_to_the_queue_as_to_the_api(clients, filled):
             cursor.execute(f"ALTER TABLE {table}_away RENAME TO {table}")
     for answer in answers:
         assert answer.status_code == 503 and answer.json()["error"].startswith("the database is unavailable")
+

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 
 from django.conf import settings
@@ -98,12 +99,32 @@ def is_integer(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def json_body(request) -> dict:
-    try:
-        body = bounded_load(request.body.decode("utf-8") or "{}")
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
+def with_json_object(view):
+    """The view, given the request's JSON object after the request (an empty body is an empty object); any
+    other body is a 400 that says why (it was read as no object at all)."""
+    @functools.wraps(view)
+    def called_with_body(request, *args, **kwargs):
+        try:
+            body = bounded_load(request.body.decode("utf-8") or "{}")
+        except ValueError as exc:
+            return error_response(f"the body is not JSON: {exc}", 400)
+        if not isinstance(body, dict):
+            return error_response("the body must be a JSON object", 400)
+        return view(request, body, *args, **kwargs)
+    return called_with_body
+
+
+# What the queue's refusals say, the same from every endpoint.
+REFUSALS = {
+    Prediction.DoesNotExist: (404, "no such drawing"),
+    queue.LeasedByAnother: (409, "another reviewer has this drawing now"),
+    queue.LabelledByAnother: (409, "another reviewer labelled this drawing meanwhile"),
+}
+
+
+def refused(exc: Exception) -> JsonResponse:
+    status, message = next(answer for kind, answer in REFUSALS.items() if isinstance(exc, kind))
+    return error_response(message, status)
 
 
 def drawing_ids(values, limit: int) -> list[uuid.UUID]:
@@ -119,10 +140,10 @@ def drawing_ids(values, limit: int) -> list[uuid.UUID]:
 
 @require_POST
 @reviewers_only("change_prediction")
-def next_item(request):
+@with_json_object
+def next_item(request, body):
     """Lease and describe the next drawing; body: the filters and `exclude`, the ids skipped this session.
     With `"progress": false` the counts are left out: after a label, the label's answer carries them."""
-    body = json_body(request)
     filters = queue.Filters.from_query(body)
     exclude = drawing_ids(body.get("exclude"), limit=1000)
     prediction = queue.take(request.user, filters, exclude=exclude)
@@ -135,10 +156,10 @@ def next_item(request):
 
 @require_POST
 @reviewers_only("change_prediction")
-def label(request, prediction_id):
+@with_json_object
+def label(request, body, prediction_id):
     """Save a label now (`label`: 0-9, 10 for not a digit); `null` undoes it and gives the drawing back.
     `revision`, the drawing's as shown, refuses a label for a drawing changed since."""
-    body = json_body(request)
     # A body that is not an object with a label must not be taken for an undo.
     if "label" not in body:
         return error_response("the body must be a JSON object with a label: 0-10, or null to undo", 400)
@@ -149,14 +170,10 @@ def label(request, prediction_id):
         return error_response("revision must be the integer the drawing was shown with", 400)
     try:
         prediction = queue.save_label(prediction_id, request.user, value, revision)
-    except Prediction.DoesNotExist:
-        return error_response("no such drawing", 404)
+    except tuple(REFUSALS) as exc:
+        return refused(exc)
     except ValueError as exc:
         return error_response(str(exc), 400)
-    except queue.LeasedByAnother:
-        return error_response("another reviewer is looking at this drawing", 409)
-    except queue.LabelledByAnother:
-        return error_response("another reviewer labelled this drawing meanwhile", 409)
     except Prediction.Redrawn:
         # Anyone may label the newer drawing now, this reviewer too once the queue offers it again.
         queue.release(prediction_id, request.user)
@@ -172,18 +189,14 @@ def label(request, prediction_id):
 
 @require_POST
 @reviewers_only("change_prediction")
-def renew_lease(request, prediction_id):
+@with_json_object
+def renew_lease(request, body, prediction_id):
     """Keep the drawing on show (`second_opinion`: whether the page shows it as one), and where its drawer
     changed it since the page showed it at `revision`, the drawing as it is now."""
-    body = json_body(request)
     try:
         prediction = queue.renew(prediction_id, request.user, second_opinion=body.get("second_opinion") is True)
-    except Prediction.DoesNotExist:
-        return error_response("no such drawing", 404)
-    except queue.LeasedByAnother:
-        return error_response("another reviewer has this drawing now", 409)
-    except queue.LabelledByAnother:
-        return error_response("another reviewer labelled this drawing meanwhile", 409)
+    except tuple(REFUSALS) as exc:
+        return refused(exc)
     answer = {"leased": True}
     shown = body.get("revision")
     if is_integer(shown) and shown != prediction.revision:
