@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from recognizer.inference import active_version
 from recognizer.models import ModelVersion, Prediction, SecondOpinion
+from recognizer.review.dashboard import DAYS_SHOWN
 from recognizer.templatetags.figures import percent_of
 
 from .reviewing import PASSWORD, make_user, record_drawing, rotated
@@ -106,6 +107,20 @@ def test_renders_the_numbers_of_reviewed_drawings(staff_client, reviewed_history
                                      if p.true_label is None and p.reported_label not in (None, p.answered_label)}
     for prediction in queue:
         assert f"/admin/recognizer/prediction/{prediction.pk}/change/" in page
+
+
+def test_the_accuracy_per_day_covers_the_last_days_only(staff_client, reviewed_history):
+    """Over every day since the site began, the page grew by a row and a dot a day, and its query with all
+    the reviewed drawings ever made."""
+    long_ago = timezone.now() - timedelta(days=DAYS_SHOWN + 1)
+    old = reviewed_history.reviewed().first()
+    Prediction.objects.filter(pk=old.pk).update(created_at=long_ago)
+    response = staff_client.get("/review/")
+    days = {row["day"] for row in response.context["accuracy_by_day"]}
+    assert days and timezone.localtime(long_ago).date() not in days
+    assert f"the last {DAYS_SHOWN} days" in response.content.decode()
+    # The whole history still counts in the confusion matrix.
+    assert sum(sum(cell["count"] for cell in row["cells"]) for row in response.context["confusion"]) == 12
 
 
 def test_staff_only(client, django_user_model):

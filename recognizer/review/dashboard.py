@@ -11,11 +11,14 @@ from ..models import Prediction, PredictionQuerySet, SecondOpinion
 
 # The stylesheet (static/recognizer/review/review.css) has this many line colours, .series-0 onwards.
 SERIES_STYLES = 8
+# The accuracy per day covers this many days back: over all of them, the page grew by a row and a dot a day
+# and version, and its query with every reviewed drawing ever made.
+DAYS_SHOWN = 90
 
 
-def accuracy_by_day(predictions: PredictionQuerySet) -> list[dict]:
-    """Per model version and per day the drawing was made: how many were reviewed, how many right."""
-    rows = (predictions.reviewed()
+def accuracy_by_day(predictions: PredictionQuerySet, since) -> list[dict]:
+    """Per model version and per day the drawing was made, from `since`: how many were reviewed, how many right."""
+    rows = (predictions.reviewed().filter(created_at__gte=since)
             .annotate(day=TruncDate("created_at"))
             .values("model_version__name", "day")
             .annotate(reviewed=Count("pk"), correct=Count("pk", filter=Q(true_label=F("answered_label"))))

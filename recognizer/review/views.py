@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import admin
@@ -11,6 +12,7 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
@@ -39,7 +41,7 @@ def reviewers_only(permission: str):
 @reviewers_only("view_prediction")
 def review_dashboard(request):
     predictions = Prediction.objects.all()
-    by_day = dashboard.accuracy_by_day(predictions)
+    by_day = dashboard.accuracy_by_day(predictions, since=timezone.now() - timedelta(days=dashboard.DAYS_SHOWN))
     counts = dashboard.confusion_counts(predictions)
     disputed = dashboard.disagreement_queue(predictions)
     context = {
@@ -47,6 +49,7 @@ def review_dashboard(request):
         "title": "Review dashboard",
         "progress": dashboard.review_progress(predictions),
         "accuracy_by_day": by_day,
+        "days_shown": dashboard.DAYS_SHOWN,
         "chart": dashboard.accuracy_chart(by_day),
         "confusion": dashboard.confusion_table(counts),
         "confused_pairs": dashboard.confused_pairs(predictions, counts),
