@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 
-def write_atomically(path: str | os.PathLike, payload: bytes) -> Path:
+def write_atomically(path: str | os.PathLike, payload: bytes | Iterable[bytes]) -> Path:
+    """Write `payload` (bytes, or chunks of them as they come) to a file beside `path`, then put it there."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
+            for chunk in [payload] if isinstance(payload, bytes) else payload:
+                handle.write(chunk)
             # mkstemp makes the file private; these files are for other processes (web workers) to read.
             os.fchmod(handle.fileno(), 0o644)
         os.replace(tmp, path)

@@ -26,7 +26,7 @@ from mlcore.data import Split
 from mlcore.files import write_atomically
 from mlcore.labels import NOT_A_DIGIT, label_name
 
-from .models import PredictionQuerySet, input_from_bytes
+from .models import PredictionQuerySet
 
 
 class DatasetError(ValueError):
@@ -36,14 +36,14 @@ class DatasetError(ValueError):
 def reviewed_dataset(queryset: PredictionQuerySet) -> tuple[Split, list[str]]:
     """The reviewed rows of queryset, oldest first, and their ids; rows without a true label are left out."""
     rows = queryset.reviewed().order_by("created_at", "id").values_list("id", "mnist_input", "true_label")
-    ids, images, labels = [], [], []
+    # The inputs gathered as one run of bytes, not an array each then stacked: at 300,000 drawings the
+    # export's memory was 2.1 KB a drawing.
+    ids, pixels, labels = [], bytearray(), []
     for prediction_id, mnist_input, true_label in rows.iterator():
         ids.append(str(prediction_id))
-        images.append(input_from_bytes(mnist_input))
+        pixels += mnist_input
         labels.append(true_label)
-    split = Split(np.stack(images) if images else np.zeros((0, 28, 28), dtype=np.uint8),
-                  np.array(labels, dtype=np.int64))
-    return split, ids
+    return Split(np.frombuffer(pixels, dtype=np.uint8).reshape(-1, 28, 28), np.array(labels, dtype=np.int64)), ids
 
 
 def to_npz(split: Split, ids: list[str]) -> bytes:
@@ -63,7 +63,8 @@ def quickdraw_lines(queryset: PredictionQuerySet) -> Iterator[str]:
     """One Quick, Draw! style line (with its newline) per reviewed drawing of queryset that has strokes."""
     rows = (queryset.reviewed().filter(strokes__isnull=False).order_by("created_at", "id")
             .values_list("id", "true_label", "answered_label", "strokes"))
-    for prediction_id, true_label, answer, strokes in rows.iterator():
+    # A few hundred rows at a time: a drawing's strokes, parsed, take up to a megabyte.
+    for prediction_id, true_label, answer, strokes in rows.iterator(chunk_size=200):
         drawing = [[[round(point[i], 4) if i < 2 else round(point[i]) for point in stroke["points"]]
                     for i in range(3)] for stroke in strokes]
         yield json.dumps({"key_id": str(prediction_id), "word": label_name(true_label),
@@ -71,10 +72,18 @@ def quickdraw_lines(queryset: PredictionQuerySet) -> Iterator[str]:
 
 
 def export_strokes(queryset: PredictionQuerySet, path: str | os.PathLike) -> int:
-    """Write the strokes of the reviewed rows of queryset as newline-delimited JSON; returns how many."""
-    lines = list(quickdraw_lines(queryset))
-    write_atomically(path, "".join(lines).encode())
-    return len(lines)
+    """Write the strokes of the reviewed rows of queryset as newline-delimited JSON, a line at a time (held
+    whole, 300,000 drawings' took 1.3 GB); returns how many."""
+    written = 0
+
+    def lines():
+        nonlocal written
+        for line in quickdraw_lines(queryset):
+            written += 1
+            yield line.encode()
+
+    write_atomically(path, lines())
+    return written
 
 
 def load_reviewed(source: str | os.PathLike | BinaryIO) -> Split:
