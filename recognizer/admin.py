@@ -25,8 +25,9 @@ from mlcore.labels import DIGITS, NOT_A_DIGIT, label_name
 from mlcore.render import PEN_WIDTH
 
 from .datasets import quickdraw_lines, reviewed_dataset, to_npz
-from .models import ModelUnavailable, ModelVersion, Prediction, ReleaseRefused
-from .release import TOLERANCE
+from . import release
+from .models import ModelUnavailable, ModelVersion, Prediction
+from .release import TOLERANCE, ReleaseRefused
 from .review.pictures import input_picture
 from .review.queue import LabelledByAnother, LeasedByAnother, label_changed, locked_for, save_label
 from .throttles import in_words, login_attempt_allowed
@@ -427,7 +428,7 @@ class ModelVersionAdmin(FilteredByItsSidebar, admin.ModelAdmin):
         previous = ModelVersion.objects.active()
         force = request.POST.get("force") == "1"
         try:
-            comparison = version.activate(force=force, by=request.user.get_username())
+            comparison = release.activate(version, force=force, by=request.user.get_username())
         except ReleaseRefused as exc:
             return self.gate_page(request, version, previous, exc.comparison, refused=str(exc))
         except ModelUnavailable as exc:

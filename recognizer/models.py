@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import getpass
 import logging
 import uuid
 from pathlib import Path
@@ -62,22 +61,15 @@ class StorageUnavailable(Exception):
     gone): nothing was stored."""
 
 
-class ReleaseRefused(Exception):
-    """A version is worse than the active one beyond the gate's tolerance; `comparison` says where."""
-
-    def __init__(self, message: str, comparison):
-        super().__init__(message)
-        self.comparison = comparison
-
-
 class ModelVersionManager(models.Manager):
     def active(self) -> "ModelVersion | None":
         """The served version, or None; never creates one (`manage.py bootstrap_model` does that)."""
         return self.filter(is_active=True).first()
 
     def register(self, path: str | Path, name: str | None = None, activate: bool = False,
-                 reviewed_accuracy: float | None = None, **activation) -> "ModelVersion":
-        """Record a checkpoint as a version after checking that it loads; `activation` goes to activate()."""
+                 reviewed_accuracy: float | None = None) -> "ModelVersion":
+        """Record a checkpoint as a version after checking that it loads; with `activate`, serve it at once,
+        past no release gate (`release.activate` is the gated way)."""
         path = Path(path).resolve()
         name = name or path.stem
         try:
@@ -95,8 +87,7 @@ class ModelVersionManager(models.Manager):
             params=metadata["params"], mnist_accuracy=checkpoint.mnist_accuracy(metadata),
             reviewed_accuracy=reviewed_accuracy, metadata=metadata)
         if activate:
-            # A version the gate refuses stays registered, inactive, for `activate_model --force`.
-            version.activate(**activation)
+            version.make_active()
         return version
 
     def bootstrap(self, path: str | Path) -> tuple["ModelVersion", bool]:
@@ -109,13 +100,13 @@ class ModelVersionManager(models.Manager):
         existing = self.filter(name=Path(path).stem).first()
         try:
             if existing is not None:
-                existing.activate(gate=False)
+                existing.make_active()
                 return existing, True
-            return self.register(path, activate=True, gate=False), True
+            return self.register(path, activate=True), True
         except IntegrityError:
             # Another process registered it at the same moment, and may not have activated it yet.
             version = self.get(name=Path(path).stem)
-            version.activate(gate=False)
+            version.make_active()
             return version, False
 
 
@@ -187,26 +178,9 @@ class ModelVersion(models.Model):
             return str(exc)
         return None
 
-    def activate(self, *, gate: bool = True, force: bool = False, by: str | None = None):
-        """Make this the served version; workers notice on their next request.
-
-        With `gate`, the version is first compared with the active one (see recognizer/release.py) and
-        refused with ReleaseRefused when worse beyond the tolerance, unless `force`; a forced activation
-        records who forced it, when, and the comparison. Returns the comparison, or None when none was run:
-        no gate, no other active version, or one that cannot be loaded (`unloadable`)."""
-        self.verify()
-        active = ModelVersion.objects.active()
-        comparison = None
-        if gate and active is not None and active.pk != self.pk and not active.unloadable():
-            from .release import compare_versions
-            comparison = compare_versions(active, self)
-            if comparison.regressions:
-                if not force:
-                    raise ReleaseRefused(f"refusing to activate {self.name}: worse than {active.name} on "
-                                         f"{'; '.join(comparison.regressions)}", comparison)
-                self.forced_by = by or getpass.getuser()
-                self.forced_at = timezone.now()
-                self.forced_comparison = comparison.as_dict()
+    def make_active(self) -> None:
+        """Serve this version from now on: workers notice on their next request. `release.activate` runs the
+        release gate first; this is the switch alone."""
         with transaction.atomic():
             # Locked first, in a statement of its own: the update then reads the active version as it is once
             # a concurrent activation has committed, and does not leave that one active beside this.
@@ -214,7 +188,6 @@ class ModelVersion(models.Model):
             ModelVersion.objects.filter(is_active=True).exclude(pk=self.pk).update(is_active=False)
             self.is_active = True
             self.save(update_fields=["is_active", "forced_by", "forced_at", "forced_comparison"])
-        return comparison
 
 
 def drawing_path(prediction: "Prediction", filename: str) -> str:

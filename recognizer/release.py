@@ -1,17 +1,20 @@
-"""The release gate's data: the named evaluation sets every candidate model version is compared on.
-
-Each set is one line of EVALUATION_SETS; the comparison itself is `mlcore.compare`."""
+"""The release gate: a model version is served only once it has been compared with the active one on
+the named evaluation sets (each one line of EVALUATION_SETS; the comparison itself is `mlcore.compare`),
+and refused when worse beyond TOLERANCE unless forced."""
 
 from __future__ import annotations
 
 import functools
+import getpass
 
 import numpy as np
 from django.conf import settings
+from django.utils import timezone
 
 from mlcore.compare import Comparison, EvaluationSet, Tolerance, batched, compare
 from mlcore.data import MnistDataError, Split, load_split
 from mlcore.labels import NOT_A_DIGIT
+from mlcore.predict import Predictor
 from mlcore.reviewed import HOLDOUT_FRACTION, split_holdout
 
 from .datasets import reviewed_dataset
@@ -123,11 +126,43 @@ def evaluation_sets(*versions: ModelVersion) -> list[EvaluationSet]:
     return [evaluation_set for evaluation_set in sets if evaluation_set is not None]
 
 
-def compare_versions(a: ModelVersion, b: ModelVersion, sets: list[EvaluationSet] | None = None) -> Comparison:
-    """a and b on the same sets; `regressions` lists where b is worse than a beyond TOLERANCE."""
+def compare_versions(a: ModelVersion, b: ModelVersion, sets: list[EvaluationSet] | None = None,
+                     loaded: tuple[Predictor, Predictor] | None = None) -> Comparison:
+    """a and b (their Predictors `loaded` already, or loaded now) on the same sets; `regressions` lists where
+    b is worse than a beyond TOLERANCE."""
     sets = evaluation_sets(a, b) if sets is None else sets
-    return compare((a.name, batched(a.load().answers)), (b.name, batched(b.load().answers)),
-                   sets, TOLERANCE)
+    first, second = loaded or (a.load(), b.load())
+    return compare((a.name, batched(first.answers)), (b.name, batched(second.answers)), sets, TOLERANCE)
+
+
+class ReleaseRefused(Exception):
+    """A version is worse than the active one beyond the gate's tolerance; `comparison` says where."""
+
+    def __init__(self, message: str, comparison: Comparison):
+        super().__init__(message)
+        self.comparison = comparison
+
+
+def activate(version: ModelVersion, *, force: bool = False, by: str | None = None) -> Comparison | None:
+    """Serve `version` once it has passed the gate: compared with the active version, and refused with
+    ReleaseRefused when worse beyond TOLERANCE, unless `force`, which records who forced it, when, and the
+    comparison. ModelUnavailable when it cannot be loaded. Returns the comparison, or None when there was
+    nothing to compare with: no other active version, or one that cannot be loaded (`unloadable`: the site
+    answers 503 until another is served, and a gate that needed it refused them all)."""
+    candidate = version.load()
+    active = ModelVersion.objects.active()
+    comparison = None
+    if active is not None and active.pk != version.pk and not active.unloadable():
+        comparison = compare_versions(active, version, loaded=(active.load(), candidate))
+        if comparison.regressions:
+            if not force:
+                raise ReleaseRefused(f"refusing to activate {version.name}: worse than {active.name} on "
+                                     f"{'; '.join(comparison.regressions)}", comparison)
+            version.forced_by = by or getpass.getuser()
+            version.forced_at = timezone.now()
+            version.forced_comparison = comparison.as_dict()
+    version.make_active()
+    return comparison
 
 
 def comparison_lines(comparison: Comparison) -> list[str]:

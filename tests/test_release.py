@@ -63,7 +63,7 @@ def test_a_version_replaces_an_active_one_that_cannot_be_loaded(worse, served_mo
     call_command("activate_model", "worse", stdout=output)
     assert ModelVersion.objects.active() == worse
     assert f"the active version {served_model.name} cannot be loaded" in output.getvalue()
-    assert "release gate is not run" in output.getvalue()
+    assert "the release gate was not run" in output.getvalue()
 
 
 def test_the_gate_judges_the_answers_served_not_a_digit_included(never_null, served_model):

@@ -2,8 +2,9 @@ from pathlib import Path
 
 from django.core.management.base import CommandError
 
-from ...models import ModelUnavailable, ModelVersion, ReleaseRefused
-from ...release import TOLERANCE, comparison_lines
+from ... import release
+from ...models import ModelUnavailable, ModelVersion
+from ...release import TOLERANCE, ReleaseRefused, comparison_lines
 from ..database import DatabaseCommand
 
 
@@ -26,13 +27,9 @@ class Command(DatabaseCommand):
         if version.is_active:
             self.stdout.write(f"{name} is already the active model version")
             return
-        active = ModelVersion.objects.active()
-        broken = active.unloadable() if active is not None else None
-        if broken:
-            self.stdout.write(self.style.WARNING(f"the active version {active.name} cannot be loaded ({broken}): "
-                                                 f"nothing to compare {name} with, so the release gate is not run"))
+        previous = ModelVersion.objects.active()
         try:
-            comparison = version.activate(force=options["force"])
+            comparison = release.activate(version, force=options["force"])
         except ReleaseRefused as exc:
             self.stdout.write("\n".join(comparison_lines(exc.comparison)))
             raise CommandError(f"{exc}. Activate it anyway with --force (recorded on the version)") from None
@@ -40,6 +37,10 @@ class Command(DatabaseCommand):
             raise CommandError(f"refusing to activate {name}: {exc}") from None
         if comparison is not None:
             self.stdout.write("\n".join(comparison_lines(comparison)))
+        elif previous is not None:
+            self.stdout.write(self.style.WARNING(
+                f"the release gate was not run: the active version {previous.name} cannot be loaded "
+                f"({previous.unloadable()}), and there was nothing to compare {name} with"))
         if version.forced_at is not None and comparison is not None and comparison.regressions:
             self.stdout.write(self.style.WARNING(
                 f"forced past the release gate by {version.forced_by}: {'; '.join(comparison.regressions)}"))

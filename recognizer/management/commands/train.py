@@ -16,7 +16,8 @@ from mlcore.reviewed import HOLDOUT_FRACTION, REVIEWED_WEIGHT
 from mlcore.train import TrainConfig
 
 from ...datasets import DatasetError, load_reviewed, reviewed_dataset
-from ...models import ModelUnavailable, ModelVersion, Prediction, ReleaseRefused, check_version_name
+from ... import release
+from ...models import ModelUnavailable, ModelVersion, Prediction, check_version_name
 from ...retraining import DEFAULT_MNIST_FLOOR, FINE_TUNE_EPOCHS, FINE_TUNE_LR, retrain
 from ..database import DatabaseCommand
 from ..paths import check_checkpoint_to_write
@@ -210,8 +211,8 @@ class Command(DatabaseCommand):
                 f"`manage.py activate_model {version.name}`")
         if options["activate"]:
             try:
-                version.activate(force=options["force"])
-            except ReleaseRefused as exc:
+                release.activate(version, force=options["force"])
+            except release.ReleaseRefused as exc:
                 raise CommandError(f"registered model version {name} but did not activate it: {exc}. Compare with "
                                    f"`manage.py compare_models`; activate it anyway with "
                                    f"`manage.py activate_model {name} --force`") from None
