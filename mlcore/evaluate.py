@@ -14,8 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .calibrate import (ECE_BINS, digit_log_probabilities, expected_calibration_error, not_a_digit_probability,
-                        reliability)
+from .calibrate import ECE_BINS, expected_calibration_error, reliability
 from .data import Split
 from .files import write_atomically
 from .model import logits_of
@@ -66,17 +65,13 @@ class Evaluation:
                  "support": int(support[d])} for d in range(10)]
 
 
-def evaluate(model: torch.nn.Module, split: Split, calibration: dict | None = None) -> Evaluation:
-    """Which digit the model reads in each image (the ten digits' outputs, at the calibrated temperature),
-    and which images it answers "not a digit"."""
-    calibration = calibration or {}
-    temperature = float(calibration.get("temperature", 1.0))
-    logits = logits_of(model, split.images)
-    labels = torch.from_numpy(split.labels)
-    probabilities = digit_log_probabilities(logits, temperature).exp()
+def evaluate(predictor: Predictor, split: Split) -> Evaluation:
+    """Which digit the predictor reads in each image (the ten digits' outputs, at its calibrated temperature),
+    and which images it answers "not a digit", as the site does."""
+    digits, not_a_digit = predictor.scores(split.images)
+    probabilities = torch.from_numpy(digits)
     confidences, predictions = probabilities.max(dim=1)
-    null = not_a_digit_probability(logits, temperature).numpy() >= float(
-        calibration.get("not_a_digit_threshold", 1.0))
+    null = predictor.is_not_a_digit(not_a_digit)
     predictions = predictions.numpy()
     true = split.labels
     confusion = np.bincount(true * 10 + predictions, minlength=100).reshape(10, 10).astype(np.int64)
@@ -85,7 +80,7 @@ def evaluate(model: torch.nn.Module, split: Split, calibration: dict | None = No
     true_counts = confusion.sum(axis=1)
     return Evaluation(
         accuracy=float(correct.sum() / len(true)),
-        loss=F.nll_loss(probabilities.log(), labels).item(),
+        loss=F.nll_loss(probabilities.log(), torch.from_numpy(true)).item(),
         precision=np.divide(correct, predicted_counts, out=np.zeros(10), where=predicted_counts > 0),
         recall=np.divide(correct, true_counts, out=np.zeros(10), where=true_counts > 0),
         confusion=confusion,
@@ -97,11 +92,9 @@ def evaluate(model: torch.nn.Module, split: Split, calibration: dict | None = No
     )
 
 
-def not_a_digit_rate(model: torch.nn.Module, images: np.ndarray, calibration: dict | None = None) -> float:
+def not_a_digit_rate(predictor: Predictor, images: np.ndarray) -> float:
     """Share of the images answered "not a digit"."""
-    calibration = calibration or {}
-    scores = not_a_digit_probability(logits_of(model, images), float(calibration.get("temperature", 1.0)))
-    return float((scores.numpy() >= float(calibration.get("not_a_digit_threshold", 1.0))).mean())
+    return float(predictor.is_not_a_digit(predictor.scores(images)[1]).mean())
 
 
 def save_reliability_diagram(evaluations: dict[str, Evaluation], path: str | os.PathLike) -> Path:

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from .augment import stroke_width
 from .data import Split
+from .evaluate import evaluate, not_a_digit_rate
 from .files import write_atomically
 from .model import ARCHITECTURE, model_input
 from .predict import Predictor
@@ -48,17 +49,15 @@ class ThicknessTTA(Predictor):
 
 def measure(predictor: Predictor, held_out, test_split: Split) -> dict:
     def accuracy(split):
-        digits, null = predictor.scores(split.images)
-        return float(((digits.argmax(1) == split.labels) & ~predictor.is_not_a_digit(null)).mean())
+        return evaluate(predictor, split).answered_accuracy
 
     return {
         "held_out_mnist_accuracy": accuracy(held_out.mnist),
         "held_out_drawn_accuracy": accuracy(held_out.drawn),
         "held_out_styled_accuracy": accuracy(held_out.styled),
-        "held_out_not_digits_null": float(predictor.is_not_a_digit(predictor.scores(held_out.negatives)[1]).mean()),
-        "held_out_digits_null": float(np.concatenate([
-            predictor.is_not_a_digit(predictor.scores(s.images)[1])
-            for s in (held_out.mnist, held_out.drawn, held_out.styled)]).mean()),
+        "held_out_not_digits_null": not_a_digit_rate(predictor, held_out.negatives),
+        "held_out_digits_null": not_a_digit_rate(predictor, np.concatenate(
+            [s.images for s in (held_out.mnist, held_out.drawn, held_out.styled)])),
         "mnist_test_accuracy": accuracy(test_split),
     }
 

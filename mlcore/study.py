@@ -15,6 +15,7 @@ from .data import Split
 from .evaluate import Evaluation, evaluate, pyplot, save_figure, save_misclassified_gallery
 from .files import write_atomically
 from .model import conv_weights
+from .predict import Predictor
 from .train import VARIANTS, TrainConfig, train
 
 # Test accuracy of the best variant in the study this project started from.
@@ -64,7 +65,7 @@ def run_study(train_split: Split, test_split: Split, report_dir: str | os.PathLi
     for config in configs:
         log(f"--- {config.variant}: {VARIANT_TITLES[config.variant]}")
         result = train(config, train_split, test_split, progress=progress, log=log)
-        evaluation = evaluate(result.model, test_split)
+        evaluation = evaluate(Predictor(result.model, result.metadata), test_split)
         outcomes.append(VariantOutcome(
             variant=config.variant, metadata=result.metadata, evaluation=evaluation,
             near_zero_share=near_zero_share(result.model),

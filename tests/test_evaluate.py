@@ -107,13 +107,13 @@ def test_evaluate_writes_a_consistent_report(json_run):
 
 
 def test_evaluate_metrics_on_a_split_with_known_answers(shipped_model_path, mnist_test):
-    model, _ = checkpoint.load(shipped_model_path)
+    predictor = Predictor.from_checkpoint(shipped_model_path)
     head = mnist_test.head(300)
-    predictions = evaluate(model, head).predictions
+    predictions = evaluate(predictor, head).predictions
     # Relabel two images so the expected errors are known whatever the model gets right.
     labels = predictions.copy()
     labels[[3, 7]] = (predictions[[3, 7]] + 1) % 10
-    evaluation = evaluate(model, Split(head.images, labels))
+    evaluation = evaluate(predictor, Split(head.images, labels))
 
     assert evaluation.misclassified.tolist() == [3, 7]
     assert evaluation.accuracy == pytest.approx(298 / 300)

@@ -84,34 +84,34 @@ class Command(BaseCommand):
         except (checkpoint.CheckpointError, MnistDataError, ValueError) as exc:
             raise CommandError(str(exc)) from None
 
-        calibration = metadata.get("calibration")
-        evaluation = evaluate(model, test_split, calibration)
+        predictor = Predictor(model, metadata)
+        evaluation = evaluate(predictor, test_split)
         hands = {}
         if options["drawn"]:
             count = options["drawn"]
-            hands["drawn"] = evaluate(model, Split(*drawn_digits(test_split.images[:count], test_split.labels[:count],
-                                                                 seed=DRAWN_SEED)), calibration)
+            hands["drawn"] = evaluate(predictor, Split(*drawn_digits(test_split.images[:count], test_split.labels[:count],
+                                                                 seed=DRAWN_SEED)))
         if options["styled"]:
-            hands["styled"] = evaluate(model, Split(*styled_digits(options["styled"], seed=STYLED_SEED)), calibration)
+            hands["styled"] = evaluate(predictor, Split(*styled_digits(options["styled"], seed=STYLED_SEED)))
         if font_set is not None:
-            hands["fonts"] = evaluate(model, font_set, calibration)
+            hands["fonts"] = evaluate(predictor, font_set)
         if optdigit_set is not None:
-            hands["optdigits"] = evaluate(model, optdigit_set, calibration)
+            hands["optdigits"] = evaluate(predictor, optdigit_set)
         generated = not_digits(options["not_digits"], seed=NOT_DIGITS_SEED, digits=test_split.images)
         unseen, unseen_kinds = unseen_not_digits(options["unseen"], seed=UNSEEN_SEED)
         not_digit_summary = {"images": len(generated),
-                             "not_a_digit_rate": not_a_digit_rate(model, generated, calibration) if len(generated)
+                             "not_a_digit_rate": not_a_digit_rate(predictor, generated) if len(generated)
                              else None,
                              "fonts": None if font_letters is None else {
                                  "images": len(font_letters),
-                                 "not_a_digit_rate": not_a_digit_rate(model, font_letters, calibration),
-                                 "per_character": rates_by(model, font_letters, letter_characters, calibration)},
+                                 "not_a_digit_rate": not_a_digit_rate(predictor, font_letters),
+                                 "per_character": rates_by(predictor, font_letters, letter_characters)},
                              "unseen_kinds": None if not len(unseen) else {
                                  "images": len(unseen),
-                                 "not_a_digit_rate": not_a_digit_rate(model, unseen, calibration),
-                                 "per_kind": rates_by(model, unseen, unseen_kinds, calibration)}}
+                                 "not_a_digit_rate": not_a_digit_rate(predictor, unseen),
+                                 "per_kind": rates_by(predictor, unseen, unseen_kinds)}}
         # Timed at the thread count a serving worker uses, so the latency is the one the site sees.
-        latency = measure_latency(Predictor(model, metadata), test_split.images, repeats=options["repeats"],
+        latency = measure_latency(predictor, test_split.images, repeats=options["repeats"],
                                   threads=settings.INFERENCE_THREADS)
         try:
             files = write_report(evaluation, latency, test_split, options["report_dir"],
@@ -180,9 +180,9 @@ class Command(BaseCommand):
             out(f"{kind}: {path}")
 
 
-def rates_by(model, images: np.ndarray, groups: np.ndarray, calibration: dict | None) -> dict[str, float]:
+def rates_by(predictor: Predictor, images: np.ndarray, groups: np.ndarray) -> dict[str, float]:
     """The share of each group's images (a kind, a character) answered "not a digit", groups in first-seen order."""
-    return {str(group): not_a_digit_rate(model, images[groups == group], calibration)
+    return {str(group): not_a_digit_rate(predictor, images[groups == group])
             for group in dict.fromkeys(groups.tolist())}
 
 
