@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from mlcore.compare import Comparison, EvaluationSet, Tolerance, batched, compare
 from mlcore.data import MnistDataError, Split, load_split
+from mlcore.evaluate import DRAWN_SEED, NOT_DIGITS_SEED, STYLED_SEED
 from mlcore.labels import NOT_A_DIGIT
 from mlcore.predict import Predictor
 from mlcore.reviewed import HOLDOUT_FRACTION, split_holdout
@@ -50,7 +51,7 @@ def mnist_test() -> EvaluationSet:
 def drawn_split(data_dir: str, count: int) -> Split:
     from mlcore.drawn import drawn_digits
     split = mnist_test_split(data_dir, count)
-    return Split(*drawn_digits(split.images, split.labels))
+    return Split(*drawn_digits(split.images, split.labels, seed=DRAWN_SEED))
 
 
 def drawn() -> EvaluationSet:
@@ -61,7 +62,7 @@ def drawn() -> EvaluationSet:
 @functools.lru_cache(maxsize=4)
 def styled_split(count: int) -> Split:
     from mlcore.styles import styled_digits
-    return Split(*styled_digits(count))
+    return Split(*styled_digits(count, seed=STYLED_SEED))
 
 
 def styled() -> EvaluationSet:
@@ -103,13 +104,13 @@ def held_out_by_all(versions: tuple[ModelVersion, ...]) -> float:
 
 
 @functools.lru_cache(maxsize=4)
-def non_digit_images(count: int) -> np.ndarray:
+def non_digit_images(data_dir: str, count: int) -> np.ndarray:
     from mlcore.negatives import not_digits
-    return not_digits(count)
+    return not_digits(count, seed=NOT_DIGITS_SEED, digits=mnist_test_split(data_dir, None).images)
 
 
 def non_digits() -> EvaluationSet:
-    images = non_digit_images(size(GENERATED_COUNT))
+    images = non_digit_images(str(settings.MNIST_DATA_DIR), size(GENERATED_COUNT))
     return EvaluationSet("non-digits", images, np.full(len(images), NOT_A_DIGIT, dtype=np.int64))
 
 

@@ -4,12 +4,17 @@ import io
 import json
 from datetime import timedelta
 
+import numpy as np
 import pytest
 import torch
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from mlcore import checkpoint
+from mlcore.drawn import drawn_digits
+from mlcore.evaluate import DRAWN_SEED, NOT_DIGITS_SEED, STYLED_SEED
+from mlcore.negatives import not_digits
+from mlcore.styles import styled_digits
 from recognizer.models import ModelVersion, Prediction, input_from_bytes
 from recognizer.release import evaluation_sets, reviewed_holdout
 
@@ -172,6 +177,17 @@ def test_the_admin_shows_the_comparison_refuses_and_can_force(client, django_use
     assert forced.status_code == 200 and "is now active" in forced.content.decode()
     worse.refresh_from_db()
     assert worse.is_active and worse.forced_by == "releaser"
+
+
+def test_the_gate_measures_on_the_sets_evaluate_reports(served_model, mnist_test, settings):
+    """Two sets went by the names "drawn", "styled" and "non-digits", drawn with other seeds: the same model
+    on the same 300 test digits read 0.9900 in `evaluate` and 0.9933 in the gate."""
+    count = settings.RELEASE_GATE_LIMIT
+    gate = {s.name: s for s in evaluation_sets(served_model)}
+    test = mnist_test.head(count)
+    assert np.array_equal(gate["drawn"].images, drawn_digits(test.images, test.labels, seed=DRAWN_SEED)[0])
+    assert np.array_equal(gate["styled"].images, styled_digits(count, seed=STYLED_SEED)[0])
+    assert np.array_equal(gate["non-digits"].images, not_digits(count, seed=NOT_DIGITS_SEED, digits=mnist_test.images))
 
 
 def test_the_gate_holds_out_from_the_newest_reviewed_drawings_only(settings, mnist_test):

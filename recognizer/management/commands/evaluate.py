@@ -9,7 +9,8 @@ from mlcore import checkpoint
 from mlcore.calibrate import ECE_BINS
 from mlcore.data import MnistDataError, Split, load_split
 from mlcore.drawn import drawn_digits
-from mlcore.evaluate import evaluate, measure_latency, not_a_digit_rate, report_data, write_report
+from mlcore.evaluate import (DRAWN_SEED, FONTS_SEED, NOT_DIGITS_SEED, STYLED_SEED, UNSEEN_SEED, evaluate,
+                             measure_latency, not_a_digit_rate, report_data, write_report)
 from mlcore.fonts import font_digits, font_files, font_not_digits
 from mlcore.negatives import not_digits
 from mlcore.optdigits import optdigits
@@ -19,12 +20,6 @@ from mlcore.unseen import UNSEEN_KINDS, unseen_not_digits
 
 from ..paths import check_directory_to_write
 
-# The evaluation sets are drawn from the test set with their own seeds: never tuned on.
-DRAWN_SEED = 100
-NOT_DIGITS_SEED = 101
-STYLED_SEED = 102
-FONTS_SEED = 103
-UNSEEN_SEED = 104
 # The characters of the fonts named in the text report: those least often answered "not a digit".
 WEAKEST_SHOWN = 6
 
