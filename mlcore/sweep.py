@@ -61,7 +61,7 @@ class Candidate:
 
 
 @dataclass(frozen=True)
-class Settings:
+class SweepOptions:
     data_dir: Path
     cache_dir: Path
     fonts: tuple[Path, ...]
@@ -71,12 +71,12 @@ class Settings:
     train_limit: int | None = None   # MNIST images of every step, for a short trial; None: the recipe's
 
 
-def step_configs(candidate: Candidate, first_epochs: int, settings: Settings) -> list[TrainConfig]:
+def step_configs(candidate: Candidate, first_epochs: int, sweep: SweepOptions) -> list[TrainConfig]:
     base = TrainConfig(architecture=candidate.architecture, seed=candidate.seed, batch_size=BATCH_SIZE,
-                       threads=settings.threads, device=settings.device)
+                       threads=sweep.threads, device=sweep.device)
 
     def limited(limit: int | None) -> int | None:
-        return min(filter(None, (limit, settings.train_limit)), default=None)
+        return min(filter(None, (limit, sweep.train_limit)), default=None)
 
     return [replace(base, epochs=first_epochs, lr=FIRST_LR, elastic=True, stroke_width=True,
                     train_limit=limited(None)),
@@ -91,11 +91,11 @@ def steps_per_epoch(train_images: int, limit: int | None, fonts: int) -> int:
     return -(-(mnist + sum(EXTRAS.values()) + letters) // BATCH_SIZE)
 
 
-def probe(candidate: Candidate, settings: Settings) -> float:
+def probe(candidate: Candidate, sweep: SweepOptions) -> float:
     """Seconds one training batch takes for this candidate while the others train beside it."""
-    train_split = load_split(settings.data_dir, "train")
-    test_head = load_split(settings.data_dir, "test").head(BATCH_SIZE)
-    config = step_configs(candidate, 1, settings)[0]
+    train_split = load_split(sweep.data_dir, "train")
+    test_head = load_split(sweep.data_dir, "test").head(BATCH_SIZE)
+    config = step_configs(candidate, 1, sweep)[0]
     # The first batches also start the device's runtime and choose its kernels: not timed.
     for steps in (PROBE_WARM_UP_STEPS, PROBE_STEPS):
         started = time.perf_counter()
@@ -104,18 +104,18 @@ def probe(candidate: Candidate, settings: Settings) -> float:
     return (time.perf_counter() - started) / PROBE_STEPS
 
 
-def run(candidate: Candidate, first_epochs: int, settings: Settings) -> list[str]:
+def run(candidate: Candidate, first_epochs: int, sweep: SweepOptions) -> list[str]:
     """Train the candidate's steps one after the other, each from the last; save each as it ends."""
-    train_split = load_split(settings.data_dir, "train")
-    test_split = load_split(settings.data_dir, "test")
+    train_split = load_split(sweep.data_dir, "train")
+    test_split = load_split(sweep.data_dir, "test")
     saved, state, previous = [], None, None
-    for number, config in enumerate(step_configs(candidate, first_epochs, settings), start=1):
-        result = train_with_extras(config, train_split, test_split, **EXTRAS, cache_dir=settings.cache_dir,
-                                   fonts=list(settings.fonts), initial_state=state, progress=False,
+    for number, config in enumerate(step_configs(candidate, first_epochs, sweep), start=1):
+        result = train_with_extras(config, train_split, test_split, **EXTRAS, cache_dir=sweep.cache_dir,
+                                   fonts=list(sweep.fonts), initial_state=state, progress=False,
                                    log=lambda line: print(f"{candidate.name} step {number}: {line}", flush=True))
         if previous is not None:
             result.metadata["fine_tuned_from"] = {"path": previous.name, "sha256": checkpoint.file_sha256(previous)}
-        path = checkpoint.save(settings.out / f"{candidate.name}-step{number}.pt", result.model, result.metadata)
+        path = checkpoint.save(sweep.out / f"{candidate.name}-step{number}.pt", result.model, result.metadata)
         print(f"{candidate.name} step {number}: saved {path} (MNIST test answered right "
               f"{result.metadata['answered_test_accuracy']:.4f}, {result.metadata['training_seconds']:.0f} s)",
               flush=True)
@@ -172,10 +172,10 @@ def main(argv: list[str] | None = None) -> None:
         train_images = len(load_split(options.data_dir, "train").labels)
         load_split(options.data_dir, "test")
         fonts = tuple(font_files(options.fonts))
-        settings = Settings(options.data_dir, options.cache_dir, fonts, options.out, options.device,
+        sweep = SweepOptions(options.data_dir, options.cache_dir, fonts, options.out, options.device,
                             options.threads, options.train_limit)
         for candidate in options.candidate:
-            step_configs(candidate, 1, settings)
+            step_configs(candidate, 1, sweep)
         for directory in (options.cache_dir, options.out):
             directory.mkdir(parents=True, exist_ok=True)
     except (ValueError, MnistDataError, OSError) as exc:
@@ -184,14 +184,14 @@ def main(argv: list[str] | None = None) -> None:
     # Spawned, not forked: an accelerator's runtime does not survive a fork.
     with multiprocessing.get_context("spawn").Pool(len(options.candidate)) as pool:
         if options.first_epochs == "auto":
-            seconds_per_batch = max(pool.starmap(probe, [(c, settings) for c in options.candidate]))
+            seconds_per_batch = max(pool.starmap(probe, [(c, sweep) for c in options.candidate]))
             first_epochs = first_epochs_for(seconds_per_batch, options.deadline - (time.perf_counter() - started),
                                             train_images, len(fonts))
             print(f"probe: {seconds_per_batch * 1000:.2f} ms a batch with {len(options.candidate)} candidates "
                   f"training at once; first step {first_epochs} epochs", flush=True)
         else:
             seconds_per_batch, first_epochs = None, options.first_epochs
-        saved = pool.starmap(run, [(c, first_epochs, settings) for c in options.candidate])
+        saved = pool.starmap(run, [(c, first_epochs, sweep) for c in options.candidate])
     summary = {"candidates": [c.name for c in options.candidate], "first_epochs": first_epochs,
                "probe_ms_per_batch": seconds_per_batch and seconds_per_batch * 1000,
                "seconds": round(time.perf_counter() - started, 1), "saved": saved}

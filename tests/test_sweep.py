@@ -36,10 +36,10 @@ def test_each_candidate_trains_the_three_steps_each_from_the_last(tmp_path, mnis
     monkeypatch.setattr(sweep, "EXTRAS", {"drawn": 100, "styled": 100, "negatives": 200})
     monkeypatch.setattr(sweep, "LATER_STEPS", ((1, 0.02, None), (1, 0.02, 100)))
     monkeypatch.setattr(recipe, "HELD_OUT_DRAWINGS", 200)
-    settings = sweep.Settings(mnist_dir, tmp_path / "cache", tuple(font_files(font_dir)), tmp_path / "out", "cpu", 1,
-                              train_limit=300)
+    options = sweep.SweepOptions(mnist_dir, tmp_path / "cache", tuple(font_files(font_dir)), tmp_path / "out", "cpu", 1,
+                                 train_limit=300)
 
-    saved = sweep.run(sweep.Candidate("mnist-cnn-v2", 4), 2, settings)
+    saved = sweep.run(sweep.Candidate("mnist-cnn-v2", 4), 2, options)
 
     assert [p.rsplit("/", 1)[1] for p in saved] == ["v2-s4-step1.pt", "v2-s4-step2.pt", "v2-s4-step3.pt"]
     cards = [checkpoint.load(path)[1] for path in saved]
