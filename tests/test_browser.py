@@ -182,6 +182,26 @@ def draw_with_finger(page: Page, stroke, steps=8, end="touchEnd"):
     cdp.detach()
 
 
+def fingers(page: Page):
+    """Touch through the DevTools protocol with several fingers: `touch(kind, *points)` names every finger
+    down, each a viewport (x, y); "touchEnd" with none lifts them all."""
+    cdp = page.context.new_cdp_session(page)
+    return lambda kind, *points: cdp.send("Input.dispatchTouchEvent", {
+        "type": kind, "touchPoints": [{"x": x, "y": y, "id": index} for index, (x, y) in enumerate(points)]})
+
+
+def pinch(page: Page, at=(0.3, 0.5), to=(0.7, 0.5)):
+    """A finger down on the pad, a second beside it, both spreading, then lifted."""
+    touch = fingers(page)
+    first, second = canvas_points(page, [at, to])
+    touch("touchStart", first)
+    touch("touchMove", (first[0] - 20, first[1] + 10))
+    touch("touchStart", (first[0] - 20, first[1] + 10), second)
+    for step in range(1, 6):
+        touch("touchMove", (first[0] - 20 - 8 * step, first[1] + 10), (second[0] + 8 * step, second[1]))
+    touch("touchEnd")
+
+
 def draw_with_pen(page: Page, stroke, steps=8, button="left"):
     """A stylus through the DevTools protocol: pointer events of type pen; `button="right"` holds its
     barrel button."""
@@ -972,17 +992,7 @@ def test_a_second_finger_takes_the_first_one_s_stroke_back(visit):
     draw_with_finger(page, ONE)
     settled(page)
     ink = page.evaluate(INK_PIXELS)
-    cdp = page.context.new_cdp_session(page)
-    first, second = canvas_points(page, [(0.3, 0.5), (0.7, 0.5)])
-    touch = lambda kind, *points: cdp.send("Input.dispatchTouchEvent", {
-        "type": kind, "touchPoints": [{"x": x, "y": y, "id": index} for index, (x, y) in enumerate(points)]})
-    touch("touchStart", first)
-    touch("touchMove", (first[0] - 20, first[1] + 10))
-    touch("touchStart", (first[0] - 20, first[1] + 10), second)
-    for step in range(1, 6):
-        touch("touchMove", (first[0] - 20 - 8 * step, first[1] + 10), (second[0] + 8 * step, second[1]))
-    touch("touchEnd")
-    cdp.detach()
+    pinch(page)
     settled(page)
     assert page.evaluate(INK_PIXELS) == ink
     assert [call.split()[0] for call in seen.api_calls()] == ["POST"]
@@ -993,6 +1003,94 @@ def test_a_second_finger_takes_the_first_one_s_stroke_back(visit):
     (drawing,) = Prediction.objects.all()
     assert len(drawing.strokes) == 2
     seen.assert_clean()
+
+
+def test_a_thumb_off_the_pad_stops_no_finger_but_a_second_finger_anywhere_is_a_pinch(visit):
+    """Only the touch's first finger drew, so a thumb holding the phone stopped every other; and a pinch whose
+    second finger landed off the pad kept the first one's stroke."""
+    seen = visit(**PHONE)
+    page = seen.page
+    touch = fingers(page)
+    thumb = (4, 4)
+    stroke = canvas_points(page, ONE)
+    touch("touchStart", thumb)
+    touch("touchStart", thumb, stroke[0])
+    for point in along(stroke, 8):
+        touch("touchMove", thumb, point)
+    touch("touchEnd")
+    settled(page)
+    expect(page.get_by_test_id("answer-digit")).to_have_text("1")
+    ink = page.evaluate(INK_PIXELS)
+
+    start, end = canvas_points(page, [(0.3, 0.14), (0.7, 0.14)])
+    touch("touchStart", start)
+    touch("touchMove", ((start[0] + end[0]) / 2, start[1]))
+    touch("touchStart", ((start[0] + end[0]) / 2, start[1]), thumb)
+    touch("touchMove", end, (thumb[0] + 30, thumb[1] + 30))
+    touch("touchEnd")
+    settled(page)
+    assert page.evaluate(INK_PIXELS) == ink
+    assert [call.split()[0] for call in seen.api_calls()] == ["POST"]
+    seen.assert_clean()
+
+
+def test_a_stroke_taken_back_sends_nothing_again_with_its_answer_on_its_way_or_failed(visit):
+    """The drawing was sent again at once: its answer was said twice, and a failure's wait (even one of
+    hours) was not waited."""
+    seen = visit(**PHONE)
+    page = seen.page
+    draw_with_finger(page, ONE)
+    settled(page)
+    held = []
+    page.route("**/api/predictions/*/", lambda route: held.append(route))
+    draw_with_finger(page, [(0.3, 0.14), (0.7, 0.14)])
+    while not held:
+        page.wait_for_timeout(50)
+    page.evaluate(COUNT_STATUS_CHANGES)
+    pinch(page, at=(0.3, 0.7), to=(0.7, 0.7))
+    held[0].continue_()
+    settled(page)
+    page.wait_for_timeout(300)
+    assert [call.split()[0] for call in seen.api_calls()] == ["POST", "PUT"] and len(held) == 1
+    assert page.evaluate("() => window.statusChanges") == 1
+
+    page.unroute("**/api/predictions/*/")
+    page.route("**/api/predictions/*/", lambda route: route.abort())
+    draw_with_finger(page, [(0.3, 0.86), (0.7, 0.86)])
+    status = page.get_by_test_id("status")
+    expect(status).to_contain_text("The server could not be reached.")
+    said = status.text_content()
+    pinch(page, at=(0.3, 0.7), to=(0.7, 0.7))
+    page.wait_for_timeout(300)
+    assert [call.split()[0] for call in seen.api_calls()] == ["POST", "PUT", "PUT"]
+    assert status.text_content() == said
+    expect(page.get_by_test_id("results")).not_to_have_attribute("aria-busy", "true")
+
+
+def test_a_pinch_while_a_photo_is_read_or_shown_leaves_it_as_it_was(visit, mnist_test, tmp_path):
+    """The photo being read was deleted ("set aside: you went on drawing"), and the label given to one on
+    show was wiped."""
+    seen = visit(**PHONE)
+    page = seen.page
+    held = []
+    page.route("**/api/predictions/", lambda route: held.append(route))
+    choose_a_seven(page, mnist_test, tmp_path)
+    while not held:
+        page.wait_for_timeout(50)
+    pinch(page)
+    held[0].continue_()
+    expect(page.get_by_test_id("status")).to_contain_text("Your photo looks like a 7")
+    assert "DELETE" not in seen.methods and Prediction.objects.get().source == "upload"
+
+    page.get_by_role("button", name="It was a 7").click()
+    expect(page.get_by_test_id("feedback-message")).to_contain_text("Thank you! Saved: it was a 7.")
+    page.get_by_test_id("digit-canvas").scroll_into_view_if_needed()
+    pinch(page)
+    page.wait_for_timeout(300)
+    expect(page.get_by_test_id("pad-photo")).to_be_visible()
+    expect(page.get_by_test_id("feedback-message")).to_contain_text("Thank you! Saved: it was a 7.")
+    expect(page.get_by_role("button", name="It was a 7")).to_have_attribute("aria-pressed", "true")
+    assert "DELETE" not in seen.methods and Prediction.objects.count() == 1
 
 
 def test_a_pen_takes_over_from_the_hand_resting_on_the_screen(visit):
@@ -1234,6 +1332,18 @@ def test_a_photo_that_was_not_sent_is_sent_again_by_predict_or_once_the_connecti
     page.context.set_offline(False)
     expect(page.get_by_test_id("status")).to_contain_text("Your photo looks like a 7")
     assert Prediction.objects.count() == 2
+
+    # Chosen while a drawing was on show, it is what Predict sends again (it said the drawing's answer again).
+    page.get_by_test_id("clear-button").click()
+    draw_with_finger(page, ONE)
+    settled(page)
+    page.route("**/api/predictions/", lambda route: route.abort())
+    choose_a_seven(page, mnist_test, tmp_path)
+    expect(page.get_by_test_id("status")).to_contain_text("Press Predict to send it again.")
+    page.unroute("**/api/predictions/")
+    page.get_by_test_id("predict-button").click()
+    expect(page.get_by_test_id("status")).to_contain_text("Your photo looks like a 7")
+    assert Prediction.objects.filter(source="upload").count() == 3
 
 
 def test_a_drawing_refused_for_hours_is_left_to_the_person(visit):

@@ -39,8 +39,10 @@ let shownTag = null;
 // The resend a refusal's Retry-After asked for: any later send replaces it, so that it never sends a drawing
 // the refusal was not for.
 let resendTimer = null;
-// The record of a photo being read, until its answer puts it on show.
+// The record of a photo being read, until its answer puts it on show; an answer that came while a stroke
+// was being drawn waits for the stroke's end (it sets the photo aside) or its being taken back (it does not).
 let pendingPhoto = null;
+let pendingPhotoAnswer = null;
 // A photo whose upload failed, with its record: chosen again, the same file goes under the same key, so
 // that an upload whose answer was lost finds the record it made instead of making a second nobody holds.
 let failedPhoto = null;
@@ -64,8 +66,6 @@ const pad = new Pad(canvas, {
   penWidth: Number(root.dataset.penWidth),
   pointerTypes: root.dataset.pointerTypes.split(" "),
   onStrokeStart: () => {
-    setPhotoAside();
-    photoToResend = null;
     if (pad.isEmpty) {
       if (record?.source === "upload") {
         photoUnder = { photo: record, answer: result.answer };
@@ -75,7 +75,7 @@ const pad = new Pad(canvas, {
       startRecord("canvas");
     }
   },
-  onStrokeEnd: send,
+  onStrokeEnd: strokeEnded,
   onStrokeDropped: strokeDropped,
   onChange: drawingChanged,
   onFull: () => result.showError("This drawing is as long as one can be: undo or clear to go on."),
@@ -91,6 +91,7 @@ function startRecord(source) {
 function dropPendingPhoto() {
   pendingPhoto?.remove().catch(() => {});
   pendingPhoto = null;
+  pendingPhotoAnswer = null;
 }
 
 // The person went on with the drawing while a photo was read: the photo does not take its place.
@@ -99,6 +100,13 @@ function setPhotoAside() {
     dropPendingPhoto();
     result.showStatus("The photo was set aside and deleted: you went on drawing.", "idle");
   }
+}
+
+// A stroke was drawn: the drawing goes on, in place of a photo being read or one not sent.
+function strokeEnded() {
+  setPhotoAside();
+  photoToResend = null;
+  send();
 }
 
 function endRecord() {
@@ -120,9 +128,10 @@ function showAnswer(answer, tag) {
   }
 }
 
-// A failure that another try may not meet: no answer at all, or the server's own trouble.
+// A failure that another try may not meet: no answer at all, the server's own trouble, or too many
+// requests at once with no wait said (nginx's limit of connections from one address).
 function isPassing(error) {
-  return error.status === undefined || error.status >= 500;
+  return error.status === undefined || error.status >= 500 || (error.status === 429 && !error.retryAfter);
 }
 
 function showError(error, tag) {
@@ -182,13 +191,32 @@ window.addEventListener("online", () => setTimeout(() => {
   }
 }, BACK_ONLINE_MS));
 
-// The browser took a stroke back (a palm, a second finger): the drawing is the version the answer on show
-// was given for, which is current again as it was, label and all, without a word; else it is sent.
+// A stroke was taken back (a palm, a second finger): the page is as it was before it began, without a word.
+// Its answer on show is current again, label and all; one on its way is shown when it comes; a failure's
+// message and its resend stand; a photo under the first stroke, or being read, is as it was.
 function strokeDropped() {
-  if (!pad.isEmpty && shownTag === pad.version && record?.source === "canvas") {
+  followPad();
+  if (!pad.isEmpty) {
+    if (shownTag === pad.version) {
+      result.markCurrent();
+    } else if (failedTag === pad.version) {
+      result.markIdle();
+    }
+    return;
+  }
+  // The first stroke: nothing of the drawing's record was sent.
+  endRecord();
+  if (pendingPhotoAnswer) {
+    showPhoto(pendingPhoto, pendingPhotoAnswer);
+  } else if (photoUnder) {
+    const { photo, answer } = photoUnder;
+    photoUnder = null;
+    record = photo;
+    latestTag = shownTag = photo;
+    putPhotoInPad(answer);
     result.markCurrent();
   } else {
-    send();
+    result.markIdle();
   }
 }
 
@@ -196,7 +224,8 @@ function sayReading() {
   result.showStatus("Reading your drawing…", "busy");
 }
 
-function drawingChanged() {
+// The controls follow the pad: Undo and Clear only with something to take away.
+function followPad() {
   padArea.toggleAttribute("data-has-ink", !pad.isEmpty);
   const focusLost = pad.isEmpty && [undoButton, clearButton].includes(document.activeElement);
   undoButton.disabled = pad.isEmpty;
@@ -205,6 +234,10 @@ function drawingChanged() {
     // A disabled button drops the keyboard's focus to the page's start: it goes back to the drawing area.
     canvas.focus();
   }
+}
+
+function drawingChanged() {
+  followPad();
   if (pad.isEmpty) {
     // The drawing is over: its record keeps its last version, and the next stroke starts a new one.
     if (record?.source === "canvas") {
@@ -232,10 +265,11 @@ function predict() {
   if (pad.isDrawing) {
     return;
   }
-  if (result.isShowingCurrent) {
-    result.announceAgain();
-  } else if (pad.isEmpty && photoToResend) {
+  if (photoToResend) {
+    // Chosen after the drawing on show, the photo is what the person sent last.
     sendPhotoAgainIfFailed(photoToResend);
+  } else if (result.isShowingCurrent) {
+    result.announceAgain();
   } else if (pad.isEmpty) {
     result.showError("The canvas is empty: draw a digit first.");
   } else if (isAwaitingAnswer()) {
@@ -258,7 +292,13 @@ async function uploadPhoto(file) {
   const retried = failedPhoto && sameFile(failedPhoto.file, file) ? failedPhoto.photo : null;
   failedPhoto = null;
   const photo = retried ?? new DrawingRecord(api, "upload", {
-    onAnswer: (answer) => showPhoto(photo, answer),
+    onAnswer: (answer) => {
+      if (pad.isDrawing) {
+        pendingPhotoAnswer = answer;
+      } else {
+        showPhoto(photo, answer);
+      }
+    },
     onError: (error) => {
       pendingPhoto = null;
       const failed = { file, photo };
@@ -297,6 +337,7 @@ function sendPhotoAgainIfFailed(failed) {
 
 function showPhoto(photo, answer) {
   pendingPhoto = null;
+  pendingPhotoAnswer = null;
   photoToResend = null;
   photoUnder?.photo.close();
   photoUnder = null;

@@ -102,6 +102,11 @@ export class ResultView {
     }
   }
 
+  // Nothing is on its way for the drawing on show (a stroke taken back, its update having failed).
+  markIdle() {
+    this.root.removeAttribute("aria-busy");
+  }
+
   // The drawing is back to the version the answer on show describes (a stroke taken back): it is current
   // again, as it was, without a word.
   markCurrent() {

@@ -39,9 +39,9 @@ export function traceStrokes(context, strokes, side, penWidth) {
 }
 
 // Calls back: onStrokeStart() when any stroke begins, onStrokeEnd() when the pen lifts, onStrokeDropped()
-// when the browser takes a stroke back before its end (a palm, a pinch: the drawing is as it was, and so
-// is `version`), onChange() after any change of the strokes (drawing, undo, clear, a stroke dropped).
-// `version` counts the changes.
+// when a stroke is taken back before its end (a palm, a pinch: the drawing, and `version`, are as they were
+// before it began), onChange() after any other change of the strokes (drawing, undo, clear). `version`
+// counts the changes.
 export class Pad {
   // A pointer that leaves the canvas goes on drawing, up to `offCanvas` of a side beyond it: the canvas
   // shows only its part on it, the server reads the whole drawing.
@@ -59,6 +59,8 @@ export class Pad {
     this.version = 0;
     this.versionBeforeStroke = 0;
     this.activePointerId = null;
+    // The touches down on the pad: a second one is a pinch or a scroll, not ink.
+    this.touchesOnPad = new Set();
     this.renderQueued = false;
 
     canvas.addEventListener("pointerdown", (event) => this.#down(event));
@@ -70,6 +72,15 @@ export class Pad {
     // A tablet cancels a touch once it recognises it as a resting palm: that was never a stroke.
     canvas.addEventListener("pointercancel", (event) => {
       if (event.pointerId === this.activePointerId) {
+        this.#dropActiveStroke();
+      }
+    });
+    for (const type of ["pointerup", "pointercancel", "lostpointercapture"]) {
+      canvas.addEventListener(type, (event) => this.touchesOnPad.delete(event.pointerId));
+    }
+    // A second finger off the pad while one draws on it is a pinch of the page all the same.
+    document.addEventListener("pointerdown", (event) => {
+      if (event.target !== canvas && event.pointerType === "touch" && this.#drawingWithFinger) {
         this.#dropActiveStroke();
       }
     });
@@ -155,18 +166,28 @@ export class Pad {
     ];
   }
 
+  get #drawingWithFinger() {
+    return this.isDrawing && this.strokes[this.strokes.length - 1].pointer === "touch";
+  }
+
   #down(event) {
-    const drawingWithFinger = this.isDrawing && this.strokes[this.strokes.length - 1].pointer === "touch";
-    // A finger that is not the touch's primary pointer lands while another is down: two fingers are a pinch
-    // or a scroll, not ink. The first one's stroke is taken back, and no finger draws until all have lifted
-    // (the next touch's first finger is its primary pointer).
-    if (event.pointerType === "touch" && !event.isPrimary) {
-      if (drawingWithFinger) {
-        this.#dropActiveStroke();
+    if (event.pointerType === "touch") {
+      // The first finger of a new touch (its primary pointer) finds no other down: none was missed lifting.
+      if (event.isPrimary) {
+        this.touchesOnPad.clear();
       }
-      return;
+      this.touchesOnPad.add(event.pointerId);
+      // A finger landing on the pad beside another is a pinch or a scroll, not ink: the first one's stroke
+      // is taken back, and no finger draws until the pad is free of them. (A thumb holding the phone off
+      // the pad stops no finger.)
+      if (this.touchesOnPad.size > 1) {
+        if (this.#drawingWithFinger) {
+          this.#dropActiveStroke();
+        }
+        return;
+      }
     }
-    if (drawingWithFinger && event.pointerType === "pen") {
+    if (this.#drawingWithFinger && event.pointerType === "pen") {
       // The hand holding the pen rests on the screen before the pen's tip touches it.
       this.#dropActiveStroke();
     }
@@ -232,7 +253,6 @@ export class Pad {
     this.activePointerId = null;
     this.pointCount -= this.strokes.pop().points.length;
     this.version = this.versionBeforeStroke;
-    this.callbacks.onChange();
     this.#queueRender();
     this.callbacks.onStrokeDropped();
   }
