@@ -10,6 +10,7 @@ from datetime import timedelta
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ORDER_VAR
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q
@@ -26,10 +27,11 @@ from mlcore.render import PEN_WIDTH
 
 from .datasets import quickdraw_lines, reviewed_dataset, to_npz
 from . import release
-from .models import ModelUnavailable, ModelVersion, Prediction
+from .models import ModelUnavailable, ModelVersion, Prediction, ReviewLease
 from .release import TOLERANCE, ReleaseRefused
 from .review.pictures import input_picture
-from .review.queue import LabelledByAnother, LeasedByAnother, label_changed, locked_for, save_label
+from .review.queue import (LabelledByAnother, LeasedByAnother, held_by_another, label_changed, locked_for,
+                           save_label)
 from .throttles import in_words, login_attempt_allowed
 
 
@@ -83,6 +85,7 @@ class FilteredByItsSidebar:
         return super().lookup_allowed(lookup, value, request)
 
 
+IN_ANOTHER_REVIEWERS_HANDS = "another reviewer has it open in the review queue; try again once they are done"
 # What may be the start of a prediction's id, written as hex without hyphens.
 HEX_ID_PART = re.compile(r"[0-9a-f]{1,32}")
 # Marked one by one as a reviewer's labels are, a few milliseconds each: a bound on one request's work.
@@ -116,7 +119,10 @@ class ReviewForm(forms.ModelForm):
     """A label saved from a page shown before someone else labelled the drawing (in the queue, or
     on another page) would put the old label back over theirs, and the list sends every row's
     label whether changed or not: refused, with who labelled it meanwhile. So is a label given to a
-    drawing its drawer changed after the page showed it."""
+    drawing its drawer changed after the page showed it, and one given to a drawing another reviewer
+    has open in the review queue, which is theirs to label (`reviewer`: who labels with this form)."""
+
+    reviewer = None
 
     class Meta:
         model = Prediction
@@ -151,6 +157,9 @@ class ReviewForm(forms.ModelForm):
             return cleaned
         changed = changed_since_shown(self.instance, self.data.get(self.add_prefix("true_label") + AS_LOADED),
                                       self.data.get(self.add_prefix("true_label") + REVISION_AS_LOADED))
+        lease = ReviewLease.objects.filter(prediction_id=self.instance.pk).first()
+        if self.reviewer is not None and held_by_another(lease, self.reviewer, timezone.now()):
+            changed = IN_ANOTHER_REVIEWERS_HANDS
         if changed:
             raise forms.ValidationError(changed)
         return cleaned
@@ -167,6 +176,11 @@ def changed_since_shown(prediction: Prediction, label_shown: str | None, revisio
                      else f"{prediction.reviewed_by or 'someone'} labelled it {label_name(now)}")
         return f"{meanwhile} after this page was shown; reload the page"
     return None
+
+
+def labelled_by(form_class: type[ReviewForm], reviewer) -> type[ReviewForm]:
+    """The admin's form class for this request, its forms knowing who labels with them."""
+    return type(form_class.__name__, (form_class,), {"reviewer": reviewer})
 
 
 def revisions_shown(data) -> dict[str, int]:
@@ -219,6 +233,14 @@ class PredictionAdmin(FilteredByItsSidebar, admin.ModelAdmin):
     def has_add_permission(self, request):
         # Predictions come only from the model; the admin reviews them.
         return False
+
+    def changelist_view(self, request, extra_context=None):
+        # Newest first is the only order (`sortable_by` hides the others' links); a crafted ?o= sorted by
+        # any column all the same.
+        if ORDER_VAR in request.GET:
+            request.GET = request.GET.copy()
+            del request.GET[ORDER_VAR]
+        return super().changelist_view(request, extra_context)
 
     def get_queryset(self, request):
         # Only the change page shows a drawing's strokes (up to 4,000 points of JSON: fifty of them read and
@@ -274,8 +296,11 @@ class PredictionAdmin(FilteredByItsSidebar, admin.ModelAdmin):
     def correct(self, prediction):
         return prediction.is_correct
 
+    def get_form(self, request, obj=None, **kwargs):
+        return labelled_by(super().get_form(request, obj, **kwargs), request.user)
+
     def get_changelist_form(self, request, **kwargs):
-        return super().get_changelist_form(request, form=ReviewForm, **kwargs)
+        return labelled_by(super().get_changelist_form(request, form=ReviewForm, **kwargs), request.user)
 
     def save_model(self, request, obj, form, change):
         # Called for the change page and for every row changed in the list alike. The label is all the
@@ -294,7 +319,7 @@ class PredictionAdmin(FilteredByItsSidebar, admin.ModelAdmin):
             except Prediction.DoesNotExist:
                 changed = "it was deleted"
             except LeasedByAnother:
-                changed = "another reviewer has it open in the review queue; try again once they are done"
+                changed = IN_ANOTHER_REVIEWERS_HANDS
             if changed:
                 self.message_user(request, f"The label of {obj} was not saved: {changed}.", messages.ERROR)
                 return
@@ -435,9 +460,12 @@ class ModelVersionAdmin(FilteredByItsSidebar, admin.ModelAdmin):
             self.message_user(request, f"Refusing to activate {version.name}: {exc}", messages.ERROR)
             return None
         forced = bool(comparison and comparison.regressions)
+        skipped = release.unguarded(previous, comparison)
         self.message_user(request, f"Activated {version.name}" + (
             f", forced past the release gate by {version.forced_by}" if forced else "")
-            + "; workers switch to it on their next request.", messages.WARNING if forced else messages.SUCCESS)
+            + "; workers switch to it on their next request."
+            + (f" {skipped[0].upper()}{skipped[1:]}." if skipped else ""),
+            messages.WARNING if forced or skipped else messages.SUCCESS)
         if comparison is None:
             return None
         return self.gate_page(request, version, previous, comparison)

@@ -166,6 +166,15 @@ def activate(version: ModelVersion, *, force: bool = False, by: str | None = Non
     return comparison
 
 
+def unguarded(previous: ModelVersion | None, comparison: Comparison | None) -> str | None:
+    """Why an activation ran no gate, when the version it replaced (`previous`) was there to compare with,
+    but could not be loaded: said wherever one is activated."""
+    if comparison is not None or previous is None:
+        return None
+    return (f"the release gate was not run: the active version {previous.name} cannot be loaded "
+            f"({previous.unloadable()}), and there was nothing to compare with")
+
+
 def comparison_lines(comparison: Comparison) -> list[str]:
     """The comparison as a plain-text table, for the commands."""
     a, b = comparison.a, comparison.b

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.admin.models import LogEntry
 from django.contrib.messages import get_messages
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.management import call_command
@@ -243,8 +244,17 @@ def test_a_drawing_another_reviewer_has_open_in_the_queue_is_not_labelled_on_its
     url = f"{CHANGELIST}{drawing.pk}/change/"
     shown = shown_labels(reviewer_client.get(url))
     form = {"true_label": str(label), "true_label-as-loaded": shown["true_label"], "_save": "Save"}
-    response = reviewer_client.post(url, form, follow=True)
-    assert "another reviewer has it open in the review queue" in html.unescape(response.content.decode())
+    response = reviewer_client.post(url, form)
+    # Refused with the label chosen still on the page, and not also said to be saved.
+    assert response.status_code == 200
+    page = html.unescape(response.content.decode())
+    assert "another reviewer has it open in the review queue" in page and "was changed successfully" not in page
+    drawing.refresh_from_db()
+    assert drawing.true_label is None and not LogEntry.objects.exists()
+    from_the_list = reviewer_client.post(CHANGELIST, changelist_form_data(reviewer_client.get(CHANGELIST),
+                                                                          {drawing.pk: label}))
+    assert from_the_list.status_code == 200
+    assert "another reviewer has it open in the review queue" in html.unescape(from_the_list.content.decode())
     drawing.refresh_from_db()
     assert drawing.true_label is None
     assert queue.save_label(drawing.pk, grace, label).reviewed_by == grace
@@ -540,6 +550,16 @@ def test_model_versions_list_their_metrics_and_activate(reviewer_client, tmp_pat
     assert "Select exactly one model version" in response.content.decode()
     assert ModelVersion.objects.get(is_active=True) == second
 
+    # The served version's file gone, another replaces it without the gate, and the page says so, as the
+    # command does (it said nothing).
+    paths["first"].write_bytes(shipped_model_path.read_bytes())
+    paths["second"].unlink()
+    response = reviewer_client.post(VERSIONS, {"action": "activate", "_selected_action": [str(first.pk)]},
+                                    follow=True)
+    assert ModelVersion.objects.get(is_active=True) == first
+    assert "The release gate was not run: the active version second cannot be loaded" in html.unescape(
+        response.content.decode())
+
 
 STROKES = [{"pointer": "pen", "points": [[0.5, 0.2, 0, 0.4], [0.52, 0.5, 80, 0.6], [0.5, 0.8, 160, 0.5]]},
            {"pointer": "pen", "points": [[0.3, 0.5, 600, 0.5], [0.7, 0.5, 700, 0.5]]}]
@@ -561,12 +581,12 @@ def test_the_list_is_read_off_an_index_in_order_and_counts_no_more_than_it_shows
     the digits it holds with a DISTINCT over it."""
     with CaptureQueriesContext(connection) as queries:
         listed_ids(reviewer_client.get(CHANGELIST, {"review": review}))
-        listed_ids(reviewer_client.get(CHANGELIST, {"review": review, "o": "3"}))
+        listed_ids(reviewer_client.get(CHANGELIST, {"review": review, "o": "5.-3"}))
     listing = [query["sql"] for query in queries if "recognizer_prediction" in query["sql"]]
     assert not any("DISTINCT" in sql.upper() for sql in listing), listing
     assert sum("COUNT(" in sql.upper() for sql in listing) == 2, listing
-    default, asked_by_confidence = [sql for sql in listing if "ORDER BY" in sql and '"true_label" IS' in sql]
-    assert '"confidence"' not in asked_by_confidence.split("ORDER BY")[1]
+    default, asked_for_another = [sql for sql in listing if "ORDER BY" in sql and '"true_label" IS' in sql]
+    assert asked_for_another.split("ORDER BY")[1] == default.split("ORDER BY")[1]
     if review == "unreviewed":
         # SQLite reads them off review_list_order; PostgreSQL, which does not take IS NULL for an equality,
         # off the index of created_at: in order either way, not every unreviewed row sorted.

@@ -29,7 +29,7 @@ def test_renders_with_no_data(staff_client):
     response = staff_client.get(URL)
     assert response.status_code == 200
     page = response.content.decode()
-    assert "No drawings yet." in page and "No reviewed drawings yet." in page
+    assert "No drawings yet." in page and "No drawing made in the last 90 days has been reviewed yet." in page
     assert "No reviewed drawing was predicted wrong." in page
     assert response.context["queue_total"] == 0
     assert all(cell["count"] == 0 for row in response.context["confusion"] for cell in row["cells"])
@@ -119,6 +119,10 @@ def test_the_accuracy_per_day_covers_the_last_days_only(staff_client, reviewed_h
     days = {row["day"] for row in response.context["accuracy_by_day"]}
     assert days and timezone.localtime(long_ago).date() not in days
     assert f"the last {DAYS_SHOWN} days" in response.content.decode()
+    assert "Confusion matrix of all reviewed drawings" in response.content.decode()
+    Prediction.objects.update(created_at=long_ago)
+    page = staff_client.get("/review/").content.decode()
+    assert f"No drawing made in the last {DAYS_SHOWN} days has been reviewed yet." in page
     # The whole history still counts in the confusion matrix.
     assert sum(sum(cell["count"] for cell in row["cells"]) for row in response.context["confusion"]) == 12
 

@@ -524,8 +524,9 @@ def test_a_label_for_a_drawing_its_drawer_changed_after_it_was_shown_is_refused(
     assert again.status_code == 200 and Prediction.objects.get(pk=item["id"]).true_label == 4
 
 
-@pytest.mark.parametrize("bad", ["0", True, 1.5, [0]])
-def test_a_revision_that_is_no_integer_is_refused(clients, filled, bad):
+@pytest.mark.parametrize("bad", ["0", True, 1.5, [0], -5])
+def test_a_revision_that_is_no_count_of_changes_is_refused(clients, filled, bad):
+    """-5 was taken for a drawing changed since it was shown (a 409), and its lease let go."""
     item = clients[0].post(NEXT, {}, content_type="application/json").json()["item"]
     response = clients[0].post(label_url(item["id"]), {"label": 3, "revision": bad}, content_type="application/json")
     assert response.status_code == 400 and Prediction.objects.get(pk=item["id"]).true_label is None

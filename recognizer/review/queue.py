@@ -116,6 +116,11 @@ def take(reviewer, filters: Filters = Filters(), exclude=()) -> Prediction | Non
     return None
 
 
+def held_by_another(lease: ReviewLease | None, reviewer, now) -> bool:
+    """Whether the lease (None: there is none) keeps the drawing from `reviewer`: another's, still running."""
+    return lease is not None and lease.reviewer_id != reviewer.pk and lease.expires_at > now
+
+
 def locked_for(prediction_id, reviewer, now) -> Prediction:
     """The drawing, locked with its lease until the transaction ends, so that it can be neither
     deleted nor taken meanwhile; LeasedByAnother when another reviewer holds it."""
@@ -123,7 +128,7 @@ def locked_for(prediction_id, reviewer, now) -> Prediction:
     # round, a label and the page's lease renewal deadlocked on PostgreSQL.
     prediction = Prediction.objects.select_for_update().get(pk=prediction_id)
     lease = ReviewLease.objects.select_for_update().filter(prediction_id=prediction_id).first()
-    if lease is not None and lease.reviewer_id != reviewer.pk and lease.expires_at > now:
+    if held_by_another(lease, reviewer, now):
         raise LeasedByAnother(str(prediction_id))
     return prediction
 

@@ -169,7 +169,7 @@ def label(request, body, prediction_id):
     value, revision = body["label"], body.get("revision")
     if value is not None and not is_integer(value):
         return error_response("label must be an integer 0-10 or null", 400)
-    if revision is not None and not is_integer(revision):
+    if revision is not None and not (is_integer(revision) and revision >= 0):
         return error_response("revision must be the integer the drawing was shown with", 400)
     try:
         prediction = queue.save_label(prediction_id, request.user, value, revision)

@@ -37,10 +37,9 @@ class Command(DatabaseCommand):
             raise CommandError(f"refusing to activate {name}: {exc}") from None
         if comparison is not None:
             self.stdout.write("\n".join(comparison_lines(comparison)))
-        elif previous is not None:
-            self.stdout.write(self.style.WARNING(
-                f"the release gate was not run: the active version {previous.name} cannot be loaded "
-                f"({previous.unloadable()}), and there was nothing to compare {name} with"))
+        skipped = release.unguarded(previous, comparison)
+        if skipped:
+            self.stdout.write(self.style.WARNING(skipped))
         if version.forced_at is not None and comparison is not None and comparison.regressions:
             self.stdout.write(self.style.WARNING(
                 f"forced past the release gate by {version.forced_by}: {'; '.join(comparison.regressions)}"))

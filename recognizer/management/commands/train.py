@@ -93,7 +93,16 @@ class Command(DatabaseCommand):
                                    f"(default {DEFAULT_MNIST_FLOOR} with --with-reviewed, none otherwise)")
 
     def handle(self, *args, **options):
+        # What Ctrl-C leaves, said in one line: a stop the engineer asked for, not a crash to show a traceback of.
+        self.done = "nothing was saved"
+        try:
+            self.train_and_register(options)
+        except KeyboardInterrupt:
+            raise CommandError(f"interrupted: {self.done}") from None
+
+    def train_and_register(self, options: dict):
         out = self.output_path(options["out"], options["variant"])
+        self.done = f"nothing was saved, and {out} is as it was"
         for option in ("start_from", "teacher"):
             if options[option] is not None and options[option].resolve() == out.resolve():
                 raise CommandError(f"--out {out} is the --{option.replace('_', '-')} checkpoint, which training "
@@ -163,9 +172,6 @@ class Command(DatabaseCommand):
                                            progress=progress, log=self.stdout.write)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
-        except KeyboardInterrupt:
-            # Ctrl-C: a stop the engineer asked for, not a crash to show a traceback for.
-            raise CommandError(f"interrupted: nothing was saved, and {out} is as it was") from None
         if options["start_from"] is not None and not with_reviewed:
             result.metadata["fine_tuned_from"] = {"path": str(options["start_from"]),
                                                   "sha256": checkpoint.file_sha256(options["start_from"])}
@@ -180,6 +186,7 @@ class Command(DatabaseCommand):
             raise CommandError(f"trained, but did not save: {exc}") from None
         try:
             out = checkpoint.save(out, result.model, result.metadata)
+            self.done = f"{out} was saved, and registered as no model version"
         except OSError as exc:
             raise CommandError(f"trained, but could not save {out}: {exc}") from None
         self.stdout.write(self.style.SUCCESS(
@@ -201,6 +208,7 @@ class Command(DatabaseCommand):
         name = options["name"] or out.stem
         try:
             version = ModelVersion.objects.register(out, name=name, reviewed_accuracy=reviewed_accuracy)
+            self.done = f"{out} was saved and registered as model version {name}, which is not active"
         except (ModelUnavailable, IntegrityError) as exc:
             raise CommandError(f"saved {out}, but could not register it: {exc}") from None
         if below_floor:
