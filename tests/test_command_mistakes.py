@@ -172,7 +172,9 @@ def test_ctrl_c_during_training_says_so_and_saves_nothing(tmp_path, mnist_dir):
     training = subprocess.Popen(
         [sys.executable, "manage.py", "train", "--out", str(out), "--no-register", "--epochs", "50", "--train-limit",
          "5000", "--threads", "1", "--data-dir", str(mnist_dir), "--skip-checks"],
-        cwd=settings.BASE_DIR, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cwd=settings.BASE_DIR, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # As a terminal starts it: a test worker may run with Ctrl-C ignored, which its children inherit.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         for line in training.stdout:
             if line.startswith("training "):

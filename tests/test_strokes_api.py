@@ -418,7 +418,7 @@ def test_a_write_that_fails_half_way_leaves_no_part_and_no_row(isolated_media, m
         response = post_json(client, {"strokes": as_sent(DIGITS[7]), "source": "canvas"})
     else:
         response = put(client, before, {"strokes": as_sent(DIGITS[7])})
-    assert response.status_code == 500 and "error" in response.json()
+    assert response.status_code == 503 and response.json()["error"].startswith("the drawing could not be stored")
     assert files_in(isolated_media) == kept
     assert Prediction.objects.count() == (0 if before is None else 1)
     if before is not None:
