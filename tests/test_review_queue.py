@@ -613,3 +613,20 @@ def test_a_database_outage_is_a_503_to_the_queue_as_to_the_api(clients, filled):
     for answer in answers:
         assert answer.status_code == 503 and answer.json()["error"].startswith("the database is unavailable")
 
+
+
+def test_a_reloaded_page_is_given_its_drawing_back_whether_or_not_its_release_came_first(clients, filled):
+    """The release a page sends as it leaves may come in after the reloaded page asks: it was given another."""
+    ada, grace = clients
+    shown = ada.post(NEXT, {}, content_type="application/json").json()["item"]["id"]
+    again = ada.post(NEXT, {"resume": shown}, content_type="application/json").json()["item"]
+    assert again["id"] == shown and ReviewLease.objects.filter(prediction_id=shown).count() == 1
+    # Another reviewer's page cannot ask for it, nor a drawing labelled since be given back.
+    assert grace.post(NEXT, {"resume": shown}, content_type="application/json").json()["item"]["id"] != shown
+    ada.post(label_url(shown), {"label": 3}, content_type="application/json")
+    assert ada.post(NEXT, {"resume": shown}, content_type="application/json").json()["item"]["id"] != shown
+    # Let go first, it is given back all the same; a resume that names no drawing is no filter.
+    other = ada.post(NEXT, {}, content_type="application/json").json()["item"]["id"]
+    ada.post(f"/review/queue/{other}/release/")
+    assert ada.post(NEXT, {"resume": other}, content_type="application/json").json()["item"]["id"] == other
+    assert ada.post(NEXT, {"resume": "nothing"}, content_type="application/json").status_code == 200

@@ -91,10 +91,15 @@ def lease_until(now):
     return now + timedelta(seconds=settings.REVIEW_LEASE_SECONDS)
 
 
-def take(reviewer, filters: Filters = Filters(), exclude=()) -> Prediction | None:
-    """Lease the next drawing for reviewer, or None when nothing is left; `exclude`: ids skipped this session."""
+def take(reviewer, filters: Filters = Filters(), exclude=(), resume=None) -> Prediction | None:
+    """Lease the next drawing for reviewer, or None when nothing is left; `exclude`: ids skipped this session;
+    `resume`: the drawing the reviewer's page showed before it was reloaded, given back first (`resumed`)."""
     now = timezone.now()
     release_expired(now)
+    if resume is not None:
+        again = resumed(resume, reviewer, filters, now)
+        if again is not None:
+            return again
     settled = unreviewed_in_order(filters, changed_before=now - timedelta(seconds=settings.REVIEW_SETTLE_SECONDS))
     for queue in (owed_second_opinions(reviewer, filters), settled):
         taken = set(exclude)
@@ -113,6 +118,31 @@ def take(reviewer, filters: Filters = Filters(), exclude=()) -> Prediction | Non
                     taken.add(prediction.pk)
                     continue
                 return prediction
+    return None
+
+
+def resumed(prediction_id, reviewer, filters: Filters, now) -> Prediction | None:
+    """The drawing, leased to reviewer again, where it is still theirs to label: unlabelled (or their second
+    opinion still owed), under the filters, and in no one else's hands. A reloaded page's own lease, let go
+    as the page left, may come in after the page asks again: it was given another drawing."""
+    for queue in (owed_second_opinions(reviewer, filters), filters.apply(Prediction.objects.unreviewed())):
+        prediction = queue.filter(pk=prediction_id).select_related("model_version").first()
+        if prediction is None:
+            continue
+        with transaction.atomic():
+            lease = ReviewLease.objects.select_for_update().filter(prediction=prediction).first()
+            if held_by_another(lease, reviewer, now):
+                return None
+            if lease is not None:
+                lease.reviewer, lease.expires_at = reviewer, lease_until(now)
+                lease.save(update_fields=["reviewer", "expires_at"])
+                return prediction
+        try:
+            with transaction.atomic():
+                ReviewLease.objects.create(prediction=prediction, reviewer=reviewer, expires_at=lease_until(now))
+        except IntegrityError:
+            return None   # another reviewer leased it that instant
+        return prediction
     return None
 
 

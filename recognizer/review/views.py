@@ -145,11 +145,13 @@ def drawing_ids(values, limit: int) -> list[uuid.UUID]:
 @reviewers_only("change_prediction")
 @with_json_object
 def next_item(request, body):
-    """Lease and describe the next drawing; body: the filters and `exclude`, the ids skipped this session.
-    With `"progress": false` the counts are left out: after a label, the label's answer carries them."""
+    """Lease and describe the next drawing; body: the filters, `exclude`, the ids skipped this session, and
+    `resume`, the drawing a reloaded page showed. With `"progress": false` the counts are left out: after a
+    label, the label's answer carries them."""
     filters = queue.Filters.from_query(body)
     exclude = drawing_ids(body.get("exclude"), limit=1000)
-    prediction = queue.take(request.user, filters, exclude=exclude)
+    resume = next(iter(drawing_ids([body.get("resume")], limit=1)), None)
+    prediction = queue.take(request.user, filters, exclude=exclude, resume=resume)
     answer = {"item": None if prediction is None else item_data(prediction, request.user)}
     # The counts grow with the table on PostgreSQL: a keypress asked for them twice.
     if body.get("progress") is not False:

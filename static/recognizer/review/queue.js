@@ -94,9 +94,30 @@ document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "visible") keepLease();
 });
 
+// The drawing on show, kept in the tab's session: a reload asks for it back (its release, sent as the page
+// left, may come in after the reloaded page asks, which was given another drawing).
+const SHOWN_KEY = "review-queue-shown";
+
+function remember(id) {
+  try {
+    if (id) sessionStorage.setItem(SHOWN_KEY, id); else sessionStorage.removeItem(SHOWN_KEY);
+  } catch {
+    // A browser that keeps no session storage: a reload may show another drawing.
+  }
+}
+
+function remembered() {
+  try {
+    return sessionStorage.getItem(SHOWN_KEY);
+  } catch {
+    return null;
+  }
+}
+
 // Nothing on show, and nothing to label, while the next drawing cannot be loaded.
 function hide() {
   state.item = null;
+  remember(null);
   state.stopReplay();
   el("queue-item").hidden = true;
   el("queue-item").dataset.predictionId = "";
@@ -110,6 +131,7 @@ function show(item) {
     return;
   }
   state.item = item;
+  remember(item.id);
   state.stopReplay();
   const card = el("queue-item");
   card.hidden = false;
@@ -136,10 +158,10 @@ function show(item) {
 }
 
 // After a label, the label's answer brings the counts, and they are not asked for twice.
-async function loadNext({ progress = true } = {}) {
+async function loadNext({ progress = true, resume = null } = {}) {
   state.loading = true;
   try {
-    const data = await post(urls.next, { ...filters(), exclude: state.skipped, progress });
+    const data = await post(urls.next, { ...filters(), exclude: state.skipped, progress, resume });
     // The keys wait for the picture: shown before it, the next drawing's facts stood beside the last
     // one's picture, and a key labelled a drawing its reviewer had not seen.
     if (data.item) await pictureLoaded(data.item.image_url);
@@ -303,4 +325,4 @@ window.addEventListener("pagehide", () => {
   if (state.item) post(itemUrl(state.item.id, "release/"), {}, { keepalive: true }).catch(() => {});
 });
 
-loadNext();
+loadNext({ resume: remembered() });
