@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ORDER_VAR
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Q
 from django.db.models.constants import LOOKUP_SEP
@@ -61,6 +62,19 @@ class DigitFilter(admin.AllValuesFieldListFilter):
         super().__init__(*args, **kwargs)
         self.empty_value_display = label_name(NOT_A_DIGIT)
         self.lookup_choices = [*DIGITS, None]
+
+
+# The drawings a list pages through (NewestPages).
+LIST_DEPTH = 20_000
+
+
+class NewestPages(Paginator):
+    """Pages through the newest LIST_DEPTH drawings of a list at most: a page deeper read every row before it
+    (on SQLite, for the last of 300,000, sorted them all: 36 s). Older ones are a date filter away."""
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list[:LIST_DEPTH].count()
 
 
 class FilteredByItsSidebar:
@@ -211,6 +225,7 @@ class PredictionAdmin(FilteredByItsSidebar, admin.ModelAdmin):
     list_filter = [ReviewFilter, ("digit", DigitFilter), "model_version", "created_at"]
     list_select_related = ["model_version"]
     list_per_page = 50
+    paginator = NewestPages
     # At 300,000 drawings, sorting by another column (SQLite sorts every row) held a worker for up to 48 s,
     # and counting every row beside the filtered ones cost each page a scan.
     sortable_by = ["created_at"]

@@ -22,6 +22,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from PIL import Image
 
+from recognizer import admin as admin_module
 from recognizer.models import ModelVersion, Prediction, ReviewLease, SecondOpinion
 from recognizer.review import queue
 
@@ -585,7 +586,8 @@ def test_the_list_is_read_off_an_index_in_order_and_counts_no_more_than_it_shows
     listing = [query["sql"] for query in queries if "recognizer_prediction" in query["sql"]]
     assert not any("DISTINCT" in sql.upper() for sql in listing), listing
     assert sum("COUNT(" in sql.upper() for sql in listing) == 2, listing
-    default, asked_for_another = [sql for sql in listing if "ORDER BY" in sql and '"true_label" IS' in sql]
+    default, asked_for_another = [sql for sql in listing
+                                  if "ORDER BY" in sql and '"true_label" IS' in sql and "COUNT(" not in sql]
     assert asked_for_another.split("ORDER BY")[1] == default.split("ORDER BY")[1]
     if review == "unreviewed":
         # SQLite reads them off review_list_order; PostgreSQL, which does not take IS NULL for an equality,
@@ -595,11 +597,26 @@ def test_the_list_is_read_off_an_index_in_order_and_counts_no_more_than_it_shows
         assert "review_list_order" in plan or connection.vendor == "postgresql", plan
 
 
+def test_the_list_pages_through_the_newest_drawings_only(reviewer_client, drawings, monkeypatch):
+    """The last of 300,000 drawings' pages (two rows) took SQLite 36 s: it sorted every row to skip them."""
+    monkeypatch.setattr(admin_module, "LIST_DEPTH", 4)
+    monkeypatch.setattr(admin_module.PredictionAdmin, "list_per_page", 2)
+    with CaptureQueriesContext(connection) as queries:
+        second = reviewer_client.get(CHANGELIST, {"p": 2})
+    assert len(listed_ids(second)) == 2 and second.context["cl"].result_count == 4
+    assert all("OFFSET" not in query["sql"] or "OFFSET 2" in query["sql"] for query in queries)
+    beyond = reviewer_client.get(CHANGELIST, {"p": 3})
+    assert beyond.status_code == 302 and "e=1" in beyond["Location"]
+    older = Prediction.objects.order_by("created_at").first()
+    assert older.pk in listed_ids(reviewer_client.get(CHANGELIST, {"q": older.pk.hex}))
+
+
 def test_the_id_search_takes_an_id_s_start_off_the_primary_key(reviewer_client, drawings):
     drawing = drawings[0][0]
     with CaptureQueriesContext(connection) as queries:
         assert listed_ids(reviewer_client.get(CHANGELIST, {"q": drawing.pk.hex[:6]})) == [drawing.pk]
-    [page] = [query["sql"] for query in queries if "recognizer_prediction" in query["sql"] and "ORDER BY" in query["sql"]]
+    [page] = [query["sql"] for query in queries if "recognizer_prediction" in query["sql"]
+              and "ORDER BY" in query["sql"] and "COUNT(" not in query["sql"]]
     assert "LIKE" not in page.upper() and "REPLACE" not in page.upper(), page
 
 
