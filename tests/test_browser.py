@@ -162,6 +162,18 @@ def settled(page: Page):
     expect(results).not_to_have_attribute("aria-busy", "true")
 
 
+def held_requests(page: Page, pattern: str) -> list:
+    """The requests to `pattern`, each held unanswered until the test lets it go (`route.continue_()`)."""
+    held = []
+    page.route(pattern, lambda route: held.append(route))
+    return held
+
+
+def until_held(page: Page, held: list):
+    while not held:
+        page.wait_for_timeout(50)
+
+
 def along(points, steps):
     """The points between each two of `points`, `steps` to a segment, as a moving pointer reports them."""
     for (x0, y0), (x1, y1) in zip(points, points[1:]):
@@ -633,12 +645,10 @@ def test_going_on_with_the_drawing_while_a_photo_is_read_sets_the_photo_aside(vi
     settled(page)
     photo = tmp_path / "seven.jpg"
     photo.write_bytes(encode(render(mnist_test.images[0], Style(canvas=600, digit_size=400)), "JPEG"))
-    held = []
-    page.route("**/api/predictions/", lambda route: held.append(route))
+    held = held_requests(page, "**/api/predictions/")
     page.get_by_label("Upload a photo").set_input_files(photo)
     expect(page.get_by_test_id("status")).to_contain_text("Reading your photo")
-    while not held:
-        page.wait_for_timeout(50)
+    until_held(page, held)
     go_on(page)
     settled(page)
     ink, answer = page.evaluate(INK_PIXELS), page.get_by_test_id("status").text_content()
@@ -765,8 +775,7 @@ def test_a_delete_that_fails_after_a_new_drawing_started_is_tried_again_in_the_b
     page.route("**/api/predictions/*/", lambda route: held.append(route) if route.request.method == "DELETE"
                and not held else route.continue_())
     page.get_by_role("button", name="Delete my drawing").click()
-    while not held:
-        page.wait_for_timeout(50)
+    until_held(page, held)
     draw_with_mouse(page, ONE)
     settled(page)
     assert page.evaluate(LEAVING_IS_QUESTIONED), "leaving now would keep a drawing its owner asked to delete"
@@ -1041,11 +1050,9 @@ def test_a_stroke_taken_back_sends_nothing_again_with_its_answer_on_its_way_or_f
     page = seen.page
     draw_with_finger(page, ONE)
     settled(page)
-    held = []
-    page.route("**/api/predictions/*/", lambda route: held.append(route))
+    held = held_requests(page, "**/api/predictions/*/")
     draw_with_finger(page, [(0.3, 0.14), (0.7, 0.14)])
-    while not held:
-        page.wait_for_timeout(50)
+    until_held(page, held)
     page.evaluate(COUNT_STATUS_CHANGES)
     pinch(page, at=(0.3, 0.7), to=(0.7, 0.7))
     held[0].continue_()
@@ -1072,11 +1079,9 @@ def test_a_pinch_while_a_photo_is_read_or_shown_leaves_it_as_it_was(visit, mnist
     show was wiped."""
     seen = visit(**PHONE)
     page = seen.page
-    held = []
-    page.route("**/api/predictions/", lambda route: held.append(route))
+    held = held_requests(page, "**/api/predictions/")
     choose_a_seven(page, mnist_test, tmp_path)
-    while not held:
-        page.wait_for_timeout(50)
+    until_held(page, held)
     pinch(page)
     held[0].continue_()
     expect(page.get_by_test_id("status")).to_contain_text("Your photo looks like a 7")
@@ -1570,11 +1575,9 @@ def test_escape_while_a_photo_is_read_keeps_saying_so(visit, mnist_test, tmp_pat
     page = seen.page
     draw_with_mouse(page, ONE)
     settled(page)
-    held = []
-    page.route("**/api/predictions/", lambda route: held.append(route))
+    held = held_requests(page, "**/api/predictions/")
     choose_a_seven(page, mnist_test, tmp_path)
-    while not held:
-        page.wait_for_timeout(50)
+    until_held(page, held)
 
     page.keyboard.press("Escape")
 
