@@ -171,8 +171,8 @@ class ReviewForm(forms.ModelForm):
             return cleaned
         changed = changed_since_shown(self.instance, self.data.get(self.add_prefix("true_label") + AS_LOADED),
                                       self.data.get(self.add_prefix("true_label") + REVISION_AS_LOADED))
-        lease = ReviewLease.objects.filter(prediction_id=self.instance.pk).first()
-        if self.reviewer is not None and held_by_another(lease, self.reviewer, timezone.now()):
+        if self.reviewer is not None and held_by_another(
+                ReviewLease.objects.filter(prediction_id=self.instance.pk).first(), self.reviewer, timezone.now()):
             changed = IN_ANOTHER_REVIEWERS_HANDS
         if changed:
             raise forms.ValidationError(changed)

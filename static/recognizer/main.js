@@ -47,7 +47,7 @@ let pendingPhotoAnswer = null;
 // that an upload whose answer was lost finds the record it made instead of making a second nobody holds.
 let failedPhoto = null;
 // ...and where it failed for want of a connection or of a server, not for itself: sent again once the
-// connection is back, or by Predict while nothing is drawn (chosen again, a phone's camera takes a new one).
+// connection is back, or by Predict, until a stroke is drawn (it had to be chosen again).
 let photoToResend = null;
 // Records the person asked to delete whose deletion is still being tried: their secrets live only here.
 const deletions = new Set();
