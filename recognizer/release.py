@@ -4,6 +4,7 @@ and refused when worse beyond TOLERANCE unless forced."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import getpass
 
@@ -148,13 +149,17 @@ def activate(version: ModelVersion, *, force: bool = False, by: str | None = Non
     """Serve `version` once it has passed the gate: compared with the active version, and refused with
     ReleaseRefused when worse beyond TOLERANCE, unless `force`, which records who forced it, when, and the
     comparison. ModelUnavailable when it cannot be loaded. Returns the comparison, or None when there was
-    nothing to compare with: no other active version, or one that cannot be loaded (`unloadable`: the site
-    answers 503 until another is served, and a gate that needed it refused them all)."""
+    nothing to compare with: no other active version, or one that cannot be loaded (the site answers 503
+    until another is served, and a gate that needed it refused them all)."""
     candidate = version.load()
     active = ModelVersion.objects.active()
+    current = None
+    if active is not None and active.pk != version.pk:
+        with contextlib.suppress(ModelUnavailable):
+            current = active.load()
     comparison = None
-    if active is not None and active.pk != version.pk and not active.unloadable():
-        comparison = compare_versions(active, version, loaded=(active.load(), candidate))
+    if current is not None:
+        comparison = compare_versions(active, version, loaded=(current, candidate))
         if comparison.regressions:
             if not force:
                 raise ReleaseRefused(f"refusing to activate {version.name}: worse than {active.name} on "
