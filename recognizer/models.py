@@ -277,7 +277,10 @@ class Prediction(models.Model):
         # beside an index of true_label alone, SQLite took that one and sorted every unreviewed row.
         indexes = [models.Index(fields=["true_label", "tier", "-created_at", "id"], name="review_queue_order"),
                    # The admin's list of the unreviewed (or reviewed) drawings, newest first: SQLite sorted them all.
-                   models.Index(fields=["true_label", "-created_at", "-id"], name="review_list_order")]
+                   models.Index(fields=["true_label", "-created_at", "-id"], name="review_list_order"),
+                   # The reviewed ones, and the wrongly answered among them: SQLite read every row to count them.
+                   models.Index(fields=["-created_at", "-id"], condition=models.Q(true_label__isnull=False),
+                                name="reviewed_list_order")]
         # A secret given by a creation key (recognizer.access) names one record: a request sent again finds it.
         constraints = [models.UniqueConstraint(fields=["secret_hash"], condition=~models.Q(secret_hash=""),
                                                name="one_record_per_secret")]

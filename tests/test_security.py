@@ -22,7 +22,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import pytest
 from django.core import signing
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from recognizer.access import hash_secret
 from recognizer.models import ModelVersion, Prediction
@@ -163,6 +165,23 @@ def test_listing_is_for_staff_with_the_view_permission(client, django_user_model
     listing = staff_client(django_user_model, "view_prediction").get(URL)
     assert listing.status_code == 200 and [p["id"] for p in listing.json()["results"]] == [created["id"]]
     assert "secret" not in listing.json()["results"][0]
+
+
+def test_the_listing_pages_through_every_drawing_at_one_page_cost(django_user_model, mnist_test):
+    rows = [record_drawing(mnist_test.images[index]) for index in range(45)]
+    # Drawings stored in the same instant must each be listed once, across a page's end too.
+    Prediction.objects.filter(pk__in=[row.pk for row in rows[10:30]]).update(created_at=rows[10].created_at)
+    staff = staff_client(django_user_model, "view_prediction")
+    listed, url, statements = [], URL, []
+    while url:
+        with CaptureQueriesContext(connection) as queries:
+            page = staff.get(url).json()
+        statements += [query["sql"] for query in queries.captured_queries]
+        listed += [prediction["id"] for prediction in page["results"]]
+        url = page["next"]
+    expected = Prediction.objects.order_by("-created_at", "-id").values_list("id", flat=True)
+    assert listed == [str(pk) for pk in expected] and len(listed) == 45
+    assert not [sql for sql in statements if "COUNT(" in sql.upper()]
 
 
 # Drawing files: signed, expiring URLs, or staff.
