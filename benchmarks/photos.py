@@ -2,7 +2,7 @@
 
     MNIST_DATA_DIR=../shared/mnist .venv/bin/python -m benchmarks.photos --count 400
 
-Photos are made from MNIST test digits (mlcore.photos_synth); the model is the shipped one.
+Photos are made from MNIST test digits (mlcore.datasets.photos_synth); the model is the shipped one.
 CPU is process time per photo, from the decoded image to the 28x28 input (JPEG decoding apart).
 "unsaid" is a photo sent without saying what it is: read as a photo where its metadata names a
 camera or its paper looks marked, as the API reads it.
@@ -18,8 +18,8 @@ import numpy as np
 
 from benchmarks import servers
 from mlcore.data import load_split
+from mlcore.datasets.photos_synth import SIZES, VARIANTS, synthetic_photos
 from mlcore.exif import from_camera
-from mlcore.photos_synth import SIZES, VARIANTS, synthetic_photos
 from mlcore.predict import Predictor
 from mlcore.preprocess import BlankDrawingError, to_mnist_input
 

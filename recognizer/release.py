@@ -14,10 +14,10 @@ from django.utils import timezone
 
 from mlcore.compare import Comparison, EvaluationSet, Tolerance, batched, compare
 from mlcore.data import MnistDataError, Split, load_split
+from mlcore.datasets.reviewed import HOLDOUT_FRACTION, split_holdout
 from mlcore.evaluate import DRAWN_SEED, NOT_DIGITS_SEED, STYLED_SEED
 from mlcore.labels import NOT_A_DIGIT
 from mlcore.predict import Predictor
-from mlcore.reviewed import HOLDOUT_FRACTION, split_holdout
 
 from .datasets import reviewed_dataset
 from .models import ModelUnavailable, ModelVersion, Prediction
@@ -50,7 +50,7 @@ def mnist_test() -> EvaluationSet:
 
 @functools.lru_cache(maxsize=4)
 def drawn_split(data_dir: str, count: int) -> Split:
-    from mlcore.drawn import drawn_digits
+    from mlcore.datasets.drawn import drawn_digits
     split = mnist_test_split(data_dir, count)
     return Split(*drawn_digits(split.images, split.labels, seed=DRAWN_SEED))
 
@@ -62,7 +62,7 @@ def drawn() -> EvaluationSet:
 
 @functools.lru_cache(maxsize=4)
 def styled_split(count: int) -> Split:
-    from mlcore.styles import styled_digits
+    from mlcore.datasets.styles import styled_digits
     return Split(*styled_digits(count, seed=STYLED_SEED))
 
 
@@ -73,7 +73,7 @@ def styled() -> EvaluationSet:
 
 @functools.lru_cache(maxsize=4)
 def optdigits_split(path: str, count: int | None) -> Split:
-    from mlcore.optdigits import optdigits
+    from mlcore.datasets.optdigits import optdigits
     return Split(*optdigits(path)).head(count)
 
 
@@ -106,7 +106,7 @@ def held_out_by_all(versions: tuple[ModelVersion, ...]) -> float:
 
 @functools.lru_cache(maxsize=4)
 def non_digit_images(data_dir: str, count: int) -> np.ndarray:
-    from mlcore.negatives import not_digits
+    from mlcore.datasets.negatives import not_digits
     return not_digits(count, seed=NOT_DIGITS_SEED, digits=mnist_test_split(data_dir, None).images)
 
 

@@ -10,11 +10,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mlcore.data import Split
+from mlcore.datasets.reviewed import HOLDOUT_FRACTION, REVIEWED_WEIGHT, mix, split_holdout
 from mlcore.model import with_outputs_of
 from mlcore.predict import Predictor
-from mlcore.recipe import add_calibration, extras, held_out_sets, mix_in, split_off
-from mlcore.reviewed import HOLDOUT_FRACTION, REVIEWED_WEIGHT, mix, split_holdout
-from mlcore.train import TrainConfig, TrainResult, train
+from mlcore.training.recipe import add_calibration, extras, held_out_sets, mix_in, split_off
+from mlcore.training.train import TrainConfig, TrainResult, train
 
 from .models import ModelVersion
 

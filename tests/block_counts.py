@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image
 
 from mlcore.data import Split
-from mlcore.optdigits import GRID
+from mlcore.datasets.optdigits import GRID
 
 
 def block_counts(digit: np.ndarray) -> np.ndarray:

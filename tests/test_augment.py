@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from mlcore.augment import coarse
+from mlcore.training.augment import coarse
 
 
 def total_variation(images: torch.Tensor) -> torch.Tensor:

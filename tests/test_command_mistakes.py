@@ -14,7 +14,8 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
-from mlcore import checkpoint, recipe
+from mlcore import checkpoint
+from mlcore.training import recipe
 from recognizer.models import ModelVersion
 
 pytestmark = pytest.mark.django_db

@@ -13,11 +13,11 @@ from PIL import Image
 
 from mlcore import checkpoint
 from mlcore.data import Split, load_split
+from mlcore.datasets.fonts import NOT_DIGIT_CHARACTERS, SIZES, font_digits, font_files
+from mlcore.datasets.unseen import UNSEEN_KINDS
 from mlcore.evaluate import evaluate, evaluate_split, measure_latency
-from mlcore.fonts import NOT_DIGIT_CHARACTERS, SIZES, font_digits, font_files
 from mlcore.predict import Predictor
-from mlcore.train import VARIANTS
-from mlcore.unseen import UNSEEN_KINDS
+from mlcore.training.train import VARIANTS
 from recognizer.models import ModelVersion
 
 from .block_counts import write_optdigits

@@ -9,16 +9,16 @@ from django.conf import settings
 from django.core.management import call_command
 
 from mlcore.calibrate import choose_threshold, expected_calibration_error, fit_temperature, negative_log_likelihood
-from mlcore.drawn import digit_strokes, draw, drawn_digits, place
-from mlcore.model import logits_of
-from mlcore.hand import deform
+from mlcore.datasets.drawn import digit_strokes, draw, drawn_digits, place
+from mlcore.datasets.hand import deform
+from mlcore.datasets.negatives import GLYPHS, KINDS, MARKS, NOT_DIGIT_HEIGHTS, SHAPES, not_digits, stray_marks
+from mlcore.datasets.unseen import UNSEEN_KINDS, unseen_not_digits
 from mlcore.labels import NOT_A_DIGIT
-from mlcore.negatives import GLYPHS, KINDS, MARKS, NOT_DIGIT_HEIGHTS, SHAPES, not_digits, stray_marks
+from mlcore.model import logits_of
 from mlcore.predict import Predictor
 from mlcore.preprocess import to_mnist_input
-from mlcore.recipe import HELD_OUT_SEED, split_off
 from mlcore.render import render_strokes
-from mlcore.unseen import UNSEEN_KINDS, unseen_not_digits
+from mlcore.training.recipe import HELD_OUT_SEED, split_off
 from recognizer.datasets import load_reviewed
 from recognizer.models import Prediction
 

@@ -6,7 +6,7 @@ import gzip
 import numpy as np
 import pytest
 
-from mlcore.optdigits import GRID, MAX_BYTES, optdigits, read_optdigits
+from mlcore.datasets.optdigits import GRID, MAX_BYTES, optdigits, read_optdigits
 from mlcore.predict import Predictor
 
 from .block_counts import block_counts, optdigits_lines

@@ -9,11 +9,11 @@ from PIL import Image, ImageDraw, ImageFilter, ImageOps
 from scipy import ndimage
 
 from mlcore import photo
-from mlcore.drawn import draw, place
-from mlcore.hand import deform
-from mlcore.negatives import GLYPHS, NOT_DIGIT_HEIGHTS, not_digits
+from mlcore.datasets.drawn import draw, place
+from mlcore.datasets.hand import deform
+from mlcore.datasets.negatives import GLYPHS, NOT_DIGIT_HEIGHTS, not_digits
+from mlcore.datasets.photos_synth import EXIF_ORIENTATION, SIZES, VARIANTS, photograph, synthetic_photos
 from mlcore.photo import photo_ink
-from mlcore.photos_synth import EXIF_ORIENTATION, SIZES, VARIANTS, photograph, synthetic_photos
 from mlcore.predict import Predictor
 from mlcore.preprocess import BlankDrawingError, to_mnist_input
 from recognizer import imaging
@@ -914,7 +914,7 @@ def test_a_palm_entering_from_the_border_covers_the_paper(reach):
 
 def on_a_form(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
     """A ballpoint's digit photographed beside a form's bold printed label, which outweighs it."""
-    from mlcore.drawn import digit_strokes
+    from mlcore.datasets.drawn import digit_strokes
     from mlcore.render import render_strokes
     from PIL import ImageFont
 
@@ -950,7 +950,7 @@ def test_a_rival_is_read_only_where_the_likeliest_mark_is_no_digit(predictor):
 def test_a_faint_digit_found_above_the_paper_s_noise_is_read(mnist_test, predictor):
     """A pencil's digit a tenth darker than its paper: its marks stand well clear of the paper's noise,
     yet it was refused as "the drawing is blank" (its ink under a drawing's least contrast)."""
-    from mlcore.drawn import digit_strokes
+    from mlcore.datasets.drawn import digit_strokes
     from mlcore.render import render_strokes
 
     photos = []

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps
 
-from mlcore import drawn, preprocess
+from mlcore import preprocess
+from mlcore.datasets import drawn
 from mlcore.predict import Predictor
 from mlcore.preprocess import (BlankDrawingError, ink_map, to_mnist_input, unframed, with_readable_pen,
                                with_soft_edges, without_stray_taps)

@@ -11,10 +11,10 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from mlcore import checkpoint
-from mlcore.drawn import drawn_digits
+from mlcore.datasets.drawn import drawn_digits
+from mlcore.datasets.negatives import not_digits
+from mlcore.datasets.styles import styled_digits
 from mlcore.evaluate import DRAWN_SEED, NOT_DIGITS_SEED, STYLED_SEED
-from mlcore.negatives import not_digits
-from mlcore.styles import styled_digits
 from recognizer.models import ModelVersion, Prediction, input_from_bytes
 from recognizer.release import evaluation_sets, reviewed_holdout
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mlcore import drawn
+from mlcore.datasets import drawn
 from mlcore.predict import Predictor
 from mlcore.preprocess import to_mnist_input
 from mlcore.render import (MIN_READING_PEN, PEN_WIDTH, READING_PEN_SHARE, on_canvas, reading_pen, render_strokes,
@@ -124,7 +124,7 @@ def test_a_ring_of_the_drawing_s_own_is_kept(strokes):
 
 def test_no_drawing_the_not_a_digit_output_learns_from_loses_a_ring():
     """Faces, a crossed circle, an "@": what they hold is not a digit the ring was drawn round."""
-    from mlcore.negatives import GLYPHS, SHAPES
+    from mlcore.datasets.negatives import GLYPHS, SHAPES
 
     for template in [*GLYPHS.values(), *SHAPES.values()]:
         assert without_ring(template) is template
@@ -155,7 +155,7 @@ def test_a_dot_of_the_drawing_s_own_is_kept(strokes):
 
 
 def test_no_drawing_the_not_a_digit_output_learns_from_loses_a_dot():
-    from mlcore.negatives import GLYPHS, SHAPES
+    from mlcore.datasets.negatives import GLYPHS, SHAPES
 
     for template in [*GLYPHS.values(), *SHAPES.values()]:
         assert without_taps(template) is template

@@ -8,11 +8,11 @@ from django.core.management import CommandError, call_command
 
 from mlcore import checkpoint
 from mlcore.data import Split
+from mlcore.datasets.negatives import not_digits
+from mlcore.datasets.reviewed import split_holdout
 from mlcore.labels import NOT_A_DIGIT
-from mlcore.negatives import not_digits
 from mlcore.predict import Predictor
-from mlcore.train import TrainConfig
-from mlcore.reviewed import split_holdout
+from mlcore.training.train import TrainConfig
 from recognizer.datasets import DatasetError, load_reviewed, reviewed_dataset
 from recognizer.inference import active_version
 from recognizer.models import ModelVersion, Prediction

@@ -17,7 +17,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from PIL import Image
 
-from mlcore.drawn import digit_strokes, place
+from mlcore.datasets.drawn import digit_strokes, place
 from mlcore.preprocess import to_mnist_input
 from mlcore.render import PAPER, PEN_WIDTH, on_canvas, reading_pen, render_strokes
 from recognizer import serializers

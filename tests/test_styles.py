@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-from mlcore.drawn import draw, place
-from mlcore.hand import arc, deform
-from mlcore.negatives import MARKS, not_digits
+from mlcore.datasets.drawn import draw, place
+from mlcore.datasets.hand import arc, deform
+from mlcore.datasets.negatives import MARKS, not_digits
+from mlcore.datasets.styles import STYLES, styled_digits
 from mlcore.predict import Predictor
-from mlcore.recipe import TRAIN_SEED, extras, generators_fingerprint, split_off
-from mlcore.styles import STYLES, styled_digits
+from mlcore.training.recipe import TRAIN_SEED, extras, generators_fingerprint, split_off
 
 
 def test_every_digit_has_its_styles():

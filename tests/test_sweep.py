@@ -1,4 +1,4 @@
-"""`python -m mlcore.sweep`: the served recipe's steps for several candidates, without Django."""
+"""`python -m mlcore.training.sweep`: the served recipe's steps for several candidates, without Django."""
 
 import argparse
 import subprocess
@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from mlcore import checkpoint
-from mlcore import recipe, sweep
-from mlcore.fonts import font_files
+from mlcore.datasets.fonts import font_files
 from mlcore.model import network
+from mlcore.training import recipe, sweep
 
 
 def test_a_candidate_is_an_architecture_and_a_seed():
@@ -68,7 +68,7 @@ def test_an_accelerator_the_machine_lacks_is_refused_at_once(tmp_path, mnist_dir
     if torch.cuda.is_available():
         pytest.skip("this machine can train on cuda")
     finished = subprocess.run(
-        [sys.executable, "-m", "mlcore.sweep", "--data-dir", str(mnist_dir), "--cache-dir", str(tmp_path),
+        [sys.executable, "-m", "mlcore.training.sweep", "--data-dir", str(mnist_dir), "--cache-dir", str(tmp_path),
          "--fonts", str(font_dir), "--out", str(tmp_path / "out"), "--candidate", "mnist-cnn-v4:1"],
         capture_output=True, text=True, timeout=120)
     assert finished.returncode == 2

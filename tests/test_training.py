@@ -10,12 +10,12 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from mlcore import checkpoint
+from mlcore.datasets.fonts import NOT_DIGIT_CHARACTERS, TRAINING_SIZES, font_files, font_not_digits
 from mlcore.evaluate import evaluate_split
-from mlcore.fonts import NOT_DIGIT_CHARACTERS, TRAINING_SIZES, font_files, font_not_digits
 from mlcore.labels import NOT_A_DIGIT
 from mlcore.model import DigitCNN, logits_of
-from mlcore.recipe import TRAIN_SEED, extras, split_off
-from mlcore.train import TrainConfig, train
+from mlcore.training.recipe import TRAIN_SEED, extras, split_off
+from mlcore.training.train import TrainConfig, train
 from recognizer.models import ModelVersion
 
 from .networks import output_layers
@@ -105,7 +105,7 @@ def test_font_letters_are_drawn_once_and_read_from_the_cache_after(mnist_train, 
     def drawing_again(*args, **kwargs):
         raise AssertionError("the fonts' letters were drawn again, not read from the cache")
 
-    monkeypatch.setattr("mlcore.recipe.font_not_digits", drawing_again)
+    monkeypatch.setattr("mlcore.training.recipe.font_not_digits", drawing_again)
     cached = extras(fit, drawn=0, negatives=0, fonts=fonts, cache_dir=tmp_path)
     assert np.array_equal(cached.images, drawn.images) and np.array_equal(cached.labels, drawn.labels)
 

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management.base import CommandError
 
 from mlcore.model import ARCHITECTURES
-from mlcore.train import VARIANTS, TrainConfig, available_device
+from mlcore.training.train import VARIANTS, TrainConfig, available_device
 
 
 def add_budget_arguments(parser, epochs_help: str = "epochs") -> None:

@@ -5,8 +5,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from mlcore import checkpoint
 from mlcore.data import MnistDataError, load_split
-from mlcore.levers import run_levers
 from mlcore.model import ARCHITECTURE, ARCHITECTURES, with_outputs_of
+from mlcore.training.levers import run_levers
 
 from ..paths import check_directory_to_write
 from ..training_options import add_budget_arguments, training_config

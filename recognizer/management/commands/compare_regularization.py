@@ -4,8 +4,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from mlcore.data import MnistDataError, load_split
-from mlcore.study import VARIANT_TITLES, run_study
-from mlcore.train import VARIANTS
+from mlcore.training.study import VARIANT_TITLES, run_study
+from mlcore.training.train import VARIANTS
 
 from ..paths import check_checkpoint_to_write, check_directory_to_write, check_file_to_write
 from ..training_options import add_budget_arguments, training_config

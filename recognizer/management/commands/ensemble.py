@@ -5,8 +5,8 @@ from django.core.management.base import CommandError
 
 from mlcore import checkpoint
 from mlcore.data import MnistDataError, load_split
-from mlcore.ensemble import assemble
-from mlcore.recipe import held_out_sets, split_off
+from mlcore.training.ensemble import assemble
+from mlcore.training.recipe import held_out_sets, split_off
 
 from ..database import DatabaseCommand
 from ..paths import check_checkpoint_to_write

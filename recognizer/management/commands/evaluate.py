@@ -8,15 +8,15 @@ from django.core.management.base import BaseCommand, CommandError
 from mlcore import checkpoint
 from mlcore.calibrate import ECE_BINS
 from mlcore.data import MnistDataError, Split, load_split
-from mlcore.drawn import drawn_digits
+from mlcore.datasets.drawn import drawn_digits
+from mlcore.datasets.fonts import font_digits, font_files, font_not_digits
+from mlcore.datasets.negatives import not_digits
+from mlcore.datasets.optdigits import optdigits
+from mlcore.datasets.styles import styled_digits
+from mlcore.datasets.unseen import UNSEEN_KINDS, unseen_not_digits
 from mlcore.evaluate import (DRAWN_SEED, FONTS_SEED, NOT_DIGITS_SEED, STYLED_SEED, UNSEEN_SEED, evaluate,
                              measure_latency, not_a_digit_rate, report_data, write_report)
-from mlcore.fonts import font_digits, font_files, font_not_digits
-from mlcore.negatives import not_digits
-from mlcore.optdigits import optdigits
 from mlcore.predict import Predictor
-from mlcore.styles import styled_digits
-from mlcore.unseen import UNSEEN_KINDS, unseen_not_digits
 
 from ..paths import check_directory_to_write
 
@@ -41,8 +41,8 @@ class Command(BaseCommand):
                             help="re-draw the first N test digits as canvas strokes (default 2000; drawing takes "
                                  "about 10-20 ms each; 0 leaves the drawn set out)")
         parser.add_argument("--styled", type=int, default=1000, metavar="N",
-                            help="digits in other writing styles (mlcore.styles: a flagged 1, a crossed 7, ...; "
-                                 "default 1000, 0 leaves them out)")
+                            help="digits in other writing styles (mlcore.datasets.styles: a flagged 1, a crossed 7, "
+                                 "...; default 1000, 0 leaves them out)")
         parser.add_argument("--fonts", type=Path, metavar="DIR",
                             help="also read each digit, and each letter and symbol of the non-digits, typeset in "
                                  "every font file under DIR (.ttf, .otf, .woff, .woff2) at two sizes: handwriting "
@@ -56,7 +56,8 @@ class Command(BaseCommand):
                             help="generated non-digits to measure the not-a-digit rate on (default 1000)")
         parser.add_argument("--unseen", type=int, default=100, metavar="N",
                             help=f"drawings of each of the {len(UNSEEN_KINDS)} kinds of non-digit the generator never "
-                                 "draws (mlcore.unseen: a lightning bolt, a small c, a note, ...; default 100)")
+                                 "draws (mlcore.datasets.unseen: a lightning bolt, a small c, a note, ...; "
+                                 "default 100)")
         parser.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
 
     def handle(self, *args, **options):

@@ -9,11 +9,11 @@ from django.utils import timezone
 
 from mlcore import checkpoint
 from mlcore.data import MnistDataError, Split, load_split
-from mlcore.fonts import font_files
+from mlcore.datasets.fonts import font_files
+from mlcore.datasets.reviewed import HOLDOUT_FRACTION, REVIEWED_WEIGHT
 from mlcore.model import ARCHITECTURES, with_not_a_digit, with_outputs_of
-from mlcore.recipe import train_with_extras
-from mlcore.reviewed import HOLDOUT_FRACTION, REVIEWED_WEIGHT
-from mlcore.train import TrainConfig
+from mlcore.training.recipe import train_with_extras
+from mlcore.training.train import TrainConfig
 
 from ...datasets import DatasetError, load_reviewed, reviewed_dataset
 from ... import release

@@ -13,10 +13,10 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from ..data import Split, checksums
+from ..evaluate import evaluate_split
+from ..model import ARCHITECTURE, ARCHITECTURES, conv_weights, count_parameters, folded, model_input, network
 from .augment import AffineRanges, coarse, elastic, random_affine, stroke_width
-from .data import Split, checksums
-from .evaluate import evaluate_split
-from .model import ARCHITECTURE, ARCHITECTURES, conv_weights, count_parameters, folded, model_input, network
 
 VARIANTS = ("none", "l1", "l2", "l1_l2")
 # torch's generators take seeds of 64 bits.

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import torch
 
-from . import checkpoint
-from .data import Split
-from .evaluate import Evaluation, evaluate, pyplot, save_figure, save_misclassified_gallery
-from .files import write_atomically
-from .model import conv_weights
-from .predict import Predictor
+from .. import checkpoint
+from ..data import Split
+from ..evaluate import Evaluation, evaluate, pyplot, save_figure, save_misclassified_gallery
+from ..files import write_atomically
+from ..model import conv_weights
+from ..predict import Predictor
 from .train import VARIANTS, TrainConfig, train
 
 # Test accuracy of the best variant in the study this project started from.

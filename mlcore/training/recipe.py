@@ -18,17 +18,20 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .calibrate import (choose_threshold, digit_log_probabilities, expected_calibration_error, fit_temperature,
-                        negative_log_likelihood, not_a_digit_probability)
-from .data import Split
-from .drawn import drawn_digits
-from .files import write_atomically
-from .fonts import NOT_DIGIT_CHARACTERS, TRAINING_SIZES, font_not_digits
-from .labels import NOT_A_DIGIT
-from .model import logits_of
-from .negatives import MARKS, not_digits
-from .predict import Predictor
-from .styles import styled_digits
+from .. import preprocess, render
+from ..calibrate import (choose_threshold, digit_log_probabilities, expected_calibration_error, fit_temperature,
+                         negative_log_likelihood, not_a_digit_probability)
+from ..data import Split
+from ..datasets import drawn, hand, negatives, styles
+from ..datasets import fonts as typesetting
+from ..datasets.drawn import drawn_digits
+from ..datasets.fonts import NOT_DIGIT_CHARACTERS, TRAINING_SIZES, font_not_digits
+from ..datasets.negatives import MARKS, not_digits
+from ..datasets.styles import styled_digits
+from ..files import write_atomically
+from ..labels import NOT_A_DIGIT
+from ..model import logits_of
+from ..predict import Predictor
 from .train import TrainConfig, TrainResult, train
 
 HELD_OUT = 5000
@@ -39,7 +42,7 @@ HELD_OUT_DRAWINGS = HELD_OUT
 # Seeds of the generated sets: the training extras and the held-out sets never share drawings.
 TRAIN_SEED, HELD_OUT_SEED = 11, 12
 # The modules whose code draws the generated sets.
-GENERATORS = ("drawn.py", "hand.py", "negatives.py", "preprocess.py", "render.py", "styles.py")
+GENERATORS = (drawn, hand, negatives, preprocess, render, styles)
 
 
 @dataclass(frozen=True)
@@ -61,13 +64,13 @@ def generators_fingerprint() -> str:
     """A short hash of the code that draws generated sets: a changed generator never reads an old cache."""
     digest = hashlib.sha256()
     for module in GENERATORS:
-        digest.update(Path(__file__).with_name(module).read_bytes())
+        digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()[:10]
 
 
 def fonts_fingerprint(fonts: list[Path]) -> str:
     """A short hash of the font files, in order, and the code that typesets them: which letters a cache holds."""
-    digest = hashlib.sha256(Path(__file__).with_name("fonts.py").read_bytes())
+    digest = hashlib.sha256(Path(typesetting.__file__).read_bytes())
     for font in fonts:
         digest.update(Path(font).name.encode() + b"\0" + Path(font).read_bytes())
     return digest.hexdigest()[:10]

@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from ..preprocess import BlankDrawingError, to_mnist_input
 from .negatives import LETTERS, SYMBOLS
-from .preprocess import BlankDrawingError, to_mnist_input
 
 FONT_SUFFIXES = (".ttf", ".otf", ".woff", ".woff2")
 CANVAS = 280

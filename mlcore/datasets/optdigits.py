@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .preprocess import BlankDrawingError, to_mnist_input
+from ..preprocess import BlankDrawingError, to_mnist_input
 
 GRID = 8
 MAX_COUNT = 16

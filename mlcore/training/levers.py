@@ -16,12 +16,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..data import Split
+from ..evaluate import evaluate, not_a_digit_rate
+from ..files import write_atomically
+from ..model import ARCHITECTURE, model_input
+from ..predict import Predictor
 from .augment import stroke_width
-from .data import Split
-from .evaluate import evaluate, not_a_digit_rate
-from .files import write_atomically
-from .model import ARCHITECTURE, model_input
-from .predict import Predictor
 from .recipe import held_out_sets, split_off, train_with_extras
 from .train import TrainConfig
 

@@ -6,7 +6,7 @@ import hashlib
 
 import numpy as np
 
-from .data import Split
+from ..data import Split
 
 
 # The share of reviewed drawings kept out of retraining, to measure on (retraining and the release gate).

@@ -13,8 +13,8 @@ import numpy as np
 from PIL import Image
 from skimage.morphology import skeletonize
 
-from .preprocess import to_mnist_input
-from .render import render_strokes
+from ..preprocess import to_mnist_input
+from ..render import render_strokes
 
 # The digit is thinned at this many times MNIST's resolution, for smoother paths.
 UPSCALE = 4

@@ -1,7 +1,7 @@
 """Train several candidate models of the served recipe at once, on a machine without Django: an
 accelerator lent for a few minutes.
 
-    python -m mlcore.sweep --data-dir ../shared/mnist --cache-dir reports/cache --fonts fonts-train \
+    python -m mlcore.training.sweep --data-dir ../shared/mnist --cache-dir reports/cache --fonts fonts-train \
         --out reports/sweep --device cuda --candidate mnist-cnn-v4:1 --candidate mnist-cnn-v4:2
 
 Each candidate is an architecture and a seed, trained in its own process by the served recipe's
@@ -21,11 +21,11 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import checkpoint
-from .data import MnistDataError, load_split
-from .files import write_atomically
-from .fonts import NOT_DIGIT_CHARACTERS, TRAINING_SIZES, font_files
-from .model import ARCHITECTURES
+from .. import checkpoint
+from ..data import MnistDataError, load_split
+from ..datasets.fonts import NOT_DIGIT_CHARACTERS, TRAINING_SIZES, font_files
+from ..files import write_atomically
+from ..model import ARCHITECTURES
 from .recipe import HELD_OUT, train_with_extras
 from .train import TrainConfig, available_device, train
 
@@ -142,7 +142,7 @@ def first_epochs_option(text: str) -> int | str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m mlcore.sweep", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m mlcore.training.sweep", description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", type=Path, required=True, help="the MNIST directory")
     parser.add_argument("--cache-dir", type=Path, required=True,
                         help="the generated drawings, as `manage.py train` caches them (drawn here if missing)")

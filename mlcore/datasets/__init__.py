@@ -1,0 +1,3 @@
+"""The sets besides MNIST that training and evaluation take: MNIST digits re-drawn as canvas strokes, digits in
+other hands' styles, generated non-digits, handwriting fonts, UCI's writers, synthetic photos and reviewed
+drawings."""
