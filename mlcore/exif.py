@@ -44,16 +44,22 @@ ORIENTATION_SOURCES = ("exif", RAW_PROFILE, "XML:com.adobe.xmp", "xmp")
 
 
 def tags_to_read(block: bytes | None) -> tuple[int, ...]:
-    """Which of TAGS_READ Pillow may be asked for: none where the block's first directory declares
-    more tags than a camera writes, else those whose value there is of a camera's size (or that it
-    does not hold: XMP may give the orientation)."""
-    tiff = block[len(EXIF_HEADER):] if block is not None and block.startswith(EXIF_HEADER) else block or b""
+    """Which of TAGS_READ Pillow may be asked for: all where there is no block (XMP may give the
+    orientation), none where the block is no TIFF directory this reads or its first directory declares
+    more tags than a camera writes, else those whose value there is of a camera's size."""
+    if block is None:
+        return TAGS_READ
+    tiff = block
+    # Pillow takes off more than one header (its WebP reader one, its EXIF reader one or two more):
+    # a block of two or three was read by Pillow and not here.
+    while tiff.startswith(EXIF_HEADER):
+        tiff = tiff[len(EXIF_HEADER):]
     byte_order = {b"II": "<", b"MM": ">"}.get(tiff[:2])
     if byte_order is None or len(tiff) < 8:
-        return TAGS_READ
+        return ()
     (offset,) = struct.unpack_from(byte_order + "L", tiff, 4)
     if offset + 2 > len(tiff):
-        return TAGS_READ
+        return ()
     (count,) = struct.unpack_from(byte_order + "H", tiff, offset)
     if count > MAX_FIRST_DIRECTORY_TAGS:
         return ()

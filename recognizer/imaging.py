@@ -51,6 +51,11 @@ PNG_MAX_CHUNKS = 4096
 # profile and two or three compressed texts (ImageMagick's EXIF and XMP).
 PNG_COMPRESSED_CHUNKS = {b"iCCP", b"zTXt", b"iTXt"}
 PNG_MAX_COMPRESSED_CHUNKS = 8
+# Pillow keeps a plain text chunk whole, up to 64 MB, and ImageMagick's hex "Raw profile type exif" text
+# is split into lines and joined again each time the EXIF block is read (three times an upload): 10 MB
+# of newlines cost 0.5 s and 160 MB. Editors write a few kilobytes of text; an EXIF block is 64 KiB at most.
+PNG_TEXT_CHUNKS = {b"tEXt", b"zTXt", b"iTXt"}
+PNG_MAX_TEXT_BYTES = 1024 * 1024
 # Samples per pixel of each PNG colour type: grey, RGB, palette, grey + alpha, RGBA.
 PNG_SAMPLES = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
 PNG_PALETTE = 3
@@ -86,10 +91,14 @@ JPEG_MAX_HEADER_SKIPPED = 4096
 JPEG_EXIF = b"Exif\x00\x00"
 JPEG_APP1 = 0xE1
 JPEG_MAX_EXIF_SEGMENTS = 4
-# Pillow reads each quantization table of the header in Python, about 2 ms a thousand: 10 MB of
-# them cost 370 ms. A JPEG has two to four, 65 or 129 bytes each.
+# Segments Pillow reads in Python as it opens a JPEG, and the bytes of each kind a file may have, with its
+# name. Quantization tables, about 2 ms a thousand (10 MB of them cost 370 ms): a JPEG has two to four, of
+# 65 or 129 bytes. Photoshop's resources, a loop step each 12 bytes (10 MB cost 380 ms): a few kilobytes
+# and a thumbnail.
 JPEG_QUANTIZATION = 0xDB
-JPEG_MAX_QUANTIZATION_BYTES = 64 * 1024
+JPEG_PHOTOSHOP = 0xED
+JPEG_MAX_SEGMENT_BYTES = {JPEG_QUANTIZATION: (64 * 1024, "quantization tables"),
+                          JPEG_PHOTOSHOP: (256 * 1024, "Photoshop (APP13) segments")}
 # Segments before, between and after the scans (tables, metadata): a camera writes a dozen, a
 # progressive JPEG two per scan; a small drawing may have thousands of scans within its budget.
 JPEG_MAX_SEGMENTS = 10_000
@@ -179,7 +188,7 @@ def from_data_url(text: str) -> bytes:
 
 def check_png_structure(content: bytes) -> None:
     """Refuse a PNG whose chunks or decoded size would cost too much, before any decoding."""
-    position, chunks, compressed = len(PNG_SIGNATURE), 0, 0
+    position, chunks, compressed, text_bytes = len(PNG_SIGNATURE), 0, 0, 0
     while position + 8 <= len(content):
         length, kind = struct.unpack_from(">I4s", content, position)
         if kind == b"IHDR" and length >= 13 and position + 18 <= len(content):
@@ -200,6 +209,9 @@ def check_png_structure(content: bytes) -> None:
         if compressed > PNG_MAX_COMPRESSED_CHUNKS:
             raise ImageRejected(f"the PNG has more than {PNG_MAX_COMPRESSED_CHUNKS} ICC profile and compressed "
                                 "text chunks")
+        text_bytes += length if kind in PNG_TEXT_CHUNKS else 0
+        if text_bytes > PNG_MAX_TEXT_BYTES:
+            raise ImageRejected(f"the PNG's text chunks take more than {PNG_MAX_TEXT_BYTES:,} bytes")
         if kind == b"IEND":
             return
         position += 12 + length
@@ -219,8 +231,9 @@ def check_jpeg_structure(content: bytes) -> None:
     """Refuse a JPEG whose header or scans would cost too much, before any decoding, counting its
     scans the way libjpeg finds them: between segments, whatever is not a marker is skipped up to
     the next one."""
-    position, scans, segments, skipped, exif_segments, quantization_bytes = 2, 0, 0, 0, 0, 0
+    position, scans, segments, skipped, exif_segments = 2, 0, 0, 0, 0
     frame = None
+    segment_bytes = dict.fromkeys(JPEG_MAX_SEGMENT_BYTES, 0)
     while match := JPEG_MARKER.search(content, position):
         marker = match.group(1)[0]
         if not scans:
@@ -241,13 +254,19 @@ def check_jpeg_structure(content: bytes) -> None:
         exif_segments += marker == JPEG_APP1 and content.startswith(JPEG_EXIF, position + 2)
         if exif_segments > JPEG_MAX_EXIF_SEGMENTS:
             raise ImageRejected(f"the JPEG has more than {JPEG_MAX_EXIF_SEGMENTS} EXIF segments")
-        if marker in JPEG_FRAME_HEADERS and frame is None and position + 8 <= len(content):
-            height, width, components = struct.unpack_from(">HHB", content, position + 3)
-            frame = JpegFrame(marker, width, height, components)
         length = struct.unpack_from(">H", content, position)[0]
-        quantization_bytes += length if marker == JPEG_QUANTIZATION else 0
-        if quantization_bytes > JPEG_MAX_QUANTIZATION_BYTES:
-            raise ImageRejected(f"the JPEG's quantization tables take more than {JPEG_MAX_QUANTIZATION_BYTES:,} bytes")
+        if marker in JPEG_FRAME_HEADERS and position + 8 <= len(content):
+            # Pillow reads every frame header's bytes in Python, three at a time (150 padded ones cost 0.7 s
+            # and 270 MB); libjpeg refuses a second one, or one whose length is not its components', later.
+            height, width, components = struct.unpack_from(">HHB", content, position + 3)
+            if frame is not None or length != 8 + 3 * components:
+                raise ImageRejected("the JPEG's frame header is damaged or not its only one")
+            frame = JpegFrame(marker, width, height, components)
+        if marker in segment_bytes:
+            segment_bytes[marker] += length
+            limit, name = JPEG_MAX_SEGMENT_BYTES[marker]
+            if segment_bytes[marker] > limit:
+                raise ImageRejected(f"the JPEG's {name} take more than {limit:,} bytes")
         if marker != 0xDA:
             position += length
             continue

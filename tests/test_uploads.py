@@ -1,6 +1,7 @@
 """Hostile uploads are refused or decoded cheaply, and what is stored is the site's own re-encoding."""
 
 import io
+import struct
 import time
 from pathlib import Path
 
@@ -101,6 +102,38 @@ def test_a_jpeg_of_ten_megabytes_of_quantization_tables_is_refused(client, isola
     assert costs(hostile.jpeg_with_segments(imaging.JPEG_QUANTIZATION, tables, 158)) < 0.1
     assert_refused(client, isolated_media, hostile.jpeg_with_segments(imaging.JPEG_QUANTIZATION, tables, 2),
                    "q.jpg", "the JPEG's quantization tables take more than 65,536 bytes")
+
+
+def test_a_jpeg_of_ten_megabytes_of_photoshop_resources_is_refused(client, isolated_media):
+    """Pillow walks Photoshop's resources in Python, 12 bytes a step: 155 segments of them cost 380 ms."""
+    resources = b"Photoshop 3.0\x00" + (b"8BIM\x04\x04\x00\x00" + bytes(4)) * 5400
+    assert costs(hostile.jpeg_with_segments(imaging.JPEG_PHOTOSHOP, resources, 155)) < 0.1
+    assert_refused(client, isolated_media, hostile.jpeg_with_segments(imaging.JPEG_PHOTOSHOP, resources, 5),
+                   "ps.jpg", "the JPEG's Photoshop (APP13) segments take more than 262,144 bytes")
+    assert imaging.decode(hostile.jpeg_with_segments(imaging.JPEG_PHOTOSHOP, resources, 3)).image.size == (64, 64)
+
+
+@pytest.mark.parametrize("padding, count", [(65_000, 150), (0, 1)], ids=["150 padded", "a second one"])
+def test_a_jpeg_of_more_than_one_frame_header_is_refused(client, isolated_media, padding, count):
+    """Pillow reads each frame header in Python, three bytes at a time: 150 padded ones cost 0.7 s and
+    270 MB before libjpeg refused the file."""
+    frame_header = b"\x08" + struct.pack(">HHB", 64, 64, 1) + b"\x01\x11\x00" + bytes(padding)
+    content = hostile.jpeg_with_segments(0xC0, frame_header, count)
+    assert costs(content) < 0.1
+    assert_refused(client, isolated_media, content, "sof.jpg", "the JPEG's frame header is damaged or not its only one")
+
+
+def test_a_png_of_megabytes_of_text_is_refused(client, isolated_media):
+    """ImageMagick's EXIF text is split into lines and joined again each time the block is read: 10 MB of
+    newlines cost 0.5 s and 160 MB, and were stored."""
+    content = encode(Image.new("L", (64, 64), 255))
+    idat = content.index(b"IDAT") - 4
+    text = hostile.png_chunk(b"tEXt", b"Raw profile type exif\x00" + b"\n" * 10_000_000)
+    assert costs(content[:idat] + text + content[idat:]) < 0.1
+    assert_refused(client, isolated_media, content[:idat] + text + content[idat:], "text.png",
+                   "the PNG's text chunks take more than 1,048,576 bytes")
+    xmp = hostile.png_chunk(b"iTXt", b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + b"<x/>" * 25_000)
+    assert imaging.decode(content[:idat] + xmp + content[idat:]).image.size == (64, 64)
 
 
 def test_a_jpeg_header_of_restart_markers_is_refused(client, isolated_media):
