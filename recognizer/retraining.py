@@ -60,6 +60,11 @@ def retrain(config: TrainConfig, train_split: Split, test_split: Split, reviewed
     if not len(reviewed.labels):
         raise ValueError("there are no reviewed drawings to train on; set true labels in the admin first")
     fit, held_out = split_holdout(reviewed, holdout_fraction)
+    if not len(fit.labels):
+        # The hold-out is chosen by each picture's content: one drawing, or copies of one, may all fall in it.
+        raise ValueError(f"all {len(held_out.labels):,} reviewed drawings fell in the held-out share "
+                         f"({holdout_fraction:.0%}), which measures the model and is never trained on; "
+                         "review more drawings, or lower --holdout-fraction")
     mnist_fit, mnist_held = split_off(train_split)
     generated = extras(mnist_fit, drawn, negatives, styled, cache_dir, fonts, marks)
     # The limit applies to MNIST alone; train() would otherwise cut off the reviewed drawings at the end.

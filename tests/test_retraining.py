@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from mlcore import checkpoint
 from mlcore.data import Split
 from mlcore.datasets.negatives import not_digits
-from mlcore.datasets.reviewed import split_holdout
+from mlcore.datasets.reviewed import HOLDOUT_FRACTION, split_holdout
 from mlcore.labels import NOT_A_DIGIT
 from mlcore.predict import Predictor
 from mlcore.training.train import TrainConfig
@@ -214,4 +214,16 @@ def test_retrain_refuses_an_empty_review(mnist_train, mnist_test):
     empty = Split(np.zeros((0, 28, 28), dtype=np.uint8), np.zeros(0, dtype=np.int64))
     with pytest.raises(ValueError, match="no reviewed drawings"):
         retrain(TrainConfig(epochs=1), mnist_train, mnist_test, empty, base_version=base,
+                base=Predictor.from_checkpoint(base.file_path))
+
+
+def test_retrain_refuses_reviewed_drawings_that_all_fall_in_the_held_out_share(mnist_train, mnist_test):
+    """The share is chosen by a picture's content: 50 copies of one drawing trained, saved and offered a model
+    that had learnt from none of them."""
+    copies = next(Split(np.repeat(image[None], 50, axis=0), np.full(50, label))
+                  for image, label in zip(mnist_test.images, mnist_test.labels)
+                  if not len(split_holdout(Split(image[None], np.array([label])), HOLDOUT_FRACTION)[0].labels))
+    base = active_version()
+    with pytest.raises(ValueError, match="all 50 reviewed drawings fell in the held-out share"):
+        retrain(TrainConfig(epochs=1), mnist_train, mnist_test, copies, base_version=base,
                 base=Predictor.from_checkpoint(base.file_path))
