@@ -222,7 +222,8 @@ class Prediction(models.Model):
         API = "api", "API"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    image = models.FileField(upload_to=drawing_path, max_length=200)
+    # Indexed: a drawing's file is served only while a row holds it (recognizer.views.drawing).
+    image = models.FileField(upload_to=drawing_path, max_length=200, db_index=True)
     mnist_input = models.BinaryField(help_text="The normalised 28x28 input, 784 bytes of grey levels.")
     digit = models.PositiveSmallIntegerField(validators=DIGIT_VALIDATORS, db_index=True, null=True,
                                              help_text="The recognised digit; empty when the drawing is not a digit.")

@@ -284,7 +284,9 @@ def drawing(request, path):
     """A stored drawing, to its owner (a signed URL) or to staff. The URL pattern admits only random
     names with image extensions, and serve() refuses anything outside MEDIA_ROOT;
     SecurityMiddleware adds nosniff."""
-    if not access.may_see_drawing(request, path):
+    # A file no row holds is no one's: a deleted drawing whose file could not be removed (a read-only or
+    # lost mount; `delete_orphan_drawings` removes it later), or a version its drawer drew over.
+    if not access.may_see_drawing(request, path) or not Prediction.objects.filter(image=path).exists():
         raise Http404("no such drawing")
     response = serve(request, path, document_root=settings.MEDIA_ROOT)
     # Kept by no browser: a drawing its owner deleted was still shown from the cache for an hour, and a

@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 from django.core import signing
+from django.core.files.storage import FileSystemStorage
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
@@ -213,6 +214,22 @@ def test_a_signed_url_expires(client, created, settings, monkeypatch):
     real_time = time.time
     monkeypatch.setattr(signing.time, "time", lambda: real_time() + 601)
     assert client.get(created["image_url"]).status_code == 404
+
+
+def test_a_deleted_drawing_whose_file_stays_is_served_to_no_one(client, django_user_model, created, isolated_media,
+                                                                 monkeypatch, django_capture_on_commit_callbacks):
+    """A delete on a read-only or lost mount answered 204 and left the file, which its signed URL, still
+    within its hour, and staff went on seeing."""
+    def unremovable(storage, name):
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(FileSystemStorage, "delete", unremovable)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.delete(f"{URL}{created['id']}/", headers=owner(created)).status_code == 204
+    assert files_in(isolated_media)
+    assert client.get(created["image_url"]).status_code == 404
+    assert staff_client(django_user_model, "view_prediction").get(
+        urlsplit(created["image_url"]).path).status_code == 404
 
 
 def test_staff_who_may_view_or_change_see_drawings_without_a_signature(django_user_model, created):
