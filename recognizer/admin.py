@@ -147,8 +147,13 @@ class ReviewForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         # Staff who may only view predictions get the label read-only: no field, nothing to send back.
         if "true_label" in self.fields:
-            self.fields["true_label"].widget.revision = self.instance.revision
-            self.fields["true_label"].widget.shown = self.label_shown
+            widget = self.fields["true_label"].widget
+            widget.revision = self.instance.revision
+            widget.shown = self.label_shown
+            if self.prefix:
+                # A row of the list, whose select has no label of its own: a screen reader said "combo box"
+                # fifty times.
+                widget.attrs["aria-label"] = f"True label of drawing {self.instance.pk}"
 
     @property
     def label_shown(self) -> str | None:
@@ -215,6 +220,13 @@ def widget(name: str, **context) -> str:
     return render_to_string(f"admin/recognizer/widgets/{name}.html", context)
 
 
+class ReviewerFilter(admin.RelatedFieldListFilter):
+    """Who gave the label: staff only (a drawer's account never labels), listed without reading the drawings."""
+
+    def field_choices(self, field, request, model_admin):
+        return field.get_choices(include_blank=False, ordering=("username",), limit_choices_to={"is_staff": True})
+
+
 @admin.register(Prediction)
 class PredictionAdmin(FilteredByItsSidebar, admin.ModelAdmin):
     list_display = ["thumbnail", "answer", "confidence_percent", "reported_label", "true_label", "correct",
@@ -222,7 +234,8 @@ class PredictionAdmin(FilteredByItsSidebar, admin.ModelAdmin):
     list_display_links = ["thumbnail"]
     list_editable = ["true_label"]
     form = ReviewForm
-    list_filter = [ReviewFilter, ("digit", DigitFilter), "model_version", "created_at"]
+    list_filter = [ReviewFilter, ("digit", DigitFilter), "true_label", ("reviewed_by", ReviewerFilter), "model_version",
+                   "created_at"]
     list_select_related = ["model_version"]
     list_per_page = 50
     paginator = NewestPages

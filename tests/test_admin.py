@@ -22,6 +22,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from PIL import Image
 
+from mlcore.labels import NOT_A_DIGIT
 from recognizer import admin as admin_module
 from recognizer.models import ModelVersion, Prediction, ReviewLease, SecondOpinion
 from recognizer.review import queue
@@ -76,9 +77,11 @@ def test_reviewer_sees_thumbnails_and_the_review_columns(reviewer_client, mnist_
     for column in ("column-answer", "column-reported_label", "column-true_label", "column-correct",
                    "column-created_at", "column-model_version"):
         assert column in page
-    # true_label is editable in the list: one input per row.
-    for index in range(len(posted)):
-        assert f'name="form-{index}-true_label"' in page
+    # true_label is editable in the list: one input per row, named for a screen reader by its drawing.
+    for index, pk in enumerate(listed_ids(response)):
+        assert re.search(rf'<select name="form-{index}-true_label" aria-label="True label of drawing {pk}"', page)
+    change = reviewer_client.get(f"{CHANGELIST}{posted[0].pk}/change/").content.decode()
+    assert re.search(r'<label[^>]* for="id_true_label"', change) and "True label of drawing" not in change
 
 
 def test_a_not_a_digit_answer_is_said_in_words_in_the_list_and_its_filter(reviewer_client, drawings):
@@ -127,6 +130,22 @@ def test_each_filter_and_the_id_search(reviewer_client, drawings, reviewer):
     # SQLite refused a LIKE pattern this long: a 500.
     for nothing in ("a" * 50_001, "%", "zz", str(wrong.pk) + "0"):
         assert listed_ids(reviewer_client.get(CHANGELIST, {"q": nothing})) == []
+
+
+def test_the_list_filters_by_the_label_given_and_who_gave_it(reviewer_client, reviewer, django_user_model, drawings):
+    """To look over what reviewers called "not a digit" before a retraining, or one reviewer's labels."""
+    other = make_user(django_user_model, "bea", staff=True)
+    drawer = make_user(django_user_model, "drawer", staff=False)
+    (first, _), (second, _), (third, _), *_ = drawings
+    Prediction.objects.filter(pk=first.pk).update(true_label=NOT_A_DIGIT, reviewed_by=reviewer)
+    Prediction.objects.filter(pk=second.pk).update(true_label=NOT_A_DIGIT, reviewed_by=other)
+    Prediction.objects.filter(pk=third.pk).update(true_label=3, reviewed_by=reviewer)
+    assert set(listed_ids(reviewer_client.get(CHANGELIST, {"true_label__exact": NOT_A_DIGIT}))) == {first.pk, second.pk}
+    assert set(listed_ids(reviewer_client.get(CHANGELIST, {"reviewed_by__id__exact": reviewer.pk}))) == {
+        first.pk, third.pk}
+    page = html.unescape(reviewer_client.get(CHANGELIST).content.decode())
+    assert re.search(r'<a href="\?true_label__exact=10">\s*not a digit\s*</a>', page)
+    assert f"?reviewed_by__id__exact={other.pk}" in page and f"?reviewed_by__id__exact={drawer.pk}" not in page
 
 
 @pytest.mark.parametrize("query", [
