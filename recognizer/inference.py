@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -61,17 +62,45 @@ def active_stamp() -> tuple[int, str, str] | None:
     return None if row is None else tuple(row)
 
 
+# How long a worker that could not load the active version serves the one it had before trying again.
+RETRY_SECONDS = 10.0
+# The stamp of an active version this process could not load, and when it may try again.
+_unloadable: tuple[tuple[int, str, str], float] | None = None
+
+
 def get_predictor() -> tuple[ModelVersion, Predictor]:
-    """The active version and its loaded Predictor, reloaded only when the active version changed."""
-    global _loaded
+    """The active version and its loaded Predictor, reloaded only when the active version changed.
+
+    A version this process cannot load (its file is missing on this server, or damaged) leaves the
+    one loaded before it served, said in the log once and by /healthz (`serves_active`), and tried
+    again every RETRY_SECONDS: else every drawing on this server was a 503 until the file came."""
+    global _loaded, _unloadable
     loaded = _loaded
-    if loaded is None or loaded.version.stamp != active_stamp():
+    stamp = active_stamp()
+    if loaded is None or loaded.version.stamp != stamp:
         with _lock:
             version = active_version()
             if _loaded is None or _loaded.version.stamp != version.stamp:
-                _loaded = LoadedModel(version, load_predictor(version))
+                pending = _unloadable is not None and _unloadable[0] == version.stamp
+                if _loaded is not None and pending and time.monotonic() < _unloadable[1]:
+                    return _loaded.version, _loaded.predictor
+                try:
+                    _loaded = LoadedModel(version, load_predictor(version))
+                    _unloadable = None
+                except ModelUnavailable as exc:
+                    if _loaded is None:
+                        raise
+                    if not pending:
+                        logger.error("cannot load the active model version %s, still serving %s: %s",
+                                     version.name, _loaded.version.name, exc)
+                    _unloadable = (version.stamp, time.monotonic() + RETRY_SECONDS)
             loaded = _loaded
     return loaded.version, loaded.predictor
+
+
+def serves_active() -> bool:
+    """Whether this process serves the active version (not one it had before the active one failed to load)."""
+    return _loaded is not None and _loaded.version.stamp == active_stamp()
 
 
 def predictor_of(version: ModelVersion) -> Predictor:

@@ -34,7 +34,7 @@ from mlcore.render import PEN_WIDTH
 from . import access, strokes
 from .deadline import TooLate, deadline_of
 from .errors import error_response
-from .inference import ModelUnavailable, get_predictor, sent_before
+from .inference import ModelUnavailable, get_predictor, sent_before, serves_active
 from .models import Prediction, StorageUnavailable
 from .parsers import StrictJSONParser
 from .serializers import FeedbackSerializer, PredictionSerializer
@@ -272,10 +272,15 @@ def healthz(request):
         with tempfile.TemporaryFile(dir=settings.MEDIA_ROOT) as probe:
             probe.write(b"0")
             probe.flush()
+        stale = not serves_active()
     except (DatabaseError, ModelUnavailable, OSError):
         logger.exception("health check failed")
         return error_response("the model, the database or the drawings' storage is unavailable", 503,
                               status="unavailable")
+    if stale:
+        # Drawings are answered, by the version before: the log said once why the active one is not.
+        return error_response("this server cannot load the active model version and answers with the one before",
+                              503, status="stale", model_version=version.name)
     return JsonResponse({"status": "ok", "model_version": version.name})
 
 

@@ -27,6 +27,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from recognizer import inference
 from recognizer.access import hash_secret
 from recognizer.models import ModelVersion, Prediction
 from recognizer.throttles import client_ident
@@ -559,7 +560,8 @@ def test_a_sign_in_refused_for_less_than_a_minute_says_the_seconds(client, setti
 # Health tells the public only "ok" or "unavailable".
 
 @pytest.mark.django_db(transaction=True)
-def test_health_hides_the_reason_and_logs_it(client, settings, tmp_path, caplog):
+def test_health_hides_the_reason_and_logs_it(client, settings, tmp_path, caplog, monkeypatch):
+    monkeypatch.setattr(inference, "_loaded", None)   # a process that never loaded a model: none to fall back on
     broken = tmp_path / "broken.pt"
     broken.write_bytes(b"this is not a checkpoint")
     ModelVersion.objects.update(is_active=False)

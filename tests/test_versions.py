@@ -3,6 +3,7 @@
 import base64
 import io
 import json
+import logging
 import urllib.request
 
 import pytest
@@ -10,6 +11,7 @@ import torch
 from django.core.management import CommandError, call_command
 
 from mlcore import checkpoint
+from recognizer import inference
 from recognizer.inference import active_version, get_predictor
 from recognizer.models import ModelVersion
 
@@ -127,6 +129,30 @@ def test_a_broken_checkpoint_is_refused_and_the_active_version_stays(two_version
         call_command("activate_model", "second")
     assert list(ModelVersion.objects.filter(is_active=True)) == [first]
     assert get_predictor()[0] == first
+
+
+@pytest.mark.django_db
+def test_a_server_that_cannot_load_the_active_version_answers_with_the_one_before(client, two_versions, mnist_test,
+                                                                                  caplog, monkeypatch):
+    """Activated from a server that has its file, on another that has not: every drawing there was a 503,
+    and the log had a traceback for each."""
+    first, second = two_versions
+    monkeypatch.setattr(inference, "RETRY_SECONDS", 0.0)   # tried again at every request
+    assert get_predictor()[0] == first
+    content = second.file_path.read_bytes()
+    second.file_path.unlink()
+    second.make_active()
+    drawing = {"image": "data:image/png;base64," + base64.b64encode(png(mnist_test.images[0])).decode()}
+    with caplog.at_level(logging.ERROR, logger="recognizer.inference"):
+        for _ in range(3):
+            answer = client.post("/api/predictions/", drawing, content_type="application/json")
+            assert answer.status_code == 201 and answer.json()["model_version"] == "first"
+    assert caplog.text.count("cannot load the active model version second, still serving first") == 1
+    health = client.get("/healthz")
+    assert health.status_code == 503 and health.json()["status"] == "stale"
+    second.file_path.write_bytes(content)
+    assert client.post("/api/predictions/", drawing, content_type="application/json").json()["model_version"] == "second"
+    assert client.get("/healthz").json() == {"status": "ok", "model_version": "second"}
 
 
 def predict_over_http(base_url: str, drawing: bytes) -> dict:
