@@ -10,6 +10,7 @@ other is stopped too, and the exit status says that something failed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -26,6 +27,8 @@ PLACEHOLDER = re.compile(r"\$\{(\w+)\}")
 # nginx admits a request line and header lines up to its 8 KiB buffers, 32 KiB of headers in all;
 # gunicorn's smaller defaults would refuse some of what nginx passed, in HTML.
 NGINX_HEADER_LIMITS = ("--limit-request-line", "8190", "--limit-request-fields", "8192")
+# The advisory lock (PostgreSQL) a server holds while it sets the database up.
+SETUP_LOCK = 0x64696769
 
 
 class SetupError(Exception):
@@ -93,6 +96,26 @@ def nginx_binary() -> str:
     return found
 
 
+@contextlib.contextmanager
+def setting_up_alone():
+    """Held while this server migrates the database and registers the model: on PostgreSQL an advisory
+    lock that servers starting at the same moment wait for (two migrations of a fresh database raced in
+    two of four tries, and one server stopped); SQLite is one machine's."""
+    import django
+    from django.db import connection
+
+    django.setup()
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [SETUP_LOCK])
+    try:
+        yield
+    finally:
+        connection.close()   # the lock goes with its session
+
+
 def manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
 
@@ -154,8 +177,9 @@ def main() -> int:
         return 2
     os.environ.update(env)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mnistsite.settings")
-    manage(env, "migrate", "--noinput")
-    manage(env, "bootstrap_model")
+    with setting_up_alone():
+        manage(env, "migrate", "--noinput")
+        manage(env, "bootstrap_model")
     manage(env, "collectstatic", "--noinput", "--verbosity", "0")
     manage(env, "check", "--deploy")
     with tempfile.TemporaryDirectory(prefix="digits-production-") as run:

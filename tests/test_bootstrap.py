@@ -1,10 +1,14 @@
 """The first model version is an explicit setup step: reading never registers one."""
 
 import io
+import threading
 
 import pytest
 import torch
 from django.core.management import CommandError, call_command
+from django.db import connection, connections
+
+from deploy.production import SETUP_LOCK, setting_up_alone
 
 from recognizer.models import ModelVersion
 from recognizer.checks import served_model_check
@@ -88,3 +92,28 @@ def test_a_serving_process_reads_on_the_inference_threads(settings, served_model
     settings.INFERENCE_THREADS = 1
     warm_up()
     assert torch.get_num_threads() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_servers_starting_at_once_set_the_database_up_one_at_a_time():
+    """Two servers migrating a fresh PostgreSQL database at the same moment raced: one stopped."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite is one machine's: one server sets it up")
+    inside = threading.Event()
+
+    def another_server():
+        with setting_up_alone():
+            inside.set()
+        connections.close_all()
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [SETUP_LOCK])
+    starting = threading.Thread(target=another_server)
+    starting.start()
+    try:
+        assert not inside.wait(1.0)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [SETUP_LOCK])
+    assert inside.wait(10.0)
+    starting.join(10.0)
