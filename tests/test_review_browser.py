@@ -270,6 +270,47 @@ def test_a_drawing_labelled_is_not_left_on_show_when_the_next_cannot_be_loaded(r
     expect(page.get_by_role("status")).not_to_contain_text("could not be loaded")
 
 
+def test_undo_after_a_failed_load_takes_its_word_away(reviewer_page, drawings):
+    """"Press s to try again" stayed beside the drawing the undo brought back, and pressing s skipped it."""
+    user, page, _, errors = reviewer_page("ada")
+    first = current_id(page)
+    refuse_once(page, "**/review/queue/next/", 503, "down for a moment")
+    page.keyboard.press("7")
+    expect(page.get_by_role("status")).to_contain_text("could not be loaded")
+    wait_until(page, lambda: Prediction.objects.filter(pk=first, true_label=7).exists())
+    page.keyboard.press("z")
+    assert current_id(page) == first
+    wait_until(page, lambda: Prediction.objects.get(pk=first).true_label is None)
+    expect(page.get_by_role("status")).to_have_text("Undone: the label of this drawing is cleared. Label it again.")
+    assert errors == []
+
+
+def test_a_lease_kept_again_takes_the_word_of_its_failure_away(reviewer_page, drawings):
+    """"The drawing could not be kept" stayed after the next renewal succeeded, until the next label."""
+    user, page, _, errors = reviewer_page("ada")
+    current_id(page)
+    refuse_once(page, "**/lease/", 503, "down for a moment")
+    renew = "() => document.dispatchEvent(new Event('visibilitychange'))"
+    with page.expect_response("**/lease/"):
+        page.evaluate(renew)
+    expect(page.get_by_role("status")).to_have_text("The drawing could not be kept: down for a moment")
+    with page.expect_response("**/lease/"):
+        page.evaluate(renew)
+    expect(page.get_by_role("status")).to_have_text("")
+    assert errors == []
+
+
+def test_a_not_a_digit_answer_says_how_sure_and_what_its_digits_are(reviewer_page, drawings):
+    """A "#" read "not a digit" at 100 % showed "Top 3: 4: 66.6%", as a confident guess, and no confidence."""
+    Prediction.objects.update(digit=None, confidence=0.983)
+    user, page, _, errors = reviewer_page("ada")
+    current_id(page)
+    expect(page.locator("#item-answer")).to_have_text("not a digit")
+    expect(page.locator("#item-confidence")).to_have_text("(98.3% sure)")
+    expect(page.get_by_role("list", name="If a digit")).to_be_visible()
+    assert errors == []
+
+
 def test_the_next_drawing_is_shown_and_labelled_only_once_its_picture_has_come(reviewer_page, drawings):
     """Its answer, input and keys came before its picture, which the browser showed only once loaded:
     a key labelled the next drawing judged by the last one's picture."""

@@ -22,6 +22,7 @@ const state = {
   loading: false,
   undoWhenLoaded: false, // z pressed while the next drawing was loading
   loadFailed: "",      // why the next drawing could not be loaded, until it is
+  leaseFailed: "",     // why the drawing on show could not be kept, until a renewal succeeds
   notSaved: 0,         // labels refused this session (a 409 or a 404), said beside every later "Saved"
   lastRefusal: "",
   leaseTimer: null,
@@ -76,6 +77,8 @@ function keepLease() {
   const { id, second_opinion: secondOpinion, revision } = state.item;
   post(itemUrl(id, "lease/"), { second_opinion: Boolean(secondOpinion), revision }).then((data) => {
     // Its drawer changed it since it was shown: it is shown as it is now, before a label is spent on the old one.
+    if (state.leaseFailed && el("queue-status").textContent === state.leaseFailed) showStatus("", "");
+    state.leaseFailed = "";
     if (data.item && state.item?.id === id && !state.loading) {
       show(data.item);
       showStatus("Its drawer changed this drawing: here it is as it is now.", "");
@@ -85,7 +88,8 @@ function keepLease() {
       showStatus(`That drawing is gone from this page: ${error.message}. Here is the next.`, "error");
       loadNext();
     } else {
-      showStatus(`The drawing could not be kept: ${error.message}`, "error");
+      state.leaseFailed = `The drawing could not be kept: ${error.message}`;
+      showStatus(state.leaseFailed, "error");
     }
   });
 }
@@ -142,6 +146,10 @@ function show(item) {
   el("item-input").src = item.input;
   el("item-saliency").style.setProperty("--saliency", `url("${itemUrl(item.id, "saliency.png")}")`);
   el("item-answer").textContent = labelName(item.digit === null ? NOT_A_DIGIT : item.digit); // null: "not a digit"
+  el("item-confidence").textContent = `(${(item.confidence * 100).toFixed(1)}% sure)`;
+  // Its top 3 are the digits it would be, their probabilities shared among the digits alone: beside
+  // "not a digit" at 100 %, "4: 66.6%" read as a confident guess.
+  el("item-top3-title").textContent = item.digit === null ? "If a digit" : "Top 3";
   el("item-reported").textContent = labelName(item.reported_label);
   el("item-tier").textContent = item.second_opinion ? "second opinion" : item.tier;
   el("item-meta").textContent = `${item.model_version} · ${item.source} · ${new Date(item.created_at).toLocaleString()}`;
@@ -265,6 +273,8 @@ function undo() {
   }
   const { item: previous, skipped } = state.history.pop();
   if (state.item) post(itemUrl(state.item.id, "release/")).catch(() => {});
+  // A drawing is on show again: "press s to try again" would now skip it.
+  state.loadFailed = "";
   if (skipped) {
     // A skip by mistake lost the drawing until a reload. Its lease is taken again: where another reviewer
     // took or labelled it meanwhile, the queue goes on to the next (`keepLease`).
