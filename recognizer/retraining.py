@@ -11,6 +11,7 @@ from pathlib import Path
 
 from mlcore.data import Split
 from mlcore.datasets.reviewed import HOLDOUT_FRACTION, REVIEWED_WEIGHT, mix, split_holdout
+from mlcore.labels import NOT_A_DIGIT
 from mlcore.model import with_outputs_of
 from mlcore.predict import Predictor
 from mlcore.training.recipe import add_calibration, extras, held_out_sets, mix_in, split_off
@@ -41,6 +42,10 @@ def accuracy(predictor: Predictor, split: Split) -> float | None:
         return None
     labels, _ = predictor.answers(split.images)
     return float((labels == split.labels).mean())
+
+
+def not_digit_count(split: Split) -> int:
+    return int((split.labels == NOT_A_DIGIT).sum())
 
 
 def retrain(config: TrainConfig, train_split: Split, test_split: Split, reviewed: Split, *,
@@ -86,8 +91,8 @@ def retrain(config: TrainConfig, train_split: Split, test_split: Split, reviewed
         initial_state = with_outputs_of(base.model.state_dict(), config.architecture, config.seed)
     log(f"{'fine-tuning ' + base_version.name if fine_tune else 'training from scratch'} on "
         f"{mnist_images:,} MNIST images, {len(generated.labels):,} generated drawings and {len(fit.labels):,} "
-        f"reviewed drawings (weight {reviewed_weight}); "
-        f"{len(held_out.labels):,} reviewed drawings held out")
+        f"reviewed drawings ({not_digit_count(fit):,} of them not a digit; weight {reviewed_weight}); "
+        f"{len(held_out.labels):,} reviewed drawings held out ({not_digit_count(held_out):,} not a digit)")
     result = train(replace(config, train_limit=None), mixed, test_split, sample_weights=weights,
                    initial_state=initial_state, progress=progress, log=log)
     add_calibration(result, held_out_sets(mnist_held, calibration_drawings, cache_dir=cache_dir), test_split)

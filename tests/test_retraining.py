@@ -41,7 +41,8 @@ def test_export_and_load_round_trip_is_exact(mnist_test, tmp_path):
     out = tmp_path / "reviewed.npz"
     output = io.StringIO()
     call_command("export_reviewed", "--out", str(out), stdout=output)
-    assert "wrote 7 reviewed drawings" in output.getvalue() and "3 still await review" in output.getvalue()
+    assert "wrote 7 reviewed drawings (0 of them not a digit)" in output.getvalue()
+    assert "3 still await review" in output.getvalue()
 
     loaded = load_reviewed(out)
     expected = Prediction.objects.reviewed().order_by("created_at", "id")
@@ -52,6 +53,14 @@ def test_export_and_load_round_trip_is_exact(mnist_test, tmp_path):
         assert archive["ids"].tolist() == [str(p.pk) for p in expected]
     split, ids = reviewed_dataset(Prediction.objects.all())
     assert np.array_equal(split.images, loaded.images) and np.array_equal(split.labels, loaded.labels)
+
+
+def test_an_export_of_no_reviewed_drawings_writes_nothing_and_says_why(mnist_test, tmp_path):
+    """It wrote an empty file and succeeded; training on it then failed, pointing at the admin, not the file."""
+    record_drawing(mnist_test.images[0])
+    with pytest.raises(CommandError, match=r"no reviewed drawings to export, so nothing was written \(1 await"):
+        call_command("export_reviewed", "--out", str(tmp_path / "x.npz"), stdout=io.StringIO())
+    assert not (tmp_path / "x.npz").exists()
 
 
 def test_export_of_an_unknown_model_version_is_refused(tmp_path):

@@ -2,6 +2,8 @@ from pathlib import Path
 
 from django.core.management.base import CommandError
 
+from mlcore.labels import NOT_A_DIGIT
+
 from ...datasets import export_reviewed, export_strokes
 from ...models import ModelVersion, Prediction
 from ..database import DatabaseCommand
@@ -33,6 +35,14 @@ class Command(DatabaseCommand):
             if not ModelVersion.objects.filter(name=name).exists():
                 raise CommandError(f"no model version named {name!r}")
             predictions = predictions.filter(model_version__name=name)
+        reviewed = predictions.reviewed()
+        if not reviewed.exists():
+            # An empty file would only fail later, in `train --reviewed-file`, far from its cause.
+            unreviewed = predictions.unreviewed().count()
+            raise CommandError(f"no reviewed drawings{' of ' + name if name else ''} to export, so nothing was "
+                               f"written ({unreviewed:,} await review); set true labels in the admin or the "
+                               "review queue first")
+        not_digits = reviewed.filter(true_label=NOT_A_DIGIT).count()
         try:
             count = export_reviewed(predictions, options["out"])
         except OSError as exc:
@@ -44,5 +54,6 @@ class Command(DatabaseCommand):
                 raise CommandError(f"could not write {options['strokes']}: {exc}") from None
             self.stdout.write(f"wrote the strokes of {drawn:,} reviewed drawings to {options['strokes']}")
         unreviewed = predictions.unreviewed().count()
-        self.stdout.write(self.style.SUCCESS(f"wrote {count:,} reviewed drawings to {options['out']}")
+        self.stdout.write(self.style.SUCCESS(f"wrote {count:,} reviewed drawings ({not_digits:,} of them not a "
+                                             f"digit) to {options['out']}")
                           + (f"; {unreviewed:,} still await review" if unreviewed else ""))

@@ -190,7 +190,8 @@ class Command(DatabaseCommand):
         except OSError as exc:
             raise CommandError(f"trained, but could not save {out}: {exc}") from None
         self.stdout.write(self.style.SUCCESS(
-            f"MNIST test accuracy {checkpoint.mnist_accuracy(result.metadata):.4f} with "
+            f"MNIST test accuracy {checkpoint.mnist_accuracy(result.metadata):.4f} as the site answers (calibrated, "
+            f"\"not a digit\" counted wrong) with "
             f"{result.metadata['params']:,} parameters in {result.metadata['training_seconds']:.0f} s; "
             f"saved {out} and its model card {out.with_suffix('.json')}"))
         if retraining is not None:
