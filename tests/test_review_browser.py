@@ -250,14 +250,20 @@ def test_labels_waiting_while_signed_out_are_saved_once_signed_in_again(reviewer
     assert errors == []
 
 
-def test_a_drawing_labelled_is_not_left_on_show_when_the_next_cannot_be_loaded(reviewer_page, drawings):
-    """The labelled drawing stayed on show under "Saved: 7." and the next key labelled it again, unseen."""
-    user, page, _, errors = reviewer_page("ada")
+def labelled_as_the_next_cannot_be_loaded(page) -> str:
+    """The drawing on show labelled 7 while the next one's request fails; its id."""
     first = current_id(page)
     refuse_once(page, "**/review/queue/next/", 503, "down for a moment")
     page.keyboard.press("7")
     expect(page.get_by_role("status")).to_contain_text("The next drawing could not be loaded: down for a moment")
     wait_until(page, lambda: Prediction.objects.filter(pk=first, true_label=7).exists())
+    return first
+
+
+def test_a_drawing_labelled_is_not_left_on_show_when_the_next_cannot_be_loaded(reviewer_page, drawings):
+    """The labelled drawing stayed on show under "Saved: 7." and the next key labelled it again, unseen."""
+    user, page, _, errors = reviewer_page("ada")
+    first = labelled_as_the_next_cannot_be_loaded(page)
     expect(page.get_by_role("status")).to_contain_text("could not be loaded")
     expect(page.get_by_test_id("review-item")).to_be_hidden()
     page.keyboard.press("3")
@@ -273,11 +279,7 @@ def test_a_drawing_labelled_is_not_left_on_show_when_the_next_cannot_be_loaded(r
 def test_undo_after_a_failed_load_takes_its_word_away(reviewer_page, drawings):
     """"Press s to try again" stayed beside the drawing the undo brought back, and pressing s skipped it."""
     user, page, _, errors = reviewer_page("ada")
-    first = current_id(page)
-    refuse_once(page, "**/review/queue/next/", 503, "down for a moment")
-    page.keyboard.press("7")
-    expect(page.get_by_role("status")).to_contain_text("could not be loaded")
-    wait_until(page, lambda: Prediction.objects.filter(pk=first, true_label=7).exists())
+    first = labelled_as_the_next_cannot_be_loaded(page)
     page.keyboard.press("z")
     assert current_id(page) == first
     wait_until(page, lambda: Prediction.objects.get(pk=first).true_label is None)
