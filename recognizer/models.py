@@ -435,6 +435,9 @@ class ReviewLease(models.Model):
                                       related_name="lease")
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     expires_at = models.DateTimeField(db_index=True)
+    # Which load of the queue page holds it (its own random name): a reloaded page takes its drawing back,
+    # and the release the page sent as it left, arriving after that, must not let it go.
+    page = models.CharField(max_length=32, blank=True, default="")
 
 
 class SecondOpinion(models.Model):

@@ -324,7 +324,7 @@ def test_renewing_the_lease_of_a_deleted_drawing_is_404(clients, filled):
 
 def test_skip_releases_and_is_not_offered_again_in_the_session(clients, filled):
     first = clients[0].post(NEXT, {}, content_type="application/json").json()["item"]
-    assert clients[0].post(f"/review/queue/{first['id']}/release/").status_code == 200
+    assert clients[0].post(f"/review/queue/{first['id']}/release/", content_type="application/json").status_code == 200
     after_skip = clients[0].post(NEXT, {"exclude": [first["id"]]}, content_type="application/json").json()["item"]
     assert after_skip["id"] != first["id"]
     assert clients[1].post(NEXT, {}, content_type="application/json").json()["item"]["id"] == first["id"]
@@ -627,6 +627,19 @@ def test_a_reloaded_page_is_given_its_drawing_back_whether_or_not_its_release_ca
     assert ada.post(NEXT, {"resume": shown}, content_type="application/json").json()["item"]["id"] != shown
     # Let go first, it is given back all the same; a resume that names no drawing is no filter.
     other = ada.post(NEXT, {}, content_type="application/json").json()["item"]["id"]
-    ada.post(f"/review/queue/{other}/release/")
+    ada.post(f"/review/queue/{other}/release/", content_type="application/json")
     assert ada.post(NEXT, {"resume": other}, content_type="application/json").json()["item"]["id"] == other
     assert ada.post(NEXT, {"resume": "nothing"}, content_type="application/json").status_code == 200
+
+
+def test_the_release_a_reloaded_page_sent_as_it_left_does_not_let_go_of_the_drawing_taken_back(clients, filled):
+    """Coming in after the reloaded page took its drawing back, it deleted the lease: the drawing on show was
+    anyone's until the page's next renewal."""
+    ada, grace = clients
+    shown = ada.post(NEXT, {"page": "aa11"}, content_type="application/json").json()["item"]["id"]
+    assert ada.post(NEXT, {"resume": shown, "page": "bb22"}, content_type="application/json").json()["item"]["id"] == shown
+    ada.post(f"/review/queue/{shown}/release/", {"page": "aa11"}, content_type="application/json")
+    assert ReviewLease.objects.get(prediction_id=shown).page == "bb22"
+    assert grace.post(NEXT, {"resume": shown}, content_type="application/json").json()["item"]["id"] != shown
+    ada.post(f"/review/queue/{shown}/release/", {"page": "bb22"}, content_type="application/json")
+    assert not ReviewLease.objects.filter(prediction_id=shown).exists()

@@ -91,13 +91,14 @@ def lease_until(now):
     return now + timedelta(seconds=settings.REVIEW_LEASE_SECONDS)
 
 
-def take(reviewer, filters: Filters = Filters(), exclude=(), resume=None) -> Prediction | None:
-    """Lease the next drawing for reviewer, or None when nothing is left; `exclude`: ids skipped this session;
-    `resume`: the drawing the reviewer's page showed before it was reloaded, given back first (`resumed`)."""
+def take(reviewer, filters: Filters = Filters(), exclude=(), resume=None, page: str = "") -> Prediction | None:
+    """Lease the next drawing for reviewer's `page`, or None when nothing is left; `exclude`: ids skipped this
+    session; `resume`: the drawing the reviewer's page showed before it was reloaded, given back first
+    (`resumed`)."""
     now = timezone.now()
     release_expired(now)
     if resume is not None:
-        again = resumed(resume, reviewer, filters, now)
+        again = resumed(resume, reviewer, filters, now, page)
         if again is not None:
             return again
     settled = unreviewed_in_order(filters, changed_before=now - timedelta(seconds=settings.REVIEW_SETTLE_SECONDS))
@@ -113,7 +114,8 @@ def take(reviewer, filters: Filters = Filters(), exclude=(), resume=None) -> Pre
             for prediction in batch:
                 try:
                     with transaction.atomic():
-                        ReviewLease.objects.create(prediction=prediction, reviewer=reviewer, expires_at=lease_until(now))
+                        ReviewLease.objects.create(prediction=prediction, reviewer=reviewer,
+                                                   expires_at=lease_until(now), page=page)
                 except IntegrityError:
                     taken.add(prediction.pk)
                     continue
@@ -121,7 +123,7 @@ def take(reviewer, filters: Filters = Filters(), exclude=(), resume=None) -> Pre
     return None
 
 
-def resumed(prediction_id, reviewer, filters: Filters, now) -> Prediction | None:
+def resumed(prediction_id, reviewer, filters: Filters, now, page: str = "") -> Prediction | None:
     """The drawing, leased to reviewer again, where it is still theirs to label: unlabelled (or their second
     opinion still owed), under the filters, and in no one else's hands. A reloaded page's own lease, let go
     as the page left, may come in after the page asks again: it was given another drawing."""
@@ -134,12 +136,13 @@ def resumed(prediction_id, reviewer, filters: Filters, now) -> Prediction | None
             if held_by_another(lease, reviewer, now):
                 return None
             if lease is not None:
-                lease.reviewer, lease.expires_at = reviewer, lease_until(now)
-                lease.save(update_fields=["reviewer", "expires_at"])
+                lease.reviewer, lease.expires_at, lease.page = reviewer, lease_until(now), page
+                lease.save(update_fields=["reviewer", "expires_at", "page"])
                 return prediction
         try:
             with transaction.atomic():
-                ReviewLease.objects.create(prediction=prediction, reviewer=reviewer, expires_at=lease_until(now))
+                ReviewLease.objects.create(prediction=prediction, reviewer=reviewer, expires_at=lease_until(now),
+                                           page=page)
         except IntegrityError:
             return None   # another reviewer leased it that instant
         return prediction
@@ -163,7 +166,7 @@ def locked_for(prediction_id, reviewer, now) -> Prediction:
     return prediction
 
 
-def renew(prediction_id, reviewer, second_opinion: bool = False) -> Prediction:
+def renew(prediction_id, reviewer, second_opinion: bool = False, page: str = "") -> Prediction:
     """Keep the drawing while it is shown, as a second opinion or not, as `second_opinion` says, and
     return it as it is now; LeasedByAnother when someone else took it after it ran out, LabelledByAnother
     when someone else labelled it meanwhile (or gave the second opinion it was shown for),
@@ -175,12 +178,13 @@ def renew(prediction_id, reviewer, second_opinion: bool = False) -> Prediction:
                 not second_opinion and prediction.true_label is not None and prediction.reviewed_by_id != reviewer.pk):
             raise LabelledByAnother(str(prediction_id))
         ReviewLease.objects.update_or_create(
-            prediction_id=prediction_id, defaults={"reviewer": reviewer, "expires_at": lease_until(now)})
+            prediction_id=prediction_id, defaults={"reviewer": reviewer, "expires_at": lease_until(now), "page": page})
     return prediction
 
 
-def release(prediction_id, reviewer) -> None:
-    ReviewLease.objects.filter(prediction_id=prediction_id, reviewer=reviewer).delete()
+def release(prediction_id, reviewer, page: str = "") -> None:
+    """Let the drawing go, where reviewer's `page` holds it (another of their pages may have taken it since)."""
+    ReviewLease.objects.filter(prediction_id=prediction_id, reviewer=reviewer, page=page).delete()
 
 
 def is_second_opinion(prediction: Prediction, reviewer) -> bool:
@@ -204,7 +208,7 @@ def label_changed(prediction: Prediction, reviewer, label: int | None, first_tim
         SecondOpinion.objects.create(prediction=prediction, first_reviewer=reviewer, first_label=label)
 
 
-def save_label(prediction_id, reviewer, label: int | None, revision: int | None = None) -> Prediction:
+def save_label(prediction_id, reviewer, label: int | None, revision: int | None = None, page: str = "") -> Prediction:
     """Set (or, with None, undo) reviewer's label of a drawing, at once, with who and when.
 
     A first label may pick the drawing for a second opinion; an undone label gives the drawing back to
@@ -233,7 +237,7 @@ def save_label(prediction_id, reviewer, label: int | None, revision: int | None 
             label_changed(prediction, reviewer, label, first_time)
         if label is None:
             ReviewLease.objects.update_or_create(
-                prediction=prediction, defaults={"reviewer": reviewer, "expires_at": lease_until(now)})
+                prediction=prediction, defaults={"reviewer": reviewer, "expires_at": lease_until(now), "page": page})
         else:
             ReviewLease.objects.filter(prediction=prediction).delete()
     return prediction

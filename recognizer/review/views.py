@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import uuid
 from datetime import timedelta
 
@@ -117,6 +118,16 @@ def with_json_object(view):
     return called_with_body
 
 
+# The name a queue page gives itself (random hex): which of a reviewer's pages holds a lease.
+PAGE_NAME = re.compile(r"[0-9a-f]{1,32}")
+
+
+def page_of(body: dict) -> str:
+    """The page a request of the queue's comes from; "" where it names none (or no name a page gives)."""
+    page = body.get("page")
+    return page if isinstance(page, str) and PAGE_NAME.fullmatch(page) else ""
+
+
 # What the queue's refusals say, the same from every endpoint.
 REFUSALS = {
     Prediction.DoesNotExist: (404, "no such drawing"),
@@ -151,7 +162,7 @@ def next_item(request, body):
     filters = queue.Filters.from_query(body)
     exclude = drawing_ids(body.get("exclude"), limit=1000)
     resume = next(iter(drawing_ids([body.get("resume")], limit=1)), None)
-    prediction = queue.take(request.user, filters, exclude=exclude, resume=resume)
+    prediction = queue.take(request.user, filters, exclude=exclude, resume=resume, page=page_of(body))
     answer = {"item": None if prediction is None else item_data(prediction, request.user)}
     # The counts grow with the table on PostgreSQL: a keypress asked for them twice.
     if body.get("progress") is not False:
@@ -174,14 +185,14 @@ def label(request, body, prediction_id):
     if revision is not None and not (is_integer(revision) and revision >= 0):
         return error_response("revision must be the integer the drawing was shown with", 400)
     try:
-        prediction = queue.save_label(prediction_id, request.user, value, revision)
+        prediction = queue.save_label(prediction_id, request.user, value, revision, page=page_of(body))
     except tuple(REFUSALS) as exc:
         return refused(exc)
     except ValueError as exc:
         return error_response(str(exc), 400)
     except Prediction.Redrawn:
         # Anyone may label the newer drawing now, this reviewer too once the queue offers it again.
-        queue.release(prediction_id, request.user)
+        queue.release(prediction_id, request.user, page_of(body))
         return error_response("its drawer changed this drawing after it was shown to you; "
                               "it is back in the queue", 409, redrawn=True)
     filters = queue.Filters.from_query(body)
@@ -199,7 +210,8 @@ def renew_lease(request, body, prediction_id):
     """Keep the drawing on show (`second_opinion`: whether the page shows it as one), and where its drawer
     changed it since the page showed it at `revision`, the drawing as it is now."""
     try:
-        prediction = queue.renew(prediction_id, request.user, second_opinion=body.get("second_opinion") is True)
+        prediction = queue.renew(prediction_id, request.user, second_opinion=body.get("second_opinion") is True,
+                                 page=page_of(body))
     except tuple(REFUSALS) as exc:
         return refused(exc)
     answer = {"leased": True}
@@ -213,8 +225,9 @@ def renew_lease(request, body, prediction_id):
 
 @require_POST
 @reviewers_only("change_prediction")
-def release_lease(request, prediction_id):
-    queue.release(prediction_id, request.user)
+@with_json_object
+def release_lease(request, body, prediction_id):
+    queue.release(prediction_id, request.user, page_of(body))
     return JsonResponse({"released": True})
 
 

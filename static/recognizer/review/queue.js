@@ -11,6 +11,10 @@ const PEN_WIDTH = Number(root.dataset.penWidth);
 // The next drawing is shown once its picture has come, or after this long without it, the previous
 // picture taken away meanwhile.
 const PICTURE_WAIT_MS = 5000;
+// This load of the page's own name, sent with every request: the leases it holds are its own, and the
+// release a reloaded page sent as it left cannot let go of the drawing the new load took back.
+const PAGE = Array.from(crypto.getRandomValues(new Uint8Array(16)), (byte) => byte.toString(16).padStart(2, "0"))
+  .join("");
 const labelName = (label) => (label === null || label === undefined ? "–" : label === NOT_A_DIGIT ? "not a digit" : String(label));
 
 const state = {
@@ -33,7 +37,7 @@ async function post(url, body = {}, { keepalive = false } = {}) {
   const response = await fetch(url, {
     method: "POST",
     headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
-    body: JSON.stringify(body),
+    body: JSON.stringify({ ...body, page: PAGE }),
     credentials: "same-origin",
     keepalive,
     // Signed out, the server sends the sign-in page instead: followed, it would look like a success.
