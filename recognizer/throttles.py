@@ -13,6 +13,10 @@ PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # An IPv6 client is given a whole /64 (RFC 6177), so it could use a new address per request.
 IPV6_CLIENT_PREFIX = 64
 IDENT_LENGTH = RateWindow._meta.get_field("ident").max_length
+# Windows are forgotten this long after they end by the clock of the server that forgets them: another app
+# server whose clock is behind may still be counting in one (a server 20 s ahead deleted the windows the
+# others were counting in, and one client made three times the per-minute limit between two servers).
+ENDED_WINDOWS_KEPT = 300
 
 
 class FixedWindowLimit:
@@ -154,5 +158,5 @@ def count_hit(ident: str, window_end: int, now: float) -> int:
         if hits == 1:
             # A client's first hit in a new window: a natural moment to forget the windows that have
             # ended, whatever their length.
-            cursor.execute(f"DELETE FROM {table} WHERE period <= %s", [int(now)])
+            cursor.execute(f"DELETE FROM {table} WHERE period <= %s", [int(now) - ENDED_WINDOWS_KEPT])
     return hits

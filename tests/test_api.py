@@ -212,6 +212,16 @@ def test_new_drawings_are_limited_by_the_day_and_updates_are_not(client, setting
     assert updated.status_code == 200 and Prediction.objects.count() == 2
 
 
+def test_a_server_whose_clock_is_ahead_does_not_forget_the_windows_others_count_in():
+    """Two servers, one 20 s ahead: it deleted the window the other was counting in at each of its clients'
+    first hits, and a client going between them made three times the limit."""
+    behind, ahead = FixedWindowLimit("3/minute"), FixedWindowLimit("3/minute")
+    behind.timer, ahead.timer = (lambda: 1_800_000_050.0), (lambda: 1_800_000_070.0)
+    assert [behind.hit("192.0.2.1") for _ in range(3)] == [True] * 3
+    assert ahead.hit("192.0.2.2")   # another client's first hit in the ahead server's new window
+    assert not behind.hit("192.0.2.1")
+
+
 def test_only_drawings_made_count_against_the_day(client, settings, monkeypatch):
     """Requests refused by the rate limit, bad requests and tries sent again make no drawing: counted
     for the day, eight posts in a burst locked their client out for 16 hours after three drawings."""
