@@ -325,8 +325,11 @@ def test_the_next_drawing_is_shown_and_labelled_only_once_its_picture_has_come(r
     page.keyboard.press("3")
     page.wait_for_timeout(300)
     assert page.get_by_test_id("review-item").get_attribute("data-prediction-id") == first
+    # The key dropped meanwhile is not dropped unseen: the card says it is busy (it said nothing).
+    expect(page.get_by_test_id("review-item")).to_have_attribute("aria-busy", "true")
     held[0].continue_()
     current_id(page, first)
+    expect(page.get_by_test_id("review-item")).not_to_have_attribute("aria-busy", "true")
     wait_until(page, lambda: Prediction.objects.filter(pk=first, true_label=7).exists())
     assert Prediction.objects.reviewed().count() == 1 and errors == []
 

@@ -172,6 +172,8 @@ function show(item) {
 // After a label, the label's answer brings the counts, and they are not asked for twice.
 async function loadNext({ progress = true, resume = null } = {}) {
   state.loading = true;
+  // Keys are not taken meanwhile: said, and shown by the card fading once the wait is long enough to see.
+  el("queue-item").setAttribute("aria-busy", "true");
   try {
     const data = await post(urls.next, { ...filters(), exclude: state.skipped, progress, resume });
     // The keys wait for the picture: shown before it, the next drawing's facts stood beside the last
@@ -188,6 +190,7 @@ async function loadNext({ progress = true, resume = null } = {}) {
     showStatus(state.loadFailed, "error");
   } finally {
     state.loading = false;
+    el("queue-item").removeAttribute("aria-busy");
   }
   if (state.undoWhenLoaded) {
     state.undoWhenLoaded = false;
