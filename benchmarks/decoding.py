@@ -1,6 +1,6 @@
 """CPU time to decode and preprocess each crafted upload of tests/hostile.py, as the site does it.
 
- On the threads a worker gives torch (recognizer/models.py): idle threadspython -m benchmarks.decoding [--repeat 3]
+    python -m benchmarks.decoding [--repeat 3]
 
 Each file goes through recognizer.imaging.decode (the byte, structure and pixel limits, then
 decoding) and, when accepted, the preprocessing, read each way the API reads an image (as a
@@ -21,42 +21,42 @@ from benchmarks import servers  # noqa: E402 - needs the project on the path
 from tests import hostile  # noqa: E402
 
 CRAFTED = {
- On the threads a worker gives torch (recognizer/models.py): idle threads"progressive JPEG, 4000x4000, 1,000 scans": lambda: hostile.progressive_jpeg(4000, 1000),
- On the threads a worker gives torch (recognizer/models.py): idle threads"progressive JPEG, 4000x4000, 10 scans (the most allowed)": lambda: hostile.progressive_jpeg(4000, 10),
- On the threads a worker gives torch (recognizer/models.py): idle threads"PNG with 150,000 empty chunks": lambda: hostile.png_with_empty_chunks(150_000),
- On the threads a worker gives torch (recognizer/models.py): idle threads"PNG declaring 4096x4096 RGBA, maximally compressed": lambda: hostile.huge_png(4096, "RGBA"),
- On the threads a worker gives torch (recognizer/models.py): idle threads"PNG 2048x2048 RGBA (the largest decoded size allowed)": lambda: hostile.huge_png(2048, "RGBA"),
- On the threads a worker gives torch (recognizer/models.py): idle threads"PNG 4096x4096 grey": lambda: hostile.huge_png(4096, "L"),
- On the threads a worker gives torch (recognizer/models.py): idle threads"PNG 4096x4096 1-bit noise": lambda: hostile.one_bit_noise(4096),
- On the threads a worker gives torch (recognizer/models.py): idle threads"PNG 4096x4096 palette": lambda: hostile.huge_png(4096, "P"),
- On the threads a worker gives torch (recognizer/models.py): idle threads"JPEG 4096x4096 (decoded at 1/8 scale)": lambda: hostile.huge_jpeg(4096),
- On the threads a worker gives torch (recognizer/models.py): idle threads"a photo of noise, 2600x1950, progressive": lambda: hostile.noisy_photo(progressive=True),
- On the threads a worker gives torch (recognizer/models.py): idle threads"a photo of noise, 2600x1950, baseline": lambda: hostile.noisy_photo(progressive=False),
- On the threads a worker gives torch (recognizer/models.py): idle threads"a photo of noise at the byte limit, 4500x3400, baseline": lambda: hostile.noisy_photo(4500, 3400, False),
- On the threads a worker gives torch (recognizer/models.py): idle threads"JPEG 8192x8192 (decoded at 1/8 scale)": lambda: hostile.huge_jpeg(8192),
- On the threads a worker gives torch (recognizer/models.py): idle threads"progressive JPEG, 8192x8192, 2 scans": lambda: hostile.progressive_jpeg(8192, 2),
- On the threads a worker gives torch (recognizer/models.py): idle threads"WebP of noise, 1600x1600 (the most pixels a WebP may have), at quality 100": lambda: hostile.noisy_webp(),
- On the threads a worker gives torch (recognizer/models.py): idle threads"animated WebP of 140 bytes declaring a 1700x1600 canvas": lambda: hostile.webp_declaring(1700, 1600),
- On the threads a worker gives torch (recognizer/models.py): idle threads"APNG, 2,000 frames": lambda: hostile.animated_png(2000),
- On the threads a worker gives torch (recognizer/models.py): idle threads"APNG, 3,000 frames": lambda: hostile.animated_png(3000),
- On the threads a worker gives torch (recognizer/models.py): idle threads"PNG whose EXIF block has 65,535 tags": lambda: hostile.with_exif(
- On the threads a worker gives torch (recognizer/models.py): idle threads    hostile.a_one(), hostile.exif_block(first_tags=65_535), "PNG"),
- On the threads a worker gives torch (recognizer/models.py): idle threads"JPEG whose EXIF block has 5,400 tags (as many as 64 KiB holds)": lambda: hostile.with_exif(
- On the threads a worker gives torch (recognizer/models.py): idle threads    hostile.a_one(), hostile.exif_block(first_tags=5_400), "JPEG"),
- On the threads a worker gives torch (recognizer/models.py): idle threads"PNG whose EXIF orientation, make and model are 1.2 million fractions": lambda: hostile.with_exif(
- On the threads a worker gives torch (recognizer/models.py): idle threads    hostile.a_one(), hostile.exif_of_fractions((0x0112, 0x010F, 0x0110), 1_200_000), "PNG"),
- On the threads a worker gives torch (recognizer/models.py): idle threads"WebP whose EXIF orientation, make and model are 1.2 million fractions": lambda: hostile.with_exif(
- On the threads a worker gives torch (recognizer/models.py): idle threads    hostile.a_one(), hostile.exif_of_fractions((0x0112, 0x010F, 0x0110), 1_200_000), "WEBP"),
- On the threads a worker gives torch (recognizer/models.py): idle threads"PNG with 4,000 ICC profiles, each inflating to 1 MiB": lambda: hostile.png_with_inflating_chunks(b"iCCP", 4000),
- On the threads a worker gives torch (recognizer/models.py): idle threads"PNG with 8 ICC profiles (the most allowed)": lambda: hostile.png_with_inflating_chunks(b"iCCP", 8),
- On the threads a worker gives torch (recognizer/models.py): idle threads"PNG with 4,000 compressed texts not in UTF-8": lambda: hostile.png_with_inflating_chunks(b"iTXt", 4000),
- On the threads a worker gives torch (recognizer/models.py): idle threads"JPEG with 9,900 EXIF segments of 1 KiB": lambda: hostile.jpeg_with_segments(
- On the threads a worker gives torch (recognizer/models.py): idle threads    0xE1, b"Exif\0\0" + b"A" * 1024, 9900),
- On the threads a worker gives torch (recognizer/models.py): idle threads"JPEG with 4 EXIF segments of 64 KiB (the most allowed)": lambda: hostile.jpeg_with_segments(
- On the threads a worker gives torch (recognizer/models.py): idle threads    0xE1, b"Exif\0\0" + b"A" * 65_000, 4),
- On the threads a worker gives torch (recognizer/models.py): idle threads"JPEG with 10 MB of quantization tables": lambda: hostile.jpeg_with_segments(
- On the threads a worker gives torch (recognizer/models.py): idle threads    0xDB, b"".join(bytes([n % 4]) + bytes(range(1, 65)) for n in range(1000)), 158),
- On the threads a worker gives torch (recognizer/models.py): idle threads"JPEG whose header is 5,000,000 restart markers": lambda: hostile.jpeg_with_restart_markers(5_000_000),
+    "progressive JPEG, 4000x4000, 1,000 scans": lambda: hostile.progressive_jpeg(4000, 1000),
+    "progressive JPEG, 4000x4000, 10 scans (the most allowed)": lambda: hostile.progressive_jpeg(4000, 10),
+    "PNG with 150,000 empty chunks": lambda: hostile.png_with_empty_chunks(150_000),
+    "PNG declaring 4096x4096 RGBA, maximally compressed": lambda: hostile.huge_png(4096, "RGBA"),
+    "PNG 2048x2048 RGBA (the largest decoded size allowed)": lambda: hostile.huge_png(2048, "RGBA"),
+    "PNG 4096x4096 grey": lambda: hostile.huge_png(4096, "L"),
+    "PNG 4096x4096 1-bit noise": lambda: hostile.one_bit_noise(4096),
+    "PNG 4096x4096 palette": lambda: hostile.huge_png(4096, "P"),
+    "JPEG 4096x4096 (decoded at 1/8 scale)": lambda: hostile.huge_jpeg(4096),
+    "a photo of noise, 2600x1950, progressive": lambda: hostile.noisy_photo(progressive=True),
+    "a photo of noise, 2600x1950, baseline": lambda: hostile.noisy_photo(progressive=False),
+    "a photo of noise at the byte limit, 4500x3400, baseline": lambda: hostile.noisy_photo(4500, 3400, False),
+    "JPEG 8192x8192 (decoded at 1/8 scale)": lambda: hostile.huge_jpeg(8192),
+    "progressive JPEG, 8192x8192, 2 scans": lambda: hostile.progressive_jpeg(8192, 2),
+    "WebP of noise, 1600x1600 (the most pixels a WebP may have), at quality 100": lambda: hostile.noisy_webp(),
+    "animated WebP of 140 bytes declaring a 1700x1600 canvas": lambda: hostile.webp_declaring(1700, 1600),
+    "APNG, 2,000 frames": lambda: hostile.animated_png(2000),
+    "APNG, 3,000 frames": lambda: hostile.animated_png(3000),
+    "PNG whose EXIF block has 65,535 tags": lambda: hostile.with_exif(
+        hostile.a_one(), hostile.exif_block(first_tags=65_535), "PNG"),
+    "JPEG whose EXIF block has 5,400 tags (as many as 64 KiB holds)": lambda: hostile.with_exif(
+        hostile.a_one(), hostile.exif_block(first_tags=5_400), "JPEG"),
+    "PNG whose EXIF orientation, make and model are 1.2 million fractions": lambda: hostile.with_exif(
+        hostile.a_one(), hostile.exif_of_fractions((0x0112, 0x010F, 0x0110), 1_200_000), "PNG"),
+    "WebP whose EXIF orientation, make and model are 1.2 million fractions": lambda: hostile.with_exif(
+        hostile.a_one(), hostile.exif_of_fractions((0x0112, 0x010F, 0x0110), 1_200_000), "WEBP"),
+    "PNG with 4,000 ICC profiles, each inflating to 1 MiB": lambda: hostile.png_with_inflating_chunks(b"iCCP", 4000),
+    "PNG with 8 ICC profiles (the most allowed)": lambda: hostile.png_with_inflating_chunks(b"iCCP", 8),
+    "PNG with 4,000 compressed texts not in UTF-8": lambda: hostile.png_with_inflating_chunks(b"iTXt", 4000),
+    "JPEG with 9,900 EXIF segments of 1 KiB": lambda: hostile.jpeg_with_segments(
+        0xE1, b"Exif\0\0" + b"A" * 1024, 9900),
+    "JPEG with 4 EXIF segments of 64 KiB (the most allowed)": lambda: hostile.jpeg_with_segments(
+        0xE1, b"Exif\0\0" + b"A" * 65_000, 4),
+    "JPEG with 10 MB of quantization tables": lambda: hostile.jpeg_with_segments(
+        0xDB, b"".join(bytes([n % 4]) + bytes(range(1, 65)) for n in range(1000)), 158),
+    "JPEG whose header is 5,000,000 restart markers": lambda: hostile.jpeg_with_restart_markers(5_000_000),
 }
 
 
@@ -66,52 +66,52 @@ READINGS = {"drawing": False, "unsaid": None, "upload": True}
 
 
 def cost(content: bytes, photo: bool | None, likeliest) -> tuple[float, float, str]:
- On the threads a worker gives torch (recognizer/models.py): idle threads"""CPU ms to decode and preprocess read as `photo` says, CPU ms to encode what would be stored, and the outcome."""
- On the threads a worker gives torch (recognizer/models.py): idle threadsfrom mlcore.preprocess import BlankDrawingError, to_mnist_input
- On the threads a worker gives torch (recognizer/models.py): idle threadsfrom recognizer import imaging
+    """CPU ms to decode and preprocess read as `photo` says, CPU ms to encode what would be stored, and the outcome."""
+    from mlcore.preprocess import BlankDrawingError, to_mnist_input
+    from recognizer import imaging
 
- On the threads a worker gives torch (recognizer/models.py): idle threadsdrawing, outcome = None, "decoded"
- On the threads a worker gives torch (recognizer/models.py): idle threadsstarted = time.process_time()
- On the threads a worker gives torch (recognizer/models.py): idle threadstry:
- On the threads a worker gives torch (recognizer/models.py): idle threads    drawing = imaging.decode(content)
- On the threads a worker gives torch (recognizer/models.py): idle threads    to_mnist_input(drawing.image, photo=photo, likeliest=likeliest)
- On the threads a worker gives torch (recognizer/models.py): idle threadsexcept imaging.ImageRejected as exc:
- On the threads a worker gives torch (recognizer/models.py): idle threads    outcome = f"refused: {exc}"
- On the threads a worker gives torch (recognizer/models.py): idle threadsexcept BlankDrawingError as exc:
- On the threads a worker gives torch (recognizer/models.py): idle threads    outcome = f"decoded, then {exc}"
- On the threads a worker gives torch (recognizer/models.py): idle threadsdecoded = time.process_time()
- On the threads a worker gives torch (recognizer/models.py): idle threadsif drawing is not None:
- On the threads a worker gives torch (recognizer/models.py): idle threads    drawing.content  # the bytes to store are encoded on first use
- On the threads a worker gives torch (recognizer/models.py): idle threadsreturn 1000 * (decoded - started), 1000 * (time.process_time() - decoded), outcome
+    drawing, outcome = None, "decoded"
+    started = time.process_time()
+    try:
+        drawing = imaging.decode(content)
+        to_mnist_input(drawing.image, photo=photo, likeliest=likeliest)
+    except imaging.ImageRejected as exc:
+        outcome = f"refused: {exc}"
+    except BlankDrawingError as exc:
+        outcome = f"decoded, then {exc}"
+    decoded = time.process_time()
+    if drawing is not None:
+        drawing.content  # the bytes to store are encoded on first use
+    return 1000 * (decoded - started), 1000 * (time.process_time() - decoded), outcome
 
 
 def main() -> None:
- On the threads a worker gives torch (recognizer/models.py): idle threadsparser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
- On the threads a worker gives torch (recognizer/models.py): idle threadsparser.add_argument("--repeat", type=int, default=3)
- On the threads a worker gives torch (recognizer/models.py): idle threadsargs = parser.parse_args()
- On the threads a worker gives torch (recognizer/models.py): idle threadsservers.use_site_settings()
- On the threads a worker gives torch (recognizer/models.py): idle threadsfrom django.conf import settings
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    servers.use_site_settings()
+    from django.conf import settings
 
- On the threads a worker gives torch (recognizer/models.py): idle threadsimport torch
+    import torch
 
- On the threads a worker gives torch (recognizer/models.py): idle threadsfrom mlcore.predict import Predictor
+    from mlcore.predict import Predictor
 
- On the threads a worker gives torch (recognizer/models.py): idle threads# On the threads a worker gives torch (recognizer/models.py): idle threads spinning beside a
- On the threads a worker gives torch (recognizer/models.py): idle threads# busy machine would count as CPU time of their own.
- On the threads a worker gives torch (recognizer/models.py): idle threadstorch.set_num_threads(settings.INFERENCE_THREADS)
- On the threads a worker gives torch (recognizer/models.py): idle threads# A photo read more than one way is judged by the served model, as the API does.
- On the threads a worker gives torch (recognizer/models.py): idle threadslikeliest = Predictor.from_checkpoint(settings.MNIST_MODEL_PATH).likeliest_digit
- On the threads a worker gives torch (recognizer/models.py): idle threadsprint("| crafted upload | bytes | decode + preprocess, CPU ms: " + " / ".join(READINGS) +
- On the threads a worker gives torch (recognizer/models.py): idle threads      " | re-encoding, CPU ms | outcome as a drawing |")
- On the threads a worker gives torch (recognizer/models.py): idle threadsprint("|---|---:|---:|---:|---|")
- On the threads a worker gives torch (recognizer/models.py): idle threadsfor name, make in CRAFTED.items():
- On the threads a worker gives torch (recognizer/models.py): idle threads    content = make()
- On the threads a worker gives torch (recognizer/models.py): idle threads    runs = {reading: [cost(content, photo, likeliest) for _ in range(args.repeat)]
- On the threads a worker gives torch (recognizer/models.py): idle threads            for reading, photo in READINGS.items()}
- On the threads a worker gives torch (recognizer/models.py): idle threads    decoding = " / ".join(f"{min(r[0] for r in reading_runs):.1f}" for reading_runs in runs.values())
- On the threads a worker gives torch (recognizer/models.py): idle threads    stored = min(r[1] for reading_runs in runs.values() for r in reading_runs)
- On the threads a worker gives torch (recognizer/models.py): idle threads    print(f"| {name} | {len(content):,} | {decoding} | {stored:.1f} | {runs['drawing'][0][2]} |")
+    # On the threads a worker gives torch (recognizer.inference.warm_up): idle threads spinning beside a
+    # busy machine would count as CPU time of their own.
+    torch.set_num_threads(settings.INFERENCE_THREADS)
+    # A photo read more than one way is judged by the served model, as the API does.
+    likeliest = Predictor.from_checkpoint(settings.MNIST_MODEL_PATH).likeliest_digit
+    print("| crafted upload | bytes | decode + preprocess, CPU ms: " + " / ".join(READINGS) +
+          " | re-encoding, CPU ms | outcome as a drawing |")
+    print("|---|---:|---:|---:|---|")
+    for name, make in CRAFTED.items():
+        content = make()
+        runs = {reading: [cost(content, photo, likeliest) for _ in range(args.repeat)]
+                for reading, photo in READINGS.items()}
+        decoding = " / ".join(f"{min(r[0] for r in reading_runs):.1f}" for reading_runs in runs.values())
+        stored = min(r[1] for reading_runs in runs.values() for r in reading_runs)
+        print(f"| {name} | {len(content):,} | {decoding} | {stored:.1f} | {runs['drawing'][0][2]} |")
 
 
 if __name__ == "__main__":
- On the threads a worker gives torch (recognizer/models.py): idle threadsmain()
+    main()
