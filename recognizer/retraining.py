@@ -14,7 +14,8 @@ from mlcore.datasets.reviewed import HOLDOUT_FRACTION, REVIEWED_WEIGHT, mix, spl
 from mlcore.labels import NOT_A_DIGIT
 from mlcore.model import with_outputs_of
 from mlcore.predict import Predictor
-from mlcore.training.recipe import add_calibration, extras, held_out_sets, mix_in, split_off
+from mlcore.training.recipe import (add_calibration, extras, held_out_sets, mix_in, record_training_set,
+                                    split_off)
 from mlcore.training.train import TrainConfig, TrainResult, train
 
 from .models import ModelVersion
@@ -95,7 +96,10 @@ def retrain(config: TrainConfig, train_split: Split, test_split: Split, reviewed
         f"{len(held_out.labels):,} reviewed drawings held out ({not_digit_count(held_out):,} not a digit)")
     result = train(replace(config, train_limit=None), mixed, test_split, sample_weights=weights,
                    initial_state=initial_state, progress=progress, log=log)
-    add_calibration(result, held_out_sets(mnist_held, calibration_drawings, cache_dir=cache_dir), test_split)
+    calibration = held_out_sets(mnist_held, calibration_drawings, cache_dir=cache_dir)
+    add_calibration(result, calibration, test_split)
+    record_training_set(result, config, mnist_fit, generated, mnist_held, calibration, drawn=drawn, styled=styled,
+                        negatives=negatives, marks=marks, fonts=fonts)
     summary["after"] = {"mnist_accuracy": result.metadata["answered_test_accuracy"],
                         "reviewed_accuracy": accuracy(Predictor(result.model, result.metadata), held_out)}
     result.metadata["reviewed_training"] = summary

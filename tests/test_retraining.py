@@ -206,16 +206,20 @@ def test_retrain_learns_confirmed_non_digits_as_negatives(mnist_train, mnist_tes
     config = TrainConfig(architecture=base.metadata["architecture"], epochs=1, train_limit=300, threads=1)
     outcome = retrain(config, mnist_train, mnist_test.head(500), reviewed,
                       base_version=base, base=base_predictor, holdout_fraction=0.25, calibration_drawings=20,
-                      cache_dir=tmp_path, log=lambda line: None)
+                      negatives=30, cache_dir=tmp_path, log=lambda line: None)
 
     layers = output_layers(outcome.result.model)
     assert len(layers) == len(output_layers(base_predictor.model)) and all(layer.out_channels == 11 for layer in layers)
     summary = outcome.summary
     assert summary["base_version"] == base.name and summary["mnist_train_images"] == 300
     assert summary["reviewed_train_images"] + summary["reviewed_held_out_images"] == 80
-    assert outcome.result.metadata["train_images"] == 300 + summary["reviewed_train_images"]
+    assert outcome.result.metadata["train_images"] == 300 + 30 + summary["reviewed_train_images"]
     assert outcome.result.metadata["calibration"]["temperature"] > 0
     assert outcome.reviewed_accuracy == summary["after"]["reviewed_accuracy"]
+    # The card says what else it learnt from, as any training's does: a later retraining reads it there.
+    card = outcome.result.metadata
+    assert card["training_set"]["not_digits"] == 30 and card["training_set"]["mnist_images"] == 300
+    assert card["hyperparameters"]["train_limit"] == 300
 
 
 def test_retrain_refuses_an_empty_review(mnist_train, mnist_test):

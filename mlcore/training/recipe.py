@@ -9,6 +9,7 @@ is only reported.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import io
 import os
 import zipfile
@@ -18,12 +19,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import preprocess, render
 from ..calibrate import (choose_threshold, digit_log_probabilities, expected_calibration_error, fit_temperature,
                          negative_log_likelihood, not_a_digit_probability)
 from ..data import Split
-from ..datasets import drawn, hand, negatives, styles
-from ..datasets import fonts as typesetting
 from ..datasets.drawn import drawn_digits
 from ..datasets.fonts import NOT_DIGIT_CHARACTERS, TRAINING_SIZES, font_not_digits
 from ..datasets.negatives import MARKS, not_digits
@@ -42,7 +40,9 @@ HELD_OUT_DRAWINGS = HELD_OUT
 # Seeds of the generated sets: the training extras and the held-out sets never share drawings.
 TRAIN_SEED, HELD_OUT_SEED = 11, 12
 # The modules whose code draws the generated sets.
-GENERATORS = (drawn, hand, negatives, preprocess, render, styles)
+GENERATORS = ("mlcore.datasets.drawn", "mlcore.datasets.hand", "mlcore.datasets.negatives", "mlcore.preprocess",
+              "mlcore.render", "mlcore.datasets.styles")
+TYPESETTER = "mlcore.datasets.fonts"
 
 
 @dataclass(frozen=True)
@@ -60,17 +60,21 @@ def split_off(train_split: Split) -> tuple[Split, Split]:
             Split(train_split.images[cut:], train_split.labels[cut:]))
 
 
+def source_of(module: str) -> bytes:
+    return Path(importlib.import_module(module).__file__).read_bytes()
+
+
 def generators_fingerprint() -> str:
     """A short hash of the code that draws generated sets: a changed generator never reads an old cache."""
     digest = hashlib.sha256()
     for module in GENERATORS:
-        digest.update(Path(module.__file__).read_bytes())
+        digest.update(source_of(module))
     return digest.hexdigest()[:10]
 
 
 def fonts_fingerprint(fonts: list[Path]) -> str:
     """A short hash of the font files, in order, and the code that typesets them: which letters a cache holds."""
-    digest = hashlib.sha256(Path(typesetting.__file__).read_bytes())
+    digest = hashlib.sha256(source_of(TYPESETTER))
     for font in fonts:
         digest.update(Path(font).name.encode() + b"\0" + Path(font).read_bytes())
     return digest.hexdigest()[:10]
@@ -229,6 +233,16 @@ def train_with_extras(config: TrainConfig, train_split: Split, test_split: Split
                    teacher=teacher, progress=progress, log=log)
     held_out = held_out_sets(held, calibration_drawings, cache_dir=cache_dir)
     add_calibration(result, held_out, test_split)
+    record_training_set(result, config, fit, extra, held, held_out, drawn=drawn, styled=styled,
+                        negatives=negatives, marks=marks, fonts=fonts)
+    return result
+
+
+def record_training_set(result: TrainResult, config: TrainConfig, fit: Split, extra: Split, held: Split,
+                        held_out: HeldOut, *, drawn: int, styled: int, negatives: int, marks: int,
+                        fonts: list[Path]) -> None:
+    """Write on the model card what it learnt from besides MNIST: a retraining gives the active model the sets
+    its card names, and `evaluate --fonts` leaves out the fonts it names."""
     result.metadata["training_set"] = {
         "mnist_images": len(fit.head(config.train_limit).labels), "canvas_redrawings": drawn,
         "styled_digits": styled, "not_digits": negatives, "stray_marks": marks,
@@ -237,4 +251,3 @@ def train_with_extras(config: TrainConfig, train_split: Split, test_split: Split
         "held_out_drawings": len(held_out.drawn.labels), "held_out_styled_digits": len(held_out.styled.labels),
         "held_out_not_digits": len(held_out.negatives)}
     result.metadata["hyperparameters"]["train_limit"] = config.train_limit
-    return result
