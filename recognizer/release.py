@@ -14,10 +14,10 @@ from django.utils import timezone
 
 from mlcore.compare import Comparison, EvaluationSet, Tolerance, batched, compare
 from mlcore.data import MnistDataError, Split, load_split
-from mlcore.datasets.reviewed import HOLDOUT_FRACTION, split_holdout
 from mlcore.evaluate import DRAWN_SEED, NOT_DIGITS_SEED, STYLED_SEED
 from mlcore.labels import NOT_A_DIGIT
 from mlcore.predict import Predictor
+from mlcore.training.retraining import HOLDOUT_FRACTION, split_holdout
 
 from .datasets import reviewed_dataset
 from .models import ModelUnavailable, ModelVersion, Prediction

@@ -9,14 +9,13 @@ from django.core.management import CommandError, call_command
 from mlcore import checkpoint
 from mlcore.data import Split
 from mlcore.datasets.negatives import not_digits
-from mlcore.datasets.reviewed import HOLDOUT_FRACTION, split_holdout
 from mlcore.labels import NOT_A_DIGIT
 from mlcore.predict import Predictor
+from mlcore.training.retraining import HOLDOUT_FRACTION, retrain, split_holdout
 from mlcore.training.train import TrainConfig
 from recognizer.datasets import DatasetError, load_reviewed, reviewed_dataset
 from recognizer.inference import active_version
 from recognizer.models import ModelVersion, Prediction
-from recognizer.retraining import retrain
 
 from .networks import output_layers
 from .reviewing import record_drawing, rotated
@@ -205,7 +204,7 @@ def test_retrain_learns_confirmed_non_digits_as_negatives(mnist_train, mnist_tes
                      np.concatenate([np.full(40, NOT_A_DIGIT), mnist_train.labels[50000:50040]]))
     config = TrainConfig(architecture=base.metadata["architecture"], epochs=1, train_limit=300, threads=1)
     outcome = retrain(config, mnist_train, mnist_test.head(500), reviewed,
-                      base_version=base, base=base_predictor, holdout_fraction=0.25, calibration_drawings=20,
+                      base_name=base.name, base=base_predictor, holdout_fraction=0.25, calibration_drawings=20,
                       negatives=30, cache_dir=tmp_path, log=lambda line: None)
 
     layers = output_layers(outcome.result.model)
@@ -226,7 +225,7 @@ def test_retrain_refuses_an_empty_review(mnist_train, mnist_test):
     base = active_version()
     empty = Split(np.zeros((0, 28, 28), dtype=np.uint8), np.zeros(0, dtype=np.int64))
     with pytest.raises(ValueError, match="no reviewed drawings"):
-        retrain(TrainConfig(epochs=1), mnist_train, mnist_test, empty, base_version=base,
+        retrain(TrainConfig(epochs=1), mnist_train, mnist_test, empty, base_name=base.name,
                 base=Predictor.from_checkpoint(base.file_path))
 
 
@@ -238,5 +237,5 @@ def test_retrain_refuses_reviewed_drawings_that_all_fall_in_the_held_out_share(m
                   if not len(split_holdout(Split(image[None], np.array([label])), HOLDOUT_FRACTION)[0].labels))
     base = active_version()
     with pytest.raises(ValueError, match="all 50 reviewed drawings fell in the held-out share"):
-        retrain(TrainConfig(epochs=1), mnist_train, mnist_test, copies, base_version=base,
+        retrain(TrainConfig(epochs=1), mnist_train, mnist_test, copies, base_name=base.name,
                 base=Predictor.from_checkpoint(base.file_path))

@@ -10,19 +10,20 @@ from django.utils import timezone
 from mlcore import checkpoint
 from mlcore.data import MnistDataError, Split, load_split
 from mlcore.datasets.fonts import font_files
-from mlcore.datasets.reviewed import HOLDOUT_FRACTION, REVIEWED_WEIGHT
 from mlcore.model import ARCHITECTURES, with_not_a_digit, with_outputs_of
 from mlcore.training.recipe import train_with_extras
+from mlcore.training.retraining import FINE_TUNE_EPOCHS, FINE_TUNE_LR, HOLDOUT_FRACTION, REVIEWED_WEIGHT, retrain
 from mlcore.training.train import TrainConfig
 
 from ...datasets import DatasetError, load_reviewed, reviewed_dataset
 from ... import release
 from ...models import ModelUnavailable, ModelVersion, Prediction, check_version_name
-from ...retraining import DEFAULT_MNIST_FLOOR, FINE_TUNE_EPOCHS, FINE_TUNE_LR, retrain
 from ..database import DatabaseCommand
 from ..paths import check_checkpoint_to_write
 from ..training_options import add_budget_arguments, add_hyperparameter_arguments, training_config
 
+# The MNIST test accuracy below which a model retrained on reviewed drawings is not activated.
+DEFAULT_MNIST_FLOOR = 0.99
 # The share of the loss a --teacher's answers take when --teacher-weight is not given.
 TEACHER_WEIGHT = 0.5
 
@@ -154,7 +155,7 @@ class Command(DatabaseCommand):
                 base_version, base = self.active_model()
                 retraining = retrain(
                     config, train_split, test_split, self.reviewed_drawings(options["reviewed_file"]),
-                    base_version=base_version, base=base, reviewed_weight=options["reviewed_weight"],
+                    base_name=base_version.name, base=base, reviewed_weight=options["reviewed_weight"],
                     holdout_fraction=options["holdout_fraction"], fine_tune=fine_tune,
                     drawn=options["canvas_drawings"], negatives=options["not_digits"], styled=options["styled_digits"],
                     fonts=fonts, marks=options["stray_marks"], cache_dir=settings.GENERATED_CACHE_DIR,
