@@ -28,7 +28,7 @@ import numpy as np
 from django.conf import settings
 from PIL import Image
 
-from mlcore.exif import from_camera, upright
+from mlcore.exif import RAW_PROFILE, from_camera, upright
 
 DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(;[\w-]+=[\w.-]+)*(?P<b64>;base64)?,", re.ASCII)
 # A data URL's header is a media type and a parameter or two; the regex is only ever shown that
@@ -51,11 +51,13 @@ PNG_MAX_CHUNKS = 4096
 # profile and two or three compressed texts (ImageMagick's EXIF and XMP).
 PNG_COMPRESSED_CHUNKS = {b"iCCP", b"zTXt", b"iTXt"}
 PNG_MAX_COMPRESSED_CHUNKS = 8
-# Pillow keeps a plain text chunk whole, up to 64 MB, and ImageMagick's hex "Raw profile type exif" text
-# is split into lines and joined again each time the EXIF block is read (three times an upload): 10 MB
-# of newlines cost 0.5 s and 160 MB. Editors write a few kilobytes of text; an EXIF block is 64 KiB at most.
+# ImageMagick's hex "Raw profile type exif" text, which Pillow keeps whole (up to 64 MB), is split into
+# lines and joined again each time the EXIF block is read, three times an upload: 10 MB of newlines cost
+# 0.5 s and 160 MB. It holds an EXIF block, at most 64 KiB as a camera writes it. Other texts are only
+# kept (Photoshop's XMP may take megabytes).
 PNG_TEXT_CHUNKS = {b"tEXt", b"zTXt", b"iTXt"}
-PNG_MAX_TEXT_BYTES = 1024 * 1024
+PNG_EXIF_TEXT = RAW_PROFILE.encode() + b"\0"
+PNG_MAX_EXIF_TEXT_BYTES = 1024 * 1024
 # Samples per pixel of each PNG colour type: grey, RGB, palette, grey + alpha, RGBA.
 PNG_SAMPLES = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
 PNG_PALETTE = 3
@@ -188,7 +190,7 @@ def from_data_url(text: str) -> bytes:
 
 def check_png_structure(content: bytes) -> None:
     """Refuse a PNG whose chunks or decoded size would cost too much, before any decoding."""
-    position, chunks, compressed, text_bytes = len(PNG_SIGNATURE), 0, 0, 0
+    position, chunks, compressed, exif_text_bytes = len(PNG_SIGNATURE), 0, 0, 0
     while position + 8 <= len(content):
         length, kind = struct.unpack_from(">I4s", content, position)
         if kind == b"IHDR" and length >= 13 and position + 18 <= len(content):
@@ -209,9 +211,11 @@ def check_png_structure(content: bytes) -> None:
         if compressed > PNG_MAX_COMPRESSED_CHUNKS:
             raise ImageRejected(f"the PNG has more than {PNG_MAX_COMPRESSED_CHUNKS} ICC profile and compressed "
                                 "text chunks")
-        text_bytes += length if kind in PNG_TEXT_CHUNKS else 0
-        if text_bytes > PNG_MAX_TEXT_BYTES:
-            raise ImageRejected(f"the PNG's text chunks take more than {PNG_MAX_TEXT_BYTES:,} bytes")
+        if kind in PNG_TEXT_CHUNKS and content.startswith(PNG_EXIF_TEXT, position + 8):
+            exif_text_bytes += length
+            if exif_text_bytes > PNG_MAX_EXIF_TEXT_BYTES:
+                raise ImageRejected(f"the PNG's EXIF text ({RAW_PROFILE!r}) takes more than "
+                                    f"{PNG_MAX_EXIF_TEXT_BYTES:,} bytes")
         if kind == b"IEND":
             return
         position += 12 + length

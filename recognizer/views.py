@@ -8,6 +8,7 @@ import tempfile
 
 from django.conf import settings
 from django.core.exceptions import TooManyFieldsSent, TooManyFilesSent
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
@@ -114,6 +115,13 @@ class NewestFirst(CursorPagination):
     row and read all those before it (0.67 s for the last of 300,000 on SQLite)."""
 
     ordering = ("-created_at", "-id")
+
+    def paginate_queryset(self, queryset, request, view=None):
+        # A crafted cursor's position that is no moment (`p=garbage`, the year 10000) was a 500.
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except (DjangoValidationError, ValueError, OverflowError):
+            raise NotFound(self.invalid_cursor_message) from None
 
 
 @extend_schema(tags=["predictions"])
