@@ -10,7 +10,6 @@ other is stopped too, and the exit status says that something failed.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import shutil
@@ -27,8 +26,6 @@ PLACEHOLDER = re.compile(r"\$\{(\w+)\}")
 # nginx admits a request line and header lines up to its 8 KiB buffers, 32 KiB of headers in all;
 # gunicorn's smaller defaults would refuse some of what nginx passed, in HTML.
 NGINX_HEADER_LIMITS = ("--limit-request-line", "8190", "--limit-request-fields", "8192")
-# The advisory lock (PostgreSQL) a server holds while it sets the database up.
-SETUP_LOCK = 0x64696769
 
 
 class SetupError(Exception):
@@ -68,7 +65,7 @@ def render_nginx_conf(run_dir: Path, env: dict[str, str]) -> str:
         "real_ip": "".join(f"    set_real_ip_from {address};\n" for address in trusted)
                    + ("    real_ip_header X-Forwarded-For;\n    real_ip_recursive on;\n" if trusted else ""),
         "socket": str(run_dir / "gunicorn.sock"),
-        "listen": f"127.0.0.1:{env.get('PORT', '8080')}",
+        "listen": env.get("NGINX_LISTEN") or f"127.0.0.1:{env.get('PORT', '8080')}",
         "static_root": str(settings.STATIC_ROOT),
         "health_host": health_check_host(settings.ALLOWED_HOSTS),
     }
@@ -94,26 +91,6 @@ def nginx_binary() -> str:
     if found is None:
         raise SetupError("nginx is not installed; `scripts/system-packages nginx` installs Debian's package")
     return found
-
-
-@contextlib.contextmanager
-def setting_up_alone():
-    """Held while this server migrates the database and registers the model: on PostgreSQL an advisory
-    lock that servers starting at the same moment wait for (two migrations of a fresh database raced in
-    two of four tries, and one server stopped); SQLite is one machine's."""
-    import django
-    from django.db import connection
-
-    django.setup()
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s)", [SETUP_LOCK])
-    try:
-        yield
-    finally:
-        connection.close()   # the lock goes with its session
 
 
 def manage(env: dict[str, str], *args: str) -> None:
@@ -177,9 +154,7 @@ def main() -> int:
         return 2
     os.environ.update(env)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mnistsite.settings")
-    with setting_up_alone():
-        manage(env, "migrate", "--noinput")
-        manage(env, "bootstrap_model")
+    manage(env, "set_up_database")
     manage(env, "collectstatic", "--noinput", "--verbosity", "0")
     manage(env, "check", "--deploy")
     with tempfile.TemporaryDirectory(prefix="digits-production-") as run:

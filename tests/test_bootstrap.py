@@ -8,7 +8,7 @@ import torch
 from django.core.management import CommandError, call_command
 from django.db import connection, connections
 
-from deploy.production import SETUP_LOCK, setting_up_alone
+from recognizer.management.commands.set_up_database import SETUP_LOCK, setting_up_alone
 
 from recognizer.models import ModelVersion
 from recognizer.checks import served_model_check
@@ -96,13 +96,14 @@ def test_a_serving_process_reads_on_the_inference_threads(settings, served_model
 
 @pytest.mark.django_db(transaction=True)
 def test_servers_starting_at_once_set_the_database_up_one_at_a_time():
-    """Two servers migrating a fresh PostgreSQL database at the same moment raced: one stopped."""
+    """Two servers migrating a fresh PostgreSQL database at the same moment raced: one stopped. One that
+    waits says so (it printed nothing)."""
     if connection.vendor != "postgresql":
         pytest.skip("SQLite is one machine's: one server sets it up")
-    inside = threading.Event()
+    inside, said = threading.Event(), []
 
     def another_server():
-        with setting_up_alone():
+        with setting_up_alone(said.append):
             inside.set()
         connections.close_all()
 
@@ -117,3 +118,4 @@ def test_servers_starting_at_once_set_the_database_up_one_at_a_time():
             cursor.execute("SELECT pg_advisory_unlock(%s)", [SETUP_LOCK])
     assert inside.wait(10.0)
     starting.join(10.0)
+    assert said == ["another server is setting the database up; waiting for it"]
