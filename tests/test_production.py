@@ -21,7 +21,7 @@ from django.conf import settings
 
 from benchmarks import servers
 from benchmarks.slow_clients import Drippers, probe, slow_clients
-from deploy.production import access_log
+from deploy.production import access_log, render_nginx_conf
 
 from .drawings import png
 
@@ -109,6 +109,12 @@ def test_an_access_log_turned_off_names_no_format():
     """nginx refuses `access_log off signatures_hidden;` (the benchmarks turn the log off)."""
     assert access_log("off") == "off"
     assert access_log("/var/log/digits.log") == "/var/log/digits.log signatures_hidden"
+
+
+def test_nginx_listens_where_it_is_told_for_a_balancer_on_another_machine(tmp_path):
+    """It listened on 127.0.0.1 alone, which no balancer on another machine can reach."""
+    assert "listen 127.0.0.1:8080;" in render_nginx_conf(tmp_path, {})
+    assert "listen 10.0.0.5:80;" in render_nginx_conf(tmp_path, {"NGINX_LISTEN": "10.0.0.5:80", "PORT": "8080"})
 
 
 def test_a_load_balancer_s_health_probe_by_address_is_answered(stack):
