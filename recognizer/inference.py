@@ -62,10 +62,20 @@ def active_stamp() -> tuple[int, str, str] | None:
     return None if row is None else tuple(row)
 
 
-# How long a worker that could not load the active version serves the one it had before trying again.
+# How long a worker that could not load the active version waits before trying again.
 RETRY_SECONDS = 10.0
-# The stamp of an active version this process could not load, and when it may try again.
-_unloadable: tuple[tuple[int, str, str], float] | None = None
+
+
+@dataclass(frozen=True)
+class LoadFailure:
+    """An active version this process could not load: why, and when it may try again."""
+
+    stamp: tuple[int, str, str]
+    reason: str
+    retry_at: float
+
+
+_unloadable: LoadFailure | None = None
 
 
 def get_predictor() -> tuple[ModelVersion, Predictor]:
@@ -73,27 +83,27 @@ def get_predictor() -> tuple[ModelVersion, Predictor]:
 
     A version this process cannot load (its file is missing on this server, or damaged) leaves the
     one loaded before it served, said in the log once and by /healthz (`serves_active`), and tried
-    again every RETRY_SECONDS: else every drawing on this server was a 503 until the file came."""
+    again every RETRY_SECONDS: else every drawing on this server was a 503 until the file came. A
+    process with none loaded before answers ModelUnavailable, from the last try until the next."""
     global _loaded, _unloadable
     loaded = _loaded
-    stamp = active_stamp()
-    if loaded is None or loaded.version.stamp != stamp:
+    if loaded is None or loaded.version.stamp != active_stamp():
         with _lock:
             version = active_version()
             if _loaded is None or _loaded.version.stamp != version.stamp:
-                pending = _unloadable is not None and _unloadable[0] == version.stamp
-                if _loaded is not None and pending and time.monotonic() < _unloadable[1]:
-                    return _loaded.version, _loaded.predictor
-                try:
-                    _loaded = LoadedModel(version, load_predictor(version))
-                    _unloadable = None
-                except ModelUnavailable as exc:
-                    if _loaded is None:
-                        raise
-                    if not pending:
-                        logger.error("cannot load the active model version %s, still serving %s: %s",
-                                     version.name, _loaded.version.name, exc)
-                    _unloadable = (version.stamp, time.monotonic() + RETRY_SECONDS)
+                failed = _unloadable if _unloadable is not None and _unloadable.stamp == version.stamp else None
+                if failed is None or time.monotonic() >= failed.retry_at:
+                    try:
+                        _loaded, _unloadable = LoadedModel(version, load_predictor(version)), None
+                    except ModelUnavailable as exc:
+                        if failed is None:
+                            serving = "answering 503" if _loaded is None else f"still serving {_loaded.version.name}"
+                            logger.error("cannot load the active model version %s, %s: %s", version.name, serving,
+                                         exc)
+                        failed = _unloadable = LoadFailure(version.stamp, str(exc),
+                                                           time.monotonic() + RETRY_SECONDS)
+                if _loaded is None:
+                    raise ModelUnavailable(failed.reason)
             loaded = _loaded
     return loaded.version, loaded.predictor
 

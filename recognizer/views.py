@@ -281,8 +281,9 @@ def healthz(request):
             probe.write(b"0")
             probe.flush()
         stale = not serves_active()
-    except (DatabaseError, ModelUnavailable, OSError):
-        logger.exception("health check failed")
+    except (DatabaseError, ModelUnavailable, OSError) as exc:
+        # A line, not a traceback, for a model that cannot be loaded: a balancer probes every second.
+        logger.error("health check failed: %s", exc, exc_info=not isinstance(exc, ModelUnavailable))
         return error_response("the model, the database or the drawings' storage is unavailable", 503,
                               status="unavailable")
     if stale:

@@ -155,6 +155,24 @@ def test_a_server_that_cannot_load_the_active_version_answers_with_the_one_befor
     assert client.get("/healthz").json() == {"status": "ok", "model_version": "second"}
 
 
+@pytest.mark.django_db
+def test_a_worker_that_never_loaded_a_version_says_why_once_and_tries_again_in_a_while(client, two_versions, caplog,
+                                                                                      monkeypatch):
+    """Started while the active version's file is missing here: every probe logged a 25-line traceback and
+    read the file again."""
+    first, second = two_versions
+    monkeypatch.setattr(inference, "_loaded", None)
+    second.file_path.unlink()
+    second.make_active()
+    loads = []
+    monkeypatch.setattr(inference, "load_predictor", lambda version: loads.append(version) or version.load())
+    with caplog.at_level(logging.ERROR):
+        answers = [client.get("/healthz") for _ in range(5)]
+    assert all(answer.status_code == 503 and answer.json()["status"] == "unavailable" for answer in answers)
+    assert len(loads) == 1 and "Traceback" not in caplog.text
+    assert caplog.text.count("cannot load the active model version second, answering 503") == 1
+
+
 def predict_over_http(base_url: str, drawing: bytes) -> dict:
     body = json.dumps({"image": "data:image/png;base64," + base64.b64encode(drawing).decode(),
                        "source": "canvas"}).encode()
