@@ -20,6 +20,8 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.timezone import localtime
+from django.utils.formats import date_format
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
@@ -153,7 +155,9 @@ class ReviewForm(forms.ModelForm):
             if self.prefix:
                 # A row of the list, whose select has no label of its own: a screen reader said "combo box"
                 # fifty times.
-                widget.attrs["aria-label"] = f"True label of drawing {self.instance.pk}"
+                answered = date_format(localtime(self.instance.created_at), "DATETIME_FORMAT")
+                answer = label_name(NOT_A_DIGIT if self.instance.digit is None else self.instance.digit)
+                widget.attrs["aria-label"] = f"True label of the drawing answered {answer}, {answered}"
 
     @property
     def label_shown(self) -> str | None:
@@ -221,10 +225,20 @@ def widget(name: str, **context) -> str:
 
 
 class ReviewerFilter(admin.RelatedFieldListFilter):
-    """Who gave the label: staff only (a drawer's account never labels), listed without reading the drawings."""
+    """Who gave the label: the staff who may label, listed without reading the drawings; the unreviewed are the
+    review filter's."""
+
+    include_empty_choice = False
+
+    def __init__(self, field, request, params, model, model_admin, field_path):
+        super().__init__(field, request, params, model, model_admin, field_path)
+        self.title = "reviewer"
 
     def field_choices(self, field, request, model_admin):
-        return field.get_choices(include_blank=False, ordering=("username",), limit_choices_to={"is_staff": True})
+        may_label = (Q(is_superuser=True) | Q(user_permissions__codename="change_prediction")
+                     | Q(groups__permissions__codename="change_prediction"))
+        reviewers = field.related_model.objects.filter(may_label, is_staff=True).distinct().order_by("username")
+        return [(reviewer.pk, str(reviewer)) for reviewer in reviewers]
 
 
 @admin.register(Prediction)

@@ -20,6 +20,8 @@ from django.db import connection
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 from PIL import Image
 
 from mlcore.labels import NOT_A_DIGIT
@@ -77,11 +79,13 @@ def test_reviewer_sees_thumbnails_and_the_review_columns(reviewer_client, mnist_
     for column in ("column-answer", "column-reported_label", "column-true_label", "column-correct",
                    "column-created_at", "column-model_version"):
         assert column in page
-    # true_label is editable in the list: one input per row, named for a screen reader by its drawing.
-    for index, pk in enumerate(listed_ids(response)):
-        assert re.search(rf'<select name="form-{index}-true_label" aria-label="True label of drawing {pk}"', page)
+    # true_label is editable in the list: one input per row, named for a screen reader by what the row shows.
+    for index, row in enumerate(response.context["cl"].result_list):
+        shown = date_format(localtime(row.created_at), "DATETIME_FORMAT")
+        assert f'<select name="form-{index}-true_label" aria-label="True label of the drawing answered ' \
+               f'{row.digit}, {shown}"' in html.unescape(page)
     change = reviewer_client.get(f"{CHANGELIST}{posted[0].pk}/change/").content.decode()
-    assert re.search(r'<label[^>]* for="id_true_label"', change) and "True label of drawing" not in change
+    assert re.search(r'<label[^>]* for="id_true_label"', change) and "True label of the drawing" not in change
 
 
 def test_a_not_a_digit_answer_is_said_in_words_in_the_list_and_its_filter(reviewer_client, drawings):
@@ -134,18 +138,23 @@ def test_each_filter_and_the_id_search(reviewer_client, drawings, reviewer):
 
 def test_the_list_filters_by_the_label_given_and_who_gave_it(reviewer_client, reviewer, django_user_model, drawings):
     """To look over what reviewers called "not a digit" before a retraining, or one reviewer's labels."""
-    other = make_user(django_user_model, "bea", staff=True)
+    other = make_user(django_user_model, "bea", staff=True, permissions=REVIEWER_PERMISSIONS)
     drawer = make_user(django_user_model, "drawer", staff=False)
     (first, _), (second, _), (third, _), *_ = drawings
     Prediction.objects.filter(pk=first.pk).update(true_label=NOT_A_DIGIT, reviewed_by=reviewer)
     Prediction.objects.filter(pk=second.pk).update(true_label=NOT_A_DIGIT, reviewed_by=other)
     Prediction.objects.filter(pk=third.pk).update(true_label=3, reviewed_by=reviewer)
     assert set(listed_ids(reviewer_client.get(CHANGELIST, {"true_label__exact": NOT_A_DIGIT}))) == {first.pk, second.pk}
+    assert f"?reviewed_by__id__exact={other.pk}" in html.unescape(reviewer_client.get(CHANGELIST).content.decode())
     assert set(listed_ids(reviewer_client.get(CHANGELIST, {"reviewed_by__id__exact": reviewer.pk}))) == {
         first.pk, third.pk}
+    viewer = make_user(django_user_model, "viewer", staff=True, permissions=("view_prediction",))
     page = html.unescape(reviewer_client.get(CHANGELIST).content.decode())
     assert re.search(r'<a href="\?true_label__exact=10">\s*not a digit\s*</a>', page)
-    assert f"?reviewed_by__id__exact={other.pk}" in page and f"?reviewed_by__id__exact={drawer.pk}" not in page
+    # Those who may label, by name: not a drawer's account, nor staff who may only look.
+    assert f"?reviewed_by__id__exact={reviewer.pk}" in page
+    assert not any(f"?reviewed_by__id__exact={user.pk}" in page for user in (drawer, viewer))
+    assert "By reviewer" in page and "reviewed_by__isnull" not in page
 
 
 @pytest.mark.parametrize("query", [
