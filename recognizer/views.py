@@ -7,7 +7,6 @@ import os
 import tempfile
 
 from django.conf import settings
-from django.core.exceptions import TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError
 from django.http import Http404, JsonResponse
@@ -23,7 +22,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from drf_spectacular.views import SCHEMA_KWARGS, SpectacularAPIView
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, ErrorDetail, NotFound, ParseError, PermissionDenied, Throttled
+from rest_framework.exceptions import APIException, ErrorDetail, NotFound, PermissionDenied, Throttled
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import SAFE_METHODS
@@ -84,10 +83,6 @@ def api_exception_handler(exc, context):
         # DRF says "Expected available in 81234 seconds"; the page shows the sentence to a person.
         exc.detail = ErrorDetail(f"too many requests from this address; try again in {in_words(exc.wait)}",
                                  code=exc.default_code)
-    elif isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):
-        exc = ParseError(f"the request has more fields or files than the limit "
-                         f"({settings.DATA_UPLOAD_MAX_NUMBER_FIELDS:,} fields, "
-                         f"{settings.DATA_UPLOAD_MAX_NUMBER_FILES:,} files)")
     response = exception_handler(exc, context)
     if response is None:
         return None   # not the client's fault: Django answers 500, which the API's middleware makes JSON

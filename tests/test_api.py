@@ -14,6 +14,7 @@ from PIL import Image
 
 from mlcore import checkpoint
 from mlcore.labels import NOT_A_DIGIT
+from recognizer import inference
 from recognizer.inference import get_predictor
 from recognizer.models import ModelVersion, Prediction
 from recognizer import views
@@ -401,7 +402,8 @@ def test_the_api_docs_need_no_cdn(client):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_broken_model_gives_503_and_stores_nothing(client, seven, tmp_path, isolated_media):
+def test_broken_model_gives_503_and_stores_nothing(client, seven, tmp_path, isolated_media, monkeypatch):
+    monkeypatch.setattr(inference, "_loaded", None)   # a process with no version loaded before to fall back on
     broken = tmp_path / "broken.pt"
     broken.write_bytes(b"this is not a checkpoint")
     ModelVersion.objects.filter(is_active=True).update(path=str(broken), sha256=checkpoint.file_sha256(broken))

@@ -15,6 +15,7 @@ from django.conf import settings
 from playwright.sync_api import Page, expect, sync_playwright
 
 from mlcore.render import render_strokes
+from recognizer import inference
 from recognizer.models import ModelVersion, Prediction
 from recognizer.throttles import in_words
 from recognizer.views import PredictionViewSet
@@ -393,7 +394,8 @@ def test_feedback_answered_after_the_drawing_changed_is_not_stored_on_the_new_on
     expect(page.get_by_role("button", name="It was a 1")).to_have_attribute("aria-pressed", "false")
 
 
-def test_a_server_error_is_shown_to_the_drawer(visit):
+def test_a_server_error_is_shown_to_the_drawer(visit, monkeypatch):
+    monkeypatch.setattr(inference, "_loaded", None)   # a process with no version loaded before to fall back on
     ModelVersion.objects.filter(is_active=True).update(path="/nonexistent/lost.pt")
     seen = visit(**DESKTOP)
     page = seen.page

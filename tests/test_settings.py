@@ -10,6 +10,8 @@ import pytest
 
 from recognizer.access import drawing_url
 
+from .reviewing import record_drawing
+
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION = {"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "a-production-secret-" + "k" * 50,
               "DJANGO_ALLOWED_HOSTS": "digits.example.org"}
@@ -107,11 +109,9 @@ def test_a_command_on_an_unreachable_database_says_so():
 
 
 @pytest.mark.django_db
-def test_media_is_served_safely(client, settings, isolated_media):
-    drawing = Path(isolated_media) / "drawings" / "2026" / "11" / "abc123.png"
-    drawing.parent.mkdir(parents=True)
-    drawing.write_bytes(b"\x89PNG\r\n\x1a\n")
-    response = client.get(drawing_url("drawings/2026/11/abc123.png"))
+def test_media_is_served_safely(client, settings, isolated_media, mnist_test):
+    drawing = record_drawing(mnist_test.images[0]).image.name
+    response = client.get(drawing_url(drawing))
     assert response.status_code == 200
     assert response["Content-Type"] == "image/png" and response["X-Content-Type-Options"] == "nosniff"
     for path in ("/media/drawings/../../etc/passwd", "/media/drawings/2026/11/abc123.html",
