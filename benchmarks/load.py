@@ -36,7 +36,7 @@ from tests.drawings import Style, encode, render  # noqa: E402
 
 def canvas_payloads(count: int) -> list[bytes]:
     """JSON bodies like the page sends: 140x140 RGBA PNGs, dark ink on white, digits of varied size and place."""
-    from mlcore.data import load_split
+    from mlcore.mnist import load_split
 
     test = load_split(os.environ.get("MNIST_DATA_DIR", ROOT / "data" / "mnist"), "test")
     rng = np.random.default_rng(0)

@@ -17,9 +17,9 @@ import time
 import numpy as np
 
 from benchmarks import servers
-from mlcore.data import load_split
 from mlcore.datasets.photos_synth import SIZES, VARIANTS, synthetic_photos
 from mlcore.exif import from_camera
+from mlcore.mnist import load_split
 from mlcore.predict import Predictor
 from mlcore.preprocess import BlankDrawingError, to_mnist_input
 

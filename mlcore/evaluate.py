@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 
 from .calibrate import ECE_BINS, expected_calibration_error, reliability
-from .data import Split
 from .files import write_atomically
+from .mnist import Split
 from .model import logits_of
 from .predict import Predictor
 

@@ -22,9 +22,9 @@ from typing import BinaryIO, Iterator
 
 import numpy as np
 
-from mlcore.data import Split
 from mlcore.files import write_atomically
 from mlcore.labels import NOT_A_DIGIT, label_name
+from mlcore.mnist import Split
 
 from .models import PredictionQuerySet
 

@@ -13,9 +13,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from mlcore.compare import Comparison, EvaluationSet, Tolerance, batched, compare
-from mlcore.data import MnistDataError, Split, load_split
 from mlcore.evaluate import DRAWN_SEED, NOT_DIGITS_SEED, STYLED_SEED
 from mlcore.labels import NOT_A_DIGIT
+from mlcore.mnist import MnistDataError, Split, load_split
 from mlcore.predict import Predictor
 from mlcore.training.retraining import HOLDOUT_FRACTION, split_holdout
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from mlcore.data import Split
 from mlcore.datasets.optdigits import GRID
+from mlcore.mnist import Split
 
 
 def block_counts(digit: np.ndarray) -> np.ndarray:

@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 from PIL import ImageFont
 
-from mlcore.data import load_split
+from mlcore.mnist import load_split
 
 DATABASE_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback",
                      "live_server"}

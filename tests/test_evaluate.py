@@ -12,10 +12,10 @@ from django.core.management import CommandError, call_command
 from PIL import Image
 
 from mlcore import checkpoint
-from mlcore.data import Split, load_split
 from mlcore.datasets.fonts import NOT_DIGIT_CHARACTERS, SIZES, font_digits, font_files
 from mlcore.datasets.unseen import UNSEEN_KINDS
 from mlcore.evaluate import evaluate, evaluate_split, measure_latency
+from mlcore.mnist import Split, load_split
 from mlcore.predict import Predictor
 from mlcore.training.train import VARIANTS
 from recognizer.models import ModelVersion

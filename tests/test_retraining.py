@@ -7,9 +7,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from mlcore import checkpoint
-from mlcore.data import Split
 from mlcore.datasets.negatives import not_digits
 from mlcore.labels import NOT_A_DIGIT
+from mlcore.mnist import Split
 from mlcore.predict import Predictor
 from mlcore.training.retraining import HOLDOUT_FRACTION, retrain, split_holdout
 from mlcore.training.train import TrainConfig

@@ -13,8 +13,8 @@ from datetime import datetime, timezone
 import torch
 from torch import nn
 
-from ..data import Split, checksums
 from ..evaluate import evaluate_split
+from ..mnist import Split, checksums
 from ..model import ARCHITECTURES, count_parameters, ensemble_architecture, network
 from .recipe import HeldOut, add_calibration
 from .train import TrainResult

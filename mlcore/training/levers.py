@@ -16,9 +16,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..data import Split
 from ..evaluate import evaluate, not_a_digit_rate
 from ..files import write_atomically
+from ..mnist import Split
 from ..model import ARCHITECTURE, model_input
 from ..predict import Predictor
 from .augment import stroke_width

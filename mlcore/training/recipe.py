@@ -21,13 +21,13 @@ import torch
 
 from ..calibrate import (choose_threshold, digit_log_probabilities, expected_calibration_error, fit_temperature,
                          negative_log_likelihood, not_a_digit_probability)
-from ..data import Split
 from ..datasets.drawn import drawn_digits
 from ..datasets.fonts import NOT_DIGIT_CHARACTERS, TRAINING_SIZES, font_not_digits
 from ..datasets.negatives import MARKS, not_digits
 from ..datasets.styles import styled_digits
 from ..files import write_atomically
 from ..labels import NOT_A_DIGIT
+from ..mnist import Split
 from ..model import logits_of
 from ..predict import Predictor
 from .train import TrainConfig, TrainResult, train

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data import Split
 from ..labels import NOT_A_DIGIT
+from ..mnist import Split
 from ..model import with_outputs_of
 from ..predict import Predictor
 from .recipe import add_calibration, extras, held_out_sets, mix_in, record_training_set, split_off

@@ -11,9 +11,9 @@ from pathlib import Path
 import torch
 
 from .. import checkpoint
-from ..data import Split
 from ..evaluate import Evaluation, evaluate, pyplot, save_figure, save_misclassified_gallery
 from ..files import write_atomically
+from ..mnist import Split
 from ..model import conv_weights
 from ..predict import Predictor
 from .train import VARIANTS, TrainConfig, train

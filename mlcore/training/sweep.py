@@ -22,9 +22,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .. import checkpoint
-from ..data import MnistDataError, load_split
 from ..datasets.fonts import NOT_DIGIT_CHARACTERS, TRAINING_SIZES, font_files
 from ..files import write_atomically
+from ..mnist import MnistDataError, load_split
 from ..model import ARCHITECTURES
 from .recipe import HELD_OUT, train_with_extras
 from .train import TrainConfig, available_device, train

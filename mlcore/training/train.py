@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from ..data import Split, checksums
 from ..evaluate import evaluate_split
+from ..mnist import Split, checksums
 from ..model import ARCHITECTURE, ARCHITECTURES, conv_weights, count_parameters, folded, model_input, network
 from .augment import AffineRanges, coarse, elastic, random_affine, stroke_width
 

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from mlcore import checkpoint
-from mlcore.data import MnistDataError, load_split
+from mlcore.mnist import MnistDataError, load_split
 from mlcore.model import ARCHITECTURE, ARCHITECTURES, with_outputs_of
 from mlcore.training.levers import run_levers
 

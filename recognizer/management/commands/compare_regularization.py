@@ -3,7 +3,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from mlcore.data import MnistDataError, load_split
+from mlcore.mnist import MnistDataError, load_split
 from mlcore.training.study import VARIANT_TITLES, run_study
 from mlcore.training.train import VARIANTS
 

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import CommandError
 
 from mlcore import checkpoint
-from mlcore.data import MnistDataError, load_split
+from mlcore.mnist import MnistDataError, load_split
 from mlcore.training.ensemble import assemble
 from mlcore.training.recipe import held_out_sets, split_off
 

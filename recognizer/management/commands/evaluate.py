@@ -7,7 +7,6 @@ from django.core.management.base import BaseCommand, CommandError
 
 from mlcore import checkpoint
 from mlcore.calibrate import ECE_BINS
-from mlcore.data import MnistDataError, Split, load_split
 from mlcore.datasets.drawn import drawn_digits
 from mlcore.datasets.fonts import font_digits, font_files, font_not_digits
 from mlcore.datasets.negatives import not_digits
@@ -16,6 +15,7 @@ from mlcore.datasets.styles import styled_digits
 from mlcore.datasets.unseen import UNSEEN_KINDS, unseen_not_digits
 from mlcore.evaluate import (DRAWN_SEED, FONTS_SEED, NOT_DIGITS_SEED, STYLED_SEED, UNSEEN_SEED, evaluate,
                              measure_latency, not_a_digit_rate, report_data, write_report)
+from mlcore.mnist import MnistDataError, Split, load_split
 from mlcore.predict import Predictor
 
 from ..paths import check_directory_to_write

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from mlcore.data import FILES, MnistDataError, fetch
+from mlcore.mnist import FILES, MnistDataError, fetch
 
 from ..paths import check_directory_to_write
 

@@ -8,8 +8,8 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from mlcore import checkpoint
-from mlcore.data import MnistDataError, Split, load_split
 from mlcore.datasets.fonts import font_files
+from mlcore.mnist import MnistDataError, Split, load_split
 from mlcore.model import ARCHITECTURES, with_not_a_digit, with_outputs_of
 from mlcore.training.recipe import train_with_extras
 from mlcore.training.retraining import FINE_TUNE_EPOCHS, FINE_TUNE_LR, HOLDOUT_FRACTION, REVIEWED_WEIGHT, retrain

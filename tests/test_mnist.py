@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
-from mlcore.data import FILES, IMAGE_MAGIC, LABEL_MAGIC, IdxFile, MnistDataError, load_split, parse_idx, read_verified
+from mlcore.mnist import FILES, IMAGE_MAGIC, LABEL_MAGIC, IdxFile, MnistDataError, load_split, parse_idx, read_verified
 
 TEST_LABELS = FILES["test", "labels"]
 TEST_IMAGES = FILES["test", "images"]
