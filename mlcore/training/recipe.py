@@ -231,18 +231,20 @@ def train_with_extras(config: TrainConfig, train_split: Split, test_split: Split
     mixed = mix_in(fit, extra, config.train_limit, config.seed)
     result = train(replace(config, train_limit=None), mixed, test_split, initial_state=initial_state,
                    teacher=teacher, progress=progress, log=log)
-    held_out = held_out_sets(held, calibration_drawings, cache_dir=cache_dir)
-    add_calibration(result, held_out, test_split)
-    record_training_set(result, config, fit, extra, held, held_out, drawn=drawn, styled=styled,
-                        negatives=negatives, marks=marks, fonts=fonts)
+    calibrate_and_record(result, config, test_split, fit, extra, held, calibration_drawings=calibration_drawings,
+                         cache_dir=cache_dir, drawn=drawn, styled=styled, negatives=negatives, marks=marks,
+                         fonts=fonts)
     return result
 
 
-def record_training_set(result: TrainResult, config: TrainConfig, fit: Split, extra: Split, held: Split,
-                        held_out: HeldOut, *, drawn: int, styled: int, negatives: int, marks: int,
-                        fonts: list[Path]) -> None:
-    """Write on the model card what it learnt from besides MNIST: a retraining gives the active model the sets
-    its card names, and `evaluate --fonts` leaves out the fonts it names."""
+def calibrate_and_record(result: TrainResult, config: TrainConfig, test_split: Split, fit: Split, extra: Split,
+                         held: Split, *, calibration_drawings: int | None, cache_dir: str | os.PathLike | None,
+                         drawn: int, styled: int, negatives: int, marks: int, fonts: list[Path]) -> None:
+    """Calibrate a trained model on the held-out slice and the drawings made from it, and write on its card what
+    it learnt from besides MNIST: a retraining gives the active model the sets its card names, and `evaluate
+    --fonts` leaves out the fonts it names."""
+    held_out = held_out_sets(held, calibration_drawings, cache_dir=cache_dir)
+    add_calibration(result, held_out, test_split)
     result.metadata["training_set"] = {
         "mnist_images": len(fit.head(config.train_limit).labels), "canvas_redrawings": drawn,
         "styled_digits": styled, "not_digits": negatives, "stray_marks": marks,

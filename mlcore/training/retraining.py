@@ -17,7 +17,7 @@ from ..labels import NOT_A_DIGIT
 from ..mnist import Split
 from ..model import with_outputs_of
 from ..predict import Predictor
-from .recipe import add_calibration, extras, held_out_sets, mix_in, record_training_set, split_off
+from .recipe import calibrate_and_record, extras, mix_in, split_off
 from .train import TrainConfig, TrainResult, train
 
 # The share of reviewed drawings kept out of retraining, to measure on (retraining and the release gate).
@@ -133,10 +133,9 @@ def retrain(config: TrainConfig, train_split: Split, test_split: Split, reviewed
         f"{len(held_out.labels):,} reviewed drawings held out ({not_digit_count(held_out):,} not a digit)")
     result = train(replace(config, train_limit=None), mixed, test_split, sample_weights=weights,
                    initial_state=initial_state, progress=progress, log=log)
-    calibration = held_out_sets(mnist_held, calibration_drawings, cache_dir=cache_dir)
-    add_calibration(result, calibration, test_split)
-    record_training_set(result, config, mnist_fit, generated, mnist_held, calibration, drawn=drawn, styled=styled,
-                        negatives=negatives, marks=marks, fonts=fonts)
+    calibrate_and_record(result, config, test_split, mnist_fit, generated, mnist_held,
+                         calibration_drawings=calibration_drawings, cache_dir=cache_dir, drawn=drawn, styled=styled,
+                         negatives=negatives, marks=marks, fonts=fonts)
     summary["after"] = {"mnist_accuracy": result.metadata["answered_test_accuracy"],
                         "reviewed_accuracy": accuracy(Predictor(result.model, result.metadata), held_out)}
     result.metadata["reviewed_training"] = summary
