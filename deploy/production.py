@@ -1,10 +1,10 @@
-"""The production stack in the foreground: nginx on 127.0.0.1:$PORT in front of gunicorn.
+"""The production stack in the foreground: nginx on $NGINX_LISTEN (127.0.0.1:$PORT) in front of gunicorn.
 
     .venv/bin/python -m deploy.production        (what `make production` runs)
 
-Sets up first (migrate, collectstatic, check --deploy), then runs gunicorn on a Unix socket and
-nginx in front of it, both with their settings from the environment. Everything they write goes
-to a fresh run directory, removed at the end. Ctrl-C or SIGTERM stops both; if either exits, the
+Sets up first (set_up_database: migrate and register the model, one server at a time; collectstatic;
+check --deploy), then runs gunicorn on a Unix socket and nginx in front of it, both with their settings
+from the environment. Everything they write goes to a fresh run directory, removed at the end. Ctrl-C or SIGTERM stops both; if either exits, the
 other is stopped too, and the exit status says that something failed.
 """
 
