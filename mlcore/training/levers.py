@@ -103,8 +103,8 @@ def markdown(rows: list[dict], budget: dict) -> str:
         f"{budget['lr']}), seed {budget['seed']}, {budget['epochs']} epoch(s) on "
         f"{budget['mnist_images']:,} MNIST training images and {budget['not_digits']:,} generated non-digits "
         f"(plus {budget['canvas_redrawings']:,} canvas re-drawings or {budget['styled_digits']:,} styled digits "
-        f"where that is the lever), {budget['threads']} "
-        "thread. Measured on the held-out slice of the training set; MNIST test only reported.",
+        f"where that is the lever), {budget['threads']} thread{'s' if budget['threads'] != 1 else ''}. "
+        "Measured on the held-out slice of the training set; MNIST test only reported.",
         "",
         "| lever | held-out MNIST | held-out re-drawn | held-out styled | held-out non-digits null "
         "| held-out digits null | MNIST test | training |",
