@@ -65,11 +65,15 @@ def render_nginx_conf(run_dir: Path, env: dict[str, str]) -> str:
         "real_ip": "".join(f"    set_real_ip_from {address};\n" for address in trusted)
                    + ("    real_ip_header X-Forwarded-For;\n    real_ip_recursive on;\n" if trusted else ""),
         "socket": str(run_dir / "gunicorn.sock"),
-        "listen": env.get("NGINX_LISTEN") or f"127.0.0.1:{env.get('PORT', '8080')}",
+        "listen": listen_address(env),
         "static_root": str(settings.STATIC_ROOT),
         "health_host": health_check_host(settings.ALLOWED_HOSTS),
     }
     return PLACEHOLDER.sub(lambda match: values[match.group(1)], (DEPLOY / "nginx.conf").read_text())
+
+
+def listen_address(env: dict[str, str]) -> str:
+    return env.get("NGINX_LISTEN") or f"127.0.0.1:{env.get('PORT', '8080')}"
 
 
 def access_log(path: str) -> str:
@@ -168,7 +172,7 @@ def main() -> int:
         processes["nginx"] = subprocess.Popen(
             [nginx, "-e", "stderr", "-p", str(run_dir), "-c", str(run_dir / "nginx.conf"), "-g", "daemon off;"],
             cwd=run_dir, env=env, process_group=0)
-        print(f"serving http://127.0.0.1:{env.get('PORT', '8080')}/ (nginx in front of gunicorn); Ctrl-C stops",
+        print(f"serving http://{listen_address(env)}/ (nginx in front of gunicorn); Ctrl-C stops",
               file=sys.stderr)
         return supervise(processes)
 

@@ -18,6 +18,7 @@ from django.http.request import RawPostDataException, UnreadablePostError
 from django.utils.cache import patch_cache_control
 from django.utils.http import is_same_domain, parse_header_parameters
 
+from .deadline import HEADER as DEADLINE_HEADER
 from .errors import answers_json, as_json_error, error_response, is_api
 
 logger = logging.getLogger(__name__)
@@ -51,7 +52,6 @@ class ApiGuardMiddleware:
             # Answers carry a drawing's secret or what only its owner may see; no cache on the way
             # (a CDN, a corporate proxy) may keep them.
             patch_cache_control(response, private=True, no_store=True)
-        drain(request)
         return response
 
     def refusal(self, request):
@@ -83,16 +83,24 @@ class ApiGuardMiddleware:
         return None
 
 
-def drain(request) -> None:
-    """Read what the answer left of the body (a refusal before it, a 429, a 404): with bytes unread, gunicorn
-    closed the connection on them, the connection was reset, and nginx passed on a cut answer or a 502 (7
-    of 20 refusals of an 800 KB body). A body over the limit is not read; nginx refuses those first."""
-    length = declared_length(request.META)
-    if not length or length > settings.MAX_REQUEST_BYTES:
-        return
-    with contextlib.suppress(UnreadablePostError, RawPostDataException):
-        while request.read(DRAIN_CHUNK_BYTES):
-            pass
+def reading_the_whole_body(get_response):
+    """Every answer leaves no byte of the body unread, a refusal before reading it included (Django's HTTPS
+    redirect, a charset, a 429, a PUT's 404): gunicorn closed the connection on unread bytes, which reset
+    it, and nginx passed on a cut answer or a 502 (7 of 20 refusals of an 800 KB body).
+
+    Only a body nginx has buffered whole (it stamps the request) is read: from a client straight, the read
+    would wait on a client that declared a length and sent nothing. One over the limit is not read; nginx
+    refuses those first."""
+    def middleware(request):
+        response = get_response(request)
+        length = declared_length(request.META)
+        if DEADLINE_HEADER in request.headers and length and length <= settings.MAX_REQUEST_BYTES:
+            with contextlib.suppress(UnreadablePostError, RawPostDataException):
+                while request.read(DRAIN_CHUNK_BYTES):
+                    pass
+        return response
+
+    return middleware
 
 
 def multipart_parts(request) -> int:
@@ -101,7 +109,10 @@ def multipart_parts(request) -> int:
     boundary = request.content_params.get("boundary", "")
     if request.content_type != "multipart/form-data" or not boundary.isascii():
         return 0
-    return max(0, request.body.count(b"--" + boundary.encode()) - 1)
+    delimiter = b"--" + boundary.encode()
+    body = request.body
+    # A delimiter opens a line (RFC 2046): the first may open the body.
+    return max(0, body.count(b"\r\n" + delimiter) + body.startswith(delimiter) - 1)
 
 
 def declared_length(meta) -> int | None:
@@ -125,12 +136,17 @@ def form_too_large(request) -> HttpResponse | None:
 
 
 def names_a_foreign_charset(request) -> bool:
-    """Whether the request's Content-Type names a charset other than READ_CHARSETS; one Python does not know
-    is read as UTF-8, as Django reads it."""
-    charset = request.content_params.get("charset")
+    return not readable_charset(request.content_params.get("charset"))
+
+
+def readable_charset(charset: str | None) -> bool:
+    """Whether a body or query string in `charset` is read: none, one of READ_CHARSETS, or one Python does not
+    know, which Django reads as UTF-8 (a name it cannot even look up, holding a NUL, is not)."""
     try:
-        return charset is not None and codecs.lookup(charset).name not in READ_CHARSETS
+        return charset is None or codecs.lookup(charset).name in READ_CHARSETS
     except LookupError:
+        return True
+    except ValueError:
         return False
 
 
@@ -174,21 +190,30 @@ def is_cross_site(request) -> bool:
 
 def with_readable_content_type(application):
     """The WSGI application, answering 400 for a Content-Type Django cannot parse (an RFC 2231 parameter in a
-    charset Python does not know): Django builds the request from it before any middleware, and every URL
+    charset Python does not know) and 415 for a charset it would fail to read the query string in (rot13,
+    base64, a name with a NUL): Django builds the request from them before any middleware, and every URL
     answered an HTML 500 and logged a traceback."""
     def guarded(environ, start_response):
         try:
-            parse_header_parameters(environ.get("CONTENT_TYPE", ""))
+            _, params = parse_header_parameters(environ.get("CONTENT_TYPE", ""))
         except ValueError:
-            length = declared_length(environ)
-            if length and length <= settings.MAX_REQUEST_BYTES:
-                environ["wsgi.input"].read(length)   # read, as `drain` reads, for nginx to get the answer whole
-            body = json.dumps({"error": "the Content-Type header cannot be read"}).encode()
-            start_response("400 Bad Request", [("Content-Type", "application/json"),
-                                               ("Content-Length", str(len(body)))])
-            return [body]
+            return refused(environ, start_response, "400 Bad Request", "the Content-Type header cannot be read")
+        if not readable_charset(params.get("charset")):
+            return refused(environ, start_response, "415 Unsupported Media Type", CHARSET_REFUSAL)
         return application(environ, start_response)
+
     return guarded
+
+
+def refused(environ, start_response, status: str, error: str) -> list[bytes]:
+    """A JSON refusal from outside Django, the body read first where nginx buffered it (reading_the_whole_body)."""
+    length = declared_length(environ)
+    if "HTTP_" + DEADLINE_HEADER.upper().replace("-", "_") in environ and length and \
+            length <= settings.MAX_REQUEST_BYTES:
+        environ["wsgi.input"].read(length)
+    body = json.dumps({"error": error}).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
 
 
 def permissions_policy(get_response):

@@ -82,10 +82,10 @@ def test_reviewer_sees_thumbnails_and_the_review_columns(reviewer_client, mnist_
     # true_label is editable in the list: one input per row, named for a screen reader by what the row shows.
     for index, row in enumerate(response.context["cl"].result_list):
         shown = date_format(localtime(row.created_at), "DATETIME_FORMAT")
-        assert f'<select name="form-{index}-true_label" aria-label="True label of the drawing answered ' \
-               f'{row.digit}, {shown}"' in html.unescape(page)
+        assert f'<select name="form-{index}-true_label" aria-label="True label, row {index + 1}: the drawing ' \
+               f'answered {row.digit}, {shown}"' in html.unescape(page)
     change = reviewer_client.get(f"{CHANGELIST}{posted[0].pk}/change/").content.decode()
-    assert re.search(r'<label[^>]* for="id_true_label"', change) and "True label of the drawing" not in change
+    assert re.search(r'<label[^>]* for="id_true_label"', change) and "True label, row" not in change
 
 
 def test_a_not_a_digit_answer_is_said_in_words_in_the_list_and_its_filter(reviewer_client, drawings):

@@ -363,6 +363,16 @@ def test_a_form_of_thousands_of_header_only_parts_is_refused_before_they_are_par
     assert client.post(URL, {"image": upload(png(seven)), "source": "upload"}).status_code == 201
 
 
+def test_a_short_boundary_inside_a_part_is_not_counted_as_a_part(client, seven, isolated_media):
+    """A delimiter opens a line: `x` found anywhere in the picture's bytes made a 2-part upload 22 parts."""
+    image = png(seven)
+    body = (b"--x\r\nContent-Disposition: form-data; name=\"image\"; filename=\"d.png\"\r\n"
+            b"Content-Type: image/png\r\n\r\n" + image + b"--x" * 30 + b"\r\n--x\r\n"
+            b"Content-Disposition: form-data; name=\"source\"\r\n\r\nupload\r\n--x--\r\n")
+    response = client.generic("POST", URL, body, content_type="multipart/form-data; boundary=x")
+    assert response.status_code != 400 or "parts" not in response.json()["error"], response.json()
+
+
 def test_a_lone_surrogate_in_feedback_is_400(client, created):
     response = client.post(f"{URL}{created['id']}/feedback/", '{"label": "\\ud800"}',
                            content_type="application/json", headers=owner(created))
@@ -532,19 +542,34 @@ def test_a_chunked_body_is_refused_with_a_json_411_by_gunicorn(gunicorn_server, 
     assert status == 201 and answer["digit"] == 7 and len(files_in(media)) == 1
 
 
-def test_a_content_type_django_cannot_parse_is_a_json_400_not_a_500(gunicorn_server):
-    """Django reads it before any middleware: every URL, /healthz too, answered an HTML 500 and logged a
-    traceback."""
+@pytest.mark.parametrize("content_type, status, error", [
+    ("application/json; x*=nope''x", 400, "the Content-Type header cannot be read"),
+    ("application/json; charset=rot13", 415, "the body must be UTF-8"),
+    ("application/json; charset=punycode", 415, "the body must be UTF-8"),
+    ("application/json; charset*=utf-8''utf%008", 415, "the body must be UTF-8"),
+])
+def test_a_content_type_django_cannot_read_is_a_json_4xx_not_a_500(gunicorn_server, content_type, status, error):
+    """Django reads it before any middleware, the query string in its charset too: every URL, /healthz
+    included, answered an HTML 500 and logged a traceback."""
     port, _ = gunicorn_server
-    for path in ("/healthz", URL):
+    for path in ("/healthz?probe=1", URL + "?x=1"):
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         try:
-            connection.request("POST", path, body=b"{}", headers={"Content-Type": "application/json; x*=nope''x"})
+            connection.request("POST", path, body=b"{}", headers={"Content-Type": content_type})
             response = connection.getresponse()
-            assert response.status == 400
-            assert json.loads(response.read()) == {"error": "the Content-Type header cannot be read"}
+            assert response.status == status
+            assert json.loads(response.read())["error"].startswith(error)
         finally:
             connection.close()
+
+
+def test_a_client_that_declares_a_body_and_sends_none_is_answered_at_once(gunicorn_server):
+    """Reading the rest of every body held a worker, without a deadline, for a client straight to gunicorn
+    that declared a length and sent nothing: only a body nginx has buffered whole is read."""
+    port, _ = gunicorn_server
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n")
+        assert connection.recv(100).startswith(b"HTTP/1.1 200")
 
 
 # The throttle counts an IPv6 client per /64.

@@ -102,10 +102,12 @@ def test_a_command_on_a_database_not_set_up_says_to_migrate(tmp_path, command):
     assert "is not set up" in result.stderr and "run `manage.py migrate` first" in result.stderr
 
 
-def test_a_command_on_an_unreachable_database_says_so():
-    result = manage("activate_model", "v1", DJANGO_DEBUG="1", DATABASE_URL="postgres://digits@127.0.0.1:9/digits")
+@pytest.mark.parametrize("command, said", [(("activate_model", "v1"), "cannot read the database (digits)"),
+                                           (("set_up_database",), "cannot set up the database (digits)")])
+def test_a_command_on_an_unreachable_database_says_so(command, said):
+    result = manage(*command, DJANGO_DEBUG="1", DATABASE_URL="postgres://digits@127.0.0.1:9/digits")
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
-    assert "cannot read the database (digits)" in result.stderr
+    assert said in result.stderr
 
 
 @pytest.mark.django_db

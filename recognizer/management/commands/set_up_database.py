@@ -1,8 +1,8 @@
 import contextlib
 
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
-from django.db import connection
+from django.core.management.base import BaseCommand, CommandError
+from django.db import OperationalError, connection
 
 # The PostgreSQL advisory lock a server holds while it sets the database up.
 SETUP_LOCK = 0x64696769
@@ -35,6 +35,9 @@ class Command(BaseCommand):
             "each other. `make production` runs it.")
 
     def handle(self, *args, **options):
-        with setting_up_alone(self.stdout.write):
-            call_command("migrate", interactive=False, verbosity=options["verbosity"], stdout=self.stdout)
-            call_command("bootstrap_model", verbosity=options["verbosity"], stdout=self.stdout)
+        try:
+            with setting_up_alone(self.stdout.write):
+                call_command("migrate", interactive=False, verbosity=options["verbosity"], stdout=self.stdout)
+                call_command("bootstrap_model", verbosity=options["verbosity"], stdout=self.stdout)
+        except OperationalError as exc:   # unreachable, or refused: a line, not a traceback
+            raise CommandError(f"cannot set up the database ({connection.settings_dict['NAME']}): {exc}") from None
