@@ -15,7 +15,7 @@ from recognizer.models import Prediction, ReviewLease
 
 from .reviewing import REVIEWER_PERMISSIONS, make_user, record_drawing, redraw_as
 from .test_admin import STROKES
-from .test_browser import ARTIFACTS, browser, watch_csp  # noqa: F401 - the module's Chromium
+from .test_browser import ARTIFACTS, axe_violations, browser, watch_csp  # noqa: F401 - the module's Chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -537,3 +537,13 @@ def test_undo_steps_over_a_label_refused_for_good(reviewer_page, drawings):
     page.keyboard.press("z")
     page.wait_for_timeout(300)
     assert page.get_by_test_id("review-item").get_attribute("data-prediction-id") == second and errors == []
+
+
+def test_the_queue_and_the_dashboard_meet_axe(reviewer_page, drawings):
+    """Only the drawing page was checked: the dashboard's links in sentences were told apart by colour alone."""
+    user, page, _, errors = reviewer_page("ada")
+    current_id(page)
+    assert axe_violations(page) == []
+    page.goto(page.url.split(QUEUE)[0] + "/review/")
+    expect(page.get_by_role("link", name="Open the review queue")).to_be_visible()
+    assert axe_violations(page) == [] and errors == []
