@@ -152,11 +152,12 @@ class ReviewForm(forms.ModelForm):
             widget = self.fields["true_label"].widget
             widget.revision = self.instance.revision
             widget.shown = self.label_shown
-            if self.prefix:
+            index = (self.prefix or "").rsplit("-", 1)[-1]
+            if index.isdigit():
                 # A row of the list, whose select has no label of its own: a screen reader said "combo box"
                 # fifty times. Named by its place and what the row shows: two drawings answered alike in one
-                # minute are common in a backlog.
-                row = int(self.prefix.rsplit("-", 1)[1]) + 1
+                # minute are common in a backlog. (The form set's blank form, "form-__prefix__", is no row.)
+                row = int(index) + 1
                 answered = date_format(localtime(self.instance.created_at), "DATETIME_FORMAT")
                 answer = label_name(NOT_A_DIGIT if self.instance.digit is None else self.instance.digit)
                 widget.attrs["aria-label"] = f"True label, row {row}: the drawing answered {answer}, {answered}"
