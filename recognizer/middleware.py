@@ -93,14 +93,21 @@ def reading_the_whole_body(get_response):
     refuses those first."""
     def middleware(request):
         response = get_response(request)
-        length = declared_length(request.META)
-        if DEADLINE_HEADER in request.headers and length and length <= settings.MAX_REQUEST_BYTES:
+        if buffered_body_length(request.META):
             with contextlib.suppress(UnreadablePostError, RawPostDataException):
                 while request.read(DRAIN_CHUNK_BYTES):
                     pass
         return response
 
     return middleware
+
+
+def buffered_body_length(meta) -> int:
+    """The length of a body nginx has buffered whole (it stamps the requests it passes on) and that is within
+    MAX_REQUEST_BYTES, read from a request's META (its WSGI environ); 0 for any other."""
+    length = declared_length(meta)
+    stamped = "HTTP_" + DEADLINE_HEADER.upper().replace("-", "_") in meta
+    return length if stamped and length and length <= settings.MAX_REQUEST_BYTES else 0
 
 
 def multipart_parts(request) -> int:
@@ -207,10 +214,7 @@ def with_readable_content_type(application):
 
 def refused(environ, start_response, status: str, error: str) -> list[bytes]:
     """A JSON refusal from outside Django, the body read first where nginx buffered it (reading_the_whole_body)."""
-    length = declared_length(environ)
-    if "HTTP_" + DEADLINE_HEADER.upper().replace("-", "_") in environ and length and \
-            length <= settings.MAX_REQUEST_BYTES:
-        environ["wsgi.input"].read(length)
+    environ["wsgi.input"].read(buffered_body_length(environ))
     body = json.dumps({"error": error}).encode()
     start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
     return [body]
