@@ -367,6 +367,18 @@ def test_the_keys_label_after_a_filter_is_chosen_from_the_keyboard(reviewer_page
     assert errors == []
 
 
+def test_a_digit_typed_on_a_filter_labels_the_drawing(reviewer_page, drawings):
+    """A select clicked and closed again keeps the focus: the digit chose another filter instead."""
+    user, page, _, errors = reviewer_page("ada")
+    shown = current_id(page)
+    predicted = page.get_by_label("Predicted")
+    predicted.focus()
+    page.keyboard.press("5")
+    wait_until(page, lambda: Prediction.objects.filter(pk=shown, true_label=5).exists())
+    expect(predicted).to_have_value("")
+    assert errors == []
+
+
 @pytest.mark.parametrize("width", [640, 390])
 def test_the_answer_and_the_drawer_s_word_stay_on_screen_at_200_percent_zoom_or_on_a_phone(reviewer_page, drawings,
                                                                                           width):
@@ -478,6 +490,22 @@ def test_a_reload_gives_the_drawing_on_show_back_at_once(reviewer_page, drawings
     page.reload()
     assert current_id(page) == first
     assert ReviewLease.objects.get(prediction_id=first).reviewer == user and errors == []
+
+
+def test_a_tab_opened_from_the_queue_is_given_another_drawing(reviewer_page, drawings):
+    """Its copy of the tab's session asked for the drawing on show, as a reload does: both tabs showed
+    it, and both labelled it."""
+    user, page, _, errors = reviewer_page("ada")
+    first = current_id(page)
+    with page.context.expect_page() as opened:
+        page.evaluate("window.open(location.href)")
+    other = opened.value
+    second = current_id(other)
+    assert second != first
+    assert ReviewLease.objects.get(prediction_id=first).reviewer == user
+    other.close()
+    page.reload()
+    assert current_id(page) == first and errors == []
 
 
 def test_a_drawing_its_drawer_changes_is_shown_as_it_is_now_before_a_label_is_spent(reviewer_page, drawings,

@@ -102,13 +102,17 @@ document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "visible") keepLease();
 });
 
-// The drawing on show, kept in the tab's session: a reload asks for it back (its release, sent as the page
-// left, may come in after the reloaded page asks, which was given another drawing).
+// The drawing on show and the page showing it, kept in the tab's session: a reload asks for it back (its
+// release, sent as the page left, may come in after the reloaded page asks, which was given another
+// drawing). A tab duplicated, or opened from this one, starts with a copy of the session while this page
+// is still open: it asks only where the page that showed the drawing has left, or both labelled it.
 const SHOWN_KEY = "review-queue-shown";
+const LEFT_KEY = "review-queue-left";
 
 function remember(id) {
   try {
-    if (id) sessionStorage.setItem(SHOWN_KEY, id); else sessionStorage.removeItem(SHOWN_KEY);
+    if (id) sessionStorage.setItem(SHOWN_KEY, JSON.stringify({ id, page: PAGE }));
+    else sessionStorage.removeItem(SHOWN_KEY);
   } catch {
     // A browser that keeps no session storage: a reload may show another drawing.
   }
@@ -116,9 +120,18 @@ function remember(id) {
 
 function remembered() {
   try {
-    return sessionStorage.getItem(SHOWN_KEY);
+    const shown = JSON.parse(sessionStorage.getItem(SHOWN_KEY));
+    return shown && shown.page === sessionStorage.getItem(LEFT_KEY) ? shown.id : null;
   } catch {
     return null;
+  }
+}
+
+function leaving() {
+  try {
+    sessionStorage.setItem(LEFT_KEY, PAGE);
+  } catch {
+    // As in `remember`.
   }
 }
 
@@ -302,7 +315,10 @@ function toggleHelp(open = el("queue-help").hidden) {
 }
 
 document.addEventListener("keydown", (event) => {
-  if (event.ctrlKey || event.metaKey || event.altKey || event.target.closest("select, input, textarea")) return;
+  if (event.ctrlKey || event.metaKey || event.altKey || event.target.closest("input, textarea")) return;
+  // On a filter the queue's keys still label: a select clicked and closed again keeps the focus, and a
+  // digit chose another filter where its reviewer meant a label. Its arrows choose a filter.
+  if (event.target.closest("select") && event.key.startsWith("Arrow")) return;
   // A key held down repeats: one press is one label, not one for each drawing that loads while it is held.
   if (event.repeat) {
     event.preventDefault();
@@ -339,6 +355,7 @@ window.addEventListener("beforeunload", (event) => {
 // Leaving the page (a reload, the tab closed) gives its drawing back at once: held until its lease ran
 // out, it was offered to nobody, its own reviewer after a reload included.
 window.addEventListener("pagehide", () => {
+  leaving();
   if (state.item) post(itemUrl(state.item.id, "release/"), {}, { keepalive: true }).catch(() => {});
 });
 
