@@ -14,7 +14,7 @@ from django.contrib.admin.views.main import ORDER_VAR
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpResponse, StreamingHttpResponse
 from django.template.loader import render_to_string
@@ -228,8 +228,8 @@ def widget(name: str, **context) -> str:
 
 
 class ReviewerFilter(admin.RelatedFieldListFilter):
-    """Who gave the label: the staff who may label, listed without reading the drawings; the unreviewed are the
-    review filter's."""
+    """Who gave the label: the staff who may label, and anyone whose labels stand though they may no longer
+    (an index look-up a user, not a read of the drawings); the unreviewed are the review filter's."""
 
     include_empty_choice = False
 
@@ -240,8 +240,10 @@ class ReviewerFilter(admin.RelatedFieldListFilter):
     def field_choices(self, field, request, model_admin):
         may_label = (Q(is_superuser=True) | Q(user_permissions__codename="change_prediction")
                      | Q(groups__permissions__codename="change_prediction"))
-        reviewers = field.related_model.objects.filter(may_label, is_staff=True).distinct().order_by("username")
-        return [(reviewer.pk, str(reviewer)) for reviewer in reviewers]
+        users = field.related_model.objects
+        labelled = Exists(Prediction.objects.filter(reviewed_by=OuterRef("pk")))
+        reviewers = users.filter(Q(pk__in=users.filter(may_label, is_staff=True).values("pk")) | Q(labelled))
+        return [(reviewer.pk, str(reviewer)) for reviewer in reviewers.order_by("username")]
 
 
 @admin.register(Prediction)
