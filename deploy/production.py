@@ -17,15 +17,22 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
 PLACEHOLDER = re.compile(r"\$\{(\w+)\}")
-# nginx admits a request line and header lines up to its 8 KiB buffers, 32 KiB of headers in all;
-# gunicorn's smaller defaults would refuse some of what nginx passed, in HTML.
-NGINX_HEADER_LIMITS = ("--limit-request-line", "8190", "--limit-request-fields", "8192")
+# nginx admits a request line and header lines up to its 8 KiB buffers, 32 KiB of headers in all, and
+# makes X-Forwarded-For longer by the client's address; gunicorn's smaller defaults would refuse some of
+# what nginx passed, in HTML.
+NGINX_HEADER_LIMITS = ("--limit-request-line", "8190", "--limit-request-fields", "8192",
+                       "--limit-request-field_size", "16384")
+# nginx's error log names a refused request's line and Referer whole (a 413, a 429 of `limit_conn`, a
+# 502): its format cannot hide a drawing's signature as the access log's does, so its lines are passed
+# on without one.
+SIGNATURE = re.compile(rb"(signature=)[^&\s\"]+")
 
 
 class SetupError(Exception):
@@ -101,6 +108,13 @@ def manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
 
 
+def pass_on_without_signatures(lines, out) -> None:
+    """Copy each line to `out`, a drawing's signature in it replaced by "-"."""
+    for line in lines:
+        out.write(SIGNATURE.sub(rb"\1-", line))
+        out.flush()
+
+
 def wait_for_socket(path: Path, gunicorn: subprocess.Popen) -> None:
     """nginx starts once gunicorn listens, so that the first requests do not meet a 502."""
     for _ in range(300):
@@ -171,7 +185,9 @@ def main() -> int:
         wait_for_socket(socket, processes["gunicorn"])
         processes["nginx"] = subprocess.Popen(
             [nginx, "-e", "stderr", "-p", str(run_dir), "-c", str(run_dir / "nginx.conf"), "-g", "daemon off;"],
-            cwd=run_dir, env=env, process_group=0)
+            cwd=run_dir, env=env, process_group=0, stderr=subprocess.PIPE)
+        threading.Thread(target=pass_on_without_signatures, args=(processes["nginx"].stderr, sys.stderr.buffer),
+                         daemon=True).start()
         print(f"serving http://{listen_address(env)}/ (nginx in front of gunicorn); Ctrl-C stops",
               file=sys.stderr)
         return supervise(processes)

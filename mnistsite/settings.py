@@ -272,9 +272,14 @@ if not DEBUG:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}, "none": {"class": "logging.NullHandler"}},
+    "filters": {"without_traceback": {"()": "mnistsite.logs.WithoutTraceback"}},
+    "handlers": {"console": {"class": "logging.StreamHandler"}, "none": {"class": "logging.NullHandler"},
+                 "one_line": {"class": "logging.StreamHandler", "filters": ["without_traceback"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
-    # Anyone can send a wrong Host header, each logged with a traceback that repeats it: a cheap flood of
-    # the log. The 400 answers it; ALLOWED_HOSTS says what is served.
-    "loggers": {"django.security.DisallowedHost": {"handlers": ["none"], "propagate": False}},
+    "loggers": {
+        "django.security": {"handlers": ["one_line"], "propagate": False},
+        # Anyone can send a wrong Host header, each logged with a line that repeats it: a cheap flood of
+        # the log. The 400 answers it; ALLOWED_HOSTS says what is served.
+        "django.security.DisallowedHost": {"handlers": ["none"], "propagate": False},
+    },
 }

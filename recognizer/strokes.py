@@ -63,8 +63,8 @@ def _check_stroke(stroke, where: str) -> dict:
     checked = [_check_point(point, f"{where}, point {index}") for index, point in enumerate(points)]
     for index in range(1, len(checked)):
         if checked[index][2] < checked[index - 1][2]:
-            raise StrokesRejected(f"{where}, point {index}: t goes back in time ({checked[index][2]:g} after "
-                                  f"{checked[index - 1][2]:g})")
+            raise StrokesRejected(f"{where}, point {index}: t goes back in time ({checked[index][2]} after "
+                                  f"{checked[index - 1][2]})")
     return {"pointer": stroke["pointer"], "points": checked}
 
 
@@ -78,7 +78,7 @@ def _check_point(point, where: str) -> list[float]:
         if not low <= value <= high:
             # Clients that send pixels, or device pixels over CSS ones, meet this first.
             unit = ", a fraction of the canvas side, not pixels" if name in ("x", "y") else ""
-            raise StrokesRejected(f"{where}: {name} is {value:g}; it must be {low:g} to {high:g}{unit}")
+            raise StrokesRejected(f"{where}: {name} is {value!r}; it must be {low:,} to {high:,}{unit}")
     return [round(value, decimals) if decimals else round(value) for value, (*_, decimals) in zip(point, POINT_RANGES)]
 
 

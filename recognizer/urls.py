@@ -6,6 +6,9 @@ from . import views
 from .review import views as review_views
 
 router = DefaultRouter()
+# `/api/predictions/ID.json` and its like, DRF's second spelling of each URL: the update and the feedback
+# took no `format` and answered 500, and `?format=` says the same.
+router.include_format_suffixes = False
 router.register("predictions", views.PredictionViewSet, basename="prediction")
 
 urlpatterns = [

@@ -181,6 +181,36 @@ def test_refusals_by_nginx_or_gunicorn_answer_json(stack, request_bytes, status)
     assert response.headers["Content-Type"] == "application/json" and "error" in json.loads(body)
 
 
+@pytest.mark.parametrize("request_bytes", [
+    b"GET /review/?q=" + b"/" * 7000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+    b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Long: " + b"a" * 8181 + b"\r\nConnection: close\r\n\r\n",
+    b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Forwarded-For: " + b"1" * 8170 + b"\r\nConnection: close\r\n\r\n",
+], ids=["sign-in redirect of a 7 KB query", "8 KB header line", "8 KB X-Forwarded-For"])
+def test_what_nginx_admits_is_answered_by_the_site(stack, request_bytes):
+    """A sign-in redirect repeats the URL asked, encoded again: past nginx's 4 KiB for an answer's headers it
+    was a 502. A header line nginx admits, or the X-Forwarded-For it lengthened, met gunicorn's HTML 431."""
+    response = raw_exchange(stack, request_bytes)
+    response.read()
+    assert response.status in (200, 302), response.status
+    if response.status == 302:
+        assert response.headers["Location"].startswith("/admin/login/?next=/review/")
+
+
+def test_nginx_s_error_log_keeps_no_drawing_s_signature(stack, mnist_test):
+    """nginx logs the request line and the Referer of what it refuses, and no format of its own hides them."""
+    _, _, body = post_drawing(stack, mnist_test.images[0])
+    image_url = json.loads(body)["image_url"]
+    signature = urlsplit(image_url).query.removeprefix("signature=")
+    target = urlsplit(image_url)
+    response = raw_exchange(stack, f"POST {target.path}?{target.query} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                   f"Referer: {image_url}\r\nContent-Length: {10 ** 9}\r\n"
+                                   "Connection: close\r\n\r\n".encode())
+    assert response.status == 413
+    time.sleep(0.5)
+    log = stack.log.read_text()
+    assert "client intended to send too large body" in log and target.path in log and signature not in log
+
+
 def test_static_files_come_from_nginx_with_long_caching_for_hashed_names(stack):
     manifest = json.loads((Path(stack.env["DJANGO_STATIC_ROOT"]) / "staticfiles.json").read_text())
     hashed = manifest["paths"]["recognizer/main.js"]

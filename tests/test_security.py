@@ -563,12 +563,15 @@ def test_a_content_type_django_cannot_read_is_a_json_4xx_not_a_500(gunicorn_serv
             connection.close()
 
 
-def test_a_client_that_declares_a_body_and_sends_none_is_answered_at_once(gunicorn_server):
+@pytest.mark.parametrize("stamp", [b"", b"X-Request-Start: t=1700000000.000\r\n"], ids=["unstamped", "stamp forged"])
+def test_a_client_that_declares_a_body_and_sends_none_is_answered_at_once(gunicorn_server, stamp):
     """Reading the rest of every body held a worker, without a deadline, for a client straight to gunicorn
-    that declared a length and sent nothing: only a body nginx has buffered whole is read."""
+    that declared a length and sent nothing: only a body nginx has buffered whole is read, and nginx's stamp
+    is believed only with a proxy in front (eight such requests with a stamp of their own held a server of
+    gunicorn alone for over 40 s)."""
     port, _ = gunicorn_server
     with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
-        connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n")
+        connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n" + stamp + b"\r\n")
         assert connection.recv(100).startswith(b"HTTP/1.1 200")
 
 
@@ -728,3 +731,30 @@ def test_head_is_answered_as_get_where_get_is(client, created):
 def test_options_on_the_api_docs_is_a_405_not_a_500(client):
     response = client.options("/api/docs/")
     assert response.status_code == 405 and "error" in response.json()
+
+
+@pytest.mark.parametrize("path", ["/api/predictions/", "/admin/login/"])
+def test_a_refused_query_string_costs_the_log_one_line_not_a_traceback(client, path):
+    """1,001 parameters on a GET, which anyone may send without limit: 55 lines of traceback each."""
+    [handler] = [handler for handler in logging.getLogger("django.security").handlers if handler.name == "one_line"]
+    stream = io.StringIO()
+    previous = handler.setStream(stream)
+    try:
+        response = client.get(path, {f"p{n}": "x" for n in range(1_001)})
+    finally:
+        handler.setStream(previous)
+    assert response.status_code == 400
+    logged = stream.getvalue()
+    assert "DATA_UPLOAD_MAX_NUMBER_FIELDS" in logged and "Traceback" not in logged and len(logged.splitlines()) == 1, logged
+
+
+@pytest.mark.parametrize("method, path, body", [
+    ("put", "{id}.json", "image"), ("post", "{id}/feedback.json", {"label": 3}), ("get", "{id}.json", None),
+])
+def test_drf_s_format_suffixes_are_no_second_url(client, seven, created, method, path, body):
+    """`/api/predictions/ID.json` took the owner's update and feedback to a 500 with a traceback."""
+    data = {"image": upload(png(seven))} if body == "image" else body
+    kwargs = {"data": data} if body == "image" else {"data": data, "content_type": "application/json"} if body else {}
+    response = getattr(client, method)(URL + path.format(id=created["id"]), headers=owner(created), **kwargs)
+    assert response.status_code == 404 and response["Content-Type"] == "application/json"
+    assert Prediction.objects.get(pk=created["id"]).reported_label is None
