@@ -1,5 +1,6 @@
 # The two commands a newcomer needs:
 #   make serve   set up everything (venv, packages, database, static files) and serve http://127.0.0.1:8000 on SQLite
+#                (SERVE_ADDR=host:port for another address; make setup sets up without serving)
 #   make test    run the whole test suite: on SQLite, then again on a throwaway PostgreSQL server
 # Both are idempotent: run them as often as you like.
 # And for a server: make production   nginx on 127.0.0.1:${PORT:-8080} in front of gunicorn, in the foreground
@@ -15,10 +16,12 @@ export MNIST_DATA_DIR
 .PHONY: serve setup test test-sqlite test-postgres system-packages data gunicorn production
 
 # DEBUG is off unless DJANGO_DEBUG=1: development and the tests ask for it.
-serve test data: export DJANGO_DEBUG ?= 1
+serve setup test data: export DJANGO_DEBUG ?= 1
+# Where `make serve` listens: SERVE_ADDR=127.0.0.1:8001 make serve
+SERVE_ADDR ?= 127.0.0.1:8000
 
 serve: setup
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(BIN)/python manage.py runserver $(SERVE_ADDR)
 
 setup: $(BIN)/.installed
 	$(BIN)/python manage.py migrate --noinput

@@ -6,9 +6,14 @@ import sys
 
 def main():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mnistsite.settings")
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(sys.argv)
+    try:
+        execute_from_command_line(sys.argv)
+    except ImproperlyConfigured as exc:
+        # The settings say what to set; forty lines of the import machinery above it hid the sentence.
+        sys.exit(f"manage.py: {exc}")
 
 
 if __name__ == "__main__":

@@ -142,7 +142,10 @@ def supervise(processes: dict[str, subprocess.Popen]) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        # A service manager stops the whole group, and make passes its SIGTERM on too: the second, raised
+        # in the waits below, skipped them and removed the run directory under a gunicorn still stopping.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         for process in processes.values():
             signal_group(process, signal.SIGTERM)
         for process in processes.values():

@@ -291,6 +291,20 @@ def live_group_members(leader: int) -> list[int]:
     return members
 
 
+def test_a_second_sigterm_while_stopping_is_no_traceback(tmp_path):
+    """A service manager stops the whole group and make passes its SIGTERM on as well: the second landed
+    in the stopping, a traceback and exit 1, and the run directory went under a gunicorn still stopping."""
+    with servers.production(tmp_path, WEB_CONCURRENCY="1") as server:
+        gunicorn = next(child for child in children(server.process.pid)
+                        if b"gunicorn" in Path(f"/proc/{child}/cmdline").read_bytes())
+        server.process.send_signal(signal.SIGTERM)
+        time.sleep(0.05)
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(timeout=60) == 0
+    log = server.log.read_text()
+    assert "Traceback" not in log and live_group_members(gunicorn) == []
+
+
 def test_when_nginx_dies_gunicorn_is_stopped_too(stack):
     """Runs last: it ends the module's stack."""
     nginx, gunicorn = None, None

@@ -65,9 +65,12 @@ def test_a_request_for_another_host_is_a_400_that_logs_nothing():
     assert "STATUS 400" in result.stdout and "Invalid HTTP_HOST" not in result.stderr, result.stderr[-2000:]
 
 
-def test_without_debug_the_development_key_is_refused():
-    result = manage("check")
+@pytest.mark.parametrize("command", [["check"], ["evaluate", "--help"]])
+def test_without_debug_the_development_key_is_refused_in_a_sentence(command):
+    """Not at the foot of forty lines of traceback."""
+    result = manage(*command)
     assert result.returncode != 0 and "DJANGO_SECRET_KEY must be set unless DJANGO_DEBUG=1" in result.stderr
+    assert result.stderr.startswith("manage.py: ") and "Traceback" not in result.stderr
 
 
 def test_production_refuses_to_start_without_a_secret_key():

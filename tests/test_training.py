@@ -161,6 +161,7 @@ def test_the_model_card_names_its_teacher(tmp_path, mnist_dir):
     (["--teacher", MODELS / "mnist_cnn_v4_2.pt", "--teacher-temperature", "0"], "teacher_temperature must be positive"),
     (["--teacher", MODELS / "no-such-model.pt"], "no-such-model.pt"),
     (["--teacher", MODELS / "mnist_cnn_v4_2.pt", "--with-reviewed"], "not with --with-reviewed"),
+    (["--start-from", MODELS / "mnist_cnn_v4_2.pt", "--with-reviewed"], "--with-reviewed fine-tunes the active"),
     (["--epochs", "0"], "epochs must be at least 1"),
     (["--train-limit", "0"], "train_limit must be at least 1"),
     (["--variant", "bogus"], "invalid choice: 'bogus'"),

@@ -120,6 +120,10 @@ class Command(DatabaseCommand):
             if ModelVersion.objects.filter(name=name).exists():
                 raise CommandError(f"a model version is named {name!r} already; choose another --name")
         with_reviewed = options["with_reviewed"] or options["reviewed_file"] is not None
+        if with_reviewed and options["start_from"] is not None:
+            # Retraining fine-tunes what the site serves: the checkpoint was dropped without a word.
+            raise CommandError("--start-from is for training on MNIST and the generated sets; --with-reviewed "
+                               "fine-tunes the active model version (activate the one to start from first)")
         fine_tune = (with_reviewed and not options["from_scratch"]) or options["start_from"] is not None
         defaults = TrainConfig()
         architecture = options["architecture"] or (
@@ -173,7 +177,7 @@ class Command(DatabaseCommand):
                                            progress=progress, log=self.stdout.write)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
-        if options["start_from"] is not None and not with_reviewed:
+        if options["start_from"] is not None:
             result.metadata["fine_tuned_from"] = {"path": str(options["start_from"]),
                                                   "sha256": checkpoint.file_sha256(options["start_from"])}
         if teacher is not None:
