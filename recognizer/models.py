@@ -287,7 +287,8 @@ class Prediction(models.Model):
                                                name="one_record_per_secret")]
 
     def save(self, *args, **kwargs):
-        # Derived here, so every writer (the API, updates in place, the admin) keeps it in step.
+        # Derived here, so every writer (the API, updates in place, the admin) keeps it in step. "Not a digit"
+        # stands between no two digits: a margin of 0 puts it among the doubtful, early in the review queue.
         self.margin = 0.0 if self.digit is None else margin(self.probabilities)
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "probabilities" in update_fields:

@@ -160,8 +160,11 @@ def test_evaluate_reads_an_optdigits_file_or_says_why_not(tmp_path, mnist_dir, m
     assert not (tmp_path / "report").exists()
 
     optdigits = write_optdigits(tmp_path / "optdigits.tes", mnist_test.head(30))
+    report = call("evaluate", *common, "--optdigits", optdigits)
     assert re.search(r"optdigits set \(30 digits of UCI's writers, as 8x8 block counts\): answered right 0\.\d{4}",
-                     call("evaluate", *common, "--optdigits", optdigits))
+                     report)
+    # The served pair, which its header called "variant none, 0 epochs".
+    assert "143,430 parameters, 2 networks read together" in report
 
 
 def test_evaluate_bad_model_path_is_a_command_error(tmp_path, mnist_dir):

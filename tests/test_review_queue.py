@@ -101,6 +101,13 @@ def test_a_not_a_digit_answer_counts_as_doubtful_and_a_matching_report_is_not_di
     order = [row.pk for row in queue.unreviewed_in_order()]
     assert order.index(rejected.pk) < min(order.index(row.pk) for row in filled["confident"][1:])
     assert order.index(rejected.pk) > max(order.index(row.pk) for row in filled["disputed"])
+    # Said as what it is: "doubtful" stood beside "not a digit (99.9% sure)".
+    shown = {}
+    while (item := clients[0].post(NEXT, {}, content_type="application/json").json()["item"]) is not None:
+        shown[item["id"]] = item["tier"]
+        clients[0].post(label_url(item["id"]), {"label": 1}, content_type="application/json")
+    assert shown[str(rejected.pk)] == 'answered "not a digit"'
+    assert {shown[str(row.pk)] for row in filled["doubtful"]} == {"doubtful"}
 
 
 def test_a_label_the_drawer_reports_later_makes_the_drawing_disputed(clients, filled):

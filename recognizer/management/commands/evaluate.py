@@ -33,7 +33,9 @@ class Command(BaseCommand):
             "and reliability.png.")
 
     def add_arguments(self, parser):
-        parser.add_argument("--model", type=Path, default=settings.MNIST_MODEL_PATH, help="checkpoint to evaluate")
+        parser.add_argument("--model", type=Path, default=settings.MNIST_MODEL_PATH,
+                            help="checkpoint to evaluate (default: MNIST_MODEL_PATH, which a fresh database serves; "
+                                 "not necessarily the active version: name its file to measure it)")
         parser.add_argument("--data-dir", type=Path, default=settings.MNIST_DATA_DIR)
         parser.add_argument("--report-dir", type=Path, default=settings.REPORTS_DIR / "evaluation")
         parser.add_argument("--repeats", type=int, default=200, help="single-image timings for the latency figures")
@@ -130,8 +132,9 @@ class Command(BaseCommand):
 
     def write_text_report(self, evaluation, latency, metadata, model_path, files, hands, not_digit_summary):
         out = self.stdout.write
-        out(f"model {model_path}: {metadata['params']:,} parameters, variant {metadata['variant']}, "
-            f"{metadata['epochs']} epochs")
+        trained = (f"{len(metadata['members'])} networks read together" if metadata.get("members")
+                   else f"variant {metadata['variant']}, {metadata['epochs']} epoch{'' if metadata['epochs'] == 1 else 's'}")
+        out(f"model {model_path}: {metadata['params']:,} parameters, {trained}")
         out(self.style.SUCCESS(
             f"test accuracy {evaluation.accuracy:.4f} ({len(evaluation.labels) - len(evaluation.misclassified):,} "
             f"of {len(evaluation.labels):,}), loss {evaluation.loss:.4f}, {len(evaluation.misclassified)} misclassified"))
