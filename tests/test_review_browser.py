@@ -367,6 +367,20 @@ def test_the_keys_label_after_a_filter_is_chosen_from_the_keyboard(reviewer_page
     assert errors == []
 
 
+def test_an_empty_queue_looks_again_for_drawings_that_came_free(reviewer_page, mnist_test, settings):
+    """A drawing still being drawn counted as remaining beside "Nothing to review", until a reload."""
+    settings.REVIEW_SETTLE_SECONDS = 30
+    row = record_drawing(mnist_test.images[0])
+    user, page, _, errors = reviewer_page("ada")
+    expect(page.locator("#queue-empty")).to_be_visible()
+    expect(page.get_by_test_id("review-progress")).to_have_text("0 done, 1 remaining")
+    Prediction.objects.filter(pk=row.pk).update(updated_at=timezone.now() - timedelta(minutes=1))
+    item = page.get_by_test_id("review-item")
+    expect(item).to_have_attribute("data-prediction-id", str(row.pk), timeout=20_000)
+    expect(page.locator("#queue-empty")).to_be_hidden()
+    assert errors == []
+
+
 def test_a_digit_typed_on_a_filter_labels_the_drawing(reviewer_page, drawings):
     """A select clicked and closed again keeps the focus: the digit chose another filter instead."""
     user, page, _, errors = reviewer_page("ada")

@@ -11,6 +11,9 @@ const PEN_WIDTH = Number(root.dataset.penWidth);
 // The next drawing is shown once its picture has come, or after this long without it, the previous
 // picture taken away meanwhile.
 const PICTURE_WAIT_MS = 5000;
+// With nothing to show, how often the page asks again: the drawings counted as remaining are still being drawn
+// or open with another reviewer, and the page said "nothing left" beside "3 remaining" until a reload.
+const EMPTY_RECHECK_MS = 15000;
 // This load of the page's own name, sent with every request: the leases it holds are its own, and the
 // release a reloaded page sent as it left cannot let go of the drawing the new load took back.
 const PAGE = Array.from(crypto.getRandomValues(new Uint8Array(16)), (byte) => byte.toString(16).padStart(2, "0"))
@@ -30,6 +33,7 @@ const state = {
   notSaved: 0,         // labels refused this session (a 409 or a 404), said beside every later "Saved"
   lastRefusal: "",
   leaseTimer: null,
+  emptyTimer: null,
   stopReplay: () => {},
 };
 
@@ -147,8 +151,10 @@ function hide() {
 // The drawing, or with none left, the queue's end.
 function show(item) {
   el("queue-empty").hidden = Boolean(item);
+  clearTimeout(state.emptyTimer);
   if (!item) {
     hide();
+    state.emptyTimer = setTimeout(recheck, EMPTY_RECHECK_MS);
     return;
   }
   state.item = item;
@@ -180,6 +186,13 @@ function show(item) {
   el("replay-button").hidden = !item.strokes;
   if (item.strokes) state.stopReplay = replay(strokes, item.strokes, { penWidth: PEN_WIDTH, speed: 2 });
   renewLease();
+}
+
+function recheck() {
+  if (state.item || state.loading) return;
+  // A hidden tab asks again once it is looked at.
+  if (document.visibilityState === "visible") loadNext();
+  else state.emptyTimer = setTimeout(recheck, EMPTY_RECHECK_MS);
 }
 
 // After a label, the label's answer brings the counts, and they are not asked for twice.
