@@ -465,6 +465,21 @@ def test_a_digit_drawn_past_the_canvas_s_edge_is_sent_and_read_whole(visit):
     assert max(point[1] for stroke in prediction.strokes for point in stroke["points"]) > 1.1
 
 
+@pytest.mark.parametrize("strokes, digit", [
+    ([[(0.5, -0.02), (0.5, 0.9)]], 1),
+    ([[(-0.025, 0.06), (0.85, 0.05), (0.4, 0.95)]], 7),
+], ids=["a 1 begun above the pad", "a 7 begun left of it"])
+def test_a_stroke_begun_just_off_the_pad_is_drawn(visit, strokes, digit):
+    """A mouse or a pen gives no slack: begun a few pixels off the pad, the stroke was lost without a word (no
+    ink, no answer)."""
+    page = visit(**DESKTOP).page
+    draw_digit(page, strokes)
+    settled(page)
+    assert shown_top3(page)[0][0] == digit
+    (prediction,) = Prediction.objects.all()
+    assert prediction.strokes[0]["points"][0][:2] == pytest.approx(list(strokes[0][0]), abs=0.003)
+
+
 def test_undo_updates_the_record_and_emptying_ends_it(visit):
     seen = visit(**DESKTOP)
     page = seen.page

@@ -8,6 +8,11 @@
 
 // Samples closer than this to the previous one (a fraction of the side, under a pixel) add nothing.
 const MIN_STEP = 0.002;
+// A press this close to the pad (CSS pixels) starts a stroke too: a mouse or a pen gives no slack, and a
+// stroke begun 3 pixels above the pad was lost without a word.
+const GRAB_MARGIN = 16;
+// What a press near the pad is meant for when it lands on one of these.
+const CONTROLS = "button, a, input, select, textarea, label, summary, [role=button]";
 
 const clamp = (value, low, high) => Math.min(high, Math.max(low, value));
 const round = (value, digits) => Number(value.toFixed(digits));
@@ -78,9 +83,14 @@ export class Pad {
     for (const type of ["pointerup", "pointercancel", "lostpointercapture"]) {
       canvas.addEventListener(type, (event) => this.touchesOnPad.delete(event.pointerId));
     }
-    // A second finger off the pad while one draws on it is a pinch of the page all the same.
     document.addEventListener("pointerdown", (event) => {
-      if (event.target !== canvas && event.pointerType === "touch" && this.#drawingWithFinger) {
+      if (event.target === canvas) {
+        return;
+      }
+      if (this.#nearPad(event) && !event.target.closest(CONTROLS)) {
+        this.#down(event);
+      } else if (event.pointerType === "touch" && this.#drawingWithFinger) {
+        // A second finger off the pad while one draws on it is a pinch of the page all the same.
         this.#dropActiveStroke();
       }
     });
@@ -164,6 +174,12 @@ export class Pad {
       previous ? Math.max(previous[2], t) : Math.max(0, t),
       round(clamp(event.pressure, 0, 1), 3),
     ];
+  }
+
+  #nearPad(event) {
+    const box = this.canvas.getBoundingClientRect();
+    return box.width > 0 && event.clientX >= box.left - GRAB_MARGIN && event.clientX <= box.right + GRAB_MARGIN
+      && event.clientY >= box.top - GRAB_MARGIN && event.clientY <= box.bottom + GRAB_MARGIN;
   }
 
   get #drawingWithFinger() {
