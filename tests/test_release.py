@@ -2,6 +2,7 @@
 
 import io
 import json
+import shutil
 from datetime import timedelta
 
 import numpy as np
@@ -81,6 +82,20 @@ def test_the_gate_judges_the_answers_served_not_a_digit_included(never_null, ser
     shipped_null_rate, never_null_rate = map(float, table["non-digits"][-2:])
     assert shipped_null_rate > 0.8 and never_null_rate == 0
     assert ModelVersion.objects.active() == served_model
+
+
+def test_a_checkpoint_refused_by_path_is_said_to_stay_registered(worse, served_model, tmp_path):
+    """Its name and file were then refused to `train --out` and `ensemble --out`, and nothing said why."""
+    path = tmp_path / "worse-again.pt"
+    shutil.copy(worse.file_path, path)
+    with pytest.raises(CommandError, match="worse-again stays registered, not active: activate it by name later, "
+                                           "or delete it in the admin"):
+        call_command("activate_model", str(path), stdout=io.StringIO())
+    assert not ModelVersion.objects.get(name="worse-again").is_active
+    # Named, a registered version is registered already: nothing to say.
+    with pytest.raises(CommandError) as refused:
+        call_command("activate_model", "worse", stdout=io.StringIO())
+    assert "stays registered" not in str(refused.value)
 
 
 def test_force_activates_it_says_so_and_records_who_and_when(worse):

@@ -22,6 +22,7 @@ class Command(DatabaseCommand):
                                  f"+{TOLERANCE.ece}, 'not a digit' rate {TOLERANCE.not_a_digit})")
 
     def handle(self, *args, **options):
+        self.registered_here = False
         version = self.version(options["name"])
         name = version.name
         if version.is_active:
@@ -32,9 +33,9 @@ class Command(DatabaseCommand):
             comparison = release.activate(version, force=options["force"])
         except ReleaseRefused as exc:
             self.stdout.write("\n".join(comparison_lines(exc.comparison)))
-            raise CommandError(f"{exc}. Activate it anyway with --force (recorded on the version)") from None
+            raise CommandError(f"{exc}. Activate it anyway with --force (recorded on the version){self.kept(name)}") from None
         except ModelUnavailable as exc:
-            raise CommandError(f"refusing to activate {name}: {exc}") from None
+            raise CommandError(f"refusing to activate {name}: {exc}{self.kept(name)}") from None
         if comparison is not None:
             self.stdout.write("\n".join(comparison_lines(comparison)))
         skipped = release.unguarded(previous, comparison)
@@ -46,6 +47,13 @@ class Command(DatabaseCommand):
         self.stdout.write(self.style.SUCCESS(
             f"activated {name} (MNIST test accuracy {version.mnist_accuracy:.4f}); "
             f"workers switch to it on their next request"))
+
+    def kept(self, name: str) -> str:
+        """What a refusal leaves of a version this command registered: its name and file stay taken."""
+        if not self.registered_here:
+            return ""
+        return (f". {name} stays registered, not active: activate it by name later, or delete it in the admin to "
+                f"use its name and file again")
 
     def version(self, name_or_path: str) -> ModelVersion:
         """The version of that name; a checkpoint path is registered first unless already registered."""
@@ -62,6 +70,7 @@ class Command(DatabaseCommand):
             except ModelUnavailable as exc:
                 raise CommandError(f"cannot register {path}: {exc}") from None
             self.stdout.write(f"registered {version.name} from {version.file_path}")
+            self.registered_here = True
             return version
         try:
             return ModelVersion.objects.get(name=name_or_path)
