@@ -3,8 +3,10 @@
 Each digit is thinned to its skeleton (scikit-image), the skeleton is traced into stroke
 paths, and the paths are drawn again through `render.render_strokes` with a uniform round pen
 of varied width, at a varied size and place on the canvas, then normalised by
-`preprocess.to_mnist_input` exactly as a drawing sent to the site is. The shapes stay the
-writer's; the pen becomes the canvas's.
+`preprocess.to_mnist_input` as the site normalises a drawing's image. The shapes stay the
+writer's; the pen becomes the canvas's. The site reads a small drawing again with a pen that
+fits it (`render.reading_pen`, through `recognizer.strokes.reading`); this set keeps the pen it
+drew with, at every size: a harder case, and the one the figures measure.
 """
 
 from __future__ import annotations

@@ -224,9 +224,11 @@ def train_with_extras(config: TrainConfig, train_split: Split, test_split: Split
     config.train_limit limits the MNIST images; the extras are added to them.
     """
     fit, held = split_off(train_split)
-    log(f"drawing {drawn:,} canvas re-drawings, {styled:,} styled digits, {negatives:,} non-digits and {marks:,} "
-        f"stray marks (cached in {cache_dir})"
-        + (f"; re-drawing the letters and symbols of {len(fonts)} fonts" if fonts else ""))
+    if drawn or styled or negatives or marks:
+        log(f"drawing {drawn:,} canvas re-drawings, {styled:,} styled digits, {negatives:,} non-digits and {marks:,} "
+            f"stray marks (cached in {cache_dir})")
+    if fonts:
+        log(f"re-drawing the letters and symbols of {len(fonts)} fonts")
     extra = extras(fit, drawn, negatives, styled, cache_dir, fonts, marks)
     mixed = mix_in(fit, extra, config.train_limit, config.seed)
     result = train(replace(config, train_limit=None), mixed, test_split, initial_state=initial_state,

@@ -191,7 +191,8 @@ def train(config: TrainConfig, train_split: Split, test_split: Split, *,
             seen += len(index)
             correct += (logits.argmax(1) == labels[index]).sum()
             loss_sum += loss.detach() * len(index)
-            if progress and step % PROGRESS_EVERY == 0:
+            # The last batch too: an epoch shorter than PROGRESS_EVERY showed its first batch's figures to the end.
+            if progress and (step % PROGRESS_EVERY == 0 or step == steps_per_epoch - 1):
                 batches.set_postfix(loss=f"{loss_sum.item() / seen:.4f}", acc=f"{correct.item() / seen:.4f}")
 
         test_loss, test_accuracy = evaluate_split(model, test_split)

@@ -33,7 +33,8 @@ class Command(DatabaseCommand):
             comparison = release.activate(version, force=options["force"])
         except ReleaseRefused as exc:
             self.stdout.write("\n".join(comparison_lines(exc.comparison)))
-            raise CommandError(f"{exc}. Activate it anyway with --force (recorded on the version){self.kept(name)}") from None
+            raise CommandError(
+                f"{exc}. Activate it anyway with --force (recorded on the version){self.kept(name)}") from None
         except ModelUnavailable as exc:
             raise CommandError(f"refusing to activate {name}: {exc}{self.kept(name)}") from None
         if comparison is not None:

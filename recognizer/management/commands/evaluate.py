@@ -132,8 +132,9 @@ class Command(BaseCommand):
 
     def write_text_report(self, evaluation, latency, metadata, model_path, files, hands, not_digit_summary):
         out = self.stdout.write
+        epochs = f"{metadata['epochs']} epoch{'' if metadata['epochs'] == 1 else 's'}"
         trained = (f"{len(metadata['members'])} networks read together" if metadata.get("members")
-                   else f"variant {metadata['variant']}, {metadata['epochs']} epoch{'' if metadata['epochs'] == 1 else 's'}")
+                   else f"variant {metadata['variant']}, {epochs}")
         out(f"model {model_path}: {metadata['params']:,} parameters, {trained}")
         out(self.style.SUCCESS(
             f"test accuracy {evaluation.accuracy:.4f} ({len(evaluation.labels) - len(evaluation.misclassified):,} "

@@ -166,7 +166,8 @@ class Command(DatabaseCommand):
                     calibration_drawings=settings.CALIBRATION_DRAWINGS, progress=progress, log=self.stdout.write)
                 result = retraining.result
             else:
-                self.stdout.write(f"training {config.architecture} ({config.variant}) for {config.epochs} epochs")
+                epochs = f"{config.epochs} epoch{'' if config.epochs == 1 else 's'}"
+                self.stdout.write(f"training {config.architecture} ({config.variant}) for {epochs}")
                 result = train_with_extras(config, train_split, test_split, drawn=options["canvas_drawings"],
                                            negatives=options["not_digits"], styled=options["styled_digits"],
                                            fonts=fonts, marks=options["stray_marks"],
