@@ -208,6 +208,37 @@ def test_ink_washed_out_by_a_flash_s_glare_is_still_read(mnist_test, predictor):
     assert (read(photos, predictor) == labels).sum() >= 38
 
 
+def in_pencil_with_sheen(photo, rng: np.random.Generator) -> Image.Image:
+    """The photo's digit in pencil: half as dark, broken by the graphite's grain, and lifted 40 grey levels
+    more where a glancing light's sheen crosses its strokes, a band a tenth of the frame wide."""
+    pixels = np.asarray(photo.open().convert("RGB"), dtype=np.float32)
+    grey = pixels.mean(axis=2)
+    paper = ndimage.grey_closing(grey, size=41)
+    darkness = np.clip((paper - grey) / np.maximum(paper, 1), 0, 1)
+    grain = ndimage.gaussian_filter(rng.uniform(0.4, 1.0, grey.shape), 1.0)
+    ys, xs = np.mgrid[0:grey.shape[0], 0:grey.shape[1]].astype(np.float32)
+    angle = rng.uniform(0, np.pi)
+    across = np.cos(angle) * (xs - xs.mean()) + np.sin(angle) * (ys - ys.mean()) + rng.normal(0, 60)
+    sheen = np.exp(-(across / (0.06 * grey.shape[0])) ** 2)
+    strokes = ndimage.gaussian_filter(ndimage.binary_dilation(darkness > 0.15, iterations=2).astype(np.float32), 1.5)
+    lifted = pixels + ((1 - 0.5 * grain) * darkness * paper + 40 * sheen * strokes)[..., np.newaxis]
+    buffer = io.BytesIO()
+    Image.fromarray(np.clip(lifted, 0, 255).astype(np.uint8)).save(buffer, "JPEG", quality=90)
+    return Image.open(buffer)
+
+
+def test_a_faint_pencil_s_strokes_are_read_whole(mnist_test, predictor):
+    """Under MIN_INK, the faint parts of a pencil's strokes were no ink, and the digit was read from its
+    darker fragments (35 of these 40 read right; an independent audit's thin pencil with sheen, 9 of 40).
+    Grown from the digit's marks through the faint ink joined to them, 38 are (the audit's, 19)."""
+    labels = mnist_test.labels[700:740]
+    photos = []
+    for n, (image, label) in enumerate(zip(mnist_test.images[700:740], labels)):
+        rng = np.random.default_rng([93, n])
+        photos.append(in_pencil_with_sheen(photograph(image, int(label), "paper", rng), rng))
+    assert (read(photos, predictor) == labels).sum() >= 37
+
+
 def test_a_photo_whose_polarity_is_clear_is_read_once(mnist_test):
     """Only a photo in doubt, or with a mark that may be its digit instead, costs a second reading and
     the model's judgement."""
