@@ -109,10 +109,14 @@ def manage(env: dict[str, str], *args: str) -> None:
 
 
 def pass_on_without_signatures(lines, out) -> None:
-    """Copy each line to `out`, a drawing's signature in it replaced by "-"."""
+    """Copy each line to `out`, a drawing's signature in it replaced by "-". Read to the end whatever becomes
+    of `out`: an nginx whose error log nobody reads blocks once the pipe is full, and the site with it."""
     for line in lines:
-        out.write(SIGNATURE.sub(rb"\1-", line))
-        out.flush()
+        try:
+            out.write(SIGNATURE.sub(rb"\1-", line))
+            out.flush()
+        except (OSError, ValueError):
+            continue
 
 
 def wait_for_socket(path: Path, gunicorn: subprocess.Popen) -> None:

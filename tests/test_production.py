@@ -21,7 +21,7 @@ from django.conf import settings
 
 from benchmarks import servers
 from benchmarks.slow_clients import Drippers, probe, slow_clients
-from deploy.production import access_log, render_nginx_conf
+from deploy.production import access_log, pass_on_without_signatures, render_nginx_conf
 
 from .drawings import png
 
@@ -320,3 +320,18 @@ def test_when_nginx_dies_gunicorn_is_stopped_too(stack):
     while (live_group_members(nginx) or live_group_members(gunicorn)) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert live_group_members(nginx) == [] and live_group_members(gunicorn) == []
+
+
+def test_nginx_s_error_lines_are_read_on_when_they_cannot_be_passed_on():
+    """nginx blocks on a full pipe: the copy stopping at a closed stderr would in time stop the site."""
+    class Closed(io.BytesIO):
+        def write(self, data):
+            raise BrokenPipeError
+
+    lines = [b"GET /media/drawings/a.png?signature=abc:def HTTP/1.1\n"] * 3
+    source = iter(lines)
+    pass_on_without_signatures(source, Closed())
+    assert next(source, None) is None
+    copied = io.BytesIO()
+    pass_on_without_signatures(lines, copied)
+    assert copied.getvalue() == b"GET /media/drawings/a.png?signature=- HTTP/1.1\n" * 3
