@@ -31,8 +31,8 @@ NGINX_HEADER_LIMITS = ("--limit-request-line", "8190", "--limit-request-fields",
                        "--limit-request-field_size", "16384")
 # nginx's error log names a refused request's line and Referer whole (a 413, a 429 of `limit_conn`, a
 # 502): its format cannot hide a drawing's signature as the access log's does, so its lines are passed
-# on without one.
-SIGNATURE = re.compile(rb"(signature=)[^&\s\"]+")
+# on with no query string (a signature may be spelled `%73ignature=`, and Django reads it so).
+QUERY = re.compile(rb"\?[^\s\"]+")
 
 
 class SetupError(Exception):
@@ -109,11 +109,11 @@ def manage(env: dict[str, str], *args: str) -> None:
 
 
 def pass_on_without_signatures(lines, out) -> None:
-    """Copy each line to `out`, a drawing's signature in it replaced by "-". Read to the end whatever becomes
-    of `out`: an nginx whose error log nobody reads blocks once the pipe is full, and the site with it."""
+    """Copy each line to `out`, each query string in it replaced by "?-". Read to the end whatever becomes of
+    `out`: an nginx whose error log nobody reads blocks once the pipe is full, and the site with it."""
     for line in lines:
         try:
-            out.write(SIGNATURE.sub(rb"\1-", line))
+            out.write(QUERY.sub(rb"?-", line))
             out.flush()
         except (OSError, ValueError):
             continue

@@ -2,6 +2,10 @@
 
 import logging
 
+# Django's refusals of a request's shape (its SuspiciousOperation subclasses a request alone raises), each
+# logged as django.security.<name>.
+REQUEST_REFUSALS = ("TooManyFieldsSent", "TooManyFilesSent", "RequestDataTooBig", "SuspiciousMultipartForm")
+
 
 class WithoutTraceback(logging.Filter):
     """Keeps a record's line and drops its traceback.

@@ -13,6 +13,8 @@ import dj_database_url
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from mnistsite import logs
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -273,11 +275,16 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"without_traceback": {"()": "mnistsite.logs.WithoutTraceback"}},
+    "formatters": {"named": {"format": "{name}: {message}", "style": "{"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}, "none": {"class": "logging.NullHandler"},
-                 "one_line": {"class": "logging.StreamHandler", "filters": ["without_traceback"]}},
+                 "one_line": {"class": "logging.StreamHandler", "filters": ["without_traceback"],
+                              "formatter": "named"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
     "loggers": {
-        "django.security": {"handlers": ["one_line"], "propagate": False},
+        # What a stranger's request alone can make Django refuse as suspicious; a suspicious file
+        # operation, which would be the site's own bug, keeps its traceback.
+        **{f"django.security.{refusal}": {"handlers": ["one_line"], "propagate": False}
+           for refusal in logs.REQUEST_REFUSALS},
         # Anyone can send a wrong Host header, each logged with a line that repeats it: a cheap flood of
         # the log. The 400 answers it; ALLOWED_HOSTS says what is served.
         "django.security.DisallowedHost": {"handlers": ["none"], "propagate": False},

@@ -1,6 +1,7 @@
 """The review queue in Debian's Chromium against the live server: keyboard only, several reviewers, no label lost."""
 
 import json
+import re
 import time
 import uuid
 from datetime import timedelta
@@ -520,6 +521,23 @@ def test_a_tab_opened_from_the_queue_is_given_another_drawing(reviewer_page, dra
     other.close()
     page.reload()
     assert current_id(page) == first and errors == []
+
+
+def test_a_page_come_back_to_does_not_take_the_drawing_a_tab_opened_meanwhile_shows(reviewer_page, drawings):
+    """Left for the admin, a tab opened from there asked for the queue's drawing, and the queue's page come
+    back with the browser's Back asked for it too: both showed it, and both labelled it."""
+    user, page, _, errors = reviewer_page("ada")
+    first = current_id(page)
+    page.goto(page.url.replace(QUEUE, "/admin/"))
+    with page.context.expect_page() as opened:
+        page.evaluate("window.open('" + QUEUE + "')")
+    other = opened.value
+    assert current_id(other) == first
+    page.go_back()
+    item = page.get_by_test_id("review-item")
+    # Restored whole, the page shows `first` until its answer comes; loaded again, nothing at first.
+    expect(item).not_to_have_attribute("data-prediction-id", re.compile(f"^({first})?$"))
+    assert ReviewLease.objects.get(prediction_id=first).reviewer == user and errors == []
 
 
 def test_a_drawing_its_drawer_changes_is_shown_as_it_is_now_before_a_label_is_spent(reviewer_page, drawings,

@@ -644,9 +644,26 @@ def test_the_release_a_reloaded_page_sent_as_it_left_does_not_let_go_of_the_draw
     anyone's until the page's next renewal."""
     ada, grace = clients
     shown = ada.post(NEXT, {"page": "aa11"}, content_type="application/json").json()["item"]["id"]
-    assert ada.post(NEXT, {"resume": shown, "page": "bb22"}, content_type="application/json").json()["item"]["id"] == shown
+    assert ada.post(NEXT, {"resume": shown, "page": "bb22", "shown_by": "aa11"},
+                    content_type="application/json").json()["item"]["id"] == shown
     ada.post(f"/review/queue/{shown}/release/", {"page": "aa11"}, content_type="application/json")
     assert ReviewLease.objects.get(prediction_id=shown).page == "bb22"
     assert grace.post(NEXT, {"resume": shown}, content_type="application/json").json()["item"]["id"] != shown
     ada.post(f"/review/queue/{shown}/release/", {"page": "bb22"}, content_type="application/json")
     assert not ReviewLease.objects.filter(prediction_id=shown).exists()
+
+
+def test_a_drawing_another_of_the_reviewer_s_pages_holds_is_not_given_back(clients, filled):
+    """A tab opened from a page that had left took its drawing, and the page come back with the browser's Back
+    asked for it too: both showed it, and both labelled it."""
+    ada, _ = clients
+    shown = ada.post(NEXT, {"page": "aa11"}, content_type="application/json").json()["item"]["id"]
+    ada.post(f"/review/queue/{shown}/release/", {"page": "aa11"}, content_type="application/json")
+    opened = ada.post(NEXT, {"resume": shown, "page": "bb22", "shown_by": "aa11"}, content_type="application/json")
+    assert opened.json()["item"]["id"] == shown
+    back = ada.post(NEXT, {"resume": shown, "page": "aa11", "shown_by": "aa11"}, content_type="application/json")
+    assert back.json()["item"]["id"] != shown
+    assert ReviewLease.objects.get(prediction_id=shown).page == "bb22"
+    # Nor may a third page name another as the one that showed it.
+    third = ada.post(NEXT, {"resume": shown, "page": "cc33", "shown_by": "dd44"}, content_type="application/json")
+    assert third.json()["item"]["id"] != shown

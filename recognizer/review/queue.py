@@ -91,14 +91,15 @@ def lease_until(now):
     return now + timedelta(seconds=settings.REVIEW_LEASE_SECONDS)
 
 
-def take(reviewer, filters: Filters = Filters(), exclude=(), resume=None, page: str = "") -> Prediction | None:
+def take(reviewer, filters: Filters = Filters(), exclude=(), resume=None, page: str = "",
+         shown_by: str = "") -> Prediction | None:
     """Lease the next drawing for reviewer's `page`, or None when nothing is left; `exclude`: ids skipped this
-    session; `resume`: the drawing the reviewer's page showed before it was reloaded, given back first
-    (`resumed`)."""
+    session; `resume`: the drawing the reviewer's page `shown_by` showed before it was reloaded (or this page
+    before it was left and come back to), given back first (`resumed`)."""
     now = timezone.now()
     release_expired(now)
     if resume is not None:
-        again = resumed(resume, reviewer, filters, now, page)
+        again = resumed(resume, reviewer, filters, now, page, shown_by)
         if again is not None:
             return again
     settled = unreviewed_in_order(filters, changed_before=now - timedelta(seconds=settings.REVIEW_SETTLE_SECONDS))
@@ -123,17 +124,20 @@ def take(reviewer, filters: Filters = Filters(), exclude=(), resume=None, page: 
     return None
 
 
-def resumed(prediction_id, reviewer, filters: Filters, now, page: str = "") -> Prediction | None:
+def resumed(prediction_id, reviewer, filters: Filters, now, page: str = "", shown_by: str = "") -> Prediction | None:
     """The drawing, leased to reviewer again, where it is still theirs to label: unlabelled (or their second
-    opinion still owed), under the filters, and in no one else's hands. A reloaded page's own lease, let go
-    as the page left, may come in after the page asks again: it was given another drawing."""
+    opinion still owed), under the filters, and in no one else's hands, nor in another of their pages than
+    the one that showed it (`shown_by`). A reloaded page's own lease, let go as the page left, may come in
+    after the page asks again: it was given another drawing. A tab opened from a page that left, and that
+    page come back (the browser's Back), both asked for it: both showed it, and both labelled it."""
     for queue in (owed_second_opinions(reviewer, filters), filters.apply(Prediction.objects.unreviewed())):
         prediction = queue.filter(pk=prediction_id).select_related("model_version").first()
         if prediction is None:
             continue
         with transaction.atomic():
             lease = ReviewLease.objects.select_for_update().filter(prediction=prediction).first()
-            if held_by_another(lease, reviewer, now):
+            if held_by_another(lease, reviewer, now) or (
+                    lease is not None and lease.expires_at > now and lease.page not in ("", page, shown_by)):
                 return None
             if lease is not None:
                 lease.reviewer, lease.expires_at, lease.page = reviewer, lease_until(now), page

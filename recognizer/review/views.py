@@ -130,9 +130,10 @@ def with_json_object(view):
 PAGE_NAME = re.compile(r"[0-9a-f]{1,32}")
 
 
-def page_of(body: dict) -> str:
-    """The page a request of the queue's comes from; "" where it names none (or no name a page gives)."""
-    page = body.get("page")
+def page_of(body: dict, field: str = "page") -> str:
+    """The page a request of the queue's comes from (or the one its `field` names); "" where it names none (or
+    no name a page gives)."""
+    page = body.get(field)
     return page if isinstance(page, str) and PAGE_NAME.fullmatch(page) else ""
 
 
@@ -165,12 +166,13 @@ def drawing_ids(values, limit: int) -> list[uuid.UUID]:
 @with_json_object
 def next_item(request, body):
     """Lease and describe the next drawing; body: the filters, `exclude`, the ids skipped this session, and
-    `resume`, the drawing a reloaded page showed. With `"progress": false` the counts are left out: after a
+    `resume`, the drawing a reloaded page showed, with `shown_by`, the page that showed it. With `"progress": false` the counts are left out: after a
     label, the label's answer carries them."""
     filters = queue.Filters.from_query(body)
     exclude = drawing_ids(body.get("exclude"), limit=1000)
     resume = next(iter(drawing_ids([body.get("resume")], limit=1)), None)
-    prediction = queue.take(request.user, filters, exclude=exclude, resume=resume, page=page_of(body))
+    prediction = queue.take(request.user, filters, exclude=exclude, resume=resume, page=page_of(body),
+                            shown_by=page_of(body, "shown_by"))
     answer = {"item": None if prediction is None else item_data(prediction, request.user)}
     # The counts grow with the table on PostgreSQL: a keypress asked for them twice.
     if body.get("progress") is not False:

@@ -103,7 +103,9 @@ function keepLease() {
 }
 
 document.addEventListener("visibilitychange", () => {
-  if (document.visibilityState === "visible") keepLease();
+  if (document.visibilityState !== "visible") return;
+  if (state.item) keepLease();
+  else if (!state.loading) loadNext();
 });
 
 // The drawing on show and the page showing it, kept in the tab's session: a reload asks for it back (its
@@ -122,10 +124,12 @@ function remember(id) {
   }
 }
 
+// { id, page }: the drawing to ask back, and the page that showed it; the server gives it back only where no
+// other page holds it since (a tab opened from the queue's page after it left, and that page come back).
 function remembered() {
   try {
     const shown = JSON.parse(sessionStorage.getItem(SHOWN_KEY));
-    return shown && shown.page === sessionStorage.getItem(LEFT_KEY) ? shown.id : null;
+    return shown && shown.page === sessionStorage.getItem(LEFT_KEY) ? shown : null;
   } catch {
     return null;
   }
@@ -151,10 +155,8 @@ function hide() {
 // The drawing, or with none left, the queue's end.
 function show(item) {
   el("queue-empty").hidden = Boolean(item);
-  clearTimeout(state.emptyTimer);
   if (!item) {
     hide();
-    state.emptyTimer = setTimeout(recheck, EMPTY_RECHECK_MS);
     return;
   }
   state.item = item;
@@ -190,9 +192,8 @@ function show(item) {
 
 function recheck() {
   if (state.item || state.loading) return;
-  // A hidden tab asks again once it is looked at.
+  // A hidden tab asks again once it is looked at (`visibilitychange`).
   if (document.visibilityState === "visible") loadNext();
-  else state.emptyTimer = setTimeout(recheck, EMPTY_RECHECK_MS);
 }
 
 // After a label, the label's answer brings the counts, and they are not asked for twice.
@@ -201,7 +202,8 @@ async function loadNext({ progress = true, resume = null } = {}) {
   // Keys are not taken meanwhile: said, and shown by the card fading once the wait is long enough to see.
   el("queue-item").setAttribute("aria-busy", "true");
   try {
-    const data = await post(urls.next, { ...filters(), exclude: state.skipped, progress, resume });
+    const data = await post(urls.next, { ...filters(), exclude: state.skipped, progress, resume: resume?.id,
+      shown_by: resume?.page });
     // The keys wait for the picture: shown before it, the next drawing's facts stood beside the last
     // one's picture, and a key labelled a drawing its reviewer had not seen.
     if (data.item) await pictureLoaded(data.item.image_url);
@@ -217,6 +219,9 @@ async function loadNext({ progress = true, resume = null } = {}) {
   } finally {
     state.loading = false;
     el("queue-item").removeAttribute("aria-busy");
+    clearTimeout(state.emptyTimer);
+    // A load that failed with nothing on show is asked again too: the page says it looks again.
+    if (!state.item) state.emptyTimer = setTimeout(recheck, EMPTY_RECHECK_MS);
   }
   if (state.undoWhenLoaded) {
     state.undoWhenLoaded = false;
@@ -367,6 +372,11 @@ window.addEventListener("beforeunload", (event) => {
 });
 // Leaving the page (a reload, the tab closed) gives its drawing back at once: held until its lease ran
 // out, it was offered to nobody, its own reviewer after a reload included.
+// Come back to with the browser's Back, the page had let its drawing go as it left: it asks for it again,
+// as a reloaded page does, and where another of the reviewer's pages took it meanwhile, shows the next.
+window.addEventListener("pageshow", (event) => {
+  if (event.persisted && state.item && !state.loading) loadNext({ resume: { id: state.item.id, page: PAGE } });
+});
 window.addEventListener("pagehide", () => {
   leaving();
   if (state.item) post(itemUrl(state.item.id, "release/"), {}, { keepalive: true }).catch(() => {});
