@@ -172,8 +172,10 @@ def raw_exchange(stack, request_bytes: bytes) -> http.client.HTTPResponse:
     (b"GET /../x HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 400),
     (b"GET /static/..%2f..%2fdb.sqlite3 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 400),
     (b"GET /%zz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 400),
+    (b"GET /api/\xc3\xa9t\xe9 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 400),
+    (b"GET /healthz?q=\xff HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 400),
 ], ids=["two lengths", "length and chunked", "TRACE", "9 KB URL", "6 KB URL", "300 headers",
-        "above the root", "escaped above the root", "bad escape"])
+        "above the root", "escaped above the root", "bad escape", "raw bytes in the path", "raw byte in the query"])
 def test_refusals_by_nginx_or_gunicorn_answer_json(stack, request_bytes, status):
     response = raw_exchange(stack, request_bytes)
     body = response.read()
