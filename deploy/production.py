@@ -108,7 +108,7 @@ def manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
 
 
-def pass_on_without_signatures(lines, out) -> None:
+def pass_on_without_query_strings(lines, out) -> None:
     """Copy each line to `out`, each query string in it replaced by "?-". Read to the end whatever becomes of
     `out`: an nginx whose error log nobody reads blocks once the pipe is full, and the site with it."""
     for line in lines:
@@ -193,7 +193,7 @@ def main() -> int:
         processes["nginx"] = subprocess.Popen(
             [nginx, "-e", "stderr", "-p", str(run_dir), "-c", str(run_dir / "nginx.conf"), "-g", "daemon off;"],
             cwd=run_dir, env=env, process_group=0, stderr=subprocess.PIPE)
-        threading.Thread(target=pass_on_without_signatures, args=(processes["nginx"].stderr, sys.stderr.buffer),
+        threading.Thread(target=pass_on_without_query_strings, args=(processes["nginx"].stderr, sys.stderr.buffer),
                          daemon=True).start()
         print(f"serving http://{listen_address(env)}/ (nginx in front of gunicorn); Ctrl-C stops",
               file=sys.stderr)

@@ -21,7 +21,7 @@ from django.conf import settings
 
 from benchmarks import servers
 from benchmarks.slow_clients import Drippers, probe, slow_clients
-from deploy.production import access_log, pass_on_without_signatures, render_nginx_conf
+from deploy.production import access_log, pass_on_without_query_strings, render_nginx_conf
 
 from .drawings import png
 
@@ -333,8 +333,8 @@ def test_nginx_s_error_lines_are_read_on_when_they_cannot_be_passed_on():
 
     lines = [b'request: "GET /media/drawings/a.png?%73ignature=abc:def HTTP/1.1", referrer: "http://h/m?x=1"\n'] * 3
     source = iter(lines)
-    pass_on_without_signatures(source, Closed())
+    pass_on_without_query_strings(source, Closed())
     assert next(source, None) is None
     copied = io.BytesIO()
-    pass_on_without_signatures(lines, copied)
+    pass_on_without_query_strings(lines, copied)
     assert copied.getvalue() == b'request: "GET /media/drawings/a.png?- HTTP/1.1", referrer: "http://h/m?-"\n' * 3

@@ -166,8 +166,8 @@ def drawing_ids(values, limit: int) -> list[uuid.UUID]:
 @with_json_object
 def next_item(request, body):
     """Lease and describe the next drawing; body: the filters, `exclude`, the ids skipped this session, and
-    `resume`, the drawing a reloaded page showed, with `shown_by`, the page that showed it. With `"progress": false` the counts are left out: after a
-    label, the label's answer carries them."""
+    `resume`, the drawing a reloaded page showed, with `shown_by`, the page that showed it. With
+    `"progress": false` the counts are left out: after a label, the label's answer carries them."""
     filters = queue.Filters.from_query(body)
     exclude = drawing_ids(body.get("exclude"), limit=1000)
     resume = next(iter(drawing_ids([body.get("resume")], limit=1)), None)
