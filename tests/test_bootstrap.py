@@ -36,8 +36,10 @@ def test_bootstrap_registers_and_activates_once(fresh_database, shipped_model_pa
     version = ModelVersion.objects.get()
     assert version.is_active and version.file_path.resolve() == shipped_model_path.resolve()
     assert f"registered and activated {shipped_model_path.stem}" in output.getvalue()
-    call_command("bootstrap_model", stdout=io.StringIO())
+    output = io.StringIO()
+    call_command("bootstrap_model", stdout=output)
     assert list(ModelVersion.objects.all()) == [version]
+    assert output.getvalue() == f"{version.name} is already the active model version; nothing to do\n"
 
 
 def test_bootstrap_of_a_missing_file_is_a_command_error(fresh_database, tmp_path):

@@ -21,5 +21,6 @@ class Command(DatabaseCommand):
             raise CommandError(f"could not bootstrap a model version: {exc}") from None
         if created:
             self.stdout.write(self.style.SUCCESS(f"registered and activated {version.name} from {version.file_path}"))
-        elif options["verbosity"] > 1:
-            self.stdout.write(f"{version.name} is already active")
+        elif options["verbosity"] > 0:
+            # Said at every `make serve`, so that nothing said is no doubt whether a model is served.
+            self.stdout.write(f"{version.name} is already the active model version; nothing to do")
