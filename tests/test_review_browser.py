@@ -582,6 +582,9 @@ def test_every_fact_is_on_a_laptop_s_screen(reviewer_page, mnist_test):
     for fact in ("#item-answer", "#item-reported", "#item-tier", "#item-drawing"):
         box = page.locator(fact).bounding_box()
         assert box and box["y"] + box["height"] <= 650, fact
+    # A long version name wraps within the card rather than running off it.
+    page.evaluate("document.getElementById('item-meta').textContent = 'mnist_cnn_v4x2_retrained_' + 'x'.repeat(60)")
+    assert page.evaluate("(meta => meta.scrollWidth <= meta.clientWidth)(document.getElementById('item-meta'))")
     assert errors == []
 
 
