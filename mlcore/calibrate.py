@@ -15,7 +15,7 @@ from .labels import NOT_A_DIGIT
 ECE_BINS = 15
 # The share of each held-out set of real digits the threshold may answer "not a digit"; the goal
 # is 0.5 % on unseen digits of every kind, so the threshold is chosen with room to spare.
-MAX_FALSE_NULL = 0.003
+MAX_FALSE_NOT_A_DIGIT = 0.003
 
 
 def digit_log_probabilities(logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
@@ -75,8 +75,9 @@ def reliability(confidences: np.ndarray, correct: np.ndarray, bins: int = ECE_BI
     return rows
 
 
-def choose_threshold(digit_scores: np.ndarray, max_false_null: float = MAX_FALSE_NULL) -> float:
-    """The lowest not-a-digit probability threshold that answers at most max_false_null of real digits null.
+def choose_threshold(digit_scores: np.ndarray, max_false_not_a_digit: float = MAX_FALSE_NOT_A_DIGIT) -> float:
+    """The lowest not-a-digit probability threshold that answers at most `max_false_not_a_digit` of real
+    digits "not a digit".
 
     The lowest such threshold catches the most non-digits; it never goes below 0.5, where the
     eleventh output outweighs all ten digits together. It lies midway between the highest digit
@@ -84,7 +85,7 @@ def choose_threshold(digit_scores: np.ndarray, max_false_null: float = MAX_FALSE
     rounding error apart, answers those digits alike.
     """
     digit_scores = np.sort(np.asarray(digit_scores, dtype=np.float64))
-    allowed = int(np.floor(max_false_null * len(digit_scores)))
+    allowed = int(np.floor(max_false_not_a_digit * len(digit_scores)))
     if allowed >= len(digit_scores):
         return 0.5
     # Above the (allowed + 1)-th highest digit score, at most `allowed` digits remain at or over it.

@@ -52,7 +52,7 @@ class Evaluation:
         return expected_calibration_error(self.confidences, self.predictions == self.labels)
 
     @property
-    def null_rate(self) -> float:
+    def not_a_digit_rate(self) -> float:
         """Share of these real digits wrongly answered "not a digit"."""
         return float(self.not_a_digit.mean())
 
@@ -244,7 +244,7 @@ def save_misclassified_gallery(evaluation: Evaluation, split: Split, path: str |
 
 def set_summary(evaluation: Evaluation) -> dict:
     return {"images": len(evaluation.labels), "accuracy": evaluation.answered_accuracy,
-            "digit_accuracy": evaluation.accuracy, "ece": evaluation.ece, "not_a_digit_rate": evaluation.null_rate,
+            "digit_accuracy": evaluation.accuracy, "ece": evaluation.ece, "not_a_digit_rate": evaluation.not_a_digit_rate,
             "weakest_digits": evaluation.weakest()}
 
 
@@ -267,7 +267,7 @@ def report_data(evaluation: Evaluation, latency: Latency, model_path: str | os.P
         "ece": evaluation.ece,
         "loss": evaluation.loss,
         "misclassified": len(evaluation.misclassified),
-        "not_a_digit_rate": evaluation.null_rate,
+        "not_a_digit_rate": evaluation.not_a_digit_rate,
         "weakest_digits": evaluation.weakest(),
         **{name: set_summary(hands[name]) if name in hands else None for name in HAND_SETS},
         "not_digits": not_digits,

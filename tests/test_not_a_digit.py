@@ -175,7 +175,7 @@ def test_temperature_fitted_on_one_half_lowers_the_nll_of_the_other():
 
 def test_the_threshold_keeps_the_allowed_share_of_digits():
     scores = np.linspace(0, 0.99, 1000)
-    threshold = choose_threshold(scores, max_false_null=0.01)
+    threshold = choose_threshold(scores, max_false_not_a_digit=0.01)
     assert (scores >= threshold).sum() == 10
     assert choose_threshold(np.zeros(100)) == 0.5
 

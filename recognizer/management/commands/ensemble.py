@@ -60,6 +60,6 @@ class Command(DatabaseCommand):
         self.stdout.write(self.style.SUCCESS(
             f"{result.metadata['architecture']}: MNIST test accuracy {checkpoint.mnist_accuracy(result.metadata):.4f}, "
             f"temperature {calibration['temperature']:.3f}, not-a-digit threshold "
-            f"{calibration['not_a_digit_threshold']:.3f} (held-out non-digits answered null: "
+            f"{calibration['not_a_digit_threshold']:.3f} (held-out non-digits answered \"not a digit\": "
             f"{calibration['held_out_negatives_null']:.2%}); saved {out} and its model card {out.with_suffix('.json')}. "
             f"Serve it with `manage.py activate_model {out}`"))
