@@ -174,8 +174,11 @@ def raw_exchange(stack, request_bytes: bytes) -> http.client.HTTPResponse:
     (b"GET /%zz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 400),
     (b"GET /api/\xc3\xa9t\xe9 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 400),
     (b"GET /healthz?q=\xff HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 400),
+    (b"GET /_malformed%20\xff HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 400),
+    (b"GET /api/%C3%A9t%C3%A9 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 404),
 ], ids=["two lengths", "length and chunked", "TRACE", "9 KB URL", "6 KB URL", "300 headers",
-        "above the root", "escaped above the root", "bad escape", "raw bytes in the path", "raw byte in the query"])
+        "above the root", "escaped above the root", "bad escape", "raw bytes in the path", "raw byte in the query",
+        "raw byte after the refusal's own path", "non-ASCII percent-encoded"])
 def test_refusals_by_nginx_or_gunicorn_answer_json(stack, request_bytes, status):
     response = raw_exchange(stack, request_bytes)
     body = response.read()

@@ -540,6 +540,38 @@ def test_a_page_come_back_to_does_not_take_the_drawing_a_tab_opened_meanwhile_sh
     assert ReviewLease.objects.get(prediction_id=first).reviewer == user and errors == []
 
 
+def test_a_second_reload_before_the_first_has_its_answer_keeps_the_drawing(reviewer_page, drawings):
+    """The page between the two asked for the drawing and left before its answer came, marked as the page that
+    left though it had shown nothing: the third did not ask, and the drawing stayed leased to no page."""
+    user, page, _, errors = reviewer_page("ada")
+    first = current_id(page)
+    asked = []
+    page.route("**/review/queue/next/", lambda route: asked.append(route))
+    page.reload()
+    while not asked:
+        page.wait_for_timeout(50)
+    asked[0].fetch()
+    page.unroute("**/review/queue/next/")
+    page.reload()
+    assert current_id(page) == first and errors == []
+
+
+def test_a_page_come_back_to_is_no_page_that_left(reviewer_page, drawings):
+    """Restored whole by the browser's Back, the page still said it had left: a tab opened from it then asked
+    for its drawing as a reloaded page does, and both showed it."""
+    user, page, _, errors = reviewer_page("ada")
+    first = current_id(page)
+    with page.expect_request("**/release/"):
+        page.evaluate("window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: true }))")
+    with page.expect_response("**/review/queue/next/"):
+        page.evaluate("window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true }))")
+    assert current_id(page) == first
+    with page.context.expect_page() as opened:
+        page.evaluate("window.open(location.href)")
+    assert current_id(opened.value) != first
+    assert errors == []
+
+
 def test_a_drawing_its_drawer_changes_is_shown_as_it_is_now_before_a_label_is_spent(reviewer_page, drawings,
                                                                                      mnist_test):
     """The lease's renewals kept the old version on show, and only a label spent on it, refused, said so."""

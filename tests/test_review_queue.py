@@ -667,3 +667,18 @@ def test_a_drawing_another_of_the_reviewer_s_pages_holds_is_not_given_back(clien
     # Nor may a third page name another as the one that showed it.
     third = ada.post(NEXT, {"resume": shown, "page": "cc33", "shown_by": "dd44"}, content_type="application/json")
     assert third.json()["item"]["id"] != shown
+
+
+def test_a_drawing_open_in_another_tab_is_neither_renewed_nor_labelled_from_this_one(clients, filled):
+    """A hidden tab whose lease ran out, its drawing given to another tab, took it back at its next renewal:
+    both showed it, and both said "Saved"."""
+    ada, _ = clients
+    shown = ada.post(NEXT, {"page": "aa11"}, content_type="application/json").json()["item"]["id"]
+    ReviewLease.objects.filter(prediction_id=shown).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert ada.post(NEXT, {"page": "bb22"}, content_type="application/json").json()["item"]["id"] == shown
+    for url, body in ((f"/review/queue/{shown}/lease/", {}), (label_url(shown), {"label": 4})):
+        refused = ada.post(url, {**body, "page": "aa11"}, content_type="application/json")
+        assert refused.status_code == 409 and refused.json()["error"] == "this drawing is open in another of your tabs"
+    assert ReviewLease.objects.get(prediction_id=shown).page == "bb22"
+    assert Prediction.objects.get(pk=shown).true_label is None
+    assert ada.post(label_url(shown), {"label": 4, "page": "bb22"}, content_type="application/json").status_code == 200

@@ -33,6 +33,10 @@ class LabelledByAnother(Exception):
     """Another reviewer labelled this drawing while this one's lease had run out."""
 
 
+class OpenInAnotherPage(LeasedByAnother):
+    """Another of this reviewer's pages (a tab) holds this drawing."""
+
+
 @dataclass(frozen=True)
 class Filters:
     model_version: int | None = None
@@ -136,8 +140,7 @@ def resumed(prediction_id, reviewer, filters: Filters, now, page: str = "", show
             continue
         with transaction.atomic():
             lease = ReviewLease.objects.select_for_update().filter(prediction=prediction).first()
-            if held_by_another(lease, reviewer, now) or (
-                    lease is not None and lease.expires_at > now and lease.page not in ("", page, shown_by)):
+            if held_by_another(lease, reviewer, now) or open_elsewhere(lease, now, page, shown_by):
                 return None
             if lease is not None:
                 lease.reviewer, lease.expires_at, lease.page = reviewer, lease_until(now), page
@@ -158,15 +161,26 @@ def held_by_another(lease: ReviewLease | None, reviewer, now) -> bool:
     return lease is not None and lease.reviewer_id != reviewer.pk and lease.expires_at > now
 
 
-def locked_for(prediction_id, reviewer, now) -> Prediction:
+def open_elsewhere(lease: ReviewLease | None, now, page: str, *also: str) -> bool:
+    """Whether the lease, still running, is held by another page of its reviewer than `page` (or `also`, the
+    page that showed the drawing before a reload). A request naming no page (the admin's) is any page's."""
+    return (lease is not None and bool(page) and lease.expires_at > now
+            and lease.page not in ("", page, *also))
+
+
+def locked_for(prediction_id, reviewer, now, page: str = "") -> Prediction:
     """The drawing, locked with its lease until the transaction ends, so that it can be neither
-    deleted nor taken meanwhile; LeasedByAnother when another reviewer holds it."""
+    deleted nor taken meanwhile; LeasedByAnother when another reviewer holds it, OpenInAnotherPage when
+    another of this reviewer's pages does (a tab whose lease ran out while it was hidden, given back to
+    it by a renewal, showed and labelled the drawing another tab had been given)."""
     # The drawing first, then its lease, as Prediction.discard() locks them: taken the other way
     # round, a label and the page's lease renewal deadlocked on PostgreSQL.
     prediction = Prediction.objects.select_for_update().get(pk=prediction_id)
     lease = ReviewLease.objects.select_for_update().filter(prediction_id=prediction_id).first()
     if held_by_another(lease, reviewer, now):
         raise LeasedByAnother(str(prediction_id))
+    if open_elsewhere(lease, now, page):
+        raise OpenInAnotherPage(str(prediction_id))
     return prediction
 
 
@@ -177,7 +191,7 @@ def renew(prediction_id, reviewer, second_opinion: bool = False, page: str = "")
     Prediction.DoesNotExist when its drawer deleted it."""
     now = timezone.now()
     with transaction.atomic():
-        prediction = locked_for(prediction_id, reviewer, now)
+        prediction = locked_for(prediction_id, reviewer, now, page)
         if second_opinion != is_second_opinion(prediction, reviewer) or (
                 not second_opinion and prediction.true_label is not None and prediction.reviewed_by_id != reviewer.pk):
             raise LabelledByAnother(str(prediction_id))
@@ -222,7 +236,7 @@ def save_label(prediction_id, reviewer, label: int | None, revision: int | None 
         raise ValueError(f"a label is 0 to 9, or {NOT_A_DIGIT} for not a digit; not {label!r}")
     now = timezone.now()
     with transaction.atomic():
-        prediction = locked_for(prediction_id, reviewer, now)
+        prediction = locked_for(prediction_id, reviewer, now, page)
         if label is not None and revision is not None and revision != prediction.revision:
             raise Prediction.Redrawn(str(prediction_id))
         second_opinion = is_second_opinion(prediction, reviewer)

@@ -140,6 +140,8 @@ def page_of(body: dict, field: str = "page") -> str:
 # What the queue's refusals say, the same from every endpoint.
 REFUSALS = {
     Prediction.DoesNotExist: (404, "no such drawing"),
+    # Before the kind it is one of: the first that matches answers.
+    queue.OpenInAnotherPage: (409, "this drawing is open in another of your tabs"),
     queue.LeasedByAnother: (409, "another reviewer has this drawing now"),
     queue.LabelledByAnother: (409, "another reviewer labelled this drawing meanwhile"),
 }

@@ -135,9 +135,10 @@ function remembered() {
   }
 }
 
-function leaving() {
+// `page`: this page leaving, or null: come back to, it has not left.
+function leaving(page = PAGE) {
   try {
-    sessionStorage.setItem(LEFT_KEY, PAGE);
+    if (page) sessionStorage.setItem(LEFT_KEY, page); else sessionStorage.removeItem(LEFT_KEY);
   } catch {
     // As in `remember`.
   }
@@ -192,8 +193,9 @@ function show(item) {
 
 function recheck() {
   if (state.item || state.loading) return;
-  // A hidden tab asks again once it is looked at (`visibilitychange`).
-  if (document.visibilityState === "visible") loadNext();
+  // A hidden tab asks again once it is looked at (`visibilitychange`). The counts are costly on PostgreSQL,
+  // and an idle tab asked for them four times a minute: a label's answer brings them.
+  if (document.visibilityState === "visible") loadNext({ progress: false });
 }
 
 // After a label, the label's answer brings the counts, and they are not asked for twice.
@@ -202,6 +204,9 @@ async function loadNext({ progress = true, resume = null } = {}) {
   // Keys are not taken meanwhile: said, and shown by the card fading once the wait is long enough to see.
   el("queue-item").setAttribute("aria-busy", "true");
   try {
+    // Asked back, the drawing is this page's from now: left before the answer came (a second reload), the
+    // page that loads next asks for it as this page's, which the server leased it to.
+    if (resume) remember(resume.id);
     const data = await post(urls.next, { ...filters(), exclude: state.skipped, progress, resume: resume?.id,
       shown_by: resume?.page });
     // The keys wait for the picture: shown before it, the next drawing's facts stood beside the last
@@ -375,7 +380,10 @@ window.addEventListener("beforeunload", (event) => {
 // Come back to with the browser's Back, the page had let its drawing go as it left: it asks for it again,
 // as a reloaded page does, and where another of the reviewer's pages took it meanwhile, shows the next.
 window.addEventListener("pageshow", (event) => {
-  if (event.persisted && state.item && !state.loading) loadNext({ resume: { id: state.item.id, page: PAGE } });
+  if (!event.persisted) return;
+  // Back, the page has not left: a tab opened from it now must not ask for its drawing as a reload would.
+  leaving(null);
+  if (state.item && !state.loading) loadNext({ resume: { id: state.item.id, page: PAGE } });
 });
 window.addEventListener("pagehide", () => {
   leaving();
