@@ -375,6 +375,10 @@ class PredictionAdmin(FilteredByItsSidebar, admin.ModelAdmin):
             current.reviewed_at = obj.reviewed_at = timezone.now() if label is not None else None
             current.save(update_fields=["true_label", "reviewed_by", "reviewed_at"])
             label_changed(current, request.user, label, first_time=initial is None)
+            if label is not None:
+                # As a label in the queue does: the reviewer's own queue page, still showing the drawing, moves
+                # on instead of labelling over this one unseen.
+                ReviewLease.objects.filter(prediction=current).delete()
 
     def delete_model(self, request, obj):
         # As the API deletes: the file removed is the one the row holds when deleted, which a drawer's

@@ -270,6 +270,24 @@ def test_a_change_page_shown_before_a_label_was_given_does_not_overwrite_it(revi
     assert (drawing.true_label, drawing.reviewed_by) == (4, grace)
 
 
+def test_a_label_given_in_the_admin_moves_the_reviewer_s_own_queue_page_on(reviewer_client, reviewer, drawings):
+    """The queue page showing the drawing kept its lease: it went on showing it, and its label replaced the
+    admin's, unseen."""
+    drawing = queue.take(reviewer, page="aa11")
+    label = {shown.pk: label for shown, label in drawings}[drawing.pk]
+    url = f"{CHANGELIST}{drawing.pk}/change/"
+    shown = shown_labels(reviewer_client.get(url))
+    form = {"true_label": str(label), "true_label-as-loaded": shown["true_label"], "_save": "Save"}
+    assert reviewer_client.post(url, form).status_code == 302
+    assert not ReviewLease.objects.filter(prediction=drawing).exists()
+    with pytest.raises(queue.LabelledInAnotherPage):
+        queue.renew(drawing.pk, reviewer, page="aa11")
+    with pytest.raises(queue.LabelledInAnotherPage):
+        queue.save_label(drawing.pk, reviewer, (label + 1) % 10, page="aa11")
+    drawing.refresh_from_db()
+    assert drawing.true_label == label
+
+
 def test_a_drawing_another_reviewer_has_open_in_the_queue_is_not_labelled_on_its_change_page(
         reviewer_client, drawings, django_user_model):
     """The admin's own "mark as correct" left such a drawing alone, but its change page labelled it, and

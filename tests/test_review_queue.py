@@ -682,3 +682,22 @@ def test_a_drawing_open_in_another_tab_is_neither_renewed_nor_labelled_from_this
     assert ReviewLease.objects.get(prediction_id=shown).page == "bb22"
     assert Prediction.objects.get(pk=shown).true_label is None
     assert ada.post(label_url(shown), {"label": 4, "page": "bb22"}, content_type="application/json").status_code == 200
+
+
+def test_a_drawing_labelled_in_another_tab_is_neither_taken_back_nor_labelled_over(clients, filled):
+    """A tab whose lease ran out while hidden took back, at its next renewal, the drawing another tab had just
+    labelled, showed it unlabelled and labelled over it; the first tab's undo was refused."""
+    ada, _ = clients
+    shown = ada.post(NEXT, {"page": "aa11"}, content_type="application/json").json()["item"]["id"]
+    ReviewLease.objects.filter(prediction_id=shown).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert ada.post(NEXT, {"page": "bb22"}, content_type="application/json").json()["item"]["id"] == shown
+    assert ada.post(label_url(shown), {"label": 5, "page": "bb22"}, content_type="application/json").status_code == 200
+    for url, body in ((f"/review/queue/{shown}/lease/", {}), (label_url(shown), {"label": 3})):
+        refused = ada.post(url, {**body, "page": "aa11"}, content_type="application/json")
+        assert refused.status_code == 409
+        assert refused.json()["error"] == "you labelled this drawing in another tab or the admin meanwhile"
+    assert Prediction.objects.get(pk=shown).true_label == 5
+    # The tab that labelled it may undo it, and label it again.
+    assert ada.post(label_url(shown), {"label": None, "page": "bb22"}, content_type="application/json").status_code == 200
+    assert ada.post(label_url(shown), {"label": 6, "page": "bb22"}, content_type="application/json").status_code == 200
+    assert Prediction.objects.get(pk=shown).true_label == 6

@@ -37,6 +37,10 @@ class OpenInAnotherPage(LeasedByAnother):
     """Another of this reviewer's pages (a tab) holds this drawing."""
 
 
+class LabelledInAnotherPage(LabelledByAnother):
+    """This reviewer labelled this drawing meanwhile, in another of their pages or in the admin."""
+
+
 @dataclass(frozen=True)
 class Filters:
     model_version: int | None = None
@@ -195,9 +199,21 @@ def renew(prediction_id, reviewer, second_opinion: bool = False, page: str = "")
         if second_opinion != is_second_opinion(prediction, reviewer) or (
                 not second_opinion and prediction.true_label is not None and prediction.reviewed_by_id != reviewer.pk):
             raise LabelledByAnother(str(prediction_id))
+        if not second_opinion and labelled_elsewhere(prediction, page):
+            raise LabelledInAnotherPage(str(prediction_id))
         ReviewLease.objects.update_or_create(
             prediction_id=prediction_id, defaults={"reviewer": reviewer, "expires_at": lease_until(now), "page": page})
     return prediction
+
+
+def labelled_elsewhere(prediction: Prediction, page: str) -> bool:
+    """Whether the drawing's first label was given since `page` showed it, elsewhere: a label lets the lease
+    go, so a page holding none may not take back, or label over, a drawing it finds labelled (a tab whose
+    lease ran out while hidden took back the drawing another tab had just labelled, and labelled it again;
+    the first tab's undo was then refused). Its own undo gives a page the lease again. The admin (no page)
+    is any page."""
+    return (bool(page) and prediction.true_label is not None
+            and not ReviewLease.objects.filter(prediction=prediction, page=page).exists())
 
 
 def release(prediction_id, reviewer, page: str = "") -> None:
@@ -242,6 +258,8 @@ def save_label(prediction_id, reviewer, label: int | None, revision: int | None 
         second_opinion = is_second_opinion(prediction, reviewer)
         if not second_opinion and prediction.true_label is not None and prediction.reviewed_by_id != reviewer.pk:
             raise LabelledByAnother(str(prediction_id))
+        if label is not None and not second_opinion and labelled_elsewhere(prediction, page):
+            raise LabelledInAnotherPage(str(prediction_id))
         if second_opinion:
             SecondOpinion.objects.filter(prediction=prediction).update(
                 label=label, reviewer=reviewer if label is not None else None,

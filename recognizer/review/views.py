@@ -143,6 +143,7 @@ REFUSALS = {
     # Before the kind it is one of: the first that matches answers.
     queue.OpenInAnotherPage: (409, "this drawing is open in another of your tabs"),
     queue.LeasedByAnother: (409, "another reviewer has this drawing now"),
+    queue.LabelledInAnotherPage: (409, "you labelled this drawing in another tab or the admin meanwhile"),
     queue.LabelledByAnother: (409, "another reviewer labelled this drawing meanwhile"),
 }
 

@@ -81,7 +81,8 @@ function renewLease() {
 // A drawing another reviewer took or labelled once this page's lease ran out (a hidden tab's timers are
 // slowed to a minute), or that its drawer deleted, cannot be labelled here: the queue goes on to the next.
 function keepLease() {
-  if (!state.item) return;
+  // While the next drawing loads, the one on show may be labelled already: kept, it was leased for a minute more.
+  if (!state.item || state.loading) return;
   const { id, second_opinion: secondOpinion, revision } = state.item;
   post(itemUrl(id, "lease/"), { second_opinion: Boolean(secondOpinion), revision }).then((data) => {
     // Its drawer changed it since it was shown: it is shown as it is now, before a label is spent on the old one.
