@@ -16,7 +16,8 @@ from recognizer.models import Prediction, ReviewLease
 
 from .reviewing import REVIEWER_PERMISSIONS, make_user, record_drawing, redraw_as
 from .test_admin import STROKES
-from .test_browser import ARTIFACTS, axe_violations, browser, watch_csp  # noqa: F401 - the module's Chromium
+from .test_browser import (ARTIFACTS, axe_violations, browser, held_requests, until_held,  # noqa: F401 - its Chromium
+                           watch_csp)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -599,6 +600,28 @@ def test_a_skip_is_undone_and_the_drawing_can_be_labelled(reviewer_page, drawing
     expect(page.get_by_role("status")).to_have_text("Skip undone: here is the drawing again.")
     page.keyboard.press("7")
     current_id(page, first)
+    wait_until(page, lambda: Prediction.objects.filter(pk=first, true_label=7, reviewed_by=user).exists())
+    assert errors == []
+
+
+def test_a_skip_undone_before_its_release_came_in_keeps_the_drawing(reviewer_page, drawings):
+    """The skip's release, come in after the undo took the lease again, let the drawing go: labelled, it was
+    given back as the next drawing (a full run under load caught it)."""
+    user, page, _, errors = reviewer_page("ada")
+    first = current_id(page)
+    held = held_requests(page, "**/release/")
+    page.keyboard.press("s")
+    second = current_id(page, first)
+    until_held(page, held)
+    page.keyboard.press("z")
+    assert current_id(page, second) == first
+    page.wait_for_timeout(300)
+    for release in held:
+        release.continue_()
+    page.unroute("**/release/")
+    wait_until(page, lambda: ReviewLease.objects.filter(prediction_id=first).exists(), timeout=10)
+    page.keyboard.press("7")
+    assert current_id(page, first) not in ("", first)
     wait_until(page, lambda: Prediction.objects.filter(pk=first, true_label=7, reviewed_by=user).exists())
     assert errors == []
 

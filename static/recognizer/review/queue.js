@@ -34,6 +34,7 @@ const state = {
   lastRefusal: "",
   leaseTimer: null,
   emptyTimer: null,
+  skipReleased: Promise.resolve(), // the last skip's release, answered
   stopReplay: () => {},
 };
 
@@ -303,7 +304,7 @@ function skip() {
   if (state.item) {
     state.skipped.push(state.item.id);
     state.history.push({ item: state.item, skipped: true });
-    post(itemUrl(state.item.id, "release/")).catch(() => {});
+    state.skipReleased = post(itemUrl(state.item.id, "release/")).catch(() => {});
   }
   loadNext();
 }
@@ -325,7 +326,9 @@ function undo() {
     state.skipped = state.skipped.filter((id) => id !== previous.id);
     show(previous);
     showStatus("Skip undone: here is the drawing again.", "saved");
-    keepLease();
+    // After the skip's release: come in after the lease taken again, it let the drawing go, and the next
+    // drawing asked for after its label was this one again.
+    state.skipReleased.then(keepLease);
     return;
   }
   state.saves.push({ id: previous.id, label: null });
