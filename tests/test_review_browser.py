@@ -562,10 +562,17 @@ def test_a_page_come_back_to_is_no_page_that_left(reviewer_page, drawings):
     for its drawing as a reloaded page does, and both showed it."""
     user, page, _, errors = reviewer_page("ada")
     first = current_id(page)
-    with page.expect_request("**/release/"):
-        page.evaluate("window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: true }))")
-    with page.expect_response("**/review/queue/next/"):
-        page.evaluate("window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true }))")
+    # Its release, sent as it left, answered only after it is back: come in after the page asked for its
+    # drawing again, it let the drawing go, and the tab opened next was given it.
+    held = held_requests(page, "**/release/")
+    page.evaluate("window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: true }))")
+    until_held(page, held)
+    page.evaluate("window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true }))")
+    page.wait_for_timeout(300)
+    for release in held:
+        release.continue_()
+    page.unroute("**/release/")
+    wait_until(page, lambda: ReviewLease.objects.filter(prediction_id=first).exists(), timeout=10)
     assert current_id(page) == first
     with page.context.expect_page() as opened:
         page.evaluate("window.open(location.href)")

@@ -34,7 +34,7 @@ const state = {
   lastRefusal: "",
   leaseTimer: null,
   emptyTimer: null,
-  skipReleased: Promise.resolve(), // the last skip's release, answered
+  released: Promise.resolve(), // the last release of a drawing this page may ask for again, answered
   stopReplay: () => {},
 };
 
@@ -299,12 +299,19 @@ function setLabel(label) {
   loadNext({ progress: false });
 }
 
+// A drawing this page may take again (an undone skip, a page come back to with Back) is taken again once its
+// release is answered: come in after, the release let the drawing go, and, labelled, it came back as the next
+// drawing, or another tab was given it.
+function releaseShown({ keepalive = false } = {}) {
+  state.released = post(itemUrl(state.item.id, "release/"), {}, { keepalive }).catch(() => {});
+}
+
 function skip() {
   if (state.loading) return;
   if (state.item) {
     state.skipped.push(state.item.id);
     state.history.push({ item: state.item, skipped: true });
-    state.skipReleased = post(itemUrl(state.item.id, "release/")).catch(() => {});
+    releaseShown();
   }
   loadNext();
 }
@@ -326,9 +333,7 @@ function undo() {
     state.skipped = state.skipped.filter((id) => id !== previous.id);
     show(previous);
     showStatus("Skip undone: here is the drawing again.", "saved");
-    // After the skip's release: come in after the lease taken again, it let the drawing go, and the next
-    // drawing asked for after its label was this one again.
-    state.skipReleased.then(keepLease);
+    state.released.then(keepLease);
     return;
   }
   state.saves.push({ id: previous.id, label: null });
@@ -387,11 +392,14 @@ window.addEventListener("pageshow", (event) => {
   if (!event.persisted) return;
   // Back, the page has not left: a tab opened from it now must not ask for its drawing as a reload would.
   leaving(null);
-  if (state.item && !state.loading) loadNext({ resume: { id: state.item.id, page: PAGE } });
+  if (state.item && !state.loading) {
+    const shown = state.item.id;
+    state.released.then(() => loadNext({ resume: { id: shown, page: PAGE } }));
+  }
 });
 window.addEventListener("pagehide", () => {
   leaving();
-  if (state.item) post(itemUrl(state.item.id, "release/"), {}, { keepalive: true }).catch(() => {});
+  if (state.item) releaseShown({ keepalive: true });
 });
 
 loadNext({ resume: remembered() });
