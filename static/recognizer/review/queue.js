@@ -386,6 +386,10 @@ window.addEventListener("beforeunload", (event) => {
 });
 // Leaving the page (a reload, the tab closed) gives its drawing back at once: held until its lease ran
 // out, it was offered to nobody, its own reviewer after a reload included.
+window.addEventListener("pagehide", () => {
+  leaving();
+  if (state.item) releaseShown({ keepalive: true });
+});
 // Come back to with the browser's Back, the page had let its drawing go as it left: it asks for it again,
 // as a reloaded page does, and where another of the reviewer's pages took it meanwhile, shows the next.
 window.addEventListener("pageshow", (event) => {
@@ -396,10 +400,6 @@ window.addEventListener("pageshow", (event) => {
     const shown = state.item.id;
     state.released.then(() => loadNext({ resume: { id: shown, page: PAGE } }));
   }
-});
-window.addEventListener("pagehide", () => {
-  leaving();
-  if (state.item) releaseShown({ keepalive: true });
 });
 
 loadNext({ resume: remembered() });
