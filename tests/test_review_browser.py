@@ -623,12 +623,43 @@ def test_a_skip_undone_before_its_release_came_in_keeps_the_drawing(reviewer_pag
     page.keyboard.press("z")
     assert current_id(page, second) == first
     page.wait_for_timeout(300)
-    for release in held:
-        release.continue_()
-    page.unroute("**/release/")
-    wait_until(page, lambda: ReviewLease.objects.filter(prediction_id=first).exists(), timeout=10)
+    # The lease is asked for once the release is answered; before it, the lease the release ends was seen.
+    with page.expect_response("**/lease/"):
+        for release in held:
+            release.continue_()
+        page.unroute("**/release/")
+    assert ReviewLease.objects.filter(prediction_id=first).exists()
     page.keyboard.press("7")
     assert current_id(page, first) not in ("", first)
+    wait_until(page, lambda: Prediction.objects.filter(pk=first, true_label=7, reviewed_by=user).exists())
+    assert errors == []
+
+
+def test_the_drawing_just_labelled_is_never_the_next(reviewer_page, drawings):
+    """Labelled while its lease was let go (an undone skip's release come in before the lease was asked for
+    again), and chosen before its label was stored, it was given back as the next drawing."""
+    user, page, _, errors = reviewer_page("ada")
+    first = current_id(page)
+    releases = held_requests(page, "**/release/")
+    page.keyboard.press("s")
+    second = current_id(page, first)
+    until_held(page, releases)
+    leases = held_requests(page, "**/lease/")
+    page.keyboard.press("z")
+    assert current_id(page, second) == first
+    with page.expect_response("**/release/"):
+        for release in releases:
+            release.continue_()
+        page.unroute("**/release/")
+    wait_until(page, lambda: not ReviewLease.objects.filter(prediction_id=first).exists(), timeout=10)
+    labels = held_requests(page, "**/label/")
+    page.keyboard.press("7")
+    assert current_id(page, first) not in ("", first)
+    for held in (labels, leases):
+        for request in held:
+            request.continue_()
+    page.unroute("**/label/")
+    page.unroute("**/lease/")
     wait_until(page, lambda: Prediction.objects.filter(pk=first, true_label=7, reviewed_by=user).exists())
     assert errors == []
 

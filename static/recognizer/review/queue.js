@@ -200,8 +200,10 @@ function recheck() {
   if (document.visibilityState === "visible") loadNext({ progress: false });
 }
 
-// After a label, the label's answer brings the counts, and they are not asked for twice.
-async function loadNext({ progress = true, resume = null } = {}) {
+// After a label, the label's answer brings the counts, and they are not asked for twice. `labelled`: the
+// drawing just labelled, never the next: its label may be stored after the next is chosen, and where its
+// lease was let go meanwhile (an undone skip's release come in late), it was chosen again.
+async function loadNext({ progress = true, resume = null, labelled = null } = {}) {
   state.loading = true;
   // Keys are not taken meanwhile: said, and shown by the card fading once the wait is long enough to see.
   el("queue-item").setAttribute("aria-busy", "true");
@@ -209,7 +211,8 @@ async function loadNext({ progress = true, resume = null } = {}) {
     // Asked back, the drawing is this page's from now: left before the answer came (a second reload), the
     // page that loads next asks for it as this page's, which the server leased it to.
     if (resume) remember(resume.id);
-    const data = await post(urls.next, { ...filters(), exclude: state.skipped, progress, resume: resume?.id,
+    const exclude = labelled ? [...state.skipped, labelled] : state.skipped;
+    const data = await post(urls.next, { ...filters(), exclude, progress, resume: resume?.id,
       shown_by: resume?.page });
     // The keys wait for the picture: shown before it, the next drawing's facts stood beside the last
     // one's picture, and a key labelled a drawing its reviewer had not seen.
@@ -296,7 +299,7 @@ function setLabel(label) {
   state.history.push({ item: state.item, skipped: false });
   state.saves.push({ id: state.item.id, label, revision: state.item.revision });
   flushSaves();
-  loadNext({ progress: false });
+  loadNext({ progress: false, labelled: state.item.id });
 }
 
 // A drawing this page may take again (an undone skip, a page come back to with Back) is taken again once its
