@@ -7,6 +7,7 @@ allows the development key. Production sets DJANGO_SECRET_KEY and DJANGO_ALLOWED
 """
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -51,6 +52,31 @@ def env_rate(name: str, default: str) -> str | None:
         raise ImproperlyConfigured(f"{name}={rate!r} is not a rate: give a number of requests per second, "
                                    f"minute, hour or day, such as {default!r}, or leave it empty for no limit")
     return rate
+
+
+# The drivers requirements.txt installs: another scheme failed at the first query, deep in a traceback.
+DATABASE_SCHEMES = ("postgres", "postgresql", "pgsql", "sqlite")
+
+
+def env_database(default: str) -> dict:
+    """DATABASE_URL, unset or empty for `default`, as Django's settings. A refusal names the scheme alone:
+    the URL holds the database's password."""
+    url = os.environ.get("DATABASE_URL") or default
+    scheme = url.partition("://")[0] if "://" in url else ""
+    named = scheme if re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]{0,19}", scheme) else "no scheme"
+    usage = "give postgres://user:password@host:port/name, or sqlite:///path/to/db.sqlite3, or leave it unset"
+    if scheme not in DATABASE_SCHEMES:
+        raise ImproperlyConfigured(f"DATABASE_URL does not begin with postgres:// or sqlite:// ({named}); "
+                                   + usage)
+    try:
+        database = dj_database_url.parse(url, conn_max_age=600, conn_health_checks=True)
+    except ValueError:
+        raise ImproperlyConfigured(f"DATABASE_URL is not a URL (a port not a number, or a character in the "
+                                   f"password to percent-encode); {usage}") from None
+    # Each worker process would keep its own, and every drawing's record would go with it.
+    if scheme == "sqlite" and database["NAME"] == ":memory:":
+        raise ImproperlyConfigured(f"DATABASE_URL names no SQLite file; {usage}")
+    return database
 
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
@@ -117,8 +143,7 @@ TEMPLATES = [
 ]
 
 # SQLite by default; DATABASE_URL=postgres://... for several app servers.
-DATABASES = {"default": dj_database_url.config(
-    default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}", conn_max_age=600, conn_health_checks=True)}
+DATABASES = {"default": env_database(f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers and one writer work at once; IMMEDIATE transactions plus a busy
     # timeout make concurrent writers queue instead of failing with "database is locked".

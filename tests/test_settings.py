@@ -73,6 +73,19 @@ def test_without_debug_the_development_key_is_refused_in_a_sentence(command):
     assert result.stderr.startswith("manage.py: ") and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("url, refusal", [
+    ("mysql://digits:hunter2@db/digits", "does not begin with postgres:// or sqlite:// (mysql)"),
+    ("digits:hunter2@db/digits", "does not begin with postgres:// or sqlite:// (no scheme)"),
+    ("postgres://digits:hun#ter2@db:5432/digits", "is not a URL"),
+    ("sqlite://", "names no SQLite file"),
+])
+def test_a_database_url_mistaken_is_refused_in_a_sentence_without_its_password(url, refusal):
+    """It was forty lines of traceback, or for `sqlite://`, a database in each worker's memory, lost at restart."""
+    result = manage("check", DJANGO_DEBUG="1", DATABASE_URL=url)
+    assert result.returncode != 0 and result.stderr.startswith("manage.py: DATABASE_URL "), result.stderr
+    assert refusal in result.stderr and "hunter2" not in result.stderr and "Traceback" not in result.stderr
+
+
 def test_production_refuses_to_start_without_a_secret_key():
     env = {**PRODUCTION, "DJANGO_SECRET_KEY": ""}
     result = manage("check", **env)
