@@ -4,10 +4,11 @@ A photo is not a drawing: its paper is lit unevenly, shadows cross it, the digit
 somewhere in the frame, and other marks (ruled lines, the paper's edge, specks) are in it too.
 So, at a bounded working resolution:
 
-1. turn the pixels upright as the EXIF orientation tag says, and set aside a finger holding
-   the paper down, with its shadow: skin is warmer than the paper around it and than ink (red
-   above green above blue), a finger wider than a pen's stroke or a punched hole, and it enters
-   across the frame's border, which a desk seen beyond the sheet's edge runs along;
+1. turn the pixels upright as the EXIF orientation tag says, cut the photo out of a screenshot of
+   an app showing it (`screen`: the app's tone is flat, as no camera's surface is), and set aside
+   a finger holding the paper down, with its shadow: skin is warmer than the paper around it and
+   than ink (red above green above blue), a finger wider than a pen's stroke or a punched hole,
+   and it enters across the frame's border, which a desk seen beyond the sheet's edge runs along;
 2. decide the ink's polarity (dark on paper, light on a dark board) from how bright the surface
    is where it is lit and which side of the local background the strongest marks lie; where
    the two disagree, read the photo both ways;
@@ -36,7 +37,8 @@ board), the photo is read both ways, where the pen is nearly as wide as the back
 window (a close-up), with a wider window too; a model chooses. Where a ruled page's lines show it
 turned, the digit is read turned back upright: people write level with the lines.
 
-Steps 1 to 3 are `surface`'s, step 4 `marks`'; this module runs them, and step 5.
+Steps 1 to 3 are `surface`'s (the screenshot's cut `screen`'s), step 4 `marks`'; this module runs them,
+and step 5.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from scipy import ndimage
 
 from ..exif import upright
 from ..preprocess import BlankDrawingError, marks_on_transparency, normalise, without_transparency
+from .screen import shown_photo
 from .marks import MIN_INK, digit_masks, measured_stroke_width, page_turn
 from .surface import covered, dark_ink_surface, flattened, ink_polarities, lit_background, pens, reduced, under_glare
 
@@ -206,9 +209,11 @@ def readings(image: Image.Image, every: bool) -> tuple[np.ndarray, int]:
     others a model should weigh: the digit read with each polarity it may have
     (`ink_polarities`), and where its pen nearly fills the background's window, read with the
     wide window; each turned back upright where the page's lines show it turned more than
-    MIN_TURN; a reading in which no digit is found gives no input. Then, in the same ways, the
+    MIN_TURN; a reading in which no digit is found gives no input; a screenshot of a photo is read
+    from the photo it shows (`screen.shown_photo`). Then, in the same ways, the
     marks that may be the digit instead (`marks.digit_masks`); and how many readings come before
     those."""
+    image = shown_photo(upright(image))
     grey, finger = working_photo(image)
     window = background_window(grey)
     polarities = ink_polarities(grey, window)
