@@ -1078,3 +1078,14 @@ def test_a_chat_s_photo_is_cut_out_of_its_bubble_too(mnist_test):
     width, height = screen.shown_photo(shot).size
     # The photo is shown 720x540; the cut keeps a judged pixel (4 of the screenshot's) inside each edge.
     assert 704 <= width <= 720 and 524 <= height <= 540, (width, height)
+
+
+def test_rectangles_nested_in_rectangles_are_cut_no_smaller_than_a_photo():
+    """Each flat rectangle a sixth of the one around it: cut three times, a 2000-pixel image left 9 pixels."""
+    image = Image.new("RGB", (2000, 2000), (0, 0, 0))
+    box = (0, 0, 2000, 2000)
+    for tone in ((200, 50, 50), (50, 200, 50), (50, 50, 200), (255, 255, 255)):
+        margin = round(0.42 * (box[2] - box[0]))
+        box = (box[0] + margin, box[1] + margin, box[2] - margin, box[3] - margin)
+        ImageDraw.Draw(image).rectangle(box, fill=tone)
+    assert min(screen.shown_photo(image).size) >= 32

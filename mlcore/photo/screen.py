@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from ..preprocess import without_transparency
+from ..preprocess import SMALLEST_PHOTO, without_transparency
 
 # The image is judged at a whole fraction of its size, its long side at least this: a phone's
 # screenshot is 1080x2400, the photo in it hundreds of pixels.
@@ -71,8 +71,12 @@ def photo_box(image: Image.Image) -> tuple[int, int, int, int] | None:
     sides = (region[1], region[-2], region[:, 1], region[:, -2])
     if min(side.mean() for side in sides) < STRAIGHT_SIDE:
         return None
-    return (factor * (cols.start + 1), factor * (rows.start + 1),
-            min(image.width, factor * (cols.stop - 1)), min(image.height, factor * (rows.stop - 1)))
+    box = (factor * (cols.start + 1), factor * (rows.start + 1),
+           min(image.width, factor * (cols.stop - 1)), min(image.height, factor * (rows.stop - 1)))
+    # Rectangles nested in rectangles are cut no smaller than any photo.
+    if min(box[2] - box[0], box[3] - box[1]) < SMALLEST_PHOTO:
+        return None
+    return box
 
 
 def app_tone(pixels: np.ndarray) -> np.ndarray | None:
