@@ -138,12 +138,7 @@ def train(config: TrainConfig, train_split: Split, test_split: Split, *,
         model.load_state_dict(initial_state)
     model.to(device)
     if teacher is not None:
-        # The teacher only reads, and reads every batch.
-        teacher = folded(teacher).to(device)
-        with torch.no_grad():
-            teacher_outputs = teacher(torch.zeros(1, 1, 28, 28, device=device)).shape[1]
-        if teacher_outputs != classes:
-            raise ValueError(f"the teacher has {teacher_outputs} outputs and {config.architecture} {classes}")
+        teacher = reading_teacher(teacher, config.architecture, device)
     optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
                                 nesterov=True, weight_decay=config.weight_decay)
     steps_per_epoch = (len(labels) + config.batch_size - 1) // config.batch_size
@@ -164,23 +159,13 @@ def train(config: TrainConfig, train_split: Split, test_split: Split, *,
                        disable=not progress, leave=False, unit="batch")
         for step in batches:
             index = order[step * config.batch_size:(step + 1) * config.batch_size]
-            batch = images[index]
-            if config.stroke_width:
-                batch = stroke_width(batch, generator)
-            if config.augment:
-                batch = random_affine(batch, generator, AffineRanges(rotation_degrees=config.rotation))
-            if config.elastic:
-                half = len(batch) // 2
-                batch = torch.cat([elastic(batch[:half], generator), batch[half:]])
-            if config.coarse:
-                batch = coarse(batch, generator)
+            batch = warped(images[index], config, generator)
             logits = model(batch)
-            batch_weights = weights[index]
             per_image = F.cross_entropy(logits, labels[index], reduction="none")
             if teacher is not None:
                 taught = distillation_loss(logits, teacher, batch, config.teacher_temperature)
                 per_image = (1 - config.teacher_weight) * per_image + config.teacher_weight * taught
-            loss = (per_image * batch_weights).sum() / batch_weights.sum()
+            loss = (per_image * weights[index]).sum() / weights[index].sum()
             if config.l1_coefficient:
                 loss = loss + config.l1_coefficient * sum(w.abs().sum() for w in kernels)
             optimizer.zero_grad(set_to_none=True)
@@ -227,6 +212,33 @@ def train(config: TrainConfig, train_split: Split, test_split: Split, *,
         "history": history,
     }
     return TrainResult(model, metadata)
+
+
+def warped(batch: torch.Tensor, config: TrainConfig, generator: torch.Generator) -> torch.Tensor:
+    """The batch as this step trains on it: each augmentation the config asks for, in a fixed order
+    (the generator's draws, and so a seed's model, depend on it)."""
+    if config.stroke_width:
+        batch = stroke_width(batch, generator)
+    if config.augment:
+        batch = random_affine(batch, generator, AffineRanges(rotation_degrees=config.rotation))
+    if config.elastic:
+        half = len(batch) // 2
+        batch = torch.cat([elastic(batch[:half], generator), batch[half:]])
+    if config.coarse:
+        batch = coarse(batch, generator)
+    return batch
+
+
+def reading_teacher(teacher: torch.nn.Module, architecture: str, device: torch.device) -> torch.nn.Module:
+    """The teacher as it reads every batch (an ensemble folded into one module), on `device`; a
+    ValueError where its outputs are not as many as the architecture's."""
+    teacher = folded(teacher).to(device)
+    with torch.no_grad():
+        outputs = teacher(torch.zeros(1, 1, 28, 28, device=device)).shape[1]
+    classes = ARCHITECTURES[architecture].classes
+    if outputs != classes:
+        raise ValueError(f"the teacher has {outputs} outputs and {architecture} {classes}")
+    return teacher
 
 
 def available_device(name: str) -> torch.device:
