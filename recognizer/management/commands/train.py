@@ -104,47 +104,11 @@ class Command(DatabaseCommand):
     def train_and_register(self, options: dict):
         out = self.output_path(options["out"], options["variant"])
         self.done = f"nothing was saved, and {out} is as it was"
-        for option in ("start_from", "teacher"):
-            if options[option] is not None and options[option].resolve() == out.resolve():
-                raise CommandError(f"--out {out} is the --{option.replace('_', '-')} checkpoint, which training "
-                                   f"reads; choose another --out")
-        if options["no_register"] and options["activate"]:
-            raise CommandError("--activate serves the model version that --no-register would not record; give one")
-        if not options["no_register"]:
-            name = options["name"] or out.stem
-            try:
-                check_version_name(name)
-            except ValueError as exc:
-                raise CommandError(str(exc)) from None
-            # Checked before training, not found by the database after it.
-            if ModelVersion.objects.filter(name=name).exists():
-                raise CommandError(f"a model version is named {name!r} already; choose another --name")
+        self.check_options(options, out)
         with_reviewed = options["with_reviewed"] or options["reviewed_file"] is not None
-        if with_reviewed and options["start_from"] is not None:
-            # Retraining fine-tunes what the site serves: the checkpoint was dropped without a word.
-            raise CommandError("--start-from is for training on MNIST and the generated sets; --with-reviewed "
-                               "fine-tunes the active model version (activate the one to start from first)")
         fine_tune = (with_reviewed and not options["from_scratch"]) or options["start_from"] is not None
-        defaults = TrainConfig()
-        architecture = options["architecture"] or (
-            self.start_architecture(options["start_from"], with_reviewed) if fine_tune else defaults.architecture)
         teacher = self.teacher(options)
-        config = training_config(
-            options, epochs=first_given(options["epochs"], FINE_TUNE_EPOCHS if fine_tune else defaults.epochs),
-            lr=first_given(options["lr"], FINE_TUNE_LR if fine_tune else defaults.lr), architecture=architecture,
-            teacher_weight=first_given(options["teacher_weight"], TEACHER_WEIGHT) if teacher is not None else 0.0,
-            teacher_temperature=options["teacher_temperature"])
-        if teacher is not None and ARCHITECTURES[teacher.architecture].classes != ARCHITECTURES[architecture].classes:
-            raise CommandError(f"the teacher ({teacher.architecture}) and {architecture} have different outputs")
-        if min(options["canvas_drawings"], options["styled_digits"], options["not_digits"],
-               options["stray_marks"]) < 0:
-            raise CommandError("--canvas-drawings, --styled-digits, --not-digits and --stray-marks must be at least 0")
-        floor = options["min_mnist_accuracy"]
-        if floor is not None and not 0 <= floor <= 1:
-            # NaN too, which would have passed every model.
-            raise CommandError(f"--min-mnist-accuracy must be an accuracy between 0 and 1, not {floor}")
-        if not (math.isfinite(options["reviewed_weight"]) and options["reviewed_weight"] > 0):
-            raise CommandError(f"--reviewed-weight must be a positive number, not {options['reviewed_weight']}")
+        config = self.run_config(options, with_reviewed, fine_tune, teacher)
         try:
             train_split = load_split(options["data_dir"], "train")
             test_split = load_split(options["data_dir"], "test")
@@ -178,6 +142,66 @@ class Command(DatabaseCommand):
                                            progress=progress, log=self.stdout.write)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
+        out = self.save(out, result, options, teacher)
+        self.stdout.write(self.style.SUCCESS(
+            f"MNIST test accuracy {checkpoint.mnist_accuracy(result.metadata):.4f} as the site answers (calibrated, "
+            f"\"not a digit\" counted wrong) with "
+            f"{result.metadata['params']:,} parameters in {result.metadata['training_seconds']:.0f} s; "
+            f"saved {out} and its model card {out.with_suffix('.json')}"))
+        if retraining is not None:
+            self.write_comparison(retraining.summary, len(test_split.labels))
+        if options["no_register"]:
+            return
+        self.register(out, checkpoint.mnist_accuracy(result.metadata), options,
+                      retraining.reviewed_accuracy if retraining else None, with_reviewed)
+
+    def check_options(self, options: dict, out: Path):
+        """Every refusal the options alone decide, before a run that is long."""
+        for option in ("start_from", "teacher"):
+            if options[option] is not None and options[option].resolve() == out.resolve():
+                raise CommandError(f"--out {out} is the --{option.replace('_', '-')} checkpoint, which training "
+                                   f"reads; choose another --out")
+        if options["no_register"] and options["activate"]:
+            raise CommandError("--activate serves the model version that --no-register would not record; give one")
+        if not options["no_register"]:
+            name = options["name"] or out.stem
+            try:
+                check_version_name(name)
+            except ValueError as exc:
+                raise CommandError(str(exc)) from None
+            # Checked before training, not found by the database after it.
+            if ModelVersion.objects.filter(name=name).exists():
+                raise CommandError(f"a model version is named {name!r} already; choose another --name")
+        if (options["with_reviewed"] or options["reviewed_file"] is not None) and options["start_from"] is not None:
+            # Retraining fine-tunes what the site serves: the checkpoint was dropped without a word.
+            raise CommandError("--start-from is for training on MNIST and the generated sets; --with-reviewed "
+                               "fine-tunes the active model version (activate the one to start from first)")
+        if min(options["canvas_drawings"], options["styled_digits"], options["not_digits"],
+               options["stray_marks"]) < 0:
+            raise CommandError("--canvas-drawings, --styled-digits, --not-digits and --stray-marks must be at least 0")
+        floor = options["min_mnist_accuracy"]
+        if floor is not None and not 0 <= floor <= 1:
+            # NaN too, which would have passed every model.
+            raise CommandError(f"--min-mnist-accuracy must be an accuracy between 0 and 1, not {floor}")
+        if not (math.isfinite(options["reviewed_weight"]) and options["reviewed_weight"] > 0):
+            raise CommandError(f"--reviewed-weight must be a positive number, not {options['reviewed_weight']}")
+
+    def run_config(self, options: dict, with_reviewed: bool, fine_tune: bool, teacher) -> TrainConfig:
+        """The run's configuration: a fine-tune's fewer epochs at a lower rate, the architecture it starts
+        from, unless the options say otherwise."""
+        defaults = TrainConfig()
+        architecture = options["architecture"] or (
+            self.start_architecture(options["start_from"], with_reviewed) if fine_tune else defaults.architecture)
+        if teacher is not None and ARCHITECTURES[teacher.architecture].classes != ARCHITECTURES[architecture].classes:
+            raise CommandError(f"the teacher ({teacher.architecture}) and {architecture} have different outputs")
+        return training_config(
+            options, epochs=first_given(options["epochs"], FINE_TUNE_EPOCHS if fine_tune else defaults.epochs),
+            lr=first_given(options["lr"], FINE_TUNE_LR if fine_tune else defaults.lr), architecture=architecture,
+            teacher_weight=first_given(options["teacher_weight"], TEACHER_WEIGHT) if teacher is not None else 0.0,
+            teacher_temperature=options["teacher_temperature"])
+
+    def save(self, out: Path, result, options: dict, teacher) -> Path:
+        """The trained model saved at `out`, its card naming the checkpoints it was trained from."""
         if options["start_from"] is not None:
             result.metadata["fine_tuned_from"] = {"path": str(options["start_from"]),
                                                   "sha256": checkpoint.file_sha256(options["start_from"])}
@@ -192,20 +216,10 @@ class Command(DatabaseCommand):
             raise CommandError(f"trained, but did not save: {exc}") from None
         try:
             out = checkpoint.save(out, result.model, result.metadata)
-            self.done = f"{out} was saved, and registered as no model version"
         except OSError as exc:
             raise CommandError(f"trained, but could not save {out}: {exc}") from None
-        self.stdout.write(self.style.SUCCESS(
-            f"MNIST test accuracy {checkpoint.mnist_accuracy(result.metadata):.4f} as the site answers (calibrated, "
-            f"\"not a digit\" counted wrong) with "
-            f"{result.metadata['params']:,} parameters in {result.metadata['training_seconds']:.0f} s; "
-            f"saved {out} and its model card {out.with_suffix('.json')}"))
-        if retraining is not None:
-            self.write_comparison(retraining.summary, len(test_split.labels))
-        if options["no_register"]:
-            return
-        self.register(out, checkpoint.mnist_accuracy(result.metadata), options,
-                      retraining.reviewed_accuracy if retraining else None, with_reviewed)
+        self.done = f"{out} was saved, and registered as no model version"
+        return out
 
     def register(self, out: Path, test_accuracy: float, options: dict, reviewed_accuracy, with_reviewed: bool):
         floor = options["min_mnist_accuracy"]
