@@ -180,6 +180,17 @@ def unguarded(previous: ModelVersion | None, comparison: Comparison | None) -> s
             f"({previous.unloadable()}), and there was nothing to compare with")
 
 
+def activation_notes(version: ModelVersion, previous: ModelVersion | None,
+                     comparison: Comparison | None) -> tuple[list[str], list[str]]:
+    """What a command says of an activation that `activate` returned `comparison` for, `previous` the
+    version it replaced: the comparison's table, and the warnings (no gate run, or forced past it)."""
+    table = comparison_lines(comparison) if comparison is not None else []
+    warnings = [reason for reason in [unguarded(previous, comparison)] if reason]
+    if version.forced_at is not None and comparison is not None and comparison.regressions:
+        warnings.append(f"forced past the release gate by {version.forced_by}: {'; '.join(comparison.regressions)}")
+    return table, warnings
+
+
 def comparison_lines(comparison: Comparison) -> list[str]:
     """The comparison as a plain-text table, for the commands."""
     a, b = comparison.a, comparison.b

@@ -166,6 +166,18 @@ def test_train_activates_through_the_same_gate(tmp_path, mnist_dir, served_model
     assert not ModelVersion.objects.get(name="tiny").is_active
 
 
+def test_train_forced_past_the_gate_says_what_it_was_forced_past(tmp_path, mnist_dir, served_model):
+    """`activate_model --force` shows the comparison and the regressions it forced past; `train --activate
+    --force` said only that the version was active."""
+    output = io.StringIO()
+    call_command("train", "--epochs", "1", "--train-limit", "100", "--threads", "1", "--data-dir", str(mnist_dir),
+                 "--out", str(tmp_path / "tiny.pt"), "--name", "tiny", "--activate", "--force", verbosity=0,
+                 stdout=output)
+    said = output.getvalue()
+    assert ModelVersion.objects.get(name="tiny").is_active
+    assert f"accuracy {served_model.name}" in said and "forced past the release gate by " in said, said
+
+
 def test_train_that_cannot_run_the_gate_says_it_registered_the_version(tmp_path, mnist_dir, served_model, settings):
     """The version is stored before the gate runs: the command says so and how to activate it, where it
     said it could not register it, and a rerun under the same name was refused."""

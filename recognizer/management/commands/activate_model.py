@@ -37,14 +37,11 @@ class Command(DatabaseCommand):
                 f"{exc}. Activate it anyway with --force (recorded on the version){self.kept(name)}") from None
         except ModelUnavailable as exc:
             raise CommandError(f"refusing to activate {name}: {exc}{self.kept(name)}") from None
-        if comparison is not None:
-            self.stdout.write("\n".join(comparison_lines(comparison)))
-        skipped = release.unguarded(previous, comparison)
-        if skipped:
-            self.stdout.write(self.style.WARNING(skipped))
-        if version.forced_at is not None and comparison is not None and comparison.regressions:
-            self.stdout.write(self.style.WARNING(
-                f"forced past the release gate by {version.forced_by}: {'; '.join(comparison.regressions)}"))
+        table, warnings = release.activation_notes(version, previous, comparison)
+        for line in table:
+            self.stdout.write(line)
+        for warning in warnings:
+            self.stdout.write(self.style.WARNING(warning))
         self.stdout.write(self.style.SUCCESS(
             f"activated {name} (MNIST test accuracy {version.mnist_accuracy:.4f}); "
             f"workers switch to it on their next request"))

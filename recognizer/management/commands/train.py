@@ -239,8 +239,9 @@ class Command(DatabaseCommand):
                 f"MNIST images or with a lower --reviewed-weight; or, having checked it, "
                 f"`manage.py activate_model {version.name}`")
         if options["activate"]:
+            previous = ModelVersion.objects.active()
             try:
-                release.activate(version, force=options["force"])
+                comparison = release.activate(version, force=options["force"])
             except release.ReleaseRefused as exc:
                 raise CommandError(f"registered model version {name} but did not activate it: {exc}. Compare with "
                                    f"`manage.py compare_models`; activate it anyway with "
@@ -249,6 +250,11 @@ class Command(DatabaseCommand):
                 # The version is stored: the same name cannot be trained again, but it can be activated.
                 raise CommandError(f"registered model version {name} but could not activate it: {exc}. Once that "
                                    f"is mended, `manage.py activate_model {name}`") from None
+            table, warnings = release.activation_notes(version, previous, comparison)
+            for line in table:
+                self.stdout.write(line)
+            for warning in warnings:
+                self.stdout.write(self.style.WARNING(warning))
         self.stdout.write(f"registered model version {version.name}"
                           + (" (active)" if version.is_active else ""))
 
