@@ -38,7 +38,7 @@ MAX_MULTIPART_PARTS = 16
 DRAIN_CHUNK_BYTES = 64 * 1024
 
 
-class ApiGuardMiddleware:
+class RequestGuardMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
 
