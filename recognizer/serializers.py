@@ -8,7 +8,6 @@ from django.core.files.uploadedfile import UploadedFile
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-from rest_framework.exceptions import NotFound
 from rest_framework.settings import api_settings
 
 from mlcore.labels import NOT_A_DIGIT
@@ -143,20 +142,15 @@ class PredictionSerializer(serializers.Serializer):
         return attrs
 
     def create(self, validated_data) -> Prediction:
-        try:
-            return recognize(validated_data["image"], validated_data["mnist_input"], validated_data["source"],
-                             strokes=validated_data["strokes"], deadline=self.context.get("deadline"),
-                             creation_key=validated_data.get("creation_key"))
-        except Prediction.DoesNotExist:
-            # Sent again with its creation key as its first record was being deleted.
-            raise NotFound("the drawing was deleted") from None
+        # Sent again with its creation key as its first record was being deleted: Prediction.DoesNotExist,
+        # a 404 (`views.api_exception_handler`).
+        return recognize(validated_data["image"], validated_data["mnist_input"], validated_data["source"],
+                         strokes=validated_data["strokes"], deadline=self.context.get("deadline"),
+                         creation_key=validated_data.get("creation_key"))
 
     def update(self, prediction: Prediction, validated_data) -> Prediction:
-        try:
-            redraw(prediction, validated_data["image"], validated_data["mnist_input"],
-                   strokes=validated_data["strokes"], deadline=self.context.get("deadline"))
-        except Prediction.DoesNotExist:
-            raise NotFound("the drawing was deleted") from None
+        redraw(prediction, validated_data["image"], validated_data["mnist_input"],
+               strokes=validated_data["strokes"], deadline=self.context.get("deadline"))
         return prediction
 
     @extend_schema_field(OpenApiTypes.URI)

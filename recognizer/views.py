@@ -79,6 +79,10 @@ def api_exception_handler(exc, context):
         logger.warning("a write was refused: it would have been stored after its client stopped waiting")
         exc = ServiceUnavailable(f"the site was too busy to answer within {settings.REQUEST_DEADLINE_SECONDS} s; "
                                  "nothing was stored: send the drawing again")
+    elif isinstance(exc, Prediction.DoesNotExist):
+        # Its drawer deleted it between this request's reading it and its writing: a label, a redrawing,
+        # a second delete, or a creation sent again as its first record went.
+        exc = NotFound("the drawing was deleted")
     elif isinstance(exc, Throttled) and exc.wait is not None:
         # DRF says "Expected available in 81234 seconds"; the page shows the sentence to a person.
         exc.detail = ErrorDetail(f"too many requests from this address; try again in {in_words(exc.wait)}",
@@ -211,17 +215,12 @@ class PredictionViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.R
         feedback.is_valid(raise_exception=True)
         try:
             prediction.report(feedback.validated_data["label"], feedback.validated_data.get("revision"))
-        except Prediction.DoesNotExist:
-            raise NotFound("the drawing was deleted") from None
         except Prediction.Redrawn:
             raise Conflict("the drawing changed after the answer the label was given for") from None
         return Response(self.get_serializer(prediction).data)
 
     def perform_destroy(self, prediction):
-        try:
-            prediction.discard()
-        except Prediction.DoesNotExist:
-            raise NotFound("the drawing was deleted") from None
+        prediction.discard()
 
 
 class SchemaView(SpectacularAPIView):

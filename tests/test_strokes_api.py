@@ -20,7 +20,7 @@ from PIL import Image
 from mlcore.datasets.drawn import digit_strokes, place
 from mlcore.preprocess import to_mnist_input
 from mlcore.render import PAPER, PEN_WIDTH, on_canvas, reading_pen, render_strokes
-from recognizer import serializers
+from recognizer import serializers, views
 from recognizer import strokes as stroke_rules
 from recognizer.models import ModelVersion, Prediction
 
@@ -681,6 +681,30 @@ def test_a_try_sent_again_as_its_record_is_deleted_is_404_and_leaves_nothing(cli
     monkeypatch.setattr(Prediction, "holds", deleted_meanwhile)
     response = create_keyed(client, {"image": data_url(png(mnist_test.images[0]))})
     assert response.status_code == 404 and response.json()["error"] == "the drawing was deleted"
+    assert not Prediction.objects.exists() and files_in(isolated_media) == []
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("method, suffix, body", [
+    ("post", "feedback/", {"label": 4}),
+    ("put", "", {"strokes": as_sent(DIGITS[4])}),
+    ("delete", "", None),
+])
+def test_a_drawing_deleted_as_its_owner_writes_to_it_is_404_and_leaves_nothing(client, isolated_media, monkeypatch,
+                                                                              method, suffix, body):
+    """Its drawer's other tab deleted it between the request's reading it and its writing."""
+    created = create(client, as_sent(DIGITS[3]))
+    get_object = views.PredictionViewSet.get_object
+
+    def deleted_meanwhile(view):
+        prediction = get_object(view)
+        Prediction.objects.get(pk=prediction.pk).discard()
+        return prediction
+
+    monkeypatch.setattr(views.PredictionViewSet, "get_object", deleted_meanwhile)
+    response = getattr(client, method)(f"{URL}{created['id']}/{suffix}", body, content_type="application/json",
+                                       **owner_headers(created))
+    assert response.status_code == 404 and response.json()["error"] == "the drawing was deleted", response.content
     assert not Prediction.objects.exists() and files_in(isolated_media) == []
 
 
