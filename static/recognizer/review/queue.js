@@ -211,7 +211,8 @@ async function loadNext({ progress = true, resume = null, labelled = null } = {}
     // Asked back, the drawing is this page's from now: left before the answer came (a second reload), the
     // page that loads next asks for it as this page's, which the server leased it to.
     if (resume) remember(resume.id);
-    const exclude = labelled ? [...state.skipped, labelled] : state.skipped;
+    // First: the server reads the first thousand ids sent.
+    const exclude = labelled ? [labelled, ...state.skipped] : state.skipped;
     const data = await post(urls.next, { ...filters(), exclude, progress, resume: resume?.id,
       shown_by: resume?.page });
     // The keys wait for the picture: shown before it, the next drawing's facts stood beside the last
