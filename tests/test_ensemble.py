@@ -33,9 +33,10 @@ def run_ensemble(*args) -> str:
 
 
 @pytest.fixture(scope="module")
-def pair(tmp_path_factory, django_db_blocker, mnist_dir) -> Path:
+def pair(tmp_path_factory, django_db_setup, django_db_blocker, mnist_dir) -> Path:
     """v4_1 and v4_2 read together (two runs of the v4 network: one fine-tuned, one from scratch with the
-    fonts), calibrated on 300 held-out drawings of each kind."""
+    fonts), calibrated on 300 held-out drawings of each kind. The test database is set up first: the first
+    test of its worker, the command found the site's own database, or none."""
     out = tmp_path_factory.mktemp("ensemble") / "pair.pt"
     with django_db_blocker.unblock(), override_settings(CALIBRATION_DRAWINGS=300):
         run_ensemble(*MEMBERS, "--out", out, "--data-dir", mnist_dir)

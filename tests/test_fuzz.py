@@ -21,7 +21,7 @@ OPERATIONS = ["POST /api/predictions/", "GET /api/predictions/", "GET /api/predi
 
 
 @pytest.fixture(scope="module")
-def api_schema(django_db_blocker):
+def api_schema(django_db_setup, django_db_blocker):
     # A real WSGI handler closes "obsolete" connections around each request, and a connection
     # inside a test's transaction looks obsolete; Django's test client unhooks this the same way.
     request_started.disconnect(close_old_connections)
