@@ -1,14 +1,26 @@
-"""Where commands write their files: checked before the work, so a long run is not lost to a bad path,
-and never over a file the site cannot do without."""
+"""The files commands read and write: a checkpoint read, or a CommandError saying why not; and where
+a command writes, checked before the work, so a long run is not lost to a bad path, and never over a file
+the site cannot do without."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import torch
 from django.conf import settings
 from django.core.management.base import CommandError
 
+from mlcore import checkpoint
+
 from ..models import ModelVersion
+
+
+def read_checkpoint(path: Path) -> tuple[torch.nn.Module, dict]:
+    """The model and metadata of the checkpoint at `path`, or a CommandError saying why it cannot be read."""
+    try:
+        return checkpoint.load(path)
+    except checkpoint.CheckpointError as exc:
+        raise CommandError(str(exc)) from None
 
 
 def kept_files() -> dict[Path, str]:

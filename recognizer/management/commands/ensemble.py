@@ -9,7 +9,7 @@ from mlcore.training.ensemble import assemble
 from mlcore.training.recipe import held_out_sets, split_off
 
 from ..database import DatabaseCommand
-from ..paths import check_checkpoint_to_write
+from ..paths import check_checkpoint_to_write, read_checkpoint
 
 
 class Command(DatabaseCommand):
@@ -35,10 +35,7 @@ class Command(DatabaseCommand):
             raise CommandError(f"--out {out} is one of the members; choose another file")
         members = []
         for path in options["members"]:
-            try:
-                model, metadata = checkpoint.load(path)
-            except checkpoint.CheckpointError as exc:
-                raise CommandError(str(exc)) from None
+            model, metadata = read_checkpoint(path)
             members.append((model, metadata, {"path": str(path), "sha256": checkpoint.file_sha256(path)}))
         try:
             _, held = split_off(load_split(options["data_dir"], "train"))

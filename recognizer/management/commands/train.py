@@ -19,7 +19,7 @@ from ...datasets import DatasetError, load_reviewed, reviewed_dataset
 from ... import release
 from ...models import ModelUnavailable, ModelVersion, Prediction, check_version_name
 from ..database import DatabaseCommand
-from ..paths import check_checkpoint_to_write
+from ..paths import check_checkpoint_to_write, read_checkpoint
 from ..training_options import add_budget_arguments, add_hyperparameter_arguments, training_config
 
 # The MNIST test accuracy below which a model retrained on reviewed drawings is not activated.
@@ -273,19 +273,13 @@ class Command(DatabaseCommand):
             return None
         if options["with_reviewed"] or options["reviewed_file"] is not None:
             raise CommandError("--teacher is for training on MNIST and the generated sets, not with --with-reviewed")
-        try:
-            return checkpoint.load(options["teacher"])[0]
-        except checkpoint.CheckpointError as exc:
-            raise CommandError(str(exc)) from None
+        return read_checkpoint(options["teacher"])[0]
 
     def start_architecture(self, path: Path | None, with_reviewed: bool) -> str:
         """Fine-tuning keeps the widths of the model it starts from, the checkpoint's or the active version's,
         and gives a ten-output model the "not a digit" output."""
         if path is not None:
-            try:
-                return with_not_a_digit(checkpoint.load(path)[1]["architecture"])
-            except checkpoint.CheckpointError as exc:
-                raise CommandError(str(exc)) from None
+            return with_not_a_digit(read_checkpoint(path)[1]["architecture"])
         version = ModelVersion.objects.active() if with_reviewed else None
         if version is not None and version.metadata.get("architecture") in ARCHITECTURES:
             return with_not_a_digit(version.metadata["architecture"])
@@ -294,10 +288,7 @@ class Command(DatabaseCommand):
     def start_state(self, path: Path | None, config: TrainConfig) -> dict | None:
         if path is None:
             return None
-        try:
-            model, _ = checkpoint.load(path)
-        except checkpoint.CheckpointError as exc:
-            raise CommandError(str(exc)) from None
+        model, _ = read_checkpoint(path)
         return with_outputs_of(model.state_dict(), config.architecture, config.seed)
 
     def active_model(self):
