@@ -49,8 +49,8 @@ from scipy import ndimage
 
 from ..exif import upright
 from ..preprocess import BlankDrawingError, marks_on_transparency, normalise, without_transparency
-from .screen import shown_photo
 from .marks import MIN_INK, digit_masks, measured_stroke_width, page_turn
+from .screen import shown_photo
 from .surface import covered, dark_ink_surface, flattened, ink_polarities, lit_background, pens, reduced, under_glare
 
 # Longest side the photo is analysed at: the digit still spans tens of pixels, and one photo

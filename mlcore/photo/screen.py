@@ -3,9 +3,9 @@
 A phone's gallery or chat shows the photo on the app's flat tone (black in a dark theme), with a
 status bar, buttons, captions and chat bubbles around it. Read whole, the bright photo on a dark
 app was taken for light ink on a dark board, and the app's text and icons for marks beside the
-digit. An app's tone is flat, as no camera's surface is: where the image's border is nearly all of
-one tone and the largest region of other tones is a rectangle with straight sides, that rectangle
-is what the app shows. A chat's photo sits in a bubble of another flat tone: the bubble is cut out
+digit. An app's tone is flat, as no camera's surface is: where two opposite sides of the image's
+border are nearly all of one tone and the largest region of other tones is a rectangle with straight
+sides, that rectangle is what the app shows. A chat's photo sits in a bubble of another flat tone: the bubble is cut out
 first, then the photo within it.
 """
 
