@@ -4,11 +4,12 @@ A photo is not a drawing: its paper is lit unevenly, shadows cross it, the digit
 somewhere in the frame, and other marks (ruled lines, the paper's edge, specks) are in it too.
 So, at a bounded working resolution:
 
-1. turn the pixels upright as the EXIF orientation tag says, cut the photo out of a screenshot of
-   an app showing it (`screen`: the app's tone is flat, as no camera's surface is), and set aside
-   a finger holding the paper down, with its shadow: skin is warmer than the paper around it and
-   than ink (red above green above blue), a finger wider than a pen's stroke or a punched hole,
-   and it enters across the frame's border, which a desk seen beyond the sheet's edge runs along;
+1. turn the pixels upright as the EXIF orientation tag says, cut the photos out of a screenshot of
+   an app showing them (`screen`: the app's tone is flat, as no camera's surface is; the screenshot
+   whole is read too, as their rival), and set aside a finger holding the paper down, with its
+   shadow: skin is warmer than the paper around it and than ink (red above green above blue), a
+   finger wider than a pen's stroke or a punched hole, and it enters across the frame's border,
+   which a desk seen beyond the sheet's edge runs along;
 2. decide the ink's polarity (dark on paper, light on a dark board) from how bright the surface
    is where it is lit and which side of the local background the strongest marks lie; where
    the two disagree, read the photo both ways;
@@ -49,8 +50,8 @@ from scipy import ndimage
 
 from ..exif import upright
 from ..preprocess import BlankDrawingError, marks_on_transparency, normalise, without_transparency
+from . import screen
 from .marks import MIN_INK, digit_masks, measured_stroke_width, page_turn
-from .screen import shown_photo
 from .surface import covered, dark_ink_surface, flattened, ink_polarities, lit_background, pens, reduced, under_glare
 
 # Longest side the photo is analysed at: the digit still spans tens of pixels, and one photo
@@ -206,14 +207,42 @@ def ink_over(grey: np.ndarray, finger: np.ndarray | None, window: int, light_ink
 
 def readings(image: Image.Image, every: bool) -> tuple[np.ndarray, int]:
     """The photo as (N, 28, 28) model inputs, the likeliest reading first and, if `every`, the
-    others a model should weigh: the digit read with each polarity it may have
-    (`ink_polarities`), and where its pen nearly fills the background's window, read with the
-    wide window; each turned back upright where the page's lines show it turned more than
-    MIN_TURN; a reading in which no digit is found gives no input; a screenshot of a photo is read
-    from the photo it shows (`screen.shown_photo`). Then, in the same ways, the
-    marks that may be the digit instead (`marks.digit_masks`); and how many readings come before
-    those."""
-    image = shown_photo(upright(image))
+    others a model should weigh (`photo_readings`), and how many readings come before those of the
+    marks that may be the digit instead.
+
+    A screenshot of a photo is read from each photo it shows (`screen.shown_photos`), and whole as a
+    rival, weighed where no photo cut out of it shows a digit: the flat rectangle cut out may be a box
+    drawn beside the digit, or a polaroid's snapshot with the digit written on its frame. Without
+    `every`, the whole is read only where the largest photo shows nothing."""
+    image = upright(image)
+    shown = screen.shown_photos(image)
+    chosen, rivals, refusal = [], [], None
+    for photo in shown[:None if every else 1] + [image]:
+        if photo is image and not every and chosen + rivals:
+            break
+        try:
+            found, others = photo_readings(photo, every)
+        except BlankDrawingError as exc:
+            refusal = refusal or exc
+            continue
+        if photo is image and shown:
+            rivals += found + others
+        else:
+            chosen += found
+            rivals += others
+    if not chosen + rivals:
+        raise refusal
+    # Where the chosen marks gave no reading, their rivals stand in for them.
+    return np.stack(chosen + rivals), len(chosen) or len(rivals)
+
+
+def photo_readings(image: Image.Image, every: bool) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The upright photo's readings: the likeliest first and, if `every`, the others a model should
+    weigh: the digit read with each polarity it may have (`ink_polarities`), and where its pen nearly
+    fills the background's window, read with the wide window; each turned back upright where the page's
+    lines show it turned more than MIN_TURN; a reading in which no digit is found gives no input. Then,
+    apart, the marks that may be the digit instead (`marks.digit_masks`), read in the same ways.
+    BlankDrawingError where no reading finds a mark."""
     grey, finger = working_photo(image)
     window = background_window(grey)
     polarities = ink_polarities(grey, window)
@@ -242,10 +271,8 @@ def readings(image: Image.Image, every: bool) -> tuple[np.ndarray, int]:
     if not chosen + rivals:
         raise refusal
     strongest = max(strength for strength, _ in chosen + rivals)
-    chosen, rivals = ([reading for strength, reading in found if strength >= FAINT_READING * strongest]
-                      for found in (chosen, rivals))
-    # Where the chosen mark gave no reading in any way, its rivals stand in for it.
-    return np.stack(chosen + rivals), len(chosen) or len(rivals)
+    return tuple([reading for strength, reading in found if strength >= FAINT_READING * strongest]
+                 for found in (chosen, rivals))
 
 
 def closer_if_small(image: Image.Image, ink: np.ndarray, light_ink: bool) -> np.ndarray:

@@ -1,12 +1,16 @@
-"""A screenshot of a photo: the photo cut out of the app shown around it.
+"""A screenshot of a photo: the photos it shows, cut out of the app shown around them.
 
 A phone's gallery or chat shows the photo on the app's flat tone (black in a dark theme), with a
 status bar, buttons, captions and chat bubbles around it. Read whole, the bright photo on a dark
 app was taken for light ink on a dark board, and the app's text and icons for marks beside the
 digit. An app's tone is flat, as no camera's surface is: where two opposite sides of the image's
-border are nearly all of one tone and the largest region of other tones is a rectangle with straight
-sides, that rectangle is what the app shows. A chat's photo sits in a bubble of another flat tone: the bubble is cut out
-first, then the photo within it.
+border are nearly all of one tone, each large region of other tones with straight sides is what the
+app shows. A chat's photo sits in a bubble of another flat tone: the bubble is cut out first, then
+the photo within it.
+
+A flat rectangle is not always the photo: a box drawn beside a digit, a polaroid's snapshot with the
+digit written on its frame, a link's card above the photo. So the photos cut out are readings to
+weigh, the image whole another (`mlcore.photo.readings`).
 """
 
 from __future__ import annotations
@@ -25,58 +29,89 @@ JUDGED_SIDE = 480
 APP_TONE = 0.03
 # Two opposite sides of the border are the app's where this share of their pixels is of its tone.
 FLAT_BORDER = 0.9
-# The photo shown spans at least this share of the screenshot's width and of its height, and of
-# each straight side at least STRAIGHT_SIDE lies on its region (a bubble's rounded corners do not).
+# A photo shown spans at least this share of the screenshot's width and of its height. Of each of its
+# sides, EDGE judged pixels in (past a JPEG's ringing round it), at least STRAIGHT_SIDE lies on its
+# region: a small bubble's rounded corners take a quarter of its sides.
 PHOTO_SIDE = 0.15
-STRAIGHT_SIDE = 0.85
-# A chat's photo lies in a bubble, which lies on the app: cut out at most this many times.
+EDGE = 3
+STRAIGHT_SIDE = 0.7
+# The largest regions weighed as photos (an album's two, a link's card and its photo), each cut out
+# of up to NESTED rectangles (a chat's photo lies in a bubble, which lies on the app).
+MOST_SHOWN = 2
 NESTED = 3
+# Of the regions, the largest this many are tried: the rest are an app's text and icons.
+REGIONS_TRIED = 8
 
 
-def shown_photo(image: Image.Image) -> Image.Image:
-    """The photo a screenshot shows, without the app around it; the image itself where it is no
-    screenshot of a photo."""
-    for _ in range(NESTED):
-        box = photo_box(image)
-        if box is None:
-            break
-        image = image.crop(box)
-    return image
+def shown_photos(image: Image.Image) -> list[Image.Image]:
+    """The photos a screenshot shows, the largest first, each without the app around it; none where
+    the image is no screenshot of a photo."""
+    factor, pixels = judged(image)
+
+    def cut(box: tuple[int, int, int, int]) -> tuple[int, int, int, int] | None:
+        """The judged box, EDGE pixels inside its sides (past a JPEG's ringing round it), in the image's
+        pixels; None where that is smaller than any photo (rectangles nested in rectangles)."""
+        top, left, bottom, right = (box[0] + EDGE, box[1] + EDGE, box[2] - EDGE, box[3] - EDGE)
+        cut = (factor * left, factor * top, min(image.width, factor * right), min(image.height, factor * bottom))
+        return cut if min(cut[2] - cut[0], cut[3] - cut[1]) >= SMALLEST_PHOTO else None
+
+    cuts = []
+    for box in rectangles(pixels)[:MOST_SHOWN]:
+        for _ in range(NESTED - 1):
+            # A pixel in: the region's outermost pixels are blended with the app's tone round it.
+            top, left, bottom, right = (box[0] + 1, box[1] + 1, box[2] - 1, box[3] - 1)
+            inner = rectangles(pixels[top:bottom, left:right])
+            if not inner:
+                break
+            nested = (top + inner[0][0], left + inner[0][1], top + inner[0][2], left + inner[0][3])
+            if cut(nested) is None:
+                break
+            box = nested
+        if cut(box) is not None:
+            cuts.append(image.crop(cut(box)))
+    return cuts
 
 
-def photo_box(image: Image.Image) -> tuple[int, int, int, int] | None:
-    """The (left, top, right, bottom) of the rectangle the app's flat tone surrounds, in the image's
-    pixels, a judged pixel inside its edges; None where the image's border is not one flat tone or
-    no such rectangle is in it."""
+def judged(image: Image.Image) -> tuple[int, np.ndarray]:
+    """How many times smaller the image is judged, and its (height, width, 3) pixels in [0, 1] so, a
+    transparent pixel painted as its paper."""
     factor = max(1, max(image.size) // JUDGED_SIDE)
-    if image.mode not in ("L", "LA", "RGB", "RGBA"):
-        image = image.convert("RGBA" if image.has_transparency_data else "RGB")
-    # Reduced first: a 48-megapixel PNG converted whole cost a tenth of a second.
-    judged = without_transparency(image.reduce(factor) if factor > 1 else image).convert("RGB")
-    pixels = np.asarray(judged, dtype=np.float32) / 255
+    size = (-(-image.width // factor), -(-image.height // factor))
+    if image.mode in ("L", "LA", "RGB", "RGBA"):
+        small = image.reduce(factor) if factor > 1 else image
+    else:
+        # A palette's, a 1-bit scan's or a CMYK JPEG's pixels, converted whole, cost a tenth of a second:
+        # sampled first. Sampling keeps a flat tone flat.
+        small = image.resize(size, Image.Resampling.NEAREST)
+        small = small.convert("RGBA" if small.has_transparency_data else "RGB")
+    return factor, np.asarray(without_transparency(small).convert("RGB"), dtype=np.float32) / 255
+
+
+def rectangles(pixels: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """The (top, left, bottom, right) of the regions of the (height, width, 3) pixels the app's flat
+    tone surrounds that are large and straight-sided, the largest first; none where two opposite sides
+    of the border are not of one flat tone."""
     height, width = pixels.shape[:2]
-    if min(height, width) < 8:
-        return None
+    if min(height, width) < 4 * EDGE:
+        return []
     app = app_tone(pixels)
     if app is None:
-        return None
+        return []
     labels, count = ndimage.label(~app)
-    if count == 0:
-        return None
-    largest = 1 + int(np.argmax(np.bincount(labels.ravel())[1:]))
-    rows, cols = ndimage.find_objects(labels)[largest - 1]
-    region = ndimage.binary_fill_holes(labels[rows, cols] == largest)
-    if region.shape[0] < PHOTO_SIDE * height or region.shape[1] < PHOTO_SIDE * width or min(region.shape) < 8:
-        return None
-    sides = (region[1], region[-2], region[:, 1], region[:, -2])
-    if min(side.mean() for side in sides) < STRAIGHT_SIDE:
-        return None
-    box = (factor * (cols.start + 1), factor * (rows.start + 1),
-           min(image.width, factor * (cols.stop - 1)), min(image.height, factor * (rows.stop - 1)))
-    # Rectangles nested in rectangles are cut no smaller than any photo.
-    if min(box[2] - box[0], box[3] - box[1]) < SMALLEST_PHOTO:
-        return None
-    return box
+    found = []
+    for label in 1 + np.argsort(-np.bincount(labels.ravel())[1:], kind="stable")[:REGIONS_TRIED]:
+        rows, cols = ndimage.find_objects(labels, max_label=label)[label - 1]
+        if rows.stop - rows.start < max(PHOTO_SIDE * height, 4 * EDGE):
+            continue
+        if cols.stop - cols.start < max(PHOTO_SIDE * width, 4 * EDGE):
+            continue
+        region = ndimage.binary_fill_holes(labels[rows, cols] == label)
+        sides = (region[EDGE], region[-1 - EDGE], region[:, EDGE], region[:, -1 - EDGE])
+        if min(side.mean() for side in sides) >= STRAIGHT_SIDE:
+            found.append((rows.start, cols.start, rows.stop, cols.stop))
+            if len(found) == MOST_SHOWN:
+                break
+    return found
 
 
 def app_tone(pixels: np.ndarray) -> np.ndarray | None:
