@@ -1055,7 +1055,8 @@ def screenshot(photo: Image.Image, rng: np.random.Generator, dark: bool, chat: b
 def test_a_screenshot_of_a_photo_is_read_from_the_photo_it_shows(mnist_test, predictor, dark, chat):
     """Read whole, a bright photo on a dark app was taken for light ink on a board, and the app's
     text and buttons for marks: 3 and 1 of these 10 gallery and chat screenshots were right, 7 and 6 in
-    a light theme; all 40 once the photo is cut out of the app's flat tone (`mlcore.photo.screen`)."""
+    a light theme; 39 of the 40 with the photo cut out of the app's flat tone (`mlcore.photo.screen`)
+    and read beside the whole."""
     first = 900 + 10 * (2 * chat + dark)
     photos, labels = paper_photos(mnist_test, first, 10, 56, lambda photo, rng: photo.open())
     rng = np.random.default_rng([56, chat, dark])

@@ -6,7 +6,7 @@ So, at a bounded working resolution:
 
 1. turn the pixels upright as the EXIF orientation tag says, cut the photos out of a screenshot of
    an app showing them (`screen`: the app's tone is flat, as no camera's surface is; the screenshot
-   whole is read too, as their rival), and set aside a finger holding the paper down, with its
+   whole is read too, and a model weighs them), and set aside a finger holding the paper down, with its
    shadow: skin is warmer than the paper around it and than ink (red above green above blue), a
    finger wider than a pen's stroke or a punched hole, and it enters across the frame's border,
    which a desk seen beyond the sheet's edge runs along;
@@ -210,10 +210,11 @@ def readings(image: Image.Image, every: bool) -> tuple[np.ndarray, int]:
     others a model should weigh (`photo_readings`), and how many readings come before those of the
     marks that may be the digit instead.
 
-    A screenshot of a photo is read from each photo it shows (`screen.shown_photos`), and whole as a
-    rival, weighed where no photo cut out of it shows a digit: the flat rectangle cut out may be a box
-    drawn beside the digit, or a polaroid's snapshot with the digit written on its frame. Without
-    `every`, the whole is read only where the largest photo shows nothing."""
+    A screenshot of a photo is read from each photo it shows (`screen.shown_photos`), and whole: the
+    flat rectangle cut out may be a box drawn beside the digit, a polaroid's snapshot with the digit
+    written on its frame, or an album's other photo, and the model weighs them all (read as a rival
+    only, where no photo cut out showed a digit, the whole left 27 more of an audit's 920 screenshots
+    and uploads wrong). Without `every`, the whole is read only where the largest photo shows nothing."""
     image = upright(image)
     shown = screen.shown_photos(image)
     chosen, rivals, refusal = [], [], None
@@ -225,11 +226,8 @@ def readings(image: Image.Image, every: bool) -> tuple[np.ndarray, int]:
         except BlankDrawingError as exc:
             refusal = refusal or exc
             continue
-        if photo is image and shown:
-            rivals += found + others
-        else:
-            chosen += found
-            rivals += others
+        chosen += found
+        rivals += others
     if not chosen + rivals:
         raise refusal
     # Where the chosen marks gave no reading, their rivals stand in for them.

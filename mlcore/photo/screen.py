@@ -10,7 +10,7 @@ the photo within it.
 
 A flat rectangle is not always the photo: a box drawn beside a digit, a polaroid's snapshot with the
 digit written on its frame, a link's card above the photo. So the photos cut out are readings to
-weigh, the image whole another (`mlcore.photo.readings`).
+weigh beside the image whole (`mlcore.photo.readings`).
 """
 
 from __future__ import annotations
