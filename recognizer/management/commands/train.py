@@ -104,10 +104,10 @@ class Command(DatabaseCommand):
     def train_and_register(self, options: dict):
         out = self.output_path(options["out"], options["variant"])
         self.done = f"nothing was saved, and {out} is as it was"
-        self.check_options(options, out)
         with_reviewed = options["with_reviewed"] or options["reviewed_file"] is not None
+        self.check_options(options, out, with_reviewed)
         fine_tune = (with_reviewed and not options["from_scratch"]) or options["start_from"] is not None
-        teacher = self.teacher(options)
+        teacher = self.teacher(options, with_reviewed)
         config = self.run_config(options, with_reviewed, fine_tune, teacher)
         try:
             train_split = load_split(options["data_dir"], "train")
@@ -155,7 +155,7 @@ class Command(DatabaseCommand):
         self.register(out, checkpoint.mnist_accuracy(result.metadata), options,
                       retraining.reviewed_accuracy if retraining else None, with_reviewed)
 
-    def check_options(self, options: dict, out: Path):
+    def check_options(self, options: dict, out: Path, with_reviewed: bool):
         """Every refusal the options alone decide, before a run that is long."""
         for option in ("start_from", "teacher"):
             if options[option] is not None and options[option].resolve() == out.resolve():
@@ -172,7 +172,7 @@ class Command(DatabaseCommand):
             # Checked before training, not found by the database after it.
             if ModelVersion.objects.filter(name=name).exists():
                 raise CommandError(f"a model version is named {name!r} already; choose another --name")
-        if (options["with_reviewed"] or options["reviewed_file"] is not None) and options["start_from"] is not None:
+        if with_reviewed and options["start_from"] is not None:
             # Retraining fine-tunes what the site serves: the checkpoint was dropped without a word.
             raise CommandError("--start-from is for training on MNIST and the generated sets; --with-reviewed "
                                "fine-tunes the active model version (activate the one to start from first)")
@@ -266,12 +266,12 @@ class Command(DatabaseCommand):
         check_checkpoint_to_write(out, "--out")
         return out
 
-    def teacher(self, options: dict) -> torch.nn.Module | None:
+    def teacher(self, options: dict, with_reviewed: bool) -> torch.nn.Module | None:
         if options["teacher"] is None:
             if options["teacher_weight"] is not None:
                 raise CommandError("--teacher-weight needs --teacher")
             return None
-        if options["with_reviewed"] or options["reviewed_file"] is not None:
+        if with_reviewed:
             raise CommandError("--teacher is for training on MNIST and the generated sets, not with --with-reviewed")
         return read_checkpoint(options["teacher"])[0]
 
