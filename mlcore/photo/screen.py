@@ -4,7 +4,7 @@ A phone's gallery or chat shows the photo on the app's flat tone (black in a dar
 status bar, buttons, captions and chat bubbles around it. Read whole, the bright photo on a dark
 app was taken for light ink on a dark board, and the app's text and icons for marks beside the
 digit. An app's tone is flat, as no camera's surface is: where two opposite sides of the image's
-border are nearly all of one tone, each large region of other tones with straight sides is what the
+border, or its top, are nearly all of one tone, each large region of other tones with straight sides is what the
 app shows. A chat's photo sits in a bubble of another flat tone: the bubble is cut out first, then
 the photo within it.
 
@@ -27,11 +27,12 @@ JUDGED_SIDE = 480
 # An app's tone: a pixel within this much of the border's median in each channel (JPEG's ringing
 # and a screenshot's dithering stay within it; a camera's noise and lighting across a surface do not).
 APP_TONE = 0.03
-# Two opposite sides of the border are the app's where this share of their pixels is of its tone.
+# A side of the border is the app's where this share of its pixels is of its tone.
 FLAT_BORDER = 0.9
-# A photo shown spans at least this share of the screenshot's width and of its height. Of each of its
-# sides, EDGE judged pixels in (past a JPEG's ringing round it), at least STRAIGHT_SIDE lies on its
-# region: a small bubble's rounded corners take a quarter of its sides.
+# A photo shown spans at least this share of the screenshot's short side each way (a chat's small
+# photo is a seventh of a phone screenshot's height). Of each of its sides, EDGE judged pixels in
+# (past a JPEG's ringing round it), at least STRAIGHT_SIDE lies on its region: a small bubble's
+# rounded corners take a quarter of its sides.
 PHOTO_SIDE = 0.15
 EDGE = 3
 STRAIGHT_SIDE = 0.7
@@ -101,9 +102,7 @@ def rectangles(pixels: np.ndarray) -> list[tuple[int, int, int, int]]:
     found = []
     for label in 1 + np.argsort(-np.bincount(labels.ravel())[1:], kind="stable")[:REGIONS_TRIED]:
         rows, cols = ndimage.find_objects(labels, max_label=label)[label - 1]
-        if rows.stop - rows.start < max(PHOTO_SIDE * height, 4 * EDGE):
-            continue
-        if cols.stop - cols.start < max(PHOTO_SIDE * width, 4 * EDGE):
+        if min(rows.stop - rows.start, cols.stop - cols.start) < max(PHOTO_SIDE * min(height, width), 4 * EDGE):
             continue
         region = ndimage.binary_fill_holes(labels[rows, cols] == label)
         sides = (region[EDGE], region[-1 - EDGE], region[:, EDGE], region[:, -1 - EDGE])
@@ -115,11 +114,11 @@ def rectangles(pixels: np.ndarray) -> list[tuple[int, int, int, int]]:
 
 
 def app_tone(pixels: np.ndarray) -> np.ndarray | None:
-    """Where the (height, width, 3) image is of its app's tone, the tone of two opposite sides of its
+    """Where the (height, width, 3) image is of its app's tone: the tone of two opposite sides of its
     border (a photo shown the width of a phone's screen runs to its sides, one the height of a
-    landscape screen to its top and bottom); None where neither pair is of one flat tone."""
-    for first, second in ((pixels[0], pixels[-1]), (pixels[:, 0], pixels[:, -1])):
-        border = np.concatenate([first, second])
+    landscape screen to its top and bottom), or of its top, the status bar's (a keyboard open below a
+    chat, another tone, runs to the bottom and up the sides); None where none is of one flat tone."""
+    for border in (np.concatenate([pixels[0], pixels[-1]]), np.concatenate([pixels[:, 0], pixels[:, -1]]), pixels[0]):
         tone = np.median(border, axis=0)
         if np.mean(np.all(np.abs(border - tone) <= APP_TONE, axis=1)) >= FLAT_BORDER:
             return np.all(np.abs(pixels - tone) <= APP_TONE, axis=2)
