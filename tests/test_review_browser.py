@@ -69,6 +69,13 @@ def wait_until(page, condition, timeout: float = 30.0, message=lambda: "timed ou
         page.wait_for_timeout(100)
 
 
+def let_go(page, pattern: str, held: list):
+    """The requests held (`held_requests`) sent on, and the rest let through."""
+    for request in held:
+        request.continue_()
+    page.unroute(pattern)
+
+
 def refuse_once(page, pattern: str, status: int, error: str) -> list[str]:
     """The first request to `pattern` answered `status` with the API's `error`, the rest let through;
     the URL of each refused."""
@@ -569,10 +576,10 @@ def test_a_page_come_back_to_is_no_page_that_left(reviewer_page, drawings):
     until_held(page, held)
     page.evaluate("window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true }))")
     page.wait_for_timeout(300)
-    for release in held:
-        release.continue_()
-    page.unroute("**/release/")
-    wait_until(page, lambda: ReviewLease.objects.filter(prediction_id=first).exists(), timeout=10)
+    # The drawing is asked for again once the release is answered; before it, the lease the release ends was seen.
+    with page.expect_response("**/review/queue/next/"):
+        let_go(page, "**/release/", held)
+    assert ReviewLease.objects.filter(prediction_id=first).exists()
     assert current_id(page) == first
     with page.context.expect_page() as opened:
         page.evaluate("window.open(location.href)")
@@ -611,23 +618,29 @@ def test_a_skip_is_undone_and_the_drawing_can_be_labelled(reviewer_page, drawing
     assert errors == []
 
 
+def skipped_and_undone(page, hold_leases: bool = False) -> tuple[str, list, list]:
+    """The drawing on show skipped, its release held, and the skip undone: its id, the releases held,
+    and with `hold_leases`, the lease requests held from the undo on."""
+    first = current_id(page)
+    releases = held_requests(page, "**/release/")
+    page.keyboard.press("s")
+    second = current_id(page, first)
+    until_held(page, releases)
+    leases = held_requests(page, "**/lease/") if hold_leases else []
+    page.keyboard.press("z")
+    assert current_id(page, second) == first
+    return first, releases, leases
+
+
 def test_a_skip_undone_before_its_release_came_in_keeps_the_drawing(reviewer_page, drawings):
     """The skip's release, come in after the undo took the lease again, let the drawing go: labelled, it was
     given back as the next drawing (a full run under load caught it)."""
     user, page, _, errors = reviewer_page("ada")
-    first = current_id(page)
-    held = held_requests(page, "**/release/")
-    page.keyboard.press("s")
-    second = current_id(page, first)
-    until_held(page, held)
-    page.keyboard.press("z")
-    assert current_id(page, second) == first
+    first, releases, _ = skipped_and_undone(page)
     page.wait_for_timeout(300)
     # The lease is asked for once the release is answered; before it, the lease the release ends was seen.
     with page.expect_response("**/lease/"):
-        for release in held:
-            release.continue_()
-        page.unroute("**/release/")
+        let_go(page, "**/release/", releases)
     assert ReviewLease.objects.filter(prediction_id=first).exists()
     page.keyboard.press("7")
     assert current_id(page, first) not in ("", first)
@@ -639,27 +652,15 @@ def test_the_drawing_just_labelled_is_never_the_next(reviewer_page, drawings):
     """Labelled while its lease was let go (an undone skip's release come in before the lease was asked for
     again), and chosen before its label was stored, it was given back as the next drawing."""
     user, page, _, errors = reviewer_page("ada")
-    first = current_id(page)
-    releases = held_requests(page, "**/release/")
-    page.keyboard.press("s")
-    second = current_id(page, first)
-    until_held(page, releases)
-    leases = held_requests(page, "**/lease/")
-    page.keyboard.press("z")
-    assert current_id(page, second) == first
+    first, releases, leases = skipped_and_undone(page, hold_leases=True)
     with page.expect_response("**/release/"):
-        for release in releases:
-            release.continue_()
-        page.unroute("**/release/")
+        let_go(page, "**/release/", releases)
     wait_until(page, lambda: not ReviewLease.objects.filter(prediction_id=first).exists(), timeout=10)
     labels = held_requests(page, "**/label/")
     page.keyboard.press("7")
     assert current_id(page, first) not in ("", first)
-    for held in (labels, leases):
-        for request in held:
-            request.continue_()
-    page.unroute("**/label/")
-    page.unroute("**/lease/")
+    let_go(page, "**/label/", labels)
+    let_go(page, "**/lease/", leases)
     wait_until(page, lambda: Prediction.objects.filter(pk=first, true_label=7, reviewed_by=user).exists())
     assert errors == []
 
