@@ -68,8 +68,9 @@ def shown_photos(image: Image.Image) -> list[Image.Image]:
             if cut(nested) is None:
                 break
             box = nested
-        if cut(box) is not None:
-            cuts.append(image.crop(cut(box)))
+        shown = cut(box)
+        if shown is not None:
+            cuts.append(image.crop(shown))
     return cuts
 
 
@@ -77,28 +78,27 @@ def judged(image: Image.Image) -> tuple[int, np.ndarray]:
     """How many times smaller the image is judged, and its (height, width, 3) pixels in [0, 1] so, a
     transparent pixel painted as its paper."""
     factor = max(1, max(image.size) // JUDGED_SIDE)
-    size = (-(-image.width // factor), -(-image.height // factor))
     if image.mode in ("L", "LA", "RGB", "RGBA"):
         small = image.reduce(factor) if factor > 1 else image
     else:
         # A palette's, a 1-bit scan's or a CMYK JPEG's pixels, converted whole, cost a tenth of a second:
         # sampled first. Sampling keeps a flat tone flat.
-        small = image.resize(size, Image.Resampling.NEAREST)
+        small = image.resize((-(-image.width // factor), -(-image.height // factor)), Image.Resampling.NEAREST)
         small = small.convert("RGBA" if small.has_transparency_data else "RGB")
     return factor, np.asarray(without_transparency(small).convert("RGB"), dtype=np.float32) / 255
 
 
 def rectangles(pixels: np.ndarray) -> list[tuple[int, int, int, int]]:
     """The (top, left, bottom, right) of the regions of the (height, width, 3) pixels the app's flat
-    tone surrounds that are large and straight-sided, the largest first; none where two opposite sides
-    of the border are not of one flat tone."""
+    tone surrounds that are large and straight-sided, the largest first; none where no side of the
+    border is an app's (`app_tone`)."""
     height, width = pixels.shape[:2]
     if min(height, width) < 4 * EDGE:
         return []
     app = app_tone(pixels)
     if app is None:
         return []
-    labels, count = ndimage.label(~app)
+    labels, _ = ndimage.label(~app)
     found = []
     for label in 1 + np.argsort(-np.bincount(labels.ravel())[1:], kind="stable")[:REGIONS_TRIED]:
         rows, cols = ndimage.find_objects(labels, max_label=label)[label - 1]
