@@ -8,6 +8,16 @@ from ...release import TOLERANCE, ReleaseRefused, comparison_lines
 from ..database import DatabaseCommand
 
 
+def write_activation(command: DatabaseCommand, version: ModelVersion, previous: ModelVersion | None,
+                     comparison: release.Comparison | None):
+    """What a command says of an activation (`release.activation_notes`): this one's, and `train --activate`'s."""
+    table, warnings = release.activation_notes(version, previous, comparison)
+    for line in table:
+        command.stdout.write(line)
+    for warning in warnings:
+        command.stdout.write(command.style.WARNING(warning))
+
+
 class Command(DatabaseCommand):
     help = ("Serve another registered model version; every worker switches on its next request. The version "
             "is first compared with the active one and refused when worse beyond the release gate's tolerance.")
@@ -37,11 +47,7 @@ class Command(DatabaseCommand):
                 f"{exc}. Activate it anyway with --force (recorded on the version){self.kept(name)}") from None
         except ModelUnavailable as exc:
             raise CommandError(f"refusing to activate {name}: {exc}{self.kept(name)}") from None
-        table, warnings = release.activation_notes(version, previous, comparison)
-        for line in table:
-            self.stdout.write(line)
-        for warning in warnings:
-            self.stdout.write(self.style.WARNING(warning))
+        write_activation(self, version, previous, comparison)
         self.stdout.write(self.style.SUCCESS(
             f"activated {name} (MNIST test accuracy {version.mnist_accuracy:.4f}); "
             f"workers switch to it on their next request"))

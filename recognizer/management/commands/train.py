@@ -21,6 +21,7 @@ from ...models import ModelUnavailable, ModelVersion, Prediction, check_version_
 from ..database import DatabaseCommand
 from ..paths import check_checkpoint_to_write, read_checkpoint
 from ..training_options import add_budget_arguments, add_hyperparameter_arguments, training_config
+from .activate_model import write_activation
 
 # The MNIST test accuracy below which a model retrained on reviewed drawings is not activated.
 DEFAULT_MNIST_FLOOR = 0.99
@@ -250,11 +251,7 @@ class Command(DatabaseCommand):
                 # The version is stored: the same name cannot be trained again, but it can be activated.
                 raise CommandError(f"registered model version {name} but could not activate it: {exc}. Once that "
                                    f"is mended, `manage.py activate_model {name}`") from None
-            table, warnings = release.activation_notes(version, previous, comparison)
-            for line in table:
-                self.stdout.write(line)
-            for warning in warnings:
-                self.stdout.write(self.style.WARNING(warning))
+            write_activation(self, version, previous, comparison)
         self.stdout.write(f"registered model version {version.name}"
                           + (" (active)" if version.is_active else ""))
 
