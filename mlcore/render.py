@@ -231,6 +231,22 @@ def on_canvas(strokes: Sequence[Stroke], pen_width: float = PEN_WIDTH) -> tuple[
             for stroke in strokes if len(stroke)], pen_width * scale
 
 
+def reading(strokes: Sequence[Stroke], drawn: Image.Image | None = None) -> Image.Image | None:
+    """The drawing of the strokes as the model reads it: `drawn` (their `render_strokes` with the page's pen,
+    where the caller has it) where they lie on the canvas and the page's pen suits their size; else drawn
+    again whole (`on_canvas`) with a pen that fits them (`reading_pen`), less taps made by mistake away
+    from them, a ring drawn round the digit or a line under it (`without_taps`, `without_ring`,
+    `without_underline`). None where the strokes are a tap or a tick (`is_speck`), nothing to read."""
+    whole, pen = on_canvas(without_underline(without_ring(without_taps(strokes))))
+    if is_speck(whole):
+        return None
+    pen = reading_pen(whole, pen)
+    # Strokes read as drawn, with the page's pen: the drawing the page showed is that image already.
+    if whole is strokes and pen == PEN_WIDTH and drawn is not None:
+        return drawn
+    return render_strokes(whole, side=SIDE, pen_width=pen)
+
+
 def render_strokes(strokes: Sequence[Stroke], side: int = SIDE, pen_width: float = PEN_WIDTH) -> Image.Image:
     """A greyscale ("L") image of the strokes: dark ink on white paper, `side` pixels square.
 

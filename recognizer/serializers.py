@@ -12,7 +12,7 @@ from rest_framework.settings import api_settings
 
 from mlcore.labels import NOT_A_DIGIT
 from mlcore.preprocess import BlankDrawingError, empty_input, to_mnist_input
-from mlcore.render import PAPER
+from mlcore.render import PAPER, reading
 
 from . import access, imaging, strokes
 from .inference import likeliest_digit, recognize, redraw
@@ -122,7 +122,7 @@ class PredictionSerializer(serializers.Serializer):
             attrs["source"] = self.instance.source
         if "strokes" in attrs:
             attrs["image"] = strokes.render(attrs["strokes"])
-            read, photo, paper = strokes.reading(attrs["strokes"], attrs["image"]), False, PAPER
+            read, photo, paper = reading(strokes.paths(attrs["strokes"]), attrs["image"].image), False, PAPER
         elif "image" in attrs:
             attrs["strokes"] = None
             # An upload is a photo by its sender's word, a picture a camera took by its metadata; any

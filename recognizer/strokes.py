@@ -1,4 +1,4 @@
-"""Strokes as the page sends them: checked, then rendered into the drawing that is stored and read.
+"""Strokes as the page sends them: checked, then rendered into the drawing that is stored.
 
 A drawing is a list of strokes, each `{"pointer": "mouse"|"pen"|"touch", "points": [[x, y, t, pressure], ...]}`:
 x and y are fractions of the canvas side (below 0 or above 1 where the pointer left the canvas), t
@@ -11,10 +11,7 @@ from __future__ import annotations
 import math
 import reprlib
 
-from PIL import Image
-
-from mlcore.render import (PEN_WIDTH, SIDE, is_speck, on_canvas, reading_pen, render_strokes, without_ring,
-                           without_taps, without_underline)
+from mlcore.render import SIDE, render_strokes
 
 from .imaging import DecodedImage
 
@@ -91,26 +88,9 @@ def _as_float(value: int | float) -> float:
 
 def render(strokes: list[dict]) -> DecodedImage:
     """The drawing of checked strokes as the page showed it: the PNG that is stored."""
-    return DecodedImage(render_strokes(_paths(strokes), side=SIDE), "PNG")
+    return DecodedImage(render_strokes(paths(strokes), side=SIDE), "PNG")
 
 
-def reading(strokes: list[dict], drawing: DecodedImage) -> Image.Image | None:
-    """The drawing of checked strokes as the model reads it: `drawing` (their `render`) where it lies on
-    the canvas and the page's pen suits its size; else drawn again whole (`mlcore.render.on_canvas`)
-    with a pen that fits it (`mlcore.render.reading_pen`), less taps made by mistake away from it, a ring
-    drawn round the digit or a line under it (`mlcore.render.without_taps`, `without_ring`,
-    `without_underline`). None where the strokes are a tap or a tick (`mlcore.render.is_speck`), nothing
-    to read."""
-    paths = _paths(strokes)
-    whole, pen = on_canvas(without_underline(without_ring(without_taps(paths))))
-    if is_speck(whole):
-        return None
-    pen = reading_pen(whole, pen)
-    # Strokes read as drawn, with the page's pen: the stored drawing is that image already.
-    if whole is paths and pen == PEN_WIDTH:
-        return drawing.image
-    return render_strokes(whole, side=SIDE, pen_width=pen)
-
-
-def _paths(strokes: list[dict]) -> list[list[list[float]]]:
+def paths(strokes: list[dict]) -> list[list[list[float]]]:
+    """Checked strokes as `mlcore.render` draws and reads them: each stroke's points' x and y."""
     return [[point[:2] for point in stroke["points"]] for stroke in strokes]

@@ -6,8 +6,8 @@ import pytest
 from mlcore.datasets import drawn
 from mlcore.predict import Predictor
 from mlcore.preprocess import to_mnist_input
-from mlcore.render import (MIN_READING_PEN, PEN_WIDTH, READING_PEN_SHARE, on_canvas, reading_pen, render_strokes,
-                           without_ring, without_taps, without_underline)
+from mlcore.render import (MIN_READING_PEN, PEN_WIDTH, READING_PEN_SHARE, on_canvas, reading, reading_pen,
+                           render_strokes, without_ring, without_taps, without_underline)
 
 CIRCLE = np.linspace(0, 2 * np.pi, 60)
 STROKES = {
@@ -44,6 +44,19 @@ def test_the_reading_pen_is_the_page_s_unless_the_drawing_is_small():
     small_one = [[(0.5, 0.4), (0.5, 0.6)]]
     assert reading_pen(small_one) == pytest.approx(READING_PEN_SHARE * 0.2)
     assert reading_pen([[(0.5, 0.5)]]) == MIN_READING_PEN
+
+
+def test_strokes_are_read_as_the_page_drew_them_where_nothing_in_them_asks_otherwise():
+    """The page's drawing is what the model reads of a digit drawn large on the canvas; a small one is drawn
+    again with a thinner pen, whether or not the caller has the page's drawing, and a tap is nothing to read."""
+    drawing = render_strokes(STROKES[7])
+    assert reading(STROKES[7], drawing) is drawing
+    assert np.array_equal(np.asarray(reading(STROKES[7])), np.asarray(drawing))
+    small_one = [[(0.5, 0.4), (0.5, 0.6)]]
+    thinner = np.asarray(render_strokes(small_one, pen_width=reading_pen(small_one)))
+    assert np.array_equal(np.asarray(reading(small_one, render_strokes(small_one))), thinner)
+    assert np.array_equal(np.asarray(reading(small_one)), thinner)
+    assert reading([[(0.5, 0.5)]]) is None
 
 
 def test_digits_drawn_small_are_read_with_a_pen_that_fits_them(mnist_test, predictor):

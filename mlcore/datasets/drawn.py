@@ -5,7 +5,7 @@ paths, and the paths are drawn again through `render.render_strokes` with a unif
 of varied width, at a varied size and place on the canvas, then normalised by
 `preprocess.to_mnist_input` as the site normalises a drawing's image. The shapes stay the
 writer's; the pen becomes the canvas's. The site reads a small drawing again with a pen that
-fits it (`render.reading_pen`, through `recognizer.strokes.reading`); this set keeps the pen it
+fits it (`render.reading_pen`, through `render.reading`); this set keeps the pen it
 drew with, at every size: a harder case, and the one the figures measure.
 """
 
