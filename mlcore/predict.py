@@ -16,8 +16,9 @@ import torch
 
 from . import checkpoint
 from .calibrate import digit_log_probabilities, not_a_digit_probability
+from .fold import folded
 from .labels import NOT_A_DIGIT
-from .model import folded, logits_of
+from .model import logits_of
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from django.conf import settings
 from django.core.management import call_command
 
 from mlcore import checkpoint
-from mlcore.model import (ARCHITECTURE, ARCHITECTURES, SIDE_BY_SIDE_MAX_IMAGES, DigitCNN, Ensemble, SideBySide,
-                          conv_weights, count_parameters, logits_of, model_input, network, with_not_a_digit,
-                          with_outputs_of)
+from mlcore.fold import SIDE_BY_SIDE_MAX_IMAGES, SideBySide
+from mlcore.model import (ARCHITECTURE, ARCHITECTURES, DigitCNN, Ensemble, conv_weights, count_parameters, logits_of,
+                          model_input, network, with_not_a_digit, with_outputs_of)
 from mlcore.predict import Predictor
 
 

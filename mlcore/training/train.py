@@ -14,8 +14,9 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from ..evaluate import evaluate_split
+from ..fold import folded
 from ..mnist import Split, checksums
-from ..model import ARCHITECTURE, ARCHITECTURES, conv_weights, count_parameters, folded, model_input, network
+from ..model import ARCHITECTURE, ARCHITECTURES, conv_weights, count_parameters, model_input, network
 from .augment import AffineRanges, coarse, elastic, random_affine, stroke_width
 
 VARIANTS = ("none", "l1", "l2", "l1_l2")
