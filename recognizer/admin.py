@@ -33,8 +33,8 @@ from . import release
 from .models import ModelUnavailable, ModelVersion, Prediction, ReviewLease
 from .release import TOLERANCE, ReleaseRefused
 from .review.pictures import input_picture
-from .review.queue import (LabelledByAnother, LeasedByAnother, held_by_another, label_changed, locked_for,
-                           save_label)
+from .review.queue import (LabelledByAnother, LeasedByAnother, held_by_another, locked_for, save_label,
+                           write_label)
 from .throttles import in_words, login_attempt_allowed
 
 
@@ -357,11 +357,12 @@ class PredictionAdmin(FilteredByItsSidebar, admin.ModelAdmin):
         if "true_label" not in form.changed_data:
             return
         label, initial = obj.true_label, form.initial.get("true_label")
+        now = timezone.now()
         with transaction.atomic():
             # Locked with its lease, as the queue saves a label: a drawing another reviewer has open in the
             # queue is theirs to label, on any page.
             try:
-                current = locked_for(obj.pk, request.user, timezone.now())
+                current = locked_for(obj.pk, request.user, now)
                 changed = changed_since_shown(current, "" if initial is None else str(initial), str(obj.revision))
             except Prediction.DoesNotExist:
                 changed = "it was deleted"
@@ -370,15 +371,10 @@ class PredictionAdmin(FilteredByItsSidebar, admin.ModelAdmin):
             if changed:
                 self.message_user(request, f"The label of {obj} was not saved: {changed}.", messages.ERROR)
                 return
-            current.true_label = label
-            current.reviewed_by = obj.reviewed_by = request.user if label is not None else None
-            current.reviewed_at = obj.reviewed_at = timezone.now() if label is not None else None
-            current.save(update_fields=["true_label", "reviewed_by", "reviewed_at"])
-            label_changed(current, request.user, label, first_time=initial is None)
-            if label is not None:
-                # As a label in the queue does: the reviewer's own queue page, still showing the drawing, moves
-                # on instead of labelling over this one unseen.
-                ReviewLease.objects.filter(prediction=current).delete()
+            # The drawing's label, never a second opinion owed on it: this page shows the label it replaces, and a
+            # second opinion is given blind.
+            write_label(current, request.user, label, now)
+            obj.reviewed_by, obj.reviewed_at = current.reviewed_by, current.reviewed_at
 
     def delete_model(self, request, obj):
         # As the API deletes: the file removed is the one the row holds when deleted, which a drawer's

@@ -418,7 +418,8 @@ def test_staff_who_may_only_view_see_a_drawing_s_page_and_its_label(client, djan
 def test_a_correction_in_the_admin_is_never_checked_by_its_own_author(reviewer_client, reviewer, drawings,
                                                                      django_user_model, settings):
     """A label corrected on the change page drops the second opinion drawn for the label it replaced:
-    its author was being asked to check her own label, blind."""
+    its author was being asked to check her own label, blind. Her correction is the drawing's label, not
+    the second opinion she was owed: the page showed her the label it replaces."""
     settings.REVIEW_SECOND_OPINION_PERCENT = 100
     (drawing, label), *_ = drawings
     grace = make_user(django_user_model, "grace", staff=True, permissions=REVIEWER_PERMISSIONS)
@@ -429,6 +430,8 @@ def test_a_correction_in_the_admin_is_never_checked_by_its_own_author(reviewer_c
     response = reviewer_client.post(url, {"true_label": str(label), "true_label-as-loaded": shown["true_label"],
                                           "_save": "Save"})
     assert response.status_code == 302
+    drawing.refresh_from_db()
+    assert (drawing.true_label, drawing.reviewed_by) == (label, reviewer)
     assert not SecondOpinion.objects.filter(prediction=drawing).exists()
     assert queue.take(reviewer) != drawing
 

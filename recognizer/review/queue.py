@@ -260,23 +260,31 @@ def save_label(prediction_id, reviewer, label: int | None, revision: int | None 
             raise LabelledByAnother(str(prediction_id))
         if label is not None and not second_opinion and labelled_elsewhere(prediction, page):
             raise LabelledInAnotherPage(str(prediction_id))
-        if second_opinion:
-            SecondOpinion.objects.filter(prediction=prediction).update(
-                label=label, reviewer=reviewer if label is not None else None,
-                reviewed_at=now if label is not None else None)
-        else:
-            first_time = prediction.true_label is None
-            prediction.true_label = label
-            prediction.reviewed_by = reviewer if label is not None else None
-            prediction.reviewed_at = now if label is not None else None
-            prediction.save(update_fields=["true_label", "reviewed_by", "reviewed_at"])
-            label_changed(prediction, reviewer, label, first_time)
+        write_label(prediction, reviewer, label, now, second_opinion)
         if label is None:
             ReviewLease.objects.update_or_create(
                 prediction=prediction, defaults={"reviewer": reviewer, "expires_at": lease_until(now), "page": page})
-        else:
-            ReviewLease.objects.filter(prediction=prediction).delete()
     return prediction
+
+
+def write_label(prediction: Prediction, reviewer, label: int | None, now, second_opinion: bool = False) -> None:
+    """Write reviewer's label (None: take it back) as the drawing's label, with who and when, or as the
+    `second_opinion` owed on it, into the drawing as locked_for locked it and its caller checked it. A label
+    lets the drawing's lease go: the reviewer's own queue page, still showing it, moves on instead of
+    labelling over it unseen (labelled_elsewhere)."""
+    if second_opinion:
+        SecondOpinion.objects.filter(prediction=prediction).update(
+            label=label, reviewer=reviewer if label is not None else None,
+            reviewed_at=now if label is not None else None)
+    else:
+        first_time = prediction.true_label is None
+        prediction.true_label = label
+        prediction.reviewed_by = reviewer if label is not None else None
+        prediction.reviewed_at = now if label is not None else None
+        prediction.save(update_fields=["true_label", "reviewed_by", "reviewed_at"])
+        label_changed(prediction, reviewer, label, first_time)
+    if label is not None:
+        ReviewLease.objects.filter(prediction=prediction).delete()
 
 
 def progress(reviewer, filters: Filters = Filters()) -> dict:
