@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import math
 import os
 import pickle
 from pathlib import Path
@@ -15,6 +14,7 @@ from torch import nn
 
 from .files import write_atomically
 from .model import ARCHITECTURES, count_parameters, network
+from .validation import is_finite_number, is_integer
 
 FORMAT_VERSION = 1
 
@@ -25,18 +25,14 @@ REQUIRED_METADATA = (
 )
 
 
-def _number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
 # What the site reads of the metadata, and what each must be; a checkpoint made by hand may hold anything.
 METADATA_TYPES = {
     "architecture": lambda value: isinstance(value, str),
-    "params": lambda value: isinstance(value, int) and not isinstance(value, bool),
-    "test_accuracy": _number,
-    "answered_test_accuracy": _number,
+    "params": is_integer,
+    "test_accuracy": is_finite_number,
+    "answered_test_accuracy": is_finite_number,
     "calibration": lambda value: isinstance(value, dict) and all(
-        _number(value[key]) for key in ("temperature", "not_a_digit_threshold") if key in value),
+        is_finite_number(value[key]) for key in ("temperature", "not_a_digit_threshold") if key in value),
 }
 
 

@@ -8,10 +8,10 @@ whose message names the offending place.
 
 from __future__ import annotations
 
-import math
 import reprlib
 
 from mlcore.render import SIDE, render_strokes
+from mlcore.validation import is_finite_number
 
 from .imaging import DecodedImage
 
@@ -69,21 +69,13 @@ def _check_point(point, where: str) -> list[float]:
     if not isinstance(point, list) or len(point) != len(POINT_RANGES):
         raise StrokesRejected(f"{where}: send [x, y, t, pressure]")
     for value, (name, low, high, _) in zip(point, POINT_RANGES):
-        # bool is an int to Python, but true is no coordinate; an int too large for a float is none either.
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(_as_float(value)):
+        if not is_finite_number(value):
             raise StrokesRejected(f"{where}: {name} must be a finite number")
         if not low <= value <= high:
             # Clients that send pixels, or device pixels over CSS ones, meet this first.
             unit = ", a fraction of the canvas side, not pixels" if name in ("x", "y") else ""
             raise StrokesRejected(f"{where}: {name} is {value!r}; it must be {low:,} to {high:,}{unit}")
     return [round(value, decimals) if decimals else round(value) for value, (*_, decimals) in zip(point, POINT_RANGES)]
-
-
-def _as_float(value: int | float) -> float:
-    try:
-        return float(value)
-    except OverflowError:
-        return math.inf
 
 
 def render(strokes: list[dict]) -> DecodedImage:

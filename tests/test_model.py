@@ -177,11 +177,12 @@ def test_wrong_architecture_is_a_checkpoint_error(tmp_path, fresh_model):
 
 @pytest.mark.parametrize("field, value", [
     ("architecture", ["mnist-cnn-v4"]), ("params", "many"), ("params", True), ("test_accuracy", "x"),
-    ("test_accuracy", float("nan")), ("calibration", {"temperature": "warm"}), ("calibration", [1.5]),
+    ("test_accuracy", float("nan")), pytest.param("test_accuracy", 10 ** 400, id="test_accuracy-too large for a float"),
+    ("calibration", {"temperature": "warm"}), ("calibration", [1.5]),
 ])
 def test_metadata_of_the_wrong_kind_is_a_checkpoint_error(tmp_path, fresh_model, field, value):
-    """A checkpoint made by hand with a list for its architecture, or a word for its accuracy, was a
-    TypeError or ValueError traceback from every command that read it."""
+    """A checkpoint made by hand with a list for its architecture, a word for its accuracy, or an accuracy
+    too large for a float, was a TypeError, ValueError or OverflowError traceback from every command that read it."""
     path = checkpoint.save(tmp_path / "model.pt", fresh_model, {**metadata_for(fresh_model), field: value})
     with pytest.raises(checkpoint.CheckpointError, match=f"metadata of the wrong kind: {field}"):
         checkpoint.load(path)

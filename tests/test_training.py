@@ -211,6 +211,7 @@ def test_never_writes_over_a_served_model(tmp_path, shipped_model_path, mnist_di
     ("lr", 0.0, "lr must be positive"),
     ("lr", float("nan"), "lr must be a finite number"),
     ("lr", float("inf"), "lr must be a finite number"),
+    pytest.param("lr", 10 ** 400, "lr must be a finite number", id="lr-too large for a float"),
     ("momentum", 1.0, r"momentum must be in \[0, 1\)"),
     ("dropout", 1.0, r"dropout must be in \[0, 1\)"),
     ("l1", -1e-6, "l1 and l2 must be non-negative"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from dataclasses import asdict, dataclass
@@ -17,6 +16,7 @@ from ..evaluate import evaluate_split
 from ..fold import folded
 from ..mnist import Split, checksums
 from ..model import ARCHITECTURE, ARCHITECTURES, conv_weights, count_parameters, model_input, network
+from ..validation import is_finite_number, is_integer
 from .augment import AffineRanges, coarse, elastic, random_affine, stroke_width
 
 VARIANTS = ("none", "l1", "l2", "l1_l2")
@@ -59,7 +59,7 @@ class TrainConfig:
             value = getattr(self, name)
             if value is None and name in ("train_limit", "threads"):
                 continue
-            if isinstance(value, bool) or not isinstance(value, int):
+            if not is_integer(value):
                 raise ValueError(f"{name} must be an integer, not {value!r}")
             if value < (0 if name == "seed" else 1):
                 raise ValueError(f"{name} must be at least {0 if name == 'seed' else 1}, not {value}")
@@ -67,7 +67,7 @@ class TrainConfig:
             raise ValueError(f"seed must be at most {MAX_SEED}, not {self.seed}")
         for name in ("lr", "momentum", "l1", "l2", "dropout", "rotation", "teacher_weight", "teacher_temperature"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            if not is_finite_number(value):
                 raise ValueError(f"{name} must be a finite number, not {value!r}")
         if self.lr <= 0:
             raise ValueError(f"lr must be positive, not {self.lr}")

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from mlcore.labels import NOT_A_DIGIT
 from mlcore.render import PEN_WIDTH
+from mlcore.validation import is_integer
 
 from ..errors import error_response
 from ..models import ModelUnavailable, ModelVersion, Prediction
@@ -104,11 +105,6 @@ def item_data(prediction: Prediction, reviewer) -> dict:
         "revision": prediction.revision,
         "strokes": prediction.strokes,
     }
-
-
-def is_integer(value) -> bool:
-    # JSON's true and false arrive as bools, which Python counts as integers.
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def with_json_object(view):
