@@ -175,11 +175,21 @@ def test_x_stores_not_a_digit(clients, filled):
     assert Prediction.objects.get(pk=item["id"]).true_label == NOT_A_DIGIT
 
 
-@pytest.mark.parametrize("bad", [11, -1, "7", True, 2.5])
-def test_a_bad_label_is_refused_and_changes_nothing(clients, filled, bad):
+NO_INTEGER = "label must be an integer 0-10 or null"
+NO_LABEL = "the body must be a JSON object with a label: 0-10, or null to undo"
+
+
+@pytest.mark.parametrize("body, error", [
+    ({"label": 11}, "a label is 0 to 9, or 10 for not a digit; not 11"),
+    ({"label": -1}, "a label is 0 to 9, or 10 for not a digit; not -1"),
+    ({"label": "7"}, NO_INTEGER), ({"label": True}, NO_INTEGER), ({"label": 2.5}, NO_INTEGER),
+    ({"label": 7.0}, NO_INTEGER), ({}, NO_LABEL), ({"revision": 0}, NO_LABEL),
+    ({"label": 11, "revision": "0"}, "revision must be the integer the drawing was shown with"),
+])
+def test_a_bad_label_is_refused_and_changes_nothing(clients, filled, body, error):
     item = clients[0].post(NEXT, {}, content_type="application/json").json()["item"]
-    response = clients[0].post(label_url(item["id"]), {"label": bad}, content_type="application/json")
-    assert response.status_code == 400
+    response = clients[0].post(label_url(item["id"]), body, content_type="application/json")
+    assert response.status_code == 400 and response.json() == {"error": error}
     assert Prediction.objects.get(pk=item["id"]).true_label is None
 
 
@@ -537,6 +547,7 @@ def test_a_revision_that_is_no_count_of_changes_is_refused(clients, filled, bad)
     item = clients[0].post(NEXT, {}, content_type="application/json").json()["item"]
     response = clients[0].post(label_url(item["id"]), {"label": 3, "revision": bad}, content_type="application/json")
     assert response.status_code == 400 and Prediction.objects.get(pk=item["id"]).true_label is None
+    assert response.json() == {"error": "revision must be the integer the drawing was shown with"}
 
 
 def test_a_redrawn_drawing_loses_the_labels_given_to_its_older_version(clients, reviewers, filled, mnist_test,

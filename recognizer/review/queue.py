@@ -242,14 +242,19 @@ def label_changed(prediction: Prediction, reviewer, label: int | None, first_tim
         SecondOpinion.objects.create(prediction=prediction, first_reviewer=reviewer, first_label=label)
 
 
+def check_label(label: int | None) -> None:
+    """ValueError, saying why, unless `label` is one a reviewer gives (None: no label)."""
+    if label is not None and label not in LABELS:
+        raise ValueError(f"a label is 0 to 9, or {NOT_A_DIGIT} for not a digit; not {label!r}")
+
+
 def save_label(prediction_id, reviewer, label: int | None, revision: int | None = None, page: str = "") -> Prediction:
     """Set (or, with None, undo) reviewer's label of a drawing, at once, with who and when.
 
     A first label may pick the drawing for a second opinion; an undone label gives the drawing back to
     the reviewer under a fresh lease. LeasedByAnother when another reviewer holds it; Prediction.Redrawn when a
     label is given for the drawing's `revision` the reviewer saw, and the drawer has changed it since."""
-    if label is not None and label not in LABELS:
-        raise ValueError(f"a label is 0 to 9, or {NOT_A_DIGIT} for not a digit; not {label!r}")
+    check_label(label)
     now = timezone.now()
     with transaction.atomic():
         prediction = locked_for(prediction_id, reviewer, now, page)

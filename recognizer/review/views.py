@@ -26,6 +26,7 @@ from ..models import ModelUnavailable, ModelVersion, Prediction
 from ..parsers import bounded_load
 from . import dashboard, queue
 from .pictures import input_picture, saliency_png
+from .serializers import LabelSerializer
 
 QUEUE_LENGTH = 50
 
@@ -185,20 +186,15 @@ def next_item(request, body):
 def label(request, body, prediction_id):
     """Save a label now (`label`: 0-9, 10 for not a digit); `null` undoes it and gives the drawing back.
     `revision`, the drawing's as shown, refuses a label for a drawing changed since."""
-    # A body that is not an object with a label must not be taken for an undo.
-    if "label" not in body:
-        return error_response("the body must be a JSON object with a label: 0-10, or null to undo", 400)
-    value, revision = body["label"], body.get("revision")
-    if value is not None and not is_integer(value):
-        return error_response("label must be an integer 0-10 or null", 400)
-    if revision is not None and not (is_integer(revision) and revision >= 0):
-        return error_response("revision must be the integer the drawing was shown with", 400)
+    given = LabelSerializer(data=body)
+    if not given.is_valid():
+        # The page shows one sentence: the first field's.
+        return error_response(next(iter(given.errors.values()))[0], 400)
+    value, revision = given.validated_data["label"], given.validated_data["revision"]
     try:
         prediction = queue.save_label(prediction_id, request.user, value, revision, page=page_of(body))
     except tuple(REFUSALS) as exc:
         return refused(exc)
-    except ValueError as exc:
-        return error_response(str(exc), 400)
     except Prediction.Redrawn:
         # Anyone may label the newer drawing now, this reviewer too once the queue offers it again.
         queue.release(prediction_id, request.user, page_of(body))
