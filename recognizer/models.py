@@ -422,11 +422,11 @@ class RateWindow(models.Model):
     or its sign-in attempts (`recognizer.throttles`)."""
 
     ident = models.CharField(max_length=100)
-    period = models.BigIntegerField(db_index=True, help_text="When the window ends, in seconds since the epoch.")
+    window_end = models.BigIntegerField(db_index=True, help_text="When the window ends, in seconds since the epoch.")
     hits = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["ident", "period"], name="one_count_per_client_period")]
+        constraints = [models.UniqueConstraint(fields=["ident", "window_end"], name="one_count_per_client_window")]
 
 
 class ReviewLease(models.Model):

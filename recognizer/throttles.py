@@ -41,14 +41,14 @@ class FixedWindowLimit:
 
     def take_back(self) -> None:
         """Uncount the last `hit`: what it counted was not made after all."""
-        RateWindow.objects.filter(ident=self.ident[:IDENT_LENGTH], period=self.window_end(), hits__gt=0).update(
+        RateWindow.objects.filter(ident=self.ident[:IDENT_LENGTH], window_end=self.window_end(), hits__gt=0).update(
             hits=F("hits") - 1)
 
     def spent(self, address: str | None) -> bool:
         """Whether this address has used up the limit in this window; counts nothing."""
         self.now = self.timer()
         hits = RateWindow.objects.filter(ident=(self.kind + client_ident(address))[:IDENT_LENGTH],
-                                         period=self.window_end()).values_list("hits", flat=True).first()
+                                         window_end=self.window_end()).values_list("hits", flat=True).first()
         return (hits or 0) >= self.limit
 
     def window_end(self) -> int:
@@ -151,12 +151,12 @@ def count_hit(ident: str, window_end: int, now: float) -> int:
     table = RateWindow._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (ident, period, hits) VALUES (%s, %s, 1) "
-            f"ON CONFLICT (ident, period) DO UPDATE SET hits = {table}.hits + 1 RETURNING hits",
+            f"INSERT INTO {table} (ident, window_end, hits) VALUES (%s, %s, 1) "
+            f"ON CONFLICT (ident, window_end) DO UPDATE SET hits = {table}.hits + 1 RETURNING hits",
             [ident[:IDENT_LENGTH], window_end])
         hits = cursor.fetchone()[0]
         if hits == 1:
             # A client's first hit in a new window: a natural moment to forget the windows that have
             # ended, whatever their length.
-            cursor.execute(f"DELETE FROM {table} WHERE period <= %s", [int(now) - ENDED_WINDOWS_KEPT])
+            cursor.execute(f"DELETE FROM {table} WHERE window_end <= %s", [int(now) - ENDED_WINDOWS_KEPT])
     return hits
