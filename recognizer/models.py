@@ -296,12 +296,7 @@ class Prediction(models.Model):
         super().save(*args, **kwargs)
 
     def __str__(self):
-        return f"{label_name(self.label)} ({self.confidence:.0%}) {self.id}"
-
-    @property
-    def label(self) -> int:
-        """The answer as a label: the digit, or NOT_A_DIGIT."""
-        return NOT_A_DIGIT if self.digit is None else self.digit
+        return f"{label_name(self.answered_label)} ({self.confidence:.0%}) {self.id}"
 
     @property
     def top3(self) -> list[dict]:
@@ -309,7 +304,7 @@ class Prediction(models.Model):
 
     @property
     def is_correct(self) -> bool | None:
-        return None if self.true_label is None else self.true_label == self.label
+        return None if self.true_label is None else self.true_label == self.answered_label
 
     @property
     def input_array(self) -> np.ndarray:
@@ -400,6 +395,8 @@ class Prediction(models.Model):
                     # train the model once it is a 4. The drawing goes back to the review queue.
                     self.reported_label = self.true_label = self.reviewed_by = self.reviewed_at = None
                     self.save(update_fields=[*REDRAWN_FIELDS, *LABEL_FIELDS, "revision"])
+                    # An update, unlike an insert, does not bring back what the database derived from the answer.
+                    self.refresh_from_db(fields=["answered_label", "tier"])
                     SecondOpinion.objects.filter(prediction=self).delete()
                     # Robust: a file that cannot be removed is no reason to fail a stored change.
                     transaction.on_commit(lambda: storage.delete(replaced), robust=True)

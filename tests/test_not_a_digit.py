@@ -23,6 +23,7 @@ from recognizer.datasets import load_reviewed
 from recognizer.models import Prediction
 
 from .drawings import encode
+from .reviewing import record_drawing, redraw_as
 
 
 @pytest.fixture(scope="module")
@@ -229,3 +230,15 @@ def test_feedback_and_review_take_not_a_digit_as_label_10(client, tmp_path):
     out = tmp_path / "reviewed.npz"
     call_command("export_reviewed", "--out", str(out), stdout=io.StringIO())
     assert load_reviewed(out).labels.tolist() == [NOT_A_DIGIT]
+
+
+@pytest.mark.django_db
+def test_a_redrawn_record_answers_as_its_new_drawing(mnist_test, isolated_media):
+    """The answer as a label is a column the database derives, which an update does not bring back: the
+    record still read 7 once redrawn as a 1."""
+    labels = list(mnist_test.labels)
+    row = record_drawing(mnist_test.images[labels.index(7)])
+    assert row.answered_label == 7
+    redraw_as(row, mnist_test.images[labels.index(1)])
+    assert row.digit == row.answered_label == 1 and str(row).startswith("1 ")
+    assert (row.answered_label, row.tier) == Prediction.objects.values_list("answered_label", "tier").get(pk=row.pk)
