@@ -30,14 +30,14 @@ from rest_framework.exceptions import ValidationError
 
 SECRET_HEADER = "X-Drawing-Secret"
 SECRET_BYTES = 32
-CREATION_KEY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 # Visible ASCII but quote and backslash, bare or as a quoted string (the IETF draft's form); at least
 # 16 characters, since whoever else sends a drawing's key gets its record.
-CREATION_KEY = re.compile(r'(?P<quote>"?)(?P<key>[!#-\[\]-~]{16,200})(?P=quote)')
+IDEMPOTENCY_KEY_PATTERN = re.compile(r'(?P<quote>"?)(?P<key>[!#-\[\]-~]{16,200})(?P=quote)')
 _SECRET_SALT = "recognizer.owner-secret"
 # A retry comes within minutes; a key sent again later is a constant or another client's, and makes a
 # record of its own.
-CREATION_KEY_LIFETIME = timedelta(hours=1)
+IDEMPOTENCY_KEY_LIFETIME = timedelta(hours=1)
 SIGNATURE_PARAMETER = "signature"
 _SIGNING_SALT = "recognizer.drawing-url"
 
@@ -45,21 +45,21 @@ _SIGNING_SALT = "recognizer.drawing-url"
 _PERMISSIONS = {"GET": "view", "HEAD": "view", "OPTIONS": "view", "DELETE": "delete"}
 
 
-def new_secret(creation_key: str | None = None) -> tuple[str, str]:
-    """An owner secret and the hash to store in its place: fresh, or the one a creation key always gives."""
-    secret = (salted_hmac(_SECRET_SALT, creation_key, algorithm="sha256").hexdigest() if creation_key
+def new_secret(idempotency_key: str | None = None) -> tuple[str, str]:
+    """An owner secret and the hash to store in its place: fresh, or the one an idempotency key always gives."""
+    secret = (salted_hmac(_SECRET_SALT, idempotency_key, algorithm="sha256").hexdigest() if idempotency_key
               else secrets.token_urlsafe(SECRET_BYTES))
     return secret, hash_secret(secret)
 
 
-def creation_key(request) -> str | None:
+def idempotency_key(request) -> str | None:
     """The key the client named its new drawing with, if it sent one; a malformed one is a 400."""
-    sent = request.headers.get(CREATION_KEY_HEADER)
+    sent = request.headers.get(IDEMPOTENCY_KEY_HEADER)
     if sent is None:
         return None
-    match = CREATION_KEY.fullmatch(sent)
+    match = IDEMPOTENCY_KEY_PATTERN.fullmatch(sent)
     if match is None:
-        raise ValidationError({CREATION_KEY_HEADER: "send 16 to 200 visible ASCII characters other than "
+        raise ValidationError({IDEMPOTENCY_KEY_HEADER: "send 16 to 200 visible ASCII characters other than "
                                                     "quotes and backslashes, random for each drawing"})
     return match["key"]
 

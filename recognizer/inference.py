@@ -141,35 +141,35 @@ def likeliest_digit(readings: np.ndarray, first: int | None = None) -> int:
     return get_predictor()[1].likeliest_digit(readings, first)
 
 
-def sent_before(creation_key: str | None) -> tuple[Prediction | None, str | None]:
-    """The record a creation key (recognizer.access.creation_key) made, holding its secret, and the key a
-    new record is to be made with when there is none: None past access.CREATION_KEY_LIFETIME, whose
+def sent_before(idempotency_key: str | None) -> tuple[Prediction | None, str | None]:
+    """The record an idempotency key (recognizer.access.idempotency_key) made, holding its secret, and the key a
+    new record is to be made with when there is none: None past access.IDEMPOTENCY_KEY_LIFETIME, whose
     request makes a record under a random secret."""
-    if creation_key is None:
+    if idempotency_key is None:
         return None, None
-    secret, secret_hash = access.new_secret(creation_key)
+    secret, secret_hash = access.new_secret(idempotency_key)
     # Nearly every key is new: asked for two columns only, the look-up costs half of a row's.
     found = Prediction.objects.with_secret(secret_hash).values_list("pk", "created_at").first()
     if found is None:
-        return None, creation_key
-    if found[1] < timezone.now() - access.CREATION_KEY_LIFETIME:
+        return None, idempotency_key
+    if found[1] < timezone.now() - access.IDEMPOTENCY_KEY_LIFETIME:
         return None, None
     stored = Prediction.objects.select_related("model_version").filter(pk=found[0]).first()
     if stored is None:   # deleted a moment ago: the key names nothing now
-        return None, creation_key
+        return None, idempotency_key
     stored.secret = secret
-    return stored, creation_key
+    return stored, idempotency_key
 
 
 def recognize(drawing: DecodedImage, mnist_input: np.ndarray, source: str, strokes: list | None = None,
-              deadline: float | None = None, creation_key: str | None = None) -> Prediction:
+              deadline: float | None = None, idempotency_key: str | None = None) -> Prediction:
     """Run the active model on a normalised drawing; store the drawing, its input and the answer,
     unless the `deadline` (`recognizer.deadline`) has passed.
 
     The row's `secret` attribute holds its owner secret, which exists only in this answer. With a
-    `creation_key` no record of which exists yet (`sent_before`), a try of the same request that
+    `idempotency_key` no record of which exists yet (`sent_before`), a try of the same request that
     stored its record meanwhile is redrawn instead; the row's `created` attribute says which happened."""
-    secret, secret_hash = access.new_secret(creation_key)
+    secret, secret_hash = access.new_secret(idempotency_key)
     try:
         row = Prediction.record(source=source, secret_hash=secret_hash,
                                 **answered(drawing, mnist_input, strokes, deadline))
@@ -177,7 +177,7 @@ def recognize(drawing: DecodedImage, mnist_input: np.ndarray, source: str, strok
     except IntegrityError:
         # Only a try of this request, stored a moment before, is its record; another integrity error (a
         # model version deleted meanwhile) is no "the drawing was deleted".
-        row = Prediction.objects.with_secret(secret_hash).first() if creation_key else None
+        row = Prediction.objects.with_secret(secret_hash).first() if idempotency_key else None
         if row is None:
             raise
         redraw(row, drawing, mnist_input, strokes, deadline)

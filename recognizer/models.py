@@ -282,7 +282,7 @@ class Prediction(models.Model):
                    # The reviewed ones, and the wrongly answered among them: SQLite read every row to count them.
                    models.Index(fields=["-created_at", "-id"], condition=models.Q(true_label__isnull=False),
                                 name="reviewed_list_order")]
-        # A secret given by a creation key (recognizer.access) names one record: a request sent again finds it.
+        # A secret given by an idempotency key (recognizer.access) names one record: a request sent again finds it.
         constraints = [models.UniqueConstraint(fields=["secret_hash"], condition=~models.Q(secret_hash=""),
                                                name="one_record_per_secret")]
 

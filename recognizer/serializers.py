@@ -142,11 +142,11 @@ class PredictionSerializer(serializers.Serializer):
         return attrs
 
     def create(self, validated_data) -> Prediction:
-        # Sent again with its creation key as its first record was being deleted: Prediction.DoesNotExist,
+        # Sent again with its idempotency key as its first record was being deleted: Prediction.DoesNotExist,
         # a 404 (`views.api_exception_handler`).
         return recognize(validated_data["image"], validated_data["mnist_input"], validated_data["source"],
                          strokes=validated_data["strokes"], deadline=self.context.get("deadline"),
-                         creation_key=validated_data.get("creation_key"))
+                         idempotency_key=validated_data.get("idempotency_key"))
 
     def update(self, prediction: Prediction, validated_data) -> Prediction:
         redraw(prediction, validated_data["image"], validated_data["mnist_input"],

@@ -50,8 +50,8 @@ OWNER_SECRET = OpenApiParameter(
     description="The `secret` answered when the prediction was created. Without it (or a staff session "
                 "with the model permission) the prediction answers 404 like a missing one.")
 
-CREATION_KEY = OpenApiParameter(
-    access.CREATION_KEY_HEADER, location=OpenApiParameter.HEADER, required=False,
+IDEMPOTENCY_KEY = OpenApiParameter(
+    access.IDEMPOTENCY_KEY_HEADER, location=OpenApiParameter.HEADER, required=False,
     description="A random name for the new drawing, 16 to 200 visible ASCII characters (no quotes or backslashes), "
                 "the same each time the request is sent again. Whoever sends it gets the record, so make it "
                 "unguessable: 128 random bits or more.")
@@ -165,12 +165,12 @@ class PredictionViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.R
                                "answer is lost: within an hour of the first, it answers the record the first one "
                                "created (200, with the same `secret`), given this version of the drawing if it "
                                "changed, not a second record.",
-                   parameters=[CREATION_KEY],
+                   parameters=[IDEMPOTENCY_KEY],
                    responses={201: PredictionSerializer, 200: PredictionSerializer, 400: ERROR, 403: ERROR,
                               404: ERROR, 413: ERROR, 429: ERROR, 503: ERROR})
     def create(self, request, *args, **kwargs):
         # A try sent again updates the record an earlier one made, read by that record's source as a PUT is.
-        stored, creation_key = sent_before(access.creation_key(request))
+        stored, idempotency_key = sent_before(access.idempotency_key(request))
         # Only a request that may make a new drawing counts against the day's.
         counted = stored is None
         new_drawings = NewDrawingsThrottle()
@@ -181,7 +181,7 @@ class PredictionViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.R
         if counted and not new_drawings.allow_request(request, self):
             self.throttled(request, new_drawings.wait())
         try:
-            prediction = serializer.save(creation_key=creation_key)
+            prediction = serializer.save(idempotency_key=idempotency_key)
         except BaseException:
             if counted:
                 new_drawings.take_back()

@@ -256,7 +256,7 @@ def test_a_try_that_finds_its_drawing_made_meanwhile_does_not_count_against_the_
     strokes = [{"pointer": "mouse", "points": [[0.5, 0.2, 0, 0.5], [0.5, 0.8, 90, 0.5]]}]
     key = {"Idempotency-Key": "b" * 32}
     first = client.post(URL, {"strokes": strokes}, content_type="application/json", headers=key)
-    monkeypatch.setattr(views, "sent_before", lambda creation_key: (None, seen_before(creation_key)[1]))
+    monkeypatch.setattr(views, "sent_before", lambda idempotency_key: (None, seen_before(idempotency_key)[1]))
     again = client.post(URL, {"strokes": strokes}, content_type="application/json", headers=key)
     assert (first.status_code, again.status_code) == (201, 200) and again.json()["id"] == first.json()["id"]
     assert post_json(client, {"strokes": strokes}).status_code == 201

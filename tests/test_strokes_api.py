@@ -510,7 +510,7 @@ def unsigned(answer: dict) -> dict:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_drawing_sent_again_with_its_creation_key_is_answered_from_its_one_record(client, isolated_media):
+def test_a_drawing_sent_again_with_its_idempotency_key_is_answered_from_its_one_record(client, isolated_media):
     """The page gave up waiting for an answer the server had stored, and Predict made a second record
     that nobody held the secret of."""
     payload = {"strokes": as_sent(DIGITS[3]), "source": "canvas"}

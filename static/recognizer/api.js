@@ -42,9 +42,9 @@ export class PredictionsApi {
   }
 
   // A new record: `drawing` is either strokes (sent as JSON) or a File (sent as a multipart upload).
-  // The same `creationKey` with each try makes one record, however many tries reach the server.
-  create(drawing, source, creationKey) {
-    const headers = { "Idempotency-Key": creationKey };
+  // The same `idempotencyKey` with each try makes one record, however many tries reach the server.
+  create(drawing, source, idempotencyKey) {
+    const headers = { "Idempotency-Key": idempotencyKey };
     if (drawing instanceof Blob) {
       const form = new FormData();
       form.append("image", drawing);

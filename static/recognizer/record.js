@@ -8,7 +8,7 @@
 // sent again with its key it finds that record instead of making a second one that nobody could delete.
 
 // 128 random bits in hex: crypto.randomUUID exists only on HTTPS pages, getRandomValues everywhere.
-function newCreationKey() {
+function newIdempotencyKey() {
   return Array.from(crypto.getRandomValues(new Uint8Array(16)), (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
@@ -20,7 +20,7 @@ export class DrawingRecord {
     this.callbacks = { onAnswer, onError };
     this.id = null;
     this.secret = null;
-    this.creationKey = newCreationKey();
+    this.idempotencyKey = newIdempotencyKey();
     this.waiting = null;
     this.sending = null;
     this.closed = false;
@@ -56,7 +56,7 @@ export class DrawingRecord {
       this.waiting = null;
       try {
         const answer = this.id === null
-          ? await this.api.create(drawing, this.source, this.creationKey)
+          ? await this.api.create(drawing, this.source, this.idempotencyKey)
           : await this.api.update(this, drawing);
         if (this.id === null) {
           this.id = answer.id;
