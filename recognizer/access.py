@@ -3,7 +3,7 @@
 A prediction's creator gets a secret in the answer that created it; only its SHA-256 is stored.
 The secret is random, or, when the creating request names the drawing with an `Idempotency-Key`
 header, an HMAC of that key under SECRET_KEY: a request sent again after its answer was lost then
-gives the same secret, and finds the record the first one stored (recognizer.inference.sent_before).
+gives the same secret, and finds the record the first one stored (sent_before).
 Requests about that prediction carry it in the `X-Drawing-Secret` header. Staff sessions pass
 with the model permission the request needs (view to read, change to change or give feedback,
 delete to delete). To anyone else a prediction does not exist: the API filters it out of the
@@ -25,8 +25,11 @@ from django.conf import settings
 from django.core import signing
 from django.db.models import QuerySet
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from rest_framework.exceptions import ValidationError
+
+from .models import Prediction
 
 SECRET_HEADER = "X-Drawing-Secret"
 SECRET_BYTES = 32
@@ -60,8 +63,28 @@ def idempotency_key(request) -> str | None:
     match = IDEMPOTENCY_KEY_PATTERN.fullmatch(sent)
     if match is None:
         raise ValidationError({IDEMPOTENCY_KEY_HEADER: "send 16 to 200 visible ASCII characters other than "
-                                                    "quotes and backslashes, random for each drawing"})
+                                                       "quotes and backslashes, random for each drawing"})
     return match["key"]
+
+
+def sent_before(idempotency_key: str | None) -> tuple[Prediction | None, str | None]:
+    """The record an idempotency key (`idempotency_key`) made, holding its secret, and the key a new record
+    is to be made with when there is none: None past IDEMPOTENCY_KEY_LIFETIME, whose request makes a record
+    under a random secret."""
+    if idempotency_key is None:
+        return None, None
+    secret, secret_hash = new_secret(idempotency_key)
+    # Nearly every key is new: asked for two columns only, the look-up costs half of a row's.
+    found = Prediction.objects.with_secret(secret_hash).values_list("pk", "created_at").first()
+    if found is None:
+        return None, idempotency_key
+    if found[1] < timezone.now() - IDEMPOTENCY_KEY_LIFETIME:
+        return None, None
+    stored = Prediction.objects.select_related("model_version").filter(pk=found[0]).first()
+    if stored is None:   # deleted a moment ago: the key names nothing now
+        return None, idempotency_key
+    stored.secret = secret
+    return stored, idempotency_key
 
 
 def hash_secret(secret: str) -> str:

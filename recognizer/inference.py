@@ -17,7 +17,6 @@ import torch
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection
 from django.urls import resolve
-from django.utils import timezone
 
 from mlcore.predict import Predictor
 
@@ -141,34 +140,14 @@ def likeliest_digit(readings: np.ndarray, first: int | None = None) -> int:
     return get_predictor()[1].likeliest_digit(readings, first)
 
 
-def sent_before(idempotency_key: str | None) -> tuple[Prediction | None, str | None]:
-    """The record an idempotency key (recognizer.access.idempotency_key) made, holding its secret, and the key a
-    new record is to be made with when there is none: None past access.IDEMPOTENCY_KEY_LIFETIME, whose
-    request makes a record under a random secret."""
-    if idempotency_key is None:
-        return None, None
-    secret, secret_hash = access.new_secret(idempotency_key)
-    # Nearly every key is new: asked for two columns only, the look-up costs half of a row's.
-    found = Prediction.objects.with_secret(secret_hash).values_list("pk", "created_at").first()
-    if found is None:
-        return None, idempotency_key
-    if found[1] < timezone.now() - access.IDEMPOTENCY_KEY_LIFETIME:
-        return None, None
-    stored = Prediction.objects.select_related("model_version").filter(pk=found[0]).first()
-    if stored is None:   # deleted a moment ago: the key names nothing now
-        return None, idempotency_key
-    stored.secret = secret
-    return stored, idempotency_key
-
-
 def recognize(drawing: DecodedImage, mnist_input: np.ndarray, source: str, strokes: list | None = None,
               deadline: float | None = None, idempotency_key: str | None = None) -> Prediction:
     """Run the active model on a normalised drawing; store the drawing, its input and the answer,
     unless the `deadline` (`recognizer.deadline`) has passed.
 
-    The row's `secret` attribute holds its owner secret, which exists only in this answer. With a
-    `idempotency_key` no record of which exists yet (`sent_before`), a try of the same request that
-    stored its record meanwhile is redrawn instead; the row's `created` attribute says which happened."""
+    The row's `secret` attribute holds its owner secret, which exists only in this answer. With an
+    `idempotency_key` no record of which exists yet (`access.sent_before`), a try of the same request
+    that stored its record meanwhile is redrawn instead; the row's `created` attribute says which happened."""
     secret, secret_hash = access.new_secret(idempotency_key)
     try:
         row = Prediction.record(source=source, secret_hash=secret_hash,

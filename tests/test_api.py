@@ -14,7 +14,7 @@ from PIL import Image
 
 from mlcore import checkpoint
 from mlcore.labels import NOT_A_DIGIT
-from recognizer import inference
+from recognizer import access, inference
 from recognizer.inference import get_predictor
 from recognizer.models import ModelVersion, Prediction
 from recognizer import views
@@ -252,11 +252,11 @@ def test_only_drawings_made_count_against_the_day(client, settings, monkeypatch)
 def test_a_try_that_finds_its_drawing_made_meanwhile_does_not_count_against_the_day(client, settings, monkeypatch):
     """Two tries with one key at once: both find no drawing yet, the later one updates what the first made."""
     settings.NEW_DRAWINGS_LIMIT = "2/day"
-    seen_before = views.sent_before
+    seen_before = access.sent_before
     strokes = [{"pointer": "mouse", "points": [[0.5, 0.2, 0, 0.5], [0.5, 0.8, 90, 0.5]]}]
     key = {"Idempotency-Key": "b" * 32}
     first = client.post(URL, {"strokes": strokes}, content_type="application/json", headers=key)
-    monkeypatch.setattr(views, "sent_before", lambda idempotency_key: (None, seen_before(idempotency_key)[1]))
+    monkeypatch.setattr(access, "sent_before", lambda idempotency_key: (None, seen_before(idempotency_key)[1]))
     again = client.post(URL, {"strokes": strokes}, content_type="application/json", headers=key)
     assert (first.status_code, again.status_code) == (201, 200) and again.json()["id"] == first.json()["id"]
     assert post_json(client, {"strokes": strokes}).status_code == 201
