@@ -1,7 +1,6 @@
-"""The process-wide Predictor of the active model version, loaded once and reused.
+"""Running the active model version on drawings, and storing what it answers.
 
-Each gunicorn worker keeps its own loaded model; which version is active lives in the
-database, so every worker compares that cheap stamp per request and reloads when it changed.
+Each process keeps the models it loaded in `model_cache` (ModelCache).
 """
 
 from __future__ import annotations
@@ -26,19 +25,11 @@ from .models import ModelUnavailable, ModelVersion, Prediction
 
 logger = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class LoadedModel:
-    version: ModelVersion
-    predictor: Predictor
-
-
-_loaded: LoadedModel | None = None
-_lock = threading.Lock()
+# How long a process that could not load the active version waits before trying again.
+RETRY_SECONDS = 10.0
 # Reviewers look at drawings older versions answered, most of the backlog once another is active:
 # their models are loaded once too, the few last asked for kept.
 RETIRED_KEPT = 2
-_retired: OrderedDict[tuple[int, str, str], Predictor] = OrderedDict()
 
 
 def active_version() -> ModelVersion:
@@ -61,8 +52,10 @@ def active_stamp() -> tuple[int, str, str] | None:
     return None if row is None else tuple(row)
 
 
-# How long a worker that could not load the active version waits before trying again.
-RETRY_SECONDS = 10.0
+@dataclass(frozen=True)
+class LoadedModel:
+    version: ModelVersion
+    predictor: Predictor
 
 
 @dataclass(frozen=True)
@@ -74,70 +67,84 @@ class LoadFailure:
     retry_at: float
 
 
-_unloadable: LoadFailure | None = None
-
-
-def get_predictor() -> tuple[ModelVersion, Predictor]:
-    """The active version and its loaded Predictor, reloaded only when the active version changed.
-
-    A version this process cannot load (its file is missing on this server, or damaged) leaves the
-    one loaded before it served, said in the log once and by /healthz (`serves_active`), and tried
-    again every RETRY_SECONDS: else every drawing on this server was a 503 until the file came. A
-    process with none loaded before answers ModelUnavailable, from the last try until the next."""
-    global _loaded, _unloadable
-    loaded = _loaded
-    if loaded is None or loaded.version.stamp != active_stamp():
-        with _lock:
-            version = active_version()
-            if _loaded is None or _loaded.version.stamp != version.stamp:
-                failed = _unloadable if _unloadable is not None and _unloadable.stamp == version.stamp else None
-                if failed is None or time.monotonic() >= failed.retry_at:
-                    try:
-                        _loaded, _unloadable = LoadedModel(version, load_predictor(version)), None
-                    except ModelUnavailable as exc:
-                        if failed is None:
-                            serving = "answering 503" if _loaded is None else f"still serving {_loaded.version.name}"
-                            logger.error("cannot load the active model version %s, %s: %s", version.name, serving,
-                                         exc)
-                        failed = _unloadable = LoadFailure(version.stamp, str(exc),
-                                                           time.monotonic() + RETRY_SECONDS)
-                if _loaded is None:
-                    raise ModelUnavailable(failed.reason)
-            loaded = _loaded
-    return loaded.version, loaded.predictor
-
-
-def serves_active() -> bool:
-    """Whether this process serves the active version (not one it had before the active one failed to load)."""
-    return _loaded is not None and _loaded.version.stamp == active_stamp()
-
-
-def predictor_of(version: ModelVersion) -> Predictor:
-    """The loaded Predictor of `version`, whether it is the active one or not."""
-    active, predictor = get_predictor()
-    stamp = version.stamp
-    if active.pk == version.pk:
-        return predictor
-    with _lock:
-        predictor = _retired.get(stamp)
-        if predictor is None:
-            predictor = _retired[stamp] = load_predictor(version)
-            while len(_retired) > RETIRED_KEPT:
-                _retired.popitem(last=False)
-        _retired.move_to_end(stamp)
-    return predictor
-
-
 def load_predictor(version: ModelVersion) -> Predictor:
     predictor = version.load()
     logger.info("loaded model version %s from %s", version.name, version.file_path)
     return predictor
 
 
+class ModelCache:
+    """The models one process has loaded: the active version's, and those of the few older versions last
+    asked for.
+
+    Per process on purpose: which version is active lives in the database, and each gunicorn worker loads
+    its own model, compares the active version's cheap `stamp` on every request and reloads when it changed.
+
+    A version this process cannot load (its file is missing on this server, or damaged) leaves the one
+    loaded before it serving, said in the log once and by /healthz (`serves_active`), and is tried again
+    every RETRY_SECONDS: else every drawing on this server was a 503 until the file came. A process with
+    none loaded before answers ModelUnavailable, from the last try until the next.
+    """
+
+    def __init__(self):
+        self.loaded: LoadedModel | None = None
+        self.unloadable: LoadFailure | None = None
+        self.retired: OrderedDict[tuple[int, str, str], Predictor] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def current(self) -> LoadedModel:
+        """The active version and its loaded Predictor, reloaded only when the active version changed."""
+        loaded = self.loaded
+        if loaded is not None and loaded.version.stamp == active_stamp():
+            return loaded
+        with self.lock:
+            version = active_version()
+            if self.loaded is None or self.loaded.version.stamp != version.stamp:
+                self._reload(version)
+            if self.loaded is None:
+                raise ModelUnavailable(self.unloadable.reason)
+            return self.loaded
+
+    def _reload(self, version: ModelVersion) -> None:
+        """Load `version` in place of the model loaded, unless it failed to load less than RETRY_SECONDS ago."""
+        failed = self.unloadable if self.unloadable is not None and self.unloadable.stamp == version.stamp else None
+        if failed is not None and time.monotonic() < failed.retry_at:
+            return
+        try:
+            self.loaded, self.unloadable = LoadedModel(version, load_predictor(version)), None
+        except ModelUnavailable as exc:
+            if failed is None:
+                serving = "answering 503" if self.loaded is None else f"still serving {self.loaded.version.name}"
+                logger.error("cannot load the active model version %s, %s: %s", version.name, serving, exc)
+            self.unloadable = LoadFailure(version.stamp, str(exc), time.monotonic() + RETRY_SECONDS)
+
+    def serves_active(self) -> bool:
+        """Whether this process serves the active version (not one it had before the active one failed to load)."""
+        loaded = self.loaded
+        return loaded is not None and loaded.version.stamp == active_stamp()
+
+    def for_version(self, version: ModelVersion) -> Predictor:
+        """The loaded Predictor of `version`, whether it is the active one or not."""
+        active = self.current()
+        if active.version.pk == version.pk:
+            return active.predictor
+        with self.lock:
+            predictor = self.retired.get(version.stamp)
+            if predictor is None:
+                predictor = self.retired[version.stamp] = load_predictor(version)
+                while len(self.retired) > RETIRED_KEPT:
+                    self.retired.popitem(last=False)
+            self.retired.move_to_end(version.stamp)
+        return predictor
+
+
+model_cache = ModelCache()
+
+
 def likeliest_digit(readings: np.ndarray, first: int | None = None) -> int:
     """Which of a photo's (N, 28, 28) readings (`mlcore.photo.readings`) the active model finds likeliest one digit
     (`Predictor.likeliest_digit`)."""
-    return get_predictor()[1].likeliest_digit(readings, first)
+    return model_cache.current().predictor.likeliest_digit(readings, first)
 
 
 def recognize(drawing: DecodedImage, mnist_input: np.ndarray, source: str, strokes: list | None = None,
@@ -175,9 +182,9 @@ def redraw(prediction: Prediction, drawing: DecodedImage, mnist_input: np.ndarra
 
 def answered(drawing: DecodedImage, mnist_input: np.ndarray, strokes: list | None, deadline: float | None) -> dict:
     """A drawing and the active model's answer, as Prediction.record and Prediction.redraw store them."""
-    version, predictor = get_predictor()
+    active = model_cache.current()
     return {"image_bytes": drawing.content, "extension": drawing.extension, "mnist_input": mnist_input,
-            "answer": predictor.predict(mnist_input), "model_version": version, "strokes": strokes,
+            "answer": active.predictor.predict(mnist_input), "model_version": active.version, "strokes": strokes,
             "deadline": deadline}
 
 
@@ -193,7 +200,7 @@ def warm_up() -> None:
     # Per process, not per load: a command that loads a model (the system check does) keeps its cores.
     torch.set_num_threads(settings.INFERENCE_THREADS)
     try:
-        version, predictor = get_predictor()
+        active = model_cache.current()
     except (ModelUnavailable, DatabaseError) as exc:
         logger.error("the model could not be loaded; /healthz answers 503 until it can: %s", exc)
         return
@@ -201,5 +208,5 @@ def warm_up() -> None:
     from .serializers import PredictionSerializer  # it imports this module
     drawing = PredictionSerializer(data={"strokes": FIRST_DRAWING, "source": Prediction.Source.CANVAS})
     drawing.is_valid(raise_exception=True)
-    predictor.predict(drawing.validated_data["mnist_input"])
-    logger.info("serving model version %s", version.name)
+    active.predictor.predict(drawing.validated_data["mnist_input"])
+    logger.info("serving model version %s", active.version.name)

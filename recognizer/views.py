@@ -34,7 +34,7 @@ from mlcore.render import PEN_WIDTH
 from . import access, strokes
 from .deadline import TooLate, deadline_of
 from .errors import error_response
-from .inference import ModelUnavailable, get_predictor, serves_active
+from .inference import ModelUnavailable, model_cache
 from .models import Prediction, StorageUnavailable
 from .parsers import StrictJSONParser
 from .serializers import FeedbackSerializer, PredictionSerializer
@@ -267,14 +267,14 @@ def healthz(request):
     The public sees no paths or driver messages; the log has the detail."""
     try:
         # Asks the database which version is active, and loads it if this process has not.
-        version, _ = get_predictor()
+        version = model_cache.current().version
         # A file of one byte, unnamed and gone as it closes: no drawing could be stored without it. The
         # folder is made as the first drawing's would be.
         os.makedirs(settings.MEDIA_ROOT, exist_ok=True)
         with tempfile.TemporaryFile(dir=settings.MEDIA_ROOT) as probe:
             probe.write(b"0")
             probe.flush()
-        stale = not serves_active()
+        stale = not model_cache.serves_active()
     except (DatabaseError, ModelUnavailable, OSError) as exc:
         # A line, not a traceback, for a model that cannot be loaded: a balancer probes every second.
         logger.error("health check failed: %s", exc, exc_info=not isinstance(exc, ModelUnavailable))

@@ -15,7 +15,6 @@ from PIL import Image
 from mlcore import checkpoint
 from mlcore.labels import NOT_A_DIGIT
 from recognizer import access, inference
-from recognizer.inference import get_predictor
 from recognizer.models import ModelVersion, Prediction
 from recognizer import views
 from recognizer.throttles import FixedWindowLimit
@@ -403,7 +402,8 @@ def test_the_api_docs_need_no_cdn(client):
 
 @pytest.mark.django_db(transaction=True)
 def test_broken_model_gives_503_and_stores_nothing(client, seven, tmp_path, isolated_media, monkeypatch):
-    monkeypatch.setattr(inference, "_loaded", None)   # a process with no version loaded before to fall back on
+    # A process with no version loaded before to fall back on.
+    monkeypatch.setattr(inference.model_cache, "loaded", None)
     broken = tmp_path / "broken.pt"
     broken.write_bytes(b"this is not a checkpoint")
     ModelVersion.objects.filter(is_active=True).update(path=str(broken), sha256=checkpoint.file_sha256(broken))
@@ -417,7 +417,7 @@ def test_broken_model_gives_503_and_stores_nothing(client, seven, tmp_path, isol
 @pytest.mark.django_db(transaction=True)
 def test_failed_insert_leaves_no_file(seven, isolated_media):
     """Django's foreign keys are checked at commit, so only a real transaction shows the failure."""
-    version, predictor = get_predictor()
+    predictor = inference.model_cache.current().predictor
     from mlcore.preprocess import to_mnist_input
 
     mnist_input = to_mnist_input(render(seven))

@@ -395,7 +395,8 @@ def test_feedback_answered_after_the_drawing_changed_is_not_stored_on_the_new_on
 
 
 def test_a_server_error_is_shown_to_the_drawer(visit, monkeypatch):
-    monkeypatch.setattr(inference, "_loaded", None)   # a process with no version loaded before to fall back on
+    # A process with no version loaded before to fall back on.
+    monkeypatch.setattr(inference.model_cache, "loaded", None)
     ModelVersion.objects.filter(is_active=True).update(path="/nonexistent/lost.pt")
     seen = visit(**DESKTOP)
     page = seen.page

@@ -498,7 +498,7 @@ def test_the_item_carries_what_the_reviewer_needs(clients, filled):
 def test_the_saliency_of_an_older_version_s_drawings_loads_its_model_once(clients, filled, settings, monkeypatch):
     older = ModelVersion.objects.register(Path(settings.MODELS_DIR) / "mnist_cnn_v4.pt", name="older")
     Prediction.objects.update(model_version=older)
-    monkeypatch.setattr(inference, "_retired", OrderedDict())
+    monkeypatch.setattr(inference.model_cache, "retired", OrderedDict())
     loads = []
     load = ModelVersion.load
     monkeypatch.setattr(ModelVersion, "load", lambda version: loads.append(version.name) or load(version))

@@ -627,7 +627,8 @@ def test_a_sign_in_refused_for_less_than_a_minute_says_the_seconds(client, setti
 
 @pytest.mark.django_db(transaction=True)
 def test_health_hides_the_reason_and_logs_it(client, settings, tmp_path, caplog, monkeypatch):
-    monkeypatch.setattr(inference, "_loaded", None)   # a process that never loaded a model: none to fall back on
+    # A process that never loaded a model: none to fall back on.
+    monkeypatch.setattr(inference.model_cache, "loaded", None)
     broken = tmp_path / "broken.pt"
     broken.write_bytes(b"this is not a checkpoint")
     ModelVersion.objects.update(is_active=False)

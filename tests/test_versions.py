@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 
 from mlcore import checkpoint
 from recognizer import inference
-from recognizer.inference import active_version, get_predictor
+from recognizer.inference import active_version, model_cache
 from recognizer.models import ModelVersion
 
 from .drawings import png
@@ -63,15 +63,16 @@ def test_register_records_the_checkpoint_and_activate_switches(two_versions, shi
     first, second = two_versions
     assert (first.params, first.sha256) == (second.params, checkpoint.file_sha256(shipped_model_path))
     assert second.sha256 != first.sha256 and not second.is_active
-    assert get_predictor()[0] == first
+    assert model_cache.current().version == first
 
     assert "activated second" in activate("second")
     assert list(ModelVersion.objects.filter(is_active=True)) == [second]
     assert active_version() == second
-    version, predictor = get_predictor()
-    assert version == second
+    active = model_cache.current()
+    assert active.version == second
     assert all(torch.equal(served.bias, saved.bias) for served, saved in
-               zip(output_layers(predictor.model), output_layers(checkpoint.load(second.file_path)[0]), strict=True))
+               zip(output_layers(active.predictor.model), output_layers(checkpoint.load(second.file_path)[0]),
+                   strict=True))
 
     assert "already the active" in activate("second")
     activate("first")
@@ -128,7 +129,7 @@ def test_a_broken_checkpoint_is_refused_and_the_active_version_stays(two_version
     with pytest.raises(CommandError, match="refusing to activate second"):
         call_command("activate_model", "second")
     assert list(ModelVersion.objects.filter(is_active=True)) == [first]
-    assert get_predictor()[0] == first
+    assert model_cache.current().version == first
 
 
 @pytest.mark.django_db
@@ -138,7 +139,7 @@ def test_a_server_that_cannot_load_the_active_version_answers_with_the_one_befor
     and the log had a traceback for each."""
     first, second = two_versions
     monkeypatch.setattr(inference, "RETRY_SECONDS", 0.0)   # tried again at every request
-    assert get_predictor()[0] == first
+    assert model_cache.current().version == first
     content = second.file_path.read_bytes()
     second.file_path.unlink()
     second.make_active()
@@ -161,7 +162,7 @@ def test_a_worker_that_never_loaded_a_version_says_why_once_and_tries_again_in_a
     """Started while the active version's file is missing here: every probe logged a 25-line traceback and
     read the file again."""
     first, second = two_versions
-    monkeypatch.setattr(inference, "_loaded", None)
+    monkeypatch.setattr(model_cache, "loaded", None)
     second.file_path.unlink()
     second.make_active()
     loads = []

@@ -38,7 +38,7 @@ def saliency_png(prediction: Prediction) -> bytes:
     """A 28x28 mask of the pixels that pushed the model towards its answer: opaque where they pushed most.
 
     The page tints and scales it over the input with CSS."""
-    model = inference.predictor_of(prediction.model_version).model
+    model = inference.model_cache.for_version(prediction.model_version).model
     attribution = np.clip(saliency(model, prediction.input_array, explained_digit(prediction)), 0, None)
     peak = attribution.max()
     alpha = np.zeros((28, 28), dtype=np.uint8) if peak <= 0 else np.round(attribution / peak * 255).astype(np.uint8)
