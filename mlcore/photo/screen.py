@@ -6,7 +6,9 @@ app was taken for light ink on a dark board, and the app's text and icons for ma
 digit. An app's tone is flat, as no camera's surface is: where two opposite sides of the image's
 border, or its top, are nearly all of one tone, each large region of other tones with straight sides is what the
 app shows. A chat's photo sits in a bubble of another flat tone: the bubble is cut out first, then
-the photo within it.
+the photo within it. A chat's wallpaper, cut out whole between its header and its message bar, may fade
+from tone to tone or carry thin doodles: within it, the tone may change along the border, and thin marks
+are no region.
 
 A flat rectangle is not always the photo: a box drawn beside a digit, a polaroid's snapshot with the
 digit written on its frame, a link's card above the photo. So the photos cut out are readings to
@@ -36,12 +38,14 @@ FLAT_BORDER = 0.9
 PHOTO_SIDE = 0.15
 EDGE = 3
 STRAIGHT_SIDE = 0.7
-# The largest regions weighed as photos (an album's two, a link's card and its photo), each cut out
+# The largest regions weighed as photos (an album's grid of four, a link's card and its photo), each cut out
 # of up to NESTED rectangles (a chat's photo lies in a bubble, which lies on the app).
-MOST_SHOWN = 2
+MOST_SHOWN = 4
 NESTED = 3
 # Of the regions, the largest this many are tried: the rest are an app's text and icons.
 REGIONS_TRIED = 8
+# On a chat's wallpaper, marks of other tones thinner than this many judged pixels are its doodles.
+THINNEST = 5
 
 
 def shown_photos(image: Image.Image) -> list[Image.Image]:
@@ -61,7 +65,7 @@ def shown_photos(image: Image.Image) -> list[Image.Image]:
         for _ in range(NESTED - 1):
             # A pixel in: the region's outermost pixels are blended with the app's tone round it.
             top, left, bottom, right = (box[0] + 1, box[1] + 1, box[2] - 1, box[3] - 1)
-            inner = rectangles(pixels[top:bottom, left:right])
+            inner = rectangles(pixels[top:bottom, left:right], wallpaper=True)
             if not inner:
                 break
             nested = (top + inner[0][0], left + inner[0][1], top + inner[0][2], left + inner[0][3])
@@ -88,17 +92,21 @@ def judged(image: Image.Image) -> tuple[int, np.ndarray]:
     return factor, np.asarray(without_transparency(small).convert("RGB"), dtype=np.float32) / 255
 
 
-def rectangles(pixels: np.ndarray) -> list[tuple[int, int, int, int]]:
+def rectangles(pixels: np.ndarray, wallpaper: bool = False) -> list[tuple[int, int, int, int]]:
     """The (top, left, bottom, right) of the regions of the (height, width, 3) pixels the app's flat
     tone surrounds that are large and straight-sided, the largest first; none where no side of the
-    border is an app's (`app_tone`)."""
+    border is an app's (`app_tone`). The pixels of a region already cut out may be a chat's
+    `wallpaper`: its tone may fade along it, and its doodles, marks thinner than THINNEST, are no region."""
     height, width = pixels.shape[:2]
     if min(height, width) < 4 * EDGE:
         return []
-    app = app_tone(pixels)
+    app = app_tone(pixels, graded=wallpaper)
     if app is None:
         return []
-    labels, _ = ndimage.label(~app)
+    # A form's boxes, thin-lined, are regions on a page; a wallpaper's doodles would join a bubble to
+    # each other and to the wallpaper's edges.
+    labels, _ = ndimage.label(ndimage.binary_opening(~app, np.ones((THINNEST, THINNEST), dtype=bool)) if wallpaper
+                              else ~app)
     found = []
     for label in 1 + np.argsort(-np.bincount(labels.ravel())[1:], kind="stable")[:REGIONS_TRIED]:
         rows, cols = ndimage.find_objects(labels, max_label=label)[label - 1]
@@ -113,13 +121,19 @@ def rectangles(pixels: np.ndarray) -> list[tuple[int, int, int, int]]:
     return found
 
 
-def app_tone(pixels: np.ndarray) -> np.ndarray | None:
+def app_tone(pixels: np.ndarray, graded: bool = False) -> np.ndarray | None:
     """Where the (height, width, 3) image is of its app's tone: the tone of two opposite sides of its
     border (a photo shown the width of a phone's screen runs to its sides, one the height of a
     landscape screen to its top and bottom), or of its top, the status bar's (a keyboard open below a
-    chat, another tone, runs to the bottom and up the sides); None where none is of one flat tone."""
-    for border in (np.concatenate([pixels[0], pixels[-1]]), np.concatenate([pixels[:, 0], pixels[:, -1]]), pixels[0]):
-        tone = np.median(border, axis=0)
-        if np.mean(np.all(np.abs(border - tone) <= APP_TONE, axis=1)) >= FLAT_BORDER:
-            return np.all(np.abs(pixels - tone) <= APP_TONE, axis=2)
+    chat, another tone, runs to the bottom and up the sides); None where none is of one flat tone.
+    If `graded`, and no two sides are of one flat tone, the two sides' tone may change along them, as
+    a chat's wallpaper fades from its header to its message bar."""
+    top_bottom, left_right = pixels[[0, -1]], pixels[:, [0, -1]]
+    tones = [(sides, np.median(sides.reshape(-1, 3), axis=0)) for sides in (top_bottom, left_right)]
+    if graded:
+        tones += [(top_bottom, top_bottom.mean(axis=0, keepdims=True)),
+                  (left_right, left_right.mean(axis=1, keepdims=True))]
+    for sides, tone in tones + [(pixels[0], np.median(pixels[0], axis=0))]:
+        if np.mean(np.all(np.abs(sides - tone) <= APP_TONE, axis=-1)) >= FLAT_BORDER:
+            return np.all(np.abs(pixels - tone) <= APP_TONE, axis=-1)
     return None
