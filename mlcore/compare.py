@@ -13,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from .calibrate import expected_calibration_error
+from .evaluate import MOSAIC_TILE, Scores, answered_scores, mosaic, pyplot, save_figure
 from .labels import NOT_A_DIGIT, label_name
 
 
@@ -39,16 +39,6 @@ class EvaluationSet:
 
 
 Answerer = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
-
-
-@dataclass(frozen=True)
-class Scores:
-    accuracy: float
-    ece: float
-    not_a_digit_rate: float
-
-    def as_dict(self) -> dict:
-        return {"accuracy": self.accuracy, "ece": self.ece, "not_a_digit_rate": self.not_a_digit_rate}
 
 
 @dataclass(frozen=True)
@@ -90,14 +80,6 @@ def batched(answer: Answerer, batch_size: int = 1000) -> Answerer:
     return answer_in_batches
 
 
-def scores(answers: np.ndarray, confidences: np.ndarray, labels: np.ndarray) -> Scores:
-    if not len(labels):
-        return Scores(accuracy=0.0, ece=0.0, not_a_digit_rate=0.0)
-    correct = answers == labels
-    return Scores(accuracy=float(correct.mean()), ece=expected_calibration_error(confidences, correct),
-                  not_a_digit_rate=float((answers == NOT_A_DIGIT).mean()))
-
-
 def regressions_of(comparison: SetComparison, non_digits: bool, tolerance: Tolerance) -> list[str]:
     if comparison.images < tolerance.min_images:
         return []
@@ -123,8 +105,8 @@ def compare(a: tuple[str, Answerer], b: tuple[str, Answerer], sets: list[Evaluat
         a_answers, a_conf = a_answer(evaluation_set.images)
         b_answers, b_conf = b_answer(evaluation_set.images)
         a_right, b_right = a_answers == labels, b_answers == labels
-        result = SetComparison(evaluation_set.name, len(labels), scores(a_answers, a_conf, labels),
-                               scores(b_answers, b_conf, labels), np.flatnonzero(a_right & ~b_right),
+        result = SetComparison(evaluation_set.name, len(labels), answered_scores(a_answers, a_conf, labels),
+                               answered_scores(b_answers, b_conf, labels), np.flatnonzero(a_right & ~b_right),
                                np.flatnonzero(b_right & ~a_right), a_answers, b_answers)
         results.append(result)
         regressions += regressions_of(result, evaluation_set.of_non_digits, tolerance)
@@ -134,8 +116,6 @@ def compare(a: tuple[str, Answerer], b: tuple[str, Answerer], sets: list[Evaluat
 def save_disagreement_gallery(comparison: Comparison, sets: list[EvaluationSet], path: str | Path,
                               per_side: int = 48, columns: int = 12) -> Path:
     """For each set, the drawings only one of the two models gets right, captioned with both answers."""
-    from .evaluate import MOSAIC_TILE, mosaic, pyplot, save_figure
-
     plt = pyplot()
     panels = [(s, result, indices, winner)
               for s, result in zip(sets, comparison.sets)

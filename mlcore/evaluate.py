@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from .calibrate import ECE_BINS, expected_calibration_error, reliability
 from .files import write_atomically
+from .labels import NOT_A_DIGIT
 from .mnist import Split
 from .model import logits_of
 from .predict import Predictor
@@ -28,38 +29,69 @@ DRAWN_SEED, NOT_DIGITS_SEED, STYLED_SEED, FONTS_SEED, UNSEEN_SEED = 100, 101, 10
 
 
 def evaluate_split(model: torch.nn.Module, split: Split) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy of the model on a split."""
+    """Mean cross-entropy and accuracy of the model on a split, reading the likeliest of all its outputs ("not a
+    digit" included) before calibration: the `test_loss` and `test_accuracy` of a checkpoint's card. What the
+    site answers is `answered_accuracy` (the card's `answered_test_accuracy`)."""
     logits = logits_of(model, split.images)
     labels = torch.from_numpy(split.labels)
     return F.cross_entropy(logits, labels).item(), (logits.argmax(1) == labels).float().mean().item()
 
 
 @dataclass(frozen=True)
+class Scores:
+    """What a model answers, a digit or "not a digit", against the true labels."""
+
+    accuracy: float            # share answered right: a non-digit is right answered "not a digit", a digit wrong
+    ece: float                 # the ECE over the answers: of the confidence in each answer, "not a digit" included
+    not_a_digit_rate: float    # share answered "not a digit"
+
+    def as_dict(self) -> dict:
+        return {"accuracy": self.accuracy, "ece": self.ece, "not_a_digit_rate": self.not_a_digit_rate}
+
+
+def answered_scores(answers: np.ndarray, confidences: np.ndarray, labels: np.ndarray) -> Scores:
+    """The answers (labels, `NOT_A_DIGIT` included, and confidences, as `Predictor.answers` gives them) scored
+    against the true `labels`, where `NOT_A_DIGIT` marks a drawing that is no digit; all 0 for no images."""
+    if not len(labels):
+        return Scores(accuracy=0.0, ece=0.0, not_a_digit_rate=0.0)
+    correct = answers == labels
+    return Scores(accuracy=float(correct.mean()), ece=expected_calibration_error(confidences, correct),
+                  not_a_digit_rate=float((answers == NOT_A_DIGIT).mean()))
+
+
+def answered_accuracy(predictor: Predictor, split: Split) -> float | None:
+    """The share of the split the predictor answers right (`answered_scores`); None for an empty split."""
+    if not len(split.labels):
+        return None
+    return answered_scores(*predictor.answers(split.images), split.labels).accuracy
+
+
+@dataclass(frozen=True)
 class Evaluation:
-    accuracy: float
+    """A predictor on a split read two ways: the likeliest of the ten digits' outputs, over the split's digits
+    (`digit_accuracy`, `digit_ece`, the confusion matrix and the per-digit figures), and what the site answers,
+    "not a digit" included, over every image (`answered`)."""
+
+    digit_accuracy: float
     loss: float
     precision: np.ndarray      # (10,) per digit; 0 for a digit never predicted
     recall: np.ndarray         # (10,) per digit; 0 for a digit absent from the split
     confusion: np.ndarray      # (10, 10) int64: row = true digit, column = predicted digit
-    labels: np.ndarray         # (N,) true digits
+    labels: np.ndarray         # (N,) true labels, NOT_A_DIGIT for a drawing that is no digit
     predictions: np.ndarray    # (N,) predicted digits
     confidences: np.ndarray    # (N,) calibrated probability of the predicted digit, over the ten digits
-    misclassified: np.ndarray  # indices into the split of the wrongly predicted digits
-    not_a_digit: np.ndarray    # (N,) bool: answered "not a digit" (never, for a ten-output model)
+    misclassified: np.ndarray  # indices into the split of the digits predicted wrongly
+    answered: Scores
+
+    def digit_readings(self) -> tuple[np.ndarray, np.ndarray]:
+        """Over the split's digits: the confidence in the predicted digit, and whether it is right."""
+        digits = self.labels != NOT_A_DIGIT
+        return self.confidences[digits], self.predictions[digits] == self.labels[digits]
 
     @property
-    def ece(self) -> float:
-        return expected_calibration_error(self.confidences, self.predictions == self.labels)
-
-    @property
-    def not_a_digit_rate(self) -> float:
-        """Share of these real digits wrongly answered "not a digit"."""
-        return float(self.not_a_digit.mean())
-
-    @property
-    def answered_accuracy(self) -> float:
-        """Share answered with the right digit: a "not a digit" answer counts as wrong."""
-        return float(((self.predictions == self.labels) & ~self.not_a_digit).mean())
+    def digit_ece(self) -> float:
+        """The ECE over the digits: of the confidence in the likeliest digit, "not a digit" aside."""
+        return expected_calibration_error(*self.digit_readings())
 
     def weakest(self, count: int = 3) -> list[dict]:
         order = np.argsort(self.recall, kind="stable")[:count]
@@ -73,28 +105,30 @@ class Evaluation:
 
 def evaluate(predictor: Predictor, split: Split) -> Evaluation:
     """Which digit the predictor reads in each image (the ten digits' outputs, at its calibrated temperature),
-    and which images it answers "not a digit", as the site does."""
+    and what it answers, "not a digit" included, as the site does."""
     digits, not_a_digit = predictor.scores(split.images)
     probabilities = torch.from_numpy(digits)
     confidences, predictions = probabilities.max(dim=1)
-    null = predictor.is_not_a_digit(not_a_digit)
     predictions = predictions.numpy()
     true = split.labels
-    confusion = np.bincount(true * 10 + predictions, minlength=100).reshape(10, 10).astype(np.int64)
+    of_digits = true != NOT_A_DIGIT
+    confusion = np.bincount(true[of_digits] * 10 + predictions[of_digits], minlength=100).reshape(10, 10)
+    confusion = confusion.astype(np.int64)
     correct = np.diag(confusion).astype(np.float64)
     predicted_counts = confusion.sum(axis=0)
     true_counts = confusion.sum(axis=1)
+    _, answers, answer_confidences = predictor.decide(digits, not_a_digit)
     return Evaluation(
-        accuracy=float(correct.sum() / len(true)),
-        loss=F.nll_loss(probabilities.log(), torch.from_numpy(true)).item(),
+        digit_accuracy=float(correct.sum() / of_digits.sum()),
+        loss=F.nll_loss(probabilities[of_digits].log(), torch.from_numpy(true[of_digits])).item(),
         precision=np.divide(correct, predicted_counts, out=np.zeros(10), where=predicted_counts > 0),
         recall=np.divide(correct, true_counts, out=np.zeros(10), where=true_counts > 0),
         confusion=confusion,
         labels=true,
         predictions=predictions,
         confidences=confidences.numpy().astype(np.float64),
-        misclassified=np.flatnonzero(predictions != true),
-        not_a_digit=null,
+        misclassified=np.flatnonzero((predictions != true) & of_digits),
+        answered=answered_scores(answers, answer_confidences, true),
     )
 
 
@@ -109,10 +143,9 @@ def save_reliability_diagram(evaluations: dict[str, Evaluation], path: str | os.
     figure, axes = plt.subplots(figsize=(6, 6))
     axes.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfect calibration")
     for name, evaluation in evaluations.items():
-        rows = [r for r in reliability(evaluation.confidences, evaluation.predictions == evaluation.labels)
-                if r["count"]]
+        rows = [r for r in reliability(*evaluation.digit_readings()) if r["count"]]
         axes.plot([r["confidence"] for r in rows], [r["accuracy"] for r in rows], marker="o",
-                  label=f"{name} (ECE {evaluation.ece:.2%})")
+                  label=f"{name} (ECE {evaluation.digit_ece:.2%})")
     axes.set(title=f"Reliability ({ECE_BINS} equal-width bins)", xlabel="confidence (calibrated)",
              ylabel="accuracy", xlim=(0, 1), ylim=(0, 1.02))
     axes.grid(alpha=0.3)
@@ -201,7 +234,7 @@ def save_confusion_matrix(evaluation: Evaluation, path: str | os.PathLike, title
     axes.set_yticks(range(10))
     axes.set_xlabel("predicted digit")
     axes.set_ylabel("true digit")
-    axes.set_title(f"{title} (accuracy {evaluation.accuracy:.2%})")
+    axes.set_title(f"{title} (accuracy {evaluation.digit_accuracy:.2%})")
     figure.colorbar(shown, ax=axes, label="log(1 + count)")
     return save_figure(figure, Path(path))
 
@@ -243,9 +276,9 @@ def save_misclassified_gallery(evaluation: Evaluation, split: Split, path: str |
 
 
 def set_summary(evaluation: Evaluation) -> dict:
-    return {"images": len(evaluation.labels), "accuracy": evaluation.answered_accuracy,
-            "digit_accuracy": evaluation.accuracy, "ece": evaluation.ece, "not_a_digit_rate": evaluation.not_a_digit_rate,
-            "weakest_digits": evaluation.weakest()}
+    return {"images": len(evaluation.labels), "accuracy": evaluation.answered.accuracy,
+            "digit_accuracy": evaluation.digit_accuracy, "ece": evaluation.digit_ece,
+            "not_a_digit_rate": evaluation.answered.not_a_digit_rate, "weakest_digits": evaluation.weakest()}
 
 
 # The evaluation sets of other hands beside MNIST test, each reported under its name (null when left out).
@@ -262,12 +295,12 @@ def report_data(evaluation: Evaluation, latency: Latency, model_path: str | os.P
         "model": str(model_path),
         "params": params,
         "images": len(evaluation.labels),
-        "accuracy": evaluation.answered_accuracy,
-        "digit_accuracy": evaluation.accuracy,
-        "ece": evaluation.ece,
+        "accuracy": evaluation.answered.accuracy,
+        "digit_accuracy": evaluation.digit_accuracy,
+        "ece": evaluation.digit_ece,
         "loss": evaluation.loss,
         "misclassified": len(evaluation.misclassified),
-        "not_a_digit_rate": evaluation.not_a_digit_rate,
+        "not_a_digit_rate": evaluation.answered.not_a_digit_rate,
         "weakest_digits": evaluation.weakest(),
         **{name: set_summary(hands[name]) if name in hands else None for name in HAND_SETS},
         "not_digits": not_digits,

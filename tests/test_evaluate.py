@@ -13,8 +13,10 @@ from PIL import Image
 
 from mlcore import checkpoint
 from mlcore.datasets.fonts import NOT_DIGIT_CHARACTERS, SIZES, font_digits, font_files
+from mlcore.datasets.negatives import not_digits
 from mlcore.datasets.unseen import UNSEEN_KINDS
-from mlcore.evaluate import evaluate, evaluate_split, measure_latency
+from mlcore.evaluate import answered_accuracy, evaluate, evaluate_split, measure_latency
+from mlcore.labels import NOT_A_DIGIT
 from mlcore.mnist import Split, load_split
 from mlcore.predict import Predictor
 from mlcore.training.train import VARIANTS
@@ -116,11 +118,33 @@ def test_evaluate_metrics_on_a_split_with_known_answers(shipped_model_path, mnis
     evaluation = evaluate(predictor, Split(head.images, labels))
 
     assert evaluation.misclassified.tolist() == [3, 7]
-    assert evaluation.accuracy == pytest.approx(298 / 300)
+    assert evaluation.digit_accuracy == pytest.approx(298 / 300)
     assert evaluation.confusion.sum() == 300 and np.trace(evaluation.confusion) == 298
     assert evaluation.confusion[labels[3], predictions[3]] >= 1
     assert evaluation.precision[predictions[3]] < 1 and evaluation.recall[labels[3]] < 1
     assert ((0.1 <= evaluation.confidences) & (evaluation.confidences <= 1)).all()
+
+
+def test_evaluate_reads_a_split_with_non_digits(shipped_model_path, mnist_test):
+    """A drawing that is no digit (label 10) is answered right by "not a digit"; the digit figures are over the
+    digits alone."""
+    predictor = Predictor.from_checkpoint(shipped_model_path)
+    digits = mnist_test.head(200)
+    drawings = not_digits(100, seed=7, digits=mnist_test.images)
+    split = Split(np.concatenate([digits.images, drawings]),
+                  np.concatenate([digits.labels, np.full(len(drawings), NOT_A_DIGIT)]))
+    evaluation = evaluate(predictor, split)
+    answers, _ = predictor.answers(split.images)
+
+    assert (answers[200:] == NOT_A_DIGIT).sum() > 80
+    assert evaluation.answered.accuracy == pytest.approx((answers == split.labels).mean())
+    assert evaluation.answered.accuracy == answered_accuracy(predictor, split)
+    of_digits = evaluate(predictor, digits)
+    assert np.array_equal(evaluation.confusion, of_digits.confusion)
+    assert evaluation.misclassified.tolist() == of_digits.misclassified.tolist()
+    assert evaluation.digit_accuracy == of_digits.digit_accuracy
+    assert evaluation.digit_ece == of_digits.digit_ece
+    assert evaluation.loss == pytest.approx(of_digits.loss)
 
 
 def test_font_digits_are_each_digit_at_each_size(font_dir, shipped_model_path):

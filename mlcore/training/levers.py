@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..evaluate import evaluate, not_a_digit_rate
+from ..evaluate import answered_accuracy, not_a_digit_rate
 from ..files import write_atomically
 from ..mnist import Split
 from ..model import ARCHITECTURE, model_input
@@ -48,17 +48,14 @@ class ThicknessTTA(Predictor):
 
 
 def measure(predictor: Predictor, held_out, test_split: Split) -> dict:
-    def accuracy(split):
-        return evaluate(predictor, split).answered_accuracy
-
     return {
-        "held_out_mnist_accuracy": accuracy(held_out.mnist),
-        "held_out_drawn_accuracy": accuracy(held_out.drawn),
-        "held_out_styled_accuracy": accuracy(held_out.styled),
+        "held_out_mnist_accuracy": answered_accuracy(predictor, held_out.mnist),
+        "held_out_drawn_accuracy": answered_accuracy(predictor, held_out.drawn),
+        "held_out_styled_accuracy": answered_accuracy(predictor, held_out.styled),
         "held_out_not_digits_null": not_a_digit_rate(predictor, held_out.negatives),
         "held_out_digits_null": not_a_digit_rate(predictor, np.concatenate(
             [s.images for s in (held_out.mnist, held_out.drawn, held_out.styled)])),
-        "mnist_test_accuracy": accuracy(test_split),
+        "mnist_test_accuracy": answered_accuracy(predictor, test_split),
     }
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..evaluate import answered_accuracy
 from ..labels import NOT_A_DIGIT
 from ..mnist import Split
 from ..model import with_outputs_of
@@ -73,15 +74,6 @@ class Retraining:
         return self.summary["after"]["reviewed_accuracy"]
 
 
-def accuracy(predictor: Predictor, split: Split) -> float | None:
-    """Share answered right, as the site answers: a confirmed non-digit (label 10) is right when answered "not
-    a digit", and a digit answered so is wrong."""
-    if not len(split.labels):
-        return None
-    labels, _ = predictor.answers(split.images)
-    return float((labels == split.labels).mean())
-
-
 def not_digit_count(split: Split) -> int:
     return int((split.labels == NOT_A_DIGIT).sum())
 
@@ -122,7 +114,8 @@ def retrain(config: TrainConfig, train_split: Split, test_split: Split, reviewed
         "reviewed_held_out_images": len(held_out.labels),
         "reviewed_weight": reviewed_weight,
         "holdout_fraction": holdout_fraction,
-        "before": {"mnist_accuracy": accuracy(base, test_split), "reviewed_accuracy": accuracy(base, held_out)},
+        "before": {"mnist_accuracy": answered_accuracy(base, test_split),
+                   "reviewed_accuracy": answered_accuracy(base, held_out)},
     }
     initial_state = None
     if fine_tune:
@@ -137,6 +130,6 @@ def retrain(config: TrainConfig, train_split: Split, test_split: Split, reviewed
                          calibration_drawings=calibration_drawings, cache_dir=cache_dir, drawn=drawn, styled=styled,
                          negatives=negatives, marks=marks, fonts=fonts)
     summary["after"] = {"mnist_accuracy": result.metadata["answered_test_accuracy"],
-                        "reviewed_accuracy": accuracy(Predictor(result.model, result.metadata), held_out)}
+                        "reviewed_accuracy": answered_accuracy(Predictor(result.model, result.metadata), held_out)}
     result.metadata["reviewed_training"] = summary
     return Retraining(result, summary)

@@ -45,7 +45,7 @@ class StudyReport:
 
     @property
     def best(self) -> VariantOutcome:
-        return max(self.outcomes, key=lambda o: (o.evaluation.accuracy, -o.evaluation.loss))
+        return max(self.outcomes, key=lambda o: (o.evaluation.digit_accuracy, -o.evaluation.loss))
 
 
 def near_zero_share(model: torch.nn.Module) -> float:
@@ -112,7 +112,7 @@ def results(report: StudyReport) -> dict:
         "original_best_accuracy": ORIGINAL_BEST_ACCURACY,
         "best_variant": report.best.variant,
         "variants": [{
-            "variant": o.variant, "test_accuracy": o.evaluation.accuracy, "test_loss": o.evaluation.loss,
+            "variant": o.variant, "test_accuracy": o.evaluation.digit_accuracy, "test_loss": o.evaluation.loss,
             "misclassified": len(o.evaluation.misclassified), "params": o.metadata["params"],
             "near_zero_share": o.near_zero_share, "training_seconds": o.metadata["training_seconds"],
             "checkpoint": o.checkpoint.name, "gallery": o.gallery.name,
@@ -121,7 +121,7 @@ def results(report: StudyReport) -> dict:
 
 
 def comparison_with_original(best: VariantOutcome) -> str:
-    difference = 100 * (best.evaluation.accuracy - ORIGINAL_BEST_ACCURACY)
+    difference = 100 * (best.evaluation.digit_accuracy - ORIGINAL_BEST_ACCURACY)
     if difference >= 0:
         verdict = (f"which reproduces the original study's best of {ORIGINAL_BEST_ACCURACY:.2%} and goes beyond "
                    f"it by {difference:.2f} percentage points")
@@ -129,7 +129,7 @@ def comparison_with_original(best: VariantOutcome) -> str:
         verdict = (f"which falls {-difference:.2f} percentage points short of the original study's best of "
                    f"{ORIGINAL_BEST_ACCURACY:.2%}; it is not reproduced with this run's budget")
     return (f"The best variant here, **{VARIANT_TITLES[best.variant]}**, reached "
-            f"**{best.evaluation.accuracy:.2%}** test accuracy, {verdict}.")
+            f"**{best.evaluation.digit_accuracy:.2%}** test accuracy, {verdict}.")
 
 
 def markdown(report: StudyReport, config: TrainConfig) -> str:
@@ -152,7 +152,7 @@ def markdown(report: StudyReport, config: TrainConfig) -> str:
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for o in report.outcomes:
-        lines.append(f"| {VARIANT_TITLES[o.variant]} | {o.evaluation.accuracy:.2%} | {o.evaluation.loss:.4f} | "
+        lines.append(f"| {VARIANT_TITLES[o.variant]} | {o.evaluation.digit_accuracy:.2%} | {o.evaluation.loss:.4f} | "
                      f"{len(o.evaluation.misclassified)} | {o.metadata['params']:,} | {o.near_zero_share:.1%} | "
                      f"{o.metadata['training_seconds']:.0f} s |")
     lines += [

@@ -44,6 +44,6 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.stdout.write(f"{'variant':<18} {'accuracy':>9} {'loss':>7} {'seconds':>8}")
         for outcome in report.outcomes:
-            self.stdout.write(f"{VARIANT_TITLES[outcome.variant]:<18} {outcome.evaluation.accuracy:>9.4f} "
+            self.stdout.write(f"{VARIANT_TITLES[outcome.variant]:<18} {outcome.evaluation.digit_accuracy:>9.4f} "
                               f"{outcome.evaluation.loss:>7.4f} {outcome.metadata['training_seconds']:>8.0f}")
         self.stdout.write(self.style.SUCCESS(f"best: {VARIANT_TITLES[report.best.variant]}; report {report.markdown}"))

@@ -136,18 +136,20 @@ class Command(BaseCommand):
         trained = (f"{len(metadata['members'])} networks read together" if metadata.get("members")
                    else f"variant {metadata['variant']}, {epochs}")
         out(f"model {model_path}: {metadata['params']:,} parameters, {trained}")
+        images, misclassified = len(evaluation.labels), len(evaluation.misclassified)
         out(self.style.SUCCESS(
-            f"test accuracy {evaluation.accuracy:.4f} ({len(evaluation.labels) - len(evaluation.misclassified):,} "
-            f"of {len(evaluation.labels):,}), loss {evaluation.loss:.4f}, {len(evaluation.misclassified)} misclassified"))
-        out(f"answered right {evaluation.answered_accuracy:.4f}; answered \"not a digit\" {evaluation.not_a_digit_rate:.2%}; "
-            f"ECE {evaluation.ece:.2%} ({ECE_BINS} bins)")
+            f"test accuracy {evaluation.digit_accuracy:.4f} ({images - misclassified:,} of {images:,}), "
+            f"loss {evaluation.loss:.4f}, {misclassified} misclassified"))
+        out(f"answered right {evaluation.answered.accuracy:.4f}; answered \"not a digit\" "
+            f"{evaluation.answered.not_a_digit_rate:.2%}; ECE {evaluation.digit_ece:.2%} "
+            f"({ECE_BINS} bins)")
         descriptions = {"drawn": "drawn set ({:,} test digits re-drawn as canvas strokes)",
                         "styled": "styled set ({:,} digits in other writing styles)",
                         "fonts": "font set ({:,} digits in handwriting fonts)",
                         "optdigits": "optdigits set ({:,} digits of UCI's writers, as 8x8 block counts)"}
         for name, hand in hands.items():
-            out(f"{descriptions[name].format(len(hand.labels))}: answered right {hand.answered_accuracy:.4f}, "
-                f"\"not a digit\" {hand.not_a_digit_rate:.2%}, ECE {hand.ece:.2%}")
+            out(f"{descriptions[name].format(len(hand.labels))}: answered right {hand.answered.accuracy:.4f}, "
+                f"\"not a digit\" {hand.answered.not_a_digit_rate:.2%}, ECE {hand.digit_ece:.2%}")
         if not_digit_summary["images"]:
             out(f"generated non-digits ({not_digit_summary['images']:,}): answered \"not a digit\" "
                 f"{not_digit_summary['not_a_digit_rate']:.2%}")
