@@ -88,7 +88,7 @@ def regressions_of(comparison: SetComparison, non_digits: bool, tolerance: Toler
     if b.accuracy < a.accuracy - tolerance.accuracy:
         found.append(f"{name} accuracy {b.accuracy:.4f} < {a.accuracy:.4f}")
     if b.ece > a.ece + tolerance.ece:
-        found.append(f"{name} ECE {b.ece:.4f} > {a.ece:.4f}")
+        found.append(f"{name} ECE over the answers {b.ece:.4f} > {a.ece:.4f}")
     rate_change = b.not_a_digit_rate - a.not_a_digit_rate
     if (-rate_change if non_digits else rate_change) > tolerance.not_a_digit:
         found.append(f"{name} 'not a digit' rate {b.not_a_digit_rate:.4f} vs {a.not_a_digit_rate:.4f}")

@@ -187,6 +187,7 @@ def test_evaluate_reads_an_optdigits_file_or_says_why_not(tmp_path, mnist_dir, m
     report = call("evaluate", *common, "--optdigits", optdigits)
     assert re.search(r"optdigits set \(30 digits of UCI's writers, as 8x8 block counts\): answered right 0\.\d{4}",
                      report)
+    assert re.search(r"; ECE over the digits \d+\.\d\d% \(15 bins\)\n", report)
     # The served pair, which its header called "variant none, 0 epochs".
     assert "143,430 parameters, 2 networks read together" in report
 

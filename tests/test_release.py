@@ -15,9 +15,10 @@ from mlcore import checkpoint
 from mlcore.datasets.drawn import drawn_digits
 from mlcore.datasets.negatives import not_digits
 from mlcore.datasets.styles import styled_digits
-from mlcore.evaluate import DRAWN_SEED, NOT_DIGITS_SEED, STYLED_SEED
+from mlcore.compare import Comparison, SetComparison, regressions_of
+from mlcore.evaluate import DRAWN_SEED, NOT_DIGITS_SEED, STYLED_SEED, Scores
 from recognizer.models import ModelVersion, Prediction, input_from_bytes
-from recognizer.release import evaluation_sets, reviewed_holdout
+from recognizer.release import TOLERANCE, comparison_lines, evaluation_sets, reviewed_holdout
 
 from .block_counts import write_optdigits
 from .networks import output_layers
@@ -125,6 +126,17 @@ def test_compare_models_gives_no_figures_for_a_set_with_no_drawings(worse, serve
     call_command("compare_models", served_model.name, "worse", "--report-dir", str(tmp_path), stdout=output)
     (reviewed,) = [line for line in output.getvalue().splitlines() if line.startswith("reviewed hold-out")]
     assert reviewed.split()[2:] == ["0"] + ["-"] * 6
+
+
+def test_the_gate_says_its_ece_is_over_the_answers():
+    """`evaluate` prints the ECE over the likeliest digits; the gate's, over the answers, "not a digit" included."""
+    nothing = np.zeros(0, dtype=np.int64)
+    drawn = SetComparison("drawn", 300, Scores(0.99, 0.01, 0.0), Scores(0.99, 0.05, 0.0), nothing, nothing,
+                          nothing, nothing)
+    assert regressions_of(drawn, False, TOLERANCE) == ["drawn ECE over the answers 0.0500 > 0.0100"]
+    header = comparison_lines(Comparison("v1", "v2", [drawn], [], TOLERANCE))[0]
+    assert header.split() == ["set", "images", "accuracy", "v1", "accuracy", "v2", "answers'", "ECE", "v1",
+                              "answers'", "ECE", "v2", "not-a-digit", "v1", "not-a-digit", "v2"]
 
 
 def test_given_an_optdigits_file_the_gate_also_compares_on_its_writers(worse, served_model, tmp_path, settings,

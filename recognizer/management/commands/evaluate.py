@@ -141,7 +141,7 @@ class Command(BaseCommand):
             f"test accuracy {evaluation.digit_accuracy:.4f} ({images - misclassified:,} of {images:,}), "
             f"loss {evaluation.loss:.4f}, {misclassified} misclassified"))
         out(f"answered right {evaluation.answered.accuracy:.4f}; answered \"not a digit\" "
-            f"{evaluation.answered.not_a_digit_rate:.2%}; ECE {evaluation.digit_ece:.2%} "
+            f"{evaluation.answered.not_a_digit_rate:.2%}; ECE over the digits {evaluation.digit_ece:.2%} "
             f"({ECE_BINS} bins)")
         descriptions = {"drawn": "drawn set ({:,} test digits re-drawn as canvas strokes)",
                         "styled": "styled set ({:,} digits in other writing styles)",
@@ -149,7 +149,7 @@ class Command(BaseCommand):
                         "optdigits": "optdigits set ({:,} digits of UCI's writers, as 8x8 block counts)"}
         for name, hand in hands.items():
             out(f"{descriptions[name].format(len(hand.labels))}: answered right {hand.answered.accuracy:.4f}, "
-                f"\"not a digit\" {hand.answered.not_a_digit_rate:.2%}, ECE {hand.digit_ece:.2%}")
+                f"\"not a digit\" {hand.answered.not_a_digit_rate:.2%}, ECE over the digits {hand.digit_ece:.2%}")
         if not_digit_summary["images"]:
             out(f"generated non-digits ({not_digit_summary['images']:,}): answered \"not a digit\" "
                 f"{not_digit_summary['not_a_digit_rate']:.2%}")
