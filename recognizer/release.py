@@ -8,13 +8,11 @@ import contextlib
 import functools
 import getpass
 
-import numpy as np
 from django.conf import settings
 from django.utils import timezone
 
 from mlcore.compare import Comparison, EvaluationSet, Tolerance, batched, compare
-from mlcore.evaluate import DRAWN_SEED, NOT_DIGITS_SEED, STYLED_SEED
-from mlcore.labels import NOT_A_DIGIT
+from mlcore.evaluate import drawn_set, non_digit_set, optdigits_set, styled_set
 from mlcore.mnist import MnistDataError, Split, load_split
 from mlcore.predict import Predictor
 from mlcore.training.retraining import HOLDOUT_FRACTION, split_holdout
@@ -50,9 +48,7 @@ def mnist_test() -> EvaluationSet:
 
 @functools.lru_cache(maxsize=4)
 def drawn_split(data_dir: str, count: int) -> Split:
-    from mlcore.datasets.drawn import drawn_digits
-    split = mnist_test_split(data_dir, count)
-    return Split(*drawn_digits(split.images, split.labels, seed=DRAWN_SEED))
+    return drawn_set(mnist_test_split(data_dir, None), count)
 
 
 def drawn() -> EvaluationSet:
@@ -60,10 +56,7 @@ def drawn() -> EvaluationSet:
     return EvaluationSet("drawn", split.images, split.labels)
 
 
-@functools.lru_cache(maxsize=4)
-def styled_split(count: int) -> Split:
-    from mlcore.datasets.styles import styled_digits
-    return Split(*styled_digits(count, seed=STYLED_SEED))
+styled_split = functools.lru_cache(maxsize=4)(styled_set)
 
 
 def styled() -> EvaluationSet:
@@ -73,8 +66,7 @@ def styled() -> EvaluationSet:
 
 @functools.lru_cache(maxsize=4)
 def optdigits_split(path: str, count: int | None) -> Split:
-    from mlcore.datasets.optdigits import optdigits
-    return Split(*optdigits(path)).head(count)
+    return optdigits_set(path).head(count)
 
 
 def uci_writers() -> EvaluationSet | None:
@@ -105,14 +97,13 @@ def held_out_by_all(versions: tuple[ModelVersion, ...]) -> float:
 
 
 @functools.lru_cache(maxsize=4)
-def non_digit_images(data_dir: str, count: int) -> np.ndarray:
-    from mlcore.datasets.negatives import not_digits
-    return not_digits(count, seed=NOT_DIGITS_SEED, digits=mnist_test_split(data_dir, None).images)
+def non_digit_split(data_dir: str, count: int) -> Split:
+    return non_digit_set(mnist_test_split(data_dir, None), count)
 
 
 def non_digits() -> EvaluationSet:
-    images = non_digit_images(str(settings.MNIST_DATA_DIR), size(GENERATED_COUNT))
-    return EvaluationSet("non-digits", images, np.full(len(images), NOT_A_DIGIT, dtype=np.int64))
+    split = non_digit_split(str(settings.MNIST_DATA_DIR), size(GENERATED_COUNT))
+    return EvaluationSet("non-digits", split.images, split.labels)
 
 
 EVALUATION_SETS = [mnist_test, drawn, styled, uci_writers, reviewed_holdout, non_digits]

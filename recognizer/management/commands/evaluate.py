@@ -7,21 +7,23 @@ from django.core.management.base import BaseCommand, CommandError
 
 from mlcore import checkpoint
 from mlcore.calibrate import ECE_BINS
-from mlcore.datasets.drawn import drawn_digits
-from mlcore.datasets.fonts import font_digits, font_files, font_not_digits
-from mlcore.datasets.negatives import not_digits
-from mlcore.datasets.optdigits import optdigits
-from mlcore.datasets.styles import styled_digits
-from mlcore.datasets.unseen import UNSEEN_KINDS, unseen_not_digits
-from mlcore.evaluate import (DRAWN_SEED, FONTS_SEED, NOT_DIGITS_SEED, STYLED_SEED, UNSEEN_SEED, evaluate,
-                             measure_latency, not_a_digit_rate, report_data, write_report)
-from mlcore.mnist import MnistDataError, Split, load_split
+from mlcore.datasets.fonts import font_files
+from mlcore.datasets.unseen import UNSEEN_KINDS
+from mlcore.evaluate import (drawn_set, evaluate, font_digit_set, font_non_digit_set, measure_latency,
+                             non_digit_set, not_a_digit_rate, optdigits_set, report_data, styled_set, unseen_set,
+                             write_report)
+from mlcore.mnist import MnistDataError, load_split
 from mlcore.predict import Predictor
 
 from ..paths import check_directory_to_write
 
 # The characters of the fonts named in the text report: those least often answered "not a digit".
 WEAKEST_SHOWN = 6
+
+HAND_DESCRIPTIONS = {"drawn": "drawn set ({:,} test digits re-drawn as canvas strokes)",
+                     "styled": "styled set ({:,} digits in other writing styles)",
+                     "fonts": "font set ({:,} digits in handwriting fonts)",
+                     "optdigits": "optdigits set ({:,} digits of UCI's writers, as 8x8 block counts)"}
 
 
 class Command(BaseCommand):
@@ -64,50 +66,24 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         check_directory_to_write(options["report_dir"], "--report-dir")
-        if options["repeats"] < 1:
-            raise CommandError("--repeats must be at least 1")
-        # Generated drawings cost 10-20 ms each: the bounds keep a run within an hour.
-        if not 0 <= options["drawn"] <= 10000 or not 0 <= options["not_digits"] <= 100_000 \
-                or not 0 <= options["styled"] <= 100_000:
-            raise CommandError("--drawn must be 0 to 10000, --styled and --not-digits 0 to 100000")
-        if not 0 <= options["unseen"] <= 10_000:
-            raise CommandError("--unseen must be 0 to 10000")
+        check_sizes(options)
         try:
             model, metadata = checkpoint.load(options["model"])
             test_split = load_split(options["data_dir"], "test")
             fonts, fonts_left_out = fonts_not_trained_on(options["fonts"], metadata)
-            font_set = Split(*font_digits(fonts, seed=FONTS_SEED)) if fonts else None
-            font_letters, letter_characters = font_not_digits(fonts, seed=FONTS_SEED) if fonts else (None, None)
-            optdigit_set = Split(*optdigits(options["optdigits"])) if options["optdigits"] else None
+            font_digits, font_letters = (font_digit_set(fonts), font_non_digit_set(fonts)) if fonts else (None, None)
+            optdigits = optdigits_set(options["optdigits"]) if options["optdigits"] else None
         except (checkpoint.CheckpointError, MnistDataError, ValueError) as exc:
             raise CommandError(str(exc)) from None
 
         predictor = Predictor(model, metadata)
         evaluation = evaluate(predictor, test_split)
-        hands = {}
-        if options["drawn"]:
-            count = options["drawn"]
-            hands["drawn"] = evaluate(predictor, Split(*drawn_digits(test_split.images[:count], test_split.labels[:count],
-                                                                 seed=DRAWN_SEED)))
-        if options["styled"]:
-            hands["styled"] = evaluate(predictor, Split(*styled_digits(options["styled"], seed=STYLED_SEED)))
-        if font_set is not None:
-            hands["fonts"] = evaluate(predictor, font_set)
-        if optdigit_set is not None:
-            hands["optdigits"] = evaluate(predictor, optdigit_set)
-        generated = not_digits(options["not_digits"], seed=NOT_DIGITS_SEED, digits=test_split.images)
-        unseen, unseen_kinds = unseen_not_digits(options["unseen"], seed=UNSEEN_SEED)
-        not_digit_summary = {"images": len(generated),
-                             "not_a_digit_rate": not_a_digit_rate(predictor, generated) if len(generated)
-                             else None,
-                             "fonts": None if font_letters is None else {
-                                 "images": len(font_letters),
-                                 "not_a_digit_rate": not_a_digit_rate(predictor, font_letters),
-                                 "per_character": rates_by(predictor, font_letters, letter_characters)},
-                             "unseen_kinds": None if not len(unseen) else {
-                                 "images": len(unseen),
-                                 "not_a_digit_rate": not_a_digit_rate(predictor, unseen),
-                                 "per_kind": rates_by(predictor, unseen, unseen_kinds)}}
+        hand_sets = {"drawn": drawn_set(test_split, options["drawn"]) if options["drawn"] else None,
+                     "styled": styled_set(options["styled"]) if options["styled"] else None,
+                     "fonts": font_digits, "optdigits": optdigits}
+        hands = {name: evaluate(predictor, split) for name, split in hand_sets.items() if split is not None}
+        not_digit_summary = non_digit_summary(predictor, non_digit_set(test_split, options["not_digits"]).images,
+                                              font_letters, unseen_set(options["unseen"]))
         # Timed at the thread count a serving worker uses, so the latency is the one the site sees.
         latency = measure_latency(predictor, test_split.images, repeats=options["repeats"],
                                   threads=settings.INFERENCE_THREADS)
@@ -131,6 +107,19 @@ class Command(BaseCommand):
         self.write_text_report(evaluation, latency, metadata, options["model"], files, hands, not_digit_summary)
 
     def write_text_report(self, evaluation, latency, metadata, model_path, files, hands, not_digit_summary):
+        self.write_figures(evaluation, metadata, model_path, hands)
+        self.write_non_digits(not_digit_summary)
+        self.write_tables(evaluation)
+        out = self.stdout.write
+        out(f"single-image latency: median {latency.median_ms:.2f} ms, p95 {latency.p95_ms:.2f} ms "
+            f"({latency.repeats} runs, {latency.threads} thread{'s' if latency.threads != 1 else ''})")
+        out(f"batch throughput: {latency.throughput:,.0f} images/s in batches of {latency.batch_size:,}")
+        out("")
+        for kind, path in files.items():
+            out(f"{kind}: {path}")
+
+    def write_figures(self, evaluation, metadata, model_path, hands):
+        """The model, and what it reads in MNIST test and in each set of other hands."""
         out = self.stdout.write
         epochs = f"{metadata['epochs']} epoch{'' if metadata['epochs'] == 1 else 's'}"
         trained = (f"{len(metadata['members'])} networks read together" if metadata.get("members")
@@ -143,13 +132,13 @@ class Command(BaseCommand):
         out(f"answered right {evaluation.answered.accuracy:.4f}; answered \"not a digit\" "
             f"{evaluation.answered.not_a_digit_rate:.2%}; ECE over the digits {evaluation.digit_ece:.2%} "
             f"({ECE_BINS} bins)")
-        descriptions = {"drawn": "drawn set ({:,} test digits re-drawn as canvas strokes)",
-                        "styled": "styled set ({:,} digits in other writing styles)",
-                        "fonts": "font set ({:,} digits in handwriting fonts)",
-                        "optdigits": "optdigits set ({:,} digits of UCI's writers, as 8x8 block counts)"}
         for name, hand in hands.items():
-            out(f"{descriptions[name].format(len(hand.labels))}: answered right {hand.answered.accuracy:.4f}, "
+            out(f"{HAND_DESCRIPTIONS[name].format(len(hand.labels))}: answered right {hand.answered.accuracy:.4f}, "
                 f"\"not a digit\" {hand.answered.not_a_digit_rate:.2%}, ECE over the digits {hand.digit_ece:.2%}")
+
+    def write_non_digits(self, not_digit_summary):
+        """How often each set of non-digits is answered "not a digit", with the characters or kinds least often so."""
+        out = self.stdout.write
         if not_digit_summary["images"]:
             out(f"generated non-digits ({not_digit_summary['images']:,}): answered \"not a digit\" "
                 f"{not_digit_summary['not_a_digit_rate']:.2%}")
@@ -165,6 +154,10 @@ class Command(BaseCommand):
                 f"{unseen['not_a_digit_rate']:.2%} (" + ", ".join(f"{kind} {rate:.0%}" for kind, rate in
                                                        unseen["per_kind"].items()) + ")")
         out("")
+
+    def write_tables(self, evaluation):
+        """Per-digit precision and recall, and the confusion matrix, of MNIST test."""
+        out = self.stdout.write
         out("digit  precision  recall  support")
         for row in evaluation.per_digit():
             out(f"{row['digit']:>5}  {row['precision']:>9.4f}  {row['recall']:>6.4f}  {row['support']:>7,}")
@@ -174,12 +167,33 @@ class Command(BaseCommand):
         for digit, row in enumerate(evaluation.confusion):
             out(f"{digit:>6}" + "".join(f"{count:>6}" for count in row))
         out("")
-        out(f"single-image latency: median {latency.median_ms:.2f} ms, p95 {latency.p95_ms:.2f} ms "
-            f"({latency.repeats} runs, {latency.threads} thread{'s' if latency.threads != 1 else ''})")
-        out(f"batch throughput: {latency.throughput:,.0f} images/s in batches of {latency.batch_size:,}")
-        out("")
-        for kind, path in files.items():
-            out(f"{kind}: {path}")
+
+
+def check_sizes(options: dict) -> None:
+    if options["repeats"] < 1:
+        raise CommandError("--repeats must be at least 1")
+    # Generated drawings cost 10-20 ms each: the bounds keep a run within an hour.
+    if not 0 <= options["drawn"] <= 10000 or not 0 <= options["not_digits"] <= 100_000 \
+            or not 0 <= options["styled"] <= 100_000:
+        raise CommandError("--drawn must be 0 to 10000, --styled and --not-digits 0 to 100000")
+    if not 0 <= options["unseen"] <= 10_000:
+        raise CommandError("--unseen must be 0 to 10000")
+
+
+def non_digit_summary(predictor: Predictor, generated: np.ndarray, font_letters: tuple[np.ndarray, np.ndarray] | None,
+                      unseen: tuple[np.ndarray, np.ndarray]) -> dict:
+    """The share answered "not a digit" of the generated non-digits, of the fonts' letters and symbols (None
+    without fonts) and of the kinds the generator never draws (None without any), with each character's and kind's."""
+    return {"images": len(generated),
+            "not_a_digit_rate": not_a_digit_rate(predictor, generated) if len(generated) else None,
+            "fonts": None if font_letters is None else rates_of(predictor, *font_letters, "per_character"),
+            "unseen_kinds": None if not len(unseen[0]) else rates_of(predictor, *unseen, "per_kind")}
+
+
+def rates_of(predictor: Predictor, images: np.ndarray, groups: np.ndarray, per: str) -> dict:
+    """How many images, the share of them answered "not a digit", and under `per`, each group's share."""
+    return {"images": len(images), "not_a_digit_rate": not_a_digit_rate(predictor, images),
+            per: rates_by(predictor, images, groups)}
 
 
 def rates_by(predictor: Predictor, images: np.ndarray, groups: np.ndarray) -> dict[str, float]:
