@@ -97,6 +97,16 @@ def test_a_report_directory_that_is_a_file_is_refused_before_the_work(tmp_path, 
         call(*command, "--report-dir", file)
 
 
+@pytest.mark.parametrize("command, names", [
+    ("train", "--canvas-drawings, --styled-digits, --not-digits and --stray-marks"),
+    ("compare_levers", "--canvas-drawings, --styled-digits and --not-digits"),
+])
+def test_a_negative_count_of_generated_drawings_names_the_counts_its_command_takes(tmp_path, command, names):
+    arguments = {"train": ["--out", tmp_path / "model.pt", "--no-register"], "compare_levers": ["--report-dir", tmp_path]}
+    with pytest.raises(CommandError, match=f"^{names} must be at least 0$"):
+        call(command, "--styled-digits", -1, *arguments[command], "--data-dir", tmp_path / "no-mnist")
+
+
 def test_mnist_fetched_into_a_file_is_refused_in_a_sentence(tmp_path):
     file = tmp_path / "mnist"
     file.write_text("a file")
@@ -125,10 +135,10 @@ def test_a_device_file_is_not_a_checkpoint_and_is_not_said_to_be_missing():
 
 def test_a_damaged_cache_file_is_drawn_again_and_replaced(tmp_path, mnist_train):
     fit, _ = recipe.split_off(mnist_train)
-    first = recipe.extras(fit, drawn=0, negatives=20, cache_dir=tmp_path)
+    first = recipe.draw_extras(fit, recipe.Extras(negatives=20, cache_dir=tmp_path))
     (cached,) = tmp_path.glob("negatives-train-*.npz")
     cached.write_bytes(cached.read_bytes()[:100])
-    again = recipe.extras(fit, drawn=0, negatives=20, cache_dir=tmp_path)
+    again = recipe.draw_extras(fit, recipe.Extras(negatives=20, cache_dir=tmp_path))
     assert np.array_equal(again.images, first.images)
     with np.load(cached) as archive:
         assert np.array_equal(archive["images"], first.images[:20])

@@ -11,6 +11,7 @@ from mlcore.datasets.negatives import not_digits
 from mlcore.labels import NOT_A_DIGIT
 from mlcore.mnist import Split
 from mlcore.predict import Predictor
+from mlcore.training.recipe import Extras
 from mlcore.training.retraining import HOLDOUT_FRACTION, retrain, split_holdout
 from mlcore.training.train import TrainConfig
 from recognizer.datasets import DatasetError, load_reviewed, reviewed_dataset
@@ -205,7 +206,7 @@ def test_retrain_learns_confirmed_non_digits_as_negatives(mnist_train, mnist_tes
     config = TrainConfig(architecture=base.metadata["architecture"], epochs=1, train_limit=300, threads=1)
     outcome = retrain(config, mnist_train, mnist_test.head(500), reviewed,
                       base_name=base.name, base=base_predictor, holdout_fraction=0.25, calibration_drawings=20,
-                      negatives=30, cache_dir=tmp_path, log=lambda line: None)
+                      extras=Extras(negatives=30, cache_dir=tmp_path), log=lambda line: None)
 
     layers = output_layers(outcome.result.model)
     assert len(layers) == len(output_layers(base_predictor.model)) and all(layer.out_channels == 11 for layer in layers)

@@ -8,7 +8,7 @@ from mlcore.datasets.hand import arc, deform
 from mlcore.datasets.negatives import MARKS, not_digits
 from mlcore.datasets.styles import STYLES, styled_digits
 from mlcore.predict import Predictor
-from mlcore.training.recipe import TRAIN_SEED, extras, generators_fingerprint, split_off
+from mlcore.training.recipe import TRAIN_SEED, Extras, draw_extras, generators_fingerprint, split_off
 
 
 def test_every_digit_has_its_styles():
@@ -54,20 +54,20 @@ def test_a_deformed_template_keeps_its_strokes_and_moves():
 
 def test_extras_mix_the_styled_digits_in_with_their_labels(mnist_train, tmp_path):
     fit, _ = split_off(mnist_train)
-    extra = extras(fit, drawn=0, negatives=3, styled=20, cache_dir=tmp_path)
+    extra = draw_extras(fit, Extras(styled=20, negatives=3, cache_dir=tmp_path))
     assert len(extra.labels) == 23
     assert extra.labels[:20].tolist() == [n % 10 for n in range(20)] and (extra.labels[20:] == 10).all()
     # Cached under the generators' fingerprint, so changed generator code never reads it.
     cached = sorted(path.name for path in tmp_path.iterdir())
     assert cached == [f"negatives-train-{generators_fingerprint()}-3-11.npz",
                       f"styled-train-{generators_fingerprint()}-20-11.npz"]
-    again = extras(fit, drawn=0, negatives=3, styled=20, cache_dir=tmp_path)
+    again = draw_extras(fit, Extras(styled=20, negatives=3, cache_dir=tmp_path))
     assert np.array_equal(again.images, extra.images)
 
 
 def test_extras_add_stray_marks_as_non_digits_of_their_own_cache(mnist_train, tmp_path):
     fit, _ = split_off(mnist_train)
-    extra = extras(fit, drawn=0, negatives=3, cache_dir=tmp_path, marks=4)
+    extra = draw_extras(fit, Extras(negatives=3, marks=4, cache_dir=tmp_path))
     assert extra.labels.tolist() == [10] * 7
     assert np.array_equal(extra.images[3:], not_digits(4, seed=TRAIN_SEED, kinds=(MARKS,)))
     assert f"marks-train-{generators_fingerprint()}-4-11.npz" in {path.name for path in tmp_path.iterdir()}

@@ -33,7 +33,7 @@ def test_the_first_step_is_as_long_as_the_deadline_allows():
 
 
 def test_each_candidate_trains_the_three_steps_each_from_the_last(tmp_path, mnist_dir, font_dir, monkeypatch):
-    monkeypatch.setattr(sweep, "EXTRAS", {"drawn": 100, "styled": 100, "negatives": 200})
+    monkeypatch.setattr(sweep, "EXTRAS", recipe.Extras(drawn=100, styled=100, negatives=200))
     monkeypatch.setattr(sweep, "LATER_STEPS", ((1, 0.02, None), (1, 0.02, 100)))
     monkeypatch.setattr(recipe, "HELD_OUT_DRAWINGS", 200)
     options = sweep.SweepOptions(mnist_dir, tmp_path / "cache", tuple(font_files(font_dir)), tmp_path / "out", "cpu", 1,

@@ -14,7 +14,7 @@ from mlcore.datasets.fonts import NOT_DIGIT_CHARACTERS, TRAINING_SIZES, font_fil
 from mlcore.evaluate import evaluate_split
 from mlcore.labels import NOT_A_DIGIT
 from mlcore.model import DigitCNN, logits_of
-from mlcore.training.recipe import TRAIN_SEED, extras, split_off
+from mlcore.training.recipe import TRAIN_SEED, Extras, draw_extras, split_off
 from mlcore.training.train import TrainConfig, train
 from recognizer.models import ModelVersion
 
@@ -89,7 +89,7 @@ def test_font_letters_are_learnt_as_a_person_draws_them_on_the_canvas(mnist_trai
     which are all drawn with the page's round pen; so they are traced and drawn again with it."""
     fonts = font_files(font_dir)
     typeset, _ = font_not_digits(fonts, TRAINING_SIZES, seed=TRAIN_SEED)
-    learnt = extras(split_off(mnist_train)[0], drawn=0, negatives=0, fonts=fonts)
+    learnt = draw_extras(split_off(mnist_train)[0], Extras(fonts=tuple(fonts)))
 
     assert learnt.images.shape == typeset.shape and (learnt.labels == NOT_A_DIGIT).all()
     assert (learnt.images.reshape(len(typeset), -1).max(axis=1) > 200).all()
@@ -100,20 +100,20 @@ def test_font_letters_are_learnt_as_a_person_draws_them_on_the_canvas(mnist_trai
 def test_font_letters_are_drawn_once_and_read_from_the_cache_after(mnist_train, font_dir, tmp_path, monkeypatch):
     fonts = font_files(font_dir)
     fit = split_off(mnist_train)[0]
-    drawn = extras(fit, drawn=0, negatives=0, fonts=fonts, cache_dir=tmp_path)
+    drawn = draw_extras(fit, Extras(fonts=tuple(fonts), cache_dir=tmp_path))
 
     def drawing_again(*args, **kwargs):
         raise AssertionError("the fonts' letters were drawn again, not read from the cache")
 
     monkeypatch.setattr("mlcore.training.recipe.font_not_digits", drawing_again)
-    cached = extras(fit, drawn=0, negatives=0, fonts=fonts, cache_dir=tmp_path)
+    cached = draw_extras(fit, Extras(fonts=tuple(fonts), cache_dir=tmp_path))
     assert np.array_equal(cached.images, drawn.images) and np.array_equal(cached.labels, drawn.labels)
 
     other = tmp_path / "other"
     other.mkdir()
     (other / "renamed.ttf").write_bytes(fonts[0].read_bytes() + b"\0")
     with pytest.raises(AssertionError, match="drawn again"):
-        extras(fit, drawn=0, negatives=0, fonts=[other / "renamed.ttf"], cache_dir=tmp_path)
+        draw_extras(fit, Extras(fonts=(other / "renamed.ttf",), cache_dir=tmp_path))
 
 
 def shifted_teacher(path) -> torch.nn.Module:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,10 +20,10 @@ import torch.nn.functional as F
 from ..evaluate import answered_accuracy, not_a_digit_rate
 from ..files import write_atomically
 from ..mnist import Split
-from ..model import ARCHITECTURE, model_input
+from ..model import model_input
 from ..predict import Predictor
 from .augment import stroke_width
-from .recipe import held_out_sets, split_off, train_with_extras
+from .recipe import Extras, held_out_sets, split_off, train_with_extras
 from .train import TrainConfig
 
 LEVERS = {
@@ -59,21 +60,18 @@ def measure(predictor: Predictor, held_out, test_split: Split) -> dict:
     }
 
 
-def run_levers(train_split: Split, test_split: Split, report_dir: str | os.PathLike, *, epochs: int,
-               train_limit: int, drawn: int, styled: int, negatives: int, architecture: str = ARCHITECTURE,
-               seed: int = 1, threads: int | None = 1, device: str = "cpu", cache_dir: str | os.PathLike | None = None,
-               initial_state: dict | None = None, lr: float = TrainConfig.lr, log=print) -> list[dict]:
-    """Train one model per lever with the same budget; write levers.json and levers.md to report_dir."""
-    held_out = held_out_sets(split_off(train_split)[1], cache_dir=cache_dir)
+def run_levers(train_split: Split, test_split: Split, report_dir: str | os.PathLike, *, base: TrainConfig,
+               extras: Extras, initial_state: dict | None = None, log=print) -> list[dict]:
+    """Train one model per lever with the same budget, `base` and the generated non-digits of `extras` (its
+    re-drawings and styled digits where they are the lever); write levers.json and levers.md to report_dir."""
+    held_out = held_out_sets(split_off(train_split)[1], cache_dir=extras.cache_dir)
     rows = []
     for name, lever in LEVERS.items():
         log(f"--- {name}")
-        config = TrainConfig(architecture=architecture, epochs=epochs, seed=seed, threads=threads, device=device,
-                             train_limit=train_limit, lr=lr, elastic=lever.get("elastic", False),
-                             stroke_width=lever.get("stroke_width", False))
-        result = train_with_extras(config, train_split, test_split, drawn=drawn if lever.get("drawn") else 0,
-                                   styled=styled if lever.get("styled") else 0, negatives=negatives,
-                                   cache_dir=cache_dir, initial_state=initial_state,
+        config = replace(base, elastic=lever.get("elastic", False), stroke_width=lever.get("stroke_width", False))
+        lever_extras = replace(extras, drawn=extras.drawn if lever.get("drawn") else 0,
+                               styled=extras.styled if lever.get("styled") else 0)
+        result = train_with_extras(config, train_split, test_split, lever_extras, initial_state=initial_state,
                                    progress=False, log=log)
         predictor = Predictor(result.model, result.metadata)
         rows.append({"lever": name, **measure(predictor, held_out, test_split),
@@ -85,9 +83,9 @@ def run_levers(train_split: Split, test_split: Split, report_dir: str | os.PathL
                          "training_seconds": result.metadata["training_seconds"]})
             log(json.dumps(rows[-1]))
     report_dir = Path(report_dir)
-    budget = {"architecture": architecture, "epochs": epochs, "mnist_images": train_limit,
-              "canvas_redrawings": drawn, "styled_digits": styled, "not_digits": negatives, "seed": seed,
-              "threads": threads, "lr": lr, "fine_tuned": initial_state is not None}
+    budget = {"architecture": base.architecture, "epochs": base.epochs, "mnist_images": base.train_limit,
+              "canvas_redrawings": extras.drawn, "styled_digits": extras.styled, "not_digits": extras.negatives,
+              "seed": base.seed, "threads": base.threads, "lr": base.lr, "fine_tuned": initial_state is not None}
     write_atomically(report_dir / "levers.json", json.dumps({"budget": budget, "levers": rows}, indent=2).encode())
     write_atomically(report_dir / "levers.md", markdown(rows, budget).encode())
     return rows

@@ -47,6 +47,24 @@ TYPESETTER = "mlcore.datasets.fonts"
 
 
 @dataclass(frozen=True)
+class Extras:
+    """What a training adds to the MNIST digits: `drawn` of them re-drawn as canvas strokes, `styled` digits in
+    other writing styles, `negatives` generated non-digits, `marks` drawings of stray strokes (non-digits too) and
+    the non-digit characters of `fonts`, re-drawn; drawn once and kept in `cache_dir`."""
+    drawn: int = 0
+    styled: int = 0
+    negatives: int = 0
+    marks: int = 0
+    fonts: tuple[Path, ...] = ()
+    cache_dir: Path | None = None
+
+    @property
+    def count(self) -> int:
+        """How many, less the fonts' letters: a font may lack a character, so they are counted once drawn."""
+        return self.drawn + self.styled + self.negatives + self.marks
+
+
+@dataclass(frozen=True)
 class HeldOut:
     mnist: Split          # MNIST training digits the model never saw
     drawn: Split          # the same digits re-drawn as canvas strokes
@@ -108,47 +126,47 @@ def _cached(cache_dir: Path | None, kind: str, count: int, seed: int, make) -> d
     return arrays
 
 
-def extras(fit: Split, drawn: int, negatives: int, styled: int = 0,
-           cache_dir: str | os.PathLike | None = None, fonts: list[Path] = (), marks: int = 0) -> Split:
-    """Canvas re-drawings of the first `drawn` training digits, `negatives` generated non-digits,
-    `styled` digits in other writing styles, the non-digit characters of `fonts`, re-drawn as canvas strokes,
-    and `marks` drawings of stray strokes (`negatives.stray_marks`), also non-digits."""
+def draw_extras(fit: Split, extras: Extras) -> Split:
+    """The extras as a Split: the canvas re-drawings are of the first `extras.drawn` digits of `fit`, the generated
+    non-digits made of its digits."""
     def make_drawn():
-        images, labels = drawn_digits(fit.images[:drawn], fit.labels[:drawn], seed=TRAIN_SEED)
+        images, labels = drawn_digits(fit.images[:extras.drawn], fit.labels[:extras.drawn], seed=TRAIN_SEED)
         return {"images": images, "labels": labels}
 
     def make_negatives():
-        return {"images": not_digits(negatives, seed=TRAIN_SEED, digits=fit.images)}
+        return {"images": not_digits(extras.negatives, seed=TRAIN_SEED, digits=fit.images)}
 
     def make_marks():
-        return {"images": not_digits(marks, seed=TRAIN_SEED, kinds=(MARKS,))}
+        return {"images": not_digits(extras.marks, seed=TRAIN_SEED, kinds=(MARKS,))}
 
     def make_fonts():
         # Traced and drawn again with the page's pen, as a person writes a letter on the canvas: a font's
         # thick-and-thin strokes are unlike anything drawn on the page.
-        typeset, _ = font_not_digits(fonts, TRAINING_SIZES, seed=TRAIN_SEED)
+        typeset, _ = font_not_digits(extras.fonts, TRAINING_SIZES, seed=TRAIN_SEED)
         letters, labels = drawn_digits(typeset, np.full(len(typeset), NOT_A_DIGIT), seed=TRAIN_SEED)
         return {"images": letters, "labels": labels}
 
     def make_styled():
-        images, labels = styled_digits(styled, seed=TRAIN_SEED)
+        images, labels = styled_digits(extras.styled, seed=TRAIN_SEED)
         return {"images": images, "labels": labels}
 
+    cache_dir = extras.cache_dir
     parts = []
-    if drawn:
-        parts.append(_cached(cache_dir, "drawn-train", drawn, TRAIN_SEED, make_drawn))
-    if styled:
-        parts.append(_cached(cache_dir, "styled-train", styled, TRAIN_SEED, make_styled))
-    if negatives:
-        made = _cached(cache_dir, "negatives-train", negatives, TRAIN_SEED, make_negatives)
-        parts.append({"images": made["images"], "labels": np.full(negatives, NOT_A_DIGIT, dtype=np.int64)})
-    if marks:
-        made = _cached(cache_dir, "marks-train", marks, TRAIN_SEED, make_marks)
-        parts.append({"images": made["images"], "labels": np.full(marks, NOT_A_DIGIT, dtype=np.int64)})
-    if fonts:
+    if extras.drawn:
+        parts.append(_cached(cache_dir, "drawn-train", extras.drawn, TRAIN_SEED, make_drawn))
+    if extras.styled:
+        parts.append(_cached(cache_dir, "styled-train", extras.styled, TRAIN_SEED, make_styled))
+    if extras.negatives:
+        made = _cached(cache_dir, "negatives-train", extras.negatives, TRAIN_SEED, make_negatives)
+        parts.append({"images": made["images"], "labels": np.full(extras.negatives, NOT_A_DIGIT, dtype=np.int64)})
+    if extras.marks:
+        made = _cached(cache_dir, "marks-train", extras.marks, TRAIN_SEED, make_marks)
+        parts.append({"images": made["images"], "labels": np.full(extras.marks, NOT_A_DIGIT, dtype=np.int64)})
+    if extras.fonts:
         # The fingerprint names the fonts; the count is the most they can make, a font may lack a character.
-        most = len(fonts) * len(NOT_DIGIT_CHARACTERS) * len(TRAINING_SIZES)
-        parts.append(_cached(cache_dir, f"fonts-train-{fonts_fingerprint(fonts)}", most, TRAIN_SEED, make_fonts))
+        most = len(extras.fonts) * len(NOT_DIGIT_CHARACTERS) * len(TRAINING_SIZES)
+        parts.append(_cached(cache_dir, f"fonts-train-{fonts_fingerprint(extras.fonts)}", most, TRAIN_SEED,
+                             make_fonts))
     if not parts:
         return Split(np.zeros((0, 28, 28), dtype=np.uint8), np.zeros(0, dtype=np.int64))
     return Split(np.concatenate([p["images"] for p in parts]), np.concatenate([p["labels"] for p in parts]))
@@ -176,6 +194,17 @@ def mix_in(fit: Split, extra: Split, limit: int | None, seed: int) -> Split:
     labels = np.concatenate([base.labels, extra.labels])
     order = np.random.default_rng(seed).permutation(len(labels))
     return Split(images[order], labels[order])
+
+
+def mix(base: Split, extra: Split, extra_weight: float) -> tuple[Split, np.ndarray]:
+    """base followed by extra, and per-image sample weights: 1 for base, extra_weight for extra."""
+    if extra_weight <= 0:
+        raise ValueError(f"the weight of the reviewed drawings must be positive, not {extra_weight}")
+    images = np.concatenate([base.images, extra.images])
+    labels = np.concatenate([base.labels, extra.labels.astype(np.int64)])
+    weights = np.concatenate([np.ones(len(base.labels), dtype=np.float32),
+                              np.full(len(extra.labels), extra_weight, dtype=np.float32)])
+    return Split(images, labels), weights
 
 
 def calibrate(model: torch.nn.Module, held_out: HeldOut) -> dict:
@@ -214,44 +243,45 @@ def add_calibration(result: TrainResult, held_out: HeldOut, test_split: Split) -
     result.metadata["answered_test_accuracy"] = answered_accuracy(Predictor(result.model, result.metadata), test_split)
 
 
-def train_with_extras(config: TrainConfig, train_split: Split, test_split: Split, *, drawn: int, negatives: int,
-                      styled: int = 0, cache_dir: str | os.PathLike | None = None, fonts: list[Path] = (),
-                      marks: int = 0, initial_state: dict | None = None, teacher: torch.nn.Module | None = None,
-                      calibration_drawings: int | None = None, progress: bool = True, log=print) -> TrainResult:
-    """Train on MNIST less the held-out slice, plus canvas re-drawings, styled digits and non-digits (generated,
-    typeset in `fonts`, and `marks` of stray strokes); calibrate on the slice.
+def train_with_extras(config: TrainConfig, train_split: Split, test_split: Split, extras: Extras, *,
+                      reviewed: Split | None = None, reviewed_weight: float = 1.0, initial_state: dict | None = None,
+                      teacher: torch.nn.Module | None = None, calibration_drawings: int | None = None,
+                      progress: bool = True, log=print) -> TrainResult:
+    """Train on MNIST less the held-out slice, plus the extras and the `reviewed` drawings, each of which counts
+    `reviewed_weight` MNIST images; calibrate on the slice.
 
-    config.train_limit limits the MNIST images; the extras are added to them.
+    config.train_limit limits the MNIST images; the extras and the reviewed drawings are added to them.
     """
     fit, held = split_off(train_split)
-    if drawn or styled or negatives or marks:
-        log(f"drawing {drawn:,} canvas re-drawings, {styled:,} styled digits, {negatives:,} non-digits and {marks:,} "
-            f"stray marks (cached in {cache_dir})")
-    if fonts:
-        log(f"re-drawing the letters and symbols of {len(fonts)} fonts")
-    extra = extras(fit, drawn, negatives, styled, cache_dir, fonts, marks)
-    mixed = mix_in(fit, extra, config.train_limit, config.seed)
-    result = train(replace(config, train_limit=None), mixed, test_split, initial_state=initial_state,
-                   teacher=teacher, progress=progress, log=log)
-    calibrate_and_record(result, config, test_split, fit, extra, held, calibration_drawings=calibration_drawings,
-                         cache_dir=cache_dir, drawn=drawn, styled=styled, negatives=negatives, marks=marks,
-                         fonts=fonts)
+    if extras.count:
+        log(f"drawing {extras.drawn:,} canvas re-drawings, {extras.styled:,} styled digits, {extras.negatives:,} "
+            f"non-digits and {extras.marks:,} stray marks (cached in {extras.cache_dir})")
+    if extras.fonts:
+        log(f"re-drawing the letters and symbols of {len(extras.fonts)} fonts")
+    extra = draw_extras(fit, extras)
+    mixed, weights = mix_in(fit, extra, config.train_limit, config.seed), None
+    if reviewed is not None:
+        # After the limit, which applies to MNIST alone: train() would otherwise cut off the reviewed drawings.
+        mixed, weights = mix(mixed, reviewed, reviewed_weight)
+    result = train(replace(config, train_limit=None), mixed, test_split, sample_weights=weights,
+                   initial_state=initial_state, teacher=teacher, progress=progress, log=log)
+    calibrate_and_record(result, config, test_split, fit, extra, held, extras,
+                         calibration_drawings=calibration_drawings)
     return result
 
 
 def calibrate_and_record(result: TrainResult, config: TrainConfig, test_split: Split, fit: Split, extra: Split,
-                         held: Split, *, calibration_drawings: int | None, cache_dir: str | os.PathLike | None,
-                         drawn: int, styled: int, negatives: int, marks: int, fonts: list[Path]) -> None:
+                         held: Split, extras: Extras, *, calibration_drawings: int | None) -> None:
     """Calibrate a trained model on the held-out slice and the drawings made from it, and write on its card what
     it learnt from besides MNIST: a retraining gives the active model the sets its card names, and `evaluate
     --fonts` leaves out the fonts it names."""
-    held_out = held_out_sets(held, calibration_drawings, cache_dir=cache_dir)
+    held_out = held_out_sets(held, calibration_drawings, cache_dir=extras.cache_dir)
     add_calibration(result, held_out, test_split)
     result.metadata["training_set"] = {
-        "mnist_images": len(fit.head(config.train_limit).labels), "canvas_redrawings": drawn,
-        "styled_digits": styled, "not_digits": negatives, "stray_marks": marks,
-        "font_not_digits": int((extra.labels == NOT_A_DIGIT).sum()) - negatives - marks,
-        "fonts": [Path(font).name for font in fonts], "held_out_mnist_images": len(held.labels),
+        "mnist_images": len(fit.head(config.train_limit).labels), "canvas_redrawings": extras.drawn,
+        "styled_digits": extras.styled, "not_digits": extras.negatives, "stray_marks": extras.marks,
+        "font_not_digits": int((extra.labels == NOT_A_DIGIT).sum()) - extras.negatives - extras.marks,
+        "fonts": [Path(font).name for font in extras.fonts], "held_out_mnist_images": len(held.labels),
         "held_out_drawings": len(held_out.drawn.labels), "held_out_styled_digits": len(held_out.styled.labels),
         "held_out_not_digits": len(held_out.negatives)}
     result.metadata["hyperparameters"]["train_limit"] = config.train_limit

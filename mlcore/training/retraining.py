@@ -8,8 +8,7 @@ returns what happened, so tests and other callers use it directly.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -18,8 +17,8 @@ from ..labels import NOT_A_DIGIT
 from ..mnist import Split
 from ..model import with_outputs_of
 from ..predict import Predictor
-from .recipe import calibrate_and_record, extras, mix_in, split_off
-from .train import TrainConfig, TrainResult, train
+from .recipe import Extras, split_off, train_with_extras
+from .train import TrainConfig, TrainResult
 
 # The share of reviewed drawings kept out of retraining, to measure on (retraining and the release gate).
 HOLDOUT_FRACTION = 0.2
@@ -48,17 +47,6 @@ def split_holdout(split: Split, fraction: float) -> tuple[Split, Split]:
             Split(split.images[held_out], split.labels[held_out]))
 
 
-def mix(base: Split, extra: Split, extra_weight: float) -> tuple[Split, np.ndarray]:
-    """base followed by extra, and per-image sample weights: 1 for base, extra_weight for extra."""
-    if extra_weight <= 0:
-        raise ValueError(f"the weight of the reviewed drawings must be positive, not {extra_weight}")
-    images = np.concatenate([base.images, extra.images])
-    labels = np.concatenate([base.labels, extra.labels.astype(np.int64)])
-    weights = np.concatenate([np.ones(len(base.labels), dtype=np.float32),
-                              np.full(len(extra.labels), extra_weight, dtype=np.float32)])
-    return Split(images, labels), weights
-
-
 # Fine-tuning starts from a trained model: a short run at a gentle peak rate adapts it without undoing it.
 FINE_TUNE_EPOCHS = 2
 FINE_TUNE_LR = 0.02
@@ -79,15 +67,14 @@ def not_digit_count(split: Split) -> int:
 
 
 def retrain(config: TrainConfig, train_split: Split, test_split: Split, reviewed: Split, *,
-            base_name: str, base: Predictor, reviewed_weight: float = REVIEWED_WEIGHT,
+            base_name: str, base: Predictor, extras: Extras = Extras(), reviewed_weight: float = REVIEWED_WEIGHT,
             holdout_fraction: float = HOLDOUT_FRACTION, fine_tune: bool = True, calibration_drawings: int | None = None,
-            drawn: int = 0, negatives: int = 0, styled: int = 0, fonts: list[Path] = (), marks: int = 0,
-            cache_dir=None, progress: bool = False, log=print) -> Retraining:
-    """Train on MNIST (config.train_limit of it, less the calibration slice), the generated sets any training
-    takes (`recipe.extras`: `drawn` re-drawings, `negatives`, `styled`, `fonts` and `marks`) and the reviewed
-    drawings not held out, then calibrate on the MNIST slice and drawings made from it. `base` is the active
-    model, which a fine-tuning starts from and the summary compares with; without the sets it was trained
-    with, it forgets what they taught (the "not a digit" of generated non-digits first).
+            progress: bool = False, log=print) -> Retraining:
+    """Train on MNIST (config.train_limit of it, less the calibration slice), the extras any training takes and
+    the reviewed drawings not held out, then calibrate on the MNIST slice and drawings made from it
+    (`recipe.train_with_extras`). `base` is the active model, which a fine-tuning starts from and the summary
+    compares with; without the extras it was trained with, it forgets what they taught (the "not a digit" of
+    generated non-digits first).
 
     Confirmed non-digits (label 10) are negatives for the "not a digit" output; fine-tuning a
     ten-output model gives it that output. Raises ValueError for bad fractions or weights.
@@ -100,16 +87,11 @@ def retrain(config: TrainConfig, train_split: Split, test_split: Split, reviewed
         raise ValueError(f"all {len(held_out.labels):,} reviewed drawings fell in the held-out share "
                          f"({holdout_fraction:.0%}), which measures the model and is never trained on; "
                          "review more drawings, or lower --holdout-fraction")
-    mnist_fit, mnist_held = split_off(train_split)
-    generated = extras(mnist_fit, drawn, negatives, styled, cache_dir, fonts, marks)
-    # The limit applies to MNIST alone; train() would otherwise cut off the reviewed drawings at the end.
-    mixed, weights = mix(mix_in(mnist_fit, generated, config.train_limit, config.seed), fit, reviewed_weight)
-    mnist_images = len(mnist_fit.head(config.train_limit).labels)
+    mnist_images = len(split_off(train_split)[0].head(config.train_limit).labels)
     summary = {
         "base_version": base_name,
         "fine_tuned": fine_tune,
         "mnist_train_images": mnist_images,
-        "generated_images": len(generated.labels),
         "reviewed_train_images": len(fit.labels),
         "reviewed_held_out_images": len(held_out.labels),
         "reviewed_weight": reviewed_weight,
@@ -121,14 +103,12 @@ def retrain(config: TrainConfig, train_split: Split, test_split: Split, reviewed
     if fine_tune:
         initial_state = with_outputs_of(base.model.state_dict(), config.architecture, config.seed)
     log(f"{'fine-tuning ' + base_name if fine_tune else 'training from scratch'} on "
-        f"{mnist_images:,} MNIST images, {len(generated.labels):,} generated drawings and {len(fit.labels):,} "
-        f"reviewed drawings ({not_digit_count(fit):,} of them not a digit; weight {reviewed_weight}); "
+        f"{mnist_images:,} MNIST images and {len(fit.labels):,} reviewed drawings ({not_digit_count(fit):,} of them not a digit; weight {reviewed_weight}); "
         f"{len(held_out.labels):,} reviewed drawings held out ({not_digit_count(held_out):,} not a digit)")
-    result = train(replace(config, train_limit=None), mixed, test_split, sample_weights=weights,
-                   initial_state=initial_state, progress=progress, log=log)
-    calibrate_and_record(result, config, test_split, mnist_fit, generated, mnist_held,
-                         calibration_drawings=calibration_drawings, cache_dir=cache_dir, drawn=drawn, styled=styled,
-                         negatives=negatives, marks=marks, fonts=fonts)
+    result = train_with_extras(config, train_split, test_split, extras, reviewed=fit, reviewed_weight=reviewed_weight,
+                               initial_state=initial_state, calibration_drawings=calibration_drawings,
+                               progress=progress, log=log)
+    summary["generated_images"] = result.metadata["train_images"] - mnist_images - len(fit.labels)
     summary["after"] = {"mnist_accuracy": result.metadata["answered_test_accuracy"],
                         "reviewed_accuracy": answered_accuracy(Predictor(result.model, result.metadata), held_out)}
     result.metadata["reviewed_training"] = summary

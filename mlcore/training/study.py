@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -53,14 +53,12 @@ def near_zero_share(model: torch.nn.Module) -> float:
     return (weights.abs() < NEAR_ZERO).float().mean().item()
 
 
-def run_study(train_split: Split, test_split: Split, report_dir: str | os.PathLike, *, epochs: int,
-              train_limit: int | None = None, seed: int = 1, threads: int | None = None,
-              device: str = "cpu", progress: bool = True, log=print) -> StudyReport:
-    """Train every variant with the same seed and budget; write checkpoints, plots and report.md."""
+def run_study(train_split: Split, test_split: Split, report_dir: str | os.PathLike, *, base: TrainConfig,
+              progress: bool = True, log=print) -> StudyReport:
+    """Train every variant with `base`'s seed and budget; write checkpoints, plots and report.md."""
     report_dir = Path(report_dir)
     # The study is of the original ten-output architecture, as it was first run.
-    configs = [TrainConfig(architecture="mnist-cnn-v1", variant=variant, epochs=epochs, seed=seed,
-                           train_limit=train_limit, threads=threads, device=device) for variant in VARIANTS]
+    configs = [replace(base, architecture="mnist-cnn-v1", variant=variant) for variant in VARIANTS]
     outcomes = []
     for config in configs:
         log(f"--- {config.variant}: {VARIANT_TITLES[config.variant]}")

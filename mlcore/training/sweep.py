@@ -26,11 +26,11 @@ from ..datasets.fonts import NOT_DIGIT_CHARACTERS, TRAINING_SIZES, font_files
 from ..files import write_atomically
 from ..mnist import MnistDataError, load_split
 from ..model import ARCHITECTURES
-from .recipe import HELD_OUT, train_with_extras
+from .recipe import HELD_OUT, Extras, train_with_extras
 from .train import TrainConfig, available_device, train
 
 # The served recipe's extras (README "Training the served model").
-EXTRAS = {"drawn": 20000, "styled": 10000, "negatives": 30000}
+EXTRAS = Extras(drawn=20000, styled=10000, negatives=30000)
 # Its steps after the first: (epochs, peak learning rate, MNIST images or None for all).
 LATER_STEPS = ((3, 0.02, None), (3, 0.02, 40000))
 FIRST_LR = 0.15
@@ -88,7 +88,7 @@ def steps_per_epoch(train_images: int, limit: int | None, fonts: int) -> int:
     and at most every character of the fonts at every size."""
     mnist = min(limit or train_images - HELD_OUT, train_images - HELD_OUT)
     letters = fonts * len(NOT_DIGIT_CHARACTERS) * len(TRAINING_SIZES)
-    return -(-(mnist + sum(EXTRAS.values()) + letters) // BATCH_SIZE)
+    return -(-(mnist + EXTRAS.count + letters) // BATCH_SIZE)
 
 
 def probe(candidate: Candidate, sweep: SweepOptions) -> float:
@@ -109,9 +109,9 @@ def run(candidate: Candidate, first_epochs: int, sweep: SweepOptions) -> list[st
     train_split = load_split(sweep.data_dir, "train")
     test_split = load_split(sweep.data_dir, "test")
     saved, state, previous = [], None, None
+    extras = replace(EXTRAS, fonts=sweep.fonts, cache_dir=sweep.cache_dir)
     for number, config in enumerate(step_configs(candidate, first_epochs, sweep), start=1):
-        result = train_with_extras(config, train_split, test_split, **EXTRAS, cache_dir=sweep.cache_dir,
-                                   fonts=list(sweep.fonts), initial_state=state, progress=False,
+        result = train_with_extras(config, train_split, test_split, extras, initial_state=state, progress=False,
                                    log=lambda line: print(f"{candidate.name} step {number}: {line}", flush=True))
         if previous is not None:
             result.metadata["fine_tuned_from"] = {"path": previous.name, "sha256": checkpoint.file_sha256(previous)}

@@ -1,5 +1,5 @@
 """The training options `train`, `compare_regularization` and `compare_levers` share: declared once,
-checked by TrainConfig."""
+checked by TrainConfig, and the checkpoint a training starts from."""
 
 from __future__ import annotations
 
@@ -8,8 +8,20 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import CommandError
 
-from mlcore.model import ARCHITECTURES
+from mlcore.model import ARCHITECTURES, with_outputs_of
+from mlcore.training.recipe import Extras
 from mlcore.training.train import VARIANTS, TrainConfig, available_device
+
+from .paths import read_checkpoint
+
+# Each count of Extras a command may take: its option and help.
+EXTRAS_OPTIONS = {
+    "drawn": ("--canvas-drawings", "add N MNIST training digits re-drawn as canvas strokes"),
+    "styled": ("--styled-digits", "add N digits in other writing styles (a flagged 1, a crossed 7, ...)"),
+    "negatives": ("--not-digits", "add N generated non-digits (label 10) for the \"not a digit\" output"),
+    "marks": ("--stray-marks", "add N drawings of two to four stray strokes (lines, bent lines, arcs) as non-digits: "
+                               "marks no template foresaw"),
+}
 
 
 def add_budget_arguments(parser, epochs_help: str = "epochs") -> None:
@@ -63,3 +75,34 @@ def training_config(options: dict, **fields) -> TrainConfig:
     except ValueError as exc:
         raise CommandError(str(exc)) from None
     return config
+
+
+def add_extras_arguments(parser, defaults: Extras = Extras(), counts: tuple[str, ...] = tuple(EXTRAS_OPTIONS)) -> None:
+    """The options of the extras' `counts`, each N drawings (default: `defaults`')."""
+    for field in counts:
+        option, text = EXTRAS_OPTIONS[field]
+        parser.add_argument(option, type=int, default=getattr(defaults, field), metavar="N", help=text)
+
+
+def extras_config(options: dict) -> Extras:
+    """The Extras of the count options a command took, cached in GENERATED_CACHE_DIR; a negative count is a
+    CommandError."""
+    taken = {field: option for field, (option, _) in EXTRAS_OPTIONS.items() if dest(option) in options}
+    counts = {field: options[dest(option)] for field, option in taken.items()}
+    if min(counts.values()) < 0:
+        names = list(taken.values())
+        raise CommandError(f"{', '.join(names[:-1])} and {names[-1]} must be at least 0")
+    return Extras(**counts, cache_dir=settings.GENERATED_CACHE_DIR)
+
+
+def dest(option: str) -> str:
+    """Where argparse keeps an option's value: --canvas-drawings in canvas_drawings."""
+    return option.removeprefix("--").replace("-", "_")
+
+
+def start_state(path: Path | None, config: TrainConfig) -> dict | None:
+    """The weights of the checkpoint at `path` to fine-tune from, with config.architecture's outputs; None: none."""
+    if path is None:
+        return None
+    model, _ = read_checkpoint(path)
+    return with_outputs_of(model.state_dict(), config.architecture, config.seed)

@@ -3,13 +3,13 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from mlcore import checkpoint
 from mlcore.mnist import MnistDataError, load_split
-from mlcore.model import ARCHITECTURE, ARCHITECTURES, with_outputs_of
+from mlcore.model import ARCHITECTURE, ARCHITECTURES
 from mlcore.training.levers import run_levers
+from mlcore.training.recipe import Extras
 
 from ..paths import check_directory_to_write
-from ..training_options import add_budget_arguments, training_config
+from ..training_options import add_budget_arguments, add_extras_arguments, extras_config, start_state, training_config
 
 
 class Command(BaseCommand):
@@ -21,9 +21,8 @@ class Command(BaseCommand):
         add_budget_arguments(parser, epochs_help="epochs per lever")
         parser.add_argument("--architecture", choices=list(ARCHITECTURES), default=ARCHITECTURE)
         parser.add_argument("--lr", type=float, default=0.1, help="peak learning rate (default 0.1)")
-        parser.add_argument("--canvas-drawings", type=int, default=2000, metavar="N")
-        parser.add_argument("--styled-digits", type=int, default=2000, metavar="N")
-        parser.add_argument("--not-digits", type=int, default=3000, metavar="N")
+        add_extras_arguments(parser, Extras(drawn=2000, styled=2000, negatives=3000),
+                             counts=("drawn", "styled", "negatives"))
         parser.add_argument("--start-from", type=Path, default=None,
                             help="fine-tune every lever from this checkpoint (default: train from scratch)")
         parser.add_argument("--report-dir", type=Path, default=settings.REPORTS_DIR / "levers")
@@ -32,23 +31,15 @@ class Command(BaseCommand):
         check_directory_to_write(options["report_dir"], "--report-dir")
         defaults = {"epochs": 3, "train_limit": 10000, "threads": 1}
         budget = training_config(options, **{name: value for name, value in defaults.items() if options[name] is None})
-        if min(options["canvas_drawings"], options["styled_digits"], options["not_digits"]) < 0:
-            raise CommandError("--canvas-drawings, --styled-digits and --not-digits must be at least 0")
+        extras = extras_config(options)
         try:
-            initial_state = None
-            if options["start_from"] is not None:
-                initial_state = with_outputs_of(checkpoint.load(options["start_from"])[0].state_dict(),
-                                                budget.architecture, budget.seed)
+            initial_state = start_state(options["start_from"], budget)
             train_split = load_split(options["data_dir"], "train")
             test_split = load_split(options["data_dir"], "test")
-        except (checkpoint.CheckpointError, MnistDataError, ValueError) as exc:
+        except (MnistDataError, ValueError) as exc:
             raise CommandError(str(exc)) from None
-        rows = run_levers(train_split, test_split, options["report_dir"], epochs=budget.epochs,
-                          train_limit=budget.train_limit, drawn=options["canvas_drawings"],
-                          styled=options["styled_digits"], negatives=options["not_digits"],
-                          architecture=budget.architecture, seed=budget.seed, threads=budget.threads,
-                          device=budget.device, cache_dir=settings.GENERATED_CACHE_DIR,
-                          initial_state=initial_state, lr=budget.lr, log=self.stdout.write)
+        rows = run_levers(train_split, test_split, options["report_dir"], base=budget, extras=extras,
+                          initial_state=initial_state, log=self.stdout.write)
         for row in rows:
             self.stdout.write(f"{row['lever']:<55} drawn {row['held_out_drawn_accuracy']:.4f}  "
                               f"non-digits null {row['held_out_not_digits_null']:.3f}")

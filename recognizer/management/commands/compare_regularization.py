@@ -34,9 +34,7 @@ class Command(BaseCommand):
             check_checkpoint_to_write(report_dir / f"{variant}.pt", "--report-dir")
         check_file_to_write(report_dir / "results.json", "--report-dir")
         try:
-            report = run_study(train_split, test_split, report_dir, epochs=budget.epochs,
-                               train_limit=budget.train_limit, seed=budget.seed,
-                               threads=budget.threads, device=budget.device, progress=options["verbosity"] > 0,
+            report = run_study(train_split, test_split, report_dir, base=budget, progress=options["verbosity"] > 0,
                                log=self.stdout.write)
         except OSError as exc:
             raise CommandError(f"could not write the report to {report_dir}: {exc}") from None

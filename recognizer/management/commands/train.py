@@ -1,4 +1,5 @@
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -10,7 +11,7 @@ from django.utils import timezone
 from mlcore import checkpoint
 from mlcore.datasets.fonts import font_files
 from mlcore.mnist import MnistDataError, Split, load_split
-from mlcore.model import ARCHITECTURES, with_not_a_digit, with_outputs_of
+from mlcore.model import ARCHITECTURES, with_not_a_digit
 from mlcore.training.recipe import train_with_extras
 from mlcore.training.retraining import FINE_TUNE_EPOCHS, FINE_TUNE_LR, HOLDOUT_FRACTION, REVIEWED_WEIGHT, retrain
 from mlcore.training.train import TrainConfig
@@ -20,7 +21,8 @@ from ... import release
 from ...models import ModelUnavailable, ModelVersion, Prediction, check_version_name
 from ..database import DatabaseCommand
 from ..paths import check_checkpoint_to_write, read_checkpoint
-from ..training_options import add_budget_arguments, add_hyperparameter_arguments, training_config
+from ..training_options import (add_budget_arguments, add_extras_arguments, add_hyperparameter_arguments,
+                                extras_config, start_state, training_config)
 from .activate_model import write_activation
 
 # The MNIST test accuracy below which a model retrained on reviewed drawings is not activated.
@@ -47,23 +49,16 @@ class Command(DatabaseCommand):
                             help="with --activate, serve it even when the release gate finds it worse (recorded)")
         parser.add_argument("--no-register", action="store_true", help="do not record a model version")
 
-        wild = parser.add_argument_group("generated drawings, mixed into MNIST (with --with-reviewed too: a fine-tuning "
-                                         "without the sets the active model learnt from forgets what they taught)")
-        wild.add_argument("--canvas-drawings", type=int, default=0, metavar="N",
-                          help="add N MNIST training digits re-drawn as canvas strokes")
-        wild.add_argument("--styled-digits", type=int, default=0, metavar="N",
-                          help="add N digits in other writing styles (a flagged 1, a crossed 7, ...)")
-        wild.add_argument("--not-digits", type=int, default=0, metavar="N",
-                          help="add N generated non-digits (label 10) for the \"not a digit\" output")
-        wild.add_argument("--stray-marks", type=int, default=0, metavar="N",
-                          help="add N drawings of two to four stray strokes (lines, bent lines, arcs) as non-digits: "
-                               "marks no template foresaw")
-        wild.add_argument("--fonts", type=Path, metavar="DIR",
-                          help="add the letters and symbols of the non-digits typeset in every font file under DIR "
-                               "(.ttf, .otf, .woff, .woff2) at six sizes and re-drawn with the page's pen, as "
-                               "non-digits: other hands' letters")
-        wild.add_argument("--start-from", type=Path, metavar="CHECKPOINT",
-                          help="fine-tune from this checkpoint's weights (a ten-output one gains the eleventh)")
+        extras = parser.add_argument_group("generated drawings, mixed into MNIST (with --with-reviewed too: a "
+                                           "fine-tuning without the sets the active model learnt from forgets what "
+                                           "they taught)")
+        add_extras_arguments(extras)
+        extras.add_argument("--fonts", type=Path, metavar="DIR",
+                            help="add the letters and symbols of the non-digits typeset in every font file under DIR "
+                                 "(.ttf, .otf, .woff, .woff2) at six sizes and re-drawn with the page's pen, as "
+                                 "non-digits: other hands' letters")
+        extras.add_argument("--start-from", type=Path, metavar="CHECKPOINT",
+                            help="fine-tune from this checkpoint's weights (a ten-output one gains the eleventh)")
 
         taught = parser.add_argument_group("learning from a teacher (knowledge distillation)")
         taught.add_argument("--teacher", type=Path, metavar="CHECKPOINT",
@@ -107,13 +102,15 @@ class Command(DatabaseCommand):
         self.done = f"nothing was saved, and {out} is as it was"
         with_reviewed = options["with_reviewed"] or options["reviewed_file"] is not None
         self.check_options(options, out, with_reviewed)
+        extras = extras_config(options)
         fine_tune = (with_reviewed and not options["from_scratch"]) or options["start_from"] is not None
         teacher = self.teacher(options, with_reviewed)
         config = self.run_config(options, with_reviewed, fine_tune, teacher)
         try:
             train_split = load_split(options["data_dir"], "train")
             test_split = load_split(options["data_dir"], "test")
-            fonts = font_files(options["fonts"]) if options["fonts"] else []
+            if options["fonts"]:
+                extras = replace(extras, fonts=tuple(font_files(options["fonts"])))
         except (MnistDataError, ValueError) as exc:
             raise CommandError(str(exc)) from None
 
@@ -124,21 +121,15 @@ class Command(DatabaseCommand):
                 base_version, base = self.active_model()
                 retraining = retrain(
                     config, train_split, test_split, self.reviewed_drawings(options["reviewed_file"]),
-                    base_name=base_version.name, base=base, reviewed_weight=options["reviewed_weight"],
+                    base_name=base_version.name, base=base, extras=extras, reviewed_weight=options["reviewed_weight"],
                     holdout_fraction=options["holdout_fraction"], fine_tune=fine_tune,
-                    drawn=options["canvas_drawings"], negatives=options["not_digits"], styled=options["styled_digits"],
-                    fonts=fonts, marks=options["stray_marks"], cache_dir=settings.GENERATED_CACHE_DIR,
                     calibration_drawings=settings.CALIBRATION_DRAWINGS, progress=progress, log=self.stdout.write)
                 result = retraining.result
             else:
                 epochs = f"{config.epochs} epoch{'' if config.epochs == 1 else 's'}"
                 self.stdout.write(f"training {config.architecture} ({config.variant}) for {epochs}")
-                result = train_with_extras(config, train_split, test_split, drawn=options["canvas_drawings"],
-                                           negatives=options["not_digits"], styled=options["styled_digits"],
-                                           fonts=fonts, marks=options["stray_marks"],
-                                           cache_dir=settings.GENERATED_CACHE_DIR,
-                                           initial_state=self.start_state(options["start_from"], config),
-                                           teacher=teacher,
+                result = train_with_extras(config, train_split, test_split, extras,
+                                           initial_state=start_state(options["start_from"], config), teacher=teacher,
                                            calibration_drawings=settings.CALIBRATION_DRAWINGS,
                                            progress=progress, log=self.stdout.write)
         except ValueError as exc:
@@ -177,9 +168,6 @@ class Command(DatabaseCommand):
             # Retraining fine-tunes what the site serves: the checkpoint was dropped without a word.
             raise CommandError("--start-from is for training on MNIST and the generated sets; --with-reviewed "
                                "fine-tunes the active model version (activate the one to start from first)")
-        if min(options["canvas_drawings"], options["styled_digits"], options["not_digits"],
-               options["stray_marks"]) < 0:
-            raise CommandError("--canvas-drawings, --styled-digits, --not-digits and --stray-marks must be at least 0")
         floor = options["min_mnist_accuracy"]
         if floor is not None and not 0 <= floor <= 1:
             # NaN too, which would have passed every model.
@@ -281,12 +269,6 @@ class Command(DatabaseCommand):
         if version is not None and version.metadata.get("architecture") in ARCHITECTURES:
             return with_not_a_digit(version.metadata["architecture"])
         return TrainConfig().architecture
-
-    def start_state(self, path: Path | None, config: TrainConfig) -> dict | None:
-        if path is None:
-            return None
-        model, _ = read_checkpoint(path)
-        return with_outputs_of(model.state_dict(), config.architecture, config.seed)
 
     def active_model(self):
         version = ModelVersion.objects.active()
