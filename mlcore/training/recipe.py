@@ -65,6 +65,25 @@ class Extras:
 
 
 @dataclass(frozen=True)
+class Recipe:
+    """How a model is trained: steps, each fine-tuning the last, on MNIST and the same extras."""
+    batch_size: int
+    extras: Extras
+    steps: tuple[dict, ...]    # each step's TrainConfig fields
+
+
+# The served models' (v4_2 and v4x2's members'), with the letters of the 20 fonts of fonts-train: a long first step
+# with every augmentation, then three epochs at a gentle rate, then three more on fewer MNIST images, so that
+# non-digits weigh more (README "Training the served model").
+SERVED_RECIPE = Recipe(
+    batch_size=64,
+    extras=Extras(drawn=20000, styled=10000, negatives=30000),
+    steps=({"epochs": 10, "lr": 0.15, "elastic": True, "stroke_width": True},
+           {"epochs": 3, "lr": 0.02},
+           {"epochs": 3, "lr": 0.02, "train_limit": 40000}))
+
+
+@dataclass(frozen=True)
 class HeldOut:
     mnist: Split          # MNIST training digits the model never saw
     drawn: Split          # the same digits re-drawn as canvas strokes

@@ -4,12 +4,13 @@ accelerator lent for a few minutes.
     python -m mlcore.training.sweep --data-dir ../shared/mnist --cache-dir reports/cache --fonts fonts-train \
         --out reports/sweep --device cuda --candidate mnist-cnn-v4:1 --candidate mnist-cnn-v4:2
 
-Each candidate is an architecture and a seed, trained in its own process by the served recipe's
-three steps (`manage.py train`'s, README "Training the served model"): a long first step with every
-augmentation, then three epochs at 0.02, then three at 0.02 on 40,000 MNIST images so that non-digits
-weigh more. Each step is saved as it ends, calibrated on the held-out sets, so a deadline still leaves
-the steps that were done. With --first-epochs auto the first step is as long as the deadline allows,
-measured by a short probe run by every candidate at once, as they will train.
+Each candidate is an architecture and a seed, trained in its own process by the three steps of the
+served recipe (`recipe.SERVED_RECIPE`, which the README's "Training the served model" runs with
+`manage.py train`): a long first step with every augmentation, then three epochs at 0.02, then three
+at 0.02 on 40,000 MNIST images so that non-digits weigh more. Each step is saved as it ends, calibrated
+on the held-out sets, so a deadline still leaves the steps that were done. With --first-epochs auto the
+first step is as long as the deadline allows, measured by a short probe run by every candidate at
+once, as they will train.
 """
 
 from __future__ import annotations
@@ -26,15 +27,9 @@ from ..datasets.fonts import NOT_DIGIT_CHARACTERS, TRAINING_SIZES, font_files
 from ..files import write_atomically
 from ..mnist import MnistDataError, load_split
 from ..model import ARCHITECTURES
-from .recipe import HELD_OUT, Extras, train_with_extras
+from .recipe import HELD_OUT, SERVED_RECIPE, train_with_extras
 from .train import TrainConfig, available_device, train
 
-# The served recipe's extras (README "Training the served model").
-EXTRAS = Extras(drawn=20000, styled=10000, negatives=30000)
-# Its steps after the first: (epochs, peak learning rate, MNIST images or None for all).
-LATER_STEPS = ((3, 0.02, None), (3, 0.02, 40000))
-FIRST_LR = 0.15
-BATCH_SIZE = 64
 PROBE_WARM_UP_STEPS, PROBE_STEPS = 20, 150
 # Calibration, the model card and the epochs' test passes: seconds a candidate needs beyond its batches.
 OVERHEAD_SECONDS = 90
@@ -72,15 +67,15 @@ class SweepOptions:
 
 
 def step_configs(candidate: Candidate, first_epochs: int, sweep: SweepOptions) -> list[TrainConfig]:
-    base = TrainConfig(architecture=candidate.architecture, seed=candidate.seed, batch_size=BATCH_SIZE,
-                       threads=sweep.threads, device=sweep.device)
+    base = TrainConfig(architecture=candidate.architecture, seed=candidate.seed,
+                       batch_size=SERVED_RECIPE.batch_size, threads=sweep.threads, device=sweep.device)
 
     def limited(limit: int | None) -> int | None:
         return min(filter(None, (limit, sweep.train_limit)), default=None)
 
-    return [replace(base, epochs=first_epochs, lr=FIRST_LR, elastic=True, stroke_width=True,
-                    train_limit=limited(None)),
-            *(replace(base, epochs=epochs, lr=lr, train_limit=limited(limit)) for epochs, lr, limit in LATER_STEPS)]
+    first, *later = SERVED_RECIPE.steps
+    return [replace(base, **{**step, "train_limit": limited(step.get("train_limit"))})
+            for step in ({**first, "epochs": first_epochs}, *later)]
 
 
 def steps_per_epoch(train_images: int, limit: int | None, fonts: int) -> int:
@@ -88,18 +83,19 @@ def steps_per_epoch(train_images: int, limit: int | None, fonts: int) -> int:
     and at most every character of the fonts at every size."""
     mnist = min(limit or train_images - HELD_OUT, train_images - HELD_OUT)
     letters = fonts * len(NOT_DIGIT_CHARACTERS) * len(TRAINING_SIZES)
-    return -(-(mnist + EXTRAS.count + letters) // BATCH_SIZE)
+    return -(-(mnist + SERVED_RECIPE.extras.count + letters) // SERVED_RECIPE.batch_size)
 
 
 def probe(candidate: Candidate, sweep: SweepOptions) -> float:
     """Seconds one training batch takes for this candidate while the others train beside it."""
     train_split = load_split(sweep.data_dir, "train")
-    test_head = load_split(sweep.data_dir, "test").head(BATCH_SIZE)
+    batch_size = SERVED_RECIPE.batch_size
+    test_head = load_split(sweep.data_dir, "test").head(batch_size)
     config = step_configs(candidate, 1, sweep)[0]
     # The first batches also start the device's runtime and choose its kernels: not timed.
     for steps in (PROBE_WARM_UP_STEPS, PROBE_STEPS):
         started = time.perf_counter()
-        train(replace(config, train_limit=steps * BATCH_SIZE), train_split, test_head, progress=False,
+        train(replace(config, train_limit=steps * batch_size), train_split, test_head, progress=False,
               log=lambda line: None)
     return (time.perf_counter() - started) / PROBE_STEPS
 
@@ -109,7 +105,7 @@ def run(candidate: Candidate, first_epochs: int, sweep: SweepOptions) -> list[st
     train_split = load_split(sweep.data_dir, "train")
     test_split = load_split(sweep.data_dir, "test")
     saved, state, previous = [], None, None
-    extras = replace(EXTRAS, fonts=sweep.fonts, cache_dir=sweep.cache_dir)
+    extras = replace(SERVED_RECIPE.extras, fonts=sweep.fonts, cache_dir=sweep.cache_dir)
     for number, config in enumerate(step_configs(candidate, first_epochs, sweep), start=1):
         result = train_with_extras(config, train_split, test_split, extras, initial_state=state, progress=False,
                                    log=lambda line: print(f"{candidate.name} step {number}: {line}", flush=True))
@@ -127,7 +123,8 @@ def run(candidate: Candidate, first_epochs: int, sweep: SweepOptions) -> list[st
 def first_epochs_for(seconds_per_batch: float, deadline: float, train_images: int, fonts: int) -> int:
     """The longest first step whose candidate, all steps, ends before the deadline (seconds from now), on
     `train_images` MNIST training images and the letters of `fonts` fonts."""
-    later = sum(epochs * steps_per_epoch(train_images, limit, fonts) for epochs, _, limit in LATER_STEPS)
+    later = sum(step["epochs"] * steps_per_epoch(train_images, step.get("train_limit"), fonts)
+                for step in SERVED_RECIPE.steps[1:])
     affordable = (deadline - OVERHEAD_SECONDS) / seconds_per_batch - later
     epochs = int(affordable // steps_per_epoch(train_images, None, fonts))
     return max(FIRST_EPOCHS_RANGE[0], min(FIRST_EPOCHS_RANGE[1], epochs))
