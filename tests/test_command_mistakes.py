@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from django.conf import settings
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError, call_command, load_command_class
 
 from mlcore import checkpoint
 from mlcore.training import recipe
@@ -197,3 +197,15 @@ def test_ctrl_c_during_training_says_so_and_saves_nothing(tmp_path, mnist_dir):
     assert training.returncode == 1 and "Traceback" not in errors, errors
     assert f"interrupted: nothing was saved, and {out} is as it was" in errors
     assert not out.exists() and list(tmp_path.glob("*.pt*")) == []
+
+
+@pytest.mark.parametrize("command, defaults", [
+    ("compare_levers", ("epochs per lever (default 3)", "(default 10000)", "torch threads (default 1)")),
+    ("compare_regularization", ("epochs per variant (default 20)", "(default all)", "(default all cores)")),
+])
+def test_a_training_command_s_help_names_the_budget_it_uses(command, defaults):
+    """compare_levers trains 3 epochs on 10,000 images on one thread unless told otherwise; its help said 20,
+    every image and every core, the train command's own defaults."""
+    parser = load_command_class("recognizer", command).create_parser("manage.py", command)
+    help_text = " ".join(parser.format_help().split())
+    assert all(default in help_text for default in defaults), help_text

@@ -24,13 +24,14 @@ EXTRAS_OPTIONS = {
 }
 
 
-def add_budget_arguments(parser, epochs_help: str = "epochs") -> None:
-    """How long and on what: the options every training command takes."""
-    defaults = TrainConfig()
+def add_budget_arguments(parser, epochs_help: str = "epochs", defaults: TrainConfig = TrainConfig()) -> None:
+    """How long and on what: the options every training command takes, their help naming `defaults`."""
     parser.add_argument("--epochs", type=int, default=None, help=f"{epochs_help} (default {defaults.epochs})")
     parser.add_argument("--seed", type=int, default=defaults.seed)
-    parser.add_argument("--train-limit", type=int, default=None, help="use only the first N MNIST training images")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
+    parser.add_argument("--train-limit", type=int, default=None,
+                        help=f"use only the first N MNIST training images (default {defaults.train_limit or 'all'})")
+    parser.add_argument("--threads", type=int, default=None,
+                        help=f"torch threads (default {defaults.threads or 'all cores'})")
     parser.add_argument("--device", default=defaults.device,
                         help=f"where the network trains: cpu, or an accelerator such as cuda (default {defaults.device}); "
                              "the generated drawings are made on the CPU either way")

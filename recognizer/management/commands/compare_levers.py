@@ -7,9 +7,14 @@ from mlcore.mnist import MnistDataError, load_split
 from mlcore.model import ARCHITECTURE, ARCHITECTURES
 from mlcore.training.levers import run_levers
 from mlcore.training.recipe import Extras
+from mlcore.training.train import TrainConfig
 
 from ..paths import check_directory_to_write
 from ..training_options import add_budget_arguments, add_extras_arguments, extras_config, start_state, training_config
+
+
+# Each lever trains from scratch: a short run on a slice, one thread, so that the levers' times compare.
+LEVER_BUDGET = TrainConfig(epochs=3, train_limit=10000, threads=1)
 
 
 class Command(BaseCommand):
@@ -18,7 +23,7 @@ class Command(BaseCommand):
             "budget; measure each on the held-out slice and write levers.md and levers.json.")
 
     def add_arguments(self, parser):
-        add_budget_arguments(parser, epochs_help="epochs per lever")
+        add_budget_arguments(parser, epochs_help="epochs per lever", defaults=LEVER_BUDGET)
         parser.add_argument("--architecture", choices=list(ARCHITECTURES), default=ARCHITECTURE)
         parser.add_argument("--lr", type=float, default=0.1, help="peak learning rate (default 0.1)")
         add_extras_arguments(parser, Extras(drawn=2000, styled=2000, negatives=3000),
@@ -29,8 +34,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         check_directory_to_write(options["report_dir"], "--report-dir")
-        defaults = {"epochs": 3, "train_limit": 10000, "threads": 1}
-        budget = training_config(options, **{name: value for name, value in defaults.items() if options[name] is None})
+        budget = training_config(options, **{name: getattr(LEVER_BUDGET, name) for name in ("epochs", "train_limit", "threads")
+                                             if options[name] is None})
         extras = extras_config(options)
         try:
             initial_state = start_state(options["start_from"], budget)
