@@ -191,7 +191,7 @@ def save_reliability_diagram(evaluations: dict[str, Evaluation], path: str | os.
     for name, evaluation in evaluations.items():
         rows = [r for r in reliability(*evaluation.digit_readings()) if r["count"]]
         axes.plot([r["confidence"] for r in rows], [r["accuracy"] for r in rows], marker="o",
-                  label=f"{name} (ECE {evaluation.digit_ece:.2%})")
+                  label=f"{name} (ECE over the digits {evaluation.digit_ece:.2%})")
     axes.set(title=f"Reliability ({ECE_BINS} equal-width bins)", xlabel="confidence (calibrated)",
              ylabel="accuracy", xlim=(0, 1), ylim=(0, 1.02))
     axes.grid(alpha=0.3)

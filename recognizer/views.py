@@ -34,8 +34,8 @@ from mlcore.render import PEN_WIDTH
 from . import access, strokes
 from .deadline import TooLate, deadline_of
 from .errors import error_response
-from .inference import ModelUnavailable, model_cache
-from .models import Prediction, StorageUnavailable
+from .inference import model_cache
+from .models import ModelUnavailable, Prediction, StorageUnavailable
 from .parsers import StrictJSONParser
 from .serializers import FeedbackSerializer, PredictionSerializer
 from .throttles import NewDrawingsThrottle, PredictionRateThrottle, in_words

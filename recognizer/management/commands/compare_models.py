@@ -15,7 +15,7 @@ from ..paths import check_directory_to_write
 class Command(DatabaseCommand):
     help = ("Compare two registered model versions on the same data (MNIST test, drawn digits, styled digits, "
             "UCI's writers where RELEASE_GATE_OPTDIGITS names them, the reviewed hold-out, non-digits): "
-            "accuracy, ECE, how often each answers 'not a digit'; write a gallery of the drawings only one of "
+            "accuracy and ECE over the answers, how often each answers 'not a digit'; write a gallery of the drawings only one of "
             "them gets right. This is the release gate `activate_model` applies.")
 
     def add_arguments(self, parser):

@@ -30,7 +30,7 @@ class Command(BaseCommand):
     help = ("Evaluate a checkpoint on the 10,000 MNIST test images, on MNIST test digits re-drawn as canvas "
             "strokes, on digits in other writing styles and, given a directory of fonts, on digits, letters and "
             "symbols in handwriting fonts and, given UCI's optdigits file, on its writers' digits: accuracy, "
-            "calibration (ECE), per-digit precision and recall, confusion matrix, not-a-digit rates (also on "
+            "calibration (ECE over the digits), per-digit precision and recall, confusion matrix, not-a-digit rates (also on "
             "generated non-digits), latency and throughput; write report.json, confusion.png, misclassified.png "
             "and reliability.png.")
 
