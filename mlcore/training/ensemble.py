@@ -8,16 +8,13 @@ a trained model is: nothing is carried over from the members' own calibrations.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
-import torch
 from torch import nn
 
 from ..evaluate import evaluate_split
-from ..mnist import Split, checksums
-from ..model import ARCHITECTURES, count_parameters, ensemble_architecture, network
+from ..mnist import Split
+from ..model import ARCHITECTURES, ensemble_architecture, network
 from .recipe import HeldOut, add_calibration
-from .train import TrainResult
+from .train import TrainResult, model_card
 
 # What each member's card keeps of how it was made; its training history and reports stay in its own card.
 MEMBER_CARD = ("architecture", "seed", "epochs", "hyperparameters", "training_set", "training_commands",
@@ -42,26 +39,19 @@ def assemble(members: list[tuple[nn.Module, dict, dict]], held_out: HeldOut, tes
 
     test_loss, test_accuracy = evaluate_split(model, test_split)
     variants = sorted({metadata["variant"] for _, metadata, _ in members})
-    result = TrainResult(model, {
-        "architecture": model.architecture,
-        "params": count_parameters(model),
-        "variant": variants[0] if len(variants) == 1 else "+".join(variants),
-        "hyperparameters": {"members": len(members)},
-        "epochs": 0,
-        "seed": [metadata["seed"] for _, metadata, _ in members],
-        "test_images": len(test_split.labels),
-        "test_accuracy": test_accuracy,
-        "test_loss": test_loss,
-        "data_checksums": checksums(),
-        "training_seconds": round(sum(metadata["training_seconds"] for _, metadata, _ in members), 1),
-        "torch_version": str(torch.__version__),
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "history": [],
-        "members": [{**source, **{key: metadata[key] for key in MEMBER_CARD if key in metadata}}
-                    for _, metadata, source in members],
+    result = TrainResult(model, model_card(
+        model, test_split, test_loss, test_accuracy, [],
+        architecture=model.architecture,
+        variant=variants[0] if len(variants) == 1 else "+".join(variants),
+        hyperparameters={"members": len(members)},
+        epochs=0,
+        seed=[metadata["seed"] for _, metadata, _ in members],
+        training_seconds=round(sum(metadata["training_seconds"] for _, metadata, _ in members), 1),
+        members=[{**source, **{key: metadata[key] for key in MEMBER_CARD if key in metadata}}
+                 for _, metadata, source in members],
         # What the ensemble was trained on is what any member was: `evaluate` leaves those fonts out.
-        "training_set": {"fonts": sorted({font for _, metadata, _ in members
-                                          for font in metadata.get("training_set", {}).get("fonts", [])})},
-    })
+        training_set={"fonts": sorted({font for _, metadata, _ in members
+                                       for font in metadata.get("training_set", {}).get("fonts", [])})},
+    ))
     add_calibration(result, held_out, test_split)
     return result

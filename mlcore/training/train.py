@@ -15,7 +15,7 @@ from tqdm import tqdm
 from ..evaluate import evaluate_split
 from ..fold import folded
 from ..mnist import Split, checksums
-from ..model import ARCHITECTURE, ARCHITECTURES, conv_weights, count_parameters, model_input, network
+from ..model import ARCHITECTURE, ARCHITECTURES, check_architecture, conv_weights, count_parameters, model_input, network
 from ..validation import is_finite_number, is_integer
 from .augment import AffineRanges, coarse, elastic, random_affine, stroke_width
 
@@ -51,8 +51,7 @@ class TrainConfig:
 
     def __post_init__(self):
         """Every field checked, so a bad option fails here with its name, not deep inside training."""
-        if self.architecture not in ARCHITECTURES:
-            raise ValueError(f"architecture must be one of {', '.join(ARCHITECTURES)}, not {self.architecture!r}")
+        check_architecture(self.architecture)
         if self.variant not in VARIANTS:
             raise ValueError(f"variant must be one of {', '.join(VARIANTS)}, not {self.variant!r}")
         for name in ("epochs", "batch_size", "seed", "train_limit", "threads"):
@@ -83,12 +82,7 @@ class TrainConfig:
             raise ValueError(f"teacher_weight must be between 0 and 1, not {self.teacher_weight}")
         if self.teacher_temperature <= 0:
             raise ValueError(f"teacher_temperature must be positive, not {self.teacher_temperature}")
-        if not isinstance(self.device, str):
-            raise ValueError(f"device must be a name such as cpu or cuda, not {self.device!r}")
-        try:
-            torch.device(self.device)
-        except RuntimeError:
-            raise ValueError(f"device must be a name such as cpu or cuda, not {self.device!r}") from None
+        device_named(self.device)
         for name in ("augment", "elastic", "stroke_width", "coarse"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, not {getattr(self, name)!r}")
@@ -193,26 +187,22 @@ def train(config: TrainConfig, train_split: Split, test_split: Split, *,
             f"({time.perf_counter() - started:.0f} s)")
 
     model.to("cpu").eval()
-    metadata = {
-        "architecture": config.architecture,
-        "params": count_parameters(model),
-        "variant": config.variant,
-        "hyperparameters": asdict(config),
-        "epochs": config.epochs,
-        "seed": config.seed,
-        "train_images": len(labels),
-        "test_images": len(test_split.labels),
-        "test_accuracy": history[-1]["test_accuracy"],
-        "test_loss": history[-1]["test_loss"],
-        "data_checksums": checksums(),
-        "training_seconds": round(time.perf_counter() - started, 1),
-        "threads": torch.get_num_threads(),
-        "device": device_name(device),
-        "torch_version": str(torch.__version__),
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "history": history,
-    }
-    return TrainResult(model, metadata)
+    return TrainResult(model, model_card(
+        model, test_split, history[-1]["test_loss"], history[-1]["test_accuracy"], history,
+        architecture=config.architecture, variant=config.variant, hyperparameters=asdict(config),
+        epochs=config.epochs, seed=config.seed, train_images=len(labels),
+        training_seconds=round(time.perf_counter() - started, 1), threads=torch.get_num_threads(),
+        device=device_name(device)))
+
+
+def model_card(model: torch.nn.Module, test_split: Split, test_loss: float, test_accuracy: float, history: list,
+               **fields) -> dict:
+    """A checkpoint's card: what every card records (the model's size, its test figures as `evaluate_split`
+    gives them, the data and torch it was made with, when, and its per-epoch `history`), and `fields`."""
+    return {**fields, "params": count_parameters(model), "test_images": len(test_split.labels),
+            "test_accuracy": test_accuracy, "test_loss": test_loss, "data_checksums": checksums(),
+            "torch_version": str(torch.__version__),
+            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "history": history}
 
 
 def warped(batch: torch.Tensor, config: TrainConfig, generator: torch.Generator) -> torch.Tensor:
@@ -242,12 +232,19 @@ def reading_teacher(teacher: torch.nn.Module, architecture: str, device: torch.d
     return teacher
 
 
+def device_named(name: str) -> torch.device:
+    """The device called `name`, on this machine or not; a ValueError where nothing can be called so."""
+    try:
+        if isinstance(name, str):
+            return torch.device(name)
+    except RuntimeError:
+        pass
+    raise ValueError(f"device must be a name such as cpu or cuda, not {name!r}")
+
+
 def available_device(name: str) -> torch.device:
     """The device called `name`, or a ValueError that says why this machine cannot train on it."""
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise ValueError(f"device must be a name such as cpu or cuda, not {name!r}") from None
+    device = device_named(name)
     if device.type == "cpu":
         return device
     backend = getattr(torch, device.type, None)
