@@ -419,11 +419,13 @@ class RateWindow(models.Model):
     or its sign-in attempts (`recognizer.throttles`)."""
 
     ident = models.CharField(max_length=100)
-    window_end = models.BigIntegerField(db_index=True, help_text="When the window ends, in seconds since the epoch.")
+    # The column keeps the field's first name: servers upgraded one at a time share it (migration 0014).
+    window_end = models.BigIntegerField(db_column="period", db_index=True,
+                                        help_text="When the window ends, in seconds since the epoch.")
     hits = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["ident", "window_end"], name="one_count_per_client_window")]
+        constraints = [models.UniqueConstraint(fields=["ident", "window_end"], name="one_count_per_client_period")]
 
 
 class ReviewLease(models.Model):

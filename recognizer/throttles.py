@@ -148,15 +148,15 @@ def client_ident(address: str | None) -> str:
 def count_hit(ident: str, window_end: int, now: float) -> int:
     """Add one hit to the client's window, which ends at `window_end` (seconds since the epoch), and
     return the window's total."""
-    table = RateWindow._meta.db_table
+    table, end = RateWindow._meta.db_table, RateWindow._meta.get_field("window_end").column
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (ident, window_end, hits) VALUES (%s, %s, 1) "
-            f"ON CONFLICT (ident, window_end) DO UPDATE SET hits = {table}.hits + 1 RETURNING hits",
+            f"INSERT INTO {table} (ident, {end}, hits) VALUES (%s, %s, 1) "
+            f"ON CONFLICT (ident, {end}) DO UPDATE SET hits = {table}.hits + 1 RETURNING hits",
             [ident[:IDENT_LENGTH], window_end])
         hits = cursor.fetchone()[0]
         if hits == 1:
             # A client's first hit in a new window: a natural moment to forget the windows that have
             # ended, whatever their length.
-            cursor.execute(f"DELETE FROM {table} WHERE window_end <= %s", [int(now) - ENDED_WINDOWS_KEPT])
+            cursor.execute(f"DELETE FROM {table} WHERE {end} <= %s", [int(now) - ENDED_WINDOWS_KEPT])
     return hits

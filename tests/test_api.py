@@ -15,7 +15,7 @@ from PIL import Image
 from mlcore import checkpoint
 from mlcore.labels import NOT_A_DIGIT
 from recognizer import access, inference
-from recognizer.models import ModelVersion, Prediction
+from recognizer.models import ModelVersion, Prediction, RateWindow
 from recognizer import views
 from recognizer.throttles import FixedWindowLimit
 from recognizer.throttles import in_words
@@ -502,3 +502,19 @@ def test_favicon_ico_is_the_sites_icon(client):
     assert finders.find("recognizer/icon.svg").endswith("icon.svg")
     assert f'rel="icon" type="image/svg+xml" href="{static("recognizer/icon.svg")}"' in client.get("/").content.decode()
     assert client.post("/favicon.ico").status_code == 405
+
+
+@pytest.mark.django_db
+def test_a_server_not_yet_upgraded_goes_on_counting_in_the_rate_windows_column(monkeypatch):
+    """Servers are upgraded one at a time, and one still on the code before `RateWindow.period` was named
+    `window_end` counts in plain SQL in a column called period: the rename is the code's, never the column's
+    (migration 0014 first renamed it, and every new drawing on such a server was a 500 until it restarted)."""
+    monkeypatch.setattr(FixedWindowLimit, "timer", lambda self: 1_800_000_030.0)
+    table, day_ends = RateWindow._meta.db_table, 1_800_057_600
+    with connection.cursor() as cursor:
+        for _ in range(2):
+            cursor.execute(f"INSERT INTO {table} (ident, period, hits) VALUES (%s, %s, 1) "
+                           f"ON CONFLICT (ident, period) DO UPDATE SET hits = {table}.hits + 1 RETURNING hits",
+                           ["new 203.0.113.9", day_ends])
+    assert FixedWindowLimit("2/day", kind="new ").spent("203.0.113.9")
+    assert RateWindow.objects.get(ident="new 203.0.113.9").window_end == day_ends
