@@ -22,7 +22,7 @@ class Tolerance:
     """How much worse than the active version a candidate may be on a set before the gate refuses it."""
 
     accuracy: float = 0.005        # absolute drop in accuracy
-    ece: float = 0.02              # absolute rise in expected calibration error
+    ece: float = 0.02              # absolute rise in the expected calibration error over the answers
     not_a_digit: float = 0.01      # absolute change of the "not a digit" rate in the wrong direction
     min_images: int = 100          # smaller sets are reported but not gated: their noise exceeds the tolerance
 

@@ -185,7 +185,7 @@ def activation_notes(version: ModelVersion, previous: ModelVersion | None,
 def comparison_lines(comparison: Comparison) -> list[str]:
     """The comparison as a plain-text table, for the commands."""
     a, b = comparison.a, comparison.b
-    headers = [f"{measure} {name}" for measure in ("accuracy", "answers' ECE", "not-a-digit") for name in (a, b)]
+    headers = [f"{measure} {name}" for measure in ("accuracy", "ECE/answers", "not-a-digit") for name in (a, b)]
     width = max(len(header) for header in headers) + 2
     lines = [f"{'set':<20}{'images':>8}" + "".join(f"{header:>{width}}" for header in headers)]
     for s in comparison.sets:
