@@ -15,6 +15,12 @@ import torch
 import torch.nn.functional as F
 
 from .calibrate import ECE_BINS, expected_calibration_error, reliability
+from .datasets.drawn import drawn_digits
+from .datasets.fonts import font_digits, font_not_digits
+from .datasets.negatives import not_digits
+from .datasets.optdigits import optdigits
+from .datasets.styles import styled_digits
+from .datasets.unseen import unseen_not_digits
 from .files import write_atomically
 from .labels import NOT_A_DIGIT
 from .mnist import Split
@@ -28,49 +34,40 @@ from .predict import Predictor
 DRAWN_SEED, NOT_DIGITS_SEED, STYLED_SEED, FONTS_SEED, UNSEEN_SEED = 100, 101, 102, 103, 104
 
 
-# Each builder imports its generator when called: the drawing ones pull in scikit-image, about a second that
-# a site worker importing the release gate need not pay.
 def drawn_set(test: Split, count: int) -> Split:
     """The first `count` test digits re-drawn as canvas strokes."""
-    from .datasets.drawn import drawn_digits
     head = test.head(count)
     return Split(*drawn_digits(head.images, head.labels, seed=DRAWN_SEED))
 
 
 def styled_set(count: int) -> Split:
     """`count` digits in other writing styles."""
-    from .datasets.styles import styled_digits
     return Split(*styled_digits(count, seed=STYLED_SEED))
 
 
 def non_digit_set(test: Split, count: int) -> Split:
     """`count` generated drawings that are not one digit, some made from the test digits, labelled NOT_A_DIGIT."""
-    from .datasets.negatives import not_digits
     images = not_digits(count, seed=NOT_DIGITS_SEED, digits=test.images)
     return Split(images, np.full(len(images), NOT_A_DIGIT, dtype=np.int64))
 
 
 def unseen_set(per_kind: int) -> tuple[np.ndarray, np.ndarray]:
     """`per_kind` drawings of each kind of non-digit the generator never draws, and each one's kind."""
-    from .datasets.unseen import unseen_not_digits
     return unseen_not_digits(per_kind, seed=UNSEEN_SEED)
 
 
 def font_digit_set(fonts: list[Path]) -> Split:
     """Each digit typeset in each font file."""
-    from .datasets.fonts import font_digits
     return Split(*font_digits(fonts, seed=FONTS_SEED))
 
 
 def font_non_digit_set(fonts: list[Path]) -> tuple[np.ndarray, np.ndarray]:
     """The non-digits' letters and symbols typeset in each font file, and each one's character."""
-    from .datasets.fonts import font_not_digits
     return font_not_digits(fonts, seed=FONTS_SEED)
 
 
 def optdigits_set(path: str | os.PathLike) -> Split:
     """The digits of an optdigits file: UCI's writers, sent as 8x8 block counts."""
-    from .datasets.optdigits import optdigits
     return Split(*optdigits(path))
 
 
