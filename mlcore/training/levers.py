@@ -22,7 +22,6 @@ from ..files import write_atomically
 from ..mnist import Split
 from ..model import model_input
 from ..predict import Predictor
-from .augment import stroke_width
 from .recipe import Extras, held_out_sets, split_off, train_with_extras
 from .train import TrainConfig
 

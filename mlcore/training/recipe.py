@@ -300,6 +300,7 @@ def calibrate_and_record(result: TrainResult, config: TrainConfig, test_split: S
         "mnist_images": len(fit.head(config.train_limit).labels), "canvas_redrawings": extras.drawn,
         "styled_digits": extras.styled, "not_digits": extras.negatives, "stray_marks": extras.marks,
         "font_not_digits": int((extra.labels == NOT_A_DIGIT).sum()) - extras.negatives - extras.marks,
+        "extra_images": len(extra.labels),
         "fonts": [Path(font).name for font in extras.fonts], "held_out_mnist_images": len(held.labels),
         "held_out_drawings": len(held_out.drawn.labels), "held_out_styled_digits": len(held_out.styled.labels),
         "held_out_not_digits": len(held_out.negatives)}

@@ -102,13 +102,14 @@ def retrain(config: TrainConfig, train_split: Split, test_split: Split, reviewed
     initial_state = None
     if fine_tune:
         initial_state = with_outputs_of(base.model.state_dict(), config.architecture, config.seed)
-    log(f"{'fine-tuning ' + base_name if fine_tune else 'training from scratch'} on "
-        f"{mnist_images:,} MNIST images and {len(fit.labels):,} reviewed drawings ({not_digit_count(fit):,} of them not a digit; weight {reviewed_weight}); "
-        f"{len(held_out.labels):,} reviewed drawings held out ({not_digit_count(held_out):,} not a digit)")
+    log(f"{'fine-tuning ' + base_name if fine_tune else 'training from scratch'} on {mnist_images:,} MNIST images, "
+        f"the extras and {len(fit.labels):,} reviewed drawings ({not_digit_count(fit):,} of them not a digit; "
+        f"weight {reviewed_weight}); {len(held_out.labels):,} reviewed drawings held out "
+        f"({not_digit_count(held_out):,} not a digit)")
     result = train_with_extras(config, train_split, test_split, extras, reviewed=fit, reviewed_weight=reviewed_weight,
                                initial_state=initial_state, calibration_drawings=calibration_drawings,
                                progress=progress, log=log)
-    summary["generated_images"] = result.metadata["train_images"] - mnist_images - len(fit.labels)
+    summary["generated_images"] = result.metadata["training_set"]["extra_images"]
     summary["after"] = {"mnist_accuracy": result.metadata["answered_test_accuracy"],
                         "reviewed_accuracy": answered_accuracy(Predictor(result.model, result.metadata), held_out)}
     result.metadata["reviewed_training"] = summary
