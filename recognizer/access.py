@@ -55,7 +55,7 @@ def new_secret(idempotency_key: str | None = None) -> tuple[str, str]:
     return secret, hash_secret(secret)
 
 
-def idempotency_key(request) -> str | None:
+def idempotency_key_sent(request) -> str | None:
     """The key the client named its new drawing with, if it sent one; a malformed one is a 400."""
     sent = request.headers.get(IDEMPOTENCY_KEY_HEADER)
     if sent is None:
@@ -68,7 +68,7 @@ def idempotency_key(request) -> str | None:
 
 
 def sent_before(idempotency_key: str | None) -> tuple[Prediction | None, str | None]:
-    """The record an idempotency key (`idempotency_key`) made, holding its secret, and the key a new record
+    """The record an idempotency key (`idempotency_key_sent`) made, holding its secret, and the key a new record
     is to be made with when there is none: None past IDEMPOTENCY_KEY_LIFETIME, whose request makes a record
     under a random secret."""
     if idempotency_key is None:

@@ -162,6 +162,7 @@ class PredictionSerializer(serializers.Serializer):
 
 
 class FeedbackSerializer(serializers.Serializer):
+    # DRF's integers, "7" taken for 7 as the queue's JSON fields never are: the API takes a form's fields too.
     label = serializers.IntegerField(min_value=0, max_value=NOT_A_DIGIT,
                                      help_text=f"The digit the drawer meant, or {NOT_A_DIGIT} for \"not a digit\".")
     revision = serializers.IntegerField(min_value=0, required=False,

@@ -170,7 +170,7 @@ class PredictionViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.R
                               404: ERROR, 413: ERROR, 429: ERROR, 503: ERROR})
     def create(self, request, *args, **kwargs):
         # A try sent again updates the record an earlier one made, read by that record's source as a PUT is.
-        stored, idempotency_key = access.sent_before(access.idempotency_key(request))
+        stored, idempotency_key = access.sent_before(access.idempotency_key_sent(request))
         # Only a request that may make a new drawing counts against the day's.
         counted = stored is None
         new_drawings = NewDrawingsThrottle()
