@@ -82,23 +82,17 @@ def add_extras_arguments(parser, defaults: Extras = Extras(), counts: tuple[str,
     """The options of the extras' `counts`, each N drawings (default: `defaults`')."""
     for field in counts:
         option, text = EXTRAS_OPTIONS[field]
-        parser.add_argument(option, type=int, default=getattr(defaults, field), metavar="N", help=text)
+        parser.add_argument(option, dest=field, type=int, default=getattr(defaults, field), metavar="N", help=text)
 
 
 def extras_config(options: dict) -> Extras:
     """The Extras of the count options a command took, cached in GENERATED_CACHE_DIR; a negative count is a
     CommandError."""
-    taken = {field: option for field, (option, _) in EXTRAS_OPTIONS.items() if dest(option) in options}
-    counts = {field: options[dest(option)] for field, option in taken.items()}
+    counts = {field: options[field] for field in EXTRAS_OPTIONS if field in options}
     if min(counts.values()) < 0:
-        names = list(taken.values())
+        names = [EXTRAS_OPTIONS[field][0] for field in counts]
         raise CommandError(f"{', '.join(names[:-1])} and {names[-1]} must be at least 0")
     return Extras(**counts, cache_dir=settings.GENERATED_CACHE_DIR)
-
-
-def dest(option: str) -> str:
-    """Where argparse keeps an option's value: --canvas-drawings in canvas_drawings."""
-    return option.removeprefix("--").replace("-", "_")
 
 
 def start_state(path: Path | None, config: TrainConfig) -> dict | None:

@@ -13,8 +13,8 @@ from ..paths import check_directory_to_write
 from ..training_options import add_budget_arguments, add_extras_arguments, extras_config, start_state, training_config
 
 
-# Each lever trains from scratch: a short run on a slice, one thread, so that the levers' times compare.
-LEVER_BUDGET = TrainConfig(epochs=3, train_limit=10000, threads=1)
+# A short run on a slice, on one thread, so that the levers' times compare.
+LEVER_BUDGET = TrainConfig(epochs=3, train_limit=10000, threads=1, lr=0.1)
 
 
 class Command(BaseCommand):
@@ -25,7 +25,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         add_budget_arguments(parser, epochs_help="epochs per lever", defaults=LEVER_BUDGET)
         parser.add_argument("--architecture", choices=list(ARCHITECTURES), default=ARCHITECTURE)
-        parser.add_argument("--lr", type=float, default=0.1, help="peak learning rate (default 0.1)")
+        parser.add_argument("--lr", type=float, default=LEVER_BUDGET.lr,
+                            help=f"peak learning rate (default {LEVER_BUDGET.lr})")
         add_extras_arguments(parser, Extras(drawn=2000, styled=2000, negatives=3000),
                              counts=("drawn", "styled", "negatives"))
         parser.add_argument("--start-from", type=Path, default=None,
@@ -34,8 +35,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         check_directory_to_write(options["report_dir"], "--report-dir")
-        budget = training_config(options, **{name: getattr(LEVER_BUDGET, name) for name in ("epochs", "train_limit", "threads")
-                                             if options[name] is None})
+        unset = {name: getattr(LEVER_BUDGET, name) for name in ("epochs", "train_limit", "threads")
+                 if options[name] is None}
+        budget = training_config(options, **unset)
         extras = extras_config(options)
         try:
             initial_state = start_state(options["start_from"], budget)
