@@ -1020,8 +1020,8 @@ def screenshot(photo: Image.Image, rng: np.random.Generator, dark: bool, chat: b
                keyboard: bool = False, wallpaper: str = "") -> Image.Image:
     """A 1080x2340 phone screenshot of the photo in a gallery (shown the screen's width) or a chat (in a
     bubble `shown_width` wide, under two of the other's, the keyboard open or not, on the app's tone or a
-    "graded" or "patterned" wallpaper between its header and its message bar), with its status bar,
-    buttons and captions, in a dark or light theme, as a PNG."""
+    "graded", "patterned" or "paper-toned" wallpaper between its header and its message bar), with its
+    status bar, buttons and captions, in a dark or light theme, as a PNG."""
     width, height = 1080, 2340
     tone = tuple(rng.choice([(0, 0, 0), (18, 18, 18), (32, 33, 36)])) if dark else (250, 250, 250)
     text, bubble = ((235, 235, 235), (38, 45, 52)) if dark else ((25, 25, 25), (225, 232, 240))
@@ -1031,6 +1031,9 @@ def screenshot(photo: Image.Image, rng: np.random.Generator, dark: bool, chat: b
         fade = np.linspace(0, 1, height - 400)[:, None, None]
         shades = (1 - fade) * np.array([245, 222, 205]) + fade * np.array([205, 220, 245])
         shot.paste(Image.fromarray(np.broadcast_to(shades, (height - 400, width, 3)).astype(np.uint8)), (0, 200))
+    elif wallpaper == "paper-toned":
+        paper = tuple(int(tone) for tone in np.median(np.asarray(photo.convert("RGB"))[:40], axis=(0, 1)))
+        draw.rectangle((0, 200, width, height - 200), fill=paper)
     elif wallpaper == "patterned":
         draw.rectangle((0, 200, width, height - 200), fill=(14, 20, 26))
         for x, y, size in zip(rng.integers(0, width, 300), rng.integers(200, height - 260, 300), rng.integers(20, 70, 300)):
@@ -1188,11 +1191,13 @@ def test_a_chat_s_photo_is_cut_out_beside_its_keyboard_or_small(mnist_test, show
                for width, height in sizes), sizes
 
 
-@pytest.mark.parametrize("wallpaper", ["graded", "patterned"])
+@pytest.mark.parametrize("wallpaper", ["graded", "patterned", "paper-toned"])
 def test_a_chat_s_photo_is_cut_out_of_its_wallpaper(mnist_test, wallpaper):
     """A chat's wallpaper fading from one tone to another, or patterned with thin outlines: the whole
     wallpaper between the header and the message bar was cut out, not the photo's bubble in it (8 and 6
-    of an audit's 20 such screenshots read right; 18 and 18 once the photo is cut out)."""
+    of an audit's 20 such screenshots read right; 20 and 18 once the photo is cut out). Nor may the
+    doodles' rule take a bubble's thin padding for a doodle where the photo's paper is of the wallpaper's
+    tone: a beige chat's photos of cream paper were no longer cut out (an audit's small digits 20 → 18)."""
     photo = photograph(mnist_test.images[3], int(mnist_test.labels[3]), "paper", np.random.default_rng(7)).open()
     shot = screenshot(photo, np.random.default_rng(7), dark=wallpaper == "patterned", chat=True, wallpaper=wallpaper)
     sizes = [cut.size for cut in screen.shown_photos(shot)]

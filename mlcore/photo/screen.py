@@ -96,17 +96,26 @@ def rectangles(pixels: np.ndarray, wallpaper: bool = False) -> list[tuple[int, i
     """The (top, left, bottom, right) of the regions of the (height, width, 3) pixels the app's flat
     tone surrounds that are large and straight-sided, the largest first; none where no side of the
     border is an app's (`app_tone`). The pixels of a region already cut out may be a chat's
-    `wallpaper`: its tone may fade along it, and its doodles, marks thinner than THINNEST, are no region."""
-    height, width = pixels.shape[:2]
-    if min(height, width) < 4 * EDGE:
+    `wallpaper`: its tone may fade along it, and where no region is found, its doodles, marks thinner
+    than THINNEST, are no region."""
+    if min(pixels.shape[:2]) < 4 * EDGE:
         return []
     app = app_tone(pixels, graded=wallpaper)
     if app is None:
         return []
-    # A form's boxes, thin-lined, are regions on a page; a wallpaper's doodles would join a bubble to
-    # each other and to the wallpaper's edges.
-    labels, _ = ndimage.label(ndimage.binary_opening(~app, np.ones((THINNEST, THINNEST), dtype=bool)) if wallpaper
-                              else ~app)
+    found = straight_sided(~app)
+    if not found and wallpaper:
+        # Only where nothing else is found: a bubble's thin padding round a photo of the wallpaper's tone
+        # is no more than a doodle's line either.
+        found = straight_sided(ndimage.binary_opening(~app, np.ones((THINNEST, THINNEST), dtype=bool)))
+    return found
+
+
+def straight_sided(shown: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """The (top, left, bottom, right) of the regions of the (height, width) mask that are large and
+    straight-sided, the largest first."""
+    height, width = shown.shape
+    labels, _ = ndimage.label(shown)
     found = []
     for label in 1 + np.argsort(-np.bincount(labels.ravel())[1:], kind="stable")[:REGIONS_TRIED]:
         rows, cols = ndimage.find_objects(labels, max_label=label)[label - 1]
