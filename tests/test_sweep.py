@@ -37,7 +37,7 @@ def test_each_candidate_trains_the_three_steps_each_from_the_last(tmp_path, mnis
     first = recipe.SERVED_RECIPE.steps[0]
     monkeypatch.setattr(sweep, "SERVED_RECIPE", replace(
         recipe.SERVED_RECIPE, extras=recipe.Extras(drawn=100, styled=100, negatives=200),
-        steps=(first, {"epochs": 1, "lr": 0.02}, {"epochs": 1, "lr": 0.02, "train_limit": 100})))
+        steps=(first, recipe.Step(epochs=1, lr=0.02), recipe.Step(epochs=1, lr=0.02, train_limit=100))))
     monkeypatch.setattr(recipe, "HELD_OUT_DRAWINGS", 200)
     options = sweep.SweepOptions(mnist_dir, tmp_path / "cache", tuple(font_files(font_dir)), tmp_path / "out", "cpu", 1,
                                  train_limit=300)
@@ -47,7 +47,7 @@ def test_each_candidate_trains_the_three_steps_each_from_the_last(tmp_path, mnis
     assert [p.rsplit("/", 1)[1] for p in saved] == ["v2-s4-step1.pt", "v2-s4-step2.pt", "v2-s4-step3.pt"]
     cards = [checkpoint.load(path)[1] for path in saved]
     assert [card["epochs"] for card in cards] == [2, 1, 1]
-    assert [card["hyperparameters"]["lr"] for card in cards] == [first["lr"], 0.02, 0.02]
+    assert [card["hyperparameters"]["lr"] for card in cards] == [first.lr, 0.02, 0.02]
     assert [card["training_set"]["mnist_images"] for card in cards] == [300, 300, 100]
     assert cards[0]["hyperparameters"]["elastic"] and not cards[1]["hyperparameters"]["elastic"]
     assert all(card["seed"] == 4 and card["device"] == "cpu" for card in cards)

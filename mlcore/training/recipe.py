@@ -65,11 +65,22 @@ class Extras:
 
 
 @dataclass(frozen=True)
+class Step:
+    """One step of a recipe, as TrainConfig fields: how long, how fast, which augmentations besides the affine
+    warps, and on how much of MNIST (None: all of it)."""
+    epochs: int
+    lr: float
+    elastic: bool = False
+    stroke_width: bool = False
+    train_limit: int | None = None
+
+
+@dataclass(frozen=True)
 class Recipe:
     """How a model is trained: steps, each fine-tuning the last, on MNIST and the same extras."""
     batch_size: int
     extras: Extras
-    steps: tuple[dict, ...]    # each step's TrainConfig fields
+    steps: tuple[Step, ...]
 
 
 # The served models' (v4_2 and v4x2's members'), with the letters of the 20 fonts of fonts-train: a long first step
@@ -78,9 +89,9 @@ class Recipe:
 SERVED_RECIPE = Recipe(
     batch_size=64,
     extras=Extras(drawn=20000, styled=10000, negatives=30000),
-    steps=({"epochs": 10, "lr": 0.15, "elastic": True, "stroke_width": True},
-           {"epochs": 3, "lr": 0.02},
-           {"epochs": 3, "lr": 0.02, "train_limit": 40000}))
+    steps=(Step(epochs=10, lr=0.15, elastic=True, stroke_width=True),
+           Step(epochs=3, lr=0.02),
+           Step(epochs=3, lr=0.02, train_limit=40000)))
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import argparse
 import json
 import multiprocessing
 import time
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from .. import checkpoint
@@ -74,8 +74,8 @@ def step_configs(candidate: Candidate, first_epochs: int, sweep: SweepOptions) -
         return min(filter(None, (limit, sweep.train_limit)), default=None)
 
     first, *later = SERVED_RECIPE.steps
-    return [replace(base, **{**step, "train_limit": limited(step.get("train_limit"))})
-            for step in ({**first, "epochs": first_epochs}, *later)]
+    return [replace(base, **{**asdict(step), "train_limit": limited(step.train_limit)})
+            for step in (replace(first, epochs=first_epochs), *later)]
 
 
 def steps_per_epoch(train_images: int, limit: int | None, fonts: int) -> int:
@@ -123,7 +123,7 @@ def run(candidate: Candidate, first_epochs: int, sweep: SweepOptions) -> list[st
 def first_epochs_for(seconds_per_batch: float, deadline: float, train_images: int, fonts: int) -> int:
     """The longest first step whose candidate, all steps, ends before the deadline (seconds from now), on
     `train_images` MNIST training images and the letters of `fonts` fonts."""
-    later = sum(step["epochs"] * steps_per_epoch(train_images, step.get("train_limit"), fonts)
+    later = sum(step.epochs * steps_per_epoch(train_images, step.train_limit, fonts)
                 for step in SERVED_RECIPE.steps[1:])
     affordable = (deadline - OVERHEAD_SECONDS) / seconds_per_batch - later
     epochs = int(affordable // steps_per_epoch(train_images, None, fonts))
