@@ -1,13 +1,14 @@
 import ipaddress
 import math
 import time
+from typing import Callable
 
 from django.conf import settings
 from django.db import connection
 from django.db.models import F
 from rest_framework.throttling import BaseThrottle
 
-from .models import RateWindow
+from .models import Prediction, RateWindow
 
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # An IPv6 client is given a whole /64 (RFC 6177), so it could use a new address per request.
@@ -87,22 +88,37 @@ class NewDrawingsThrottle(SettingRateThrottle):
     """NEW_DRAWINGS_LIMIT on the drawings a client creates: each is a file kept until it is deleted,
     while an update replaces its drawing's file.
 
-    Only drawings count: the view asks whether the client has `spent` its limit before reading the
-    request (one past it costs no decoding), counts the request (`allow_request`) once it is valid
-    and makes a new record, and `take_back`s the count when storing it fails (a 503 past the
-    deadline) or finds the record a same-keyed try made meanwhile. A request refused by another
-    limit, a bad one or a try sent again makes no file, and does not lock its client out for the day."""
+    Only drawings count: a client that has spent its limit is refused before its request is read
+    (`refuse_if_spent`: one past it costs no decoding), and a valid request is counted as it makes
+    its record (`made`), the count taken back where storing it fails (a 503 past the deadline) or
+    finds the record a same-keyed try made meanwhile. A request refused by another limit, a bad one
+    or a try sent again makes no file, and does not lock its client out for the day."""
 
     setting = "NEW_DRAWINGS_LIMIT"
     kind = "new "
 
+    def refuse_if_spent(self, request, view) -> None:
+        """429 where the client has used up the day's drawings; counts nothing."""
+        self.window = self.limit()
+        if self.window is not None and self.window.spent(self.get_ident(request)):
+            view.throttled(request, self.wait())
+
+    def made(self, request, view, make: Callable[[], Prediction]) -> Prediction:
+        """The prediction `make()` stores, counted against the limit (429 past it) where it is `created`."""
+        if not self.allow_request(request, view):
+            view.throttled(request, self.wait())
+        try:
+            record = make()
+        except BaseException:
+            self.take_back()
+            raise
+        if not record.created:
+            self.take_back()
+        return record
+
     def take_back(self) -> None:
         if self.window is not None:
             self.window.take_back()
-
-    def spent(self, request) -> bool:
-        self.window = self.limit()
-        return self.window is not None and self.window.spent(self.get_ident(request))
 
 
 def login_attempt_allowed(request) -> tuple[bool, float]:

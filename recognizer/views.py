@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -172,24 +173,15 @@ class PredictionViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.R
         # A try sent again updates the record an earlier one made, read by that record's source as a PUT is.
         stored, idempotency_key = access.sent_before(access.idempotency_key_sent(request))
         # Only a request that may make a new drawing counts against the day's.
-        counted = stored is None
-        new_drawings = NewDrawingsThrottle()
-        if counted and new_drawings.spent(request):
-            self.throttled(request, new_drawings.wait())
+        new_drawings = NewDrawingsThrottle() if stored is None else None
+        if new_drawings is not None:
+            new_drawings.refuse_if_spent(request, self)
         serializer = self.get_serializer(stored, data=request.data)
         serializer.is_valid(raise_exception=True)
-        if counted and not new_drawings.allow_request(request, self):
-            self.throttled(request, new_drawings.wait())
-        try:
-            prediction = serializer.save(idempotency_key=idempotency_key)
-        except BaseException:
-            if counted:
-                new_drawings.take_back()
-            raise
-        created = counted and prediction.created
-        if counted and not created:
-            # Another try with the same key made the drawing a moment before: this one updated it.
-            new_drawings.take_back()
+        save = partial(serializer.save, idempotency_key=idempotency_key)
+        prediction = save() if new_drawings is None else new_drawings.made(request, self, save)
+        # Another try with the same key may have made the drawing a moment before: this one updated it.
+        created = new_drawings is not None and prediction.created
         return Response(serializer.data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(summary="Replace a drawing with its newer version and recognise it again",
