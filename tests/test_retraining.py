@@ -187,7 +187,7 @@ def test_fine_tuning_keeps_the_width_of_the_model_it_starts_from(mnist_train, tm
     for name in ("reviewed.pt", "started.pt"):
         assert checkpoint.load(tmp_path / name)[1]["architecture"] == older.metadata["architecture"]
     reviewed = checkpoint.load(tmp_path / "reviewed.pt")[1]
-    assert reviewed["reviewed_training"]["generated_images"] == 40
+    assert reviewed["training_set"]["extra_images"] == 40
     assert reviewed["train_images"] == 200 + 40 + reviewed["reviewed_training"]["reviewed_train_images"]
     # The ten-output original keeps its widths and gains the "not a digit" output.
     assert checkpoint.load(tmp_path / "grown.pt")[1]["architecture"] == "mnist-cnn-v2"

@@ -109,7 +109,6 @@ def retrain(config: TrainConfig, train_split: Split, test_split: Split, reviewed
     result = train_with_extras(config, train_split, test_split, extras, reviewed=fit, reviewed_weight=reviewed_weight,
                                initial_state=initial_state, calibration_drawings=calibration_drawings,
                                progress=progress, log=log)
-    summary["generated_images"] = result.metadata["training_set"]["extra_images"]
     summary["after"] = {"mnist_accuracy": result.metadata["answered_test_accuracy"],
                         "reviewed_accuracy": answered_accuracy(Predictor(result.model, result.metadata), held_out)}
     result.metadata["reviewed_training"] = summary
