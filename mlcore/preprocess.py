@@ -461,7 +461,7 @@ def empty_input() -> np.ndarray:
 
 
 def to_mnist_input(image: Image.Image, photo: bool | None = False,
-                   likeliest: Callable[[np.ndarray, int], int] | None = None,
+                   likeliest: Callable[[np.ndarray, int, bool], int] | None = None,
                    paper: float | None = None) -> np.ndarray:
     """A drawing, or with `photo` a photo of a digit, as a float32 (28, 28) array in [0, 1],
     bright ink on black, like MNIST.
@@ -476,9 +476,10 @@ def to_mnist_input(image: Image.Image, photo: bool | None = False,
     blob, and an evenly lit photo's digit among the paper's grain often as no digit.
     Where a photo's polarity is in doubt (dark ink in a dim room or chalk on a board), or its
     pen nearly fills the background's window (a close-up), it is read more than one way and
-    `likeliest` (a model's judgement) picks the reading from their (N, 28, 28) stack, and the
-    number of them that read the likeliest mark: the others read its rivals, taken only where none
-    of those is a digit to the model (`mlcore.predict.Predictor.likeliest_digit`); without it,
+    `likeliest` (a model's judgement) picks the reading from their (N, 28, 28) stack, given the
+    number of them that read the likeliest mark (the others read its rivals, taken only where none
+    of those is a digit to the model) and whether the image is a screenshot of photos
+    (`mlcore.predict.Predictor.likeliest_digit`); without it,
     the first reading is the one. An image under SMALLEST_PHOTO pixels a side is read as a
     drawing whatever its sender says: no camera makes one, and the photo's background windows
     need more pixels than it has.
@@ -493,7 +494,7 @@ def to_mnist_input(image: Image.Image, photo: bool | None = False,
         # Imported here: the photo path is a large module that drawings never need.
         from .photo import readings
 
-        inputs, first = readings(image, every=likeliest is not None)
-        return inputs[likeliest(inputs, first) if len(inputs) > 1 else 0]
+        inputs, first, screenshot = readings(image, every=likeliest is not None)
+        return inputs[likeliest(inputs, first, screenshot) if len(inputs) > 1 else 0]
     ink = ink_map(shrink(image), paper) if ink is None else ink
     return normalise(with_readable_pen(with_dots_joined(without_stray_taps(without_box(ink)))))

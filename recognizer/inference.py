@@ -141,10 +141,10 @@ class ModelCache:
 model_cache = ModelCache()
 
 
-def likeliest_digit(readings: np.ndarray, first: int | None = None) -> int:
+def likeliest_digit(readings: np.ndarray, first: int | None = None, screenshot: bool = False) -> int:
     """Which of a photo's (N, 28, 28) readings (`mlcore.photo.readings`) the active model finds likeliest one digit
     (`Predictor.likeliest_digit`)."""
-    return model_cache.current().predictor.likeliest_digit(readings, first)
+    return model_cache.current().predictor.likeliest_digit(readings, first, screenshot)
 
 
 def recognize(drawing: DecodedImage, mnist_input: np.ndarray, source: str, strokes: list | None = None,

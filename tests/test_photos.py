@@ -244,7 +244,7 @@ def test_a_photo_whose_polarity_is_clear_is_read_once(mnist_test):
     the model's judgement."""
     for n, variant in enumerate(("paper", "shadow", "whiteboard")):
         photo = photograph(mnist_test.images[n], int(mnist_test.labels[n]), variant, np.random.default_rng([82, n]))
-        to_mnist_input(photo.open(), photo=True, likeliest=lambda readings, first: pytest.fail("read twice"))
+        to_mnist_input(photo.open(), photo=True, likeliest=lambda readings, first, screenshot: pytest.fail("read twice"))
 
 
 def stored_upright(photo) -> Image.Image:
@@ -1162,6 +1162,70 @@ def test_each_photo_of_a_grid_of_four_is_read(mnist_test, predictor):
             shot.paste(tile, (left, top))
         shots.append(shot)
     assert (read(shots, predictor) == labels).sum() >= 9
+
+
+def landscape(rng: np.random.Generator, side: int) -> Image.Image:
+    """A square photo of no digit: sky over a wavy horizon, and a few blurred discs of colour."""
+    rows, cols = np.mgrid[0:side, 0:side]
+    horizon = side * rng.uniform(0.35, 0.65) + side * 0.08 * np.sin(cols / side * rng.uniform(2, 6) + rng.uniform(0, 6))
+    ground = np.clip((rows - horizon) / 6 + 0.5, 0, 1)[..., None]
+    image = (rng.uniform([90, 140, 200], [170, 200, 250]) * (1 - ground)
+             + rng.uniform([40, 90, 30], [110, 150, 80]) * ground)
+    for _ in range(rng.integers(3, 9)):
+        x, y, radius = rng.uniform(0, side), rng.uniform(0, side), rng.uniform(0.03, 0.15) * side
+        disc = np.clip((radius - np.hypot(cols - x, rows - y)) / 3, 0, 1)[..., None]
+        image = image * (1 - disc) + rng.uniform(20, 240, 3) * disc
+    return Image.fromarray(np.clip(ndimage.gaussian_filter(image, (1, 1, 0)), 0, 255).astype(np.uint8))
+
+
+def text_chat(rng: np.random.Generator, dark: bool) -> Image.Image:
+    """A chat's screenshot of text messages alone, with their times."""
+    tone, text = ((18, 18, 18), (235, 235, 235)) if dark else ((236, 229, 221), (20, 20, 20))
+    shot = Image.new("RGB", (1080, 2340), tone)
+    draw = ImageDraw.Draw(shot)
+    words = "see you at the station then bring the keys and the blue bag ok on my way half past".split()
+    top = 300
+    while top < 1900:
+        lines = [" ".join(rng.choice(words, int(rng.integers(2, 6)))) for _ in range(int(rng.integers(1, 4)))]
+        width, mine = 40 + 20 * max(map(len, lines)), rng.random() < 0.5
+        left = 1050 - width if mine else 30
+        bubble = ((0, 92, 75) if dark else (217, 253, 211)) if mine else ((32, 44, 51) if dark else (255, 255, 255))
+        draw.rounded_rectangle((left, top, left + width, top + 50 * len(lines) + 60), 28, fill=bubble)
+        for row, line in enumerate(lines):
+            draw.text((left + 30, top + 25 + 50 * row), line, fill=text, font_size=34)
+        draw.text((left + width - 100, top + 50 * len(lines) + 20), f"{rng.integers(8, 23)}:{rng.integers(0, 60):02d}",
+                  fill=(140, 140, 140), font_size=22)
+        top += 50 * len(lines) + 90
+    return shot
+
+
+def test_a_screenshot_of_no_digit_is_answered_not_a_digit(predictor):
+    """A gallery of fifteen landscapes, or a chat of text alone, read from each photo cut out and whole:
+    of so many readings one often looked like a digit, and 0 and 3 of these 10 were answered "not a
+    digit". A screenshot's reading must now be likelier a digit than not where another is plainly none:
+    5 and 10."""
+    rng = np.random.default_rng(59)
+    galleries = []
+    for dark in [True, False] * 5:
+        shot = Image.new("RGB", (1080, 2340), (0, 0, 0) if dark else (255, 255, 255))
+        ImageDraw.Draw(shot).text((40, 120), "Recents", fill=(230, 230, 230) if dark else (20, 20, 20), font_size=60)
+        for row in range(5):
+            for col in range(3):
+                shot.paste(landscape(rng, 357), (361 * col, 250 + 361 * row))
+        galleries.append(shot)
+    chats = [text_chat(rng, dark) for dark in [True, False] * 5]
+    assert (read(galleries, predictor) == None).sum() >= 4   # noqa: E711 (each answer, not the array)
+    assert (read(chats, predictor) == None).sum() >= 8       # noqa: E711
+
+
+def test_a_screenshot_s_reading_must_be_likelier_a_digit_than_not_where_another_is_plainly_none(predictor,
+                                                                                               monkeypatch):
+    readings = np.zeros((3, 28, 28), dtype=np.float32)
+    for not_a_digit, screenshot, chosen in (((0.6, 0.99, 0.7), False, 0), ((0.6, 0.99, 0.7), True, 1),
+                                            ((0.4, 0.99, 0.7), True, 0), ((0.6, 0.8, 0.7), True, 0),
+                                            ((0.99, 0.95, 0.3), True, 2)):
+        monkeypatch.setattr(predictor, "scores", lambda inputs, nd=not_a_digit: (np.full((3, 10), 0.1), np.array(nd)))
+        assert predictor.likeliest_digit(readings, 2, screenshot) == chosen, (not_a_digit, screenshot)
 
 
 def test_a_small_jpeg_screenshot_is_cut_past_its_ringing(mnist_test):

@@ -205,10 +205,10 @@ def ink_over(grey: np.ndarray, finger: np.ndarray | None, window: int, light_ink
     return inks, page_turn(ink, masks[0]) if find_turn else 0.0
 
 
-def readings(image: Image.Image, every: bool) -> tuple[np.ndarray, int]:
+def readings(image: Image.Image, every: bool) -> tuple[np.ndarray, int, bool]:
     """The photo as (N, 28, 28) model inputs, the likeliest reading first and, if `every`, the
-    others a model should weigh (`photo_readings`), and how many readings come before those of the
-    marks that may be the digit instead.
+    others a model should weigh (`photo_readings`); how many readings come before those of the
+    marks that may be the digit instead; and whether the image is a screenshot of photos.
 
     A screenshot of a photo is read from each photo it shows (`screen.shown_photos`), and whole: the
     flat rectangle cut out may be a box drawn beside the digit, a polaroid's snapshot with the digit
@@ -231,7 +231,7 @@ def readings(image: Image.Image, every: bool) -> tuple[np.ndarray, int]:
     if not chosen + rivals:
         raise refusal
     # Where the chosen marks gave no reading, their rivals stand in for them.
-    return np.stack(chosen + rivals), len(chosen) or len(rivals)
+    return np.stack(chosen + rivals), len(chosen) or len(rivals), bool(shown)
 
 
 def photo_readings(image: Image.Image, every: bool) -> tuple[list[np.ndarray], list[np.ndarray]]:
