@@ -829,6 +829,23 @@ def test_clear_undo_and_delete_leave_the_keyboard_s_focus_on_the_drawing_area(vi
     seen.assert_clean()
 
 
+def test_a_shortcut_pressed_on_a_label_or_on_delete_leaves_the_focus_on_the_drawing_area(visit):
+    """Escape hid the answer's controls and Ctrl+Z disabled them under the focus, which fell to the page's start."""
+    seen = visit(**DESKTOP)
+    page = seen.page
+    focused = "() => document.activeElement.dataset.testid"
+    for control, shortcut, strokes in ((page.get_by_role("button", name="It was a 3"), "Escape", DIGITS[1]),
+                                       (page.get_by_test_id("delete-button"), "Escape", DIGITS[1]),
+                                       (page.get_by_role("button", name="It was a 3"), "Control+z", DIGITS[7])):
+        draw_digit(page, strokes)
+        settled(page)
+        control.focus()
+        page.keyboard.press(shortcut)
+        assert page.evaluate(focused) == "digit-canvas", shortcut
+        page.keyboard.press("Escape")
+    seen.assert_clean()
+
+
 def test_a_proxy_s_error_page_is_told_in_words(visit):
     """A proxy's HTML page, not the API's JSON: the page said "The server answered 502 Bad Gateway"."""
     seen = visit(**DESKTOP)

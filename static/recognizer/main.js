@@ -454,6 +454,16 @@ function deleteLater(target, delay, error) {
   }, delay);
 }
 
+// A shortcut pressed on a label or on Delete disables or hides the control it was pressed on, which drops
+// the keyboard's focus to the page's start: it goes back to the drawing area, as from Undo and Clear.
+function keepingFocus(action) {
+  const focused = document.activeElement;
+  action();
+  if (focused !== canvas && root.contains(focused) && (focused.disabled || focused.closest("[hidden]"))) {
+    canvas.focus();
+  }
+}
+
 undoButton.addEventListener("click", undo);
 clearButton.addEventListener("click", clear);
 predictButton.addEventListener("click", predict);
@@ -478,9 +488,9 @@ document.addEventListener("keydown", (event) => {
   }
   if ((event.ctrlKey || event.metaKey) && !event.altKey && !event.shiftKey && event.key.toLowerCase() === "z") {
     event.preventDefault();
-    undo();
+    keepingFocus(undo);
   } else if (event.key === "Escape") {
-    clear();
+    keepingFocus(clear);
   } else if (event.key === "Enter" && !event.target.closest("button, a, input, select, textarea, label")) {
     event.preventDefault();
     predict();
