@@ -30,6 +30,7 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from mlcore.labels import NOT_A_DIGIT
 from mlcore.render import PEN_WIDTH
 
 from . import access, strokes
@@ -303,4 +304,5 @@ def index(request):
     return render(request, "recognizer/index.html",
                   {"max_strokes": strokes.MAX_STROKES, "max_points": strokes.MAX_POINTS,
                    "off_canvas": strokes.OFF_CANVAS, "max_image_bytes": settings.MAX_IMAGE_BYTES,
-                   "pen_width": PEN_WIDTH, "pointer_types": " ".join(strokes.POINTER_TYPES)})
+                   "pen_width": PEN_WIDTH, "pointer_types": " ".join(strokes.POINTER_TYPES),
+                   "not_a_digit": NOT_A_DIGIT})

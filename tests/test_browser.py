@@ -14,6 +14,7 @@ from PIL import Image
 from django.conf import settings
 from playwright.sync_api import Page, expect, sync_playwright
 
+from mlcore.labels import NOT_A_DIGIT
 from mlcore.render import render_strokes
 from recognizer import inference
 from recognizer.models import ModelVersion, Prediction
@@ -826,6 +827,21 @@ def test_clear_undo_and_delete_leave_the_keyboard_s_focus_on_the_drawing_area(vi
     page.keyboard.press("Enter")
     expect(page.get_by_test_id("status")).to_contain_text("deleted")
     assert page.evaluate(focused) == "digit-canvas"
+    seen.assert_clean()
+
+
+def test_a_drawer_can_say_the_drawing_was_not_a_digit(visit):
+    """Only the ten digits were offered: a drawer could not say what the API takes (10) of a drawing read as a digit."""
+    seen = visit(**DESKTOP)
+    page = seen.page
+    draw_with_mouse(page, [(0.3, 0.5), (0.7, 0.5)])
+    settled(page)
+    page.get_by_role("button", name="Not a digit").click()
+    expect(page.get_by_test_id("feedback-message")).to_have_text(
+        "Thank you! Saved: it was not a digit. This helps train the next model.")
+    expect(page.get_by_role("button", name="Not a digit")).to_have_attribute("aria-pressed", "true")
+    expect(page.get_by_role("button", name="It was a 1")).to_have_attribute("aria-pressed", "false")
+    assert Prediction.objects.get().reported_label == NOT_A_DIGIT
     seen.assert_clean()
 
 

@@ -63,6 +63,8 @@ export class ResultView {
     this.chartDescription = root.querySelector("#chart-description");
     this.record = root.querySelector("#record-actions");
     this.feedbackButtons = [...root.querySelectorAll("#feedback button[data-label]")];
+    // The label the API takes for "not a digit", as the page gives its button.
+    this.notADigit = Number(root.querySelector(".not-a-digit-button").dataset.label);
     // The label button focused as it was pressed, while its label is sent.
     this.pressedFeedback = null;
     this.feedbackMessage = root.querySelector("#feedback-message");
@@ -161,7 +163,8 @@ export class ResultView {
   feedbackSaved(label) {
     this.labelGiven = true;
     this.feedbackButtons.forEach((button) => button.setAttribute("aria-pressed", String(Number(button.dataset.label) === label)));
-    this.#showFeedbackMessage(`Thank you! Saved: it was ${aDigit(label)}. This helps train the next model.`, "done");
+    const meant = label === this.notADigit ? "it was not a digit" : `it was ${aDigit(label)}`;
+    this.#showFeedbackMessage(`Thank you! Saved: ${meant}. This helps train the next model.`, "done");
     this.#feedbackDone();
   }
 
