@@ -1677,9 +1677,41 @@ def test_an_answer_left_stale_by_a_failed_update_stays_readable(visit, theme):
     # Said to a screen reader too, which heard the older drawing's answer as the one on show.
     expect(page.get_by_role("region", name="Prediction for your drawing before its last change")).to_be_visible()
     assert axe_violations(page) == []
+    # axe judges no opacity: the chart's digit labels and the answer digit faded with the bars, to 2.0-2.7:1.
+    assert page.evaluate("""() => ['.chart-label', '.answer-digit'].map((selector) => {
+      let opacity = 1;
+      for (let node = document.querySelector(selector); node; node = node.parentElement) {
+        opacity *= Number(getComputedStyle(node).opacity);
+      }
+      return opacity;
+    })""") == [1, 1]
     page.context.set_offline(False)
     settled(page)
     expect(page.get_by_role("region", name="Prediction", exact=True)).to_be_visible()
+
+
+def contrast(one: str, other: str) -> float:
+    """WCAG's contrast ratio of two computed `rgb(r, g, b)` colours."""
+    def luminance(colour):
+        channels = [int(part) / 255 for part in colour[colour.index("(") + 1:colour.index(")")].split(",")[:3]]
+        r, g, b = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+    light, dark = sorted((luminance(one), luminance(other)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_the_bars_of_a_not_a_digit_answer_stand_out_from_their_track(visit, theme):
+    """Every bar of such an answer is drawn in the muted bar colour, which stood out from its track at 1.2:1
+    (1.4:1 dark): the closest guess was hard to see. Graphics that carry information want 3:1."""
+    seen = visit(**DESKTOP, color_scheme=theme)
+    page = seen.page
+    draw_with_mouse(page, [(0.3, 0.5), (0.7, 0.5)])
+    settled(page)
+    expect(page.get_by_test_id("results")).to_have_attribute("data-verdict", "not-a-digit")
+    fill, track = page.evaluate("""() => ['.guess:first-child .guess-fill', '.guess:first-child .guess-track']
+      .map((part) => getComputedStyle(document.querySelector(part)).backgroundColor)""")
+    assert contrast(fill, track) >= 3, (fill, track)
 
 
 def test_the_bars_show_in_windows_high_contrast(visit):
