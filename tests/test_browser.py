@@ -1270,7 +1270,10 @@ def test_not_a_digit_is_a_normal_answer(visit):
 @pytest.mark.parametrize("window", [
     {"viewport": {"width": 844, "height": 340}, "has_touch": True, "is_mobile": True, "device_scale_factor": 3},
     {"viewport": {"width": 640, "height": 400}, "device_scale_factor": 2},
-], ids=["a phone held sideways", "a laptop at 200 % zoom"])
+    # The answer was below the fold under the pad in a one-column window of 500 to 620 px.
+    {"viewport": {"width": 683, "height": 501}, "device_scale_factor": 2},
+    {"viewport": {"width": 780, "height": 620}, "device_scale_factor": 2},
+], ids=["a phone held sideways", "a laptop at 200 % zoom", "a large window at 200 % zoom", "a small window"])
 def test_a_short_landscape_window_shows_the_controls_and_the_answer_beside_the_pad(visit, window):
     seen = visit(**window)
     page = seen.page
