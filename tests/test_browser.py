@@ -1740,6 +1740,26 @@ def test_an_eight_is_said_an_eight(visit):
     expect(page.get_by_test_id("feedback-message")).to_contain_text("Thank you! Saved: it was an 8.")
 
 
+@pytest.mark.parametrize("width, text", [(320, "200%"), (390, "200%"), (360, "100%")])
+def test_the_three_likeliest_digits_keep_their_bars_at_large_text_on_a_phone(visit, width, text):
+    """Beside the verdict at 200 % text on a 320-pixel phone, each of the three rows kept its digit and its
+    percentage, the bar between them shrank to nothing, and the percentage ran past the card's padding."""
+    seen = visit(**{**PHONE, "viewport": {"width": width, "height": 740}})
+    page = seen.page
+    page.evaluate(f"() => {{ document.documentElement.style.fontSize = '{text}'; }}")
+    draw_with_finger(page, ONE)
+    settled(page)
+    widths = page.evaluate("""() => [...document.querySelectorAll('.guess')].map((guess) => {
+      const card = guess.closest('.results').getBoundingClientRect();
+      const padding = parseFloat(getComputedStyle(guess.closest('.results')).paddingRight);
+      return [guess.querySelector('.guess-track').getBoundingClientRect().width,
+              card.right - padding - guess.querySelector('.guess-value').getBoundingClientRect().right];
+    })""")
+    assert all(track >= 48 and room >= -0.5 for track, room in widths), widths
+    assert not page.evaluate(HAS_HORIZONTAL_SCROLL)
+    seen.assert_clean()
+
+
 @pytest.mark.parametrize("width", [320, 390])
 def test_the_buttons_labels_fit_them_at_200_percent_text_on_a_phone(visit, width):
     """In three fixed columns the labels overflowed their buttons and ran into each other."""
