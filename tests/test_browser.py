@@ -724,6 +724,57 @@ def test_delete_my_drawing(visit):
     seen.assert_clean()
 
 
+def test_drawings_cleared_or_left_on_show_by_a_reload_are_deleted_from_the_page_s_foot(visit):
+    """Cleared, a drawing stayed stored and its secret went with it: the page that promised "delete it here"
+    could no longer do so."""
+    seen = visit(**DESKTOP)
+    page = seen.page
+    earlier = page.get_by_test_id("delete-kept-button")
+    expect(earlier).to_be_hidden()
+    draw_digit(page, DIGITS[1])
+    settled(page)
+    # The drawing on show has its own Delete.
+    expect(earlier).to_be_hidden()
+    page.get_by_test_id("clear-button").click()
+    expect(earlier).to_have_text("Delete your earlier drawing")
+    draw_digit(page, DIGITS[7])
+    settled(page)
+    expect(earlier).to_have_text("Delete your earlier drawing")
+    page.get_by_test_id("clear-button").click()
+    expect(earlier).to_have_text("Delete your 2 earlier drawings")
+    draw_digit(page, DIGITS[3])
+    settled(page)
+    page.reload()
+    expect(earlier).to_have_text("Delete your 3 earlier drawings")
+    earlier.click()
+    expect(page.get_by_test_id("kept-message")).to_have_text("Your 3 earlier drawings were deleted.")
+    expect(earlier).to_be_hidden()
+    assert not Prediction.objects.exists()
+    seen.assert_clean()
+
+
+def test_an_earlier_drawing_not_deleted_is_said_and_kept_to_try_again(visit):
+    seen = visit(**DESKTOP)
+    page = seen.page
+    for digit in (1, 7):
+        draw_digit(page, DIGITS[digit])
+        settled(page)
+        page.get_by_test_id("clear-button").click()
+    first, second = Prediction.objects.order_by("pk")
+    page.route(f"**/api/predictions/{second.pk}/", lambda route: route.fulfill(
+        status=503, content_type="application/json", headers={"Retry-After": "30"},
+        body='{"error": "the site is busy; try again in 30 seconds"}'))
+    page.get_by_test_id("delete-kept-button").click()
+    expect(page.get_by_test_id("kept-message")).to_have_text(
+        "Your earlier drawing was deleted. 1 not deleted: try again. The site is busy; try again in 30 seconds.")
+    expect(page.get_by_test_id("delete-kept-button")).to_have_text("Delete your earlier drawing")
+    assert list(Prediction.objects.values_list("pk", flat=True)) == [second.pk]
+    page.unroute(f"**/api/predictions/{second.pk}/")
+    page.get_by_test_id("delete-kept-button").click()
+    expect(page.get_by_test_id("kept-message")).to_have_text("Your earlier drawing was deleted.")
+    assert not Prediction.objects.exists()
+
+
 def test_a_stroke_that_reaches_the_most_points_a_drawing_holds_says_so(visit):
     """Past 4,000 points the ink stopped following the pen without a word."""
     seen = visit(**DESKTOP)

@@ -3,6 +3,7 @@
 // the drawing's place only once it has an answer: a photo that fails leaves the drawing as it was.
 
 import { PredictionsApi } from "./api.js";
+import { KeptRecords } from "./kept.js";
 import { photoToSend } from "./photo.js";
 import { DrawingRecord } from "./record.js";
 import { ResultView } from "./result.js";
@@ -16,6 +17,8 @@ const undoButton = document.getElementById("undo-button");
 const clearButton = document.getElementById("clear-button");
 const predictButton = document.getElementById("predict-button");
 const photoInput = document.getElementById("photo-input");
+const deleteKeptButton = document.getElementById("delete-kept-button");
+const keptMessage = document.getElementById("kept-message");
 const padPhoto = padArea.querySelector(".pad-photo");
 const maxImageBytes = Number(root.dataset.maxImageBytes);
 // An answer usually comes within a fraction of a second, and replaces the last one without a word in
@@ -49,8 +52,17 @@ let failedPhoto = null;
 // ...and where it failed for want of a connection or of a server, not for itself: sent again once the
 // connection is back, or by Predict, until a stroke is drawn (it had to be chosen again).
 let photoToResend = null;
-// Records the person asked to delete whose deletion is still being tried: their secrets live only here.
+// Records the person asked to delete whose deletion is still being tried.
 const deletions = new Set();
+// Every record this tab made and has not deleted, with its secret: those no longer on show are deleted
+// from the page's foot. Some browsers refuse session storage altogether.
+const kept = new KeptRecords((() => {
+  try {
+    return window.sessionStorage;
+  } catch {
+    return null;
+  }
+})());
 // The photo on show when a stroke began over it, with its answer: the drawing goes over it, and emptying
 // the drawing (Undo, Clear) shows the photo again, deletable, since its secret lives only here.
 let photoUnder = null;
@@ -73,6 +85,7 @@ const pad = new Pad(canvas, {
       }
       hidePhoto();
       startRecord("canvas");
+      showKept();
     }
   },
   onStrokeEnd: strokeEnded,
@@ -83,13 +96,15 @@ const pad = new Pad(canvas, {
 
 function startRecord(source) {
   record?.close();
-  record = new DrawingRecord(api, source, { onAnswer: showAnswer, onError: showError });
+  record = new DrawingRecord(api, source, { onAnswer: showAnswer, onError: showError, onCreated: keep });
 }
 
 // A photo set aside before its answer came is deleted once it has one: stored, it would stay on the server
 // with a secret that only this page held, and the person never saw it read.
 function dropPendingPhoto() {
-  pendingPhoto?.remove().catch(() => {});
+  if (pendingPhoto) {
+    removed(pendingPhoto).catch(() => {});
+  }
   pendingPhoto = null;
   pendingPhotoAnswer = null;
 }
@@ -114,6 +129,54 @@ function endRecord() {
   record = null;
   latestTag = null;
   shownTag = null;
+  showKept();
+}
+
+function keep(made) {
+  kept.add(made);
+  showKept();
+}
+
+// Deletes the record on the server, and forgets its secret once it is gone.
+async function removed(target) {
+  await target.remove();
+  kept.forget(target);
+  showKept();
+}
+
+// The records kept that are neither on show (it has its own Delete) nor being deleted.
+function earlierRecords() {
+  return kept.except([record, photoUnder?.photo, pendingPhoto, ...deletions]);
+}
+
+function showKept() {
+  const count = earlierRecords().length;
+  deleteKeptButton.hidden = count === 0;
+  deleteKeptButton.textContent = count === 1 ? "Delete your earlier drawing" : `Delete your ${count} earlier drawings`;
+}
+
+// A record gone already (deleted from another tab, or by staff) is as good as deleted.
+async function deleteEarlier() {
+  const earlier = earlierRecords();
+  keptMessage.textContent = "Deleting…";
+  const failures = [];
+  await Promise.all(earlier.map(async (target) => {
+    try {
+      await api.remove(target);
+    } catch (error) {
+      if (error.status !== 404) {
+        failures.push(error);
+        return;
+      }
+    }
+    kept.forget(target);
+  }));
+  showKept();
+  const deleted = earlier.length - failures.length;
+  const done = deleted === 1 ? "Your earlier drawing was deleted." : `Your ${deleted} earlier drawings were deleted.`;
+  keptMessage.textContent = failures.length
+    ? `${deleted ? `${done} ` : ""}${failures.length} not deleted: try again. ${failures[0].message}`
+    : done;
 }
 
 // An answer is shown only for what is on screen now: the pad's current version, or the photo.
@@ -215,6 +278,7 @@ function strokeDropped() {
     latestTag = shownTag = photo;
     putPhotoInPad(answer);
     result.markCurrent();
+    showKept();
   } else {
     result.markIdle();
   }
@@ -292,6 +356,7 @@ async function uploadPhoto(file) {
   const retried = failedPhoto && sameFile(failedPhoto.file, file) ? failedPhoto.photo : null;
   failedPhoto = null;
   const photo = retried ?? new DrawingRecord(api, "upload", {
+    onCreated: keep,
     onAnswer: (answer) => {
       if (pad.isDrawing) {
         pendingPhotoAnswer = answer;
@@ -348,6 +413,7 @@ function showPhoto(photo, answer) {
   shownTag = photo;
   result.show(answer);
   putPhotoInPad(answer);
+  showKept();
 }
 
 function showPhotoAgain() {
@@ -358,6 +424,7 @@ function showPhotoAgain() {
   shownTag = photo;
   result.show(answer);
   putPhotoInPad(answer);
+  showKept();
 }
 
 // The photo read is shown where the drawing was, so that its answer is not given beside an empty pad.
@@ -418,7 +485,7 @@ async function deleteDrawing() {
   canvas.focus();
   deletions.add(target);
   try {
-    await target.remove();
+    await removed(target);
     deletions.delete(target);
     if (record === null) {
       result.showStatus(`Your ${target.source === "upload" ? "photo" : "drawing"} and its answer were deleted.`, "done");
@@ -434,6 +501,7 @@ async function deleteDrawing() {
       if (target.source === "upload") {
         putPhotoInPad(answer);
       }
+      showKept();
       result.showError(`Your drawing was not deleted: press "Delete my drawing" to try again. ${error.message}`);
     } else {
       deleteLater(target, DELETE_RETRY_MS, error);
@@ -449,7 +517,7 @@ function deleteLater(target, delay, error) {
     return;
   }
   setTimeout(() => {
-    target.remove().then(() => deletions.delete(target),
+    removed(target).then(() => deletions.delete(target),
       (next) => deleteLater(target, Math.min(2 * delay, DELETE_RETRY_MAX_MS), next));
   }, delay);
 }
@@ -465,6 +533,7 @@ function keepingFocus(action) {
 }
 
 undoButton.addEventListener("click", undo);
+deleteKeptButton.addEventListener("click", deleteEarlier);
 clearButton.addEventListener("click", clear);
 predictButton.addEventListener("click", predict);
 photoInput.addEventListener("change", () => {
@@ -499,3 +568,4 @@ document.addEventListener("keydown", (event) => {
 
 pad.fit();
 result.reset();
+showKept();

@@ -13,11 +13,12 @@ function newIdempotencyKey() {
 }
 
 export class DrawingRecord {
-  // onAnswer(answer, tag) and onError(error, tag) receive the `tag` given with what was sent.
-  constructor(api, source, { onAnswer, onError }) {
+  // onAnswer(answer, tag) and onError(error, tag) receive the `tag` given with what was sent; onCreated(record)
+  // hears of the record once the server made it, shown or not.
+  constructor(api, source, { onAnswer, onError, onCreated = () => {} }) {
     this.api = api;
     this.source = source;
-    this.callbacks = { onAnswer, onError };
+    this.callbacks = { onAnswer, onError, onCreated };
     this.id = null;
     this.secret = null;
     this.idempotencyKey = newIdempotencyKey();
@@ -61,6 +62,7 @@ export class DrawingRecord {
         if (this.id === null) {
           this.id = answer.id;
           this.secret = answer.secret ?? null;
+          this.callbacks.onCreated(this);
         }
         if (!this.closed) {
           this.callbacks.onAnswer(answer, tag);
