@@ -746,9 +746,11 @@ def test_drawings_cleared_or_left_on_show_by_a_reload_are_deleted_from_the_page_
     settled(page)
     page.reload()
     expect(earlier).to_have_text("Delete your 3 earlier drawings")
-    earlier.click()
+    earlier.focus()
+    page.keyboard.press("Enter")
     expect(page.get_by_test_id("kept-message")).to_have_text("Your 3 earlier drawings were deleted.")
     expect(earlier).to_be_hidden()
+    assert page.evaluate("() => document.activeElement.dataset.testid") == "digit-canvas"
     assert not Prediction.objects.exists()
     seen.assert_clean()
 

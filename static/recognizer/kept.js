@@ -25,7 +25,7 @@ export class KeptRecords {
 
   // The records kept but those `left` out (the one on show, those being deleted).
   except(left) {
-    const ids = new Set([...left].map((record) => record?.id));
+    const ids = new Set(left.map((record) => record?.id));
     return this.records.filter((kept) => !ids.has(kept.id));
   }
 

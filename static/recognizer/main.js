@@ -155,9 +155,11 @@ function showKept() {
   deleteKeptButton.textContent = count === 1 ? "Delete your earlier drawing" : `Delete your ${count} earlier drawings`;
 }
 
-// A record gone already (deleted from another tab, or by staff) is as good as deleted.
+// Deletes the earlier records; one gone already (deleted by staff, or from this tab before a reload) is as
+// good as deleted.
 async function deleteEarlier() {
   const earlier = earlierRecords();
+  const hadFocus = document.activeElement === deleteKeptButton;
   keptMessage.textContent = "Deleting…";
   const failures = [];
   await Promise.all(earlier.map(async (target) => {
@@ -177,6 +179,10 @@ async function deleteEarlier() {
   keptMessage.textContent = failures.length
     ? `${deleted ? `${done} ` : ""}${failures.length} not deleted: try again. ${failures[0].message}`
     : done;
+  if (hadFocus && deleteKeptButton.hidden) {
+    // Hidden, the button dropped the keyboard's focus to the page's start.
+    canvas.focus();
+  }
 }
 
 // An answer is shown only for what is on screen now: the pad's current version, or the photo.
