@@ -125,6 +125,37 @@ def test_fifty_labels_from_the_keyboard_alone(reviewer_page, drawings):
     assert errors == []
 
 
+def test_a_reviewer_on_a_phone_labels_skips_and_undoes_with_the_buttons(reviewer_page, drawings):
+    """The queue took labels from the keyboard alone: on a phone nothing could be labelled, skipped or undone,
+    and the model's answer began about 1,200 pixels down."""
+    user, page, _, errors = reviewer_page("ada")
+    page.set_viewport_size({"width": 390, "height": 844})
+    first = current_id(page)
+    actions = page.get_by_role("group", name="Label the drawing")
+    for control in ("7", "Not a digit", "Skip", "Undo"):
+        box = actions.get_by_role("button", name=control, exact=True).bounding_box()
+        assert box and box["y"] + box["height"] <= 844, control
+    # Above the buttons, which stay at the screen's foot.
+    box, buttons = page.locator("#item-answer").bounding_box(), actions.bounding_box()
+    assert box and box["y"] + box["height"] <= buttons["y"], (box, buttons)
+
+    actions.get_by_role("button", name=str(drawings[first]), exact=True).click()
+    second = current_id(page, first)
+    actions.get_by_role("button", name="Not a digit").click()
+    third = current_id(page, second)
+    actions.get_by_role("button", name="Skip").click()
+    fourth = current_id(page, third)
+    wait_until(page, lambda: Prediction.objects.filter(reviewed_by=user).count() == 2)
+    assert dict(Prediction.objects.filter(reviewed_by=user).values_list("pk", "true_label")) == {
+        uuid.UUID(first): drawings[first], uuid.UUID(second): 10}
+    actions.get_by_role("button", name="Undo").click()
+    assert current_id(page, fourth) == third
+    actions.get_by_role("button", name="Undo").click()
+    assert current_id(page, third) == second
+    wait_until(page, lambda: Prediction.objects.get(pk=second).true_label is None)
+    assert errors == []
+
+
 def test_undo_brings_the_last_drawing_back_unlabelled(reviewer_page, drawings):
     user, page, _, errors = reviewer_page("ada")
     first = current_id(page)

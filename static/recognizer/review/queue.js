@@ -1,4 +1,5 @@
-// The review queue: one drawing at a time, labelled from the keyboard, every label saved at once.
+// The review queue: one drawing at a time, labelled from the keyboard or the buttons under it (a phone has
+// no keys), every label saved at once.
 import { csrfToken } from "../api.js";
 import { replay } from "./replay.js";
 
@@ -146,8 +147,15 @@ function leaving(page = PAGE) {
   }
 }
 
+// The label buttons are for a drawing on show; Skip and Undo are always there (with nothing on show, Skip looks
+// again, as s does).
+function enableLabels(enabled) {
+  for (const button of el("queue-actions").querySelectorAll("[data-label]")) button.disabled = !enabled;
+}
+
 // Nothing on show, and nothing to label, while the next drawing cannot be loaded.
 function hide() {
+  enableLabels(false);
   state.item = null;
   remember(null);
   state.stopReplay();
@@ -163,6 +171,7 @@ function show(item) {
     return;
   }
   state.item = item;
+  enableLabels(true);
   remember(item.id);
   state.stopReplay();
   const card = el("queue-item");
@@ -385,6 +394,13 @@ el("replay-button").addEventListener("click", () => {
   }
 });
 el("help-button").addEventListener("click", () => toggleHelp());
+el("queue-actions").addEventListener("click", (event) => {
+  const button = event.target.closest("button");
+  if (!button) return;
+  if (button.dataset.label !== undefined) setLabel(Number(button.dataset.label));
+  else if (button.dataset.action === "skip") skip();
+  else undo();
+});
 window.addEventListener("beforeunload", (event) => {
   if (state.saves.length) event.preventDefault();
 });
