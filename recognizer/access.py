@@ -93,8 +93,12 @@ def hash_secret(secret: str) -> str:
 
 
 def is_staff_with(request, permission: str) -> bool:
+    """Whether the request's user is active staff with `permission` on predictions; the right to change them
+    includes viewing them, as in Django's admin (staff who could label in the admin and the queue were
+    refused the dashboard and the API's listing)."""
     user = request.user
-    return user.is_active and user.is_staff and user.has_perm(f"recognizer.{permission}_prediction")
+    granted = (permission, "change") if permission == "view" else (permission,)
+    return user.is_active and user.is_staff and any(user.has_perm(f"recognizer.{name}_prediction") for name in granted)
 
 
 def may_list(request) -> bool:

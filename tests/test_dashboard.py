@@ -136,10 +136,21 @@ def test_staff_only(client, django_user_model):
     assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
 
 
-def test_staff_without_the_right_to_see_predictions_is_refused(client, django_user_model):
+def test_staff_without_the_right_to_see_predictions_is_refused_and_not_shown_the_way(client, django_user_model):
+    """The admin's index linked every staff member to the dashboard, and it answered 403."""
     clerk = make_user(django_user_model, "clerk", staff=True)
     client.login(username=clerk.username, password=PASSWORD)
     assert client.get(URL).status_code == 403
+    assert URL not in client.get("/admin/").content.decode()
+
+
+def test_staff_who_may_change_predictions_may_see_the_dashboard(client, django_user_model):
+    """The admin counts the right to change as one to view: staff who could label in the admin and the queue
+    followed the queue's link to the dashboard, and were refused it."""
+    labeller = make_user(django_user_model, "labeller", staff=True, permissions=("change_prediction",))
+    client.login(username=labeller.username, password=PASSWORD)
+    assert client.get(URL).status_code == 200
+    assert f'<a href="{URL}">Review dashboard</a>' in client.get("/admin/").content.decode()
 
 
 def test_linked_from_the_admin_index(staff_client):

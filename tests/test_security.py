@@ -156,9 +156,9 @@ def test_healthz_answers_other_methods_in_json():
     assert response.status_code == 405 and response.json()["error"] == "method not allowed"
 
 
-def test_listing_is_for_staff_with_the_view_permission(client, django_user_model, created):
+def test_listing_is_for_staff_with_the_view_or_the_change_permission(client, django_user_model, created):
     refused = [client.get(URL),
-               staff_client(django_user_model, "change_prediction", "delete_prediction").get(URL),
+               staff_client(django_user_model, "delete_prediction").get(URL),
                staff_client(django_user_model, "view_prediction", staff=False).get(URL),
                client.get(URL, headers={**owner(created), "Accept": "text/html"})]
     for response in refused:
@@ -167,6 +167,8 @@ def test_listing_is_for_staff_with_the_view_permission(client, django_user_model
     listing = staff_client(django_user_model, "view_prediction").get(URL)
     assert listing.status_code == 200 and [p["id"] for p in listing.json()["results"]] == [created["id"]]
     assert "secret" not in listing.json()["results"][0]
+    # As in the admin, the right to change includes the right to view.
+    assert staff_client(django_user_model, "change_prediction").get(URL).status_code == 200
 
 
 def test_the_listing_pages_through_every_drawing_at_one_page_cost(django_user_model, mnist_test):

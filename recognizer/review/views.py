@@ -10,7 +10,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
-from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -21,6 +21,7 @@ from mlcore.labels import NOT_A_DIGIT
 from mlcore.render import PEN_WIDTH
 from mlcore.validation import is_integer
 
+from .. import access
 from ..errors import error_response
 from ..models import ModelUnavailable, ModelVersion, Prediction
 from ..parsers import bounded_load
@@ -32,16 +33,20 @@ QUEUE_LENGTH = 50
 
 
 def reviewers_only(permission: str):
-    """Staff with the given permission on predictions; others are sent to log in or refused. What they
-    see is theirs alone: no cache keeps it, as none keeps the admin's pages."""
+    """Staff with the given permission on predictions (`access.is_staff_with`); others are sent to log in or
+    refused. What they see is theirs alone: no cache keeps it, as none keeps the admin's pages."""
     def decorate(view):
-        return never_cache(staff_member_required(
-            permission_required(f"recognizer.{permission}", raise_exception=True)(view)))
+        @functools.wraps(view)
+        def checked(request, *args, **kwargs):
+            if not access.is_staff_with(request, permission):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+        return never_cache(staff_member_required(checked))
     return decorate
 
 
 @require_safe
-@reviewers_only("view_prediction")
+@reviewers_only("view")
 def review_dashboard(request):
     predictions = Prediction.objects.all()
     by_day = dashboard.accuracy_by_day(predictions, since=timezone.now() - timedelta(days=dashboard.DAYS_SHOWN))
@@ -65,7 +70,7 @@ def review_dashboard(request):
 
 
 @require_safe
-@reviewers_only("change_prediction")
+@reviewers_only("change")
 def review_queue(request):
     context = {
         **admin.site.each_context(request),
@@ -162,7 +167,7 @@ def drawing_ids(values, limit: int) -> list[uuid.UUID]:
 
 
 @require_POST
-@reviewers_only("change_prediction")
+@reviewers_only("change")
 @with_json_object
 def next_item(request, body):
     """Lease and describe the next drawing; body: the filters, `exclude`, the ids skipped this session, and
@@ -181,7 +186,7 @@ def next_item(request, body):
 
 
 @require_POST
-@reviewers_only("change_prediction")
+@reviewers_only("change")
 @with_json_object
 def label(request, body, prediction_id):
     """Save a label now (`label`: 0-9, 10 for not a digit); `null` undoes it and gives the drawing back.
@@ -209,7 +214,7 @@ def label(request, body, prediction_id):
 
 
 @require_POST
-@reviewers_only("change_prediction")
+@reviewers_only("change")
 @with_json_object
 def renew_lease(request, body, prediction_id):
     """Keep the drawing on show (`second_opinion`: whether the page shows it as one), and where its drawer
@@ -229,7 +234,7 @@ def renew_lease(request, body, prediction_id):
 
 
 @require_POST
-@reviewers_only("change_prediction")
+@reviewers_only("change")
 @with_json_object
 def release_lease(request, body, prediction_id):
     queue.release(prediction_id, request.user, page_of(body))
@@ -237,7 +242,7 @@ def release_lease(request, body, prediction_id):
 
 
 @require_safe
-@reviewers_only("change_prediction")
+@reviewers_only("change")
 def saliency(request, prediction_id):
     """Which pixels drove the model's answer (Integrated Gradients), as a 28x28 alpha mask."""
     prediction = get_object_or_404(Prediction.objects.select_related("model_version"), pk=prediction_id)
