@@ -727,6 +727,19 @@ def test_undo_steps_over_a_label_refused_for_good(reviewer_page, drawings):
     assert page.get_by_test_id("review-item").get_attribute("data-prediction-id") == second and errors == []
 
 
+def test_the_dashboard_fits_a_phone_s_screen(reviewer_page, drawings):
+    """Its chart and confusion matrix made the page 711 pixels wide on a 390-pixel screen."""
+    user, page, _, errors = reviewer_page("ada")
+    for pk, digit in list(drawings.items())[:30]:
+        Prediction.objects.filter(pk=pk).update(true_label=(digit + 1) % 10, reviewed_by=user, reviewed_at=timezone.now())
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(page.url.split(QUEUE)[0] + "/review/")
+    expect(page.locator("#confusion table")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    chart = page.locator("#accuracy svg").bounding_box()
+    assert chart and chart["x"] + chart["width"] <= 390 and errors == []
+
+
 def test_the_queue_and_the_dashboard_meet_axe(reviewer_page, drawings):
     """Only the drawing page was checked: the dashboard's links in sentences were told apart by colour alone."""
     user, page, _, errors = reviewer_page("ada")
