@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import uuid
@@ -139,6 +140,11 @@ class ReviewForm(forms.ModelForm):
     has open in the review queue, which is theirs to label (`reviewer`: who labels with this form)."""
 
     reviewer = None
+    # A row of the list: refused, it is left as it is and said, and the page's other rows are saved
+    # (`PredictionAdmin.get_changelist_formset`); raised as the form's error, it refused the whole page,
+    # and it refused it again at each Save until its reviewer found it and put its label back.
+    listed = False
+    refused = None
 
     class Meta:
         model = Prediction
@@ -186,9 +192,14 @@ class ReviewForm(forms.ModelForm):
         if self.reviewer is not None and held_by_another(
                 ReviewLease.objects.filter(prediction_id=self.instance.pk).first(), self.reviewer, timezone.now()):
             changed = IN_ANOTHER_REVIEWERS_HANDS
-        if changed:
+        if changed and self.listed:
+            self.refused = changed
+        elif changed:
             raise forms.ValidationError(changed)
         return cleaned
+
+    def has_changed(self) -> bool:
+        return self.refused is None and super().has_changed()
 
 
 def changed_since_shown(prediction: Prediction, label_shown: str | None, revision_shown: str | None) -> str | None:
@@ -204,9 +215,10 @@ def changed_since_shown(prediction: Prediction, label_shown: str | None, revisio
     return None
 
 
-def labelled_by(form_class: type[ReviewForm], reviewer) -> type[ReviewForm]:
-    """The admin's form class for this request, its forms knowing who labels with them."""
-    return type(form_class.__name__, (form_class,), {"reviewer": reviewer})
+def labelled_by(form_class: type[ReviewForm], reviewer, listed: bool = False) -> type[ReviewForm]:
+    """The admin's form class for this request, its forms knowing who labels with them and whether they are
+    the list's rows."""
+    return type(form_class.__name__, (form_class,), {"reviewer": reviewer, "listed": listed})
 
 
 def revisions_shown(data) -> dict[str, int]:
@@ -347,7 +359,23 @@ class PredictionAdmin(FilteredByItsSidebar, admin.ModelAdmin):
         return labelled_by(super().get_form(request, obj, **kwargs), request.user)
 
     def get_changelist_form(self, request, **kwargs):
-        return labelled_by(super().get_changelist_form(request, form=ReviewForm, **kwargs), request.user)
+        return labelled_by(super().get_changelist_form(request, form=ReviewForm, **kwargs), request.user, listed=True)
+
+    def get_changelist_formset(self, request, **kwargs):
+        rows = super().get_changelist_formset(request, **kwargs)
+        refused = functools.partial(self.message_user, request, level=messages.ERROR)
+
+        class RowsSavedApart(rows):
+            """The list's rows: each one refused is said, left unchanged, and the others are saved."""
+
+            def is_valid(self):
+                valid = super().is_valid()
+                for form in self.forms:
+                    if form.refused is not None:
+                        refused(f"The label of {form.instance} was not saved: {form.refused}.")
+                return valid
+
+        return RowsSavedApart
 
     def save_model(self, request, obj, form, change):
         # Called for the change page and for every row changed in the list alike. The label is all the
