@@ -386,6 +386,26 @@ def test_a_refused_label_is_still_said_once_the_next_is_saved(reviewer_page, dra
     wait_until(page, lambda: Prediction.objects.filter(pk=second, true_label=5).exists())
     expect(page.get_by_role("status")).to_have_text(
         "Saved: 5. 1 label not saved here; the last: another reviewer has this drawing now.")
+    # In the saved tone: red, every later "Saved" read as a failure.
+    expect(page.get_by_role("status")).to_have_class("queue-status saved")
+    assert errors == []
+
+
+def test_a_key_pressed_while_the_next_drawing_loads_is_said_not_taken(reviewer_page, drawings):
+    """Keys 30 ms apart gave one label, and nothing said so: the card fades only after 0.3 s."""
+    user, page, _, errors = reviewer_page("ada")
+    first = current_id(page)
+    held = held_requests(page, "**/review/queue/next/")
+    page.keyboard.press("4")
+    until_held(page, held)
+    page.keyboard.press("5")
+    expect(page.get_by_role("status")).to_have_text(
+        "Not taken: the next drawing is still on its way. Press the key again once it shows.")
+    let_go(page, "**/review/queue/next/", held)
+    current_id(page, first)
+    wait_until(page, lambda: Prediction.objects.filter(reviewed_by=user).count() == 1)
+    page.wait_for_timeout(300)
+    assert list(Prediction.objects.filter(reviewed_by=user).values_list("true_label", flat=True)) == [4]
     assert errors == []
 
 

@@ -279,7 +279,8 @@ async function flushSaves() {
       if (state.loadFailed) showStatus(state.loadFailed, "error");
       else if (state.saves.length) showStatus(`Saving ${state.saves.length}…${refusals()}`, "saved");
       else if (save.label === null) showStatus("Undone: the label of this drawing is cleared. Label it again.", "saved");
-      else showStatus(`Saved: ${labelName(save.label)}.${refusals()}`, state.notSaved ? "error" : "saved");
+      // In the saved tone: the refusal was said in red as it came, and red, every later "Saved" read as a failure.
+      else showStatus(`Saved: ${labelName(save.label)}.${refusals()}`, "saved");
     } catch (error) {
       if (error.status === 409 || error.status === 404 || error.status === 400) {
         state.saves.shift();
@@ -304,8 +305,18 @@ function forget(id) {
   if (index >= 0) state.history.splice(index, 1);
 }
 
+// A key pressed while the next drawing loads is not taken (it would label a drawing its reviewer has not
+// seen): said, since the card fades only once the wait is long enough to see, and fast keys were lost unseen.
+function notTaken() {
+  showStatus("Not taken: the next drawing is still on its way. Press the key again once it shows.", "error");
+}
+
 function setLabel(label) {
-  if (!state.item || state.loading) return;
+  if (state.loading) {
+    notTaken();
+    return;
+  }
+  if (!state.item) return;
   state.history.push({ item: state.item, skipped: false });
   state.saves.push({ id: state.item.id, label, revision: state.item.revision });
   flushSaves();
@@ -320,7 +331,10 @@ function releaseShown({ keepalive = false } = {}) {
 }
 
 function skip() {
-  if (state.loading) return;
+  if (state.loading) {
+    notTaken();
+    return;
+  }
   if (state.item) {
     state.skipped.push(state.item.id);
     state.history.push({ item: state.item, skipped: true });
