@@ -550,6 +550,16 @@ def test_a_revision_that_is_no_count_of_changes_is_refused(clients, filled, bad)
     assert response.json() == {"error": "revision must be the integer the drawing was shown with"}
 
 
+def test_a_revision_the_drawing_has_not_reached_is_refused_as_made_up(clients, filled):
+    """Taken for a drawing changed since it was shown: a 409 saying its drawer changed it, and its lease let go."""
+    item = clients[0].post(NEXT, {}, content_type="application/json").json()["item"]
+    response = clients[0].post(label_url(item["id"]), {"label": 3, "revision": 999}, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json() == {"error": "revision must be the integer the drawing was shown with"}
+    assert Prediction.objects.get(pk=item["id"]).true_label is None
+    assert ReviewLease.objects.filter(prediction_id=item["id"]).exists()
+
+
 def test_a_redrawn_drawing_loses_the_labels_given_to_its_older_version(clients, reviewers, filled, mnist_test,
                                                                          settings):
     settings.REVIEW_SECOND_OPINION_PERCENT = 100

@@ -23,6 +23,8 @@ from ..models import Prediction, PredictionQuerySet, ReviewLease, SecondOpinion
 # How many candidates are read at once, and how many times, when others are leasing at the same moment.
 LEASE_ATTEMPTS = 10
 LEASE_ROUNDS = 10
+# What is said of a revision that is no count of the drawing's changes, in its type or its value.
+REVISION_UNSHOWN = "revision must be the integer the drawing was shown with"
 
 
 class LeasedByAnother(Exception):
@@ -253,11 +255,15 @@ def save_label(prediction_id, reviewer, label: int | None, revision: int | None 
 
     A first label may pick the drawing for a second opinion; an undone label gives the drawing back to
     the reviewer under a fresh lease. LeasedByAnother when another reviewer holds it; Prediction.Redrawn when a
-    label is given for the drawing's `revision` the reviewer saw, and the drawer has changed it since."""
+    label is given for the drawing's `revision` the reviewer saw, and the drawer has changed it since; ValueError for
+    a `revision` the drawing has not reached."""
     check_label(label)
     now = timezone.now()
     with transaction.atomic():
         prediction = locked_for(prediction_id, reviewer, now, page)
+        if revision is not None and revision > prediction.revision:
+            # No page was shown a version still to come: a request made up, refused without a word of a redrawing.
+            raise ValueError(REVISION_UNSHOWN)
         if label is not None and revision is not None and revision != prediction.revision:
             raise Prediction.Redrawn(str(prediction_id))
         second_opinion = is_second_opinion(prediction, reviewer)

@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from mlcore.validation import is_integer
 
-from .queue import check_label
+from .queue import REVISION_UNSHOWN, check_label
 
 
 class JSONIntegerField(serializers.IntegerField):
@@ -24,8 +24,8 @@ class LabelSerializer(serializers.Serializer):
         # A body that is not an object with a label must not be taken for an undo.
         "required": "the body must be a JSON object with a label: 0-10, or null to undo",
         "invalid": "label must be an integer 0-10 or null"})
-    revision = JSONIntegerField(min_value=0, allow_null=True, default=None, error_messages=dict.fromkeys(
-        ("invalid", "min_value"), "revision must be the integer the drawing was shown with"))
+    revision = JSONIntegerField(min_value=0, allow_null=True, default=None,
+                                error_messages=dict.fromkeys(("invalid", "min_value"), REVISION_UNSHOWN))
 
     def validate(self, attrs: dict) -> dict:
         # After both fields' types: a body wrong in its types and its label is told of its types first.

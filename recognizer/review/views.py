@@ -198,6 +198,8 @@ def label(request, body, prediction_id):
     value, revision = given.validated_data["label"], given.validated_data["revision"]
     try:
         prediction = queue.save_label(prediction_id, request.user, value, revision, page=page_of(body))
+    except ValueError as exc:
+        return error_response(str(exc), 400)
     except tuple(REFUSALS) as exc:
         return refused(exc)
     except Prediction.Redrawn:
