@@ -218,15 +218,15 @@ def test_undo_pressed_while_the_next_drawing_loads_undoes_the_label_just_given(r
     a second z undoing the label before it)."""
     user, page, _, errors = reviewer_page("ada")
     first = current_id(page)
-    held = []
+    held, failed = [], []
     page.route("**/review/queue/next/", lambda route: held.append(route))
-    # The page takes its keys in order, and the 7 starts the load before the z is read: the z comes while
-    # the next drawing is held, without this test waiting between the two.
+    page.on("requestfailed", lambda request: failed.append(f"{request.url}: {request.failure}"))
     page.keyboard.press("7")
-    page.keyboard.press("z")
+    # The z comes once the next drawing is held, and a load that never reached the route is told apart.
     wait_until(page, lambda: held, message=lambda: f"the next drawing was never asked for; page says "
                f"{page.get_by_role('status').text_content()!r}, first drawing's label "
-               f"{Prediction.objects.get(pk=first).true_label}")
+               f"{Prediction.objects.get(pk=first).true_label}, failed requests {failed}")
+    page.keyboard.press("z")
     with page.expect_response("**/review/queue/next/"):
         held[0].continue_()
     expect(page.get_by_role("status")).to_have_text("Undone: the label of this drawing is cleared. Label it again.")
