@@ -915,6 +915,25 @@ def test_a_shortcut_pressed_on_a_label_or_on_delete_leaves_the_focus_on_the_draw
     seen.assert_clean()
 
 
+def test_a_probability_short_of_one_is_never_shown_as_100_percent(visit):
+    """0.9991 was rounded to "100% sure": a certainty the model never gave."""
+    seen = visit(**DESKTOP)
+    page = seen.page
+
+    def nearly_certain(route):
+        answer = route.fetch().json()
+        digit = answer["digit"]
+        answer["confidence"] = answer["top3"][0]["probability"] = answer["probabilities"][digit] = 0.9991
+        route.fulfill(status=201, json=answer)
+
+    page.route("**/api/predictions/", nearly_certain)
+    draw_with_mouse(page, ONE)
+    expect(page.get_by_test_id("status")).to_contain_text("(99% sure)")
+    expect(page.locator(".verdict-confidence")).to_have_text("99%")
+    assert "100%" not in page.locator("#top3").text_content()
+    seen.assert_clean()
+
+
 def test_a_proxy_s_error_page_is_told_in_words(visit):
     """A proxy's HTML page, not the API's JSON: the page said "The server answered 502 Bad Gateway"."""
     seen = visit(**DESKTOP)

@@ -11,8 +11,9 @@ const STALE_HEADING = "Prediction for your drawing before its last change";
 // "an 8", "a 7": said aloud, "a 8" reads "a eight".
 const aDigit = (digit) => `${digit === 8 ? "an" : "a"} ${digit}`;
 
+// Rounded down: 0.9991 read "100% sure", a certainty the model never gave.
 const percent = (probability) => new Intl.NumberFormat(undefined, {
-  style: "percent", maximumFractionDigits: probability < 0.1 ? 1 : 0,
+  style: "percent", maximumFractionDigits: probability < 0.1 ? 1 : 0, roundingMode: "floor",
 }).format(probability);
 
 function guessItem({ digit, probability }) {
