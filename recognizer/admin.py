@@ -24,7 +24,8 @@ from django.utils import timezone
 from django.utils.timezone import localtime
 from django.utils.formats import date_format
 from django.utils.functional import cached_property
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from mlcore.labels import DIGITS, NOT_A_DIGIT, label_name
 from mlcore.render import PEN_WIDTH
@@ -261,7 +262,7 @@ class ReviewerFilter(admin.RelatedFieldListFilter):
 @admin.register(Prediction)
 class PredictionAdmin(FilteredByItsSidebar, admin.ModelAdmin):
     list_display = ["thumbnail", "answer", "confidence_percent", "reported_label", "true_label", "correct",
-                    "model_version", "created_at"]
+                    "model_version_name", "created_at"]
     list_display_links = ["thumbnail"]
     list_editable = ["true_label"]
     form = ReviewForm
@@ -350,6 +351,11 @@ class PredictionAdmin(FilteredByItsSidebar, admin.ModelAdmin):
     @admin.display(description="confidence")
     def confidence_percent(self, prediction):
         return f"{prediction.confidence:.1%}"
+
+    @admin.display(description="model version")
+    def model_version_name(self, prediction):
+        # Wrapped where the list is short of room, a name broke inside a word ("mnist_c", "nn_v4x2").
+        return format_html_join(mark_safe("<wbr>"), "{}", ([part] for part in re.split("(?<=_)", prediction.model_version.name)))
 
     @admin.display(description="correct", boolean=True)
     def correct(self, prediction):

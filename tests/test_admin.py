@@ -77,7 +77,7 @@ def test_reviewer_sees_thumbnails_and_the_review_columns(reviewer_client, mnist_
         assert f'<img src="{prediction.image.url}"' in page
         assert f"{prediction.confidence:.1%}" in page
     for column in ("column-answer", "column-reported_label", "column-true_label", "column-correct",
-                   "column-created_at", "column-model_version"):
+                   "column-created_at", "column-model_version_name"):
         assert column in page
     # true_label is editable in the list: one input per row, named for a screen reader by what the row shows.
     for index, row in enumerate(response.context["cl"].result_list):

@@ -733,6 +733,25 @@ def test_every_fact_is_on_a_laptop_s_screen(reviewer_page, mnist_test):
     assert errors == []
 
 
+def test_the_admin_s_list_of_drawings_fits_a_laptop_beside_both_sidebars(reviewer_page, drawings):
+    """At 1366 pixels, with the admin's sidebar and the filters open, the list was 135 pixels wider than its
+    room: when each drawing was made sat behind a sideways scroll."""
+    user, page, _, errors = reviewer_page("ada")
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto(page.url.split(QUEUE)[0] + "/admin/recognizer/prediction/")
+    expect(page.locator("#nav-sidebar")).to_be_visible()
+    expect(page.locator("#changelist-filter")).to_be_visible()
+    fits = "(results => results.scrollWidth <= results.clientWidth)(document.querySelector('#changelist .results'))"
+    assert page.evaluate(fits)
+    # A model's name wraps after an underscore, never inside a part of it: each part is on one line.
+    version = page.locator("#result_list tbody td.field-model_version_name").first
+    assert version.inner_text() == "mnist_cnn_v4x2"
+    assert version.evaluate("""cell => [...cell.childNodes].filter(node => node.nodeType === Node.TEXT_NODE)
+      .every(text => { const range = document.createRange(); range.selectNode(text);
+                       return range.getClientRects().length === 1; })""")
+    assert errors == []
+
+
 def test_undo_steps_over_a_label_refused_for_good(reviewer_page, drawings):
     """z brought back a drawing whose label was refused because another reviewer labelled it (or its
     drawer deleted it): its undo was refused too, and so was every label given it."""
