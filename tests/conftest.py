@@ -1,5 +1,7 @@
 """Shared fixtures: the real MNIST files, the shipped model, and an isolated media directory."""
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -27,6 +29,19 @@ def pytest_collection_modifyitems(config, items):
         (selected if uses_database else deselected).append(item)
     config.hook.pytest_deselected(items=deselected)
     items[:] = selected
+
+
+@pytest.fixture(scope="session", autouse=True)
+def live_server_requests_finish():
+    """The live server answers in daemon threads. One still computing a drawing's saliency when the tests
+    ended was cut off inside PyTorch as the interpreter exited, which aborted the process ("terminate called
+    without an active exception"): a run whose tests all passed exited 134. Torn down last, once the
+    browser has closed its connections, this waits for them (bounded)."""
+    yield
+    deadline = time.monotonic() + 30
+    for thread in threading.enumerate():
+        if "process_request_thread" in thread.name:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 @pytest.fixture(scope="session")
