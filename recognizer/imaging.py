@@ -70,6 +70,9 @@ JPEG_MAX_SCAN_PIXELS = 10 * 4096 * 4096
 # at 4096x4096. Cameras write one such scan, which libjpeg decodes at 1/8 scale in a few megabytes, so
 # only those may be larger.
 JPEG_MAX_BUFFERED_SIDE = 4096
+# Such a JPEG's data is read bit by bit, scan after scan, about 30 ms a megabyte whatever the scale:
+# 8 MB of noise, progressive, cost 0.3 s to decode. An editor saves a photo so in a few megabytes.
+JPEG_MAX_BUFFERED_BYTES = 4 * 1024 * 1024
 # A marker: the last 0xFF of its fill bytes, then a byte that is neither 0x00 (a stuffed 0xFF in
 # entropy-coded data) nor 0xFF. Inside a scan, restart markers (0xD0-0xD7) belong to the scan. One
 # literal 0xFF, no repeat: re skips to each 0xFF at memchr's speed (3 ms over a 4 MB scan, where
@@ -275,23 +278,28 @@ def check_jpeg_structure(content: bytes) -> None:
             position += length
             continue
         scans += 1
-        check_jpeg_scan(scans, content[position + 2] if position + 3 <= len(content) else 0, frame)
+        check_jpeg_scan(scans, content[position + 2] if position + 3 <= len(content) else 0, frame, len(content))
         end = JPEG_SCAN_END.search(content, position + length)
         if end is None:
             return
         position = end.start()
 
 
-def check_jpeg_scan(scans: int, components: int, frame: JpegFrame | None) -> None:
-    """Refuse a JPEG's scan, the `scans`-th, of `components` colour components, beyond what its frame
-    allows (None where no frame header came first, which libjpeg refuses)."""
+def check_jpeg_scan(scans: int, components: int, frame: JpegFrame | None, size: int) -> None:
+    """Refuse a JPEG of `size` bytes at its `scans`-th scan, of `components` colour components, beyond what
+    its frame allows (None where no frame header came first, which libjpeg refuses)."""
     width, height = (frame.width, frame.height) if frame else (0, 0)
     pixels = width * height
+    buffered = frame is None or frame.marker not in JPEG_SEQUENTIAL or scans > 1 or components != frame.components
     if 0 < pixels <= JPEG_MAX_BUFFERED_SIDE ** 2:
         allowed = max(1, JPEG_MAX_SCAN_PIXELS // pixels)
         if scans > allowed:
             raise ImageRejected(f"the JPEG has more than {allowed:,} scans, the limit at {width}x{height} pixels")
-    elif frame is None or frame.marker not in JPEG_SEQUENTIAL or scans > 1 or components != frame.components:
+        if buffered and size > JPEG_MAX_BUFFERED_BYTES:
+            raise ImageRejected(f"the JPEG is {size:,} bytes and not in one scan of all its colours as a camera "
+                                f"writes it (a progressive JPEG, say); such a JPEG may take at most "
+                                f"{JPEG_MAX_BUFFERED_BYTES:,} bytes: save it as a baseline JPEG, or smaller")
+    elif buffered:
         raise ImageRejected(f"the JPEG is {width}x{height} pixels, not in one scan of all its colours as a camera "
                             f"writes it (a progressive JPEG, say); over {JPEG_MAX_BUFFERED_SIDE}x"
                             f"{JPEG_MAX_BUFFERED_SIDE} pixels only such a baseline JPEG is read")

@@ -63,6 +63,17 @@ def test_progressive_jpeg_with_a_thousand_scans_is_refused(client, isolated_medi
     assert_refused(client, isolated_media, content, "scans.jpg", "the JPEG has more than 10 scans, the limit at 4000x4000")
 
 
+def test_a_progressive_jpeg_of_many_megabytes_is_refused_and_its_baseline_twin_read(client, isolated_media):
+    """Progressive, 8 MB of noise at 4096x4096 cost 0.3 s to decode: its data is read bit by bit, scan after
+    scan, whatever the scale. The same picture as a camera writes it costs a tenth of that."""
+    progressive = hostile.noisy_photo(3400, 3000, progressive=True)
+    assert imaging.JPEG_MAX_BUFFERED_BYTES < len(progressive) < 10 * 2**20
+    assert costs(progressive) < 0.1
+    assert_refused(client, isolated_media, progressive, "noise.jpg",
+                   f"the JPEG is {len(progressive):,} bytes and not in one scan of all its colours as a camera writes it")
+    assert imaging.decode(hostile.noisy_photo(3400, 3000, progressive=False)).image.size == (850, 750)
+
+
 @pytest.mark.parametrize("where", ["scan", "header"])
 def test_a_run_of_0xff_bytes_costs_next_to_nothing(client, isolated_media, where):
     """200 KB of 0xFF: in a scan, the marker search backtracked for minutes, until gunicorn killed the
