@@ -47,7 +47,13 @@ def as_json_error(response):
     """Django's own error answers (an unknown URL, a method not allowed, an unexpected error) in the
     JSON shape of the rest, with no internals; other answers as they are."""
     if response.status_code >= 400 and response.get("Content-Type", "").split(";")[0] != "application/json":
-        return error_response(status_message(response.status_code), response.status_code)
+        json_error = error_response(status_message(response.status_code), response.status_code)
+        # Only the body is replaced: a 405's Allow (which HTTP requires) and the security headers went with it.
+        for name, value in response.items():
+            if name.lower() not in ("content-type", "content-length"):
+                json_error[name] = value
+        json_error.cookies = response.cookies
+        return json_error
     return response
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import codecs
 import contextlib
-import json
 import logging
 from urllib.parse import urlsplit
 
@@ -36,6 +35,8 @@ CHARSET_REFUSAL = "the body must be UTF-8: name charset=utf-8 in its Content-Typ
 # limit: a body of header-only parts cost 0.9 s of CPU a megabyte, answered 400.
 MAX_MULTIPART_PARTS = 16
 DRAIN_CHUNK_BYTES = 64 * 1024
+# The WSGI environ key with_readable_content_type marks a request with: why it is refused, and its status.
+UNREADABLE_CONTENT_TYPE = "recognizer.unreadable_content_type"
 
 
 class RequestGuardMiddleware:
@@ -44,7 +45,8 @@ class RequestGuardMiddleware:
 
     def __call__(self, request):
         if not is_api(request):
-            response = form_too_large(request) or foreign_charset(request) or self.get_response(request)
+            response = (unreadable_content_type(request) or form_too_large(request) or foreign_charset(request)
+                        or self.get_response(request))
             response = as_json_error(response) if answers_json(request) else response
         else:
             # The browsable API's HTML errors too.
@@ -55,6 +57,8 @@ class RequestGuardMiddleware:
         return response
 
     def refusal(self, request):
+        if unreadable := unreadable_content_type(request):
+            return unreadable
         length = declared_length(request.META)
         if length is None:
             return error_response("the Content-Length header is not a number", 400)
@@ -197,28 +201,37 @@ def is_cross_site(request) -> bool:
 
 
 def with_readable_content_type(application):
-    """The WSGI application, answering 400 for a Content-Type Django cannot parse (an RFC 2231 parameter in a
-    charset Python does not know) and 415 for a charset it would fail to read the query string in (rot13,
-    base64, a name with a NUL): Django builds the request from them before any middleware, and every URL
-    answered an HTML 500 and logged a traceback."""
+    """The WSGI application, for which a Content-Type Django cannot parse (an RFC 2231 parameter in a charset
+    Python does not know) is a 400, and a charset it would fail to read the query string in (rot13, base64, a
+    name with a NUL) a 415: Django builds the request from them before any middleware, and every URL answered
+    an HTML 500 and logged a traceback. Such a request reaches Django without its Content-Type, marked with
+    its refusal, which RequestGuardMiddleware answers: answered here, it lacked every header the middleware
+    gives an answer."""
     def guarded(environ, start_response):
-        try:
-            _, params = parse_header_parameters(environ.get("CONTENT_TYPE", ""))
-        except ValueError:
-            return refused(environ, start_response, "400 Bad Request", "the Content-Type header cannot be read")
-        if not readable_charset(params.get("charset")):
-            return refused(environ, start_response, "415 Unsupported Media Type", CHARSET_REFUSAL)
+        refusal = content_type_refusal(environ.get("CONTENT_TYPE", ""))
+        if refusal is not None:
+            environ["CONTENT_TYPE"] = ""
+            environ[UNREADABLE_CONTENT_TYPE] = refusal
         return application(environ, start_response)
 
     return guarded
 
 
-def refused(environ, start_response, status: str, error: str) -> list[bytes]:
-    """A JSON refusal from outside Django, the body read first where nginx buffered it (reading_the_whole_body)."""
-    environ["wsgi.input"].read(buffered_body_length(environ))
-    body = json.dumps({"error": error}).encode()
-    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-    return [body]
+def content_type_refusal(content_type: str) -> tuple[str, int] | None:
+    """Why a request with this Content-Type is refused, and its status, where Django cannot read it."""
+    try:
+        _, params = parse_header_parameters(content_type)
+    except ValueError:
+        return "the Content-Type header cannot be read", 400
+    if not readable_charset(params.get("charset")):
+        return CHARSET_REFUSAL, 415
+    return None
+
+
+def unreadable_content_type(request) -> HttpResponse | None:
+    """The JSON refusal of a request with_readable_content_type marked."""
+    refusal = request.META.get(UNREADABLE_CONTENT_TYPE)
+    return error_response(*refusal) if refusal else None
 
 
 def permissions_policy(get_response):

@@ -156,6 +156,20 @@ def test_healthz_answers_other_methods_in_json():
     assert response.status_code == 405 and response.json()["error"] == "method not allowed"
 
 
+# What every answer carries, an error's too: set by the middleware, never by a view.
+SECURITY_HEADERS = {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
+
+
+def test_django_s_own_errors_said_in_json_keep_their_headers(client):
+    """Rewritten as JSON, Django's 405 lost its Allow header (which HTTP requires) and every such error its
+    X-Frame-Options."""
+    not_allowed = client.post("/healthz")
+    assert not_allowed.status_code == 405 and {"GET", "HEAD"} <= set(not_allowed["Allow"].replace(" ", "").split(","))
+    for response in (not_allowed, client.get("/api/nothing/"), client.get("/review/queue/next/")):
+        assert response["Content-Type"] == "application/json"
+        assert {name: response.get(name) for name in SECURITY_HEADERS} == SECURITY_HEADERS
+
+
 def test_listing_is_for_staff_with_the_view_or_the_change_permission(client, django_user_model, created):
     refused = [client.get(URL),
                staff_client(django_user_model, "delete_prediction").get(URL),
@@ -561,6 +575,9 @@ def test_a_content_type_django_cannot_read_is_a_json_4xx_not_a_500(gunicorn_serv
             response = connection.getresponse()
             assert response.status == status
             assert json.loads(response.read())["error"].startswith(error)
+            # Answered outside Django, it carried none of the headers every answer does.
+            assert {name: response.getheader(name) for name in SECURITY_HEADERS} == SECURITY_HEADERS
+            assert "frame-ancestors 'none'" in response.getheader("Content-Security-Policy", "")
         finally:
             connection.close()
 
