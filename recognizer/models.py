@@ -90,24 +90,30 @@ class ModelVersionManager(models.Manager):
             version.make_active()
         return version
 
-    def bootstrap(self, path: str | Path) -> tuple["ModelVersion", bool]:
-        """On a database with no active version, register and activate the checkpoint at path.
+    def bootstrap(self, path: str | Path) -> tuple["ModelVersion", bool, bool]:
+        """On a database with no active version, serve the checkpoint at path: registered, unless a version of
+        its name is already, and activated. Returns the active version, whether this call registered it and
+        whether it activated it; does nothing when one is active.
 
-        Returns the active version and whether it was created now; does nothing when one is active."""
+        A version of its name that serves another file, or whose file no longer loads, is refused
+        (ModelUnavailable): activated unchecked, it was served in the place of the checkpoint configured."""
         version = self.active()
         if version is not None:
-            return version, False
-        existing = self.filter(name=Path(path).stem).first()
-        try:
-            if existing is not None:
-                existing.make_active()
-                return existing, True
-            return self.register(path, activate=True), True
-        except IntegrityError:
-            # Another process registered it at the same moment, and may not have activated it yet.
-            version = self.get(name=Path(path).stem)
-            version.make_active()
-            return version, False
+            return version, False, False
+        name = Path(path).stem
+        version = self.filter(name=name).first()
+        if version is None:
+            try:
+                return self.register(path, activate=True), True, True
+            except IntegrityError:
+                # Another process registered it at the same moment, and may not have activated it yet.
+                version = self.get(name=name)
+        if version.file_path.resolve() != Path(path).resolve():
+            raise ModelUnavailable(f"a model version named {name!r} already serves {version.file_path}, not {path}; "
+                                   "activate one with `manage.py activate_model`")
+        version.verify()
+        version.make_active()
+        return version, False, True
 
 
 class ModelVersion(models.Model):

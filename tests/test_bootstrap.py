@@ -42,6 +42,37 @@ def test_bootstrap_registers_and_activates_once(fresh_database, shipped_model_pa
     assert output.getvalue() == f"{version.name} is already the active model version; nothing to do\n"
 
 
+def test_bootstrap_activates_the_version_already_registered_for_its_checkpoint(fresh_database, shipped_model_path):
+    """It said "registered" of a version it only activated."""
+    ModelVersion.objects.register(shipped_model_path)
+    output = io.StringIO()
+    call_command("bootstrap_model", stdout=output)
+    version = ModelVersion.objects.get()
+    assert version.is_active
+    assert output.getvalue() == f"activated {version.name}, registered before, from {version.file_path}\n"
+
+
+def test_bootstrap_refuses_a_version_of_its_name_that_serves_another_file(fresh_database, shipped_model_path,
+                                                                          tmp_path):
+    """A version of the checkpoint's name, registered from another file, was served in its place, unchecked."""
+    other = tmp_path / "other.pt"
+    other.write_bytes(shipped_model_path.read_bytes())
+    ModelVersion.objects.register(other, name=shipped_model_path.stem)
+    with pytest.raises(CommandError, match=f"a model version named '{shipped_model_path.stem}' already serves {other}"):
+        call_command("bootstrap_model")
+    assert not ModelVersion.objects.filter(is_active=True).exists()
+
+
+def test_bootstrap_refuses_a_registered_version_whose_file_changed(fresh_database, shipped_model_path, tmp_path):
+    copy = tmp_path / shipped_model_path.name
+    copy.write_bytes(shipped_model_path.read_bytes())
+    ModelVersion.objects.register(copy)
+    copy.write_bytes(copy.read_bytes() + b"changed")
+    with pytest.raises(CommandError, match="changed since version"):
+        call_command("bootstrap_model", "--model", str(copy))
+    assert not ModelVersion.objects.filter(is_active=True).exists()
+
+
 def test_bootstrap_of_a_missing_file_is_a_command_error(fresh_database, tmp_path):
     with pytest.raises(CommandError, match="does not exist"):
         call_command("bootstrap_model", "--model", str(tmp_path / "absent.pt"))
@@ -72,8 +103,8 @@ def test_a_server_bootstrapping_beside_another_serves_the_version_that_one_regis
         return register(path, **options)
 
     monkeypatch.setattr(ModelVersion.objects, "register", registered_by_the_other_server_meanwhile)
-    version, created = ModelVersion.objects.bootstrap(shipped_model_path)
-    assert version.is_active and not created and list(ModelVersion.objects.all()) == [version]
+    version, registered, activated = ModelVersion.objects.bootstrap(shipped_model_path)
+    assert version.is_active and not registered and activated and list(ModelVersion.objects.all()) == [version]
 
 
 @pytest.fixture

@@ -16,11 +16,13 @@ class Command(DatabaseCommand):
 
     def handle(self, *args, **options):
         try:
-            version, created = ModelVersion.objects.bootstrap(options["model"])
+            version, registered, activated = ModelVersion.objects.bootstrap(options["model"])
         except ModelUnavailable as exc:
             raise CommandError(f"could not bootstrap a model version: {exc}") from None
-        if created:
+        if registered:
             self.stdout.write(self.style.SUCCESS(f"registered and activated {version.name} from {version.file_path}"))
+        elif activated:
+            self.stdout.write(self.style.SUCCESS(f"activated {version.name}, registered before, from {version.file_path}"))
         elif options["verbosity"] > 0:
             # Said at every `make serve`, so that nothing said is no doubt whether a model is served.
             self.stdout.write(f"{version.name} is already the active model version; nothing to do")
