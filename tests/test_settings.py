@@ -111,7 +111,8 @@ def test_a_missing_model_is_reported_at_start_up(tmp_path):
     assert "recognizer.W001" in result.stderr + result.stdout and "does not exist" in result.stderr + result.stdout
 
 
-@pytest.mark.parametrize("command", [("train", "--no-register", "--epochs", "1"), ("activate_model", "v1")])
+@pytest.mark.parametrize("command", [("train", "--no-register", "--epochs", "1"), ("activate_model", "v1"),
+                                     ("compare_regularization", "--epochs", "1", "--train-limit", "10")])
 def test_a_command_on_a_database_not_set_up_says_to_migrate(tmp_path, command):
     result = manage(*command, DJANGO_DEBUG="1", DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr

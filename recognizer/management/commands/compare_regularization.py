@@ -1,17 +1,18 @@
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from mlcore.mnist import MnistDataError, load_split
 from mlcore.training.study import VARIANT_TITLES, run_study
 from mlcore.training.train import VARIANTS
 
+from ..database import DatabaseCommand
 from ..paths import check_checkpoint_to_write, check_directory_to_write, check_file_to_write
 from ..training_options import add_budget_arguments, training_config
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = ("Train the four regularisation variants (none, L1, L2, L1 + L2) with the same seed and budget "
             "and write a Markdown report with a results table, training curves and misclassified galleries.")
 
