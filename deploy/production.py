@@ -45,7 +45,8 @@ def environment() -> dict[str, str]:
     if not env.get("DJANGO_SECRET_KEY"):
         raise SetupError("DJANGO_SECRET_KEY is not set; generate one with\n"
                          "  export DJANGO_SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')")
-    env.setdefault("DJANGO_DEBUG", "0")
+    # Empty is unset, as the settings read it.
+    env["DJANGO_DEBUG"] = env.get("DJANGO_DEBUG") or "0"
     if env["DJANGO_DEBUG"].lower() not in ("0", "false", "no", "off"):
         raise SetupError(f"DJANGO_DEBUG={env['DJANGO_DEBUG']!r}: the production stack runs with DEBUG off; "
                          "unset it or set it to 0")

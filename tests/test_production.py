@@ -21,7 +21,7 @@ from django.conf import settings
 
 from benchmarks import servers
 from benchmarks.slow_clients import Drippers, probe, slow_clients
-from deploy.production import access_log, pass_on_without_query_strings, render_nginx_conf
+from deploy.production import SetupError, access_log, environment, pass_on_without_query_strings, render_nginx_conf
 
 from .drawings import png
 
@@ -109,6 +109,22 @@ def test_an_access_log_turned_off_names_no_format():
     """nginx refuses `access_log off signatures_hidden;` (the benchmarks turn the log off)."""
     assert access_log("off") == "off"
     assert access_log("/var/log/digits.log") == "/var/log/digits.log signatures_hidden"
+
+
+@pytest.mark.parametrize("debug, refused", [(None, False), ("", False), ("0", False), ("off", False),
+                                            ("1", True), ("yes", True)])
+def test_the_production_stack_runs_with_debug_off_as_the_settings_read_it(monkeypatch, debug, refused):
+    """An empty DJANGO_DEBUG, which the settings read as off, was refused."""
+    monkeypatch.setenv("DJANGO_SECRET_KEY", "x" * 50)
+    if debug is None:
+        monkeypatch.delenv("DJANGO_DEBUG", raising=False)
+    else:
+        monkeypatch.setenv("DJANGO_DEBUG", debug)
+    if refused:
+        with pytest.raises(SetupError, match="runs with DEBUG off"):
+            environment()
+    else:
+        assert environment()["DJANGO_DEBUG"] in ("0", "off")
 
 
 def test_nginx_listens_where_it_is_told_for_a_balancer_on_another_machine(tmp_path):
