@@ -224,8 +224,6 @@ MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", 14 * 1024 * 1024)
 REQUEST_DEADLINE_SECONDS = env_int("REQUEST_DEADLINE_SECONDS", 25)
 # A phone's photo as the camera wrote it: 12 to 50 megapixels, 3 to 10 MB.
 MAX_IMAGE_BYTES = env_int("MAX_IMAGE_BYTES", 10 * 1024 * 1024)
-MAX_IMAGE_SIDE = 8192
-MIN_IMAGE_SIDE = 8
 # Every other body: the admin's and the review pages' forms and JSON, a few kilobytes. Django
 # parses a form before any view or throttle runs, about a second of CPU per megabyte of "%";
 # recognizer.middleware refuses a larger one before that.
@@ -243,7 +241,6 @@ NUM_PROXIES = env_int("DJANGO_NUM_PROXIES", 0)
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer",
                                  "rest_framework.renderers.BrowsableAPIRenderer"],

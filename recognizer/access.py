@@ -122,8 +122,7 @@ def drawing_url(name: str) -> str:
 
 
 def may_see_drawing(request, name: str) -> bool:
-    # As in the admin, the permission to change predictions includes seeing them.
-    if is_staff_with(request, "view") or is_staff_with(request, "change"):
+    if is_staff_with(request, "view"):
         return True
     token = request.GET.get(SIGNATURE_PARAMETER, "")
     try:

@@ -39,6 +39,9 @@ DATA_URL_MAX_HEADER = 256
 WITHOUT_WHITESPACE = str.maketrans("", "", " \t\n\r\f\v")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
+# The sides a picture may have: a 50-megapixel phone camera writes 8160x6120, and 8x8 is the smallest
+# digit a writer's scan gives (UCI's optdigits).
+MIN_IMAGE_SIDE, MAX_IMAGE_SIDE = 8, 8192
 # A PNG decode is inflating and unfiltering every byte of its pixels: 16 MiB (2048x2048 RGBA,
 # 4096x4096 grey) costs about 70 ms; 4096x4096 RGBA would be four times that.
 PNG_MAX_DECODED_BYTES = 16 * 1024 * 1024
@@ -347,11 +350,11 @@ def decode(content: bytes) -> DecodedImage:
     except Image.UnidentifiedImageError:
         raise ImageRejected(f"the file is not a {FORMAT_NAMES} image") from None
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
-        raise ImageRejected(f"the image has too many pixels; each side must be at most {settings.MAX_IMAGE_SIDE}") from None
+        raise ImageRejected(f"the image has too many pixels; each side must be at most {MAX_IMAGE_SIDE}") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageRejected(f"the image could not be read: {exc}") from None
     width, height = image.size
-    low, high = settings.MIN_IMAGE_SIDE, settings.MAX_IMAGE_SIDE
+    low, high = MIN_IMAGE_SIDE, MAX_IMAGE_SIDE
     if not (low <= width <= high and low <= height <= high):
         raise ImageRejected(f"the image is {width}x{height} pixels; each side must be {low} to {high}")
     webp = image.format == "WEBP"

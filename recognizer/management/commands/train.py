@@ -17,6 +17,7 @@ from mlcore.training.retraining import FINE_TUNE_EPOCHS, FINE_TUNE_LR, HOLDOUT_F
 from mlcore.training.train import TrainConfig
 
 from ...datasets import DatasetError, load_reviewed, reviewed_dataset
+from ...inference import active_version
 from ... import release
 from ...models import ModelUnavailable, ModelVersion, Prediction, check_version_name
 from ..database import DatabaseCommand
@@ -271,10 +272,8 @@ class Command(DatabaseCommand):
         return TrainConfig().architecture
 
     def active_model(self):
-        version = ModelVersion.objects.active()
         try:
-            if version is None:
-                raise ModelUnavailable("no model version is active; run `manage.py bootstrap_model`")
+            version = active_version()
             return version, version.load()
         except ModelUnavailable as exc:
             raise CommandError(f"retraining on reviewed drawings starts from, and is compared with, the active "
