@@ -1,11 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from recognizer.admin import login
+from recognizer.views import admin_login
 
 urlpatterns = [
     # Before the admin's own URLs, so that its sign-in goes through the limit on attempts.
-    path("admin/login/", login),
+    path("admin/login/", admin_login),
     path("admin/", admin.site.urls),
     path("", include("recognizer.urls")),
 ]

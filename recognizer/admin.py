@@ -37,7 +37,6 @@ from .release import TOLERANCE, ReleaseRefused
 from .review.pictures import input_picture
 from .review.queue import (LabelledByAnother, LeasedByAnother, held_by_another, locked_for, save_label,
                            write_label)
-from .throttles import in_words, login_attempt_allowed
 
 
 class ReviewFilter(admin.SimpleListFilter):
@@ -557,16 +556,3 @@ class ModelVersionAdmin(FilteredByItsSidebar, admin.ModelAdmin):
                    "title": f"Release gate: {version.name} against {previous.name}", "version": version,
                    "comparison": comparison, "refused": refused, "tolerance": TOLERANCE}
         return TemplateResponse(request, "admin/recognizer/modelversion/gate.html", context)
-
-
-def login(request, **kwargs):
-    """The admin's sign-in page, refusing attempts past LOGIN_RATE_LIMIT from one client (429)."""
-    if request.method == "POST":
-        allowed, wait = login_attempt_allowed(request)
-        if not allowed:
-            response = HttpResponse(f"Too many sign-in attempts from your address; try again in "
-                                    f"{in_words(wait)}.\n", status=429,
-                                    content_type="text/plain; charset=utf-8")
-            response["Retry-After"] = str(int(wait) + 1)
-            return response
-    return admin.site.login(request, **kwargs)

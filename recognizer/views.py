@@ -8,9 +8,10 @@ import tempfile
 from functools import partial
 
 from django.conf import settings
+from django.contrib import admin
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.utils import translation
@@ -40,7 +41,7 @@ from .inference import model_cache
 from .models import ModelUnavailable, Prediction, StorageUnavailable
 from .parsers import StrictJSONParser
 from .serializers import FeedbackSerializer, PredictionSerializer
-from .throttles import NewDrawingsThrottle, PredictionRateThrottle, in_words
+from .throttles import NewDrawingsThrottle, PredictionRateThrottle, in_words, login_attempt_allowed
 
 logger = logging.getLogger(__name__)
 
@@ -306,3 +307,16 @@ def index(request):
                    "off_canvas": strokes.OFF_CANVAS, "max_image_bytes": settings.MAX_IMAGE_BYTES,
                    "pen_width": PEN_WIDTH, "pointer_types": " ".join(strokes.POINTER_TYPES),
                    "not_a_digit": NOT_A_DIGIT})
+
+
+def admin_login(request, **kwargs):
+    """The admin's sign-in page, refusing attempts past LOGIN_RATE_LIMIT from one client (429)."""
+    if request.method == "POST":
+        allowed, wait = login_attempt_allowed(request)
+        if not allowed:
+            response = HttpResponse(f"Too many sign-in attempts from your address; try again in "
+                                    f"{in_words(wait)}.\n", status=429,
+                                    content_type="text/plain; charset=utf-8")
+            response["Retry-After"] = str(int(wait) + 1)
+            return response
+    return admin.site.login(request, **kwargs)
