@@ -46,14 +46,18 @@ def mnist_test() -> EvaluationSet:
     return EvaluationSet("MNIST test", split.images, split.labels)
 
 
-@functools.lru_cache(maxsize=4)
-def drawn_split(data_dir: str, count: int) -> Split:
-    return drawn_set(mnist_test_split(data_dir, None), count)
+# The sets generated from the MNIST test digits, by name.
+FROM_MNIST_TEST = {"drawn": drawn_set, "non-digits": non_digit_set}
 
 
-def drawn() -> EvaluationSet:
-    split = drawn_split(str(settings.MNIST_DATA_DIR), size(GENERATED_COUNT))
-    return EvaluationSet("drawn", split.images, split.labels)
+@functools.lru_cache(maxsize=8)
+def generated_split(name: str, data_dir: str, count: int) -> Split:
+    return FROM_MNIST_TEST[name](mnist_test_split(data_dir, None), count)
+
+
+def generated(name: str) -> EvaluationSet:
+    split = generated_split(name, str(settings.MNIST_DATA_DIR), size(GENERATED_COUNT))
+    return EvaluationSet(name, split.images, split.labels)
 
 
 styled_split = functools.lru_cache(maxsize=4)(styled_set)
@@ -96,17 +100,8 @@ def held_out_by_all(versions: tuple[ModelVersion, ...]) -> float:
     return min([HOLDOUT_FRACTION, *fractions])
 
 
-@functools.lru_cache(maxsize=4)
-def non_digit_split(data_dir: str, count: int) -> Split:
-    return non_digit_set(mnist_test_split(data_dir, None), count)
-
-
-def non_digits() -> EvaluationSet:
-    split = non_digit_split(str(settings.MNIST_DATA_DIR), size(GENERATED_COUNT))
-    return EvaluationSet("non-digits", split.images, split.labels)
-
-
-EVALUATION_SETS = [mnist_test, drawn, styled, uci_writers, reviewed_holdout, non_digits]
+EVALUATION_SETS = [mnist_test, functools.partial(generated, "drawn"), styled, uci_writers, reviewed_holdout,
+                   functools.partial(generated, "non-digits")]
 
 
 def evaluation_sets(*versions: ModelVersion) -> list[EvaluationSet]:
