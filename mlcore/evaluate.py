@@ -24,7 +24,7 @@ from .datasets.unseen import unseen_not_digits
 from .files import write_atomically
 from .labels import NOT_A_DIGIT
 from .mnist import Split
-from .model import logits_of
+from .predict import logits_of
 from .predict import Predictor
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .model import model_input
+from .predict import model_input
 
 STEPS = 32
 

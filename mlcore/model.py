@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-import numpy as np
 import torch
 from torch import nn
 import torch.nn.functional as F
@@ -131,64 +130,5 @@ def ensemble_architecture(member: str, members: int) -> str:
     return found[0]
 
 
-def conv_weights(model: nn.Module) -> list[torch.Tensor]:
-    """The convolution kernels: what an L1 penalty acts on."""
-    return [module.weight for module in model.modules() if isinstance(module, nn.Conv2d)]
-
-
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
-
-
-def model_input(images: np.ndarray) -> torch.Tensor:
-    """uint8 (N, 28, 28) or float [0, 1] arrays as the model's (N, 1, 28, 28) float input."""
-    tensor = torch.from_numpy(np.ascontiguousarray(images))
-    if tensor.dtype == torch.uint8:
-        return tensor.float().div_(255).unsqueeze(1)
-    return tensor.float().unsqueeze(1)
-
-
-# Small batches stay in the CPU's caches: 10,000 images in batches of 256 take a third less time than in
-# one, and a fraction of the memory.
-BATCH_SIZE = 256
-
-
-@torch.inference_mode()
-def logits_of(model: nn.Module, images: np.ndarray, batch_size: int = BATCH_SIZE) -> torch.Tensor:
-    """The model's logits for (N, 28, 28) images, in evaluation mode, batch by batch, on the CPU whichever
-    device the model is on."""
-    if model.training:
-        # Only then: eval() walks every submodule, a tenth of one drawing's forward pass.
-        model.eval()
-    device = next(model.parameters()).device
-    batches = [images[i:i + batch_size] for i in range(0, len(images), batch_size)] or [images]
-    return torch.cat([model(model_input(batch).to(device)) for batch in batches]).cpu()
-
-
-def with_not_a_digit(architecture: str) -> str:
-    """The architecture of the same widths with the "not a digit" output: what a ten-output model grows into."""
-    grown = replace(ARCHITECTURES[architecture], classes=11)
-    return next(name for name, shape in ARCHITECTURES.items() if shape == grown)
-
-
-def with_outputs_of(state_dict: dict, architecture: str, seed: int) -> dict:
-    """Weights of a model with as many or fewer outputs (v1's ten digits) as a start for `architecture`
-    of the same widths (v2's eleven).
-
-    Every layer is kept; the classifier keeps its rows for the old outputs, and the new rows start
-    as a fresh model's drawn from `seed`, so that a run is repeatable. Weights of other widths raise
-    ValueError.
-    """
-    torch.manual_seed(seed)
-    state = network(architecture).state_dict()
-    for key, value in state_dict.items():
-        grows = key.startswith("classifier.")
-        if key not in state or (value.shape[1:] != state[key].shape[1:] or value.shape[0] > state[key].shape[0]
-                                if grows else value.shape != state[key].shape):
-            raise ValueError(f"these weights cannot start {architecture}: their {key} has the shape "
-                             f"{tuple(value.shape)}, not {tuple(state[key].shape) if key in state else 'none'}")
-        if grows:
-            state[key][:len(value)] = value
-        else:
-            state[key] = value
-    return state

@@ -15,7 +15,7 @@ from django.test import override_settings
 
 from mlcore import checkpoint
 from mlcore.evaluate import evaluate_split
-from mlcore.model import logits_of
+from mlcore.predict import logits_of
 from recognizer.models import ModelVersion
 
 from .drawings import png

@@ -251,6 +251,7 @@ def test_compare_regularization_on_a_tiny_budget(tmp_path, mnist_dir):
     assert f"best: " in stdout and str(report_dir / "report.md") in stdout
 
 
+@pytest.mark.django_db
 def test_compare_regularization_bad_options_are_command_errors(tmp_path, mnist_dir):
     with pytest.raises(CommandError, match="epochs must be at least 1"):
         call("compare_regularization", "--epochs", 0, "--data-dir", mnist_dir, "--report-dir", tmp_path)

@@ -11,9 +11,10 @@ from django.core.management import call_command
 
 from mlcore import checkpoint
 from mlcore.fold import SIDE_BY_SIDE_MAX_IMAGES, SideBySide
-from mlcore.model import (ARCHITECTURE, ARCHITECTURES, DigitCNN, Ensemble, conv_weights, count_parameters, logits_of,
-                          model_input, network, with_not_a_digit, with_outputs_of)
-from mlcore.predict import Predictor
+from mlcore.model import ARCHITECTURE, ARCHITECTURES, DigitCNN, Ensemble, count_parameters, network
+from mlcore.predict import Predictor, logits_of, model_input
+from mlcore.training.growing import with_not_a_digit, with_outputs_of
+from mlcore.training.train import conv_weights
 
 
 def metadata_for(model, **overrides) -> dict:

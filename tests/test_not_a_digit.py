@@ -14,7 +14,7 @@ from mlcore.datasets.hand import deform
 from mlcore.datasets.negatives import GLYPHS, KINDS, MARKS, NOT_DIGIT_HEIGHTS, SHAPES, not_digits, stray_marks
 from mlcore.datasets.unseen import UNSEEN_KINDS, unseen_not_digits
 from mlcore.labels import NOT_A_DIGIT
-from mlcore.model import logits_of
+from mlcore.predict import logits_of
 from mlcore.predict import Predictor
 from mlcore.preprocess import to_mnist_input
 from mlcore.render import render_strokes

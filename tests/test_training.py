@@ -13,7 +13,8 @@ from mlcore import checkpoint
 from mlcore.datasets.fonts import NOT_DIGIT_CHARACTERS, TRAINING_SIZES, font_files, font_not_digits
 from mlcore.evaluate import evaluate_split
 from mlcore.labels import NOT_A_DIGIT
-from mlcore.model import DigitCNN, logits_of
+from mlcore.model import DigitCNN
+from mlcore.predict import logits_of
 from mlcore.training.recipe import TRAIN_SEED, Extras, draw_extras, split_off
 from mlcore.training.train import TrainConfig, train
 from recognizer.models import ModelVersion

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from ..evaluate import answered_accuracy, not_a_digit_rate
 from ..files import write_atomically
 from ..mnist import Split
-from ..model import model_input
+from ..predict import model_input
 from ..predict import Predictor
 from .recipe import Extras, held_out_sets, split_off, train_with_extras
 from .train import TrainConfig

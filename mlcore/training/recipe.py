@@ -29,7 +29,7 @@ from ..evaluate import answered_accuracy
 from ..files import write_atomically
 from ..labels import NOT_A_DIGIT
 from ..mnist import Split
-from ..model import logits_of
+from ..predict import logits_of
 from ..predict import Predictor
 from .train import TrainConfig, TrainResult, train
 

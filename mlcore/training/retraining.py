@@ -15,7 +15,7 @@ import numpy as np
 from ..evaluate import answered_accuracy
 from ..labels import NOT_A_DIGIT
 from ..mnist import Split
-from ..model import with_outputs_of
+from .growing import with_outputs_of
 from ..predict import Predictor
 from .recipe import Extras, split_off, train_with_extras
 from .train import TrainConfig, TrainResult

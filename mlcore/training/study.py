@@ -14,9 +14,8 @@ from .. import checkpoint
 from ..evaluate import Evaluation, evaluate, pyplot, save_figure, save_misclassified_gallery
 from ..files import write_atomically
 from ..mnist import Split
-from ..model import conv_weights
 from ..predict import Predictor
-from .train import VARIANTS, TrainConfig, train
+from .train import VARIANTS, TrainConfig, conv_weights, train
 
 # Test accuracy of the best variant in the study this project started from.
 ORIGINAL_BEST_ACCURACY = 0.9936

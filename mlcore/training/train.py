@@ -15,7 +15,8 @@ from tqdm import tqdm
 from ..evaluate import evaluate_split
 from ..fold import folded
 from ..mnist import Split, checksums
-from ..model import ARCHITECTURE, ARCHITECTURES, check_architecture, conv_weights, count_parameters, model_input, network
+from ..model import ARCHITECTURE, ARCHITECTURES, check_architecture, count_parameters, network
+from ..predict import model_input
 from ..validation import is_finite_number, is_integer
 from .augment import AffineRanges, coarse, elastic, random_affine, stroke_width
 
@@ -100,6 +101,11 @@ class TrainConfig:
 class TrainResult:
     model: torch.nn.Module
     metadata: dict
+
+
+def conv_weights(model: torch.nn.Module) -> list[torch.Tensor]:
+    """The convolution kernels: what an L1 penalty acts on."""
+    return [module.weight for module in model.modules() if isinstance(module, torch.nn.Conv2d)]
 
 
 def train(config: TrainConfig, train_split: Split, test_split: Split, *,

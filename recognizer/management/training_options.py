@@ -8,7 +8,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import CommandError
 
-from mlcore.model import ARCHITECTURES, with_outputs_of
+from mlcore.model import ARCHITECTURES
+from mlcore.training.growing import with_outputs_of
 from mlcore.training.recipe import Extras
 from mlcore.training.train import VARIANTS, TrainConfig, available_device
 

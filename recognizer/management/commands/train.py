@@ -11,7 +11,8 @@ from django.utils import timezone
 from mlcore import checkpoint
 from mlcore.datasets.fonts import font_files
 from mlcore.mnist import MnistDataError, Split, load_split
-from mlcore.model import ARCHITECTURES, with_not_a_digit
+from mlcore.model import ARCHITECTURES
+from mlcore.training.growing import with_not_a_digit
 from mlcore.training.recipe import train_with_extras
 from mlcore.training.retraining import FINE_TUNE_EPOCHS, FINE_TUNE_LR, HOLDOUT_FRACTION, REVIEWED_WEIGHT, retrain
 from mlcore.training.train import TrainConfig
