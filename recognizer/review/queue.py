@@ -123,14 +123,9 @@ def take(reviewer, filters: Filters = Filters(), exclude=(), resume=None, page: 
             if not batch:
                 break
             for prediction in batch:
-                try:
-                    with transaction.atomic():
-                        ReviewLease.objects.create(prediction=prediction, reviewer=reviewer,
-                                                   expires_at=lease_until(now), page=page)
-                except IntegrityError:
-                    taken.add(prediction.pk)
-                    continue
-                return prediction
+                if leased(prediction, reviewer, now, page):
+                    return prediction
+                taken.add(prediction.pk)
     return None
 
 
@@ -152,14 +147,31 @@ def resumed(prediction_id, reviewer, filters: Filters, now, page: str = "", show
                 lease.reviewer, lease.expires_at, lease.page = reviewer, lease_until(now), page
                 lease.save(update_fields=["reviewer", "expires_at", "page"])
                 return prediction
-        try:
-            with transaction.atomic():
-                ReviewLease.objects.create(prediction=prediction, reviewer=reviewer, expires_at=lease_until(now),
-                                           page=page)
-        except IntegrityError:
-            return None   # another reviewer leased it that instant
-        return prediction
+        return prediction if leased(prediction, reviewer, now, page) else None
     return None
+
+
+def leased(prediction: Prediction, reviewer, now, page: str) -> bool:
+    """Whether the drawing, leased to no one, is now leased to reviewer's `page`: False where another reviewer
+    leased it that instant."""
+    try:
+        with transaction.atomic():
+            ReviewLease.objects.create(prediction=prediction, reviewer=reviewer, expires_at=lease_until(now), page=page)
+    except IntegrityError:
+        return False
+    return True
+
+
+def hold(prediction: Prediction, reviewer, now, page: str) -> None:
+    """Lease the drawing to reviewer's `page` from `now`, whoever held it, as locked_for locked it."""
+    ReviewLease.objects.update_or_create(
+        prediction=prediction, defaults={"reviewer": reviewer, "expires_at": lease_until(now), "page": page})
+
+
+def labelled_by_another(prediction: Prediction, reviewer, second_opinion: bool) -> bool:
+    """Whether another reviewer gave the drawing's label, where reviewer would give or keep its first (not the
+    `second_opinion` owed on it)."""
+    return not second_opinion and prediction.true_label is not None and prediction.reviewed_by_id != reviewer.pk
 
 
 def held_by_another(lease: ReviewLease | None, reviewer, now) -> bool:
@@ -198,13 +210,12 @@ def renew(prediction_id, reviewer, second_opinion: bool = False, page: str = "")
     now = timezone.now()
     with transaction.atomic():
         prediction = locked_for(prediction_id, reviewer, now, page)
-        if second_opinion != is_second_opinion(prediction, reviewer) or (
-                not second_opinion and prediction.true_label is not None and prediction.reviewed_by_id != reviewer.pk):
+        if second_opinion != is_second_opinion(prediction, reviewer) or \
+                labelled_by_another(prediction, reviewer, second_opinion):
             raise LabelledByAnother(str(prediction_id))
         if not second_opinion and labelled_elsewhere(prediction, page):
             raise LabelledInAnotherPage(str(prediction_id))
-        ReviewLease.objects.update_or_create(
-            prediction_id=prediction_id, defaults={"reviewer": reviewer, "expires_at": lease_until(now), "page": page})
+        hold(prediction, reviewer, now, page)
     return prediction
 
 
@@ -267,14 +278,13 @@ def save_label(prediction_id, reviewer, label: int | None, revision: int | None 
         if label is not None and revision is not None and revision != prediction.revision:
             raise Prediction.Redrawn(str(prediction_id))
         second_opinion = is_second_opinion(prediction, reviewer)
-        if not second_opinion and prediction.true_label is not None and prediction.reviewed_by_id != reviewer.pk:
+        if labelled_by_another(prediction, reviewer, second_opinion):
             raise LabelledByAnother(str(prediction_id))
         if label is not None and not second_opinion and labelled_elsewhere(prediction, page):
             raise LabelledInAnotherPage(str(prediction_id))
         write_label(prediction, reviewer, label, now, second_opinion)
         if label is None:
-            ReviewLease.objects.update_or_create(
-                prediction=prediction, defaults={"reviewer": reviewer, "expires_at": lease_until(now), "page": page})
+            hold(prediction, reviewer, now, page)
     return prediction
 
 
