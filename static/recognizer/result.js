@@ -11,10 +11,10 @@ const STALE_HEADING = "Prediction for your drawing before its last change";
 // "an 8", "a 7": said aloud, "a 8" reads "a eight".
 const aDigit = (digit) => `${digit === 8 ? "an" : "a"} ${digit}`;
 
-// Rounded down: 0.9991 read "100% sure", a certainty the model never gave.
+// Never rounded up to 100 %: 0.9991 read "100% sure", a certainty the model never gave.
 const percent = (probability) => new Intl.NumberFormat(undefined, {
-  style: "percent", maximumFractionDigits: probability < 0.1 ? 1 : 0, roundingMode: "floor",
-}).format(probability);
+  style: "percent", maximumFractionDigits: probability < 0.1 ? 1 : 0,
+}).format(probability < 1 ? Math.min(probability, 0.99) : probability);
 
 function guessItem({ digit, probability }) {
   const item = document.createElement("li");
