@@ -566,6 +566,22 @@ def test_a_reload_gives_the_drawing_on_show_back_at_once(reviewer_page, drawings
     assert ReviewLease.objects.get(prediction_id=first).reviewer == user and errors == []
 
 
+def test_a_drawing_given_as_its_picture_loads_is_let_go_when_the_tab_closes(reviewer_page, drawings):
+    """The next drawing is leased as it is given, and shown once its picture has come: a tab closed (or
+    reloaded) before that left it leased to no page for a minute, offered to nobody."""
+    user, page, _, errors = reviewer_page("ada")
+    first = current_id(page)
+    pictures = []
+    page.route("**/media/drawings/**", lambda route: pictures.append(route))
+    page.keyboard.press("s")
+    wait_until(page, lambda: pictures)
+    given = ReviewLease.objects.exclude(prediction_id=first).get(reviewer=user).prediction_id
+    page.close()
+    wait_until(page.context.new_page(), lambda: not ReviewLease.objects.filter(prediction_id=given).exists(),
+               message=lambda: "the drawing given as the tab closed is still leased")
+    assert errors == []
+
+
 def test_a_tab_opened_from_the_queue_is_given_another_drawing(reviewer_page, drawings):
     """Its copy of the tab's session asked for the drawing on show, as a reload does: both tabs showed
     it, and both labelled it."""

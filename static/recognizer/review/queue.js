@@ -23,6 +23,7 @@ const labelName = (label) => (label === null || label === undefined ? "–" : la
 
 const state = {
   item: null,          // the drawing shown
+  arriving: null,      // the drawing given, leased to this page, until its picture has come and it is shown
   history: [],         // drawings labelled or skipped this session, newest last, for undo: { item, skipped }
   skipped: [],         // ids skipped this session: not offered again
   saves: [],           // labels not yet stored, oldest first; retried until they are
@@ -226,6 +227,7 @@ async function loadNext({ progress = true, resume = null, labelled = null } = {}
       shown_by: resume?.page });
     // The keys wait for the picture: shown before it, the next drawing's facts stood beside the last
     // one's picture, and a key labelled a drawing its reviewer had not seen.
+    state.arriving = data.item;
     if (data.item) await pictureLoaded(data.item.image_url);
     if (state.loadFailed) showStatus("", "");
     state.loadFailed = "";
@@ -237,6 +239,7 @@ async function loadNext({ progress = true, resume = null, labelled = null } = {}
     state.loadFailed = `The next drawing could not be loaded: ${error.message}. Press s to try again.`;
     showStatus(state.loadFailed, "error");
   } finally {
+    state.arriving = null;
     state.loading = false;
     el("queue-item").removeAttribute("aria-busy");
     clearTimeout(state.emptyTimer);
@@ -423,6 +426,8 @@ window.addEventListener("beforeunload", (event) => {
 window.addEventListener("pagehide", () => {
   leaving();
   if (state.item) releaseShown({ keepalive: true });
+  // Left before its picture came, it was leased to no page for a minute, offered to nobody.
+  if (state.arriving) post(itemUrl(state.arriving.id, "release/"), {}, { keepalive: true }).catch(() => {});
 });
 // Come back to with the browser's Back, the page had let its drawing go as it left: it asks for it again,
 // as a reloaded page does, and where another of the reviewer's pages took it meanwhile, shows the next.
