@@ -354,7 +354,8 @@ class PredictionAdmin(FilteredByItsSidebar, admin.ModelAdmin):
     @admin.display(description="model version")
     def model_version_name(self, prediction):
         # Wrapped where the list is short of room, a name broke inside a word ("mnist_c", "nn_v4x2").
-        return format_html_join(mark_safe("<wbr>"), "{}", ([part] for part in re.split("(?<=_)", prediction.model_version.name)))
+        parts = re.split("(?<=_)", prediction.model_version.name)
+        return format_html_join(mark_safe("<wbr>"), "{}", ([part] for part in parts))
 
     @admin.display(description="correct", boolean=True)
     def correct(self, prediction):

@@ -22,7 +22,8 @@ class Command(DatabaseCommand):
         if registered:
             self.stdout.write(self.style.SUCCESS(f"registered and activated {version.name} from {version.file_path}"))
         elif activated:
-            self.stdout.write(self.style.SUCCESS(f"activated {version.name}, registered before, from {version.file_path}"))
+            self.stdout.write(self.style.SUCCESS(f"activated {version.name}, registered before, "
+                                                 f"from {version.file_path}"))
         elif options["verbosity"] > 0:
             # Said at every `make serve`, so that nothing said is no doubt whether a model is served.
             self.stdout.write(f"{version.name} is already the active model version; nothing to do")
