@@ -358,8 +358,7 @@ def test_the_next_drawing_is_shown_and_labelled_only_once_its_picture_has_come(r
     a key labelled the next drawing judged by the last one's picture."""
     user, page, _, errors = reviewer_page("ada")
     first = current_id(page)
-    held = []
-    page.route("**/media/**", lambda route: held.append(route))
+    held = held_requests(page, "**/media/**")
     page.keyboard.press("7")
     wait_until(page, lambda: held)
     page.keyboard.press("3")
@@ -571,8 +570,7 @@ def test_a_drawing_given_as_its_picture_loads_is_let_go_when_the_tab_closes(revi
     reloaded) before that left it leased to no page for a minute, offered to nobody."""
     user, page, _, errors = reviewer_page("ada")
     first = current_id(page)
-    pictures = []
-    page.route("**/media/drawings/**", lambda route: pictures.append(route))
+    pictures = held_requests(page, "**/media/drawings/**")
     page.keyboard.press("s")
     wait_until(page, lambda: pictures)
     given = ReviewLease.objects.exclude(prediction_id=first).get(reviewer=user).prediction_id
