@@ -1,4 +1,5 @@
-"""A Predictor holds one loaded model and turns 28x28 inputs into answers: a digit, or "not a digit".
+"""A Predictor holds one loaded model and turns 28x28 inputs into answers: a digit, or "not a digit";
+`logits_of` reads any model's logits for a batch of inputs (evaluation and training measure with it).
 
 The checkpoint's metadata carries its calibration: the temperature that divides the logits
 before the softmax, and the probability of the "not a digit" output above which the answer is
@@ -18,6 +19,7 @@ from . import checkpoint
 from .calibrate import digit_log_probabilities, not_a_digit_probability
 from .fold import folded
 from .labels import NOT_A_DIGIT
+
 
 def model_input(images: np.ndarray) -> torch.Tensor:
     """uint8 (N, 28, 28) or float [0, 1] arrays as the model's (N, 1, 28, 28) float input."""
