@@ -330,7 +330,12 @@ function setLabel(label) {
 // release is answered: come in after, the release let the drawing go, and, labelled, it came back as the next
 // drawing, or another tab was given it.
 function releaseShown({ keepalive = false } = {}) {
-  state.released = post(itemUrl(state.item.id, "release/"), {}, { keepalive }).catch(() => {});
+  state.released = release(state.item.id, { keepalive });
+}
+
+// Let the drawing go, answered or not: a lease not let go runs out in a minute all the same.
+function release(id, { keepalive = false } = {}) {
+  return post(itemUrl(id, "release/"), {}, { keepalive }).catch(() => {});
 }
 
 function skip() {
@@ -354,7 +359,7 @@ function undo() {
     return;
   }
   const { item: previous, skipped } = state.history.pop();
-  if (state.item) post(itemUrl(state.item.id, "release/")).catch(() => {});
+  if (state.item) release(state.item.id);
   // A drawing is on show again: "press s to try again" would now skip it.
   state.loadFailed = "";
   if (skipped) {
@@ -400,7 +405,7 @@ document.addEventListener("keydown", (event) => {
 el("queue-filters").addEventListener("change", (event) => {
   // Left on the select, the keys would change the filter rather than label the drawings it chose.
   event.target.blur();
-  if (state.item) post(itemUrl(state.item.id, "release/")).catch(() => {});
+  if (state.item) release(state.item.id);
   state.skipped = [];
   loadNext();
 });
@@ -427,7 +432,7 @@ window.addEventListener("pagehide", () => {
   leaving();
   if (state.item) releaseShown({ keepalive: true });
   // Left before its picture came, it was leased to no page for a minute, offered to nobody.
-  if (state.arriving) post(itemUrl(state.arriving.id, "release/"), {}, { keepalive: true }).catch(() => {});
+  if (state.arriving) release(state.arriving.id, { keepalive: true });
 });
 // Come back to with the browser's Back, the page had let its drawing go as it left: it asks for it again,
 // as a reloaded page does, and where another of the reviewer's pages took it meanwhile, shows the next.
