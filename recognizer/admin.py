@@ -37,6 +37,7 @@ from .release import TOLERANCE, ReleaseRefused
 from .review.pictures import input_picture
 from .review.queue import (LabelledByAnother, LeasedByAnother, held_by_another, locked_for, save_label,
                            write_label)
+from .templatetags.figures import percent
 
 
 class ReviewFilter(admin.SimpleListFilter):
@@ -339,7 +340,7 @@ class PredictionAdmin(FilteredByItsSidebar, admin.ModelAdmin):
 
     @admin.display(description="probabilities")
     def probability_bars(self, prediction):
-        rows = [{"digit": digit, "percent": f"{probability * 100:.1f}", "text": f"{probability:.1%}",
+        rows = [{"digit": digit, "percent": f"{probability * 100:.1f}", "text": f"{percent(probability)}%",
                  "answer": digit == prediction.digit} for digit, probability in enumerate(prediction.probabilities)]
         return widget("probabilities", rows=rows)
 
@@ -349,7 +350,7 @@ class PredictionAdmin(FilteredByItsSidebar, admin.ModelAdmin):
 
     @admin.display(description="confidence")
     def confidence_percent(self, prediction):
-        return f"{prediction.confidence:.1%}"
+        return f"{percent(prediction.confidence)}%"
 
     @admin.display(description="model version")
     def model_version_name(self, prediction):

@@ -28,6 +28,7 @@ from mlcore.labels import NOT_A_DIGIT
 from recognizer import admin as admin_module
 from recognizer.models import ModelVersion, Prediction, ReviewLease, SecondOpinion
 from recognizer.review import queue
+from recognizer.templatetags.figures import percent
 
 from .drawings import png
 from .reviewing import PASSWORD, REVIEWER_PERMISSIONS, make_user, record_drawing, redraw_as
@@ -69,13 +70,17 @@ def test_reviewer_sees_thumbnails_and_the_review_columns(reviewer_client, mnist_
         response = reviewer_client.post("/api/predictions/", {"image": upload, "source": "upload"})
         assert response.status_code == 201, response.content
         posted.append(Prediction.objects.get(pk=response.json()["id"]))
+    # Short of certain, never "100.0%".
+    Prediction.objects.filter(pk=posted[0].pk).update(confidence=0.9996)
+    posted[0].refresh_from_db()
 
     response = reviewer_client.get(CHANGELIST)
     page = response.content.decode()
     assert sorted(listed_ids(response)) == sorted(p.pk for p in posted)
+    assert "&gt; 99.9%" in page and "100.0%" not in page
     for prediction in posted:
         assert f'<img src="{prediction.image.url}"' in page
-        assert f"{prediction.confidence:.1%}" in page
+        assert html.escape(f"{percent(prediction.confidence)}%") in page
     for column in ("column-answer", "column-reported_label", "column-true_label", "column-correct",
                    "column-created_at", "column-model_version_name"):
         assert column in page
@@ -546,7 +551,7 @@ def test_change_page_shows_the_drawing_its_input_and_the_probabilities(reviewer_
     assert np.array_equal(np.asarray(shown), prediction.input_array)
     assert page.count('class="probability-bar') == 10
     for probability in prediction.probabilities:
-        assert f"{probability:.1%}" in page
+        assert html.escape(f"{percent(probability)}%") in page
     # The prediction is read-only; only the true label is a form field.
     assert 'name="true_label"' in page
     for field in ("digit", "confidence", "probabilities", "reported_label", "model_version"):

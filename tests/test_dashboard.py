@@ -9,7 +9,7 @@ from django.utils import timezone
 from recognizer.inference import active_version
 from recognizer.models import ModelVersion, Prediction, SecondOpinion
 from recognizer.review.dashboard import DAYS_SHOWN
-from recognizer.templatetags.figures import percent_of
+from recognizer.templatetags.figures import percent, percent_of
 
 from .reviewing import PASSWORD, make_user, record_drawing, rotated
 
@@ -188,3 +188,11 @@ def test_not_a_digit_is_said_in_words(staff_client, mnist_test, django_user_mode
 def test_a_share_is_never_rounded_to_none_or_all(part, whole, shown):
     """Rounded to whole percents, one drawing unreviewed of 318 read "0% of drawings are unreviewed"."""
     assert percent_of(part, whole) == shown
+
+
+@pytest.mark.parametrize(("probability", "shown"), [
+    (0.9996, "> 99.9"), (0.983, "98.3"), (0.5, "50"), (0.0004, "< 0.1"), (1.0, "100"), (0.0, "0"),
+])
+def test_a_probability_short_of_certain_is_never_shown_as_100_percent(probability, shown):
+    """A reviewer read "100.0%" beside an answer the model gave at 0.9996."""
+    assert percent(probability) == shown

@@ -343,12 +343,13 @@ def test_a_lease_kept_again_takes_the_word_of_its_failure_away(reviewer_page, dr
 
 
 def test_a_not_a_digit_answer_says_how_sure_and_what_its_digits_are(reviewer_page, drawings):
-    """A "#" read "not a digit" at 100 % showed "Top 3: 4: 66.6%", as a confident guess, and no confidence."""
-    Prediction.objects.update(digit=None, confidence=0.983)
+    """A "#" read "not a digit" at 100 % showed "Top 3: 4: 66.6%", as a confident guess, and no confidence;
+    0.9996 read "100.0% sure"."""
+    Prediction.objects.update(digit=None, confidence=0.9996)
     user, page, _, errors = reviewer_page("ada")
     current_id(page)
     expect(page.locator("#item-answer")).to_have_text("not a digit")
-    expect(page.locator("#item-confidence")).to_have_text("(98.3% sure)")
+    expect(page.locator("#item-confidence")).to_have_text("(> 99.9% sure)")
     expect(page.get_by_role("list", name="If a digit")).to_be_visible()
     assert errors == []
 

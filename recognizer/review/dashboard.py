@@ -8,6 +8,7 @@ from django.db.models.functions import TruncDate
 from mlcore.labels import LABELS, label_name
 
 from ..models import Prediction, PredictionQuerySet, SecondOpinion
+from ..templatetags.figures import percent
 
 # The stylesheet (static/recognizer/review/review.css) has this many line colours, .series-0 onwards.
 SERIES_STYLES = 8
@@ -41,7 +42,7 @@ def accuracy_chart(rows: list[dict], width: int = 640, height: int = 220) -> dic
     for row in rows:
         line = series.setdefault(row["version"], {"name": row["version"], "dots": []})
         line["dots"].append({"x": round(x_of[row["day"]], 1), "y": y_of(row["accuracy"]),
-                             "title": f"{row['version']} {row['day']}: {row['accuracy']:.1%} of {row['reviewed']}"})
+                             "title": f"{row['version']} {row['day']}: {percent(row['accuracy'])}% of {row['reviewed']}"})
     for index, line in enumerate(series.values()):
         line["style"] = index % SERIES_STYLES
     # Label at most about eight days, so the axis stays legible over months.

@@ -6,14 +6,20 @@ register = template.Library()
 
 
 @register.filter
-def percent_of(part: int, whole: int) -> str:
-    """`part` as a percentage of `whole`: whole where it is one, else to a tenth, and never 0 or 100 where
-    it is not (rounded to whole percents, 1 drawing unreviewed of 318 read "0%", 317 of them "100%")."""
-    share = 100 * part / whole
-    if share == round(share):
-        return f"{share:.0f}"
-    if share < 0.1:
+def percent(share: float) -> str:
+    """`share` (0 to 1) in percent: whole where it is whole, else to a tenth, and never 0 or 100 where it is
+    not (one drawing unreviewed of 318 read "0%", a probability of 0.9996 "100.0% sure")."""
+    value = 100 * share
+    if value == round(value):
+        return f"{value:.0f}"
+    if value < 0.1:
         return "< 0.1"
-    if share > 99.9:
+    if value > 99.9:
         return "> 99.9"
-    return f"{share:.1f}"
+    return f"{value:.1f}"
+
+
+@register.filter
+def percent_of(part: int, whole: int) -> str:
+    """`part` as a percentage of `whole`, as `percent` words a share."""
+    return percent(part / whole)

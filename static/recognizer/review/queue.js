@@ -20,6 +20,15 @@ const EMPTY_RECHECK_MS = 15000;
 const PAGE = Array.from(crypto.getRandomValues(new Uint8Array(16)), (byte) => byte.toString(16).padStart(2, "0"))
   .join("");
 const labelName = (label) => (label === null || label === undefined ? "–" : label === NOT_A_DIGIT ? "not a digit" : String(label));
+// A share in percent as recognizer/templatetags/figures.py words it for the admin: never 100 where it is
+// not (0.9996 read "100.0% sure"), nor 0.
+function percent(share) {
+  const value = 100 * share;
+  if (value === Math.round(value)) return value.toFixed(0);
+  if (value < 0.1) return "< 0.1";
+  if (value > 99.9) return "> 99.9";
+  return value.toFixed(1);
+}
 
 const state = {
   item: null,          // the drawing shown
@@ -184,7 +193,7 @@ function show(item) {
   el("item-input").src = item.input;
   el("item-saliency").style.setProperty("--saliency", `url("${itemUrl(item.id, "saliency.png")}")`);
   el("item-answer").textContent = labelName(item.digit === null ? NOT_A_DIGIT : item.digit); // null: "not a digit"
-  el("item-confidence").textContent = `(${(item.confidence * 100).toFixed(1)}% sure)`;
+  el("item-confidence").textContent = `(${percent(item.confidence)}% sure)`;
   // Its top 3 are the digits it would be, their probabilities shared among the digits alone: beside
   // "not a digit" at 100 %, "4: 66.6%" read as a confident guess.
   el("item-top3-title").textContent = item.digit === null ? "If a digit" : "Top 3";
@@ -193,7 +202,7 @@ function show(item) {
   el("item-meta").textContent = `${item.model_version} · ${item.source} · ${new Date(item.created_at).toLocaleString()}`;
   el("item-top3").replaceChildren(...item.top3.map(({ digit, probability }) => {
     const entry = document.createElement("li");
-    entry.textContent = `${digit}: ${(probability * 100).toFixed(1)}%`;
+    entry.textContent = `${digit}: ${percent(probability)}%`;
     return entry;
   }));
   const strokes = el("item-strokes");
