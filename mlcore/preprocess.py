@@ -243,12 +243,12 @@ def block_maxima(ink: np.ndarray, block: int) -> np.ndarray:
     return np.maximum.reduce([padded[row::block, col::block] for row in range(block) for col in range(block)])
 
 
-def normalise(ink: np.ndarray, min_contrast: float = MIN_CONTRAST) -> np.ndarray:
+def normalise(ink: np.ndarray, min_contrast: float = MIN_CONTRAST, source: str = "drawing") -> np.ndarray:
     """Crop an ink map to its ink, fit it into 20x20 keeping aspect, centre by mass in 28x28; an ink
-    map whose strongest ink is under `min_contrast` is blank."""
+    map whose strongest ink is under `min_contrast` is blank, as the error says of its `source`."""
     strongest = float(ink.max()) if ink.size else 0.0
     if strongest < min_contrast:
-        raise BlankDrawingError("the drawing is blank: no ink found")
+        raise BlankDrawingError(f"the {source} is blank: no ink found")
     ink = ink / strongest
     rows = np.flatnonzero((ink > INK_THRESHOLD).any(axis=1))
     cols = np.flatnonzero((ink > INK_THRESHOLD).any(axis=0))

@@ -263,7 +263,7 @@ def photo_readings(image: Image.Image, every: bool) -> tuple[list[np.ndarray], l
                 # The marks were found above the paper's own noise: faint as a thin pen is at the
                 # working resolution, they are the digit, not a blank photo.
                 into.append((strength, normalise(turned(ink, -turn) if abs(turn) > MIN_TURN else ink,
-                                                 min_contrast=MIN_INK)))
+                                                 min_contrast=MIN_INK, source="photo")))
             except BlankDrawingError as exc:
                 refusal = refusal or exc
     if not chosen + rivals:
