@@ -482,6 +482,25 @@ def test_a_stroke_begun_just_off_the_pad_is_drawn(visit, strokes, digit):
     assert prediction.strokes[0]["points"][0][:2] == pytest.approx(list(strokes[0][0]), abs=0.003)
 
 
+@pytest.mark.parametrize("stroke, digit", [
+    ([(0.5, -0.03), (0.5, 0.9)], 1),
+    ([(-0.035, 0.5), (0.9, 0.55)], None),
+], ids=["a 1 begun above the pad", "a line begun left of it"])
+def test_a_finger_s_stroke_begun_just_off_the_pad_is_drawn_and_scrolls_nothing(visit, stroke, digit):
+    """Only the canvas kept the browser's gestures off: begun in the pad's margin, a finger's stroke scrolled
+    the page (or swiped back through its history), and the browser cancelled it, lost without a word."""
+    page = visit(**PHONE).page
+    page.evaluate("window.scrollTo(0, 40)")
+    draw_with_finger(page, stroke)
+    settled(page)
+    (prediction,) = Prediction.objects.all()
+    assert prediction.strokes[0]["pointer"] == "touch"
+    assert prediction.strokes[0]["points"][0][:2] == pytest.approx(list(stroke[0]), abs=0.01)
+    if digit is not None:
+        assert shown_top3(page)[0][0] == digit
+    assert page.evaluate("window.scrollY") == 40 and page.url.endswith("/")
+
+
 def test_undo_updates_the_record_and_emptying_ends_it(visit):
     seen = visit(**DESKTOP)
     page = seen.page

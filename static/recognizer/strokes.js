@@ -94,6 +94,13 @@ export class Pad {
         this.#dropActiveStroke();
       }
     });
+    // A finger's stroke begun beside the pad would scroll the page, or swipe back through its history (only
+    // the canvas says `touch-action: none`), and the browser then cancelled it: such strokes were lost.
+    document.addEventListener("touchstart", (event) => {
+      if (event.target !== canvas && this.#nearPad(event.changedTouches[0]) && !event.target.closest(CONTROLS)) {
+        event.preventDefault();
+      }
+    }, { passive: false });
     new ResizeObserver(() => this.fit()).observe(canvas);
     // Zooming or moving to another screen changes devicePixelRatio without resizing the canvas box.
     window.addEventListener("resize", () => this.fit());
