@@ -296,9 +296,11 @@ if not DEBUG:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"without_traceback": {"()": "mnistsite.logs.WithoutTraceback"}},
+    "filters": {"without_traceback": {"()": "mnistsite.logs.WithoutTraceback"},
+                "traceback_once_per_minute": {"()": "mnistsite.logs.TracebackOncePerMinute"}},
     "formatters": {"named": {"format": "{name}: {message}", "style": "{"}},
-    "handlers": {"console": {"class": "logging.StreamHandler"}, "none": {"class": "logging.NullHandler"},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["traceback_once_per_minute"]},
+                 "none": {"class": "logging.NullHandler"},
                  "one_line": {"class": "logging.StreamHandler", "filters": ["without_traceback"],
                               "formatter": "named"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},

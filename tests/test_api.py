@@ -2,6 +2,7 @@
 
 import base64
 import io
+import logging
 import struct
 import uuid
 import zlib
@@ -14,6 +15,7 @@ from PIL import Image
 
 from mlcore import checkpoint
 from mlcore.labels import NOT_A_DIGIT
+from mnistsite import logs
 from recognizer import access, inference
 from recognizer.models import ModelVersion, Prediction, RateWindow
 from recognizer import views
@@ -476,6 +478,33 @@ def test_health_is_503_when_the_database_fails(client):
         with connection.cursor() as cursor:
             cursor.execute(f"ALTER TABLE {table}_away RENAME TO {table}")
     assert health.status_code == 503 and health.json()["status"] == "unavailable"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_outage_logs_one_traceback_a_minute_and_a_line_a_request(client):
+    """With the database down, each probe of the public /healthz logged a traceback of 4 KB: 6 GB of log an
+    hour from one connection."""
+    (console,) = [handler for handler in logging.getLogger().handlers
+                  if any(isinstance(kept, logs.TracebackOncePerMinute) for kept in handler.filters)]
+    (once,) = [kept for kept in console.filters if isinstance(kept, logs.TracebackOncePerMinute)]
+    once.kept_at.clear()
+    written = io.StringIO()
+    previous = console.setStream(written)
+    table = ModelVersion._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE {table} RENAME TO {table}_away")
+    try:
+        answers = [client.get("/healthz").status_code for _ in range(3)]
+    finally:
+        console.setStream(previous)
+        with connection.cursor() as cursor:
+            cursor.execute(f"ALTER TABLE {table}_away RENAME TO {table}")
+    log = written.getvalue()
+    assert answers == [503] * 3
+    first, *others = log.split("health check failed")[1:]
+    assert len(others) == 2 and "Traceback" in first, log
+    for line in others:
+        assert "Traceback" not in line and "(OperationalError: no such table" in line, log
 
 
 def test_logged_in_session_needs_csrf_token(seven, django_user_model):
