@@ -128,12 +128,16 @@ def marks_on_transparency(image: Image.Image) -> np.ndarray | None:
     return np.clip((alpha - sheet) / max(1 - sheet, 1 / 255), 0, 1)
 
 
+def box_of(mask: np.ndarray) -> tuple[slice, slice] | None:
+    """The (rows, columns) bounding box of the mask's pixels; None where it has none."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)) if rows.size else None
+
+
 def solid(mask: np.ndarray) -> bool:
     """Whether the mask is one solid block: it fills at least SOLID_BLOCK of its bounding box."""
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    if not rows.size:
-        return False
-    return bool(mask.sum() >= SOLID_BLOCK * (rows[-1] - rows[0] + 1) * (cols[-1] - cols[0] + 1))
+    box = box_of(mask)
+    return box is not None and bool(mask.sum() >= SOLID_BLOCK * mask[box].size)
 
 
 def without_transparency(image: Image.Image) -> Image.Image:
@@ -210,11 +214,10 @@ def with_readable_pen(ink: np.ndarray) -> np.ndarray:
     THIN_PEN of it; on a grid of at most PEN_GRID blocks a side, which keeps every thin line whole
     (blocks take their strongest ink) and bounds the cost at any canvas size."""
 
-    mask = ink > INK_THRESHOLD * ink.max()
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    if not rows.size:
+    box = box_of(ink > INK_THRESHOLD * ink.max())
+    if box is None:
         return ink
-    drawing = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    drawing = ink[box]
     drawing = block_maxima(drawing, max(1, max(drawing.shape) // PEN_GRID))
     mask = drawing > INK_THRESHOLD * drawing.max()
     # A stroke's area over half its outline is its width.
@@ -250,9 +253,7 @@ def normalise(ink: np.ndarray, min_contrast: float = MIN_CONTRAST, source: str =
     if strongest < min_contrast:
         raise BlankDrawingError(f"the {source} is blank: no ink found")
     ink = ink / strongest
-    rows = np.flatnonzero((ink > INK_THRESHOLD).any(axis=1))
-    cols = np.flatnonzero((ink > INK_THRESHOLD).any(axis=0))
-    cropped = with_soft_edges(ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1])
+    cropped = with_soft_edges(ink[box_of(ink > INK_THRESHOLD)])
 
     height, width = cropped.shape
     scale = BOX / max(height, width)

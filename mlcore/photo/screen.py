@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from ..preprocess import SMALLEST_PHOTO, without_transparency
+from ..preprocess import SMALLEST_PHOTO, box_of, without_transparency
 
 # The image is judged at a whole fraction of its size, its long side at least this: a phone's
 # screenshot is 1080x2400, the photo in it hundreds of pixels.
@@ -118,10 +118,13 @@ def straight_sided(shown: np.ndarray) -> list[tuple[int, int, int, int]]:
     labels, _ = ndimage.label(shown)
     found = []
     for label in 1 + np.argsort(-np.bincount(labels.ravel())[1:], kind="stable")[:REGIONS_TRIED]:
-        rows, cols = ndimage.find_objects(labels, max_label=label)[label - 1]
+        # Not ndimage.find_objects: it makes a box for every label below this one, and a camera's photo of a
+        # flat sheet is thousands of regions of grain (eight searches cost 0.4 s).
+        within = labels == label
+        rows, cols = box_of(within)
         if min(rows.stop - rows.start, cols.stop - cols.start) < max(PHOTO_SIDE * min(height, width), 4 * EDGE):
             continue
-        region = ndimage.binary_fill_holes(labels[rows, cols] == label)
+        region = ndimage.binary_fill_holes(within[rows, cols])
         sides = (region[EDGE], region[-1 - EDGE], region[:, EDGE], region[:, -1 - EDGE])
         if min(side.mean() for side in sides) >= STRAIGHT_SIDE:
             found.append((rows.start, cols.start, rows.stop, cols.stop))
