@@ -368,6 +368,32 @@ def test_noise_is_stored_within_the_byte_budget(client):
         assert image.size == (500, 500) and image.mode == "RGBA"
 
 
+def test_noise_is_encoded_whole_once_at_the_size_it_is_stored(monkeypatch):
+    """Halved until it fit, a 2048x2048 noise PNG was encoded whole at 1024 pixels (163 ms) before 512, the
+    costliest part of the costliest uploads; a sample of its rows says such a size is past the budget. A
+    drawing as large, which fits, is stored at the largest side as before."""
+    encoded_sides = []
+    encode_image = imaging.encoded
+
+    def counting(image, format):
+        encoded_sides.append(image.size)
+        return encode_image(image, format)
+
+    monkeypatch.setattr(imaging, "encoded", counting)
+    noise = Image.fromarray(np.random.default_rng(0).integers(0, 256, (1448, 1448, 4), dtype=np.uint8), "RGBA")
+    decoded = imaging.decode(encode(noise))
+    with Image.open(io.BytesIO(decoded.content)) as stored:
+        assert stored.size == (362, 362) and len(decoded.content) <= imaging.STORED_MAX_BYTES
+    # Besides the sample of its rows, 128 high.
+    assert [side for side in encoded_sides if side[1] > 200] == [(362, 362)], encoded_sides
+
+    encoded_sides.clear()
+    drawing = Image.new("RGBA", (2048, 2048), "white")
+    ImageDraw.Draw(drawing).line([(1000, 300), (1000, 1700)], fill="black", width=120)
+    with Image.open(io.BytesIO(imaging.decode(encode(drawing)).content)) as stored:
+        assert stored.size == (1024, 1024)
+
+
 def saved(image: Image.Image, image_format: str, **options) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, image_format, **options)
