@@ -81,6 +81,17 @@ def test_the_ensemble_is_served(pair, client, mnist_test):
         assert (response.json()["digit"], response.json()["model_version"]) == (label, "pair")
 
 
+@pytest.fixture
+def no_held_out_sets(monkeypatch):
+    """Members that cannot be one model are refused before MNIST is read and the held-out sets are drawn
+    (minutes, where they are not cached)."""
+    def refused_first(*args, **kwargs):
+        raise AssertionError("the members should have been refused before the held-out sets were made")
+    monkeypatch.setattr("recognizer.management.commands.ensemble.load_split", refused_first)
+    monkeypatch.setattr("recognizer.management.commands.ensemble.held_out_sets", refused_first)
+
+
+@pytest.mark.usefixtures("no_held_out_sets")
 @pytest.mark.parametrize("members, message", [
     ((MODELS / "mnist_cnn_v4_2.pt",), "an ensemble needs at least two members"),
     ((MODELS / "mnist_cnn_v3_1.pt", MODELS / "mnist_cnn_v4_2.pt"),
@@ -95,6 +106,7 @@ def test_members_that_cannot_be_one_model_are_refused(tmp_path, members, message
     assert not out.exists() and not out.with_suffix(".json").exists()
 
 
+@pytest.mark.usefixtures("no_held_out_sets")
 def test_ten_output_members_have_no_ensemble(tmp_path):
     copy = tmp_path / "v1.pt"
     shutil.copy(MODELS / "mnist_cnn.pt", copy)

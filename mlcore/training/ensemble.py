@@ -21,18 +21,25 @@ MEMBER_CARD = ("architecture", "seed", "epochs", "hyperparameters", "training_se
                "training_seconds", "fine_tuned_from", "test_accuracy", "answered_test_accuracy", "calibration")
 
 
-def assemble(members: list[tuple[nn.Module, dict, dict]], held_out: HeldOut, test_split: Split) -> TrainResult:
-    """An ensemble of the members (each a loaded model, its metadata, and where it came from: path and
-    sha256), calibrated on `held_out` and measured on `test_split`. ValueError where they cannot be one."""
+def architecture_of(members: list[dict]) -> str:
+    """The architecture of an ensemble of the members (each a checkpoint's metadata), read before any work is
+    done with them; ValueError where they cannot be one: fewer than two, of different architectures, themselves
+    ensembles, or with no ensemble of their widths (ten-output networks have none)."""
     if len(members) < 2:
         raise ValueError(f"an ensemble needs at least two members, not {len(members)}")
-    member_architectures = sorted({metadata["architecture"] for _, metadata, _ in members})
+    member_architectures = sorted({metadata["architecture"] for metadata in members})
     if len(member_architectures) != 1:
         raise ValueError(f"the members must share one architecture, not {', '.join(member_architectures)}")
     member = member_architectures[0]
     if ARCHITECTURES[member].members != 1:
         raise ValueError(f"{member} is itself an ensemble; give its member checkpoints")
-    model = network(ensemble_architecture(member, len(members)))
+    return ensemble_architecture(member, len(members))
+
+
+def assemble(members: list[tuple[nn.Module, dict, dict]], held_out: HeldOut, test_split: Split) -> TrainResult:
+    """An ensemble of the members (each a loaded model, its metadata, and where it came from: path and
+    sha256), calibrated on `held_out` and measured on `test_split`. ValueError where they cannot be one."""
+    model = network(architecture_of([metadata for _, metadata, _ in members]))
     for slot, (weights, _, _) in zip(model.members, members):
         slot.load_state_dict(weights.state_dict())
     model.eval()

@@ -5,7 +5,7 @@ from django.core.management.base import CommandError
 
 from mlcore import checkpoint
 from mlcore.mnist import MnistDataError, load_split
-from mlcore.training.ensemble import assemble
+from mlcore.training.ensemble import architecture_of, assemble
 from mlcore.training.recipe import held_out_sets, split_off
 
 from ..database import DatabaseCommand
@@ -37,6 +37,11 @@ class Command(DatabaseCommand):
         for path in options["members"]:
             model, metadata = read_checkpoint(path)
             members.append((model, metadata, {"path": str(path), "sha256": checkpoint.file_sha256(path)}))
+        # Refused before the held-out sets are drawn, which takes minutes where they are not cached.
+        try:
+            architecture_of([metadata for _, metadata, _ in members])
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
         try:
             _, held = split_off(load_split(options["data_dir"], "train"))
             test_split = load_split(options["data_dir"], "test")
