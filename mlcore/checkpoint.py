@@ -60,16 +60,16 @@ def save(path: str | os.PathLike, model: nn.Module, metadata: dict) -> Path:
     return path
 
 
-def load(path: str | os.PathLike) -> tuple[nn.Module, dict]:
-    """Load a checkpoint into a fresh model in eval mode; every failure is a CheckpointError."""
+def load(path: str | os.PathLike, given_as: str = "") -> tuple[nn.Module, dict]:
+    """Load a checkpoint into a fresh model in eval mode; every failure is a CheckpointError. `given_as` is what
+    named the path (a setting, a command's option), said where no file is there."""
     path = Path(path)
     if path.is_dir():
         raise CheckpointError(f"model file {path} is a directory, not a checkpoint")
     if path.exists() and not path.is_file():
         raise CheckpointError(f"model file {path} is not a regular file, not a checkpoint")
     if not path.is_file():
-        raise CheckpointError(f"model file {path} does not exist; train one with `manage.py train` "
-                              f"or set MNIST_MODEL_PATH")
+        raise CheckpointError(f"model file {path}{f' (given as {given_as})' if given_as else ''} does not exist")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:

@@ -19,7 +19,7 @@ def served_model_check(app_configs, **kwargs):
         if version is not None:
             version.verify()
         else:
-            checkpoint.load(settings.MNIST_MODEL_PATH)
+            checkpoint.load(settings.MNIST_MODEL_PATH, "MNIST_MODEL_PATH")
     except (ModelUnavailable, checkpoint.CheckpointError) as exc:
         if version is not None:
             served = f"active version {version.name!r}"

@@ -67,9 +67,9 @@ class ModelVersionManager(models.Manager):
         return self.filter(is_active=True).first()
 
     def register(self, path: str | Path, name: str | None = None, activate: bool = False,
-                 reviewed_accuracy: float | None = None) -> "ModelVersion":
+                 reviewed_accuracy: float | None = None, given_as: str = "") -> "ModelVersion":
         """Record a checkpoint as a version after checking that it loads; with `activate`, serve it at once,
-        past no release gate (`release.activate` is the gated way)."""
+        past no release gate (`release.activate` is the gated way). `given_as`: what named the path."""
         path = Path(path).resolve()
         name = name or path.stem
         try:
@@ -77,7 +77,7 @@ class ModelVersionManager(models.Manager):
         except ValueError as exc:
             raise ModelUnavailable(str(exc)) from None
         try:
-            _, metadata = checkpoint.load(path)
+            _, metadata = checkpoint.load(path, given_as)
         except checkpoint.CheckpointError as exc:
             raise ModelUnavailable(str(exc)) from None
         models_dir = Path(settings.MODELS_DIR).resolve()
@@ -90,13 +90,14 @@ class ModelVersionManager(models.Manager):
             version.make_active()
         return version
 
-    def bootstrap(self, path: str | Path) -> tuple["ModelVersion", bool, bool]:
+    def bootstrap(self, path: str | Path, given_as: str = "") -> tuple["ModelVersion", bool, bool]:
         """On a database with no active version, serve the checkpoint at path: registered, unless a version of
         its name is already, and activated. Returns the active version, whether this call registered it and
         whether it activated it; does nothing when one is active.
 
         A version of its name that serves another file, or whose file no longer loads, is refused
-        (ModelUnavailable): activated unchecked, it was served in the place of the checkpoint configured."""
+        (ModelUnavailable): activated unchecked, it was served in the place of the checkpoint configured.
+        `given_as`: what named the path, as for `register`."""
         version = self.active()
         if version is not None:
             return version, False, False
@@ -104,7 +105,7 @@ class ModelVersionManager(models.Manager):
         version = self.filter(name=name).first()
         if version is None:
             try:
-                return self.register(path, activate=True), True, True
+                return self.register(path, activate=True, given_as=given_as), True, True
             except IntegrityError:
                 # Another process registered it at the same moment, and may not have activated it yet.
                 version = self.get(name=name)

@@ -74,9 +74,15 @@ def test_bootstrap_refuses_a_registered_version_whose_file_changed(fresh_databas
 
 
 def test_bootstrap_of_a_missing_file_is_a_command_error(fresh_database, tmp_path):
-    with pytest.raises(CommandError, match="does not exist"):
+    with pytest.raises(CommandError, match=r"absent.pt \(given as --model\) does not exist$"):
         call_command("bootstrap_model", "--model", str(tmp_path / "absent.pt"))
     assert not ModelVersion.objects.exists()
+
+
+def test_a_missing_mnist_model_path_is_named_as_the_setting(fresh_database, tmp_path, settings):
+    settings.MNIST_MODEL_PATH = tmp_path / "absent.pt"
+    with pytest.raises(CommandError, match=r"absent.pt \(given as MNIST_MODEL_PATH\) does not exist$"):
+        call_command("bootstrap_model")
 
 
 def test_the_system_check_checks_the_active_version_not_the_configured_path(settings, tmp_path, served_model):

@@ -119,6 +119,20 @@ def test_an_ensemble_of_one_is_refused_before_mnist_is_read(tmp_path, shipped_mo
         call("ensemble", shipped_model_path, "--out", tmp_path / "pair.pt", "--data-dir", tmp_path / "no-mnist")
 
 
+@pytest.mark.parametrize("command, given_as", [
+    (["train", "--no-register", "--start-from"], "--start-from"),
+    (["train", "--no-register", "--teacher"], "--teacher"),
+    (["activate_model"], "the checkpoint to activate"),
+    (["evaluate", "--model"], "--model"),
+])
+def test_a_missing_checkpoint_is_named_by_the_option_that_gave_it(tmp_path, mnist_dir, command, given_as):
+    missing = tmp_path / "missing.pt"
+    with pytest.raises(CommandError) as refused:
+        call(*command, missing, *(["--data-dir", mnist_dir] if command[0] in ("train", "evaluate") else []))
+    # MNIST_MODEL_PATH, which no option here reads, is not named.
+    assert str(refused.value).endswith(f"model file {missing} (given as {given_as}) does not exist")
+
+
 def test_a_pickle_is_not_loaded_and_torch_s_advice_to_load_it_anyway_is_not_passed_on(tmp_path):
     path = tmp_path / "model.pt"
     path.write_bytes(pickle.dumps({"format": 1, "hook": Path("x")}, protocol=2))

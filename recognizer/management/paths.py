@@ -15,12 +15,18 @@ from mlcore import checkpoint
 from ..models import ModelVersion
 
 
-def read_checkpoint(path: Path) -> tuple[torch.nn.Module, dict]:
-    """The model and metadata of the checkpoint at `path`, or a CommandError saying why it cannot be read."""
+def read_checkpoint(path: Path, given_as: str) -> tuple[torch.nn.Module, dict]:
+    """The model and metadata of the checkpoint at `path`, given as the option `given_as`, or a CommandError
+    saying why it cannot be read."""
     try:
-        return checkpoint.load(path)
+        return checkpoint.load(path, given_as)
     except checkpoint.CheckpointError as exc:
         raise CommandError(str(exc)) from None
+
+
+def model_option_source(path: Path) -> str:
+    """What named `path`, a command's --model: the setting MNIST_MODEL_PATH, its default, or the option."""
+    return "MNIST_MODEL_PATH" if path == settings.MNIST_MODEL_PATH else "--model"
 
 
 def kept_files() -> dict[Path, str]:

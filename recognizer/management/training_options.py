@@ -100,5 +100,5 @@ def start_state(path: Path | None, config: TrainConfig) -> dict | None:
     """The weights of the checkpoint at `path` to fine-tune from, with config.architecture's outputs; None: none."""
     if path is None:
         return None
-    model, _ = read_checkpoint(path)
+    model, _ = read_checkpoint(path, "--start-from")
     return with_outputs_of(model.state_dict(), config.architecture, config.seed)

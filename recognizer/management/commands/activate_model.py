@@ -70,7 +70,7 @@ class Command(DatabaseCommand):
                                        f"rename {path} or activate {path.stem!r} by name")
                 return existing
             try:
-                version = ModelVersion.objects.register(path)
+                version = ModelVersion.objects.register(path, given_as="the checkpoint to activate")
             except ModelUnavailable as exc:
                 raise CommandError(f"cannot register {path}: {exc}") from None
             self.stdout.write(f"registered {version.name} from {version.file_path}")

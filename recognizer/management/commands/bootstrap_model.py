@@ -5,6 +5,7 @@ from django.core.management.base import CommandError
 
 from ...models import ModelUnavailable, ModelVersion
 from ..database import DatabaseCommand
+from ..paths import model_option_source
 
 
 class Command(DatabaseCommand):
@@ -16,7 +17,8 @@ class Command(DatabaseCommand):
 
     def handle(self, *args, **options):
         try:
-            version, registered, activated = ModelVersion.objects.bootstrap(options["model"])
+            version, registered, activated = ModelVersion.objects.bootstrap(options["model"],
+                                                                            model_option_source(options["model"]))
         except ModelUnavailable as exc:
             raise CommandError(f"could not bootstrap a model version: {exc}") from None
         if registered:

@@ -35,7 +35,7 @@ class Command(DatabaseCommand):
             raise CommandError(f"--out {out} is one of the members; choose another file")
         members = []
         for path in options["members"]:
-            model, metadata = read_checkpoint(path)
+            model, metadata = read_checkpoint(path, "a member")
             members.append((model, metadata, {"path": str(path), "sha256": checkpoint.file_sha256(path)}))
         # Refused before the held-out sets are drawn, which takes minutes where they are not cached.
         try:

@@ -15,7 +15,7 @@ from mlcore.evaluate import (drawn_set, evaluate, font_digit_set, font_non_digit
 from mlcore.mnist import MnistDataError, load_split
 from mlcore.predict import Predictor
 
-from ..paths import check_directory_to_write
+from ..paths import check_directory_to_write, model_option_source
 
 # The characters of the fonts named in the text report: those least often answered "not a digit".
 WEAKEST_SHOWN = 6
@@ -68,7 +68,7 @@ class Command(BaseCommand):
         check_directory_to_write(options["report_dir"], "--report-dir")
         check_sizes(options)
         try:
-            model, metadata = checkpoint.load(options["model"])
+            model, metadata = checkpoint.load(options["model"], model_option_source(options["model"]))
             test_split = load_split(options["data_dir"], "test")
             fonts, fonts_left_out = fonts_not_trained_on(options["fonts"], metadata)
             font_digits, font_letters = (font_digit_set(fonts), font_non_digit_set(fonts)) if fonts else (None, None)

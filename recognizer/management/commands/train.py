@@ -260,13 +260,13 @@ class Command(DatabaseCommand):
             return None
         if with_reviewed:
             raise CommandError("--teacher is for training on MNIST and the generated sets, not with --with-reviewed")
-        return read_checkpoint(options["teacher"])[0]
+        return read_checkpoint(options["teacher"], "--teacher")[0]
 
     def start_architecture(self, path: Path | None, with_reviewed: bool) -> str:
         """Fine-tuning keeps the widths of the model it starts from, the checkpoint's or the active version's,
         and gives a ten-output model the "not a digit" output."""
         if path is not None:
-            return with_not_a_digit(read_checkpoint(path)[1]["architecture"])
+            return with_not_a_digit(read_checkpoint(path, "--start-from")[1]["architecture"])
         version = ModelVersion.objects.active() if with_reviewed else None
         if version is not None and version.metadata.get("architecture") in ARCHITECTURES:
             return with_not_a_digit(version.metadata["architecture"])
