@@ -67,6 +67,17 @@ class StrokesField(serializers.Field):
         return value
 
 
+def refuse_unknown_fields(serializer: serializers.Serializer, data, remedy: str) -> None:
+    """A ValidationError naming each field of `data` the serializer does not declare, with `remedy`: a field
+    misspelt is refused, where DRF would ignore it."""
+    if hasattr(data, "keys"):
+        # The browsable API's HTML form adds its CSRF token to the fields.
+        unknown = set(data.keys()) - set(serializer.fields) - {"csrfmiddlewaretoken"}
+        if unknown:
+            raise serializers.ValidationError(
+                {reprlib.repr(name)[1:-1]: f"unknown field; {remedy}" for name in sorted(unknown)})
+
+
 class ProbabilitySerializer(serializers.Serializer):
     digit = serializers.IntegerField(min_value=0, max_value=9)
     probability = serializers.FloatField(min_value=0, max_value=1)
@@ -102,13 +113,8 @@ class PredictionSerializer(serializers.Serializer):
     revision = serializers.IntegerField(read_only=True, help_text="How many times the drawing was changed.")
 
     def to_internal_value(self, data):
+        refuse_unknown_fields(self, data, "send the drawing as `image` or `strokes`")
         if hasattr(data, "keys"):
-            # The browsable API's HTML form adds its CSRF token to the fields.
-            unknown = set(data.keys()) - set(self.fields) - {"csrfmiddlewaretoken"}
-            if unknown:
-                raise serializers.ValidationError(
-                    {reprlib.repr(name)[1:-1]: "unknown field; send the drawing as `image` or `strokes`"
-                     for name in sorted(unknown)})
             drawing = {"image", "strokes"} & set(data.keys())
             if len(drawing) != 1:
                 raise serializers.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [
@@ -168,3 +174,7 @@ class FeedbackSerializer(serializers.Serializer):
     revision = serializers.IntegerField(min_value=0, required=False,
                                         help_text="The revision of the drawing the label is for (its answer's "
                                                   "`revision`): refused with a 409 once the drawing has changed.")
+
+    def to_internal_value(self, data):
+        refuse_unknown_fields(self, data, "send `label` and, optionally, `revision`")
+        return super().to_internal_value(data)

@@ -335,6 +335,13 @@ def test_bad_feedback_is_a_400(client, created, bad):
     assert Prediction.objects.get(pk=created.json()["id"]).reported_label is None
 
 
+def test_feedback_with_an_unknown_field_is_a_400_that_names_it(client, created):
+    response = post_feedback(client, created, {"label": 1, "lable": 2})
+    assert response.status_code == 400
+    assert response.json()["error"] == "lable: unknown field; send `label` and, optionally, `revision`"
+    assert Prediction.objects.get(pk=created.json()["id"]).reported_label is None
+
+
 def test_feedback_on_a_missing_prediction_is_a_404(client, created):
     assert post_feedback(client, created, {"label": 1}, prediction_id=uuid.uuid4()).status_code == 404
 
