@@ -30,14 +30,14 @@ setup: $(BIN)/.installed
 	$(BIN)/python manage.py check
 
 $(BIN)/.installed: requirements.txt
-	scripts/system-packages venv
+	PYTHON=$(PYTHON) scripts/system-packages venv
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
 system-packages:
-	scripts/system-packages venv chromium postgresql nginx
+	PYTHON=$(PYTHON) scripts/system-packages venv chromium postgresql nginx
 
 test: system-packages $(BIN)/.installed data test-sqlite test-postgres
 
