@@ -1,6 +1,6 @@
 """Settings for the digit-recognition site, read from the environment.
 
-Defaults are safe for the open internet: DEBUG is off unless DJANGO_DEBUG=1, and then
+Defaults are safe for the open internet: DEBUG is off unless DJANGO_DEBUG=1, and with DEBUG off
 DJANGO_SECRET_KEY must be set. Development (`make serve`, the tests) sets DJANGO_DEBUG=1, which
 allows the development key. Production sets DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS;
 `manage.py check --deploy` then passes without warnings.

@@ -1,4 +1,5 @@
-"""Thin views: validate with a serializer, call inference and storage, answer."""
+"""Thin views: the serializer validates, and its `create` and `update` call inference and storage; the view
+answers."""
 
 from __future__ import annotations
 
