@@ -26,6 +26,10 @@ class Tolerance:
     not_a_digit: float = 0.01      # absolute change of the "not a digit" rate in the wrong direction
     min_images: int = 100          # smaller sets are reported but not gated: their noise exceeds the tolerance
 
+    def __str__(self) -> str:
+        return (f"accuracy may drop by {self.accuracy}, ECE over the answers rise by {self.ece}, the \"not a digit\" "
+                f"rate move the wrong way by {self.not_a_digit}, on sets of {self.min_images} images or more")
+
 
 @dataclass(frozen=True)
 class EvaluationSet:

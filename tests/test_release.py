@@ -128,6 +128,14 @@ def test_compare_models_gives_no_figures_for_a_set_with_no_drawings(worse, serve
     assert reviewed.split()[2:] == ["0"] + ["-"] * 6
 
 
+def test_compare_models_words_the_tolerance_it_was_worse_beyond(worse, served_model, tmp_path):
+    output = io.StringIO()
+    call_command("compare_models", served_model.name, "worse", "--report-dir", str(tmp_path), stdout=output)
+    assert (f"worse is worse than {served_model.name} beyond the tolerance (accuracy may drop by 0.005, ECE over "
+            f"the answers rise by 0.02, the \"not a digit\" rate move the wrong way by 0.01, on sets of 100 images or "
+            f"more): MNIST test accuracy ") in output.getvalue()
+
+
 def test_the_gate_says_its_ece_is_over_the_answers():
     """`evaluate` prints the ECE over the likeliest digits; the gate's, over the answers, "not a digit" included."""
     nothing = np.zeros(0, dtype=np.int64)

@@ -28,8 +28,7 @@ class Command(DatabaseCommand):
                                          "when an upgrade ships a new model")
         parser.add_argument("--force", action="store_true",
                             help="activate even when the release gate finds it worse; who and when are recorded "
-                                 f"on the version (tolerance: accuracy -{TOLERANCE.accuracy}, ECE over the answers "
-                                 f"+{TOLERANCE.ece}, 'not a digit' rate {TOLERANCE.not_a_digit})")
+                                 f"on the version (tolerance: {TOLERANCE})")
 
     def handle(self, *args, **options):
         self.registered_here = False
