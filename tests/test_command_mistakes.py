@@ -223,3 +223,9 @@ def test_a_training_command_s_help_names_the_budget_it_uses(command, defaults):
     parser = load_command_class("recognizer", command).create_parser("manage.py", command)
     help_text = " ".join(parser.format_help().split())
     assert all(default in help_text for default in defaults), help_text
+
+
+@pytest.mark.parametrize("command", ["train", "compare_levers"])
+def test_start_from_reads_alike_in_each_command_s_help(command):
+    parser = load_command_class("recognizer", command).create_parser("manage.py", command)
+    assert "--start-from CHECKPOINT" in parser.format_help()

@@ -96,6 +96,11 @@ def extras_config(options: dict) -> Extras:
     return Extras(**counts, cache_dir=settings.GENERATED_CACHE_DIR)
 
 
+def add_start_from_argument(parser, help: str) -> None:
+    """--start-from, the checkpoint a training fine-tunes (read by `start_state`)."""
+    parser.add_argument("--start-from", type=Path, default=None, metavar="CHECKPOINT", help=help)
+
+
 def start_state(path: Path | None, config: TrainConfig) -> dict | None:
     """The weights of the checkpoint at `path` to fine-tune from, with config.architecture's outputs; None: none."""
     if path is None:

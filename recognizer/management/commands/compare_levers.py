@@ -10,7 +10,8 @@ from mlcore.training.recipe import Extras
 from mlcore.training.train import TrainConfig
 
 from ..paths import check_directory_to_write
-from ..training_options import add_budget_arguments, add_extras_arguments, extras_config, start_state, training_config
+from ..training_options import (add_budget_arguments, add_extras_arguments, add_start_from_argument, extras_config,
+                                start_state, training_config)
 
 
 # A short run on a slice, on one thread, so that the levers' times compare.
@@ -29,8 +30,7 @@ class Command(BaseCommand):
                             help=f"peak learning rate (default {LEVER_BUDGET.lr})")
         add_extras_arguments(parser, Extras(drawn=2000, styled=2000, negatives=3000),
                              counts=("drawn", "styled", "negatives"))
-        parser.add_argument("--start-from", type=Path, default=None,
-                            help="fine-tune every lever from this checkpoint (default: train from scratch)")
+        add_start_from_argument(parser, "fine-tune every lever from this checkpoint (default: train from scratch)")
         parser.add_argument("--report-dir", type=Path, default=settings.REPORTS_DIR / "levers")
 
     def handle(self, *args, **options):

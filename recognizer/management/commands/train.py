@@ -24,7 +24,7 @@ from ...models import ModelUnavailable, ModelVersion, Prediction, check_version_
 from ..database import DatabaseCommand
 from ..paths import check_checkpoint_to_write, read_checkpoint
 from ..training_options import (add_budget_arguments, add_extras_arguments, add_hyperparameter_arguments,
-                                extras_config, start_state, training_config)
+                                add_start_from_argument, extras_config, start_state, training_config)
 from .activate_model import write_activation
 
 # The MNIST test accuracy below which a model retrained on reviewed drawings is not activated.
@@ -59,8 +59,7 @@ class Command(DatabaseCommand):
                             help="add the letters and symbols of the non-digits typeset in every font file under DIR "
                                  "(.ttf, .otf, .woff, .woff2) at six sizes and re-drawn with the page's pen, as "
                                  "non-digits: other hands' letters")
-        extras.add_argument("--start-from", type=Path, metavar="CHECKPOINT",
-                            help="fine-tune from this checkpoint's weights (a ten-output one gains the eleventh)")
+        add_start_from_argument(extras, "fine-tune from this checkpoint's weights (a ten-output one gains the eleventh)")
 
         taught = parser.add_argument_group("learning from a teacher (knowledge distillation)")
         taught.add_argument("--teacher", type=Path, metavar="CHECKPOINT",
