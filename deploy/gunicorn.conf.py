@@ -6,6 +6,17 @@ slow clients, each of which holds a worker for as long as it likes.
 """
 
 import os
+import sys
+
+
+def env_int(name: str, default: int) -> int:
+    """An integer setting, read as mnistsite.settings reads one (importing the settings here would set up
+    Django in gunicorn's master): a typo stops gunicorn with one line naming the variable, not a traceback."""
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        sys.exit(f"{name} must be an integer")
+
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # Threaded workers keep connections alive, which saves a TCP handshake per prediction for the
@@ -15,7 +26,7 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 worker_class = "gthread"
 threads = 1
 keepalive = 5
-workers = int(os.environ.get("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1)))
+workers = env_int("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1))
 # Each worker imports mnistsite.wsgi itself and loads the model once; no preload, since
 # forking after torch has started its thread pool is unsafe.
 preload_app = False
@@ -32,5 +43,5 @@ control_socket_disable = True
 # header it knows; only X-Forwarded-Proto, which nginx sets itself, is meant to be read. With no
 # proxy in front (DJANGO_NUM_PROXIES 0, as Django's settings read it) none is: gunicorn trusts a
 # client on 127.0.0.1 too, which could pass plain HTTP for HTTPS.
-secure_scheme_headers = {"X-FORWARDED-PROTO": "https"} if int(os.environ.get("DJANGO_NUM_PROXIES", "0")) else {}
+secure_scheme_headers = {"X-FORWARDED-PROTO": "https"} if env_int("DJANGO_NUM_PROXIES", 0) else {}
 forwarder_headers = ""

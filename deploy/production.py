@@ -50,6 +50,12 @@ def environment() -> dict[str, str]:
     if env["DJANGO_DEBUG"].lower() not in ("0", "false", "no", "off"):
         raise SetupError(f"DJANGO_DEBUG={env['DJANGO_DEBUG']!r}: the production stack runs with DEBUG off; "
                          "unset it or set it to 0")
+    # gunicorn reads WEB_CONCURRENCY as it is imported, before deploy/gunicorn.conf.py, and a typo was a traceback.
+    try:
+        int(env.get("WEB_CONCURRENCY", "1"))
+    except ValueError:
+        raise SetupError(f"WEB_CONCURRENCY={env['WEB_CONCURRENCY']!r} must be an integer: the number of gunicorn "
+                         "workers") from None
     # nginx is one proxy: the throttle counts the address nginx saw, the last in X-Forwarded-For.
     env.setdefault("DJANGO_NUM_PROXIES", "1")
     return env

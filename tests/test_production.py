@@ -127,6 +127,21 @@ def test_the_production_stack_runs_with_debug_off_as_the_settings_read_it(monkey
         assert environment()["DJANGO_DEBUG"] in ("0", "off")
 
 
+def test_a_worker_count_that_is_not_a_number_is_refused_in_a_line(monkeypatch):
+    monkeypatch.setenv("DJANGO_SECRET_KEY", "x" * 50)
+    monkeypatch.delenv("DJANGO_DEBUG", raising=False)
+    monkeypatch.setenv("WEB_CONCURRENCY", "two")
+    with pytest.raises(SetupError, match=r"^WEB_CONCURRENCY='two' must be an integer"):
+        environment()
+
+
+def test_gunicorn_s_settings_name_a_variable_that_is_not_an_integer():
+    result = subprocess.run([Path(sys.executable).parent / "gunicorn", "--check-config", "-c", "deploy/gunicorn.conf.py",
+                             "mnistsite.wsgi"], cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "DJANGO_NUM_PROXIES": "one"})
+    assert (result.returncode, result.stderr) == (1, "DJANGO_NUM_PROXIES must be an integer\n")
+
+
 def test_nginx_listens_where_it_is_told_for_a_balancer_on_another_machine(tmp_path):
     """It listened on 127.0.0.1 alone, which no balancer on another machine can reach."""
     assert "listen 127.0.0.1:8080;" in render_nginx_conf(tmp_path, {})
