@@ -2,6 +2,7 @@
 
 import os
 import runpy
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -114,9 +115,20 @@ def test_a_missing_model_is_reported_at_start_up(tmp_path):
 @pytest.mark.parametrize("command", [("train", "--no-register", "--epochs", "1"), ("activate_model", "v1"),
                                      ("compare_regularization", "--epochs", "1", "--train-limit", "10")])
 def test_a_command_on_a_database_not_set_up_says_to_migrate(tmp_path, command):
-    result = manage(*command, DJANGO_DEBUG="1", DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
+    database = tmp_path / "fresh.sqlite3"
+    sqlite3.connect(database).execute("CREATE TABLE unrelated (id INTEGER)").connection.close()
+    result = manage(*command, DJANGO_DEBUG="1", DATABASE_URL=f"sqlite:///{database}")
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     assert "is not set up" in result.stderr and "run `manage.py migrate` first" in result.stderr
+
+
+def test_a_command_on_an_sqlite_file_not_there_leaves_none_behind(tmp_path):
+    """Connecting to check the migrations created an empty database where a DATABASE_URL was misspelt."""
+    database = tmp_path / "misspelt.sqlite3"
+    result = manage("bootstrap_model", DJANGO_DEBUG="1", DATABASE_URL=f"sqlite:///{database}")
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert f"no database at {database}; run `manage.py migrate` first" in result.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("command, said", [(("activate_model", "v1"), "cannot read the database (digits)"),
