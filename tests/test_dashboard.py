@@ -184,6 +184,7 @@ def test_not_a_digit_is_said_in_words(staff_client, mnist_test, django_user_mode
 
 @pytest.mark.parametrize(("part", "whole", "shown"), [
     (4, 16, "25"), (1, 318, "0.3"), (317, 318, "99.7"), (1, 3000, "< 0.1"), (2999, 3000, "> 99.9"), (0, 5, "0"),
+    (11, 20, "55"), (7, 100, "7"),
 ])
 def test_a_share_is_never_rounded_to_none_or_all(part, whole, shown):
     """Rounded to whole percents, one drawing unreviewed of 318 read "0% of drawings are unreviewed"."""
@@ -192,7 +193,9 @@ def test_a_share_is_never_rounded_to_none_or_all(part, whole, shown):
 
 @pytest.mark.parametrize(("probability", "shown"), [
     (0.9996, "> 99.9"), (0.983, "98.3"), (0.5, "50"), (0.0004, "< 0.1"), (1.0, "100"), (0.0, "0"),
+    (0.29, "29"), (0.0025, "0.3"), (1 / 16, "6.3"), (float("nan"), "nan"),
 ])
 def test_a_probability_short_of_certain_is_never_shown_as_100_percent(probability, shown):
-    """A reviewer read "100.0%" beside an answer the model gave at 0.9996."""
+    """A reviewer read "100.0%" beside an answer the model gave at 0.9996. 100 * 0.29 is 28.999999999999996,
+    which read "29.0"; a half is rounded up, as the queue page's script rounds it."""
     assert percent(probability) == shown

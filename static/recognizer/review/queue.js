@@ -23,11 +23,13 @@ const labelName = (label) => (label === null || label === undefined ? "–" : la
 // A share in percent as recognizer/templatetags/figures.py words it for the admin: never 100 where it is
 // not (0.9996 read "100.0% sure"), nor 0.
 function percent(share) {
-  const value = 100 * share;
+  if (!Number.isFinite(share)) return String(share);
+  // To nine places first: 100 * 0.55 is 55.00000000000001.
+  const value = Number((100 * share).toFixed(9));
   if (value === Math.round(value)) return value.toFixed(0);
   if (value < 0.1) return "< 0.1";
   if (value > 99.9) return "> 99.9";
-  return value.toFixed(1);
+  return (Math.floor(10 * value + 0.5) / 10).toFixed(1);
 }
 
 const state = {
