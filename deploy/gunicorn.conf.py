@@ -26,7 +26,9 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 worker_class = "gthread"
 threads = 1
 keepalive = 5
-workers = env_int("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1))
+# gunicorn reads WEB_CONCURRENCY itself, and a typo stops it before this file is read (`make production` checks
+# the variable first); this sets the default where it is not given.
+workers = int(os.environ.get("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1)))
 # Each worker imports mnistsite.wsgi itself and loads the model once; no preload, since
 # forking after torch has started its thread pool is unsafe.
 preload_app = False
