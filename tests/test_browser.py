@@ -483,9 +483,10 @@ def test_a_stroke_begun_just_off_the_pad_is_drawn(visit, strokes, digit):
 
 
 @pytest.mark.parametrize("stroke, digit", [
-    ([(0.5, -0.03), (0.5, 0.9)], 1),
+    ([(0.5, -0.045), (0.5, 0.9)], 1),
     ([(-0.035, 0.5), (0.9, 0.55)], None),
-], ids=["a 1 begun above the pad", "a line begun left of it"])
+    ([(1.035, 0.5), (0.1, 0.45)], None),
+], ids=["a 1 begun above the pad", "a line begun left of it", "a line begun right of it"])
 def test_a_finger_s_stroke_begun_just_off_the_pad_is_drawn_and_scrolls_nothing(visit, stroke, digit):
     """Only the canvas kept the browser's gestures off: begun in the pad's margin, a finger's stroke scrolled
     the page (or swiped back through its history), and the browser cancelled it, lost without a word."""
