@@ -131,7 +131,7 @@ def marks_on_transparency(image: Image.Image) -> np.ndarray | None:
 def box_of(mask: np.ndarray) -> tuple[slice, slice] | None:
     """The (rows, columns) bounding box of the mask's pixels; None where it has none."""
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    return (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)) if rows.size else None
+    return (slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1)) if rows.size else None
 
 
 def solid(mask: np.ndarray) -> bool:
