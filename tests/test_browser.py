@@ -1186,6 +1186,25 @@ def test_a_thumb_off_the_pad_stops_no_finger_but_a_second_finger_anywhere_is_a_p
     seen.assert_clean()
 
 
+def test_a_pinch_whose_second_finger_lands_beside_the_pad_zooms_and_draws_nothing(visit):
+    """The page kept the browser's gestures off every touch begun beside the pad, a pinch's second finger too:
+    the page no longer zoomed, and that finger's path was drawn, stored and answered."""
+    seen = visit(**PHONE)
+    page = seen.page
+    touch = fingers(page)
+    box = page.get_by_test_id("digit-canvas").bounding_box()
+    first, second = (box["x"] + box["width"] / 2, box["y"] - 60), (box["x"] - 8, box["y"] + 10)
+    touch("touchStart", first)
+    touch("touchStart", first, second)
+    for step in range(1, 13):
+        touch("touchMove", (first[0] + 2 * step, first[1] - 2 * step), (second[0] - 2 * step, second[1] + 2 * step))
+    touch("touchEnd")
+    page.wait_for_timeout(500)
+    assert page.evaluate("visualViewport.scale") > 1.05
+    assert page.evaluate(INK_PIXELS) == 0 and seen.api_calls() == []
+    seen.assert_clean()
+
+
 def test_a_stroke_taken_back_sends_nothing_again_with_its_answer_on_its_way_or_failed(visit):
     """The drawing was sent again at once: its answer was said twice, and a failure's wait (even one of
     hours) was not waited."""

@@ -95,9 +95,11 @@ export class Pad {
       }
     });
     // A finger's stroke begun beside the pad would scroll the page, or swipe back through its history (only
-    // the canvas says `touch-action: none`), and the browser then cancelled it: such strokes were lost.
+    // the canvas says `touch-action: none`), and the browser then cancelled it: such strokes were lost. Only a
+    // first finger: a second one landing beside the pad is a pinch, which zooms (and drops any stroke).
     document.addEventListener("touchstart", (event) => {
-      if (event.target !== canvas && this.#nearPad(event.changedTouches[0]) && !event.target.closest(CONTROLS)) {
+      if (event.touches.length === 1 && event.target !== canvas && this.#nearPad(event.changedTouches[0])
+          && !event.target.closest(CONTROLS)) {
         event.preventDefault();
       }
     }, { passive: false });
