@@ -48,6 +48,11 @@ SOLID = 2.5
 # long thin lines longer than the digit (a sticky note's or a sheet's edge, its thin shadow),
 # whose box may hold the digit's.
 NEARBY = 0.35
+# A line of print above or below the digit (a worksheet's header, a form's label) is near it too, and was read
+# as a part of it: a digit's own detached parts (a 5's or a 7's bar) reach into the rows of the rest of it,
+# where words lie wholly above or below them. At least TEXT_WORDS marks wholly on one side are a line of
+# text, none of the digit's.
+TEXT_WORDS = 3
 # A circle drawn round the digit may outweigh it, and is near it: a mark is a ring round
 # another when the other spans at least this share of its extent (the digit fills most of the
 # circle, where a speck in a 0 or a mark in an 8's loop is small beside the whole digit) and,
@@ -262,7 +267,33 @@ def group(ink: np.ndarray, marks: np.ndarray, holes: np.ndarray, measures: tuple
             continue
         if gaps.get(label, np.inf) <= NEARBY * digit_extent and not marks_up(marks, area, boxes, bulk, label, main):
             keep.append(label)
+    words = [label for _, _, label in candidates
+             if label != main and mass[label - 1] >= SPECK_FRACTION * mass[main - 1]]
+    keep = [label for label in keep if label not in text_lines(boxes, main, keep, words)]
     return np.isin(marks, keep), keep
+
+
+def text_lines(boxes: list[tuple[slice, slice]], main: int, near: list[int], words: list[int]) -> set[int]:
+    """Of the marks `near` the main one, those that lie wholly above or wholly below it in a row of TEXT_WORDS
+    or more of the marks `words` (near it or not): a line of text; none where the main mark is in such a row."""
+    rows = boxes[main - 1][0]
+
+    def side(label: int) -> int:
+        top, bottom = boxes[label - 1][0].start, boxes[label - 1][0].stop
+        return -1 if bottom <= rows.start else 1 if top >= rows.stop else 0
+
+    def in_a_row(label: int, other: int) -> bool:
+        (top, bottom), (other_top, other_bottom) = ((boxes[mark - 1][0].start, boxes[mark - 1][0].stop)
+                                                     for mark in (label, other))
+        return 2 * (min(bottom, other_bottom) - max(top, other_top)) >= min(bottom - top, other_bottom - other_top)
+
+    def row(label: int) -> int:
+        return sum(side(word) == side(label) and in_a_row(label, word) for word in words if word != label)
+
+    # A mark in a row of words is one of them (a map's or a chat's text), and reads as what it is with its row.
+    if row(main) >= TEXT_WORDS - 1:
+        return set()
+    return {label for label in near if label != main and side(label) and row(label) >= TEXT_WORDS - 1}
 
 
 def page_turn(ink: np.ndarray, digit: np.ndarray) -> float:
