@@ -20,7 +20,7 @@ class DatabaseCommand(BaseCommand):
         name = connection.settings_dict["NAME"]
         # Connecting creates an SQLite file: a DATABASE_URL misspelt would leave an empty database behind.
         if connection.vendor == "sqlite" and not connection.is_in_memory_db() and not Path(name).exists():
-            raise CommandError(f"no database at {name}; {MIGRATE}")
+            raise CommandError(f"no database at {Path(name).absolute()}; {MIGRATE}")
         try:
             executor = MigrationExecutor(connection)
             unapplied = executor.migration_plan(executor.loader.graph.leaf_nodes())
