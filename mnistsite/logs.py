@@ -61,7 +61,7 @@ class TracebackOncePerMinute(logging.Formatter):
         if due:
             return super().format(record)
         line = record.getMessage()
-        said = f"{type(exception).__name__}" if str(exception) in line else f"{type(exception).__name__}: {exception}"
+        said = type(exception).__name__ if str(exception) in line else f"{type(exception).__name__}: {exception}"
         alone = logging.makeLogRecord({**record.__dict__, "exc_info": None, "exc_text": None, "args": (),
                                        "msg": f"{line} ({said}; its traceback was written less than "
                                               f"{self.TRACEBACK_EVERY:.0f} s ago)"})
