@@ -11,6 +11,7 @@ from datetime import timedelta
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.views.main import ORDER_VAR
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -36,7 +37,7 @@ from .models import ModelUnavailable, ModelVersion, Prediction, ReviewLease
 from .release import TOLERANCE, ReleaseRefused
 from .review.pictures import input_picture
 from .review.queue import (LabelledByAnother, LeasedByAnother, held_by_another, locked_for, save_label,
-                           write_label)
+                           why_here, write_label)
 from .templatetags.figures import percent
 
 
@@ -112,6 +113,8 @@ MARK_AT_ONCE = 1000
 # The name suffixes of the hidden inputs that carry a label, and its drawing's revision, as the page showed them.
 AS_LOADED = "-as-loaded"
 REVISION_AS_LOADED = "-revision-as-loaded"
+# The name prefix of the hidden input that carries a drawing's revision as the page of "mark as correct" showed it.
+CONFIRMED_REVISION = "revision-"
 # The hidden id input of a row of the list's form set.
 CHANGELIST_ROW_ID = re.compile(r"(form-\d+)-id")
 
@@ -233,6 +236,20 @@ def revisions_shown(data) -> dict[str, int]:
         except ValueError:
             continue  # not a row the page showed with its revision
     return shown
+
+
+def revisions_confirmed(data) -> dict[str, int]:
+    """Drawing id -> the revision the page of "mark as correct" showed it at, for the drawings ticked there."""
+    ticked = set(data.getlist(helpers.ACTION_CHECKBOX_NAME))
+    confirmed = {}
+    for key, revision in data.items():
+        pk = key.removeprefix(CONFIRMED_REVISION)
+        if key.startswith(CONFIRMED_REVISION) and pk in ticked:
+            try:
+                confirmed[str(uuid.UUID(pk))] = int(revision)
+            except ValueError:
+                continue  # no drawing that page showed
+    return confirmed
 
 
 def widget(name: str, **context) -> str:
@@ -375,12 +392,13 @@ class PredictionAdmin(FilteredByItsSidebar, admin.ModelAdmin):
         class RowsSavedApart(rows):
             """The list's rows: each one refused is said, left unchanged, and the others are saved."""
 
-            def is_valid(self):
-                valid = super().is_valid()
+            def full_clean(self):
+                # Once: the form set's own clean asks is_valid again (for the rows to delete), and each
+                # refusal was said twice.
+                super().full_clean()
                 for form in self.forms:
                     if form.refused is not None:
                         refused(f"The label of {form.instance} was not saved: {form.refused}.")
-                return valid
 
         return RowsSavedApart
 
@@ -425,26 +443,40 @@ class PredictionAdmin(FilteredByItsSidebar, admin.ModelAdmin):
             list(queryset.select_for_update().values_list("pk", flat=True))
             queryset.delete()
 
-    @admin.action(description="Mark selected predictions as correct", permissions=["change"])
+    @admin.action(description="Mark selected predictions as correct…", permissions=["change"])
     def mark_as_correct(self, request, queryset):
         """Each drawing's answer given as its label through the queue's save_label, as a reviewer's own:
         a reviewer's correction is not overwritten, nor a drawing in another reviewer's hands labelled,
-        and a first label may draw a second opinion. Only the version of a drawing this page showed is
-        confirmed; of those selected beyond the page, only drawings left unchanged REVIEW_SETTLE_SECONDS."""
+        and a first label may draw a second opinion.
+
+        Asked first on a page that shows each drawing to be marked, the disputed and doubtful first and
+        unticked: marked unseen, a confident wrong answer became a training label, and left the filter of
+        wrong answers where a reviewer would look for it. Only the version of a drawing a page showed is
+        confirmed; of those selected beyond the list's page, only drawings left unchanged
+        REVIEW_SETTLE_SECONDS."""
+        confirmed = request.POST.get("post") == "yes"
         selected, unreviewed = queryset.count(), queryset.unreviewed()
-        reviewed = selected - unreviewed.count()
-        shown = revisions_shown(request.POST)
-        settled = timezone.now() - timedelta(seconds=settings.REVIEW_SETTLE_SECONDS)
-        candidates = list(unreviewed.filter(Q(pk__in=list(shown)) | Q(updated_at__lt=settled))
-                          .values_list("pk", "answered_label", "revision")[:MARK_AT_ONCE + 1])
+        shown = revisions_confirmed(request.POST) if confirmed else revisions_shown(request.POST)
+        if confirmed:
+            candidates = unreviewed.filter(pk__in=list(shown))
+        else:
+            settled = timezone.now() - timedelta(seconds=settings.REVIEW_SETTLE_SECONDS)
+            candidates = unreviewed.filter(Q(pk__in=list(shown)) | Q(updated_at__lt=settled))
+        candidates = list(candidates.select_related("model_version").order_by("tier", "-created_at", "pk")
+                          [:MARK_AT_ONCE + 1])
         if len(candidates) > MARK_AT_ONCE:
             self.message_user(request, f"At most {MARK_AT_ONCE:,} predictions are marked at once; select fewer.",
                               messages.ERROR)
-            return
+            return None
+        reviewed = selected - unreviewed.count()
+        if not confirmed:
+            candidates = [prediction for prediction in candidates
+                          if shown.get(str(prediction.pk), prediction.revision) == prediction.revision]
+            return self.marking_page(request, candidates, reviewed, selected - reviewed - len(candidates))
         marked, taken = 0, 0
-        for pk, answer, revision in candidates:
+        for prediction in candidates:
             try:
-                save_label(pk, request.user, answer, revision=shown.get(str(pk), revision))
+                save_label(prediction.pk, request.user, prediction.answered_label, revision=shown[str(prediction.pk)])
                 marked += 1
             except Prediction.Redrawn:
                 pass
@@ -453,9 +485,22 @@ class PredictionAdmin(FilteredByItsSidebar, admin.ModelAdmin):
         changed = selected - reviewed - marked - taken
         self.message_user(request, f"Marked {marked} prediction(s) as correct."
                           + (f" {reviewed} already reviewed kept their label." if reviewed else "")
-                          + (f" {changed} changed by their drawer since the page was shown, or still being drawn, "
-                             "were left: reload the page to see them." if changed else "")
-                          + (f" {taken} in another reviewer's hands were left." if taken else ""), messages.SUCCESS)
+                          + (f" {changed} changed by their drawer since the page was shown were left: "
+                             "reload the page to see them." if changed else "")
+                          + (f" {taken} in another reviewer's hands {'was' if taken == 1 else 'were'} left."
+                             if taken else ""), messages.SUCCESS)
+        return None
+
+    def marking_page(self, request, candidates: list[Prediction], reviewed: int, left: int) -> TemplateResponse:
+        """The drawings "mark as correct" would label, each with the label it would get, to tick or untick."""
+        rows = [{"prediction": prediction, "answer": label_name(prediction.answered_label),
+                 "confidence": percent(prediction.confidence), "why": why_here(prediction),
+                 "reported": None if prediction.reported_label is None else label_name(prediction.reported_label),
+                 "ticked": prediction.tier == Prediction.Tier.CONFIDENT} for prediction in candidates]
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "rows": rows,
+                   "title": "Mark these predictions as correct?", "reviewed": reviewed, "left": left,
+                   "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME}
+        return TemplateResponse(request, "admin/recognizer/prediction/mark_as_correct.html", context)
 
     @admin.action(description="Export selected reviewed predictions as a dataset (.npz)", permissions=["view"])
     def export_dataset(self, request, queryset):

@@ -86,6 +86,14 @@ def unreviewed_in_order(filters: Filters = Filters(), changed_before=None) -> Pr
     return predictions.order_by("true_label", "tier", "-created_at", "pk")
 
 
+def why_here(prediction: Prediction) -> str:
+    """The tier the queue orders a drawing by, in words. A "not a digit" answer is ordered with the doubtful,
+    but "doubtful" beside "(99.9% sure)" said the opposite of the answer."""
+    if prediction.tier == Prediction.Tier.DOUBTFUL and prediction.digit is None:
+        return 'answered "not a digit"'
+    return Prediction.Tier(prediction.tier).label
+
+
 def owed_second_opinions(reviewer, filters: Filters = Filters()) -> PredictionQuerySet:
     """Labelled drawings picked for a second opinion that this reviewer did not label first."""
     pending = SecondOpinion.objects.filter(label__isnull=True).exclude(first_reviewer=reviewer)

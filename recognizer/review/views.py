@@ -86,14 +86,6 @@ def review_queue(request):
     return render(request, "recognizer/queue.html", context)
 
 
-def why_here(prediction: Prediction) -> str:
-    """The tier the queue orders a drawing by, in words. A "not a digit" answer is ordered with the doubtful,
-    but "doubtful" beside "(99.9% sure)" said the opposite of the answer."""
-    if prediction.tier == Prediction.Tier.DOUBTFUL and prediction.digit is None:
-        return 'answered "not a digit"'
-    return Prediction.Tier(prediction.tier).label
-
-
 def item_data(prediction: Prediction, reviewer) -> dict:
     return {
         "id": str(prediction.pk),
@@ -103,7 +95,7 @@ def item_data(prediction: Prediction, reviewer) -> dict:
         "confidence": prediction.confidence,
         "top3": prediction.top3,
         "reported_label": prediction.reported_label,
-        "tier": why_here(prediction),
+        "tier": queue.why_here(prediction),
         "second_opinion": queue.is_second_opinion(prediction, reviewer),
         "model_version": prediction.model_version.name,
         "source": prediction.source,
