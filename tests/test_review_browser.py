@@ -749,6 +749,22 @@ def test_every_fact_is_on_a_laptop_s_screen(reviewer_page, mnist_test):
     assert errors == []
 
 
+def test_on_a_phone_the_facts_and_the_drawing_show_above_the_buttons(reviewer_page, drawings):
+    """On a 390x844 phone the drawer's word and why the drawing is here lay under the buttons kept at the screen's
+    foot, and the model's answer, meant big, was the smallest text on the card."""
+    user, page, _, errors = reviewer_page("ada")
+    page.set_viewport_size({"width": 390, "height": 844})
+    current_id(page)
+    buttons = page.locator("#queue-actions").bounding_box()
+    for shown in ("#item-answer", "#item-reported", "#item-tier", "#item-drawing"):
+        box = page.locator(shown).bounding_box()
+        assert box and box["y"] + box["height"] <= buttons["y"], shown
+    answer, meta = page.evaluate("['item-answer', 'item-meta'].map(id => "
+                                 "parseFloat(getComputedStyle(document.getElementById(id)).fontSize))")
+    assert answer >= 2 * meta
+    assert errors == []
+
+
 def test_the_admin_s_list_of_drawings_fits_a_laptop_beside_both_sidebars(reviewer_page, drawings):
     """At 1366 pixels, with the admin's sidebar and the filters open, the list was 135 pixels wider than its
     room: when each drawing was made sat behind a sideways scroll."""
