@@ -212,6 +212,10 @@ CALIBRATION_DRAWINGS = env_int("CALIBRATION_DRAWINGS", 0) or None
 # sends each drawing again as each stroke ends, so a quick hand writing several digits a minute
 # makes about two writes a second at its fastest.
 PREDICTION_RATE_LIMIT = env_rate("PREDICTION_RATE_LIMIT", "120/minute")  # empty: no limit
+# Writes that send an image, per client address: reading a photo costs up to 350 ms of CPU where strokes cost
+# at most 80, so at PREDICTION_RATE_LIMIT alone one address could keep most of a core busy (41 CPU-seconds a
+# minute, an audit measured). A person uploads a photo or two a minute; the page sends its drawings as strokes.
+IMAGE_RATE_LIMIT = env_rate("IMAGE_RATE_LIMIT", "30/minute")  # empty: no limit
 # New drawings per client address: each is a file of at most STORED_MAX_BYTES (recognizer/imaging.py)
 # kept until it is deleted, so this bounds the disk one address can fill in a day.
 NEW_DRAWINGS_LIMIT = env_rate("NEW_DRAWINGS_LIMIT", "5000/day")  # empty: no limit

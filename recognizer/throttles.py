@@ -1,6 +1,7 @@
 import ipaddress
 import math
 import time
+from collections.abc import Mapping
 from typing import Callable
 
 from django.conf import settings
@@ -82,6 +83,21 @@ class PredictionRateThrottle(SettingRateThrottle):
     """PREDICTION_RATE_LIMIT on the API's writes."""
 
     setting = "PREDICTION_RATE_LIMIT"
+
+
+class ImageRateThrottle(SettingRateThrottle):
+    """IMAGE_RATE_LIMIT on the writes that send an image (`image`, in a POST or a PUT): reading one costs many
+    times what strokes cost. Counted as the request is read, bad images too: their decoding is spent."""
+
+    setting = "IMAGE_RATE_LIMIT"
+    kind = "image "
+
+    def allow_request(self, request, view):
+        return not sends_image(request) or super().allow_request(request, view)
+
+
+def sends_image(request) -> bool:
+    return isinstance(request.data, Mapping) and "image" in request.data
 
 
 class NewDrawingsThrottle(SettingRateThrottle):

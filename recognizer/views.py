@@ -42,7 +42,8 @@ from .inference import model_cache
 from .models import ModelUnavailable, Prediction, StorageUnavailable
 from .parsers import StrictJSONParser
 from .serializers import FeedbackSerializer, PredictionSerializer
-from .throttles import NewDrawingsThrottle, PredictionRateThrottle, in_words, login_attempt_allowed
+from .throttles import (ImageRateThrottle, NewDrawingsThrottle, PredictionRateThrottle, in_words,
+                        login_attempt_allowed)
 
 logger = logging.getLogger(__name__)
 
@@ -162,8 +163,9 @@ class PredictionViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.R
         return context
 
     def get_throttles(self):
-        # Writes are limited per client, new drawings also by the day (in create); reading is not.
-        return [] if self.request.method in SAFE_METHODS else [PredictionRateThrottle()]
+        # Writes are limited per client, those sending an image apart too, new drawings also by the day (in
+        # create); reading is not.
+        return [] if self.request.method in SAFE_METHODS else [PredictionRateThrottle(), ImageRateThrottle()]
 
     @extend_schema(summary="Recognise a drawing",
                    description="With an `Idempotency-Key` header the request can be sent again safely when its "
