@@ -27,6 +27,8 @@ SPECK_FRACTION = 0.04
 # A printed label, a pen or the paper's edge can outweigh a thin pen's digit: a model reads the
 # marks at least RIVAL of the chosen one's mass and RIVAL_HEIGHT times its height too, and picks
 # (`mlcore.photo.readings`). A label's letters, alone or run together, are no taller than the one chosen.
+# A mark drawn round or under the chosen one (a ring, a frame, an underline, a sticky note's edge) is no
+# rival: a smiley's face, read alone where its mouth was no digit, was a 0.
 RIVAL = 0.25
 RIVAL_HEIGHT = 1.5
 # Only the largest marks are weighed: a photo of a page has at most a few hundred (334 in the
@@ -209,7 +211,8 @@ def digit_masks(ink: np.ndarray, most: int = 1, ruled: float = 0.0) -> tuple[lis
         if len(masks) == most:
             break
         if label in taken or mass[label - 1] < RIVAL * mass[main - 1] \
-                or (masks and height_of(boxes[label - 1]) < RIVAL_HEIGHT * height_of(boxes[main - 1])):
+                or (masks and (height_of(boxes[label - 1]) < RIVAL_HEIGHT * height_of(boxes[main - 1])
+                               or marks_up(marks, area, boxes, bulk, label, main))):
             continue
         mask, keep = group(ink, marks.copy(), holes.copy(), (mass, boxes, area, bulk),
                            [candidate for candidate in candidates if candidate[2] not in taken], label, clear)
