@@ -140,7 +140,8 @@ def test_staff_without_the_right_to_see_predictions_is_refused_and_not_shown_the
     """The admin's index linked every staff member to the dashboard, and it answered 403."""
     clerk = make_user(django_user_model, "clerk", staff=True)
     client.login(username=clerk.username, password=PASSWORD)
-    assert client.get(URL).status_code == 403
+    refused = client.get(URL)
+    assert refused.status_code == 403 and "the permission to view predictions" in refused.content.decode()
     assert URL not in client.get("/admin/").content.decode()
 
 

@@ -474,7 +474,9 @@ def test_view_only_staff_cannot_open_the_queue_or_label(client, django_user_mode
     viewer = make_user(django_user_model, "viewer", staff=True, permissions=("view_prediction",))
     client.login(username=viewer.username, password=PASSWORD)
     target = filled["disputed"][0]
-    assert client.get(PAGE).status_code == 403
+    page = client.get(PAGE)
+    # Said on the page: a bare "403 Forbidden" told a new reviewer nothing of what they lack.
+    assert page.status_code == 403 and "the permission to change predictions" in page.content.decode()
     assert client.post(NEXT, {}, content_type="application/json").status_code == 403
     assert client.post(label_url(target.pk), {"label": 1}, content_type="application/json").status_code == 403
     assert Prediction.objects.get(pk=target.pk).true_label is None

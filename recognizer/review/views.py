@@ -39,7 +39,9 @@ def reviewers_only(permission: str):
         @functools.wraps(view)
         def checked(request, *args, **kwargs):
             if not access.is_staff_with(request, permission):
-                raise PermissionDenied
+                # Said on the page (templates/403.html): a bare "403 Forbidden" told a new reviewer nothing.
+                raise PermissionDenied(f"this page needs the permission to {permission} predictions, "
+                                       "which your account does not have")
             return view(request, *args, **kwargs)
         return never_cache(staff_member_required(checked))
     return decorate
