@@ -290,6 +290,23 @@ def test_labels_waiting_while_signed_out_are_saved_once_signed_in_again(reviewer
     assert errors == []
 
 
+def test_labels_kept_while_signed_out_are_sent_as_soon_as_the_page_is_looked_at_again(reviewer_page, drawings,
+                                                                                       live_server):
+    """Signed in again in another tab, the reviewer came back to a page that went on saying "signed out" and
+    sent the label kept only after its pause between tries, grown to 10 s."""
+    user, page, _, errors = reviewer_page("ada")
+    session = next(cookie for cookie in page.context.cookies() if cookie["name"] == "sessionid")
+    first = current_id(page)
+    page.context.clear_cookies(name="sessionid")
+    page.keyboard.press("4")
+    expect(page.get_by_role("status")).to_contain_text("you are signed out")
+    page.wait_for_timeout(4000)   # tries after 0.5, 1 and 2 s: the next waits 4 s
+    page.context.add_cookies([{"name": "sessionid", "value": session["value"], "url": live_server.url}])
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    wait_until(page, lambda: Prediction.objects.filter(pk=first, true_label=4, reviewed_by=user).exists(), timeout=1.5)
+    assert errors == []
+
+
 def labelled_as_the_next_cannot_be_loaded(page) -> str:
     """The drawing on show labelled 7 while the next one's request fails; its id."""
     first = current_id(page)

@@ -119,6 +119,8 @@ function keepLease() {
 
 document.addEventListener("visibilitychange", () => {
   if (document.visibilityState !== "visible") return;
+  // Back from signing in again in another tab: the labels kept are sent at once, not after the growing pause.
+  state.retryNow?.();
   if (state.item) keepLease();
   else if (!state.loading) loadNext();
 });
@@ -307,7 +309,11 @@ async function flushSaves() {
         continue;
       }
       showStatus(`Saving failed (${error.message}); retrying — ${state.saves.length} label(s) kept.`, "error");
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      await new Promise((resolve) => {
+        state.retryNow = resolve;
+        setTimeout(resolve, delay);
+      });
+      state.retryNow = null;
       delay = Math.min(delay * 2, 10000);
     }
   }
