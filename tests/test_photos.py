@@ -771,6 +771,56 @@ def smiley(photo, rng: np.random.Generator) -> Image.Image:
     return Image.open(buffer)
 
 
+def unwritten(kind: str, rng: np.random.Generator) -> Image.Image:
+    """A 1600x1200 phone photo with nothing written in it: a bare wooden desk ("desk"), an empty sticky note on
+    one, with its shadow ("note"), or a blank sheet folded once or twice, its parts lit differently ("creased");
+    lit unevenly, noisy and blurred, as a JPEG."""
+    height, width = 1200, 1600
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    if kind == "creased":
+        pixels = np.ones((height, width, 3), np.float32) * rng.uniform(210, 245)
+        for _ in range(rng.integers(1, 3)):
+            angle, x0, y0 = rng.uniform(0, np.pi), rng.uniform(0.3, 0.7) * width, rng.uniform(0.3, 0.7) * height
+            across = (xs - x0) * np.sin(angle) - (ys - y0) * np.cos(angle)
+            fold = np.where(across > 0, rng.uniform(0.85, 0.97), 1) * (
+                1 - rng.uniform(0.1, 0.3) * np.exp(-(across / rng.uniform(1.5, 4)) ** 2))
+            pixels *= fold[..., None]
+    else:
+        grain = ndimage.gaussian_filter(rng.standard_normal((height, width)), (rng.uniform(1, 3), rng.uniform(20, 60)))
+        wood = np.array(rng.choice([[150, 105, 70], [190, 160, 120], [90, 90, 95]]), np.float32)
+        pixels = wood + (grain / grain.std() * rng.uniform(4, 14))[..., None]
+        if kind == "note":
+            side, angle = rng.uniform(0.35, 0.7) * height, rng.uniform(-0.4, 0.4)
+            middle_x, middle_y = rng.uniform(0.35, 0.65) * width, rng.uniform(0.35, 0.65) * height
+            corners = [(middle_x + side / 2 * (dx * np.cos(angle) - dy * np.sin(angle)),
+                        middle_y + side / 2 * (dx * np.sin(angle) + dy * np.cos(angle)))
+                       for dx, dy in ((-1, -1), (1, -1), (1, 1), (-1, 1))]
+            shadow, note = Image.new("L", (width, height)), Image.new("L", (width, height))
+            ImageDraw.Draw(shadow).polygon([(x + 8, y + 10) for x, y in corners], fill=255)
+            ImageDraw.Draw(note).polygon(corners, fill=255)
+            pixels *= 1 - rng.uniform(0.2, 0.5) * ndimage.gaussian_filter(np.asarray(shadow, np.float32) / 255, 8)[..., None]
+            covered = np.asarray(note.filter(ImageFilter.GaussianBlur(1)), np.float32)[..., None] / 255
+            colour = np.array(rng.choice([[250, 235, 120], [255, 200, 210], [180, 230, 250]]), np.float32)
+            pixels = pixels * (1 - covered) + colour * covered
+    angle = rng.uniform(0, 2 * np.pi)
+    light = 1 - rng.uniform(0.1, 0.4) * (np.cos(angle) * xs + np.sin(angle) * ys) / width
+    pixels = pixels * light[..., None] + rng.normal(0, rng.uniform(2, 7), pixels.shape)
+    image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 1.8)))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=int(rng.integers(60, 92)))
+    return Image.open(buffer)
+
+
+@pytest.mark.parametrize("kind, before, now", [("desk", 9, 11), ("note", 3, 6)])
+def test_a_photo_with_nothing_written_in_it_is_no_digit(predictor, kind, before, now):
+    """A desk's grain, a sticky note's edge and shadow: the photo's strongest marks were such texture, and were
+    read as digits, 1s mostly. The chosen marks must now stand out from the paper around them
+    (`marks.stands_out`): of these 12 of each kind, `before` were answered "not a digit" or refused, `now` are."""
+    photos = [unwritten(kind, np.random.default_rng([88, n])) for n in range(12)]
+    digits = read(photos, predictor)
+    assert np.isin(digits, [-1, None]).sum() >= now, digits
+
+
 def test_a_photographed_smiley_is_not_a_digit(predictor):
     """The face's ring is a reader's circle round its mouth, which is no digit: the ring, read alone as the
     mark that might be the digit instead, was a 0, and 2 of these 20 were answered "not a digit"."""
@@ -909,10 +959,12 @@ def folded(photo, rng: np.random.Generator) -> Image.Image:
 def test_a_digit_a_crease_runs_through_is_read_apart_from_it(mnist_test, predictor):
     """The crease's valley joins the thin pen's digit it runs through into one long line reaching
     the frame's border, which was dropped whole: 2 of these 20 found no mark, and 16 were read
-    right (18 now). The line is the mark's straight band, and what lies beyond it the digit."""
+    right (18 now). The line is the mark's straight band, and what lies beyond it the digit. One more, a tiny 2
+    by the frame's corner that the crease cuts, was read from a faint piece of the crease, a 1: it is refused
+    now, as showing no mark that stands out from the paper (`marks.stands_out`)."""
     photos, labels = paper_photos(mnist_test, 640, 20, 94, folded, SMALL_THIN)
     digits = read(photos, predictor)
-    assert (digits != -1).all(), f"no mark found in {np.count_nonzero(digits == -1)}"
+    assert np.count_nonzero(digits == -1) <= 1, f"no mark found in {np.count_nonzero(digits == -1)}"
     assert (digits == labels).mean() >= 0.85, f"read {(digits == labels).mean():.0%}"
 
 

@@ -49,9 +49,9 @@ from PIL import Image
 from scipy import ndimage
 
 from ..exif import upright
-from ..preprocess import BlankDrawingError, marks_on_transparency, normalise, without_transparency
+from ..preprocess import BlankDrawingError, box_of, extent_of, marks_on_transparency, normalise, without_transparency
 from . import screen
-from .marks import MIN_INK, digit_masks, measured_stroke_width, page_turn
+from .marks import MIN_INK, digit_masks, measured_stroke_width, page_turn, stands_out
 from .surface import covered, dark_ink_surface, flattened, ink_polarities, lit_background, pens, reduced, under_glare
 
 # Longest side the photo is analysed at: the digit still spans tens of pixels, and one photo
@@ -85,6 +85,8 @@ MIN_TURN = 10
 # tuned on. Chosen on photos of training digits among 0.06 to 0.12.
 SMALL_DIGIT = 0.07
 CLOSE_UP = 4
+# Below this many original pixels to each working one, a close-up holds too few more to be worth a second pass.
+MIN_CLOSE_UP_SCALE = 1.5
 # The marks read as the digit where a model weighs the readings: the chosen one and up to two
 # rivals (`marks.RIVAL`).
 MARKS_READ = 3
@@ -176,10 +178,12 @@ def pen_fills_window(grey: np.ndarray, finger: np.ndarray | None, window: int, l
 
 
 def ink_over(grey: np.ndarray, finger: np.ndarray | None, window: int, light_ink: bool,
-             find_turn: bool = True, marks: int = 1) -> tuple[list[np.ndarray], float]:
+             find_turn: bool = True, marks: int = 1, enlargeable: bool = False) -> tuple[list[np.ndarray], float]:
     """`photo_ink` of the working photo `grey` and of the marks that may be the digit instead, `marks`
     in all at most (`digit_masks`), and the page's turn its faint lines show (`page_turn`; 0 unless
-    `find_turn`: a close-up is turned back as its whole photo is).
+    `find_turn`: a close-up is turned back as its whole photo is). PaperTexture where the chosen marks
+    do not stand out from the paper (`marks.stands_out`), unless they are small and the photo `enlargeable`:
+    a close-up of its original pixels tells (`closer_if_small`).
 
     Two passes. The first finds enough of the digit to measure its pen. The second fills those
     strokes (a closing two pens wide, only there) before the shadow is reconstructed, so the
@@ -202,7 +206,20 @@ def ink_over(grey: np.ndarray, finger: np.ndarray | None, window: int, light_ink
     # the lines' ink is as the first pass measured it, apart from the digit.
     masks, _ = digit_masks(ink, marks, ruled)
     inks = [np.where(ndimage.binary_dilation(mask, iterations=2), ink, 0).astype(np.float32) for mask in masks]
+    # A digit small in the frame is faint here, its strokes blurred into the paper: its close-up judges it.
+    if not (enlargeable and small(inks[0] > 0)) and not stands_out(ink, masks[0]):
+        raise PaperTexture("the photo shows no mark that stands out from the paper: write the digit darker, "
+                           "or photograph it closer")
     return inks, page_turn(ink, masks[0]) if find_turn else 0.0
+
+
+class PaperTexture(BlankDrawingError):
+    """The photo's strongest marks are its paper's own texture, no ink."""
+
+
+def small(mask: np.ndarray) -> bool:
+    """Whether the marks are small enough in the working photo to be read again from a close-up."""
+    return extent_of(box_of(mask)) < SMALL_DIGIT * min(mask.shape)
 
 
 def readings(image: Image.Image, every: bool) -> tuple[np.ndarray, int, bool]:
@@ -252,18 +269,24 @@ def photo_readings(image: Image.Image, every: bool) -> tuple[list[np.ndarray], l
     chosen, rivals, refusal = [], [], None
     for way_window, light_ink in ways:
         try:
-            inks, turn = ink_over(grey, finger, way_window, light_ink, marks=MARKS_READ if every else 1)
+            inks, turn = ink_over(grey, finger, way_window, light_ink, marks=MARKS_READ if every else 1,
+                                  enlargeable=max(image.size) / max(grey.shape) >= MIN_CLOSE_UP_SCALE)
         except BlankDrawingError as exc:
             refusal = refusal or exc
             continue
         for ink, into in zip(inks, [chosen] + [rivals] * (len(inks) - 1)):
             strength = float(np.percentile(ink[ink > 0], 90))
-            ink = closer_if_small(image, ink, light_ink)
             try:
+                ink = closer_if_small(image, ink, light_ink)
                 # The marks were found above the paper's own noise: faint as a thin pen is at the
                 # working resolution, they are the digit, not a blank photo.
                 into.append((strength, normalise(turned(ink, -turn) if abs(turn) > MIN_TURN else ink,
                                                  min_contrast=MIN_INK, source="photo")))
+            except PaperTexture as exc:
+                refusal = refusal or exc
+                # Where the chosen marks, seen close, are the paper's texture, the others are no ink either.
+                if into is chosen:
+                    break
             except BlankDrawingError as exc:
                 refusal = refusal or exc
     if not chosen + rivals:
@@ -279,8 +302,7 @@ def closer_if_small(image: Image.Image, ink: np.ndarray, light_ink: bool) -> np.
     rows, cols = np.nonzero(ink)
     extent = max(np.ptp(rows), np.ptp(cols)) + 1
     scale = max(image.size) / max(ink.shape)
-    # Below 1.5 the original holds too few more pixels to be worth a second pass.
-    if extent >= SMALL_DIGIT * min(ink.shape) or scale < 1.5:
+    if not small(ink > 0) or scale < MIN_CLOSE_UP_SCALE:
         return ink
     turned = upright(image)
     half = CLOSE_UP * extent * scale / 2
@@ -289,5 +311,7 @@ def closer_if_small(image: Image.Image, ink: np.ndarray, light_ink: bool) -> np.
            min(turned.width, round(middle_x + half)), min(turned.height, round(middle_y + half)))
     try:
         return photo_ink(turned.crop(box), light_ink)
+    except PaperTexture:
+        raise
     except BlankDrawingError:
         return ink
