@@ -687,10 +687,12 @@ def with_a_pen_beside(photo, rng: np.random.Generator) -> Image.Image:
 def test_a_pen_lying_beside_the_digit_is_not_taken_for_it(mnist_test, predictor):
     """The pen's tip and grip, clear of the frame's border, outweigh a thin pen's digit: the heaviest mark
     was taken for the digit, and 6 of these 20 were read right. Weighed by the length of its strokes
-    rather than its ink, the digit is the heavier: 18 now."""
+    rather than its ink, the digit is the heavier: 18 then, two of them 1s read from the pen's body, cut by the
+    frame, as a rival mark where the pen's tip was chosen. A mark touching the frame's border is no rival now (in
+    photos of no digit, a sheet's edge so read was a 1): 16."""
     photos, labels = paper_photos(mnist_test, 700, 20, 61, with_a_pen_beside, SMALL_THIN)
     right = read(photos, predictor) == labels
-    assert right.sum() >= 17, f"read {right.mean():.0%}"
+    assert right.sum() >= 16, f"read {right.mean():.0%}"
 
 
 def marked(photo, mark: str, rng: np.random.Generator) -> Image.Image:
@@ -819,6 +821,14 @@ def test_a_photo_with_nothing_written_in_it_is_no_digit(predictor, kind, before,
     photos = [unwritten(kind, np.random.default_rng([88, n])) for n in range(12)]
     digits = read(photos, predictor)
     assert np.isin(digits, [-1, None]).sum() >= now, digits
+
+
+def test_a_mark_cut_by_the_frame_is_no_rival_of_a_mark_clear_of_it(predictor):
+    """A sheet on a table: where its drawing was no digit, a sliver of the sheet's edge, cut by the frame, was
+    read instead, as a 1 (2 of these 60 photographed non-digits, and 3 more of 200 with another seed)."""
+    photos = [photograph(drawing, 0, "edge", np.random.default_rng([31, n])).open()
+              for n, drawing in enumerate(not_digits(60, seed=31))]
+    assert np.isin(read(photos, predictor), [-1, None]).all()
 
 
 def test_a_photographed_smiley_is_not_a_digit(predictor):

@@ -38,7 +38,9 @@ SPECK_FRACTION = 0.04
 # marks at least RIVAL of the chosen one's mass and RIVAL_HEIGHT times its height too, and picks
 # (`mlcore.photo.readings`). A label's letters, alone or run together, are no taller than the one chosen.
 # A mark drawn round or under the chosen one (a ring, a frame, an underline, a sticky note's edge) is no
-# rival: a smiley's face, read alone where its mouth was no digit, was a 0.
+# rival: a smiley's face, read alone where its mouth was no digit, was a 0. Nor, beside a mark clear of the
+# frame's border, is one that touches it: a sliver of the sheet's edge, the desk beyond it or a line of print
+# cut by the frame, read where the chosen marks were no digit, was a 1.
 RIVAL = 0.25
 RIVAL_HEIGHT = 1.5
 # Only the largest marks are weighed: a photo of a page has at most a few hundred (334 in the
@@ -222,6 +224,7 @@ def digit_masks(ink: np.ndarray, most: int = 1, ruled: float = 0.0) -> tuple[lis
             break
         if label in taken or mass[label - 1] < RIVAL * mass[main - 1] \
                 or (masks and (height_of(boxes[label - 1]) < RIVAL_HEIGHT * height_of(boxes[main - 1])
+                               or (main_clear and not clear)
                                or marks_up(marks, area, boxes, bulk, label, main))):
             continue
         mask, keep = group(ink, marks.copy(), holes.copy(), (mass, boxes, area, bulk),
