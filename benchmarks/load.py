@@ -135,7 +135,8 @@ def in_process_timings(bodies: list[bytes]) -> dict:
 
 def measure_server(start, args, bodies) -> tuple[list, int, int]:
     """Results per (endpoint, concurrency) for one server, and how many answered ids lack a row or a file."""
-    overrides = {"PREDICTION_RATE_LIMIT": "", "NEW_DRAWINGS_LIMIT": "", "NGINX_CONNECTIONS_PER_CLIENT": "1000"}
+    overrides = {"PREDICTION_RATE_LIMIT": "", "IMAGE_RATE_LIMIT": "", "NEW_DRAWINGS_LIMIT": "",
+                 "NGINX_CONNECTIONS_PER_CLIENT": "1000"}
     if args.workers:
         overrides["WEB_CONCURRENCY"] = str(args.workers)
     # Inside the project, where the default MEDIA_ROOT and SQLite database live, so that the
