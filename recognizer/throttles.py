@@ -86,18 +86,21 @@ class PredictionRateThrottle(SettingRateThrottle):
 
 
 class ImageRateThrottle(SettingRateThrottle):
-    """IMAGE_RATE_LIMIT on the writes that send an image (`image`, in a POST or a PUT): reading one costs many
-    times what strokes cost. Counted as the request is read, bad images too: their decoding is spent."""
+    """IMAGE_RATE_LIMIT on the writes that send an image (`image`, in a new drawing or an update): reading one
+    costs many times what strokes cost. Counted as the request is read, bad images too: their decoding is spent."""
 
     setting = "IMAGE_RATE_LIMIT"
     kind = "image "
 
     def allow_request(self, request, view):
-        return not sends_image(request) or super().allow_request(request, view)
+        return not sends_image(request, view) or super().allow_request(request, view)
 
 
-def sends_image(request) -> bool:
-    return isinstance(request.data, Mapping) and "image" in request.data
+def sends_image(request, view) -> bool:
+    # Only a drawing's body is read here: a DELETE's, or feedback's, is none of this limit's business, and a
+    # DELETE whose body was no JSON was refused.
+    return (getattr(view, "action", None) in ("create", "update") and isinstance(request.data, Mapping)
+            and "image" in request.data)
 
 
 class NewDrawingsThrottle(SettingRateThrottle):
