@@ -461,6 +461,17 @@ def empty_input() -> np.ndarray:
     return np.zeros((FRAME, FRAME), dtype=np.float32)
 
 
+def read_as_photo(image: Image.Image, photo: bool | None) -> tuple[bool, np.ndarray | None]:
+    """Whether `to_mnist_input` reads the image as a photo, as its sender says (`photo`) or, unsaid (None), as
+    its paper looks; and its ink map as a drawing's where that was made to tell."""
+    if min(image.size) < SMALLEST_PHOTO:
+        return False, None
+    if photo is None:
+        ink = ink_map(shrink(image))
+        return on_marked_paper(ink) or grainy(ink), ink
+    return photo, None
+
+
 def to_mnist_input(image: Image.Image, photo: bool | None = False,
                    likeliest: Callable[[np.ndarray, int, bool], int] | None = None,
                    paper: float | None = None) -> np.ndarray:
@@ -485,12 +496,7 @@ def to_mnist_input(image: Image.Image, photo: bool | None = False,
     drawing whatever its sender says: no camera makes one, and the photo's background windows
     need more pixels than it has.
     """
-    ink = None
-    if min(image.size) < SMALLEST_PHOTO:
-        photo = False
-    elif photo is None:
-        ink = ink_map(shrink(image))
-        photo = on_marked_paper(ink) or grainy(ink)
+    photo, ink = read_as_photo(image, photo)
     if photo:
         # Imported here: the photo path is a large module that drawings never need.
         from .photo import readings

@@ -147,10 +147,11 @@ def likeliest_digit(readings: np.ndarray, first: int | None = None, screenshot: 
     return model_cache.current().predictor.likeliest_digit(readings, first, screenshot)
 
 
-def recognize(drawing: DecodedImage, mnist_input: np.ndarray, source: str, strokes: list | None = None,
-              deadline: float | None = None, idempotency_key: str | None = None) -> Prediction:
-    """Run the active model on a normalised drawing; store the drawing, its input and the answer,
-    unless the `deadline` (`recognizer.deadline`) has passed.
+def recognize(drawing: DecodedImage, mnist_input: np.ndarray, source: str, photo: bool = False,
+              strokes: list | None = None, deadline: float | None = None,
+              idempotency_key: str | None = None) -> Prediction:
+    """Run the active model on a normalised drawing (a `photo`'s reading, or not); store the drawing, its
+    input and the answer, unless the `deadline` (`recognizer.deadline`) has passed.
 
     The row's `secret` attribute holds its owner secret, which exists only in this answer. With an
     `idempotency_key` no record of which exists yet (`access.sent_before`), a try of the same request
@@ -158,7 +159,7 @@ def recognize(drawing: DecodedImage, mnist_input: np.ndarray, source: str, strok
     secret, secret_hash = access.new_secret(idempotency_key)
     try:
         row = Prediction.record(source=source, secret_hash=secret_hash,
-                                **answered(drawing, mnist_input, strokes, deadline))
+                                **answered(drawing, mnist_input, photo, strokes, deadline))
         row.created = True
     except IntegrityError:
         # Only a try of this request, stored a moment before, is its record; another integrity error (a
@@ -166,25 +167,26 @@ def recognize(drawing: DecodedImage, mnist_input: np.ndarray, source: str, strok
         row = Prediction.objects.with_secret(secret_hash).first() if idempotency_key else None
         if row is None:
             raise
-        redraw(row, drawing, mnist_input, strokes, deadline)
+        redraw(row, drawing, mnist_input, photo, strokes, deadline)
         row.created = False
     row.secret = secret
     return row
 
 
-def redraw(prediction: Prediction, drawing: DecodedImage, mnist_input: np.ndarray,
+def redraw(prediction: Prediction, drawing: DecodedImage, mnist_input: np.ndarray, photo: bool = False,
            strokes: list | None = None, deadline: float | None = None) -> None:
     """Run the active model on a newer version of a stored drawing, and store it over the old one,
     unless the `deadline` has passed; a drawing the record holds already is left as it is."""
     if not prediction.holds(drawing.content, strokes):
-        prediction.redraw(**answered(drawing, mnist_input, strokes, deadline))
+        prediction.redraw(**answered(drawing, mnist_input, photo, strokes, deadline))
 
 
-def answered(drawing: DecodedImage, mnist_input: np.ndarray, strokes: list | None, deadline: float | None) -> dict:
+def answered(drawing: DecodedImage, mnist_input: np.ndarray, photo: bool, strokes: list | None,
+             deadline: float | None) -> dict:
     """A drawing and the active model's answer, as Prediction.record and Prediction.redraw store them."""
     active = model_cache.current()
     return {"image_bytes": drawing.content, "extension": drawing.extension, "mnist_input": mnist_input,
-            "answer": active.predictor.predict(mnist_input), "model_version": active.version, "strokes": strokes,
+            "answer": active.predictor.predict(mnist_input, photo), "model_version": active.version, "strokes": strokes,
             "deadline": deadline}
 
 

@@ -11,7 +11,7 @@ from rest_framework import serializers
 from rest_framework.settings import api_settings
 
 from mlcore.labels import NOT_A_DIGIT
-from mlcore.preprocess import BlankDrawingError, empty_input, to_mnist_input
+from mlcore.preprocess import BlankDrawingError, empty_input, read_as_photo, to_mnist_input
 from mlcore.render import PAPER, reading
 
 from . import access, imaging, strokes
@@ -141,8 +141,10 @@ class PredictionSerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 {"image": f"the image is empty; send a {imaging.FORMAT_NAMES}, or `strokes`"})
         try:
+            # Decided once: the model answers a photo's reading "not a digit" more readily (`Predictor.predict`).
+            attrs["photo"] = read is not None and read_as_photo(read, photo)[0]
             attrs["mnist_input"] = empty_input() if read is None else to_mnist_input(
-                read, photo=photo, likeliest=likeliest_digit, paper=paper)
+                read, photo=attrs["photo"], likeliest=likeliest_digit, paper=paper)
         except BlankDrawingError as exc:
             raise serializers.ValidationError({"strokes" if attrs["strokes"] else "image": str(exc)}) from None
         return attrs
@@ -151,11 +153,12 @@ class PredictionSerializer(serializers.Serializer):
         # Sent again with its idempotency key as its first record was being deleted: Prediction.DoesNotExist,
         # a 404 (`views.api_exception_handler`).
         return recognize(validated_data["image"], validated_data["mnist_input"], validated_data["source"],
-                         strokes=validated_data["strokes"], deadline=self.context.get("deadline"),
+                         photo=validated_data["photo"], strokes=validated_data["strokes"],
+                         deadline=self.context.get("deadline"),
                          idempotency_key=validated_data.get("idempotency_key"))
 
     def update(self, prediction: Prediction, validated_data) -> Prediction:
-        redraw(prediction, validated_data["image"], validated_data["mnist_input"],
+        redraw(prediction, validated_data["image"], validated_data["mnist_input"], photo=validated_data["photo"],
                strokes=validated_data["strokes"], deadline=self.context.get("deadline"))
         return prediction
 

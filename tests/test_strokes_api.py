@@ -480,13 +480,13 @@ def test_feedback_on_a_record_deleted_meanwhile_is_404(client, isolated_media):
 def photo_flags(monkeypatch) -> list:
     """Whether each drawing the API reads from now on is read as a photo (True), not (False) or by its paper (None)."""
     flags = []
-    read = serializers.to_mnist_input
+    decide = serializers.read_as_photo
 
-    def read_noting_the_path(image, photo, **reading):
+    def deciding_noting_the_word(image, photo):
         flags.append(photo)
-        return read(image, photo=photo, **reading)
+        return decide(image, photo)
 
-    monkeypatch.setattr(serializers, "to_mnist_input", read_noting_the_path)
+    monkeypatch.setattr(serializers, "read_as_photo", deciding_noting_the_word)
     return flags
 
 
