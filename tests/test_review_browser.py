@@ -245,13 +245,20 @@ def test_a_failed_save_is_shown_retried_and_kept(reviewer_page, drawings):
     assert failures and errors == []
 
 
-def test_a_label_given_once_signed_out_is_kept_until_signed_in_again(reviewer_page, drawings, live_server):
+def labelled_signed_out(reviewer_page):
+    """A reviewer's page whose session is gone as the key 4 labels its drawing: the reviewer, the page, the
+    drawing, the session's cookie to sign in again with, and the page's errors."""
     user, page, _, errors = reviewer_page("ada")
     session = next(cookie for cookie in page.context.cookies() if cookie["name"] == "sessionid")
     first = current_id(page)
     page.context.clear_cookies(name="sessionid")
     page.keyboard.press("4")
     expect(page.get_by_role("status")).to_contain_text("you are signed out")
+    return user, page, first, session, errors
+
+
+def test_a_label_given_once_signed_out_is_kept_until_signed_in_again(reviewer_page, drawings, live_server):
+    user, page, first, session, errors = labelled_signed_out(reviewer_page)
     assert Prediction.objects.get(pk=first).true_label is None
     page.context.add_cookies([{"name": "sessionid", "value": session["value"], "url": live_server.url}])
     wait_until(page, lambda: Prediction.objects.filter(pk=first, true_label=4, reviewed_by=user).exists())
@@ -294,12 +301,7 @@ def test_labels_kept_while_signed_out_are_sent_as_soon_as_the_page_is_looked_at_
                                                                                        live_server):
     """Signed in again in another tab, the reviewer came back to a page that went on saying "signed out" and
     sent the label kept only after its pause between tries, grown to 10 s."""
-    user, page, _, errors = reviewer_page("ada")
-    session = next(cookie for cookie in page.context.cookies() if cookie["name"] == "sessionid")
-    first = current_id(page)
-    page.context.clear_cookies(name="sessionid")
-    page.keyboard.press("4")
-    expect(page.get_by_role("status")).to_contain_text("you are signed out")
+    user, page, first, session, errors = labelled_signed_out(reviewer_page)
     page.wait_for_timeout(4000)   # tries after 0.5, 1 and 2 s: the next waits 4 s
     page.context.add_cookies([{"name": "sessionid", "value": session["value"], "url": live_server.url}])
     page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
