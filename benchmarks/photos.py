@@ -21,7 +21,7 @@ from mlcore.datasets.photos_synth import SIZES, VARIANTS, synthetic_photos
 from mlcore.exif import from_camera
 from mlcore.mnist import load_split
 from mlcore.predict import Predictor
-from mlcore.preprocess import BlankDrawingError, read_as_photo, to_mnist_input
+from mlcore.preprocess import BlankDrawingError, read_image
 
 
 def main() -> None:
@@ -53,9 +53,9 @@ def main() -> None:
         for image, item in zip(images, photos):
             start = time.process_time()
             try:
-                said = read_as_photo(image, True if photo is None and from_camera(image) else photo)[0]
-                digit = predictor.predict(to_mnist_input(image, photo=said, likeliest=predictor.likeliest_digit),
-                                          photo=said).digit
+                said = True if photo is None and from_camera(image) else photo
+                mnist_input, as_photo = read_image(image, photo=said, likeliest=predictor.likeliest_digit)
+                digit = predictor.predict(mnist_input, photo=as_photo).digit
             except BlankDrawingError:
                 digit = -1
             spent += time.process_time() - start

@@ -472,11 +472,12 @@ def read_as_photo(image: Image.Image, photo: bool | None) -> tuple[bool, np.ndar
     return photo, None
 
 
-def to_mnist_input(image: Image.Image, photo: bool | None = False,
-                   likeliest: Callable[[np.ndarray, int, bool], int] | None = None,
-                   paper: float | None = None) -> np.ndarray:
+def read_image(image: Image.Image, photo: bool | None = False,
+               likeliest: Callable[[np.ndarray, int, bool], int] | None = None,
+               paper: float | None = None) -> tuple[np.ndarray, bool]:
     """A drawing, or with `photo` a photo of a digit, as a float32 (28, 28) array in [0, 1],
-    bright ink on black, like MNIST.
+    bright ink on black, like MNIST; and whether it was read as a photo (a model answers a photo's
+    reading "not a digit" more readily: `mlcore.predict.Predictor.predict`).
 
     A drawing's paper is its border's tone (`ink_map`), unless `paper` gives it: strokes rendered
     by `render.render_strokes` lie on white, however much of the canvas, border and all, they ink.
@@ -502,6 +503,13 @@ def to_mnist_input(image: Image.Image, photo: bool | None = False,
         from .photo import readings
 
         inputs, first, screenshot = readings(image, every=likeliest is not None)
-        return inputs[likeliest(inputs, first, screenshot) if len(inputs) > 1 else 0]
+        return inputs[likeliest(inputs, first, screenshot) if len(inputs) > 1 else 0], True
     ink = ink_map(shrink(image), paper) if ink is None else ink
-    return normalise(with_readable_pen(with_dots_joined(without_stray_taps(without_box(ink)))))
+    return normalise(with_readable_pen(with_dots_joined(without_stray_taps(without_box(ink))))), False
+
+
+def to_mnist_input(image: Image.Image, photo: bool | None = False,
+                   likeliest: Callable[[np.ndarray, int, bool], int] | None = None,
+                   paper: float | None = None) -> np.ndarray:
+    """`read_image`'s (28, 28) input alone."""
+    return read_image(image, photo, likeliest, paper)[0]

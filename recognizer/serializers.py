@@ -11,7 +11,7 @@ from rest_framework import serializers
 from rest_framework.settings import api_settings
 
 from mlcore.labels import NOT_A_DIGIT
-from mlcore.preprocess import BlankDrawingError, empty_input, read_as_photo, to_mnist_input
+from mlcore.preprocess import BlankDrawingError, empty_input, read_image
 from mlcore.render import PAPER, reading
 
 from . import access, imaging, strokes
@@ -141,10 +141,8 @@ class PredictionSerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 {"image": f"the image is empty; send a {imaging.FORMAT_NAMES}, or `strokes`"})
         try:
-            # Decided once: the model answers a photo's reading "not a digit" more readily (`Predictor.predict`).
-            attrs["photo"] = read is not None and read_as_photo(read, photo)[0]
-            attrs["mnist_input"] = empty_input() if read is None else to_mnist_input(
-                read, photo=attrs["photo"], likeliest=likeliest_digit, paper=paper)
+            attrs["mnist_input"], attrs["photo"] = (empty_input(), False) if read is None else read_image(
+                read, photo=photo, likeliest=likeliest_digit, paper=paper)
         except BlankDrawingError as exc:
             raise serializers.ValidationError({"strokes" if attrs["strokes"] else "image": str(exc)}) from None
         return attrs

@@ -18,9 +18,10 @@ from django.test.utils import CaptureQueriesContext
 from PIL import Image
 
 from mlcore.datasets.drawn import digit_strokes, place
+from mlcore import preprocess
 from mlcore.preprocess import to_mnist_input
 from mlcore.render import PAPER, PEN_WIDTH, is_scattered, on_canvas, reading_pen, render_strokes
-from recognizer import serializers, views
+from recognizer import views
 from recognizer import strokes as stroke_rules
 from recognizer.models import ModelVersion, Prediction
 
@@ -480,13 +481,13 @@ def test_feedback_on_a_record_deleted_meanwhile_is_404(client, isolated_media):
 def photo_flags(monkeypatch) -> list:
     """Whether each drawing the API reads from now on is read as a photo (True), not (False) or by its paper (None)."""
     flags = []
-    decide = serializers.read_as_photo
+    decide = preprocess.read_as_photo
 
     def deciding_noting_the_word(image, photo):
         flags.append(photo)
         return decide(image, photo)
 
-    monkeypatch.setattr(serializers, "read_as_photo", deciding_noting_the_word)
+    monkeypatch.setattr(preprocess, "read_as_photo", deciding_noting_the_word)
     return flags
 
 

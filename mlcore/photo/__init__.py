@@ -299,11 +299,11 @@ def photo_readings(image: Image.Image, every: bool) -> tuple[list[np.ndarray], l
 def closer_if_small(image: Image.Image, ink: np.ndarray, light_ink: bool) -> np.ndarray:
     """`ink`, or where the digit is small in the working photo, `photo_ink` of a close-up of the
     original pixels around it, in the same polarity; `ink` if the close-up holds none."""
-    rows, cols = np.nonzero(ink)
-    extent = max(np.ptp(rows), np.ptp(cols)) + 1
     scale = max(image.size) / max(ink.shape)
     if not small(ink > 0) or scale < MIN_CLOSE_UP_SCALE:
         return ink
+    rows, cols = np.nonzero(ink)
+    extent = max(np.ptp(rows), np.ptp(cols)) + 1
     turned = upright(image)
     half = CLOSE_UP * extent * scale / 2
     middle_x, middle_y = (cols.min() + cols.max() + 1) / 2 * scale, (rows.min() + rows.max() + 1) / 2 * scale
