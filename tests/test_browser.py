@@ -102,6 +102,9 @@ def browser():
     # while one runs; allowed for these tests only, while their browser is open.
     with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
         patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        # An assertion waits as long as an action: at Playwright's 5 s, a CI machine busy with the other
+        # worker's training failed a page that was still on its way to the right state.
+        expect.set_options(timeout=15_000)
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
@@ -1574,7 +1577,10 @@ def test_a_label_given_before_the_drawing_changed_is_asked_for_again(visit):
 def axe_violations(page: Page) -> list[str]:
     # Colours are judged as they settle: halfway through a transition (a pressed button turning
     # green) a text's contrast is neither its before nor its after.
-    page.evaluate("() => Promise.all(document.getAnimations().map((animation) => animation.finished))")
+    # Bounded: an animation that never finishes (one left paused, an endless one) held the test forever.
+    page.evaluate("""() => Promise.race([
+      Promise.allSettled(document.getAnimations().map((animation) => animation.finished)),
+      new Promise((resolve) => setTimeout(resolve, 2000))])""")
     results = Axe().run(page)
     return [f"{violation['id']}: {violation['help']} ({', '.join(str(node['target']) for node in violation['nodes'])})"
             for violation in results.response["violations"]]

@@ -194,12 +194,13 @@ def test_ctrl_c_during_training_says_so_and_saves_nothing(tmp_path, mnist_dir):
     out = tmp_path / "interrupted.pt"
     environment = {**os.environ, "DJANGO_DEBUG": "1", "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=settings.BASE_DIR, env=environment, check=True)
+    # Started as a terminal starts it, with Ctrl-C's default handling: a test worker may run with Ctrl-C
+    # ignored, which its children inherit. `env` resets it: a `preexec_fn` runs Python between fork and exec,
+    # which can deadlock in a worker whose other threads (PyTorch's, the live server's) hold locks.
     training = subprocess.Popen(
-        [sys.executable, "manage.py", "train", "--out", str(out), "--no-register", "--epochs", "50", "--train-limit",
-         "5000", "--threads", "1", "--data-dir", str(mnist_dir), "--skip-checks"],
-        cwd=settings.BASE_DIR, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        # As a terminal starts it: a test worker may run with Ctrl-C ignored, which its children inherit.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        ["env", "--default-signal=INT", sys.executable, "manage.py", "train", "--out", str(out), "--no-register",
+         "--epochs", "50", "--train-limit", "5000", "--threads", "1", "--data-dir", str(mnist_dir), "--skip-checks"],
+        cwd=settings.BASE_DIR, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         for line in training.stdout:
             if line.startswith("training "):
