@@ -9,8 +9,8 @@ with the model permission the request needs (view to read, change to change or g
 delete to delete). To anyone else a prediction does not exist: the API filters it out of the
 queryset, so an existing id answers the same 404 as a missing one.
 
-Drawing files are served at URLs signed with django.core.signing that expire after
-DRAWING_URL_MAX_AGE seconds; staff sessions with the view permission need no signature.
+Drawing files are served to their owner at URLs signed with django.core.signing that expire after
+DRAWING_URL_MAX_AGE seconds; staff sessions with the view permission need no signature, and are given none.
 """
 
 from __future__ import annotations
@@ -115,10 +115,15 @@ def accessible(request, predictions: QuerySet) -> QuerySet:
     return predictions.filter(secret_hash=hash_secret(secret))
 
 
-def drawing_url(name: str) -> str:
-    """The drawing file's URL with a signature that expires after DRAWING_URL_MAX_AGE seconds."""
+def drawing_url(name: str, request=None) -> str:
+    """The drawing file's URL: for staff who may view drawings, plain, their session checked at each fetch;
+    for anyone else, with a signature that expires after DRAWING_URL_MAX_AGE seconds. (Signed for a reviewer
+    too, the URLs of every drawing a listing showed kept working for an hour after their permission went.)"""
+    url = reverse("drawing", args=[name])
+    if request is not None and is_staff_with(request, "view"):
+        return url
     token = _signer().sign(name).removeprefix(f"{name}:")
-    return f"{reverse('drawing', args=[name])}?{urlencode({SIGNATURE_PARAMETER: token})}"
+    return f"{url}?{urlencode({SIGNATURE_PARAMETER: token})}"
 
 
 def may_see_drawing(request, name: str) -> bool:

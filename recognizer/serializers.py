@@ -162,9 +162,10 @@ class PredictionSerializer(serializers.Serializer):
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_image_url(self, prediction: Prediction) -> str:
-        """The drawing file, at a signed URL that expires after DRAWING_URL_MAX_AGE seconds."""
+        """The drawing file: to its owner at a signed URL that expires after DRAWING_URL_MAX_AGE seconds, to
+        staff at a plain one their session opens."""
         request = self.context.get("request")
-        url = access.drawing_url(prediction.image.name)
+        url = access.drawing_url(prediction.image.name, request)
         return request.build_absolute_uri(url) if request else url
 
 

@@ -266,6 +266,19 @@ def test_staff_who_may_view_or_change_see_drawings_without_a_signature(django_us
     assert staff_client(django_user_model, "delete_prediction").get(path).status_code == 404
 
 
+def test_a_reviewer_s_drawing_urls_close_with_their_permission(django_user_model, created):
+    """A listing gave staff every drawing at a signed URL, which went on opening it for an hour after the
+    reviewer's permission was taken away."""
+    reviewer = staff_client(django_user_model, "view_prediction")
+    (listed,) = reviewer.get(URL).json()["results"]
+    assert urlsplit(listed["image_url"]).query == ""
+    assert reviewer.get(listed["image_url"]).status_code == 200
+    user = django_user_model.objects.get(pk=reviewer.session["_auth_user_id"])
+    user.user_permissions.clear()
+    assert reviewer.get(listed["image_url"]).status_code == 404
+    assert reviewer.get(created["image_url"]).status_code == 200   # the owner's URL is the owner's
+
+
 def test_drawing_names_are_random(created):
     name = Path(urlsplit(created["image_url"]).path).stem
     assert len(name) == 32 and int(name, 16) and Prediction.objects.get(pk=created["id"]).image.name.endswith(
