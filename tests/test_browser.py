@@ -3,6 +3,7 @@
 import io
 import json
 import statistics
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -41,13 +42,18 @@ ONE = [(0.52, 0.14), (0.5, 0.5), (0.48, 0.86)]
 SEVEN_UPWARDS = [(0.42, 0.86), (0.72, 0.2), (0.26, 0.2)]
 ZERO = [(0.5, 0.16), (0.3, 0.3), (0.28, 0.6), (0.45, 0.84), (0.68, 0.72), (0.72, 0.4), (0.6, 0.18), (0.5, 0.16)]
 
-INK_PIXELS = """() => new Promise((resolve) => requestAnimationFrame(() => {
-  const canvas = document.querySelector('[data-testid="digit-canvas"]');
-  const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
-  let ink = 0;
-  for (let i = 3; i < pixels.length; i += 4) ink += pixels[i] > 0;
-  resolve(ink);
-}))"""
+# After the page's next frame, which paints what it drew; bounded, since a page the browser stops painting (one
+# it takes for hidden) has none, and an evaluate waits without a timeout of its own.
+INK_PIXELS = """() => new Promise((resolve, reject) => {
+  setTimeout(() => reject(new Error("the page painted no frame in 5 s")), 5000);
+  requestAnimationFrame(() => {
+    const canvas = document.querySelector('[data-testid="digit-canvas"]');
+    const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+    let ink = 0;
+    for (let i = 3; i < pixels.length; i += 4) ink += pixels[i] > 0;
+    resolve(ink);
+  });
+})"""
 # Counts the changes to the status line, which screen readers announce, from now on in window.statusChanges.
 COUNT_STATUS_CHANGES = """() => {
   window.statusChanges = 0;
@@ -174,9 +180,17 @@ def held_requests(page: Page, pattern: str) -> list:
     return held
 
 
-def until_held(page: Page, held: list):
-    while not held:
+def wait_until(page: Page, condition, timeout: float = 30.0, message=lambda: "timed out"):
+    """Poll `condition` (the database, a list a route handler fills); waiting through the page lets Playwright
+    handle the page's events meanwhile. Bounded: a request the page never sent hung the whole run."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, message()
         page.wait_for_timeout(50)
+
+
+def until_held(page: Page, held: list):
+    wait_until(page, lambda: held, message=lambda: "the page sent no request to hold")
 
 
 def along(points, steps):

@@ -11,13 +11,14 @@ from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from mlcore.labels import NOT_A_DIGIT
 from mlcore.render import PEN_WIDTH
 from recognizer.models import Prediction, ReviewLease
 
 from .reviewing import REVIEWER_PERMISSIONS, make_user, record_drawing, redraw_as
 from .test_admin import STROKES
 from .test_browser import (ARTIFACTS, axe_violations, browser, held_requests, until_held,  # noqa: F401 - its Chromium
-                           watch_csp)
+                           wait_until, watch_csp)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -59,14 +60,6 @@ def current_id(page, previous: str | None = None) -> str:
     else:
         expect(item).not_to_have_attribute("data-prediction-id", previous)
     return item.get_attribute("data-prediction-id")
-
-
-def wait_until(page, condition, timeout: float = 30.0, message=lambda: "timed out"):
-    """Poll the database; waiting through the page lets Playwright handle the page's events meanwhile."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, message()
-        page.wait_for_timeout(100)
 
 
 def let_go(page, pattern: str, held: list):
@@ -643,8 +636,7 @@ def test_a_second_reload_before_the_first_has_its_answer_keeps_the_drawing(revie
     # again and its answer the page before it left. The third page's goes through.
     page.route("**/review/queue/next/", lambda route: route.continue_() if asked else asked.append(route))
     page.reload()
-    while not asked:
-        page.wait_for_timeout(50)
+    until_held(page, asked)
     asked[0].fetch()
     page.reload()
     assert current_id(page) == first and errors == []

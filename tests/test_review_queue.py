@@ -82,13 +82,20 @@ def newest_first(rows):
     return [str(row.pk) for row in sorted(rows, key=lambda row: row.created_at, reverse=True)]
 
 
+def until_none(ask, limit: int = 50):
+    """Each answer of `ask()` until it answers None: a queue that never runs dry fails the test, where a bare
+    loop would hang the run."""
+    for _ in range(limit):
+        if (answer := ask()) is None:
+            return
+        yield answer
+    pytest.fail(f"still answering after {limit} asks")
+
+
 def test_order_is_disputed_then_doubtful_then_the_rest_newest_first(clients, filled):
     client = clients[0]
     seen = []
-    while True:
-        item = client.post(NEXT, {}, content_type="application/json").json()["item"]
-        if item is None:
-            break
+    for item in until_none(lambda: client.post(NEXT, {}, content_type="application/json").json()["item"]):
         seen.append(item["id"])
         assert client.post(label_url(item["id"]), {"label": 1}, content_type="application/json").status_code == 200
     assert seen == (newest_first(filled["disputed"]) + newest_first(filled["doubtful"])
@@ -103,7 +110,7 @@ def test_a_not_a_digit_answer_counts_as_doubtful_and_a_matching_report_is_not_di
     assert order.index(rejected.pk) > max(order.index(row.pk) for row in filled["disputed"])
     # Said as what it is: "doubtful" stood beside "not a digit (99.9% sure)".
     shown = {}
-    while (item := clients[0].post(NEXT, {}, content_type="application/json").json()["item"]) is not None:
+    for item in until_none(lambda: clients[0].post(NEXT, {}, content_type="application/json").json()["item"]):
         shown[item["id"]] = item["tier"]
         clients[0].post(label_url(item["id"]), {"label": 1}, content_type="application/json")
     assert shown[str(rejected.pk)] == 'answered "not a digit"'
@@ -377,7 +384,11 @@ def test_filters_by_predicted_digit_version_and_source(clients, filled):
     expected = {str(row.pk) for rows in filled.values() for row in rows if row.digit == digit and row.pk != target.pk}
     body = {"digit": digit, "model_version": filled["doubtful"][0].model_version_id}
     found = set()
-    while (item := clients[1].post(NEXT, {**body, "exclude": list(found)}, content_type="application/json").json()["item"]):
+
+    def ask():
+        return clients[1].post(NEXT, {**body, "exclude": list(found)}, content_type="application/json").json()["item"]
+
+    for item in until_none(ask):
         found.add(item["id"])
     assert found == expected
 
