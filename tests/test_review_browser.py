@@ -118,6 +118,41 @@ def test_fifty_labels_from_the_keyboard_alone(reviewer_page, drawings):
     assert errors == []
 
 
+def test_enter_labels_the_drawing_with_the_model_s_answer_and_is_a_focused_button_s_own(reviewer_page, drawings):
+    """Most answers are right, and each still needed its reviewer to find that digit's key."""
+    user, page, _, errors = reviewer_page("ada")
+    first = current_id(page)
+    answer = Prediction.objects.get(pk=first).digit
+    page.keyboard.press("Enter")
+    second = current_id(page, first)
+    wait_until(page, lambda: Prediction.objects.filter(pk=first, true_label=answer, reviewed_by=user).exists())
+    # On a digit's button, Enter presses that button, and labels once.
+    other = (Prediction.objects.get(pk=second).digit + 1) % 10
+    page.locator(f'#queue-actions [data-label="{other}"]').focus()
+    page.keyboard.press("Enter")
+    current_id(page, second)
+    wait_until(page, lambda: Prediction.objects.filter(pk=second, true_label=other).exists())
+    page.wait_for_timeout(300)
+    assert Prediction.objects.reviewed().count() == 2 and errors == []
+
+
+def test_each_drawing_s_facts_are_said_to_a_screen_reader_as_it_comes(reviewer_page, drawings):
+    """Only the status line was live ("Saved: 7."): a reviewer with a screen reader went looking for the
+    model's answer after every label."""
+    user, page, _, errors = reviewer_page("ada")
+    first = current_id(page)
+    Prediction.objects.filter(pk__in=list(drawings)).exclude(pk=first).update(reported_label=NOT_A_DIGIT)
+    announced = page.get_by_test_id("item-announcement")
+    expect(announced).to_have_attribute("aria-live", "polite")
+    row = Prediction.objects.get(pk=first)
+    expect(announced).to_have_text(re.compile(rf"^Next drawing: the model says {row.digit}, [0-9.> ]+% sure; "
+                                              r"the drawer gave no label; here as .+\.$"))
+    page.keyboard.press(str(row.digit))
+    current_id(page, first)
+    expect(announced).to_contain_text("the drawer says not a digit")
+    assert errors == []
+
+
 def test_a_reviewer_on_a_phone_labels_skips_and_undoes_with_the_buttons(reviewer_page, drawings):
     """The queue took labels from the keyboard alone: on a phone nothing could be labelled, skipped or undone,
     and the model's answer began about 1,200 pixels down."""

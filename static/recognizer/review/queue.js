@@ -170,6 +170,7 @@ function enableLabels(enabled) {
 // Nothing on show, and nothing to label, while the next drawing cannot be loaded.
 function hide() {
   enableLabels(false);
+  el("item-announcement").textContent = "";
   state.item = null;
   remember(null);
   state.stopReplay();
@@ -204,6 +205,7 @@ function show(item) {
   el("item-reported").textContent = labelName(item.reported_label);
   el("item-tier").textContent = item.second_opinion ? "second opinion" : item.tier;
   el("item-meta").textContent = `${item.model_version} · ${item.source} · ${new Date(item.created_at).toLocaleString()}`;
+  el("item-announcement").textContent = announcement(item);
   el("item-top3").replaceChildren(...item.top3.map(({ digit, probability }) => {
     const entry = document.createElement("li");
     entry.textContent = `${digit}: ${percent(probability)}%`;
@@ -394,6 +396,20 @@ function undo() {
   showStatus(`Undone: the label of this drawing is cleared. Label it again.`, "saved");
 }
 
+// Said by a screen reader as each drawing comes: only "Saved: 7." was, and its reviewer went looking for the
+// model's answer after every label.
+function announcement(item) {
+  const answer = labelName(item.digit === null ? NOT_A_DIGIT : item.digit);
+  const drawer = item.reported_label === null ? "the drawer gave no label" : `the drawer says ${labelName(item.reported_label)}`;
+  const why = item.second_opinion ? "a second opinion" : item.tier;
+  return `Next drawing: the model says ${answer}, ${percent(item.confidence)}% sure; ${drawer}; here as ${why}.`;
+}
+
+// Most answers are right: Enter labels the drawing on show with the model's answer, the hand kept where it is.
+function acceptAnswer() {
+  setLabel(state.item?.digit ?? NOT_A_DIGIT);   // a null digit: answered "not a digit"
+}
+
 function toggleHelp(open = el("queue-help").hidden) {
   el("queue-help").hidden = !open;
 }
@@ -411,6 +427,8 @@ document.addEventListener("keydown", (event) => {
   const { key } = event;
   if (/^[0-9]$/.test(key)) setLabel(Number(key));
   else if (key === "x" || key === "X") setLabel(NOT_A_DIGIT);
+  // On a button, link or filter, Enter is that control's own.
+  else if (key === "Enter" && !event.target.closest("button, a, select")) acceptAnswer();
   else if (key === "s" || key === "S" || key === "ArrowRight") skip();
   else if (key === "z" || key === "Z" || key === "Backspace") undo();
   else if (key === "?") toggleHelp();
