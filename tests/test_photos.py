@@ -365,6 +365,29 @@ def test_a_ballpoint_digit_on_a_notebook_s_ruled_lines_is_read(path, predictor):
     assert read([image], predictor)[0] == int(path.stem.rsplit("-", 1)[1])
 
 
+SHEET_PHOTOS = Path(__file__).parent / "sheet_photos"
+
+
+@pytest.mark.parametrize("path", sorted(SHEET_PHOTOS.glob("*.jpg")), ids=lambda path: path.stem)
+def test_a_digit_on_a_sheet_lying_on_a_desk_is_read_without_the_sheet_s_edge(path, predictor):
+    """Photos from an independent generator (an audit's): a sheet on a darker desk, its edge in the frame and
+    clear of the frame's border, a thin line of ink in the flattened photo that outweighed a small digit, or
+    one near it, and was read as a 1 or as no digit. The file's name ends with the digit."""
+    image = imaging.decode(path.read_bytes()).image
+    assert read([image], predictor)[0] == int(path.stem.rsplit("-", 1)[1])
+
+
+def test_a_long_mark_is_a_sheet_s_edge_only_with_the_desk_beside_it():
+    """The step of tone beside it tells a sheet's edge from a 1: a pen's stroke has paper on both sides."""
+    surface = np.full((120, 160), 0.9, dtype=np.float32)
+    surface[:, :40] = 0.35   # the desk, left of the sheet
+    marks = np.zeros(surface.shape, dtype=np.int32)
+    marks[10:110, 40:42] = 1   # along the sheet's edge
+    marks[30:90, 100:103] = 2   # a 1 on the sheet
+    edges = photo.marks.edges_of_sheets(surface, marks, marks > 0)
+    assert edges.tolist() == [False, True, False]
+
+
 @pytest.mark.parametrize("tilt", [-35, -12, 20, 35])
 def test_a_ruled_page_s_turn_is_read_from_its_lines(mnist_train, tilt):
     """The ruled lines, a pixel wide and fainter than the ink's threshold at the working resolution,

@@ -138,6 +138,15 @@ LINE_ELONGATION = 12.0
 LINE_EXTENT = 0.3
 # Ruled lines are thinner than this many pixels at the working resolution, pen strokes wider.
 THIN_LINE = 5
+# The edge of a sheet or a note lying on a darker desk is a step of the surface's tone, and the flattened
+# photo keeps a thin line of ink along it: clear of the frame's border and shorter than the frame, it passed
+# for a 1, and outweighed a small digit written on the sheet (an audit's photos of small digits on a sheet on
+# a desk were read as 1s). A pen's stroke has paper on both sides: a long thin mark is an edge where, within
+# EDGE_REACH of its pen's widths of it (ink aside), at least EDGE_SIDE of the surface is darker than EDGE_STEP
+# of the paper there (its 90th percentile): the desk beyond it.
+EDGE_REACH = 3
+EDGE_STEP = 0.75
+EDGE_SIDE = 0.3
 # A long thin mark clear of the frame's border is a 1 photographed close up unless it is
 # longer than this fraction of the frame.
 CLEAR_LINE_EXTENT = 0.8
@@ -149,11 +158,13 @@ ABOVE_LINES = 1.3
 STRONGEST_SHARE = 0.6
 
 
-def digit_masks(ink: np.ndarray, most: int = 1, ruled: float = 0.0) -> tuple[list[np.ndarray], float]:
+def digit_masks(ink: np.ndarray, most: int = 1, ruled: float = 0.0,
+                surface: np.ndarray | None = None) -> tuple[list[np.ndarray], float]:
     """The pixels of the digit's marks: the main mark and what belongs to it; and, up to `most` in
     all, those of the next marks that could be the digit instead (RIVAL), likeliest first. And the
     ink the marks had to be above to be clear of ruled lines (0 where none were found fainter than
-    the pen); `ruled` is such ink measured before, which the marks must be above too."""
+    the pen); `ruled` is such ink measured before, which the marks must be above too. Where the
+    `surface` the ink was found on is given (paper light, ink dark), a sheet's edge on it is no mark."""
     sample = ink[::4, ::4]
     noise = float(np.median(np.abs(sample - np.median(sample))))
     threshold = max(NOISE_DEVIATIONS * noise, MIN_INK, ruled)
@@ -177,6 +188,8 @@ def digit_masks(ink: np.ndarray, most: int = 1, ruled: float = 0.0) -> tuple[lis
             marks, count, lines = labelled(ink, threshold)
     if count == 0:
         raise BlankDrawingError("the photo is blank: no ink found")
+    if surface is not None:
+        lines |= edges_of_sheets(surface, marks, ink > faint)
     index = np.arange(1, count + 1)
     mass = ndimage.sum_labels(ink, marks, index)
     heaviest_mark = int(np.argmax(mass)) + 1
@@ -232,6 +245,24 @@ def digit_masks(ink: np.ndarray, most: int = 1, ruled: float = 0.0) -> tuple[lis
         masks.append(with_faint_strokes(ink, mask, faint, marks > 0))
         taken.update(keep)
     return masks, ruled
+
+
+def edges_of_sheets(surface: np.ndarray, marks: np.ndarray, inked: np.ndarray) -> np.ndarray:
+    """Which marks (by label; 0 is the surface) are long thin lines along a step of the surface's tone: the
+    edge of a sheet or a note, the desk beyond it darker (EDGE_STEP)."""
+    boxes = ndimage.find_objects(marks)
+    area = np.bincount(marks.ravel(), minlength=len(boxes) + 1)
+    edges = np.zeros(len(boxes) + 1, dtype=bool)
+    for label, box in enumerate(boxes, start=1):
+        if box is None or not long_and_thin(box, area[label]):
+            continue
+        mark = marks == label
+        reach = max(1, round(EDGE_REACH * measured_stroke_width(mark[box])))
+        around = tuple(slice(max(0, part.start - reach), part.stop + reach) for part in box)
+        beside = ndimage.binary_dilation(mark[around], iterations=reach) & ~inked[around]
+        tones = surface[around][beside]
+        edges[label] = tones.size > 0 and np.mean(tones < EDGE_STEP * np.percentile(tones, 90)) >= EDGE_SIDE
+    return edges
 
 
 def stands_out(ink: np.ndarray, mask: np.ndarray) -> bool:
