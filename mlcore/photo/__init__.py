@@ -204,7 +204,7 @@ def ink_over(grey: np.ndarray, finger: np.ndarray | None, window: int, light_ink
                     else flattened(surface, *under_glare(background, closing, window)), finger)
     # Filled, the strokes darken the paper round them, and a ruled line they touch joins them there:
     # the lines' ink is as the first pass measured it, apart from the digit.
-    masks, _ = digit_masks(ink, marks, ruled, surface)
+    masks, _ = digit_masks(ink, marks, ruled, surface=surface)
     inks = [np.where(ndimage.binary_dilation(mask, iterations=2), ink, 0).astype(np.float32) for mask in masks]
     # A digit small in the frame is faint here, its strokes blurred into the paper: its close-up judges it.
     if not (enlargeable and small(inks[0] > 0)) and not stands_out(ink, masks[0]):

@@ -256,10 +256,9 @@ def edges_of_sheets(surface: np.ndarray, marks: np.ndarray, inked: np.ndarray) -
     for label, box in enumerate(boxes, start=1):
         if box is None or not long_and_thin(box, area[label]):
             continue
-        mark = marks == label
-        reach = max(1, round(EDGE_REACH * measured_stroke_width(mark[box])))
+        reach = max(1, round(EDGE_REACH * measured_stroke_width(marks[box] == label)))
         around = tuple(slice(max(0, part.start - reach), part.stop + reach) for part in box)
-        beside = ndimage.binary_dilation(mark[around], iterations=reach) & ~inked[around]
+        beside = ndimage.binary_dilation(marks[around] == label, iterations=reach) & ~inked[around]
         tones = surface[around][beside]
         edges[label] = tones.size > 0 and np.mean(tones < EDGE_STEP * np.percentile(tones, 90)) >= EDGE_SIDE
     return edges
