@@ -142,6 +142,25 @@ def test_gunicorn_s_settings_name_a_variable_that_is_not_an_integer():
     assert (result.returncode, result.stderr) == (1, "DJANGO_NUM_PROXIES must be an integer\n")
 
 
+def test_make_gunicorn_serves_its_pages_with_debug_off(tmp_path):
+    """`make gunicorn` set up as `make serve` does, its static files collected with DEBUG on, and gunicorn then
+    ran with DEBUG off: every page was a 500 (no hashed name for its style sheet)."""
+    port = servers.free_port()
+    env = servers.site_environment(tmp_path, GUNICORN_BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="1")
+    del env["DJANGO_DEBUG"]  # as an operator runs it: off, by default
+    with open(tmp_path / "make.log", "wb") as log:
+        make = subprocess.Popen(["make", "--no-print-directory", "gunicorn"], cwd=settings.BASE_DIR, env=env,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        servers.wait_until_healthy(servers.Server(make, f"http://127.0.0.1:{port}", env, tmp_path / "make.log"))
+        status, _, body = request(f"http://127.0.0.1:{port}/")
+    finally:
+        os.killpg(make.pid, signal.SIGTERM)
+        make.wait(timeout=60)
+    assert status == 200, body[-500:]
+    assert b'href="/static/recognizer/app.' in body and b'href="/static/recognizer/app.css"' not in body
+
+
 def test_nginx_listens_where_it_is_told_for_a_balancer_on_another_machine(tmp_path):
     """It listened on 127.0.0.1 alone, which no balancer on another machine can reach."""
     assert "listen 127.0.0.1:8080;" in render_nginx_conf(tmp_path, {})

@@ -24,10 +24,23 @@ def manage(*args, **env):
                           env={**environment, **env}, timeout=120)
 
 
-def test_check_deploy_reports_nothing():
-    result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+def test_check_deploy_reports_nothing(tmp_path):
+    # Set up as production is: the static files collected with DEBUG off first.
+    static = {"DJANGO_STATIC_ROOT": str(tmp_path)}
+    assert manage("collectstatic", "--noinput", **PRODUCTION, **static).returncode == 0
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION, **static)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_check_deploy_refuses_static_files_collected_with_debug_on(tmp_path):
+    """Collected as `make setup` does, the static files have no hashed names, and with DEBUG off every page was a
+    500 that no check foresaw."""
+    static = {"DJANGO_STATIC_ROOT": str(tmp_path)}
+    assert manage("collectstatic", "--noinput", DJANGO_DEBUG="1", **static).returncode == 0
+    result = manage("check", "--deploy", **PRODUCTION, **static)
+    assert result.returncode != 0 and "recognizer.E001" in result.stderr, result.stdout + result.stderr
+    assert "Run `manage.py collectstatic` with DEBUG off" in result.stderr
 
 
 def test_debug_is_off_unless_asked_for():
