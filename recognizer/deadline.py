@@ -23,10 +23,11 @@ class TooLate(Exception):
 
 
 def deadline_of(request) -> float:
-    """When the client stops waiting, in seconds since the epoch. A stamp from the future is the
-    present: a client that sends its own, without nginx, cannot give itself longer."""
+    """When the client stops waiting, in seconds since the epoch. The stamp is nginx's only behind a proxy
+    (NUM_PROXIES): without one it is the client's own, and an old one had the site do all the work and then
+    answer "too busy". A stamp from the future is the present: a client cannot give itself longer."""
     now = time.time()
-    arrival = stamped_arrival(request.headers.get(HEADER, ""))
+    arrival = stamped_arrival(request.headers.get(HEADER, "")) if settings.NUM_PROXIES else None
     return min(now if arrival is None else arrival, now) + settings.REQUEST_DEADLINE_SECONDS
 
 

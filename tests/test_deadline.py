@@ -14,6 +14,12 @@ from .test_strokes_api import create, put, stored_state
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def behind_nginx(settings):
+    """nginx stamps every request it passes on (deploy/nginx.conf); the stamp is believed only behind a proxy."""
+    settings.NUM_PROXIES = 1
+
+
 def arrived(seconds_ago: float) -> dict:
     """The stamp nginx puts on a request it received `seconds_ago`."""
     return {"X-Request-Start": f"t={time.time() - seconds_ago:.3f}"}
@@ -59,3 +65,10 @@ def test_a_stamp_from_the_future_or_none_gives_no_longer_than_the_deadline(clien
     settings.REQUEST_DEADLINE_SECONDS = 0
     response = post_seven(client, mnist_test, {"X-Request-Start": stamp})
     assert response.status_code == 503, response.content
+
+
+def test_without_a_proxy_a_client_s_own_stamp_is_not_believed(client, mnist_test, isolated_media, settings):
+    """An old stamp of the client's own had the site read the drawing and then answer "too busy", storing nothing."""
+    settings.NUM_PROXIES = 0
+    assert post_seven(client, mnist_test, {"X-Request-Start": "t=0"}).status_code == 201
+    assert Prediction.objects.count() == 1
