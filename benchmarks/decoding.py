@@ -36,6 +36,7 @@ CRAFTED = {
     "JPEG 8192x8192 (decoded at 1/8 scale)": lambda: hostile.huge_jpeg(8192),
     "progressive JPEG, 8192x8192, 2 scans": lambda: hostile.progressive_jpeg(8192, 2),
     "WebP of noise, 1600x1600 (the most pixels a WebP may have), at quality 100": lambda: hostile.noisy_webp(),
+    "a close-up digit over a grid of 1,936 dots, 1024x1024 PNG": lambda: hostile.dotted_close_up(),
     "animated WebP of 140 bytes declaring a 1700x1600 canvas": lambda: hostile.webp_declaring(1700, 1600),
     "APNG, 2,000 frames": lambda: hostile.animated_png(2000),
     "APNG, 3,000 frames": lambda: hostile.animated_png(3000),

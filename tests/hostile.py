@@ -7,7 +7,7 @@ import struct
 import zlib
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from .drawings import encode
 
@@ -127,6 +127,25 @@ def noisy_photo(width: int = 2600, height: int = 1950, progressive: bool = True)
     megabytes of entropy-coded data must all be decoded."""
     buffer = io.BytesIO()
     noise(width, height).save(buffer, "JPEG", quality=80, progressive=progressive)
+    return buffer.getvalue()
+
+
+def dotted_close_up(side: int = 1024, dots: int = 44) -> bytes:
+    """A photo for the reading of its marks to weigh as many as it weighs (`marks.MAX_MARKS`): a grid of dots
+    (44 x 44 of them, 1,936 marks), and over it a digit as thick as a close-up's, read with a second background
+    window too. An audit's costliest photo to read."""
+    picture = Image.new("L", (side, side), 235)
+    draw = ImageDraw.Draw(picture)
+    step = side / dots
+    for row in range(dots):
+        for col in range(dots):
+            x, y = (col + 0.5) * step, (row + 0.5) * step
+            draw.ellipse([x - 4, y - 4, x + 4, y + 4], fill=40)
+    draw.line([(0.3 * side, 0.2 * side), (0.7 * side, 0.2 * side), (0.45 * side, 0.85 * side)], fill=10,
+              width=side // 25)
+    grain = np.random.default_rng(1).integers(-6, 7, (side, side))
+    buffer = io.BytesIO()
+    Image.fromarray(np.clip(np.asarray(picture, dtype=np.int16) + grain, 0, 255).astype(np.uint8)).save(buffer, "PNG")
     return buffer.getvalue()
 
 
