@@ -13,6 +13,7 @@ from rest_framework.settings import api_settings
 from mlcore.labels import NOT_A_DIGIT
 from mlcore.preprocess import BlankDrawingError, empty_input, read_image
 from mlcore.render import PAPER, reading
+from mlcore.validation import is_integer
 
 from . import access, imaging, strokes
 from .inference import likeliest_digit, recognize, redraw
@@ -169,13 +170,23 @@ class PredictionSerializer(serializers.Serializer):
         return request.build_absolute_uri(url) if request else url
 
 
+class CountField(serializers.IntegerField):
+    """A whole number as JSON or a form sends one: an integer, or a string of ASCII digits ("7": the API takes a
+    form's fields too, as the queue's JSON fields never are). Python's int() took "٣" for 3, "1_0" for 10 and
+    " +3 " for 3."""
+
+    def to_internal_value(self, data) -> int:
+        if not (is_integer(data) or (isinstance(data, str) and data.isascii() and data.isdigit())):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class FeedbackSerializer(serializers.Serializer):
-    # DRF's integers, "7" taken for 7 as the queue's JSON fields never are: the API takes a form's fields too.
-    label = serializers.IntegerField(min_value=0, max_value=NOT_A_DIGIT,
-                                     help_text=f"The digit the drawer meant, or {NOT_A_DIGIT} for \"not a digit\".")
-    revision = serializers.IntegerField(min_value=0, required=False,
-                                        help_text="The revision of the drawing the label is for (its answer's "
-                                                  "`revision`): refused with a 409 once the drawing has changed.")
+    label = CountField(min_value=0, max_value=NOT_A_DIGIT,
+                       help_text=f"The digit the drawer meant, or {NOT_A_DIGIT} for \"not a digit\".")
+    revision = CountField(min_value=0, required=False,
+                          help_text="The revision of the drawing the label is for (its answer's "
+                                    "`revision`): refused with a 409 once the drawing has changed.")
 
     def to_internal_value(self, data):
         refuse_unknown_fields(self, data, "send `label` and, optionally, `revision`")

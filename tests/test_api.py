@@ -342,12 +342,20 @@ def test_feedback_is_stored_as_the_drawers_word_not_reviewed_truth(client, creat
     assert stored.reported_label == 1 and stored.true_label is None
 
 
+def test_feedback_from_a_form_is_taken_as_the_digits_it_spells(client, created):
+    response = client.post(f"{URL}{created.json()['id']}/feedback/", {"label": "7", "revision": "0"},
+                           headers=owner(created))
+    assert response.status_code == 200 and response.json()["reported_label"] == 7
+
+
 def test_feedback_can_say_it_is_not_a_digit(client, created):
     assert post_feedback(client, created, {"label": NOT_A_DIGIT}).status_code == 200
     assert Prediction.objects.get(pk=created.json()["id"]).reported_label == NOT_A_DIGIT
 
 
-@pytest.mark.parametrize("bad", [{"label": 11}, {"label": "seven"}, {}])
+@pytest.mark.parametrize("bad", [{"label": 11}, {"label": "seven"}, {}, {"label": "\u0663"}, {"label": "1_0"},
+                                 {"label": " 3 "}, {"label": "+3"}, {"label": "3.0"}, {"label": 3.0}, {"label": True},
+                                 {"label": 1, "revision": "\u0660"}])
 def test_bad_feedback_is_a_400(client, created, bad):
     response = post_feedback(client, created, bad)
     assert response.status_code == 400 and response.json()["error"]
