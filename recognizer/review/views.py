@@ -22,7 +22,7 @@ from mlcore.render import PEN_WIDTH
 from mlcore.validation import is_integer
 
 from .. import access
-from ..errors import error_response
+from ..errors import answers_json, error_response
 from ..models import ModelUnavailable, ModelVersion, Prediction
 from ..parsers import bounded_load
 from . import dashboard, queue
@@ -39,9 +39,12 @@ def reviewers_only(permission: str):
         @functools.wraps(view)
         def checked(request, *args, **kwargs):
             if not access.is_staff_with(request, permission):
-                # Said on the page (templates/403.html): a bare "403 Forbidden" told a new reviewer nothing.
-                raise PermissionDenied(f"this page needs the permission to {permission} predictions, "
-                                       "which your account does not have")
+                # Said on the page (templates/403.html), and to the queue's script, which shows it: a bare
+                # "Forbidden" told a new reviewer, or one whose permission was taken away, nothing.
+                refusal = f"this page needs the permission to {permission} predictions, which your account does not have"
+                if answers_json(request):
+                    return error_response(refusal, 403)
+                raise PermissionDenied(refusal)
             return view(request, *args, **kwargs)
         return never_cache(staff_member_required(checked))
     return decorate
