@@ -41,7 +41,8 @@ def reviewers_only(permission: str):
             if not access.is_staff_with(request, permission):
                 # Said on the page (templates/403.html), and to the queue's script, which shows it: a bare
                 # "Forbidden" told a new reviewer, or one whose permission was taken away, nothing.
-                refusal = f"this page needs the permission to {permission} predictions, which your account does not have"
+                refusal = (f"this page needs the permission to {permission} predictions, "
+                           "which your account does not have")
                 if answers_json(request):
                     return error_response(refusal, 403)
                 raise PermissionDenied(refusal)
