@@ -170,23 +170,28 @@ class PredictionSerializer(serializers.Serializer):
         return request.build_absolute_uri(url) if request else url
 
 
-class CountField(serializers.IntegerField):
-    """A whole number as JSON or a form sends one: an integer, or a string of ASCII digits ("7": the API takes a
-    form's fields too, as the queue's JSON fields never are). Python's int() took "٣" for 3, "1_0" for 10 and
-    " +3 " for 3."""
+class WholeNumberField(serializers.IntegerField):
+    """An integer as JSON writes one, no float and no bool; with `digit_strings`, also a string of ASCII digits, as a
+    form sends one. DRF's own took 7.0 and "7", and, through int(), "٣" for 3, "1_0" for 10 and " +3 " for 3."""
+
+    def __init__(self, *, digit_strings: bool = False, **kwargs):
+        self.digit_strings = digit_strings
+        super().__init__(**kwargs)
 
     def to_internal_value(self, data) -> int:
-        if not (is_integer(data) or (isinstance(data, str) and data.isascii() and data.isdigit())):
+        spelt = self.digit_strings and isinstance(data, str) and data.isascii() and data.isdigit()
+        if not (is_integer(data) or spelt):
             self.fail("invalid")
         return super().to_internal_value(data)
 
 
 class FeedbackSerializer(serializers.Serializer):
-    label = CountField(min_value=0, max_value=NOT_A_DIGIT,
-                       help_text=f"The digit the drawer meant, or {NOT_A_DIGIT} for \"not a digit\".")
-    revision = CountField(min_value=0, required=False,
-                          help_text="The revision of the drawing the label is for (its answer's "
-                                    "`revision`): refused with a 409 once the drawing has changed.")
+    # The API takes a form's fields too: "7" is 7 here, as the queue's JSON fields never have it.
+    label = WholeNumberField(digit_strings=True, min_value=0, max_value=NOT_A_DIGIT,
+                             help_text=f"The digit the drawer meant, or {NOT_A_DIGIT} for \"not a digit\".")
+    revision = WholeNumberField(digit_strings=True, min_value=0, required=False,
+                                help_text="The revision of the drawing the label is for (its answer's "
+                                          "`revision`): refused with a 409 once the drawing has changed.")
 
     def to_internal_value(self, data):
         refuse_unknown_fields(self, data, "send `label` and, optionally, `revision`")
