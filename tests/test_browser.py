@@ -369,6 +369,23 @@ def test_undo_removes_the_last_stroke(visit):
     seen.assert_clean()
 
 
+def test_ctrl_z_undoes_on_a_keyboard_that_types_no_latin_letters(visit):
+    """On a Russian layout Ctrl+Z reports the key "я" (its place is KeyZ), and did nothing."""
+    seen = visit(**DESKTOP)
+    page = seen.page
+    draw_with_mouse(page, ONE)
+    one_stroke = page.evaluate(INK_PIXELS)
+    draw_with_mouse(page, [(0.2, 0.5), (0.8, 0.5)])
+    page.evaluate("""document.dispatchEvent(new KeyboardEvent("keydown",
+        { key: "\u044f", code: "KeyZ", ctrlKey: true, bubbles: true, cancelable: true }))""")
+    assert page.evaluate(INK_PIXELS) == one_stroke
+    # A key that types a Latin letter is that letter wherever it lies: Ctrl+W on a French keyboard lies at KeyZ.
+    page.evaluate("""document.dispatchEvent(new KeyboardEvent("keydown",
+        { key: "w", code: "KeyZ", ctrlKey: true, bubbles: true, cancelable: true }))""")
+    assert page.evaluate(INK_PIXELS) == one_stroke
+    seen.assert_clean()
+
+
 def test_enter_predicts_and_feedback_stores_the_reported_label(visit):
     seen = visit(**DESKTOP)
     page = seen.page
@@ -715,6 +732,31 @@ def test_going_on_with_the_drawing_while_a_photo_is_read_sets_the_photo_aside(vi
     assert page.get_by_test_id("status").text_content() == answer
     drawing = Prediction.objects.get()
     assert drawing.source == "canvas" and len(drawing.strokes) == strokes_after
+    seen.assert_clean()
+
+
+@pytest.mark.parametrize("drawn", [False, True], ids=["empty pad", "a drawing on show"])
+def test_predict_while_a_photo_is_read_says_it_is_read(visit, mnist_test, tmp_path, drawn):
+    """Predict said "The canvas is empty" under a photo on its way, and with a drawing on show Enter gave the
+    drawing's answer again: nothing said the photo was still being read."""
+    seen = visit(**DESKTOP)
+    page = seen.page
+    if drawn:
+        draw_with_mouse(page, ONE)
+        settled(page)
+    held = held_requests(page, "**/api/predictions/")
+    choose_a_seven(page, mnist_test, tmp_path)
+    until_held(page, held)
+    if drawn:
+        page.keyboard.press("Enter")
+    else:
+        page.get_by_test_id("predict-button").click()
+    page.wait_for_timeout(300)
+    expect(page.get_by_test_id("status")).to_have_text("Reading your photo…")
+    held[0].continue_()
+    expect(page.get_by_test_id("status")).not_to_have_text("Reading your photo…")
+    settled(page)
+    assert shown_top3(page)[0][0] == 7
     seen.assert_clean()
 
 

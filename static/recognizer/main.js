@@ -336,7 +336,10 @@ function predict() {
   if (pad.isDrawing) {
     return;
   }
-  if (photoToResend) {
+  if (pendingPhoto) {
+    // The photo chosen last is on its way: "the canvas is empty", or the drawing's answer, said it was not.
+    result.showStatus("Reading your photo…", "busy");
+  } else if (photoToResend) {
     // Chosen after the drawing on show, the photo is what the person sent last.
     sendPhotoAgainIfFailed(photoToResend);
   } else if (result.isShowingCurrent) {
@@ -562,7 +565,10 @@ document.addEventListener("keydown", (event) => {
   if (event.defaultPrevented || event.isComposing) {
     return;
   }
-  if ((event.ctrlKey || event.metaKey) && !event.altKey && !event.shiftKey && event.key.toLowerCase() === "z") {
+  // A letter by the key's own, as the browser's shortcuts go; on a layout that types no Latin letters (Cyrillic, Greek)
+  // by the key's place, where Ctrl+Z did nothing.
+  const letter = /^[a-z]$/i.test(event.key) ? event.key.toLowerCase() : event.code.replace(/^Key/, "").toLowerCase();
+  if ((event.ctrlKey || event.metaKey) && !event.altKey && !event.shiftKey && letter === "z") {
     event.preventDefault();
     keepingFocus(undo);
   } else if (event.key === "Escape") {
