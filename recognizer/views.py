@@ -308,7 +308,8 @@ def drawing(request, path):
 def index(request):
     return render(request, "recognizer/index.html",
                   {"max_strokes": strokes.MAX_STROKES, "max_points": strokes.MAX_POINTS,
-                   "off_canvas": strokes.OFF_CANVAS, "max_image_bytes": settings.MAX_IMAGE_BYTES,
+                   "max_time_ms": strokes.MAX_TIME_MS, "off_canvas": strokes.OFF_CANVAS,
+                   "max_image_bytes": settings.MAX_IMAGE_BYTES,
                    "pen_width": PEN_WIDTH, "pointer_types": " ".join(strokes.POINTER_TYPES),
                    "not_a_digit": NOT_A_DIGIT})
 

@@ -386,6 +386,28 @@ def test_ctrl_z_undoes_on_a_keyboard_that_types_no_latin_letters(visit):
     seen.assert_clean()
 
 
+def test_a_stroke_added_a_day_later_is_read_with_the_rest(visit):
+    """The times of a stroke drawn 25 hours after the drawing began passed the server's limit of a day, and every
+    later version of the drawing was refused: "t is 90000235; it must be 0 to 86,400,000"."""
+    seen = visit(**DESKTOP)
+    page = seen.page
+    draw_with_mouse(page, ONE)
+    settled(page)
+    # The browser's input, stamped 25 hours on: the page's times are the events' own.
+    cdp = page.context.new_cdp_session(page)
+    later = page.evaluate("(performance.timeOrigin + performance.now()) / 1000") + 25 * 3600
+    (x0, y0), (x1, y1) = canvas_points(page, [(0.3, 0.3), (0.7, 0.3)])
+    for step, kind in enumerate(["mouseMoved", "mousePressed", "mouseMoved", "mouseMoved", "mouseReleased"]):
+        x, y = x0 + (x1 - x0) * min(step, 4) / 4, y0
+        cdp.send("Input.dispatchMouseEvent", {"type": kind, "x": x, "y": y, "button": "left",
+                                              "buttons": 0 if kind == "mouseReleased" else 1, "clickCount": 1,
+                                              "timestamp": later + step / 100})
+    settled(page)
+    stored = Prediction.objects.get()
+    assert len(stored.strokes) == 2 and stored.strokes[1]["points"][-1][2] == 24 * 3600 * 1000
+    seen.assert_clean()
+
+
 def test_enter_predicts_and_feedback_stores_the_reported_label(visit):
     seen = visit(**DESKTOP)
     page = seen.page

@@ -74,6 +74,7 @@ const result = new ResultView(root.querySelector(".results"), root.querySelector
 const pad = new Pad(canvas, {
   maxStrokes: Number(root.dataset.maxStrokes),
   maxPoints: Number(root.dataset.maxPoints),
+  maxTime: Number(root.dataset.maxTimeMs),
   offCanvas: Number(root.dataset.offCanvas),
   penWidth: Number(root.dataset.penWidth),
   pointerTypes: root.dataset.pointerTypes.split(" "),

@@ -50,11 +50,11 @@ export function traceStrokes(context, strokes, side, penWidth) {
 export class Pad {
   // A pointer that leaves the canvas goes on drawing, up to `offCanvas` of a side beyond it: the canvas
   // shows only its part on it, the server reads the whole drawing.
-  constructor(canvas, { maxStrokes, maxPoints, offCanvas, penWidth, pointerTypes, onStrokeStart, onStrokeEnd,
-    onStrokeDropped, onChange, onFull }) {
+  constructor(canvas, { maxStrokes, maxPoints, maxTime, offCanvas, penWidth, pointerTypes, onStrokeStart,
+    onStrokeEnd, onStrokeDropped, onChange, onFull }) {
     this.canvas = canvas;
     this.context = canvas.getContext("2d");
-    this.limits = { maxStrokes, maxPoints, offCanvas };
+    this.limits = { maxStrokes, maxPoints, maxTime, offCanvas };
     this.pen = { width: penWidth, pointerTypes };
     this.callbacks = { onStrokeStart, onStrokeEnd, onStrokeDropped, onChange, onFull };
     this.strokes = [];
@@ -175,12 +175,14 @@ export class Pad {
 
   #point(event, previous) {
     const box = this.canvas.getBoundingClientRect();
-    const t = Math.round(event.timeStamp - this.origin);
-    const { offCanvas } = this.limits;
+    const { offCanvas, maxTime } = this.limits;
+    // A drawing left open and finished a day later: its times stop at the server's limit, which refused every
+    // later version of it.
+    const t = clamp(Math.round(event.timeStamp - this.origin), 0, maxTime);
     return [
       round(clamp((event.clientX - box.left) / box.width, -offCanvas, 1 + offCanvas), 4),
       round(clamp((event.clientY - box.top) / box.height, -offCanvas, 1 + offCanvas), 4),
-      previous ? Math.max(previous[2], t) : Math.max(0, t),
+      previous ? Math.max(previous[2], t) : t,
       round(clamp(event.pressure, 0, 1), 3),
     ];
   }
