@@ -856,6 +856,30 @@ def test_drawings_cleared_or_left_on_show_by_a_reload_are_deleted_from_the_page_
     seen.assert_clean()
 
 
+def test_a_drawing_deleted_from_another_tab_is_drawn_on_as_a_new_one(visit):
+    """A duplicated tab offered this tab's drawing as an earlier one, and deleted it: here every later stroke was
+    refused with "No Prediction matches the given query", and only Clear got out."""
+    seen = visit(**DESKTOP)
+    page = seen.page
+    draw_with_mouse(page, ONE)
+    settled(page)
+    first = Prediction.objects.get()
+    with page.context.expect_page() as opened:
+        page.evaluate("window.open(location.href)")
+    other = opened.value
+    other.get_by_test_id("delete-kept-button").click()
+    expect(other.get_by_test_id("kept-message")).to_have_text("Your earlier drawing was deleted.")
+    draw_with_mouse(page, [(0.3, 0.2), (0.7, 0.2)])
+    settled(page)
+    again = Prediction.objects.get()
+    assert again.pk != first.pk and len(again.strokes) == 2
+    expect(page.get_by_test_id("delete-button")).to_be_enabled()
+    page.get_by_test_id("delete-button").click()
+    wait_until(page, lambda: not Prediction.objects.exists(), message=lambda: "the new record was not deleted")
+    expect(page.get_by_test_id("delete-kept-button")).to_be_hidden()
+    assert seen.errors == ["Failed to load resource: the server responded with a status of 404 (Not Found)"]
+
+
 def test_an_earlier_drawing_not_deleted_is_said_and_kept_to_try_again(visit):
     seen = visit(**DESKTOP)
     page = seen.page

@@ -97,7 +97,7 @@ const pad = new Pad(canvas, {
 
 function startRecord(source) {
   record?.close();
-  record = new DrawingRecord(api, source, { onAnswer: showAnswer, onError: showError, onCreated: keep });
+  record = new DrawingRecord(api, source, { onAnswer: showAnswer, onError: showError, onCreated: keep, onGone: gone });
 }
 
 // A photo set aside before its answer came is deleted once it has one: stored, it would stay on the server
@@ -138,11 +138,16 @@ function keep(made) {
   showKept();
 }
 
+// A record deleted: its secret is forgotten.
+function gone(deleted) {
+  kept.forget(deleted);
+  showKept();
+}
+
 // Deletes the record on the server, and forgets its secret once it is gone.
 async function removed(target) {
   await target.remove();
-  kept.forget(target);
-  showKept();
+  gone(target);
 }
 
 // The records kept that are neither on show (it has its own Delete) nor being deleted.

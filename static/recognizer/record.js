@@ -14,11 +14,11 @@ function newIdempotencyKey() {
 
 export class DrawingRecord {
   // onAnswer(answer, tag) and onError(error, tag) receive the `tag` given with what was sent; onCreated(record)
-  // hears of the record once the server made it, shown or not.
-  constructor(api, source, { onAnswer, onError, onCreated = () => {} }) {
+  // hears of the record once the server made it, shown or not, and onGone({ id }) of one deleted meanwhile.
+  constructor(api, source, { onAnswer, onError, onCreated = () => {}, onGone = () => {} }) {
     this.api = api;
     this.source = source;
-    this.callbacks = { onAnswer, onError, onCreated };
+    this.callbacks = { onAnswer, onError, onCreated, onGone };
     this.id = null;
     this.secret = null;
     this.idempotencyKey = newIdempotencyKey();
@@ -68,7 +68,15 @@ export class DrawingRecord {
           this.callbacks.onAnswer(answer, tag);
         }
       } catch (error) {
-        if (!this.closed) {
+        if (error.status === 404 && this.id !== null) {
+          // Deleted while it was drawn on (from another tab of the page, by staff): every later version was
+          // refused with "No Prediction matches the given query". The drawing on show makes a record anew.
+          this.callbacks.onGone({ id: this.id });
+          this.id = null;
+          this.secret = null;
+          this.idempotencyKey = newIdempotencyKey();
+          this.waiting ??= { drawing, tag };
+        } else if (!this.closed) {
           this.callbacks.onError(error, tag);
         }
       }
