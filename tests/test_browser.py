@@ -880,6 +880,39 @@ def test_a_drawing_deleted_from_another_tab_is_drawn_on_as_a_new_one(visit):
     assert seen.errors == ["Failed to load resource: the server responded with a status of 404 (Not Found)"]
 
 
+def test_a_drawing_whose_answer_a_reload_cut_off_is_deleted_from_the_page_s_foot(visit):
+    """Reloaded while its first answer was on its way (a slow server), the drawing was stored all the same,
+    and with its secret only in the answer, nobody could delete it."""
+    seen = visit(**DESKTOP)
+    page = seen.page
+    reached = []
+
+    def stored_but_unanswered(route):
+        if route.request.method == "POST" and not reached:
+            reached.append(route.fetch())   # the server stores the drawing; its answer never reaches the page
+        else:
+            route.continue_()
+
+    page.route("**/api/predictions/", stored_but_unanswered)
+    draw_with_mouse(page, ONE)
+    wait_until(page, lambda: reached, message=lambda: "the drawing was not sent")
+    assert Prediction.objects.count() == 1
+    page.unroute("**/api/predictions/")
+    page.reload()
+    earlier = page.get_by_test_id("delete-kept-button")
+    expect(earlier).to_have_text("Delete your earlier drawing")
+    assert Prediction.objects.count() == 1, "sent again, the drawing made a second record"
+    earlier.click()
+    expect(page.get_by_test_id("kept-message")).to_have_text("Your earlier drawing was deleted.")
+    assert not Prediction.objects.exists()
+    # Its record known, it is not sent again at the next load.
+    page.reload()
+    expect(page.get_by_test_id("delete-kept-button")).to_be_hidden()
+    page.wait_for_timeout(500)
+    assert not Prediction.objects.exists()
+    seen.assert_clean()
+
+
 def test_an_earlier_drawing_not_deleted_is_said_and_kept_to_try_again(visit):
     seen = visit(**DESKTOP)
     page = seen.page

@@ -97,7 +97,9 @@ const pad = new Pad(canvas, {
 
 function startRecord(source) {
   record?.close();
-  record = new DrawingRecord(api, source, { onAnswer: showAnswer, onError: showError, onCreated: keep, onGone: gone });
+  record = new DrawingRecord(api, source, {
+    onAnswer: showAnswer, onError: showError, onCreating: keepUntilAnswered, onCreated: keep, onGone: gone,
+  });
 }
 
 // A photo set aside before its answer came is deleted once it has one: stored, it would stay on the server
@@ -135,6 +137,31 @@ function endRecord() {
 
 function keep(made) {
   kept.add(made);
+  showKept();
+}
+
+// A photo is too large for the tab's storage: only strokes are kept until their record is known.
+function keepUntilAnswered(made, drawing) {
+  if (Array.isArray(drawing)) {
+    kept.sent(made.idempotencyKey, made.source, drawing);
+  }
+}
+
+// Drawings the page sent before it was left (a reload, the tab closed and reopened), whose answers never came:
+// sent again under their keys, each answers the record it made, or makes it, kept from then on to be deleted
+// from the page's foot. One refused for itself is dropped; one that met no server, or too many requests, is tried
+// at the next load.
+async function keepUnanswered() {
+  for (const sent of kept.unanswered) {
+    try {
+      const answer = await api.create(sent.strokes, sent.source, sent.idempotencyKey);
+      kept.add({ ...answer, idempotencyKey: sent.idempotencyKey });
+    } catch (error) {
+      if (!isPassing(error) && error.status !== 429) {
+        kept.answered(sent);
+      }
+    }
+  }
   showKept();
 }
 
@@ -588,3 +615,4 @@ document.addEventListener("keydown", (event) => {
 pad.fit();
 result.reset();
 showKept();
+keepUnanswered();

@@ -13,12 +13,13 @@ function newIdempotencyKey() {
 }
 
 export class DrawingRecord {
-  // onAnswer(answer, tag) and onError(error, tag) receive the `tag` given with what was sent; onCreated(record)
-  // hears of the record once the server made it, shown or not, and onGone({ id }) of one deleted meanwhile.
-  constructor(api, source, { onAnswer, onError, onCreated = () => {}, onGone = () => {} }) {
+  // onAnswer(answer, tag) and onError(error, tag) receive the `tag` given with what was sent; onCreating(record,
+  // drawing) hears of each drawing sent to make the record, onCreated(record) of the record once the server made
+  // it, shown or not, and onGone({ id }) of one deleted meanwhile.
+  constructor(api, source, { onAnswer, onError, onCreating = () => {}, onCreated = () => {}, onGone = () => {} }) {
     this.api = api;
     this.source = source;
-    this.callbacks = { onAnswer, onError, onCreated, onGone };
+    this.callbacks = { onAnswer, onError, onCreating, onCreated, onGone };
     this.id = null;
     this.secret = null;
     this.idempotencyKey = newIdempotencyKey();
@@ -56,6 +57,9 @@ export class DrawingRecord {
       const { drawing, tag } = this.waiting;
       this.waiting = null;
       try {
+        if (this.id === null) {
+          this.callbacks.onCreating(this, drawing);
+        }
         const answer = this.id === null
           ? await this.api.create(drawing, this.source, this.idempotencyKey)
           : await this.api.update(this, drawing);
