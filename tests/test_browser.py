@@ -913,6 +913,31 @@ def test_a_drawing_whose_answer_a_reload_cut_off_is_deleted_from_the_page_s_foot
     seen.assert_clean()
 
 
+def test_earlier_drawings_refused_for_too_many_requests_are_deleted_after_the_pause_asked_for(visit):
+    """After the first 429 the rest were sent at once, each refused: "16 not deleted: try again"."""
+    seen = visit(**DESKTOP)
+    page = seen.page
+    for digit in (1, 7, 3):
+        draw_digit(page, DIGITS[digit])
+        settled(page)
+        page.get_by_test_id("clear-button").click()
+    refused = []
+
+    def too_many_once(route):
+        if route.request.method == "DELETE" and not refused:
+            refused.append(route.request.url)
+            route.fulfill(status=429, content_type="application/json", headers={"Retry-After": "1"},
+                          body='{"error": "too many requests from this address; try again in 1 second"}')
+        else:
+            route.continue_()
+
+    page.route("**/api/predictions/*/", too_many_once)
+    page.get_by_test_id("delete-kept-button").click()
+    expect(page.get_by_test_id("kept-message")).to_have_text("Your 3 earlier drawings were deleted.")
+    assert len(refused) == 1 and not Prediction.objects.exists()
+    assert seen.errors == ["Failed to load resource: the server responded with a status of 429 (Too Many Requests)"]
+
+
 def test_an_earlier_drawing_not_deleted_is_said_and_kept_to_try_again(visit):
     seen = visit(**DESKTOP)
     page = seen.page

@@ -198,7 +198,7 @@ async function deleteEarlier() {
   // One at a time: a long visit's drawings, deleted at once, spent the minute's writes in a burst.
   for (const target of earlier) {
     try {
-      await api.remove(target);
+      await removedWaitingAsTold(target);
     } catch (error) {
       if (error.status !== 404) {
         failures.push(error);
@@ -216,6 +216,22 @@ async function deleteEarlier() {
   if (hadFocus && deleteKeptButton.hidden) {
     // Hidden, the button dropped the keyboard's focus to the page's start.
     canvas.focus();
+  }
+}
+
+// Deletes the record, waiting out a refusal for too many requests as long as it says, within reason: after the
+// first, each of the rest was refused at once, and a long visit's drawings were left "not deleted: try again".
+async function removedWaitingAsTold(target) {
+  for (;;) {
+    try {
+      return await api.remove(target);
+    } catch (error) {
+      if (error.status !== 429 || !(error.retryAfter > 0 && error.retryAfter <= RESEND_AFTER_MAX_S)) {
+        throw error;
+      }
+      keptMessage.textContent = `Deleting… (the site asks for a pause of ${error.retryAfter} s)`;
+      await new Promise((resolve) => setTimeout(resolve, error.retryAfter * 1000));
+    }
   }
 }
 
