@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import reprlib
 
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser, get_encoding
@@ -30,7 +31,14 @@ SURROGATE = re.compile("[\ud800-\udfff]")
 def _object(pairs: list) -> dict:
     if len(pairs) > MAX_OBJECT_KEYS:
         raise ValueError(f"an object has {len(pairs):,} keys; the limit is {MAX_OBJECT_KEYS}")
-    return dict(pairs)
+    named = dict(pairs)
+    if len(named) < len(pairs):
+        # Python keeps the last of the two, another reader (a proxy, a log's parser) may take the first: what
+        # was checked would not be what was meant.
+        keys = [key for key, _ in pairs]
+        twice = next(key for index, key in enumerate(keys) if key in keys[:index])
+        raise ValueError(f"an object names {reprlib.repr(twice)} twice; send each key once")
+    return named
 
 
 def _integer(text: str) -> int:
@@ -56,8 +64,8 @@ def bounded_load(text: str):
 
 
 class StrictJSONParser(JSONParser):
-    """DRF's JSON parser, bounded: it also answers 400 for objects of too many keys, integers of too
-    many digits, nesting too deep for Python's parser and strings that are not unicode (a lone
+    """DRF's JSON parser, bounded: it also answers 400 for objects of too many keys or naming one twice, integers
+    of too many digits, nesting too deep for Python's parser and strings that are not unicode (a lone
     surrogate such as "\\ud800" cannot be stored or echoed)."""
 
     def parse(self, stream, media_type=None, parser_context=None):

@@ -414,6 +414,7 @@ def test_a_lone_surrogate_in_feedback_is_400(client, created):
      "a number has 5,001 digits; the limit is 30"),
     ('{"strokes": [{"pointer": "pen", "points": [[Infinity, 0.5, 0, 0.5]]}]}', "Infinity is not a JSON number"),
     ('{"strokes": [' + "0," * 3_000_000 + "0]}", "the body holds about 3,000,002 values; the limit is 20,320"),
+    ('{"source": "canvas", "strokes": [], "source": "upload"}', "an object names 'source' twice; send each key once"),
 ])
 def test_json_beyond_what_the_api_takes_is_a_short_400(client, isolated_media, body, message):
     """Bounded at parsing: a body of 10,000 keys is not answered with 10,000 names of unknown fields."""
