@@ -68,9 +68,15 @@ class StrokesField(serializers.Field):
         return value
 
 
-def refuse_unknown_fields(serializer: serializers.Serializer, data, remedy: str) -> None:
+def refuse_unknown_or_repeated_fields(serializer: serializers.Serializer, data, remedy: str) -> None:
     """A ValidationError naming each field of `data` the serializer does not declare, with `remedy`: a field
-    misspelt is refused, where DRF would ignore it."""
+    misspelt is refused, where DRF would ignore it. And one a form or a multipart body gives more than once: of
+    two images, one was read and the other dropped unseen."""
+    if hasattr(data, "getlist"):
+        repeated = sorted(name for name in data.keys() if len(data.getlist(name)) > 1)
+        if repeated:
+            raise serializers.ValidationError(
+                {reprlib.repr(name)[1:-1]: "given more than once; send it once" for name in repeated})
     if hasattr(data, "keys"):
         # The browsable API's HTML form adds its CSRF token to the fields.
         unknown = set(data.keys()) - set(serializer.fields) - {"csrfmiddlewaretoken"}
@@ -114,7 +120,7 @@ class PredictionSerializer(serializers.Serializer):
     revision = serializers.IntegerField(read_only=True, help_text="How many times the drawing was changed.")
 
     def to_internal_value(self, data):
-        refuse_unknown_fields(self, data, "send the drawing as `image` or `strokes`")
+        refuse_unknown_or_repeated_fields(self, data, "send the drawing as `image` or `strokes`")
         if hasattr(data, "keys"):
             drawing = {"image", "strokes"} & set(data.keys())
             if len(drawing) != 1:
@@ -194,5 +200,5 @@ class FeedbackSerializer(serializers.Serializer):
                                           "`revision`): refused with a 409 once the drawing has changed.")
 
     def to_internal_value(self, data):
-        refuse_unknown_fields(self, data, "send `label` and, optionally, `revision`")
+        refuse_unknown_or_repeated_fields(self, data, "send `label` and, optionally, `revision`")
         return super().to_internal_value(data)

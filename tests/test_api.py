@@ -170,6 +170,15 @@ def test_bad_json_input_is_a_clear_400(client, isolated_media, payload, message)
     assert Prediction.objects.count() == 0 and files_in(isolated_media) == []
 
 
+def test_an_image_sent_twice_in_one_upload_is_a_400(client, seven, mnist_test, isolated_media):
+    """Of two images in one multipart body, one was read and the other dropped unseen."""
+    images = [_named(png(seven), "seven.png"), _named(png(mnist_test.images[1]), "two.png")]
+    response = client.post(URL, {"image": images})
+    assert response.status_code == 400, response.content
+    assert response.json()["error"] == "image: given more than once; send it once"
+    assert Prediction.objects.count() == 0 and files_in(isolated_media) == []
+
+
 def test_malformed_json_is_400(client):
     response = client.post(URL, "{not json", content_type="application/json")
     assert response.status_code == 400 and "JSON" in response.json()["error"]
