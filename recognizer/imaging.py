@@ -30,7 +30,9 @@ from PIL import Image
 
 from mlcore.exif import RAW_PROFILE, from_camera, upright
 
-DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(;[\w-]+=[\w.-]+)*(?P<b64>;base64)?,", re.ASCII)
+# The scheme, the media type and ";base64" in any case (RFC 2397): "DATA:IMAGE/PNG;BASE64," was refused as bad base64.
+DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(;[\w-]+=[\w.-]+)*(?P<b64>;base64)?,",
+                      re.ASCII | re.IGNORECASE)
 # A data URL's header is a media type and a parameter or two; the regex is only ever shown that
 # much, where thousands of parameters cost it a second.
 DATA_URL_MAX_HEADER = 256
@@ -220,8 +222,12 @@ def from_data_url(text: str) -> bytes:
         if not match.group("b64"):
             raise ImageRejected("the data URL is not base64-encoded; send data:image/png;base64,...")
         text = text[match.end():]
+    text = text.translate(WITHOUT_WHITESPACE)
+    # Base64 without its closing "=" (as URL-safe encoders write it) holds the same bytes.
+    if len(text) % 4 in (2, 3):
+        text += "=" * (4 - len(text) % 4)
     try:
-        return base64.b64decode(text.translate(WITHOUT_WHITESPACE), validate=True)
+        return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         raise ImageRejected("the image is not valid base64") from None
 

@@ -94,6 +94,20 @@ def test_a_json_data_url_is_read(client, seven):
     assert Prediction.objects.get().source == "canvas"
 
 
+@pytest.mark.parametrize("spelt", [lambda url: url.replace("data:image/png;base64", "DATA:IMAGE/PNG;BASE64"),
+                                   lambda url: url.rstrip("=")], ids=["upper case", "unpadded"])
+def test_a_data_url_spelt_otherwise_is_read(client, seven, spelt):
+    """A data URL's scheme and ";base64" are in any case (RFC 2397), and base64 may leave off its padding: both
+    were refused as "not valid base64"."""
+    content = png(seven)
+    if len(content) % 3 == 0:
+        content += b"\0"   # after the PNG's end, as a phone may leave bytes: its base64 then ends with padding
+    url = data_url(content)
+    assert url.endswith("=")
+    response = post_json(client, {"image": spelt(url)})
+    assert response.status_code == 201 and response.json()["digit"] == 7, response.content
+
+
 def test_a_jpeg_is_read_and_stored_as_jpeg(client, seven):
     response = post_file(client, encode(render(seven), "JPEG"), name="photo.jpg")
     assert response.status_code == 201 and response.json()["digit"] == 7
