@@ -856,6 +856,24 @@ def test_drawings_cleared_or_left_on_show_by_a_reload_are_deleted_from_the_page_
     seen.assert_clean()
 
 
+def test_a_drawing_whose_update_failed_can_be_deleted(visit):
+    """Its update refused, the drawing's record kept its older version, but its Delete stayed disabled: only Clear,
+    then the page's foot, deleted it."""
+    seen = visit(**DESKTOP)
+    page = seen.page
+    draw_with_mouse(page, ONE)
+    settled(page)
+    page.route("**/api/predictions/*/", lambda route: route.fulfill(
+        status=500, content_type="application/json", body='{"error": "the server failed to answer"}')
+        if route.request.method == "PUT" else route.continue_())
+    draw_with_mouse(page, [(0.3, 0.2), (0.7, 0.2)])
+    expect(page.get_by_test_id("status")).to_contain_text("The server failed to answer")
+    expect(page.get_by_test_id("delete-button")).to_be_enabled()
+    page.get_by_test_id("delete-button").click()
+    wait_until(page, lambda: not Prediction.objects.exists(), message=lambda: "the drawing was not deleted")
+    assert seen.errors == ["Failed to load resource: the server responded with a status of 500 (Internal Server Error)"]
+
+
 def test_a_drawing_deleted_from_another_tab_is_drawn_on_as_a_new_one(visit):
     """A duplicated tab offered this tab's drawing as an earlier one, and deleted it: here every later stroke was
     refused with "No Prediction matches the given query", and only Clear got out."""

@@ -149,6 +149,11 @@ export class ResultView {
   showError(message) {
     this.root.removeAttribute("aria-busy");
     this.showStatus(message, "error");
+    // The drawing's update failed: its record keeps the older version, which can be deleted all the same
+    // (its Delete stayed disabled, and only Clear, then the page's foot, could).
+    if (this.answer && this.root.dataset.state === "stale") {
+      this.deleteButton.disabled = false;
+    }
   }
 
   showStatus(text, tone) {
