@@ -351,15 +351,19 @@ def test_clear_and_escape_empty_the_canvas_and_results(visit):
     seen.assert_clean()
 
 
-def test_undo_removes_the_last_stroke(visit):
-    seen = visit(**DESKTOP)
-    page = seen.page
-
+def drawn_in_two_strokes(page: Page) -> int:
+    """A 1 and a bar across it drawn; the ink of the 1 alone."""
     draw_with_mouse(page, ONE)
     one_stroke = page.evaluate(INK_PIXELS)
     draw_with_mouse(page, [(0.2, 0.5), (0.8, 0.5)])
-    two_strokes = page.evaluate(INK_PIXELS)
-    assert two_strokes > one_stroke > 0
+    assert page.evaluate(INK_PIXELS) > one_stroke > 0
+    return one_stroke
+
+
+def test_undo_removes_the_last_stroke(visit):
+    seen = visit(**DESKTOP)
+    page = seen.page
+    one_stroke = drawn_in_two_strokes(page)
 
     page.get_by_test_id("undo-button").click()
     assert page.evaluate(INK_PIXELS) == one_stroke
@@ -373,9 +377,7 @@ def test_ctrl_z_undoes_on_a_keyboard_that_types_no_latin_letters(visit):
     """On a Russian layout Ctrl+Z reports the key "я" (its place is KeyZ), and did nothing."""
     seen = visit(**DESKTOP)
     page = seen.page
-    draw_with_mouse(page, ONE)
-    one_stroke = page.evaluate(INK_PIXELS)
-    draw_with_mouse(page, [(0.2, 0.5), (0.8, 0.5)])
+    one_stroke = drawn_in_two_strokes(page)
     page.evaluate("""document.dispatchEvent(new KeyboardEvent("keydown",
         { key: "\u044f", code: "KeyZ", ctrlKey: true, bubbles: true, cancelable: true }))""")
     assert page.evaluate(INK_PIXELS) == one_stroke
