@@ -35,7 +35,7 @@ from rest_framework.views import exception_handler
 from mlcore.labels import NOT_A_DIGIT
 from mlcore.render import PEN_WIDTH
 
-from . import access, strokes
+from . import access, imaging, strokes
 from .deadline import TooLate, deadline_of
 from .errors import error_response
 from .inference import model_cache
@@ -309,7 +309,7 @@ def index(request):
     return render(request, "recognizer/index.html",
                   {"max_strokes": strokes.MAX_STROKES, "max_points": strokes.MAX_POINTS,
                    "max_time_ms": strokes.MAX_TIME_MS, "off_canvas": strokes.OFF_CANVAS,
-                   "max_image_bytes": settings.MAX_IMAGE_BYTES,
+                   "max_image_bytes": settings.MAX_IMAGE_BYTES, "min_image_side": imaging.MIN_IMAGE_SIDE,
                    "pen_width": PEN_WIDTH, "pointer_types": " ".join(strokes.POINTER_TYPES),
                    "not_a_digit": NOT_A_DIGIT})
 

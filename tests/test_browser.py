@@ -784,6 +784,20 @@ def test_predict_while_a_photo_is_read_says_it_is_read(visit, mnist_test, tmp_pa
     seen.assert_clean()
 
 
+def test_a_long_thin_picture_is_not_shrunk_below_what_the_server_takes(visit, tmp_path):
+    """A 4000x16 strip the server takes was shrunk by the page to 1600x6, which it refused."""
+    seen = visit(**DESKTOP)
+    page = seen.page
+    strip = np.full((16, 4000), 255, np.uint8)
+    strip[4:12, 1000:3000] = 0
+    picture = tmp_path / "strip.png"
+    picture.write_bytes(encode(Image.fromarray(strip), "PNG"))
+    with page.expect_response("**/api/predictions/") as answered:
+        page.get_by_label("Upload a photo").set_input_files(picture)
+    assert answered.value.status == 201, answered.value.text()
+    seen.assert_clean()
+
+
 def test_a_photo_that_fails_leaves_the_drawing(visit, tmp_path):
     seen = visit(**DESKTOP)
     page = seen.page

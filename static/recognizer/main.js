@@ -21,6 +21,7 @@ const deleteKeptButton = document.getElementById("delete-kept-button");
 const keptMessage = document.getElementById("kept-message");
 const padPhoto = padArea.querySelector(".pad-photo");
 const maxImageBytes = Number(root.dataset.maxImageBytes);
+const minImageSide = Number(root.dataset.minImageSide);
 // An answer usually comes within a fraction of a second, and replaces the last one without a word in
 // between; one that takes longer than this is said to be on its way.
 const SLOW_ANSWER_MS = 1000;
@@ -440,7 +441,7 @@ async function uploadPhoto(file) {
   result.showStatus("Reading your photo…", "busy");
   let upload;
   try {
-    upload = await photoToSend(file, maxImageBytes);
+    upload = await photoToSend(file, maxImageBytes, minImageSide);
   } catch (error) {
     if (pendingPhoto === photo) {
       pendingPhoto = null;

@@ -48,9 +48,10 @@ function asItIs(file, maxBytes) {
 }
 
 // The file to upload for `file`: itself when the server can take it as it is, else an upright JPEG
-// (a PNG where it has transparency) at most MAX_SIDE pixels on its longer side. Throws, with a
-// message for the person, when neither the browser nor the server could read it.
-export async function photoToSend(file, maxBytes) {
+// (a PNG where it has transparency) at most MAX_SIDE pixels on its longer side, and at least `minSide` on its
+// shorter (a 4000x16 strip the server takes, shrunk to 1600x6, it refused). Throws, with a message for the
+// person, when neither the browser nor the server could read it.
+export async function photoToSend(file, maxBytes, minSide) {
   let bitmap;
   try {
     bitmap = await createImageBitmap(file, { imageOrientation: "from-image" });
@@ -62,7 +63,7 @@ export async function photoToSend(file, maxBytes) {
     if (Math.max(width, height) <= MAX_SIDE && serverMightTake(file, maxBytes)) {
       return file;
     }
-    const scale = Math.min(1, MAX_SIDE / Math.max(width, height));
+    const scale = Math.min(1, Math.max(MAX_SIDE / Math.max(width, height), minSide / Math.min(width, height)));
     const canvas = document.createElement("canvas");
     canvas.width = Math.max(1, Math.round(width * scale));
     canvas.height = Math.max(1, Math.round(height * scale));
