@@ -16,6 +16,7 @@ from django.conf import settings
 
 # Set by nginx (`t=` and seconds since the epoch, to the millisecond), over any value a client sends.
 HEADER = "X-Request-Start"
+META_KEY = "HTTP_" + HEADER.upper().replace("-", "_")
 
 
 class TooLate(Exception):
@@ -27,8 +28,14 @@ def deadline_of(request) -> float:
     (NUM_PROXIES): without one it is the client's own, and an old one had the site do all the work and then
     answer "too busy". A stamp from the future is the present: a client cannot give itself longer."""
     now = time.time()
-    arrival = stamped_arrival(request.headers.get(HEADER, "")) if settings.NUM_PROXIES else None
+    arrival = stamped_arrival(proxy_stamp(request.META) or "")
     return min(now if arrival is None else arrival, now) + settings.REQUEST_DEADLINE_SECONDS
+
+
+def proxy_stamp(meta) -> str | None:
+    """nginx's stamp from a request's META (its WSGI environ), or None: without a proxy in front (NUM_PROXIES 0),
+    a stamp is the client's own."""
+    return meta.get(META_KEY) if settings.NUM_PROXIES else None
 
 
 def stamped_arrival(stamp: str) -> float | None:

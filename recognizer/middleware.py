@@ -17,7 +17,7 @@ from django.http.request import RawPostDataException, UnreadablePostError
 from django.utils.cache import patch_cache_control
 from django.utils.http import is_same_domain, parse_header_parameters
 
-from .deadline import HEADER as DEADLINE_HEADER
+from .deadline import proxy_stamp
 from .errors import answers_json, as_json_error, error_response, is_api
 
 logger = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ def buffered_body_length(meta) -> int:
     MAX_REQUEST_BYTES, read from a request's META (its WSGI environ); 0 for any other. Without a proxy in
     front (NUM_PROXIES 0) a stamp is the client's own, and its body may never come."""
     length = declared_length(meta)
-    stamped = settings.NUM_PROXIES > 0 and "HTTP_" + DEADLINE_HEADER.upper().replace("-", "_") in meta
+    stamped = proxy_stamp(meta) is not None
     return length if stamped and length and length <= settings.MAX_REQUEST_BYTES else 0
 
 
