@@ -536,12 +536,28 @@ def test_a_1_photographed_close_up_is_no_ruled_line(height, pen, predictor):
     (Image.new("L", (8, 8), 128), "the drawing is blank"),
     (Image.new("RGB", (640, 480), "black"), "the photo is blank"),
     # An audit's blank ruled page, creased and turned, as the API decodes it: its one speck, turned
-    # upright with the page, was refused as "the drawing is blank".
-    (Image.open(Path(__file__).parent / "blank_photos" / "creased-ruled-page.jpg"), "the photo is blank"),
+    # upright with the page, was refused as "the drawing is blank"; its close-up holds no mark, and the
+    # speck is too faint to be ink.
+    (Image.open(Path(__file__).parent / "blank_photos" / "creased-ruled-page.jpg"), "the photo shows no mark"),
 ], ids=["paper", "tiny", "black", "creased page"])
 def test_blank_photos_are_refused(image, said):
     with pytest.raises(BlankDrawingError, match=f"^{said}"):
         to_mnist_input(image, photo=True)
+
+
+@pytest.mark.parametrize("strength, kept", [(0.1, False), (0.5, True)])
+def test_a_small_mark_its_close_up_shows_nothing_of_is_read_only_if_dark(strength, kept):
+    """A mark small in the frame is judged from its close-up; where the close-up holds no mark (an empty
+    note's edge, seen whole and reaching the close-up's border), the mark as the working photo found it is
+    read only if it is dark enough to be ink: an audit's faint speck on an empty note's edge was a 1 at 0.999."""
+    paper = Image.new("L", (1600, 1200), 200)
+    ink = np.zeros((288, 384), np.float32)
+    ink[140:150, 190:193] = strength
+    if kept:
+        np.testing.assert_array_equal(photo.closer_if_small(paper, ink, light_ink=False), ink)
+    else:
+        with pytest.raises(photo.PaperTexture):
+            photo.closer_if_small(paper, ink, light_ink=False)
 
 
 @pytest.mark.django_db

@@ -51,7 +51,7 @@ from scipy import ndimage
 from ..exif import upright
 from ..preprocess import BlankDrawingError, box_of, extent_of, marks_on_transparency, normalise, without_transparency
 from . import screen
-from .marks import MIN_INK, digit_masks, measured_stroke_width, page_turn, stands_out
+from .marks import FAINT_MARK, MIN_INK, digit_masks, measured_stroke_width, page_turn, stands_out
 from .surface import covered, dark_ink_surface, flattened, ink_polarities, lit_background, pens, reduced, under_glare
 
 # Longest side the photo is analysed at: the digit still spans tens of pixels, and one photo
@@ -298,7 +298,8 @@ def photo_readings(image: Image.Image, every: bool) -> tuple[list[np.ndarray], l
 
 def closer_if_small(image: Image.Image, ink: np.ndarray, light_ink: bool) -> np.ndarray:
     """`ink`, or where the digit is small in the working photo, `photo_ink` of a close-up of the
-    original pixels around it, in the same polarity; `ink` if the close-up holds none."""
+    original pixels around it, in the same polarity; `ink` if the close-up holds none and its ink is dark
+    enough to be no paper's texture (FAINT_MARK), else PaperTexture."""
     scale = max(image.size) / max(ink.shape)
     if not small(ink > 0) or scale < MIN_CLOSE_UP_SCALE:
         return ink
@@ -314,4 +315,9 @@ def closer_if_small(image: Image.Image, ink: np.ndarray, light_ink: bool) -> np.
     except PaperTexture:
         raise
     except BlankDrawingError:
+        # The close-up holds no mark clear of its border: the small mark was a piece of something larger
+        # (an empty note's edge), or nothing; only ink dark enough to be no paper's texture is read as it is.
+        if np.percentile(ink[ink > 0], 90) < FAINT_MARK:
+            raise PaperTexture("the photo shows no mark that stands out from the paper: write the digit darker, "
+                               "or photograph it closer")
         return ink
