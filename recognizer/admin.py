@@ -392,10 +392,22 @@ class PredictionAdmin(FilteredByItsSidebar, admin.ModelAdmin):
         class RowsSavedApart(rows):
             """The list's rows: each one refused is said, left unchanged, and the others are saved."""
 
+            @cached_property
+            def forms(self):
+                # A row whose drawing was deleted since the page was shown has no drawing to label: left out.
+                # Kept, its id failed the whole page with an error it did not show, at every Save, and the page
+                # shown again put each posted label beside the next row's drawing.
+                every = super().forms
+                self.deleted_rows = [form for form in every if form.instance._state.adding]
+                return [form for form in every if not form.instance._state.adding]
+
             def full_clean(self):
                 # Once: the form set's own clean asks is_valid again (for the rows to delete), and each
                 # refusal was said twice.
                 super().full_clean()
+                for form in self.deleted_rows:
+                    if "true_label" in form.changed_data:
+                        refused(f"The label of drawing {form['id'].value()} was not saved: it was deleted.")
                 for form in self.forms:
                     if form.refused is not None:
                         refused(f"The label of {form.instance} was not saved: {form.refused}.")
@@ -478,7 +490,8 @@ class PredictionAdmin(FilteredByItsSidebar, admin.ModelAdmin):
             try:
                 save_label(prediction.pk, request.user, prediction.answered_label, revision=shown[str(prediction.pk)])
                 marked += 1
-            except Prediction.Redrawn:
+            except (Prediction.Redrawn, ValueError):
+                # ValueError: a revision no page showed, still to come (`queue.REVISION_UNSHOWN`), made up.
                 pass
             except (LeasedByAnother, LabelledByAnother, Prediction.DoesNotExist):
                 taken += 1

@@ -21,6 +21,7 @@ from mlcore.labels import LABELS, NOT_A_DIGIT, label_name
 from mlcore.predict import Predictor, margin, top3
 
 from .deadline import check as check_deadline
+from .templatetags.figures import percent
 
 logger = logging.getLogger(__name__)
 
@@ -303,7 +304,7 @@ class Prediction(models.Model):
         super().save(*args, **kwargs)
 
     def __str__(self):
-        return f"{label_name(self.answered_label)} ({self.confidence:.0%}) {self.id}"
+        return f"{label_name(self.answered_label)} ({percent(self.confidence)}%) {self.id}"
 
     @property
     def top3(self) -> list[dict]:

@@ -254,6 +254,39 @@ def test_a_label_given_after_the_list_was_shown_is_not_put_back(reviewer_client,
     assert [entry.object_id for entry in LogEntry.objects.all()] == [str(first.pk)]
 
 
+@pytest.mark.parametrize("labelled_before", [False, True], ids=["unlabelled", "labelled"])
+def test_a_drawing_deleted_after_the_list_was_shown_leaves_the_other_rows_saved(reviewer_client, reviewer, drawings,
+                                                                                labelled_before):
+    """Its drawer may delete a drawing any time. Its row's id then failed the whole page, with an error the
+    page did not show, at every Save, and the page shown again put each posted label beside the next row's
+    drawing; a row that had been labelled was a 500."""
+    (first, first_label), (gone, gone_label), (kept, _), *_ = drawings
+    if labelled_before:
+        queue.save_label(gone.pk, reviewer, (gone_label + 1) % 10)
+    page = reviewer_client.get(CHANGELIST)
+    gone_id = gone.pk
+    gone.discard()
+    response = reviewer_client.post(CHANGELIST, changelist_form_data(page, {first.pk: first_label,
+                                                                            gone_id: gone_label}), follow=True)
+    text = html.unescape(response.content.decode())
+    assert response.redirect_chain, text[:2000]
+    assert f"The label of drawing {gone_id} was not saved: it was deleted." in text
+    assert "1 prediction was changed successfully." in text
+    first.refresh_from_db(), kept.refresh_from_db()
+    assert (first.true_label, first.reviewed_by) == (first_label, reviewer)
+    assert kept.true_label is None
+    assert not Prediction.objects.filter(pk=gone_id).exists()
+
+
+def test_a_deleted_drawing_s_row_left_as_shown_is_not_said(reviewer_client, drawings):
+    (first, first_label), (gone, _), *_ = drawings
+    page = reviewer_client.get(CHANGELIST)
+    gone.discard()
+    response = reviewer_client.post(CHANGELIST, changelist_form_data(page, {first.pk: first_label}), follow=True)
+    text = html.unescape(response.content.decode())
+    assert "1 prediction was changed successfully." in text and "was deleted" not in text
+
+
 def test_a_change_page_shown_before_a_label_was_given_does_not_overwrite_it(reviewer_client, drawings,
                                                                            django_user_model):
     (drawing, _), *_ = drawings
@@ -548,6 +581,26 @@ def test_mark_as_correct_confirms_only_the_version_the_page_showed(reviewer_clie
     assert ("Marked 1 prediction(s) as correct. 1 changed by their drawer since the page was shown were left: "
             "reload the page to see them. 1 in another reviewer's hands was left."
             in [str(m) for m in get_messages(response.wsgi_request)])
+
+
+def test_mark_as_correct_leaves_a_drawing_confirmed_at_a_revision_it_never_had(reviewer_client, drawings):
+    """A confirmation naming a revision still to come was a 500."""
+    (drawing, _), (other, _) = drawings[:2]
+    response = reviewer_client.post(CHANGELIST, {
+        "action": "mark_as_correct", "post": "yes", "_selected_action": [str(drawing.pk), str(other.pk)],
+        f"revision-{drawing.pk}": "9" * 40, f"revision-{other.pk}": "0"})
+    assert response.status_code == 302
+    assert {p.pk: p.true_label for p in Prediction.objects.filter(pk__in=[drawing.pk, other.pk])} == \
+        {drawing.pk: None, other.pk: other.digit}
+    assert "Marked 1 prediction(s) as correct. 1 changed by their drawer since the page was shown were left: " \
+        "reload the page to see them." in [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def test_a_drawing_is_named_with_its_share_as_the_list_shows_it(drawings):
+    """Messages named a drawing answered at 0.9996 "(100%)", where the list shows "> 99.9%"."""
+    (drawing, _), *_ = drawings
+    drawing.confidence = 0.9996
+    assert f"({percent(0.9996)}%)" == "(> 99.9%)" and "(> 99.9%)" in str(drawing)
 
 
 def test_mark_as_correct_draws_second_opinions_as_any_first_label(reviewer_client, drawings, settings):
