@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from mlcore.labels import NOT_A_DIGIT
 from mlcore.render import PEN_WIDTH
-from recognizer.models import Prediction, ReviewLease
+from recognizer.models import Prediction, ReviewLease, SecondOpinion
 from recognizer.review import queue
 
 from .reviewing import REVIEWER_PERMISSIONS, make_user, record_drawing, redraw_as
@@ -136,6 +136,28 @@ def test_enter_labels_the_drawing_with_the_model_s_answer_and_is_a_focused_butto
     wait_until(page, lambda: Prediction.objects.filter(pk=second, true_label=other).exists())
     page.wait_for_timeout(300)
     assert Prediction.objects.reviewed().count() == 2 and errors == []
+
+
+@pytest.mark.parametrize("key", ["Enter", " "], ids=["Enter", "Space"])
+def test_a_button_clicked_does_not_take_the_next_key_as_its_own(reviewer_page, drawings, key):
+    """Left focused after a click, a digit's button took the next Enter or Space: a reviewer accepting the
+    next drawing's answer with Enter labelled it with the digit clicked before."""
+    user, page, _, errors = reviewer_page("ada")
+    first = current_id(page)
+    page.get_by_role("group", name="Label the drawing").get_by_role("button", name="Not a digit").click()
+    second = current_id(page, first)
+    answer = Prediction.objects.get(pk=second).digit
+    assert answer is not None
+    if key == "Enter":
+        page.keyboard.press("Enter")
+        current_id(page, second)
+        wait_until(page, lambda: Prediction.objects.filter(pk=second, true_label=answer, reviewed_by=user).exists())
+    else:
+        page.keyboard.press(key)
+        page.wait_for_timeout(500)
+        assert not Prediction.objects.filter(pk=second).reviewed().exists()
+        assert page.get_by_test_id("review-item").get_attribute("data-prediction-id") == second
+    assert errors == []
 
 
 def test_each_drawing_s_facts_are_said_to_a_screen_reader_as_it_comes(reviewer_page, drawings):
@@ -729,6 +751,43 @@ def test_a_skip_is_undone_and_the_drawing_can_be_labelled(reviewer_page, drawing
     page.keyboard.press("7")
     current_id(page, first)
     wait_until(page, lambda: Prediction.objects.filter(pk=first, true_label=7, reviewed_by=user).exists())
+    assert errors == []
+
+
+def test_a_word_about_one_drawing_does_not_stay_beside_the_next(reviewer_page, drawings):
+    """Undone, then skipped: the next drawing stood beside "Undone: the label of this drawing is cleared"."""
+    _, page, _, errors = reviewer_page("ada")
+    first = current_id(page)
+    page.keyboard.press("7")
+    second = current_id(page, first)
+    page.keyboard.press("z")
+    assert current_id(page, second) == first
+    expect(page.get_by_role("status")).to_have_text("Undone: the label of this drawing is cleared. Label it again.")
+    page.keyboard.press("s")
+    current_id(page, first)
+    expect(page.get_by_role("status")).to_have_text("Skipped: left for another reviewer. z brings it back.")
+    assert errors == []
+
+
+def test_a_second_opinion_undone_is_said_to_leave_the_first_label(reviewer_page, drawings, django_user_model,
+                                                                   settings):
+    """Undoing a second opinion said "the label of this drawing is cleared"; the first label stays."""
+    settings.REVIEW_SECOND_OPINION_PERCENT = 100
+    grace = make_user(django_user_model, "grace", staff=True, permissions=REVIEWER_PERMISSIONS)
+    for pk, label in list(drawings.items())[:3]:
+        queue.save_label(pk, grace, label)
+    user, page, _, errors = reviewer_page("ada")
+    first = current_id(page)
+    expect(page.locator("#item-tier")).to_have_text("second opinion")
+    page.keyboard.press(str(drawings[first]))
+    second = current_id(page, first)
+    wait_until(page, lambda: SecondOpinion.objects.filter(prediction_id=first, reviewer=user).exists())
+    page.keyboard.press("z")
+    assert current_id(page, second) == first
+    expect(page.get_by_role("status")).to_have_text(
+        "Undone: your second opinion is taken back; the first label stays. Give it again.")
+    wait_until(page, lambda: SecondOpinion.objects.filter(prediction_id=first, label__isnull=True).exists())
+    assert Prediction.objects.get(pk=first).true_label == drawings[first]
     assert errors == []
 
 

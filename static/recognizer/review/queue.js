@@ -296,7 +296,10 @@ async function flushSaves() {
       if (save.label === null && data.item && state.item?.id === data.item.id) show(data.item);
       if (state.loadFailed) showStatus(state.loadFailed, "error");
       else if (state.saves.length) showStatus(`Saving ${state.saves.length}…${refusals()}`, "saved");
-      else if (save.label === null) showStatus("Undone: the label of this drawing is cleared. Label it again.", "saved");
+      // Said of the drawing on show: skipped since, the next stood beside "Label it again".
+      else if (save.label === null) {
+        if (state.item?.id === save.id) showStatus(undone(save), "saved");
+      }
       // In the saved tone: the refusal was said in red as it came, and red, every later "Saved" read as a failure.
       else showStatus(`Saved: ${labelName(save.label)}.${refusals()}`, "saved");
     } catch (error) {
@@ -366,6 +369,8 @@ function skip() {
     state.skipped.push(state.item.id);
     state.history.push({ item: state.item, skipped: true });
     releaseShown();
+    // A word about the drawing skipped ("Undone: … label it again") stood beside the next.
+    showStatus("Skipped: left for another reviewer. z brings it back.", "");
   }
   loadNext();
 }
@@ -390,10 +395,17 @@ function undo() {
     state.released.then(keepLease);
     return;
   }
-  state.saves.push({ id: previous.id, label: null });
+  const save = { id: previous.id, label: null, secondOpinion: Boolean(previous.second_opinion) };
+  state.saves.push(save);
   flushSaves();
   show(previous);
-  showStatus(`Undone: the label of this drawing is cleared. Label it again.`, "saved");
+  showStatus(undone(save), "saved");
+}
+
+// Undone, a second opinion is taken back and the first label stays: "the label is cleared" said otherwise.
+function undone(save) {
+  return save.secondOpinion ? "Undone: your second opinion is taken back; the first label stays. Give it again."
+    : "Undone: the label of this drawing is cleared. Label it again.";
 }
 
 // Said by a screen reader as each drawing comes: only "Saved: 7." was, and its reviewer went looking for the
@@ -454,6 +466,9 @@ el("help-button").addEventListener("click", () => toggleHelp());
 el("queue-actions").addEventListener("click", (event) => {
   const button = event.target.closest("button");
   if (!button) return;
+  // Clicked (not pressed from the keyboard, whose clicks count no detail), a button left focused took the next
+  // Enter or Space as its own: a reviewer accepting the next answer with Enter labelled it with the digit clicked.
+  if (event.detail > 0) button.blur();
   if (button.dataset.label !== undefined) setLabel(Number(button.dataset.label));
   else if (button.dataset.action === "skip") skip();
   else undo();
