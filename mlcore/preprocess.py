@@ -63,6 +63,10 @@ OPAQUE = 0.98
 MOST_OPAQUE_MARKS = 0.5
 SOLID_BLOCK = 0.9
 ONE_TONE_MARKS = 0.9999
+# A transparent sheet's pixels keep a colour of their own. Where nearly all (ONE_TONE_SHEET) are of one tone and
+# the marks lie at least SHEET_CONTRAST from it, the tone tells which opaque pixels are the paper's.
+ONE_TONE_SHEET = 0.99
+SHEET_CONTRAST = 0.25
 # Uploads of MNIST test digits at 16 and 20 pixels a side were read 74 and 90 % right as photos,
 # at 32 pixels 100 % (dark ink on light; light on dark 86, 97 and 99 %), as drawings 99.7 %.
 SMALLEST_PHOTO = 32
@@ -125,7 +129,24 @@ def marks_on_transparency(image: Image.Image) -> np.ndarray | None:
         if _one_tone(grey, ONE_TONE_MARKS) is None:
             return None
     sheet = min(float(np.median(_ring(alpha, 0))), float(np.median(sample(alpha.ravel()))))
-    return np.clip((alpha - sheet) / max(1 - sheet, 1 / 255), 0, 1)
+    return np.clip((alpha - sheet) / max(1 - sheet, 1 / 255), 0, 1) * unlike_the_sheet(image, alpha)
+
+
+def unlike_the_sheet(image: Image.Image, alpha: np.ndarray) -> np.ndarray | float:
+    """How unlike the transparent sheet's own colour each pixel's tone is, in [0, 1], the marks least like it
+    1; 1 throughout where that colour tells nothing: the transparent pixels of more than one tone, or no mark
+    SHEET_CONTRAST from theirs (a canvas's strokes, in any colour, on its transparent black or white).
+
+    A picture whose paper was made transparent by its colour ("set transparent colour", white) keeps, opaque,
+    the pixels a resampling left nearly as light round its strokes: as opacity alone they were ink, and a
+    digit read as a photo was a blob, answered "not a digit"."""
+    grey = np.asarray(image.convert("L"), dtype=np.float32) / 255
+    sheet = _one_tone(sample(grey[alpha == 0]), ONE_TONE_SHEET) if (alpha == 0).any() else None
+    if sheet is None:
+        return 1.0
+    distance = np.abs(grey - sheet)
+    farthest = float(np.percentile(sample(distance[alpha >= OPAQUE]), 99)) if (alpha >= OPAQUE).any() else 0.0
+    return np.clip(distance / farthest, 0, 1) if farthest >= SHEET_CONTRAST else 1.0
 
 
 def box_of(mask: np.ndarray) -> tuple[slice, slice] | None:
