@@ -65,7 +65,7 @@ PNG_EXIF_TEXT = RAW_PROFILE.encode() + b"\0"
 PNG_MAX_EXIF_TEXT_BYTES = 1024 * 1024
 # Samples per pixel of each PNG colour type: grey, RGB, palette, grey + alpha, RGBA.
 PNG_SAMPLES = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
-PNG_PALETTE = 3
+PNG_GREY, PNG_PALETTE, PNG_GREY_ALPHA = 0, 3, 4
 # libjpeg walks every block of the picture once per progressive scan, about 15 ms per scan at
 # 4096x4096, so the scans a JPEG may have shrink as its pixels grow: 10 at 4096x4096 (libjpeg
 # writes 10 for a colour progressive JPEG), thousands for a small drawing.
@@ -239,10 +239,12 @@ def check_png_structure(content: bytes) -> None:
         length, kind = struct.unpack_from(">I4s", content, position)
         if kind == b"IHDR" and length >= 13 and position + 18 <= len(content):
             width, height, depth, colour = struct.unpack_from(">IIBB", content, position + 8)
-            # As Pillow holds the pixels: a sample of 1, 2 or 4 bits in a byte of its own, and a
-            # palette image is read through RGBA.
-            samples = 4 if colour == PNG_PALETTE else PNG_SAMPLES.get(colour, 4)
-            decoded = width * height * samples * max(depth, 8) // 8
+            # As Pillow holds the pixels: a sample of 1, 2 or 4 bits in a byte of its own, 16 bits of grey in
+            # two but of colour in one (16-bit RGBA is read as 8-bit: counted at 16, a 1600x1600 photo the page
+            # sends as it is was refused), and a palette image, and 16-bit grey with alpha, through RGBA.
+            samples = 4 if colour == PNG_PALETTE or (colour == PNG_GREY_ALPHA and depth == 16) \
+                else PNG_SAMPLES.get(colour, 4)
+            decoded = width * height * samples * (2 if colour == PNG_GREY and depth == 16 else 1)
             if decoded > PNG_MAX_DECODED_BYTES:
                 raise ImageRejected(
                     f"the image has too many pixels: {width}x{height} is {decoded / 2**20:,.1f} MiB as read; "
