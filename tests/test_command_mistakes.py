@@ -16,7 +16,9 @@ from django.core.management import CommandError, call_command, load_command_clas
 
 from mlcore import checkpoint
 from mlcore.training import recipe
-from recognizer.models import ModelVersion
+from recognizer.models import ModelVersion, Prediction
+
+from .reviewing import record_drawing
 
 pytestmark = pytest.mark.django_db
 
@@ -158,16 +160,25 @@ def test_a_damaged_cache_file_is_drawn_again_and_replaced(tmp_path, mnist_train)
         assert np.array_equal(archive["images"], first.images[:20])
 
 
-@pytest.mark.parametrize("command", ["train", "ensemble"])
-def test_a_checkpoint_the_site_ships_is_not_written_over(tmp_path, shipped_model_path, settings, command):
-    """Not registered in this database, a shipped checkpoint was replaced without a word."""
+@pytest.mark.parametrize("command, shipped_name", [
+    ("train", "mnist_cnn_v9.pt"), ("ensemble", "mnist_cnn_v9.pt"),
+    ("train", "mnist_cnn_v9.json"), ("export_reviewed", "mnist_cnn_v9.pt"), ("export_reviewed", "mnist_cnn_v9.json"),
+])
+def test_a_file_the_site_ships_is_not_written_over(tmp_path, shipped_model_path, mnist_test, settings, command,
+                                                   shipped_name):
+    """Not registered in this database, a shipped checkpoint was replaced without a word; export_reviewed
+    replaced a shipped checkpoint or model card too, and train a card beside a new checkpoint."""
+    Prediction.objects.filter(pk=record_drawing(mnist_test.images[0]).pk).update(true_label=7)
     settings.MODELS_DIR = tmp_path / "models"
-    shipped = settings.MODELS_DIR / "mnist_cnn_v9.pt"
-    shipped.parent.mkdir()
+    settings.MODELS_DIR.mkdir()
+    shipped = settings.MODELS_DIR / shipped_name
     shipped.write_bytes(shipped_model_path.read_bytes())
-    arguments = {"train": ["--no-register"], "ensemble": [shipped_model_path, tmp_path / "other.pt"]}[command]
-    with pytest.raises(CommandError, match="is a checkpoint in MODELS_DIR already"):
-        call(command, *arguments, "--out", shipped, "--data-dir", tmp_path / "no-mnist")
+    arguments = {"train": ["--no-register", "--data-dir", tmp_path / "no-mnist"],
+                 "ensemble": [shipped_model_path, tmp_path / "other.pt", "--data-dir", tmp_path / "no-mnist"],
+                 "export_reviewed": []}[command]
+    with pytest.raises(CommandError, match="is a file in MODELS_DIR already, which the site ships or serves"):
+        # train and ensemble write a checkpoint and, beside it, its card.
+        call(command, *arguments, "--out", shipped if command == "export_reviewed" else shipped.with_suffix(".pt"))
     assert shipped.read_bytes() == shipped_model_path.read_bytes()
 
 

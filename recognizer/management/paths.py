@@ -45,7 +45,8 @@ def kept_files() -> dict[Path, str]:
 
 def check_file_to_write(path: Path, option: str) -> None:
     """A CommandError unless `path` can be written as a file: not a directory, no folder on its way a file
-    (missing folders are made when it is written), and none of the files the site keeps."""
+    (missing folders are made when it is written), and none of the files the site keeps, nor one already in
+    MODELS_DIR, a checkpoint or model card the site ships and another database may serve, registered there or not."""
     if path.is_dir():
         raise CommandError(f"{option} {path} is a directory; name the file to write")
     nearest = next(parent for parent in path.resolve().parents if parent.exists())
@@ -54,6 +55,9 @@ def check_file_to_write(path: Path, option: str) -> None:
     kept = kept_files().get(path.resolve())
     if kept is not None:
         raise CommandError(f"{path} is {kept}; choose another {option}")
+    if path.exists() and path.resolve().is_relative_to(settings.MODELS_DIR.resolve()):
+        raise CommandError(f"{option} {path} is a file in MODELS_DIR already, which the site ships or serves; "
+                           f"choose a new file name")
 
 
 def check_directory_to_write(path: Path, option: str) -> None:
@@ -65,12 +69,8 @@ def check_directory_to_write(path: Path, option: str) -> None:
 
 def check_checkpoint_to_write(path: Path, option: str) -> None:
     """As `check_file_to_write`, for a checkpoint: named .pt, and its model card, written beside it as .json,
-    none of the files the site keeps either; nor a checkpoint already in MODELS_DIR, which the site ships and
-    another database may serve, registered there or not."""
+    checked too."""
     if path.suffix != ".pt":
         raise CommandError(f"{option} {path}: name the checkpoint with .pt; its model card is the same name with .json")
     check_file_to_write(path, option)
     check_file_to_write(path.with_suffix(".json"), option)
-    if path.exists() and path.resolve().is_relative_to(settings.MODELS_DIR.resolve()):
-        raise CommandError(f"{option} {path} is a checkpoint in MODELS_DIR already, which the site ships or serves; "
-                           f"choose a new file name")
