@@ -22,11 +22,12 @@ import io
 import re
 import struct
 import warnings
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 from mlcore.exif import RAW_PROFILE, from_camera, upright
 
@@ -232,9 +233,11 @@ def from_data_url(text: str) -> bytes:
         raise ImageRejected("the image is not valid base64") from None
 
 
-def check_png_structure(content: bytes) -> None:
-    """Refuse a PNG whose chunks or decoded size would cost too much, before any decoding."""
+def readable_png(content: bytes) -> bytes:
+    """The PNG as Pillow is to read it: refused where its chunks or decoded size would cost too much, before
+    any decoding, and without the compressed texts Pillow would refuse the picture for (`too_long_for_pillow`)."""
     position, chunks, compressed, exif_text_bytes = len(PNG_SIGNATURE), 0, 0, 0
+    dropped = []
     while position + 8 <= len(content):
         length, kind = struct.unpack_from(">I4s", content, position)
         if kind == b"IHDR" and length >= 13 and position + 18 <= len(content):
@@ -262,9 +265,35 @@ def check_png_structure(content: bytes) -> None:
             if exif_text_bytes > PNG_MAX_EXIF_TEXT_BYTES:
                 raise ImageRejected(f"the PNG's EXIF text ({RAW_PROFILE!r}) takes more than "
                                     f"{PNG_MAX_EXIF_TEXT_BYTES:,} bytes")
+        if kind in PNG_TEXT_CHUNKS and too_long_for_pillow(kind, content[position + 8:position + 8 + length]):
+            dropped.append((position, position + 12 + length))
         if kind == b"IEND":
-            return
+            break
         position += 12 + length
+    for start, end in reversed(dropped):
+        content = content[:start] + content[end:]
+    return content
+
+
+def too_long_for_pillow(kind: bytes, data: bytes) -> bool:
+    """Whether the text chunk's compressed text unpacks to more than Pillow keeps of one (MAX_TEXT_CHUNK), for
+    which it refuses the whole picture: ImageMagick's XMP as a zTXt, or an iTXt of megabytes, which uncompressed
+    are read. Metadata only: the picture is read without it."""
+    keyword_end = data.find(b"\0")
+    if kind == b"zTXt":
+        packed = data[keyword_end + 2:]
+    elif kind == b"iTXt" and data[keyword_end + 1:keyword_end + 2] == b"\1":
+        # After the flag and the method: the language and the translated keyword, each ended by a zero byte.
+        language_end = data.find(b"\0", keyword_end + 3)
+        packed = data[data.find(b"\0", language_end + 1) + 1:]
+    else:
+        return False
+    inflater = zlib.decompressobj()
+    try:
+        inflater.decompress(packed, PngImagePlugin.MAX_TEXT_CHUNK)
+    except zlib.error:
+        return False  # a damaged text, as Pillow itself finds it
+    return bool(inflater.unconsumed_tail)
 
 
 @dataclass(frozen=True)
@@ -311,6 +340,10 @@ def check_jpeg_structure(content: bytes) -> None:
             height, width, components = struct.unpack_from(">HHB", content, position + 3)
             if frame is not None or length != 8 + 3 * components:
                 raise ImageRejected("the JPEG's frame header is damaged or not its only one")
+            # Pillow reads 8-bit samples only, and called a 12-bit JPEG "not a PNG, JPEG or WebP image".
+            if content[position + 2] != 8:
+                raise ImageRejected(f"the JPEG's samples are {content[position + 2]} bits; only 8-bit JPEGs are "
+                                    "read: save it again as an ordinary JPEG")
             frame = JpegFrame(marker, width, height, components)
         if marker in segment_bytes:
             segment_bytes[marker] += length
@@ -378,7 +411,7 @@ def decode(content: bytes) -> DecodedImage:
     if len(content) > settings.MAX_IMAGE_BYTES:
         raise ImageRejected(f"the image is {len(content):,} bytes; the limit is {settings.MAX_IMAGE_BYTES:,}")
     if content.startswith(PNG_SIGNATURE):
-        check_png_structure(content)
+        content = readable_png(content)
     elif content.startswith(JPEG_START):
         check_jpeg_structure(content)
     try:

@@ -153,6 +153,31 @@ def test_a_png_of_megabytes_of_text_is_refused(client, isolated_media):
     assert imaging.decode(content[:idat] + xmp + content[idat:]).image.size == (64, 64)
 
 
+@pytest.mark.parametrize("kind", [b"zTXt", b"iTXt"])
+def test_a_png_s_compressed_text_of_megabytes_is_left_unread(client, seven, kind):
+    """Pillow refuses a picture whose compressed text unpacks past a megabyte ("Decompressed data too large for
+    PngImagePlugin.MAX_TEXT_CHUNK", said as it was), where the same text uncompressed is read: an XMP packet
+    of 2 MB, as ImageMagick writes it, or as an iTXt."""
+    content = encode(render(seven))
+    idat = content.index(b"IDAT") - 4
+    packed = zlib.compress(b"<x:xmpmeta/>" * 200_000)
+    header = {b"zTXt": b"Raw profile type xmp\0\0", b"iTXt": b"XML:com.adobe.xmp\0\1\0\0\0"}[kind]
+    response = post_file(client, content[:idat] + hostile.png_chunk(kind, header + packed) + content[idat:], "xmp.png")
+    assert response.status_code == 201, response.content
+    assert response.json()["digit"] == 7
+
+
+def test_a_12_bit_jpeg_is_refused_for_its_samples(client, isolated_media, seven):
+    """Pillow refuses it as it reads its header, and it was called "not a PNG, JPEG or WebP image"."""
+    buffer = io.BytesIO()
+    render(seven).convert("L").save(buffer, "JPEG")
+    content = bytearray(buffer.getvalue())
+    frame = content.index(b"\xff\xc0")
+    content[frame + 1], content[frame + 4] = 0xC1, 12
+    assert_refused(client, isolated_media, bytes(content), "deep.jpg",
+                   "the JPEG's samples are 12 bits; only 8-bit JPEGs are read: save it again as an ordinary JPEG")
+
+
 def test_a_jpeg_header_of_restart_markers_is_refused(client, isolated_media):
     """Pillow walks them two bytes at a time in Python: five million in 10 MB cost 3 s."""
     assert costs(hostile.jpeg_with_restart_markers(5_000_000)) < 0.1
