@@ -99,6 +99,40 @@ def test_a_report_directory_that_is_a_file_is_refused_before_the_work(tmp_path, 
         call(*command, "--report-dir", file)
 
 
+@pytest.mark.parametrize("command", [
+    ("train", "--no-register", "--out", "/proc/model.pt", "--data-dir", "no-mnist"),
+    ("ensemble", "a.pt", "b.pt", "--out", "/proc/pair.pt", "--data-dir", "no-mnist"),
+    ("evaluate", "--report-dir", "/proc/report", "--data-dir", "no-mnist"),
+    ("compare_models", "no-such-version", "nor-this-one", "--report-dir", "/proc/report"),
+    ("compare_levers", "--report-dir", "/proc/report", "--data-dir", "no-mnist"),
+    ("compare_regularization", "--report-dir", "/proc/report", "--data-dir", "no-mnist"),
+    ("fetch_mnist", "--data-dir", "/proc/mnist", "--from", "."),
+])
+def test_a_path_that_cannot_be_written_is_refused_before_the_work(command):
+    """train trained fully, evaluate and compare_models measured everything, then each failed to save.
+    /proc refuses a new file even to root, whom every permission lets by."""
+    with pytest.raises(CommandError, match=r" /proc/\S+ cannot be written: /proc: "):
+        call(*command)
+
+
+def test_an_export_whose_second_file_cannot_be_written_writes_neither(tmp_path, mnist_test):
+    Prediction.objects.filter(pk=record_drawing(mnist_test.images[0]).pk).update(true_label=7)
+    with pytest.raises(CommandError, match="--strokes /proc/strokes.ndjson cannot be written"):
+        call("export_reviewed", "--out", tmp_path / "reviewed.npz", "--strokes", "/proc/strokes.ndjson")
+    assert not (tmp_path / "reviewed.npz").exists()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write any file, read-only or not")
+def test_a_read_only_file_is_not_written_over(tmp_path, mnist_test):
+    Prediction.objects.filter(pk=record_drawing(mnist_test.images[0]).pk).update(true_label=7)
+    kept = tmp_path / "kept.npz"
+    kept.write_bytes(b"kept")
+    kept.chmod(0o444)
+    with pytest.raises(CommandError, match=f"--out {kept} cannot be written: the file is read-only"):
+        call("export_reviewed", "--out", kept)
+    assert kept.read_bytes() == b"kept"
+
+
 @pytest.mark.parametrize("command, names", [
     ("train", "--canvas-drawings, --styled-digits, --not-digits and --stray-marks"),
     ("compare_levers", "--canvas-drawings, --styled-digits and --not-digits"),

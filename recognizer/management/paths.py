@@ -4,6 +4,8 @@ the site cannot do without."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import torch
@@ -45,13 +47,17 @@ def kept_files() -> dict[Path, str]:
 
 def check_file_to_write(path: Path, option: str) -> None:
     """A CommandError unless `path` can be written as a file: not a directory, no folder on its way a file
-    (missing folders are made when it is written), and none of the files the site keeps, nor one already in
-    MODELS_DIR, a checkpoint or model card the site ships and another database may serve, registered there or not."""
+    (missing folders are made when it is written), the nearest folder there writable, and none of the files the
+    site keeps, nor one already in MODELS_DIR, a checkpoint or model card the site ships and another database may
+    serve, registered there or not."""
     if path.is_dir():
         raise CommandError(f"{option} {path} is a directory; name the file to write")
     nearest = next(parent for parent in path.resolve().parents if parent.exists())
     if not nearest.is_dir():
         raise CommandError(f"{option} {path}: {nearest} is a file, not a directory")
+    check_writable(nearest, path, option)
+    if path.exists() and not os.access(path, os.W_OK):
+        raise CommandError(f"{option} {path} cannot be written: the file is read-only")
     kept = kept_files().get(path.resolve())
     if kept is not None:
         raise CommandError(f"{path} is {kept}; choose another {option}")
@@ -61,10 +67,22 @@ def check_file_to_write(path: Path, option: str) -> None:
 
 
 def check_directory_to_write(path: Path, option: str) -> None:
-    """A CommandError unless `path` can be a directory to write into: no file there or on its way."""
+    """A CommandError unless `path` can be a directory to write into: no file there or on its way, and the
+    nearest folder there writable."""
     nearest = next(folder for folder in (path.resolve(), *path.resolve().parents) if folder.exists())
     if not nearest.is_dir():
         raise CommandError(f"{option} {path}: {nearest} is a file, not a directory")
+    check_writable(nearest, path, option)
+
+
+def check_writable(folder: Path, path: Path, option: str) -> None:
+    """A CommandError unless a file can be made in `folder`, the nearest there is of `path`. Tried, not read
+    from the permissions: root passes every os.access, and /proc or a read-only mount refuses even root."""
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise CommandError(f"{option} {path} cannot be written: {folder}: {exc.strerror}") from None
 
 
 def check_checkpoint_to_write(path: Path, option: str) -> None:

@@ -51,7 +51,8 @@ class Command(DatabaseCommand):
             try:
                 drawn = export_strokes(predictions, options["strokes"])
             except OSError as exc:
-                raise CommandError(f"could not write {options['strokes']}: {exc}") from None
+                raise CommandError(f"wrote {count:,} reviewed drawings to {options['out']}, but could not write "
+                                   f"{options['strokes']}: {exc}") from None
             self.stdout.write(f"wrote the strokes of {drawn:,} reviewed drawings to {options['strokes']}")
         unreviewed = predictions.unreviewed().count()
         self.stdout.write(self.style.SUCCESS(f"wrote {count:,} reviewed drawings ({not_digits:,} of them not a "
