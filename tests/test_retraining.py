@@ -95,6 +95,18 @@ def test_a_file_that_is_not_an_export_is_refused(tmp_path):
         load_reviewed(tmp_path / "absent.npz")
 
 
+def test_an_export_damaged_inside_is_refused(tmp_path):
+    """Bytes flipped inside the compressed arrays gave `train --reviewed-file` a zlib traceback."""
+    export = tmp_path / "reviewed.npz"
+    np.savez_compressed(export, images=np.zeros((50, 28, 28), np.uint8), labels=np.zeros(50, np.int64))
+    damaged = bytearray(export.read_bytes())
+    for index in range(80, 120):
+        damaged[index] ^= 0xFF
+    export.write_bytes(damaged)
+    with pytest.raises(DatasetError, match=f"{export} is not a readable .npz file"):
+        load_reviewed(export)
+
+
 def test_retraining_without_reviewed_drawings_says_so(tmp_path):
     with pytest.raises(CommandError, match="no reviewed drawings"):
         call_command("train", "--with-reviewed", "--out", str(tmp_path / "m.pt"), verbosity=0)

@@ -13,6 +13,7 @@ import importlib
 import io
 import os
 import zipfile
+import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -144,7 +145,7 @@ def _cached(cache_dir: Path | None, kind: str, count: int, seed: int, make) -> d
             try:
                 with np.load(path, allow_pickle=False) as archive:
                     return {key: archive[key][:count] for key in archive.files}
-            except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+            except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error):
                 # Written whole or not at all, so a file that cannot be read was damaged since: drawn again.
                 path.unlink(missing_ok=True)
     arrays = make()
