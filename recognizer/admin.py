@@ -272,7 +272,8 @@ class ReviewerFilter(admin.RelatedFieldListFilter):
                      | Q(groups__permissions__codename="change_prediction"))
         users = field.related_model.objects
         labelled = Exists(Prediction.objects.filter(reviewed_by=OuterRef("pk")))
-        reviewers = users.filter(Q(pk__in=users.filter(may_label, is_staff=True).values("pk")) | Q(labelled))
+        reviewers = users.filter(Q(pk__in=users.filter(may_label, is_staff=True, is_active=True).values("pk"))
+                                 | Q(labelled))
         return [(reviewer.pk, str(reviewer)) for reviewer in reviewers.order_by("username")]
 
 
@@ -539,6 +540,11 @@ class PredictionAdmin(FilteredByItsSidebar, admin.ModelAdmin):
     def export_strokes(self, request, queryset):
         # Streamed, so memory stays bounded, but a worker is held for as long as the rows take.
         if self.too_many_to_export(request, queryset):
+            return None
+        # Said, as the dataset's export says it: an empty file came down without a word.
+        if not queryset.reviewed().filter(strokes__isnull=False).exists():
+            self.message_user(request, "None of the selected predictions is a reviewed drawing with strokes; "
+                                       "nothing to export.", messages.ERROR)
             return None
         response = StreamingHttpResponse(quickdraw_lines(queryset), content_type="application/x-ndjson")
         response["Content-Disposition"] = f'attachment; filename="reviewed-strokes-{timezone.now():%Y%m%d-%H%M%S}.ndjson"'

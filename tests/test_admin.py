@@ -160,6 +160,11 @@ def test_the_list_filters_by_the_label_given_and_who_gave_it(reviewer_client, re
     assert f"?reviewed_by__id__exact={reviewer.pk}" in page
     assert not any(f"?reviewed_by__id__exact={user.pk}" in page for user in (drawer, viewer))
     assert "By reviewer" in page and "reviewed_by__isnull" not in page
+    # Nor one whose account is closed, who never labelled.
+    gone = make_user(django_user_model, "gone", staff=True, permissions=REVIEWER_PERMISSIONS)
+    gone.is_active = False
+    gone.save()
+    assert f"?reviewed_by__id__exact={gone.pk}" not in html.unescape(reviewer_client.get(CHANGELIST).content.decode())
     # One who labelled and may no longer: their labels stand, and stay found by name.
     other.is_active = other.is_staff = False
     other.save()
@@ -806,3 +811,16 @@ def test_strokes_export_is_quickdraw_ndjson_from_the_admin_and_the_command(revie
     call_command("export_reviewed", "--out", str(tmp_path / "reviewed.npz"), "--strokes",
                  str(tmp_path / "strokes.ndjson"), stdout=io.StringIO())
     assert (tmp_path / "strokes.ndjson").read_text() == body
+
+
+def test_a_strokes_export_of_nothing_is_said_not_sent(reviewer_client, drawings):
+    """An empty file came down without a word, where the dataset's export says there is nothing to export."""
+    (unreviewed, _), (uploaded, label), *_ = drawings
+    Prediction.objects.filter(pk=unreviewed.pk).update(strokes=STROKES)
+    Prediction.objects.filter(pk=uploaded.pk).update(true_label=label)
+    response = reviewer_client.post(CHANGELIST, {"action": "export_strokes",
+                                                 "_selected_action": [str(unreviewed.pk), str(uploaded.pk)]},
+                                    follow=True)
+    assert response["Content-Type"].startswith("text/html")
+    assert "None of the selected predictions is a reviewed drawing with strokes; nothing to export." in \
+        html.unescape(response.content.decode())
