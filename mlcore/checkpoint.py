@@ -87,6 +87,14 @@ def load(path: str | os.PathLike, given_as: str = "") -> tuple[nn.Module, dict]:
     wrong = [key for key, fits in METADATA_TYPES.items() if key in metadata and not fits(metadata[key])]
     if wrong:
         raise CheckpointError(f"{path} has metadata of the wrong kind: {', '.join(wrong)}")
+    calibration = metadata.get("calibration", {})
+    temperature = calibration.get("temperature", 1.0)
+    threshold = calibration.get("not_a_digit_threshold", 1.0)
+    if not (temperature > 0 and 0 <= threshold <= 1):
+        # Loaded, it made every confidence NaN: each prediction a 500, while /healthz said ok.
+        raise CheckpointError(f"{path} has a calibration no answer can be read with (temperature {temperature}, "
+                              f"not-a-digit threshold {threshold}): the temperature must be above 0 and the "
+                              f"threshold a probability, 0 to 1")
     if metadata["architecture"] not in ARCHITECTURES:
         raise CheckpointError(f"{path} holds architecture {metadata['architecture']!r}, "
                               f"this code runs {', '.join(ARCHITECTURES)}")

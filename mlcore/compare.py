@@ -89,12 +89,13 @@ def regressions_of(comparison: SetComparison, non_digits: bool, tolerance: Toler
         return []
     a, b, name = comparison.a, comparison.b, comparison.name
     found = []
-    if b.accuracy < a.accuracy - tolerance.accuracy:
+    # Each written as what passes, negated: a NaN figure passes no comparison, so it is a regression, not a pass.
+    if not b.accuracy >= a.accuracy - tolerance.accuracy:
         found.append(f"{name} accuracy {b.accuracy:.4f} < {a.accuracy:.4f}")
-    if b.ece > a.ece + tolerance.ece:
+    if not b.ece <= a.ece + tolerance.ece:
         found.append(f"{name} ECE over the answers {b.ece:.4f} > {a.ece:.4f}")
     rate_change = b.not_a_digit_rate - a.not_a_digit_rate
-    if (-rate_change if non_digits else rate_change) > tolerance.not_a_digit:
+    if not (-rate_change if non_digits else rate_change) <= tolerance.not_a_digit:
         found.append(f"{name} 'not a digit' rate {b.not_a_digit_rate:.4f} vs {a.not_a_digit_rate:.4f}")
     return found
 

@@ -8,6 +8,8 @@ import torch
 from django.core.management import CommandError, call_command
 from django.db import connection, connections
 
+from mlcore import checkpoint
+
 from recognizer.management.commands.set_up_database import SETUP_LOCK, setting_up_alone
 
 from recognizer.models import ModelVersion
@@ -76,6 +78,21 @@ def test_bootstrap_refuses_a_registered_version_whose_file_changed(fresh_databas
 def test_bootstrap_of_a_missing_file_is_a_command_error(fresh_database, tmp_path):
     with pytest.raises(CommandError, match=r"absent.pt \(given as --model\) does not exist$"):
         call_command("bootstrap_model", "--model", str(tmp_path / "absent.pt"))
+    assert not ModelVersion.objects.exists()
+
+
+@pytest.mark.parametrize("calibration, value", [({"temperature": 0.0}, "temperature 0.0"),
+                                                ({"temperature": -1.1}, "temperature -1.1"),
+                                                ({"not_a_digit_threshold": 1.5}, "threshold 1.5"),
+                                                ({"not_a_digit_threshold": -0.2}, "threshold -0.2")])
+def test_bootstrap_refuses_a_checkpoint_whose_calibration_no_answer_can_be_read_with(fresh_database, shipped_model_path,
+                                                                                     tmp_path, calibration, value):
+    """Registered and served, it answered every drawing with a 500 (a NaN confidence) while /healthz said ok."""
+    model, metadata = checkpoint.load(shipped_model_path)
+    path = checkpoint.save(tmp_path / "miscalibrated.pt", model,
+                           {**metadata, "calibration": {**metadata["calibration"], **calibration}})
+    with pytest.raises(CommandError, match=f"has a calibration no answer can be read with .*{value}"):
+        call_command("bootstrap_model", "--model", str(path))
     assert not ModelVersion.objects.exists()
 
 

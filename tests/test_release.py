@@ -17,6 +17,7 @@ from mlcore.datasets.negatives import not_digits
 from mlcore.datasets.styles import styled_digits
 from mlcore.compare import Comparison, SetComparison, regressions_of
 from mlcore.evaluate import DRAWN_SEED, NOT_DIGITS_SEED, STYLED_SEED, Scores
+from mlcore.labels import NOT_A_DIGIT
 from recognizer.models import ModelVersion, Prediction, input_from_bytes
 from recognizer.release import TOLERANCE, comparison_lines, evaluation_sets, reviewed_holdout
 
@@ -44,9 +45,12 @@ def worse(tmp_path, shipped_model_path):
 
 @pytest.fixture
 def never_null(tmp_path, shipped_model_path):
-    """The shipped model with a not-a-digit threshold it can never reach: the same digits, no "not a digit"."""
+    """The shipped model made never to reach its not-a-digit threshold: the same digits, no "not a digit"."""
     model, metadata = checkpoint.load(shipped_model_path)
-    metadata["calibration"] = {**metadata["calibration"], "not_a_digit_threshold": 2.0}
+    with torch.no_grad():
+        for layer in output_layers(model):
+            layer.weight[NOT_A_DIGIT].zero_()
+            layer.bias[NOT_A_DIGIT] = -100.0
     path = checkpoint.save(tmp_path / "never-null.pt", model, metadata)
     return ModelVersion.objects.register(path, name="never-null")
 
@@ -145,6 +149,18 @@ def test_the_gate_says_its_ece_is_over_the_answers():
     header = comparison_lines(Comparison("v1", "v2", [drawn], [], TOLERANCE))[0]
     assert header.split() == ["set", "images", "accuracy", "v1", "accuracy", "v2", "ECE/answers", "v1",
                               "ECE/answers", "v2", "not-a-digit", "v1", "not-a-digit", "v2"]
+
+
+@pytest.mark.parametrize("b, regression", [
+    (Scores(float("nan"), 0.01, 0.0), "drawn accuracy nan < 0.9900"),
+    (Scores(0.99, float("nan"), 0.0), "drawn ECE over the answers nan > 0.0100"),
+    (Scores(0.99, 0.01, float("nan")), "drawn 'not a digit' rate nan vs 0.0000"),
+])
+def test_a_figure_that_is_not_a_number_fails_the_gate(b, regression):
+    """A NaN ECE passed it: no comparison with NaN is true, so none found it worse."""
+    nothing = np.zeros(0, dtype=np.int64)
+    drawn = SetComparison("drawn", 300, Scores(0.99, 0.01, 0.0), b, nothing, nothing, nothing, nothing)
+    assert regressions_of(drawn, False, TOLERANCE) == [regression]
 
 
 def test_given_an_optdigits_file_the_gate_also_compares_on_its_writers(worse, served_model, tmp_path, settings,
