@@ -4,6 +4,7 @@ overwrites nothing the site keeps."""
 import io
 import os
 import pickle
+import shutil
 import signal
 import subprocess
 import sys
@@ -268,6 +269,86 @@ def test_ctrl_c_during_training_says_so_and_saves_nothing(tmp_path, mnist_dir):
     assert training.returncode == 1 and "Traceback" not in errors, errors
     assert f"interrupted: nothing was saved, and {out} is as it was" in errors
     assert not out.exists() and list(tmp_path.glob("*.pt*")) == []
+
+
+def interrupt(*args, **kwargs):
+    """Ctrl-C, landing where it is patched in."""
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("command, interrupted_at, left", [
+    ("evaluate --drawn 0 --styled 0 --data-dir {mnist} --report-dir {tmp}/report", "evaluate.evaluate",
+     "no report was written"),
+    ("compare_models served copy --report-dir {tmp}/report", "compare_models.compare_versions",
+     "no gallery was written"),
+    ("compare_levers --data-dir {mnist} --report-dir {tmp}/report", "compare_levers.run_levers",
+     "no report was written"),
+    ("ensemble {models}/mnist_cnn_v4.pt {models}/mnist_cnn_v4_1.pt --out {tmp}/pair.pt --data-dir {mnist}",
+     "ensemble.held_out_sets",
+     "nothing was saved, and {tmp}/pair.pt is as it was"),
+])
+def test_ctrl_c_says_in_a_line_what_it_left(tmp_path, served, mnist_dir, monkeypatch, command, interrupted_at, left):
+    """Each printed a KeyboardInterrupt's traceback."""
+    shutil.copy(served, tmp_path / "copy.pt")
+    ModelVersion.objects.register(tmp_path / "copy.pt", name="copy")
+    monkeypatch.setattr(f"recognizer.management.commands.{interrupted_at}", interrupt)
+    with pytest.raises(CommandError, match=f"^interrupted: {left.format(tmp=tmp_path)}$"):
+        call(*command.format(tmp=tmp_path, mnist=mnist_dir, models=settings.MODELS_DIR).split())
+    assert not (tmp_path / "report").exists() and not (tmp_path / "pair.pt").exists()
+
+
+def test_ctrl_c_in_the_regularisation_study_removes_the_files_its_variants_wrote(tmp_path, mnist_dir, monkeypatch):
+    """They stayed, beside another run's report, as if they were its."""
+    report_dir = tmp_path / "report"
+    report_dir.mkdir()
+    (report_dir / "report.md").write_text("an earlier study")
+
+    def interrupted_after_a_variant(train_split, test_split, report_dir, **kwargs):
+        (report_dir / "none.pt").write_bytes(b"a checkpoint")
+        (report_dir / "misclassified_none.png").write_bytes(b"a gallery")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("recognizer.management.commands.compare_regularization.run_study", interrupted_after_a_variant)
+    with pytest.raises(CommandError, match=f"^interrupted: no report was written, and the 2 files its variants had "
+                                           f"written to {report_dir} were removed$"):
+        call("compare_regularization", "--data-dir", mnist_dir, "--report-dir", report_dir)
+    assert [path.name for path in report_dir.iterdir()] == ["report.md"]
+
+
+@pytest.mark.parametrize("activated, left", [
+    (False, "served-again stays registered, not active; served is still active"),
+    (True, "served-again is the active model version"),
+])
+def test_ctrl_c_in_activate_model_says_whether_the_version_is_registered_and_active(tmp_path, served, monkeypatch,
+                                                                                      activated, left):
+    from recognizer import release
+    real_activate = release.activate
+
+    def interrupted(version, **kwargs):
+        if activated:
+            real_activate(version, force=True)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(release, "activate", interrupted)
+    again = tmp_path / "served-again.pt"
+    shutil.copy(served, again)
+    with pytest.raises(CommandError, match=f"^interrupted: {left}$"):
+        call("activate_model", again)
+
+
+def test_ctrl_c_as_training_registers_its_version_says_it_is_registered(tmp_path, mnist_dir, monkeypatch):
+    """Landing after the row was committed, before the command noted it, it said "registered as no model version"."""
+    out = tmp_path / "new.pt"
+    real_register = ModelVersion.objects.register
+
+    def committed_then_interrupted(*args, **kwargs):
+        real_register(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ModelVersion.objects, "register", committed_then_interrupted)
+    with pytest.raises(CommandError, match=f"^interrupted: {out} was saved and registered as model version new, "
+                                           "which is not active$"):
+        call("train", "--out", out, "--epochs", 1, "--train-limit", 100, "--threads", 1, "--data-dir", mnist_dir)
 
 
 @pytest.mark.parametrize("command, defaults", [

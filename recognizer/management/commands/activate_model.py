@@ -6,6 +6,7 @@ from ... import release
 from ...models import ModelUnavailable, ModelVersion
 from ...release import TOLERANCE, ReleaseRefused, comparison_lines
 from ..database import DatabaseCommand
+from ..interrupts import InterruptibleCommand
 
 
 def write_activation(command: DatabaseCommand, version: ModelVersion, previous: ModelVersion | None,
@@ -18,9 +19,14 @@ def write_activation(command: DatabaseCommand, version: ModelVersion, previous: 
         command.stdout.write(command.style.WARNING(warning))
 
 
-class Command(DatabaseCommand):
+class Command(InterruptibleCommand, DatabaseCommand):
     help = ("Serve another registered model version; every worker switches on its next request. The version "
             "is first compared with the active one and refused when worse beyond the release gate's tolerance.")
+
+    # The version's name, and whether it was registered before this command: what a refusal or an interrupt
+    # leaves of it.
+    version_name = None
+    registered_before = True
 
     def add_arguments(self, parser):
         parser.add_argument("name", help="the model version's name (see the admin, or `manage.py train`), or the "
@@ -31,7 +37,9 @@ class Command(DatabaseCommand):
                                  f"on the version (tolerance: {TOLERANCE})")
 
     def handle(self, *args, **options):
-        self.registered_here = False
+        path = Path(options["name"])
+        self.version_name = path.stem if path.suffix == ".pt" else options["name"]
+        self.registered_before = ModelVersion.objects.filter(name=self.version_name).exists()
         version = self.version(options["name"])
         name = version.name
         if version.is_active:
@@ -51,9 +59,20 @@ class Command(DatabaseCommand):
             f"activated {name} (MNIST test accuracy {version.mnist_accuracy:.4f}); "
             f"workers switch to it on their next request"))
 
+    def left_by_interrupt(self) -> str:
+        # Asked of the database: Ctrl-C may land after a row is committed and before this command notes it.
+        version = ModelVersion.objects.filter(name=self.version_name).first() if self.version_name else None
+        if version is not None and version.is_active:
+            return f"{version.name} is the active model version"
+        active = ModelVersion.objects.active()
+        served = f"{active.name} is still active" if active else "no model version is active"
+        if version is not None and not self.registered_before:
+            return f"{version.name} stays registered, not active; {served}"
+        return f"nothing was changed; {served}"
+
     def kept(self, name: str) -> str:
         """What a refusal leaves of a version this command registered: its name and file stay taken."""
-        if not self.registered_here:
+        if self.registered_before:
             return ""
         return (f". {name} stays registered, not active: activate it by name later, or delete it in the admin to "
                 f"use its name and file again")
@@ -73,7 +92,6 @@ class Command(DatabaseCommand):
             except ModelUnavailable as exc:
                 raise CommandError(f"cannot register {path}: {exc}") from None
             self.stdout.write(f"registered {version.name} from {version.file_path}")
-            self.registered_here = True
             return version
         try:
             return ModelVersion.objects.get(name=name_or_path)

@@ -1,7 +1,7 @@
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from mlcore.mnist import MnistDataError, load_split
 from mlcore.model import ARCHITECTURE, ARCHITECTURES
@@ -9,6 +9,7 @@ from mlcore.training.levers import run_levers
 from mlcore.training.recipe import Extras
 from mlcore.training.train import TrainConfig
 
+from ..interrupts import InterruptibleCommand
 from ..paths import check_directory_to_write
 from ..training_options import (add_budget_arguments, add_extras_arguments, add_start_from_argument, extras_config,
                                 start_state, training_config)
@@ -18,10 +19,13 @@ from ..training_options import (add_budget_arguments, add_extras_arguments, add_
 LEVER_BUDGET = TrainConfig(epochs=3, train_limit=10000, threads=1, lr=0.1)
 
 
-class Command(BaseCommand):
+class Command(InterruptibleCommand):
     help = ("Train the network once per lever for other hands (stroke width, elastic distortions, canvas "
             "re-drawings, digits in other styles, all four, and test-time averaging) with the same seed and "
             "budget; measure each on the held-out slice and write levers.md and levers.json.")
+
+    # The levers' report is written once all are measured.
+    left = "no report was written"
 
     def add_arguments(self, parser):
         add_budget_arguments(parser, epochs_help="epochs per lever", defaults=LEVER_BUDGET)

@@ -9,14 +9,17 @@ from mlcore.compare import save_disagreement_gallery
 from ...models import ModelUnavailable, ModelVersion
 from ...release import TOLERANCE, compare_versions, comparison_lines, evaluation_sets
 from ..database import DatabaseCommand
+from ..interrupts import InterruptibleCommand
 from ..paths import check_directory_to_write
 
 
-class Command(DatabaseCommand):
+class Command(InterruptibleCommand, DatabaseCommand):
     help = ("Compare two registered model versions on the same data (MNIST test, drawn digits, styled digits, "
             "UCI's writers where RELEASE_GATE_OPTDIGITS names them, the reviewed hold-out, non-digits): "
             "accuracy and ECE over the answers, how often each answers 'not a digit'; write a gallery of the drawings only one of "
             "them gets right. This is the release gate `activate_model` applies.")
+
+    left = "no gallery was written"
 
     def add_arguments(self, parser):
         parser.add_argument("a", help="the reference version (usually the active one)")

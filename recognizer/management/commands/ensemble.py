@@ -9,13 +9,16 @@ from mlcore.training.ensemble import architecture_of, assemble
 from mlcore.training.recipe import held_out_sets, split_off
 
 from ..database import DatabaseCommand
+from ..interrupts import InterruptibleCommand
 from ..paths import check_checkpoint_to_write, read_checkpoint
 
 
-class Command(DatabaseCommand):
+class Command(InterruptibleCommand, DatabaseCommand):
     help = ("Read two or more checkpoints of one architecture together, as one model: the mean of their logits, "
             "calibrated anew on the held-out sets (temperature and not-a-digit threshold). Save it as a checkpoint "
             "with its model card; serve it with `manage.py activate_model`.")
+
+    left = "nothing was saved"
 
     def add_arguments(self, parser):
         parser.add_argument("members", nargs="+", type=Path, metavar="CHECKPOINT",
@@ -26,6 +29,7 @@ class Command(DatabaseCommand):
     def handle(self, *args, **options):
         out = options["out"]
         check_checkpoint_to_write(out, "--out")
+        self.left = f"nothing was saved, and {out} is as it was"
         given = [path.resolve() for path in options["members"]]
         if len(given) < 2:
             raise CommandError(f"an ensemble needs at least two members, not {len(given)}")

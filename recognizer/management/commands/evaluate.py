@@ -3,7 +3,7 @@ from pathlib import Path
 
 import numpy as np
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from mlcore import checkpoint
 from mlcore.calibrate import ECE_BINS
@@ -15,6 +15,7 @@ from mlcore.evaluate import (drawn_set, evaluate, font_digit_set, font_non_digit
 from mlcore.mnist import MnistDataError, load_split
 from mlcore.predict import Predictor
 
+from ..interrupts import InterruptibleCommand
 from ..paths import check_directory_to_write, model_option_source
 
 # The characters of the fonts named in the text report: those least often answered "not a digit".
@@ -26,13 +27,15 @@ HAND_DESCRIPTIONS = {"drawn": "drawn set ({:,} test digits re-drawn as canvas st
                      "optdigits": "optdigits set ({:,} digits of UCI's writers, as 8x8 block counts)"}
 
 
-class Command(BaseCommand):
+class Command(InterruptibleCommand):
     help = ("Evaluate a checkpoint on the 10,000 MNIST test images, on MNIST test digits re-drawn as canvas "
             "strokes, on digits in other writing styles and, given a directory of fonts, on digits, letters and "
             "symbols in handwriting fonts and, given UCI's optdigits file, on its writers' digits: accuracy, "
             "calibration (ECE over the digits), per-digit precision and recall, confusion matrix, not-a-digit rates (also on "
             "generated non-digits), latency and throughput; write report.json, confusion.png, misclassified.png "
             "and reliability.png.")
+
+    left = "no report was written"
 
     def add_arguments(self, parser):
         parser.add_argument("--model", type=Path, default=settings.MNIST_MODEL_PATH,
@@ -87,6 +90,7 @@ class Command(BaseCommand):
         # Timed at the thread count a serving worker uses, so the latency is the one the site sees.
         latency = measure_latency(predictor, test_split.images, repeats=options["repeats"],
                                   threads=settings.INFERENCE_THREADS)
+        self.left = f"the report in {options['report_dir']} may be partly written"
         try:
             files = write_report(evaluation, latency, test_split, options["report_dir"],
                                  options["model"], metadata["params"], hands, not_digit_summary)

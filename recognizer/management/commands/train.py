@@ -22,6 +22,7 @@ from ...inference import active_version
 from ... import release
 from ...models import ModelUnavailable, ModelVersion, Prediction, check_version_name
 from ..database import DatabaseCommand
+from ..interrupts import InterruptibleCommand
 from ..paths import check_checkpoint_to_write, read_checkpoint
 from ..training_options import (add_budget_arguments, add_extras_arguments, add_hyperparameter_arguments,
                                 add_start_from_argument, extras_config, start_state, training_config)
@@ -33,9 +34,13 @@ DEFAULT_MNIST_FLOOR = 0.99
 TEACHER_WEIGHT = 0.5
 
 
-class Command(DatabaseCommand):
+class Command(InterruptibleCommand, DatabaseCommand):
     help = ("Train the digit CNN on MNIST (with --with-reviewed: plus the reviewed drawings), save a checkpoint "
             "with its model card, and register it as a version.")
+
+    left = "nothing was saved"
+    # The checkpoint saved and the name it is registered under, from when registering starts.
+    registering = None
 
     def add_arguments(self, parser):
         defaults = TrainConfig()
@@ -91,16 +96,8 @@ class Command(DatabaseCommand):
                                    f"(default {DEFAULT_MNIST_FLOOR} with --with-reviewed, none otherwise)")
 
     def handle(self, *args, **options):
-        # What Ctrl-C leaves, said in one line: a stop the engineer asked for, not a crash to show a traceback of.
-        self.done = "nothing was saved"
-        try:
-            self.train_and_register(options)
-        except KeyboardInterrupt:
-            raise CommandError(f"interrupted: {self.done}") from None
-
-    def train_and_register(self, options: dict):
         out = self.output_path(options["out"], options["variant"])
-        self.done = f"nothing was saved, and {out} is as it was"
+        self.left = f"nothing was saved, and {out} is as it was"
         with_reviewed = options["with_reviewed"] or options["reviewed_file"] is not None
         self.check_options(options, out, with_reviewed)
         extras = extras_config(options)
@@ -208,7 +205,7 @@ class Command(DatabaseCommand):
             out = checkpoint.save(out, result.model, result.metadata)
         except OSError as exc:
             raise CommandError(f"trained, but could not save {out}: {exc}") from None
-        self.done = f"{out} was saved, and registered as no model version"
+        self.left = f"{out} was saved, and registered as no model version"
         return out
 
     def register(self, out: Path, test_accuracy: float, options: dict, reviewed_accuracy, with_reviewed: bool):
@@ -217,9 +214,9 @@ class Command(DatabaseCommand):
             floor = DEFAULT_MNIST_FLOOR
         below_floor = options["activate"] and floor is not None and test_accuracy < floor
         name = options["name"] or out.stem
+        self.registering = (out, name)
         try:
             version = ModelVersion.objects.register(out, name=name, reviewed_accuracy=reviewed_accuracy)
-            self.done = f"{out} was saved and registered as model version {name}, which is not active"
         except (ModelUnavailable, IntegrityError) as exc:
             raise CommandError(f"saved {out}, but could not register it: {exc}") from None
         if below_floor:
@@ -243,6 +240,17 @@ class Command(DatabaseCommand):
             write_activation(self, version, previous, comparison)
         self.stdout.write(f"registered model version {version.name}"
                           + (" (active)" if version.is_active else ""))
+
+    def left_by_interrupt(self) -> str:
+        if self.registering is None:
+            return self.left
+        # Asked of the database: Ctrl-C may land after the row is committed and before this command notes it.
+        out, name = self.registering
+        version = ModelVersion.objects.filter(name=name).first()
+        if version is None:
+            return self.left
+        return (f"{out} was saved and registered as model version {name}, which is "
+                f"{'active' if version.is_active else 'not active'}")
 
     def output_path(self, out: Path | None, variant: str) -> Path:
         """Where to save: never over a registered version's file, which workers may be serving."""
