@@ -99,6 +99,12 @@ def load(path: str | os.PathLike, given_as: str = "") -> tuple[nn.Module, dict]:
         raise CheckpointError(f"{path} holds architecture {metadata['architecture']!r}, "
                               f"this code runs {', '.join(ARCHITECTURES)}")
     model = network(metadata["architecture"])
+    differences = misfit(model, payload.get("state_dict"))
+    if differences:
+        # Of another architecture, every layer differs: torch's message was a line each.
+        raise CheckpointError(f"{path}: weights do not fit {metadata['architecture']}, the architecture its "
+                              f"metadata names: {len(differences)} of their tensors differ (the first: "
+                              f"{differences[0]})")
     try:
         model.load_state_dict(payload["state_dict"])
     except (RuntimeError, KeyError, TypeError) as exc:
@@ -109,6 +115,20 @@ def load(path: str | os.PathLike, given_as: str = "") -> tuple[nn.Module, dict]:
     if not all(torch.isfinite(tensor).all() for tensor in model.state_dict().values() if tensor.is_floating_point()):
         raise CheckpointError(f"{path}: some of its weights are not finite numbers (NaN or infinite)")
     return model.eval(), metadata
+
+
+def misfit(model: nn.Module, state_dict) -> list[str]:
+    """How `state_dict` differs from `model`'s, a tensor a line: missing, not one of the model's, or of another
+    shape."""
+    if not isinstance(state_dict, dict):
+        return []  # load_state_dict says what it is
+    expected = model.state_dict()
+    reshaped = [key for key, value in state_dict.items()
+                if key in expected and getattr(value, "shape", None) != expected[key].shape]
+    return ([f"{key} is missing" for key in expected if key not in state_dict]
+            + [f"{key} is not one of its tensors" for key in state_dict if key not in expected]
+            + [f"{key} is {tuple(getattr(state_dict[key], 'shape', ()))}, not {tuple(expected[key].shape)}"
+               for key in reshaped])
 
 
 def file_sha256(path: str | os.PathLike) -> str:

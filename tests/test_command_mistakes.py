@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from django.conf import settings
 from django.core.management import CommandError, call_command, load_command_class
 
@@ -349,6 +350,61 @@ def test_ctrl_c_as_training_registers_its_version_says_it_is_registered(tmp_path
     with pytest.raises(CommandError, match=f"^interrupted: {out} was saved and registered as model version new, "
                                            "which is not active$"):
         call("train", "--out", out, "--epochs", 1, "--train-limit", 100, "--threads", 1, "--data-dir", mnist_dir)
+
+
+def test_force_without_activate_is_refused(tmp_path):
+    """It was dropped without a word: the engineer thought the new model served, past the gate."""
+    with pytest.raises(CommandError, match="--force serves the new version past the release gate, with --activate"):
+        call("train", "--out", tmp_path / "new.pt", "--force", "--data-dir", tmp_path / "no-mnist")
+
+
+@pytest.mark.parametrize("command", [
+    ("train", "--out", "new.pt", "--no-register", "--stray-marks", 10), ("compare_levers", "--report-dir", "report"),
+])
+def test_non_digits_for_a_model_with_no_not_a_digit_output_are_refused_before_they_are_drawn(tmp_path, monkeypatch,
+                                                                                             command):
+    """train drew them all, then refused them; compare_levers draws 3,000 by default."""
+    monkeypatch.setattr(recipe, "draw_extras", interrupt)
+    with pytest.raises(CommandError, match='mnist-cnn-v1 has no "not a digit" output to learn the non-digits of '
+                                           "--not-digits( and --stray-marks)?; leave them out, or train mnist-cnn-v2"):
+        call(*[tmp_path / part if part in ("new.pt", "report") else part for part in command], "--architecture",
+             "mnist-cnn-v1", "--not-digits", 100, "--data-dir", tmp_path / "no-mnist")
+
+
+def test_a_reviewed_file_of_no_drawings_says_so(tmp_path, mnist_dir):
+    """It said to set true labels in the admin, as if the database were read."""
+    empty = tmp_path / "empty.npz"
+    np.savez(empty, images=np.zeros((0, 28, 28), np.uint8), labels=np.zeros(0, np.int64))
+    with pytest.raises(CommandError, match=f"^--reviewed-file {empty} holds no drawings; export reviewed ones"):
+        call("train", "--reviewed-file", empty, "--out", tmp_path / "new.pt", "--data-dir", mnist_dir)
+
+
+@pytest.mark.parametrize("older_than", ["nan", "inf", "-1"])
+def test_an_age_that_is_not_a_number_of_minutes_is_refused(older_than):
+    """NaN deleted nothing, since no file is older than it, and said it had found no orphans."""
+    with pytest.raises(CommandError, match=f"--older-than must be zero or more minutes, not {float(older_than)}"):
+        call("delete_orphan_drawings", "--older-than", older_than)
+
+
+def test_a_source_directory_without_mnist_is_named_not_this_command_again(tmp_path):
+    """It advised running fetch_mnist, the command just run."""
+    with pytest.raises(CommandError) as refused:
+        call("fetch_mnist", "--from", tmp_path, "--data-dir", tmp_path / "mnist")
+    assert str(refused.value) == (f"{tmp_path}/train-images-idx3-ubyte[.gz] is missing. --from {tmp_path} must hold "
+                                  "the four MNIST files as published (gzip-compressed or raw)")
+
+
+def test_a_checkpoint_of_another_architecture_is_refused_in_a_line(tmp_path, settings):
+    """torch's message said "size mismatch" once for each of some thirty tensors."""
+    model, metadata = checkpoint.load(settings.MODELS_DIR / "mnist_cnn_v3.pt")
+    path = tmp_path / "relabelled.pt"
+    torch.save({"format": checkpoint.FORMAT_VERSION, "metadata": {**metadata, "architecture": "mnist-cnn-v4"},
+                "state_dict": model.state_dict()}, path)
+    with pytest.raises(checkpoint.CheckpointError) as refused:
+        checkpoint.load(path)
+    assert str(refused.value) == (f"{path}: weights do not fit mnist-cnn-v4, the architecture its metadata names: "
+                                  f"31 of their tensors differ (the first: features.0.0.weight is (16, 1, 3, 3), not "
+                                  f"(24, 1, 3, 3))")
 
 
 @pytest.mark.parametrize("command, defaults", [

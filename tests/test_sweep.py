@@ -104,3 +104,14 @@ def test_every_mistake_is_refused_before_any_candidate_starts(tmp_path, mnist_di
     assert exit.value.code == 2
     assert message.replace("FILE", str(file)) in capsys.readouterr().err
     assert not (tmp_path / "out" / "sweep.json").exists()
+
+
+def test_a_candidate_given_twice_is_refused(tmp_path, mnist_dir, font_dir, capsys):
+    """Both processes trained the same model and wrote the same checkpoints."""
+    with pytest.raises(SystemExit) as exit:
+        sweep.main(["--data-dir", str(mnist_dir), "--cache-dir", str(tmp_path / "cache"), "--fonts", str(font_dir),
+                    "--out", str(tmp_path / "out"), "--device", "cpu", "--candidate", "mnist-cnn-v4:1",
+                    "--candidate", "mnist-cnn-v2:1", "--candidate", "mnist-cnn-v4:1"])
+    assert exit.value.code == 2
+    assert "--candidate mnist-cnn-v4:1 is given more than once" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -158,6 +158,11 @@ def main(argv: list[str] | None = None) -> None:
     options = parser.parse_args(argv)
     if not options.deadline > 0:
         parser.error(f"--deadline must be a positive number of seconds, not {options.deadline}")
+    repeated = {f"{candidate.architecture}:{candidate.seed}" for candidate in options.candidate
+                if options.candidate.count(candidate) > 1}
+    if repeated:
+        # Their processes would train the same model and write the same checkpoints.
+        parser.error(f"--candidate {', '.join(sorted(repeated))} is given more than once")
     if options.train_limit is not None and options.train_limit < 1:
         parser.error(f"--train-limit must be at least 1, not {options.train_limit}")
     for name, directory in (("--cache-dir", options.cache_dir), ("--out", options.out)):

@@ -8,6 +8,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import CommandError
 
+from mlcore.labels import NOT_A_DIGIT
 from mlcore.model import ARCHITECTURES
 from mlcore.training.growing import with_outputs_of
 from mlcore.training.recipe import Extras
@@ -94,6 +95,19 @@ def extras_config(options: dict) -> Extras:
         names = [EXTRAS_OPTIONS[field][0] for field in counts]
         raise CommandError(f"{', '.join(names[:-1])} and {names[-1]} must be at least 0")
     return Extras(**counts, cache_dir=settings.GENERATED_CACHE_DIR)
+
+
+def check_non_digits_learnt(extras: Extras, architecture: str, fonts: bool = False) -> None:
+    """A CommandError, before anything is drawn, where the extras (and `fonts`' letters) hold non-digits that
+    `architecture` has no "not a digit" output to learn."""
+    if ARCHITECTURES[architecture].classes > NOT_A_DIGIT:
+        return
+    given = [EXTRAS_OPTIONS[field][0] for field in ("negatives", "marks") if getattr(extras, field)]
+    given += ["--fonts"] * fonts
+    if given:
+        with_output = [name for name, shape in ARCHITECTURES.items() if shape.classes > NOT_A_DIGIT]
+        raise CommandError(f"{architecture} has no \"not a digit\" output to learn the non-digits of "
+                           f"{' and '.join(given)}; leave them out, or train {', '.join(with_output)}")
 
 
 def add_start_from_argument(parser, help: str) -> None:

@@ -11,8 +11,8 @@ from mlcore.training.train import TrainConfig
 
 from ..interrupts import InterruptibleCommand
 from ..paths import check_directory_to_write
-from ..training_options import (add_budget_arguments, add_extras_arguments, add_start_from_argument, extras_config,
-                                start_state, training_config)
+from ..training_options import (add_budget_arguments, add_extras_arguments, add_start_from_argument,
+                                check_non_digits_learnt, extras_config, start_state, training_config)
 
 
 # A short run on a slice, on one thread, so that the levers' times compare.
@@ -43,6 +43,7 @@ class Command(InterruptibleCommand):
                  if options[name] is None}
         budget = training_config(options, **unset)
         extras = extras_config(options)
+        check_non_digits_learnt(extras, budget.architecture)
         try:
             initial_state = start_state(options["start_from"], budget)
             train_split = load_split(options["data_dir"], "train")

@@ -1,3 +1,5 @@
+import math
+
 from django.core.management.base import CommandError
 
 from ...orphans import orphan_drawings
@@ -15,8 +17,9 @@ class Command(DatabaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="list the orphans without deleting them")
 
     def handle(self, *args, **options):
-        if options["older_than"] < 0:
-            raise CommandError("--older-than must be zero or more minutes")
+        if not 0 <= options["older_than"] < math.inf:
+            # NaN too, which no file's age is older than: nothing was deleted, and nothing said why.
+            raise CommandError(f"--older-than must be zero or more minutes, not {options['older_than']}")
         count = 0
         for path in orphan_drawings(options["older_than"] * 60):
             if options["dry_run"]:

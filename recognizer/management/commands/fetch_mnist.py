@@ -3,7 +3,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from mlcore.mnist import FILES, MnistDataError, fetch
+from mlcore.mnist import FILES, FIX_HINT, MnistDataError, fetch
 
 from ..paths import check_directory_to_write
 
@@ -25,7 +25,13 @@ class Command(BaseCommand):
         check_directory_to_write(data_dir, "--data-dir")
         try:
             written = fetch(data_dir, source_dir, log=self.stdout.write)
-        except (MnistDataError, OSError) as exc:
+        except MnistDataError as exc:
+            if source_dir is None:
+                raise CommandError(str(exc)) from None
+            # Its advice is to run this command, the one that failed: what --from holds is what to mend.
+            raise CommandError(f"{str(exc).removesuffix(FIX_HINT).rstrip()} --from {source_dir} must hold the four "
+                               f"MNIST files as published (gzip-compressed or raw)") from None
+        except OSError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(self.style.SUCCESS(
             f"{data_dir}: all four MNIST files verified ({len(written)} written, {len(FILES) - len(written)} kept)"))

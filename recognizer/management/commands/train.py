@@ -25,7 +25,8 @@ from ..database import DatabaseCommand
 from ..interrupts import InterruptibleCommand
 from ..paths import check_checkpoint_to_write, read_checkpoint
 from ..training_options import (add_budget_arguments, add_extras_arguments, add_hyperparameter_arguments,
-                                add_start_from_argument, extras_config, start_state, training_config)
+                                add_start_from_argument, check_non_digits_learnt, extras_config, start_state,
+                                training_config)
 from .activate_model import write_activation
 
 # The MNIST test accuracy below which a model retrained on reviewed drawings is not activated.
@@ -104,6 +105,7 @@ class Command(InterruptibleCommand, DatabaseCommand):
         fine_tune = (with_reviewed and not options["from_scratch"]) or options["start_from"] is not None
         teacher = self.teacher(options, with_reviewed)
         config = self.run_config(options, with_reviewed, fine_tune, teacher)
+        check_non_digits_learnt(extras, config.architecture, fonts=options["fonts"] is not None)
         try:
             train_split = load_split(options["data_dir"], "train")
             test_split = load_split(options["data_dir"], "test")
@@ -153,6 +155,9 @@ class Command(InterruptibleCommand, DatabaseCommand):
                                    f"reads; choose another --out")
         if options["no_register"] and options["activate"]:
             raise CommandError("--activate serves the model version that --no-register would not record; give one")
+        if options["force"] and not options["activate"]:
+            raise CommandError("--force serves the new version past the release gate, with --activate; without it "
+                               "nothing is activated to force")
         if not options["no_register"]:
             name = options["name"] or out.stem
             try:
@@ -291,9 +296,14 @@ class Command(InterruptibleCommand, DatabaseCommand):
         if reviewed_file is None:
             return reviewed_dataset(Prediction.objects.all())[0]
         try:
-            return load_reviewed(reviewed_file)
+            reviewed = load_reviewed(reviewed_file)
         except DatasetError as exc:
             raise CommandError(str(exc)) from None
+        if not len(reviewed.labels):
+            # Retraining's own refusal sent the engineer to the admin, not to the file.
+            raise CommandError(f"--reviewed-file {reviewed_file} holds no drawings; export reviewed ones with "
+                               f"`manage.py export_reviewed --out PATH`")
+        return reviewed
 
     def write_comparison(self, summary: dict, test_images: int):
         rows = [(f"MNIST test ({test_images:,})", "mnist_accuracy"),
