@@ -134,6 +134,10 @@ def wait_for_socket(path: Path, gunicorn: subprocess.Popen) -> None:
         time.sleep(0.1)
 
 
+# nginx's graceful shutdown; gunicorn's is SIGTERM.
+STOP_SIGNALS = {"nginx": signal.SIGQUIT}
+
+
 def supervise(processes: dict[str, subprocess.Popen]) -> int:
     """Wait until a process exits or a signal asks to stop; then stop them all. The exit status.
 
@@ -157,9 +161,11 @@ def supervise(processes: dict[str, subprocess.Popen]) -> int:
         # in the waits below, skipped them and removed the run directory under a gunicorn still stopping.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        for process in processes.values():
-            signal_group(process, signal.SIGTERM)
-        for process in processes.values():
+        # The last started first, and each gracefully, one after the other: nginx stops taking connections and
+        # answers the requests it holds, which gunicorn still has to serve. Stopped together (SIGTERM is a fast
+        # shutdown to nginx), the requests in flight were stored and never answered.
+        for name, process in reversed(processes.items()):
+            signal_group(process, STOP_SIGNALS.get(name, signal.SIGTERM))
             try:
                 process.wait(timeout=35)
             except subprocess.TimeoutExpired:
@@ -168,6 +174,7 @@ def supervise(processes: dict[str, subprocess.Popen]) -> int:
             # The master is gone; whatever it left in its group goes too.
             signal_group(process, signal.SIGKILL)
     return status
+
 
 
 def signal_group(process: subprocess.Popen, signum: int) -> None:

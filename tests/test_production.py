@@ -361,6 +361,27 @@ def test_a_second_sigterm_while_stopping_is_no_traceback(tmp_path):
     assert "Traceback" not in log and live_group_members(gunicorn) == []
 
 
+def test_a_request_in_flight_as_the_stack_stops_is_answered(tmp_path, mnist_test):
+    """Stopped together, nginx at once (SIGTERM is its fast shutdown): the requests in flight were stored, and
+    their clients never answered. Its body half sent as the stop comes, this one is answered."""
+    body = json.dumps({"image": "data:image/png;base64," + base64.b64encode(png(mnist_test.images[0])).decode()})
+    with servers.production(tmp_path, WEB_CONCURRENCY="1") as server:
+        connection = http.client.HTTPConnection("127.0.0.1", port_of(server), timeout=30)
+        connection.putrequest("POST", "/api/predictions/")
+        connection.putheader("Content-Type", "application/json")
+        connection.putheader("Content-Length", str(len(body)))
+        connection.endheaders()
+        connection.send(body[:len(body) // 2].encode())
+        time.sleep(0.3)
+        server.process.send_signal(signal.SIGTERM)
+        time.sleep(1)
+        connection.send(body[len(body) // 2:].encode())
+        response = connection.getresponse()
+        assert response.status == 201, response.read()
+        assert json.loads(response.read())["digit"] == 7
+        assert server.process.wait(timeout=60) == 0
+
+
 def test_when_nginx_dies_gunicorn_is_stopped_too(stack):
     """Runs last: it ends the module's stack."""
     nginx, gunicorn = None, None
