@@ -14,6 +14,7 @@ from django.core.exceptions import DisallowedHost
 from django.db import DatabaseError, DataError, IntegrityError
 from django.http import HttpResponse
 from django.http.request import RawPostDataException, UnreadablePostError
+from django.template.loader import render_to_string
 from django.utils.cache import patch_cache_control
 from django.utils.http import is_same_domain, parse_header_parameters
 
@@ -80,11 +81,14 @@ class RequestGuardMiddleware:
 
     def process_exception(self, request, exception):
         # An integrity or data error is a bug to see as a 500, not an outage.
-        if answers_json(request) and isinstance(exception, DatabaseError) and \
-                not isinstance(exception, (IntegrityError, DataError)):
-            logger.exception("database error on %s", request.path)
+        if not isinstance(exception, DatabaseError) or isinstance(exception, (IntegrityError, DataError)):
+            return None
+        logger.exception("database error on %s", request.path)
+        if answers_json(request):
             return error_response("the database is unavailable; try again shortly", 503)
-        return None
+        # A page or a drawing's picture alike: they were a 500, the site's word for a bug. Rendered without the
+        # request: its context asks the database for the user.
+        return HttpResponse(render_to_string("503.html"), status=503)
 
 
 def reading_the_whole_body(get_response):

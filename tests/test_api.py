@@ -504,6 +504,23 @@ def test_database_failure_is_503_json(client, seven, isolated_media):
     assert files_in(isolated_media) == []
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_page_or_a_picture_asked_for_while_the_database_is_down_is_503(client, seven, isolated_media):
+    """The API said 503, but a drawing's signed picture (and a page, as the admin's sign-in) was a 500, the
+    site's word for a bug."""
+    picture = post_file(client, png(seven)).json()["image_url"]
+    table = Prediction._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE {table} RENAME TO {table}_away")
+    try:
+        answer = client.get(picture)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ALTER TABLE {table}_away RENAME TO {table}")
+    assert answer.status_code == 503 and b"database is unavailable" in answer.content
+    assert answer["Content-Type"].startswith("text/html")
+
+
 def test_a_drawing_that_cannot_be_written_is_503_and_leaves_nothing(client, seven, settings, tmp_path, mnist_test):
     """A full disk or a folder that cannot be written answered 500, the API's word for a bug, and /healthz
     said all was well."""
