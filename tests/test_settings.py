@@ -57,6 +57,15 @@ def test_a_process_starts_without_the_libraries_only_a_reviewer_s_picture_needs(
     assert "LOADED []" in manage(*show, DJANGO_DEBUG="1").stdout
 
 
+def test_hsts_reaches_subdomains_and_the_preload_list_unless_told_not_to():
+    """Always on: an operator on a shared parent domain could not turn them off."""
+    show = ("shell", "-c", "from django.conf import settings; "
+            "print('HSTS', settings.SECURE_HSTS_INCLUDE_SUBDOMAINS, settings.SECURE_HSTS_PRELOAD)")
+    assert "HSTS True True" in manage(*show, **PRODUCTION).stdout
+    assert "HSTS False False" in manage(*show, **PRODUCTION, DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS="0",
+                                        DJANGO_SECURE_HSTS_PRELOAD="0").stdout
+
+
 def test_https_is_taken_from_a_forwarded_header_only_behind_a_proxy():
     """With no proxy in front, anyone could send `X-Forwarded-Proto: https` and pass plain HTTP for HTTPS."""
     show = ("shell", "-c", "from django.conf import settings; print('HEADER', settings.SECURE_PROXY_SSL_HEADER)")
