@@ -204,11 +204,13 @@ def main() -> int:
             [sys.executable, "-m", "gunicorn", "mnistsite.wsgi", "-c", str(DEPLOY / "gunicorn.conf.py"),
              "--bind", f"unix:{socket}", *NGINX_HEADER_LIMITS], cwd=ROOT, env=env, process_group=0)}
         wait_for_socket(socket, processes["gunicorn"])
+        # Both through pipes: nginx opens /dev/stdout again for its access log, with an offset of its own, and
+        # where the launcher's output is a file opened without appending, gunicorn's lines wrote over its lines.
         processes["nginx"] = subprocess.Popen(
             [nginx, "-e", "stderr", "-p", str(run_dir), "-c", str(run_dir / "nginx.conf"), "-g", "daemon off;"],
-            cwd=run_dir, env=env, process_group=0, stderr=subprocess.PIPE)
-        threading.Thread(target=pass_on_without_query_strings, args=(processes["nginx"].stderr, sys.stderr.buffer),
-                         daemon=True).start()
+            cwd=run_dir, env=env, process_group=0, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for lines, out in ((processes["nginx"].stdout, sys.stdout.buffer), (processes["nginx"].stderr, sys.stderr.buffer)):
+            threading.Thread(target=pass_on_without_query_strings, args=(lines, out), daemon=True).start()
         print(f"serving http://{listen_address(env)}/ (nginx in front of gunicorn); Ctrl-C stops",
               file=sys.stderr)
         return supervise(processes)

@@ -6,6 +6,7 @@ import http.client
 import io
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -103,6 +104,17 @@ def test_the_access_logs_keep_no_drawing_s_signature(stack, mnist_test):
     assert f'"GET /healthz?probe=1 HTTP/1.1" 200' in nginx_log and f'"{stack.url}/?page=2"' in nginx_log
     assert f'"GET {path} HTTP/1.0" 200' in gunicorn_log
     assert signature not in nginx_log and signature not in gunicorn_log
+
+
+def test_nginx_s_access_log_on_standard_output_keeps_every_line(tmp_path):
+    """nginx opens /dev/stdout again, with an offset of its own: into a file opened without appending (`> log`,
+    or a service manager's `file:`), gunicorn's lines wrote over its lines, 7 of 1,385 left."""
+    with servers.production(tmp_path, WEB_CONCURRENCY="1", NGINX_ACCESS_LOG="/dev/stdout",
+                            GUNICORN_ACCESS_LOG="-") as server:
+        for _ in range(30):
+            request(f"{server.url}/healthz", headers={"User-Agent": "access-log-probe"})
+    nginx_lines = re.findall(r'"GET /healthz HTTP/1\.1" 200 \d+ "-" "access-log-probe"', server.log.read_text())
+    assert len(nginx_lines) == 30
 
 
 def test_an_access_log_turned_off_names_no_format():
