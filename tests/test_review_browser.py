@@ -739,14 +739,20 @@ def test_a_drawing_its_drawer_changes_is_shown_as_it_is_now_before_a_label_is_sp
     assert errors == []
 
 
-def test_a_skip_is_undone_and_the_drawing_can_be_labelled(reviewer_page, drawings):
-    """z undid labels only: a drawing skipped by mistake was lost to its reviewer until a reload."""
-    user, page, _, errors = reviewer_page("ada")
+def pressed_and_undone(page, key: str) -> str:
+    """The drawing on show, once `key` (a label or a skip) moved on from it and z brought it back."""
     first = current_id(page)
-    page.keyboard.press("s")
+    page.keyboard.press(key)
     second = current_id(page, first)
     page.keyboard.press("z")
     assert current_id(page, second) == first
+    return first
+
+
+def test_a_skip_is_undone_and_the_drawing_can_be_labelled(reviewer_page, drawings):
+    """z undid labels only: a drawing skipped by mistake was lost to its reviewer until a reload."""
+    user, page, _, errors = reviewer_page("ada")
+    first = pressed_and_undone(page, "s")
     expect(page.get_by_role("status")).to_have_text("Skip undone: here is the drawing again.")
     page.keyboard.press("7")
     current_id(page, first)
@@ -757,11 +763,7 @@ def test_a_skip_is_undone_and_the_drawing_can_be_labelled(reviewer_page, drawing
 def test_a_word_about_one_drawing_does_not_stay_beside_the_next(reviewer_page, drawings):
     """Undone, then skipped: the next drawing stood beside "Undone: the label of this drawing is cleared"."""
     _, page, _, errors = reviewer_page("ada")
-    first = current_id(page)
-    page.keyboard.press("7")
-    second = current_id(page, first)
-    page.keyboard.press("z")
-    assert current_id(page, second) == first
+    first = pressed_and_undone(page, "7")
     expect(page.get_by_role("status")).to_have_text("Undone: the label of this drawing is cleared. Label it again.")
     page.keyboard.press("s")
     current_id(page, first)
