@@ -296,9 +296,10 @@ async function flushSaves() {
       if (save.label === null && data.item && state.item?.id === data.item.id) show(data.item);
       if (state.loadFailed) showStatus(state.loadFailed, "error");
       else if (state.saves.length) showStatus(`Saving ${state.saves.length}…${refusals()}`, "saved");
-      // Said of the drawing on show: skipped since, the next stood beside "Label it again".
+      // Said of the drawing on show, and staying: skipped since (the next on its way), the next stood beside
+      // "Label it again".
       else if (save.label === null) {
-        if (state.item?.id === save.id) showStatus(undone(save), "saved");
+        if (state.item?.id === save.id && !state.loading) showStatus(undone(save), "saved");
       }
       // In the saved tone: the refusal was said in red as it came, and red, every later "Saved" read as a failure.
       else showStatus(`Saved: ${labelName(save.label)}.${refusals()}`, "saved");
