@@ -140,8 +140,8 @@ def photo_ink(image: Image.Image, light_ink: bool | None = None) -> np.ndarray:
     ink light (chalk) or dark as `light_ink` says, by default as is likelier for this photo."""
     grey, finger = working_photo(image)
     window = background_window(grey)
-    inks, _ = ink_over(grey, finger, window, ink_polarities(grey, window)[0] if light_ink is None else light_ink,
-                       find_turn=False)
+    inks, _, _ = ink_over(grey, finger, window, ink_polarities(grey, window)[0] if light_ink is None else light_ink,
+                          find_turn=False)
     return inks[0]
 
 
@@ -156,7 +156,7 @@ def first_pass(grey: np.ndarray, finger: np.ndarray | None, window: int,
     pen (0 where there are none; `marks.digit_masks`)."""
     surface, closing = dark_ink_surface(grey, window, light_ink)
     ink = flattened(surface, lit_background(surface, closing, surface, window))
-    masks, ruled = digit_masks(uncovered(ink, finger), surface=surface)
+    masks, _, ruled = digit_masks(uncovered(ink, finger), surface=surface)
     return surface, closing, masks[0], ruled
 
 
@@ -178,9 +178,10 @@ def pen_fills_window(grey: np.ndarray, finger: np.ndarray | None, window: int, l
 
 
 def ink_over(grey: np.ndarray, finger: np.ndarray | None, window: int, light_ink: bool,
-             find_turn: bool = True, marks: int = 1, enlargeable: bool = False) -> tuple[list[np.ndarray], float]:
+             find_turn: bool = True, marks: int = 1, enlargeable: bool = False) -> tuple[list[np.ndarray], int, float]:
     """`photo_ink` of the working photo `grey` and of the marks that may be the digit instead, `marks`
-    in all at most (`digit_masks`), and the page's turn its faint lines show (`page_turn`; 0 unless
+    in all at most (`digit_masks`), how many of them are the digit's, and the page's turn its faint lines
+    show (`page_turn`; 0 unless
     `find_turn`: a close-up is turned back as its whole photo is). PaperTexture where the chosen marks
     do not stand out from the paper (`marks.stands_out`), unless they are small and the photo `enlargeable`:
     a close-up of its original pixels tells (`closer_if_small`).
@@ -204,13 +205,13 @@ def ink_over(grey: np.ndarray, finger: np.ndarray | None, window: int, light_ink
                     else flattened(surface, *under_glare(background, closing, window)), finger)
     # Filled, the strokes darken the paper round them, and a ruled line they touch joins them there:
     # the lines' ink is as the first pass measured it, apart from the digit.
-    masks, _ = digit_masks(ink, marks, ruled, surface=surface)
+    masks, chosen, _ = digit_masks(ink, marks, ruled, surface=surface)
     inks = [np.where(ndimage.binary_dilation(mask, iterations=2), ink, 0).astype(np.float32) for mask in masks]
     # A digit small in the frame is faint here, its strokes blurred into the paper: its close-up judges it.
     if not (enlargeable and small(inks[0] > 0)) and not stands_out(ink, masks[0]):
         raise PaperTexture("the photo shows no mark that stands out from the paper: write the digit darker, "
                            "or photograph it closer")
-    return inks, page_turn(ink, masks[0]) if find_turn else 0.0
+    return inks, chosen, page_turn(ink, masks[0]) if find_turn else 0.0
 
 
 class PaperTexture(BlankDrawingError):
@@ -269,12 +270,12 @@ def photo_readings(image: Image.Image, every: bool) -> tuple[list[np.ndarray], l
     chosen, rivals, refusal = [], [], None
     for way_window, light_ink in ways:
         try:
-            inks, turn = ink_over(grey, finger, way_window, light_ink, marks=MARKS_READ if every else 1,
-                                  enlargeable=max(image.size) / max(grey.shape) >= MIN_CLOSE_UP_SCALE)
+            inks, digits, turn = ink_over(grey, finger, way_window, light_ink, marks=MARKS_READ if every else 1,
+                                          enlargeable=max(image.size) / max(grey.shape) >= MIN_CLOSE_UP_SCALE)
         except BlankDrawingError as exc:
             refusal = refusal or exc
             continue
-        for ink, into in zip(inks, [chosen] + [rivals] * (len(inks) - 1)):
+        for ink, into in zip(inks, [chosen] * digits + [rivals] * (len(inks) - digits)):
             strength = float(np.percentile(ink[ink > 0], 90))
             try:
                 ink = closer_if_small(image, ink, light_ink)
