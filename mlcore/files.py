@@ -1,11 +1,17 @@
-"""Writing files so that a crash or a concurrent reader never sees half of one."""
+"""Writing files so that a crash or a concurrent reader never sees half of one, and what reading a damaged one
+raises."""
 
 from __future__ import annotations
 
 import os
 import tempfile
+import zipfile
+import zlib
 from collections.abc import Iterable
 from pathlib import Path
+
+# What numpy raises reading an .npz cut short or changed inside: its zip's structure, or its compressed data.
+UNREADABLE_NPZ = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
 
 
 def write_atomically(path: str | os.PathLike, payload: bytes | Iterable[bytes]) -> Path:

@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import io
 import os
-import zipfile
-import zlib
 import json
 from typing import BinaryIO, Iterator
 
 import numpy as np
 
-from mlcore.files import write_atomically
+from mlcore.files import UNREADABLE_NPZ, write_atomically
 from mlcore.labels import NOT_A_DIGIT, label_name
 from mlcore.mnist import Split
 
@@ -95,7 +93,7 @@ def load_reviewed(source: str | os.PathLike | BinaryIO) -> Split:
             arrays = {key: archive[key] for key in ("images", "labels") if key in archive.files}
     except FileNotFoundError:
         raise DatasetError(f"{name} does not exist; write one with `manage.py export_reviewed --out PATH`") from None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+    except UNREADABLE_NPZ as exc:
         raise DatasetError(f"{name} is not a readable .npz file ({exc})") from None
     missing = {"images", "labels"} - arrays.keys()
     if missing:

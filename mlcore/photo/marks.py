@@ -282,8 +282,10 @@ def pens_beside(marks: np.ndarray, lines: np.ndarray, mass: np.ndarray, boxes: l
     pens = np.zeros(len(boxes) + 1, dtype=bool)
     heavy = [label for label in np.argsort(mass)[::-1][:PEN_CANDIDATES] + 1
              if not lines[label] and mass[label - 1] >= SPECK_FRACTION * mass.max()]
+    if len(heavy) < 2:
+        return pens
     extents = {label: extent_of(boxes[label - 1]) for label in heavy}
-    for label in heavy if len(heavy) > 1 else []:
+    for label in heavy:
         points = np.argwhere(marks[boxes[label - 1]] == label).astype(np.float64)
         if len(points) < 3:
             continue

@@ -12,8 +12,6 @@ import hashlib
 import importlib
 import io
 import os
-import zipfile
-import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -27,7 +25,7 @@ from ..datasets.fonts import NOT_DIGIT_CHARACTERS, TRAINING_SIZES, font_not_digi
 from ..datasets.negatives import MARKS, not_digits
 from ..datasets.styles import styled_digits
 from ..evaluate import answered_accuracy
-from ..files import write_atomically
+from ..files import UNREADABLE_NPZ, write_atomically
 from ..labels import NOT_A_DIGIT
 from ..mnist import Split
 from ..predict import logits_of
@@ -145,7 +143,7 @@ def _cached(cache_dir: Path | None, kind: str, count: int, seed: int, make) -> d
             try:
                 with np.load(path, allow_pickle=False) as archive:
                     return {key: archive[key][:count] for key in archive.files}
-            except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error):
+            except UNREADABLE_NPZ:
                 # Written whole or not at all, so a file that cannot be read was damaged since: drawn again.
                 path.unlink(missing_ok=True)
     arrays = make()
