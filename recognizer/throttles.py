@@ -1,7 +1,8 @@
+import contextlib
 import ipaddress
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Callable
 
 from django.conf import settings
@@ -19,6 +20,10 @@ IDENT_LENGTH = RateWindow._meta.get_field("ident").max_length
 # server whose clock is behind may still be counting in one (a server 20 s ahead deleted the windows the
 # others were counting in, and one client made three times the per-minute limit between two servers).
 ENDED_WINDOWS_KEPT = 300
+# IMAGE_RATE_LIMIT is sized on uploads whose reading costs up to this much CPU, as a photo's does; one that costs more
+# counts once more for each such share past the first. A screenshot of a grid of four photos, each cut out and read
+# every way, cost 1.3 to 1.5 s: thirty a minute kept most of a core busy again, as photos did before the limit.
+IMAGE_READING_SECONDS = 0.35
 
 
 class FixedWindowLimit:
@@ -35,11 +40,11 @@ class FixedWindowLimit:
         self.limit, self.duration = parse_rate(rate)
         self.kind = kind   # a prefix, so that limits of other kinds count apart
 
-    def hit(self, address: str | None) -> bool:
-        """Count one request from this address; whether it is within the limit."""
+    def hit(self, address: str | None, count: int = 1) -> bool:
+        """Count one request (or `count`) from this address; whether it is within the limit."""
         self.now = self.timer()
         self.ident = self.kind + client_ident(address)
-        return count_hit(self.ident, self.window_end(), self.now) <= self.limit
+        return count_hit(self.ident, self.window_end(), self.now, count) <= self.limit
 
     def take_back(self) -> None:
         """Uncount the last `hit`: what it counted was not made after all."""
@@ -87,13 +92,27 @@ class PredictionRateThrottle(SettingRateThrottle):
 
 class ImageRateThrottle(SettingRateThrottle):
     """IMAGE_RATE_LIMIT on the writes that send an image (`image`, in a new drawing or an update): reading one
-    costs many times what strokes cost. Counted as the request is read, bad images too: their decoding is spent."""
+    costs many times what strokes cost. Counted as the request is read, bad images too: their decoding is spent;
+    and once more for each IMAGE_READING_SECONDS of CPU its reading took past the first (`reading`)."""
 
     setting = "IMAGE_RATE_LIMIT"
     kind = "image "
+    clock = staticmethod(time.thread_time)
 
     def allow_request(self, request, view):
         return not sends_image(request, view) or super().allow_request(request, view)
+
+    @contextlib.contextmanager
+    def reading(self, request, view) -> Iterator[None]:
+        """Charges the CPU the drawing's reading takes inside the block, refused or not, against the limit."""
+        started = self.clock()
+        try:
+            yield
+        finally:
+            extra = int((self.clock() - started) // IMAGE_READING_SECONDS)
+            window = self.limit()
+            if extra and window is not None and sends_image(request, view):
+                window.hit(self.get_ident(request), extra)
 
 
 def sends_image(request, view) -> bool:
@@ -180,17 +199,17 @@ def client_ident(address: str | None) -> str:
     return str(ipaddress.IPv6Network((ip, IPV6_CLIENT_PREFIX), strict=False))
 
 
-def count_hit(ident: str, window_end: int, now: float) -> int:
-    """Add one hit to the client's window, which ends at `window_end` (seconds since the epoch), and
+def count_hit(ident: str, window_end: int, now: float, count: int = 1) -> int:
+    """Add `count` hits to the client's window, which ends at `window_end` (seconds since the epoch), and
     return the window's total."""
     table, end = RateWindow._meta.db_table, RateWindow._meta.get_field("window_end").column
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (ident, {end}, hits) VALUES (%s, %s, 1) "
-            f"ON CONFLICT (ident, {end}) DO UPDATE SET hits = {table}.hits + 1 RETURNING hits",
-            [ident[:IDENT_LENGTH], window_end])
+            f"INSERT INTO {table} (ident, {end}, hits) VALUES (%s, %s, %s) "
+            f"ON CONFLICT (ident, {end}) DO UPDATE SET hits = {table}.hits + %s RETURNING hits",
+            [ident[:IDENT_LENGTH], window_end, count, count])
         hits = cursor.fetchone()[0]
-        if hits == 1:
+        if hits == count:
             # A client's first hit in a new window: a natural moment to forget the windows that have
             # ended, whatever their length.
             cursor.execute(f"DELETE FROM {table} WHERE {end} <= %s", [int(now) - ENDED_WINDOWS_KEPT])

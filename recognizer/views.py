@@ -183,7 +183,7 @@ class PredictionViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.R
         if new_drawings is not None:
             new_drawings.refuse_if_spent(request, self)
         serializer = self.get_serializer(stored, data=request.data)
-        serializer.is_valid(raise_exception=True)
+        self.read(serializer)
         save = partial(serializer.save, idempotency_key=idempotency_key)
         prediction = save() if new_drawings is None else new_drawings.made(request, self, save)
         # Another try with the same key may have made the drawing a moment before: this one updated it.
@@ -199,7 +199,7 @@ class PredictionViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.R
     def update(self, request, pk=None):
         # Only PUT: an update always carries the whole drawing, so there is nothing partial to PATCH.
         serializer = self.get_serializer(self.get_object(), data=request.data)
-        serializer.is_valid(raise_exception=True)
+        self.read(serializer)
         serializer.save()
         return Response(serializer.data)
 
@@ -219,6 +219,12 @@ class PredictionViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.R
 
     def perform_destroy(self, prediction):
         prediction.discard()
+
+    def read(self, serializer) -> None:
+        """Validates the drawing: an image is decoded and read here, and the CPU that took is charged against
+        IMAGE_RATE_LIMIT (`ImageRateThrottle.reading`)."""
+        with ImageRateThrottle().reading(self.request, self):
+            serializer.is_valid(raise_exception=True)
 
 
 class SchemaView(SpectacularAPIView):

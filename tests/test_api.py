@@ -2,6 +2,7 @@
 
 import base64
 import io
+import itertools
 import logging
 import struct
 import sys
@@ -20,7 +21,7 @@ from mnistsite import logs
 from recognizer import access, inference
 from recognizer.models import ModelVersion, Prediction, RateWindow
 from recognizer import views
-from recognizer.throttles import FixedWindowLimit
+from recognizer.throttles import FixedWindowLimit, ImageRateThrottle
 from recognizer.throttles import in_words
 
 from .drawings import Style, encode, png, render
@@ -241,6 +242,22 @@ def test_images_are_limited_apart_from_strokes(client, seven, settings, monkeypa
                          headers=owner(images[0]))
     assert [r.status_code for r in (*images, as_data_url, update, drawn, redrawn)] == [201, 201, 429, 429, 201, 200]
     assert as_data_url.json()["error"] == "too many requests from this address; try again in 30 seconds"
+    assert Prediction.objects.count() == 3
+
+
+def test_an_upload_that_costs_several_photos_counts_as_several(client, seven, settings, monkeypatch):
+    """IMAGE_RATE_LIMIT is sized on photos of up to 350 ms of CPU: a screenshot of a grid of four photos, each read
+    every way, cost 1.3 to 1.5 s, and at the limit one address kept most of a core busy again (42 CPU-seconds a
+    minute). Here each reading takes 1.2 s: three more photos' worth."""
+    settings.IMAGE_RATE_LIMIT = "4/minute"
+    monkeypatch.setattr(FixedWindowLimit, "timer", lambda self: 1_800_000_030.0)
+    ticks = itertools.count(0, 1.2)
+    monkeypatch.setattr(ImageRateThrottle, "clock", staticmethod(lambda: next(ticks)))
+    strokes = [{"pointer": "mouse", "points": [[0.5, 0.2, 0, 0.5], [0.5, 0.8, 90, 0.5]]}]
+    first = post_file(client, png(seven))
+    second = post_file(client, png(seven))
+    drawn = [post_json(client, {"strokes": strokes}) for _ in range(2)]
+    assert [r.status_code for r in (first, second, *drawn)] == [201, 429, 201, 201]
     assert Prediction.objects.count() == 3
 
 
