@@ -11,7 +11,6 @@ camera or its paper looks marked, as the API reads it.
 from __future__ import annotations
 
 import argparse
-import os
 import time
 
 import numpy as np
@@ -36,7 +35,7 @@ def main() -> None:
     parser.add_argument("--model", default=settings.MNIST_MODEL_PATH, help="default: the site's (MNIST_MODEL_PATH)")
     args = parser.parse_args()
 
-    test = load_split(os.environ["MNIST_DATA_DIR"], "test")
+    test = load_split(settings.MNIST_DATA_DIR, "test")
     indices = np.random.default_rng(args.seed).choice(len(test.labels), size=args.count, replace=False)
     photos = synthetic_photos(test.images[indices], test.labels[indices], seed=args.seed, sizes=tuple(args.sizes))
     images = [photo.open() for photo in photos]

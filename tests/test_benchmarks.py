@@ -17,3 +17,14 @@ def test_each_benchmark_starts_and_says_how_to_run_it(name):
     run = subprocess.run([sys.executable, "-m", f"benchmarks.{name}", "--help"], cwd=ROOT, capture_output=True,
                          text=True, timeout=120)
     assert run.returncode == 0 and "usage:" in run.stdout, run.stderr
+
+
+def test_the_photo_benchmark_reads_mnist_where_the_settings_say(monkeypatch, capsys, mnist_dir):
+    """Run as the README writes it, with MNIST_DATA_DIR unset, it stopped at a KeyError: the site's commands
+    and benchmarks.load read the data directory's default (data/mnist) where the variable is not given."""
+    from benchmarks import photos
+
+    monkeypatch.delenv("MNIST_DATA_DIR", raising=False)
+    monkeypatch.setattr(sys, "argv", ["photos", "--count", "2"])
+    photos.main()
+    assert capsys.readouterr().out.startswith("2 photos;")
