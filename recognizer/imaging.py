@@ -29,7 +29,7 @@ import numpy as np
 from django.conf import settings
 from PIL import Image, PngImagePlugin
 
-from mlcore.exif import RAW_PROFILE, from_camera, upright
+from mlcore.exif import EXIF_HEADER, RAW_PROFILE, from_camera, upright
 
 # The scheme, the media type and ";base64" in any case (RFC 2397): "DATA:IMAGE/PNG;BASE64," was refused as bad base64.
 DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(;[\w-]+=[\w.-]+)*(?P<b64>;base64)?,",
@@ -99,7 +99,6 @@ JPEG_SEQUENTIAL = {0xC0, 0xC1, 0xC9}
 JPEG_MAX_HEADER_SKIPPED = 4096
 # Pillow appends each EXIF segment to those before it, copying the whole block each time: 9,900
 # segments of a kilobyte cost 1 to 20 s. A camera writes one; more is not the EXIF standard.
-JPEG_EXIF = b"Exif\x00\x00"
 JPEG_APP1 = 0xE1
 JPEG_MAX_EXIF_SEGMENTS = 4
 # Segments Pillow reads in Python as it opens a JPEG, and the bytes of each kind a file may have, with its
@@ -330,7 +329,7 @@ def check_jpeg_structure(content: bytes) -> None:
             raise ImageRejected(f"the JPEG has more than {JPEG_MAX_SEGMENTS:,} segments")
         if position + 2 > len(content):
             return
-        exif_segments += marker == JPEG_APP1 and content.startswith(JPEG_EXIF, position + 2)
+        exif_segments += marker == JPEG_APP1 and content.startswith(EXIF_HEADER, position + 2)
         if exif_segments > JPEG_MAX_EXIF_SEGMENTS:
             raise ImageRejected(f"the JPEG has more than {JPEG_MAX_EXIF_SEGMENTS} EXIF segments")
         length = struct.unpack_from(">H", content, position)[0]

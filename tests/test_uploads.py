@@ -14,6 +14,7 @@ import pytest
 from django.conf import settings
 from PIL import ExifTags, Image, ImageDraw, PngImagePlugin
 
+from mlcore.exif import EXIF_HEADER
 from recognizer import imaging
 from recognizer.models import Prediction
 
@@ -102,7 +103,7 @@ def test_a_png_of_thousands_of_chunks_pillow_inflates_is_refused_before_it_opens
 
 def test_a_jpeg_of_thousands_of_exif_segments_is_refused(client, isolated_media):
     """Pillow copies the whole EXIF block at each segment: 9,900 of a kilobyte cost 1 to 20 s."""
-    exif = imaging.JPEG_EXIF + b"A" * 1024
+    exif = EXIF_HEADER + b"A" * 1024
     assert costs(hostile.jpeg_with_segments(imaging.JPEG_APP1, exif, 9900)) < 0.1
     assert_refused(client, isolated_media, hostile.jpeg_with_segments(imaging.JPEG_APP1, exif, 5), "exif.jpg",
                    "the JPEG has more than 4 EXIF segments")
