@@ -13,7 +13,8 @@ from mlcore import photo
 from mlcore.datasets.drawn import draw, place
 from mlcore.datasets.hand import deform
 from mlcore.datasets.negatives import GLYPHS, NOT_DIGIT_HEIGHTS, not_digits
-from mlcore.datasets.photos_synth import EXIF_ORIENTATION, SIZES, VARIANTS, photograph, synthetic_photos
+from mlcore.datasets.photos_synth import SIZES, VARIANTS, photograph, synthetic_photos
+from mlcore.exif import ORIENTATION
 from mlcore.photo import photo_ink, screen
 from mlcore.predict import PHOTO_NOT_A_DIGIT, Predictor
 from mlcore.preprocess import BlankDrawingError, to_mnist_input
@@ -251,7 +252,7 @@ def test_a_photo_whose_polarity_is_clear_is_read_once(mnist_test):
 def stored_upright(photo) -> Image.Image:
     """The same photo with its pixels turned upright and no orientation tag."""
     upright = ImageOps.exif_transpose(photo.open())
-    assert EXIF_ORIENTATION not in upright.getexif()
+    assert ORIENTATION not in upright.getexif()
     return upright
 
 
@@ -260,7 +261,7 @@ def test_sideways_photos_come_out_upright(mnist_test, seed):
     photo = photograph(mnist_test.images[seed], int(mnist_test.labels[seed]), "sideways",
                        np.random.default_rng(seed))
     stored = photo.open()
-    assert stored.getexif()[EXIF_ORIENTATION] in (3, 6, 8)
+    assert stored.getexif()[ORIENTATION] in (3, 6, 8)
     assert np.array_equal(photo_ink(stored), photo_ink(stored_upright(photo)))
     # Upright, the input looks like the digit; turned a quarter or half, it would not.
     x = to_mnist_input(stored, photo=True)

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from ..exif import ORIENTATION
+
 VARIANTS = ("paper", "gradient", "shadow", "sideways", "ruled", "edge", "whiteboard", "blackboard")
 FRAME = (1600, 1200)
 # Lighting, shadow and texture vary slowly: drawn this many times smaller, then enlarged.
@@ -26,7 +28,6 @@ SIZES = (0.14, 0.4)
 # The page lies this many degrees either way from level, unless turned further on purpose, and the
 # digit is written as far off the page's level.
 MAX_TILT = 6
-EXIF_ORIENTATION = 0x0112
 # The transposition that stores upright pixels under each EXIF orientation tag; Pillow's
 # ImageOps.exif_transpose applies the opposite one to show them upright again.
 STORED_AS = {3: Image.Transpose.ROTATE_180, 6: Image.Transpose.ROTATE_90, 8: Image.Transpose.ROTATE_270}
@@ -76,7 +77,7 @@ def photograph(digit: np.ndarray, label: int, variant: str, rng: np.random.Gener
     if variant == "sideways":
         orientation = int(rng.choice([6, 8, 3], p=[0.45, 0.45, 0.1]))
         image = image.transpose(STORED_AS[orientation])
-        exif[EXIF_ORIENTATION] = orientation
+        exif[ORIENTATION] = orientation
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=int(rng.integers(55, 92)), exif=exif)
     return Photo(buffer.getvalue(), label, variant)
