@@ -73,12 +73,20 @@ def stroke_width(images: torch.Tensor, generator: torch.Generator, share: float 
     Canvas strokes are uniform and often thicker than MNIST's pen; thin pens occur too.
     """
     choice = _random(generator, images, len(images))
-    thicker = F.max_pool2d(images, 3, stride=1, padding=1)
-    # A partial erosion, blended, so thin strokes fade instead of vanishing.
-    thinner = 0.5 * images + 0.5 * -F.max_pool2d(-images, 3, stride=1, padding=1)
     mask_thick = (choice < share / 2).view(-1, 1, 1, 1)
     mask_thin = ((choice >= share / 2) & (choice < share)).view(-1, 1, 1, 1)
-    return torch.where(mask_thick, thicker, torch.where(mask_thin, thinner, images))
+    return torch.where(mask_thick, thicker(images), torch.where(mask_thin, thinner(images), images))
+
+
+def thicker(images: torch.Tensor) -> torch.Tensor:
+    """An (N, 1, H, W) batch with its strokes thickened: a 3x3 dilation."""
+    return F.max_pool2d(images, 3, stride=1, padding=1)
+
+
+def thinner(images: torch.Tensor) -> torch.Tensor:
+    """An (N, 1, H, W) batch with its strokes thinned: a 3x3 erosion, blended half and half with the images so
+    that thin strokes fade instead of vanishing."""
+    return 0.5 * images + 0.5 * -F.max_pool2d(-images, 3, stride=1, padding=1)
 
 
 def coarse(images: torch.Tensor, generator: torch.Generator, share: float = 0.25,

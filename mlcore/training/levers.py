@@ -15,13 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ..evaluate import answered_accuracy, not_a_digit_rate
 from ..files import write_atomically
 from ..mnist import Split
 from ..predict import model_input
 from ..predict import Predictor
+from .augment import thicker, thinner
 from .recipe import Extras, held_out_sets, split_off, train_with_extras
 from .train import TrainConfig
 
@@ -41,9 +41,7 @@ class ThicknessTTA(Predictor):
     @torch.inference_mode()
     def scores(self, inputs):
         x = model_input(inputs)
-        thicker = F.max_pool2d(x, 3, stride=1, padding=1)
-        thinner = 0.5 * x + 0.5 * -F.max_pool2d(-x, 3, stride=1, padding=1)
-        results = [Predictor.scores(self, v.squeeze(1).numpy()) for v in (x, thicker, thinner)]
+        results = [Predictor.scores(self, v.squeeze(1).numpy()) for v in (x, thicker(x), thinner(x))]
         return (np.mean([r[0] for r in results], axis=0), np.mean([r[1] for r in results], axis=0))
 
 
