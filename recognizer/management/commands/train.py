@@ -104,7 +104,7 @@ class Command(InterruptibleCommand, DatabaseCommand):
         extras = extras_config(options)
         fine_tune = (with_reviewed and not options["from_scratch"]) or options["start_from"] is not None
         teacher = self.teacher(options, with_reviewed)
-        config = self.run_config(options, with_reviewed, fine_tune, teacher)
+        config = self.run_config(options, fine_tune, teacher)
         check_non_digits_learnt(extras, config.architecture, fonts=options["fonts"] is not None)
         try:
             train_split = load_split(options["data_dir"], "train")
@@ -178,12 +178,12 @@ class Command(InterruptibleCommand, DatabaseCommand):
         if not (math.isfinite(options["reviewed_weight"]) and options["reviewed_weight"] > 0):
             raise CommandError(f"--reviewed-weight must be a positive number, not {options['reviewed_weight']}")
 
-    def run_config(self, options: dict, with_reviewed: bool, fine_tune: bool, teacher) -> TrainConfig:
+    def run_config(self, options: dict, fine_tune: bool, teacher) -> TrainConfig:
         """The run's configuration: a fine-tune's fewer epochs at a lower rate, the architecture it starts
         from, unless the options say otherwise."""
         defaults = TrainConfig()
         architecture = options["architecture"] or (
-            self.start_architecture(options["start_from"], with_reviewed) if fine_tune else defaults.architecture)
+            self.start_architecture(options["start_from"]) if fine_tune else defaults.architecture)
         if teacher is not None and ARCHITECTURES[teacher.architecture].classes != ARCHITECTURES[architecture].classes:
             raise CommandError(f"the teacher ({teacher.architecture}) and {architecture} have different outputs")
         return training_config(
@@ -274,12 +274,12 @@ class Command(InterruptibleCommand, DatabaseCommand):
             raise CommandError("--teacher is for training on MNIST and the generated sets, not with --with-reviewed")
         return read_checkpoint(options["teacher"], "--teacher")[0]
 
-    def start_architecture(self, path: Path | None, with_reviewed: bool) -> str:
-        """Fine-tuning keeps the widths of the model it starts from, the checkpoint's or the active version's,
-        and gives a ten-output model the "not a digit" output."""
+    def start_architecture(self, path: Path | None) -> str:
+        """Fine-tuning keeps the widths of the model it starts from, the checkpoint's or (without one, retraining
+        on reviewed drawings) the active version's, and gives a ten-output model the "not a digit" output."""
         if path is not None:
             return with_not_a_digit(read_checkpoint(path, "--start-from")[1]["architecture"])
-        version = ModelVersion.objects.active() if with_reviewed else None
+        version = ModelVersion.objects.active()
         if version is not None and version.metadata.get("architecture") in ARCHITECTURES:
             return with_not_a_digit(version.metadata["architecture"])
         return TrainConfig().architecture
