@@ -6,4 +6,4 @@ class RecognizerConfig(AppConfig):
     verbose_name = "Digit recognizer"
 
     def ready(self):
-        from . import checks, signals  # noqa: F401 - registers the model-file check and the file cleanup
+        from . import checks, signals  # noqa: F401 - registers the system checks and the file cleanup
