@@ -175,7 +175,6 @@ def fetch(data_dir: str | os.PathLike, source_dir: str | os.PathLike | None = No
             continue
         payload, origin = _obtain(idx, source_dir, mirrors, timeout)
         target = data_dir / f"{idx.name}.gz"
-        data_dir.mkdir(parents=True, exist_ok=True)
         write_atomically(target, payload)
         if present is not None and present != target:
             present.unlink()
