@@ -167,7 +167,7 @@ PEN_GAP = 2
 # Only the heaviest marks are looked at so: a photo may hold thousands of specks.
 PEN_CANDIDATES = 6
 # A sheet's edge cut by the frame, with a sliver of the desk beyond it, lies along the frame's border: where the
-# photo showed no ink clear of the border, it was the mark chosen, and read as a 1 (15 of two audits' 620 photos of
+# photo showed no ink clear of the border, it was the mark chosen, and read as a 1 (12 of two audits' 620 photos of
 # no digit). A mark is such a sliver where its pixels on one side of the border span ALONG_BORDER of its extent
 # that way or more, and it reaches at most SLIVER of that extent into the frame. A digit cut by the frame meets the
 # border with its strokes' ends, or a bar cut along its length, and reaches further in: of the audits' 370 photos
