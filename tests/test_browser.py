@@ -608,11 +608,16 @@ def test_two_tabs_drawing_at_once_keep_two_records(visit, live_server):
     seen.assert_clean()
 
 
-def choose_a_seven(page: Page, mnist_test, tmp_path):
-    """A photo of MNIST's first test digit, a 7, chosen with "Upload a photo"."""
+def a_seven_photo(mnist_test, tmp_path) -> Path:
+    """A photo of MNIST's first test digit, a 7."""
     photo = tmp_path / "seven.jpg"
     photo.write_bytes(encode(render(mnist_test.images[0], Style(canvas=600, digit_size=400)), "JPEG"))
-    page.get_by_label("Upload a photo").set_input_files(photo)
+    return photo
+
+
+def choose_a_seven(page: Page, mnist_test, tmp_path):
+    """The 7's photo chosen with "Upload a photo"."""
+    page.get_by_label("Upload a photo").set_input_files(a_seven_photo(mnist_test, tmp_path))
 
 
 def upload_a_seven(page: Page, mnist_test, tmp_path):
@@ -642,6 +647,30 @@ def test_a_photo_is_uploaded_as_a_record_of_its_own(visit, mnist_test, tmp_path)
     expect(shown_photo).to_be_hidden()
     settled(page)
     assert Prediction.objects.count() == 2 and Prediction.objects.get(source="canvas").digit == 1
+    seen.assert_clean()
+
+
+def test_a_photo_dropped_on_the_pad_is_read_as_one_chosen(visit, mnist_test, tmp_path, live_server):
+    """Dragged from the desktop onto a page that took no file, a photo was opened by the browser in the
+    page's place, and the drawing on show went with it."""
+    seen = visit(**DESKTOP)
+    page = seen.page
+    draw_with_mouse(page, ONE)
+    settled(page)
+
+    # A real drag through the DevTools protocol, as the operating system hands one to the browser.
+    cdp = page.context.new_cdp_session(page)
+    (x, y), = canvas_points(page, [(0.5, 0.5)])
+    data = {"items": [], "files": [str(a_seven_photo(mnist_test, tmp_path))], "dragOperationsMask": 1}
+    for kind in ("dragEnter", "dragOver", "drop"):
+        cdp.send("Input.dispatchDragEvent", {"type": kind, "x": x, "y": y, "data": data})
+    cdp.detach()
+
+    expect(page.get_by_test_id("status")).to_contain_text("Your photo looks like a 7")
+    expect(page.get_by_test_id("pad-photo")).to_be_visible()
+    assert page.url == f"{live_server.url}/"
+    assert sorted(Prediction.objects.values_list("source", flat=True)) == ["canvas", "upload"]
+    expect(page.get_by_test_id("delete-kept-button")).to_have_text("Delete your earlier drawing")
     seen.assert_clean()
 
 

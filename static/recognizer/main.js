@@ -604,6 +604,26 @@ photoInput.addEventListener("change", () => {
   }
 });
 
+// A photo dragged onto the page from the desktop is read as one chosen: dropped where nothing takes a file,
+// the browser opens it in place of the page, and the drawing on show goes with the page.
+for (const type of ["dragenter", "dragover"]) {
+  document.addEventListener(type, (event) => {
+    if (event.dataTransfer.types.includes("Files")) {
+      event.preventDefault();
+      event.dataTransfer.dropEffect = "copy";
+    }
+  });
+}
+document.addEventListener("drop", (event) => {
+  if (event.dataTransfer.types.includes("Files")) {
+    event.preventDefault();
+    const [file] = event.dataTransfer.files;
+    if (file) {
+      uploadPhoto(file);
+    }
+  }
+});
+
 window.addEventListener("beforeunload", (event) => {
   if (deletions.size) {
     // The browser asks whether to leave: leaving now would keep a drawing its owner asked to delete.
