@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -1566,6 +1567,25 @@ def test_a_photo_neither_the_browser_nor_the_server_can_read_is_refused_before_u
 
     assert seen.api_calls() == ["POST /api/predictions/"]
     expect(page.get_by_test_id("answer-digit")).to_have_text("1")
+    seen.assert_clean()
+
+
+def test_numbers_are_written_in_the_page_s_language_whatever_the_browser_s(visit):
+    """In an Arabic browser the percentages and a photo's size limit came in its own digits and words, inside
+    English sentences about the digits 0 to 9 written in Latin ones."""
+    seen = visit(**DESKTOP, locale="ar-EG")
+    page = seen.page
+    status = page.get_by_test_id("status")
+
+    draw_with_mouse(page, ONE)
+    settled(page)
+
+    expect(status).to_have_text(re.compile(r"^It looks like a 1 \(\d\d?% sure\)\.$"))
+    expect(page.get_by_test_id("top3").locator("li").first).to_have_attribute("aria-label", re.compile(r"^1: \d\d?%$"))
+    page.get_by_label("Upload a photo").set_input_files(
+        {"name": "scan.tiff", "mimeType": "image/tiff", "buffer": b"II*\0"})
+    expect(status).to_have_text(f"This photo could not be read here: send a JPEG, PNG or WebP under "
+                                f"{settings.MAX_IMAGE_BYTES / 1024 ** 2:g} MB.")
     seen.assert_clean()
 
 

@@ -31,7 +31,8 @@ function renamed(file, extension) {
   return `${file.name.replace(/\.[^.]*$/, "") || "photo"}.${extension}`;
 }
 
-const megabytes = (bytes) => new Intl.NumberFormat(undefined, {
+// In the page's language, as the sentence it goes in (in an Arabic browser's, the size was "١٠ ميغابايت").
+const megabytes = (bytes) => new Intl.NumberFormat(document.documentElement.lang, {
   style: "unit", unit: "megabyte", maximumFractionDigits: 1,
 }).format(bytes / 1024 ** 2);
 

@@ -11,8 +11,9 @@ const STALE_HEADING = "Prediction for your drawing before its last change";
 // "an 8", "a 7": said aloud, "a 8" reads "a eight".
 const aDigit = (digit) => `${digit === 8 ? "an" : "a"} ${digit}`;
 
-// Never rounded up to 100 %: 0.9991 read "100% sure", a certainty the model never gave.
-const percent = (probability) => new Intl.NumberFormat(undefined, {
+// Never rounded up to 100 %: 0.9991 read "100% sure", a certainty the model never gave. Written as the page's
+// words are: in the browser's own locale an Arabic one read "It looks like a 1 (٩٩٪ sure)", the digits in two scripts.
+const percent = (probability) => new Intl.NumberFormat(document.documentElement.lang, {
   style: "percent", maximumFractionDigits: probability < 0.1 ? 1 : 0,
 }).format(probability < 1 ? Math.min(probability, 0.99) : probability);
 
