@@ -1570,6 +1570,18 @@ def test_a_photo_neither_the_browser_nor_the_server_can_read_is_refused_before_u
     seen.assert_clean()
 
 
+def test_without_javascript_the_page_says_it_needs_it(visit):
+    """With JavaScript off (NoScript, Tor Browser's safest level) the pad and the photo button did nothing, and
+    the page went on saying "Draw a digit to see what the model reads"."""
+    seen = visit(**PHONE, java_script_enabled=False)
+
+    # Playwright's text selectors look past <noscript>.
+    note = seen.page.locator("noscript p")
+    expect(note).to_be_visible()
+    expect(note).to_contain_text("This page needs JavaScript to read a drawing or a photo")
+    seen.assert_clean()
+
+
 def test_numbers_are_written_in_the_page_s_language_whatever_the_browser_s(visit):
     """In an Arabic browser the percentages and a photo's size limit came in its own digits and words, inside
     English sentences about the digits 0 to 9 written in Latin ones."""
