@@ -1995,6 +1995,33 @@ def test_a_stroke_over_a_photo_undone_shows_the_photo_again_and_it_can_be_delete
     seen.assert_clean()
 
 
+def test_a_drawing_over_a_photo_deleted_leaves_the_photo_deletable(visit, mnist_test, tmp_path):
+    """Deleting the drawing left the photo under it neither on show nor among the earlier drawings: its
+    record stayed stored, with a secret that only the page held, and no way to delete it."""
+    seen = visit(**PHONE)
+    page = seen.page
+    upload_a_seven(page, mnist_test, tmp_path)
+    draw_with_finger(page, [(0.5, 0.8), (0.5, 0.2)])
+    settled(page)
+
+    page.get_by_role("button", name="Delete my drawing").click()
+    expect(page.get_by_test_id("status")).to_have_text("Your drawing and its answer were deleted.")
+    assert list(Prediction.objects.values_list("source", flat=True)) == ["upload"]
+
+    delete_earlier = page.get_by_test_id("delete-kept-button")
+    expect(delete_earlier).to_have_text("Delete your earlier drawing")
+    delete_earlier.click()
+    expect(page.get_by_test_id("kept-message")).to_have_text("Your earlier drawing was deleted.")
+    assert Prediction.objects.count() == 0
+    # Nor does it come back when the next drawing is emptied.
+    draw_with_finger(page, ONE)
+    settled(page)
+    page.get_by_test_id("undo-button").click()
+    expect(page.get_by_test_id("pad-photo")).to_be_hidden()
+    expect(page.get_by_test_id("results")).to_have_attribute("data-state", "empty")
+    seen.assert_clean()
+
+
 def test_escape_while_a_photo_is_read_keeps_saying_so(visit, mnist_test, tmp_path):
     """Clearing the drawing said the page was idle, and the photo's answer came seconds later unannounced."""
     seen = visit(**DESKTOP)

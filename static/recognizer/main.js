@@ -538,6 +538,10 @@ async function sendFeedback(label) {
 async function deleteDrawing() {
   const target = record;
   const answer = result.answer;
+  // A photo the drawing went over is put away, as Clear puts one away: left under the deleted drawing, it was
+  // neither shown again nor among the earlier drawings, and could not be deleted.
+  photoUnder?.photo.close();
+  photoUnder = null;
   endRecord();
   pad.clear();
   hidePhoto();
