@@ -1,5 +1,5 @@
 """Which marks of a photo's flattened ink are the digit: the strongest group clear of the frame's
-border with the marks that belong to it, without specks, ruled lines, punched holes, or a
+border with the marks that belong to it, without specks, ruled lines, slivers along the border, punched holes, or a
 reader's circle round it or line under it; and the turn of a ruled page (step 4 of `mlcore.photo`)."""
 
 from __future__ import annotations
