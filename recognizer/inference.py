@@ -157,18 +157,23 @@ def recognize(drawing: DecodedImage, mnist_input: np.ndarray, source: str, photo
     `idempotency_key` no record of which exists yet (`access.sent_before`), a try of the same request
     that stored its record meanwhile is redrawn instead; the row's `created` attribute says which happened."""
     secret, secret_hash = access.new_secret(idempotency_key)
+    fields = {"source": source, "secret_hash": secret_hash, **answered(drawing, mnist_input, photo, strokes, deadline)}
     try:
-        row = Prediction.record(source=source, secret_hash=secret_hash,
-                                **answered(drawing, mnist_input, photo, strokes, deadline))
+        row = Prediction.record(**fields)
         row.created = True
     except IntegrityError:
-        # Only a try of this request, stored a moment before, is its record; another integrity error (a
-        # model version deleted meanwhile) is no "the drawing was deleted".
-        row = Prediction.objects.with_secret(secret_hash).first() if idempotency_key else None
-        if row is None:
+        if idempotency_key is None:
             raise
-        redraw(row, drawing, mnist_input, photo, strokes, deadline)
-        row.created = False
+        # Only a try of this request, stored a moment before, is its record.
+        row = Prediction.objects.with_secret(secret_hash).first()
+        if row is None:
+            # That record's owner deleted it meanwhile, so the key names nothing now (as in access.sent_before);
+            # another integrity error (a model version deleted meanwhile) fails this insert again.
+            row = Prediction.record(**fields)
+            row.created = True
+        else:
+            redraw(row, drawing, mnist_input, photo, strokes, deadline)
+            row.created = False
     row.secret = secret
     return row
 

@@ -614,6 +614,31 @@ def test_a_try_that_finds_its_key_stored_meanwhile_answers_that_record_and_leave
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_try_whose_key_s_record_was_stored_and_deleted_meanwhile_makes_the_record_again(
+        client, isolated_media, monkeypatch):
+    """The other try stores its record between this one's look-up and its insert, and its owner deletes it
+    before this one looks for it: the key names nothing any more, as when sent after the deletion."""
+    record = Prediction.record
+    tries = []
+
+    def stored_and_deleted_by_the_other_try(**fields):
+        if tries:
+            return record(**fields)
+        tries.append(record(**fields))
+        try:
+            return record(**fields)
+        finally:
+            tries[0].discard()
+
+    monkeypatch.setattr(Prediction, "record", stored_and_deleted_by_the_other_try)
+    response = create_keyed(client, {"strokes": as_sent(DIGITS[5])})
+    assert response.status_code == 201 and response.json()["digit"] == 5
+    assert [str(pk) for pk in Prediction.objects.values_list("pk", flat=True)] == [response.json()["id"]]
+    assert response.json()["id"] != str(tries[0].pk)
+    assert len(files_in(isolated_media)) == 1
+
+
+@pytest.mark.django_db(transaction=True)
 def test_another_integrity_error_of_a_keyed_request_is_not_taken_for_its_own_record(client, isolated_media,
                                                                                       monkeypatch):
     """The model version the answer named was deleted meanwhile: the request answered 404 "the drawing was
