@@ -1045,6 +1045,9 @@ def test_a_stroke_that_reaches_the_most_points_a_drawing_holds_says_so(visit):
     settled(page)
     (drawing,) = Prediction.objects.all()
     assert sum(len(stroke["points"]) for stroke in drawing.strokes) == 4000
+    # The answer came after the message, and says it again.
+    expect(page.get_by_test_id("status")).to_have_text(re.compile(
+        r"^(That doesn't look like a single digit\. Closest guesses:|It looks like) .*\. This drawing is as long as one can be: undo or clear to go on\.$"))
     seen.assert_clean()
 
 

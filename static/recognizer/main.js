@@ -33,6 +33,8 @@ const BACK_ONLINE_MS = 1000;
 // A refusal for too many requests in a minute, or a server busy for a moment (a 503 that says how long), is
 // waited out, and the drawing or photo sent again; a longer wait (the day's drawings spent) is left to the person.
 const RESEND_AFTER_MAX_S = 120;
+// Said as a stroke stops drawing, and again with the answer, which came after and took the status's place.
+const FULL_MESSAGE = "This drawing is as long as one can be: undo or clear to go on.";
 
 // The record of the drawing or photo on show, what it was last sent for (the pad's version, or the photo),
 // and what the answer on show was given for.
@@ -93,7 +95,7 @@ const pad = new Pad(canvas, {
   onStrokeEnd: strokeEnded,
   onStrokeDropped: strokeDropped,
   onChange: drawingChanged,
-  onFull: () => result.showError("This drawing is as long as one can be: undo or clear to go on."),
+  onFull: () => result.showError(FULL_MESSAGE),
 });
 
 function startRecord(source) {
@@ -244,7 +246,7 @@ function isCurrent(tag) {
 function showAnswer(answer, tag) {
   if (isCurrent(tag)) {
     shownTag = tag;
-    result.show(answer);
+    result.show(answer, pad.isFull ? FULL_MESSAGE : "");
   }
 }
 

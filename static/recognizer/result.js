@@ -39,15 +39,16 @@ function guessItem({ digit, probability }) {
   return item;
 }
 
-function describe(answer) {
+// A `note` takes the place of the hint that the drawing may not be finished.
+function describe(answer, note) {
   const drawn = answer.source === "canvas";
   if (answer.digit === null) {
     const closest = answer.top3.map(({ digit, probability }) => `${digit} (${percent(probability)})`).join(", ");
     // The first stroke of a 4, a 5 or a 7 with a bar is read as soon as the pen lifts.
-    return `That doesn't look like a single digit. Closest guesses: ${closest}.`
-      + (drawn ? " If you are still drawing, go on." : "");
+    const next = note || (drawn ? "If you are still drawing, go on." : "");
+    return `That doesn't look like a single digit. Closest guesses: ${closest}. ${next}`.trim();
   }
-  return `${drawn ? "It" : "Your photo"} looks like ${aDigit(answer.digit)} (${percent(answer.confidence)} sure).`;
+  return `${drawn ? "It" : "Your photo"} looks like ${aDigit(answer.digit)} (${percent(answer.confidence)} sure). ${note}`.trim();
 }
 
 export class ResultView {
@@ -121,7 +122,8 @@ export class ResultView {
     }
   }
 
-  show(answer) {
+  // The `note` follows the answer's words in the status.
+  show(answer, note = "") {
     // A label given for the drawing before its last change went with that drawing: the server keeps none.
     const labelDropped = this.labelGiven && this.answer?.id === answer.id && this.answer.revision !== answer.revision;
     this.labelGiven = false;
@@ -138,12 +140,12 @@ export class ResultView {
     this.#setRecordEnabled(true);
     this.#showFeedbackMessage(labelDropped ? "Your answer went with the drawing before your last change: choose again." : "",
       "done");
-    this.showStatus(describe(answer), "done");
+    this.showStatus(describe(answer, note), "done");
   }
 
   announceAgain() {
     if (this.answer) {
-      this.showStatus(describe(this.answer), "done");
+      this.showStatus(describe(this.answer, ""), "done");
     }
   }
 

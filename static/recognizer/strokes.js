@@ -114,6 +114,11 @@ export class Pad {
     return this.strokes.length === 0;
   }
 
+  // No stroke can be added, or no point to the stroke in progress.
+  get isFull() {
+    return this.strokes.length >= this.limits.maxStrokes || this.pointCount >= this.limits.maxPoints;
+  }
+
   get isDrawing() {
     return this.activePointerId !== null;
   }
@@ -231,7 +236,7 @@ export class Pad {
     if (document.activeElement !== this.canvas) {
       document.activeElement?.blur();
     }
-    if (this.strokes.length >= this.limits.maxStrokes || this.pointCount >= this.limits.maxPoints) {
+    if (this.isFull) {
       this.callbacks.onFull();
       return;
     }
