@@ -13,12 +13,12 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.views.main import ORDER_VAR
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.constants import LOOKUP_SEP
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -102,6 +102,21 @@ class FilteredByItsSidebar:
         if field not in names or tuple(rest) not in self.sidebar_lookups:
             return False
         return super().lookup_allowed(lookup, value, request)
+
+
+class ActsOnRowsItListed:
+    """A changelist whose actions take only ids of its rows: Django filters the rows by the ids a form
+    sent as they come, and one no id could be made of (`_selected_action=nope`) was a 500."""
+
+    def response_action(self, request, queryset):
+        try:
+            for value in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME):
+                self.model._meta.pk.to_python(value)
+        except ValidationError:
+            self.message_user(request, f"The items selected are no {self.model._meta.verbose_name_plural}: select "
+                                       "them again. No items have been changed.", messages.WARNING)
+            return HttpResponseRedirect(request.get_full_path())
+        return super().response_action(request, queryset)
 
 
 IN_ANOTHER_REVIEWERS_HANDS = "another reviewer has it open in the review queue; try again once they are done"
@@ -278,7 +293,7 @@ class ReviewerFilter(admin.RelatedFieldListFilter):
 
 
 @admin.register(Prediction)
-class PredictionAdmin(FilteredByItsSidebar, admin.ModelAdmin):
+class PredictionAdmin(ActsOnRowsItListed, FilteredByItsSidebar, admin.ModelAdmin):
     list_display = ["thumbnail", "answer", "confidence_percent", "reported_label", "true_label", "correct",
                     "model_version_name", "created_at"]
     list_display_links = ["thumbnail"]
@@ -562,7 +577,7 @@ class PredictionAdmin(FilteredByItsSidebar, admin.ModelAdmin):
 
 
 @admin.register(ModelVersion)
-class ModelVersionAdmin(FilteredByItsSidebar, admin.ModelAdmin):
+class ModelVersionAdmin(ActsOnRowsItListed, FilteredByItsSidebar, admin.ModelAdmin):
     list_display = ["name", "params", "mnist_accuracy_percent", "reviewed_accuracy_percent", "is_active",
                     "created_at"]
     list_filter = ["is_active"]

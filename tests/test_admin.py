@@ -682,6 +682,18 @@ def test_anonymous_is_sent_to_login_and_non_staff_is_refused(client, django_user
     assert prediction.true_label is None
 
 
+@pytest.mark.parametrize("url, action", [(CHANGELIST, "mark_as_correct"), (CHANGELIST, "export_dataset"),
+                                         (VERSIONS, "activate")])
+@pytest.mark.parametrize("selected", ["nope", "12345678-1234-1234-1234-1234567890ab1", "1e3"])
+def test_an_action_on_ids_that_are_no_ids_is_refused_without_an_error(reviewer_client, url, action, selected):
+    """A form sent with an id no row can have was a 500 (Django filtered the rows by it as it came)."""
+    response = reviewer_client.post(url, {"action": action, "post": "yes", "_selected_action": [selected]},
+                                    follow=True)
+    assert response.status_code == 200
+    assert "select them again. No items have been changed." in response.content.decode()
+    assert not Prediction.objects.filter(true_label__isnull=False).exists()
+
+
 def test_model_versions_list_their_metrics_and_activate(reviewer_client, tmp_path, shipped_model_path):
     paths = {name: tmp_path / f"{name}.pt" for name in ("first", "second")}
     for path in paths.values():
