@@ -29,7 +29,8 @@ So, at a bounded working resolution:
    times: a close-up), with the nearby marks that belong to it (a 5's detached bar), without
    specks or long straight lines reaching the border (a 1 clear of it is no ruled line) or slivers
    along it (the desk beyond a sheet's edge the frame cuts), and without a reader's circle round it
-   or line under it.
+   or line under it; a rectangle (a note, a card) is no writing, where the whole note on a dark desk
+   is read as light ink.
 5. where that digit is only a few tens of pixels, do it all again on a close-up of the
    original pixels around it.
 
@@ -52,7 +53,7 @@ from scipy import ndimage
 from ..exif import upright
 from ..preprocess import BlankDrawingError, box_of, extent_of, marks_on_transparency, normalise, without_transparency
 from . import screen
-from .marks import FAINT_MARK, MIN_INK, digit_masks, measured_stroke_width, page_turn, stands_out
+from .marks import FAINT_MARK, MIN_INK, digit_masks, measured_stroke_width, page_turn, rectangle, stands_out
 from .surface import covered, dark_ink_surface, flattened, ink_polarities, lit_background, pens, reduced, under_glare
 
 # Longest side the photo is analysed at: the digit still spans tens of pixels, and one photo
@@ -280,6 +281,8 @@ def photo_readings(image: Image.Image, every: bool) -> tuple[list[np.ndarray], l
             strength = float(np.percentile(ink[ink > 0], 90))
             try:
                 ink = closer_if_small(image, ink, light_ink)
+                if rectangle(ink > 0):
+                    raise BlankDrawingError("the photo's strongest mark is a rectangle (a note, a card), no writing")
                 # The marks were found above the paper's own noise: faint as a thin pen is at the
                 # working resolution, they are the digit, not a blank photo.
                 into.append((strength, normalise(turned(ink, -turn) if abs(turn) > MIN_TURN else ink,

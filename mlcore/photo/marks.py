@@ -174,6 +174,17 @@ PEN_CANDIDATES = 6
 # of a digit, none of the marks chosen met the border over more than 0.6 of their extent.
 ALONG_BORDER = 0.8
 SLIVER = 0.5
+# A sticky note or a card lying on a dark desk is a bright patch, and read as light ink (chalk) with a pen as wide
+# as the background's window, it was one solid mark as strong as ink gets: its reading outweighed the note's own
+# dark digit, and was read as no digit, or as a 1. A note, a card, a phone is a rectangle: a mark filling at least
+# RECTANGLE_FILL of the smallest rectangle round it (turned every RECTANGLE_STEP degrees), at most
+# RECTANGLE_ELONGATION times longer than it is wide (its second moments'), is such a thing, not writing. A disc
+# fills a quarter pi of it (0.79), a thick pen's 0 whose loop has closed or a 6 written in a blot less; a thick
+# 1 is a rectangle, but long. Marks under RECTANGLE_AREA pixels are too few to tell.
+RECTANGLE_FILL = 0.85
+RECTANGLE_ELONGATION = 1.6
+RECTANGLE_STEP = 1
+RECTANGLE_AREA = 100
 # A long thin mark clear of the frame's border is a 1 photographed close up unless it is
 # longer than this fraction of the frame.
 CLEAR_LINE_EXTENT = 0.8
@@ -695,3 +706,19 @@ def measured_stroke_width(mask: np.ndarray) -> float:
     """The pen's width in pixels: the marks' area over half their outline."""
     outline = np.count_nonzero(mask & ~ndimage.binary_erosion(mask))
     return 2 * np.count_nonzero(mask) / max(outline, 1)
+
+
+def rectangle(mask: np.ndarray) -> bool:
+    """Whether the marks are one rectangle, no writing (RECTANGLE_FILL)."""
+    points = np.argwhere(mask).astype(np.float64)
+    if len(points) < RECTANGLE_AREA:
+        return False
+    across, along = np.sqrt(np.linalg.eigvalsh(np.cov(points.T)))
+    if along > RECTANGLE_ELONGATION * across:
+        return False
+    edge = np.argwhere(mask & ~ndimage.binary_erosion(mask)).astype(np.float64)
+    angles = np.radians(np.arange(0, 90, RECTANGLE_STEP))
+    sides = [np.ptp(edge @ np.stack([np.cos(angles), np.sin(angles)]), axis=0),
+             np.ptp(edge @ np.stack([-np.sin(angles), np.cos(angles)]), axis=0)]
+    # Each side holds a pixel more than the distance between its outermost pixels' middles.
+    return len(points) >= RECTANGLE_FILL * float(np.min((sides[0] + 1) * (sides[1] + 1)))
