@@ -718,9 +718,9 @@ def rectangle(mask: np.ndarray) -> bool:
         return False
     edge = np.argwhere(mask & ~ndimage.binary_erosion(mask)).astype(np.float64)
     # The smallest rectangle round the marks is the one round their hull's corners, a few dozen of them.
-    edge = edge[ConvexHull(edge, qhull_options="QJ").vertices]
+    corners = edge[ConvexHull(edge, qhull_options="QJ").vertices]
     angles = np.radians(np.arange(0, 90, RECTANGLE_STEP))
-    sides = [np.ptp(edge @ np.stack([np.cos(angles), np.sin(angles)]), axis=0),
-             np.ptp(edge @ np.stack([-np.sin(angles), np.cos(angles)]), axis=0)]
+    sides = [np.ptp(corners @ np.stack([np.cos(angles), np.sin(angles)]), axis=0),
+             np.ptp(corners @ np.stack([-np.sin(angles), np.cos(angles)]), axis=0)]
     # Each side holds a pixel more than the distance between its outermost pixels' middles.
     return len(points) >= RECTANGLE_FILL * float(np.min((sides[0] + 1) * (sides[1] + 1)))
