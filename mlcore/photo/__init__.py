@@ -52,7 +52,7 @@ from scipy import ndimage
 
 from ..exif import upright
 from ..preprocess import BlankDrawingError, box_of, extent_of, marks_on_transparency, normalise, without_transparency
-from . import screen
+from . import screen, sheet
 from .marks import FAINT_MARK, MIN_INK, digit_masks, measured_stroke_width, page_turn, rectangle, stands_out
 from .surface import covered, dark_ink_surface, flattened, ink_polarities, lit_background, pens, reduced, under_glare
 
@@ -262,6 +262,10 @@ def photo_readings(image: Image.Image, every: bool) -> tuple[list[np.ndarray], l
     apart, the marks that may be the digit instead (`marks.digit_masks`), read in the same ways.
     BlankDrawingError where no reading finds a mark."""
     grey, finger = working_photo(image)
+    close_up = sheet.close_up(image, grey)
+    if close_up is not None:
+        image = close_up
+        grey, finger = working_photo(image)
     window = background_window(grey)
     polarities = ink_polarities(grey, window)
     ways = []

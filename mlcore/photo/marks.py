@@ -708,13 +708,13 @@ def measured_stroke_width(mask: np.ndarray) -> float:
     return 2 * np.count_nonzero(mask) / max(outline, 1)
 
 
-def rectangle(mask: np.ndarray) -> bool:
-    """Whether the marks are one rectangle, no writing (RECTANGLE_FILL)."""
+def rectangle(mask: np.ndarray, elongation: float = RECTANGLE_ELONGATION) -> bool:
+    """Whether the marks are one rectangle, at most `elongation` times longer than wide: no writing (RECTANGLE_FILL)."""
     points = np.argwhere(mask).astype(np.float64)
     if len(points) < RECTANGLE_AREA:
         return False
     across, along = np.sqrt(np.linalg.eigvalsh(np.cov(points.T)))
-    if along > RECTANGLE_ELONGATION * across:
+    if along > elongation * across:
         return False
     edge = np.argwhere(mask & ~ndimage.binary_erosion(mask)).astype(np.float64)
     # The smallest rectangle round the marks is the one round their hull's corners, a few dozen of them.

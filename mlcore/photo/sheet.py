@@ -1,0 +1,99 @@
+"""A sheet, a card or a sticky note lying on a darker desk, and the photo of it close up.
+
+Photographed from afar, a note is a small bright patch in a frame of desk: at the working resolution
+its digit is a few pixels of faint ink, and the desk's grain, the note's edges and their shadows
+outweigh it (they were read as 1s, or as no digit, and an empty note's edge as a 1). A person would
+look at the note: so does the reading, where the photo's bright region is such a patch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+from skimage.filters import threshold_otsu
+from skimage.morphology import convex_hull_image
+
+from .marks import rectangle
+
+# The sheet is the hull of the regions brighter than the tone that best splits the photo in two
+# (Otsu's), cleared of specks this many working pixels wide, that are at least PIECE of the largest: a
+# pen lying across a note, or a scribble, cuts it in two. A sheet covering more of the frame than
+# MOST_OF_FRAME is read as it is (the photo is close enough), one covering less than LEAST_OF_FRAME is
+# no sheet but a glint or a label.
+SPECKS = 2
+PIECE = 0.2
+MOST_OF_FRAME = 0.5
+LEAST_OF_FRAME = 0.005
+# It is a sheet where it is a rectangle seen at a slant (RECTANGLE_FILL of `rectangle`, to ELONGATION times
+# longer than wide: a receipt is), mostly bare (at least BARE of it bright: a chalk digit's strokes fill half
+# the rectangle round them), the frame cuts at most two of its sides, and it ends in a step: the desk
+# within EDGE pixels outside its edge is darker than STEP of the sheet within EDGE inside it (medians). Light
+# falling off across a whiteboard, a shadow's soft edge across a sheet, or a lit patch of a wall end in no
+# such step.
+ELONGATION = 4.0
+BARE = 0.75
+SIDES_CUT = 2
+EDGE = 3
+STEP = 0.8
+# The close-up leaves out a margin this many working pixels wide inside the sheet's edge (its shadow and the
+# edge's blur, which would be marks) and paints what lies outside it with the sheet's tone nearby: the tone
+# of the sheet within about TONE_REACH of the working side, so no step is left where the sheet's light
+# falls off towards its edge.
+MARGIN = 2
+TONE_REACH = 1 / 32
+
+
+def close_up(image: Image.Image, grey: np.ndarray) -> Image.Image | None:
+    """The upright RGB or greyscale photo cropped to the sheet lying in it, the desk around painted the
+    sheet's tone; None where the photo shows no such sheet. `grey` is the photo at the working resolution."""
+    sheet = sheet_in(grey) if image.mode in ("RGB", "L") else None
+    if sheet is None:
+        return None
+    scale = max(image.size) / max(grey.shape)
+    rows, cols = ndimage.find_objects(sheet.astype(np.uint8))[0]
+    box = (round(cols.start * scale), round(rows.start * scale),
+           min(image.width, round(cols.stop * scale)), min(image.height, round(rows.stop * scale)))
+    crop = image.crop(box)
+    inside = ndimage.binary_erosion(sheet, iterations=MARGIN, border_value=1)[rows, cols]
+    inside = np.asarray(Image.fromarray(inside.astype(np.float32)).resize(crop.size, Image.Resampling.BILINEAR)) > 0.5
+    pixels = np.asarray(crop).copy()
+    pixels[~inside] = sheet_tone(pixels, inside, round(TONE_REACH * max(grey.shape) * scale))[~inside]
+    return Image.fromarray(pixels, mode=crop.mode)
+
+
+def sheet_tone(pixels: np.ndarray, inside: np.ndarray, reach: int) -> np.ndarray:
+    """The tone of the sheet's pixels (`inside`) near each pixel (a Gaussian's weighted mean, `reach` its
+    deviation), worked out a quarter of `reach` apart; their median where none lie within four `reach`."""
+    step = max(1, reach // 4)
+    weight = inside[::step, ::step].astype(np.float32)
+    tone = pixels[::step, ::step].astype(np.float32)
+    if tone.ndim == 3:
+        weight = weight[..., None]
+    sigma = (4, 4, 0)[:tone.ndim]
+    total = ndimage.gaussian_filter(tone * weight, sigma, mode="nearest")
+    share = ndimage.gaussian_filter(weight, sigma, mode="nearest")
+    near = np.where(share > 1e-3, total / np.maximum(share, 1e-3), np.median(pixels[inside], axis=0))
+    channels = near if near.ndim == 3 else near[..., None]
+    size = pixels.shape[1], pixels.shape[0]
+    enlarged = np.stack([np.asarray(Image.fromarray(channel).resize(size, Image.Resampling.BILINEAR))
+                         for channel in np.moveaxis(channels, -1, 0)], axis=-1)
+    return np.clip(np.round(enlarged.reshape(pixels.shape)), 0, 255).astype(pixels.dtype)
+
+
+def sheet_in(grey: np.ndarray) -> np.ndarray | None:
+    """Where the sheet lies in the working photo `grey` (ink on it included), or None (MOST_OF_FRAME, STEP)."""
+    bright = ndimage.binary_opening(grey > threshold_otsu(grey), iterations=SPECKS)
+    regions, count = ndimage.label(bright)
+    if count == 0:
+        return None
+    areas = np.bincount(regions.ravel())[1:]
+    pieces = np.isin(regions, np.flatnonzero(areas >= PIECE * areas.max()) + 1)
+    sheet = convex_hull_image(pieces)
+    sides_cut = sum(bool(side.any()) for side in (sheet[0], sheet[-1], sheet[:, 0], sheet[:, -1]))
+    if not LEAST_OF_FRAME <= sheet.mean() <= MOST_OF_FRAME or sides_cut > SIDES_CUT \
+            or np.count_nonzero(pieces) < BARE * np.count_nonzero(sheet) or not rectangle(sheet, ELONGATION):
+        return None
+    outside = ndimage.binary_dilation(sheet, iterations=EDGE) & ~sheet
+    rim = sheet & ~ndimage.binary_erosion(sheet, iterations=EDGE)
+    return sheet if np.median(grey[outside]) < STEP * np.median(grey[rim]) else None
