@@ -9,7 +9,8 @@ So, at a bounded working resolution:
    whole is read too, and a model weighs them), and set aside a finger holding the paper down, with its
    shadow: skin is warmer than the paper around it and than ink (red above green above blue), a
    finger wider than a pen's stroke or a punched hole, and it enters across the frame's border,
-   which a desk seen beyond the sheet's edge runs along;
+   which a desk seen beyond the sheet's edge runs along; where a sheet or a note lies small on a darker
+   desk, read it close up, the desk left out (`sheet`);
 2. decide the ink's polarity (dark on paper, light on a dark board) from how bright the surface
    is where it is lit and which side of the local background the strongest marks lie; where
    the two disagree, read the photo both ways;
@@ -40,8 +41,8 @@ board), the photo is read both ways, where the pen is nearly as wide as the back
 window (a close-up), with a wider window too; a model chooses. Where a ruled page's lines show it
 turned, the digit is read turned back upright: people write level with the lines.
 
-Steps 1 to 3 are `surface`'s (the screenshot's cut `screen`'s), step 4 `marks`'; this module runs them,
-and step 5.
+Steps 1 to 3 are `surface`'s (the screenshot's cut `screen`'s, the sheet's close-up `sheet`'s), step 4
+`marks`'; this module runs them, and step 5.
 """
 
 from __future__ import annotations
@@ -255,12 +256,12 @@ def readings(image: Image.Image, every: bool) -> tuple[np.ndarray, int, bool]:
 
 
 def photo_readings(image: Image.Image, every: bool) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """The upright photo's readings: the likeliest first and, if `every`, the others a model should
-    weigh: the digit read with each polarity it may have (`ink_polarities`), and where its pen nearly
-    fills the background's window, read with the wide window; each turned back upright where the page's
-    lines show it turned more than MIN_TURN; a reading in which no digit is found gives no input. Then,
-    apart, the marks that may be the digit instead (`marks.digit_masks`), read in the same ways.
-    BlankDrawingError where no reading finds a mark."""
+    """The upright photo's readings (of the sheet lying in it close up, where `sheet.close_up` finds one): the
+    likeliest first and, if `every`, the others a model should weigh: the digit read with each polarity it may
+    have (`ink_polarities`), and where its pen nearly fills the background's window, read with the wide window;
+    each turned back upright where the page's lines show it turned more than MIN_TURN; a reading in which no
+    digit is found gives no input. Then, apart, the marks that may be the digit instead (`marks.digit_masks`),
+    read in the same ways. BlankDrawingError where no reading finds a mark."""
     grey, finger = working_photo(image)
     close_up = sheet.close_up(image, grey)
     if close_up is not None:
