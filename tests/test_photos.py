@@ -826,6 +826,27 @@ def test_a_rectangle_is_no_writing(shape, is_rectangle):
     assert photo.marks.rectangle(mask) == is_rectangle
 
 
+def written_apart(first: np.ndarray, second: np.ndarray, gap: int) -> np.ndarray:
+    """Two MNIST digits side by side, `gap` pixels apart, as a number is written, on a square canvas."""
+    side = 56 + gap
+    number = np.zeros((side, side), np.uint8)
+    top = (side - 28) // 2
+    number[top:top + 28, :28] = first
+    number[top:top + 28, 28 + gap:] = second
+    return number
+
+
+def test_a_number_of_two_digits_written_apart_is_no_digit(mnist_test, predictor):
+    """Its second digit further from the first than a digit's own parts lie (`marks.NEARBY`), the first was read
+    alone: none of these 24 was answered "not a digit"; read together (`marks.beside_in_its_row`), 15."""
+    rng = np.random.default_rng(8)
+    photos = [photograph(written_apart(mnist_test.images[900 + 2 * n], mnist_test.images[901 + 2 * n],
+                                       int(rng.integers(2, 10))), 0, "paper", np.random.default_rng([8, n]),
+                         (0.3, 0.45)).open() for n in range(24)]
+    answers = read(photos, predictor)
+    assert np.isin(answers, [None, -1]).mean() >= 0.6, answers
+
+
 def with_a_pen_beside(photo, rng: np.random.Generator) -> Image.Image:
     """The photo with a pen lying on the page beside its digit, its tip by the digit and its body running
     out of the frame: nearly half the digit's height wide (a pen 9 mm wide by a digit 2 cm high), a dark

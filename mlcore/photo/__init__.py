@@ -27,9 +27,10 @@ So, at a bounded working resolution:
    ink, which the glare washed out as much as the paper;
 4. threshold the flattened ink above the paper's own noise and pick the digit: the strongest
    group of marks clear of the frame's border (or one touching it that outweighs them many
-   times: a close-up), with the nearby marks that belong to it (a 5's detached bar), without
-   specks or long straight lines reaching the border (a 1 clear of it is no ruled line) or slivers
-   along it (the desk beyond a sheet's edge the frame cuts), and without a reader's circle round it
+   times: a close-up), with the nearby marks that belong to it (a 5's detached bar; a number's next
+   digit, so that a number reads as none), without specks or long straight lines reaching the border
+   (a 1 clear of it is no ruled line) or slivers along it (the desk beyond a sheet's edge the frame
+   cuts), and without a reader's circle round it
    or line under it; a rectangle (a note, a card) is no writing, where the whole note on a dark desk
    is read as light ink.
 5. where that digit is only a few tens of pixels, do it all again on a close-up of the

@@ -62,6 +62,18 @@ SOLID = 2.5
 # long thin lines longer than the digit (a sticky note's or a sheet's edge, its thin shadow),
 # whose box may hold the digit's.
 NEARBY = 0.35
+# A number of two digits or more is no digit; written apart, its next digit was further from the one chosen than
+# NEARBY, and the one was read alone (of the three audits' 85 numbers and sums, 15 were read as one of their
+# digits). A mark, no speck beside the chosen one (RIVAL), stands beside it as the next character of a number where
+# it is at least ROW_HEIGHT of its height and at most 1 / ROW_HEIGHT, the two share ROW_OVERLAP of the shorter's
+# rows, the gap between them is at most ROW_GAP of the chosen mark's extent, and their strokes are as wide (on the
+# whole and at their widest) and as dark within WRITTEN_ALIKE times (a printed label, a desk's grain are not, nor a
+# pen's solid grip beside a thin pen's digit, as wide on the whole but twice as wide at its widest): it is read
+# with it.
+ROW_HEIGHT = 0.7
+ROW_OVERLAP = 0.6
+ROW_GAP = 1.0
+WRITTEN_ALIKE = 1.5
 # A line of print above or below the digit (a worksheet's header, a form's label) is near it too, and was read
 # as a part of it: a digit's own detached parts (a 5's or a 7's bar) reach into the rows of the rest of it,
 # where words lie wholly above or below them. At least TEXT_WORDS marks wholly on one side are a line of
@@ -422,10 +434,36 @@ def group(ink: np.ndarray, marks: np.ndarray, holes: np.ndarray, measures: tuple
             continue
         if gaps.get(label, np.inf) <= NEARBY * digit_extent and not marks_up(marks, area, boxes, bulk, label, main):
             keep.append(label)
+        elif (mass[label - 1] >= RIVAL * mass[main - 1] and beside_in_its_row(boxes[main - 1], boxes[label - 1])
+              and written_alike(ink, marks, boxes, main, label)):
+            # Read with it, a number of two digits or more is no digit, as the model answers it.
+            keep.append(label)
     words = [label for _, _, label in candidates
              if label != main and mass[label - 1] >= SPECK_FRACTION * mass[main - 1]]
     keep = [label for label in keep if label not in text_lines(boxes, main, keep, words)]
     return np.isin(marks, keep), keep
+
+
+def beside_in_its_row(digit: tuple[slice, slice], other: tuple[slice, slice]) -> bool:
+    """Whether the other mark stands beside the digit as the next character of a number would (ROW_HEIGHT)."""
+    (rows, cols), (other_rows, other_cols) = digit, other
+    height, other_height = rows.stop - rows.start, other_rows.stop - other_rows.start
+    overlap = min(rows.stop, other_rows.stop) - max(rows.start, other_rows.start)
+    gap = max(other_cols.start - cols.stop, cols.start - other_cols.stop)
+    return (ROW_HEIGHT * height <= other_height <= height / ROW_HEIGHT
+            and overlap >= ROW_OVERLAP * min(height, other_height) and gap <= ROW_GAP * extent_of(digit))
+
+
+def written_alike(ink: np.ndarray, marks: np.ndarray, boxes: list, main: int, other: int) -> bool:
+    """Whether the two marks' strokes are as wide, at their widest too, and as dark as each other, within
+    WRITTEN_ALIKE times."""
+    def pen_of(label: int) -> tuple[float, float, float]:
+        shape = marks[boxes[label - 1]] == label
+        return (measured_stroke_width(shape), float(ndimage.distance_transform_edt(np.pad(shape, 1)).max()),
+                float(np.percentile(ink[boxes[label - 1]][shape], 90)))
+
+    return all(1 / WRITTEN_ALIKE <= measure / other_measure <= WRITTEN_ALIKE
+               for measure, other_measure in zip(pen_of(main), pen_of(other)))
 
 
 def text_lines(boxes: list[tuple[slice, slice]], main: int, near: list[int], words: list[int]) -> set[int]:
