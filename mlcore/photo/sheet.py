@@ -14,7 +14,9 @@ from scipy import ndimage
 from skimage.filters import threshold_otsu
 from skimage.morphology import convex_hull_image
 
+from ..preprocess import box_of
 from .marks import rectangle
+from .surface import enlarged
 
 # The sheet is the hull of the regions brighter than the tone that best splits the photo in two
 # (Otsu's), cleared of specks this many working pixels wide, that are at least PIECE of the largest: a
@@ -51,12 +53,11 @@ def close_up(image: Image.Image, grey: np.ndarray) -> Image.Image | None:
     if sheet is None:
         return None
     scale = max(image.size) / max(grey.shape)
-    rows, cols = ndimage.find_objects(sheet.astype(np.uint8))[0]
-    box = (round(cols.start * scale), round(rows.start * scale),
-           min(image.width, round(cols.stop * scale)), min(image.height, round(rows.stop * scale)))
-    crop = image.crop(box)
+    rows, cols = box_of(sheet)
+    crop = image.crop((round(cols.start * scale), round(rows.start * scale),
+                       min(image.width, round(cols.stop * scale)), min(image.height, round(rows.stop * scale))))
     inside = ndimage.binary_erosion(sheet, iterations=MARGIN, border_value=1)[rows, cols]
-    inside = np.asarray(Image.fromarray(inside.astype(np.float32)).resize(crop.size, Image.Resampling.BILINEAR)) > 0.5
+    inside = enlarged(inside.astype(np.float32), (crop.height, crop.width)) > 0.5
     pixels = np.asarray(crop).copy()
     pixels[~inside] = sheet_tone(pixels, inside, round(TONE_REACH * max(grey.shape) * scale))[~inside]
     return Image.fromarray(pixels, mode=crop.mode)
@@ -74,11 +75,9 @@ def sheet_tone(pixels: np.ndarray, inside: np.ndarray, reach: int) -> np.ndarray
     total = ndimage.gaussian_filter(tone * weight, sigma, mode="nearest")
     share = ndimage.gaussian_filter(weight, sigma, mode="nearest")
     near = np.where(share > 1e-3, total / np.maximum(share, 1e-3), np.median(pixels[inside], axis=0))
-    channels = near if near.ndim == 3 else near[..., None]
-    size = pixels.shape[1], pixels.shape[0]
-    enlarged = np.stack([np.asarray(Image.fromarray(channel).resize(size, Image.Resampling.BILINEAR))
-                         for channel in np.moveaxis(channels, -1, 0)], axis=-1)
-    return np.clip(np.round(enlarged.reshape(pixels.shape)), 0, 255).astype(pixels.dtype)
+    channels = (near if near.ndim == 3 else near[..., None]).astype(np.float32)
+    tones = np.stack([enlarged(channel, pixels.shape[:2]) for channel in np.moveaxis(channels, -1, 0)], axis=-1)
+    return np.clip(np.round(tones.reshape(pixels.shape)), 0, 255).astype(pixels.dtype)
 
 
 def sheet_in(grey: np.ndarray) -> np.ndarray | None:
