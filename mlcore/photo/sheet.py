@@ -88,6 +88,9 @@ def sheet_in(grey: np.ndarray) -> np.ndarray | None:
         return None
     areas = np.bincount(regions.ravel())[1:]
     pieces = np.isin(regions, np.flatnonzero(areas >= PIECE * areas.max()) + 1)
+    if pieces.mean() > MOST_OF_FRAME:
+        # Its hull, the costliest step (7 ms), would be larger still.
+        return None
     sheet = convex_hull_image(pieces)
     sides_cut = sum(bool(side.any()) for side in (sheet[0], sheet[-1], sheet[:, 0], sheet[:, -1]))
     if not LEAST_OF_FRAME <= sheet.mean() <= MOST_OF_FRAME or sides_cut > SIDES_CUT \
