@@ -1052,9 +1052,9 @@ def grained_desk(height: int, width: int, rng: np.random.Generator) -> np.ndarra
     return wood + (grain / grain.std() * rng.uniform(4, 14))[..., None]
 
 
-def with_a_note(pixels: np.ndarray, side: float, rng: np.random.Generator) -> tuple[np.ndarray, tuple, float]:
+def with_a_note(pixels: np.ndarray, side: float, rng: np.random.Generator) -> tuple[np.ndarray, tuple[float, float]]:
     """The photo's pixels with a sticky note `side` pixels wide lying on them somewhere near the middle, turned
-    up to 23 degrees, with its shadow; and the note's middle (x, y) and turn (radians)."""
+    up to 23 degrees, with its shadow; and the note's middle (x, y)."""
     height, width = pixels.shape[:2]
     angle = rng.uniform(-0.4, 0.4)
     middle_x, middle_y = rng.uniform(0.35, 0.65) * width, rng.uniform(0.35, 0.65) * height
@@ -1068,7 +1068,7 @@ def with_a_note(pixels: np.ndarray, side: float, rng: np.random.Generator) -> tu
                        [..., None])
     covered = np.asarray(note.filter(ImageFilter.GaussianBlur(1)), np.float32)[..., None] / 255
     colour = np.array(rng.choice([[250, 235, 120], [255, 200, 210], [180, 230, 250]]), np.float32)
-    return pixels * (1 - covered) + colour * covered, (middle_x, middle_y), angle
+    return pixels * (1 - covered) + colour * covered, (middle_x, middle_y)
 
 
 def as_phone_photo(pixels: np.ndarray, rng: np.random.Generator) -> Image.Image:
@@ -1086,11 +1086,11 @@ def as_phone_photo(pixels: np.ndarray, rng: np.random.Generator) -> Image.Image:
 
 
 def on_a_note_far_away(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
-    """A 1600x1200 phone photo of a sticky note on a desk, the note a tenth to a quarter of the frame's height,
-    the MNIST digit's strokes written on it with a pen 4 of the frame's pixels wide, half the note high."""
+    """A 1600x1200 phone photo of a sticky note on a desk, the note 6 to 16 % of the frame's height, the MNIST
+    digit's strokes written on it with a pen 3 of the frame's pixels wide, under half the note high."""
     pixels = grained_desk(1200, 1600, rng)
     side = rng.uniform(0.06, 0.16) * 1200
-    pixels, (middle_x, middle_y), _ = with_a_note(pixels, side, rng)
+    pixels, (middle_x, middle_y) = with_a_note(pixels, side, rng)
     strokes = [stroke.tolist() for stroke in place(digit_strokes(digit), rng, (0.8, 0.9))]
     box = round(side / 2)
     ink = 1 - np.asarray(render_strokes(strokes, side=box, pen_width=3 / box), np.float32) / 255
