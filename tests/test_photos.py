@@ -1141,11 +1141,12 @@ def on_a_note_far_away(digit: np.ndarray, rng: np.random.Generator) -> Image.Ima
 def test_a_digit_on_a_note_far_away_is_read_from_the_note(mnist_test, predictor):
     """At the working resolution the note's digit is a few faint pixels, and the desk's grain and the note's edge
     and shadow outweighed it. The note is read close up, the desk round it left out (`photo.sheet`): 13 of these
-    30 were read right before, 23 since."""
+    30 were read right before, 23 since, and 27 since a note joined by the desk's light grain is looked for among
+    the brighter pixels too."""
     rng = np.random.default_rng(67)
     photos = [on_a_note_far_away(digit, rng) for digit in mnist_test.images[760:790]]
     right = read(photos, predictor) == mnist_test.labels[760:790]
-    assert right.mean() >= 0.7, f"read {right.mean():.1%} of the photos right"
+    assert right.mean() >= 0.8, f"read {right.mean():.1%} of the photos right"
 
 
 def grey_scene(scene: str) -> tuple[np.ndarray, np.ndarray]:
@@ -1155,8 +1156,13 @@ def grey_scene(scene: str) -> tuple[np.ndarray, np.ndarray]:
                           order=1, reshape=False) > 0.5
     digit = abs(np.hypot((rows - 150) / 25, (cols - 200) / 15) - 1) < 0.15
     dark, bright = np.float32(0.25), np.float32(0.85)
+    streaks = (abs(rows - 150) < 25) & (cols < 160)   # the desk's light grain, reaching the note
     grey, sheet = {
         "a note on a desk": (np.where(note & ~digit, bright, dark), note),
+        "a white card on a pale desk": (np.where(note & ~digit, bright, 0.75), note),
+        "a note beside a bright patch of the desk":
+            (np.where((note & ~digit) | ((rows > 250) & (cols > 330)), bright, dark), note),
+        "a note on a desk's light grain": (np.where(note & ~digit, bright, np.where(streaks, 0.6, dark)), note),
         "a note a pen lies across": (np.where(note & (abs(cols - 190) > 6), bright, dark), note),
         "a hard shadow across a sheet filling the frame": (np.where(cols < 180, bright, 0.45), None),
         "a sheet filling the frame": (np.where((rows > 20) & (cols > 20), bright, dark), None),
@@ -1168,7 +1174,9 @@ def grey_scene(scene: str) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(grey, np.float32), sheet
 
 
-@pytest.mark.parametrize("scene", ["a note on a desk", "a note a pen lies across",
+@pytest.mark.parametrize("scene", ["a note on a desk", "a white card on a pale desk",
+                                   "a note beside a bright patch of the desk", "a note on a desk's light grain",
+                                   "a note a pen lies across",
                                    "a hard shadow across a sheet filling the frame",
                                    "a lamp's light falling off towards the frame's edges", "a sheet filling the frame",
                                    "a square chalk 0 on a board"])
