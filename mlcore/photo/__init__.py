@@ -10,7 +10,7 @@ So, at a bounded working resolution:
    shadow: skin is warmer than the paper around it and than ink (red above green above blue), a
    finger wider than a pen's stroke or a punched hole, and it enters across the frame's border,
    which a desk seen beyond the sheet's edge runs along; where a sheet or a note lies small on a darker
-   desk, read it close up, the desk left out (`sheet`);
+   desk, or a blackboard hangs on a lighter wall, read it close up, the desk or the wall left out (`sheet`);
 2. decide the ink's polarity (dark on paper, light on a dark board) from how bright the surface
    is where it is lit and which side of the local background the strongest marks lie; where
    the two disagree, read the photo both ways;

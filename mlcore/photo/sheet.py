@@ -1,4 +1,5 @@
-"""A sheet, a card or a sticky note lying on a darker desk, and the photo of it close up.
+"""A sheet, a card or a sticky note lying on a darker desk, or a blackboard on a lighter wall, and the photo of it
+close up.
 
 Photographed from afar, a note is a small bright patch in a frame of desk: at the working resolution
 its digit is a few pixels of faint ink, and the desk's grain, the note's edges and their shadows
@@ -16,7 +17,7 @@ from skimage.morphology import convex_hull_image
 
 from ..preprocess import box_of
 from .marks import rectangle
-from .surface import enlarged
+from .surface import BOARD, enlarged
 
 # The sheet is the hull of the regions brighter than the tone that best splits the photo in two
 # (Otsu's), cleared of specks this many working pixels wide, that are at least PIECE of the largest: a
@@ -49,13 +50,28 @@ STEP = 0.9
 # of the sheet within about TONE_REACH of the working side, so no step is left where the sheet's light
 # falls off towards its edge.
 MARGIN = 2
+# A blackboard hanging on a lighter wall is such a sheet with its tones turned: the wall, lit brighter than the
+# board, made the photo paper and the chalk no ink (none of 30 test digits so written was read right). It is
+# read close up too where it covers at least LEAST_BOARD of the frame, is darker than a board (`surface.BOARD`)
+# and, within its rim, CHALK of it is brighter than its tone by CHALK_CONTRAST: a thin digit's chalk. Paper in
+# a shadow is lighter than a board; a black card or a phone holds no chalk; the gaps of a scribble crossing a
+# digit out, dark on paper, were a fifth of it; a thick pen's 8, its loops' holes bright in it, was 2 % of the
+# frame (boards measured 19 to 43 %).
+LEAST_BOARD = 0.05
+CHALK = (0.002, 0.15)
+CHALK_CONTRAST = 0.1
 TONE_REACH = 1 / 32
 
 
 def close_up(image: Image.Image, grey: np.ndarray) -> Image.Image | None:
-    """The upright RGB or greyscale photo cropped to the sheet lying in it, the desk around painted the
-    sheet's tone; None where the photo shows no such sheet. `grey` is the photo at the working resolution."""
-    sheet = sheet_in(grey) if image.mode in ("RGB", "L") else None
+    """The upright RGB or greyscale photo cropped to the sheet lying in it (or the board hanging in it), the desk
+    around painted the sheet's tone; None where the photo shows no such sheet. `grey` is the photo at the working
+    resolution."""
+    if image.mode not in ("RGB", "L"):
+        return None
+    sheet = sheet_in(grey)
+    if sheet is None:
+        sheet = board_in(grey)
     if sheet is None:
         return None
     scale = max(image.size) / max(grey.shape)
@@ -84,6 +100,21 @@ def sheet_tone(pixels: np.ndarray, inside: np.ndarray, reach: int) -> np.ndarray
     channels = (near if near.ndim == 3 else near[..., None]).astype(np.float32)
     tones = np.stack([enlarged(channel, pixels.shape[:2]) for channel in np.moveaxis(channels, -1, 0)], axis=-1)
     return np.clip(np.round(tones.reshape(pixels.shape)), 0, 255).astype(pixels.dtype)
+
+
+def board_in(grey: np.ndarray) -> np.ndarray | None:
+    """Where a blackboard hangs on a lighter wall in the working photo `grey`, chalk written on it, or None
+    (LEAST_BOARD, CHALK)."""
+    board = sheet_in(1 - grey)
+    if board is None or board.mean() < LEAST_BOARD:
+        return None
+    # Within its rim: the hull's edge takes in some of the wall.
+    inside = ndimage.binary_erosion(board, iterations=EDGE)
+    tone = np.median(grey[board])
+    if tone >= BOARD or not inside.any():
+        return None
+    chalk = np.count_nonzero(inside & (grey > tone + CHALK_CONTRAST)) / np.count_nonzero(inside)
+    return board if CHALK[0] <= chalk <= CHALK[1] else None
 
 
 def sheet_in(grey: np.ndarray) -> np.ndarray | None:
