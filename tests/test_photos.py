@@ -368,28 +368,31 @@ def on_a_board_on_a_wall(digit: np.ndarray, rng: np.random.Generator) -> Image.I
 
 def test_a_digit_on_a_blackboard_on_a_wall_is_read_from_the_board(mnist_test, predictor):
     """Lit brighter than the board, the wall made the photo paper, and the chalk no ink: none of these 30 was read
-    right. The board is read close up, as a sheet on a desk is with its polarity turned (`sheet.board_in`): 26."""
+    right. The board is read close up, as a sheet on a desk is with its polarity turned (`sheet.board_in`): 30."""
     rng = np.random.default_rng(11)
     photos = [on_a_board_on_a_wall(digit, rng) for digit in mnist_test.images[1000:1030]]
     right = read(photos, predictor) == mnist_test.labels[1000:1030]
-    assert right.mean() >= 0.8, f"read {right.mean():.1%} of the photos right"
+    assert right.mean() >= 0.9, f"read {right.mean():.1%} of the photos right"
 
 
 @pytest.mark.parametrize("scene, board", [("a board on a wall", True), ("a page's shadowed part", False),
                                           ("a black card, nothing on it", False), ("a digit crossed out", False),
                                           ("a thick pen's 8", False)])
 def test_a_board_is_a_board_dark_rectangle_on_a_lighter_wall_with_some_chalk(scene, board):
+    """Each scene but the board is turned away by one of `sheet.board_in`'s conditions alone."""
     rows, cols = np.mgrid[:300, :400].astype(np.float32)
-    rectangle = ndimage.rotate(((abs(rows - 150) < 70) & (abs(cols - 200) < 100)).astype(np.float32), 10,
-                               order=1, reshape=False) > 0.5
+    large = ndimage.rotate(((abs(rows - 150) < 70) & (abs(cols - 200) < 100)).astype(np.float32), 10,
+                           order=1, reshape=False) > 0.5
+    small = (abs(rows - 150) < 18) & (abs(cols - 200) < 14)
     ring = abs(np.hypot((rows - 150) / 40, (cols - 200) / 25) - 1) < 0.06
-    tone, marks = {"a board on a wall": (0.2, ring), "a page's shadowed part": (0.45, ring),
-                   "a black card, nothing on it": (0.15, np.zeros_like(ring)),
-                   "a digit crossed out": (0.2, ring | ((rows + cols) % 6 < 1)),
-                   "a thick pen's 8": (0.2, ring)}[scene]
-    if scene == "a thick pen's 8":   # a small dark block, its loops' two holes bright in it
-        rectangle = (abs(rows - 150) < 18) & (abs(cols - 200) < 14)
-        marks = (np.hypot(rows - 142, cols - 200) < 2) | (np.hypot(rows - 158, cols - 200) < 2)
+    holes = (np.hypot(rows - 142, cols - 200) < 2) | (np.hypot(rows - 158, cols - 200) < 2)
+    rectangle, tone, marks = {
+        "a board on a wall": (large, 0.2, ring),
+        "a page's shadowed part": (large, 0.45, ring),
+        "a black card, nothing on it": (large, 0.15, np.zeros_like(ring)),
+        "a digit crossed out": (large, 0.2, ring | ((rows + cols) % 6 < 1)),
+        "a thick pen's 8": (small, 0.2, holes),
+    }[scene]
     # The board's own grain is no chalk.
     grain = np.random.default_rng(0).uniform(-0.03, 0.03, rows.shape)
     grey = np.where(rectangle, np.where(marks, 0.7, tone + grain), 0.8).astype(np.float32)

@@ -108,11 +108,11 @@ def board_in(grey: np.ndarray) -> np.ndarray | None:
     board = sheet_in(1 - grey)
     if board is None or board.mean() < LEAST_BOARD:
         return None
+    tone = np.median(grey[board])
+    if tone >= BOARD:
+        return None
     # Within its rim: the hull's edge takes in some of the wall.
     inside = ndimage.binary_erosion(board, iterations=EDGE)
-    tone = np.median(grey[board])
-    if tone >= BOARD or not inside.any():
-        return None
     chalk = np.count_nonzero(inside & (grey > tone + CHALK_CONTRAST)) / np.count_nonzero(inside)
     return board if CHALK[0] <= chalk <= CHALK[1] else None
 
@@ -163,11 +163,13 @@ def hull_of(pieces: np.ndarray) -> np.ndarray:
 
 
 def bare(pieces: np.ndarray, sheet: np.ndarray) -> bool:
+    """Whether the bright pieces fill at least BARE of their hull `sheet`."""
     return np.count_nonzero(pieces) >= BARE * np.count_nonzero(sheet)
 
 
 def is_sheet(grey: np.ndarray, pieces: np.ndarray, sheet: np.ndarray) -> bool:
-    """Whether the hull `sheet` of the bright `pieces` is a sheet lying on a darker desk (MOST_OF_FRAME to STEP)."""
+    """Whether the hull `sheet` of the bright `pieces` is a sheet lying on a darker desk: its size, the sides the
+    frame cuts, how bare and how rectangular it is, and the step at its edge (LEAST_OF_FRAME to STEP)."""
     sides_cut = sum(bool(side.any()) for side in (sheet[0], sheet[-1], sheet[:, 0], sheet[:, -1]))
     if not LEAST_OF_FRAME <= sheet.mean() <= MOST_OF_FRAME or sides_cut > SIDES_CUT or not bare(pieces, sheet) \
             or not rectangle(sheet, ELONGATION):
