@@ -41,6 +41,7 @@ const state = {
   saving: false,
   loading: false,
   undoWhenLoaded: false, // z pressed while the next drawing was loading
+  keyNotTaken: false,  // a key refused while the next drawing loaded, said until a key is taken
   loadFailed: "",      // why the next drawing could not be loaded, until it is
   leaseFailed: "",     // why the drawing on show could not be kept, until a renewal succeeds
   notSaved: 0,         // labels refused this session (a 409 or a 404), said beside every later "Saved"
@@ -295,6 +296,8 @@ async function flushSaves() {
       // An undo answers with the drawing as it is now: its drawer may have changed it since it was shown.
       if (save.label === null && data.item && state.item?.id === data.item.id) show(data.item);
       if (state.loadFailed) showStatus(state.loadFailed, "error");
+      // Said again: the label before it, stored after the key was refused, put "Saved" in its place.
+      else if (state.keyNotTaken) notTaken();
       else if (state.saves.length) showStatus(`Saving ${state.saves.length}…${refusals()}`, "saved");
       // Said of the drawing on show, and staying: skipped since (the next on its way), the next stood beside
       // "Label it again".
@@ -334,6 +337,7 @@ function forget(id) {
 // A key pressed while the next drawing loads is not taken (it would label a drawing its reviewer has not
 // seen): said, since the card fades only once the wait is long enough to see, and fast keys were lost unseen.
 function notTaken() {
+  state.keyNotTaken = true;
   showStatus("Not taken: the next drawing is still on its way. Press the key again once it shows.", "error");
 }
 
@@ -343,6 +347,7 @@ function setLabel(label) {
     return;
   }
   if (!state.item) return;
+  state.keyNotTaken = false;
   state.history.push({ item: state.item, skipped: false });
   state.saves.push({ id: state.item.id, label, revision: state.item.revision });
   flushSaves();
@@ -366,6 +371,7 @@ function skip() {
     notTaken();
     return;
   }
+  state.keyNotTaken = false;
   if (state.item) {
     state.skipped.push(state.item.id);
     state.history.push({ item: state.item, skipped: true });
@@ -383,6 +389,7 @@ function undo() {
     state.undoWhenLoaded = true;
     return;
   }
+  state.keyNotTaken = false;
   const { item: previous, skipped } = state.history.pop();
   if (state.item) release(state.item.id);
   // A drawing is on show again: "press s to try again" would now skip it.
