@@ -105,6 +105,9 @@ def sheet_tone(pixels: np.ndarray, inside: np.ndarray, reach: int) -> np.ndarray
 def board_in(grey: np.ndarray) -> np.ndarray | None:
     """Where a blackboard hangs on a lighter wall in the working photo `grey`, chalk written on it, or None
     (LEAST_BOARD, CHALK)."""
+    # Half a board at least is darker than BOARD: a frame with fewer such pixels shows none, and is spared the hulls.
+    if np.mean(grey < BOARD) < LEAST_BOARD / 2:
+        return None
     board = sheet_in(1 - grey)
     if board is None or board.mean() < LEAST_BOARD:
         return None
