@@ -166,22 +166,32 @@ EDGE_STEP = 0.75
 EDGE_SIDE = 0.3
 ON_STEP = 0.6
 # A pen or pencil lying on the paper beside the digit is a straight bar, and its ink outweighed the digit's: read
-# with it, or instead of it. A mark is such a bar where its spread across its own axis (the second moment's,
-# as a bar's width) is at most PEN_STRAIGHT of its area over its length (a bar's width, however turned), and its
-# length PEN_ELONGATION times that spread or more (a punched hole is as compact as a bar is straight); it lies
-# beside the digit where another mark, no speck, at least PEN_GAP of that mark's strokes' widths from it, is
-# PEN_PARTNER to 1 / PEN_LONGER of its extent: longer than a digit it could be part of (a 1 beside a 7 is as
-# tall), shorter than one that could be part of it (a 1's stem beside its detached flag or base touches them,
-# or nearly). Only one such bar is a pen: several are a text's strokes, a receipt's rules or a fabric's weave.
-# Chosen on an audit's 45 photos of a pen beside a digit (23 -> 26 read right) and its photos of no digit,
-# with the 240 and 480 synthetic photos and photographed non-digits held apart: looser (bars 1.4 times the
-# digit, straight to 2 widths, several at once) read 1 more of the pen's digits and 10 more non-digits as
-# digits.
-PEN_STRAIGHT = 1.5
+# with it, or instead of it. A mark is such a bar where its length (the second moment's along its axis) is
+# PEN_ELONGATION times its width (the one across) or more, and the middle of its pixels across the axis, in each of
+# PEN_PIECES pieces along it, lies within PEN_STRAIGHT of half its width (or, where less, of half its strokes' width:
+# a thin pen's wavy 1 spreads wider than its stroke) in PEN_STRAIGHT_SHARE of the pieces. So a pen's bright body,
+# lit from above, may leave only its outline as ink, and one edge alone in a piece or two. It lies beside the
+# digit where another mark, no speck, at least PEN_GAP of that mark's strokes' widths from it, is PEN_PARTNER to
+# 1 / PEN_LONGER of its extent: longer than a digit it could be part of (a 1 beside a 7 is as tall), shorter than
+# one that could be part of it (a 1's stem beside its detached flag or base touches them, or nearly). Only one
+# such bar is a pen: several are a text's strokes, a receipt's rules or a fabric's weave. The marks chosen with the
+# pen left out are read too, and the model weighs the readings; but a bar PEN_WIDER times as wide as the heaviest
+# such mark's strokes or more, with no other mark nearer than its own width (a digit's straight stroke broken from
+# its loop nearly touches it), is no writing at all, and is left out with the marks lying within its rectangle, a width wider
+# all round, for WITHIN of their pixels (the pieces of its dark parts): read as a 1, a pen outweighed the digit in
+# the model's eyes too. Chosen on a fifth audit's photos of a pen beside a digit and across the page (15 -> 30 of
+# 40 read right, none lost over its 520 photos) and checked on a sixth's (pen near the digit 11 -> 13 of 20; 2
+# digits more over its 440 photos and none lost): PEN_PARTNER was 1 / 3, which left out a digit a fifth to a third
+# of the pen's length, and bars were measured straight by their area, which an outlined pen is not.
 PEN_ELONGATION = 4
+PEN_PIECES = 8
+PEN_STRAIGHT = 0.5
+PEN_STRAIGHT_SHARE = 0.75
 PEN_LONGER = 1.6
-PEN_PARTNER = 1 / 3
+PEN_PARTNER = 1 / 5
 PEN_GAP = 2
+PEN_WIDER = 2.5
+WITHIN = 0.8
 # Only the heaviest marks are looked at so: a photo may hold thousands of specks.
 PEN_CANDIDATES = 6
 # A sheet's edge cut by the frame, with a sliver of the desk beyond it, lies along the frame's border: where the
@@ -262,7 +272,9 @@ def digit_masks(ink: np.ndarray, most: int = 1, ruled: float = 0.0, surface: np.
     boxes = ndimage.find_objects(marks)
     height, width = ink.shape
     area = np.bincount(marks.ravel(), minlength=count + 1)
-    pens = pens_beside(marks, lines, mass, boxes, area)
+    pens, objects = pens_beside(marks, lines, mass, boxes)
+    lines |= within(marks, count, objects)
+    pens &= ~lines
     if pens_apart:
         lines |= pens
     holes = punched_holes(area, boxes)
@@ -314,31 +326,87 @@ def digit_masks(ink: np.ndarray, most: int = 1, ruled: float = 0.0, surface: np.
     return masks, 1, ruled
 
 
-def pens_beside(marks: np.ndarray, lines: np.ndarray, mass: np.ndarray, boxes: list,
-                area: np.ndarray) -> np.ndarray:
-    """Which marks (by label; 0 is the surface) are a pen lying beside the digit (PEN_STRAIGHT)."""
+def pens_beside(marks: np.ndarray, lines: np.ndarray, mass: np.ndarray,
+                boxes: list) -> tuple[np.ndarray, np.ndarray]:
+    """Which marks (by label; 0 is the surface) are a pen lying beside the digit (PEN_STRAIGHT), and of
+    those, which are no writing at all (PEN_WIDER)."""
     pens = np.zeros(len(boxes) + 1, dtype=bool)
+    objects = np.zeros(len(boxes) + 1)
     heavy = [label for label in np.argsort(mass)[::-1][:PEN_CANDIDATES] + 1
              if not lines[label] and mass[label - 1] >= SPECK_FRACTION * mass.max()]
     if len(heavy) < 2:
-        return pens
+        return pens, objects
     extents = {label: extent_of(boxes[label - 1]) for label in heavy}
     for label in heavy:
-        points = np.argwhere(marks[boxes[label - 1]] == label).astype(np.float64)
-        if len(points) < 3:
+        width = bar_width(marks[boxes[label - 1]] == label)
+        if width is None:
             continue
-        # A bar's second moments along and across it are its length and its width squared over 12.
-        across, along = np.sqrt(12 * np.linalg.eigvalsh(np.cov(points.T)))
-        if along < PEN_ELONGATION * across or across > PEN_STRAIGHT * area[label] / max(along, 1.0):
-            continue
+        partners = []
         for partner in heavy:
             if partner == label or not PEN_PARTNER * extents[label] <= extents[partner] <= extents[label] / PEN_LONGER:
                 continue
-            if gap_between(marks, boxes, label, partner) >= PEN_GAP * measured_stroke_width(
-                    marks[boxes[partner - 1]] == partner):
-                pens[label] = True
-                break
-    return pens if np.count_nonzero(pens) == 1 else np.zeros_like(pens)
+            stroke = measured_stroke_width(marks[boxes[partner - 1]] == partner)
+            if gap_between(marks, boxes, label, partner) >= PEN_GAP * stroke:
+                partners.append((mass[partner - 1], stroke))
+        if partners:
+            pens[label] = True
+            # Against the heaviest of them, the digit, not a speck or a scrap of a ruled line.
+            _, stroke = max(partners)
+            if width >= PEN_WIDER * stroke:
+                objects[label] = width
+    if np.count_nonzero(pens) != 1:
+        return np.zeros_like(pens), np.zeros_like(objects)
+    inside = within(marks, len(boxes), objects)
+    for label in np.nonzero(objects)[0]:
+        if any(gap_between(marks, boxes, label, other) < objects[label] for other in heavy if not inside[other]):
+            objects[label] = 0
+    return pens, objects
+
+
+def within(marks: np.ndarray, count: int, objects: np.ndarray) -> np.ndarray:
+    """Which marks (by label) are the `objects` (bars, their widths by label, 0 for no object) or lie within one's
+    rectangle, a width wider all round: a pen's bright body splits it into its outline and pieces of its dark parts."""
+    inside = np.zeros(count + 1, dtype=bool)
+    points = np.argwhere(marks > 0)
+    for label in np.nonzero(objects)[0]:
+        bar = points[marks[tuple(points.T)] == label].astype(np.float64)
+        middle = bar.mean(axis=0)
+        axes = np.linalg.eigh(np.cov(bar.T))[1]
+        reach = np.abs((bar - middle) @ axes).max(axis=0) + objects[label]
+        near = np.all(np.abs((points - middle) @ axes) <= reach, axis=1)
+        share = np.bincount(marks[tuple(points[near].T)], minlength=count + 1) / np.maximum(
+            np.bincount(marks.ravel(), minlength=count + 1), 1)
+        inside |= share >= WITHIN
+    inside[0] = False
+    return inside
+
+
+def bar_width(mask: np.ndarray) -> float | None:
+    """The width of the mark, across its axis at the median of its pieces, where it is a straight bar, solid or
+    outlined (a pen's bright body), PEN_ELONGATION times longer than wide or more; None where it is not."""
+    points = np.argwhere(mask).astype(np.float64)
+    if len(points) < 3:
+        return None
+    # A bar's second moments along and across it are its length and its width squared over 12.
+    spreads, axes = np.linalg.eigh(np.cov(points.T))
+    across, along = np.sqrt(12 * spreads)
+    if along < PEN_ELONGATION * across:
+        return None
+    offsets = points - points.mean(axis=0)
+    position, side = offsets @ axes[:, 1], offsets @ axes[:, 0]
+    pieces = np.clip(((position / along + 0.5) * PEN_PIECES).astype(int), 0, PEN_PIECES - 1)
+    counts = np.bincount(pieces, minlength=PEN_PIECES)
+    if not counts.all():
+        return None
+    middles = np.bincount(pieces, weights=side, minlength=PEN_PIECES) / counts
+    straight = PEN_STRAIGHT * min(across, measured_stroke_width(mask)) / 2
+    if np.mean(np.abs(middles) <= straight) < PEN_STRAIGHT_SHARE:
+        return None
+    # Piece by piece, as a pen's outline spans it; a digit's straight stroke spans a loop's width in one piece only.
+    widest, narrowest = np.full(PEN_PIECES, -np.inf), np.full(PEN_PIECES, np.inf)
+    np.maximum.at(widest, pieces, side)
+    np.minimum.at(narrowest, pieces, side)
+    return float(np.median(widest - narrowest)) + 1
 
 
 def gap_between(marks: np.ndarray, boxes: list, label: int, other: int) -> float:
