@@ -367,6 +367,8 @@ def within(marks: np.ndarray, count: int, objects: np.ndarray) -> np.ndarray:
     """Which marks (by label) are the `objects` (bars, their widths by label, 0 for no object) or lie within one's
     rectangle, a width wider all round: a pen's bright body splits it into its outline and pieces of its dark parts."""
     inside = np.zeros(count + 1, dtype=bool)
+    if not objects.any():
+        return inside
     points = np.argwhere(marks > 0)
     for label in np.nonzero(objects)[0]:
         bar = points[marks[tuple(points.T)] == label].astype(np.float64)
