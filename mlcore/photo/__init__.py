@@ -24,7 +24,9 @@ So, at a bounded working resolution:
    shadow's tip touching the digit only its apex is left as ink; where a flash's glare lifts
    the background above the paper around it, the background is the plain closing (no shadow
    flows along the strokes the glare lifted), and only the paper's share of it divides the
-   ink, which the glare washed out as much as the paper;
+   ink, which the glare washed out as much as the paper; where the stripes of shadow a window
+   blind casts are narrower than the window, which takes them for ink, the window is narrowed
+   until it keeps them (`surface.striped`);
 4. threshold the flattened ink above the paper's own noise and pick the digit: the strongest
    group of marks clear of the frame's border (or one touching it that outweighs them many
    times: a close-up), with the nearby marks that belong to it (a 5's detached bar; a number's next
@@ -56,7 +58,8 @@ from ..exif import upright
 from ..preprocess import BlankDrawingError, box_of, extent_of, marks_on_transparency, normalise, without_transparency
 from . import screen, sheet
 from .marks import FAINT_MARK, MIN_INK, digit_masks, measured_stroke_width, page_turn, rectangle, stands_out
-from .surface import covered, dark_ink_surface, flattened, ink_polarities, lit_background, pens, reduced, under_glare
+from .surface import (MIN_WINDOW, covered, dark_ink_surface, flattened, ink_polarities, lit_background, pens, reduced,
+                      striped, under_glare)
 
 # Longest side the photo is analysed at: the digit still spans tens of pixels, and one photo
 # costs a few tens of milliseconds.
@@ -143,7 +146,7 @@ def photo_ink(image: Image.Image, light_ink: bool | None = None) -> np.ndarray:
     """The digit's ink in [0, 1] over the upright working-resolution photo, zero elsewhere; the
     ink light (chalk) or dark as `light_ink` says, by default as is likelier for this photo."""
     grey, finger = working_photo(image)
-    window = background_window(grey)
+    window = fitted_window(grey, finger)
     inks, _, _ = ink_over(grey, finger, window, ink_polarities(grey, window)[0] if light_ink is None else light_ink,
                           find_turn=False)
     return inks[0]
@@ -153,14 +156,30 @@ def background_window(grey: np.ndarray, share: float = BACKGROUND_WINDOW) -> int
     return max(3, round(min(grey.shape) * share))
 
 
+def fitted_window(grey: np.ndarray, finger: np.ndarray | None) -> int:
+    """The background's window (`background_window`), or where it takes the stripes of a window blind's
+    shadow for ink (`surface.striped`), the widest of its halves that does not, down to MIN_WINDOW."""
+    window = background_window(grey)
+    while window > MIN_WINDOW and striped(first_ink(grey, finger, window, light_ink=False)[2]):
+        window = max(MIN_WINDOW, window // 2)
+    return window
+
+
+def first_ink(grey: np.ndarray, finger: np.ndarray | None, window: int,
+              light_ink: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The surface with dark ink, its closing, and its ink over the background the closing and the
+    shadows reconstructed beneath it give, where no finger covers it."""
+    surface, closing = dark_ink_surface(grey, window, light_ink)
+    return surface, closing, uncovered(flattened(surface, lit_background(surface, closing, surface, window)), finger)
+
+
 def first_pass(grey: np.ndarray, finger: np.ndarray | None, window: int,
                light_ink: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """The surface with dark ink, its closing, enough of the digit to measure its pen, though a
     shadow may have flowed into strokes touching it, and the ink of ruled lines fainter than the
     pen (0 where there are none; `marks.digit_masks`)."""
-    surface, closing = dark_ink_surface(grey, window, light_ink)
-    ink = flattened(surface, lit_background(surface, closing, surface, window))
-    masks, _, ruled = digit_masks(uncovered(ink, finger), surface=surface)
+    surface, closing, ink = first_ink(grey, finger, window, light_ink)
+    masks, _, ruled = digit_masks(ink, surface=surface)
     return surface, closing, masks[0], ruled
 
 
@@ -268,12 +287,13 @@ def photo_readings(image: Image.Image, every: bool) -> tuple[list[np.ndarray], l
     if close_up is not None:
         image = close_up
         grey, finger = working_photo(image)
-    window = background_window(grey)
+    window = fitted_window(grey, finger)
     polarities = ink_polarities(grey, window)
     ways = []
     for light_ink in polarities[:len(polarities) if every else 1]:
         ways.append((window, light_ink))
-        if every and pen_fills_window(grey, finger, window, light_ink):
+        # Under a blind's stripes a wider window takes more of them for ink.
+        if every and window == background_window(grey) and pen_fills_window(grey, finger, window, light_ink):
             ways.append((background_window(grey, WIDE_WINDOW), light_ink))
     chosen, rivals, refusal = [], [], None
     for way_window, light_ink in ways:
