@@ -12,6 +12,10 @@ from mlcore.preprocess import to_mnist_input
 
 from .hostile import MISTYPED_EXIF_BLOCK, exif_block, exif_of_fractions, with_exif
 
+# Unguarded, each hostile EXIF block below cost 2.5 s of CPU or more; under a bound of 0.2 s, a guarded one
+# took 0.21 s on a machine busy with the other worker's photos.
+NEXT_TO_NOTHING_S = 0.5
+
 
 def a_seven(width: int = 64, height: int = 48) -> Image.Image:
     image = Image.new("RGB", (width, height), "white")
@@ -132,7 +136,7 @@ def test_a_tag_of_a_million_fractions_is_never_read(tag):
     started = time.process_time()
     image = opened(content)
     assert upright(image) is image and not from_camera(image)
-    assert time.process_time() - started < 0.2
+    assert time.process_time() - started < NEXT_TO_NOTHING_S
 
 
 @pytest.mark.parametrize("image_format", ["PNG", "WEBP"])
@@ -144,7 +148,7 @@ def test_a_block_behind_more_than_one_header_is_never_read(image_format, headers
     image = opened(with_exif(a_seven(), block, image_format))
     started = time.process_time()
     assert upright(image) is image and not from_camera(image)
-    assert time.process_time() - started < 0.2
+    assert time.process_time() - started < NEXT_TO_NOTHING_S
 
 
 def test_a_block_of_a_megabyte_of_headers_costs_next_to_nothing():
@@ -152,4 +156,4 @@ def test_a_block_of_a_megabyte_of_headers_costs_next_to_nothing():
     image = opened(with_exif(a_seven(), b"Exif\x00\x00" * 350_000, "PNG"))
     started = time.process_time()
     assert upright(image) is image and not from_camera(image)
-    assert time.process_time() - started < 0.2
+    assert time.process_time() - started < NEXT_TO_NOTHING_S
