@@ -1,4 +1,4 @@
-"""Shared fixtures: the real MNIST files, the shipped model, and an isolated media directory."""
+"""Shared fixtures: the real MNIST files, the shipped model and its predictor, and an isolated media directory."""
 
 import threading
 import time
@@ -9,6 +9,7 @@ from django.conf import settings
 from PIL import ImageFont
 
 from mlcore.mnist import load_split
+from mlcore.predict import Predictor
 
 DATABASE_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback",
                      "live_server"}
@@ -65,6 +66,12 @@ def mnist_train(mnist_dir):
 @pytest.fixture(scope="session")
 def shipped_model_path() -> Path:
     return Path(settings.MNIST_MODEL_PATH)
+
+
+@pytest.fixture(scope="module")
+def predictor(shipped_model_path):
+    """The served checkpoint, with its "not a digit" output, loaded once for each module of tests."""
+    return Predictor.from_checkpoint(shipped_model_path)
 
 
 @pytest.fixture(scope="session")

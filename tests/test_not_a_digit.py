@@ -26,12 +26,6 @@ from .drawings import encode
 from .reviewing import record_drawing, redraw_as
 
 
-@pytest.fixture(scope="module")
-def predictor():
-    """The served checkpoint, with the "not a digit" output."""
-    return Predictor.from_checkpoint(settings.MNIST_MODEL_PATH)
-
-
 def test_not_digits_are_model_inputs_of_every_kind(mnist_train):
     count = 2 * len(KINDS)
     drawings = not_digits(count, seed=3, digits=mnist_train.images[:100])

@@ -8,7 +8,6 @@ from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps
 
 from mlcore import preprocess
 from mlcore.datasets import drawn
-from mlcore.predict import Predictor
 from mlcore.preprocess import (BlankDrawingError, ink_map, to_mnist_input, unframed, with_readable_pen,
                                with_soft_edges, without_stray_taps)
 from mlcore.render import render_strokes
@@ -25,11 +24,6 @@ STYLES = [
     Style(canvas=280, digit_size=180, offset=(40, 40), ink="light"),
     Style(canvas=500, digit_size=200, stroke=2, offset=(-120, -100)),
 ]
-
-
-@pytest.fixture(scope="module")
-def predictor(shipped_model_path):
-    return Predictor.from_checkpoint(shipped_model_path)
 
 
 def test_output_is_mnist_like(mnist_test):

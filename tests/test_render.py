@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from mlcore.datasets import drawn
-from mlcore.predict import Predictor
 from mlcore.preprocess import to_mnist_input
 from mlcore.render import (MIN_READING_PEN, PEN_WIDTH, READING_PEN_SHARE, on_canvas, reading, reading_pen,
                            render_strokes, without_ring, without_taps, without_underline)
@@ -15,11 +14,6 @@ STROKES = {
     1: [[(0.5, 0.15), (0.5, 0.5), (0.5, 0.85)]],
     7: [[(0.3, 0.2), (0.5, 0.2), (0.7, 0.2)], [(0.7, 0.2), (0.55, 0.5), (0.42, 0.82)]],
 }
-
-
-@pytest.fixture(scope="module")
-def predictor(shipped_model_path):
-    return Predictor.from_checkpoint(shipped_model_path)
 
 
 @pytest.mark.parametrize("digit", sorted(STROKES))
