@@ -54,18 +54,18 @@ SKIN_SHADOW = 1 / 32
 # where it enters square to the border, twice where it enters at 30 degrees to it); the paper's
 # edge, a desk seen beyond it or a column of punched holes runs along the border.
 FINGER_CROSSING = 2
-# Paper is most of a photo, and a digit draws no two long straight bands alike side by side. Where the
-# background leaves more than SHADOW_INK_SHARE of the frame as ink, and among it two straight bands
-# (`marks.bar_width`) at least SHADOW_BAND_LENGTH of the short side long and SHADOW_BAND_WIDTH pixels wide, as
-# wide as each other within ALIKE, parallel within PARALLEL degrees and at most SHADOW_PERIOD widths apart
-# (a blind's slats shade a third to two thirds of the paper, so its stripes lie 1.5 to 3 widths apart; a
-# ruled page's lines, close up as wide as these, lay more than 8 apart in the tests'), its window is wider than the stripes of shadow a window
-# blind casts (a grille, a railing), and took them for ink: it is halved until it does not, down to
-# MIN_WINDOW, twice as wide as a thick pen's stroke at the working resolution. Chosen on 120 photos of
-# training digits under blinds, 14 of them read right before: among shares of 0.1 to 0.2, floors of 4 and 6
-# pixels, and bands of any width (70 read right), alike (65) or alike and close (60): of any width, a pen
-# and its shadow beside a digit were stripes too; alike, a ruled page close up. None of the fifth audit's
-# 520 photos is striped so, nor any of 800 synthetic photos and photographed non-digits.
+# Paper is most of a photo, and a digit draws no two long straight bands alike side by side. Where the background
+# leaves more than SHADOW_INK_SHARE of the frame as ink, and among it two straight bands (`marks.bar_width`) at
+# least SHADOW_BAND_LENGTH of the short side long and SHADOW_BAND_WIDTH pixels wide, as wide as each other within
+# ALIKE, parallel within PARALLEL degrees and at most SHADOW_PERIOD widths apart (a blind's slats shade a third to
+# two thirds of the paper, so its stripes lie 1.5 to 3 widths apart; a ruled page's lines, close up as wide as
+# these, lay more than 8 apart in the tests'), its window is wider than the stripes of shadow a window blind casts
+# (a grille, a railing), and took them for ink: it is halved until it does not, down to MIN_WINDOW, twice as wide as
+# a thick pen's stroke at the working resolution. Chosen on 120 photos of training digits under blinds, 14 of them
+# read right before: among shares of 0.1 to 0.2, floors of 4 and 6 pixels, and bands of any width (70 read right),
+# alike (65) or alike and close (60): of any width, a pen and its shadow beside a digit were stripes too; alike, a
+# ruled page close up. None of the fifth audit's 520 photos is striped so, nor any of 800 synthetic photos and
+# photographed non-digits.
 SHADOW_INK_SHARE = 0.1
 SHADOW_BAND_LENGTH = 0.3
 SHADOW_BAND_WIDTH = 3.5
@@ -247,6 +247,10 @@ def pens(count: float, pen: float, window: int) -> int:
     return min(window, max(3, round(count * pen)))
 
 
+# A long straight band among the ink: its width, its middle and its direction.
+Band = tuple[float, np.ndarray, np.ndarray]
+
+
 def striped(ink: np.ndarray) -> bool:
     """Whether the ink over a background holds stripes of shadow its window was too wide to keep: much of the
     frame (SHADOW_INK_SHARE), and among it two long straight bands that are stripes of one blind's shadow."""
@@ -267,9 +271,9 @@ def striped(ink: np.ndarray) -> bool:
     return any(stripes_of_one_blind(one, other) for one, other in itertools.combinations(bands, 2))
 
 
-def stripes_of_one_blind(one: tuple[float, np.ndarray, np.ndarray], other: tuple[float, np.ndarray, np.ndarray]) -> bool:
-    """Whether two bands, each (width, middle, direction), are stripes of one blind's shadow: as wide as each
-    other (ALIKE), parallel (PARALLEL), and at most SHADOW_PERIOD widths apart, where ruled lines lie further."""
+def stripes_of_one_blind(one: Band, other: Band) -> bool:
+    """Whether two bands are stripes of one blind's shadow: as wide as each other (ALIKE), parallel (PARALLEL),
+    and at most SHADOW_PERIOD widths apart, where ruled lines lie further."""
     (width, middle, along), (other_width, other_middle, other_along) = one, other
     across = np.array([-along[1], along[0]])
     return bool(max(width, other_width) <= ALIKE * min(width, other_width)
