@@ -30,6 +30,7 @@ const SLOW_ANSWER_MS = 1000;
 const DELETE_RETRY_MS = 2000;
 const DELETE_RETRY_MAX_MS = 60000;
 const BACK_ONLINE_MS = 1000;
+const BACK_ONLINE_TRIES = 4;
 // A refusal for too many requests in a minute, or a server busy for a moment (a 503 that says how long), is
 // waited out, and the drawing or photo sent again; a longer wait (the day's drawings spent) is left to the person.
 const RESEND_AFTER_MAX_S = 120;
@@ -55,6 +56,9 @@ let failedPhoto = null;
 // ...and where it failed for want of a connection or of a server, not for itself: sent again once the
 // connection is back, or by Predict, until a stroke is drawn (it had to be chosen again).
 let photoToResend = null;
+// The tries left to send a failed drawing or photo again since the connection came back, and the next one's timer.
+let backOnlineTriesLeft = 0;
+let backOnlineTimer;
 // Records the person asked to delete whose deletion is still being tried.
 const deletions = new Set();
 // Every record this tab made and has not deleted, with its secret: those no longer on show are deleted
@@ -244,6 +248,7 @@ function isCurrent(tag) {
 }
 
 function showAnswer(answer, tag) {
+  backOnlineTriesLeft = 0;
   if (isCurrent(tag)) {
     shownTag = tag;
     result.show(answer, pad.isFull ? FULL_MESSAGE : "");
@@ -262,7 +267,8 @@ function showError(error, tag) {
   }
   failedTag = tag;
   const again = resendAfterWait(error, sendAgainIfFailed) ? " Your drawing will be sent again by itself then."
-    : isPassing(error) ? " Press Predict to send it again." : "";
+    : tryAgainOnceOnline(error) ? " It will be sent again in a moment."
+      : isPassing(error) ? " Press Predict to send it again." : "";
   result.showError(`${error.message}${again}`);
 }
 
@@ -305,13 +311,32 @@ function sendAgainIfFailed() {
 }
 
 // A phone's connection comes back: the failed drawing or photo is sent again a moment later, since the
-// browser may say it is online before a request gets through.
-window.addEventListener("online", () => setTimeout(() => {
-  sendAgainIfFailed();
-  if (photoToResend) {
-    sendPhotoAgainIfFailed(photoToResend);
+// browser may say it is online before a request gets through; where that try cannot get through either, it is
+// tried again, each wait twice as long, BACK_ONLINE_TRIES times in all.
+window.addEventListener("online", () => {
+  backOnlineTriesLeft = BACK_ONLINE_TRIES;
+  resendOnceOnline(BACK_ONLINE_MS);
+});
+
+function resendOnceOnline(wait) {
+  backOnlineTriesLeft -= 1;
+  clearTimeout(backOnlineTimer);
+  backOnlineTimer = setTimeout(() => {
+    sendAgainIfFailed();
+    if (photoToResend) {
+      sendPhotoAgainIfFailed(photoToResend);
+    }
+  }, wait);
+}
+
+// A try sent as the connection came back failed as an offline one does: the next one waits twice as long.
+function tryAgainOnceOnline(error) {
+  if (backOnlineTriesLeft > 0 && navigator.onLine && error.status === undefined) {
+    resendOnceOnline(BACK_ONLINE_MS * 2 ** (BACK_ONLINE_TRIES - backOnlineTriesLeft));
+    return true;
   }
-}, BACK_ONLINE_MS));
+  return false;
+}
 
 // A stroke was taken back (a palm, a second finger): the page is as it was before it began, without a word.
 // Its answer on show is current again, label and all; one on its way is shown when it comes; a failure's
@@ -420,6 +445,7 @@ async function uploadPhoto(file) {
   const photo = retried ?? new DrawingRecord(api, "upload", {
     onCreated: keep,
     onAnswer: (answer) => {
+      backOnlineTriesLeft = 0;
       if (pad.isDrawing) {
         pendingPhotoAnswer = answer;
       } else {
@@ -434,7 +460,8 @@ async function uploadPhoto(file) {
       // The API names the field a message is about; on the page there is only the photo.
       const reason = error.message.replace(/^Image: (.)/, (_, first) => first.toUpperCase());
       const again = resendAfterWait(error, () => sendPhotoAgainIfFailed(failed))
-        ? " It will be sent again by itself then." : photoToResend ? " Press Predict to send it again." : "";
+        ? " It will be sent again by itself then." : photoToResend && tryAgainOnceOnline(error)
+          ? " It will be sent again in a moment." : photoToResend ? " Press Predict to send it again." : "";
       const notForItself = isPassing(error) || error.status === 429;
       result.showError(`Your photo ${notForItself ? "was not read" : "could not be used"}. ${reason}${again}`);
     },
