@@ -2095,6 +2095,30 @@ def test_an_answer_left_stale_by_a_failed_update_stays_readable(visit, theme):
     expect(page.get_by_role("region", name="Prediction", exact=True)).to_be_visible()
 
 
+def test_a_drawing_resent_as_the_connection_comes_back_is_tried_again_while_it_cannot_get_through(visit):
+    """The browser may say it is online before a request gets through: where the one resend was lost so, the
+    answer stayed stale for good."""
+    page = visit(**PHONE).page
+    draw_with_finger(page, DIGITS[7][0])
+    settled(page)
+    page.context.set_offline(True)
+    draw_with_finger(page, DIGITS[7][1])
+    expect(page.get_by_test_id("status")).to_contain_text("The server could not be reached.")
+    lost = []
+
+    def lose_the_first(route):
+        if lost:
+            route.continue_()
+        else:
+            lost.append(route.request.method)
+            route.abort("internetdisconnected")
+
+    page.route("**/api/predictions/**", lose_the_first)
+    page.context.set_offline(False)
+    settled(page)
+    assert lost == ["PUT"]
+
+
 def contrast(one: str, other: str) -> float:
     """WCAG's contrast ratio of two computed `rgb(r, g, b)` colours."""
     def luminance(colour):
