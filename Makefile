@@ -54,10 +54,10 @@ PYTEST := $(BIN)/pytest -n auto --dist loadfile
 test-sqlite: $(BIN)/.installed
 	$(PYTEST)
 
-# The browser, the production stack and what never touches the database are tested once, on
+# The browser, the production stack, training and what never touches the database are tested once, on
 # SQLite: they do the same on either engine, while the API, leases, throttles and migrations run on both.
 test-postgres: $(BIN)/.installed
-	scripts/with-postgres $(PYTEST) -m "not slow and not browser and not nginx" --database-tests-only
+	scripts/with-postgres $(PYTEST) -m "not slow and not trains and not browser and not nginx" --database-tests-only
 
 # gunicorn alone, without the proxy: for comparison in the benchmarks; slow clients can stop it. Its static files
 # are collected again with DEBUG as gunicorn will run (off unless DJANGO_DEBUG=1): `setup` collects them with DEBUG

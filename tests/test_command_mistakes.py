@@ -229,6 +229,7 @@ def test_a_file_the_site_ships_is_not_written_over(tmp_path, shipped_model_path,
     assert shipped.read_bytes() == shipped_model_path.read_bytes()
 
 
+@pytest.mark.trains
 def test_a_version_registered_at_out_while_training_is_not_written_over(tmp_path, shipped_model_path, mnist_dir,
                                                                          monkeypatch):
     """Checked only before a run, --out could become another version's file by its end, and was replaced."""
@@ -247,6 +248,7 @@ def test_a_version_registered_at_out_while_training_is_not_written_over(tmp_path
     assert out.read_bytes() == shipped_model_path.read_bytes()
 
 
+@pytest.mark.trains
 def test_ctrl_c_during_training_says_so_and_saves_nothing(tmp_path, mnist_dir):
     """It printed a KeyboardInterrupt's traceback."""
     out = tmp_path / "interrupted.pt"
@@ -337,6 +339,7 @@ def test_ctrl_c_in_activate_model_says_whether_the_version_is_registered_and_act
         call("activate_model", again)
 
 
+@pytest.mark.trains
 def test_ctrl_c_as_training_registers_its_version_says_it_is_registered(tmp_path, mnist_dir, monkeypatch):
     """Landing after the row was committed, before the command noted it, it said "registered as no model version"."""
     out = tmp_path / "new.pt"

@@ -43,6 +43,7 @@ def pair(tmp_path_factory, django_db_setup, django_db_blocker, mnist_dir) -> Pat
     return out
 
 
+@pytest.mark.trains
 def test_the_ensemble_reads_the_mean_of_its_members(pair, mnist_test):
     model, metadata = checkpoint.load(pair)
     members = [checkpoint.load(path) for path in MEMBERS]
@@ -62,6 +63,7 @@ def test_the_ensemble_reads_the_mean_of_its_members(pair, mnist_test):
     assert set(metadata["training_set"]["fonts"]) == set(members[1][1]["training_set"]["fonts"]) != set()
 
 
+@pytest.mark.trains
 def test_two_networks_read_more_digits_than_either(pair, mnist_test):
     """On MNIST test, the likeliest digit of the mean is right at least as often as either member's (99.56 %
     against 99.55 and 99.54 % with the shipped members): the members err on different digits."""
@@ -69,6 +71,7 @@ def test_two_networks_read_more_digits_than_either(pair, mnist_test):
     assert evaluate_split(checkpoint.load(pair)[0], mnist_test)[1] >= max(member_accuracies)
 
 
+@pytest.mark.trains
 def test_the_ensemble_is_served(pair, client, mnist_test):
     # Calibrated on 300 drawings of each kind, not 5,000, its threshold lets every one of those digits
     # through, so the release gate finds it catching fewer non-digits than the shipped model: forced.

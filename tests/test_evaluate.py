@@ -226,6 +226,7 @@ def test_evaluate_missing_data_is_a_command_error(tmp_path, shipped_model_path):
         call("evaluate", "--model", shipped_model_path, "--data-dir", tmp_path, "--report-dir", tmp_path / "r")
 
 
+@pytest.mark.trains
 @pytest.mark.django_db
 def test_compare_regularization_on_a_tiny_budget(tmp_path, mnist_dir):
     report_dir = tmp_path / "study"

@@ -192,6 +192,7 @@ def test_an_unknown_version_is_a_command_error(served_model):
         call_command("compare_models", served_model.name, "nothing")
 
 
+@pytest.mark.trains
 def test_train_activates_through_the_same_gate(tmp_path, mnist_dir, served_model):
     """A model trained for one epoch on 100 images is far worse than the shipped one: registered, not served."""
     with pytest.raises(CommandError, match=r"registered model version tiny but did not activate it: refusing to "
@@ -202,6 +203,7 @@ def test_train_activates_through_the_same_gate(tmp_path, mnist_dir, served_model
     assert not ModelVersion.objects.get(name="tiny").is_active
 
 
+@pytest.mark.trains
 def test_train_forced_past_the_gate_says_what_it_was_forced_past(tmp_path, mnist_dir, served_model):
     """`activate_model --force` shows the comparison and the regressions it forced past; `train --activate
     --force` said only that the version was active."""
@@ -214,6 +216,7 @@ def test_train_forced_past_the_gate_says_what_it_was_forced_past(tmp_path, mnist
     assert f"accuracy {served_model.name}" in said and "forced past the release gate by " in said, said
 
 
+@pytest.mark.trains
 def test_train_that_cannot_run_the_gate_says_it_registered_the_version(tmp_path, mnist_dir, served_model, settings):
     """The version is stored before the gate runs: the command says so and how to activate it, where it
     said it could not register it, and a rerun under the same name was refused."""

@@ -179,6 +179,7 @@ def test_retraining_from_an_exported_file_activates_above_the_floor(mnist_train,
     assert version.metadata["train_images"] == 1000 + record["reviewed_train_images"]
 
 
+@pytest.mark.trains
 def test_fine_tuning_keeps_the_width_of_the_model_it_starts_from(mnist_train, tmp_path, settings):
     """A database still serving v3_1 retrains it as mnist-cnn-v3, though new models default to another width;
     a checkpoint to start from gives its widths too."""
@@ -209,6 +210,7 @@ def answered_right(predictor: Predictor, split: Split) -> float:
     return float((predictor.answers(split.images)[0] == split.labels).mean())
 
 
+@pytest.mark.trains
 def test_retrain_learns_confirmed_non_digits_as_negatives(mnist_train, mnist_test, tmp_path):
     """The function `train --with-reviewed` prints: reviewed drawings labelled 10 train the eleventh output."""
     base = active_version()

@@ -33,6 +33,7 @@ def run_train(*args) -> str:
     return out.getvalue()
 
 
+@pytest.mark.trains
 def test_one_epoch_on_3000_images_reaches_90_percent(tmp_path, mnist_dir, mnist_test):
     out = tmp_path / "model.pt"
     run_train("--epochs", 1, "--train-limit", 3000, "--threads", 1, "--rotation", 20, "--data-dir", mnist_dir,
@@ -46,6 +47,7 @@ def test_one_epoch_on_3000_images_reaches_90_percent(tmp_path, mnist_dir, mnist_
     assert out.with_suffix(".json").is_file()
 
 
+@pytest.mark.trains
 def test_same_seed_gives_identical_weights(mnist_train, mnist_test):
     # The train command runs this same function; calling it directly skips the 10,000-image test pass.
     config = TrainConfig(epochs=1, train_limit=300, threads=1, seed=5)
@@ -62,6 +64,7 @@ def test_same_seed_gives_identical_weights(mnist_train, mnist_test):
     assert first.metadata["history"][0]["train_loss"] == second.metadata["history"][0]["train_loss"]
 
 
+@pytest.mark.trains
 @pytest.mark.django_db
 def test_train_registers_a_model_version(tmp_path, mnist_dir):
     out = tmp_path / "small.pt"
@@ -75,6 +78,7 @@ def test_train_registers_a_model_version(tmp_path, mnist_dir):
     assert not version.is_active
 
 
+@pytest.mark.trains
 def test_fonts_add_their_letters_and_symbols_as_non_digits(tmp_path, mnist_dir, font_dir):
     out = tmp_path / "fonts.pt"
     run_train("--epochs", 1, "--train-limit", 200, "--threads", 1, "--data-dir", mnist_dir, "--fonts", font_dir,
@@ -85,6 +89,7 @@ def test_fonts_add_their_letters_and_symbols_as_non_digits(tmp_path, mnist_dir, 
     assert training_set["fonts"] == ["aileron.ttf"] and training_set["not_digits"] == 0
 
 
+@pytest.mark.trains
 def test_font_letters_are_learnt_as_a_person_draws_them_on_the_canvas(mnist_train, font_dir):
     """Typeset, a font's strokes (thick and thin, cut square) would tell its letters from the digits,
     which are all drawn with the page's round pen; so they are traced and drawn again with it."""
@@ -98,6 +103,7 @@ def test_font_letters_are_learnt_as_a_person_draws_them_on_the_canvas(mnist_trai
     assert (differences > 5).mean() > 0.9, "most letters should come out as new drawings, not the typeset images"
 
 
+@pytest.mark.trains
 def test_font_letters_are_drawn_once_and_read_from_the_cache_after(mnist_train, font_dir, tmp_path, monkeypatch):
     fonts = font_files(font_dir)
     fit = split_off(mnist_train)[0]
@@ -128,6 +134,7 @@ def shifted_teacher(path) -> torch.nn.Module:
     return model
 
 
+@pytest.mark.trains
 @pytest.mark.parametrize("teacher_weight, learnt_labels", [(1.0, "the teacher's"), (0.1, "the true")])
 def test_a_teacher_s_answers_are_learnt_in_their_share_of_the_loss(mnist_train, mnist_test, shipped_model_path,
                                                                  teacher_weight, learnt_labels):
@@ -142,6 +149,7 @@ def test_a_teacher_s_answers_are_learnt_in_their_share_of_the_loss(mnist_train, 
     assert (predicted == expected).mean() > 0.8
 
 
+@pytest.mark.trains
 def test_the_model_card_names_its_teacher(tmp_path, mnist_dir):
     # One network, not the served pair: half the cost of reading MNIST test and the held-out sets.
     teacher, out = MODELS / "mnist_cnn_v4_2.pt", tmp_path / "taught.pt"
