@@ -126,7 +126,7 @@ def test_retraining_on_slanted_drawings_improves_them_and_the_floor_guards_activ
     output = io.StringIO()
     with pytest.raises(CommandError, match=r"did not activate it: its MNIST test accuracy 0\.\d+ is below the "
                                            r"floor 0\.9990"):
-        call_command("train", "--with-reviewed", "--epochs", "1", "--train-limit", "1000",
+        call_command("train", "--with-reviewed", "--epochs", "1", "--train-limit", "1000", "--threads", "1",
                      "--holdout-fraction", str(HOLDOUT), "--out", str(tmp_path / "slanted.pt"),
                      "--name", "slanted", "--activate", "--min-mnist-accuracy", "0.999",
                      verbosity=0, stdout=output)
@@ -169,7 +169,7 @@ def test_retraining_from_an_exported_file_activates_above_the_floor(mnist_train,
     Prediction.objects.all().delete()   # the file alone must be enough
 
     call_command("train", "--reviewed-file", str(export), "--from-scratch", "--epochs", "2", "--train-limit", "1000",
-                 "--out", str(tmp_path / "scratch.pt"), "--name", "scratch", "--activate", "--force",
+                 "--threads", "1", "--out", str(tmp_path / "scratch.pt"), "--name", "scratch", "--activate", "--force",
                  "--min-mnist-accuracy", "0.1", verbosity=0, stdout=io.StringIO())
     version = active_version()
     assert version.name == "scratch"
