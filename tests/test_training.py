@@ -89,7 +89,6 @@ def test_fonts_add_their_letters_and_symbols_as_non_digits(tmp_path, mnist_dir, 
     assert training_set["fonts"] == ["aileron.ttf"] and training_set["not_digits"] == 0
 
 
-@pytest.mark.trains
 def test_font_letters_are_learnt_as_a_person_draws_them_on_the_canvas(mnist_train, font_dir):
     """Typeset, a font's strokes (thick and thin, cut square) would tell its letters from the digits,
     which are all drawn with the page's round pen; so they are traced and drawn again with it."""
@@ -103,7 +102,6 @@ def test_font_letters_are_learnt_as_a_person_draws_them_on_the_canvas(mnist_trai
     assert (differences > 5).mean() > 0.9, "most letters should come out as new drawings, not the typeset images"
 
 
-@pytest.mark.trains
 def test_font_letters_are_drawn_once_and_read_from_the_cache_after(mnist_train, font_dir, tmp_path, monkeypatch):
     fonts = font_files(font_dir)
     fit = split_off(mnist_train)[0]
