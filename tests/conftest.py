@@ -1,12 +1,10 @@
 """Shared fixtures: the real MNIST files, the shipped model and its predictor, and an isolated media directory."""
 
-import os
 import threading
 import time
 from pathlib import Path
 
 import pytest
-import torch
 from django.conf import settings
 from PIL import ImageFont
 
@@ -45,15 +43,6 @@ def live_server_requests_finish():
     for thread in threading.enumerate():
         if "process_request_thread" in thread.name:
             thread.join(max(0.0, deadline - time.monotonic()))
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread_beside_the_other_workers():
-    """Each pytest worker computes on one thread, as a gunicorn worker does: two workers on torch's two threads
-    each, on two cores, spun against each other (two training tests run side by side took 67 s, on one thread
-    each 55 s). Set before every test, as a training command sets its own count and keeps it."""
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")
