@@ -597,7 +597,11 @@ def test_two_tabs_drawing_at_once_keep_two_records(visit, live_server):
     second.goto(live_server.url)
 
     for stroke_four, stroke_seven in zip(DIGITS[4], DIGITS[7]):
+        # As a person would, each stroke in the tab in front: Chromium holds back a tab behind others, and a
+        # stroke drawn there took 10 s.
+        first.bring_to_front()
         draw_with_mouse(first, stroke_four)
+        second.bring_to_front()
         draw_with_mouse(second, stroke_seven)
     settled(first)
     settled(second)
