@@ -59,12 +59,11 @@ test-sqlite: $(BIN)/.installed
 test-postgres: $(BIN)/.installed
 	scripts/with-postgres $(PYTEST) -m "not slow and not trains and not browser and not nginx" --database-tests-only
 
-# gunicorn alone, without the proxy: for comparison in the benchmarks; slow clients can stop it. Its static files
-# are collected again with DEBUG as gunicorn will run (off unless DJANGO_DEBUG=1): `setup` collects them with DEBUG
-# on, which names no hashed files, and with DEBUG off every page was a 500.
-gunicorn: setup
-	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	$(BIN)/python manage.py check --deploy
+# gunicorn alone, without the proxy: for comparison in the benchmarks; slow clients can stop it. Set up as
+# `make production` sets up, its static files collected with DEBUG as gunicorn will run (off unless DJANGO_DEBUG=1):
+# collected with DEBUG on, as `make setup` does, they have no hashed names, and with DEBUG off every page was a 500.
+gunicorn: $(BIN)/.installed
+	$(BIN)/python manage.py set_up_server
 	$(BIN)/gunicorn mnistsite.wsgi -c deploy/gunicorn.conf.py
 
 # Migrates, collects static files and checks, then runs nginx and gunicorn until Ctrl-C.

@@ -108,8 +108,7 @@ def bare_gunicorn(workdir: Path, **overrides: str) -> Iterator[Server]:
     port = free_port()
     env = site_environment(workdir, GUNICORN_BIND=f"127.0.0.1:{port}", **overrides)
     # No collectstatic: the benchmarks ask for no page or static file.
-    for command in (["migrate", "--noinput"], ["bootstrap_model"]):
-        subprocess.run([sys.executable, "manage.py", *command, "--verbosity", "0"], cwd=ROOT, env=env, check=True)
+    subprocess.run([sys.executable, "manage.py", "set_up_database", "--verbosity", "0"], cwd=ROOT, env=env, check=True)
     with _running([sys.executable, "-m", "gunicorn", "mnistsite.wsgi", "-c", "deploy/gunicorn.conf.py"],
                   workdir, port, env) as server:
         yield server

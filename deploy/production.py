@@ -2,7 +2,7 @@
 
     .venv/bin/python -m deploy.production        (what `make production` runs)
 
-Sets up first (set_up_database: migrate and register the model, one server at a time; collectstatic;
+Sets up first (`manage.py set_up_server`: migrate and register the model, one server at a time; collectstatic;
 check --deploy), then runs gunicorn on a Unix socket and nginx in front of it, both with their settings
 from the environment. Everything they write goes to a fresh run directory, removed at the end. Ctrl-C or SIGTERM stops both; if either exits, the
 other is stopped too, and the exit status says that something failed.
@@ -111,10 +111,6 @@ def nginx_binary() -> str:
     return found
 
 
-def manage(env: dict[str, str], *args: str) -> None:
-    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
-
-
 def pass_on_without_query_strings(lines, out) -> None:
     """Copy each line to `out`, each query string in it replaced by "?-". Read to the end whatever becomes of
     `out`: an nginx whose error log nobody reads blocks once the pipe is full, and the site with it."""
@@ -193,9 +189,8 @@ def main() -> int:
         return 2
     os.environ.update(env)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mnistsite.settings")
-    manage(env, "set_up_database")
-    manage(env, "collectstatic", "--noinput", "--verbosity", "0")
-    manage(env, "check", "--deploy")
+    if subprocess.run([sys.executable, "manage.py", "set_up_server"], cwd=ROOT, env=env).returncode:
+        return 1   # manage.py has said why, in a line
     with tempfile.TemporaryDirectory(prefix="digits-production-") as run:
         run_dir = Path(run)
         (run_dir / "nginx.conf").write_text(render_nginx_conf(run_dir, env))

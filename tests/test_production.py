@@ -340,6 +340,15 @@ def test_without_a_secret_key_it_says_what_to_set(tmp_path):
     assert not (tmp_path / "db.sqlite3").exists()
 
 
+def test_a_database_it_cannot_reach_is_said_in_a_line(tmp_path):
+    """The setting up failed with the launcher's traceback below manage.py's line."""
+    env = servers.site_environment(tmp_path, DATABASE_URL="postgres://digits@127.0.0.1:9/digits")
+    result = subprocess.run([sys.executable, "-m", "deploy.production"], cwd=servers.ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "cannot set up the database (digits)" in result.stderr
+
+
 def children(pid: int) -> list[int]:
     return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 

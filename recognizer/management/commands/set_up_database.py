@@ -32,12 +32,14 @@ def setting_up_alone(say=print):
 class Command(BaseCommand):
     help = ("Migrate the database and register the shipped model on a fresh one (`migrate`, then "
             "`bootstrap_model`), one app server at a time: on PostgreSQL, servers started at once wait for "
-            "each other. `make production` runs it.")
+            "each other. `set_up_server` runs it before a server serves.")
 
     def handle(self, *args, **options):
         try:
             with setting_up_alone(self.stdout.write):
-                call_command("migrate", interactive=False, verbosity=options["verbosity"], stdout=self.stdout)
-                call_command("bootstrap_model", verbosity=options["verbosity"], stdout=self.stdout)
+                # They write to the terminal themselves: through this command's stdout, each of migrate's "OK"s
+                # went on a line of its own.
+                call_command("migrate", interactive=False, verbosity=options["verbosity"])
+                call_command("bootstrap_model", verbosity=options["verbosity"])
         except OperationalError as exc:   # unreachable, or refused: a line, not a traceback
             raise CommandError(f"cannot set up the database ({connection.settings_dict['NAME']}): {exc}") from None
