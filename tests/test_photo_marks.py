@@ -118,13 +118,14 @@ def written_apart(first: np.ndarray, second: np.ndarray, gap: int) -> np.ndarray
 
 def test_a_number_of_two_digits_written_apart_is_no_digit(mnist_test, predictor):
     """Its second digit further from the first than a digit's own parts lie (`marks.NEARBY`), the first was read
-    alone: none of these 24 was answered "not a digit"; read together (`marks.beside_in_its_row`), 15."""
+    alone: none of 24 such was answered "not a digit"; read together (`marks.beside_in_its_row`), 15. The first
+    12 are read here: 6."""
     rng = np.random.default_rng(8)
     photos = [photograph(written_apart(mnist_test.images[900 + 2 * n], mnist_test.images[901 + 2 * n],
                                        int(rng.integers(2, 10))), 0, "paper", np.random.default_rng([8, n]),
-                         (0.3, 0.45)).open() for n in range(24)]
+                         (0.3, 0.45)).open() for n in range(12)]
     answers = read(photos, predictor)
-    assert np.isin(answers, [None, -1]).mean() >= 0.6, answers
+    assert np.isin(answers, [None, -1]).sum() >= 6, answers
 
 
 def with_a_pen_beside(photo, rng: np.random.Generator) -> Image.Image:
@@ -155,10 +156,10 @@ def test_a_pen_lying_beside_the_digit_is_not_taken_for_it(mnist_test, predictor)
     was taken for the digit, and 6 of these 20 were read right. Weighed by the length of its strokes
     rather than its ink, the digit is the heavier: 18 then, two of them 1s read from the pen's body, cut by the
     frame, as a rival mark where the pen's tip was chosen. A mark touching the frame's border is no rival now (in
-    photos of no digit, a sheet's edge so read was a 1): 16."""
-    photos, labels = paper_photos(mnist_test, 700, 20, 61, with_a_pen_beside, SMALL_THIN)
+    photos of no digit, a sheet's edge so read was a 1): 16. The first 10 of these 20 are read here: 8."""
+    photos, labels = paper_photos(mnist_test, 700, 10, 61, with_a_pen_beside, SMALL_THIN)
     right = read(photos, predictor) == labels
-    assert right.sum() >= 16, f"read {right.mean():.0%}"
+    assert right.sum() >= 8, f"read {right.mean():.0%}"
 
 
 def with_a_whole_pen_beside(photo, rng: np.random.Generator) -> Image.Image:
@@ -191,10 +192,11 @@ def with_a_whole_pen_beside(photo, rng: np.random.Generator) -> Image.Image:
 def test_a_whole_pen_lying_beside_the_digit_is_not_read_with_it(mnist_test, predictor):
     """A straight bar longer than the digit, apart from it: its ink outweighed the digit's, and the digit was
     read with it (a 5 and a pen, "not a digit") or not at all (the pen, a 1): 3 of these 20 were read right.
-    The marks chosen with the pen left out are read too, and the model weighs the two: 11."""
-    photos, labels = paper_photos(mnist_test, 720, 20, 63, with_a_whole_pen_beside)
+    The marks chosen with the pen left out are read too, and the model weighs the two: 11. The first 10 of these
+    20 are read here: 5."""
+    photos, labels = paper_photos(mnist_test, 720, 10, 63, with_a_whole_pen_beside)
     right = read(photos, predictor) == labels
-    assert right.sum() >= 10, f"read {right.mean():.0%}"
+    assert right.sum() >= 5, f"read {right.mean():.0%}"
 
 
 def with_a_shaded_pen_beside(photo, rng: np.random.Generator) -> Image.Image:
@@ -234,11 +236,11 @@ def with_a_shaded_pen_beside(photo, rng: np.random.Generator) -> Image.Image:
 def test_a_shaded_pen_beside_a_thin_pen_s_digit_is_no_writing(mnist_test, predictor):
     """A pen lit from above is dark at its edges and bright along its middle: flattened, its ink is an outline,
     no solid bar, and it outweighed a thin pen's digit, read as a 1 or with the digit. A straight bar, solid or
-    outlined, much wider than the digit's strokes, is no writing now (`marks.PEN_WIDER`): of these 20,
-    5 were read right, 15 now."""
-    photos, labels = paper_photos(mnist_test, 740, 20, 65, with_a_shaded_pen_beside, SMALL_THIN)
+    outlined, much wider than the digit's strokes, is no writing now (`marks.PEN_WIDER`): of 20 such,
+    5 were read right before, 15 since; the first 10 are read here, 8 right."""
+    photos, labels = paper_photos(mnist_test, 740, 10, 65, with_a_shaded_pen_beside, SMALL_THIN)
     right = read(photos, predictor) == labels
-    assert right.sum() >= 13, f"read {right.mean():.0%}"
+    assert right.sum() >= 7, f"read {right.mean():.0%}"
 
 
 def ink_of_shapes(*shapes) -> np.ndarray:
@@ -496,14 +498,15 @@ def test_a_sheet_s_close_up_leaves_the_desk_out():
     assert close_up.min() < 0.3 and np.percentile(close_up, 10) > 0.8
 
 
-@pytest.mark.parametrize("kind, before, now", [("desk", 9, 11), ("note", 3, 6)])
-def test_a_photo_with_nothing_written_in_it_is_no_digit(predictor, kind, before, now):
+@pytest.mark.parametrize("kind", ["desk", "note"])
+def test_a_photo_with_nothing_written_in_it_is_no_digit(predictor, kind):
     """A desk's grain, a sticky note's edge and shadow: the photo's strongest marks were such texture, and were
     read as digits, 1s mostly. The chosen marks must now stand out from the paper around them
-    (`marks.stands_out`): of these 12 of each kind, `before` were answered "not a digit" or refused, `now` are."""
-    photos = [unwritten(kind, np.random.default_rng([88, n])) for n in range(12)]
+    (`marks.stands_out`): of 12 desks, 9 were answered "not a digit" or refused before, 11 since; of 12 notes,
+    3 before, 6 since. The first 6 of each are read here, and each is."""
+    photos = [unwritten(kind, np.random.default_rng([88, n])) for n in range(6)]
     digits = read(photos, predictor)
-    assert np.isin(digits, [-1, None]).sum() >= now, digits
+    assert np.isin(digits, [-1, None]).all(), digits
 
 
 def test_a_mark_cut_by_the_frame_is_no_rival_of_a_mark_clear_of_it(predictor):
@@ -517,12 +520,13 @@ def test_a_mark_cut_by_the_frame_is_no_rival_of_a_mark_clear_of_it(predictor):
 
 def test_a_photographed_smiley_is_not_a_digit(predictor):
     """The face's ring is a reader's circle round its mouth, which is no digit: the ring, read alone as the
-    mark that might be the digit instead, was a 0, and 2 of these 20 were answered "not a digit"."""
+    mark that might be the digit instead, was a 0, and 2 of 20 such were answered "not a digit"; the first 10
+    are read here, and each is."""
     blank = np.zeros((28, 28), dtype=np.uint8)
     photos = [smiley(photograph(blank, 0, "paper", np.random.default_rng([86, n])), np.random.default_rng([87, n]))
-              for n in range(20)]
+              for n in range(10)]
     digits = read(photos, predictor)
-    assert np.isin(digits, [-1, None]).sum() >= 18, digits
+    assert np.isin(digits, [-1, None]).sum() >= 9, digits
 
 
 def test_photographed_0s_stay_0s(mnist_test, predictor):
@@ -535,16 +539,16 @@ def test_photographed_0s_stay_0s(mnist_test, predictor):
 
 def test_an_underlined_digit_is_read_without_the_line(mnist_test, predictor):
     """A thick line under the digit is not long and thin enough to be a ruled line, and it lies
-    near the digit: it was kept as a part of it."""
-    photos = marked_photos(mnist_test, range(520, 540), "underline", 82)
+    near the digit: it was kept as a part of it. The first 10 of 20 such are read here, all right."""
+    photos = marked_photos(mnist_test, range(520, 530), "underline", 82)
     plain = [photograph(image, int(label), "paper", np.random.default_rng([82, n]))
-             for n, (image, label) in enumerate(zip(mnist_test.images[520:540], mnist_test.labels[520:540]))]
+             for n, (image, label) in enumerate(zip(mnist_test.images[520:530], mnist_test.labels[520:530]))]
     digits = [ink_points(photo.open()) for photo in plain]
     # The line starts at least 0.09 of the digit's extent below the digit: ink found further down is the line's.
     beyond = [(ink_points(photo)[:, 1].max() - digit[:, 1].max()) / np.ptp(digit, axis=0).max()
               for photo, digit in zip(photos, digits)]
     assert max(beyond) < 0.05, np.round(beyond, 2)
-    right = read(photos, predictor) == mnist_test.labels[520:540]
+    right = read(photos, predictor) == mnist_test.labels[520:530]
     assert right.mean() >= 0.9, f"read {right.mean():.0%}"
 
 
@@ -623,10 +627,11 @@ def test_a_sheet_s_punched_holes_are_not_the_digit(mnist_test, predictor):
 
 def test_a_percent_sign_keeps_its_rings(predictor):
     """A "%"'s two rings, small and blurred solid in a photo, are twins of a size, as punched holes
-    are: they were dropped, leaving the slash, read as a 1 (12 of these 24 read as a digit, 5 now).
-    Holes run along the sheet's edge beyond the digit; rings beside the slash belong to it."""
+    are: they were dropped, leaving the slash, read as a 1 (of 24 such, 12 were read as a digit before,
+    5 since; the first 12 are read here, 2 as a digit). Holes run along the sheet's edge beyond the digit;
+    rings beside the slash belong to it."""
     rng = np.random.default_rng(7)
-    drawings = [draw(place(deform(GLYPHS["%"], rng), rng, height_range=NOT_DIGIT_HEIGHTS), rng) for _ in range(24)]
+    drawings = [draw(place(deform(GLYPHS["%"], rng), rng, height_range=NOT_DIGIT_HEIGHTS), rng) for _ in range(12)]
     photos = [photograph(image, 10, VARIANTS[n % len(VARIANTS)], np.random.default_rng([7, n])).open()
               for n, image in enumerate(drawings)]
     caught = np.array([digit is None or digit == -1 for digit in read(photos, predictor)])
@@ -656,11 +661,12 @@ def test_a_digit_a_crease_runs_through_is_read_apart_from_it(mnist_test, predict
     right (18 now). The line is the mark's straight band, and what lies beyond it the digit. One more, a tiny 2
     by the frame's corner that the crease cuts, was read from a faint piece of the crease, a 1: it is refused
     now, as showing no mark that stands out from the paper (`marks.stands_out`). And a 7, its reading 0.84 likely
-    "not a digit", is answered so now, as a photo (`predict.PHOTO_NOT_A_DIGIT`): 17 read right before, 16 now."""
-    photos, labels = paper_photos(mnist_test, 640, 20, 94, folded, SMALL_THIN)
+    "not a digit", is answered so now, as a photo (`predict.PHOTO_NOT_A_DIGIT`): 17 read right before, 16 now.
+    The first 10 of these 20 are read here: 8 right, and a mark found in each."""
+    photos, labels = paper_photos(mnist_test, 640, 10, 94, folded, SMALL_THIN)
     digits = read(photos, predictor)
     assert np.count_nonzero(digits == -1) <= 1, f"no mark found in {np.count_nonzero(digits == -1)}"
-    assert (digits == labels).sum() >= 16, f"read {(digits == labels).mean():.0%}"
+    assert (digits == labels).sum() >= 8, f"read {(digits == labels).mean():.0%}"
 
 
 def held_down(photo, rng: np.random.Generator) -> Image.Image:

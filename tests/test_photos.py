@@ -98,17 +98,17 @@ def test_a_shadow_tip_touching_the_digit_leaves_at_most_its_apex(mnist_train, pr
     """A sharp wedge of shadow pointing at the digit, its apex on the ink: on the first 12 the wedge
     is background but for its apex, and the digit's own ink is all found (further on, a wedge can
     leave more ink than the digit has). What is left of the apex still misleads the model about half
-    the time: of these 30, v1 reads 20, v3_1 15 and v4 16 (of 60: 42, 31 and 35), the hardest
-    photos there are (`docs/photos.md`)."""
+    the time: of 30 such, v1 read 20, v3_1 15 and v4 16 (of 60: 42, 31 and 35), the hardest
+    photos there are (`docs/photos.md`). The first 15 are read here: the served model reads 11."""
     right = 0
-    for n, (photo, shadowed, clean) in enumerate(shadowed_paper(mnist_train, 30, "tip")):
+    for n, (photo, shadowed, clean) in enumerate(shadowed_paper(mnist_train, 15, "tip")):
         if n < 12:
             ink = photo_ink(shadowed) > 0
             assert ink[clean].mean() >= 0.8
             beyond = ink & ~ndimage.binary_dilation(clean, iterations=3)
             assert beyond.sum() <= 0.75 * clean.sum()
         right += predictor.predict(to_mnist_input(shadowed, photo=True), photo=True).digit == photo.label
-    assert right >= 15
+    assert right >= 8, f"read {right} of the 15 photos right"
 
 
 def under_a_band_of_shadow(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
@@ -182,11 +182,12 @@ def under_window_blinds(digit: np.ndarray, rng: np.random.Generator) -> Image.Im
 
 def test_a_digit_under_a_window_blind_s_stripes_of_shadow_is_read(mnist_test, predictor):
     """Stripes of shadow narrower than the background's window were ink to it, and the digit one mark among
-    them, or none: 1 of these 30 was read right before, 21 since (`surface.striped`)."""
+    them, or none: of 30 such, 1 was read right before, 21 since (`surface.striped`); the first 15 are
+    read here, 9 right."""
     rng = np.random.default_rng(23)
-    photos = [under_window_blinds(digit, rng) for digit in mnist_test.images[1500:1530]]
-    right = read(photos, predictor) == mnist_test.labels[1500:1530]
-    assert right.sum() >= 18, f"read {right.sum()} of the 30 photos right"
+    photos = [under_window_blinds(digit, rng) for digit in mnist_test.images[1500:1515]]
+    right = read(photos, predictor) == mnist_test.labels[1500:1515]
+    assert right.sum() >= 9, f"read {right.sum()} of the 15 photos right"
 
 
 def test_paper_mostly_in_shadow_is_not_a_blackboard(mnist_train, predictor):
@@ -216,10 +217,10 @@ def dim_paper(mnist_test, count: int) -> tuple[list[Image.Image], np.ndarray]:
 
 def test_paper_in_dim_light_is_read_both_ways_and_the_model_weighs_them(mnist_test, predictor):
     """In a dim room even the lit paper is as dark as a blackboard: taken for one, the photo was
-    inverted and its noise read as chalk, and none of these 20 was read right (all 20 now). Where
+    inverted and its noise read as chalk, and none of 20 such was read right (all 20 since). Where
     the surface says board and the marks say dark ink, the photo is read both ways and the reading
-    the model finds likelier one digit is kept."""
-    photos, labels = dim_paper(mnist_test, 20)
+    the model finds likelier one digit is kept. The first 10 are read here, all right."""
+    photos, labels = dim_paper(mnist_test, 10)
     assert (read(photos, predictor) == labels).mean() >= 0.85
 
 
@@ -433,10 +434,11 @@ def cut_through_the_top_with_a_speck(photo, rng: np.random.Generator) -> Image.I
 def test_a_close_up_digit_touching_the_border_beats_a_speck_clear_of_it(mnist_test, predictor):
     """A mark touching the border is usually not the digit (the paper's edge, a shadow), but a
     close-up digit can touch it: it is the digit when it outweighs every mark clear of the border
-    many times. Before that rule the speck was read on all of these."""
-    photos, labels = paper_photos(mnist_test, 300, 20, 41, cut_through_the_top_with_a_speck)
+    many times. Before that rule the speck was read on all of 20 such; the first 10 are read here, all
+    right."""
+    photos, labels = paper_photos(mnist_test, 300, 10, 41, cut_through_the_top_with_a_speck)
     ink_tops = [np.nonzero(photo_ink(photo))[0].min() for photo in photos]
-    assert ink_tops.count(0) >= 15, ink_tops
+    assert ink_tops.count(0) >= 8, ink_tops
     right = [predictor.predict(to_mnist_input(photo, photo=True), photo=True).digit == label
              for photo, label in zip(photos, labels)]
     assert np.mean(right) >= 0.9, f"read {np.mean(right):.0%}"
