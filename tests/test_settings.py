@@ -18,10 +18,20 @@ PRODUCTION = {"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "a-production-secret-" +
               "DJANGO_ALLOWED_HOSTS": "digits.example.org"}
 
 
-def manage(*args, **env):
+def run(command: list[str], **env) -> subprocess.CompletedProcess:
     environment = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO_")}
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, capture_output=True, text=True,
-                          env={**environment, **env}, timeout=120)
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env={**environment, **env}, timeout=120)
+
+
+def manage(*args, **env):
+    return run([sys.executable, "manage.py", *args], **env)
+
+
+def settings_say(code: str, **env) -> str:
+    """What `code` prints, with the settings as a process started with `env` reads them: the settings alone, no
+    app loaded (`manage.py shell` starts the whole site, 5 s)."""
+    return run([sys.executable, "-c", f"from django.conf import settings; {code}"],
+               DJANGO_SETTINGS_MODULE="mnistsite.settings", **env).stdout
 
 
 def test_check_deploy_reports_nothing(tmp_path):
@@ -44,9 +54,9 @@ def test_check_deploy_refuses_static_files_collected_with_debug_on(tmp_path):
 
 
 def test_debug_is_off_unless_asked_for():
-    show = ("shell", "-c", "from django.conf import settings; print('DEBUG', settings.DEBUG)")
-    assert "DEBUG False" in manage(*show, DJANGO_SECRET_KEY=PRODUCTION["DJANGO_SECRET_KEY"]).stdout
-    assert "DEBUG True" in manage(*show, DJANGO_DEBUG="1").stdout
+    show = "print('DEBUG', settings.DEBUG)"
+    assert "DEBUG False" in settings_say(show, DJANGO_SECRET_KEY=PRODUCTION["DJANGO_SECRET_KEY"])
+    assert "DEBUG True" in settings_say(show, DJANGO_DEBUG="1")
 
 
 def test_a_process_starts_without_the_libraries_only_a_reviewer_s_picture_needs():
@@ -59,18 +69,17 @@ def test_a_process_starts_without_the_libraries_only_a_reviewer_s_picture_needs(
 
 def test_hsts_reaches_subdomains_and_the_preload_list_unless_told_not_to():
     """Always on: an operator on a shared parent domain could not turn them off."""
-    show = ("shell", "-c", "from django.conf import settings; "
-            "print('HSTS', settings.SECURE_HSTS_INCLUDE_SUBDOMAINS, settings.SECURE_HSTS_PRELOAD)")
-    assert "HSTS True True" in manage(*show, **PRODUCTION).stdout
-    assert "HSTS False False" in manage(*show, **PRODUCTION, DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS="0",
-                                        DJANGO_SECURE_HSTS_PRELOAD="0").stdout
+    show = "print('HSTS', settings.SECURE_HSTS_INCLUDE_SUBDOMAINS, settings.SECURE_HSTS_PRELOAD)"
+    assert "HSTS True True" in settings_say(show, **PRODUCTION)
+    assert "HSTS False False" in settings_say(show, **PRODUCTION, DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS="0",
+                                              DJANGO_SECURE_HSTS_PRELOAD="0")
 
 
 def test_https_is_taken_from_a_forwarded_header_only_behind_a_proxy():
     """With no proxy in front, anyone could send `X-Forwarded-Proto: https` and pass plain HTTP for HTTPS."""
-    show = ("shell", "-c", "from django.conf import settings; print('HEADER', settings.SECURE_PROXY_SSL_HEADER)")
-    assert "HEADER None" in manage(*show, **PRODUCTION).stdout
-    assert "HEADER ('HTTP_X_FORWARDED_PROTO', 'https')" in manage(*show, **PRODUCTION, DJANGO_NUM_PROXIES="1").stdout
+    show = "print('HEADER', settings.SECURE_PROXY_SSL_HEADER)"
+    assert "HEADER None" in settings_say(show, **PRODUCTION)
+    assert "HEADER ('HTTP_X_FORWARDED_PROTO', 'https')" in settings_say(show, **PRODUCTION, DJANGO_NUM_PROXIES="1")
 
 
 @pytest.mark.parametrize("proxies, headers", [("0", {}), ("1", {"X-FORWARDED-PROTO": "https"})])
