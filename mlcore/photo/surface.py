@@ -9,6 +9,7 @@ import itertools
 import numpy as np
 from PIL import Image
 from scipy import ndimage
+from skimage.morphology import reconstruction
 
 from .marks import MIN_INK, bar_width
 
@@ -211,7 +212,8 @@ def shadowed_background(surface: np.ndarray, window: int) -> np.ndarray:
     closing would fill the tip and make it ink; strokes, thin everywhere, are removed."""
     coarse = reduced(surface, COARSE)
     marker = ndimage.grey_dilation(coarse, size=max(3, window // COARSE), mode="nearest")
-    return enlarged(reconstructed(marker, coarse), surface.shape)
+    # By erosion over each pixel's 3x3 square: the marker flows down wherever the surface below lets it.
+    return enlarged(reconstruction(marker, coarse, method="erosion"), surface.shape)
 
 
 def reduced(image: np.ndarray, factor: int) -> np.ndarray:
@@ -225,16 +227,6 @@ def enlarged(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """A reduced image brought back to `shape`, smoothly."""
     height, width = shape
     return np.asarray(Image.fromarray(image, mode="F").resize((width, height), Image.Resampling.BILINEAR))
-
-
-def reconstructed(marker: np.ndarray, surface: np.ndarray) -> np.ndarray:
-    """Reconstruction by erosion: the marker flows down wherever the surface below lets it."""
-    for _ in range(sum(surface.shape)):
-        lower = np.maximum(ndimage.grey_erosion(marker, size=3, mode="nearest"), surface)
-        if np.array_equal(lower, marker):
-            break
-        marker = lower
-    return marker
 
 
 def lit_background(surface: np.ndarray, closing: np.ndarray, filled: np.ndarray, window: int) -> np.ndarray:
