@@ -68,7 +68,7 @@ def photograph(digit: np.ndarray, label: int, variant: str, rng: np.random.Gener
 
     ink, box = written(digit, width, height, tilt, variant, rng, sizes)
     left, top, side, _ = box
-    # The pen touched only the box it wrote in: mixed there alone, the frame is made in a third less time.
+    # The pen touched only the box it wrote in: mixed there alone, a photo is made in an eighth less time.
     under_pen = pixels[top:top + side, left:left + side]
     under_pen[:] = under_pen * (1 - ink[..., np.newaxis]) + np.float32(pen) * ink[..., np.newaxis]
     pixels *= lighting(variant, width, height, box, rng)[..., np.newaxis]
