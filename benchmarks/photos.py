@@ -60,8 +60,10 @@ def main() -> None:
             spent += time.process_time() - start
             right.append(digit == item.label)
         right = np.array(right)
-        per_variant = [right[n::len(VARIANTS)].mean() for n in range(len(VARIANTS))]
-        print(f"{name:<14}{right.mean():>7.1%}" + "".join(f"{a:>11.1%}" for a in per_variant)
+        per_variant = [right[n::len(VARIANTS)] for n in range(len(VARIANTS))]
+        # Fewer photos than variants leave some variants none: a dash, not "nan%" and numpy's warning.
+        print(f"{name:<14}{right.mean():>7.1%}" + "".join(f"{a.mean():>11.1%}" if len(a) else f"{'-':>11}"
+                                                          for a in per_variant)
               + f"   {1000 * spent / len(photos):.1f} ms")
 
 
