@@ -25,8 +25,9 @@ So, at a bounded working resolution:
    the background above the paper around it, the background is the plain closing (no shadow
    flows along the strokes the glare lifted), and only the paper's share of it divides the
    ink, which the glare washed out as much as the paper; where the stripes of shadow a window
-   blind casts are narrower than the window, which takes them for ink, the window is narrowed
-   until it keeps them (`surface.striped`);
+   blind casts are narrower than the window, which takes them for ink, on paper they are divided
+   out along their length (`surface.without_stripes`), and where they are still ink the window is
+   narrowed until it keeps them (`surface.striped`);
 4. threshold the flattened ink above the paper's own noise and pick the digit: the strongest
    group of marks clear of the frame's border (or one touching it that outweighs them many
    times: a close-up), with the nearby marks that belong to it (a 5's detached bar; a number's next
@@ -59,7 +60,7 @@ from ..preprocess import BlankDrawingError, box_of, extent_of, marks_on_transpar
 from . import screen, sheet
 from .marks import FAINT_MARK, MIN_INK, digit_masks, measured_stroke_width, page_turn, rectangle, stands_out
 from .surface import (MIN_WINDOW, covered, dark_ink_surface, flattened, ink_polarities, lit_background, pens, reduced,
-                      striped, under_glare)
+                      striped, stripes_along, under_glare, without_stripes)
 
 # Longest side the photo is analysed at: the digit still spans tens of pixels, and one photo
 # costs a few tens of milliseconds.
@@ -146,7 +147,7 @@ def photo_ink(image: Image.Image, light_ink: bool | None = None) -> np.ndarray:
     """The digit's ink in [0, 1] over the upright working-resolution photo, zero elsewhere; the
     ink light (chalk) or dark as `light_ink` says, by default as is likelier for this photo."""
     grey, finger = working_photo(image)
-    window = fitted_window(grey, finger)
+    grey, window = fitted(grey, finger)
     inks, _, _ = ink_over(grey, finger, window, ink_polarities(grey, window)[0] if light_ink is None else light_ink,
                           find_turn=False)
     return inks[0]
@@ -156,13 +157,22 @@ def background_window(grey: np.ndarray, share: float = BACKGROUND_WINDOW) -> int
     return max(3, round(min(grey.shape) * share))
 
 
-def fitted_window(grey: np.ndarray, finger: np.ndarray | None) -> int:
-    """The background's window (`background_window`), or where it takes the stripes of a window blind's
-    shadow for ink (`surface.striped`), the widest of its halves that does not, down to MIN_WINDOW."""
+def fitted(grey: np.ndarray, finger: np.ndarray | None) -> tuple[np.ndarray, int]:
+    """The working photo and the background's window (`background_window`). Where the window takes the stripes
+    of a window blind's shadow for ink (`surface.stripes_along`), on paper they are divided out along their
+    length first (`surface.without_stripes`); where the window still takes them for ink, it is the widest of
+    its halves that does not, down to MIN_WINDOW."""
     window = background_window(grey)
-    while window > MIN_WINDOW and striped(first_ink(grey, finger, window, light_ink=False)[2]):
+    ink = first_ink(grey, finger, window, light_ink=False)[2]
+    along = stripes_along(ink)
+    # On a board, the brightest along the stripes would be its chalk where they cross it.
+    if along is not None and ink_polarities(grey, window) != (True,):
+        grey = without_stripes(grey, along)
+        ink = first_ink(grey, finger, window, light_ink=False)[2]
+    while window > MIN_WINDOW and striped(ink):
         window = max(MIN_WINDOW, window // 2)
-    return window
+        ink = first_ink(grey, finger, window, light_ink=False)[2]
+    return grey, window
 
 
 def first_ink(grey: np.ndarray, finger: np.ndarray | None, window: int,
@@ -287,7 +297,7 @@ def photo_readings(image: Image.Image, every: bool) -> tuple[list[np.ndarray], l
     if close_up is not None:
         image = close_up
         grey, finger = working_photo(image)
-    window = fitted_window(grey, finger)
+    grey, window = fitted(grey, finger)
     polarities = ink_polarities(grey, window)
     ways = []
     for light_ink in polarities[:len(polarities) if every else 1]:
