@@ -871,7 +871,8 @@ def test_the_drawing_just_labelled_is_never_the_next(reviewer_page, drawings, re
     first, leases = skipped_and_undone(page, releases, hold_leases=True)
     releases.let_go()
     # Waited for at the server, then by the lease the page asks for once the release is answered: Playwright's
-    # "response" for the release, sent before the lease requests were routed, went unseen one full run in three.
+    # "response" for the release, sent before the lease requests were routed, was waited for over 15 s one full
+    # run in three.
     wait_until(page, lambda: first in releases.answered, message=lambda: f"released: {releases.answered}")
     wait_until(page, lambda: leases, message=lambda: "the page never asked for the drawing's lease again")
     assert not ReviewLease.objects.filter(prediction_id=first).exists()
