@@ -284,6 +284,18 @@ def test_a_pen_beside_the_digit_is_read_apart_too(shapes, apart):
         assert len(masks) > 1 or apart == "left out"
 
 
+def test_a_solid_object_chosen_leaves_a_thin_pen_s_digit_as_a_rival():
+    """An eraser, a marker's cap: solid, it outweighs a thin pen's 0 in ink four times over and is chosen, but
+    in strokes (ink over thickness, as marks are chosen by) not twice: the 0 is read too, and the model weighs
+    them. Read against the chosen mark's ink, it was no rival, and the photo was answered "not a digit"."""
+    block, zero = ("line", (40, 220, 120, 220), 24), ("ellipse", (220, 60, 260, 130), 2)
+    ink = ink_of_shapes(block, zero)
+    masks, digits, _ = photo.marks.digit_masks(ink, most=3)
+    assert digits == 1 and len(masks) == 2
+    assert masks[0][ink_of_shapes(block) > 0].all() and not masks[0][ink_of_shapes(zero) > 0].any()
+    assert masks[1][ink_of_shapes(zero) > 0].all() and not masks[1][ink_of_shapes(block) > 0].any()
+
+
 def marked(photo, mark: str, rng: np.random.Generator) -> Image.Image:
     """The photo with a reader's mark in dark pen: a circle round its digit, a little open and
     clear of it ("circle") or drawn tight round its box, so that it runs into the digit's strokes

@@ -35,8 +35,10 @@ PROMINENT = 2.0
 # Marks whose ink mass is below this fraction of the digit's are specks.
 SPECK_FRACTION = 0.04
 # A printed label, a pen or the paper's edge can outweigh a thin pen's digit: a model reads the
-# marks at least RIVAL of the chosen one's mass and RIVAL_HEIGHT times its height too, and picks
-# (`mlcore.photo.readings`). A label's letters, alone or run together, are no taller than the one chosen.
+# marks at least RIVAL of the chosen one's weight (its ink over its thickness, as it was chosen: a pen's
+# solid body outweighs a thin pen's digit in ink many times, in strokes less) and RIVAL_HEIGHT times
+# its height too, and picks (`mlcore.photo.readings`). A label's letters, alone or run together, are
+# no taller than the one chosen.
 # A mark drawn round or under the chosen one (a ring, a frame, an underline, a sticky note's edge) is no
 # rival: a smiley's face, read alone where its mouth was no digit, was a 0. Nor, beside a mark clear of the
 # frame's border, is one that touches it: a sliver of the sheet's edge, the desk beyond it or a line of print
@@ -310,7 +312,7 @@ def digit_masks(ink: np.ndarray, most: int = 1, ruled: float = 0.0, surface: np.
     for clear, _, label in [(main_clear, 0.0, main)] + sorted(choosable, reverse=True):
         if len(masks) == most:
             break
-        if label in taken or mass[label - 1] < RIVAL * mass[main - 1] \
+        if label in taken or weights[label - 1] < RIVAL * weights[main - 1] \
                 or (masks and (height_of(boxes[label - 1]) < RIVAL_HEIGHT * height_of(boxes[main - 1])
                                or (main_clear and not clear)
                                or marks_up(marks, area, boxes, bulk, label, main))):
