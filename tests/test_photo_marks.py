@@ -265,6 +265,9 @@ def ink_of_shapes(*shapes) -> np.ndarray:
       ("line", (190, 80, 204, 80), 3), ("line", (206, 200, 220, 200), 3)], "left out"),
     # The same pen a stroke and a half from the 0: the 0 alone is read too.
     ([("ellipse", (100, 110, 140, 170), 5), ("line", (152, 80, 152, 200), 10)], "read apart"),
+    # A % sign: its slash is as wide as its rings, no pen's body.
+    ([("ellipse", (110, 100, 135, 130), 5), ("ellipse", (165, 160, 190, 190), 5), ("line", (180, 90, 120, 200), 5)],
+     "no pen"),
     # A 1 beside a 7 as tall (17): no pen.
     ([("line", (150, 110, 150, 170), 5), ("line", (170, 110, 200, 110), 5), ("line", (200, 110, 180, 170), 5)],
      "no pen"),
@@ -273,7 +276,7 @@ def ink_of_shapes(*shapes) -> np.ndarray:
     # A thin pen's 1 broken in two, its halves a little wavy: no pen either.
     ([("line", (150, 60, 154, 90), 2), ("line", (154, 90, 150, 120), 2), ("line", (150, 128, 146, 150), 2),
       ("line", (146, 150, 150, 172), 2)], "read whole"),
-], ids=["0 and a pen", "0 and a wide pen", "0 and an outlined pen", "0 and a pen near it", "17", "1 and its base",
+], ids=["0 and a pen", "0 and a wide pen", "0 and an outlined pen", "0 and a pen near it", "% sign", "17", "1 and its base",
         "1 broken in two"])
 def test_a_pen_beside_the_digit_is_read_apart_too(shapes, apart):
     masks, digits, _ = photo.marks.digit_masks(ink_of_shapes(*shapes), most=3)

@@ -167,28 +167,31 @@ EDGE_REACH = 3
 EDGE_STEP = 0.75
 EDGE_SIDE = 0.3
 ON_STEP = 0.6
-# A pen or pencil lying on the paper beside the digit is a straight bar, and its ink outweighed the digit's: read
-# with it, or instead of it. A mark is such a bar where its length (the second moment's along its axis) is
-# PEN_ELONGATION times its width (the one across) or more, and the middle of its pixels across the axis, in each of
-# PEN_PIECES pieces along it, lies within PEN_STRAIGHT of half its width (or, where less, of half its strokes' width:
-# a thin pen's wavy 1 spreads wider than its stroke) in PEN_STRAIGHT_SHARE of the pieces. So a pen's bright body,
-# lit from above, may leave only its outline as ink, and one edge alone in a piece or two. It lies beside the
-# digit where another mark, no speck, at least PEN_GAP of that mark's strokes' widths from it, is PEN_PARTNER to
-# 1 / PEN_LONGER of its extent: longer than a digit it could be part of (a 1 beside a 7 is as tall), shorter than
-# one that could be part of it (a 1's stem beside its detached flag or base touches them, or nearly). Only one
-# such bar is a pen: several are a text's strokes, a receipt's rules or a fabric's weave. The marks chosen with the
-# pen left out, and with it the marks lying within its rectangle as below (its cap, grip, cone or eraser, each a
-# mark of its own tone), are read too, and the model weighs the readings; but a bar PEN_WIDER times as wide as the
-# heaviest such mark's strokes or more, with no other mark nearer than its own width (a digit's straight stroke broken from
-# its loop nearly touches it), is no writing at all, and is left out with the marks lying within its rectangle, a width wider
-# all round, for WITHIN of their pixels (the pieces of its dark parts): read as a 1, a pen outweighed the digit in
-# the model's eyes too. Chosen on a fifth audit's photos of a pen beside a digit and across the page (15 -> 30 of
-# 40 read right, none lost over its 520 photos) and checked on a sixth's (pen near the digit 11 -> 13 of 20; 2
-# digits more over its 440 photos and none lost): PEN_PARTNER was 1 / 3, which left out a digit a fifth to a third
-# of the pen's length, and bars were measured straight by their area, which an outlined pen is not. A seventh
-# audit's pens and pencils lay nearer (28 -> 33 of 40 read right, none lost over its 240 photos, nor over the fifth's
-# and sixth's): PEN_GAP was 2, so a pen within two of the digit's strokes of it was none, and a pen read apart was
-# read without its body only, its cap or cone then the marks chosen.
+# A pen or pencil lying on the paper beside the digit is a straight bar, and its ink outweighed the digit's: read with
+# it, or instead of it. A mark is such a bar where its length (the second moment's along its axis) is PEN_ELONGATION
+# times its width (the one across) or more, and the middle of its pixels across the axis, in each of PEN_PIECES pieces
+# along it, lies within PEN_STRAIGHT of half its width (or, where less, of half its strokes' width: a thin pen's wavy
+# 1 spreads wider than its stroke) in PEN_STRAIGHT_SHARE of the pieces. So a pen's bright body, lit from above, may
+# leave only its outline as ink, and one edge alone in a piece or two. It lies beside the digit where another mark, no
+# speck, at least PEN_GAP of that mark's strokes' widths from it, its strokes at most 1 / PEN_THICKER of its width (a
+# pen's body is wider than the line it draws; a % sign's slash is as wide as its rings, and read apart, a ring was a
+# 0), is PEN_PARTNER to 1 / PEN_LONGER of its extent: longer than a digit it could be part of (a 1 beside a 7 is as
+# tall), shorter than one that could be part of it (a 1's stem beside its detached flag or base touches them, or
+# nearly). Only one such bar is a pen: several are a text's strokes, a receipt's rules or a fabric's weave. The marks
+# chosen with the pen left out, and with it the marks lying within its rectangle as below (its cap, grip, cone or
+# eraser, each a mark of its own tone), are read too, and the model weighs the readings; but a bar PEN_WIDER times as
+# wide as the heaviest such mark's strokes or more, with no other mark nearer than its own width (a digit's straight
+# stroke broken from its loop nearly touches it), is no writing at all, and is left out with the marks lying within
+# its rectangle, a width wider all round, for WITHIN of their pixels (the pieces of its dark parts): read as a 1, a
+# pen outweighed the digit in the model's eyes too. Chosen on a fifth audit's photos of a pen beside a digit and
+# across the page (15 -> 30 of 40 read right, none lost over its 520 photos) and checked on a sixth's (pen near the
+# digit 11 -> 13 of 20; 2 digits more over its 440 photos and none lost): PEN_PARTNER was 1 / 3, which left out a
+# digit a fifth to a third of the pen's length, and bars were measured straight by their area, which an outlined pen
+# is not. A seventh audit's pens and pencils lay nearer (28 -> 36 of 40 read right, and a pencil alone more answered
+# "not a digit", none lost over its 240 photos, nor over the fifth's and sixth's): PEN_GAP was 2, so a pen within two
+# of the digit's strokes of it was none, a pen read apart was read without its body only, its cap or cone then the
+# marks chosen, and a bar no wider than the digit's strokes (a written 1, a % sign's slash) was a second pen,
+# and two bars are none.
 PEN_ELONGATION = 4
 PEN_PIECES = 8
 PEN_STRAIGHT = 0.5
@@ -196,6 +199,7 @@ PEN_STRAIGHT_SHARE = 0.75
 PEN_LONGER = 1.6
 PEN_PARTNER = 1 / 5
 PEN_GAP = 1
+PEN_THICKER = 1.5
 PEN_WIDER = 2.5
 WITHIN = 0.8
 # Only the heaviest marks are looked at so: a photo may hold thousands of specks.
@@ -352,7 +356,7 @@ def pens_beside(marks: np.ndarray, lines: np.ndarray, mass: np.ndarray,
             if partner == label or not PEN_PARTNER * extents[label] <= extents[partner] <= extents[label] / PEN_LONGER:
                 continue
             stroke = measured_stroke_width(marks[boxes[partner - 1]] == partner)
-            if gap_between(marks, boxes, label, partner) >= PEN_GAP * stroke:
+            if gap_between(marks, boxes, label, partner) >= PEN_GAP * stroke and width >= PEN_THICKER * stroke:
                 partners.append((mass[partner - 1], stroke))
         if partners:
             pens[label] = width
